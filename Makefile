@@ -1,0 +1,44 @@
+# Entry points for people and CI: run | test | bench | check.
+# Everything installs into .venv from pinned versions; the first call sets it up.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+NATIVE := build/native
+DATA   ?= data
+
+.PHONY: setup run test test-pure test-native check native bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+run: setup
+	$(PY) -m rucksack serve --data-dir $(DATA)
+
+check: setup
+	$(PY) -m ruff check src tests tools
+	$(PY) -m mypy src/rucksack/exchange/core
+	$(VENV)/bin/lint-imports
+
+# every test on the pure-Python core, then the core's tests again on the mypyc-compiled core
+test: check test-pure test-native
+
+test-pure: setup
+	$(PY) -m pytest -n 2 -q
+
+native: setup
+	$(PY) tools/build_native.py $(NATIVE)
+
+test-native: native
+	PYTHONPATH=$(NATIVE) RUCKSACK_EXPECT_COMPILED=1 $(PY) -m pytest -n 2 -q tests/unit/exchange/core tests/property
+
+bench: native
+	PYTHONPATH=$(NATIVE) bash bench/run.sh
+
+clean:
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache

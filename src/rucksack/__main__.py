@@ -1,0 +1,3 @@
+from rucksack.cli import main
+
+raise SystemExit(main())

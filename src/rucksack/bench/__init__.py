@@ -1,0 +1,1 @@
+"""Seeded benchmark workloads and runners behind ``rucksack bench``; results in docs/performance.md."""

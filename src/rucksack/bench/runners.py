@@ -1,0 +1,122 @@
+"""Benchmark runners: print one JSON object each (see docs/performance.md for the method)."""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from rucksack.bench.clock import SimClock
+from rucksack.bench.spot_workload import spot_workload
+from rucksack.exchange import config
+from rucksack.exchange.core import engine as engine_module
+from rucksack.exchange.core.commands import PlaceOrder, Stamped
+from rucksack.exchange.core.engine import Engine
+from rucksack.exchange.core.state import state_hash
+from rucksack.exchange.sequencer.datadir import Exchange, init_data_dir
+from rucksack.exchange.sequencer.journal import JournalWriter, encode_entry
+
+
+def is_compiled() -> bool:
+    """True when the core runs as mypyc-compiled extension modules."""
+    return not str(engine_module.__file__).endswith(".py")
+
+
+def bench_engine(workload: str, commands: int, seed: int, data_dir: Path | None,
+                 snapshot_every: int = 0, accounts: int = 1000) -> dict[str, Any]:
+    if workload != "spot":
+        raise SystemExit(f"unknown workload {workload!r} (available: spot)")
+    spec, text = config.load_spec()
+    work = spot_workload(spec, commands, seed, accounts)
+    clock = SimClock()
+    cmds = work.commands
+    if data_dir is None:
+        engine = Engine(spec)
+        seq = 0
+        for cmd in work.setup:
+            seq += 1
+            engine.apply(cmd, seq, clock())
+        gc.collect()
+        gc.freeze()
+        apply = engine.apply
+        start = time.perf_counter()
+        cpu0 = time.process_time()
+        for cmd in cmds:
+            seq += 1
+            apply(cmd, seq, clock())
+        seconds = time.perf_counter() - start
+        cpu = time.process_time() - cpu0
+        last_seq = seq
+    else:
+        init_data_dir(data_dir, text)
+        exchange = Exchange(data_dir, clock)
+        if exchange.engine.last_seq:
+            raise SystemExit(f"{data_dir} already holds a journal; use an empty directory")
+        engine = exchange.engine
+        submit = exchange.sequencer.submit
+        for cmd in work.setup:
+            submit(cmd)
+        exchange.sequencer.flush()
+        gc.collect()
+        gc.freeze()
+        start = time.perf_counter()
+        cpu0 = time.process_time()
+        done = 0
+        for cmd in cmds:
+            submit(cmd)
+            done += 1
+            if snapshot_every and done % snapshot_every == 0:
+                exchange.snapshot()
+        exchange.sequencer.flush()
+        seconds = time.perf_counter() - start
+        cpu = time.process_time() - cpu0
+        last_seq = exchange.sequencer.seq
+        exchange.close()
+    gc.unfreeze()
+    return {
+        "bench": "engine",
+        "workload": workload,
+        "commands": len(cmds),
+        "seed": seed,
+        "seconds": round(seconds, 4),
+        "cmds_per_s": round(len(cmds) / seconds) if seconds else None,
+        "cmds_per_cpu_s": round(len(cmds) / cpu) if cpu else None,
+        "fills": engine.next_trade_id - 1,
+        "seq": last_seq,
+        "state_hash": state_hash(engine),
+        "journal": data_dir is not None,
+        "compiled": is_compiled(),
+        "python": sys.version.split()[0],
+    }
+
+
+def bench_journal(records: int, directory: Path | None, fsync: bool = True) -> dict[str, Any]:
+    """Acknowledged durable commands per second: append ``records`` realistic entries, wait for all."""
+    with tempfile.TemporaryDirectory(dir=directory) as tmp:
+        path = Path(tmp) / "journal.log"
+        writer = JournalWriter(path, fsync=fsync)
+        cmd = PlaceOrder(1234, "SOL_USDC", "Bid", "Limit", lots=150, price=14_999, client_id=42)
+        payloads = [encode_entry(Stamped(i, 1_767_225_600_000_000 + i, cmd)) for i in range(1, records + 1)]
+        append = writer.append
+        start = time.perf_counter()
+        for i, payload in enumerate(payloads, 1):
+            append(i, payload)
+        writer.wait_durable(records)
+        seconds = time.perf_counter() - start
+        flushes = writer.flushes
+        writer.close()
+        size = os.path.getsize(path)
+    return {
+        "bench": "journal",
+        "records": records,
+        "seconds": round(seconds, 4),
+        "acked_per_s": round(records / seconds),
+        "flushes": flushes,
+        "avg_group": round(records / max(flushes, 1), 1),
+        "bytes": size,
+        "fsync": fsync,
+    }

@@ -1,0 +1,101 @@
+"""Exchange configuration: the shipped TOML (``default.toml``) and its loader.
+
+The loader turns decimal strings into the core's integer specs and refuses anything that is
+not exactly representable; the core then validates the result again (``validate_spec``).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from rucksack.exchange.core.markets import (
+    AssetSpec,
+    ExchangeSpec,
+    FeeTier,
+    SpecError,
+    make_market,
+    validate_spec,
+)
+from rucksack.exchange.core.numeric import DecimalError, parse_decimal
+
+_MARKET_KEYS = {
+    "symbol", "base", "quote", "type", "tick_size", "step_size", "min_quantity", "max_quantity",
+    "min_price", "max_price", "min_notional", "price_band", "impact_band", "trading",
+}
+
+
+def default_config_text() -> str:
+    return resources.files(__package__).joinpath("default.toml").read_text(encoding="utf-8")
+
+
+def load_spec_text(text: str) -> ExchangeSpec:
+    """Parse a TOML configuration into a validated :class:`ExchangeSpec`."""
+    try:
+        raw = tomllib.loads(text)
+        return _build(raw)
+    except (tomllib.TOMLDecodeError, DecimalError, KeyError, TypeError) as exc:
+        raise SpecError(f"invalid exchange configuration: {exc}") from exc
+
+
+def load_spec(path: Path | None = None) -> tuple[ExchangeSpec, str]:
+    """Load ``path`` (or the shipped default); return the spec and the exact text it came from."""
+    text = default_config_text() if path is None else path.read_text(encoding="utf-8")
+    return load_spec_text(text), text
+
+
+def _build(raw: dict[str, Any]) -> ExchangeSpec:
+    assets = [
+        AssetSpec(symbol=a["symbol"], decimals=int(a["decimals"]), display_name=a.get("display_name", a["symbol"]))
+        for a in raw["assets"]
+    ]
+    by_symbol = {a.symbol: a for a in assets}
+    tiers = [
+        FeeTier(
+            name=t["name"],
+            spot_maker_ppm=parse_decimal(t["spot_maker"], 6),
+            spot_taker_ppm=parse_decimal(t["spot_taker"], 6),
+            futures_maker_ppm=parse_decimal(t["futures_maker"], 6),
+            futures_taker_ppm=parse_decimal(t["futures_taker"], 6),
+        )
+        for t in raw["fee_tiers"]
+    ]
+    defaults = raw.get("market_defaults", {})
+    markets = []
+    for m in raw["markets"]:
+        unknown = set(m) - _MARKET_KEYS
+        if unknown:
+            raise SpecError(f"market {m.get('symbol')}: unknown keys {sorted(unknown)}")
+        if m["base"] not in by_symbol or m["quote"] not in by_symbol:
+            raise SpecError(f"market {m['symbol']}: unknown base or quote asset")
+        if m["type"] not in ("SPOT", "PERP"):
+            raise SpecError(f"market {m['symbol']}: type must be SPOT or PERP")
+        merged = {**defaults, **m}
+        markets.append(
+            make_market(
+                symbol=m["symbol"],
+                base=by_symbol[m["base"]],
+                quote=by_symbol[m["quote"]],
+                market_type=m["type"],
+                tick_size=m["tick_size"],
+                step_size=m["step_size"],
+                min_quantity=m["min_quantity"],
+                max_quantity=m.get("max_quantity"),
+                min_price=m.get("min_price"),
+                max_price=m.get("max_price"),
+                min_notional=merged.get("min_notional", "0"),
+                price_band=tuple(merged.get("price_band", ("1.25", "0.75"))),  # type: ignore[arg-type]
+                impact_band=tuple(merged.get("impact_band", ("1.05", "0.95"))),  # type: ignore[arg-type]
+                trading=bool(m.get("trading", True)),
+            )
+        )
+    spec = ExchangeSpec(
+        assets=assets,
+        markets=markets,
+        fee_tiers=tiers,
+        fee_account=int(raw.get("exchange", {}).get("fee_account", 1)),
+    )
+    validate_spec(spec)
+    return spec

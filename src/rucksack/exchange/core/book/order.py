@@ -1,0 +1,65 @@
+"""Resting-order and price-level records.
+
+An :class:`Order` sits in exactly one :class:`Level` while it rests, linked into the level's
+FIFO (``prev``/``next``), so cancel is O(1) and the book never holds dead entries. ``hold`` is
+the amount of the held asset (quote for bids, base for asks) still locked in the ledger for this
+order; the engine keeps it equal to what the remaining quantity needs.
+"""
+
+from __future__ import annotations
+
+
+class Order:
+    __slots__ = (
+        "id", "account", "market", "side", "price", "lots", "orig_lots", "filled_lots",
+        "filled_quote", "hold", "client_id", "tif", "stp", "post_only", "is_limit",
+        "quote_atoms", "ts_us", "prev", "next", "level",
+    )
+
+    def __init__(
+        self,
+        order_id: int,
+        account: int,
+        market: int,
+        side: int,
+        price: int,
+        lots: int,
+        client_id: int,
+        tif: int,
+        stp: int,
+        post_only: bool,
+        is_limit: bool,
+        quote_atoms: int,
+        ts_us: int,
+    ) -> None:
+        self.id = order_id
+        self.account = account
+        self.market = market
+        self.side = side
+        self.price = price
+        self.lots = lots  # remaining lots
+        self.orig_lots = lots
+        self.filled_lots = 0
+        self.filled_quote = 0
+        self.hold = 0
+        self.client_id = client_id
+        self.tif = tif
+        self.stp = stp
+        self.post_only = post_only
+        self.is_limit = is_limit
+        self.quote_atoms = quote_atoms
+        self.ts_us = ts_us
+        self.prev: Order | None = None
+        self.next: Order | None = None
+        self.level: Level | None = None
+
+
+class Level:
+    __slots__ = ("price", "lots", "count", "head", "tail")
+
+    def __init__(self, price: int) -> None:
+        self.price = price
+        self.lots = 0
+        self.count = 0
+        self.head: Order | None = None
+        self.tail: Order | None = None

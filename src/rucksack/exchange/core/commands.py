@@ -1,0 +1,89 @@
+"""Commands: immutable requests to change state, applied in sequence order by the engine.
+
+Every field is an integer in the unit its name says (``lots``, ``price`` in ticks, ``*_atoms``)
+or a Backpack wire string. Commands are msgspec structs tagged by class name; the journal stores
+them as MessagePack arrays. The sequencer wraps each in a :class:`Stamped` entry carrying the
+sequence number and timestamp, which is the only source of time the core ever sees.
+"""
+
+from __future__ import annotations
+
+from typing import Union
+
+import msgspec
+
+from rucksack.exchange.core.enums import OrderType, SelfTradePrevention, Side, TimeInForce
+
+
+class PlaceOrder(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """Place a limit or market order.
+
+    Limit: ``price`` (ticks) and ``lots`` required. Market: exactly one of ``lots`` or
+    ``quote_atoms`` (Backpack's ``quoteQuantity``). ``client_id`` < 0 means none.
+    """
+
+    account: int
+    market: str
+    side: Side
+    order_type: OrderType
+    lots: int = 0
+    price: int = 0
+    quote_atoms: int = 0
+    tif: TimeInForce = "GTC"
+    post_only: bool = False
+    stp: SelfTradePrevention = "RejectTaker"
+    client_id: int = -1
+
+
+class PlaceOrders(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """A batch of orders applied in order, each with its own result (at most 50)."""
+
+    orders: list[PlaceOrder]
+
+
+class CancelOrder(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """Cancel one resting order by ``order_id`` or, when it is < 0, by ``client_id``."""
+
+    account: int
+    market: str
+    order_id: int = -1
+    client_id: int = -1
+
+
+class CancelAllOrders(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    account: int
+    market: str
+
+
+class Deposit(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """Credit ``amount`` atoms; idempotent by ``tx_id`` (a second one is rejected)."""
+
+    account: int
+    asset: str
+    amount: int
+    tx_id: str
+
+
+class Withdraw(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """Debit ``amount`` atoms from available balance."""
+
+    account: int
+    asset: str
+    amount: int
+    request_id: str = ""
+
+
+class SetFeeTier(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    account: int
+    tier: int
+
+
+Command = Union[PlaceOrder, PlaceOrders, CancelOrder, CancelAllOrders, Deposit, Withdraw, SetFeeTier]
+
+
+class Stamped(msgspec.Struct, frozen=True, array_like=True, gc=False):
+    """A command with the sequence number and timestamp (microseconds) the sequencer gave it."""
+
+    seq: int
+    ts_us: int
+    command: Command

@@ -1,0 +1,479 @@
+"""The deterministic exchange state machine: ``Engine.apply(command, seq, ts_us) -> events``.
+
+Order placement runs in named stages: validate -> R1 hold -> ME match -> R2 settle -> post
+(rest, expire or fill the taker). An expected failure is a rejection event, never an exception;
+a rejected command changes nothing. An exception escaping ``apply`` is a bug and the sequencer
+stops on it.
+
+Determinism: no clock (time arrives as ``ts_us``), no I/O, no randomness, no floats; ids are
+sequence counters; iteration only over ordered structures.
+
+Rounding (each in the ledger's favour, see ``numeric``):
+- fees are charged on what each side receives, rounded up;
+- price-band limits are computed as ``reference * multiplier`` and compared by
+  cross-multiplication, so they never round;
+- impact limits round towards the reference (buyer's maximum down, seller's minimum up).
+
+Holds: a limit bid holds ``lots * price * lot_tick_atoms`` quote atoms; an ask holds
+``lots * lot_atoms`` base atoms; a market bid holds its quote budget (``quote_atoms``, or the
+whole available quote balance when sized in lots) and a market ask sized by quote holds the
+available base. What a taker does not use is released at once; a resting order's hold always
+equals what its remaining lots need.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from rucksack.exchange.core.book.matching import (
+    NO_BUDGET,
+    STOP_BUDGET,
+    STOP_EMPTY,
+    STOP_FILLED,
+    STOP_IMPACT,
+    STOP_LIMIT,
+    STOP_STP,
+    fillable_lots,
+    match,
+)
+from rucksack.exchange.core.book.order import Order
+from rucksack.exchange.core.book.side import BookSide
+from rucksack.exchange.core.commands import (
+    CancelAllOrders,
+    CancelOrder,
+    Command,
+    Deposit,
+    PlaceOrder,
+    PlaceOrders,
+    SetFeeTier,
+    Withdraw,
+)
+from rucksack.exchange.core.enums import (
+    ASK,
+    BID,
+    FOK,
+    GTC,
+    SIDE_NAMES,
+    STP_CODES,
+    TIF_CODES,
+    Reason,
+)
+from rucksack.exchange.core.events import (
+    CancelRejected,
+    Deposited,
+    DepositRejected,
+    Event,
+    FeeTierRejected,
+    FeeTierSet,
+    OrderAccepted,
+    OrderClosed,
+    OrderRejected,
+    TradeExecuted,
+    WithdrawalRejected,
+    Withdrawn,
+)
+from rucksack.exchange.core.ledger.balances import AccountBalances, Ledger, settle_spot_fill
+from rucksack.exchange.core.markets import MAX_BATCH, ExchangeSpec, FeeTier, MarketSpec, validate_spec
+from rucksack.exchange.core.numeric import PPM
+
+NO_CLIENT_ID: Final = -1
+MAX_PRICE_TICKS: Final = 1 << 62
+CLIENT_ID_LIMIT: Final = 1 << 32
+
+
+class MarketState:
+    """A market's integer parameters, its two book sides and its reference price."""
+
+    __slots__ = (
+        "index", "spec", "symbol", "base", "quote", "is_spot", "trading", "lot_atoms",
+        "lot_tick_atoms", "min_lots", "max_lots", "min_price", "max_price", "min_notional",
+        "band_max", "band_min", "impact_max", "impact_min", "bids", "asks", "last_price",
+    )
+
+    def __init__(self, index: int, spec: MarketSpec, base: int, quote: int) -> None:
+        self.index = index
+        self.spec = spec
+        self.symbol = spec.symbol
+        self.base = base
+        self.quote = quote
+        self.is_spot = spec.market_type == "SPOT"
+        self.trading = spec.trading
+        self.lot_atoms = spec.lot_atoms
+        self.lot_tick_atoms = spec.lot_tick_atoms
+        self.min_lots = spec.min_lots
+        self.max_lots = spec.max_lots
+        self.min_price = spec.min_price_ticks
+        self.max_price = spec.max_price_ticks
+        self.min_notional = spec.min_notional_atoms
+        self.band_max = spec.price_band_max_ppm
+        self.band_min = spec.price_band_min_ppm
+        self.impact_max = spec.impact_max_ppm
+        self.impact_min = spec.impact_min_ppm
+        self.bids = BookSide(True)
+        self.asks = BookSide(False)
+        self.last_price = 0  # ticks of the last trade; 0 before the first trade
+
+
+class Engine:
+    """All exchange state plus the command handlers. See the module docstring."""
+
+    def __init__(self, spec: ExchangeSpec) -> None:
+        validate_spec(spec)
+        self.spec = spec
+        self.asset_index: dict[str, int] = {a.symbol: i for i, a in enumerate(spec.assets)}
+        self.markets: list[MarketState] = [
+            MarketState(i, m, self.asset_index[m.base], self.asset_index[m.quote])
+            for i, m in enumerate(spec.markets)
+        ]
+        self.market_by_symbol: dict[str, MarketState] = {m.symbol: m for m in self.markets}
+        self.ledger = Ledger(len(spec.assets))
+        self.fee_account = spec.fee_account
+        self.fee_tiers: list[FeeTier] = list(spec.fee_tiers)
+        self.account_tier: dict[int, int] = {}
+        self.orders: dict[int, Order] = {}
+        self.client_orders: dict[int, int] = {}  # (account << 32 | client_id) -> order id
+        self.deposit_ids: set[str] = set()
+        self.next_order_id = 1
+        self.next_trade_id = 1
+        self.last_seq = 0
+        self.last_ts_us = 0
+        self.events: list[Event] = []
+        self.ledger.account(self.fee_account)
+
+    # ------------------------------------------------------------------ dispatch
+
+    def apply(self, command: Command, seq: int, ts_us: int) -> list[Event]:
+        """Apply one stamped command and return the events it produced."""
+        events: list[Event] = []
+        self.events = events
+        self.last_seq = seq
+        self.last_ts_us = ts_us
+        if isinstance(command, PlaceOrder):
+            self._place(command, ts_us)
+        elif isinstance(command, CancelOrder):
+            self._cancel(command)
+        elif isinstance(command, PlaceOrders):
+            if len(command.orders) > MAX_BATCH:
+                for order in command.orders:
+                    events.append(
+                        OrderRejected(order.account, order.market, order.client_id, Reason.BATCH_TOO_LARGE)
+                    )
+            else:
+                for order in command.orders:
+                    self._place(order, ts_us)
+        elif isinstance(command, CancelAllOrders):
+            self._cancel_all(command)
+        elif isinstance(command, Deposit):
+            self._deposit(command)
+        elif isinstance(command, Withdraw):
+            self._withdraw(command)
+        elif isinstance(command, SetFeeTier):
+            self._set_fee_tier(command)
+        else:  # pragma: no cover - the decoder only yields known commands
+            raise TypeError(f"unknown command {type(command).__name__}")
+        return events
+
+    # ------------------------------------------------------------------ orders
+
+    def _reject(self, c: PlaceOrder, reason: str) -> None:
+        self.events.append(OrderRejected(c.account, c.market, c.client_id, reason))
+
+    def _place(self, c: PlaceOrder, ts_us: int) -> None:
+        m = self.market_by_symbol.get(c.market)
+        if m is None:
+            self._reject(c, Reason.UNKNOWN_MARKET)
+            return
+        if not m.trading or not m.is_spot:
+            self._reject(c, Reason.MARKET_CLOSED)
+            return
+        # ---- validate
+        side = BID if c.side == "Bid" else ASK
+        tif = TIF_CODES.get(c.tif, -1)
+        stp = STP_CODES.get(c.stp, -1)
+        if tif < 0 or stp < 0 or (c.side != "Bid" and c.side != "Ask"):
+            self._reject(c, Reason.INVALID_ORDER)
+            return
+        is_limit = c.order_type == "Limit"
+        lots = c.lots
+        price = c.price
+        quote_atoms = c.quote_atoms
+        lta = m.lot_tick_atoms
+        if is_limit:
+            if quote_atoms != 0:
+                self._reject(c, Reason.INVALID_QUANTITY)
+                return
+            if price < m.min_price or (m.max_price and price > m.max_price) or price > MAX_PRICE_TICKS:
+                self._reject(c, Reason.INVALID_PRICE)
+                return
+        elif c.order_type == "Market":
+            if c.post_only or price != 0:
+                self._reject(c, Reason.INVALID_ORDER)
+                return
+            if (lots > 0) == (quote_atoms > 0) or lots < 0 or quote_atoms < 0:
+                self._reject(c, Reason.INVALID_QUANTITY)
+                return
+            if quote_atoms > 0 and (tif == FOK or quote_atoms < m.min_notional):
+                self._reject(c, Reason.INVALID_ORDER if tif == FOK else Reason.INVALID_QUANTITY)
+                return
+        else:
+            self._reject(c, Reason.INVALID_ORDER)
+            return
+        if lots != 0 or is_limit:
+            if lots < m.min_lots or (m.max_lots and lots > m.max_lots):
+                self._reject(c, Reason.INVALID_QUANTITY)
+                return
+            if is_limit and lots * price * lta < m.min_notional:
+                self._reject(c, Reason.INVALID_QUANTITY)
+                return
+        ref = m.last_price
+        if is_limit and ref > 0:
+            scaled = price * PPM
+            if scaled > ref * m.band_max or scaled < ref * m.band_min:
+                self._reject(c, Reason.PRICE_OUT_OF_BOUNDS)
+                return
+        client_id = c.client_id
+        client_key = -1
+        if client_id != NO_CLIENT_ID:
+            if client_id < 0 or client_id >= CLIENT_ID_LIMIT:
+                self._reject(c, Reason.INVALID_ORDER)
+                return
+            client_key = (c.account << 32) | client_id
+            if client_key in self.client_orders:
+                self._reject(c, Reason.DUPLICATE_CLIENT_ID)
+                return
+        is_buy = side == BID
+        opposite = m.asks if is_buy else m.bids
+        if c.post_only:
+            best = opposite.best_price()
+            if best and ((is_buy and best <= price) or (not is_buy and best >= price)):
+                self._reject(c, Reason.POST_ONLY_TAKER)
+                return
+        # ---- R1: hold funds
+        acct = self.ledger.accounts.get(c.account)
+        if acct is None:
+            self._reject(c, Reason.INSUFFICIENT_FUNDS)
+            return
+        max_quote = NO_BUDGET
+        if is_buy:
+            asset = m.quote
+            available = acct.available[asset]
+            if is_limit:
+                hold = lots * price * lta
+            elif quote_atoms:
+                hold = quote_atoms
+                max_quote = quote_atoms
+            else:
+                hold = available  # market bid sized in lots: the whole balance is the budget
+                max_quote = available
+            max_lots = lots if lots else MAX_PRICE_TICKS
+        else:
+            asset = m.base
+            available = acct.available[asset]
+            if lots:
+                hold = lots * m.lot_atoms
+                max_lots = lots
+            else:
+                max_lots = available // m.lot_atoms  # market ask sized in quote
+                hold = max_lots * m.lot_atoms
+                max_quote = quote_atoms
+        if hold > available or hold <= 0:
+            self._reject(c, Reason.INSUFFICIENT_FUNDS)
+            return
+        self.ledger.apply_hold(acct, asset, hold)
+        order_id = self.next_order_id
+        self.next_order_id = order_id + 1
+        taker = Order(order_id, c.account, m.index, side, price, lots if lots else max_lots, client_id, tif,
+                      stp, c.post_only, is_limit, quote_atoms, ts_us)
+        taker.hold = hold
+        self.events.append(
+            OrderAccepted(order_id, c.account, c.market, c.side, c.order_type, price, lots, quote_atoms,
+                          c.tif, c.post_only, c.stp, client_id, ts_us)
+        )
+        # ---- ME: match
+        if is_limit:
+            limit = price
+        else:
+            limit = MAX_PRICE_TICKS if is_buy else 0
+        if ref > 0:
+            impact = (ref * m.impact_max) // PPM if is_buy else -((-ref * m.impact_min) // PPM)
+        else:
+            impact = MAX_PRICE_TICKS if is_buy else 0
+        if tif == FOK:
+            can = fillable_lots(opposite, c.account, is_buy, limit, impact, max_lots, max_quote, lta, stp)
+            if can < lots:
+                self._close_taker(acct, asset, taker, "Expired", Reason.FILL_OR_KILL)
+                return
+        fills: list[tuple[Order, int]] = []
+        stp_expired: list[Order] = []
+        stop = match(opposite, c.account, is_buy, limit, impact, max_lots, max_quote, lta, stp, fills, stp_expired)
+        # ---- R2: settle
+        if fills:
+            self._settle(m, taker, acct, fills, ts_us)
+        for maker in stp_expired:
+            self._forget(maker)
+            self._release(maker)
+            self.events.append(OrderClosed(maker.id, maker.account, m.symbol, "Expired",
+                                           Reason.SELF_TRADE_PREVENTION, maker.filled_lots, maker.filled_quote))
+        # ---- post: rest, fill or expire the taker
+        if lots and taker.lots == 0:
+            self._close_taker(acct, asset, taker, "Filled", "")
+        elif stop == STOP_STP:
+            self._close_taker(acct, asset, taker, "Expired", Reason.SELF_TRADE_PREVENTION)
+        elif stop == STOP_IMPACT:
+            self._close_taker(acct, asset, taker, "Expired", Reason.PRICE_IMPACT)
+        elif not is_limit:
+            if quote_atoms and (stop == STOP_BUDGET or stop == STOP_FILLED):
+                self._close_taker(acct, asset, taker, "Filled", "")
+            elif stop == STOP_BUDGET:
+                self._close_taker(acct, asset, taker, "Expired", Reason.INSUFFICIENT_FUNDS)
+            else:
+                self._close_taker(acct, asset, taker, "Expired", Reason.INSUFFICIENT_LIQUIDITY)
+        elif tif != GTC:
+            self._close_taker(acct, asset, taker, "Expired", Reason.IMMEDIATE_OR_CANCEL)
+        else:
+            # rest the remainder; its hold becomes exactly what the remaining lots need
+            need = taker.lots * price * lta if is_buy else taker.lots * m.lot_atoms
+            extra = taker.hold - need
+            if extra:
+                self.ledger.apply_release(acct, asset, extra)
+                taker.hold = need
+            (m.bids if is_buy else m.asks).add(taker)
+            self.orders[order_id] = taker
+            if client_key >= 0:
+                self.client_orders[client_key] = order_id
+
+    def _settle(self, m: MarketState, taker: Order, taker_acct: AccountBalances,
+                fills: list[tuple[Order, int]], ts_us: int) -> None:
+        ledger = self.ledger
+        fee_acct = ledger.accounts[self.fee_account]
+        tiers = self.fee_tiers
+        account_tier = self.account_tier
+        taker_rate = tiers[account_tier.get(taker.account, 0)].spot_taker_ppm
+        base, quote, lot_atoms, lta = m.base, m.quote, m.lot_atoms, m.lot_tick_atoms
+        taker_buys = taker.side == BID
+        taker_side = SIDE_NAMES[taker.side]
+        events = self.events
+        symbol = m.symbol
+        price = 0
+        for maker, n in fills:
+            price = maker.price
+            base_atoms = n * lot_atoms
+            quote_atoms = n * price * lta
+            maker_acct = ledger.accounts[maker.account]
+            maker_rate = tiers[account_tier.get(maker.account, 0)].spot_maker_ppm
+            if taker_buys:
+                # fees on what each receives, rounded up (ledger's favour)
+                taker_fee = -((-base_atoms * taker_rate) // PPM)
+                maker_fee = -((-quote_atoms * maker_rate) // PPM)
+                settle_spot_fill(taker_acct, maker_acct, fee_acct, base, quote, base_atoms, quote_atoms,
+                                 taker_fee, maker_fee)
+                taker.hold -= quote_atoms
+                maker.hold -= base_atoms
+            else:
+                taker_fee = -((-quote_atoms * taker_rate) // PPM)
+                maker_fee = -((-base_atoms * maker_rate) // PPM)
+                settle_spot_fill(maker_acct, taker_acct, fee_acct, base, quote, base_atoms, quote_atoms,
+                                 maker_fee, taker_fee)
+                taker.hold -= base_atoms
+                maker.hold -= quote_atoms
+            taker.lots -= n
+            taker.filled_lots += n
+            taker.filled_quote += quote_atoms
+            maker.filled_lots += n
+            maker.filled_quote += quote_atoms
+            trade_id = self.next_trade_id
+            self.next_trade_id = trade_id + 1
+            events.append(TradeExecuted(trade_id, symbol, price, n, taker.id, maker.id, taker.account,
+                                        maker.account, taker_side, taker_fee, maker_fee, ts_us))
+            if maker.lots == 0:
+                self._forget(maker)
+                events.append(OrderClosed(maker.id, maker.account, symbol, "Filled", "",
+                                          maker.filled_lots, maker.filled_quote))
+        m.last_price = price
+
+    def _close_taker(self, acct: AccountBalances, asset: int, taker: Order, status: str, reason: str) -> None:
+        if taker.hold:
+            self.ledger.apply_release(acct, asset, taker.hold)
+            taker.hold = 0
+        self.events.append(OrderClosed(taker.id, taker.account, self.markets[taker.market].symbol, status,
+                                       reason, taker.filled_lots, taker.filled_quote))
+
+    def _forget(self, order: Order) -> None:
+        """Drop a no-longer-resting order from the indexes (the book already unlinked it)."""
+        del self.orders[order.id]
+        if order.client_id != NO_CLIENT_ID:
+            self.client_orders.pop((order.account << 32) | order.client_id, None)
+
+    def _release(self, order: Order) -> None:
+        if order.hold:
+            m = self.markets[order.market]
+            asset = m.quote if order.side == BID else m.base
+            self.ledger.apply_release(self.ledger.accounts[order.account], asset, order.hold)
+            order.hold = 0
+
+    def _remove_resting(self, order: Order, status: str, reason: str) -> None:
+        m = self.markets[order.market]
+        (m.bids if order.side == BID else m.asks).remove(order)
+        self._forget(order)
+        self._release(order)
+        self.events.append(OrderClosed(order.id, order.account, m.symbol, status, reason,
+                                       order.filled_lots, order.filled_quote))
+
+    def _cancel(self, c: CancelOrder) -> None:
+        order_id = c.order_id
+        if order_id < 0 and 0 <= c.client_id < CLIENT_ID_LIMIT:
+            order_id = self.client_orders.get((c.account << 32) | c.client_id, -1)
+        order = self.orders.get(order_id)
+        if order is None or order.account != c.account or self.markets[order.market].symbol != c.market:
+            self.events.append(CancelRejected(c.account, c.market, c.order_id, c.client_id, Reason.ORDER_NOT_FOUND))
+            return
+        self._remove_resting(order, "Cancelled", Reason.USER_CANCELLED)
+
+    def _cancel_all(self, c: CancelAllOrders) -> None:
+        m = self.market_by_symbol.get(c.market)
+        if m is None:
+            self.events.append(CancelRejected(c.account, c.market, -1, -1, Reason.UNKNOWN_MARKET))
+            return
+        mine = [o for side in (m.bids, m.asks) for o in side.orders() if o.account == c.account]
+        mine.sort(key=lambda o: o.id)
+        for order in mine:
+            self._remove_resting(order, "Cancelled", Reason.USER_CANCELLED)
+
+    # ------------------------------------------------------------------ capital
+
+    def _deposit(self, c: Deposit) -> None:
+        asset = self.asset_index.get(c.asset, -1)
+        if asset < 0:
+            self.events.append(DepositRejected(c.account, c.asset, c.amount, c.tx_id, Reason.UNKNOWN_ASSET))
+        elif c.amount <= 0:
+            self.events.append(DepositRejected(c.account, c.asset, c.amount, c.tx_id, Reason.INVALID_AMOUNT))
+        elif c.tx_id in self.deposit_ids:
+            self.events.append(DepositRejected(c.account, c.asset, c.amount, c.tx_id, Reason.DUPLICATE_DEPOSIT))
+        else:
+            self.deposit_ids.add(c.tx_id)
+            self.ledger.apply_deposit(c.account, asset, c.amount)
+            self.events.append(Deposited(c.account, c.asset, c.amount, c.tx_id))
+
+    def _withdraw(self, c: Withdraw) -> None:
+        asset = self.asset_index.get(c.asset, -1)
+        if asset < 0:
+            self.events.append(WithdrawalRejected(c.account, c.asset, c.amount, c.request_id, Reason.UNKNOWN_ASSET))
+        elif c.amount <= 0:
+            self.events.append(WithdrawalRejected(c.account, c.asset, c.amount, c.request_id, Reason.INVALID_AMOUNT))
+        elif not self.ledger.can_withdraw(c.account, asset, c.amount):
+            self.events.append(
+                WithdrawalRejected(c.account, c.asset, c.amount, c.request_id, Reason.INSUFFICIENT_FUNDS)
+            )
+        else:
+            self.ledger.apply_withdrawal(c.account, asset, c.amount)
+            self.events.append(Withdrawn(c.account, c.asset, c.amount, c.request_id))
+
+    def _set_fee_tier(self, c: SetFeeTier) -> None:
+        if not 0 <= c.tier < len(self.fee_tiers):
+            self.events.append(FeeTierRejected(c.account, c.tier, Reason.UNKNOWN_FEE_TIER))
+            return
+        if c.tier == 0:
+            self.account_tier.pop(c.account, None)
+        else:
+            self.account_tier[c.account] = c.tier
+        self.events.append(FeeTierSet(c.account, c.tier))

@@ -1,0 +1,71 @@
+"""Enumerations, spelled like Backpack's wire values so the API mapping is mechanical.
+
+Commands and events carry the wire strings (``"Bid"``, ``"GTC"``, ``"Cancelled"``...). Inside the
+book and ledger hot paths sides, time-in-force and self-trade-prevention modes are small ints;
+the tables below convert between the two and are the only place the mapping lives.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+Side = Literal["Bid", "Ask"]
+OrderType = Literal["Limit", "Market"]
+TimeInForce = Literal["GTC", "IOC", "FOK"]
+SelfTradePrevention = Literal["RejectTaker", "RejectMaker", "RejectBoth", "Allow"]
+OrderStatus = Literal["New", "PartiallyFilled", "Filled", "Cancelled", "Expired"]
+MarketType = Literal["SPOT", "PERP"]
+
+BID: Final = 0
+ASK: Final = 1
+SIDE_NAMES: Final = ("Bid", "Ask")
+
+GTC: Final = 0
+IOC: Final = 1
+FOK: Final = 2
+TIF_CODES: Final = {"GTC": GTC, "IOC": IOC, "FOK": FOK}
+TIF_NAMES: Final = ("GTC", "IOC", "FOK")
+
+STP_REJECT_TAKER: Final = 0
+STP_REJECT_MAKER: Final = 1
+STP_REJECT_BOTH: Final = 2
+STP_ALLOW: Final = 3
+STP_CODES: Final = {
+    "RejectTaker": STP_REJECT_TAKER,
+    "RejectMaker": STP_REJECT_MAKER,
+    "RejectBoth": STP_REJECT_BOTH,
+    "Allow": STP_ALLOW,
+}
+STP_NAMES: Final = ("RejectTaker", "RejectMaker", "RejectBoth", "Allow")
+
+
+class Reason:
+    """Rejection and expiry reasons.
+
+    Order reasons use Backpack's ``OrderExpiryReason`` spellings; the rest name what went wrong
+    with a non-order command. All are plain strings so events stay wire-ready.
+    """
+
+    # Backpack OrderExpiryReason values
+    FILL_OR_KILL: Final = "FillOrKill"
+    IMMEDIATE_OR_CANCEL: Final = "ImmediateOrCancel"
+    INSUFFICIENT_FUNDS: Final = "InsufficientFunds"
+    INSUFFICIENT_LIQUIDITY: Final = "InsufficientLiquidity"
+    INVALID_PRICE: Final = "InvalidPrice"
+    INVALID_QUANTITY: Final = "InvalidQuantity"
+    POST_ONLY_TAKER: Final = "PostOnlyTaker"
+    PRICE_OUT_OF_BOUNDS: Final = "PriceOutOfBounds"
+    PRICE_IMPACT: Final = "PriceImpact"
+    SELF_TRADE_PREVENTION: Final = "SelfTradePrevention"
+    # our own, for commands that are not order expiries
+    UNKNOWN_MARKET: Final = "UnknownMarket"
+    UNKNOWN_ASSET: Final = "UnknownAsset"
+    MARKET_CLOSED: Final = "MarketClosed"
+    INVALID_ORDER: Final = "InvalidOrder"
+    DUPLICATE_CLIENT_ID: Final = "DuplicateClientId"
+    ORDER_NOT_FOUND: Final = "OrderNotFound"
+    DUPLICATE_DEPOSIT: Final = "DuplicateDeposit"
+    INVALID_AMOUNT: Final = "InvalidAmount"
+    UNKNOWN_FEE_TIER: Final = "UnknownFeeTier"
+    USER_CANCELLED: Final = "UserCancelled"
+    BATCH_TOO_LARGE: Final = "BatchTooLarge"

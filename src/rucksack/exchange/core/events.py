@@ -1,0 +1,130 @@
+"""Events: immutable, past-tense facts emitted by the engine for each command.
+
+Amounts are integers in the unit their names say. A rejected command produces a ``*Rejected``
+event with a :class:`~rucksack.exchange.core.enums.Reason` string and changes nothing else.
+
+Order lifecycle for one placement: ``OrderAccepted`` -> zero or more ``TradeExecuted`` ->
+``OrderClosed`` (Filled, Expired) unless the remainder rests on the book; a resting order later
+ends with ``OrderClosed`` (Filled, Cancelled, Expired). ``lots``/``quote_atoms`` on
+``OrderClosed`` are the totals executed.
+"""
+
+from __future__ import annotations
+
+from typing import Union
+
+import msgspec
+
+
+class OrderAccepted(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    order_id: int
+    account: int
+    market: str
+    side: str
+    order_type: str
+    price: int
+    lots: int
+    quote_atoms: int
+    tif: str
+    post_only: bool
+    stp: str
+    client_id: int
+    ts_us: int
+
+
+class OrderRejected(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    account: int
+    market: str
+    client_id: int
+    reason: str
+
+
+class TradeExecuted(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """One fill. Fees are charged in the asset each side receives (buyer: base, seller: quote)."""
+
+    trade_id: int
+    market: str
+    price: int
+    lots: int
+    taker_order_id: int
+    maker_order_id: int
+    taker_account: int
+    maker_account: int
+    taker_side: str
+    taker_fee: int
+    maker_fee: int
+    ts_us: int
+
+
+class OrderClosed(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    order_id: int
+    account: int
+    market: str
+    status: str
+    reason: str
+    filled_lots: int
+    filled_quote_atoms: int
+
+
+class CancelRejected(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    account: int
+    market: str
+    order_id: int
+    client_id: int
+    reason: str
+
+
+class Deposited(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    account: int
+    asset: str
+    amount: int
+    tx_id: str
+
+
+class DepositRejected(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    account: int
+    asset: str
+    amount: int
+    tx_id: str
+    reason: str
+
+
+class Withdrawn(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    account: int
+    asset: str
+    amount: int
+    request_id: str
+
+
+class WithdrawalRejected(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    account: int
+    asset: str
+    amount: int
+    request_id: str
+    reason: str
+
+
+class FeeTierSet(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    account: int
+    tier: int
+
+
+class FeeTierRejected(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    account: int
+    tier: int
+    reason: str
+
+
+Event = Union[
+    OrderAccepted,
+    OrderRejected,
+    TradeExecuted,
+    OrderClosed,
+    CancelRejected,
+    Deposited,
+    DepositRejected,
+    Withdrawn,
+    WithdrawalRejected,
+    FeeTierSet,
+    FeeTierRejected,
+]

@@ -1,0 +1,85 @@
+"""Invariant checks over a whole engine; tests run them after every command.
+
+- conservation per asset: all accounts' available + locked == deposited - withdrawn;
+- no negative balance;
+- no crossed book at rest (best bid < best ask);
+- level totals and counts equal their linked orders; every resting order is indexed and every
+  indexed order rests at the level of its price on its own side;
+- each account's locked balance per asset equals the holds of its resting orders, and each
+  resting order's hold equals exactly what its remaining lots need.
+"""
+
+from __future__ import annotations
+
+from rucksack.exchange.core.engine import Engine
+
+
+def conservation_report(engine: Engine) -> dict[str, dict[str, int]]:
+    """Per asset: held by accounts (users and system) versus net inflow (deposits - withdrawals)."""
+    ledger = engine.ledger
+    report: dict[str, dict[str, int]] = {}
+    for i, asset in enumerate(engine.spec.assets):
+        held = sum(a.available[i] + a.locked[i] for a in ledger.accounts.values())
+        fees = ledger.accounts[engine.fee_account]
+        report[asset.symbol] = {
+            "accounts": held - fees.available[i] - fees.locked[i],
+            "fees": fees.available[i] + fees.locked[i],
+            "deposited": ledger.deposited[i],
+            "withdrawn": ledger.withdrawn[i],
+            "imbalance": held - (ledger.deposited[i] - ledger.withdrawn[i]),
+        }
+    return report
+
+
+def check_invariants(engine: Engine) -> list[str]:
+    """Return a description of every violated invariant (empty when all hold)."""
+    problems: list[str] = []
+    for asset, row in conservation_report(engine).items():
+        if row["imbalance"]:
+            problems.append(f"conservation broken for {asset}: {row}")
+    n = engine.ledger.n_assets
+    expected_locked: dict[int, list[int]] = {}
+    for account, bal in engine.ledger.accounts.items():
+        for i in range(n):
+            if bal.available[i] < 0 or bal.locked[i] < 0:
+                problems.append(f"negative balance: account {account} asset {i}")
+        expected_locked[account] = [0] * n
+    seen: set[int] = set()
+    for m in engine.markets:
+        bid, ask = m.bids.best_price(), m.asks.best_price()
+        if bid and ask and bid >= ask:
+            problems.append(f"{m.symbol}: crossed book {bid} >= {ask}")
+        for book, side in ((m.bids, 0), (m.asks, 1)):
+            if len(book.keys) != len(book.levels):
+                problems.append(f"{m.symbol}: keys and levels disagree")
+            for level in book.iter_levels():
+                lots = count = 0
+                order = level.head
+                while order is not None:
+                    lots += order.lots
+                    count += 1
+                    seen.add(order.id)
+                    if order.side != side or order.price != level.price or order.level is not level:
+                        problems.append(f"{m.symbol}: order {order.id} misplaced")
+                    if engine.orders.get(order.id) is not order:
+                        problems.append(f"{m.symbol}: resting order {order.id} not indexed")
+                    if order.lots <= 0:
+                        problems.append(f"{m.symbol}: empty order {order.id} rests")
+                    need = order.lots * order.price * m.lot_tick_atoms if side == 0 else order.lots * m.lot_atoms
+                    if order.hold != need:
+                        problems.append(f"{m.symbol}: order {order.id} holds {order.hold}, needs {need}")
+                    asset = m.quote if side == 0 else m.base
+                    expected_locked.setdefault(order.account, [0] * n)[asset] += order.hold
+                    order = order.next
+                if lots != level.lots or count != level.count or count == 0:
+                    problems.append(f"{m.symbol}: level {level.price} totals disagree")
+    if seen != set(engine.orders):
+        problems.append("order index and book disagree")
+    for account, bal in engine.ledger.accounts.items():
+        if bal.locked != expected_locked.get(account, [0] * n):
+            problems.append(f"account {account}: locked {bal.locked} != order holds {expected_locked[account]}")
+    for key, order_id in engine.client_orders.items():
+        order = engine.orders.get(order_id)
+        if order is None or (order.account << 32) | order.client_id != key:
+            problems.append(f"client id index entry {key} is stale")
+    return problems

@@ -1,0 +1,190 @@
+"""Asset, market and fee-tier specifications, validated on creation.
+
+Units: an asset has ``decimals`` (its atom is 10**-decimals). A market has a tick size (price
+unit) and a step size (quantity unit). Creation checks that
+
+- one lot is a whole number of base atoms (``lot_atoms``), and
+- one lot at one tick is a whole number of quote atoms (``lot_tick_atoms``),
+
+so matching never rounds: the notional of ``n`` lots at ``p`` ticks is exactly
+``n * p * lot_tick_atoms`` quote atoms. Multipliers and fee rates are parts per million.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import msgspec
+
+from rucksack.exchange.core.enums import MarketType
+from rucksack.exchange.core.numeric import PPM, decimal_places, parse_decimal
+
+MAX_BATCH: Final = 50
+
+
+class SpecError(ValueError):
+    """An exchange specification that the core refuses to run with."""
+
+
+class AssetSpec(msgspec.Struct, frozen=True):
+    symbol: str
+    decimals: int
+    display_name: str = ""
+
+
+class FeeTier(msgspec.Struct, frozen=True):
+    """Maker/taker fees in parts per million (8 bp = 800 ppm). Never negative here."""
+
+    name: str
+    spot_maker_ppm: int
+    spot_taker_ppm: int
+    futures_maker_ppm: int
+    futures_taker_ppm: int
+
+
+class MarketSpec(msgspec.Struct, frozen=True):
+    """One market; every number is an integer in the unit named by its suffix."""
+
+    symbol: str
+    base: str
+    quote: str
+    market_type: MarketType
+    tick_size: str  # decimal string, kept for the API edge
+    step_size: str  # decimal string, kept for the API edge
+    min_price_ticks: int
+    max_price_ticks: int  # 0 = no maximum
+    min_lots: int
+    max_lots: int  # 0 = no maximum
+    min_notional_atoms: int  # quote atoms
+    lot_atoms: int  # base atoms per lot
+    lot_tick_atoms: int  # quote atoms per (lot x tick)
+    price_band_max_ppm: int  # limit price <= reference * max  (PriceOutOfBounds)
+    price_band_min_ppm: int  # limit price >= reference * min
+    impact_max_ppm: int  # a taker never fills above reference * max  (PriceImpact)
+    impact_min_ppm: int  # ... nor below reference * min
+    trading: bool = True
+
+
+class ExchangeSpec(msgspec.Struct, frozen=True):
+    assets: list[AssetSpec]
+    markets: list[MarketSpec]
+    fee_tiers: list[FeeTier]
+    fee_account: int = 1
+    """System account that collects trading fees."""
+
+    def asset_index(self, symbol: str) -> int:
+        for i, asset in enumerate(self.assets):
+            if asset.symbol == symbol:
+                return i
+        raise SpecError(f"unknown asset {symbol!r}")
+
+
+FIRST_USER_ACCOUNT: Final = 1000
+"""Account ids below this are reserved for system accounts (fees, later pools and funds)."""
+
+
+def make_market(
+    *,
+    symbol: str,
+    base: AssetSpec,
+    quote: AssetSpec,
+    market_type: MarketType,
+    tick_size: str,
+    step_size: str,
+    min_quantity: str,
+    max_quantity: str | None = None,
+    min_price: str | None = None,
+    max_price: str | None = None,
+    min_notional: str = "0",
+    price_band: tuple[str, str] = ("1.25", "0.75"),
+    impact_band: tuple[str, str] = ("1.05", "0.95"),
+    trading: bool = True,
+) -> MarketSpec:
+    """Build a :class:`MarketSpec` from decimal strings, refusing anything that would round."""
+    tick_places = decimal_places(tick_size)
+    step_places = decimal_places(step_size)
+    tick = parse_decimal(tick_size, tick_places)
+    step = parse_decimal(step_size, step_places)
+    if tick <= 0 or step <= 0:
+        raise SpecError(f"{symbol}: tick size and step size must be positive")
+    # one lot in base atoms: step * 10**base.decimals must be whole
+    if step_places > base.decimals:
+        raise SpecError(f"{symbol}: step size {step_size} is finer than {base.symbol} atoms")
+    lot_atoms = step * 10 ** (base.decimals - step_places)
+    # one lot at one tick in quote atoms: tick * step * 10**quote.decimals must be whole
+    places = tick_places + step_places
+    if places > quote.decimals:
+        raise SpecError(
+            f"{symbol}: tick size x step size ({tick_size} x {step_size}) is finer than "
+            f"{quote.symbol} atoms; matching would round"
+        )
+    lot_tick_atoms = tick * step * 10 ** (quote.decimals - places)
+
+    def to_lots(text: str) -> int:
+        atoms = parse_decimal(text, base.decimals)
+        if atoms % lot_atoms:
+            raise SpecError(f"{symbol}: quantity {text} is not a multiple of step {step_size}")
+        return atoms // lot_atoms
+
+    def to_ticks(text: str) -> int:
+        units = parse_decimal(text, tick_places)
+        if units % tick:
+            raise SpecError(f"{symbol}: price {text} is not a multiple of tick {tick_size}")
+        return units // tick
+
+    def to_ppm(text: str) -> int:
+        return parse_decimal(text, 6)
+
+    min_lots = to_lots(min_quantity)
+    if min_lots <= 0:
+        raise SpecError(f"{symbol}: minimum quantity must be at least one step")
+    band_max, band_min = to_ppm(price_band[0]), to_ppm(price_band[1])
+    imp_max, imp_min = to_ppm(impact_band[0]), to_ppm(impact_band[1])
+    if not (0 < band_min <= PPM <= band_max and 0 < imp_min <= PPM <= imp_max):
+        raise SpecError(f"{symbol}: bands need 0 < min <= 1 <= max")
+    return MarketSpec(
+        symbol=symbol,
+        base=base.symbol,
+        quote=quote.symbol,
+        market_type=market_type,
+        tick_size=tick_size,
+        step_size=step_size,
+        min_price_ticks=to_ticks(min_price) if min_price else 1,
+        max_price_ticks=to_ticks(max_price) if max_price else 0,
+        min_lots=min_lots,
+        max_lots=to_lots(max_quantity) if max_quantity else 0,
+        min_notional_atoms=parse_decimal(min_notional, quote.decimals),
+        lot_atoms=lot_atoms,
+        lot_tick_atoms=lot_tick_atoms,
+        price_band_max_ppm=band_max,
+        price_band_min_ppm=band_min,
+        impact_max_ppm=imp_max,
+        impact_min_ppm=imp_min,
+        trading=trading,
+    )
+
+
+def validate_spec(spec: ExchangeSpec) -> None:
+    """Refuse duplicate symbols, markets on unknown assets, and negative fees."""
+    seen: set[str] = set()
+    for asset in spec.assets:
+        if asset.symbol in seen:
+            raise SpecError(f"duplicate asset {asset.symbol}")
+        if not 0 <= asset.decimals <= 18:
+            raise SpecError(f"{asset.symbol}: decimals must be 0..18")
+        seen.add(asset.symbol)
+    symbols: set[str] = set()
+    for market in spec.markets:
+        if market.symbol in symbols:
+            raise SpecError(f"duplicate market {market.symbol}")
+        symbols.add(market.symbol)
+        if market.base not in seen or market.quote not in seen:
+            raise SpecError(f"{market.symbol}: unknown base or quote asset")
+    if not spec.fee_tiers:
+        raise SpecError("at least one fee tier is required")
+    for tier in spec.fee_tiers:
+        rates = (tier.spot_maker_ppm, tier.spot_taker_ppm, tier.futures_maker_ppm, tier.futures_taker_ppm)
+        if min(rates) < 0 or max(rates) >= PPM:
+            raise SpecError(f"fee tier {tier.name}: rates must be in [0, 100%)")
+    if spec.fee_account >= FIRST_USER_ACCOUNT or spec.fee_account < 0:
+        raise SpecError("the fee account must be a system account id")

@@ -1,0 +1,1 @@
+"""The single writer: sequencing, journal, snapshots, recovery."""

@@ -1,0 +1,116 @@
+"""A data directory: the configuration it was created with, the journal and the snapshots.
+
+Layout::
+
+    DIR/config.toml           exact exchange configuration text (replay always uses this)
+    DIR/journal.log           the command journal
+    DIR/snapshots/*.bin       snapshots at exact sequence numbers
+
+Recovery = newest intact snapshot + every journal entry after it. Opening for writing also
+truncates a torn journal tail; read-only recovery (``rucksack replay``) only reports it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rucksack.exchange.config import load_spec_text
+from rucksack.exchange.core.engine import Engine
+from rucksack.exchange.core.markets import ExchangeSpec
+from rucksack.exchange.core.state import hash_snapshot, restore, state_hash, take_snapshot
+from rucksack.exchange.sequencer.journal import JournalWriter, ScanResult, read_entries
+from rucksack.exchange.sequencer.sequencer import Sequencer
+from rucksack.exchange.sequencer.snapshots import SnapshotStore
+
+CONFIG_NAME = "config.toml"
+JOURNAL_NAME = "journal.log"
+SNAPSHOT_DIR = "snapshots"
+
+
+@dataclass
+class Recovered:
+    engine: Engine
+    spec: ExchangeSpec
+    snapshot_seq: int
+    replayed: int
+    torn_bytes: int
+    skipped_snapshots: list[str] = field(default_factory=list)
+
+
+def init_data_dir(path: Path, config_text: str) -> None:
+    """Create ``path`` with ``config_text``; an existing directory must hold the same config."""
+    path.mkdir(parents=True, exist_ok=True)
+    config = path / CONFIG_NAME
+    if config.exists():
+        if config.read_text(encoding="utf-8") != config_text:
+            raise ValueError(f"{config} differs from the requested configuration; use a new data directory")
+        return
+    load_spec_text(config_text)  # refuse a bad config before writing anything
+    tmp = config.with_suffix(".tmp")
+    tmp.write_text(config_text, encoding="utf-8")
+    tmp.replace(config)
+
+
+def read_spec(path: Path) -> ExchangeSpec:
+    config = path / CONFIG_NAME
+    if not config.exists():
+        raise FileNotFoundError(f"{path} is not a rucksack data directory (no {CONFIG_NAME})")
+    return load_spec_text(config.read_text(encoding="utf-8"))
+
+
+def recover(path: Path) -> Recovered:
+    """Rebuild the engine from the newest intact snapshot plus the journal tail (read-only)."""
+    spec = read_spec(path)
+    store = SnapshotStore(path / SNAPSHOT_DIR)
+    loaded = store.load_latest()
+    if loaded is None:
+        engine = Engine(spec)
+        snapshot_seq = 0
+    else:
+        engine = restore(spec, loaded[0])
+        snapshot_seq = loaded[0].seq
+    result = ScanResult()
+    replayed = 0
+    for entry in read_entries(path / JOURNAL_NAME, result, after_seq=snapshot_seq):
+        if entry.seq != engine.last_seq + 1:
+            raise ValueError(f"journal entry {entry.seq} does not follow state at {engine.last_seq}")
+        engine.apply(entry.command, entry.seq, entry.ts_us)
+        replayed += 1
+    if result.last_seq < snapshot_seq:
+        raise ValueError(
+            f"snapshot at {snapshot_seq} is ahead of the journal ({result.last_seq}); the journal lost data"
+        )
+    return Recovered(engine, spec, snapshot_seq, replayed, result.torn_bytes, store.skipped)
+
+
+class Exchange:
+    """An engine recovered from a data directory, with a sequencer journaling into it."""
+
+    def __init__(self, path: Path, clock: Callable[[], int], *, fsync: bool = True) -> None:
+        self.path = path
+        recovered = recover(path)
+        self.recovered = recovered
+        self.spec = recovered.spec
+        self.engine = recovered.engine
+        self.journal = JournalWriter(path / JOURNAL_NAME, fsync=fsync)
+        self.snapshots = SnapshotStore(path / SNAPSHOT_DIR)
+        self.sequencer = Sequencer(self.engine, self.journal, clock)
+
+    def snapshot(self) -> tuple[int, str]:
+        """Write a snapshot at the current sequence number once the journal covers it."""
+        self.sequencer.flush()
+        snap = take_snapshot(self.engine)
+        _, digest = self.snapshots.save(snap)
+        return snap.seq, digest
+
+    def state_hash(self) -> str:
+        return state_hash(self.engine)
+
+    def close(self) -> None:
+        self.sequencer.flush()
+        self.journal.close()
+
+
+__all__ = ["Exchange", "Recovered", "hash_snapshot", "init_data_dir", "read_spec", "recover"]

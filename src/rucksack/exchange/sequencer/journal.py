@@ -1,0 +1,235 @@
+"""Append-only command journal: framed, checksummed records, group commit.
+
+File layout: an 8-byte magic ``RKJOURN1`` then records, each ``<u32 length><u32 crc32>`` followed
+by ``length`` bytes of payload (a MessagePack :class:`~rucksack.exchange.core.commands.Stamped`).
+Sequence numbers inside the payloads are contiguous.
+
+Reading distinguishes two kinds of damage:
+- a **torn tail** (a crash mid-write): the last record is incomplete, runs past the end of the
+  file, fails its checksum with nothing after it, or is followed only by zero bytes. It was never
+  acknowledged (acks follow the fsync), so it is reported and, on opening for writing, truncated;
+- **corruption** anywhere else (a bad record followed by more data, a payload that does not
+  decode, a gap in sequence numbers): :class:`JournalCorrupt` names the byte offset and nothing
+  is skipped.
+
+Writing: :meth:`JournalWriter.append` frames and queues a record; a flusher thread writes
+everything queued with one ``write`` and one ``fdatasync`` (group commit) and then advances
+``durable_seq``. A command counts as acknowledged only once ``durable_seq`` covers it.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import threading
+import zlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import msgspec
+
+from rucksack.exchange.core.commands import Stamped
+
+MAGIC = b"RKJOURN1"
+HEADER = struct.Struct("<II")
+MAX_RECORD = 64 * 1024 * 1024
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(Stamped)
+
+
+class JournalCorrupt(Exception):
+    """The journal is damaged somewhere other than its tail; replay refuses to continue."""
+
+    def __init__(self, path: Path, offset: int, why: str) -> None:
+        super().__init__(f"journal {path} is corrupt at byte offset {offset}: {why}")
+        self.path = path
+        self.offset = offset
+        self.why = why
+
+
+def encode_entry(entry: Stamped) -> bytes:
+    return _encoder.encode(entry)
+
+
+def frame(payload: bytes) -> bytes:
+    return HEADER.pack(len(payload), zlib.crc32(payload)) + payload
+
+
+class ScanResult:
+    """What reading a journal found: entries, where valid data ends, how many bytes are torn."""
+
+    def __init__(self) -> None:
+        self.valid_end = len(MAGIC)
+        self.torn_bytes = 0
+        self.count = 0
+        self.last_seq = 0
+
+
+def read_entries(path: Path, result: ScanResult | None = None, after_seq: int = 0) -> Iterator[Stamped]:
+    """Yield the journal's entries with ``seq > after_seq`` in order; fill ``result`` as it goes.
+
+    Raises :class:`JournalCorrupt` on damage other than a torn tail. A missing file reads as empty.
+    """
+    res = result if result is not None else ScanResult()
+    if not path.exists():
+        return
+    data = path.read_bytes()
+    size = len(data)
+    if size < len(MAGIC):
+        if MAGIC.startswith(data):  # crash while creating the file
+            res.valid_end = 0
+            res.torn_bytes = size
+            return
+        raise JournalCorrupt(path, 0, "not a rucksack journal (bad magic)")
+    if data[: len(MAGIC)] != MAGIC:
+        raise JournalCorrupt(path, 0, "not a rucksack journal (bad magic)")
+    offset = len(MAGIC)
+    hsize = HEADER.size
+    last_seq = 0
+    view = memoryview(data)
+    while offset < size:
+        if size - offset < hsize:
+            res.torn_bytes = size - offset
+            break
+        length, crc = HEADER.unpack_from(data, offset)
+        end = offset + hsize + length
+        if length == 0 or length > MAX_RECORD or end > size:
+            if end > size or _only_zeros(view[offset:]):
+                res.torn_bytes = size - offset
+                break
+            raise JournalCorrupt(path, offset, f"impossible record length {length}")
+        payload = view[offset + hsize : end]
+        if zlib.crc32(payload) != crc:
+            if end == size or _only_zeros(view[end:]):
+                res.torn_bytes = size - offset
+                break
+            raise JournalCorrupt(path, offset, "checksum mismatch with more records after it")
+        try:
+            entry = _decoder.decode(payload)
+        except msgspec.DecodeError as exc:
+            raise JournalCorrupt(path, offset, f"record does not decode: {exc}") from exc
+        if last_seq and entry.seq != last_seq + 1:
+            raise JournalCorrupt(path, offset, f"sequence gap: {last_seq} then {entry.seq}")
+        last_seq = entry.seq
+        offset = end
+        res.valid_end = offset
+        res.count += 1
+        res.last_seq = last_seq
+        if entry.seq > after_seq:
+            yield entry
+
+
+def _only_zeros(view: memoryview) -> bool:
+    return not any(view)
+
+
+def scan(path: Path) -> ScanResult:
+    """Read the whole journal, validating it; return what was found."""
+    result = ScanResult()
+    for _ in read_entries(path, result):
+        pass
+    return result
+
+
+class JournalWriter:
+    """Appends framed records; a flusher thread makes them durable in groups.
+
+    ``fsync=False`` skips ``fdatasync`` (tests and benchmarks of the CPU path only; never for a
+    real exchange). ``on_durable(seq)`` is called from the flusher thread after each group.
+    """
+
+    def __init__(self, path: Path, *, fsync: bool = True) -> None:
+        self.path = path
+        result = scan(path)  # raises JournalCorrupt on mid-file damage
+        self.torn_bytes_truncated = result.torn_bytes
+        exists = path.exists()
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+        if not exists or result.valid_end == 0:
+            os.ftruncate(self._fd, 0)
+            os.write(self._fd, MAGIC)
+        elif result.torn_bytes:
+            os.ftruncate(self._fd, result.valid_end)
+        os.lseek(self._fd, 0, os.SEEK_END)
+        os.fsync(self._fd)
+        _fsync_dir(path.parent)
+        self._fsync = fsync
+        self.last_seq = result.last_seq
+        self.durable_seq = result.last_seq
+        self.flushes = 0
+        self.on_durable: Callable[[int], None] | None = None
+        self._queue: list[bytes] = []
+        self._queued_seq = result.last_seq
+        self._cond = threading.Condition()
+        self._closing = False
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="journal-flusher", daemon=True)
+        self._thread.start()
+
+    def append(self, seq: int, payload: bytes) -> None:
+        """Queue one record; it becomes durable at the next group flush."""
+        record = HEADER.pack(len(payload), zlib.crc32(payload)) + payload
+        with self._cond:
+            if self._error is not None:
+                raise RuntimeError("journal writer failed") from self._error
+            self._queue.append(record)
+            self._queued_seq = seq
+            self.last_seq = seq
+            self._cond.notify()
+
+    def wait_durable(self, seq: int, timeout: float | None = None) -> bool:
+        """Block until ``durable_seq >= seq``; False on timeout."""
+        with self._cond:
+            ok = self._cond.wait_for(lambda: self.durable_seq >= seq or self._error is not None, timeout)
+            if self._error is not None:
+                raise RuntimeError("journal writer failed") from self._error
+            return ok
+
+    def close(self) -> None:
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        self._thread.join()
+        os.close(self._fd)
+        if self._error is not None:
+            raise RuntimeError("journal writer failed") from self._error
+
+    def _run(self) -> None:
+        fd = self._fd
+        while True:
+            with self._cond:
+                while not self._queue and not self._closing:
+                    self._cond.wait()
+                if not self._queue:
+                    return
+                batch = self._queue
+                self._queue = []
+                upto = self._queued_seq
+            try:
+                data = b"".join(batch)
+                view = memoryview(data)
+                while view:
+                    written = os.write(fd, view)
+                    view = view[written:]
+                if self._fsync:
+                    os.fdatasync(fd)
+            except BaseException as exc:  # disk full, I/O error: stop acknowledging anything
+                with self._cond:
+                    self._error = exc
+                    self._cond.notify_all()
+                return
+            with self._cond:
+                self.durable_seq = upto
+                self.flushes += 1
+                self._cond.notify_all()
+            callback = self.on_durable
+            if callback is not None:
+                callback(upto)
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

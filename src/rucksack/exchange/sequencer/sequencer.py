@@ -1,0 +1,79 @@
+"""The single writer: stamps, journals, applies and publishes every command.
+
+For each command, in this order: give it the next sequence number and a timestamp (never
+earlier than the previous one), append it to the journal, apply it to the engine, and queue its
+events. Events are published (``release``) only once the journal is durable up to their
+sequence number, so nobody ever sees the effect of a command that a crash could still erase.
+
+If the engine raises, the sequencer halts: the command is journaled, so a restart replays into
+the same exception rather than running on with doubtful state.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+
+from rucksack.exchange.core.commands import Command, Stamped
+from rucksack.exchange.core.engine import Engine
+from rucksack.exchange.core.events import Event
+from rucksack.exchange.sequencer.journal import JournalWriter, encode_entry
+
+Listener = Callable[[int, list[Event]], None]
+
+
+class SequencerHalted(RuntimeError):
+    """The engine raised on a command; nothing more is accepted until a restart."""
+
+
+class Sequencer:
+    def __init__(self, engine: Engine, journal: JournalWriter | None, clock: Callable[[], int]) -> None:
+        self.engine = engine
+        self.journal = journal
+        self.clock = clock
+        self.seq = engine.last_seq
+        self.halted: BaseException | None = None
+        self.listeners: list[Listener] = []
+        self._pending: deque[tuple[int, list[Event]]] = deque()
+
+    def submit(self, command: Command) -> tuple[int, list[Event]]:
+        """Sequence, journal and apply ``command``; return its seq and events (not yet durable)."""
+        if self.halted is not None:
+            raise SequencerHalted("sequencer halted after an engine failure") from self.halted
+        seq = self.seq + 1
+        ts_us = self.clock()
+        if ts_us < self.engine.last_ts_us:
+            ts_us = self.engine.last_ts_us
+        if self.journal is not None:
+            self.journal.append(seq, encode_entry(Stamped(seq, ts_us, command)))
+        try:
+            events = self.engine.apply(command, seq, ts_us)
+        except BaseException as exc:
+            self.halted = exc
+            raise SequencerHalted(f"engine failed on command {seq}") from exc
+        self.seq = seq
+        if self.listeners:
+            self._pending.append((seq, events))
+        return seq, events
+
+    @property
+    def durable_seq(self) -> int:
+        return self.seq if self.journal is None else self.journal.durable_seq
+
+    def flush(self) -> None:
+        """Wait until everything submitted is durable, then publish its events."""
+        if self.journal is not None:
+            self.journal.wait_durable(self.seq)
+        self.release()
+
+    def release(self) -> int:
+        """Publish the events of every durable command, in order; return how many commands."""
+        durable = self.durable_seq
+        pending = self._pending
+        released = 0
+        while pending and pending[0][0] <= durable:
+            seq, events = pending.popleft()
+            for listener in self.listeners:
+                listener(seq, events)
+            released += 1
+        return released

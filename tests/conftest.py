@@ -1,0 +1,90 @@
+"""Shared fixtures: exchange specs and an engine driver that checks invariants after every command."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+import pytest
+
+from rucksack.exchange.config import load_spec
+from rucksack.exchange.core import engine as engine_module
+from rucksack.exchange.core.commands import Command, Deposit
+from rucksack.exchange.core.engine import Engine
+from rucksack.exchange.core.events import Event
+from rucksack.exchange.core.invariants import check_invariants
+from rucksack.exchange.core.markets import AssetSpec, ExchangeSpec, FeeTier, make_market
+
+if os.environ.get("RUCKSACK_EXPECT_COMPILED") == "1":  # make test-native: be sure what we test
+    assert not str(engine_module.__file__).endswith(".py"), "expected the mypyc-compiled core"
+
+USDC = AssetSpec("USDC", 6)
+SOL = AssetSpec("SOL", 9)
+
+
+def default_spec() -> ExchangeSpec:
+    return load_spec()[0]
+
+
+def tight_spec(min_notional: str = "1") -> ExchangeSpec:
+    """One SOL_USDC market with narrow bands so band and impact rules fire in small tests.
+
+    tick 0.01, step 0.01 -> one lot at one tick = 100 USDC atoms; price 150.00 = 15000 ticks.
+    Price band 1.002/0.998 (+-30 ticks around 150), impact band 1.001/0.999 (+-15 ticks).
+    """
+    market = make_market(
+        symbol="SOL_USDC", base=SOL, quote=USDC, market_type="SPOT", tick_size="0.01", step_size="0.01",
+        min_quantity="0.01", max_quantity="1000", min_notional=min_notional,
+        price_band=("1.002", "0.998"), impact_band=("1.001", "0.999"),
+    )
+    perp = make_market(
+        symbol="SOL_USDC_PERP", base=SOL, quote=USDC, market_type="PERP", tick_size="0.01", step_size="0.01",
+        min_quantity="0.01",
+    )
+    tiers = [FeeTier("Tier 1", 800, 1000, 200, 500), FeeTier("Zero", 0, 0, 0, 0)]
+    return ExchangeSpec(assets=[USDC, SOL], markets=[market, perp], fee_tiers=tiers)
+
+
+class Driver:
+    """Applies commands with increasing seq/time and checks every invariant after each one."""
+
+    def __init__(self, spec: ExchangeSpec, check: bool = True) -> None:
+        self.spec = spec
+        self.engine = Engine(spec)
+        self.seq = 0
+        self.check = check
+        self.log: list[tuple[int, int, Command]] = []
+
+    def __call__(self, command: Command) -> list[Event]:
+        self.seq += 1
+        ts = 1_700_000_000_000_000 + self.seq
+        events = self.engine.apply(command, self.seq, ts)
+        self.log.append((self.seq, ts, command))
+        if self.check:
+            problems = check_invariants(self.engine)
+            assert not problems, problems
+        return events
+
+    def run(self, commands: Iterable[Command]) -> list[list[Event]]:
+        return [self(c) for c in commands]
+
+    def fund(self, account: int, **amounts: int) -> None:
+        for asset, atoms in amounts.items():
+            self(Deposit(account, asset, atoms, f"fund-{account}-{asset}-{self.seq}"))
+
+    def available(self, account: int, asset: str) -> int:
+        return self.engine.ledger.available(account, self.engine.asset_index[asset])
+
+    def locked(self, account: int, asset: str) -> int:
+        acct = self.engine.ledger.accounts.get(account)
+        return 0 if acct is None else acct.locked[self.engine.asset_index[asset]]
+
+
+@pytest.fixture
+def spec() -> ExchangeSpec:
+    return tight_spec()
+
+
+@pytest.fixture
+def driver(spec: ExchangeSpec) -> Driver:
+    return Driver(spec)

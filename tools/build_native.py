@@ -1,0 +1,48 @@
+"""Compile the pure core with mypyc into a mirror tree, leaving src/ pure Python.
+
+Usage: python tools/build_native.py [OUT_DIR]   (default: build/native)
+
+The mirror holds a copy of src/rucksack with compiled extension modules beside the .py files;
+run anything against it with PYTHONPATH=OUT_DIR. Only modules whose classes are plain Python
+(not msgspec structs) are compiled; the rest run as Python inside the mirror.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPILED = [
+    "rucksack/exchange/core/numeric.py",
+    "rucksack/exchange/core/enums.py",
+    "rucksack/exchange/core/book/order.py",
+    "rucksack/exchange/core/book/side.py",
+    "rucksack/exchange/core/book/matching.py",
+    "rucksack/exchange/core/ledger/balances.py",
+    "rucksack/exchange/core/engine.py",
+]
+
+
+def main() -> int:
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "build" / "native").resolve()
+    if out.exists():
+        shutil.rmtree(out)
+    shutil.copytree(ROOT / "src" / "rucksack", out / "rucksack",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.so"))
+    env = dict(os.environ, MYPYPATH=str(out))
+    cmd = [sys.executable, "-m", "mypyc", "--strict", *COMPILED]
+    result = subprocess.run(cmd, cwd=out, env=env)
+    if result.returncode:
+        return result.returncode
+    shutil.rmtree(out / "build", ignore_errors=True)
+    built = sorted(p.name for p in out.rglob("*.so"))
+    print(f"native core built in {out}: {len(built)} extension modules")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
