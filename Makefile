@@ -22,6 +22,7 @@ run: setup
 
 check: setup
 	$(PY) -m ruff check src tests tools
+	$(PY) -m ruff format --check src tests tools
 	$(PY) -m mypy src/rucksack/exchange/core
 	$(VENV)/bin/lint-imports
 

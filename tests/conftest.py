@@ -33,12 +33,25 @@ def tight_spec(min_notional: str = "1") -> ExchangeSpec:
     Price band 1.002/0.998 (+-30 ticks around 150), impact band 1.001/0.999 (+-15 ticks).
     """
     market = make_market(
-        symbol="SOL_USDC", base=SOL, quote=USDC, market_type="SPOT", tick_size="0.01", step_size="0.01",
-        min_quantity="0.01", max_quantity="1000", min_notional=min_notional,
-        price_band=("1.002", "0.998"), impact_band=("1.001", "0.999"),
+        symbol="SOL_USDC",
+        base=SOL,
+        quote=USDC,
+        market_type="SPOT",
+        tick_size="0.01",
+        step_size="0.01",
+        min_quantity="0.01",
+        max_quantity="1000",
+        min_notional=min_notional,
+        price_band=("1.002", "0.998"),
+        impact_band=("1.001", "0.999"),
     )
     perp = make_market(
-        symbol="SOL_USDC_PERP", base=SOL, quote=USDC, market_type="PERP", tick_size="0.01", step_size="0.01",
+        symbol="SOL_USDC_PERP",
+        base=SOL,
+        quote=USDC,
+        market_type="PERP",
+        tick_size="0.01",
+        step_size="0.01",
         min_quantity="0.01",
     )
     tiers = [FeeTier("Tier 1", 800, 1000, 200, 500), FeeTier("Zero", 0, 0, 0, 0)]

@@ -31,12 +31,12 @@ def main() -> int:
     out = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "build" / "native").resolve()
     if out.exists():
         shutil.rmtree(out)
-    shutil.copytree(ROOT / "src" / "rucksack", out / "rucksack",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.so"))
+    shutil.copytree(ROOT / "src" / "rucksack", out / "rucksack", ignore=shutil.ignore_patterns("__pycache__", "*.so"))
     env = dict(os.environ, MYPYPATH=str(out))
     cmd = [sys.executable, "-m", "mypyc", "--strict", *COMPILED]
-    result = subprocess.run(cmd, cwd=out, env=env)
+    result = subprocess.run(cmd, cwd=out, env=env, capture_output=True, text=True)
     if result.returncode:
+        sys.stderr.write(result.stdout + result.stderr)
         return result.returncode
     shutil.rmtree(out / "build", ignore_errors=True)
     built = sorted(p.name for p in out.rglob("*.so"))

@@ -29,18 +29,20 @@ def cmd_replay(args: argparse.Namespace) -> int:
         sys.stderr.write(f"rucksack replay: {exc}\n")
         return 2
     problems = check_invariants(rec.engine)
-    _print({
-        "seq": rec.engine.last_seq,
-        "state_hash": state_hash(rec.engine),
-        "snapshot_seq": rec.snapshot_seq,
-        "replayed": rec.replayed,
-        "torn_tail_bytes": rec.torn_bytes,
-        "skipped_snapshots": rec.skipped_snapshots,
-        "open_orders": len(rec.engine.orders),
-        "trades": rec.engine.next_trade_id - 1,
-        "invariants": "ok" if not problems else problems,
-        "conservation": conservation_report(rec.engine),
-    })
+    _print(
+        {
+            "seq": rec.engine.last_seq,
+            "state_hash": state_hash(rec.engine),
+            "snapshot_seq": rec.snapshot_seq,
+            "replayed": rec.replayed,
+            "torn_tail_bytes": rec.torn_bytes,
+            "skipped_snapshots": rec.skipped_snapshots,
+            "open_orders": len(rec.engine.orders),
+            "trades": rec.engine.next_trade_id - 1,
+            "invariants": problems if problems else "ok",
+            "conservation": conservation_report(rec.engine),
+        }
+    )
     return 0 if not problems else 1
 
 
@@ -48,9 +50,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from rucksack.bench.runners import bench_engine, bench_journal
 
     if args.what == "engine":
-        _print(bench_engine(args.workload, args.commands, args.seed,
-                            Path(args.data_dir) if args.data_dir else None,
-                            snapshot_every=args.snapshot_every, accounts=args.accounts))
+        _print(
+            bench_engine(
+                args.workload,
+                args.commands,
+                args.seed,
+                Path(args.data_dir) if args.data_dir else None,
+                snapshot_every=args.snapshot_every,
+                accounts=args.accounts,
+            )
+        )
     else:
         _print(bench_journal(args.records, Path(args.dir) if args.dir else None, fsync=not args.no_fsync))
     return 0

@@ -19,10 +19,15 @@ client_ids = st.one_of(st.just(-1), st.just(-1), st.integers(0, 4))
 @st.composite
 def limit_orders(draw: st.DrawFn, market: str = "SOL_USDC") -> PlaceOrder:
     return PlaceOrder(
-        account=draw(accounts), market=market, side=draw(sides), order_type="Limit",
+        account=draw(accounts),
+        market=market,
+        side=draw(sides),
+        order_type="Limit",
         lots=draw(st.one_of(st.integers(1, 30), st.integers(1, 30), st.integers(-1, 1))),
         price=draw(st.integers(MID - 25, MID + 25)),
-        tif=draw(tifs), post_only=draw(st.booleans()) and draw(st.booleans()), stp=draw(stps),
+        tif=draw(tifs),
+        post_only=draw(st.booleans()) and draw(st.booleans()),
+        stp=draw(stps),
         client_id=draw(client_ids),
     )
 
@@ -31,10 +36,16 @@ def limit_orders(draw: st.DrawFn, market: str = "SOL_USDC") -> PlaceOrder:
 def market_orders(draw: st.DrawFn) -> PlaceOrder:
     by_quote = draw(st.booleans())
     return PlaceOrder(
-        account=draw(accounts), market="SOL_USDC", side=draw(sides), order_type="Market",
+        account=draw(accounts),
+        market="SOL_USDC",
+        side=draw(sides),
+        order_type="Market",
         lots=0 if by_quote else draw(st.integers(1, 60)),
-        quote_atoms=draw(st.one_of(st.integers(500_000, 20_000_000), st.integers(1_000_000, 3_000_000))) if by_quote else 0,
-        tif="FOK" if not by_quote and draw(st.integers(0, 3)) == 0 else "IOC", stp=draw(stps),
+        quote_atoms=draw(st.one_of(st.integers(500_000, 20_000_000), st.integers(1_000_000, 3_000_000)))
+        if by_quote
+        else 0,
+        tif="FOK" if not by_quote and draw(st.integers(0, 3)) == 0 else "IOC",
+        stp=draw(stps),
     )
 
 
@@ -59,5 +70,10 @@ def capital(draw: st.DrawFn) -> Command:
     return Withdraw(draw(accounts), asset, amount)
 
 
-any_commands = st.one_of(order_commands, order_commands, order_commands, capital(), st.builds(
-    lambda o: o, limit_orders(market="SOL_USDC_PERP")))
+any_commands = st.one_of(
+    order_commands,
+    order_commands,
+    order_commands,
+    capital(),
+    st.builds(lambda o: o, limit_orders(market="SOL_USDC_PERP")),
+)

@@ -126,8 +126,9 @@ class NaiveExchange:
         elif c.tif != "GTC":
             taker_closes.append((order_id, "Expired", "ImmediateOrCancel"))
         else:
-            self.resting.append(Resting(order_id, c.account, c.market, c.side, c.price, c.lots - got,
-                                        c.client_id, got, quote))
+            self.resting.append(
+                Resting(order_id, c.account, c.market, c.side, c.price, c.lots - got, c.client_id, got, quote)
+            )
         for oid, status, why in taker_closes:
             out.closes.append((oid, status, why, got, quote))
         return out
@@ -158,9 +159,12 @@ class NaiveExchange:
             if c.order_type == "Limit" and c.lots * c.price * m.lot_tick_atoms < m.min_notional_atoms:
                 return "InvalidQuantity"
         last = self.last_price[c.market]
-        if c.order_type == "Limit" and last:
-            if c.price * PPM > last * m.price_band_max_ppm or c.price * PPM < last * m.price_band_min_ppm:
-                return "PriceOutOfBounds"
+        if (
+            c.order_type == "Limit"
+            and last
+            and (c.price * PPM > last * m.price_band_max_ppm or c.price * PPM < last * m.price_band_min_ppm)
+        ):
+            return "PriceOutOfBounds"
         if c.client_id != -1:
             if not 0 <= c.client_id < 1 << 32:
                 return "InvalidOrder"
@@ -174,8 +178,18 @@ class NaiveExchange:
                     return "PostOnlyTaker"
         return None
 
-    def _walk(self, book: list[Resting], c: PlaceOrder, limit: int, impact: int, want: int,
-              budget: int | None, *, dry: bool, out: Outcome) -> tuple[int, int, str]:
+    def _walk(
+        self,
+        book: list[Resting],
+        c: PlaceOrder,
+        limit: int,
+        impact: int,
+        want: int,
+        budget: int | None,
+        *,
+        dry: bool,
+        out: Outcome,
+    ) -> tuple[int, int, str]:
         m = self.markets[c.market]
         buying = c.side == "Bid"
         got = quote = 0
@@ -217,8 +231,9 @@ class NaiveExchange:
                 if n == maker.lots:
                     i += 1
                 else:  # a partly taken maker stays first in line
-                    book[i] = Resting(maker.id, maker.account, maker.market, maker.side, maker.price,
-                                      maker.lots - n, maker.client_id)
+                    book[i] = Resting(
+                        maker.id, maker.account, maker.market, maker.side, maker.price, maker.lots - n, maker.client_id
+                    )
             else:
                 maker.lots -= n
                 maker.filled_lots += n

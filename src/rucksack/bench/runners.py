@@ -26,8 +26,9 @@ def is_compiled() -> bool:
     return not str(engine_module.__file__).endswith(".py")
 
 
-def bench_engine(workload: str, commands: int, seed: int, data_dir: Path | None,
-                 snapshot_every: int = 0, accounts: int = 1000) -> dict[str, Any]:
+def bench_engine(
+    workload: str, commands: int, seed: int, data_dir: Path | None, snapshot_every: int = 0, accounts: int = 1000
+) -> dict[str, Any]:
     if workload != "spot":
         raise SystemExit(f"unknown workload {workload!r} (available: spot)")
     spec, text = config.load_spec()
@@ -65,10 +66,8 @@ def bench_engine(workload: str, commands: int, seed: int, data_dir: Path | None,
         gc.freeze()
         start = time.perf_counter()
         cpu0 = time.process_time()
-        done = 0
-        for cmd in cmds:
+        for done, cmd in enumerate(cmds, 1):
             submit(cmd)
-            done += 1
             if snapshot_every and done % snapshot_every == 0:
                 exchange.snapshot()
         exchange.sequencer.flush()

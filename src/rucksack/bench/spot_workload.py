@@ -90,16 +90,24 @@ def spot_workload(spec: ExchangeSpec, commands: int, seed: int, accounts: int = 
             else:
                 through = rng.randint(1, 20)
                 price = mid + through if side == "Bid" else mid - through
-                cmd = PlaceOrder(account, symbol, side, "Limit", lots=rng.randint(1, 200) * mult,
-                                 price=price, tif="IOC")
+                cmd = PlaceOrder(
+                    account, symbol, side, "Limit", lots=rng.randint(1, 200) * mult, price=price, tif="IOC"
+                )
         else:
             side = "Bid" if rng.random() < 0.5 else "Ask"
             dist = int(rng.expovariate(1 / 6))
             if rng.random() < 0.03:
                 dist = -rng.randint(1, 3)
             price = mid - 1 - dist if side == "Bid" else mid + 1 + dist
-            cmd = PlaceOrder(account, symbol, side, "Limit", lots=rng.randint(1, 100) * mult,
-                             price=max(1, price), client_id=rng.randrange(1 << 31) if rng.random() < 0.1 else -1)
+            cmd = PlaceOrder(
+                account,
+                symbol,
+                side,
+                "Limit",
+                lots=rng.randint(1, 100) * mult,
+                price=max(1, price),
+                client_id=rng.randrange(1 << 31) if rng.random() < 0.1 else -1,
+            )
         seq += 1
         events = engine.apply(cmd, seq, seq)
         for ev in events:

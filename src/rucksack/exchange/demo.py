@@ -32,8 +32,12 @@ def wall_clock_us() -> int:
 
 
 def serve_core(data_dir: Path, seed: int = 7, duration: float = 0.0) -> int:
-    init_data_dir(data_dir, default_config_text() if not (data_dir / "config.toml").exists()
-                  else (data_dir / "config.toml").read_text(encoding="utf-8"))
+    init_data_dir(
+        data_dir,
+        default_config_text()
+        if not (data_dir / "config.toml").exists()
+        else (data_dir / "config.toml").read_text(encoding="utf-8"),
+    )
     exchange = Exchange(data_dir, wall_clock_us)
     rec = exchange.recovered
     sys.stderr.write(
@@ -78,11 +82,19 @@ def serve_core(data_dir: Path, seed: int = 7, duration: float = 0.0) -> int:
             if now >= next_status:
                 next_status = now + 1.0
                 books = {
-                    m.symbol: [m.bids.best_price(), m.asks.best_price()]
-                    for m in exchange.engine.markets if m.is_spot
+                    m.symbol: [m.bids.best_price(), m.asks.best_price()] for m in exchange.engine.markets if m.is_spot
                 }
-                sys.stdout.write(json.dumps({"seq": seq.seq, "trades": exchange.engine.next_trade_id - 1,
-                                             "open_orders": len(exchange.engine.orders), "best": books}) + "\n")
+                sys.stdout.write(
+                    json.dumps(
+                        {
+                            "seq": seq.seq,
+                            "trades": exchange.engine.next_trade_id - 1,
+                            "open_orders": len(exchange.engine.orders),
+                            "best": books,
+                        }
+                    )
+                    + "\n"
+                )
                 sys.stdout.flush()
             time.sleep(0.1)
     finally:

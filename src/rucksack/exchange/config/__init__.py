@@ -22,8 +22,20 @@ from rucksack.exchange.core.markets import (
 from rucksack.exchange.core.numeric import DecimalError, parse_decimal
 
 _MARKET_KEYS = {
-    "symbol", "base", "quote", "type", "tick_size", "step_size", "min_quantity", "max_quantity",
-    "min_price", "max_price", "min_notional", "price_band", "impact_band", "trading",
+    "symbol",
+    "base",
+    "quote",
+    "type",
+    "tick_size",
+    "step_size",
+    "min_quantity",
+    "max_quantity",
+    "min_price",
+    "max_price",
+    "min_notional",
+    "price_band",
+    "impact_band",
+    "trading",
 }
 
 

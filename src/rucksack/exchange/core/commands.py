@@ -8,8 +8,6 @@ sequence number and timestamp, which is the only source of time the core ever se
 
 from __future__ import annotations
 
-from typing import Union
-
 import msgspec
 
 from rucksack.exchange.core.enums import OrderType, SelfTradePrevention, Side, TimeInForce
@@ -78,7 +76,7 @@ class SetFeeTier(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=Fals
     tier: int
 
 
-Command = Union[PlaceOrder, PlaceOrders, CancelOrder, CancelAllOrders, Deposit, Withdraw, SetFeeTier]
+Command = PlaceOrder | PlaceOrders | CancelOrder | CancelAllOrders | Deposit | Withdraw | SetFeeTier
 
 
 class Stamped(msgspec.Struct, frozen=True, array_like=True, gc=False):

@@ -28,10 +28,8 @@ from typing import Final
 from rucksack.exchange.core.book.matching import (
     NO_BUDGET,
     STOP_BUDGET,
-    STOP_EMPTY,
     STOP_FILLED,
     STOP_IMPACT,
-    STOP_LIMIT,
     STOP_STP,
     fillable_lots,
     match,
@@ -85,9 +83,27 @@ class MarketState:
     """A market's integer parameters, its two book sides and its reference price."""
 
     __slots__ = (
-        "index", "spec", "symbol", "base", "quote", "is_spot", "trading", "lot_atoms",
-        "lot_tick_atoms", "min_lots", "max_lots", "min_price", "max_price", "min_notional",
-        "band_max", "band_min", "impact_max", "impact_min", "bids", "asks", "last_price",
+        "asks",
+        "band_max",
+        "band_min",
+        "base",
+        "bids",
+        "impact_max",
+        "impact_min",
+        "index",
+        "is_spot",
+        "last_price",
+        "lot_atoms",
+        "lot_tick_atoms",
+        "max_lots",
+        "max_price",
+        "min_lots",
+        "min_notional",
+        "min_price",
+        "quote",
+        "spec",
+        "symbol",
+        "trading",
     )
 
     def __init__(self, index: int, spec: MarketSpec, base: int, quote: int) -> None:
@@ -122,8 +138,7 @@ class Engine:
         self.spec = spec
         self.asset_index: dict[str, int] = {a.symbol: i for i, a in enumerate(spec.assets)}
         self.markets: list[MarketState] = [
-            MarketState(i, m, self.asset_index[m.base], self.asset_index[m.quote])
-            for i, m in enumerate(spec.markets)
+            MarketState(i, m, self.asset_index[m.base], self.asset_index[m.quote]) for i, m in enumerate(spec.markets)
         ]
         self.market_by_symbol: dict[str, MarketState] = {m.symbol: m for m in self.markets}
         self.ledger = Ledger(len(spec.assets))
@@ -155,9 +170,7 @@ class Engine:
         elif isinstance(command, PlaceOrders):
             if len(command.orders) > MAX_BATCH:
                 for order in command.orders:
-                    events.append(
-                        OrderRejected(order.account, order.market, order.client_id, Reason.BATCH_TOO_LARGE)
-                    )
+                    events.append(OrderRejected(order.account, order.market, order.client_id, Reason.BATCH_TOO_LARGE))
             else:
                 for order in command.orders:
                     self._place(order, ts_us)
@@ -282,12 +295,38 @@ class Engine:
         self.ledger.apply_hold(acct, asset, hold)
         order_id = self.next_order_id
         self.next_order_id = order_id + 1
-        taker = Order(order_id, c.account, m.index, side, price, lots if lots else max_lots, client_id, tif,
-                      stp, c.post_only, is_limit, quote_atoms, ts_us)
+        taker = Order(
+            order_id,
+            c.account,
+            m.index,
+            side,
+            price,
+            lots if lots else max_lots,
+            client_id,
+            tif,
+            stp,
+            c.post_only,
+            is_limit,
+            quote_atoms,
+            ts_us,
+        )
         taker.hold = hold
         self.events.append(
-            OrderAccepted(order_id, c.account, c.market, c.side, c.order_type, price, lots, quote_atoms,
-                          c.tif, c.post_only, c.stp, client_id, ts_us)
+            OrderAccepted(
+                order_id,
+                c.account,
+                c.market,
+                c.side,
+                c.order_type,
+                price,
+                lots,
+                quote_atoms,
+                c.tif,
+                c.post_only,
+                c.stp,
+                client_id,
+                ts_us,
+            )
         )
         # ---- ME: match
         if is_limit:
@@ -312,8 +351,17 @@ class Engine:
         for maker in stp_expired:
             self._forget(maker)
             self._release(maker)
-            self.events.append(OrderClosed(maker.id, maker.account, m.symbol, "Expired",
-                                           Reason.SELF_TRADE_PREVENTION, maker.filled_lots, maker.filled_quote))
+            self.events.append(
+                OrderClosed(
+                    maker.id,
+                    maker.account,
+                    m.symbol,
+                    "Expired",
+                    Reason.SELF_TRADE_PREVENTION,
+                    maker.filled_lots,
+                    maker.filled_quote,
+                )
+            )
         # ---- post: rest, fill or expire the taker
         if lots and taker.lots == 0:
             self._close_taker(acct, asset, taker, "Filled", "")
@@ -322,7 +370,7 @@ class Engine:
         elif stop == STOP_IMPACT:
             self._close_taker(acct, asset, taker, "Expired", Reason.PRICE_IMPACT)
         elif not is_limit:
-            if quote_atoms and (stop == STOP_BUDGET or stop == STOP_FILLED):
+            if quote_atoms and stop in (STOP_BUDGET, STOP_FILLED):
                 self._close_taker(acct, asset, taker, "Filled", "")
             elif stop == STOP_BUDGET:
                 self._close_taker(acct, asset, taker, "Expired", Reason.INSUFFICIENT_FUNDS)
@@ -342,8 +390,9 @@ class Engine:
             if client_key >= 0:
                 self.client_orders[client_key] = order_id
 
-    def _settle(self, m: MarketState, taker: Order, taker_acct: AccountBalances,
-                fills: list[tuple[Order, int]], ts_us: int) -> None:
+    def _settle(
+        self, m: MarketState, taker: Order, taker_acct: AccountBalances, fills: list[tuple[Order, int]], ts_us: int
+    ) -> None:
         ledger = self.ledger
         fee_acct = ledger.accounts[self.fee_account]
         tiers = self.fee_tiers
@@ -365,15 +414,17 @@ class Engine:
                 # fees on what each receives, rounded up (ledger's favour)
                 taker_fee = -((-base_atoms * taker_rate) // PPM)
                 maker_fee = -((-quote_atoms * maker_rate) // PPM)
-                settle_spot_fill(taker_acct, maker_acct, fee_acct, base, quote, base_atoms, quote_atoms,
-                                 taker_fee, maker_fee)
+                settle_spot_fill(
+                    taker_acct, maker_acct, fee_acct, base, quote, base_atoms, quote_atoms, taker_fee, maker_fee
+                )
                 taker.hold -= quote_atoms
                 maker.hold -= base_atoms
             else:
                 taker_fee = -((-quote_atoms * taker_rate) // PPM)
                 maker_fee = -((-base_atoms * maker_rate) // PPM)
-                settle_spot_fill(maker_acct, taker_acct, fee_acct, base, quote, base_atoms, quote_atoms,
-                                 maker_fee, taker_fee)
+                settle_spot_fill(
+                    maker_acct, taker_acct, fee_acct, base, quote, base_atoms, quote_atoms, maker_fee, taker_fee
+                )
                 taker.hold -= base_atoms
                 maker.hold -= quote_atoms
             taker.lots -= n
@@ -383,20 +434,44 @@ class Engine:
             maker.filled_quote += quote_atoms
             trade_id = self.next_trade_id
             self.next_trade_id = trade_id + 1
-            events.append(TradeExecuted(trade_id, symbol, price, n, taker.id, maker.id, taker.account,
-                                        maker.account, taker_side, taker_fee, maker_fee, ts_us))
+            events.append(
+                TradeExecuted(
+                    trade_id,
+                    symbol,
+                    price,
+                    n,
+                    taker.id,
+                    maker.id,
+                    taker.account,
+                    maker.account,
+                    taker_side,
+                    taker_fee,
+                    maker_fee,
+                    ts_us,
+                )
+            )
             if maker.lots == 0:
                 self._forget(maker)
-                events.append(OrderClosed(maker.id, maker.account, symbol, "Filled", "",
-                                          maker.filled_lots, maker.filled_quote))
+                events.append(
+                    OrderClosed(maker.id, maker.account, symbol, "Filled", "", maker.filled_lots, maker.filled_quote)
+                )
         m.last_price = price
 
     def _close_taker(self, acct: AccountBalances, asset: int, taker: Order, status: str, reason: str) -> None:
         if taker.hold:
             self.ledger.apply_release(acct, asset, taker.hold)
             taker.hold = 0
-        self.events.append(OrderClosed(taker.id, taker.account, self.markets[taker.market].symbol, status,
-                                       reason, taker.filled_lots, taker.filled_quote))
+        self.events.append(
+            OrderClosed(
+                taker.id,
+                taker.account,
+                self.markets[taker.market].symbol,
+                status,
+                reason,
+                taker.filled_lots,
+                taker.filled_quote,
+            )
+        )
 
     def _forget(self, order: Order) -> None:
         """Drop a no-longer-resting order from the indexes (the book already unlinked it)."""
@@ -416,8 +491,9 @@ class Engine:
         (m.bids if order.side == BID else m.asks).remove(order)
         self._forget(order)
         self._release(order)
-        self.events.append(OrderClosed(order.id, order.account, m.symbol, status, reason,
-                                       order.filled_lots, order.filled_quote))
+        self.events.append(
+            OrderClosed(order.id, order.account, m.symbol, status, reason, order.filled_lots, order.filled_quote)
+        )
 
     def _cancel(self, c: CancelOrder) -> None:
         order_id = c.order_id

@@ -11,8 +11,6 @@ ends with ``OrderClosed`` (Filled, Cancelled, Expired). ``lots``/``quote_atoms``
 
 from __future__ import annotations
 
-from typing import Union
-
 import msgspec
 
 
@@ -115,16 +113,16 @@ class FeeTierRejected(msgspec.Struct, frozen=True, tag=True, array_like=True, gc
     reason: str
 
 
-Event = Union[
-    OrderAccepted,
-    OrderRejected,
-    TradeExecuted,
-    OrderClosed,
-    CancelRejected,
-    Deposited,
-    DepositRejected,
-    Withdrawn,
-    WithdrawalRejected,
-    FeeTierSet,
-    FeeTierRejected,
-]
+Event = (
+    OrderAccepted
+    | OrderRejected
+    | TradeExecuted
+    | OrderClosed
+    | CancelRejected
+    | Deposited
+    | DepositRejected
+    | Withdrawn
+    | WithdrawalRejected
+    | FeeTierSet
+    | FeeTierRejected
+)

@@ -68,8 +68,8 @@ def check_invariants(engine: Engine) -> list[str]:
                     need = order.lots * order.price * m.lot_tick_atoms if side == 0 else order.lots * m.lot_atoms
                     if order.hold != need:
                         problems.append(f"{m.symbol}: order {order.id} holds {order.hold}, needs {need}")
-                    asset = m.quote if side == 0 else m.base
-                    expected_locked.setdefault(order.account, [0] * n)[asset] += order.hold
+                    held_asset = m.quote if side == 0 else m.base
+                    expected_locked.setdefault(order.account, [0] * n)[held_asset] += order.hold
                     order = order.next
                 if lots != level.lots or count != level.count or count == 0:
                     problems.append(f"{m.symbol}: level {level.price} totals disagree")

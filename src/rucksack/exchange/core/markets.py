@@ -110,7 +110,7 @@ def make_market(
     # one lot in base atoms: step * 10**base.decimals must be whole
     if step_places > base.decimals:
         raise SpecError(f"{symbol}: step size {step_size} is finer than {base.symbol} atoms")
-    lot_atoms = step * 10 ** (base.decimals - step_places)
+    lot_atoms: int = step * 10 ** (base.decimals - step_places)
     # one lot at one tick in quote atoms: tick * step * 10**quote.decimals must be whole
     places = tick_places + step_places
     if places > quote.decimals:
@@ -118,7 +118,7 @@ def make_market(
             f"{symbol}: tick size x step size ({tick_size} x {step_size}) is finer than "
             f"{quote.symbol} atoms; matching would round"
         )
-    lot_tick_atoms = tick * step * 10 ** (quote.decimals - places)
+    lot_tick_atoms: int = tick * step * 10 ** (quote.decimals - places)
 
     def to_lots(text: str) -> int:
         atoms = parse_decimal(text, base.decimals)

@@ -18,7 +18,7 @@ from typing import Final
 PPM: Final = 1_000_000
 """Scale of rates and multipliers written as parts per million (fees, price bands)."""
 
-_DECIMAL_RE: Final = re.compile(r"^([+-]?)(\d+)(?:\.(\d+))?$")
+_DECIMAL_RE: Final = re.compile(r"([+-]?)([0-9]+)(?:\.([0-9]+))?")
 
 
 class DecimalError(ValueError):
@@ -31,7 +31,7 @@ def parse_decimal(text: str, scale: int, *, signed: bool = False) -> int:
     ``parse_decimal("1.25", 2) == 125``. Exponents, NaN, infinities, blanks, and more fractional
     digits than ``scale`` (other than trailing zeros) are refused with :class:`DecimalError`.
     """
-    match = _DECIMAL_RE.match(text)
+    match = _DECIMAL_RE.fullmatch(text)
     if match is None:
         raise DecimalError(f"not a plain decimal number: {text!r}")
     sign, whole, frac = match.group(1), match.group(2), match.group(3) or ""
@@ -56,7 +56,7 @@ def format_decimal(value: int, scale: int) -> str:
 
 def decimal_places(text: str) -> int:
     """Number of significant fractional digits in a plain decimal string ("0.010" -> 2)."""
-    match = _DECIMAL_RE.match(text)
+    match = _DECIMAL_RE.fullmatch(text)
     if match is None:
         raise DecimalError(f"not a plain decimal number: {text!r}")
     return len((match.group(3) or "").rstrip("0"))

@@ -71,8 +71,22 @@ def take_snapshot(engine: Engine) -> Snapshot:
     markets = []
     for m in engine.markets:
         records = [
-            OrderRecord(o.id, o.account, o.side, o.price, o.lots, o.orig_lots, o.filled_lots, o.filled_quote,
-                        o.hold, o.client_id, o.tif, o.stp, o.post_only, o.ts_us)
+            OrderRecord(
+                o.id,
+                o.account,
+                o.side,
+                o.price,
+                o.lots,
+                o.orig_lots,
+                o.filled_lots,
+                o.filled_quote,
+                o.hold,
+                o.client_id,
+                o.tif,
+                o.stp,
+                o.post_only,
+                o.ts_us,
+            )
             for o in m.bids.orders() + m.asks.orders()
         ]
         markets.append(MarketRecord(m.symbol, m.last_price, records))
@@ -83,9 +97,7 @@ def take_snapshot(engine: Engine) -> Snapshot:
         ts_us=engine.last_ts_us,
         next_order_id=engine.next_order_id,
         next_trade_id=engine.next_trade_id,
-        accounts=[
-            AccountRecord(a, list(b.available), list(b.locked)) for a, b in sorted(ledger.accounts.items())
-        ],
+        accounts=[AccountRecord(a, list(b.available), list(b.locked)) for a, b in sorted(ledger.accounts.items())],
         account_tiers=sorted(engine.account_tier.items()),
         markets=markets,
         deposit_ids=sorted(engine.deposit_ids),
@@ -128,11 +140,24 @@ def restore(spec: ExchangeSpec, snapshot: Snapshot) -> Engine:
     engine.account_tier = dict(snapshot.account_tiers)
     if [m.symbol for m in snapshot.markets] != [m.symbol for m in engine.markets]:
         raise ValueError("snapshot markets do not match the exchange spec")
-    for m, mrec in zip(engine.markets, snapshot.markets):
+    for m, mrec in zip(engine.markets, snapshot.markets, strict=True):
         m.last_price = mrec.last_price
         for o in mrec.orders:
-            order = Order(o.id, o.account, m.index, o.side, o.price, o.lots, o.client_id, o.tif, o.stp,
-                          o.post_only, True, 0, o.ts_us)
+            order = Order(
+                o.id,
+                o.account,
+                m.index,
+                o.side,
+                o.price,
+                o.lots,
+                o.client_id,
+                o.tif,
+                o.stp,
+                o.post_only,
+                True,
+                0,
+                o.ts_us,
+            )
             order.orig_lots = o.orig_lots
             order.filled_lots = o.filled_lots
             order.filled_quote = o.filled_quote

@@ -122,7 +122,7 @@ def fillable_lots(
         maker = level.head
         while maker is not None:
             if maker.account == account and stp != STP_ALLOW:
-                if stp == STP_REJECT_TAKER or stp == STP_REJECT_BOTH:
+                if stp in (STP_REJECT_TAKER, STP_REJECT_BOTH):
                     return max_lots - remaining
                 maker = maker.next
                 continue

@@ -11,9 +11,26 @@ from __future__ import annotations
 
 class Order:
     __slots__ = (
-        "id", "account", "market", "side", "price", "lots", "orig_lots", "filled_lots",
-        "filled_quote", "hold", "client_id", "tif", "stp", "post_only", "is_limit",
-        "quote_atoms", "ts_us", "prev", "next", "level",
+        "account",
+        "client_id",
+        "filled_lots",
+        "filled_quote",
+        "hold",
+        "id",
+        "is_limit",
+        "level",
+        "lots",
+        "market",
+        "next",
+        "orig_lots",
+        "post_only",
+        "prev",
+        "price",
+        "quote_atoms",
+        "side",
+        "stp",
+        "tif",
+        "ts_us",
     )
 
     def __init__(
@@ -55,7 +72,7 @@ class Order:
 
 
 class Level:
-    __slots__ = ("price", "lots", "count", "head", "tail")
+    __slots__ = ("count", "head", "lots", "price", "tail")
 
     def __init__(self, price: int) -> None:
         self.price = price

@@ -15,7 +15,7 @@ from rucksack.exchange.core.book.order import Level, Order
 
 
 class BookSide:
-    __slots__ = ("is_bid", "levels", "keys")
+    __slots__ = ("is_bid", "keys", "levels")
 
     def __init__(self, is_bid: bool) -> None:
         self.is_bid = is_bid

@@ -24,7 +24,7 @@ class AccountBalances:
 
 
 class Ledger:
-    __slots__ = ("n_assets", "accounts", "deposited", "withdrawn")
+    __slots__ = ("accounts", "deposited", "n_assets", "withdrawn")
 
     def __init__(self, n_assets: int) -> None:
         self.n_assets = n_assets

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Run every benchmark with its fixed seed and print one JSON line each.
+# `make bench` runs this against the mypyc-compiled core (PYTHONPATH=build/native);
+# `RUCKSACK_PURE=1 make bench-pure`-style runs are just: PYTHONPATH=src bash bench/run.sh
+# Record the figures and the machine in docs/performance.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY="${PY:-.venv/bin/python}"
+COMMANDS="${COMMANDS:-500000}"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+"$PY" -m rucksack bench engine --workload spot --commands "$COMMANDS" --seed 1
+"$PY" -m rucksack bench engine --workload spot --commands "$COMMANDS" --seed 1 --data-dir "$tmp/journaled"
+"$PY" -m rucksack replay --data-dir "$tmp/journaled" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(json.dumps({"bench": "replay", "seq": d["seq"], "state_hash": d["state_hash"]}))'
+"$PY" -m rucksack bench journal --records 1000000 --dir "$tmp"
