@@ -89,8 +89,7 @@ class Driver:
         return self.engine.ledger.available(account, self.engine.asset_index[asset])
 
     def locked(self, account: int, asset: str) -> int:
-        acct = self.engine.ledger.accounts.get(account)
-        return 0 if acct is None else acct.locked[self.engine.asset_index[asset]]
+        return self.engine.ledger.locked(account, self.engine.asset_index[asset])
 
 
 @pytest.fixture

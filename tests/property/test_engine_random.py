@@ -91,7 +91,7 @@ def test_invariants_and_replay_with_tight_funds(commands: list[Command], cut: in
 def test_fee_account_only_grows_and_fees_are_rounded_up(commands: list[Command]) -> None:
     driver = rich_driver()
     fee_acct = driver.engine.ledger.accounts[driver.spec.fee_account]
-    before = list(fee_acct.available)
+    before = [b.available for b in fee_acct.assets]
     for command in commands:
         for ev in driver(command):
             if isinstance(ev, TradeExecuted):
@@ -100,4 +100,4 @@ def test_fee_account_only_grows_and_fees_are_rounded_up(commands: list[Command])
                 taker_gets, maker_gets = (base, quote) if ev.taker_side == "Bid" else (quote, base)
                 assert ev.taker_fee * 1_000_000 >= taker_gets * 1000 > (ev.taker_fee - 1) * 1_000_000
                 assert ev.maker_fee * 1_000_000 >= maker_gets * 800 > (ev.maker_fee - 1) * 1_000_000
-        assert all(a >= b for a, b in zip(fee_acct.available, before, strict=True))
+        assert all(a >= b for a, b in zip([b.available for b in fee_acct.assets], before, strict=True))

@@ -51,9 +51,12 @@ from rucksack.exchange.core.enums import (
     BID,
     FOK,
     GTC,
+    IOC,
     SIDE_NAMES,
-    STP_CODES,
-    TIF_CODES,
+    STP_ALLOW,
+    STP_REJECT_BOTH,
+    STP_REJECT_MAKER,
+    STP_REJECT_TAKER,
     Reason,
 )
 from rucksack.exchange.core.events import (
@@ -70,7 +73,14 @@ from rucksack.exchange.core.events import (
     WithdrawalRejected,
     Withdrawn,
 )
-from rucksack.exchange.core.ledger.balances import AccountBalances, Ledger, settle_spot_fill
+from rucksack.exchange.core.ledger.balances import (
+    Account,
+    Balance,
+    Ledger,
+    apply_hold,
+    apply_release,
+    settle_spot_fill,
+)
 from rucksack.exchange.core.markets import MAX_BATCH, ExchangeSpec, FeeTier, MarketSpec, validate_spec
 from rucksack.exchange.core.numeric import PPM
 
@@ -144,7 +154,8 @@ class Engine:
         self.ledger = Ledger(len(spec.assets))
         self.fee_account = spec.fee_account
         self.fee_tiers: list[FeeTier] = list(spec.fee_tiers)
-        self.account_tier: dict[int, int] = {}
+        self.spot_maker_ppm: list[int] = [t.spot_maker_ppm for t in spec.fee_tiers]
+        self.spot_taker_ppm: list[int] = [t.spot_taker_ppm for t in spec.fee_tiers]
         self.orders: dict[int, Order] = {}
         self.client_orders: dict[int, int] = {}  # (account << 32 | client_id) -> order id
         self.deposit_ids: set[str] = set()
@@ -200,10 +211,10 @@ class Engine:
             self._reject(c, Reason.MARKET_CLOSED)
             return
         # ---- validate
-        side = BID if c.side == "Bid" else ASK
-        tif = TIF_CODES.get(c.tif, -1)
-        stp = STP_CODES.get(c.stp, -1)
-        if tif < 0 or stp < 0 or (c.side != "Bid" and c.side != "Ask"):
+        side = _side_code(c.side)
+        tif = _tif_code(c.tif)
+        stp = _stp_code(c.stp)
+        if tif < 0 or stp < 0 or side < 0:
             self._reject(c, Reason.INVALID_ORDER)
             return
         is_limit = c.order_type == "Limit"
@@ -269,7 +280,8 @@ class Engine:
         max_quote = NO_BUDGET
         if is_buy:
             asset = m.quote
-            available = acct.available[asset]
+            held = acct.assets[asset]
+            available = held.available
             if is_limit:
                 hold = lots * price * lta
             elif quote_atoms:
@@ -281,7 +293,8 @@ class Engine:
             max_lots = lots if lots else MAX_PRICE_TICKS
         else:
             asset = m.base
-            available = acct.available[asset]
+            held = acct.assets[asset]
+            available = held.available
             if lots:
                 hold = lots * m.lot_atoms
                 max_lots = lots
@@ -292,7 +305,7 @@ class Engine:
         if hold > available or hold <= 0:
             self._reject(c, Reason.INSUFFICIENT_FUNDS)
             return
-        self.ledger.apply_hold(acct, asset, hold)
+        apply_hold(held, hold)
         order_id = self.next_order_id
         self.next_order_id = order_id + 1
         taker = Order(
@@ -340,9 +353,9 @@ class Engine:
         if tif == FOK:
             can = fillable_lots(opposite, c.account, is_buy, limit, impact, max_lots, max_quote, lta, stp)
             if can < lots:
-                self._close_taker(acct, asset, taker, "Expired", Reason.FILL_OR_KILL)
+                self._close_taker(held, taker, "Expired", Reason.FILL_OR_KILL)
                 return
-        fills: list[tuple[Order, int]] = []
+        fills: list[Order] = []
         stp_expired: list[Order] = []
         stop = match(opposite, c.account, is_buy, limit, impact, max_lots, max_quote, lta, stp, fills, stp_expired)
         # ---- R2: settle
@@ -364,58 +377,67 @@ class Engine:
             )
         # ---- post: rest, fill or expire the taker
         if lots and taker.lots == 0:
-            self._close_taker(acct, asset, taker, "Filled", "")
+            self._close_taker(held, taker, "Filled", "")
         elif stop == STOP_STP:
-            self._close_taker(acct, asset, taker, "Expired", Reason.SELF_TRADE_PREVENTION)
+            self._close_taker(held, taker, "Expired", Reason.SELF_TRADE_PREVENTION)
         elif stop == STOP_IMPACT:
-            self._close_taker(acct, asset, taker, "Expired", Reason.PRICE_IMPACT)
+            self._close_taker(held, taker, "Expired", Reason.PRICE_IMPACT)
         elif not is_limit:
             if quote_atoms and stop in (STOP_BUDGET, STOP_FILLED):
-                self._close_taker(acct, asset, taker, "Filled", "")
+                self._close_taker(held, taker, "Filled", "")
             elif stop == STOP_BUDGET:
-                self._close_taker(acct, asset, taker, "Expired", Reason.INSUFFICIENT_FUNDS)
+                self._close_taker(held, taker, "Expired", Reason.INSUFFICIENT_FUNDS)
             else:
-                self._close_taker(acct, asset, taker, "Expired", Reason.INSUFFICIENT_LIQUIDITY)
+                self._close_taker(held, taker, "Expired", Reason.INSUFFICIENT_LIQUIDITY)
         elif tif != GTC:
-            self._close_taker(acct, asset, taker, "Expired", Reason.IMMEDIATE_OR_CANCEL)
+            self._close_taker(held, taker, "Expired", Reason.IMMEDIATE_OR_CANCEL)
         else:
             # rest the remainder; its hold becomes exactly what the remaining lots need
             need = taker.lots * price * lta if is_buy else taker.lots * m.lot_atoms
             extra = taker.hold - need
             if extra:
-                self.ledger.apply_release(acct, asset, extra)
+                apply_release(held, extra)
                 taker.hold = need
             (m.bids if is_buy else m.asks).add(taker)
             self.orders[order_id] = taker
             if client_key >= 0:
                 self.client_orders[client_key] = order_id
 
-    def _settle(
-        self, m: MarketState, taker: Order, taker_acct: AccountBalances, fills: list[tuple[Order, int]], ts_us: int
-    ) -> None:
-        ledger = self.ledger
-        fee_acct = ledger.accounts[self.fee_account]
-        tiers = self.fee_tiers
-        account_tier = self.account_tier
-        taker_rate = tiers[account_tier.get(taker.account, 0)].spot_taker_ppm
+    def _settle(self, m: MarketState, taker: Order, taker_acct: Account, fills: list[Order], ts_us: int) -> None:
+        accounts = self.ledger.accounts
+        fee_acct = accounts[self.fee_account]
         base, quote, lot_atoms, lta = m.base, m.quote, m.lot_atoms, m.lot_tick_atoms
+        fee_base, fee_quote = fee_acct.assets[base], fee_acct.assets[quote]
+        taker_base, taker_quote = taker_acct.assets[base], taker_acct.assets[quote]
+        taker_rate = self.spot_taker_ppm[taker_acct.tier]
+        maker_rates = self.spot_maker_ppm
         taker_buys = taker.side == BID
         taker_side = SIDE_NAMES[taker.side]
         events = self.events
         symbol = m.symbol
         price = 0
-        for maker, n in fills:
+        for maker in fills:
+            n = maker.fill_lots
             price = maker.price
             base_atoms = n * lot_atoms
             quote_atoms = n * price * lta
-            maker_acct = ledger.accounts[maker.account]
-            maker_rate = tiers[account_tier.get(maker.account, 0)].spot_maker_ppm
+            maker_acct = accounts[maker.account]
+            maker_rate = maker_rates[maker_acct.tier]
+            # fees on what each side receives, rounded up (ledger's favour)
             if taker_buys:
-                # fees on what each receives, rounded up (ledger's favour)
                 taker_fee = -((-base_atoms * taker_rate) // PPM)
                 maker_fee = -((-quote_atoms * maker_rate) // PPM)
                 settle_spot_fill(
-                    taker_acct, maker_acct, fee_acct, base, quote, base_atoms, quote_atoms, taker_fee, maker_fee
+                    taker_base,
+                    taker_quote,
+                    maker_acct.assets[base],
+                    maker_acct.assets[quote],
+                    fee_base,
+                    fee_quote,
+                    base_atoms,
+                    quote_atoms,
+                    taker_fee,
+                    maker_fee,
                 )
                 taker.hold -= quote_atoms
                 maker.hold -= base_atoms
@@ -423,7 +445,16 @@ class Engine:
                 taker_fee = -((-quote_atoms * taker_rate) // PPM)
                 maker_fee = -((-base_atoms * maker_rate) // PPM)
                 settle_spot_fill(
-                    maker_acct, taker_acct, fee_acct, base, quote, base_atoms, quote_atoms, maker_fee, taker_fee
+                    maker_acct.assets[base],
+                    maker_acct.assets[quote],
+                    taker_base,
+                    taker_quote,
+                    fee_base,
+                    fee_quote,
+                    base_atoms,
+                    quote_atoms,
+                    maker_fee,
+                    taker_fee,
                 )
                 taker.hold -= base_atoms
                 maker.hold -= quote_atoms
@@ -457,9 +488,9 @@ class Engine:
                 )
         m.last_price = price
 
-    def _close_taker(self, acct: AccountBalances, asset: int, taker: Order, status: str, reason: str) -> None:
+    def _close_taker(self, held: Balance, taker: Order, status: str, reason: str) -> None:
         if taker.hold:
-            self.ledger.apply_release(acct, asset, taker.hold)
+            apply_release(held, taker.hold)
             taker.hold = 0
         self.events.append(
             OrderClosed(
@@ -483,7 +514,7 @@ class Engine:
         if order.hold:
             m = self.markets[order.market]
             asset = m.quote if order.side == BID else m.base
-            self.ledger.apply_release(self.ledger.accounts[order.account], asset, order.hold)
+            apply_release(self.ledger.accounts[order.account].assets[asset], order.hold)
             order.hold = 0
 
     def _remove_resting(self, order: Order, status: str, reason: str) -> None:
@@ -548,8 +579,35 @@ class Engine:
         if not 0 <= c.tier < len(self.fee_tiers):
             self.events.append(FeeTierRejected(c.account, c.tier, Reason.UNKNOWN_FEE_TIER))
             return
-        if c.tier == 0:
-            self.account_tier.pop(c.account, None)
-        else:
-            self.account_tier[c.account] = c.tier
+        self.ledger.account(c.account).tier = c.tier
         self.events.append(FeeTierSet(c.account, c.tier))
+
+
+def _side_code(side: str) -> int:
+    if side == "Bid":
+        return BID
+    if side == "Ask":
+        return ASK
+    return -1
+
+
+def _tif_code(tif: str) -> int:
+    if tif == "GTC":
+        return GTC
+    if tif == "IOC":
+        return IOC
+    if tif == "FOK":
+        return FOK
+    return -1
+
+
+def _stp_code(stp: str) -> int:
+    if stp == "RejectTaker":
+        return STP_REJECT_TAKER
+    if stp == "RejectMaker":
+        return STP_REJECT_MAKER
+    if stp == "RejectBoth":
+        return STP_REJECT_BOTH
+    if stp == "Allow":
+        return STP_ALLOW
+    return -1

@@ -19,11 +19,11 @@ def conservation_report(engine: Engine) -> dict[str, dict[str, int]]:
     ledger = engine.ledger
     report: dict[str, dict[str, int]] = {}
     for i, asset in enumerate(engine.spec.assets):
-        held = sum(a.available[i] + a.locked[i] for a in ledger.accounts.values())
-        fees = ledger.accounts[engine.fee_account]
+        held = sum(a.assets[i].available + a.assets[i].locked for a in ledger.accounts.values())
+        fees = ledger.accounts[engine.fee_account].assets[i]
         report[asset.symbol] = {
-            "accounts": held - fees.available[i] - fees.locked[i],
-            "fees": fees.available[i] + fees.locked[i],
+            "accounts": held - fees.available - fees.locked,
+            "fees": fees.available + fees.locked,
             "deposited": ledger.deposited[i],
             "withdrawn": ledger.withdrawn[i],
             "imbalance": held - (ledger.deposited[i] - ledger.withdrawn[i]),
@@ -39,9 +39,9 @@ def check_invariants(engine: Engine) -> list[str]:
             problems.append(f"conservation broken for {asset}: {row}")
     n = engine.ledger.n_assets
     expected_locked: dict[int, list[int]] = {}
-    for account, bal in engine.ledger.accounts.items():
-        for i in range(n):
-            if bal.available[i] < 0 or bal.locked[i] < 0:
+    for account, acct in engine.ledger.accounts.items():
+        for i, bal in enumerate(acct.assets):
+            if bal.available < 0 or bal.locked < 0:
                 problems.append(f"negative balance: account {account} asset {i}")
         expected_locked[account] = [0] * n
     seen: set[int] = set()
@@ -75,9 +75,10 @@ def check_invariants(engine: Engine) -> list[str]:
                     problems.append(f"{m.symbol}: level {level.price} totals disagree")
     if seen != set(engine.orders):
         problems.append("order index and book disagree")
-    for account, bal in engine.ledger.accounts.items():
-        if bal.locked != expected_locked.get(account, [0] * n):
-            problems.append(f"account {account}: locked {bal.locked} != order holds {expected_locked[account]}")
+    for account, acct in engine.ledger.accounts.items():
+        locked = [b.locked for b in acct.assets]
+        if locked != expected_locked.get(account, [0] * n):
+            problems.append(f"account {account}: locked {locked} != order holds {expected_locked[account]}")
     for key, order_id in engine.client_orders.items():
         order = engine.orders.get(order_id)
         if order is None or (order.account << 32) | order.client_id != key:

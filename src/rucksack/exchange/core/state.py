@@ -97,8 +97,11 @@ def take_snapshot(engine: Engine) -> Snapshot:
         ts_us=engine.last_ts_us,
         next_order_id=engine.next_order_id,
         next_trade_id=engine.next_trade_id,
-        accounts=[AccountRecord(a, list(b.available), list(b.locked)) for a, b in sorted(ledger.accounts.items())],
-        account_tiers=sorted(engine.account_tier.items()),
+        accounts=[
+            AccountRecord(a, [x.available for x in acct.assets], [x.locked for x in acct.assets])
+            for a, acct in sorted(ledger.accounts.items())
+        ],
+        account_tiers=[(a, acct.tier) for a, acct in sorted(ledger.accounts.items()) if acct.tier],
         markets=markets,
         deposit_ids=sorted(engine.deposit_ids),
         deposited=list(ledger.deposited),
@@ -135,9 +138,11 @@ def restore(spec: ExchangeSpec, snapshot: Snapshot) -> Engine:
     ledger = engine.ledger
     for rec in snapshot.accounts:
         acct = ledger.account(rec.account)
-        acct.available[:] = rec.available
-        acct.locked[:] = rec.locked
-    engine.account_tier = dict(snapshot.account_tiers)
+        for balance, available, locked in zip(acct.assets, rec.available, rec.locked, strict=True):
+            balance.available = available
+            balance.locked = locked
+    for account, tier in snapshot.account_tiers:
+        ledger.account(account).tier = tier
     if [m.symbol for m in snapshot.markets] != [m.symbol for m in engine.markets]:
         raise ValueError("snapshot markets do not match the exchange spec")
     for m, mrec in zip(engine.markets, snapshot.markets, strict=True):

@@ -39,14 +39,15 @@ def match(
     max_quote: int,
     lot_tick_atoms: int,
     stp: int,
-    fills: list[tuple[Order, int]],
+    fills: list[Order],
     stp_expired: list[Order],
 ) -> int:
     """Match against ``book`` (the side opposite the taker), mutating it; return a STOP_* code.
 
     ``limit_price``/``impact_price`` are inclusive bounds on maker prices (buyers: maximum,
-    sellers: minimum). ``max_quote`` is a quote-atom budget or ``NO_BUDGET``. Appends
-    ``(maker, lots)`` per fill; fully filled makers are removed from the book.
+    sellers: minimum). ``max_quote`` is a quote-atom budget or ``NO_BUDGET``. Appends each
+    maker filled, with the lots taken from it in ``maker.fill_lots`` (a maker is filled at most
+    once per match); fully filled makers are removed from the book.
     """
     remaining = max_lots
     budget = max_quote
@@ -93,7 +94,8 @@ def match(
             else:
                 maker.lots -= n
                 level.lots -= n
-            fills.append((maker, n))
+            maker.fill_lots = n
+            fills.append(maker)
             maker = nxt
     return STOP_FILLED
 

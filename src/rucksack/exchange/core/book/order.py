@@ -13,6 +13,7 @@ class Order:
     __slots__ = (
         "account",
         "client_id",
+        "fill_lots",
         "filled_lots",
         "filled_quote",
         "hold",
@@ -66,6 +67,7 @@ class Order:
         self.is_limit = is_limit
         self.quote_atoms = quote_atoms
         self.ts_us = ts_us
+        self.fill_lots = 0  # lots taken by the current match (scratch, not state)
         self.prev: Order | None = None
         self.next: Order | None = None
         self.level: Level | None = None

@@ -25,7 +25,7 @@ def asks(*levels: tuple[int, int]) -> BookSide:
 
 
 def run(book: BookSide, **kw: int) -> tuple[int, list[tuple[int, int]]]:
-    fills: list[tuple[Order, int]] = []
+    fills: list[Order] = []
     args = {"limit_price": BIG, "impact_price": BIG, "max_lots": BIG, "max_quote": NO_BUDGET, **kw}
     stop = match(
         book,
@@ -40,7 +40,7 @@ def run(book: BookSide, **kw: int) -> tuple[int, list[tuple[int, int]]]:
         fills,
         [],
     )
-    return stop, [(m.id, n) for m, n in fills]
+    return stop, [(m.id, m.fill_lots) for m in fills]
 
 
 def test_sweeps_levels_until_filled() -> None:
