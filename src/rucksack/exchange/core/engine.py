@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from msgspec.structs import astuple
+
 from rucksack.exchange.core.book.matching import (
     NO_BUDGET,
     STOP_BUDGET,
@@ -84,8 +86,24 @@ from rucksack.exchange.core.ledger.balances import (
 from rucksack.exchange.core.markets import MAX_BATCH, ExchangeSpec, FeeTier, MarketSpec, validate_spec
 from rucksack.exchange.core.numeric import PPM
 
+# ``_place`` unpacks PlaceOrder positionally; refuse to run if its fields are ever reordered.
+if PlaceOrder.__struct_fields__ != (
+    "account",
+    "market",
+    "side",
+    "order_type",
+    "lots",
+    "price",
+    "quote_atoms",
+    "tif",
+    "post_only",
+    "stp",
+    "client_id",
+):  # pragma: no cover
+    raise ImportError("PlaceOrder's fields changed; update Engine._place")
+
 NO_CLIENT_ID: Final = -1
-MAX_PRICE_TICKS: Final = 1 << 62
+MAX_PRICE_TICKS: Final = (1 << 60) - 1  # 'no limit'; stays an unboxed int when compiled
 CLIENT_ID_LIMIT: Final = 1 << 32
 
 
@@ -203,7 +221,20 @@ class Engine:
         self.events.append(OrderRejected(c.account, c.market, c.client_id, reason))
 
     def _place(self, c: PlaceOrder, ts_us: int) -> None:
-        m = self.market_by_symbol.get(c.market)
+        # one C call reads every field (cheaper than eleven attribute lookups when compiled)
+        fields = astuple(c)
+        account: int = fields[0]
+        market: str = fields[1]
+        side_name: str = fields[2]
+        order_type: str = fields[3]
+        lots: int = fields[4]
+        price: int = fields[5]
+        quote_atoms: int = fields[6]
+        tif_name: str = fields[7]
+        post_only: bool = fields[8]
+        stp_name: str = fields[9]
+        client_id: int = fields[10]
+        m = self.market_by_symbol.get(market)
         if m is None:
             self._reject(c, Reason.UNKNOWN_MARKET)
             return
@@ -211,16 +242,13 @@ class Engine:
             self._reject(c, Reason.MARKET_CLOSED)
             return
         # ---- validate
-        side = _side_code(c.side)
-        tif = _tif_code(c.tif)
-        stp = _stp_code(c.stp)
+        side = _side_code(side_name)
+        tif = _tif_code(tif_name)
+        stp = _stp_code(stp_name)
         if tif < 0 or stp < 0 or side < 0:
             self._reject(c, Reason.INVALID_ORDER)
             return
-        is_limit = c.order_type == "Limit"
-        lots = c.lots
-        price = c.price
-        quote_atoms = c.quote_atoms
+        is_limit = order_type == "Limit"
         lta = m.lot_tick_atoms
         if is_limit:
             if quote_atoms != 0:
@@ -229,8 +257,8 @@ class Engine:
             if price < m.min_price or (m.max_price and price > m.max_price) or price > MAX_PRICE_TICKS:
                 self._reject(c, Reason.INVALID_PRICE)
                 return
-        elif c.order_type == "Market":
-            if c.post_only or price != 0:
+        elif order_type == "Market":
+            if post_only or price != 0:
                 self._reject(c, Reason.INVALID_ORDER)
                 return
             if (lots > 0) == (quote_atoms > 0) or lots < 0 or quote_atoms < 0:
@@ -255,25 +283,24 @@ class Engine:
             if scaled > ref * m.band_max or scaled < ref * m.band_min:
                 self._reject(c, Reason.PRICE_OUT_OF_BOUNDS)
                 return
-        client_id = c.client_id
         client_key = -1
         if client_id != NO_CLIENT_ID:
             if client_id < 0 or client_id >= CLIENT_ID_LIMIT:
                 self._reject(c, Reason.INVALID_ORDER)
                 return
-            client_key = (c.account << 32) | client_id
+            client_key = (account << 32) | client_id
             if client_key in self.client_orders:
                 self._reject(c, Reason.DUPLICATE_CLIENT_ID)
                 return
         is_buy = side == BID
         opposite = m.asks if is_buy else m.bids
-        if c.post_only:
+        if post_only:
             best = opposite.best_price()
             if best and ((is_buy and best <= price) or (not is_buy and best >= price)):
                 self._reject(c, Reason.POST_ONLY_TAKER)
                 return
         # ---- R1: hold funds
-        acct = self.ledger.accounts.get(c.account)
+        acct = self.ledger.accounts.get(account)
         if acct is None:
             self._reject(c, Reason.INSUFFICIENT_FUNDS)
             return
@@ -310,7 +337,7 @@ class Engine:
         self.next_order_id = order_id + 1
         taker = Order(
             order_id,
-            c.account,
+            account,
             m.index,
             side,
             price,
@@ -318,29 +345,13 @@ class Engine:
             client_id,
             tif,
             stp,
-            c.post_only,
+            post_only,
             is_limit,
             quote_atoms,
             ts_us,
         )
         taker.hold = hold
-        self.events.append(
-            OrderAccepted(
-                order_id,
-                c.account,
-                c.market,
-                c.side,
-                c.order_type,
-                price,
-                lots,
-                quote_atoms,
-                c.tif,
-                c.post_only,
-                c.stp,
-                client_id,
-                ts_us,
-            )
-        )
+        self.events.append(OrderAccepted(order_id, ts_us, c))
         # ---- ME: match
         if is_limit:
             limit = price
@@ -351,13 +362,13 @@ class Engine:
         else:
             impact = MAX_PRICE_TICKS if is_buy else 0
         if tif == FOK:
-            can = fillable_lots(opposite, c.account, is_buy, limit, impact, max_lots, max_quote, lta, stp)
+            can = fillable_lots(opposite, account, is_buy, limit, impact, max_lots, max_quote, lta, stp)
             if can < lots:
                 self._close_taker(held, taker, "Expired", Reason.FILL_OR_KILL)
                 return
         fills: list[Order] = []
         stp_expired: list[Order] = []
-        stop = match(opposite, c.account, is_buy, limit, impact, max_lots, max_quote, lta, stp, fills, stp_expired)
+        stop = match(opposite, account, is_buy, limit, impact, max_lots, max_quote, lta, stp, fills, stp_expired)
         # ---- R2: settle
         if fills:
             self._settle(m, taker, acct, fills, ts_us)

@@ -13,21 +13,23 @@ from __future__ import annotations
 
 import msgspec
 
+from rucksack.exchange.core.commands import PlaceOrder
+
 
 class OrderAccepted(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """An order passed validation and its funds are held; ``order`` is the command as placed."""
+
     order_id: int
-    account: int
-    market: str
-    side: str
-    order_type: str
-    price: int
-    lots: int
-    quote_atoms: int
-    tif: str
-    post_only: bool
-    stp: str
-    client_id: int
     ts_us: int
+    order: PlaceOrder
+
+    @property
+    def account(self) -> int:
+        return self.order.account
+
+    @property
+    def market(self) -> str:
+        return self.order.market
 
 
 class OrderRejected(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):

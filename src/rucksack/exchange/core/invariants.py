@@ -52,6 +52,9 @@ def check_invariants(engine: Engine) -> list[str]:
         for book, side in ((m.bids, 0), (m.asks, 1)):
             if len(book.keys) != len(book.levels):
                 problems.append(f"{m.symbol}: keys and levels disagree")
+            levels = book.iter_levels()
+            if book.best_level is not (levels[0] if levels else None):
+                problems.append(f"{m.symbol}: cached best level is stale")
             for level in book.iter_levels():
                 lots = count = 0
                 order = level.head

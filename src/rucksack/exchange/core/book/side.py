@@ -3,6 +3,7 @@
 Invariants:
 - ``keys`` is ascending and holds one key per non-empty level; the best level's key is last,
   so taking the best level off is ``list.pop()``. Bids use ``price`` as key, asks ``-price``.
+- ``best_level`` is the level whose key is last (None when the side is empty).
 - ``levels[price].lots`` is the sum of remaining lots of the orders linked in that level and
   ``count`` their number; an emptied level is removed at once.
 """
@@ -15,27 +16,21 @@ from rucksack.exchange.core.book.order import Level, Order
 
 
 class BookSide:
-    __slots__ = ("is_bid", "keys", "levels")
+    __slots__ = ("best_level", "is_bid", "keys", "levels")
 
     def __init__(self, is_bid: bool) -> None:
         self.is_bid = is_bid
         self.levels: dict[int, Level] = {}
         self.keys: list[int] = []
+        self.best_level: Level | None = None
 
     def best(self) -> Level | None:
-        keys = self.keys
-        if not keys:
-            return None
-        key = keys[-1]
-        return self.levels[key if self.is_bid else -key]
+        return self.best_level
 
     def best_price(self) -> int:
         """Best price in ticks, or 0 when the side is empty."""
-        keys = self.keys
-        if not keys:
-            return 0
-        key = keys[-1]
-        return key if self.is_bid else -key
+        best = self.best_level
+        return 0 if best is None else best.price
 
     def add(self, order: Order) -> None:
         price = order.price
@@ -44,6 +39,9 @@ class BookSide:
             level = Level(price)
             self.levels[price] = level
             insort(self.keys, price if self.is_bid else -price)
+            best = self.best_level
+            if best is None or (price > best.price if self.is_bid else price < best.price):
+                self.best_level = level
         tail = level.tail
         if tail is None:
             level.head = order
@@ -82,6 +80,11 @@ class BookSide:
         keys = self.keys
         if keys[-1] == key:
             keys.pop()
+            if keys:
+                top = keys[-1]
+                self.best_level = self.levels[top if self.is_bid else -top]
+            else:
+                self.best_level = None
         else:
             del keys[bisect_left(keys, key)]
 
