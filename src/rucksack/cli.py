@@ -66,20 +66,94 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from rucksack.exchange.demo import serve_core
+    from rucksack.exchange.server import serve
 
-    return serve_core(Path(args.data_dir), seed=args.seed, duration=args.duration)
+    return serve(
+        Path(args.data_dir),
+        args.host,
+        args.port,
+        feed=args.feed,
+        makers=not args.no_makers,
+        sandbox=not args.production,
+        seed=args.seed,
+    )
+
+
+def _admin_post(url: str, data_dir: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    import urllib.error
+    import urllib.request
+
+    from rucksack.exchange.api.service import admin_token_path
+
+    token_file = admin_token_path(Path(data_dir))
+    if not token_file.exists():
+        raise SystemExit(f"no admin token at {token_file}: is the server running in sandbox mode on that data dir?")
+    request = urllib.request.Request(
+        url.rstrip("/") + path,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "X-Admin-Token": token_file.read_text().strip()},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            result: dict[str, Any] = json.loads(response.read())
+            return result
+    except urllib.error.HTTPError as err:
+        raise SystemExit(f"rucksack sandbox: {err.code} {err.read().decode(errors='replace')}") from err
+    except urllib.error.URLError as err:
+        raise SystemExit(f"rucksack sandbox: cannot reach {url}: {err.reason}") from err
+
+
+def cmd_sandbox_account(args: argparse.Namespace) -> int:
+    from rucksack.exchange.api.auth import new_keypair
+
+    fund: dict[str, str] = {}
+    for item in args.fund:
+        asset, sep, qty = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--fund takes ASSET=QUANTITY, got {item!r}")
+        fund[asset] = qty
+    api_key, api_secret = new_keypair()  # the secret never leaves this process
+    created = _admin_post(
+        args.url, args.data_dir, "/api/v1/sandbox/accounts", {"publicKey": api_key, "fund": fund, "label": args.label}
+    )
+    _print({"apiKey": api_key, "apiSecret": api_secret, "accountId": created["accountId"]})
+    return 0
+
+
+def cmd_sandbox_price(args: argparse.Namespace) -> int:
+    _print(_admin_post(args.url, args.data_dir, "/api/v1/sandbox/price", {"symbol": args.symbol, "price": args.price}))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rucksack", description="Rucksack exchange and wallet")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="run the exchange core on a data directory")
+    serve = sub.add_parser("serve", help="run the exchange with Backpack's API")
     serve.add_argument("--data-dir", default="data")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--feed", default="sim", help="sim (seeded random walk), manual, or csv:PATH")
+    serve.add_argument("--no-makers", action="store_true", help="start without the demo market makers")
+    serve.add_argument("--production", action="store_true", help="disable sandbox endpoints (no admin token)")
     serve.add_argument("--seed", type=int, default=7)
-    serve.add_argument("--duration", type=float, default=0.0, help="stop after N seconds (0 = until Ctrl-C)")
     serve.set_defaults(func=cmd_serve)
+
+    sandbox = sub.add_parser("sandbox", help="sandbox helpers for bots and tests (server in sandbox mode)")
+    ssub = sandbox.add_subparsers(dest="what", required=True)
+    acc = ssub.add_parser("account", help="create a funded account; prints apiKey, apiSecret, accountId")
+    acc.add_argument("--url", default="http://127.0.0.1:8000")
+    acc.add_argument("--data-dir", default="data", help="where the server keeps its admin token")
+    acc.add_argument("--fund", action="append", default=[], metavar="ASSET=QTY")
+    acc.add_argument("--label", default="")
+    acc.set_defaults(func=cmd_sandbox_account)
+    price = ssub.add_parser("price", help="set the reference price the demo makers quote around")
+    price.add_argument("--url", default="http://127.0.0.1:8000")
+    price.add_argument("--data-dir", default="data")
+    price.add_argument("--symbol", required=True)
+    price.add_argument("--price", required=True)
+    price.set_defaults(func=cmd_sandbox_price)
 
     replay = sub.add_parser("replay", help="rebuild state from snapshot + journal and print its hash")
     replay.add_argument("--data-dir", required=True)

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from rucksack.exchange.sequencer.journal import frame
@@ -117,24 +118,53 @@ def test_bench_journal_prints_acknowledged_rate(tmp_path: Path) -> None:
     assert out["records"] == 20000 and out["acked_per_s"] > 0 and out["flushes"] >= 1
 
 
-def test_serve_runs_and_restarts_from_its_data_dir(tmp_path: Path) -> None:
-    data = tmp_path / "d"
-    proc = subprocess.run(
-        [sys.executable, "-m", "rucksack", "serve", "--data-dir", str(data), "--duration", "1.5"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr
-    status = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert status["trades"] > 0 and status["open_orders"] > 0
-    first = rucksack("replay", "--data-dir", str(data))
-    proc = subprocess.run(
-        [sys.executable, "-m", "rucksack", "serve", "--data-dir", str(data), "--duration", "1"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0 and f"recovered seq {first['seq']}" in proc.stderr
-    second = rucksack("replay", "--data-dir", str(data))
-    assert second["seq"] > first["seq"] and second["invariants"] == "ok"
+def test_serve_with_demo_makers_shows_live_books_and_trades(tmp_path: Path) -> None:
+    from tests.api.conftest import start_server
+
+    server = start_server(tmp_path / "d", "--feed", "manual")
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            trades = httpx.get(server.url + "/api/v1/trades?symbol=SOL_USDC").json()
+            depth = httpx.get(server.url + "/api/v1/depth?symbol=SOL_USDC").json()
+            if trades and depth["bids"] and depth["asks"]:
+                break
+            time.sleep(0.2)
+        assert trades and depth["bids"] and depth["asks"]
+        out = rucksack(
+            "sandbox",
+            "price",
+            "--url",
+            server.url,
+            "--data-dir",
+            str(server.data_dir),
+            "--symbol",
+            "SOL_USDC",
+            "--price",
+            "170",
+        )
+        assert out == {"symbol": "SOL_USDC", "price": "170.00"}
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            asks = httpx.get(server.url + "/api/v1/depth?symbol=SOL_USDC").json()["asks"]
+            if asks and float(asks[0][0]) > 160:
+                break
+            time.sleep(0.2)
+        # the makers' quotes follow the manual price (within the price band of the last trade)
+        assert float(httpx.get(server.url + "/api/v1/depth?symbol=SOL_USDC").json()["asks"][-1][0]) > 160
+        refused = rucksack(
+            "sandbox",
+            "price",
+            "--url",
+            server.url,
+            "--data-dir",
+            str(tmp_path / "elsewhere"),
+            "--symbol",
+            "SOL_USDC",
+            "--price",
+            "1",
+            check=False,
+        )
+        assert refused["code"] != 0 and "no admin token" in refused["stderr"]
+    finally:
+        server.stop()

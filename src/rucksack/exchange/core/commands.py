@@ -76,7 +76,30 @@ class SetFeeTier(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=Fals
     tier: int
 
 
-Command = PlaceOrder | PlaceOrders | CancelOrder | CancelAllOrders | Deposit | Withdraw | SetFeeTier
+class CreateAccount(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """Open a new user account; the engine assigns the next account id."""
+
+    label: str = ""
+
+
+class AddApiKey(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """Bind an ED25519 public key (standard base64, 44 characters) to an existing account."""
+
+    account: int
+    public_key: str
+
+
+Command = (
+    PlaceOrder
+    | PlaceOrders
+    | CancelOrder
+    | CancelAllOrders
+    | Deposit
+    | Withdraw
+    | SetFeeTier
+    | CreateAccount
+    | AddApiKey
+)
 
 
 class Stamped(msgspec.Struct, frozen=True, array_like=True, gc=False):

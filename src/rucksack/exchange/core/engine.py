@@ -39,9 +39,11 @@ from rucksack.exchange.core.book.matching import (
 from rucksack.exchange.core.book.order import Order
 from rucksack.exchange.core.book.side import BookSide
 from rucksack.exchange.core.commands import (
+    AddApiKey,
     CancelAllOrders,
     CancelOrder,
     Command,
+    CreateAccount,
     Deposit,
     PlaceOrder,
     PlaceOrders,
@@ -62,6 +64,9 @@ from rucksack.exchange.core.enums import (
     Reason,
 )
 from rucksack.exchange.core.events import (
+    AccountCreated,
+    ApiKeyAdded,
+    ApiKeyRejected,
     CancelRejected,
     Deposited,
     DepositRejected,
@@ -83,7 +88,14 @@ from rucksack.exchange.core.ledger.balances import (
     apply_release,
     settle_spot_fill,
 )
-from rucksack.exchange.core.markets import MAX_BATCH, ExchangeSpec, FeeTier, MarketSpec, validate_spec
+from rucksack.exchange.core.markets import (
+    FIRST_USER_ACCOUNT,
+    MAX_BATCH,
+    ExchangeSpec,
+    FeeTier,
+    MarketSpec,
+    validate_spec,
+)
 from rucksack.exchange.core.numeric import PPM
 
 # ``_place`` unpacks PlaceOrder positionally; refuse to run if its fields are ever reordered.
@@ -177,6 +189,8 @@ class Engine:
         self.orders: dict[int, Order] = {}
         self.client_orders: dict[int, int] = {}  # (account << 32 | client_id) -> order id
         self.deposit_ids: set[str] = set()
+        self.next_account_id = FIRST_USER_ACCOUNT
+        self.api_keys: dict[str, int] = {}  # base64 ED25519 public key -> account
         self.next_order_id = 1
         self.next_trade_id = 1
         self.last_seq = 0
@@ -211,6 +225,10 @@ class Engine:
             self._withdraw(command)
         elif isinstance(command, SetFeeTier):
             self._set_fee_tier(command)
+        elif isinstance(command, CreateAccount):
+            self._create_account(command)
+        elif isinstance(command, AddApiKey):
+            self._add_api_key(command)
         else:  # pragma: no cover - the decoder only yields known commands
             raise TypeError(f"unknown command {type(command).__name__}")
         return events
@@ -593,6 +611,26 @@ class Engine:
         self.ledger.account(c.account).tier = c.tier
         self.events.append(FeeTierSet(c.account, c.tier))
 
+    # ------------------------------------------------------------------ accounts and keys
+
+    def _create_account(self, c: CreateAccount) -> None:
+        account = self.next_account_id
+        self.next_account_id = account + 1
+        self.ledger.account(account)
+        self.events.append(AccountCreated(account, c.label))
+
+    def _add_api_key(self, c: AddApiKey) -> None:
+        key = c.public_key
+        if not FIRST_USER_ACCOUNT <= c.account < self.next_account_id:
+            self.events.append(ApiKeyRejected(c.account, key, Reason.UNKNOWN_ACCOUNT))
+        elif not _is_base64_key(key):
+            self.events.append(ApiKeyRejected(c.account, key, Reason.INVALID_KEY))
+        elif key in self.api_keys:
+            self.events.append(ApiKeyRejected(c.account, key, Reason.DUPLICATE_KEY))
+        else:
+            self.api_keys[key] = c.account
+            self.events.append(ApiKeyAdded(c.account, key))
+
 
 def _side_code(side: str) -> int:
     if side == "Bid":
@@ -622,3 +660,11 @@ def _stp_code(stp: str) -> int:
     if stp == "Allow":
         return STP_ALLOW
     return -1
+
+
+_B64: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+
+
+def _is_base64_key(key: str) -> bool:
+    """Standard base64 of 32 bytes: 43 alphabet characters and one '=' (the last holding 4 zero bits)."""
+    return len(key) == 44 and key[43] == "=" and all(ch in _B64 for ch in key[:43]) and key[42] in "AEIMQUYcgkosw048"

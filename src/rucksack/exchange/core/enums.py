@@ -69,3 +69,6 @@ class Reason:
     UNKNOWN_FEE_TIER: Final = "UnknownFeeTier"
     USER_CANCELLED: Final = "UserCancelled"
     BATCH_TOO_LARGE: Final = "BatchTooLarge"
+    UNKNOWN_ACCOUNT: Final = "UnknownAccount"
+    INVALID_KEY: Final = "InvalidKey"
+    DUPLICATE_KEY: Final = "DuplicateKey"

@@ -115,6 +115,22 @@ class FeeTierRejected(msgspec.Struct, frozen=True, tag=True, array_like=True, gc
     reason: str
 
 
+class AccountCreated(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    account: int
+    label: str
+
+
+class ApiKeyAdded(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    account: int
+    public_key: str
+
+
+class ApiKeyRejected(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    account: int
+    public_key: str
+    reason: str
+
+
 Event = (
     OrderAccepted
     | OrderRejected
@@ -127,4 +143,7 @@ Event = (
     | WithdrawalRejected
     | FeeTierSet
     | FeeTierRejected
+    | AccountCreated
+    | ApiKeyAdded
+    | ApiKeyRejected
 )

@@ -61,6 +61,8 @@ class Snapshot(msgspec.Struct, array_like=True, frozen=True):
     deposit_ids: list[str]
     deposited: list[int]
     withdrawn: list[int]
+    next_account_id: int
+    api_keys: list[tuple[str, int]]
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -106,6 +108,8 @@ def take_snapshot(engine: Engine) -> Snapshot:
         deposit_ids=sorted(engine.deposit_ids),
         deposited=list(ledger.deposited),
         withdrawn=list(ledger.withdrawn),
+        next_account_id=engine.next_account_id,
+        api_keys=sorted(engine.api_keys.items()),
     )
 
 
@@ -174,4 +178,6 @@ def restore(spec: ExchangeSpec, snapshot: Snapshot) -> Engine:
     engine.deposit_ids = set(snapshot.deposit_ids)
     ledger.deposited[:] = snapshot.deposited
     ledger.withdrawn[:] = snapshot.withdrawn
+    engine.next_account_id = snapshot.next_account_id
+    engine.api_keys = dict(snapshot.api_keys)
     return engine

@@ -21,7 +21,7 @@ from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.markets import ExchangeSpec
 from rucksack.exchange.core.state import hash_snapshot, restore, state_hash, take_snapshot
 from rucksack.exchange.sequencer.journal import JournalWriter, ScanResult, read_entries
-from rucksack.exchange.sequencer.sequencer import Sequencer
+from rucksack.exchange.sequencer.sequencer import Listener, Sequencer
 from rucksack.exchange.sequencer.snapshots import SnapshotStore
 
 CONFIG_NAME = "config.toml"
@@ -60,11 +60,16 @@ def read_spec(path: Path) -> ExchangeSpec:
     return load_spec_text(config.read_text(encoding="utf-8"))
 
 
-def recover(path: Path) -> Recovered:
-    """Rebuild the engine from the newest intact snapshot plus the journal tail (read-only)."""
+def recover(path: Path, *, events_after: int | None = None, on_events: Listener | None = None) -> Recovered:
+    """Rebuild the engine from the newest intact snapshot plus the journal tail (read-only).
+
+    With ``events_after``, start from the newest snapshot at or below that sequence number and
+    hand the events of every later command to ``on_events``: that is how read models catch up
+    (or rebuild from nothing with ``events_after=0``).
+    """
     spec = read_spec(path)
     store = SnapshotStore(path / SNAPSHOT_DIR)
-    loaded = store.load_latest()
+    loaded = store.load_latest(max_seq=events_after)
     if loaded is None:
         engine = Engine(spec)
         snapshot_seq = 0
@@ -76,7 +81,9 @@ def recover(path: Path) -> Recovered:
     for entry in read_entries(path / JOURNAL_NAME, result, after_seq=snapshot_seq):
         if entry.seq != engine.last_seq + 1:
             raise ValueError(f"journal entry {entry.seq} does not follow state at {engine.last_seq}")
-        engine.apply(entry.command, entry.seq, entry.ts_us)
+        events = engine.apply(entry.command, entry.seq, entry.ts_us)
+        if on_events is not None and events_after is not None and entry.seq > events_after:
+            on_events(entry.seq, entry.ts_us, events)
         replayed += 1
     if result.last_seq < snapshot_seq:
         raise ValueError(
@@ -88,9 +95,17 @@ def recover(path: Path) -> Recovered:
 class Exchange:
     """An engine recovered from a data directory, with a sequencer journaling into it."""
 
-    def __init__(self, path: Path, clock: Callable[[], int], *, fsync: bool = True) -> None:
+    def __init__(
+        self,
+        path: Path,
+        clock: Callable[[], int],
+        *,
+        fsync: bool = True,
+        events_after: int | None = None,
+        on_events: Listener | None = None,
+    ) -> None:
         self.path = path
-        recovered = recover(path)
+        recovered = recover(path, events_after=events_after, on_events=on_events)
         self.recovered = recovered
         self.spec = recovered.spec
         self.engine = recovered.engine

@@ -14,12 +14,19 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 
+import msgspec
+
 from rucksack.exchange.core.commands import Command, Stamped
 from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.events import Event
 from rucksack.exchange.sequencer.journal import JournalWriter, encode_entry
 
-Listener = Callable[[int, list[Event]], None]
+Listener = Callable[[int, int, list[Event]], None]
+"""Called with (seq, ts_us, events) for each command, in order, once it is durable."""
+
+
+class UnencodableCommand(ValueError):
+    """A command the journal cannot represent (e.g. an integer beyond 64 bits); refused untouched."""
 
 
 class SequencerHalted(RuntimeError):
@@ -34,7 +41,7 @@ class Sequencer:
         self.seq = engine.last_seq
         self.halted: BaseException | None = None
         self.listeners: list[Listener] = []
-        self._pending: deque[tuple[int, list[Event]]] = deque()
+        self._pending: deque[tuple[int, int, list[Event]]] = deque()
 
     def submit(self, command: Command) -> tuple[int, list[Event]]:
         """Sequence, journal and apply ``command``; return its seq and events (not yet durable)."""
@@ -45,7 +52,11 @@ class Sequencer:
         if ts_us < self.engine.last_ts_us:
             ts_us = self.engine.last_ts_us
         if self.journal is not None:
-            self.journal.append(seq, encode_entry(Stamped(seq, ts_us, command)))
+            try:
+                payload = encode_entry(Stamped(seq, ts_us, command))
+            except (msgspec.EncodeError, OverflowError, TypeError) as exc:  # nothing applied, nothing journaled
+                raise UnencodableCommand(f"command cannot be journaled: {exc}") from exc
+            self.journal.append(seq, payload)
         try:
             events = self.engine.apply(command, seq, ts_us)
         except BaseException as exc:
@@ -53,7 +64,7 @@ class Sequencer:
             raise SequencerHalted(f"engine failed on command {seq}") from exc
         self.seq = seq
         if self.listeners:
-            self._pending.append((seq, events))
+            self._pending.append((seq, ts_us, events))
         return seq, events
 
     @property
@@ -72,8 +83,8 @@ class Sequencer:
         pending = self._pending
         released = 0
         while pending and pending[0][0] <= durable:
-            seq, events = pending.popleft()
+            seq, ts_us, events = pending.popleft()
             for listener in self.listeners:
-                listener(seq, events)
+                listener(seq, ts_us, events)
             released += 1
         return released

@@ -32,7 +32,7 @@ def open_exchange(path: Path) -> Exchange:
 def test_events_are_released_only_after_fsync(tmp_path: Path) -> None:
     ex = open_exchange(tmp_path)
     seen: list[int] = []
-    ex.sequencer.listeners.append(lambda seq, events: seen.append(seq))
+    ex.sequencer.listeners.append(lambda seq, ts, events: seen.append(seq))
     for c in commands(50):
         ex.sequencer.submit(c)  # type: ignore[arg-type]
     assert all(s <= ex.journal.durable_seq for s in seen)
@@ -86,3 +86,17 @@ def test_engine_exception_halts_the_sequencer() -> None:
         seq.submit("not a command")  # type: ignore[arg-type]
     with pytest.raises(SequencerHalted):
         seq.submit(Deposit(1000, "USDC", 1, "x"))
+
+
+def test_unencodable_command_is_refused_before_anything_happens(tmp_path: Path) -> None:
+    from rucksack.exchange.sequencer.sequencer import UnencodableCommand
+
+    ex = open_exchange(tmp_path)
+    ex.sequencer.submit(Deposit(1000, "USDC", 10**12, "a"))
+    before = ex.state_hash()
+    with pytest.raises(UnencodableCommand):
+        ex.sequencer.submit(PlaceOrder(1000, "SOL_USDC", "Bid", "Limit", lots=1, price=10**30))
+    assert ex.state_hash() == before and ex.sequencer.seq == 1 and ex.sequencer.halted is None
+    ex.sequencer.submit(Deposit(1000, "USDC", 1, "b"))  # still accepting commands
+    ex.close()
+    assert recover(tmp_path).engine.last_seq == 2

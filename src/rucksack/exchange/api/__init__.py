@@ -1,0 +1,1 @@
+"""Backpack-compatible REST and WebSocket API (an adapter around the sequencer)."""

@@ -1,0 +1,196 @@
+"""The HTTP application: Backpack's paths under /api/v1 and /wapi/v1, plus our sandbox paths.
+
+One dispatcher looks requests up in ``ROUTES`` (method, path) -> (instruction or None, handler),
+so every answer — unknown paths and malformed input included — is a Backpack error body with a
+4xx status; an unexpected exception is logged and answered with a 500 ``SERVER_ERROR`` body,
+and since handlers only submit whole commands, nothing is ever half applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import msgspec
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from rucksack.exchange.api import handlers
+from rucksack.exchange.api.auth import parse_json
+from rucksack.exchange.api.errors import ApiError, bad_request, unauthorized
+from rucksack.exchange.api.service import ExchangeService
+from rucksack.exchange.sequencer.sequencer import UnencodableCommand
+
+log = logging.getLogger("rucksack.api")
+JSON = "application/json; charset=utf-8"
+MAX_BODY = 256 * 1024
+
+Handler = Callable[[ExchangeService, int, Any], Awaitable[Any]]
+PublicHandler = Callable[[ExchangeService, dict[str, str]], Awaitable[Any]]
+
+PUBLIC: dict[tuple[str, str], PublicHandler] = {
+    ("GET", "/api/v1/assets"): handlers.assets,
+    ("GET", "/api/v1/markets"): handlers.markets,
+    ("GET", "/api/v1/market"): handlers.market,
+    ("GET", "/api/v1/ticker"): handlers.ticker,
+    ("GET", "/api/v1/tickers"): handlers.tickers,
+    ("GET", "/api/v1/depth"): handlers.depth,
+    ("GET", "/api/v1/trades"): handlers.trades,
+    ("GET", "/api/v1/trades/history"): handlers.trades_history,
+    ("GET", "/api/v1/klines"): handlers.klines,
+    ("GET", "/api/v1/status"): handlers.status,
+    ("GET", "/api/v1/securities"): handlers.securities,
+    ("GET", "/api/v1/wallets"): handlers.wallets,
+}
+
+PRIVATE: dict[tuple[str, str], tuple[str, Handler]] = {
+    ("GET", "/api/v1/account"): ("accountQuery", handlers.account),
+    ("GET", "/api/v1/capital"): ("balanceQuery", handlers.capital),
+    ("POST", "/api/v1/order"): ("orderExecute", handlers.order_execute),
+    ("GET", "/api/v1/order"): ("orderQuery", handlers.order_query),
+    ("DELETE", "/api/v1/order"): ("orderCancel", handlers.order_cancel),
+    ("POST", "/api/v1/orders"): ("orderExecute", handlers.orders_execute),
+    ("GET", "/api/v1/orders"): ("orderQueryAll", handlers.orders_query),
+    ("DELETE", "/api/v1/orders"): ("orderCancelAll", handlers.orders_cancel),
+    ("GET", "/wapi/v1/history/orders"): ("orderHistoryQueryAll", handlers.order_history),
+    ("GET", "/wapi/v1/history/fills"): ("fillHistoryQueryAll", handlers.fill_history),
+    ("GET", "/wapi/v1/capital/deposits"): ("depositQueryAll", handlers.deposits),
+    ("GET", "/wapi/v1/capital/withdrawals"): ("withdrawalQueryAll", handlers.withdrawals),
+}
+
+ADMIN: dict[tuple[str, str], Callable[[ExchangeService, Any], Awaitable[Any]]] = {
+    ("POST", "/api/v1/sandbox/accounts"): handlers.sandbox_create_account,
+    ("POST", "/api/v1/sandbox/price"): handlers.sandbox_set_price,
+}
+
+
+def error_response(err: ApiError) -> Response:
+    return Response(
+        msgspec.json.encode({"code": err.code, "message": err.message}), status_code=err.status, media_type=JSON
+    )
+
+
+def json_response(payload: Any) -> Response:
+    if payload is None:
+        return Response(b"", status_code=200)
+    return Response(msgspec.json.encode(payload), media_type=JSON)
+
+
+def create_app(service: ExchangeService, background: list[Callable[[], Awaitable[None]]] | None = None) -> Starlette:
+    """The ASGI app; ``background`` coroutines (demo makers, feeds) run while it serves."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette):  # type: ignore[no-untyped-def]
+        service.start()
+        tasks = [asyncio.create_task(job()) for job in background or []]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            service.close()
+
+    async def dispatch(request: Request) -> Response:
+        try:
+            return await _dispatch(service, request)
+        except ApiError as err:
+            return error_response(err)
+        except UnencodableCommand as exc:
+            return error_response(ApiError(400, "INVALID_CLIENT_REQUEST", str(exc)))
+        except Exception:  # a bug: answer in Backpack's shape and keep serving
+            log.exception("unhandled error on %s %s", request.method, request.url.path)
+            return error_response(ApiError(500, "SERVER_ERROR", "Internal server error"))
+
+    routes = [Route("/{path:path}", dispatch, methods=["GET", "POST", "DELETE", "PATCH", "PUT"])]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+async def _dispatch(service: ExchangeService, request: Request) -> Response:
+    method, path = request.method, request.url.path
+    key = (method, path)
+    if path == "/api/v1/ping" and method == "GET":
+        return PlainTextResponse("pong")
+    if path == "/api/v1/time" and method == "GET":
+        return Response(str(service.now_ms()), media_type=JSON)
+    public = PUBLIC.get(key)
+    if public is not None:
+        return json_response(await public(service, dict(request.query_params)))
+    private = PRIVATE.get(key)
+    if private is not None:
+        instruction, handler = private
+        from_query = method == "GET"
+        body = await _body(request)
+        if from_query or not body.strip():
+            pairs = list(request.query_params.multi_items())
+            signed: Any = pairs
+            params: Any = dict(pairs)
+        else:
+            params = parse_json(body)
+            if isinstance(params, dict):
+                signed = list(params.items())
+            elif isinstance(params, list) and params and all(isinstance(p, dict) for p in params):
+                signed = params
+            else:
+                raise bad_request("request body must be a JSON object (or a non-empty array for batches)")
+        account = _authenticate(service, request, instruction, signed, from_query)
+        return json_response(await handler(service, account, params))
+    admin = ADMIN.get(key)
+    if admin is not None:
+        if service.admin_token is None:
+            raise ApiError(403, "FORBIDDEN", "sandbox endpoints are disabled: the server is not in sandbox mode")
+        token = request.headers.get("x-admin-token", "")
+        if not _consteq(token, service.admin_token):
+            raise unauthorized("invalid admin token")
+        body = await _body(request)
+        return json_response(await admin(service, parse_json(body) if body.strip() else {}))
+    if any(p == path for _, p in (*PUBLIC, *PRIVATE, *ADMIN)):
+        raise ApiError(405, "INVALID_CLIENT_REQUEST", f"{method} is not allowed on {path}")
+    raise ApiError(404, "RESOURCE_NOT_FOUND", f"no such endpoint: {method} {path}")
+
+
+async def _body(request: Request) -> bytes:
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+        raise ApiError(413, "INVALID_CLIENT_REQUEST", "request body too large")
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise ApiError(413, "INVALID_CLIENT_REQUEST", "request body too large")
+    return body
+
+
+def _authenticate(service: ExchangeService, request: Request, instruction: str, signed: Any, from_query: bool) -> int:
+    headers = request.headers
+    api_key = headers.get("x-api-key")
+    signature = headers.get("x-signature")
+    timestamp = headers.get("x-timestamp")
+    if not api_key or not signature or not timestamp:
+        raise unauthorized("Missing X-API-Key, X-Signature or X-Timestamp header")
+    account = service.engine.api_keys.get(api_key)
+    if account is None:
+        raise unauthorized("Unknown API key")
+    service.verifier.check(
+        api_key,
+        signature,
+        timestamp,
+        headers.get("x-window"),
+        service.now_ms(),
+        instruction,
+        signed,
+        from_query=from_query,
+    )
+    return account
+
+
+def _consteq(a: str, b: str) -> bool:
+    import hmac
+
+    return hmac.compare_digest(a.encode(), b.encode())

@@ -1,0 +1,52 @@
+"""Backpack error bodies ``{"code", "message"}`` and the mapping from core reasons to them."""
+
+from __future__ import annotations
+
+from rucksack.exchange.core.enums import Reason
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def bad_request(message: str, code: str = "INVALID_CLIENT_REQUEST") -> ApiError:
+    return ApiError(400, code, message)
+
+
+def not_found(message: str = "Resource not found") -> ApiError:
+    return ApiError(404, "RESOURCE_NOT_FOUND", message)
+
+
+def unauthorized(message: str, code: str = "UNAUTHORIZED") -> ApiError:
+    return ApiError(401, code, message)
+
+
+# core rejection reason -> (HTTP status, Backpack code, message)
+REASONS: dict[str, tuple[int, str, str]] = {
+    Reason.INSUFFICIENT_FUNDS: (400, "INSUFFICIENT_FUNDS", "Insufficient funds"),
+    Reason.INVALID_PRICE: (400, "INVALID_PRICE", "Price is outside the market's price limits"),
+    Reason.PRICE_OUT_OF_BOUNDS: (400, "INVALID_PRICE", "Price is too far from the last active price"),
+    Reason.INVALID_QUANTITY: (
+        400,
+        "INVALID_QUANTITY",
+        "Quantity is below the minimum, above the maximum, or the order value is below the minimum notional",
+    ),
+    Reason.UNKNOWN_MARKET: (400, "INVALID_MARKET", "Invalid market symbol"),
+    Reason.MARKET_CLOSED: (400, "INVALID_MARKET", "Market is not open for trading"),
+    Reason.POST_ONLY_TAKER: (400, "INVALID_ORDER", "Order would immediately match and take"),
+    Reason.DUPLICATE_CLIENT_ID: (400, "INVALID_ORDER", "An open order already uses this clientId"),
+    Reason.INVALID_ORDER: (400, "INVALID_ORDER", "Invalid order"),
+    Reason.BATCH_TOO_LARGE: (400, "INVALID_ORDER", "A batch holds at most 50 orders"),
+    Reason.ORDER_NOT_FOUND: (404, "RESOURCE_NOT_FOUND", "Order not found"),
+    Reason.UNKNOWN_ASSET: (400, "INVALID_ASSET", "Invalid asset"),
+    Reason.INVALID_AMOUNT: (400, "INVALID_QUANTITY", "Invalid quantity"),
+}
+
+
+def from_reason(reason: str) -> ApiError:
+    status, code, message = REASONS.get(reason, (400, "INVALID_CLIENT_REQUEST", reason))
+    return ApiError(status, code, message)

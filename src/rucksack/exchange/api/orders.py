@@ -1,0 +1,281 @@
+"""Order payloads in and Backpack ``Order`` objects out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rucksack.exchange.api.errors import ApiError, bad_request, from_reason
+from rucksack.exchange.api.wire import MarketWire, Wire
+from rucksack.exchange.core.book.order import Order
+from rucksack.exchange.core.commands import PlaceOrder
+from rucksack.exchange.core.enums import STP_NAMES, TIF_NAMES
+from rucksack.exchange.core.events import Event, OrderAccepted, OrderClosed, OrderRejected
+
+SIDES = ("Bid", "Ask")
+ORDER_TYPES = ("Limit", "Market")
+TIFS = ("GTC", "IOC", "FOK")
+STPS = ("RejectTaker", "RejectMaker", "RejectBoth", "Allow")
+UNSUPPORTED_YET = (
+    "triggerPrice",
+    "triggerQuantity",
+    "triggerBy",
+    "triggeredBy",
+    "stopLossTriggerPrice",
+    "stopLossLimitPrice",
+    "takeProfitTriggerPrice",
+    "takeProfitLimitPrice",
+    "autoBorrow",
+    "autoBorrowRepay",
+    "autoLend",
+    "autoLendRedeem",
+)
+
+
+def _bool(params: dict[str, Any], key: str) -> bool:
+    value = params.get(key)
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "True"):
+        return True
+    if value in ("false", "False"):
+        return False
+    raise bad_request(f"{key} must be a boolean")
+
+
+def parse_client_id(value: Any, field: str = "clientId") -> int:
+    if value is None:
+        return -1
+    if isinstance(value, bool) or not isinstance(value, str) or not value.isascii() or not value.isdigit():
+        raise bad_request(f"{field} must be an unsigned 32-bit integer")
+    number = int(value) if len(value) <= 12 else 1 << 40
+    if number >= 1 << 32:
+        raise bad_request(f"{field} must be an unsigned 32-bit integer")
+    return number
+
+
+def parse_order_id(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, str) or not value.isascii() or not value.isdigit():
+        raise bad_request("orderId must be a numeric string")
+    if len(value) > 18:
+        raise ApiError(404, "RESOURCE_NOT_FOUND", "Order not found")
+    return int(value)
+
+
+def parse_place(wire: Wire, account: int, params: Any) -> PlaceOrder:
+    """Validate one ``OrderExecutePayload`` into a core command (shape errors only; rules are the core's)."""
+    if not isinstance(params, dict):
+        raise bad_request("an order must be a JSON object")
+    mw = wire.market(params.get("symbol"))
+    side = params.get("side")
+    if side not in SIDES:
+        raise bad_request("side must be Bid or Ask")
+    order_type = params.get("orderType")
+    if order_type not in ORDER_TYPES:
+        raise bad_request("orderType must be Limit or Market", "INVALID_ORDER")
+    for key in UNSUPPORTED_YET:
+        if params.get(key) not in (None, False):
+            raise ApiError(400, "INVALID_ORDER", f"{key} is not supported on spot markets yet")
+    if _bool(params, "reduceOnly"):
+        raise ApiError(400, "INVALID_ORDER", "reduceOnly applies to futures markets only")
+    tif = params.get("timeInForce", "GTC" if order_type == "Limit" else "IOC")
+    if tif not in TIFS:
+        raise bad_request("timeInForce must be GTC, IOC or FOK")
+    stp = params.get("selfTradePrevention", "RejectTaker")
+    if stp not in STPS:
+        raise bad_request("selfTradePrevention must be RejectTaker, RejectMaker or RejectBoth")
+    post_only = _bool(params, "postOnly")
+    quantity, quote_qty, price = params.get("quantity"), params.get("quoteQuantity"), params.get("price")
+    lots = mw.parse_qty(quantity) if quantity is not None else 0
+    if order_type == "Limit":
+        if price is None or quantity is None:
+            raise ApiError(400, "INVALID_ORDER", "Limit orders need price and quantity")
+        if quote_qty is not None:
+            raise ApiError(400, "INVALID_ORDER", "quoteQuantity applies to market orders only")
+        ticks = mw.parse_price(price)
+        quote_atoms = 0
+    else:
+        if price is not None:
+            raise ApiError(400, "INVALID_ORDER", "Market orders take no price")
+        if (quantity is None) == (quote_qty is None):
+            raise ApiError(400, "INVALID_ORDER", "Market orders need exactly one of quantity or quoteQuantity")
+        ticks = 0
+        quote_atoms = mw.parse_quote(quote_qty) if quote_qty is not None else 0
+        if tif == "GTC":
+            tif = "IOC"
+    return PlaceOrder(
+        account,
+        mw.symbol,
+        side,
+        order_type,
+        lots=lots,
+        price=ticks,
+        quote_atoms=quote_atoms,
+        tif=tif,
+        post_only=post_only,
+        stp=stp,
+        client_id=parse_client_id(params.get("clientId")),
+    )
+
+
+def order_json(
+    mw: MarketWire,
+    *,
+    order_id: int,
+    order_type: str,
+    side: str,
+    price: int,
+    lots: int,
+    quote_atoms: int,
+    tif: str,
+    post_only: bool,
+    stp: str,
+    client_id: int,
+    created_us: int,
+    status: str,
+    filled_lots: int,
+    filled_quote: int,
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "orderType": order_type,
+        "id": str(order_id),
+        "clientId": client_id if client_id >= 0 else None,
+        "createdAt": created_us // 1000,
+        "executedQuantity": mw.qty(filled_lots),
+        "executedQuoteQuantity": mw.quote_amount(filled_quote),
+    }
+    if order_type == "Limit":
+        out["postOnly"] = post_only
+        out["price"] = mw.price(price)
+        out["quantity"] = mw.qty(lots)
+    else:
+        out["quantity"] = mw.qty(lots) if lots else None
+        out["quoteQuantity"] = mw.quote_amount(quote_atoms) if quote_atoms else None
+        out["slippageTolerance"] = None
+        out["slippageToleranceType"] = None
+    out.update(
+        {
+            "reduceOnly": None,
+            "relatedOrderId": None,
+            "selfTradePrevention": stp,
+            "side": side,
+            "status": status,
+            "stopLossLimitPrice": None,
+            "stopLossTriggerBy": None,
+            "stopLossTriggerPrice": None,
+            "strategyId": None,
+            "symbol": mw.symbol,
+            "takeProfitLimitPrice": None,
+            "takeProfitTriggerBy": None,
+            "takeProfitTriggerPrice": None,
+            "timeInForce": tif,
+            "triggerBy": None,
+            "triggerPrice": None,
+            "triggerQuantity": None,
+            "triggeredAt": None,
+        }
+    )
+    return out
+
+
+def resting_order_json(wire: Wire, symbol: str, o: Order) -> dict[str, Any]:
+    return order_json(
+        wire.markets[symbol],
+        order_id=o.id,
+        order_type="Limit",
+        side=SIDES[o.side],
+        price=o.price,
+        lots=o.orig_lots,
+        quote_atoms=0,
+        tif=TIF_NAMES[o.tif],
+        post_only=o.post_only,
+        stp=STP_NAMES[o.stp],
+        client_id=o.client_id,
+        created_us=o.ts_us,
+        status="PartiallyFilled" if o.filled_lots else "New",
+        filled_lots=o.filled_lots,
+        filled_quote=o.filled_quote,
+    )
+
+
+def placed_order_json(wire: Wire, events: list[Event], start: int = 0) -> tuple[dict[str, Any], int]:
+    """The taker's ``Order`` from the events of one placement beginning at ``events[start]``.
+
+    Returns the JSON and the index just past this placement's events. Raises the mapped
+    :class:`ApiError` when the order was rejected.
+    """
+    first = events[start]
+    if isinstance(first, OrderRejected):
+        raise from_reason(first.reason)
+    assert isinstance(first, OrderAccepted)
+    c = first.order
+    mw = wire.markets[c.market]
+    filled_lots = filled_quote = 0
+    status = "New"
+    end = start + 1
+    while end < len(events) and not isinstance(events[end], (OrderAccepted, OrderRejected)):
+        ev = events[end]
+        if isinstance(ev, OrderClosed) and ev.order_id == first.order_id:
+            status, filled_lots, filled_quote = ev.status, ev.filled_lots, ev.filled_quote_atoms
+        elif getattr(ev, "taker_order_id", None) == first.order_id and status == "New":
+            filled_lots += ev.lots  # type: ignore[union-attr]
+            filled_quote += ev.lots * ev.price * mw.spec.lot_tick_atoms  # type: ignore[union-attr]
+        end += 1
+    if status == "New" and filled_lots:
+        status = "PartiallyFilled"
+    return order_json(
+        mw,
+        order_id=first.order_id,
+        order_type=c.order_type,
+        side=c.side,
+        price=c.price,
+        lots=c.lots,
+        quote_atoms=c.quote_atoms,
+        tif=c.tif,
+        post_only=c.post_only,
+        stp=c.stp,
+        client_id=c.client_id,
+        created_us=first.ts_us,
+        status=status,
+        filled_lots=filled_lots,
+        filled_quote=filled_quote,
+    ), end
+
+
+def history_order_json(wire: Wire, row: dict[str, Any]) -> dict[str, Any]:
+    from rucksack.exchange.api.wire import iso_ms
+
+    mw = wire.markets[row["market"]]
+    limit = row["order_type"] == "Limit"
+    return {
+        "id": str(row["id"]),
+        "createdAt": iso_ms(row["created_us"]),
+        "executedQuantity": mw.qty(row["filled_lots"]),
+        "executedQuoteQuantity": mw.quote_amount(row["filled_quote"]),
+        "expiryReason": row["expiry_reason"] or None,
+        "orderType": row["order_type"],
+        "postOnly": bool(row["post_only"]) if limit else None,
+        "price": mw.price(row["price"]) if limit else None,
+        "quantity": mw.qty(row["lots"]) if row["lots"] else None,
+        "quoteQuantity": mw.quote_amount(row["quote_atoms"]) if row["quote_atoms"] else None,
+        "selfTradePrevention": row["stp"],
+        "status": row["status"],
+        "side": row["side"],
+        "stopLossTriggerPrice": None,
+        "stopLossLimitPrice": None,
+        "stopLossTriggerBy": None,
+        "symbol": row["market"],
+        "takeProfitTriggerPrice": None,
+        "takeProfitLimitPrice": None,
+        "takeProfitTriggerBy": None,
+        "timeInForce": row["tif"],
+        "triggerBy": None,
+        "triggerPrice": None,
+        "triggerQuantity": None,
+        "clientId": row["client_id"] if row["client_id"] >= 0 else None,
+        "systemOrderType": None,
+        "strategyId": None,
+        "slippageTolerance": None,
+        "slippageToleranceType": None,
+    }

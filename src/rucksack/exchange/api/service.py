@@ -1,0 +1,116 @@
+"""The exchange as the API sees it: one sequencer, awaited durability, read models.
+
+``submit`` runs in the event-loop thread: it sequences, journals and applies a command at once
+(microseconds) and then awaits the group commit that covers it; the journal's flusher thread
+wakes the loop, which releases every durable command's events to the read store (one SQLite
+transaction per batch) and to the WebSocket hub, then resolves the waiting requests in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+
+from rucksack.exchange.api.auth import Verifier
+from rucksack.exchange.api.wire import Wire
+from rucksack.exchange.config import default_config_text
+from rucksack.exchange.core.commands import Command
+from rucksack.exchange.core.events import Event
+from rucksack.exchange.feeds import PriceFeed
+from rucksack.exchange.sequencer.datadir import CONFIG_NAME, Exchange, init_data_dir
+from rucksack.exchange.store.sqlite import ReadStore
+
+ADMIN_TOKEN_NAME = "admin.token"
+READ_DB_NAME = "read.sqlite"
+
+
+def wall_clock_us() -> int:
+    return time.time_ns() // 1000
+
+
+def admin_token_path(data_dir: Path) -> Path:
+    return data_dir / ADMIN_TOKEN_NAME
+
+
+class ExchangeService:
+    def __init__(
+        self, data_dir: Path, *, sandbox: bool = True, clock: Callable[[], int] = wall_clock_us, fsync: bool = True
+    ) -> None:
+        config = data_dir / CONFIG_NAME
+        init_data_dir(data_dir, config.read_text(encoding="utf-8") if config.exists() else default_config_text())
+        self.data_dir = data_dir
+        self.sandbox = sandbox
+        self.clock = clock
+        from rucksack.exchange.sequencer.datadir import read_spec
+
+        spec = read_spec(data_dir)
+        self.store = ReadStore(data_dir / READ_DB_NAME, spec)
+        self.exchange = Exchange(
+            data_dir, clock, fsync=fsync, events_after=self.store.last_seq, on_events=self.store.project
+        )
+        self.store.commit()
+        self.spec = self.exchange.spec
+        self.engine = self.exchange.engine
+        self.sequencer = self.exchange.sequencer
+        self.wire = Wire(self.spec)
+        self.verifier = Verifier()
+        self.started_us = clock()
+        self.listeners: list[Callable[[int, int, list[Event]], None]] = []
+        self.sequencer.listeners.append(self._on_released)
+        self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.admin_token = self._admin_token() if sandbox else None
+        self.feed: PriceFeed | None = None
+
+    def _admin_token(self) -> str:
+        path = admin_token_path(self.data_dir)
+        if path.exists():
+            return path.read_text(encoding="utf-8").strip()
+        token = secrets.token_hex(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(token + "\n")
+        return token
+
+    def start(self) -> None:
+        """Bind to the running event loop (call from inside it)."""
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        self.exchange.journal.on_durable = lambda seq: loop.call_soon_threadsafe(self._release)
+
+    async def submit(self, command: Command) -> list[Event]:
+        """Apply ``command``; return its events once the journal holds it durably."""
+        seq, events = self.sequencer.submit(command)
+        assert self._loop is not None, "service not started"
+        future: asyncio.Future[None] = self._loop.create_future()
+        self._waiters.append((seq, future))
+        await future
+        return events
+
+    def _release(self) -> None:
+        self.sequencer.release()
+        self.store.commit()
+        durable = self.sequencer.durable_seq
+        waiters = self._waiters
+        while waiters and waiters[0][0] <= durable:
+            _, future = waiters.popleft()
+            if not future.done():
+                future.set_result(None)
+
+    def _on_released(self, seq: int, ts_us: int, events: list[Event]) -> None:
+        self.store.project(seq, ts_us, events)
+        for listener in self.listeners:
+            listener(seq, ts_us, events)
+
+    def now_ms(self) -> int:
+        return time.time_ns() // 1_000_000
+
+    def close(self) -> None:
+        self.exchange.snapshot()
+        self.exchange.close()
+        self.store.close()

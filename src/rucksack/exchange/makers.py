@@ -1,0 +1,91 @@
+"""Demo market makers and takers for ``make run``: live books and trades within seconds.
+
+They are ordinary accounts trading through the sequencer (``ExchangeService.submit``), quoting a
+ladder of limit orders around the price feed on every spot market and sending small market
+orders, so everything they do is journaled, replayable and visible through the API. Their
+account ids are kept in ``DATA/demo.json`` so a restart reuses them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from typing import Any
+
+from rucksack.exchange.api.service import ExchangeService
+from rucksack.exchange.core.commands import CancelAllOrders, CreateAccount, Deposit, PlaceOrder, PlaceOrders
+from rucksack.exchange.core.events import AccountCreated
+from rucksack.exchange.feeds import PriceFeed
+
+log = logging.getLogger("rucksack.makers")
+START_PRICE = {"SOL_USDC": "150", "BTC_USDC": "60000", "ETH_USDC": "3000"}
+FUND_UNITS = {"USDC": 50_000_000, "SOL": 200_000, "BTC": 1_000, "ETH": 20_000}
+LEVELS = 8
+
+
+def start_prices(service: ExchangeService) -> dict[str, int]:
+    out = {}
+    for symbol, mw in service.wire.markets.items():
+        if mw.spec.market_type != "SPOT" or not mw.spec.trading:
+            continue
+        state = service.engine.market_by_symbol[symbol]
+        out[symbol] = state.last_price or mw.parse_price(START_PRICE.get(symbol, "100"))
+    return out
+
+
+def make_feed(service: ExchangeService, kind: str, seed: int) -> PriceFeed:
+    ticks = {s: (mw.tick_places, mw.tick_units) for s, mw in service.wire.markets.items()}
+    return PriceFeed(kind, start_prices(service), ticks, seed)
+
+
+async def ensure_accounts(service: ExchangeService, count: int) -> list[int]:
+    path = service.data_dir / "demo.json"
+    if path.exists():
+        accounts: list[int] = json.loads(path.read_text(encoding="utf-8"))["accounts"]
+        if len(accounts) >= count:
+            return accounts[:count]
+    accounts = []
+    for i in range(count):
+        events = await service.submit(CreateAccount(f"demo-{i}"))
+        account = next(e.account for e in events if isinstance(e, AccountCreated))
+        for asset, units in FUND_UNITS.items():
+            decimals = service.wire.assets[asset].decimals
+            await service.submit(Deposit(account, asset, units * 10**decimals, f"sandbox:demo:{account}:{asset}"))
+        accounts.append(account)
+    path.write_text(json.dumps({"accounts": accounts}), encoding="utf-8")
+    return accounts
+
+
+async def run_makers(service: ExchangeService, feed: PriceFeed, seed: int = 7, period: float = 0.5) -> None:
+    rng = random.Random(seed)
+    makers = await ensure_accounts(service, 3)
+    taker = makers[-1]
+    quoting = makers[:-1]
+    while True:
+        prices = feed.step()
+        for symbol, mid in prices.items():
+            mw = service.wire.markets[symbol]
+            scale = max(1, mw.spec.min_lots)
+            notional_floor = mw.spec.min_notional_atoms // max(1, mid * mw.spec.lot_tick_atoms) + 1
+            base_lots = max(scale, notional_floor)
+            for i, maker in enumerate(quoting):
+                orders = []
+                for level in range(1, LEVELS + 1):
+                    offset = level * max(1, mid // 4000) + i
+                    lots = base_lots * rng.randint(1, 20)
+                    orders.append(PlaceOrder(maker, symbol, "Bid", "Limit", lots=lots, price=max(1, mid - offset)))
+                    orders.append(PlaceOrder(maker, symbol, "Ask", "Limit", lots=lots, price=mid + offset))
+                await service.submit(CancelAllOrders(maker, symbol))
+                await service.submit(PlaceOrders(orders))
+            if rng.random() < 0.7:
+                side = "Bid" if rng.random() < 0.5 else "Ask"
+                await service.submit(
+                    PlaceOrder(taker, symbol, side, "Market", lots=base_lots * rng.randint(1, 5), tif="IOC")
+                )
+        await asyncio.sleep(period)
+
+
+def describe(feed: PriceFeed) -> dict[str, Any]:
+    return {"feed": feed.kind, "prices": dict(feed.prices)}

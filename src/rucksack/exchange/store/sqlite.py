@@ -1,0 +1,319 @@
+"""SQLite read models: order history, fills, public trades, deposits and withdrawals.
+
+Built only from events (never from engine internals), one transaction per released batch, with
+the last projected sequence number stored in the same transaction. The database is therefore
+always a consistent prefix of the journal and can be deleted at any time: on start-up the
+exchange replays the journal from the newest snapshot at or below ``last_seq`` and feeds the
+events after it back into the projector (see ``sequencer.datadir.recover``).
+
+Schema changes bump ``SCHEMA_VERSION``; a database with another version is rebuilt from the
+journal. WAL with ``synchronous=NORMAL``: an OS crash may lose the newest read-model rows, never
+journal data, and the rebuild covers the gap.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from rucksack.exchange.core.events import (
+    Deposited,
+    Event,
+    OrderAccepted,
+    OrderClosed,
+    TradeExecuted,
+    Withdrawn,
+)
+from rucksack.exchange.core.markets import ExchangeSpec
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE orders (
+    id INTEGER PRIMARY KEY, account INTEGER NOT NULL, market TEXT NOT NULL, side TEXT NOT NULL,
+    order_type TEXT NOT NULL, price INTEGER NOT NULL, lots INTEGER NOT NULL, quote_atoms INTEGER NOT NULL,
+    tif TEXT NOT NULL, post_only INTEGER NOT NULL, stp TEXT NOT NULL, client_id INTEGER NOT NULL,
+    created_us INTEGER NOT NULL, status TEXT NOT NULL, expiry_reason TEXT NOT NULL DEFAULT '',
+    filled_lots INTEGER NOT NULL DEFAULT 0, filled_quote INTEGER NOT NULL DEFAULT 0, updated_us INTEGER NOT NULL
+);
+CREATE INDEX orders_by_account ON orders (account, id);
+CREATE TABLE fills (
+    trade_id INTEGER NOT NULL, is_maker INTEGER NOT NULL, account INTEGER NOT NULL, order_id INTEGER NOT NULL,
+    market TEXT NOT NULL, side TEXT NOT NULL, price INTEGER NOT NULL, lots INTEGER NOT NULL,
+    fee INTEGER NOT NULL, fee_asset TEXT NOT NULL, client_id INTEGER NOT NULL, ts_us INTEGER NOT NULL,
+    PRIMARY KEY (trade_id, is_maker)
+);
+CREATE INDEX fills_by_account ON fills (account, ts_us);
+CREATE TABLE trades (
+    id INTEGER PRIMARY KEY, market TEXT NOT NULL, price INTEGER NOT NULL, lots INTEGER NOT NULL,
+    buyer_is_maker INTEGER NOT NULL, buy_order INTEGER NOT NULL, sell_order INTEGER NOT NULL, ts_us INTEGER NOT NULL
+);
+CREATE INDEX trades_by_market ON trades (market, ts_us);
+CREATE TABLE capital (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, seq INTEGER NOT NULL, account INTEGER NOT NULL, kind TEXT NOT NULL,
+    asset TEXT NOT NULL, amount INTEGER NOT NULL, ref TEXT NOT NULL, ts_us INTEGER NOT NULL
+);
+CREATE INDEX capital_by_account ON capital (account, kind, id);
+"""
+
+
+class ReadStore:
+    """The projector (writes) and the queries behind the history endpoints (reads)."""
+
+    def __init__(self, path: Path, spec: ExchangeSpec) -> None:
+        self.path = path
+        self.base_assets = {m.symbol: m.base for m in spec.markets}
+        self.quote_assets = {m.symbol: m.quote for m in spec.markets}
+        self.lot_tick_atoms = {m.symbol: m.lot_tick_atoms for m in spec.markets}
+        self.db = self._open()
+        self._dirty = False
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        version = None
+        try:
+            row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            version = row[0] if row else None
+        except sqlite3.DatabaseError:
+            version = None
+        if version != SCHEMA_VERSION:
+            db.close()
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(self.path) + suffix).unlink(missing_ok=True)
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(SCHEMA)
+            db.execute("INSERT INTO meta VALUES ('schema_version', ?), ('last_seq', 0)", (SCHEMA_VERSION,))
+        return db
+
+    @property
+    def last_seq(self) -> int:
+        row = self.db.execute("SELECT value FROM meta WHERE key='last_seq'").fetchone()
+        return int(row[0])
+
+    # ---------------------------------------------------------------- projection
+
+    def project(self, seq: int, ts_us: int, events: list[Event]) -> None:
+        """Apply one command's events (inside the open batch transaction)."""
+        db = self.db
+        if not self._dirty:
+            db.execute("BEGIN")
+            self._dirty = True
+        for ev in events:
+            if isinstance(ev, OrderAccepted):
+                o = ev.order
+                db.execute(
+                    "INSERT INTO orders (id, account, market, side, order_type, price, lots, quote_atoms, tif,"
+                    " post_only, stp, client_id, created_us, status, updated_us)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,'New',?)",
+                    (
+                        ev.order_id,
+                        o.account,
+                        o.market,
+                        o.side,
+                        o.order_type,
+                        o.price,
+                        o.lots,
+                        o.quote_atoms,
+                        o.tif,
+                        int(o.post_only),
+                        o.stp,
+                        o.client_id,
+                        ev.ts_us,
+                        ev.ts_us,
+                    ),
+                )
+            elif isinstance(ev, TradeExecuted):
+                self._project_trade(ev)
+            elif isinstance(ev, OrderClosed):
+                db.execute(
+                    "UPDATE orders SET status=?, expiry_reason=?, filled_lots=?, filled_quote=?, updated_us=?"
+                    " WHERE id=?",
+                    (ev.status, ev.reason, ev.filled_lots, ev.filled_quote_atoms, ts_us, ev.order_id),
+                )
+            elif isinstance(ev, Deposited):
+                db.execute(
+                    "INSERT INTO capital (seq, account, kind, asset, amount, ref, ts_us) VALUES (?,?,?,?,?,?,?)",
+                    (seq, ev.account, "deposit", ev.asset, ev.amount, ev.tx_id, ts_us),
+                )
+            elif isinstance(ev, Withdrawn):
+                db.execute(
+                    "INSERT INTO capital (seq, account, kind, asset, amount, ref, ts_us) VALUES (?,?,?,?,?,?,?)",
+                    (seq, ev.account, "withdrawal", ev.asset, ev.amount, ev.request_id, ts_us),
+                )
+        db.execute("UPDATE meta SET value=? WHERE key='last_seq'", (seq,))
+
+    def _project_trade(self, ev: TradeExecuted) -> None:
+        db = self.db
+        taker_buys = ev.taker_side == "Bid"
+        base, quote = self.base_assets[ev.market], self.quote_assets[ev.market]
+        buy_order, sell_order = (
+            (ev.taker_order_id, ev.maker_order_id) if taker_buys else (ev.maker_order_id, ev.taker_order_id)
+        )
+        db.execute(
+            "INSERT INTO trades VALUES (?,?,?,?,?,?,?,?)",
+            (ev.trade_id, ev.market, ev.price, ev.lots, int(not taker_buys), buy_order, sell_order, ev.ts_us),
+        )
+        rows = dict(
+            db.execute(
+                "SELECT id, client_id FROM orders WHERE id IN (?, ?)", (ev.taker_order_id, ev.maker_order_id)
+            ).fetchall()
+        )
+        maker_side = "Ask" if taker_buys else "Bid"
+        for is_maker, account, order_id, side, fee in (
+            (0, ev.taker_account, ev.taker_order_id, ev.taker_side, ev.taker_fee),
+            (1, ev.maker_account, ev.maker_order_id, maker_side, ev.maker_fee),
+        ):
+            db.execute(
+                "INSERT INTO fills VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    ev.trade_id,
+                    is_maker,
+                    account,
+                    order_id,
+                    ev.market,
+                    side,
+                    ev.price,
+                    ev.lots,
+                    fee,
+                    base if side == "Bid" else quote,
+                    rows.get(order_id, -1),
+                    ev.ts_us,
+                ),
+            )
+        for order_id in (ev.taker_order_id, ev.maker_order_id):
+            db.execute(
+                "UPDATE orders SET filled_lots = filled_lots + ?, filled_quote = filled_quote + ?,"
+                " status = CASE WHEN status = 'New' THEN 'PartiallyFilled' ELSE status END, updated_us=? WHERE id=?",
+                (ev.lots, ev.lots * ev.price * self.lot_tick_atoms[ev.market], ev.ts_us, order_id),
+            )
+
+    def commit(self) -> None:
+        if self._dirty:
+            self.db.execute("COMMIT")
+            self._dirty = False
+
+    def close(self) -> None:
+        self.commit()
+        self.db.close()
+
+    # ---------------------------------------------------------------- queries
+
+    def order_history(
+        self,
+        account: int,
+        *,
+        symbol: str | None = None,
+        order_id: int | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        ascending: bool = False,
+    ) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM orders WHERE account=?"
+        args: list[Any] = [account]
+        if symbol:
+            sql += " AND market=?"
+            args.append(symbol)
+        if order_id is not None:
+            sql += " AND id=?"
+            args.append(order_id)
+        sql += f" ORDER BY id {'ASC' if ascending else 'DESC'} LIMIT ? OFFSET ?"
+        args += [limit, offset]
+        return self._rows(sql, args)
+
+    def fills(
+        self,
+        account: int,
+        *,
+        symbol: str | None = None,
+        order_id: int | None = None,
+        from_us: int | None = None,
+        to_us: int | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        ascending: bool = False,
+    ) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM fills WHERE account=?"
+        args: list[Any] = [account]
+        for clause, value in (
+            ("market=?", symbol),
+            ("order_id=?", order_id),
+            ("ts_us>=?", from_us),
+            ("ts_us<=?", to_us),
+        ):
+            if value is not None:
+                sql += " AND " + clause
+                args.append(value)
+        direction = "ASC" if ascending else "DESC"
+        sql += f" ORDER BY ts_us {direction}, trade_id {direction} LIMIT ? OFFSET ?"
+        args += [limit, offset]
+        return self._rows(sql, args)
+
+    def trades(self, market: str, *, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+        """Newest trades first (the caller reverses for display order)."""
+        return self._rows(
+            "SELECT * FROM trades WHERE market=? ORDER BY id DESC LIMIT ? OFFSET ?", [market, limit, offset]
+        )
+
+    def ticker(self, market: str, since_us: int) -> dict[str, Any]:
+        row = self.db.execute(
+            "SELECT COUNT(*), MIN(price), MAX(price), SUM(lots), SUM(lots * price) FROM trades"
+            " WHERE market=? AND ts_us>=?",
+            (market, since_us),
+        ).fetchone()
+        first = self.db.execute(
+            "SELECT price FROM trades WHERE market=? AND ts_us>=? ORDER BY id ASC LIMIT 1", (market, since_us)
+        ).fetchone()
+        last = self.db.execute("SELECT price FROM trades WHERE market=? ORDER BY id DESC LIMIT 1", (market,)).fetchone()
+        return {
+            "count": row[0],
+            "low": row[1],
+            "high": row[2],
+            "lots": row[3] or 0,
+            "lot_ticks": row[4] or 0,
+            "first": first[0] if first else None,
+            "last": last[0] if last else None,
+        }
+
+    def klines(self, market: str, interval_us: int, start_us: int, end_us: int) -> list[dict[str, Any]]:
+        # trade ids grow with time, so a bucket's first and last ids give its open and close
+        sql = (
+            "WITH b AS (SELECT (ts_us / :iv) * :iv AS bucket, COUNT(*) AS n, MIN(price) AS low, MAX(price) AS high,"
+            " SUM(lots) AS lots, SUM(lots * price) AS lot_ticks, MIN(id) AS first_id, MAX(id) AS last_id"
+            " FROM trades WHERE market = :m AND ts_us >= :s AND ts_us < :e GROUP BY bucket)"
+            " SELECT b.*, f.price AS open, l.price AS close FROM b"
+            " JOIN trades f ON f.id = b.first_id JOIN trades l ON l.id = b.last_id ORDER BY b.bucket"
+        )
+        return self._rows(sql, {"iv": interval_us, "m": market, "s": start_us, "e": end_us})
+
+    def capital(
+        self,
+        account: int,
+        kind: str,
+        *,
+        from_us: int | None = None,
+        to_us: int | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM capital WHERE account=? AND kind=?"
+        args: list[Any] = [account, kind]
+        if from_us is not None:
+            sql += " AND ts_us>=?"
+            args.append(from_us)
+        if to_us is not None:
+            sql += " AND ts_us<=?"
+            args.append(to_us)
+        sql += " ORDER BY id DESC LIMIT ? OFFSET ?"
+        args += [limit, offset]
+        return self._rows(sql, args)
+
+    def _rows(self, sql: str, args: Any) -> list[dict[str, Any]]:
+        cur = self.db.execute(sql, args)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
