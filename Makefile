@@ -5,17 +5,25 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# bpx-py pins cryptography<44 while ccxt needs >=50: it gets its own venv for the client tests
+BPX    := .venv-bpx
+BPX_REQ := tests/api/clients/bpx-requirements.txt
 NATIVE := build/native
 DATA   ?= data
 
 .PHONY: setup run test test-pure test-native check native bench clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(BPX)/.installed
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
+
+$(BPX)/.installed: $(BPX_REQ)
+	$(PYTHON) -m venv $(BPX)
+	$(BPX)/bin/python -m pip install --quiet --disable-pip-version-check -r $(BPX_REQ)
+	touch $@
 
 run: setup
 	$(PY) -m rucksack serve --data-dir $(DATA)

@@ -19,12 +19,14 @@ import msgspec
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from rucksack.exchange.api import handlers
 from rucksack.exchange.api.auth import parse_json
 from rucksack.exchange.api.errors import ApiError, bad_request, unauthorized
 from rucksack.exchange.api.service import ExchangeService
+from rucksack.exchange.api.ws import Hub
 from rucksack.exchange.sequencer.sequencer import UnencodableCommand
 
 log = logging.getLogger("rucksack.api")
@@ -88,7 +90,7 @@ def create_app(service: ExchangeService, background: list[Callable[[], Awaitable
     @asynccontextmanager
     async def lifespan(app: Starlette):  # type: ignore[no-untyped-def]
         service.start()
-        tasks = [asyncio.create_task(job()) for job in background or []]
+        tasks = [asyncio.create_task(job()) for job in background]
         try:
             yield
         finally:
@@ -110,7 +112,17 @@ def create_app(service: ExchangeService, background: list[Callable[[], Awaitable
             log.exception("unhandled error on %s %s", request.method, request.url.path)
             return error_response(ApiError(500, "SERVER_ERROR", "Internal server error"))
 
-    routes = [Route("/{path:path}", dispatch, methods=["GET", "POST", "DELETE", "PATCH", "PUT"])]
+    hub = Hub(service)
+
+    async def websocket(socket: WebSocket) -> None:
+        await hub.serve(socket)
+
+    background = [*(background or []), hub.tick]
+    routes = [
+        WebSocketRoute("/ws", websocket),
+        WebSocketRoute("/", websocket),
+        Route("/{path:path}", dispatch, methods=["GET", "POST", "DELETE", "PATCH", "PUT"]),
+    ]
     return Starlette(routes=routes, lifespan=lifespan)
 
 

@@ -1,0 +1,443 @@
+"""WebSocket at ``/ws``: Backpack's public streams and signed ``account.*`` streams.
+
+The hub is a read model: it listens to released (durable) events and keeps a small cache of
+resting orders' details (seeded from engine state at start) so that depth deltas and order
+updates know each order's side, price and quantity. Every frame is
+``{"stream": <exact subscribed name>, "data": {...}}`` with µs timestamps ``E``/``T``.
+
+Streams: ``depth.<s>``, ``trade.<s>``, ``bookTicker.<s>``, ``ticker.<s>`` (every second),
+``kline.<interval>.<s>``; signed: ``account.orderUpdate[.<s>]``, ``account.balanceUpdate``;
+``account.rfqUpdate`` and ``account.positionUpdate[.<s>]`` are accepted (nothing to send yet).
+
+A client that stops reading is disconnected once ``MAX_QUEUE`` frames wait for it, so a slow
+consumer never holds the sequencer back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from rucksack.exchange.api.errors import ApiError
+from rucksack.exchange.api.handlers import KLINE_SECONDS, _ticker
+from rucksack.exchange.api.service import ExchangeService
+from rucksack.exchange.api.wire import format_atoms, iso_ms
+from rucksack.exchange.core.commands import PlaceOrder
+from rucksack.exchange.core.enums import SIDE_NAMES, STP_NAMES, TIF_NAMES
+from rucksack.exchange.core.events import Deposited, Event, OrderAccepted, OrderClosed, TradeExecuted, Withdrawn
+
+log = logging.getLogger("rucksack.ws")
+MAX_QUEUE = 10_000
+PRIVATE_ACCEPTED = ("account.rfqUpdate", "account.positionUpdate")
+_encode = msgspec.json.Encoder().encode
+
+
+@dataclass
+class CachedOrder:
+    account: int
+    symbol: str
+    side: str
+    order_type: str
+    price: int
+    lots: int
+    quote_atoms: int
+    tif: str
+    stp: str
+    post_only: bool
+    client_id: int
+    filled_lots: int = 0
+    filled_quote: int = 0
+
+
+@dataclass
+class Connection:
+    socket: WebSocket
+    streams: set[str] = field(default_factory=set)
+    account: int | None = None
+    queue: asyncio.Queue[bytes | None] = field(default_factory=asyncio.Queue)
+
+    def send(self, stream: str, data: dict[str, Any]) -> None:
+        if self.queue.qsize() >= MAX_QUEUE:
+            self.queue.put_nowait(None)  # the writer closes the connection
+            return
+        self.queue.put_nowait(_encode({"stream": stream, "data": data}))
+
+
+class Hub:
+    def __init__(self, service: ExchangeService) -> None:
+        self.service = service
+        self.wire = service.wire
+        self.connections: list[Connection] = []
+        self.orders: dict[int, CachedOrder] = {}
+        for o in service.engine.orders.values():
+            symbol = service.engine.markets[o.market].symbol
+            self.orders[o.id] = CachedOrder(
+                o.account,
+                symbol,
+                SIDE_NAMES[o.side],
+                "Limit",
+                o.price,
+                o.orig_lots,
+                0,
+                TIF_NAMES[o.tif],
+                STP_NAMES[o.stp],
+                o.post_only,
+                o.client_id,
+                o.filled_lots,
+                o.filled_quote,
+            )
+        self.best: dict[str, tuple[int, int, int, int]] = {}
+        service.listeners.append(self.on_events)
+
+    # ------------------------------------------------------------------ fan-out
+
+    def subscribers(self, stream: str) -> list[Connection]:
+        return [c for c in self.connections if stream in c.streams]
+
+    def on_events(self, seq: int, ts_us: int, events: list[Event]) -> None:
+        touched: dict[str, set[tuple[str, int]]] = {}
+        for ev in events:
+            if isinstance(ev, OrderAccepted):
+                o: PlaceOrder = ev.order
+                self.orders[ev.order_id] = CachedOrder(
+                    o.account,
+                    o.market,
+                    o.side,
+                    o.order_type,
+                    o.price,
+                    o.lots,
+                    o.quote_atoms,
+                    o.tif,
+                    o.stp,
+                    o.post_only,
+                    o.client_id,
+                )
+                if o.order_type == "Limit":
+                    touched.setdefault(o.market, set()).add((o.side, o.price))
+                self._order_event(ev.order_id, "orderAccepted", ts_us, "New")
+            elif isinstance(ev, TradeExecuted):
+                self._trade(ev, ts_us, touched)
+            elif isinstance(ev, OrderClosed):
+                cached = self.orders.get(ev.order_id)
+                if cached is not None:
+                    cached.filled_lots, cached.filled_quote = ev.filled_lots, ev.filled_quote_atoms
+                    if cached.order_type == "Limit":
+                        touched.setdefault(cached.symbol, set()).add((cached.side, cached.price))
+                    if ev.status == "Cancelled":
+                        self._order_event(ev.order_id, "orderCancelled", ts_us, "Cancelled")
+                    elif ev.status == "Expired":
+                        self._order_event(ev.order_id, "orderExpired", ts_us, "Expired", reason=ev.reason)
+                    del self.orders[ev.order_id]
+            elif isinstance(ev, (Deposited, Withdrawn)):
+                self._balance(ev.account, ev.asset, ts_us)
+        for symbol, levels in touched.items():
+            self._depth(symbol, levels, seq, ts_us)
+            self._book_ticker(symbol, seq, ts_us)
+
+    def _trade(self, ev: TradeExecuted, ts_us: int, touched: dict[str, set[tuple[str, int]]]) -> None:
+        mw = self.wire.markets[ev.market]
+        taker_buys = ev.taker_side == "Bid"
+        touched.setdefault(ev.market, set()).add(("Ask" if taker_buys else "Bid", ev.price))
+        quote = ev.lots * ev.price * mw.spec.lot_tick_atoms
+        stream = f"trade.{ev.market}"
+        subs = self.subscribers(stream)
+        if subs:
+            buyer, seller = (
+                (ev.taker_order_id, ev.maker_order_id) if taker_buys else (ev.maker_order_id, ev.taker_order_id)
+            )
+            data = {
+                "e": "trade",
+                "E": ts_us,
+                "s": ev.market,
+                "p": mw.price(ev.price),
+                "q": mw.qty(ev.lots),
+                "b": str(buyer),
+                "a": str(seller),
+                "t": ev.trade_id,
+                "T": ts_us,
+                "m": not taker_buys,
+            }
+            for c in subs:
+                c.send(stream, data)
+        for order_id, is_maker, fee in (
+            (ev.taker_order_id, False, ev.taker_fee),
+            (ev.maker_order_id, True, ev.maker_fee),
+        ):
+            cached = self.orders.get(order_id)
+            if cached is None:
+                continue
+            cached.filled_lots += ev.lots
+            cached.filled_quote += quote
+            done = cached.lots and cached.filled_lots >= cached.lots
+            fee_asset = mw.base.symbol if cached.side == "Bid" else mw.quote.symbol
+            decimals = mw.base.decimals if cached.side == "Bid" else mw.quote.decimals
+            self._order_event(
+                order_id,
+                "orderFill",
+                ts_us,
+                "Filled" if done else "PartiallyFilled",
+                fill={
+                    "t": ev.trade_id,
+                    "l": mw.qty(ev.lots),
+                    "L": mw.price(ev.price),
+                    "m": is_maker,
+                    "n": format_atoms(fee, decimals),
+                    "N": fee_asset,
+                },
+            )
+        for account in {ev.taker_account, ev.maker_account}:
+            self._balances_of(account, mw, ts_us)
+
+    def _order_event(
+        self, order_id: int, kind: str, ts_us: int, status: str, *, reason: str = "", fill: dict[str, Any] | None = None
+    ) -> None:
+        cached = self.orders.get(order_id)
+        if cached is None:
+            return
+        streams = ("account.orderUpdate", f"account.orderUpdate.{cached.symbol}")
+        targets = [(c, s) for c in self.connections if c.account == cached.account for s in streams if s in c.streams]
+        if not targets:
+            return
+        mw = self.wire.markets[cached.symbol]
+        data: dict[str, Any] = {"e": kind, "E": ts_us, "s": cached.symbol}
+        if cached.client_id >= 0:
+            data["c"] = cached.client_id
+        data.update({"S": cached.side, "o": cached.order_type.upper(), "f": cached.tif})
+        if cached.lots:
+            data["q"] = mw.qty(cached.lots)
+        if cached.quote_atoms:
+            data["Q"] = mw.quote_amount(cached.quote_atoms)
+        if cached.order_type == "Limit":
+            data["p"] = mw.price(cached.price)
+        data.update(
+            {
+                "X": status,
+                "i": str(order_id),
+                "z": mw.qty(cached.filled_lots),
+                "Z": mw.quote_amount(cached.filled_quote),
+                "V": cached.stp,
+                "T": ts_us,
+                "O": "USER",
+                "r": False,
+                "y": cached.post_only,
+            }
+        )
+        if reason:
+            data["R"] = reason
+        if fill:
+            data.update(fill)
+        for c, s in targets:
+            c.send(s, data)
+
+    def _depth(self, symbol: str, levels: set[tuple[str, int]], seq: int, ts_us: int) -> None:
+        stream = f"depth.{symbol}"
+        subs = self.subscribers(stream)
+        if not subs:
+            return
+        mw = self.wire.markets[symbol]
+        state = self.service.engine.market_by_symbol[symbol]
+        bids, asks = [], []
+        for side, price in sorted(levels, key=lambda x: x[1]):
+            book = state.bids if side == "Bid" else state.asks
+            level = book.levels.get(price)
+            (bids if side == "Bid" else asks).append([mw.price(price), mw.qty(level.lots if level else 0)])
+        data = {"e": "depth", "E": ts_us, "s": symbol, "a": asks, "b": bids, "U": seq, "u": seq, "T": ts_us}
+        for c in subs:
+            c.send(stream, data)
+
+    def _book_ticker(self, symbol: str, seq: int, ts_us: int) -> None:
+        state = self.service.engine.market_by_symbol[symbol]
+        bid, ask = state.bids.best(), state.asks.best()
+        best = (bid.price if bid else 0, bid.lots if bid else 0, ask.price if ask else 0, ask.lots if ask else 0)
+        if self.best.get(symbol) == best:
+            return
+        self.best[symbol] = best
+        stream = f"bookTicker.{symbol}"
+        subs = self.subscribers(stream)
+        if not subs:
+            return
+        mw = self.wire.markets[symbol]
+        data = {
+            "e": "bookTicker",
+            "E": ts_us,
+            "s": symbol,
+            "a": mw.price(best[2]) if ask else None,
+            "A": mw.qty(best[3]),
+            "b": mw.price(best[0]) if bid else None,
+            "B": mw.qty(best[1]),
+            "u": seq,
+            "T": ts_us,
+        }
+        for c in subs:
+            c.send(stream, data)
+
+    def _balances_of(self, account: int, mw: Any, ts_us: int) -> None:
+        for asset in (mw.base.symbol, mw.quote.symbol):
+            self._balance(account, asset, ts_us)
+
+    def _balance(self, account: int, asset: str, ts_us: int) -> None:
+        targets = [c for c in self.connections if c.account == account and "account.balanceUpdate" in c.streams]
+        if not targets:
+            return
+        spec = self.wire.assets[asset]
+        index = self.service.engine.asset_index[asset]
+        ledger = self.service.engine.ledger
+        data = {
+            "e": "balanceUpdate",
+            "E": ts_us,
+            "a": asset,
+            "A": format_atoms(ledger.available(account, index), spec.decimals),
+            "L": format_atoms(ledger.locked(account, index), spec.decimals),
+            "S": "0",
+        }
+        for c in targets:
+            c.send("account.balanceUpdate", data)
+
+    async def tick(self) -> None:
+        """Every second: ticker frames; kline frames for subscribed intervals."""
+        while True:
+            await asyncio.sleep(1.0)
+            now = self.service.clock()
+            for symbol in self.wire.markets:
+                stream = f"ticker.{symbol}"
+                subs = self.subscribers(stream)
+                if subs and self.service.engine.market_by_symbol[symbol].last_price:  # never traded: nothing to say
+                    t = _ticker(self.service, symbol, 86_400_000_000)
+                    data = {
+                        "e": "ticker",
+                        "E": now,
+                        "s": symbol,
+                        "o": t["firstPrice"],
+                        "c": t["lastPrice"],
+                        "h": t["high"],
+                        "l": t["low"],
+                        "v": t["volume"],
+                        "V": t["quoteVolume"],
+                        "n": int(t["trades"]),
+                    }
+                    for c in subs:
+                        c.send(stream, data)
+                for interval, seconds in KLINE_SECONDS.items():
+                    stream = f"kline.{interval}.{symbol}"
+                    subs = self.subscribers(stream)
+                    if subs:
+                        self._kline(stream, symbol, seconds * 1_000_000, now, subs)
+
+    def _kline(self, stream: str, symbol: str, step: int, now: int, subs: list[Connection]) -> None:
+        mw = self.wire.markets[symbol]
+        start = now // step * step
+        rows = self.service.store.klines(symbol, step, start, start + step)
+        if not rows:
+            return
+        r = rows[-1]
+        data = {
+            "e": "kline",
+            "E": now,
+            "s": symbol,
+            "t": iso_ms(start).replace(".000", ""),
+            "T": iso_ms(start + step).replace(".000", ""),
+            "o": mw.price(r["open"]),
+            "c": mw.price(r["close"]),
+            "h": mw.price(r["high"]),
+            "l": mw.price(r["low"]),
+            "v": mw.qty(r["lots"]),
+            "n": r["n"],
+            "X": False,
+        }
+        for c in subs:
+            c.send(stream, data)
+
+    # ------------------------------------------------------------------ connections
+
+    async def serve(self, socket: WebSocket) -> None:
+        await socket.accept()
+        conn = Connection(socket)
+        self.connections.append(conn)
+        writer = asyncio.create_task(self._writer(conn))
+        try:
+            while True:
+                text = await socket.receive_text()
+                self._handle(conn, text)
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            self.connections.remove(conn)
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+
+    async def _writer(self, conn: Connection) -> None:
+        while True:
+            frame = await conn.queue.get()
+            if frame is None:
+                await conn.socket.close(code=1008, reason="client too slow")
+                return
+            await conn.socket.send_text(frame.decode())
+
+    def _error(self, conn: Connection, request_id: Any, code: int, message: str) -> None:
+        conn.queue.put_nowait(_encode({"id": request_id, "error": {"code": code, "message": message}}))
+
+    def _handle(self, conn: Connection, text: str) -> None:
+        try:
+            msg = msgspec.json.decode(text)
+        except msgspec.DecodeError:
+            self._error(conn, None, 4000, "Invalid JSON")
+            return
+        if not isinstance(msg, dict):
+            self._error(conn, None, 4000, "Invalid message")
+            return
+        method, params, request_id = msg.get("method"), msg.get("params"), msg.get("id")
+        if (
+            method not in ("SUBSCRIBE", "UNSUBSCRIBE")
+            or not isinstance(params, list)
+            or not all(isinstance(p, str) for p in params)
+        ):
+            self._error(conn, request_id, 4000, "Invalid request")
+            return
+        if method == "UNSUBSCRIBE":
+            conn.streams.difference_update(params)
+            return
+        private = [p for p in params if p.startswith("account.")]
+        if private:
+            try:
+                self._authenticate(conn, msg.get("signature"))
+            except ApiError as err:
+                self._error(conn, request_id, 4001, err.message)
+                return
+        for stream in params:
+            if not self._valid(stream):
+                self._error(conn, request_id, 4006, "Invalid stream")
+                return
+        conn.streams.update(params)
+        for stream in params:
+            if stream.startswith("bookTicker."):
+                self.best.pop(stream.split(".", 1)[1], None)
+
+    def _valid(self, stream: str) -> bool:
+        parts = stream.split(".")
+        markets = self.wire.markets
+        if parts[0] in ("depth", "trade", "ticker", "bookTicker"):
+            return len(parts) == 2 and parts[1] in markets
+        if parts[0] == "kline":
+            return len(parts) == 3 and parts[1] in KLINE_SECONDS and parts[2] in markets
+        if stream in ("account.orderUpdate", "account.balanceUpdate") or stream.startswith(PRIVATE_ACCEPTED):
+            return len(parts) == 2 or (len(parts) == 3 and parts[2] in markets)
+        return len(parts) == 3 and parts[1] == "orderUpdate" and parts[2] in markets
+
+    def _authenticate(self, conn: Connection, signature: Any) -> None:
+        if not (
+            isinstance(signature, list) and len(signature) == 4 and all(isinstance(x, (str, int)) for x in signature)
+        ):
+            raise ApiError(401, "UNAUTHORIZED", "private streams need a signature [key, sig, timestamp, window]")
+        api_key, sig, ts, window = (str(x) for x in signature)
+        account = self.service.engine.api_keys.get(api_key)
+        if account is None:
+            raise ApiError(401, "UNAUTHORIZED", "Unknown API key")
+        self.service.verifier.check(api_key, sig, ts, window, self.service.now_ms(), "subscribe", [], from_query=False)
+        conn.account = account
