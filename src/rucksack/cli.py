@@ -49,6 +49,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from rucksack.bench.runners import bench_engine, bench_journal
 
+    if args.what == "api":
+        from rucksack.bench.api_bench import bench_api
+
+        _print(bench_api(args.orders, [int(c) for c in args.connections.split(",")]))
+        return 0
     if args.what == "engine":
         _print(
             bench_engine(
@@ -76,6 +81,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         makers=not args.no_makers,
         sandbox=not args.production,
         seed=args.seed,
+        fsync=not args.unsafe_no_fsync,
     )
 
 
@@ -138,6 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-makers", action="store_true", help="start without the demo market makers")
     serve.add_argument("--production", action="store_true", help="disable sandbox endpoints (no admin token)")
     serve.add_argument("--seed", type=int, default=7)
+    serve.add_argument(
+        "--unsafe-no-fsync",
+        action="store_true",
+        help="benchmarks only: acknowledge without fdatasync (a power cut can lose acked orders)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     sandbox = sub.add_parser("sandbox", help="sandbox helpers for bots and tests (server in sandbox mode)")
@@ -169,6 +180,10 @@ def build_parser() -> argparse.ArgumentParser:
     eng.add_argument("--data-dir", default=None, help="also journal into this (empty) data directory")
     eng.add_argument("--snapshot-every", type=int, default=0, help="with --data-dir: snapshot every N commands")
     eng.set_defaults(func=cmd_bench)
+    api = bsub.add_parser("api", help="signed orders/s and latency through the HTTP server on loopback")
+    api.add_argument("--orders", type=int, default=20_000)
+    api.add_argument("--connections", default="1,8", help="comma-separated connection counts, one run each")
+    api.set_defaults(func=cmd_bench)
     jour = bsub.add_parser("journal", help="acknowledged durable commands per second")
     jour.add_argument("--records", type=int, default=500_000)
     jour.add_argument("--dir", default=None, help="directory for the temporary journal")

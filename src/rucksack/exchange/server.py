@@ -19,10 +19,19 @@ from rucksack.exchange.makers import make_feed, run_makers
 
 
 def serve(
-    data_dir: Path, host: str, port: int, feed: str = "sim", makers: bool = True, sandbox: bool = True, seed: int = 7
+    data_dir: Path,
+    host: str,
+    port: int,
+    feed: str = "sim",
+    makers: bool = True,
+    sandbox: bool = True,
+    seed: int = 7,
+    fsync: bool = True,
 ) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    service = ExchangeService(data_dir, sandbox=sandbox)
+    service = ExchangeService(data_dir, sandbox=sandbox, fsync=fsync)
+    if not fsync:
+        sys.stderr.write("rucksack: WARNING --unsafe-no-fsync: acknowledged orders can be lost on power failure\n")
     rec = service.exchange.recovered
     sys.stderr.write(
         f"rucksack: recovered seq {service.engine.last_seq} (snapshot {rec.snapshot_seq}, {rec.replayed} "

@@ -22,7 +22,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from rucksack.exchange.api import handlers
+from rucksack.exchange.api import handlers, openapi
 from rucksack.exchange.api.auth import parse_json
 from rucksack.exchange.api.errors import ApiError, bad_request, unauthorized
 from rucksack.exchange.api.service import ExchangeService
@@ -113,6 +113,7 @@ def create_app(service: ExchangeService, background: list[Callable[[], Awaitable
             return error_response(ApiError(500, "SERVER_ERROR", "Internal server error"))
 
     hub = Hub(service)
+    service.openapi = msgspec.json.encode(openapi.build(set(PRIVATE), set(ADMIN), list(service.wire.markets)))
 
     async def websocket(socket: WebSocket) -> None:
         await hub.serve(socket)
@@ -133,6 +134,8 @@ async def _dispatch(service: ExchangeService, request: Request) -> Response:
         return PlainTextResponse("pong")
     if path == "/api/v1/time" and method == "GET":
         return Response(str(service.now_ms()), media_type=JSON)
+    if path == "/openapi.json" and method == "GET":
+        return Response(service.openapi, media_type=JSON)
     public = PUBLIC.get(key)
     if public is not None:
         return json_response(await public(service, dict(request.query_params)))

@@ -66,6 +66,7 @@ class ExchangeService:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.admin_token = self._admin_token() if sandbox else None
         self.feed: PriceFeed | None = None
+        self.openapi = b"{}"
 
     def _admin_token(self) -> str:
         path = admin_token_path(self.data_dir)

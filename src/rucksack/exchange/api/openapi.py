@@ -1,0 +1,272 @@
+"""The OpenAPI 3.1 document served at ``/openapi.json``.
+
+Built from a compact table per operation (parameters, body, statuses). ``tests/api/test_openapi``
+checks that it covers every route in ``app`` and runs schemathesis against a live server: no
+input it generates may produce a 5xx, an undocumented status or a wrong content type.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+DECIMAL = {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$", "description": "decimal string"}
+SYMBOL = {"type": "string", "description": "market symbol, e.g. SOL_USDC"}
+SIDE = {"type": "string", "enum": ["Bid", "Ask"]}
+ERROR = {
+    "type": "object",
+    "required": ["code", "message"],
+    "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+}
+ANY_JSON: dict[str, Any] = {}
+
+ORDER_PAYLOAD = {
+    "type": "object",
+    "required": ["symbol", "side", "orderType"],
+    "properties": {
+        "symbol": SYMBOL,
+        "side": SIDE,
+        "orderType": {"type": "string", "enum": ["Limit", "Market"]},
+        "price": DECIMAL,
+        "quantity": DECIMAL,
+        "quoteQuantity": DECIMAL,
+        "timeInForce": {"type": "string", "enum": ["GTC", "IOC", "FOK"]},
+        "postOnly": {"type": "boolean"},
+        "selfTradePrevention": {"type": "string", "enum": ["RejectTaker", "RejectMaker", "RejectBoth"]},
+        "clientId": {"type": "integer", "minimum": 0, "maximum": 4294967295},
+    },
+}
+
+
+def q(name: str, schema: dict[str, Any], required: bool = False) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": required, "schema": schema}
+
+
+PAGE = [
+    q("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+    q("offset", {"type": "integer", "minimum": 0}),
+    q("sortDirection", {"type": "string", "enum": ["Asc", "Desc"]}),
+]
+
+# (method, path) -> (summary, query parameters, JSON body schema or None, extra statuses)
+OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any] | None, list[int]]] = {
+    ("GET", "/api/v1/assets"): ("Assets", [], None, []),
+    ("GET", "/api/v1/markets"): ("Markets", [], None, []),
+    ("GET", "/api/v1/market"): ("One market", [q("symbol", SYMBOL, True)], None, [400]),
+    ("GET", "/api/v1/ticker"): (
+        "24h ticker",
+        [q("symbol", SYMBOL, True), q("interval", {"type": "string", "enum": ["1d", "1w"]})],
+        None,
+        [400],
+    ),
+    ("GET", "/api/v1/tickers"): ("All tickers", [q("interval", {"type": "string", "enum": ["1d", "1w"]})], None, [400]),
+    ("GET", "/api/v1/depth"): (
+        "Order book",
+        [
+            q("symbol", SYMBOL, True),
+            q("limit", {"type": "string", "enum": ["5", "10", "20", "50", "100", "500", "1000"]}),
+        ],
+        None,
+        [400],
+    ),
+    ("GET", "/api/v1/trades"): ("Recent trades", [q("symbol", SYMBOL, True), PAGE[0]], None, [400]),
+    ("GET", "/api/v1/trades/history"): ("Trade history", [q("symbol", SYMBOL, True), *PAGE[:2]], None, [400]),
+    ("GET", "/api/v1/klines"): (
+        "Candles",
+        [
+            q("symbol", SYMBOL, True),
+            q(
+                "interval",
+                {
+                    "type": "string",
+                    "enum": [
+                        "1m",
+                        "3m",
+                        "5m",
+                        "15m",
+                        "30m",
+                        "1h",
+                        "2h",
+                        "4h",
+                        "6h",
+                        "8h",
+                        "12h",
+                        "1d",
+                        "3d",
+                        "1w",
+                        "1month",
+                    ],
+                },
+                True,
+            ),
+            q("startTime", {"type": "integer", "minimum": 0}, True),
+            q("endTime", {"type": "integer", "minimum": 0}),
+            q("priceType", {"type": "string", "enum": ["Last", "Index", "Mark"]}),
+        ],
+        None,
+        [400],
+    ),
+    ("GET", "/api/v1/status"): ("System status", [], None, []),
+    ("GET", "/api/v1/ping"): ("Ping (text pong)", [], None, []),
+    ("GET", "/api/v1/time"): ("Server time in ms (bare integer)", [], None, []),
+    ("GET", "/api/v1/securities"): ("Tokenized securities (none)", [], None, []),
+    ("GET", "/api/v1/wallets"): ("Exchange wallets", [], None, []),
+    ("GET", "/api/v1/account"): ("Account settings (accountQuery)", [], None, []),
+    ("GET", "/api/v1/capital"): ("Balances (balanceQuery)", [], None, []),
+    ("POST", "/api/v1/order"): ("Execute order (orderExecute)", [], ORDER_PAYLOAD, [400, 404]),
+    ("GET", "/api/v1/order"): (
+        "Open order (orderQuery)",
+        [q("symbol", SYMBOL, True), q("orderId", {"type": "string"}), q("clientId", {"type": "integer"})],
+        None,
+        [400, 404],
+    ),
+    ("DELETE", "/api/v1/order"): (
+        "Cancel order (orderCancel)",
+        [],
+        {
+            "type": "object",
+            "required": ["symbol"],
+            "properties": {"symbol": SYMBOL, "orderId": {"type": "string"}, "clientId": {"type": "integer"}},
+        },
+        [400, 404],
+    ),
+    ("POST", "/api/v1/orders"): (
+        "Batch execute (orderExecute, batch signing)",
+        [],
+        {"type": "array", "items": ORDER_PAYLOAD, "minItems": 1, "maxItems": 50},
+        [400],
+    ),
+    ("GET", "/api/v1/orders"): (
+        "Open orders (orderQueryAll)",
+        [q("symbol", SYMBOL), q("marketType", {"type": "string", "enum": ["SPOT", "PERP"]})],
+        None,
+        [400],
+    ),
+    ("DELETE", "/api/v1/orders"): (
+        "Cancel all (orderCancelAll)",
+        [],
+        {
+            "type": "object",
+            "required": ["symbol"],
+            "properties": {
+                "symbol": SYMBOL,
+                "orderType": {"type": "string", "enum": ["RestingLimitOrder", "ConditionalOrder"]},
+            },
+        },
+        [400],
+    ),
+    ("GET", "/wapi/v1/history/orders"): (
+        "Order history (orderHistoryQueryAll)",
+        [q("symbol", SYMBOL), q("orderId", {"type": "string"}), *PAGE],
+        None,
+        [400, 404],
+    ),
+    ("GET", "/wapi/v1/history/fills"): (
+        "Fill history (fillHistoryQueryAll)",
+        [
+            q("symbol", SYMBOL),
+            q("orderId", {"type": "string"}),
+            q("fillType", {"type": "string"}),
+            q("from", {"type": "integer"}),
+            q("to", {"type": "integer"}),
+            *PAGE,
+        ],
+        None,
+        [400, 404],
+    ),
+    ("GET", "/wapi/v1/capital/deposits"): (
+        "Deposits (depositQueryAll)",
+        [q("from", {"type": "integer"}), q("to", {"type": "integer"}), *PAGE[:2]],
+        None,
+        [400],
+    ),
+    ("GET", "/wapi/v1/capital/withdrawals"): (
+        "Withdrawals (withdrawalQueryAll)",
+        [q("from", {"type": "integer"}), q("to", {"type": "integer"}), *PAGE[:2]],
+        None,
+        [400],
+    ),
+    ("POST", "/api/v1/sandbox/accounts"): (
+        "Sandbox: create a funded account (X-Admin-Token)",
+        [],
+        {
+            "type": "object",
+            "required": ["publicKey"],
+            "properties": {
+                "publicKey": {"type": "string", "description": "base64 ED25519 public key"},
+                "fund": {"type": "object", "additionalProperties": DECIMAL},
+                "label": {"type": "string"},
+            },
+        },
+        [400, 403],
+    ),
+    ("POST", "/api/v1/sandbox/price"): (
+        "Sandbox: set the demo makers' reference price (X-Admin-Token)",
+        [],
+        {"type": "object", "required": ["symbol", "price"], "properties": {"symbol": SYMBOL, "price": DECIMAL}},
+        [400, 403],
+    ),
+}
+
+
+OPERATIONS_JSON = {f"{m} {p}": v for (m, p), v in OPERATIONS.items()}
+
+
+def build(private: set[tuple[str, str]], admin: set[tuple[str, str]], symbols: list[str]) -> dict[str, Any]:
+    """The document; ``symbols`` (the configured markets) become the enum of every symbol field."""
+    import json
+
+    text = json.dumps(OPERATIONS_JSON).replace(json.dumps(SYMBOL), json.dumps({**SYMBOL, "enum": symbols}))
+    operations = {tuple(k.split(" ", 1)): v for k, v in json.loads(text).items()}
+    paths: dict[str, dict[str, Any]] = {}
+    for (method, path), (summary, params, body, statuses) in operations.items():
+        responses: dict[str, Any] = {
+            "200": {"description": "OK", "content": {"application/json": {"schema": ANY_JSON}}}
+        }
+        if path in ("/api/v1/ping",):
+            responses["200"] = {"description": "pong", "content": {"text/plain": {"schema": {"type": "string"}}}}
+        codes = set(statuses) | {400}
+        if (method, path) in private:
+            codes |= {401}
+        if (method, path) in admin:
+            codes |= {401, 403}
+        if body is not None:
+            codes |= {413}
+        for code in sorted(codes):
+            responses[str(code)] = {
+                "description": "Backpack error body",
+                "content": {"application/json": {"schema": ERROR}},
+            }
+        op: dict[str, Any] = {
+            "summary": summary,
+            "parameters": params,
+            "responses": responses,
+            "operationId": f"{method.lower()}{path.replace('/', '_')}",
+        }
+        if body is not None:
+            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+        if (method, path) in private:
+            op["security"] = [{"backpackSignature": []}]
+        if (method, path) in admin:
+            op["security"] = [{"adminToken": []}]
+        paths.setdefault(path, {})[method.lower()] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Rucksack — Backpack-compatible exchange API",
+            "version": "0.1.0",
+            "description": "Backpack's REST API (see docs/api.md). Private operations need ED25519 "
+            "signatures in X-API-Key / X-Signature / X-Timestamp / X-Window.",
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "backpackSignature": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-API-Key",
+                    "description": "plus X-Signature, X-Timestamp, X-Window (Backpack signing)",
+                },
+                "adminToken": {"type": "apiKey", "in": "header", "name": "X-Admin-Token"},
+            }
+        },
+    }
