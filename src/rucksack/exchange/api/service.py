@@ -39,7 +39,13 @@ def admin_token_path(data_dir: Path) -> Path:
 
 class ExchangeService:
     def __init__(
-        self, data_dir: Path, *, sandbox: bool = True, clock: Callable[[], int] = wall_clock_us, fsync: bool = True
+        self,
+        data_dir: Path,
+        *,
+        sandbox: bool = True,
+        clock: Callable[[], int] = wall_clock_us,
+        fsync: bool = True,
+        inline_commit: bool = True,
     ) -> None:
         config = data_dir / CONFIG_NAME
         init_data_dir(data_dir, config.read_text(encoding="utf-8") if config.exists() else default_config_text())
@@ -50,9 +56,16 @@ class ExchangeService:
 
         spec = read_spec(data_dir)
         self.store = ReadStore(data_dir / READ_DB_NAME, spec)
+        self.inline_commit = inline_commit
         self.exchange = Exchange(
-            data_dir, clock, fsync=fsync, events_after=self.store.last_seq, on_events=self.store.project
+            data_dir,
+            clock,
+            fsync=fsync,
+            threaded_journal=not inline_commit,
+            events_after=self.store.last_seq,
+            on_events=self.store.project,
         )
+        self._flush_scheduled = False
         self.store.commit()
         self.spec = self.exchange.spec
         self.engine = self.exchange.engine
@@ -82,7 +95,8 @@ class ExchangeService:
         """Bind to the running event loop (call from inside it)."""
         loop = asyncio.get_running_loop()
         self._loop = loop
-        self.exchange.journal.on_durable = lambda seq: loop.call_soon_threadsafe(self._release)
+        if not self.inline_commit:
+            self.exchange.journal.on_durable = lambda seq: loop.call_soon_threadsafe(self._release)
 
     async def submit(self, command: Command) -> list[Event]:
         """Apply ``command``; return its events once the journal holds it durably."""
@@ -90,8 +104,17 @@ class ExchangeService:
         assert self._loop is not None, "service not started"
         future: asyncio.Future[None] = self._loop.create_future()
         self._waiters.append((seq, future))
+        if self.inline_commit and not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush_inline)
         await future
         return events
+
+    def _flush_inline(self) -> None:
+        """One group commit from the event loop: everything submitted since the last one."""
+        self._flush_scheduled = False
+        self.exchange.journal.flush()
+        self._release()
 
     def _release(self) -> None:
         self.sequencer.release()

@@ -101,6 +101,7 @@ class Exchange:
         clock: Callable[[], int],
         *,
         fsync: bool = True,
+        threaded_journal: bool = True,
         events_after: int | None = None,
         on_events: Listener | None = None,
     ) -> None:
@@ -109,7 +110,7 @@ class Exchange:
         self.recovered = recovered
         self.spec = recovered.spec
         self.engine = recovered.engine
-        self.journal = JournalWriter(path / JOURNAL_NAME, fsync=fsync)
+        self.journal = JournalWriter(path / JOURNAL_NAME, fsync=fsync, threaded=threaded_journal)
         self.snapshots = SnapshotStore(path / SNAPSHOT_DIR)
         self.sequencer = Sequencer(self.engine, self.journal, clock)
 

@@ -12,9 +12,15 @@ Reading distinguishes two kinds of damage:
   decode, a gap in sequence numbers): :class:`JournalCorrupt` names the byte offset and nothing
   is skipped.
 
-Writing: :meth:`JournalWriter.append` frames and queues a record; a flusher thread writes
-everything queued with one ``write`` and one ``fdatasync`` (group commit) and then advances
-``durable_seq``. A command counts as acknowledged only once ``durable_seq`` covers it.
+Writing: :meth:`JournalWriter.append` frames and queues a record; everything queued is written
+with one ``write`` and one ``fdatasync`` (group commit), after which ``durable_seq`` advances.
+A command counts as acknowledged only once ``durable_seq`` covers it. Two ways to drive groups:
+
+- ``threaded=True``: a flusher thread syncs whatever is queued, continuously (the in-process
+  benchmarks and anything without an event loop);
+- ``threaded=False``: the owner calls :meth:`JournalWriter.flush` — the server does it from its
+  event loop once per loop iteration, so requests that arrive during a sync form the next group
+  and no thread hand-off is paid per order.
 """
 
 from __future__ import annotations
@@ -139,7 +145,7 @@ class JournalWriter:
     real exchange). ``on_durable(seq)`` is called from the flusher thread after each group.
     """
 
-    def __init__(self, path: Path, *, fsync: bool = True) -> None:
+    def __init__(self, path: Path, *, fsync: bool = True, threaded: bool = True) -> None:
         self.path = path
         result = scan(path)  # raises JournalCorrupt on mid-file damage
         self.torn_bytes_truncated = result.torn_bytes
@@ -163,8 +169,11 @@ class JournalWriter:
         self._cond = threading.Condition()
         self._closing = False
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="journal-flusher", daemon=True)
-        self._thread.start()
+        self.threaded = threaded
+        self._thread: threading.Thread | None = None
+        if threaded:
+            self._thread = threading.Thread(target=self._run, name="journal-flusher", daemon=True)
+            self._thread.start()
 
     def append(self, seq: int, payload: bytes) -> None:
         """Queue one record; it becomes durable at the next group flush."""
@@ -175,10 +184,33 @@ class JournalWriter:
             self._queue.append(record)
             self._queued_seq = seq
             self.last_seq = seq
-            self._cond.notify()
+            if self._thread is not None:
+                self._cond.notify()
+
+    @property
+    def pending(self) -> bool:
+        """Records are queued that are not durable yet."""
+        return self._queued_seq > self.durable_seq
+
+    def flush(self) -> int:
+        """Write and sync everything queued, in the caller's thread; return ``durable_seq``."""
+        with self._cond:
+            batch, self._queue = self._queue, []
+            upto = self._queued_seq
+        if batch:
+            self._write_group(batch)
+            with self._cond:
+                self.durable_seq = upto
+                self.flushes += 1
+                self._cond.notify_all()
+        return self.durable_seq
 
     def wait_durable(self, seq: int, timeout: float | None = None) -> bool:
         """Block until ``durable_seq >= seq``; False on timeout."""
+        if self._thread is None:
+            if self.durable_seq < seq:
+                self.flush()
+            return self.durable_seq >= seq
         with self._cond:
             ok = self._cond.wait_for(lambda: self.durable_seq >= seq or self._error is not None, timeout)
             if self._error is not None:
@@ -186,16 +218,18 @@ class JournalWriter:
             return ok
 
     def close(self) -> None:
-        with self._cond:
-            self._closing = True
-            self._cond.notify_all()
-        self._thread.join()
+        if self._thread is None:
+            self.flush()
+        else:
+            with self._cond:
+                self._closing = True
+                self._cond.notify_all()
+            self._thread.join()
         os.close(self._fd)
         if self._error is not None:
             raise RuntimeError("journal writer failed") from self._error
 
     def _run(self) -> None:
-        fd = self._fd
         while True:
             with self._cond:
                 while not self._queue and not self._closing:
@@ -206,13 +240,7 @@ class JournalWriter:
                 self._queue = []
                 upto = self._queued_seq
             try:
-                data = b"".join(batch)
-                view = memoryview(data)
-                while view:
-                    written = os.write(fd, view)
-                    view = view[written:]
-                if self._fsync:
-                    os.fdatasync(fd)
+                self._write_group(batch)
             except BaseException as exc:  # disk full, I/O error: stop acknowledging anything
                 with self._cond:
                     self._error = exc
@@ -225,6 +253,13 @@ class JournalWriter:
             callback = self.on_durable
             if callback is not None:
                 callback(upto)
+
+    def _write_group(self, batch: list[bytes]) -> None:
+        view = memoryview(b"".join(batch))
+        while view:
+            view = view[os.write(self._fd, view) :]
+        if self._fsync:
+            os.fdatasync(self._fd)
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -112,3 +112,18 @@ def test_writer_reports_durability_through_callback(tmp_path: Path) -> None:
     assert writer.wait_durable(100, timeout=10)
     writer.close()
     assert seen and seen[-1] == 100 and seen == sorted(seen)
+
+
+def test_inline_mode_syncs_only_when_the_owner_flushes(tmp_path: Path) -> None:
+    path = tmp_path / "j.log"
+    writer = JournalWriter(path, threaded=False)
+    for seq in range(1, 4):
+        writer.append(seq, entry(seq))
+    assert writer.pending and writer.durable_seq == 0
+    assert scan(path).count == 0  # nothing written before the flush
+    assert writer.flush() == 3 and not writer.pending and writer.flushes == 1
+    assert [e.seq for e in read_entries(path)] == [1, 2, 3]
+    writer.append(4, entry(4))
+    assert writer.wait_durable(4)  # flushes in the caller's thread
+    writer.close()
+    assert scan(path).last_seq == 4
