@@ -11,6 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from rucksack.exchange.core.lending.curve import RateCurve
 from rucksack.exchange.core.markets import (
     AssetSpec,
     ExchangeSpec,
@@ -60,7 +61,12 @@ def load_spec(path: Path | None = None) -> tuple[ExchangeSpec, str]:
 
 def _build(raw: dict[str, Any]) -> ExchangeSpec:
     assets = [
-        AssetSpec(symbol=a["symbol"], decimals=int(a["decimals"]), display_name=a.get("display_name", a["symbol"]))
+        AssetSpec(
+            symbol=a["symbol"],
+            decimals=int(a["decimals"]),
+            display_name=a.get("display_name", a["symbol"]),
+            lending=_curve(a["symbol"], a["lending"]) if "lending" in a else None,
+        )
         for a in raw["assets"]
     ]
     by_symbol = {a.symbol: a for a in assets}
@@ -111,3 +117,15 @@ def _build(raw: dict[str, Any]) -> ExchangeSpec:
     )
     validate_spec(spec)
     return spec
+
+
+_CURVE_KEYS = {"optimal_utilization", "base_apr", "slope1_apr", "slope2_apr", "fee", "max_utilization"}
+
+
+def _curve(symbol: str, raw: dict[str, Any]) -> RateCurve:
+    """A ``[assets.lending]`` table of decimal fractions -> a RateCurve in WAD (exact)."""
+    unknown = set(raw) - _CURVE_KEYS
+    missing = _CURVE_KEYS - set(raw)
+    if unknown or missing:
+        raise SpecError(f"{symbol} lending: unknown keys {sorted(unknown)}, missing {sorted(missing)}")
+    return RateCurve(**{key: parse_decimal(raw[key], 18) for key in sorted(_CURVE_KEYS)})

@@ -17,6 +17,7 @@ from typing import Final
 import msgspec
 
 from rucksack.exchange.core.enums import MarketType
+from rucksack.exchange.core.lending.curve import RateCurve
 from rucksack.exchange.core.numeric import PPM, decimal_places, parse_decimal
 
 MAX_BATCH: Final = 50
@@ -30,6 +31,7 @@ class AssetSpec(msgspec.Struct, frozen=True):
     symbol: str
     decimals: int
     display_name: str = ""
+    lending: RateCurve | None = None  # None: the asset has no borrow/lend market
 
 
 class FeeTier(msgspec.Struct, frozen=True):
@@ -172,6 +174,11 @@ def validate_spec(spec: ExchangeSpec) -> None:
             raise SpecError(f"duplicate asset {asset.symbol}")
         if not 0 <= asset.decimals <= 18:
             raise SpecError(f"{asset.symbol}: decimals must be 0..18")
+        if asset.lending is not None:
+            try:
+                asset.lending.validate()
+            except ValueError as exc:
+                raise SpecError(f"{asset.symbol} lending: {exc}") from exc
         seen.add(asset.symbol)
     symbols: set[str] = set()
     for market in spec.markets:

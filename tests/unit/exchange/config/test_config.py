@@ -31,3 +31,24 @@ def test_bad_configs_are_refused(old: str, new: str, match: str) -> None:
     text = default_config_text().replace(old, new, 1)
     with pytest.raises(SpecError, match=match):
         load_spec_text(text)
+
+
+def test_lending_curves_are_parsed_exactly() -> None:
+    spec, _ = load_spec()
+    usdc = next(a for a in spec.assets if a.symbol == "USDC")
+    assert usdc.lending is not None
+    assert usdc.lending.optimal_utilization == 8 * 10**17 and usdc.lending.fee == 10**17
+    assert usdc.lending.max_utilization == 95 * 10**16
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "match"),
+    [
+        ('optimal_utilization = "0.80"', 'optimal_utilization = "1.5"', "optimal utilization"),
+        ('fee = "0.10"', 'fees = "0.10"', "unknown keys"),
+        ('max_utilization = "0.95"', 'max_utilization = "0"', "max utilization"),
+    ],
+)
+def test_bad_lending_tables_are_refused(old: str, new: str, match: str) -> None:
+    with pytest.raises(SpecError, match=match):
+        load_spec_text(default_config_text().replace(old, new, 1))

@@ -1,0 +1,1 @@
+"""Borrow/lend money market: rate curves, pools, cumulative interest indices."""

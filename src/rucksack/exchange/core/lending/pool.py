@@ -1,0 +1,138 @@
+"""One asset's lending pool: share-based positions valued through cumulative indices.
+
+State: ``cash`` (atoms held by the pool), total lend and borrow shares, and the two indices
+(WAD, start at 1). A lender's claim is ``floor(shares * lend_index / WAD)``; a borrower's debt is
+``ceil(shares * borrow_index / WAD)``.
+
+Rounding, always in the pool's favour: lending mints shares rounded down, borrowing mints debt
+shares rounded up, redeeming burns shares rounded up, repaying burns debt shares rounded down;
+the borrow index rounds up, the lend index down.
+
+Hourly accrual (``accrue_hour``): debt grows by the hourly borrow rate; lenders as a whole receive
+that growth times ``(1 - fee)`` (rounded down) through the lend index, and the remainder is
+minted as lend shares to the fee account — so the exchange's cut is itself a lend claim on the
+pool, and nothing leaves the pool as interest until someone repays or redeems.
+
+Invariant (checked by tests after every operation): ``cash + total debt >= total lend claims``.
+Token conservation is separate and trivial: operations only move atoms between ``cash`` and the
+caller, who applies the opposite change to the account's balance.
+"""
+
+from __future__ import annotations
+
+from rucksack.exchange.core.lending.curve import WAD, RateCurve, borrow_apr, hourly_rate, utilization
+
+
+class PoolError(ValueError):
+    """A pool operation that would break its limits (the caller turns it into a rejection)."""
+
+
+class Pool:
+    __slots__ = ("borrow_index", "borrow_shares", "cash", "curve", "lend_index", "lend_shares")
+
+    def __init__(self, curve: RateCurve) -> None:
+        curve.validate()
+        self.curve = curve
+        self.cash = 0
+        self.lend_shares = 0
+        self.borrow_shares = 0
+        self.lend_index = WAD
+        self.borrow_index = WAD
+
+    # ---------------------------------------------------------------- valuation
+
+    def lent(self) -> int:
+        """Total lend claims, atoms (rounded down)."""
+        return self.lend_shares * self.lend_index // WAD
+
+    def borrowed(self) -> int:
+        """Total debt, atoms (rounded up)."""
+        return -((-self.borrow_shares * self.borrow_index) // WAD)
+
+    def claim(self, shares: int) -> int:
+        return shares * self.lend_index // WAD
+
+    def debt(self, shares: int) -> int:
+        return -((-shares * self.borrow_index) // WAD)
+
+    def utilization(self) -> int:
+        return utilization(self.borrowed(), self.lent())
+
+    def borrow_apr(self) -> int:
+        return borrow_apr(self.curve, self.utilization())
+
+    def _check_utilization(self, borrowed: int, lent: int) -> None:
+        if borrowed > 0 and (lent <= 0 or borrowed * WAD > self.curve.max_utilization * lent):
+            raise PoolError("utilization would exceed the pool's maximum")
+
+    # ---------------------------------------------------------------- operations
+
+    def lend(self, amount: int) -> int:
+        """Add ``amount`` atoms; return the lend shares minted."""
+        if amount <= 0:
+            raise PoolError("amount must be positive")
+        shares = amount * WAD // self.lend_index
+        if shares <= 0:
+            raise PoolError("amount is below one lend share")
+        self.cash += amount
+        self.lend_shares += shares
+        return shares
+
+    def redeem(self, amount: int, held_shares: int) -> int:
+        """Pay out ``amount`` atoms to a lender holding ``held_shares``; return shares burned."""
+        if amount <= 0:
+            raise PoolError("amount must be positive")
+        burn = -((-amount * WAD) // self.lend_index)
+        if burn > held_shares:
+            raise PoolError("redeeming more than the lend position")
+        if amount > self.cash:
+            raise PoolError("not enough idle cash in the pool")
+        self._check_utilization(self.borrowed(), (self.lend_shares - burn) * self.lend_index // WAD)
+        self.cash -= amount
+        self.lend_shares -= burn
+        return burn
+
+    def borrow(self, amount: int) -> int:
+        """Lend ``amount`` atoms out of the pool; return the debt shares minted."""
+        if amount <= 0:
+            raise PoolError("amount must be positive")
+        if amount > self.cash:
+            raise PoolError("not enough idle cash in the pool")
+        shares = -((-amount * WAD) // self.borrow_index)
+        self._check_utilization(-((-(self.borrow_shares + shares) * self.borrow_index) // WAD), self.lent())
+        self.cash -= amount
+        self.borrow_shares += shares
+        return shares
+
+    def repay(self, amount: int, held_shares: int) -> int:
+        """Take ``amount`` atoms from a borrower holding ``held_shares``; return debt shares burned.
+
+        Repaying the whole debt (``amount == debt(held_shares)``) burns every share.
+        """
+        if amount <= 0:
+            raise PoolError("amount must be positive")
+        if amount > self.debt(held_shares):
+            raise PoolError("repaying more than the debt")
+        burn = held_shares if amount == self.debt(held_shares) else amount * WAD // self.borrow_index
+        self.cash += amount
+        self.borrow_shares -= burn
+        return burn
+
+    def accrue_hour(self) -> tuple[int, int]:
+        """One hour of interest; return (lender interest, fee shares minted for the exchange)."""
+        debt_before = self.borrowed()
+        lent_before = self.lent()
+        if debt_before == 0 or lent_before == 0:
+            return 0, 0
+        rate = hourly_rate(borrow_apr(self.curve, utilization(debt_before, lent_before)))
+        self.borrow_index = -((-self.borrow_index * (WAD + rate)) // WAD)
+        growth = self.borrowed() - debt_before
+        to_lenders = growth * (WAD - self.curve.fee) // WAD
+        # exact claims (shares x index) grow by at most to_lenders, and the fee's by at most the rest
+        self.lend_index += to_lenders * WAD // self.lend_shares
+        fee_shares = (growth - to_lenders) * WAD // self.lend_index
+        self.lend_shares += fee_shares
+        return to_lenders, fee_shares
+
+    def is_solvent(self) -> bool:
+        return self.cash + self.borrowed() >= self.lent()
