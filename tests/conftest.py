@@ -13,13 +13,22 @@ from rucksack.exchange.core.commands import Command, Deposit
 from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.events import Event
 from rucksack.exchange.core.invariants import check_invariants
+from rucksack.exchange.core.lending.curve import RateCurve
 from rucksack.exchange.core.markets import AssetSpec, ExchangeSpec, FeeTier, make_market
 
 if os.environ.get("RUCKSACK_EXPECT_COMPILED") == "1":  # make test-native: be sure what we test
     assert not str(engine_module.__file__).endswith(".py"), "expected the mypyc-compiled core"
 
-USDC = AssetSpec("USDC", 6)
-SOL = AssetSpec("SOL", 9)
+CURVE = RateCurve(
+    optimal_utilization=8 * 10**17,
+    base_apr=0,
+    slope1_apr=4 * 10**16,
+    slope2_apr=6 * 10**17,
+    fee=10**17,
+    max_utilization=95 * 10**16,
+)
+USDC = AssetSpec("USDC", 6, lending=CURVE)
+SOL = AssetSpec("SOL", 9, lending=CURVE)
 
 
 def default_spec() -> ExchangeSpec:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from rucksack.exchange.core.commands import CancelAllOrders, CancelOrder, Command, Deposit, PlaceOrder, Withdraw
+from rucksack.exchange.core.commands import (
+    AccrueInterest,
+    BorrowLend,
+    CancelAllOrders,
+    CancelOrder,
+    Command,
+    Deposit,
+    PlaceOrder,
+    Withdraw,
+)
 
 ACCOUNTS = (1000, 1001, 1002)
 MID = 15_000
@@ -65,9 +74,14 @@ order_commands = st.one_of(limit_orders(), limit_orders(), limit_orders(), marke
 def capital(draw: st.DrawFn) -> Command:
     asset = draw(st.sampled_from(("USDC", "SOL")))
     amount = draw(st.integers(0, 5_000_000_000))
-    if draw(st.booleans()):
+    kind = draw(st.integers(0, 4))
+    if kind == 0:
         return Deposit(draw(accounts), asset, amount, f"tx-{draw(st.integers(0, 30))}")
-    return Withdraw(draw(accounts), asset, amount)
+    if kind == 1:
+        return Withdraw(draw(accounts), asset, amount)
+    if kind == 2:
+        return AccrueInterest(draw(st.integers(0, 5)))
+    return BorrowLend(draw(accounts), asset, draw(st.sampled_from(("Borrow", "Lend"))), amount)
 
 
 any_commands = st.one_of(

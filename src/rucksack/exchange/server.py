@@ -7,6 +7,7 @@ holds the journal, snapshots, read models and, in sandbox mode, the admin token.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from pathlib import Path
@@ -15,7 +16,17 @@ import uvicorn
 
 from rucksack.exchange.api.app import create_app
 from rucksack.exchange.api.service import ExchangeService
+from rucksack.exchange.core.commands import AccrueInterest
 from rucksack.exchange.makers import make_feed, run_makers
+
+
+async def accrual_ticks(service: ExchangeService, period: float = 10.0) -> None:
+    """The scheduler's interest tick: a journaled AccrueInterest once per wall-clock hour."""
+    while True:
+        hour = service.clock() // 3_600_000_000
+        if hour != service.engine.last_accrual_hour:
+            await service.submit(AccrueInterest(hour))
+        await asyncio.sleep(period)
 
 
 def serve(
@@ -40,6 +51,7 @@ def serve(
     )
     service.feed = make_feed(service, feed, seed)
     background = [lambda: run_makers(service, service.feed, seed)] if makers and service.feed else []  # type: ignore[arg-type]
+    background.append(lambda: accrual_ticks(service))
     app = create_app(service, background)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
     uvicorn.Server(config).run()

@@ -49,6 +49,7 @@ PUBLIC: dict[tuple[str, str], PublicHandler] = {
     ("GET", "/api/v1/status"): handlers.status,
     ("GET", "/api/v1/securities"): handlers.securities,
     ("GET", "/api/v1/wallets"): handlers.wallets,
+    ("GET", "/api/v1/borrowLend/markets"): handlers.borrow_lend_markets,
 }
 
 PRIVATE: dict[tuple[str, str], tuple[str, Handler]] = {
@@ -64,6 +65,8 @@ PRIVATE: dict[tuple[str, str], tuple[str, Handler]] = {
     ("GET", "/wapi/v1/history/fills"): ("fillHistoryQueryAll", handlers.fill_history),
     ("GET", "/wapi/v1/capital/deposits"): ("depositQueryAll", handlers.deposits),
     ("GET", "/wapi/v1/capital/withdrawals"): ("withdrawalQueryAll", handlers.withdrawals),
+    ("POST", "/api/v1/borrowLend"): ("borrowLendExecute", handlers.borrow_lend_execute),
+    ("GET", "/api/v1/borrowLend/positions"): ("borrowLendPositionQuery", handlers.borrow_lend_positions),
 }
 
 ADMIN: dict[tuple[str, str], Callable[[ExchangeService, Any], Awaitable[Any]]] = {

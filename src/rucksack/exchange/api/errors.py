@@ -44,6 +44,19 @@ REASONS: dict[str, tuple[int, str, str]] = {
     Reason.ORDER_NOT_FOUND: (404, "RESOURCE_NOT_FOUND", "Order not found"),
     Reason.UNKNOWN_ASSET: (400, "INVALID_ASSET", "Invalid asset"),
     Reason.INVALID_AMOUNT: (400, "INVALID_QUANTITY", "Invalid quantity"),
+    Reason.NO_LENDING_MARKET: (400, "INVALID_ASSET", "This asset has no borrow/lend market"),
+    Reason.LEND_REQUIRES_BORROW_REPAY: (
+        400,
+        "LEND_REQUIRES_BORROW_REPAY",
+        "A Lend first repays the open borrow; repay it fully before lending",
+    ),
+    Reason.BORROW_REQUIRES_LEND_REDEEM: (
+        400,
+        "BORROW_REQUIRES_LEND_REDEEM",
+        "A Borrow first redeems the open lend; redeem it fully before borrowing",
+    ),
+    Reason.BORROW_LIMIT: (400, "BORROW_LIMIT", "Borrow limit is 0: borrowing arrives with the margin engine"),
+    Reason.POOL_LIMIT: (400, "INSUFFICIENT_SUPPLY", "The lending pool cannot pay this out now (utilization limit)"),
 }
 
 

@@ -547,3 +547,102 @@ async def sandbox_set_price(service: ExchangeService, body: Any) -> Any:
         raise bad_request(f"no price feed drives {mw.symbol} on this server")
     service.feed.set(mw.symbol, ticks)
     return {"symbol": mw.symbol, "price": mw.price(ticks)}
+
+
+# ---------------------------------------------------------------------------- borrow / lend
+
+
+def _wad(value: int) -> str:
+    return format_atoms(value, 18)
+
+
+def _apy(apr: int) -> int:
+    """(1 + APR/8760)^8760 - 1 in WAD, by repeated squaring (rounded down at each step)."""
+    from rucksack.exchange.core.lending.curve import HOURS_PER_YEAR, WAD
+
+    base = WAD + apr // HOURS_PER_YEAR
+    result, exponent = WAD, HOURS_PER_YEAR
+    while exponent:
+        if exponent & 1:
+            result = result * base // WAD
+        base = base * base // WAD
+        exponent >>= 1
+    return result - WAD
+
+
+async def borrow_lend_markets(service: ExchangeService, params: dict[str, str]) -> Any:
+    from rucksack.exchange.core.lending.curve import lend_apr
+
+    out = []
+    for asset, pool in zip(service.spec.assets, service.engine.pools, strict=True):
+        if pool is None:
+            continue
+        u = pool.utilization()
+        curve = pool.curve
+        out.append(
+            {
+                "state": "Open",
+                "assetMarkPrice": None,  # index prices arrive with the margin engine
+                "borrowInterestRate": _wad(_apy(pool.borrow_apr())),
+                "borrowedQuantity": format_atoms(pool.borrowed(), asset.decimals),
+                "fee": _wad(curve.fee),
+                "lendInterestRate": _wad(_apy(lend_apr(curve, u))),
+                "lentQuantity": format_atoms(pool.lent(), asset.decimals),
+                "maxUtilization": _wad(curve.max_utilization),
+                "openBorrowLendLimit": None,
+                "optimalUtilization": _wad(curve.optimal_utilization),
+                "symbol": asset.symbol,
+                "timestamp": iso_ms(service.engine.last_ts_us or service.clock()),
+                "throttleUtilizationThreshold": None,
+                "throttleUtilizationBound": None,
+                "throttleUpdateFraction": None,
+                "utilization": _wad(u),
+                "stepSize": format_atoms(1, asset.decimals),
+            }
+        )
+    return out
+
+
+async def borrow_lend_execute(service: ExchangeService, account: int, params: Any) -> Any:
+    from rucksack.exchange.core.commands import BorrowLend
+    from rucksack.exchange.core.events import BorrowLendRejected
+
+    if not isinstance(params, dict):
+        raise bad_request("body must be a JSON object")
+    asset = service.wire.asset(params.get("symbol"))
+    side = params.get("side")
+    if side not in ("Borrow", "Lend"):
+        raise bad_request("side must be Borrow or Lend")
+    amount = parse_amount(params.get("quantity"), asset)
+    events = await service.submit(BorrowLend(account, asset.symbol, side, amount))
+    if isinstance(events[0], BorrowLendRejected):
+        raise from_reason(events[0].reason)
+    return None  # Backpack answers 200 with an empty body
+
+
+async def borrow_lend_positions(service: ExchangeService, account: int, params: Any) -> Any:
+    acct = service.engine.ledger.accounts.get(account)
+    out: list[dict[str, Any]] = []
+    if acct is None:
+        return out
+    for asset, pool, bal in zip(service.spec.assets, service.engine.pools, acct.assets, strict=True):
+        if pool is None or not (bal.lend_shares or bal.borrow_shares):
+            continue
+        lent = pool.claim(bal.lend_shares)
+        net = lent - pool.debt(bal.borrow_shares)
+        out.append(
+            {
+                "cumulativeInterest": format_atoms(max(0, lent - bal.lent_principal), asset.decimals),
+                "id": asset.symbol,
+                "imf": "0",
+                "imfFunction": None,
+                "markPrice": None,
+                "mmf": "0",
+                "mmfFunction": None,
+                "netExposureNotional": "0",
+                "netExposureQuantity": "0",  # lends carry no exposure
+                "netQuantity": format_atoms(net, asset.decimals),
+                "symbol": asset.symbol,
+            }
+        )
+    return out

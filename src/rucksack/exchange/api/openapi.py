@@ -185,6 +185,22 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
         None,
         [400],
     ),
+    ("GET", "/api/v1/borrowLend/markets"): ("Borrow/lend markets", [], None, []),
+    ("POST", "/api/v1/borrowLend"): (
+        "Borrow or lend, netted per asset (borrowLendExecute)",
+        [],
+        {
+            "type": "object",
+            "required": ["quantity", "side", "symbol"],
+            "properties": {
+                "quantity": DECIMAL,
+                "side": {"type": "string", "enum": ["Borrow", "Lend"]},
+                "symbol": {"type": "string", "description": "asset, e.g. USDC"},
+            },
+        },
+        [400],
+    ),
+    ("GET", "/api/v1/borrowLend/positions"): ("Borrow/lend positions (borrowLendPositionQuery)", [], None, []),
     ("POST", "/api/v1/sandbox/accounts"): (
         "Sandbox: create a funded account (X-Admin-Token)",
         [],

@@ -8,6 +8,8 @@ sequence number and timestamp, which is the only source of time the core ever se
 
 from __future__ import annotations
 
+from typing import Literal
+
 import msgspec
 
 from rucksack.exchange.core.enums import OrderType, SelfTradePrevention, Side, TimeInForce
@@ -89,6 +91,23 @@ class AddApiKey(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False
     public_key: str
 
 
+class BorrowLend(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """Backpack's netted borrow/lend: ``Lend`` repays an open borrow first, else lends from
+    available balance; ``Borrow`` redeems an open lend first, else borrows (risk engine: later)."""
+
+    account: int
+    asset: str
+    side: Literal["Borrow", "Lend"]
+    amount: int
+
+
+class AccrueInterest(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """Scheduler tick: accrue every pool once for each whole hour up to ``hour`` (hours since the
+    Unix epoch) not accrued yet. Idempotent: an hour is never accrued twice."""
+
+    hour: int
+
+
 Command = (
     PlaceOrder
     | PlaceOrders
@@ -99,6 +118,8 @@ Command = (
     | SetFeeTier
     | CreateAccount
     | AddApiKey
+    | BorrowLend
+    | AccrueInterest
 )
 
 

@@ -39,7 +39,9 @@ from rucksack.exchange.core.book.matching import (
 from rucksack.exchange.core.book.order import Order
 from rucksack.exchange.core.book.side import BookSide
 from rucksack.exchange.core.commands import (
+    AccrueInterest,
     AddApiKey,
+    BorrowLend,
     CancelAllOrders,
     CancelOrder,
     Command,
@@ -67,12 +69,15 @@ from rucksack.exchange.core.events import (
     AccountCreated,
     ApiKeyAdded,
     ApiKeyRejected,
+    BorrowLendExecuted,
+    BorrowLendRejected,
     CancelRejected,
     Deposited,
     DepositRejected,
     Event,
     FeeTierRejected,
     FeeTierSet,
+    InterestAccrued,
     OrderAccepted,
     OrderClosed,
     OrderRejected,
@@ -88,6 +93,7 @@ from rucksack.exchange.core.ledger.balances import (
     apply_release,
     settle_spot_fill,
 )
+from rucksack.exchange.core.lending.pool import Pool, PoolError
 from rucksack.exchange.core.markets import (
     FIRST_USER_ACCOUNT,
     MAX_BATCH,
@@ -191,6 +197,8 @@ class Engine:
         self.deposit_ids: set[str] = set()
         self.next_account_id = FIRST_USER_ACCOUNT
         self.api_keys: dict[str, int] = {}  # base64 ED25519 public key -> account
+        self.pools: list[Pool | None] = [Pool(a.lending) if a.lending is not None else None for a in spec.assets]
+        self.last_accrual_hour = -1  # hours since the epoch; -1: the first tick only sets the clock
         self.next_order_id = 1
         self.next_trade_id = 1
         self.last_seq = 0
@@ -229,6 +237,10 @@ class Engine:
             self._create_account(command)
         elif isinstance(command, AddApiKey):
             self._add_api_key(command)
+        elif isinstance(command, BorrowLend):
+            self._borrow_lend(command)
+        elif isinstance(command, AccrueInterest):
+            self._accrue(command)
         else:  # pragma: no cover - the decoder only yields known commands
             raise TypeError(f"unknown command {type(command).__name__}")
         return events
@@ -630,6 +642,91 @@ class Engine:
         else:
             self.api_keys[key] = c.account
             self.events.append(ApiKeyAdded(c.account, key))
+
+    # ------------------------------------------------------------------ borrow / lend
+
+    def _borrow_lend(self, c: BorrowLend) -> None:
+        asset = self.asset_index.get(c.asset, -1)
+        pool = self.pools[asset] if asset >= 0 else None
+        reason = ""
+        if asset < 0:
+            reason = Reason.UNKNOWN_ASSET
+        elif pool is None:
+            reason = Reason.NO_LENDING_MARKET
+        elif c.amount <= 0 or c.side not in ("Borrow", "Lend"):
+            reason = Reason.INVALID_AMOUNT
+        acct = self.ledger.accounts.get(c.account)
+        if reason or pool is None or acct is None:
+            self.events.append(
+                BorrowLendRejected(c.account, c.asset, c.side, c.amount, reason or Reason.INSUFFICIENT_FUNDS)
+            )
+            return
+        bal = acct.assets[asset]
+        amount = c.amount
+        try:
+            if c.side == "Lend":
+                if bal.borrow_shares:  # netted: a Lend repays the open borrow, at most all of it
+                    if amount > pool.debt(bal.borrow_shares):
+                        reason = Reason.LEND_REQUIRES_BORROW_REPAY
+                    elif amount > bal.available:
+                        reason = Reason.INSUFFICIENT_FUNDS
+                    else:
+                        burned = pool.repay(amount, bal.borrow_shares)
+                        bal.borrow_shares -= burned
+                        bal.available -= amount
+                        self.events.append(BorrowLendExecuted(c.account, c.asset, "BorrowRepay", amount, burned))
+                elif amount > bal.available:
+                    reason = Reason.INSUFFICIENT_FUNDS
+                else:
+                    minted = pool.lend(amount)
+                    bal.available -= amount
+                    bal.lend_shares += minted
+                    bal.lent_principal += amount
+                    self.events.append(BorrowLendExecuted(c.account, c.asset, "Lend", amount, minted))
+            elif bal.lend_shares:  # netted: a Borrow redeems the open lend, at most all of it
+                claim = pool.claim(bal.lend_shares)
+                if amount > claim:
+                    reason = Reason.BORROW_REQUIRES_LEND_REDEEM
+                else:
+                    if amount == claim:  # the whole position: burn every share
+                        pool.redeem_all(bal.lend_shares, amount)
+                        burned = bal.lend_shares
+                    else:
+                        burned = pool.redeem(amount, bal.lend_shares)
+                    bal.lend_shares -= burned
+                    bal.available += amount
+                    bal.lent_principal = max(0, bal.lent_principal - amount)
+                    self.events.append(BorrowLendExecuted(c.account, c.asset, "LendRedeem", amount, burned))
+            else:
+                reason = Reason.BORROW_LIMIT  # borrowing needs the risk engine (margin issue)
+        except PoolError:
+            reason = Reason.POOL_LIMIT
+        if reason:
+            self.events.append(BorrowLendRejected(c.account, c.asset, c.side, c.amount, reason))
+
+    def _accrue(self, c: AccrueInterest) -> None:
+        if self.last_accrual_hour < 0 or c.hour < self.last_accrual_hour:
+            self.last_accrual_hour = max(self.last_accrual_hour, c.hour)
+            return
+        fee_assets = self.ledger.account(self.fee_account).assets
+        for hour in range(self.last_accrual_hour + 1, c.hour + 1):
+            for index, pool in enumerate(self.pools):
+                if pool is None:
+                    continue
+                to_lenders, fee_shares = pool.accrue_hour()
+                if to_lenders or fee_shares:
+                    fee_assets[index].lend_shares += fee_shares
+                    self.events.append(
+                        InterestAccrued(
+                            hour,
+                            self.spec.assets[index].symbol,
+                            pool.borrow_index,
+                            pool.lend_index,
+                            to_lenders,
+                            fee_shares,
+                        )
+                    )
+        self.last_accrual_hour = c.hour
 
 
 def _side_code(side: str) -> int:

@@ -72,3 +72,8 @@ class Reason:
     UNKNOWN_ACCOUNT: Final = "UnknownAccount"
     INVALID_KEY: Final = "InvalidKey"
     DUPLICATE_KEY: Final = "DuplicateKey"
+    NO_LENDING_MARKET: Final = "NoLendingMarket"
+    LEND_REQUIRES_BORROW_REPAY: Final = "LendRequiresBorrowRepay"
+    BORROW_REQUIRES_LEND_REDEEM: Final = "BorrowRequiresLendRedeem"
+    BORROW_LIMIT: Final = "BorrowLimit"
+    POOL_LIMIT: Final = "PoolLimit"

@@ -131,6 +131,35 @@ class ApiKeyRejected(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=
     reason: str
 
 
+class BorrowLendExecuted(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """``kind``: Lend, LendRedeem, Borrow or BorrowRepay (Backpack's BorrowLendEventType)."""
+
+    account: int
+    asset: str
+    kind: str
+    amount: int
+    shares: int
+
+
+class BorrowLendRejected(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    account: int
+    asset: str
+    side: str
+    amount: int
+    reason: str
+
+
+class InterestAccrued(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """One pool, one hour: new indices, interest to lenders, lend shares minted to the fee account."""
+
+    hour: int
+    asset: str
+    borrow_index: int
+    lend_index: int
+    to_lenders: int
+    fee_shares: int
+
+
 Event = (
     OrderAccepted
     | OrderRejected
@@ -146,4 +175,7 @@ Event = (
     | AccountCreated
     | ApiKeyAdded
     | ApiKeyRejected
+    | BorrowLendExecuted
+    | BorrowLendRejected
+    | InterestAccrued
 )

@@ -21,9 +21,13 @@ def conservation_report(engine: Engine) -> dict[str, dict[str, int]]:
     for i, asset in enumerate(engine.spec.assets):
         held = sum(a.assets[i].available + a.assets[i].locked for a in ledger.accounts.values())
         fees = ledger.accounts[engine.fee_account].assets[i]
+        pool = engine.pools[i]
+        cash = pool.cash if pool is not None else 0
+        held += cash
         report[asset.symbol] = {
-            "accounts": held - fees.available - fees.locked,
+            "accounts": held - cash - fees.available - fees.locked,
             "fees": fees.available + fees.locked,
+            "lending_pool": cash,
             "deposited": ledger.deposited[i],
             "withdrawn": ledger.withdrawn[i],
             "imbalance": held - (ledger.deposited[i] - ledger.withdrawn[i]),
@@ -78,6 +82,19 @@ def check_invariants(engine: Engine) -> list[str]:
                     problems.append(f"{m.symbol}: level {level.price} totals disagree")
     if seen != set(engine.orders):
         problems.append("order index and book disagree")
+    for i, pool in enumerate(engine.pools):
+        lend = sum(a.assets[i].lend_shares for a in engine.ledger.accounts.values())
+        borrow = sum(a.assets[i].borrow_shares for a in engine.ledger.accounts.values())
+        if pool is None:
+            if lend or borrow:
+                problems.append(f"asset {i}: positions without a lending market")
+            continue
+        if lend != pool.lend_shares or borrow != pool.borrow_shares:
+            problems.append(
+                f"asset {i}: account shares {lend}/{borrow} != pool {pool.lend_shares}/{pool.borrow_shares}"
+            )
+        if not pool.is_solvent() or pool.cash < 0:
+            problems.append(f"asset {i}: lending pool insolvent")
     for account, acct in engine.ledger.accounts.items():
         locked = [b.locked for b in acct.assets]
         if locked != expected_locked.get(account, [0] * n):

@@ -17,7 +17,7 @@ from rucksack.exchange.core.book.order import Order
 from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.markets import ExchangeSpec
 
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2
 
 
 class OrderRecord(msgspec.Struct, array_like=True, frozen=True):
@@ -47,6 +47,18 @@ class AccountRecord(msgspec.Struct, array_like=True, frozen=True):
     account: int
     available: list[int]
     locked: list[int]
+    lend_shares: list[int]
+    borrow_shares: list[int]
+    lent_principal: list[int]
+
+
+class PoolRecord(msgspec.Struct, array_like=True, frozen=True):
+    asset: str
+    cash: int
+    lend_shares: int
+    borrow_shares: int
+    lend_index: int
+    borrow_index: int
 
 
 class Snapshot(msgspec.Struct, array_like=True, frozen=True):
@@ -63,6 +75,8 @@ class Snapshot(msgspec.Struct, array_like=True, frozen=True):
     withdrawn: list[int]
     next_account_id: int
     api_keys: list[tuple[str, int]]
+    pools: list[PoolRecord]
+    last_accrual_hour: int
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -100,7 +114,14 @@ def take_snapshot(engine: Engine) -> Snapshot:
         next_order_id=engine.next_order_id,
         next_trade_id=engine.next_trade_id,
         accounts=[
-            AccountRecord(a, [x.available for x in acct.assets], [x.locked for x in acct.assets])
+            AccountRecord(
+                a,
+                [x.available for x in acct.assets],
+                [x.locked for x in acct.assets],
+                [x.lend_shares for x in acct.assets],
+                [x.borrow_shares for x in acct.assets],
+                [x.lent_principal for x in acct.assets],
+            )
             for a, acct in sorted(ledger.accounts.items())
         ],
         account_tiers=[(a, acct.tier) for a, acct in sorted(ledger.accounts.items()) if acct.tier],
@@ -110,6 +131,12 @@ def take_snapshot(engine: Engine) -> Snapshot:
         withdrawn=list(ledger.withdrawn),
         next_account_id=engine.next_account_id,
         api_keys=sorted(engine.api_keys.items()),
+        pools=[
+            PoolRecord(a.symbol, p.cash, p.lend_shares, p.borrow_shares, p.lend_index, p.borrow_index)
+            for a, p in zip(engine.spec.assets, engine.pools, strict=True)
+            if p is not None
+        ],
+        last_accrual_hour=engine.last_accrual_hour,
     )
 
 
@@ -142,9 +169,12 @@ def restore(spec: ExchangeSpec, snapshot: Snapshot) -> Engine:
     ledger = engine.ledger
     for rec in snapshot.accounts:
         acct = ledger.account(rec.account)
-        for balance, available, locked in zip(acct.assets, rec.available, rec.locked, strict=True):
-            balance.available = available
-            balance.locked = locked
+        for i, balance in enumerate(acct.assets):
+            balance.available = rec.available[i]
+            balance.locked = rec.locked[i]
+            balance.lend_shares = rec.lend_shares[i]
+            balance.borrow_shares = rec.borrow_shares[i]
+            balance.lent_principal = rec.lent_principal[i]
     for account, tier in snapshot.account_tiers:
         ledger.account(account).tier = tier
     if [m.symbol for m in snapshot.markets] != [m.symbol for m in engine.markets]:
@@ -180,4 +210,11 @@ def restore(spec: ExchangeSpec, snapshot: Snapshot) -> Engine:
     ledger.withdrawn[:] = snapshot.withdrawn
     engine.next_account_id = snapshot.next_account_id
     engine.api_keys = dict(snapshot.api_keys)
+    engine.last_accrual_hour = snapshot.last_accrual_hour
+    for prec in snapshot.pools:
+        pool = engine.pools[engine.asset_index[prec.asset]]
+        if pool is None:
+            raise ValueError(f"snapshot has a lending pool for {prec.asset}, the spec does not")
+        pool.cash, pool.lend_shares, pool.borrow_shares = prec.cash, prec.lend_shares, prec.borrow_shares
+        pool.lend_index, pool.borrow_index = prec.lend_index, prec.borrow_index
     return engine

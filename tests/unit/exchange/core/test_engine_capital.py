@@ -33,4 +33,11 @@ def test_withdrawal_only_from_available(driver: Driver) -> None:
     assert driver(Withdraw(1000, "XYZ", 1))[0].reason == "UnknownAsset"  # type: ignore[union-attr]
     assert driver(Withdraw(4242, "USDC", 1))[0].reason == "InsufficientFunds"  # type: ignore[union-attr]
     report = conservation_report(driver.engine)["USDC"]
-    assert report == {"accounts": 1_500_000, "fees": 0, "deposited": 3_000_000, "withdrawn": 1_500_000, "imbalance": 0}
+    assert report == {
+        "accounts": 1_500_000,
+        "fees": 0,
+        "lending_pool": 0,
+        "deposited": 3_000_000,
+        "withdrawn": 1_500_000,
+        "imbalance": 0,
+    }

@@ -18,11 +18,18 @@ from __future__ import annotations
 
 
 class Balance:
-    __slots__ = ("available", "locked")
+    """Atoms ``available`` and ``locked`` (held by orders) in the wallet, plus the account's
+    position in the asset's lending pool: ``lend_shares``/``borrow_shares`` (valued through the
+    pool's indices) and ``lent_principal`` (atoms lent minus atoms redeemed, for reporting interest)."""
+
+    __slots__ = ("available", "borrow_shares", "lend_shares", "lent_principal", "locked")
 
     def __init__(self) -> None:
         self.available = 0
         self.locked = 0
+        self.lend_shares = 0
+        self.borrow_shares = 0
+        self.lent_principal = 0
 
 
 class Account:

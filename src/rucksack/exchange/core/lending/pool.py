@@ -92,6 +92,14 @@ class Pool:
         self.lend_shares -= burn
         return burn
 
+    def redeem_all(self, held_shares: int, claim: int) -> None:
+        """Pay out a lender's whole ``claim`` (``claim(held_shares)``) and burn all its shares."""
+        if claim > self.cash:
+            raise PoolError("not enough idle cash in the pool")
+        self._check_utilization(self.borrowed(), (self.lend_shares - held_shares) * self.lend_index // WAD)
+        self.cash -= claim
+        self.lend_shares -= held_shares
+
     def borrow(self, amount: int) -> int:
         """Lend ``amount`` atoms out of the pool; return the debt shares minted."""
         if amount <= 0:

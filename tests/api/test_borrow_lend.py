@@ -1,0 +1,60 @@
+"""Borrow/lend endpoints: ccxt's implicit API (there is no unified method) and the SDK."""
+
+from __future__ import annotations
+
+import ccxt
+import pytest
+from backpack_exchange_sdk.authenticated import AuthenticationClient
+
+from tests.api.conftest import Server, sandbox_account
+
+pytestmark = pytest.mark.slow
+
+
+def test_lend_and_redeem_through_ccxt(server: Server) -> None:
+    creds = sandbox_account(server, USDC="1000")
+    ex = ccxt.backpack(
+        {
+            "apiKey": creds.api_key,
+            "secret": creds.secret,
+            "urls": {"api": {"public": server.url, "private": server.url}},
+        }
+    )
+    ex.privatePostApiV1BorrowLend({"symbol": "USDC", "side": "Lend", "quantity": "400"})
+    assert ex.fetch_balance()["USDC"]["free"] == 600
+    positions = ex.privateGetApiV1BorrowLendPositions()
+    assert positions == [
+        {
+            "cumulativeInterest": "0",
+            "id": "USDC",
+            "imf": "0",
+            "imfFunction": None,
+            "markPrice": None,
+            "mmf": "0",
+            "mmfFunction": None,
+            "netExposureNotional": "0",
+            "netExposureQuantity": "0",
+            "netQuantity": "400",
+            "symbol": "USDC",
+        }
+    ]
+    markets = {m["symbol"]: m for m in ex.publicGetApiV1BorrowLendMarkets()}
+    assert markets["USDC"]["lentQuantity"] == "400" and markets["USDC"]["utilization"] == "0"
+    assert markets["USDC"]["optimalUtilization"] == "0.8" and markets["SOL"]["state"] == "Open"
+    with pytest.raises(ccxt.BadRequest):  # more than the lend: Backpack's BORROW_REQUIRES_LEND_REDEEM
+        ex.privatePostApiV1BorrowLend({"symbol": "USDC", "side": "Borrow", "quantity": "401"})
+    ex.privatePostApiV1BorrowLend({"symbol": "USDC", "side": "Borrow", "quantity": "400"})  # redeem all
+    assert ex.privateGetApiV1BorrowLendPositions() == []
+    assert ex.fetch_balance()["USDC"]["free"] == 1000
+
+
+def test_errors_through_the_sdk(server: Server) -> None:
+    creds = sandbox_account(server, USDC="10")
+    client = AuthenticationClient(creds.api_key, creds.secret, base_url=server.url + "/")
+    for quantity, side, code in (
+        ("11", "Lend", "INSUFFICIENT_FUNDS"),
+        ("1", "Borrow", "BORROW_LIMIT"),
+        ("0.0000001", "Lend", "INVALID_QUANTITY"),
+    ):
+        with pytest.raises(Exception, match=code):
+            client.execute_borrow_lend(quantity=quantity, side=side, symbol="USDC")
