@@ -8,18 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rucksack.exchange.core.lending.curve import WAD, RateCurve, borrow_apr, lend_apr, utilization
+from rucksack.exchange.core.lending.curve import WAD, borrow_apr, lend_apr, utilization
 from rucksack.exchange.core.lending.pool import Pool, PoolError
+from tests.conftest import CURVE
 
-# USDC-like: optimal 80%, 0% base, 4% up to optimal, +60% above; exchange keeps 10%
-CURVE = RateCurve(
-    optimal_utilization=8 * 10**17,
-    base_apr=0,
-    slope1_apr=4 * 10**16,
-    slope2_apr=6 * 10**17,
-    fee=10**17,
-    max_utilization=95 * 10**16,
-)
+# USDC-like (tests/conftest.py): optimal 80%, 0% base, 4% up to optimal, +60% above; exchange keeps 10%
 
 
 def test_curve_two_slopes() -> None:
