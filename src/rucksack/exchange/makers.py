@@ -15,7 +15,14 @@ import random
 from typing import Any
 
 from rucksack.exchange.api.service import ExchangeService
-from rucksack.exchange.core.commands import CancelAllOrders, CreateAccount, Deposit, PlaceOrder, PlaceOrders
+from rucksack.exchange.core.commands import (
+    CancelAllOrders,
+    CreateAccount,
+    Deposit,
+    PlaceOrder,
+    PlaceOrders,
+    SetIndexPrice,
+)
 from rucksack.exchange.core.events import AccountCreated
 from rucksack.exchange.feeds import PriceFeed
 
@@ -64,8 +71,7 @@ async def run_makers(service: ExchangeService, feed: PriceFeed, seed: int = 7, p
     taker = makers[-1]
     quoting = makers[:-1]
     while True:
-        prices = feed.step()
-        for symbol, mid in prices.items():
+        for symbol, mid in list(feed.prices.items()):
             mw = service.wire.markets[symbol]
             scale = max(1, mw.spec.min_lots)
             notional_floor = mw.spec.min_notional_atoms // max(1, mid * mw.spec.lot_tick_atoms) + 1
@@ -84,6 +90,38 @@ async def run_makers(service: ExchangeService, feed: PriceFeed, seed: int = 7, p
                 await service.submit(
                     PlaceOrder(taker, symbol, side, "Market", lots=base_lots * rng.randint(1, 5), tif="IOC")
                 )
+        await asyncio.sleep(period)
+
+
+def index_targets(service: ExchangeService, feed: PriceFeed) -> dict[str, list[tuple[str, int, int]]]:
+    """For each feed symbol, the markets on the same base and quote with (numerator, denominator)
+    converting feed ticks into that market's ticks (exact when the tick grids nest, else floor)."""
+    out: dict[str, list[tuple[str, int, int]]] = {}
+    for symbol in feed.prices:
+        source = service.wire.markets[symbol]
+        for target in service.wire.markets.values():
+            if (target.spec.base, target.spec.quote) != (source.spec.base, source.spec.quote):
+                continue
+            scale = 10 ** abs(target.tick_places - source.tick_places)
+            if target.tick_places >= source.tick_places:
+                num, den = source.tick_units * scale, target.tick_units
+            else:
+                num, den = source.tick_units, target.tick_units * scale
+            out.setdefault(symbol, []).append((target.symbol, num, den))
+    return out
+
+
+async def publish_index_prices(service: ExchangeService, feed: PriceFeed, period: float = 1.0) -> None:
+    """Step the feed and journal SetIndexPrice for every market it drives, when a price changed."""
+    targets = index_targets(service, feed)
+    sent: dict[str, int] = {}
+    while True:
+        for symbol, ticks in feed.step().items():
+            for market, num, den in targets.get(symbol, []):
+                price = ticks * num // den
+                if price > 0 and sent.get(market) != price:
+                    sent[market] = price
+                    await service.submit(SetIndexPrice(market, price))
         await asyncio.sleep(period)
 
 

@@ -17,7 +17,7 @@ import uvicorn
 from rucksack.exchange.api.app import create_app
 from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.core.commands import AccrueInterest
-from rucksack.exchange.makers import make_feed, run_makers
+from rucksack.exchange.makers import make_feed, publish_index_prices, run_makers
 
 
 async def accrual_ticks(service: ExchangeService, period: float = 10.0) -> None:
@@ -52,6 +52,9 @@ def serve(
     service.feed = make_feed(service, feed, seed)
     background = [lambda: run_makers(service, service.feed, seed)] if makers and service.feed else []  # type: ignore[arg-type]
     background.append(lambda: accrual_ticks(service))
+    feed_ = service.feed
+    if feed_ is not None:
+        background.append(lambda: publish_index_prices(service, feed_))
     app = create_app(service, background)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
     uvicorn.Server(config).run()

@@ -50,6 +50,7 @@ PUBLIC: dict[tuple[str, str], PublicHandler] = {
     ("GET", "/api/v1/securities"): handlers.securities,
     ("GET", "/api/v1/wallets"): handlers.wallets,
     ("GET", "/api/v1/borrowLend/markets"): handlers.borrow_lend_markets,
+    ("GET", "/api/v1/markPrices"): handlers.mark_prices,
 }
 
 PRIVATE: dict[tuple[str, str], tuple[str, Handler]] = {

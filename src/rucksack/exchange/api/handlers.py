@@ -546,6 +546,11 @@ async def sandbox_set_price(service: ExchangeService, body: Any) -> Any:
     if service.feed is None or mw.symbol not in service.feed.prices:
         raise bad_request(f"no price feed drives {mw.symbol} on this server")
     service.feed.set(mw.symbol, ticks)
+    from rucksack.exchange.core.commands import SetIndexPrice
+    from rucksack.exchange.makers import index_targets
+
+    for market, num, den in index_targets(service, service.feed).get(mw.symbol, []):
+        await service.submit(SetIndexPrice(market, ticks * num // den))  # at once, not at the next feed step
     return {"symbol": mw.symbol, "price": mw.price(ticks)}
 
 
@@ -643,6 +648,46 @@ async def borrow_lend_positions(service: ExchangeService, account: int, params: 
                 "netExposureQuantity": "0",  # lends carry no exposure
                 "netQuantity": format_atoms(net, asset.decimals),
                 "symbol": asset.symbol,
+            }
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------- prices
+
+
+async def mark_prices(service: ExchangeService, params: dict[str, str]) -> Any:
+    """Perpetuals' index and mark prices with the funding-rate estimate for the current hour.
+
+    Until premium sampling runs (funding work of the margin issue) the estimate uses the current
+    premium P = (mark - index) / index: F = clamp(P + clamp(0.0001 - P, +-0.0005), +-0.01) / 8.
+    """
+    from rucksack.exchange.core.engine import mark_price
+
+    symbol = params.get("symbol")
+    if symbol is not None:
+        service.wire.market(symbol)
+    next_hour_ms = (service.clock() // 3_600_000_000 + 1) * 3_600_000
+    out = []
+    for mw in service.wire.markets.values():
+        if mw.spec.market_type != "PERP" or (symbol is not None and mw.symbol != symbol):
+            continue
+        state = service.engine.market_by_symbol[mw.symbol]
+        index, mark = state.index_price, mark_price(state)
+        if not index:
+            continue
+        scale = 10**12  # premium and rates as integers of 10^-12
+        premium = (mark - index) * scale // index
+        interest = scale // 10_000
+        adj = max(-5 * interest, min(5 * interest, interest - premium))
+        rate = max(-100 * interest, min(100 * interest, premium + adj)) // 8
+        out.append(
+            {
+                "fundingRate": format_atoms(rate, 12),
+                "indexPrice": mw.price(index),
+                "markPrice": mw.price(mark),
+                "nextFundingTimestamp": next_hour_ms,
+                "symbol": mw.symbol,
             }
         )
     return out

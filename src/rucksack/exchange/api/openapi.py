@@ -186,6 +186,12 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
         [400],
     ),
     ("GET", "/api/v1/borrowLend/markets"): ("Borrow/lend markets", [], None, []),
+    ("GET", "/api/v1/markPrices"): (
+        "Index and mark prices, funding estimate (perps)",
+        [q("symbol", SYMBOL)],
+        None,
+        [400],
+    ),
     ("POST", "/api/v1/borrowLend"): (
         "Borrow or lend, netted per asset (borrowLendExecute)",
         [],

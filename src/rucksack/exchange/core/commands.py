@@ -101,6 +101,13 @@ class BorrowLend(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=Fals
     amount: int
 
 
+class SetIndexPrice(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """The index price of a market (ticks), from the price feed or the sandbox admin."""
+
+    market: str
+    price: int
+
+
 class AccrueInterest(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
     """Scheduler tick: accrue every pool once for each whole hour up to ``hour`` (hours since the
     Unix epoch) not accrued yet. Idempotent: an hour is never accrued twice."""
@@ -120,6 +127,7 @@ Command = (
     | AddApiKey
     | BorrowLend
     | AccrueInterest
+    | SetIndexPrice
 )
 
 

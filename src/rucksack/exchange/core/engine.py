@@ -50,6 +50,7 @@ from rucksack.exchange.core.commands import (
     PlaceOrder,
     PlaceOrders,
     SetFeeTier,
+    SetIndexPrice,
     Withdraw,
 )
 from rucksack.exchange.core.enums import (
@@ -77,6 +78,8 @@ from rucksack.exchange.core.events import (
     Event,
     FeeTierRejected,
     FeeTierSet,
+    IndexPriceRejected,
+    IndexPriceSet,
     InterestAccrued,
     OrderAccepted,
     OrderClosed,
@@ -133,10 +136,13 @@ class MarketState:
         "band_max",
         "band_min",
         "base",
+        "basis_ewma",
         "bids",
         "impact_max",
         "impact_min",
         "index",
+        "index_price",
+        "index_ts_us",
         "is_spot",
         "last_price",
         "lot_atoms",
@@ -174,6 +180,9 @@ class MarketState:
         self.bids = BookSide(True)
         self.asks = BookSide(False)
         self.last_price = 0  # ticks of the last trade; 0 before the first trade
+        self.index_price = 0  # ticks; 0 until the feed has spoken
+        self.basis_ewma = 0  # ticks: one-minute EWMA of (mid - index)
+        self.index_ts_us = 0  # time of the last index update
 
 
 class Engine:
@@ -241,6 +250,8 @@ class Engine:
             self._borrow_lend(command)
         elif isinstance(command, AccrueInterest):
             self._accrue(command)
+        elif isinstance(command, SetIndexPrice):
+            self._set_index(command)
         else:  # pragma: no cover - the decoder only yields known commands
             raise TypeError(f"unknown command {type(command).__name__}")
         return events
@@ -728,6 +739,26 @@ class Engine:
                     )
         self.last_accrual_hour = c.hour
 
+    # ------------------------------------------------------------------ prices
+
+    def _set_index(self, c: SetIndexPrice) -> None:
+        m = self.market_by_symbol.get(c.market)
+        if m is None or c.price <= 0 or c.price > MAX_PRICE_TICKS:
+            reason = Reason.UNKNOWN_MARKET if m is None else Reason.INVALID_PRICE
+            self.events.append(IndexPriceRejected(c.market, c.price, reason))
+            return
+        bid, ask = m.bids.best_price(), m.asks.best_price()
+        if m.index_price and bid and ask:
+            # one-minute EWMA of the basis: weight min(elapsed, 60 s) / 60 s, rounded toward zero
+            sample = (bid + ask) // 2 - c.price
+            elapsed = min(self.last_ts_us - m.index_ts_us, MARK_EWMA_US)
+            if elapsed > 0:
+                step = (sample - m.basis_ewma) * elapsed
+                m.basis_ewma += step // MARK_EWMA_US if step >= 0 else -(-step // MARK_EWMA_US)
+        m.index_price = c.price
+        m.index_ts_us = self.last_ts_us
+        self.events.append(IndexPriceSet(c.market, c.price, mark_price(m)))
+
 
 def _side_code(side: str) -> int:
     if side == "Bid":
@@ -765,3 +796,18 @@ _B64: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 def _is_base64_key(key: str) -> bool:
     """Standard base64 of 32 bytes: 43 alphabet characters and one '=' (the last holding 4 zero bits)."""
     return len(key) == 44 and key[43] == "=" and all(ch in _B64 for ch in key[:43]) and key[42] in "AEIMQUYcgkosw048"
+
+
+MARK_EWMA_US: Final = 60_000_000
+MARK_BAND_PPM: Final = 50_000  # mark stays within index x (1 +- 5%)
+
+
+def mark_price(m: MarketState) -> int:
+    """Index + EWMA basis, clamped to index x (1 +- 5%); 0 while no index is known (§7.1)."""
+    index = m.index_price
+    if not index:
+        return 0
+    lo = index - index * MARK_BAND_PPM // PPM
+    hi = index + index * MARK_BAND_PPM // PPM
+    mark = index + m.basis_ewma
+    return lo if mark < lo else hi if mark > hi else mark

@@ -160,6 +160,18 @@ class InterestAccrued(msgspec.Struct, frozen=True, tag=True, array_like=True, gc
     fee_shares: int
 
 
+class IndexPriceSet(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    market: str
+    index_price: int
+    mark_price: int
+
+
+class IndexPriceRejected(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    market: str
+    price: int
+    reason: str
+
+
 Event = (
     OrderAccepted
     | OrderRejected
@@ -178,4 +190,6 @@ Event = (
     | BorrowLendExecuted
     | BorrowLendRejected
     | InterestAccrued
+    | IndexPriceSet
+    | IndexPriceRejected
 )

@@ -17,7 +17,7 @@ from rucksack.exchange.core.book.order import Order
 from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.markets import ExchangeSpec
 
-SNAPSHOT_VERSION = 2
+SNAPSHOT_VERSION = 3
 
 
 class OrderRecord(msgspec.Struct, array_like=True, frozen=True):
@@ -41,6 +41,9 @@ class MarketRecord(msgspec.Struct, array_like=True, frozen=True):
     symbol: str
     last_price: int
     orders: list[OrderRecord]
+    index_price: int
+    basis_ewma: int
+    index_ts_us: int
 
 
 class AccountRecord(msgspec.Struct, array_like=True, frozen=True):
@@ -105,7 +108,7 @@ def take_snapshot(engine: Engine) -> Snapshot:
             )
             for o in m.bids.orders() + m.asks.orders()
         ]
-        markets.append(MarketRecord(m.symbol, m.last_price, records))
+        markets.append(MarketRecord(m.symbol, m.last_price, records, m.index_price, m.basis_ewma, m.index_ts_us))
     ledger = engine.ledger
     return Snapshot(
         version=SNAPSHOT_VERSION,
@@ -181,6 +184,7 @@ def restore(spec: ExchangeSpec, snapshot: Snapshot) -> Engine:
         raise ValueError("snapshot markets do not match the exchange spec")
     for m, mrec in zip(engine.markets, snapshot.markets, strict=True):
         m.last_price = mrec.last_price
+        m.index_price, m.basis_ewma, m.index_ts_us = mrec.index_price, mrec.basis_ewma, mrec.index_ts_us
         for o in mrec.orders:
             order = Order(
                 o.id,

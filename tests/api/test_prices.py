@@ -1,0 +1,34 @@
+"""Index and mark prices through the API: the feed journals them; sandbox price moves them."""
+
+from __future__ import annotations
+
+import time
+
+import ccxt
+import httpx
+import pytest
+
+from tests.api.conftest import Server
+
+pytestmark = pytest.mark.slow
+
+
+def test_mark_prices_and_sandbox_price(server: Server) -> None:
+    ex = ccxt.backpack({"urls": {"api": {"public": server.url, "private": server.url}}})
+    ex.load_markets()
+    deadline = time.monotonic() + 10
+    while not httpx.get(server.url + "/api/v1/markPrices").json() and time.monotonic() < deadline:
+        time.sleep(0.2)  # the feed publishes its first index prices within a second of start
+    rate = ex.fetch_funding_rate("SOL/USDC:USDC")
+    assert rate["indexPrice"] == 150 and rate["markPrice"] == 150
+    assert rate["fundingRate"] == pytest.approx(0.0000125)  # 0.01% per 8 h, paid hourly, at zero premium
+    token = (server.data_dir / "admin.token").read_text().strip()
+    answer = httpx.post(
+        server.url + "/api/v1/sandbox/price",
+        json={"symbol": "SOL_USDC", "price": "142.5"},
+        headers={"X-Admin-Token": token},
+    )
+    assert answer.status_code == 200, answer.text
+    marks = httpx.get(server.url + "/api/v1/markPrices?symbol=SOL_USDC_PERP").json()
+    assert marks[0]["indexPrice"] == "142.50" and marks[0]["symbol"] == "SOL_USDC_PERP"
+    assert httpx.get(server.url + "/api/v1/markPrices?symbol=NOPE").status_code == 400
