@@ -32,3 +32,38 @@ def test_mark_prices_and_sandbox_price(server: Server) -> None:
     marks = httpx.get(server.url + "/api/v1/markPrices?symbol=SOL_USDC_PERP").json()
     assert marks[0]["indexPrice"] == "142.50" and marks[0]["symbol"] == "SOL_USDC_PERP"
     assert httpx.get(server.url + "/api/v1/markPrices?symbol=NOPE").status_code == 400
+
+
+def test_mark_price_stream(server: Server) -> None:
+    import asyncio
+    import json
+
+    import websockets
+
+    async def scenario() -> list[dict[str, object]]:
+        async with websockets.connect(server.url.replace("http://", "ws://") + "/ws") as ws:
+            await ws.send(
+                json.dumps(
+                    {
+                        "method": "SUBSCRIBE",
+                        "params": ["markPrice.ETH_USDC_PERP", "openInterest.ETH_USDC_PERP", "liquidation"],
+                    }
+                )
+            )
+            await asyncio.sleep(0.3)
+            token = (server.data_dir / "admin.token").read_text().strip()
+            await asyncio.to_thread(
+                httpx.post,
+                server.url + "/api/v1/sandbox/price",
+                json={"symbol": "ETH_USDC", "price": "2900"},
+                headers={"X-Admin-Token": token},
+            )
+            frames = []
+            while len(frames) < 1:
+                frames.append(json.loads(await asyncio.wait_for(ws.recv(), 10)))
+            return frames
+
+    frame = asyncio.run(scenario())[0]
+    data = frame["data"]
+    assert frame["stream"] == "markPrice.ETH_USDC_PERP" and data["e"] == "markPrice"  # type: ignore[index]
+    assert data["i"] == "2900.00" and data["p"] == "2900.00" and "f" in data and "n" in data  # type: ignore[index,operator]

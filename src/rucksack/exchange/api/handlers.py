@@ -662,11 +662,15 @@ async def mark_prices(service: ExchangeService, params: dict[str, str]) -> Any:
     Until premium sampling runs (funding work of the margin issue) the estimate uses the current
     premium P = (mark - index) / index: F = clamp(P + clamp(0.0001 - P, +-0.0005), +-0.01) / 8.
     """
-    from rucksack.exchange.core.engine import mark_price
-
     symbol = params.get("symbol")
     if symbol is not None:
         service.wire.market(symbol)
+    return funding_estimates(service, symbol)
+
+
+def funding_estimates(service: ExchangeService, symbol: str | None) -> list[dict[str, Any]]:
+    from rucksack.exchange.core.engine import mark_price
+
     next_hour_ms = (service.clock() // 3_600_000_000 + 1) * 3_600_000
     out = []
     for mw in service.wire.markets.values():

@@ -26,11 +26,20 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from rucksack.exchange.api.errors import ApiError
 from rucksack.exchange.api.handlers import KLINE_SECONDS, _ticker
+from rucksack.exchange.api.handlers import funding_estimates as _estimates
 from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.api.wire import format_atoms, iso_ms
 from rucksack.exchange.core.commands import PlaceOrder
 from rucksack.exchange.core.enums import SIDE_NAMES, STP_NAMES, TIF_NAMES
-from rucksack.exchange.core.events import Deposited, Event, OrderAccepted, OrderClosed, TradeExecuted, Withdrawn
+from rucksack.exchange.core.events import (
+    Deposited,
+    Event,
+    IndexPriceSet,
+    OrderAccepted,
+    OrderClosed,
+    TradeExecuted,
+    Withdrawn,
+)
 
 log = logging.getLogger("rucksack.ws")
 MAX_QUEUE = 10_000
@@ -136,6 +145,8 @@ class Hub:
                     del self.orders[ev.order_id]
             elif isinstance(ev, (Deposited, Withdrawn)):
                 self._balance(ev.account, ev.asset, ts_us)
+            elif isinstance(ev, IndexPriceSet):
+                self._mark_price(ev, ts_us)
         for symbol, levels in touched.items():
             self._depth(symbol, levels, seq, ts_us)
             self._book_ticker(symbol, seq, ts_us)
@@ -248,6 +259,28 @@ class Hub:
             level = book.levels.get(price)
             (bids if side == "Bid" else asks).append([mw.price(price), mw.qty(level.lots if level else 0)])
         data = {"e": "depth", "E": ts_us, "s": symbol, "a": asks, "b": bids, "U": seq, "u": seq, "T": ts_us}
+        for c in subs:
+            c.send(stream, data)
+
+    def _mark_price(self, ev: IndexPriceSet, ts_us: int) -> None:
+        stream = f"markPrice.{ev.market}"
+        subs = self.subscribers(stream)
+        if not subs:
+            return
+        mw = self.wire.markets[ev.market]
+        data: dict[str, Any] = {
+            "e": "markPrice",
+            "E": ts_us,
+            "s": ev.market,
+            "p": mw.price(ev.mark_price),
+            "i": mw.price(ev.index_price),
+            "T": ts_us,
+        }
+        if mw.spec.market_type == "PERP":
+            rates = {r["symbol"]: r for r in _estimates(self.service, ev.market)}
+            if ev.market in rates:
+                data["f"] = rates[ev.market]["fundingRate"]
+                data["n"] = rates[ev.market]["nextFundingTimestamp"]
         for c in subs:
             c.send(stream, data)
 
@@ -422,8 +455,10 @@ class Hub:
     def _valid(self, stream: str) -> bool:
         parts = stream.split(".")
         markets = self.wire.markets
-        if parts[0] in ("depth", "trade", "ticker", "bookTicker"):
+        if parts[0] in ("depth", "trade", "ticker", "bookTicker", "markPrice", "openInterest"):
             return len(parts) == 2 and parts[1] in markets
+        if stream == "liquidation":  # accepted; liquidations arrive with the margin engine
+            return True
         if parts[0] == "kline":
             return len(parts) == 3 and parts[1] in KLINE_SECONDS and parts[2] in markets
         if stream in ("account.orderUpdate", "account.balanceUpdate") or stream.startswith(PRIVATE_ACCEPTED):
