@@ -58,3 +58,26 @@ def test_errors_through_the_sdk(server: Server) -> None:
     ):
         with pytest.raises(Exception, match=code):
             client.execute_borrow_lend(quantity=quantity, side=side, symbol="USDC")
+
+
+def test_collateral_endpoints(server: Server) -> None:
+    import httpx
+
+    creds = sandbox_account(server, USDC="1000", SOL="10")
+    token = (server.data_dir / "admin.token").read_text().strip()
+    httpx.post(
+        server.url + "/api/v1/sandbox/price",
+        json={"symbol": "SOL_USDC", "price": "150"},
+        headers={"X-Admin-Token": token},
+    )
+    client = AuthenticationClient(creds.api_key, creds.secret, base_url=server.url + "/")
+    summary = client.get_collateral()
+    assert summary["netEquity"] == "2350"  # 1000 + 10 x 150 x 0.9
+    assert summary["assetsValue"] == "2500" and summary["borrowLiability"] == "0"
+    sol = next(c for c in summary["collateral"] if c["symbol"] == "SOL")
+    assert sol["assetMarkPrice"] == "150.00" and sol["collateralWeight"] == "0.9" and sol["collateralValue"] == "1350"
+    functions = {f["symbol"]: f for f in httpx.get(server.url + "/api/v1/collateral").json()}
+    assert functions["SOL"]["haircutFunction"] == {
+        "weight": "0.9",
+        "kind": {"type": "inverseSqrt", "base": "1.1", "positiveCurvePenalty": "0.00001"},
+    }

@@ -51,6 +51,7 @@ PUBLIC: dict[tuple[str, str], PublicHandler] = {
     ("GET", "/api/v1/wallets"): handlers.wallets,
     ("GET", "/api/v1/borrowLend/markets"): handlers.borrow_lend_markets,
     ("GET", "/api/v1/markPrices"): handlers.mark_prices,
+    ("GET", "/api/v1/collateral"): handlers.collateral_functions,
 }
 
 PRIVATE: dict[tuple[str, str], tuple[str, Handler]] = {
@@ -68,6 +69,7 @@ PRIVATE: dict[tuple[str, str], tuple[str, Handler]] = {
     ("GET", "/wapi/v1/capital/withdrawals"): ("withdrawalQueryAll", handlers.withdrawals),
     ("POST", "/api/v1/borrowLend"): ("borrowLendExecute", handlers.borrow_lend_execute),
     ("GET", "/api/v1/borrowLend/positions"): ("borrowLendPositionQuery", handlers.borrow_lend_positions),
+    ("GET", "/api/v1/capital/collateral"): ("collateralQuery", handlers.capital_collateral),
 }
 
 ADMIN: dict[tuple[str, str], Callable[[ExchangeService, Any], Awaitable[Any]]] = {

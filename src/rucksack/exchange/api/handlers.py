@@ -695,3 +695,70 @@ def funding_estimates(service: ExchangeService, symbol: str | None) -> list[dict
             }
         )
     return out
+
+
+# ---------------------------------------------------------------------------- collateral
+
+
+def _haircut_json(h: Any) -> Any:
+    if h is None:
+        return {"weight": "0", "kind": {"type": "identity"}}
+    kind: dict[str, Any] = {"type": h.kind}
+    if h.kind == "inverseSqrt":
+        kind.update(base=_wad(h.base), positiveCurvePenalty=_wad(h.penalty))
+    return {"weight": _wad(h.weight), "kind": kind}
+
+
+async def collateral_functions(service: ExchangeService, params: dict[str, str]) -> Any:
+    """Per-asset haircuts (IMF/MMF functions for borrows arrive with borrowing)."""
+    return [
+        {"symbol": a.symbol, "imfFunction": None, "mmfFunction": None, "haircutFunction": _haircut_json(a.collateral)}
+        for a in service.spec.assets
+    ]
+
+
+async def capital_collateral(service: ExchangeService, account: int, params: Any) -> Any:
+    from rucksack.exchange.core.risk.collateral import account_risk
+
+    if params.get("subaccountId") not in (None, "0"):
+        raise ApiError(404, "RESOURCE_NOT_FOUND", "Subaccount not found")
+    risk = account_risk(service.engine, account)
+    settle = service.wire.assets[service.spec.settlement_asset]
+    money = lambda atoms: format_atoms(atoms, settle.decimals)  # noqa: E731
+    rows = []
+    for r in risk.assets:
+        asset = service.wire.assets[r.symbol]
+        if r.price_market is None:
+            mark: str | None = "1"
+        elif r.price_ticks:
+            mark = service.wire.markets[r.price_market].price(r.price_ticks)
+        else:
+            mark = None
+        rows.append(
+            {
+                "symbol": r.symbol,
+                "assetMarkPrice": mark,
+                "totalQuantity": format_atoms(r.total, asset.decimals),
+                "balanceNotional": money(r.notional),
+                "collateralWeight": _wad(r.weight),
+                "collateralValue": money(r.collateral_value),
+                "openOrderQuantity": format_atoms(r.locked, asset.decimals),
+                "lendQuantity": format_atoms(r.lent, asset.decimals),
+                "availableQuantity": format_atoms(r.available, asset.decimals),
+            }
+        )
+    return {
+        "assetsValue": money(risk.assets_value),
+        "borrowLiability": money(risk.liabilities_value),
+        "liabilitiesValue": money(risk.liabilities_value),
+        "imf": "0",
+        "mmf": "0",
+        "marginFraction": None,
+        "netEquity": money(risk.net_equity),
+        "netEquityAvailable": money(risk.net_equity),
+        "netEquityLocked": "0",
+        "netExposureFutures": "0",
+        "pnlUnrealized": "0",
+        "unsettledEquity": "0",
+        "collateral": rows,
+    }

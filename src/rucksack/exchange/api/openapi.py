@@ -186,6 +186,13 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
         [400],
     ),
     ("GET", "/api/v1/borrowLend/markets"): ("Borrow/lend markets", [], None, []),
+    ("GET", "/api/v1/collateral"): ("Collateral haircut functions per asset", [], None, []),
+    ("GET", "/api/v1/capital/collateral"): (
+        "Margin account summary (collateralQuery)",
+        [q("subaccountId", {"type": "integer", "minimum": 0, "maximum": 65535})],
+        None,
+        [400, 404],
+    ),
     ("GET", "/api/v1/markPrices"): (
         "Index and mark prices, funding estimate (perps)",
         [q("symbol", SYMBOL)],

@@ -21,6 +21,7 @@ from rucksack.exchange.core.markets import (
     validate_spec,
 )
 from rucksack.exchange.core.numeric import DecimalError, parse_decimal
+from rucksack.exchange.core.risk.haircut import Haircut
 
 _MARKET_KEYS = {
     "symbol",
@@ -66,6 +67,7 @@ def _build(raw: dict[str, Any]) -> ExchangeSpec:
             decimals=int(a["decimals"]),
             display_name=a.get("display_name", a["symbol"]),
             lending=_curve(a["symbol"], a["lending"]) if "lending" in a else None,
+            collateral=_haircut(a["symbol"], a["collateral"]) if "collateral" in a else None,
         )
         for a in raw["assets"]
     ]
@@ -129,3 +131,19 @@ def _curve(symbol: str, raw: dict[str, Any]) -> RateCurve:
     if unknown or missing:
         raise SpecError(f"{symbol} lending: unknown keys {sorted(unknown)}, missing {sorted(missing)}")
     return RateCurve(**{key: parse_decimal(raw[key], 18) for key in sorted(_CURVE_KEYS)})
+
+
+_HAIRCUT_KEYS = {"weight", "kind", "base", "penalty"}
+
+
+def _haircut(symbol: str, raw: dict[str, Any]) -> Haircut:
+    """An ``[assets.collateral]`` table -> a Haircut in WAD (exact)."""
+    unknown = set(raw) - _HAIRCUT_KEYS
+    if unknown or "weight" not in raw:
+        raise SpecError(f"{symbol} collateral: unknown keys {sorted(unknown)} or no weight")
+    return Haircut(
+        weight=parse_decimal(raw["weight"], 18),
+        kind=raw.get("kind", "identity"),
+        base=parse_decimal(raw.get("base", "0"), 18),
+        penalty=parse_decimal(raw.get("penalty", "0"), 18),
+    )

@@ -19,6 +19,7 @@ import msgspec
 from rucksack.exchange.core.enums import MarketType
 from rucksack.exchange.core.lending.curve import RateCurve
 from rucksack.exchange.core.numeric import PPM, decimal_places, parse_decimal
+from rucksack.exchange.core.risk.haircut import Haircut
 
 MAX_BATCH: Final = 50
 
@@ -32,6 +33,7 @@ class AssetSpec(msgspec.Struct, frozen=True):
     decimals: int
     display_name: str = ""
     lending: RateCurve | None = None  # None: the asset has no borrow/lend market
+    collateral: Haircut | None = None  # None: the asset does not count as collateral
 
 
 class FeeTier(msgspec.Struct, frozen=True):
@@ -73,6 +75,8 @@ class ExchangeSpec(msgspec.Struct, frozen=True):
     fee_tiers: list[FeeTier]
     fee_account: int = 1
     """System account that collects trading fees."""
+    settlement_asset: str = "USDC"
+    """Collateral, equity, fees of perps and PnL are valued and settled in this asset."""
 
     def asset_index(self, symbol: str) -> int:
         for i, asset in enumerate(self.assets):
@@ -174,11 +178,12 @@ def validate_spec(spec: ExchangeSpec) -> None:
             raise SpecError(f"duplicate asset {asset.symbol}")
         if not 0 <= asset.decimals <= 18:
             raise SpecError(f"{asset.symbol}: decimals must be 0..18")
-        if asset.lending is not None:
-            try:
-                asset.lending.validate()
-            except ValueError as exc:
-                raise SpecError(f"{asset.symbol} lending: {exc}") from exc
+        for part, what in ((asset.lending, "lending"), (asset.collateral, "collateral")):
+            if part is not None:
+                try:
+                    part.validate()
+                except ValueError as exc:
+                    raise SpecError(f"{asset.symbol} {what}: {exc}") from exc
         seen.add(asset.symbol)
     symbols: set[str] = set()
     for market in spec.markets:
@@ -193,5 +198,7 @@ def validate_spec(spec: ExchangeSpec) -> None:
         rates = (tier.spot_maker_ppm, tier.spot_taker_ppm, tier.futures_maker_ppm, tier.futures_taker_ppm)
         if min(rates) < 0 or max(rates) >= PPM:
             raise SpecError(f"fee tier {tier.name}: rates must be in [0, 100%)")
+    if spec.settlement_asset not in seen:
+        raise SpecError(f"settlement asset {spec.settlement_asset} is not an asset")
     if spec.fee_account >= FIRST_USER_ACCOUNT or spec.fee_account < 0:
         raise SpecError("the fee account must be a system account id")

@@ -1,0 +1,1 @@
+"""Risk: collateral valuation with haircuts, net equity (margin requirements come next)."""
