@@ -22,9 +22,10 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from rucksack.exchange.api import handlers, openapi
+from rucksack.exchange.api import openapi
 from rucksack.exchange.api.auth import parse_json
 from rucksack.exchange.api.errors import ApiError, bad_request, unauthorized
+from rucksack.exchange.api.routes import account, lending, market, sandbox, trading
 from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.api.ws import Hub
 from rucksack.exchange.sequencer.sequencer import UnencodableCommand
@@ -37,44 +38,44 @@ Handler = Callable[[ExchangeService, int, Any], Awaitable[Any]]
 PublicHandler = Callable[[ExchangeService, dict[str, str]], Awaitable[Any]]
 
 PUBLIC: dict[tuple[str, str], PublicHandler] = {
-    ("GET", "/api/v1/assets"): handlers.assets,
-    ("GET", "/api/v1/markets"): handlers.markets,
-    ("GET", "/api/v1/market"): handlers.market,
-    ("GET", "/api/v1/ticker"): handlers.ticker,
-    ("GET", "/api/v1/tickers"): handlers.tickers,
-    ("GET", "/api/v1/depth"): handlers.depth,
-    ("GET", "/api/v1/trades"): handlers.trades,
-    ("GET", "/api/v1/trades/history"): handlers.trades_history,
-    ("GET", "/api/v1/klines"): handlers.klines,
-    ("GET", "/api/v1/status"): handlers.status,
-    ("GET", "/api/v1/securities"): handlers.securities,
-    ("GET", "/api/v1/wallets"): handlers.wallets,
-    ("GET", "/api/v1/borrowLend/markets"): handlers.borrow_lend_markets,
-    ("GET", "/api/v1/markPrices"): handlers.mark_prices,
-    ("GET", "/api/v1/collateral"): handlers.collateral_functions,
+    ("GET", "/api/v1/assets"): market.assets,
+    ("GET", "/api/v1/markets"): market.markets,
+    ("GET", "/api/v1/market"): market.market,
+    ("GET", "/api/v1/ticker"): market.ticker,
+    ("GET", "/api/v1/tickers"): market.tickers,
+    ("GET", "/api/v1/depth"): market.depth,
+    ("GET", "/api/v1/trades"): market.trades,
+    ("GET", "/api/v1/trades/history"): market.trades_history,
+    ("GET", "/api/v1/klines"): market.klines,
+    ("GET", "/api/v1/status"): market.status,
+    ("GET", "/api/v1/securities"): market.securities,
+    ("GET", "/api/v1/wallets"): market.wallets,
+    ("GET", "/api/v1/borrowLend/markets"): lending.borrow_lend_markets,
+    ("GET", "/api/v1/markPrices"): market.mark_prices,
+    ("GET", "/api/v1/collateral"): market.collateral_functions,
 }
 
 PRIVATE: dict[tuple[str, str], tuple[str, Handler]] = {
-    ("GET", "/api/v1/account"): ("accountQuery", handlers.account),
-    ("GET", "/api/v1/capital"): ("balanceQuery", handlers.capital),
-    ("POST", "/api/v1/order"): ("orderExecute", handlers.order_execute),
-    ("GET", "/api/v1/order"): ("orderQuery", handlers.order_query),
-    ("DELETE", "/api/v1/order"): ("orderCancel", handlers.order_cancel),
-    ("POST", "/api/v1/orders"): ("orderExecute", handlers.orders_execute),
-    ("GET", "/api/v1/orders"): ("orderQueryAll", handlers.orders_query),
-    ("DELETE", "/api/v1/orders"): ("orderCancelAll", handlers.orders_cancel),
-    ("GET", "/wapi/v1/history/orders"): ("orderHistoryQueryAll", handlers.order_history),
-    ("GET", "/wapi/v1/history/fills"): ("fillHistoryQueryAll", handlers.fill_history),
-    ("GET", "/wapi/v1/capital/deposits"): ("depositQueryAll", handlers.deposits),
-    ("GET", "/wapi/v1/capital/withdrawals"): ("withdrawalQueryAll", handlers.withdrawals),
-    ("POST", "/api/v1/borrowLend"): ("borrowLendExecute", handlers.borrow_lend_execute),
-    ("GET", "/api/v1/borrowLend/positions"): ("borrowLendPositionQuery", handlers.borrow_lend_positions),
-    ("GET", "/api/v1/capital/collateral"): ("collateralQuery", handlers.capital_collateral),
+    ("GET", "/api/v1/account"): ("accountQuery", account.account),
+    ("GET", "/api/v1/capital"): ("balanceQuery", account.capital),
+    ("POST", "/api/v1/order"): ("orderExecute", trading.order_execute),
+    ("GET", "/api/v1/order"): ("orderQuery", trading.order_query),
+    ("DELETE", "/api/v1/order"): ("orderCancel", trading.order_cancel),
+    ("POST", "/api/v1/orders"): ("orderExecute", trading.orders_execute),
+    ("GET", "/api/v1/orders"): ("orderQueryAll", trading.orders_query),
+    ("DELETE", "/api/v1/orders"): ("orderCancelAll", trading.orders_cancel),
+    ("GET", "/wapi/v1/history/orders"): ("orderHistoryQueryAll", trading.order_history),
+    ("GET", "/wapi/v1/history/fills"): ("fillHistoryQueryAll", trading.fill_history),
+    ("GET", "/wapi/v1/capital/deposits"): ("depositQueryAll", account.deposits),
+    ("GET", "/wapi/v1/capital/withdrawals"): ("withdrawalQueryAll", account.withdrawals),
+    ("POST", "/api/v1/borrowLend"): ("borrowLendExecute", lending.borrow_lend_execute),
+    ("GET", "/api/v1/borrowLend/positions"): ("borrowLendPositionQuery", lending.borrow_lend_positions),
+    ("GET", "/api/v1/capital/collateral"): ("collateralQuery", account.capital_collateral),
 }
 
 ADMIN: dict[tuple[str, str], Callable[[ExchangeService, Any], Awaitable[Any]]] = {
-    ("POST", "/api/v1/sandbox/accounts"): handlers.sandbox_create_account,
-    ("POST", "/api/v1/sandbox/price"): handlers.sandbox_set_price,
+    ("POST", "/api/v1/sandbox/accounts"): sandbox.sandbox_create_account,
+    ("POST", "/api/v1/sandbox/price"): sandbox.sandbox_set_price,
 }
 
 
@@ -162,8 +163,8 @@ async def _dispatch(service: ExchangeService, request: Request) -> Response:
                 signed = params
             else:
                 raise bad_request("request body must be a JSON object (or a non-empty array for batches)")
-        account = _authenticate(service, request, instruction, signed, from_query)
-        return json_response(await handler(service, account, params))
+        account_id = _authenticate(service, request, instruction, signed, from_query)
+        return json_response(await handler(service, account_id, params))
     admin = ADMIN.get(key)
     if admin is not None:
         if service.admin_token is None:
@@ -195,8 +196,8 @@ def _authenticate(service: ExchangeService, request: Request, instruction: str, 
     timestamp = headers.get("x-timestamp")
     if not api_key or not signature or not timestamp:
         raise unauthorized("Missing X-API-Key, X-Signature or X-Timestamp header")
-    account = service.engine.api_keys.get(api_key)
-    if account is None:
+    account_id = service.engine.api_keys.get(api_key)
+    if account_id is None:
         raise unauthorized("Unknown API key")
     service.verifier.check(
         api_key,
@@ -208,7 +209,7 @@ def _authenticate(service: ExchangeService, request: Request, instruction: str, 
         signed,
         from_query=from_query,
     )
-    return account
+    return account_id
 
 
 def _consteq(a: str, b: str) -> bool:

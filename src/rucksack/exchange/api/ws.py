@@ -25,8 +25,9 @@ import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from rucksack.exchange.api.errors import ApiError
-from rucksack.exchange.api.handlers import KLINE_SECONDS, _ticker
-from rucksack.exchange.api.handlers import funding_estimates as _estimates
+from rucksack.exchange.api.routes.common import KLINE_SECONDS
+from rucksack.exchange.api.routes.market import funding_estimates as _estimates
+from rucksack.exchange.api.routes.market import ticker_json
 from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.api.wire import format_atoms, iso_ms
 from rucksack.exchange.core.commands import PlaceOrder
@@ -341,7 +342,7 @@ class Hub:
                 stream = f"ticker.{symbol}"
                 subs = self.subscribers(stream)
                 if subs and self.service.engine.market_by_symbol[symbol].last_price:  # never traded: nothing to say
-                    t = _ticker(self.service, symbol, 86_400_000_000)
+                    t = ticker_json(self.service, symbol, 86_400_000_000)
                     data = {
                         "e": "ticker",
                         "E": now,

@@ -1,0 +1,77 @@
+"""Helpers shared by the route modules: parameter parsing, paging, WAD formatting."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rucksack.exchange.api.errors import bad_request
+from rucksack.exchange.api.service import ExchangeService
+from rucksack.exchange.api.wire import format_atoms, iso_ms
+
+DEPTH_LIMITS = ("5", "10", "20", "50", "100", "500", "1000")
+
+
+KLINE_SECONDS = {
+    "1m": 60,
+    "3m": 180,
+    "5m": 300,
+    "15m": 900,
+    "30m": 1800,
+    "1h": 3600,
+    "2h": 7200,
+    "4h": 14400,
+    "6h": 21600,
+    "8h": 28800,
+    "12h": 43200,
+    "1d": 86400,
+    "3d": 259200,
+    "1w": 604800,
+    "1month": 2592000,
+}
+
+
+DAY_US = 86_400_000_000
+
+
+def int_param(params: dict[str, Any], key: str, default: int, *, lo: int = 0, hi: int = 1 << 62) -> int:
+    value = params.get(key)
+    if value is None:
+        return default
+    text = str(value)
+    if not text.isascii() or not text.lstrip("-").isdigit() or len(text) > 19:
+        raise bad_request(f"{key} must be an integer")
+    number = int(text)
+    if not lo <= number <= hi:
+        raise bad_request(f"{key} must be between {lo} and {hi}")
+    return number
+
+
+def created_at(service: ExchangeService) -> str:
+    return iso_ms(service.started_us)
+
+
+def page_params(params: Any) -> tuple[int, int, bool]:
+    limit = int_param(params, "limit", 100, lo=1, hi=1000)
+    offset = int_param(params, "offset", 0)
+    direction = params.get("sortDirection", "Desc")
+    if direction not in ("Asc", "Desc"):
+        raise bad_request("sortDirection must be Asc or Desc")
+    return limit, offset, direction == "Asc"
+
+
+def wad(value: int) -> str:
+    return format_atoms(value, 18)
+
+
+def apy(apr: int) -> int:
+    """(1 + APR/8760)^8760 - 1 in WAD, by repeated squaring (rounded down at each step)."""
+    from rucksack.exchange.core.lending.curve import HOURS_PER_YEAR, WAD
+
+    base = WAD + apr // HOURS_PER_YEAR
+    result, exponent = WAD, HOURS_PER_YEAR
+    while exponent:
+        if exponent & 1:
+            result = result * base // WAD
+        base = base * base // WAD
+        exponent >>= 1
+    return result - WAD

@@ -1,0 +1,196 @@
+"""Orders: execute (single and batch), query, cancel, open orders, order and fill history (private)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rucksack.exchange.api.errors import ApiError, bad_request, from_reason, not_found
+from rucksack.exchange.api.orders import (
+    history_order_json,
+    parse_client_id,
+    parse_order_id,
+    parse_place,
+    placed_order_json,
+    resting_order_json,
+)
+from rucksack.exchange.api.routes.common import (
+    int_param,
+    page_params,
+)
+from rucksack.exchange.api.service import ExchangeService
+from rucksack.exchange.api.wire import format_atoms, iso_ms
+from rucksack.exchange.core.commands import (
+    CancelAllOrders,
+    CancelOrder,
+    PlaceOrders,
+)
+from rucksack.exchange.core.events import CancelRejected, OrderClosed
+from rucksack.exchange.core.markets import MAX_BATCH
+
+
+async def order_execute(service: ExchangeService, account: int, params: Any) -> Any:
+    command = parse_place(service.wire, account, params)
+    events = await service.submit(command)
+    return placed_order_json(service.wire, events)[0]
+
+
+async def orders_execute(service: ExchangeService, account: int, params: Any) -> Any:
+    if not isinstance(params, list):
+        raise bad_request("the batch body must be a JSON array of orders")
+    if not params or len(params) > MAX_BATCH:
+        raise bad_request(f"a batch holds 1 to {MAX_BATCH} orders")
+    commands = [parse_place(service.wire, account, p) for p in params]  # all-or-nothing validation
+    events = await service.submit(PlaceOrders(commands))
+    results: list[Any] = []
+    index = 0
+    for _ in commands:
+        try:
+            order, index = placed_order_json(service.wire, events, index)
+            results.append({"operation": "Ok", **order})
+        except ApiError as err:
+            results.append({"operation": "Err", "code": err.code, "message": err.message})
+            index += 1
+    return results
+
+
+def _find_open(service: ExchangeService, account: int, params: Any) -> Any:
+    mw = service.wire.market(params.get("symbol"))
+    order_id = params.get("orderId")
+    client_id = params.get("clientId")
+    if (order_id is None) == (client_id is None):
+        raise bad_request("specify exactly one of orderId or clientId")
+    engine = service.engine
+    if order_id is not None:
+        order = engine.orders.get(parse_order_id(order_id))
+    else:
+        found = engine.client_orders.get((account << 32) | parse_client_id(client_id))
+        order = engine.orders.get(found) if found is not None else None
+    if order is None or order.account != account or engine.markets[order.market].symbol != mw.symbol:
+        raise not_found("Order not found")
+    return mw, order
+
+
+async def order_query(service: ExchangeService, account: int, params: Any) -> Any:
+    mw, order = _find_open(service, account, params)
+    return resting_order_json(service.wire, mw.symbol, order)
+
+
+async def order_cancel(service: ExchangeService, account: int, params: Any) -> Any:
+    mw, order = _find_open(service, account, params)
+    snapshot = resting_order_json(service.wire, mw.symbol, order)
+    events = await service.submit(CancelOrder(account, mw.symbol, order_id=order.id))
+    for ev in events:
+        if isinstance(ev, CancelRejected):
+            raise from_reason(ev.reason)
+        if isinstance(ev, OrderClosed):
+            snapshot["status"] = ev.status
+    return snapshot
+
+
+async def orders_query(service: ExchangeService, account: int, params: Any) -> Any:
+    symbol = params.get("symbol")
+    if symbol is not None:
+        service.wire.market(symbol)
+    market_type = params.get("marketType")
+    out = []
+    for order in sorted(service.engine.orders.values(), key=lambda o: o.id):  # oldest first, stable across restarts
+        if order.account != account:
+            continue
+        m = service.engine.markets[order.market]
+        if (symbol is None or m.symbol == symbol) and market_type in (None, m.spec.market_type):
+            out.append(resting_order_json(service.wire, m.symbol, order))
+    return out
+
+
+async def orders_cancel(service: ExchangeService, account: int, params: Any) -> Any:
+    if not isinstance(params, dict):
+        raise bad_request("body must be a JSON object")
+    mw = service.wire.market(params.get("symbol"))
+    kind = params.get("orderType")
+    if kind not in (None, "RestingLimitOrder", "ConditionalOrder"):
+        raise bad_request("orderType must be RestingLimitOrder or ConditionalOrder")
+    if kind == "ConditionalOrder":
+        return []  # conditional orders arrive with the margin engine; there are none to cancel
+    state = service.engine.market_by_symbol[mw.symbol]
+    before = {
+        o.id: resting_order_json(service.wire, mw.symbol, o)
+        for side in (state.bids, state.asks)
+        for o in side.orders()
+        if o.account == account
+    }
+    events = await service.submit(CancelAllOrders(account, mw.symbol))
+    out = []
+    for ev in events:
+        if isinstance(ev, OrderClosed) and ev.order_id in before:
+            order = before[ev.order_id]
+            order["status"] = ev.status
+            out.append(order)
+    return out
+
+
+async def order_history(service: ExchangeService, account: int, params: Any) -> Any:
+    symbol = params.get("symbol")
+    if symbol is not None:
+        service.wire.market(symbol)
+    order_id = parse_order_id(params["orderId"]) if params.get("orderId") is not None else None
+    limit, offset, ascending = page_params(params)
+    rows = service.store.order_history(
+        account, symbol=symbol, order_id=order_id, limit=limit, offset=offset, ascending=ascending
+    )
+    return [history_order_json(service.wire, r) for r in rows]
+
+
+async def fill_history(service: ExchangeService, account: int, params: Any) -> Any:
+    symbol = params.get("symbol")
+    if symbol is not None:
+        service.wire.market(symbol)
+    fill_type = params.get("fillType")
+    if fill_type not in (
+        None,
+        "User",
+        "BookLiquidation",
+        "Adl",
+        "Backstop",
+        "Liquidation",
+        "AllLiquidation",
+        "CollateralConversion",
+        "CollateralConversionAndSpotLiquidation",
+    ):
+        raise bad_request("unknown fillType")
+    if fill_type not in (None, "User"):
+        return []  # liquidation fills arrive with the margin engine
+    order_id = parse_order_id(params["orderId"]) if params.get("orderId") is not None else None
+    limit, offset, ascending = page_params(params)
+    from_ms = int_param(params, "from", -1)
+    to_ms = int_param(params, "to", -1)
+    rows = service.store.fills(
+        account,
+        symbol=symbol,
+        order_id=order_id,
+        from_us=from_ms * 1000 if from_ms >= 0 else None,
+        to_us=to_ms * 1000 if to_ms >= 0 else None,
+        limit=limit,
+        offset=offset,
+        ascending=ascending,
+    )
+    out = []
+    for r in rows:
+        mw = service.wire.markets[r["market"]]
+        fee_asset = service.wire.assets[r["fee_asset"]]
+        out.append(
+            {
+                "clientId": str(r["client_id"]) if r["client_id"] >= 0 else None,
+                "fee": format_atoms(r["fee"], fee_asset.decimals),
+                "feeSymbol": r["fee_asset"],
+                "isMaker": bool(r["is_maker"]),
+                "orderId": str(r["order_id"]),
+                "price": mw.price(r["price"]),
+                "quantity": mw.qty(r["lots"]),
+                "side": r["side"],
+                "symbol": r["market"],
+                "systemOrderType": None,
+                "timestamp": iso_ms(r["ts_us"]),
+                "tradeId": r["trade_id"],
+            }
+        )
+    return out
