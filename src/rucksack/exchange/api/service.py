@@ -19,8 +19,9 @@ from pathlib import Path
 from rucksack.exchange.api.auth import Verifier
 from rucksack.exchange.api.wire import Wire
 from rucksack.exchange.config import default_config_text
+from rucksack.exchange.core.book.order import Order
 from rucksack.exchange.core.commands import Command
-from rucksack.exchange.core.events import Event
+from rucksack.exchange.core.events import Event, OrderAccepted, OrderClosed
 from rucksack.exchange.feeds import PriceFeed
 from rucksack.exchange.sequencer.datadir import CONFIG_NAME, Exchange, init_data_dir
 from rucksack.exchange.store.sqlite import ReadStore
@@ -79,6 +80,11 @@ class ExchangeService:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.admin_token = self._admin_token() if sandbox else None
         self.feed: PriceFeed | None = None
+        # read model: account -> ids of its orders that may rest (seeded from the engine, kept from
+        # released events); handlers confirm each id against engine.orders, the live truth
+        self.open_ids: dict[int, set[int]] = {}
+        for order in self.engine.orders.values():
+            self.open_ids.setdefault(order.account, set()).add(order.id)
         self.openapi = b"{}"
 
     def _admin_token(self) -> str:
@@ -128,8 +134,27 @@ class ExchangeService:
 
     def _on_released(self, seq: int, ts_us: int, events: list[Event]) -> None:
         self.store.project(seq, ts_us, events)
+        for ev in events:
+            if isinstance(ev, OrderAccepted):
+                if ev.order.order_type == "Limit":
+                    self.open_ids.setdefault(ev.order.account, set()).add(ev.order_id)
+            elif isinstance(ev, OrderClosed):
+                ids = self.open_ids.get(ev.account)
+                if ids is not None:
+                    ids.discard(ev.order_id)
+                    if not ids:
+                        del self.open_ids[ev.account]
         for listener in self.listeners:
             listener(seq, ts_us, events)
+
+    def open_orders(self, account: int) -> list[Order]:
+        """The account's resting orders, oldest first (commands applied but not yet durable are
+        confirmed against the engine, which is the live truth)."""
+        ids = self.open_ids.get(account, ())
+        orders = self.engine.orders
+        found = [orders[i] for i in ids if i in orders and orders[i].account == account]
+        found.sort(key=lambda o: o.id)
+        return found
 
     def now_ms(self) -> int:
         return time.time_ns() // 1_000_000

@@ -17,7 +17,7 @@ from rucksack.exchange.api.wire import format_atoms, iso_ms
 async def account(service: ExchangeService, account: int, params: Any) -> Any:
     acct = service.engine.ledger.accounts.get(account)
     tier = service.spec.fee_tiers[acct.tier if acct else 0]
-    open_orders = sum(1 for o in service.engine.orders.values() if o.account == account)
+    open_orders = len(service.open_orders(account))
     return {
         "autoBorrowSettlements": False,
         "autoLend": False,

@@ -93,9 +93,7 @@ async def orders_query(service: ExchangeService, account: int, params: Any) -> A
         service.wire.market(symbol)
     market_type = params.get("marketType")
     out = []
-    for order in sorted(service.engine.orders.values(), key=lambda o: o.id):  # oldest first, stable across restarts
-        if order.account != account:
-            continue
+    for order in service.open_orders(account):  # oldest first, stable across restarts
         m = service.engine.markets[order.market]
         if (symbol is None or m.symbol == symbol) and market_type in (None, m.spec.market_type):
             out.append(resting_order_json(service.wire, m.symbol, order))
@@ -114,9 +112,8 @@ async def orders_cancel(service: ExchangeService, account: int, params: Any) -> 
     state = service.engine.market_by_symbol[mw.symbol]
     before = {
         o.id: resting_order_json(service.wire, mw.symbol, o)
-        for side in (state.bids, state.asks)
-        for o in side.orders()
-        if o.account == account
+        for o in service.open_orders(account)
+        if o.market == state.index
     }
     events = await service.submit(CancelAllOrders(account, mw.symbol))
     out = []
