@@ -137,3 +137,14 @@ def test_sdk_websocket(server: Server, liquidity: None) -> None:
         assert [m["e"] for m in got["order"]][:2] == ["orderAccepted", "orderFill"]
     finally:
         ws.close()
+
+
+def test_account_limits(server: Server, liquidity: None) -> None:
+    creds = sandbox_account(server, USDC="1005", SOL="3.456")
+    client = AuthenticationClient(*_keys(creds), base_url=server.url + "/")
+    ask = client.get_max_order_quantity(symbol="SOL_USDC", side="Ask")
+    assert ask["maxOrderQuantity"] == "3.45" and ask["symbol"] == "SOL_USDC"  # whole steps of 0.01
+    bid = client.get_max_order_quantity(symbol="SOL_USDC", side="Bid", price="100")
+    assert bid["maxOrderQuantity"] == "10.05" and bid["price"] == "100.00"
+    assert client.get_max_withdrawal_quantity(symbol="USDC")["maxWithdrawalQuantity"] == "1005"
+    assert client.get_max_borrow_quantity(symbol="USDC")["maxBorrowQuantity"] == "0"

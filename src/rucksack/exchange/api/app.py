@@ -71,6 +71,9 @@ PRIVATE: dict[tuple[str, str], tuple[str, Handler]] = {
     ("POST", "/api/v1/borrowLend"): ("borrowLendExecute", lending.borrow_lend_execute),
     ("GET", "/api/v1/borrowLend/positions"): ("borrowLendPositionQuery", lending.borrow_lend_positions),
     ("GET", "/api/v1/capital/collateral"): ("collateralQuery", account.capital_collateral),
+    ("GET", "/api/v1/account/limits/order"): ("maxOrderQuantity", account.max_order_quantity),
+    ("GET", "/api/v1/account/limits/withdrawal"): ("maxWithdrawalQuantity", account.max_withdrawal_quantity),
+    ("GET", "/api/v1/account/limits/borrow"): ("maxBorrowQuantity", account.max_borrow_quantity),
 }
 
 ADMIN: dict[tuple[str, str], Callable[[ExchangeService, Any], Awaitable[Any]]] = {

@@ -187,6 +187,36 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
     ),
     ("GET", "/api/v1/borrowLend/markets"): ("Borrow/lend markets", [], None, []),
     ("GET", "/api/v1/collateral"): ("Collateral haircut functions per asset", [], None, []),
+    ("GET", "/api/v1/account/limits/order"): (
+        "Max order quantity (maxOrderQuantity)",
+        [
+            q("symbol", SYMBOL, True),
+            q("side", SIDE, True),
+            q("price", DECIMAL),
+            q("reduceOnly", {"type": "boolean"}),
+            q("autoBorrow", {"type": "boolean"}),
+            q("autoBorrowRepay", {"type": "boolean"}),
+            q("autoLendRedeem", {"type": "boolean"}),
+        ],
+        None,
+        [400],
+    ),
+    ("GET", "/api/v1/account/limits/withdrawal"): (
+        "Max withdrawal quantity (maxWithdrawalQuantity)",
+        [
+            q("symbol", {"type": "string"}, True),
+            q("autoBorrow", {"type": "boolean"}),
+            q("autoLendRedeem", {"type": "boolean"}),
+        ],
+        None,
+        [400],
+    ),
+    ("GET", "/api/v1/account/limits/borrow"): (
+        "Max borrow quantity (maxBorrowQuantity)",
+        [q("symbol", {"type": "string"}, True)],
+        None,
+        [400],
+    ),
     ("GET", "/api/v1/capital/collateral"): (
         "Margin account summary (collateralQuery)",
         [q("subaccountId", {"type": "integer", "minimum": 0, "maximum": 65535})],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rucksack.exchange.api.errors import ApiError
+from rucksack.exchange.api.errors import ApiError, bad_request
 from rucksack.exchange.api.routes.common import (
     int_param,
     page_params,
@@ -166,3 +166,62 @@ async def capital_collateral(service: ExchangeService, account: int, params: Any
         "unsettledEquity": "0",
         "collateral": rows,
     }
+
+
+def _flag(params: Any, key: str) -> bool | None:
+    value = params.get(key)
+    if value is None:
+        return None
+    if value in ("true", "True", True):
+        return True
+    if value in ("false", "False", False):
+        return False
+    raise bad_request(f"{key} must be true or false")
+
+
+async def max_order_quantity(service: ExchangeService, account: int, params: Any) -> Any:
+    """Spot: an ask can sell the available base; a bid can buy available quote / price, priced at
+    ``price`` if given, else the best ask, else the last trade (0 when no price is known)."""
+    mw = service.wire.market(params.get("symbol"))
+    side = params.get("side")
+    if side not in ("Bid", "Ask"):
+        raise bad_request("side must be Bid or Ask")
+    flags = {k: _flag(params, k) for k in ("reduceOnly", "autoBorrow", "autoBorrowRepay", "autoLendRedeem")}
+    state = service.engine.market_by_symbol[mw.symbol]
+    ledger = service.engine.ledger
+    price = mw.parse_price(params["price"]) if params.get("price") is not None else 0
+    if side == "Ask":
+        lots = ledger.available(account, state.base) // mw.spec.lot_atoms
+    else:
+        price_used = price or state.asks.best_price() or state.last_price
+        quote = ledger.available(account, state.quote)
+        lots = quote // (price_used * mw.spec.lot_tick_atoms) if price_used else 0
+    if mw.spec.max_lots:
+        lots = min(lots, mw.spec.max_lots)
+    out: dict[str, Any] = {
+        "maxOrderQuantity": mw.qty(lots),
+        "side": side,
+        "symbol": mw.symbol,
+        "price": mw.price(price) if price else None,
+    }
+    out.update({k: v for k, v in flags.items() if v is not None})
+    return out
+
+
+async def max_withdrawal_quantity(service: ExchangeService, account: int, params: Any) -> Any:
+    """The available balance (lent funds are not redeemed automatically yet; nothing is borrowed)."""
+    asset = service.wire.asset(params.get("symbol"))
+    flags = {k: _flag(params, k) for k in ("autoBorrow", "autoLendRedeem")}
+    index = service.engine.asset_index[asset.symbol]
+    out: dict[str, Any] = {
+        "maxWithdrawalQuantity": format_atoms(service.engine.ledger.available(account, index), asset.decimals),
+        "symbol": asset.symbol,
+    }
+    out.update({k: v for k, v in flags.items() if v is not None})
+    return out
+
+
+async def max_borrow_quantity(service: ExchangeService, account: int, params: Any) -> Any:
+    """Borrowing needs the risk engine: the account's borrow limit is 0 until it exists."""
+    asset = service.wire.asset(params.get("symbol"))
+    return {"maxBorrowQuantity": "0", "symbol": asset.symbol}
