@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run every benchmark with its fixed seed and print one JSON line each.
 # `make bench` runs this against the mypyc-compiled core (PYTHONPATH=build/native);
-# `RUCKSACK_PURE=1 make bench-pure`-style runs are just: PYTHONPATH=src bash bench/run.sh
+# for the pure-Python core run: PYTHONPATH=src bash bench/run.sh
 # Record the figures and the machine in docs/performance.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -12,7 +12,6 @@ import asyncio
 import json
 import logging
 import random
-from typing import Any
 
 from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.core.commands import (
@@ -123,7 +122,3 @@ async def publish_index_prices(service: ExchangeService, feed: PriceFeed, period
                     sent[market] = price
                     await service.submit(SetIndexPrice(market, price))
         await asyncio.sleep(period)
-
-
-def describe(feed: PriceFeed) -> dict[str, Any]:
-    return {"feed": feed.kind, "prices": dict(feed.prices)}

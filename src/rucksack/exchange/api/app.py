@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -216,6 +217,4 @@ def _authenticate(service: ExchangeService, request: Request, instruction: str, 
 
 
 def _consteq(a: str, b: str) -> bool:
-    import hmac
-
     return hmac.compare_digest(a.encode(), b.encode())

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from rucksack.exchange.api.errors import ApiError, bad_request, from_reason
-from rucksack.exchange.api.wire import MarketWire, Wire
+from rucksack.exchange.api.wire import MarketWire, Wire, iso_ms
 from rucksack.exchange.core.book.order import Order
 from rucksack.exchange.core.commands import PlaceOrder
 from rucksack.exchange.core.enums import STP_NAMES, TIF_NAMES
-from rucksack.exchange.core.events import Event, OrderAccepted, OrderClosed, OrderRejected
+from rucksack.exchange.core.events import Event, OrderAccepted, OrderClosed, OrderRejected, TradeExecuted
 
 SIDES = ("Bid", "Ask")
 ORDER_TYPES = ("Limit", "Market")
@@ -218,9 +218,9 @@ def placed_order_json(wire: Wire, events: list[Event], start: int = 0) -> tuple[
         ev = events[end]
         if isinstance(ev, OrderClosed) and ev.order_id == first.order_id:
             status, filled_lots, filled_quote = ev.status, ev.filled_lots, ev.filled_quote_atoms
-        elif getattr(ev, "taker_order_id", None) == first.order_id and status == "New":
-            filled_lots += ev.lots  # type: ignore[union-attr]
-            filled_quote += ev.lots * ev.price * mw.spec.lot_tick_atoms  # type: ignore[union-attr]
+        elif isinstance(ev, TradeExecuted) and ev.taker_order_id == first.order_id and status == "New":
+            filled_lots += ev.lots
+            filled_quote += ev.lots * ev.price * mw.spec.lot_tick_atoms
         end += 1
     if status == "New" and filled_lots:
         status = "PartiallyFilled"
@@ -244,8 +244,6 @@ def placed_order_json(wire: Wire, events: list[Event], start: int = 0) -> tuple[
 
 
 def history_order_json(wire: Wire, row: dict[str, Any]) -> dict[str, Any]:
-    from rucksack.exchange.api.wire import iso_ms
-
     mw = wire.markets[row["market"]]
     limit = row["order_type"] == "Limit"
     return {

@@ -23,7 +23,7 @@ from rucksack.exchange.core.book.order import Order
 from rucksack.exchange.core.commands import Command
 from rucksack.exchange.core.events import Event, OrderAccepted, OrderClosed
 from rucksack.exchange.feeds import PriceFeed
-from rucksack.exchange.sequencer.datadir import CONFIG_NAME, Exchange, init_data_dir
+from rucksack.exchange.sequencer.datadir import CONFIG_NAME, Exchange, init_data_dir, read_spec
 from rucksack.exchange.store.sqlite import ReadStore
 
 ADMIN_TOKEN_NAME = "admin.token"
@@ -48,13 +48,11 @@ class ExchangeService:
         fsync: bool = True,
         inline_commit: bool = True,
     ) -> None:
-        config = data_dir / CONFIG_NAME
-        init_data_dir(data_dir, config.read_text(encoding="utf-8") if config.exists() else default_config_text())
+        if not (data_dir / CONFIG_NAME).exists():  # a new data dir starts from the shipped config
+            init_data_dir(data_dir, default_config_text())
         self.data_dir = data_dir
         self.sandbox = sandbox
         self.clock = clock
-        from rucksack.exchange.sequencer.datadir import read_spec
-
         spec = read_spec(data_dir)
         self.store = ReadStore(data_dir / READ_DB_NAME, spec)
         self.inline_commit = inline_commit

@@ -40,9 +40,6 @@ class MarketWire:
     def quote_amount(self, atoms: int) -> str:
         return format_atoms(atoms, self.quote.decimals)
 
-    def base_amount(self, atoms: int) -> str:
-        return format_atoms(atoms, self.base.decimals)
-
     # -- parsing (exact or ApiError)
     def parse_price(self, value: Any, field: str = "price") -> int:
         units = _parse(value, self.tick_places, field, "INVALID_PRICE", "Price decimal too long")

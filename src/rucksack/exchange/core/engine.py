@@ -105,7 +105,7 @@ from rucksack.exchange.core.markets import (
     MarketSpec,
     validate_spec,
 )
-from rucksack.exchange.core.numeric import PPM
+from rucksack.exchange.core.numeric import PPM, ceil_div, fee_atoms
 
 # ``_place`` unpacks PlaceOrder positionally; refuse to run if its fields are ever reordered.
 if PlaceOrder.__struct_fields__ != (
@@ -399,7 +399,7 @@ class Engine:
         else:
             limit = MAX_PRICE_TICKS if is_buy else 0
         if ref > 0:
-            impact = (ref * m.impact_max) // PPM if is_buy else -((-ref * m.impact_min) // PPM)
+            impact = (ref * m.impact_max) // PPM if is_buy else ceil_div(ref * m.impact_min, PPM)
         else:
             impact = MAX_PRICE_TICKS if is_buy else 0
         if tif == FOK:
@@ -477,8 +477,8 @@ class Engine:
             maker_rate = maker_rates[maker_acct.tier]
             # fees on what each side receives, rounded up (ledger's favour)
             if taker_buys:
-                taker_fee = -((-base_atoms * taker_rate) // PPM)
-                maker_fee = -((-quote_atoms * maker_rate) // PPM)
+                taker_fee = fee_atoms(base_atoms, taker_rate)
+                maker_fee = fee_atoms(quote_atoms, maker_rate)
                 settle_spot_fill(
                     taker_base,
                     taker_quote,
@@ -494,8 +494,8 @@ class Engine:
                 taker.hold -= quote_atoms
                 maker.hold -= base_atoms
             else:
-                taker_fee = -((-quote_atoms * taker_rate) // PPM)
-                maker_fee = -((-base_atoms * maker_rate) // PPM)
+                taker_fee = fee_atoms(quote_atoms, taker_rate)
+                maker_fee = fee_atoms(base_atoms, maker_rate)
                 settle_spot_fill(
                     maker_acct.assets[base],
                     maker_acct.assets[quote],

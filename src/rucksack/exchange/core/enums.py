@@ -13,7 +13,6 @@ Side = Literal["Bid", "Ask"]
 OrderType = Literal["Limit", "Market"]
 TimeInForce = Literal["GTC", "IOC", "FOK"]
 SelfTradePrevention = Literal["RejectTaker", "RejectMaker", "RejectBoth", "Allow"]
-OrderStatus = Literal["New", "PartiallyFilled", "Filled", "Cancelled", "Expired"]
 MarketType = Literal["SPOT", "PERP"]
 
 BID: Final = 0
@@ -23,19 +22,12 @@ SIDE_NAMES: Final = ("Bid", "Ask")
 GTC: Final = 0
 IOC: Final = 1
 FOK: Final = 2
-TIF_CODES: Final = {"GTC": GTC, "IOC": IOC, "FOK": FOK}
 TIF_NAMES: Final = ("GTC", "IOC", "FOK")
 
 STP_REJECT_TAKER: Final = 0
 STP_REJECT_MAKER: Final = 1
 STP_REJECT_BOTH: Final = 2
 STP_ALLOW: Final = 3
-STP_CODES: Final = {
-    "RejectTaker": STP_REJECT_TAKER,
-    "RejectMaker": STP_REJECT_MAKER,
-    "RejectBoth": STP_REJECT_BOTH,
-    "Allow": STP_ALLOW,
-}
 STP_NAMES: Final = ("RejectTaker", "RejectMaker", "RejectBoth", "Allow")
 
 

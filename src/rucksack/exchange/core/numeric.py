@@ -6,8 +6,9 @@ Invariants:
   market's step size). No floats anywhere.
 - Decimal strings exist only at the edges (config, API). :func:`parse_decimal` converts them
   exactly or fails; it never rounds.
-- Rounding happens only through :func:`ceil_div` / :func:`floor_div` at call sites that state
-  the reason, always in the ledger's favour (fees are rounded up, payouts down).
+- Rounding up happens only through :func:`ceil_div` (and :func:`fee_atoms`, built on it) at call
+  sites that state the reason; rounding down is plain ``//``. Both always in the ledger's favour
+  (fees and debts up, payouts and claims down).
 """
 
 from __future__ import annotations
@@ -67,11 +68,6 @@ def ceil_div(numerator: int, denominator: int) -> int:
     return -((-numerator) // denominator)
 
 
-def floor_div(numerator: int, denominator: int) -> int:
-    """Integer division rounding towards -infinity (denominator > 0)."""
-    return numerator // denominator
-
-
 def fee_atoms(amount: int, rate_ppm: int) -> int:
     """Fee on ``amount`` atoms at ``rate_ppm``: rounded up, in the ledger's favour."""
-    return -((-amount * rate_ppm) // PPM)
+    return ceil_div(amount * rate_ppm, PPM)

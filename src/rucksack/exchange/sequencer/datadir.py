@@ -19,7 +19,7 @@ from pathlib import Path
 from rucksack.exchange.config import load_spec_text
 from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.markets import ExchangeSpec
-from rucksack.exchange.core.state import hash_snapshot, restore, state_hash, take_snapshot
+from rucksack.exchange.core.state import restore, state_hash, take_snapshot
 from rucksack.exchange.sequencer.journal import JournalWriter, ScanResult, read_entries
 from rucksack.exchange.sequencer.sequencer import Listener, Sequencer
 from rucksack.exchange.sequencer.snapshots import SnapshotStore
@@ -129,4 +129,4 @@ class Exchange:
         self.journal.close()
 
 
-__all__ = ["Exchange", "Recovered", "hash_snapshot", "init_data_dir", "read_spec", "recover"]
+__all__ = ["Exchange", "Recovered", "init_data_dir", "read_spec", "recover"]

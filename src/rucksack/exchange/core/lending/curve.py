@@ -17,6 +17,8 @@ from typing import Final
 
 import msgspec
 
+from rucksack.exchange.core.numeric import ceil_div
+
 WAD: Final = 10**18
 HOURS_PER_YEAR: Final = 8760
 
@@ -44,7 +46,7 @@ def utilization(borrowed: int, lent: int) -> int:
     """Borrowed / lent in WAD, rounded up, capped at 1 (0 when nothing is lent)."""
     if lent <= 0 or borrowed <= 0:
         return 0
-    u = -((-borrowed * WAD) // lent)
+    u = ceil_div(borrowed * WAD, lent)
     return u if u < WAD else WAD
 
 
@@ -52,8 +54,8 @@ def borrow_apr(curve: RateCurve, u: int) -> int:
     """Borrow APR (WAD) at utilization ``u`` (WAD), rounded up."""
     opt = curve.optimal_utilization
     if u <= opt:
-        return curve.base_apr + -((-curve.slope1_apr * u) // opt)
-    return curve.base_apr + curve.slope1_apr + -((-curve.slope2_apr * (u - opt)) // (WAD - opt))
+        return curve.base_apr + ceil_div(curve.slope1_apr * u, opt)
+    return curve.base_apr + curve.slope1_apr + ceil_div(curve.slope2_apr * (u - opt), (WAD - opt))
 
 
 def lend_apr(curve: RateCurve, u: int) -> int:
@@ -63,4 +65,4 @@ def lend_apr(curve: RateCurve, u: int) -> int:
 
 def hourly_rate(apr: int) -> int:
     """The hourly rate (WAD) charged to borrowers for an APR: APR / 8760, rounded up."""
-    return -((-apr) // HOURS_PER_YEAR)
+    return ceil_div(apr, HOURS_PER_YEAR)

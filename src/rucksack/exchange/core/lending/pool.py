@@ -21,6 +21,7 @@ caller, who applies the opposite change to the account's balance.
 from __future__ import annotations
 
 from rucksack.exchange.core.lending.curve import WAD, RateCurve, borrow_apr, hourly_rate, utilization
+from rucksack.exchange.core.numeric import ceil_div
 
 
 class PoolError(ValueError):
@@ -47,13 +48,13 @@ class Pool:
 
     def borrowed(self) -> int:
         """Total debt, atoms (rounded up)."""
-        return -((-self.borrow_shares * self.borrow_index) // WAD)
+        return ceil_div(self.borrow_shares * self.borrow_index, WAD)
 
     def claim(self, shares: int) -> int:
         return shares * self.lend_index // WAD
 
     def debt(self, shares: int) -> int:
-        return -((-shares * self.borrow_index) // WAD)
+        return ceil_div(shares * self.borrow_index, WAD)
 
     def utilization(self) -> int:
         return utilization(self.borrowed(), self.lent())
@@ -82,7 +83,7 @@ class Pool:
         """Pay out ``amount`` atoms to a lender holding ``held_shares``; return shares burned."""
         if amount <= 0:
             raise PoolError("amount must be positive")
-        burn = -((-amount * WAD) // self.lend_index)
+        burn = ceil_div(amount * WAD, self.lend_index)
         if burn > held_shares:
             raise PoolError("redeeming more than the lend position")
         if amount > self.cash:
@@ -106,8 +107,8 @@ class Pool:
             raise PoolError("amount must be positive")
         if amount > self.cash:
             raise PoolError("not enough idle cash in the pool")
-        shares = -((-amount * WAD) // self.borrow_index)
-        self._check_utilization(-((-(self.borrow_shares + shares) * self.borrow_index) // WAD), self.lent())
+        shares = ceil_div(amount * WAD, self.borrow_index)
+        self._check_utilization(ceil_div((self.borrow_shares + shares) * self.borrow_index, WAD), self.lent())
         self.cash -= amount
         self.borrow_shares += shares
         return shares
@@ -133,7 +134,7 @@ class Pool:
         if debt_before == 0 or lent_before == 0:
             return 0, 0
         rate = hourly_rate(borrow_apr(self.curve, utilization(debt_before, lent_before)))
-        self.borrow_index = -((-self.borrow_index * (WAD + rate)) // WAD)
+        self.borrow_index = ceil_div(self.borrow_index * (WAD + rate), WAD)
         growth = self.borrowed() - debt_before
         to_lenders = growth * (WAD - self.curve.fee) // WAD
         # exact claims (shares x index) grow by at most to_lenders, and the fee's by at most the rest

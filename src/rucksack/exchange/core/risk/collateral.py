@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from rucksack.exchange.core.engine import Engine, MarketState
 from rucksack.exchange.core.lending.curve import WAD
+from rucksack.exchange.core.numeric import ceil_div
 from rucksack.exchange.core.risk.haircut import weight
 
 
@@ -107,4 +108,4 @@ def _value(market: MarketState | None, price: int, quantity: int, *, round_up: b
     if market is None or not price:
         return 0
     num = quantity * price * market.lot_tick_atoms
-    return -((-num) // market.lot_atoms) if round_up else num // market.lot_atoms
+    return ceil_div(num, market.lot_atoms) if round_up else num // market.lot_atoms
