@@ -189,6 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
     jour.add_argument("--dir", default=None, help="directory for the temporary journal")
     jour.add_argument("--no-fsync", action="store_true", help="skip fdatasync (CPU cost only)")
     jour.set_defaults(func=cmd_bench)
+
+    from rucksack.reserves.cli import register as register_reserves
+
+    register_reserves(sub)
     return parser
 
 

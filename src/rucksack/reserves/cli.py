@@ -1,0 +1,128 @@
+"""``rucksack reserves snapshot | proof | verify`` (registered by ``rucksack.cli``).
+
+- ``snapshot --in liabilities.json --out DIR``: writes ``DIR/snapshot.json`` (signed),
+  ``DIR/reserves.json`` (if the input lists custody holdings), ``DIR/proofs/<account>.json`` and,
+  under ``DIR/private/`` (mode 0600), the snapshot secret and, unless ``--key`` names one, the
+  signing key. Publish ``snapshot.json`` and ``reserves.json`` only. Prints one JSON line.
+- ``proof --in liabilities.json --secret FILE --account ID``: re-issues one account's proof from
+  the same liabilities and snapshot secret (the build is deterministic).
+- ``verify``: see :mod:`rucksack.reserves.verify` (text by default, ``--json``; exit 0/1/2).
+
+Progress goes to stderr; wiring to the exchange's data dir (``--data-dir``) comes with the engine's
+liabilities export.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import sys
+import time
+from pathlib import Path
+
+from rucksack.reserves import verify
+
+
+def _progress(message: str) -> None:
+    sys.stderr.write(f"rucksack reserves: {message}\n")
+    sys.stderr.flush()
+
+
+def _read_secret(path: Path) -> bytes:
+    secret = bytes.fromhex(path.read_text().strip())
+    if len(secret) < 16:
+        raise ValueError(f"{path}: the snapshot secret must be at least 16 bytes of hex")
+    return secret
+
+
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    from rucksack.reserves.build import build_from_liabilities, load_signing_key, write_private, write_publication
+    from rucksack.reserves.liabilities import LiabilityError, load_snapshot
+
+    out = Path(args.out)
+    private = out / "private"
+    try:
+        snap = load_snapshot(Path(args.input))
+        key = load_signing_key(Path(args.key) if args.key else private / "signing.key", create=not args.key)
+        if args.secret:
+            secret = _read_secret(Path(args.secret))
+        else:
+            secret = secrets.token_bytes(32)  # fresh per snapshot: unlinks leaves across snapshots
+            private.mkdir(parents=True, exist_ok=True)
+            write_private(private / "snapshot-secret.hex", secret.hex().encode() + b"\n")
+    except (OSError, ValueError, LiabilityError) as exc:
+        sys.stderr.write(f"rucksack reserves snapshot: {exc}\n")
+        return 2
+    started = time.perf_counter()
+    _progress(f"building the Merkle-sum tree for {len(snap.rows)} accounts x {len(snap.assets)} assets")
+    pub = build_from_liabilities(snap, secret, key, min_depth=args.min_depth)
+    built = time.perf_counter()
+    _progress(f"tree of depth {pub.tree.depth} built in {built - started:.2f} s; writing {len(pub.proofs)} proofs")
+    written = write_publication(pub, out)
+    _progress(f"written in {time.perf_counter() - built:.2f} s")
+    summary = {
+        "snapshot": str(written["snapshot"]),
+        "reserves": str(written["reserves"]) if "reserves" in written else None,
+        "proofs": str(written["proofs"]) if "proofs" in written else None,
+        "snapshot_id": pub.snapshot.snapshot_id,
+        "seq": pub.snapshot.seq,
+        "root": pub.snapshot.root,
+        "depth": pub.snapshot.depth,
+        "accounts": len(snap.rows),
+        "public_key": pub.snapshot.public_key,
+    }
+    sys.stdout.write(json.dumps(summary) + "\n")
+    return 0
+
+
+def cmd_proof(args: argparse.Namespace) -> int:
+    from rucksack.reserves.build import proof_for
+    from rucksack.reserves.documents import encode
+    from rucksack.reserves.liabilities import LiabilityError, load_snapshot
+    from rucksack.reserves.tree import build_tree
+
+    try:
+        snap = load_snapshot(Path(args.input))
+        secret = _read_secret(Path(args.secret))
+    except (OSError, ValueError, LiabilityError) as exc:
+        sys.stderr.write(f"rucksack reserves proof: {exc}\n")
+        return 2
+    tree = build_tree(snap, secret, min_depth=args.min_depth)
+    if args.account not in tree.openings:
+        sys.stderr.write(f"rucksack reserves proof: account {args.account} is not in the snapshot\n")
+        return 1
+    data = encode(proof_for(tree, snap, args.account))
+    if args.output:
+        from rucksack.reserves.build import write_private
+
+        write_private(Path(args.output), data)
+    else:
+        sys.stdout.buffer.write(data)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add ``reserves`` and its subcommands to the top-level ``rucksack`` parser."""
+    reserves = sub.add_parser("reserves", help="proof of reserves: snapshot, proof, verify")
+    rsub = reserves.add_subparsers(dest="what", required=True)
+
+    snap = rsub.add_parser("snapshot", help="build the Merkle-sum tree, signed snapshot.json and every proof")
+    snap.add_argument("--in", dest="input", required=True, help="liabilities.json (a LiabilitySnapshot)")
+    snap.add_argument("--out", required=True, help="output directory")
+    snap.add_argument("--key", help="hex ED25519 seed file (default: OUT/private/signing.key, created if missing)")
+    snap.add_argument("--secret", help="hex snapshot secret file (default: fresh, saved in OUT/private/)")
+    snap.add_argument("--min-depth", type=int, default=0, help="pad to at least 2**N leaves (hides the count)")
+    snap.set_defaults(func=cmd_snapshot)
+
+    proof = rsub.add_parser("proof", help="re-issue one account's inclusion proof from the snapshot secret")
+    proof.add_argument("--in", dest="input", required=True, help="the liabilities.json the snapshot was built from")
+    proof.add_argument("--secret", required=True, help="the snapshot secret file")
+    proof.add_argument("--account", type=int, required=True)
+    proof.add_argument("--min-depth", type=int, default=0, help="as given to snapshot")
+    proof.add_argument("--out", dest="output", help="write here (mode 0600) instead of stdout")
+    proof.set_defaults(func=cmd_proof)
+
+    ver = rsub.add_parser("verify", help="verify a snapshot, your inclusion proof and the reserves statement")
+    verify.add_arguments(ver)
+    ver.set_defaults(func=verify.run)
