@@ -12,6 +12,7 @@ are published.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,10 +85,16 @@ def reserves_statement(
 
 
 def build_from_liabilities(
-    snap: LiabilitySnapshot, secret: bytes, key: SigningKey, *, min_depth: int = 0, with_proofs: bool = True
+    snap: LiabilitySnapshot,
+    secret: bytes,
+    key: SigningKey,
+    *,
+    min_depth: int = 0,
+    with_proofs: bool = True,
+    progress: Callable[[str], None] | None = None,
 ) -> Publication:
     """Build the tree, sign ``snapshot.json`` and (if ``snap.custody``) ``reserves.json``, make proofs."""
-    tree = build_tree(snap, secret, min_depth=min_depth)
+    tree = build_tree(snap, secret, min_depth=min_depth, progress=progress)
     k = tree.assets
     totals = tree.totals
     published = PublishedSnapshot(

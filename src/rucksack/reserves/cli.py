@@ -56,7 +56,7 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
         return 2
     started = time.perf_counter()
     _progress(f"building the Merkle-sum tree for {len(snap.rows)} accounts x {len(snap.assets)} assets")
-    pub = build_from_liabilities(snap, secret, key, min_depth=args.min_depth)
+    pub = build_from_liabilities(snap, secret, key, min_depth=args.min_depth, progress=_progress)
     built = time.perf_counter()
     _progress(f"tree of depth {pub.tree.depth} built in {built - started:.2f} s; writing {len(pub.proofs)} proofs")
     written = write_publication(pub, out)

@@ -15,6 +15,7 @@ Invariants:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rucksack.reserves import commitments as c
@@ -68,8 +69,13 @@ def tree_depth(n_accounts: int, min_depth: int = 0) -> int:
     return depth
 
 
-def build_tree(snap: LiabilitySnapshot, secret: bytes, *, min_depth: int = 0) -> MerkleSumTree:
-    """Build the tree for ``snap`` with the snapshot ``secret`` (keep it private; 32 random bytes)."""
+def build_tree(
+    snap: LiabilitySnapshot, secret: bytes, *, min_depth: int = 0, progress: Callable[[str], None] | None = None
+) -> MerkleSumTree:
+    """Build the tree for ``snap`` with the snapshot ``secret`` (keep it private; 32 random bytes).
+
+    ``progress``, if given, receives a line after the leaves and after each level of a large tree.
+    """
     check_snapshot(snap)
     if len(secret) < 16:
         raise ValueError("snapshot secret must be at least 16 bytes")
@@ -101,6 +107,8 @@ def build_tree(snap: LiabilitySnapshot, secret: bytes, *, min_depth: int = 0) ->
         leaf_sums.append((*row.equity, *row.debt))
         openings[row.account] = LeafOpening(row.account, index, salt, tuple(row.equity), tuple(row.debt))
 
+    if progress is not None:
+        progress(f"{size} leaves hashed ({len(snap.rows)} accounts, {size - len(snap.rows)} padding)")
     hashes = [leaf_hashes]
     sums = [leaf_sums]
     node_hash = c.node_hash
@@ -114,4 +122,6 @@ def build_tree(snap: LiabilitySnapshot, secret: bytes, *, min_depth: int = 0) ->
             up_s.append(tuple(a + b for a, b in zip(ls, rs, strict=True)))
         hashes.append(up_h)
         sums.append(up_s)
+        if progress is not None and len(up_h) >= 1 << 16:
+            progress(f"level {len(hashes) - 1} of {depth}: {len(up_h)} nodes")
     return MerkleSumTree(snapshot_id, depth, k, hashes, sums, openings)

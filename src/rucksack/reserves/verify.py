@@ -88,8 +88,12 @@ class Report:
             "account": self.account,
             "solvency": [
                 {
-                    k: (str(v) if isinstance(v, int) and not isinstance(v, bool) and k != "decimals" else v)
-                    for k, v in asdict(s).items()
+                    "asset": s.asset,
+                    "reserves": None if s.reserves is None else str(s.reserves),
+                    "total_equity": str(s.total_equity),
+                    "total_debt": str(s.total_debt),
+                    "net_liability": str(s.net_liability),
+                    "ok": s.ok,
                 }
                 for s in self.solvency
             ],

@@ -233,22 +233,18 @@ def test_reserves_from_the_ledger_are_flagged(pub: Publication) -> None:
 
 
 def test_sum_splitting_attack_fails(pub: Publication) -> None:
-    """Hu-Zhang-Guo: move value between the two children of a node, keeping the parent's sum.
+    """Hu-Zhang-Guo: show a different split of a node's value between its children.
 
-    Against a node that commits only to its sum this passes; ours commits each child's sums.
+    The parent sums and the totals still add up, which is all a node hash over the parent's sum
+    alone would bind; ours commits to each child's sums, so the root changes.
     """
     snap, proof, _ = docs(pub, 1001)
     assert proof is not None
-    # lower the sibling at level 1 by d and raise the one at level 0 by d: every parent sum and the
-    # totals are unchanged, only the split differs
-    d = 1
-    level1 = int(proof["path"][1]["equity"][0])
-    if level1 == 0:
-        proof["path"][1]["equity"][0], proof["path"][0]["equity"][0] = "1", str(int(proof["path"][0]["equity"][0]) - 1)
-        d = -1
-    else:
-        proof["path"][1]["equity"][0] = str(level1 - d)
-        proof["path"][0]["equity"][0] = str(int(proof["path"][0]["equity"][0]) + d)
+    # lower the sibling at level 1 by 1 and raise the one at level 0 by 1: every parent sum and the
+    # totals are unchanged, only the split between the children differs
+    column, index = next((col, i) for col in ("equity", "debt") for i in range(2) if proof["path"][1][col][i] != "0")
+    proof["path"][1][column][index] = str(int(proof["path"][1][column][index]) - 1)
+    proof["path"][0][column][index] = str(int(proof["path"][0][column][index]) + 1)
     assert failed(verify(snap, proof)) == {"proof.root"}
 
 
