@@ -314,11 +314,12 @@ def check_reserves(report: Report, snap: _Snapshot, doc: Any) -> None:
     )
     same = statement_id == snap.snapshot_id.hex() and seq == snap.seq
     expected_challenge = f"{c.VERSION} reserves for snapshot {snap.snapshot_id.hex()}"
-    report.add(
-        "reserves.snapshot",
-        OK if same and challenge == expected_challenge else FAIL,
-        "statement is for this snapshot" if same else "statement is for another snapshot (id or seq differ)",
-    )
+    if not same:
+        report.add("reserves.snapshot", FAIL, "statement is for another snapshot (id or seq differ)")
+    elif challenge != expected_challenge:
+        report.add("reserves.snapshot", FAIL, f"challenge {challenge!r} is not {expected_challenge!r}")
+    else:
+        report.add("reserves.snapshot", OK, "statement is for this snapshot")
     for source in sorted(sources):
         if "not on-chain" in source or source.startswith("exchange-ledger"):
             report.add("reserves.source", WARN, f"holdings from {source!r}: the exchange's own claim, not on-chain")

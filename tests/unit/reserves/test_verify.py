@@ -223,6 +223,12 @@ def test_reserves_tampered_or_for_another_snapshot(pub: Publication) -> None:
     assert failed(verify(snap, None, resign(reserves, "reserves", SigningKey(b"\x02" * 32)))) == {"reserves.key"}
 
 
+def test_reserves_with_another_challenge(pub: Publication) -> None:
+    snap, _, reserves = docs(pub)
+    reserves["challenge"] = "I am an exchange address"
+    assert failed(verify(snap, None, resign(reserves, "reserves"))) == {"reserves.snapshot"}
+
+
 def test_reserves_from_the_ledger_are_flagged(pub: Publication) -> None:
     snap, _, reserves = docs(pub)
     report = verify(snap, None, reserves)
