@@ -166,6 +166,10 @@ def build_parser() -> argparse.ArgumentParser:
     price.add_argument("--price", required=True)
     price.set_defaults(func=cmd_sandbox_price)
 
+    from rucksack.chains.devnet.cli import add_parser as add_devnet_parser
+
+    add_devnet_parser(sub)
+
     replay = sub.add_parser("replay", help="rebuild state from snapshot + journal and print its hash")
     replay.add_argument("--data-dir", required=True)
     replay.set_defaults(func=cmd_replay)

@@ -1,0 +1,1 @@
+"""SVM chains (Solana, Eclipse): SOL/ETH and SPL token transfers with solders and solana-py."""
