@@ -15,6 +15,7 @@ from rucksack.exchange.core.events import Event
 from rucksack.exchange.core.invariants import check_invariants
 from rucksack.exchange.core.lending.curve import RateCurve
 from rucksack.exchange.core.markets import AssetSpec, ExchangeSpec, FeeTier, make_market
+from rucksack.exchange.core.risk.margin_fn import MarginFunction
 
 if os.environ.get("RUCKSACK_EXPECT_COMPILED") == "1":  # make test-native: be sure what we test
     assert not str(engine_module.__file__).endswith(".py"), "expected the mypyc-compiled core"
@@ -62,6 +63,8 @@ def tight_spec(min_notional: str = "1") -> ExchangeSpec:
         tick_size="0.01",
         step_size="0.01",
         min_quantity="0.01",
+        imf=MarginFunction(10**17, 0),  # flat 10% initial margin (10x)
+        mmf=MarginFunction(5 * 10**16, 0),  # flat 5% maintenance
     )
     tiers = [FeeTier("Tier 1", 800, 1000, 200, 500), FeeTier("Zero", 0, 0, 0, 0)]
     return ExchangeSpec(assets=[USDC, SOL], markets=[market, perp], fee_tiers=tiers)

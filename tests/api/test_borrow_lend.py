@@ -53,7 +53,7 @@ def test_errors_through_the_sdk(server: Server) -> None:
     client = AuthenticationClient(creds.api_key, creds.secret, base_url=server.url + "/")
     for quantity, side, code in (
         ("11", "Lend", "INSUFFICIENT_FUNDS"),
-        ("1", "Borrow", "BORROW_LIMIT"),
+        ("1", "Borrow", "INSUFFICIENT_SUPPLY"),  # nothing lent in the pool yet
         ("0.0000001", "Lend", "INVALID_QUANTITY"),
     ):
         with pytest.raises(Exception, match=code):

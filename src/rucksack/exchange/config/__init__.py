@@ -16,12 +16,14 @@ from rucksack.exchange.core.markets import (
     AssetSpec,
     ExchangeSpec,
     FeeTier,
+    RiskParams,
     SpecError,
     make_market,
     validate_spec,
 )
 from rucksack.exchange.core.numeric import DecimalError, parse_decimal
 from rucksack.exchange.core.risk.haircut import Haircut
+from rucksack.exchange.core.risk.margin_fn import MarginFunction
 
 _MARKET_KEYS = {
     "symbol",
@@ -38,6 +40,12 @@ _MARKET_KEYS = {
     "price_band",
     "impact_band",
     "trading",
+    "imf_base",
+    "imf_factor",
+    "mmf_base",
+    "mmf_factor",
+    "funding_bound",
+    "open_interest_limit",
 }
 
 
@@ -68,6 +76,8 @@ def _build(raw: dict[str, Any]) -> ExchangeSpec:
             display_name=a.get("display_name", a["symbol"]),
             lending=_curve(a["symbol"], a["lending"]) if "lending" in a else None,
             collateral=_haircut(a["symbol"], a["collateral"]) if "collateral" in a else None,
+            borrow_imf=_margin_fn(a["borrow"], "imf") if "borrow" in a else None,
+            borrow_mmf=_margin_fn(a["borrow"], "mmf") if "borrow" in a else None,
         )
         for a in raw["assets"]
     ]
@@ -109,6 +119,10 @@ def _build(raw: dict[str, Any]) -> ExchangeSpec:
                 price_band=tuple(merged.get("price_band", ("1.25", "0.75"))),  # type: ignore[arg-type]
                 impact_band=tuple(merged.get("impact_band", ("1.05", "0.95"))),  # type: ignore[arg-type]
                 trading=bool(m.get("trading", True)),
+                imf=_margin_fn(m, "imf") if "imf_base" in m else None,
+                mmf=_margin_fn(m, "mmf") if "mmf_base" in m else None,
+                funding_bound=m.get("funding_bound", "0"),
+                open_interest_limit=m.get("open_interest_limit"),
             )
         )
     spec = ExchangeSpec(
@@ -116,6 +130,7 @@ def _build(raw: dict[str, Any]) -> ExchangeSpec:
         markets=markets,
         fee_tiers=tiers,
         fee_account=int(raw.get("exchange", {}).get("fee_account", 1)),
+        risk=_risk(raw.get("risk", {})),
     )
     validate_spec(spec)
     return spec
@@ -147,3 +162,34 @@ def _haircut(symbol: str, raw: dict[str, Any]) -> Haircut:
         base=parse_decimal(raw.get("base", "0"), 18),
         penalty=parse_decimal(raw.get("penalty", "0"), 18),
     )
+
+
+def _margin_fn(raw: dict[str, Any], kind: str) -> MarginFunction:
+    """``<kind>_base`` and ``<kind>_factor`` decimal fractions -> a MarginFunction in WAD."""
+    return MarginFunction(base=parse_decimal(raw[f"{kind}_base"], 18), factor=parse_decimal(raw[f"{kind}_factor"], 18))
+
+
+_RISK_DECIMALS = {
+    "acmf_offset": ("acmf_offset_wad", 18),
+    "liquidation_fee": ("liquidation_fee_ppm", 6),
+    "slice": ("slice_ppm", 6),
+    "slice_slippage": ("slice_slippage_ppm", 6),
+    "recover_mmr": ("recover_mmr_ppm", 6),
+    "funding_interest": ("funding_interest_wad", 18),
+    "funding_clamp": ("funding_clamp_wad", 18),
+}
+_RISK_INTS = {"max_leverage", "acmf_divisor", "funding_divisor", "liquidity_fund_account", "settlement_account"}
+
+
+def _risk(raw: dict[str, Any]) -> RiskParams:
+    """The ``[risk]`` table (decimal fractions, integers; ``slice_min_notional`` in USD)."""
+    unknown = set(raw) - set(_RISK_DECIMALS) - _RISK_INTS - {"slice_min_notional"}
+    if unknown:
+        raise SpecError(f"risk: unknown keys {sorted(unknown)}")
+    values: dict[str, int] = {key: int(raw[key]) for key in _RISK_INTS if key in raw}
+    for key, (field, scale) in _RISK_DECIMALS.items():
+        if key in raw:
+            values[field] = parse_decimal(raw[key], scale)
+    if "slice_min_notional" in raw:
+        values["slice_min_notional"] = parse_decimal(raw["slice_min_notional"], 6)
+    return RiskParams(**values)

@@ -33,6 +33,7 @@ class PlaceOrder(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=Fals
     post_only: bool = False
     stp: SelfTradePrevention = "RejectTaker"
     client_id: int = -1
+    reduce_only: bool = False
 
 
 class PlaceOrders(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
@@ -79,9 +80,54 @@ class SetFeeTier(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=Fals
 
 
 class CreateAccount(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
-    """Open a new user account; the engine assigns the next account id."""
+    """Open a new user account, or a subaccount of ``parent``; the engine assigns the next id."""
 
     label: str = ""
+    parent: int = 0
+
+
+class Transfer(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """Move ``amount`` atoms of available balance between two wallets owned by ``account``
+    (itself or its subaccounts); checked against the source's margin."""
+
+    account: int
+    source: int
+    target: int
+    asset: str
+    amount: int
+
+
+class UpdateAccount(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """Backpack's account settings (PATCH /api/v1/account); ``None`` leaves a setting unchanged."""
+
+    account: int
+    auto_lend: bool | None = None
+    auto_realize_pnl: bool | None = None
+    auto_borrow_settlements: bool | None = None
+    auto_repay_borrows: bool | None = None
+    leverage_limit: int | None = None
+
+
+class SetBackstopProvider(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """Admin: make ``account`` a backstop liquidity provider (stage 2 of liquidation) or not."""
+
+    account: int
+    enabled: bool
+
+
+class SettlePnl(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """Scheduler tick (every 10 s): realize unrealized PnL into unsettled for accounts with
+    ``autoRealizePnl`` and settle unsettled balances through the USDC waterfall (§14.6)."""
+
+
+class ApplyFunding(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """Scheduler tick: pay funding for every whole hour up to ``hour`` not paid yet (§14.4)."""
+
+    hour: int
+
+
+class LiquidationSweep(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """Scheduler tick (every second): check every account with exposure and run liquidations."""
 
 
 class AddApiKey(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
@@ -128,6 +174,12 @@ Command = (
     | BorrowLend
     | AccrueInterest
     | SetIndexPrice
+    | Transfer
+    | UpdateAccount
+    | SetBackstopProvider
+    | SettlePnl
+    | ApplyFunding
+    | LiquidationSweep
 )
 
 

@@ -37,20 +37,25 @@ from rucksack.exchange.core.book.matching import (
     match,
 )
 from rucksack.exchange.core.book.order import Order
-from rucksack.exchange.core.book.side import BookSide
 from rucksack.exchange.core.commands import (
     AccrueInterest,
     AddApiKey,
+    ApplyFunding,
     BorrowLend,
     CancelAllOrders,
     CancelOrder,
     Command,
     CreateAccount,
     Deposit,
+    LiquidationSweep,
     PlaceOrder,
     PlaceOrders,
+    SetBackstopProvider,
     SetFeeTier,
     SetIndexPrice,
+    SettlePnl,
+    Transfer,
+    UpdateAccount,
     Withdraw,
 )
 from rucksack.exchange.core.enums import (
@@ -68,8 +73,11 @@ from rucksack.exchange.core.enums import (
 )
 from rucksack.exchange.core.events import (
     AccountCreated,
+    AccountRejected,
+    AccountUpdated,
     ApiKeyAdded,
     ApiKeyRejected,
+    BackstopProviderSet,
     BorrowLendExecuted,
     BorrowLendRejected,
     CancelRejected,
@@ -85,6 +93,8 @@ from rucksack.exchange.core.events import (
     OrderClosed,
     OrderRejected,
     TradeExecuted,
+    Transferred,
+    TransferRejected,
     WithdrawalRejected,
     Withdrawn,
 )
@@ -97,15 +107,20 @@ from rucksack.exchange.core.ledger.balances import (
     settle_spot_fill,
 )
 from rucksack.exchange.core.lending.pool import Pool, PoolError
+from rucksack.exchange.core.market_state import MARK_EWMA_US, MarketState, mark_price
 from rucksack.exchange.core.markets import (
     FIRST_USER_ACCOUNT,
     MAX_BATCH,
     ExchangeSpec,
     FeeTier,
-    MarketSpec,
     validate_spec,
 )
 from rucksack.exchange.core.numeric import PPM, ceil_div, fee_atoms
+from rucksack.exchange.core.perps.funding import apply_funding, sample_premium
+from rucksack.exchange.core.perps.liquidation import sweep
+from rucksack.exchange.core.perps.position import Position
+from rucksack.exchange.core.perps.settlement import settle_pnl
+from rucksack.exchange.core.risk.margin import MarginCalc
 
 # ``_place`` unpacks PlaceOrder positionally; refuse to run if its fields are ever reordered.
 if PlaceOrder.__struct_fields__ != (
@@ -120,69 +135,13 @@ if PlaceOrder.__struct_fields__ != (
     "post_only",
     "stp",
     "client_id",
+    "reduce_only",
 ):  # pragma: no cover
     raise ImportError("PlaceOrder's fields changed; update Engine._place")
 
 NO_CLIENT_ID: Final = -1
 MAX_PRICE_TICKS: Final = (1 << 60) - 1  # 'no limit'; stays an unboxed int when compiled
 CLIENT_ID_LIMIT: Final = 1 << 32
-
-
-class MarketState:
-    """A market's integer parameters, its two book sides and its reference price."""
-
-    __slots__ = (
-        "asks",
-        "band_max",
-        "band_min",
-        "base",
-        "basis_ewma",
-        "bids",
-        "impact_max",
-        "impact_min",
-        "index",
-        "index_price",
-        "index_ts_us",
-        "is_spot",
-        "last_price",
-        "lot_atoms",
-        "lot_tick_atoms",
-        "max_lots",
-        "max_price",
-        "min_lots",
-        "min_notional",
-        "min_price",
-        "quote",
-        "spec",
-        "symbol",
-        "trading",
-    )
-
-    def __init__(self, index: int, spec: MarketSpec, base: int, quote: int) -> None:
-        self.index = index
-        self.spec = spec
-        self.symbol = spec.symbol
-        self.base = base
-        self.quote = quote
-        self.is_spot = spec.market_type == "SPOT"
-        self.trading = spec.trading
-        self.lot_atoms = spec.lot_atoms
-        self.lot_tick_atoms = spec.lot_tick_atoms
-        self.min_lots = spec.min_lots
-        self.max_lots = spec.max_lots
-        self.min_price = spec.min_price_ticks
-        self.max_price = spec.max_price_ticks
-        self.min_notional = spec.min_notional_atoms
-        self.band_max = spec.price_band_max_ppm
-        self.band_min = spec.price_band_min_ppm
-        self.impact_max = spec.impact_max_ppm
-        self.impact_min = spec.impact_min_ppm
-        self.bids = BookSide(True)
-        self.asks = BookSide(False)
-        self.last_price = 0  # ticks of the last trade; 0 before the first trade
-        self.index_price = 0  # ticks; 0 until the feed has spoken
-        self.basis_ewma = 0  # ticks: one-minute EWMA of (mid - index)
-        self.index_ts_us = 0  # time of the last index update
 
 
 class Engine:
@@ -214,6 +173,16 @@ class Engine:
         self.last_ts_us = 0
         self.events: list[Event] = []
         self.ledger.account(self.fee_account)
+        self.risk = spec.risk
+        self.ledger.account(self.risk.liquidity_fund_account)
+        self.ledger.account(self.risk.settlement_account)
+        self.settle_asset = self.asset_index[spec.settlement_asset]
+        self.futures_maker_ppm: list[int] = [t.futures_maker_ppm for t in spec.fee_tiers]
+        self.futures_taker_ppm: list[int] = [t.futures_taker_ppm for t in spec.fee_tiers]
+        self.margin = MarginCalc(spec, self.markets, self.pools)
+        self.backstop: list[int] = []  # backstop liquidity providers, ascending ids
+        self.last_funding_hour = -1  # like last_accrual_hour: the first tick only sets the clock
+        self.liquidation_fee_ppm = 0  # set while the engine executes a liquidation order
 
     # ------------------------------------------------------------------ dispatch
 
@@ -252,6 +221,18 @@ class Engine:
             self._accrue(command)
         elif isinstance(command, SetIndexPrice):
             self._set_index(command)
+        elif isinstance(command, Transfer):
+            self._transfer(command)
+        elif isinstance(command, UpdateAccount):
+            self._update_account(command)
+        elif isinstance(command, SetBackstopProvider):
+            self._set_backstop(command)
+        elif isinstance(command, SettlePnl):
+            settle_pnl(self)
+        elif isinstance(command, ApplyFunding):
+            apply_funding(self, command.hour)
+        elif isinstance(command, LiquidationSweep):
+            sweep(self)
         else:  # pragma: no cover - the decoder only yields known commands
             raise TypeError(f"unknown command {type(command).__name__}")
         return events
@@ -261,7 +242,7 @@ class Engine:
     def _reject(self, c: PlaceOrder, reason: str) -> None:
         self.events.append(OrderRejected(c.account, c.market, c.client_id, reason))
 
-    def _place(self, c: PlaceOrder, ts_us: int) -> None:
+    def _place(self, c: PlaceOrder, ts_us: int, system: bool = False) -> None:
         # one C call reads every field (cheaper than eleven attribute lookups when compiled)
         fields = astuple(c)
         account: int = fields[0]
@@ -275,12 +256,26 @@ class Engine:
         post_only: bool = fields[8]
         stp_name: str = fields[9]
         client_id: int = fields[10]
+        reduce_only: bool = fields[11]
         m = self.market_by_symbol.get(market)
         if m is None:
             self._reject(c, Reason.UNKNOWN_MARKET)
             return
-        if not m.trading or not m.is_spot:
+        if not m.trading:
             self._reject(c, Reason.MARKET_CLOSED)
+            return
+        is_perp = m.is_perp
+        mark = 0
+        if is_perp:
+            mark = mark_price(m)
+            if not mark:
+                self._reject(c, Reason.NO_MARK_PRICE)
+                return
+            if quote_atoms:
+                self._reject(c, Reason.INVALID_ORDER)  # perps are sized in base quantity
+                return
+        elif reduce_only:
+            self._reject(c, Reason.INVALID_ORDER)  # reduce-only is for futures
             return
         # ---- validate
         side = _side_code(side_name)
@@ -319,6 +314,8 @@ class Engine:
                 self._reject(c, Reason.INVALID_QUANTITY)
                 return
         ref = m.last_price
+        if is_perp:
+            ref = mark  # perps: the limit band is around the mark price
         if is_limit and ref > 0:
             scaled = price * PPM
             if scaled > ref * m.band_max or scaled < ref * m.band_min:
@@ -340,13 +337,43 @@ class Engine:
             if best and ((is_buy and best <= price) or (not is_buy and best >= price)):
                 self._reject(c, Reason.POST_ONLY_TAKER)
                 return
-        # ---- R1: hold funds
+        # ---- R1: hold funds (spot) or check margin (perps)
         acct = self.ledger.accounts.get(account)
         if acct is None:
             self._reject(c, Reason.INSUFFICIENT_FUNDS)
             return
+        if acct.liquidating and not system:
+            self._reject(c, Reason.ACCOUNT_LIQUIDATING)
+            return
+        if is_perp:
+            # perps: a taker sweeps at most to the best opposite price x the impact multiplier (§7.3)
+            best = opposite.best_price()
+            ref = best if best else mark
+        if ref > 0:
+            impact = (ref * m.impact_max) // PPM if is_buy else ceil_div(ref * m.impact_min, PPM)
+        else:
+            impact = MAX_PRICE_TICKS if is_buy else 0
         max_quote = NO_BUDGET
-        if is_buy:
+        held: Balance | None = None
+        if is_perp:
+            pos = acct.positions.get(m.index)
+            current = pos.lots if pos is not None else 0
+            if reduce_only:
+                if current == 0 or (current > 0) == is_buy:
+                    self._reject(c, Reason.REDUCE_ONLY_NOT_REDUCED)
+                    return
+                if lots > abs(current):
+                    lots = abs(current)  # cut down so it cannot flip the position
+            elif not system:
+                worst = price if is_limit else opposite.sweep_price(lots, impact)
+                reason = self._perp_margin_check(acct, m, is_buy, lots, worst, mark)
+                if reason:
+                    self._reject(c, reason)
+                    return
+            hold = 0
+            available = 0
+            max_lots = lots
+        elif is_buy:
             asset = m.quote
             held = acct.assets[asset]
             available = held.available
@@ -370,10 +397,20 @@ class Engine:
                 max_lots = available // m.lot_atoms  # market ask sized in quote
                 hold = max_lots * m.lot_atoms
                 max_quote = quote_atoms
-        if hold > available or hold <= 0:
-            self._reject(c, Reason.INSUFFICIENT_FUNDS)
-            return
-        apply_hold(held, hold)
+        if held is not None:
+            if hold > available or hold <= 0:
+                self._reject(c, Reason.INSUFFICIENT_FUNDS)
+                return
+            if not system and self._has_exposure(acct):
+                if is_limit:
+                    received = lots * m.lot_atoms if is_buy else lots * price * lta
+                else:
+                    received = 0  # a market order's proceeds are unknown: count none
+                spent_asset, got_asset = (m.quote, m.base) if is_buy else (m.base, m.quote)
+                if not self._margin_allows(acct, -1, 0, 0, spent_asset, -hold, got_asset, received):
+                    self._reject(c, Reason.INSUFFICIENT_MARGIN)
+                    return
+            apply_hold(held, hold)
         order_id = self.next_order_id
         self.next_order_id = order_id + 1
         taker = Order(
@@ -392,16 +429,13 @@ class Engine:
             ts_us,
         )
         taker.hold = hold
+        taker.reduce_only = reduce_only
         self.events.append(OrderAccepted(order_id, ts_us, c))
         # ---- ME: match
         if is_limit:
             limit = price
         else:
             limit = MAX_PRICE_TICKS if is_buy else 0
-        if ref > 0:
-            impact = (ref * m.impact_max) // PPM if is_buy else ceil_div(ref * m.impact_min, PPM)
-        else:
-            impact = MAX_PRICE_TICKS if is_buy else 0
         if tif == FOK:
             can = fillable_lots(opposite, account, is_buy, limit, impact, max_lots, max_quote, lta, stp)
             if can < lots:
@@ -412,7 +446,10 @@ class Engine:
         stop = match(opposite, account, is_buy, limit, impact, max_lots, max_quote, lta, stp, fills, stp_expired)
         # ---- R2: settle
         if fills:
-            self._settle(m, taker, acct, fills, ts_us)
+            if is_perp:
+                self._settle_perp(m, taker, acct, fills, ts_us)
+            else:
+                self._settle(m, taker, acct, fills, ts_us)
         for maker in stp_expired:
             self._forget(maker)
             self._release(maker)
@@ -443,7 +480,24 @@ class Engine:
                 self._close_taker(held, taker, "Expired", Reason.INSUFFICIENT_LIQUIDITY)
         elif tif != GTC:
             self._close_taker(held, taker, "Expired", Reason.IMMEDIATE_OR_CANCEL)
-        else:
+        elif is_perp:
+            pos = acct.position(m.index)
+            if reduce_only and taker.lots > abs(pos.lots):
+                self._close_taker(held, taker, "Expired", Reason.REDUCE_ONLY_NOT_REDUCED)
+                return
+            # rest the remainder: its lots count as open orders of the position
+            taker.hold = taker.lots
+            if is_buy:
+                pos.open_buys += taker.lots
+            else:
+                pos.open_sells += taker.lots
+            if reduce_only:
+                pos.reduce_only.append(order_id)
+            (m.bids if is_buy else m.asks).add(taker)
+            self.orders[order_id] = taker
+            if client_key >= 0:
+                self.client_orders[client_key] = order_id
+        elif held is not None:
             # rest the remainder; its hold becomes exactly what the remaining lots need
             need = taker.lots * price * lta if is_buy else taker.lots * m.lot_atoms
             extra = taker.hold - need
@@ -540,8 +594,145 @@ class Engine:
                 )
         m.last_price = price
 
-    def _close_taker(self, held: Balance, taker: Order, status: str, reason: str) -> None:
-        if taker.hold:
+    def _settle_perp(self, m: MarketState, taker: Order, taker_acct: Account, fills: list[Order], ts_us: int) -> None:
+        """Settle perp fills: positions move, fees are charged to unsettled balances (USDC)."""
+        accounts = self.ledger.accounts
+        fee_acct = accounts[self.fee_account]
+        fund = accounts[self.risk.liquidity_fund_account]
+        lta = m.lot_tick_atoms
+        mi = m.index
+        taker_rate = self.futures_taker_ppm[taker_acct.tier]
+        extra_ppm = self.liquidation_fee_ppm  # nonzero only while a liquidation order executes
+        taker_pos = taker_acct.position(mi)
+        sign = 1 if taker.side == BID else -1
+        taker_side = SIDE_NAMES[taker.side]
+        events = self.events
+        symbol = m.symbol
+        price = 0
+        touched: list[Account] = [taker_acct]
+        for maker in fills:
+            n = maker.fill_lots
+            price = maker.price
+            notional = n * price * lta
+            maker_acct = accounts[maker.account]
+            maker_pos = maker_acct.position(mi)
+            taker_fee = fee_atoms(notional, taker_rate)
+            maker_fee = fee_atoms(notional, self.futures_maker_ppm[maker_acct.tier])
+            longs_before = (taker_pos.lots if taker_pos.lots > 0 else 0) + (maker_pos.lots if maker_pos.lots > 0 else 0)
+            taker_pos.apply_fill(sign * n, sign * notional)
+            maker_pos.apply_fill(-sign * n, -sign * notional)
+            longs_after = (taker_pos.lots if taker_pos.lots > 0 else 0) + (maker_pos.lots if maker_pos.lots > 0 else 0)
+            if taker_pos is maker_pos:  # a self-trade (STP Allow) changes nothing
+                longs_after = longs_before
+            m.open_interest += longs_after - longs_before
+            maker.hold -= n
+            if maker.side == BID:
+                maker_pos.open_buys -= n
+            else:
+                maker_pos.open_sells -= n
+            taker_acct.unsettled -= taker_fee
+            maker_acct.unsettled -= maker_fee
+            fee_acct.unsettled += taker_fee + maker_fee
+            taker_pos.fees += taker_fee
+            maker_pos.fees += maker_fee
+            if extra_ppm:
+                penalty = fee_atoms(notional, extra_ppm)
+                taker_acct.unsettled -= penalty
+                taker_pos.fees += penalty
+                fund.unsettled += penalty
+                taker_fee += penalty
+            taker.lots -= n
+            taker.filled_lots += n
+            taker.filled_quote += notional
+            maker.filled_lots += n
+            maker.filled_quote += notional
+            trade_id = self.next_trade_id
+            self.next_trade_id = trade_id + 1
+            events.append(
+                TradeExecuted(
+                    trade_id,
+                    symbol,
+                    price,
+                    n,
+                    taker.id,
+                    maker.id,
+                    taker.account,
+                    maker.account,
+                    taker_side,
+                    taker_fee,
+                    maker_fee,
+                    ts_us,
+                )
+            )
+            if maker.lots == 0:
+                self._forget(maker)
+                if maker.reduce_only:
+                    maker_pos.reduce_only.remove(maker.id)
+                events.append(
+                    OrderClosed(maker.id, maker.account, symbol, "Filled", "", maker.filled_lots, maker.filled_quote)
+                )
+            if maker_pos.reduce_only:
+                touched.append(maker_acct)
+        m.last_price = price
+        for acct in touched:
+            pos = acct.positions[mi]
+            if pos.reduce_only:
+                self._trim_reduce_only(m, pos)
+
+    def _trim_reduce_only(self, m: MarketState, pos: Position) -> None:
+        """Resting reduce-only orders may not exceed the position: expire what would flip it."""
+        room = abs(pos.lots)
+        closing_side = ASK if pos.lots > 0 else BID
+        for order_id in list(pos.reduce_only):
+            order = self.orders[order_id]
+            if order.side != closing_side or order.lots > room:
+                self._remove_resting(order, "Expired", Reason.REDUCE_ONLY_NOT_REDUCED)
+            else:
+                room -= order.lots
+
+    # ------------------------------------------------------------------ margin checks
+
+    def _has_exposure(self, acct: Account) -> bool:
+        if acct.positions or acct.unsettled < 0:
+            return True
+        return any(bal.borrow_shares for bal in acct.assets)
+
+    def _margin_allows(
+        self, acct: Account, market: int, buys: int, sells: int, asset: int, delta: int, asset2: int, delta2: int
+    ) -> bool:
+        """The pre-trade rule: after the change, available equity is >= 0, or at least not lower
+        than before (a change that reduces risk is never blocked)."""
+        after = self.margin.compute(acct, market, buys, sells, asset, delta, asset2, delta2)
+        if after.equity - after.im >= 0:
+            return True
+        before = self.margin.compute(acct)
+        return after.equity - after.im >= before.equity - before.im and after.exposure <= before.exposure
+
+    def _perp_margin_check(self, acct: Account, m: MarketState, is_buy: bool, lots: int, worst: int, mark: int) -> str:
+        """An order that raises the market's exposure must leave available equity >= 0 even if it
+        fills completely at its worst price (its limit, or the impact bound) paying the taker fee."""
+        pos = acct.positions.get(m.index)
+        buys = lots if is_buy else 0
+        sells = 0 if is_buy else lots
+        before = pos.exposure_lots(0, 0) if pos is not None else 0
+        after = pos.exposure_lots(buys, sells) if pos is not None else lots
+        if after <= before:
+            return ""
+        limit = m.spec.open_interest_limit_lots
+        current = pos.lots if pos is not None else 0
+        if limit and is_buy and current >= 0 and m.open_interest + lots > limit:
+            return Reason.POSITION_LIMIT
+        lta = m.lot_tick_atoms
+        gap = worst - mark if is_buy else mark - worst
+        loss = lots * gap * lta if gap > 0 else 0
+        fee = fee_atoms(lots * worst * lta, self.futures_taker_ppm[acct.tier])
+        r = self.margin.compute(acct, m.index, buys, sells)
+        if r.equity - loss - fee - r.im < 0:
+            return Reason.INSUFFICIENT_MARGIN
+        return ""
+
+    def _close_taker(self, held: Balance | None, taker: Order, status: str, reason: str) -> None:
+        if taker.hold and held is not None:
             apply_release(held, taker.hold)
             taker.hold = 0
         self.events.append(
@@ -563,8 +754,17 @@ class Engine:
             self.client_orders.pop((order.account << 32) | order.client_id, None)
 
     def _release(self, order: Order) -> None:
-        if order.hold:
-            m = self.markets[order.market]
+        m = self.markets[order.market]
+        if m.is_perp:
+            pos = self.ledger.accounts[order.account].positions[order.market]
+            if order.side == BID:
+                pos.open_buys -= order.hold
+            else:
+                pos.open_sells -= order.hold
+            order.hold = 0
+            if order.reduce_only:
+                pos.reduce_only.remove(order.id)
+        elif order.hold:
             asset = m.quote if order.side == BID else m.base
             apply_release(self.ledger.accounts[order.account].assets[asset], order.hold)
             order.hold = 0
@@ -623,6 +823,10 @@ class Engine:
             self.events.append(
                 WithdrawalRejected(c.account, c.asset, c.amount, c.request_id, Reason.INSUFFICIENT_FUNDS)
             )
+        elif not self._capital_may_leave(self.ledger.accounts[c.account], asset, c.amount):
+            self.events.append(
+                WithdrawalRejected(c.account, c.asset, c.amount, c.request_id, Reason.INSUFFICIENT_MARGIN)
+            )
         else:
             self.ledger.apply_withdrawal(c.account, asset, c.amount)
             self.events.append(Withdrawn(c.account, c.asset, c.amount, c.request_id))
@@ -636,11 +840,102 @@ class Engine:
 
     # ------------------------------------------------------------------ accounts and keys
 
+    def _capital_may_leave(self, acct: Account, asset: int, amount: int) -> bool:
+        """A withdrawal or outgoing transfer: refused while liquidating, and for an account with
+        exposure it must leave available equity >= 0."""
+        if acct.liquidating:
+            return False
+        if not self._has_exposure(acct):
+            return True
+        after = self.margin.compute(acct, -1, 0, 0, asset, -amount)
+        return after.equity - after.im >= 0
+
+    def owner(self, account: int) -> int:
+        """The top-level account owning ``account`` (itself when it is not a subaccount)."""
+        acct = self.ledger.accounts.get(account)
+        if acct is None or account < FIRST_USER_ACCOUNT or account >= self.next_account_id:
+            return -1
+        return acct.parent or account
+
     def _create_account(self, c: CreateAccount) -> None:
+        if c.parent and self.owner(c.parent) != c.parent:
+            self.events.append(AccountRejected(c.parent, Reason.UNKNOWN_ACCOUNT))
+            return
         account = self.next_account_id
         self.next_account_id = account + 1
-        self.ledger.account(account)
-        self.events.append(AccountCreated(account, c.label))
+        self.ledger.account(account).parent = c.parent
+        self.events.append(AccountCreated(account, c.label, c.parent))
+
+    def _transfer(self, c: Transfer) -> None:
+        asset = self.asset_index.get(c.asset, -1)
+        reason = ""
+        if asset < 0:
+            reason = Reason.UNKNOWN_ASSET
+        elif c.amount <= 0 or c.source == c.target:
+            reason = Reason.INVALID_AMOUNT
+        elif self.owner(c.source) != c.account or self.owner(c.target) != c.account:
+            reason = Reason.UNKNOWN_ACCOUNT
+        else:
+            source = self.ledger.accounts[c.source]
+            if source.assets[asset].available < c.amount:
+                reason = Reason.INSUFFICIENT_FUNDS
+            elif not self._capital_may_leave(source, asset, c.amount):
+                reason = Reason.INSUFFICIENT_MARGIN
+        if reason:
+            self.events.append(TransferRejected(c.account, c.source, c.target, c.asset, c.amount, reason))
+            return
+        self.ledger.accounts[c.source].assets[asset].available -= c.amount
+        self.ledger.accounts[c.target].assets[asset].available += c.amount
+        self.events.append(Transferred(c.source, c.target, c.asset, c.amount))
+
+    def _update_account(self, c: UpdateAccount) -> None:
+        acct = self.ledger.accounts.get(c.account)
+        if acct is None or self.owner(c.account) < 0:
+            self.events.append(AccountRejected(c.account, Reason.UNKNOWN_ACCOUNT))
+            return
+        lev = c.leverage_limit
+        if lev is not None and not 1 <= lev <= self.risk.max_leverage:
+            self.events.append(AccountRejected(c.account, Reason.INVALID_SETTING))
+            return
+        if lev is not None and lev != acct.leverage_limit and self._has_exposure(acct):
+            old = acct.leverage_limit
+            acct.leverage_limit = lev
+            r = self.margin.compute(acct)
+            if r.equity - r.im < 0 and lev < (old or self.risk.max_leverage):
+                acct.leverage_limit = old
+                self.events.append(AccountRejected(c.account, Reason.INSUFFICIENT_MARGIN))
+                return
+        if lev is not None:
+            acct.leverage_limit = lev
+        if c.auto_lend is not None:
+            acct.auto_lend = c.auto_lend
+        if c.auto_realize_pnl is not None:
+            acct.auto_realize_pnl = c.auto_realize_pnl
+        if c.auto_borrow_settlements is not None:
+            acct.auto_borrow_settlements = c.auto_borrow_settlements
+        if c.auto_repay_borrows is not None:
+            acct.auto_repay_borrows = c.auto_repay_borrows
+        self.events.append(
+            AccountUpdated(
+                c.account,
+                acct.auto_lend,
+                acct.auto_realize_pnl,
+                acct.auto_borrow_settlements,
+                acct.auto_repay_borrows,
+                acct.leverage_limit or self.risk.max_leverage,
+            )
+        )
+
+    def _set_backstop(self, c: SetBackstopProvider) -> None:
+        if self.owner(c.account) < 0:
+            self.events.append(AccountRejected(c.account, Reason.UNKNOWN_ACCOUNT))
+            return
+        if c.enabled and c.account not in self.backstop:
+            self.backstop.append(c.account)
+            self.backstop.sort()
+        elif not c.enabled and c.account in self.backstop:
+            self.backstop.remove(c.account)
+        self.events.append(BackstopProviderSet(c.account, c.enabled))
 
     def _add_api_key(self, c: AddApiKey) -> None:
         key = c.public_key
@@ -708,8 +1003,24 @@ class Engine:
                     bal.available += amount
                     bal.lent_principal = max(0, bal.lent_principal - amount)
                     self.events.append(BorrowLendExecuted(c.account, c.asset, "LendRedeem", amount, burned))
+            elif acct.liquidating:
+                reason = Reason.ACCOUNT_LIQUIDATING
             else:
-                reason = Reason.BORROW_LIMIT  # borrowing needs the risk engine (margin issue)
+                # a new borrow: the debt is exposure, so available equity must stay >= 0
+                pool_debt_before = bal.borrow_shares
+                minted = pool.borrow(amount)
+                bal.borrow_shares += minted
+                bal.available += amount
+                r = self.margin.compute(acct)
+                if r.equity - r.im < 0:
+                    # undo exactly: the same shares go back, the same atoms return to the pool
+                    bal.available -= amount
+                    bal.borrow_shares = pool_debt_before
+                    pool.borrow_shares -= minted
+                    pool.cash += amount
+                    reason = Reason.INSUFFICIENT_MARGIN
+                else:
+                    self.events.append(BorrowLendExecuted(c.account, c.asset, "Borrow", amount, minted))
         except PoolError:
             reason = Reason.POOL_LIMIT
         if reason:
@@ -757,7 +1068,10 @@ class Engine:
                 m.basis_ewma += step // MARK_EWMA_US if step >= 0 else -(-step // MARK_EWMA_US)
         m.index_price = c.price
         m.index_ts_us = self.last_ts_us
-        self.events.append(IndexPriceSet(c.market, c.price, mark_price(m)))
+        mark = mark_price(m)
+        if m.is_perp:
+            sample_premium(m, mark)
+        self.events.append(IndexPriceSet(c.market, c.price, mark))
 
 
 def _side_code(side: str) -> int:
@@ -796,18 +1110,3 @@ _B64: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 def _is_base64_key(key: str) -> bool:
     """Standard base64 of 32 bytes: 43 alphabet characters and one '=' (the last holding 4 zero bits)."""
     return len(key) == 44 and key[43] == "=" and all(ch in _B64 for ch in key[:43]) and key[42] in "AEIMQUYcgkosw048"
-
-
-MARK_EWMA_US: Final = 60_000_000
-MARK_BAND_PPM: Final = 50_000  # mark stays within index x (1 +- 5%)
-
-
-def mark_price(m: MarketState) -> int:
-    """Index + EWMA basis, clamped to index x (1 +- 5%); 0 while no index is known (§7.1)."""
-    index = m.index_price
-    if not index:
-        return 0
-    lo = index - index * MARK_BAND_PPM // PPM
-    hi = index + index * MARK_BAND_PPM // PPM
-    mark = index + m.basis_ewma
-    return lo if mark < lo else hi if mark > hi else mark

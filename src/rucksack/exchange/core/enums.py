@@ -69,3 +69,11 @@ class Reason:
     BORROW_REQUIRES_LEND_REDEEM: Final = "BorrowRequiresLendRedeem"
     BORROW_LIMIT: Final = "BorrowLimit"
     POOL_LIMIT: Final = "PoolLimit"
+    # margin (Backpack spellings where it has them)
+    INSUFFICIENT_MARGIN: Final = "InsufficientMargin"
+    REDUCE_ONLY_NOT_REDUCED: Final = "ReduceOnlyNotReduced"
+    POSITION_LIMIT: Final = "PositionLimit"
+    LIQUIDATION: Final = "Liquidation"
+    ACCOUNT_LIQUIDATING: Final = "AccountLiquidating"
+    NO_MARK_PRICE: Final = "NoMarkPrice"
+    INVALID_SETTING: Final = "InvalidSetting"

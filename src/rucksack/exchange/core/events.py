@@ -118,6 +118,106 @@ class FeeTierRejected(msgspec.Struct, frozen=True, tag=True, array_like=True, gc
 class AccountCreated(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
     account: int
     label: str
+    parent: int = 0
+
+
+class AccountRejected(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """A CreateAccount (unknown parent) or UpdateAccount (bad setting) that changed nothing."""
+
+    account: int
+    reason: str
+
+
+class AccountUpdated(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    account: int
+    auto_lend: bool
+    auto_realize_pnl: bool
+    auto_borrow_settlements: bool
+    auto_repay_borrows: bool
+    leverage_limit: int
+
+
+class Transferred(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    source: int
+    target: int
+    asset: str
+    amount: int
+
+
+class TransferRejected(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    account: int
+    source: int
+    target: int
+    asset: str
+    amount: int
+    reason: str
+
+
+class BackstopProviderSet(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    account: int
+    enabled: bool
+
+
+class PnlSettled(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """An account's settlement: ``realized`` PnL moved into unsettled, then ``paid`` atoms of
+    unsettled settled against the wallet (negative: the account paid), ``borrowed`` of it
+    borrowed from the pool; ``unsettled`` is what remains."""
+
+    account: int
+    realized: int
+    paid: int
+    borrowed: int
+    unsettled: int
+
+
+class FundingPaid(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """One market's funding for one hour: ``rate_wad`` (positive: longs pay shorts), the mark
+    used, atoms paid by payers and received by receivers (the rounding dust goes to the
+    liquidity fund)."""
+
+    market: str
+    hour: int
+    rate_wad: int
+    mark_price: int
+    paid: int
+    received: int
+
+
+class LiquidationStarted(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    account: int
+    net_equity: int
+    maintenance: int
+    exposure: int
+
+
+class LiquidationEnded(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    account: int
+    net_equity: int
+    maintenance: int
+
+
+class PositionTransferred(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """Liquidation stage 2 (``Backstop``) or 3 (``Adl``): ``lots`` (signed, from the liquidated
+    account's side) move to ``counterparty``; the liquidated account fills at ``price``, the
+    counterparty at ``counterparty_price``; the difference goes to the liquidity fund."""
+
+    kind: str
+    market: str
+    account: int
+    counterparty: int
+    lots: int
+    price: int
+    counterparty_price: int
+
+
+class BadDebt(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """A liquidated account with no exposure left and negative equity: ``covered`` atoms came
+    from the liquidity fund; ``residual`` stays on the account as negative unsettled balance."""
+
+    account: int
+    deficit: int
+    covered: int
+    residual: int
 
 
 class ApiKeyAdded(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
@@ -192,4 +292,15 @@ Event = (
     | InterestAccrued
     | IndexPriceSet
     | IndexPriceRejected
+    | AccountRejected
+    | AccountUpdated
+    | Transferred
+    | TransferRejected
+    | BackstopProviderSet
+    | PnlSettled
+    | FundingPaid
+    | LiquidationStarted
+    | LiquidationEnded
+    | PositionTransferred
+    | BadDebt
 )

@@ -6,7 +6,11 @@
 - level totals and counts equal their linked orders; every resting order is indexed and every
   indexed order rests at the level of its price on its own side;
 - each account's locked balance per asset equals the holds of its resting orders, and each
-  resting order's hold equals exactly what its remaining lots need.
+  resting order's hold equals exactly what its remaining lots need (a perp order's hold is its
+  remaining lots, and a position's open buys/sells equal its resting orders' lots);
+- perps: long and short lots balance in every market, open interest equals the long lots, and
+  the settlement pot equals the sum of unsettled balances minus the sum of position costs (so
+  realized PnL, fees and funding are zero-sum).
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ def check_invariants(engine: Engine) -> list[str]:
                 problems.append(f"negative balance: account {account} asset {i}")
         expected_locked[account] = [0] * n
     seen: set[int] = set()
+    expected_open: dict[tuple[int, int], list[int]] = {}
     for m in engine.markets:
         bid, ask = m.bids.best_price(), m.asks.best_price()
         if bid and ask and bid >= ask:
@@ -72,11 +77,17 @@ def check_invariants(engine: Engine) -> list[str]:
                         problems.append(f"{m.symbol}: resting order {order.id} not indexed")
                     if order.lots <= 0:
                         problems.append(f"{m.symbol}: empty order {order.id} rests")
-                    need = order.lots * order.price * m.lot_tick_atoms if side == 0 else order.lots * m.lot_atoms
+                    if m.is_perp:
+                        need = order.lots
+                        key = (order.account, m.index)
+                        opens = expected_open.setdefault(key, [0, 0])
+                        opens[side] += order.lots
+                    else:
+                        need = order.lots * order.price * m.lot_tick_atoms if side == 0 else order.lots * m.lot_atoms
+                        held_asset = m.quote if side == 0 else m.base
+                        expected_locked.setdefault(order.account, [0] * n)[held_asset] += order.hold
                     if order.hold != need:
                         problems.append(f"{m.symbol}: order {order.id} holds {order.hold}, needs {need}")
-                    held_asset = m.quote if side == 0 else m.base
-                    expected_locked.setdefault(order.account, [0] * n)[held_asset] += order.hold
                     order = order.next
                 if lots != level.lots or count != level.count or count == 0:
                     problems.append(f"{m.symbol}: level {level.price} totals disagree")
@@ -99,8 +110,41 @@ def check_invariants(engine: Engine) -> list[str]:
         locked = [b.locked for b in acct.assets]
         if locked != expected_locked.get(account, [0] * n):
             problems.append(f"account {account}: locked {locked} != order holds {expected_locked[account]}")
-    for key, order_id in engine.client_orders.items():
+    problems.extend(_perp_problems(engine, expected_open))
+    for client_key, order_id in engine.client_orders.items():
         order = engine.orders.get(order_id)
-        if order is None or (order.account << 32) | order.client_id != key:
-            problems.append(f"client id index entry {key} is stale")
+        if order is None or (order.account << 32) | order.client_id != client_key:
+            problems.append(f"client id index entry {client_key} is stale")
+    return problems
+
+
+def _perp_problems(engine: Engine, expected_open: dict[tuple[int, int], list[int]]) -> list[str]:
+    problems: list[str] = []
+    accounts = engine.ledger.accounts
+    lots = [0] * len(engine.markets)
+    longs = [0] * len(engine.markets)
+    costs = unsettled = 0
+    for account, acct in accounts.items():
+        unsettled += acct.unsettled
+        for mi, pos in acct.positions.items():
+            lots[mi] += pos.lots
+            longs[mi] += max(pos.lots, 0)
+            costs += pos.cost
+            opens = expected_open.pop((account, mi), [0, 0])
+            if [pos.open_buys, pos.open_sells] != opens:
+                problems.append(f"account {account} market {mi}: open lots {pos.open_buys}/{pos.open_sells} != {opens}")
+            for order_id in pos.reduce_only:
+                order = engine.orders.get(order_id)
+                if order is None or not order.reduce_only or order.account != account:
+                    problems.append(f"account {account}: stale reduce-only order {order_id}")
+    if any(v != [0, 0] for v in expected_open.values()):
+        problems.append(f"resting perp orders without a position: {expected_open}")
+    for m in engine.markets:
+        if lots[m.index]:
+            problems.append(f"{m.symbol}: long and short lots differ by {lots[m.index]}")
+        if longs[m.index] != m.open_interest:
+            problems.append(f"{m.symbol}: open interest {m.open_interest} != long lots {longs[m.index]}")
+    pot = accounts[engine.risk.settlement_account].assets[engine.settle_asset].available
+    if pot != unsettled - costs:
+        problems.append(f"settlement pot {pot} != unsettled {unsettled} - costs {costs}")
     return problems

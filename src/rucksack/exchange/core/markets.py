@@ -20,6 +20,7 @@ from rucksack.exchange.core.enums import MarketType
 from rucksack.exchange.core.lending.curve import RateCurve
 from rucksack.exchange.core.numeric import PPM, decimal_places, parse_decimal
 from rucksack.exchange.core.risk.haircut import Haircut
+from rucksack.exchange.core.risk.margin_fn import MarginFunction
 
 MAX_BATCH: Final = 50
 
@@ -34,6 +35,8 @@ class AssetSpec(msgspec.Struct, frozen=True):
     display_name: str = ""
     lending: RateCurve | None = None  # None: the asset has no borrow/lend market
     collateral: Haircut | None = None  # None: the asset does not count as collateral
+    borrow_imf: MarginFunction | None = None  # initial margin of a borrow of this asset
+    borrow_mmf: MarginFunction | None = None  # maintenance margin of a borrow of this asset
 
 
 class FeeTier(msgspec.Struct, frozen=True):
@@ -67,6 +70,31 @@ class MarketSpec(msgspec.Struct, frozen=True):
     impact_max_ppm: int  # a taker never fills above reference * max  (PriceImpact)
     impact_min_ppm: int  # ... nor below reference * min
     trading: bool = True
+    imf: MarginFunction | None = None  # perps: initial margin function
+    mmf: MarginFunction | None = None  # perps: maintenance margin function
+    funding_bound_wad: int = 0  # perps: |funding rate| per interval at most this (0: no bound)
+    open_interest_limit_lots: int = 0  # perps: 0 = no limit
+
+
+class RiskParams(msgspec.Struct, frozen=True):
+    """Exchange-wide margin and liquidation parameters (reference model §14.7).
+
+    Fractions are WAD (1.0 = 10**18) unless suffixed ``_ppm``; amounts are settlement atoms.
+    """
+
+    max_leverage: int = 50  # platform cap and default per-subaccount leverage limit
+    acmf_divisor: int = 2  # ACMF = max(MMF / divisor, MMF - offset)
+    acmf_offset_wad: int = 60_000_000_000_000_000
+    liquidation_fee_ppm: int = 10_000  # 1% of stage-1 liquidation notional, to the liquidity fund
+    slice_ppm: int = 100_000  # stage 1 closes 10% of a position per sweep ...
+    slice_min_notional: int = 1_000_000_000  # ... but at least this much (or the whole position)
+    slice_slippage_ppm: int = 10_000  # stage-1 IOC orders go at most 1% through the mark
+    recover_mmr_ppm: int = 950_000  # leave liquidation when MM <= 95% of net equity
+    funding_interest_wad: int = 100_000_000_000_000  # 0.01% per 8 hours
+    funding_clamp_wad: int = 500_000_000_000_000  # +-0.05%
+    funding_divisor: int = 8  # an hourly interval pays the 8-hour rate / 8
+    liquidity_fund_account: int = 2
+    settlement_account: int = 3
 
 
 class ExchangeSpec(msgspec.Struct, frozen=True):
@@ -77,6 +105,7 @@ class ExchangeSpec(msgspec.Struct, frozen=True):
     """System account that collects trading fees."""
     settlement_asset: str = "USDC"
     """Collateral, equity, fees of perps and PnL are valued and settled in this asset."""
+    risk: RiskParams = RiskParams()
 
     def asset_index(self, symbol: str) -> int:
         for i, asset in enumerate(self.assets):
@@ -105,6 +134,10 @@ def make_market(
     price_band: tuple[str, str] = ("1.25", "0.75"),
     impact_band: tuple[str, str] = ("1.05", "0.95"),
     trading: bool = True,
+    imf: MarginFunction | None = None,
+    mmf: MarginFunction | None = None,
+    funding_bound: str = "0",
+    open_interest_limit: str | None = None,
 ) -> MarketSpec:
     """Build a :class:`MarketSpec` from decimal strings, refusing anything that would round."""
     tick_places = decimal_places(tick_size)
@@ -167,6 +200,10 @@ def make_market(
         impact_max_ppm=imp_max,
         impact_min_ppm=imp_min,
         trading=trading,
+        imf=imf,
+        mmf=mmf,
+        funding_bound_wad=parse_decimal(funding_bound, 18),
+        open_interest_limit_lots=to_lots(open_interest_limit) if open_interest_limit else 0,
     )
 
 
@@ -178,7 +215,13 @@ def validate_spec(spec: ExchangeSpec) -> None:
             raise SpecError(f"duplicate asset {asset.symbol}")
         if not 0 <= asset.decimals <= 18:
             raise SpecError(f"{asset.symbol}: decimals must be 0..18")
-        for part, what in ((asset.lending, "lending"), (asset.collateral, "collateral")):
+        parts = (
+            (asset.lending, "lending"),
+            (asset.collateral, "collateral"),
+            (asset.borrow_imf, "borrow imf"),
+            (asset.borrow_mmf, "borrow mmf"),
+        )
+        for part, what in parts:
             if part is not None:
                 try:
                     part.validate()
@@ -192,6 +235,13 @@ def validate_spec(spec: ExchangeSpec) -> None:
         symbols.add(market.symbol)
         if market.base not in seen or market.quote not in seen:
             raise SpecError(f"{market.symbol}: unknown base or quote asset")
+        if market.market_type == "PERP":
+            if market.imf is None or market.mmf is None:
+                raise SpecError(f"{market.symbol}: a perp needs imf and mmf functions")
+            if market.quote != spec.settlement_asset:
+                raise SpecError(f"{market.symbol}: perps settle in {spec.settlement_asset}")
+            market.imf.validate()
+            market.mmf.validate()
     if not spec.fee_tiers:
         raise SpecError("at least one fee tier is required")
     for tier in spec.fee_tiers:
@@ -200,5 +250,8 @@ def validate_spec(spec: ExchangeSpec) -> None:
             raise SpecError(f"fee tier {tier.name}: rates must be in [0, 100%)")
     if spec.settlement_asset not in seen:
         raise SpecError(f"settlement asset {spec.settlement_asset} is not an asset")
-    if spec.fee_account >= FIRST_USER_ACCOUNT or spec.fee_account < 0:
-        raise SpecError("the fee account must be a system account id")
+    system = (spec.fee_account, spec.risk.liquidity_fund_account, spec.risk.settlement_account)
+    if len(set(system)) != 3 or not all(0 < a < FIRST_USER_ACCOUNT for a in system):
+        raise SpecError("fee, liquidity fund and settlement accounts must be distinct system account ids")
+    if not 1 <= spec.risk.max_leverage <= 1000 or spec.risk.acmf_divisor < 1 or spec.risk.funding_divisor < 1:
+        raise SpecError("risk parameters out of range")

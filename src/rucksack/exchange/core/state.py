@@ -17,7 +17,7 @@ from rucksack.exchange.core.book.order import Order
 from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.markets import ExchangeSpec
 
-SNAPSHOT_VERSION = 3
+SNAPSHOT_VERSION = 4
 
 
 class OrderRecord(msgspec.Struct, array_like=True, frozen=True):
@@ -35,6 +35,7 @@ class OrderRecord(msgspec.Struct, array_like=True, frozen=True):
     stp: int
     post_only: bool
     ts_us: int
+    reduce_only: bool
 
 
 class MarketRecord(msgspec.Struct, array_like=True, frozen=True):
@@ -44,6 +45,23 @@ class MarketRecord(msgspec.Struct, array_like=True, frozen=True):
     index_price: int
     basis_ewma: int
     index_ts_us: int
+    premium_sum: int
+    premium_count: int
+    open_interest: int
+    last_funding_rate: int
+
+
+class PositionRecord(msgspec.Struct, array_like=True, frozen=True):
+    market: int
+    lots: int
+    cost: int
+    entry_cost: int
+    open_buys: int
+    open_sells: int
+    realized: int
+    funding: int
+    fees: int
+    reduce_only: list[int]
 
 
 class AccountRecord(msgspec.Struct, array_like=True, frozen=True):
@@ -53,6 +71,11 @@ class AccountRecord(msgspec.Struct, array_like=True, frozen=True):
     lend_shares: list[int]
     borrow_shares: list[int]
     lent_principal: list[int]
+    parent: int
+    unsettled: int
+    settings: tuple[bool, bool, bool, bool, int, bool]  # autoLend, autoRealizePnl, autoBorrowSettlements,
+    # autoRepayBorrows, leverage limit, liquidating
+    positions: list[PositionRecord]
 
 
 class PoolRecord(msgspec.Struct, array_like=True, frozen=True):
@@ -80,6 +103,8 @@ class Snapshot(msgspec.Struct, array_like=True, frozen=True):
     api_keys: list[tuple[str, int]]
     pools: list[PoolRecord]
     last_accrual_hour: int
+    backstop: list[int]
+    last_funding_hour: int
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -105,10 +130,24 @@ def take_snapshot(engine: Engine) -> Snapshot:
                 o.stp,
                 o.post_only,
                 o.ts_us,
+                o.reduce_only,
             )
             for o in m.bids.orders() + m.asks.orders()
         ]
-        markets.append(MarketRecord(m.symbol, m.last_price, records, m.index_price, m.basis_ewma, m.index_ts_us))
+        markets.append(
+            MarketRecord(
+                m.symbol,
+                m.last_price,
+                records,
+                m.index_price,
+                m.basis_ewma,
+                m.index_ts_us,
+                m.premium_sum,
+                m.premium_count,
+                m.open_interest,
+                m.last_funding_rate,
+            )
+        )
     ledger = engine.ledger
     return Snapshot(
         version=SNAPSHOT_VERSION,
@@ -124,6 +163,31 @@ def take_snapshot(engine: Engine) -> Snapshot:
                 [x.lend_shares for x in acct.assets],
                 [x.borrow_shares for x in acct.assets],
                 [x.lent_principal for x in acct.assets],
+                acct.parent,
+                acct.unsettled,
+                (
+                    acct.auto_lend,
+                    acct.auto_realize_pnl,
+                    acct.auto_borrow_settlements,
+                    acct.auto_repay_borrows,
+                    acct.leverage_limit,
+                    acct.liquidating,
+                ),
+                [
+                    PositionRecord(
+                        mi,
+                        p.lots,
+                        p.cost,
+                        p.entry_cost,
+                        p.open_buys,
+                        p.open_sells,
+                        p.realized,
+                        p.funding,
+                        p.fees,
+                        list(p.reduce_only),
+                    )
+                    for mi, p in sorted(acct.positions.items())
+                ],
             )
             for a, acct in sorted(ledger.accounts.items())
         ],
@@ -140,6 +204,8 @@ def take_snapshot(engine: Engine) -> Snapshot:
             if p is not None
         ],
         last_accrual_hour=engine.last_accrual_hour,
+        backstop=list(engine.backstop),
+        last_funding_hour=engine.last_funding_hour,
     )
 
 
@@ -178,6 +244,22 @@ def restore(spec: ExchangeSpec, snapshot: Snapshot) -> Engine:
             balance.lend_shares = rec.lend_shares[i]
             balance.borrow_shares = rec.borrow_shares[i]
             balance.lent_principal = rec.lent_principal[i]
+        acct.parent = rec.parent
+        acct.unsettled = rec.unsettled
+        (
+            acct.auto_lend,
+            acct.auto_realize_pnl,
+            acct.auto_borrow_settlements,
+            acct.auto_repay_borrows,
+            acct.leverage_limit,
+            acct.liquidating,
+        ) = rec.settings
+        for posrec in rec.positions:
+            pos = acct.position(posrec.market)
+            pos.lots, pos.cost, pos.entry_cost = posrec.lots, posrec.cost, posrec.entry_cost
+            pos.open_buys, pos.open_sells = posrec.open_buys, posrec.open_sells
+            pos.realized, pos.funding, pos.fees = posrec.realized, posrec.funding, posrec.fees
+            pos.reduce_only = list(posrec.reduce_only)
     for account, tier in snapshot.account_tiers:
         ledger.account(account).tier = tier
     if [m.symbol for m in snapshot.markets] != [m.symbol for m in engine.markets]:
@@ -185,6 +267,8 @@ def restore(spec: ExchangeSpec, snapshot: Snapshot) -> Engine:
     for m, mrec in zip(engine.markets, snapshot.markets, strict=True):
         m.last_price = mrec.last_price
         m.index_price, m.basis_ewma, m.index_ts_us = mrec.index_price, mrec.basis_ewma, mrec.index_ts_us
+        m.premium_sum, m.premium_count = mrec.premium_sum, mrec.premium_count
+        m.open_interest, m.last_funding_rate = mrec.open_interest, mrec.last_funding_rate
         for o in mrec.orders:
             order = Order(
                 o.id,
@@ -205,6 +289,7 @@ def restore(spec: ExchangeSpec, snapshot: Snapshot) -> Engine:
             order.filled_lots = o.filled_lots
             order.filled_quote = o.filled_quote
             order.hold = o.hold
+            order.reduce_only = o.reduce_only
             (m.bids if o.side == 0 else m.asks).add(order)
             engine.orders[o.id] = order
             if o.client_id >= 0:
@@ -215,6 +300,8 @@ def restore(spec: ExchangeSpec, snapshot: Snapshot) -> Engine:
     engine.next_account_id = snapshot.next_account_id
     engine.api_keys = dict(snapshot.api_keys)
     engine.last_accrual_hour = snapshot.last_accrual_hour
+    engine.backstop = list(snapshot.backstop)
+    engine.last_funding_hour = snapshot.last_funding_hour
     for prec in snapshot.pools:
         pool = engine.pools[engine.asset_index[prec.asset]]
         if pool is None:

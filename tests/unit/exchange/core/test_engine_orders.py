@@ -188,7 +188,7 @@ def test_validation_rejections(driver: Driver) -> None:
     funded(driver)
     cases = [
         (PlaceOrder(A, "NOPE_USDC", "Bid", "Limit", lots=1, price=15_000), "UnknownMarket"),
-        (PlaceOrder(A, "SOL_USDC_PERP", "Bid", "Limit", lots=1, price=15_000), "MarketClosed"),
+        (PlaceOrder(A, "SOL_USDC_PERP", "Bid", "Limit", lots=1, price=15_000), "NoMarkPrice"),
         (limit(A, "Bid", 0, 15_000), "InvalidQuantity"),
         (limit(A, "Bid", -3, 15_000), "InvalidQuantity"),
         (limit(A, "Bid", 1, 0), "InvalidPrice"),

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from rucksack.exchange.core.commands import Deposit, PlaceOrder, SetIndexPrice
-from rucksack.exchange.core.engine import mark_price
 from rucksack.exchange.core.events import IndexPriceRejected, IndexPriceSet
+from rucksack.exchange.core.market_state import mark_price
 from rucksack.exchange.core.state import decode_snapshot, encode_snapshot, restore, state_hash, take_snapshot
 from tests.conftest import Driver, default_spec
 

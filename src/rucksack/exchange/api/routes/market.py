@@ -172,7 +172,7 @@ async def mark_prices(service: ExchangeService, params: dict[str, str]) -> Any:
 
 
 def funding_estimates(service: ExchangeService, symbol: str | None) -> list[dict[str, Any]]:
-    from rucksack.exchange.core.engine import mark_price
+    from rucksack.exchange.core.market_state import mark_price
 
     next_hour_ms = (service.clock() // 3_600_000_000 + 1) * 3_600_000
     out = []

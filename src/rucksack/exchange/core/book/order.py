@@ -3,7 +3,8 @@
 An :class:`Order` sits in exactly one :class:`Level` while it rests, linked into the level's
 FIFO (``prev``/``next``), so cancel is O(1) and the book never holds dead entries. ``hold`` is
 the amount of the held asset (quote for bids, base for asks) still locked in the ledger for this
-order; the engine keeps it equal to what the remaining quantity needs.
+order; the engine keeps it equal to what the remaining quantity needs. A resting perp order holds
+no funds: its ``hold`` is its remaining lots as counted in the position's open buys or sells.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class Order:
         "prev",
         "price",
         "quote_atoms",
+        "reduce_only",
         "side",
         "stp",
         "tif",
@@ -67,6 +69,7 @@ class Order:
         self.is_limit = is_limit
         self.quote_atoms = quote_atoms
         self.ts_us = ts_us
+        self.reduce_only = False
         self.fill_lots = 0  # lots taken by the current match (scratch, not state)
         self.prev: Order | None = None
         self.next: Order | None = None

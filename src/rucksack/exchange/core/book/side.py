@@ -88,6 +88,19 @@ class BookSide:
         else:
             del keys[bisect_left(keys, key)]
 
+    def sweep_price(self, lots: int, limit: int) -> int:
+        """The worst price a taker of ``lots`` would reach, walking levels from the best and
+        stopping at ``limit``; ``limit`` when the book cannot fill it all before that."""
+        levels = self.levels
+        for key in reversed(self.keys):
+            price = key if self.is_bid else -key
+            if (self.is_bid and price < limit) or (not self.is_bid and price > limit):
+                return limit
+            lots -= levels[price].lots
+            if lots <= 0:
+                return price
+        return limit
+
     def iter_levels(self) -> list[Level]:
         """Levels from best to worst."""
         levels = self.levels

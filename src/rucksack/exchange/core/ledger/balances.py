@@ -16,6 +16,8 @@ updates fields in place (unboxed machine integers when the core is compiled with
 
 from __future__ import annotations
 
+from rucksack.exchange.core.perps.position import Position
+
 
 class Balance:
     """Atoms ``available`` and ``locked`` (held by orders) in the wallet, plus the account's
@@ -33,14 +35,48 @@ class Balance:
 
 
 class Account:
-    """An account's balances by asset index, and its fee tier (0 = the default tier)."""
+    """One margin wallet (an account or a subaccount): balances by asset index, fee tier, perp
+    positions by market index, ``unsettled`` settlement-asset atoms (signed: realized PnL, perp
+    fees and funding not yet settled into the wallet) and its Backpack settings.
 
-    __slots__ = ("account", "assets", "tier")
+    ``parent`` is 0 for a top-level account, else the account that owns this subaccount.
+    """
+
+    __slots__ = (
+        "account",
+        "assets",
+        "auto_borrow_settlements",
+        "auto_lend",
+        "auto_realize_pnl",
+        "auto_repay_borrows",
+        "leverage_limit",
+        "liquidating",
+        "parent",
+        "positions",
+        "tier",
+        "unsettled",
+    )
 
     def __init__(self, account: int, n_assets: int) -> None:
         self.account = account
         self.assets: list[Balance] = [Balance() for _ in range(n_assets)]
         self.tier = 0
+        self.parent = 0
+        self.unsettled = 0
+        self.positions: dict[int, Position] = {}
+        self.auto_lend = False
+        self.auto_realize_pnl = True
+        self.auto_borrow_settlements = True
+        self.auto_repay_borrows = True
+        self.leverage_limit = 0  # 0: the platform maximum
+        self.liquidating = False
+
+    def position(self, market: int) -> Position:
+        pos = self.positions.get(market)
+        if pos is None:
+            pos = Position(market)
+            self.positions[market] = pos
+        return pos
 
 
 class Ledger:

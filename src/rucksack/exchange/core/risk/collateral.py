@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rucksack.exchange.core.engine import Engine, MarketState
+from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.lending.curve import WAD
+from rucksack.exchange.core.market_state import MarketState
 from rucksack.exchange.core.numeric import ceil_div
 from rucksack.exchange.core.risk.haircut import weight
 

@@ -1,0 +1,96 @@
+"""A market's live state: integer parameters, both book sides, reference, index and mark prices,
+funding samples and open interest.
+
+Mark price (§7.1): index + a one-minute EWMA of (mid - index), clamped to index x (1 +- 5%);
+0 while no index is known.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from rucksack.exchange.core.book.side import BookSide
+from rucksack.exchange.core.markets import MarketSpec
+from rucksack.exchange.core.numeric import PPM
+
+
+class MarketState:
+    """A market's integer parameters, its two book sides and its reference price."""
+
+    __slots__ = (
+        "asks",
+        "band_max",
+        "band_min",
+        "base",
+        "basis_ewma",
+        "bids",
+        "impact_max",
+        "impact_min",
+        "index",
+        "index_price",
+        "index_ts_us",
+        "is_perp",
+        "is_spot",
+        "last_funding_rate",
+        "last_price",
+        "lot_atoms",
+        "lot_tick_atoms",
+        "max_lots",
+        "max_price",
+        "min_lots",
+        "min_notional",
+        "min_price",
+        "open_interest",
+        "premium_count",
+        "premium_sum",
+        "quote",
+        "spec",
+        "symbol",
+        "trading",
+    )
+
+    def __init__(self, index: int, spec: MarketSpec, base: int, quote: int) -> None:
+        self.index = index
+        self.spec = spec
+        self.symbol = spec.symbol
+        self.base = base
+        self.quote = quote
+        self.is_spot = spec.market_type == "SPOT"
+        self.trading = spec.trading
+        self.lot_atoms = spec.lot_atoms
+        self.lot_tick_atoms = spec.lot_tick_atoms
+        self.min_lots = spec.min_lots
+        self.max_lots = spec.max_lots
+        self.min_price = spec.min_price_ticks
+        self.max_price = spec.max_price_ticks
+        self.min_notional = spec.min_notional_atoms
+        self.band_max = spec.price_band_max_ppm
+        self.band_min = spec.price_band_min_ppm
+        self.impact_max = spec.impact_max_ppm
+        self.impact_min = spec.impact_min_ppm
+        self.bids = BookSide(True)
+        self.asks = BookSide(False)
+        self.last_price = 0  # ticks of the last trade; 0 before the first trade
+        self.index_price = 0  # ticks; 0 until the feed has spoken
+        self.basis_ewma = 0  # ticks: one-minute EWMA of (mid - index)
+        self.index_ts_us = 0  # time of the last index update
+        self.is_perp = spec.market_type == "PERP"
+        self.premium_sum = 0  # WAD: sum of (mark - index) / index samples this funding interval
+        self.premium_count = 0
+        self.open_interest = 0  # lots: sum of long positions
+        self.last_funding_rate = 0  # WAD, the last rate paid
+
+
+MARK_EWMA_US: Final = 60_000_000
+MARK_BAND_PPM: Final = 50_000  # mark stays within index x (1 +- 5%)
+
+
+def mark_price(m: MarketState) -> int:
+    """Index + EWMA basis, clamped to index x (1 +- 5%); 0 while no index is known (§7.1)."""
+    index = m.index_price
+    if not index:
+        return 0
+    lo = index - index * MARK_BAND_PPM // PPM
+    hi = index + index * MARK_BAND_PPM // PPM
+    mark = index + m.basis_ewma
+    return lo if mark < lo else hi if mark > hi else mark

@@ -1,0 +1,1 @@
+"""Perpetual futures: net positions, funding, liquidation (reference model §14)."""

@@ -1,0 +1,325 @@
+"""Liquidation (reference model §8, §14.3), run by the scheduler's ``LiquidationSweep``.
+
+Accounts with exposure are checked in id order. An account whose net equity is at or below its
+maintenance requirement (``X > 0`` and ``equity <= MM``) is flagged ``liquidating`` and all its
+resting orders are cancelled; while flagged it may not place orders, borrow or move capital.
+Then, each sweep, with ``MF = equity / X`` and ``ACMF = max(MMF / d, MMF - o)``:
+
+- **stage 1** (``MF >= ACMF``): borrows are repaid from holdings of the same asset; USDC debt
+  is covered by selling other collateral on the spot books; each position sends one reduce-only
+  IOC order for ``slice`` of its size (at least the minimum notional, at most all of it) at the
+  mark -/+ the slippage bound. The liquidated account pays the liquidation fee (1% of the filled
+  notional) to the liquidity fund on top of the taker fee. Deterministic: every sweep, no coin
+  flip (the unofficial 50% throttle would need randomness in the core).
+- **stage 2** (``MF < ACMF``): ``1 - MF/ACMF`` of each position (all of it when ``MF <= 0``) goes
+  to backstop liquidity providers, in id order, each taking what its own margin allows (halving
+  down to one lot). The liquidated account fills at its zero price ``ZP = mark * (1 -/+ MF+)``
+  (``MF+ = max(MF, 0)``), the provider at ``(2 ZP + mark) / 3``; the difference is credited to
+  the liquidity fund.
+- **stage 3**: what no provider takes is auto-deleveraged against opposing positions in profit,
+  ranked by PnL% x leverage (highest first, then lower ids), all filled at the bankruptcy price
+  ``mark * (1 -/+ MF)``.
+
+The flag is cleared when the account has no exposure left or its maintenance requirement is at
+most ``recover_mmr`` (95%) of its net equity. An account left with no exposure and negative net
+equity is bad debt: the liquidity fund covers what its own equity allows; the rest stays on the
+account as a negative unsettled balance (``BadDebt`` records both), so no loss is ever dropped.
+
+Prices are whole ticks: zero and bankruptcy prices round toward the mark's side that favours the
+counterparty no more than a tick; the fund's credit is computed from the rounded prices, so
+every atom is accounted for.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rucksack.exchange.core.commands import PlaceOrder
+from rucksack.exchange.core.events import BadDebt, LiquidationEnded, LiquidationStarted, PositionTransferred
+from rucksack.exchange.core.ledger.balances import Account
+from rucksack.exchange.core.lending.curve import WAD
+from rucksack.exchange.core.market_state import MarketState, mark_price
+from rucksack.exchange.core.numeric import PPM, ceil_div
+
+if TYPE_CHECKING:
+    from rucksack.exchange.core.engine import Engine
+
+
+def sweep(engine: Engine) -> None:
+    accounts = engine.ledger.accounts
+    system = (engine.fee_account, engine.risk.liquidity_fund_account, engine.risk.settlement_account)
+    ids = sorted(a for a, acct in accounts.items() if a not in system and (acct.liquidating or _exposed(acct)))
+    for a in ids:
+        check_account(engine, accounts[a])
+
+
+def _exposed(acct: Account) -> bool:
+    if acct.positions:
+        return True
+    return any(bal.borrow_shares for bal in acct.assets)
+
+
+def check_account(engine: Engine, acct: Account) -> None:
+    r = engine.margin.compute(acct)
+    if not acct.liquidating:
+        if r.exposure <= 0 or r.equity > r.mm:
+            return
+        acct.liquidating = True
+        engine.events.append(LiquidationStarted(acct.account, r.equity, r.mm, r.exposure))
+        cancel_all(engine, acct)
+        r = engine.margin.compute(acct)
+    if _recovered(engine, r.exposure, r.equity, r.mm):
+        finish(engine, acct, r.equity, r.mm)
+        return
+    mmf = r.mm * WAD // r.exposure
+    mf = r.equity * WAD // r.exposure if r.equity >= 0 else -(-r.equity * WAD // r.exposure)
+    acmf = max(mmf // engine.risk.acmf_divisor, mmf - engine.risk.acmf_offset_wad)
+    if mf >= acmf:
+        repay_borrows(engine, acct)
+        for mi in sorted(acct.positions):
+            pos = acct.positions.get(mi)
+            if pos is not None and pos.lots:
+                on_book(engine, acct, engine.markets[mi], pos.lots)
+    else:
+        fraction = WAD if mf <= 0 else WAD - mf * WAD // acmf
+        for mi in sorted(acct.positions):
+            pos = acct.positions.get(mi)
+            if pos is None or not pos.lots:
+                continue
+            size = abs(pos.lots)
+            lots = size if fraction >= WAD else min(size, ceil_div(size * fraction, WAD))
+            m = engine.markets[mi]
+            sign = 1 if pos.lots > 0 else -1
+            left = backstop(engine, acct, m, sign * lots, mf)
+            if left:
+                adl(engine, acct, m, left, mf)
+        repay_borrows(engine, acct)
+    r = engine.margin.compute(acct)
+    if _recovered(engine, r.exposure, r.equity, r.mm):
+        finish(engine, acct, r.equity, r.mm)
+
+
+def _recovered(engine: Engine, exposure: int, equity: int, mm: int) -> bool:
+    return exposure <= 0 or (equity > 0 and mm * PPM <= equity * engine.risk.recover_mmr_ppm)
+
+
+def finish(engine: Engine, acct: Account, equity: int, mm: int) -> None:
+    acct.liquidating = False
+    if equity < 0 and not acct.positions:
+        cover_bad_debt(engine, acct, -equity)
+    engine.events.append(LiquidationEnded(acct.account, equity, mm))
+
+
+def cancel_all(engine: Engine, acct: Account) -> None:
+    mine = sorted(oid for oid, o in engine.orders.items() if o.account == acct.account)
+    for oid in mine:
+        engine._remove_resting(engine.orders[oid], "Cancelled", "Liquidation")
+
+
+def on_book(engine: Engine, acct: Account, m: MarketState, lots: int) -> None:
+    """Stage 1: one reduce-only IOC slice through the book at mark -/+ the slippage bound."""
+    risk = engine.risk
+    mark = mark_price(m) or m.last_price
+    size = abs(lots)
+    unit = mark * m.lot_tick_atoms
+    min_lots = ceil_div(risk.slice_min_notional, unit) if unit else size
+    slice_lots = max(ceil_div(size * risk.slice_ppm, PPM), min_lots, m.min_lots)
+    slice_lots = min(slice_lots, size)
+    selling = lots > 0
+    if selling:
+        limit = max(1, mark * (PPM - risk.slice_slippage_ppm) // PPM)
+    else:
+        limit = ceil_div(mark * (PPM + risk.slice_slippage_ppm), PPM)
+    order = PlaceOrder(
+        acct.account,
+        m.symbol,
+        "Ask" if selling else "Bid",
+        "Limit",
+        lots=slice_lots,
+        price=limit,
+        tif="IOC",
+        reduce_only=True,
+    )
+    engine.liquidation_fee_ppm = risk.liquidation_fee_ppm
+    try:
+        engine._place(order, engine.last_ts_us, True)
+    finally:
+        engine.liquidation_fee_ppm = 0
+
+
+def repay_borrows(engine: Engine, acct: Account) -> None:
+    """Repay each debt from the same asset's available balance; sell other collateral on the
+    spot books for the settlement asset while settlement-asset debt remains."""
+    for i, bal in enumerate(acct.assets):
+        pool = engine.pools[i]
+        if pool is None or not bal.borrow_shares or not bal.available:
+            continue
+        amount = min(bal.available, pool.debt(bal.borrow_shares))
+        if amount > 0:
+            bal.borrow_shares -= pool.repay(amount, bal.borrow_shares)
+            bal.available -= amount
+    settle = engine.settle_asset
+    _buy_back_debts(engine, acct)
+    pool = engine.pools[settle]
+    if pool is None:
+        return
+    owed = pool.debt(acct.assets[settle].borrow_shares) - acct.assets[settle].available
+    sell_collateral(engine, acct, owed)
+    sbal = acct.assets[settle]
+    if sbal.borrow_shares and sbal.available:
+        amount = min(sbal.available, pool.debt(sbal.borrow_shares))
+        sbal.borrow_shares -= pool.repay(amount, sbal.borrow_shares)
+        sbal.available -= amount
+
+
+def sell_collateral(engine: Engine, acct: Account, owed: int) -> None:
+    """Sell other collateral on the spot books (IOC at the index - the slippage bound, in asset
+    order) until about ``owed`` settlement atoms have come in."""
+    settle = engine.settle_asset
+    for i, bal in enumerate(acct.assets):
+        if owed <= 0:
+            break
+        m = engine.margin.pricers[i]
+        if i == settle or m is None or not m.is_spot or bal.borrow_shares or not m.index_price:
+            continue
+        # sell enough base for ``owed`` at the slippage-bounded price, at most what is held
+        floor_price = max(1, m.index_price * (PPM - engine.risk.slice_slippage_ppm) // PPM)
+        lots = min(bal.available // m.lot_atoms, ceil_div(owed, floor_price * m.lot_tick_atoms))
+        if lots < m.min_lots:
+            continue
+        before = acct.assets[settle].available
+        order = PlaceOrder(acct.account, m.symbol, "Ask", "Limit", lots=lots, price=floor_price, tif="IOC")
+        engine._place(order, engine.last_ts_us, True)
+        owed -= acct.assets[settle].available - before
+
+
+def _buy_back_debts(engine: Engine, acct: Account) -> None:
+    """Buy each owed non-settlement asset on its spot book with settlement-asset balance (IOC at
+    the index + the slippage bound, 1% extra for the fee) and repay the debt from the proceeds."""
+    settle = engine.settle_asset
+    cash = acct.assets[settle]
+    for i, bal in enumerate(acct.assets):
+        pool = engine.pools[i]
+        m = engine.margin.pricers[i]
+        if i == settle or pool is None or not bal.borrow_shares or m is None or not m.is_spot:
+            continue
+        if not m.index_price or not cash.available:
+            continue
+        debt = pool.debt(bal.borrow_shares) - bal.available
+        if debt <= 0:
+            continue
+        limit = ceil_div(m.index_price * (PPM + engine.risk.slice_slippage_ppm), PPM)
+        lots = ceil_div(debt * 101, m.lot_atoms * 100)
+        affordable = cash.available // (limit * m.lot_tick_atoms)
+        lots = min(lots, affordable)
+        if lots < m.min_lots:
+            continue
+        engine._place(
+            PlaceOrder(acct.account, m.symbol, "Bid", "Limit", lots=lots, price=limit, tif="IOC"),
+            engine.last_ts_us,
+            True,
+        )
+        amount = min(bal.available, pool.debt(bal.borrow_shares))
+        if amount > 0:
+            bal.borrow_shares -= pool.repay(amount, bal.borrow_shares)
+            bal.available -= amount
+
+
+def _shifted(mark: int, mf: int, selling: bool) -> int:
+    """mark x (1 - mf) for a seller, mark x (1 + mf) for a buyer, in whole ticks (at least 1)."""
+    delta = mark * mf // WAD if mf >= 0 else -(-mark * mf // WAD)
+    price = mark - delta if selling else mark + delta
+    return price if price > 0 else 1
+
+
+def _transfer(
+    engine: Engine, kind: str, acct: Account, other: Account, m: MarketState, lots: int, price: int, other_price: int
+) -> None:
+    """Move signed ``lots`` (liquidated account's side: +lots is what it sells) to ``other``."""
+    lta = m.lot_tick_atoms
+    mi = m.index
+    pos = acct.position(mi)
+    opos = other.position(mi)
+    longs_before = max(pos.lots, 0) + max(opos.lots, 0)
+    pos.apply_fill(-lots, -lots * price * lta)
+    opos.apply_fill(lots, lots * other_price * lta)
+    m.open_interest += max(pos.lots, 0) + max(opos.lots, 0) - longs_before
+    diff = lots * (other_price - price) * lta
+    if diff:
+        engine.ledger.accounts[engine.risk.liquidity_fund_account].unsettled += diff
+    engine.events.append(PositionTransferred(kind, m.symbol, acct.account, other.account, lots, price, other_price))
+
+
+def backstop(engine: Engine, acct: Account, m: MarketState, lots: int, mf: int) -> int:
+    """Stage 2: hand signed ``lots`` to backstop providers; return the signed lots left."""
+    mark = mark_price(m) or m.last_price
+    selling = lots > 0
+    zero = _shifted(mark, mf if mf > 0 else 0, selling)
+    provider_price = (2 * zero + mark) // 3 if selling else ceil_div(2 * zero + mark, 3)
+    left = abs(lots)
+    sign = 1 if selling else -1
+    for provider_id in engine.backstop:
+        if left == 0:
+            break
+        provider = engine.ledger.accounts.get(provider_id)
+        if provider is None or provider is acct or provider.liquidating:
+            continue
+        take = left
+        while take > 0:
+            buys = take if selling else 0
+            sells = 0 if selling else take
+            r = engine.margin.compute(provider, m.index, buys, sells)
+            if r.equity - r.im >= 0:
+                break
+            take //= 2
+        if take > 0:
+            _transfer(engine, "Backstop", acct, provider, m, sign * take, zero, provider_price)
+            left -= take
+    return sign * left
+
+
+def adl(engine: Engine, acct: Account, m: MarketState, lots: int, mf: int) -> None:
+    """Stage 3: close signed ``lots`` against ranked opposing positions at the bankruptcy price."""
+    mark = mark_price(m) or m.last_price
+    selling = lots > 0
+    price = _shifted(mark, mf, selling)
+    lta = m.lot_tick_atoms
+    ranked: list[tuple[int, int]] = []
+    for a, other in engine.ledger.accounts.items():
+        if other is acct:
+            continue
+        pos = other.positions.get(m.index)
+        if pos is None or not pos.lots or (pos.lots > 0) == selling:
+            continue
+        pnl = pos.lots * mark * lta - pos.entry_cost
+        entry = abs(pos.entry_cost) or 1
+        if pnl <= 0:
+            continue
+        r = engine.margin.compute(other)
+        equity = r.equity if r.equity > 0 else 1
+        score = pnl * WAD // entry * r.exposure // equity
+        ranked.append((-score, a))
+    ranked.sort()
+    left = abs(lots)
+    sign = 1 if selling else -1
+    for _, a in ranked:
+        if left == 0:
+            break
+        other = engine.ledger.accounts[a]
+        pos = other.positions[m.index]
+        take = min(left, abs(pos.lots))
+        _transfer(engine, "Adl", acct, other, m, sign * take, price, price)
+        other_pos = other.positions[m.index]
+        if other_pos.reduce_only:
+            engine._trim_reduce_only(m, other_pos)
+        left -= take
+
+
+def cover_bad_debt(engine: Engine, acct: Account, deficit: int) -> None:
+    fund = engine.ledger.accounts[engine.risk.liquidity_fund_account]
+    capacity = fund.unsettled + fund.assets[engine.settle_asset].available
+    covered = min(deficit, capacity) if capacity > 0 else 0
+    if covered:
+        fund.unsettled -= covered
+        acct.unsettled += covered
+    engine.events.append(BadDebt(acct.account, deficit, covered, deficit - covered))

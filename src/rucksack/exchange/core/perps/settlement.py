@@ -1,0 +1,145 @@
+"""PnL realization and the USDC settlement waterfall (reference model §6, §14.6).
+
+Every ``SettlePnl`` (the scheduler sends one each 10 s):
+
+1. For each account with ``autoRealizePnl``: each position's unrealized PnL ``lots * mark * lta
+   - cost`` moves into the account's ``unsettled`` balance and ``cost`` restarts at
+   ``lots * mark * lta`` (the average entry is kept for display). Empty positions are dropped.
+2. Accounts owing (``unsettled < 0``), in id order, pay into the settlement account (the pot):
+   from available USDC, then by redeeming USDC lent, then (``autoBorrowSettlements``) by
+   borrowing USDC from the pool. What cannot be paid stays owed.
+3. Accounts owed (``unsettled > 0``), in id order, are paid from the pot, never more than it
+   holds: first repaying their USDC borrow (``autoRepayBorrows``), the rest as available USDC.
+
+Invariant (checked in ``invariants``): the pot's USDC equals the sum of all unsettled balances
+minus the sum of every position's cost. Fills, fees and funding move amounts between accounts;
+a backstop fill's price difference raises the costs and the fund's unsettled balance alike.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rucksack.exchange.core.events import PnlSettled
+from rucksack.exchange.core.ledger.balances import Account
+from rucksack.exchange.core.lending.pool import PoolError
+from rucksack.exchange.core.market_state import mark_price
+
+if TYPE_CHECKING:
+    from rucksack.exchange.core.engine import Engine
+
+
+def realize(engine: Engine, acct: Account) -> int:
+    """Move every position's unrealized PnL into ``unsettled``; return the amount moved."""
+    total = 0
+    empty: list[int] = []
+    for mi, pos in acct.positions.items():
+        m = engine.markets[mi]
+        mark = mark_price(m) or m.last_price
+        basis = pos.lots * mark * m.lot_tick_atoms
+        pnl = basis - pos.cost
+        if pnl:
+            pos.cost = basis
+            pos.realized += pnl
+            total += pnl
+        if pos.is_empty():
+            empty.append(mi)
+    for mi in empty:
+        del acct.positions[mi]
+    acct.unsettled += total
+    return total
+
+
+def collect(engine: Engine, acct: Account, pot: Account) -> tuple[int, int]:
+    """An owing account pays what it can into the pot; return (paid, of which borrowed)."""
+    settle = engine.settle_asset
+    bal = acct.assets[settle]
+    owed = -acct.unsettled
+    paid = borrowed = 0
+    take = min(owed, bal.available)
+    bal.available -= take
+    paid += take
+    pool = engine.pools[settle]
+    if paid < owed and pool is not None and bal.lend_shares:
+        claim = pool.claim(bal.lend_shares)
+        want = min(owed - paid, claim)
+        try:
+            if want == claim:
+                pool.redeem_all(bal.lend_shares, claim)
+                bal.lend_shares = 0
+            elif want > 0:
+                bal.lend_shares -= pool.redeem(want, bal.lend_shares)
+            bal.lent_principal = max(0, bal.lent_principal - want)
+            paid += want
+        except PoolError:
+            pass
+    if paid < owed and pool is not None and acct.auto_borrow_settlements and not bal.lend_shares:
+        want = min(owed - paid, pool.cash)
+        while want > 0:
+            try:
+                bal.borrow_shares += pool.borrow(want)
+                paid += want
+                borrowed = want
+                break
+            except PoolError:
+                want //= 2  # the utilization cap: borrow what the pool allows
+    if paid < owed and not acct.liquidating:
+        # last resort: convert other collateral into the settlement asset on the spot books
+        from rucksack.exchange.core.perps.liquidation import sell_collateral
+
+        before = bal.available
+        sell_collateral(engine, acct, owed - paid)
+        take = min(owed - paid, bal.available - before)
+        bal.available -= take
+        paid += take
+    acct.unsettled += paid
+    pot.assets[settle].available += paid
+    return paid, borrowed
+
+
+def pay_out(engine: Engine, acct: Account, pot: Account) -> int:
+    """Pay an owed account from the pot (repaying its USDC borrow first); return the amount."""
+    settle = engine.settle_asset
+    source = pot.assets[settle]
+    amount = min(acct.unsettled, source.available)
+    if amount <= 0:
+        return 0
+    source.available -= amount
+    acct.unsettled -= amount
+    bal = acct.assets[settle]
+    rest = amount
+    pool = engine.pools[settle]
+    if acct.auto_repay_borrows and pool is not None and bal.borrow_shares:
+        repay = min(rest, pool.debt(bal.borrow_shares))
+        if repay > 0:
+            bal.borrow_shares -= pool.repay(repay, bal.borrow_shares)
+            rest -= repay
+    bal.available += rest
+    return amount
+
+
+def settle_pnl(engine: Engine) -> None:
+    accounts = engine.ledger.accounts
+    pot = accounts[engine.risk.settlement_account]
+    pot_id = engine.risk.settlement_account
+    ids = sorted(a for a, acct in accounts.items() if (acct.positions or acct.unsettled) and a != pot_id)
+    realized: dict[int, int] = {}
+    for a in ids:
+        acct = accounts[a]
+        if acct.auto_realize_pnl and acct.positions:
+            realized[a] = realize(engine, acct)
+    paid: dict[int, tuple[int, int]] = {}
+    for a in ids:
+        acct = accounts[a]
+        if acct.unsettled < 0:
+            amount, borrowed = collect(engine, acct, pot)
+            paid[a] = (-amount, borrowed)
+    for a in ids:
+        acct = accounts[a]
+        if acct.unsettled > 0:
+            paid[a] = (pay_out(engine, acct, pot), 0)
+    for a in ids:
+        r = realized.get(a, 0)
+        p, b = paid.get(a, (0, 0))
+        if r or p:
+            engine.events.append(PnlSettled(a, r, p, b, accounts[a].unsettled))
