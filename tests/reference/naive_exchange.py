@@ -91,18 +91,18 @@ class NaiveExchange:
         self.next_id += 1
         out.accepted = order_id
         buying = c.side == "Bid"
-        last = self.last_price[c.market]
         if c.order_type == "Limit":
             limit = c.price
         else:
             limit = 1 << 62 if buying else 0
-        if last:
-            impact = last * m.impact_max_ppm // PPM if buying else -(-last * m.impact_min_ppm // PPM)
-        else:
-            impact = 1 << 62 if buying else 0
         want = c.lots if c.lots else 1 << 62
         budget = c.quote_atoms if c.quote_atoms else None
         book = self._opposite(c.market, c.side)
+        best = book[0].price if book else 0  # the impact band is around the best opposite price
+        if best:
+            impact = best * m.impact_max_ppm // PPM if buying else -(-best * m.impact_min_ppm // PPM)
+        else:
+            impact = 1 << 62 if buying else 0
         if c.tif == "FOK":
             got, _, _ = self._walk(list(book), c, limit, impact, want, budget, dry=True, out=out)
             if got < c.lots:

@@ -12,15 +12,18 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import msgspec
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
 from rucksack.exchange.api import openapi
@@ -80,7 +83,12 @@ PRIVATE: dict[tuple[str, str], tuple[str, Handler]] = {
 ADMIN: dict[tuple[str, str], Callable[[ExchangeService, Any], Awaitable[Any]]] = {
     ("POST", "/api/v1/sandbox/accounts"): sandbox.sandbox_create_account,
     ("POST", "/api/v1/sandbox/price"): sandbox.sandbox_set_price,
+    ("POST", "/api/v1/sandbox/signup"): sandbox.sandbox_signup,
 }
+# sandbox paths that need sandbox mode but no admin token (the web front end's "start trading")
+SANDBOX_OPEN = {("POST", "/api/v1/sandbox/signup")}
+# the static web front end (docs/web.md); RUCKSACK_WEB_DIR points elsewhere, a missing folder serves none
+WEB_DIR = Path(os.environ.get("RUCKSACK_WEB_DIR", Path(__file__).resolve().parents[4] / "web"))
 
 
 def error_response(err: ApiError) -> Response:
@@ -124,17 +132,24 @@ def create_app(service: ExchangeService, background: list[Callable[[], Awaitable
             return error_response(ApiError(500, "SERVER_ERROR", "Internal server error"))
 
     hub = Hub(service)
-    service.openapi = msgspec.json.encode(openapi.build(set(PRIVATE), set(ADMIN), list(service.wire.markets)))
+    service.openapi = msgspec.json.encode(
+        openapi.build(set(PRIVATE), set(ADMIN) - SANDBOX_OPEN, list(service.wire.markets))
+    )
 
     async def websocket(socket: WebSocket) -> None:
         await hub.serve(socket)
 
     background = [*(background or []), hub.tick]
-    routes = [
-        WebSocketRoute("/ws", websocket),
-        WebSocketRoute("/", websocket),
-        Route("/{path:path}", dispatch, methods=["GET", "POST", "DELETE", "PATCH", "PUT"]),
-    ]
+    routes: list[BaseRoute] = [WebSocketRoute("/ws", websocket), WebSocketRoute("/", websocket)]
+    if (WEB_DIR / "index.html").is_file():
+
+        async def index(request: Request) -> Response:
+            return FileResponse(WEB_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+        routes.append(Route("/", index, methods=["GET", "HEAD"]))
+        for name in ("assets", "vendor"):
+            routes.append(Mount(f"/{name}", StaticFiles(directory=WEB_DIR / name, check_dir=False), name=name))
+    routes.append(Route("/{path:path}", dispatch, methods=["GET", "POST", "DELETE", "PATCH", "PUT"]))
     return Starlette(routes=routes, lifespan=lifespan)
 
 
@@ -174,7 +189,7 @@ async def _dispatch(service: ExchangeService, request: Request) -> Response:
         if service.admin_token is None:
             raise ApiError(403, "FORBIDDEN", "sandbox endpoints are disabled: the server is not in sandbox mode")
         token = request.headers.get("x-admin-token", "")
-        if not _consteq(token, service.admin_token):
+        if key not in SANDBOX_OPEN and not _consteq(token, service.admin_token):
             raise unauthorized("invalid admin token")
         body = await _body(request)
         return json_response(await admin(service, parse_json(body) if body.strip() else {}))

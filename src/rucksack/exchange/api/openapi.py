@@ -258,6 +258,19 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
         },
         [400, 403],
     ),
+    ("POST", "/api/v1/sandbox/signup"): (
+        "Sandbox: a funded account for a browser-made key, fixed grant, no admin token",
+        [],
+        {
+            "type": "object",
+            "required": ["publicKey"],
+            "properties": {
+                "publicKey": {"type": "string", "description": "base64 ED25519 public key"},
+                "label": {"type": "string"},
+            },
+        },
+        [400, 403],
+    ),
     ("POST", "/api/v1/sandbox/price"): (
         "Sandbox: set the demo makers' reference price (X-Admin-Token)",
         [],

@@ -345,10 +345,8 @@ class Engine:
         if acct.liquidating and not system:
             self._reject(c, Reason.ACCOUNT_LIQUIDATING)
             return
-        if is_perp:
-            # perps: a taker sweeps at most to the best opposite price x the impact multiplier (§7.3)
-            best = opposite.best_price()
-            ref = best if best else mark
+        # a taker sweeps at most to the best opposite price x the impact multiplier (§7.3)
+        ref = opposite.best_price()
         if ref > 0:
             impact = (ref * m.impact_max) // PPM if is_buy else ceil_div(ref * m.impact_min, PPM)
         else:

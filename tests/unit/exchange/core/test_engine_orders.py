@@ -176,10 +176,10 @@ def test_price_band_and_impact_band(driver: Driver) -> None:
     driver(limit(A, "Bid", 1, 15_000))  # last price 150.00; band +-0.2% = +-30 ticks
     assert driver(limit(A, "Bid", 1, 15_031))[0].reason == "PriceOutOfBounds"  # type: ignore[union-attr]
     assert driver(limit(A, "Ask", 1, 14_969))[0].reason == "PriceOutOfBounds"  # type: ignore[union-attr]
-    # impact +-0.1% = +-15 ticks: a taker cannot fill at 15_016
+    # impact +0.1% of the best ask (15_010 -> 15_025): a taker cannot fill at 15_026
     driver(limit(B, "Ask", 1, 15_010))
-    driver(limit(B, "Ask", 1, 15_016))
-    events = driver(limit(A, "Bid", 2, 15_020))
+    driver(limit(B, "Ask", 1, 15_026))
+    events = driver(limit(A, "Bid", 2, 15_030))
     assert [e.price for e in events if isinstance(e, TradeExecuted)] == [15_010]
     assert closes(events)[-1][1:] == ("Expired", "PriceImpact")
 

@@ -50,6 +50,24 @@ async def sandbox_create_account(service: ExchangeService, body: Any) -> Any:
     return {"accountId": account, "apiKey": public_key}
 
 
+# What "start trading" in the web front end grants: no admin token, so the caller picks nothing but its key.
+SIGNUP_FUND = {"USDC": "100000", "SOL": "500", "BTC": "2", "ETH": "40"}
+
+
+async def sandbox_signup(service: ExchangeService, body: Any) -> Any:
+    """Self-service sandbox account (no admin token): the caller's public key, a fixed demo grant.
+
+    The browser generates the ED25519 key pair and sends only ``publicKey``; ``fund`` is refused so
+    the grant stays the same for everyone. Sandbox mode only (403 otherwise, like the other paths).
+    """
+    if not isinstance(body, dict):
+        raise bad_request("body must be a JSON object")
+    if set(body) - {"publicKey", "label"}:
+        raise bad_request("only publicKey (and label) may be given; the sandbox grant is fixed")
+    fund = {sym: qty for sym, qty in SIGNUP_FUND.items() if sym in service.wire.assets}
+    return await sandbox_create_account(service, {**body, "fund": fund})
+
+
 async def sandbox_set_price(service: ExchangeService, body: Any) -> Any:
     """Move the reference price the demo makers quote around (``rucksack sandbox price``)."""
     if not isinstance(body, dict):

@@ -18,7 +18,7 @@ Then, each sweep, with ``MF = equity / X`` and ``ACMF = max(MMF / d, MMF - o)``:
   the liquidity fund.
 - **stage 3**: what no provider takes is auto-deleveraged against opposing positions in profit,
   ranked by PnL% x leverage (highest first, then lower ids), all filled at the bankruptcy price
-  ``mark * (1 -/+ MF)``.
+  of what is left: the price that takes the position's share of net equity to zero.
 
 The flag is cleared when the account has no exposure left or its maintenance requirement is at
 most ``recover_mmr`` (95%) of its net equity. An account left with no exposure and negative net
@@ -92,7 +92,7 @@ def check_account(engine: Engine, acct: Account) -> None:
             sign = 1 if pos.lots > 0 else -1
             left = backstop(engine, acct, m, sign * lots, mf)
             if left:
-                adl(engine, acct, m, left, mf)
+                adl(engine, acct, m, left)
         repay_borrows(engine, acct)
     r = engine.margin.compute(acct)
     if _recovered(engine, r.exposure, r.equity, r.mm):
@@ -278,11 +278,28 @@ def backstop(engine: Engine, acct: Account, m: MarketState, lots: int, mf: int) 
     return sign * left
 
 
-def adl(engine: Engine, acct: Account, m: MarketState, lots: int, mf: int) -> None:
+def bankruptcy_price(engine: Engine, acct: Account, m: MarketState, lots: int) -> int:
+    """The price at which closing signed ``lots`` moves this position's share of the account's
+    net equity (pro rata to exposure) to zero: ``mark -/+ share / (|lots| x lta)``, rounded away
+    from the mark (so the deficit is covered rather than left to the fund), at least one tick."""
+    mark = mark_price(m) or m.last_price
+    r = engine.margin.compute(acct)
+    pos = acct.positions[m.index]
+    x_m = pos.exposure_lots(0, 0) * mark * m.lot_tick_atoms
+    share = r.equity * x_m // r.exposure if r.exposure else r.equity
+    unit = abs(lots) * m.lot_tick_atoms
+    shift = share // unit if share >= 0 else -(-share // unit)  # toward the mark
+    if share < 0 and -share % unit:
+        shift -= 1  # a deficit: away from the mark
+    price = mark - shift if lots > 0 else mark + shift
+    return price if price > 0 else 1
+
+
+def adl(engine: Engine, acct: Account, m: MarketState, lots: int) -> None:
     """Stage 3: close signed ``lots`` against ranked opposing positions at the bankruptcy price."""
     mark = mark_price(m) or m.last_price
     selling = lots > 0
-    price = _shifted(mark, mf, selling)
+    price = bankruptcy_price(engine, acct, m, lots)
     lta = m.lot_tick_atoms
     ranked: list[tuple[int, int]] = []
     for a, other in engine.ledger.accounts.items():

@@ -1,0 +1,57 @@
+"""Golden scenario: a crash the book cannot absorb — the backstop takes what its margin allows,
+ADL closes the rest at the bankruptcy price. Expected numbers by hand from §14.3."""
+
+from __future__ import annotations
+
+from fractions import Fraction as F
+
+from rucksack.exchange.core.commands import LiquidationSweep, PlaceOrder, SetBackstopProvider, SettlePnl
+from rucksack.exchange.core.events import LiquidationEnded, LiquidationStarted, PositionTransferred
+from tests.unit.exchange.core.perps.helpers import USDC, PerpDriver, sqrt_frac
+
+PERP = "SOL_USDC_PERP"
+
+
+def im(lots: int, price: F) -> F:
+    x = F(lots, 100) * price
+    return x * max(F("0.05"), F(1, 50), F("0.0002236") * sqrt_frac(x))
+
+
+def test_crash_goes_to_backstop_then_adl() -> None:
+    d = PerpDriver()
+    trader = d.new_account(USDC=10_000 * USDC)
+    short = d.new_account(USDC=1_000_000 * USDC)
+    provider = d.new_account(USDC=3_000 * USDC)
+    d(SetBackstopProvider(provider, True))
+    d.index("SOL", "150")
+    d(PlaceOrder(short, PERP, "Ask", "Limit", lots=60_000, price=15_000))
+    d(PlaceOrder(trader, PERP, "Bid", "Limit", lots=60_000, price=15_000))  # 600 SOL long, $90k
+    fee = F(90_000) * F("0.0005")
+    assert im(60_000, F(150)) <= 10_000 - fee
+    # crash to 132 with an empty book: equity 10,000 - 45 - 600 x 18 = -845 < 0, MF < ACMF
+    d.index("SOL", "132")
+    equity = 10_000 - fee - 600 * 18
+    assert equity == -845
+    events = d(LiquidationSweep())
+    [started] = [e for e in events if isinstance(e, LiquidationStarted)]
+    assert F(started.net_equity, USDC) == equity
+    moves = [e for e in events if isinstance(e, PositionTransferred)]
+    # MF < 0: the provider takes at the mark (zero price = mark when MF <= 0) whatever its margin
+    # allows, halving from the full size: 600 SOL needs more than $3,000 of IM, 300 SOL does not
+    assert im(60_000, F(132)) > 3_000 >= im(30_000, F(132))
+    assert (moves[0].kind, moves[0].counterparty, moves[0].lots, moves[0].price) == ("Backstop", provider, 30_000, 13_200)
+    assert moves[0].counterparty_price == 13_200  # (2 ZP + mark) / 3 = mark
+    # ADL: the short (the only winner) takes the other 300 SOL at the bankruptcy price that
+    # zeroes the trader's equity: 132 + 845 / 300 = 134.8166..., rounded up to 134.82
+    bp = F(132) + F(845) / 300
+    assert (moves[1].kind, moves[1].counterparty, moves[1].lots) == ("Adl", short, 30_000)
+    assert F(moves[1].price, 100) == F(13_482, 100) and F(13_482, 100) - bp < F(1, 100)
+    assert any(isinstance(e, LiquidationEnded) for e in events)
+    r = d.margin(trader)
+    assert r.exposure == 0 and 0 <= F(r.equity, USDC) == equity + 300 * (F("134.82") - 132)
+    # positions balance, the provider holds 300 SOL long, the short 300 SOL less
+    market = d.engine.market_by_symbol[PERP].index
+    assert d.acct(provider).positions[market].lots == 30_000
+    assert d.acct(short).positions[market].lots == -30_000
+    d(SettlePnl())
+    assert d.acct(trader).unsettled == 0 or d.acct(trader).assets[0].available >= 0
