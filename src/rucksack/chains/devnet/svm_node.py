@@ -19,6 +19,8 @@ Semantics and their honest limits:
   answers -32002 "Transaction simulation failed" with the simulation as ``data`` (real nodes do
   the same). With ``skipPreflight`` a failing transaction is recorded with its error and its
   signature returned.
+- ``simulateTransaction`` honours the ``accounts`` config (``addresses``, base64): those accounts'
+  state after the simulated transaction (fees included), as a real node returns it.
 - Only System, SPL Token, Associated Token Account and Memo programs exist (LiteSVM's defaults).
 """
 
@@ -286,7 +288,10 @@ class SvmNode(Node):
         except ValueError as exc:
             raise RpcError(INVALID_PARAMS, f"failed to deserialize transaction: {exc}") from None
 
-    def _simulate(self, tx: VersionedTransaction) -> RpcSimulateTransactionResult:
+    def _simulate(
+        self, tx: VersionedTransaction, addresses: list[Pubkey] | None = None
+    ) -> RpcSimulateTransactionResult:
+        """``addresses``: the ``accounts`` config -- return those accounts' post-simulation state."""
         sim = self.svm.simulate_transaction(tx)
         if isinstance(sim, FailedTransactionMetadata):
             meta = sim.meta()
@@ -294,7 +299,16 @@ class SvmNode(Node):
                 err=sim.err(), logs=meta.logs(), units_consumed=meta.compute_units_consumed()
             )
         meta = sim.meta()
-        return RpcSimulateTransactionResult(err=None, logs=meta.logs(), units_consumed=meta.compute_units_consumed())
+        accounts = None
+        if addresses is not None:
+            post = dict(sim.post_accounts())
+            accounts = []
+            for key in addresses:
+                acc = post.get(key, self.svm.get_account(key))
+                accounts.append(None if acc is None or (acc.lamports == 0 and not acc.data) else acc)
+        return RpcSimulateTransactionResult(
+            err=None, logs=meta.logs(), accounts=accounts, units_consumed=meta.compute_units_consumed()
+        )
 
     def send_transaction(self, p: list[Any]) -> Any:
         tx = self._decode_tx(p)
@@ -308,7 +322,12 @@ class SvmNode(Node):
 
     def simulate_transaction(self, p: list[Any]) -> Any:
         tx = self._decode_tx(p)
-        return _value(SimulateTransactionResp(self._simulate(tx), self._ctx()))
+        wanted = _config(p, 1).get("accounts")
+        addresses = None
+        if isinstance(wanted, dict):
+            self._check_encoding(wanted)
+            addresses = [_pubkey(a) for a in wanted.get("addresses", [])]
+        return _value(SimulateTransactionResp(self._simulate(tx, addresses), self._ctx()))
 
     def get_signature_statuses(self, p: list[Any]) -> Any:
         out: list[TransactionStatus | None] = []

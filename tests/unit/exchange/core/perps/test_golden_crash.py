@@ -39,7 +39,8 @@ def test_crash_goes_to_backstop_then_adl() -> None:
     # MF < 0: the provider takes at the mark (zero price = mark when MF <= 0) whatever its margin
     # allows, halving from the full size: 600 SOL needs more than $3,000 of IM, 300 SOL does not
     assert im(60_000, F(132)) > 3_000 >= im(30_000, F(132))
-    assert (moves[0].kind, moves[0].counterparty, moves[0].lots, moves[0].price) == ("Backstop", provider, 30_000, 13_200)
+    first = moves[0]
+    assert (first.kind, first.counterparty, first.lots, first.price) == ("Backstop", provider, 30_000, 13_200)
     assert moves[0].counterparty_price == 13_200  # (2 ZP + mark) / 3 = mark
     # ADL: the short (the only winner) takes the other 300 SOL at the bankruptcy price that
     # zeroes the trader's equity: 132 + 845 / 300 = 134.8166..., rounded up to 134.82
