@@ -1,0 +1,142 @@
+"""What an account may still do: the numbers behind Backpack's max order / max borrow / max
+withdrawal quantity endpoints, and the estimated liquidation price of a position (§14.3 item 17).
+
+Each limit is the largest amount the engine's own pre-trade rule would accept right now, found by
+bisection over the same checks the engine runs (so the endpoint and the engine never disagree),
+capped by balances. They read state and change nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rucksack.exchange.core.ledger.balances import Account
+from rucksack.exchange.core.lending.pool import PoolError
+from rucksack.exchange.core.market_state import MarketState, mark_price
+
+if TYPE_CHECKING:
+    from rucksack.exchange.core.engine import Engine
+
+
+def _largest(ok_fn: object, hi: int) -> int:
+    """The largest ``n`` in [0, hi] with ok(n), assuming ok is monotone (true, then false)."""
+    ok = ok_fn  # typed loosely so mypyc accepts any callable
+    lo = 0
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if ok(mid):  # type: ignore[operator]
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def max_perp_order_lots(engine: Engine, acct: Account, m: MarketState, is_buy: bool, price: int) -> int:
+    """Lots of a perp order at ``price`` (0: the mark) that the margin rule accepts."""
+    mark = mark_price(m)
+    if not mark:
+        return 0
+    worst = price or mark
+    pos = acct.positions.get(m.index)
+    reducing = 0
+    if pos is not None and pos.lots and (pos.lots < 0) == is_buy:
+        reducing = abs(pos.lots)
+    equity = engine.margin.compute(acct).equity
+    unit = worst * m.lot_tick_atoms
+    hi = reducing + (max(equity, 0) * engine.risk.max_leverage // unit + 1 if unit else 0)
+    if m.max_lots:
+        hi = min(hi, m.max_lots)
+    return _largest(lambda n: n <= reducing or not engine._perp_margin_check(acct, m, is_buy, n, worst, mark), hi)
+
+
+def max_spot_order_lots(engine: Engine, acct: Account, m: MarketState, is_buy: bool, price: int) -> int:
+    """Lots of a spot order: what the balance can hold (and, with exposure, what margin allows)."""
+    if is_buy:
+        price_used = price or m.asks.best_price() or m.last_price
+        if not price_used:
+            return 0
+        hi = acct.assets[m.quote].available // (price_used * m.lot_tick_atoms)
+    else:
+        price_used = price or m.bids.best_price() or m.last_price
+        hi = acct.assets[m.base].available // m.lot_atoms
+    if m.max_lots:
+        hi = min(hi, m.max_lots)
+    if not engine._has_exposure(acct) or not price_used:
+        return hi
+    spend, got = (m.quote, m.base) if is_buy else (m.base, m.quote)
+
+    def ok(n: int) -> bool:
+        spent = n * price_used * m.lot_tick_atoms if is_buy else n * m.lot_atoms
+        received = n * m.lot_atoms if is_buy else n * price_used * m.lot_tick_atoms
+        return engine._margin_allows(acct, -1, 0, 0, spend, -spent, got, received)
+
+    return _largest(ok, hi)
+
+
+def max_withdrawal(engine: Engine, acct: Account, asset: int) -> int:
+    """Atoms of ``asset`` that may leave now (available balance, checked against margin)."""
+    hi = acct.assets[asset].available
+    if acct.liquidating:
+        return 0
+    if not engine._has_exposure(acct):
+        return hi
+    return _largest(lambda n: engine._capital_may_leave(acct, asset, n), hi)
+
+
+def max_borrow(engine: Engine, acct: Account, asset: int) -> int:
+    """Atoms of ``asset`` a new borrow may take: margin (the debt's IM) and the pool's limits."""
+    pool = engine.pools[asset]
+    bal = acct.assets[asset]
+    if pool is None or bal.lend_shares or acct.liquidating:
+        return 0
+    r = engine.margin.compute(acct)
+    available = r.equity - r.im
+    if available <= 0:
+        return 0
+
+    def ok(n: int) -> bool:
+        shares_before, cash_before = pool.borrow_shares, pool.cash
+        try:
+            minted = pool.borrow(n)
+        except PoolError:
+            return False
+        bal.borrow_shares += minted
+        bal.available += n
+        after = engine.margin.compute(acct)
+        bal.available -= n
+        bal.borrow_shares -= minted
+        pool.borrow_shares, pool.cash = shares_before, cash_before
+        return after.equity - after.im >= 0
+
+    return _largest(ok, pool.cash)
+
+
+def estimated_liquidation_price(engine: Engine, acct: Account, m: MarketState) -> int:
+    """The mark (ticks) at which this position alone would bring net equity down to maintenance,
+    everything else frozen; 0 when there is none (no position, or never within (0, 100 x mark))."""
+    pos = acct.positions.get(m.index)
+    if pos is None or not pos.lots:
+        return 0
+    saved = (m.index_price, m.basis_ewma)
+    mark = mark_price(m) or m.last_price
+    if not mark:
+        return 0
+
+    def liquidatable(price: int) -> bool:
+        m.index_price, m.basis_ewma = price, 0
+        r = engine.margin.compute(acct)
+        return r.equity <= r.mm
+
+    try:
+        if pos.lots > 0:
+            if not liquidatable(1) or liquidatable(mark):
+                return 0 if not liquidatable(1) else mark
+            # the largest price at which it is liquidatable, in [1, mark)
+            return _largest(lambda p: p == 0 or liquidatable(p), mark - 1)
+        top = mark * 100
+        if not liquidatable(top) or liquidatable(mark):
+            return 0 if not liquidatable(top) else mark
+        # the smallest liquidatable price in (mark, top]
+        return top - _largest(lambda k: k == 0 or not liquidatable(top - k), top - mark - 1)
+    finally:
+        m.index_price, m.basis_ewma = saved
