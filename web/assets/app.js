@@ -1,0 +1,923 @@
+// Rucksack's web front end: a static single-page app over the public REST and WebSocket API.
+import { ApiError, Client, Keys, Streams } from '/assets/api.js';
+
+const $ = (sel, root = document) => root.querySelector(sel);
+const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
+const SESSION_KEY = 'rucksack.session';
+const BOOK_ROWS = 30;
+const INTERVAL_SECONDS = { '1m': 60, '5m': 300, '15m': 900, '1h': 3600, '1d': 86400 };
+
+const client = new Client();
+const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+const streams = new Streams(wsUrl, client);
+
+const state = {
+  markets: {}, // symbol -> market
+  tickers: {}, // symbol -> ticker
+  symbol: null,
+  side: 'Bid',
+  book: null, // {bids: Map, asks: Map, lastUpdateId}
+  bookBuffer: [],
+  account: null, // GET /api/v1/account (fees)
+  capital: {},
+  lent: {}, // asset -> lent quantity (borrowLend positions, positive netQuantity)
+  openOrders: [],
+  lendMarkets: [],
+  lendMsgs: {}, // asset -> [text, kind] shown next to that market's buttons
+  interval: '1m',
+  session: null, // {apiKey, label, accountId}
+};
+
+// ------------------------------------------------------------------ small helpers
+
+function decimals(step) {
+  const s = String(step);
+  return s.includes('.') ? s.split('.')[1].replace(/0+$/, '').length : 0;
+}
+
+function fmt(value, digits = 2) {
+  const n = Number(value);
+  if (!Number.isFinite(n)) return '–';
+  return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function pct(value, digits = 2) {
+  const n = Number(value);
+  if (!Number.isFinite(n)) return '–';
+  return `${n >= 0 ? '+' : ''}${(n * 100).toFixed(digits)}%`;
+}
+
+function timeOf(value) {
+  // REST and WS give ISO strings without a zone (UTC), or epoch ms/us numbers
+  if (typeof value === 'number') return new Date(value > 1e14 ? value / 1000 : value);
+  const s = String(value).replace(' ', 'T');
+  return new Date(/[zZ]|[+-]\d\d:\d\d$/.test(s) ? s : s + 'Z');
+}
+
+function clock(value) {
+  return timeOf(value).toLocaleTimeString('en-GB', { hour12: false });
+}
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') node.className = v;
+    else if (k === 'dataset') Object.assign(node.dataset, v);
+    else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v);
+  }
+  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(c ?? ''));
+  return node;
+}
+
+function showMsg(target, text, kind = 'error') {
+  const node = typeof target === 'string' ? $(target) : target;
+  node.textContent = text || '';
+  node.dataset.kind = text ? kind : '';
+}
+
+function errorText(err) {
+  return err instanceof ApiError ? err.message : String(err && err.message ? err.message : err);
+}
+
+function debounce(fn, ms) {
+  let timer = null;
+  return (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), ms);
+  };
+}
+
+function market() {
+  return state.markets[state.symbol];
+}
+
+function isPerp(m = market()) {
+  return m && m.marketType === 'PERP';
+}
+
+// ------------------------------------------------------------------ navigation
+
+function showPage(name) {
+  for (const b of $$('#nav button')) b.classList.toggle('active', b.dataset.page === name);
+  for (const p of $$('.page')) p.hidden = p.id !== `page-${name}`;
+  if (name === 'lend') loadLendMarkets();
+  if (name === 'account') refreshAccount();
+  if (name === 'trade' && chart) requestAnimationFrame(() => chart.timeScale().scrollToRealTime());
+  if (location.hash !== `#${name}`) history.replaceState(null, '', `#${name}`);
+}
+
+// ------------------------------------------------------------------ markets and tickers
+
+async function loadMarkets() {
+  const markets = await client.get('/api/v1/markets');
+  const select = $('#market-select');
+  for (const m of markets) {
+    if (m.visible === false) continue;
+    state.markets[m.symbol] = m;
+    select.append(el('option', { value: m.symbol }, m.symbol));
+  }
+  const wanted = new URLSearchParams(location.search).get('market');
+  const first = state.markets[wanted] ? wanted : Object.keys(state.markets)[0];
+  select.value = first;
+  select.addEventListener('change', () => selectMarket(select.value));
+  await refreshTickers();
+  selectMarket(first);
+}
+
+async function refreshTickers() {
+  try {
+    for (const t of await client.get('/api/v1/tickers')) state.tickers[t.symbol] = t;
+  } catch {
+    return; // the next refresh tries again
+  }
+  for (const opt of $$('#market-select option')) {
+    const t = state.tickers[opt.value];
+    const m = state.markets[opt.value];
+    const label = `${m.baseSymbol}/${m.quoteSymbol}${m.marketType === 'PERP' ? ' PERP' : ''}`;
+    opt.textContent = t && Number(t.lastPrice) ? `${label}  ${t.lastPrice}  ${pct(t.priceChangePercent)}` : label;
+  }
+  renderStats();
+}
+
+function renderStats() {
+  const t = state.tickers[state.symbol];
+  const m = market();
+  if (!t || !m) return;
+  $('#stat-last').textContent = t.lastPrice;
+  const change = $('#stat-change');
+  change.textContent = `${t.priceChange} (${pct(t.priceChangePercent)})`;
+  change.className = Number(t.priceChange) < 0 ? 'down' : 'up';
+  $('#stat-high').textContent = t.high;
+  $('#stat-low').textContent = t.low;
+  $('#stat-volume').textContent = `${fmt(t.volume, decimals(m.filters.quantity.stepSize))} ${m.baseSymbol} · ${fmt(t.quoteVolume)} ${m.quoteSymbol}`;
+}
+
+function onTicker(d) {
+  const t = state.tickers[d.s] || {};
+  const change = Number(d.c) - Number(d.o);
+  Object.assign(t, {
+    symbol: d.s,
+    firstPrice: d.o,
+    lastPrice: d.c,
+    high: d.h,
+    low: d.l,
+    volume: d.v,
+    quoteVolume: d.V,
+    priceChange: change.toFixed(decimals(market().filters.price.tickSize)),
+    priceChangePercent: Number(d.o) ? String(change / Number(d.o)) : '0',
+  });
+  state.tickers[d.s] = t;
+  renderStats();
+}
+
+function selectMarket(symbol) {
+  const old = state.symbol;
+  if (old) {
+    for (const s of [`depth.${old}`, `trade.${old}`, `ticker.${old}`, `kline.${state.interval}.${old}`]) streams.unsubscribe(s);
+  }
+  state.symbol = symbol;
+  const m = market();
+  const url = new URL(location.href);
+  url.searchParams.set('market', symbol);
+  history.replaceState(null, '', url);
+  $('#market-select').value = symbol;
+  for (const u of $$('.unit.base')) u.textContent = m.baseSymbol;
+  for (const u of $$('.unit.quote')) u.textContent = m.quoteSymbol;
+  $('#order-price').placeholder = m.filters.price.tickSize;
+  $('#order-qty').placeholder = m.filters.quantity.stepSize;
+  $('#order-reduceonly').disabled = !isPerp(m);
+  for (const input of $$('#tpsl input')) input.disabled = !isPerp(m);
+  $('#tpsl-note').textContent = isPerp(m)
+    ? 'Sent with the order; the exchange refuses triggers until its trigger engine is in.'
+    : 'Take profit and stop loss apply to perpetual markets.';
+  renderStats();
+  startBook(symbol);
+  startTrades(symbol);
+  startChart(symbol);
+  streams.subscribe(`ticker.${symbol}`, onTicker);
+  renderOpenOrders();
+  updateOrderSummary();
+}
+
+// ------------------------------------------------------------------ order book
+
+function startBook(symbol) {
+  state.book = null;
+  state.bookBuffer = [];
+  renderBook();
+  streams.subscribe(`depth.${symbol}`, (d) => {
+    if (d.s !== state.symbol) return;
+    if (!state.book) state.bookBuffer.push(d);
+    else applyDepth(d);
+  });
+  client
+    .get('/api/v1/depth', { symbol })
+    .then((snap) => {
+      if (symbol !== state.symbol) return;
+      const book = { bids: new Map(snap.bids), asks: new Map(snap.asks), lastUpdateId: Number(snap.lastUpdateId) };
+      state.book = book;
+      for (const d of state.bookBuffer) applyDepth(d);
+      state.bookBuffer = [];
+      renderBook();
+    })
+    .catch((err) => showMsg('#book-head', errorText(err)));
+}
+
+function applyDepth(d) {
+  const book = state.book;
+  if (Number(d.u) <= book.lastUpdateId) return;
+  for (const [side, levels] of [['asks', d.a], ['bids', d.b]]) {
+    for (const [price, size] of levels) {
+      if (Number(size) === 0) book[side].delete(price);
+      else book[side].set(price, size);
+    }
+  }
+  book.lastUpdateId = Number(d.u);
+  scheduleBook();
+}
+
+const scheduleBook = (() => {
+  let pending = false;
+  return () => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => {
+      pending = false;
+      renderBook();
+    });
+  };
+})();
+
+function renderBook() {
+  const asksEl = $('#book-asks');
+  const bidsEl = $('#book-bids');
+  const m = market();
+  if (!state.book || !m) {
+    asksEl.replaceChildren();
+    bidsEl.replaceChildren();
+    $('#book-mid').textContent = '–';
+    return;
+  }
+  const mine = new Set(state.openOrders.filter((o) => o.symbol === state.symbol).map((o) => `${o.side}:${o.price}`));
+  const qd = decimals(m.filters.quantity.stepSize);
+  const asks = [...state.book.asks.entries()].sort((a, b) => Number(a[0]) - Number(b[0])).slice(0, BOOK_ROWS);
+  const bids = [...state.book.bids.entries()].sort((a, b) => Number(b[0]) - Number(a[0])).slice(0, BOOK_ROWS);
+  const rows = (levels, side) => {
+    let total = 0;
+    const out = levels.map(([price, size]) => {
+      total += Number(size);
+      const row = el(
+        'div',
+        { class: `level${mine.has(`${side}:${price}`) ? ' mine' : ''}`, dataset: { price }, title: 'Use this price' },
+        el('span', { class: 'price' }, price),
+        el('span', {}, size),
+        el('span', { class: 'muted' }, total.toFixed(qd)),
+      );
+      row.style.setProperty('--depth', '0');
+      row.dataset.total = String(total);
+      return row;
+    });
+    const max = total || 1;
+    for (const row of out) row.style.setProperty('--depth', `${(100 * Number(row.dataset.total)) / max}%`);
+    return out;
+  };
+  asksEl.replaceChildren(...rows(asks, 'Ask').reverse());
+  bidsEl.replaceChildren(...rows(bids, 'Bid'));
+  asksEl.scrollTop = asksEl.scrollHeight;
+  const bestAsk = asks.length ? Number(asks[0][0]) : null;
+  const bestBid = bids.length ? Number(bids[0][0]) : null;
+  const pd = decimals(m.filters.price.tickSize);
+  const t = state.tickers[state.symbol];
+  $('#book-mid').textContent =
+    bestAsk !== null && bestBid !== null
+      ? `${t ? t.lastPrice : ''}  spread ${(bestAsk - bestBid).toFixed(pd)}`
+      : t
+        ? t.lastPrice
+        : '–';
+  $('#book-head').textContent = `${asks.length + bids.length} levels`;
+  updateOrderSummary();
+}
+
+// ------------------------------------------------------------------ recent trades
+
+function startTrades(symbol) {
+  const list = $('#trades');
+  list.replaceChildren();
+  streams.subscribe(`trade.${symbol}`, (d) => {
+    if (d.s !== state.symbol) return;
+    addTrade({ price: d.p, quantity: d.q, timestamp: Number(d.T), isBuyerMaker: d.m });
+  });
+  client
+    .get('/api/v1/trades', { symbol, limit: 50 })
+    .then((trades) => {
+      if (symbol !== state.symbol) return;
+      for (const t of trades) addTrade(t);
+    })
+    .catch(() => {});
+}
+
+function addTrade(t) {
+  const list = $('#trades');
+  const row = el(
+    'div',
+    { class: `level ${t.isBuyerMaker ? 'sell' : 'buy'}` },
+    el('span', { class: 'price' }, t.price),
+    el('span', {}, t.quantity),
+    el('span', { class: 'muted' }, clock(t.timestamp)),
+  );
+  list.prepend(row);
+  while (list.children.length > 60) list.lastChild.remove();
+}
+
+// ------------------------------------------------------------------ chart (TradingView lightweight-charts)
+
+let chart = null;
+let candleSeries = null;
+let volumeSeries = null;
+
+function ensureChart() {
+  if (chart) return;
+  const LC = window.LightweightCharts;
+  chart = LC.createChart($('#chart'), {
+    autoSize: true,
+    layout: { background: { color: '#151821' }, textColor: '#b8bfcc', fontSize: 11 },
+    grid: { vertLines: { color: '#202532' }, horzLines: { color: '#202532' } },
+    timeScale: { timeVisible: true, secondsVisible: false, borderColor: '#2a3040' },
+    rightPriceScale: { borderColor: '#2a3040' },
+    crosshair: { mode: LC.CrosshairMode.Normal },
+  });
+  candleSeries = chart.addSeries(LC.CandlestickSeries, {
+    upColor: '#2ebd85',
+    downColor: '#e5484d',
+    borderVisible: false,
+    wickUpColor: '#2ebd85',
+    wickDownColor: '#e5484d',
+  });
+  volumeSeries = chart.addSeries(LC.HistogramSeries, { priceFormat: { type: 'volume' }, priceScaleId: '' });
+  volumeSeries.priceScale().applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
+}
+
+function bar(k) {
+  const time = Math.floor(timeOf(k.t).getTime() / 1000);
+  const up = Number(k.c) >= Number(k.o);
+  return {
+    candle: { time, open: Number(k.o), high: Number(k.h), low: Number(k.l), close: Number(k.c) },
+    volume: { time, value: Number(k.v), color: up ? 'rgba(46,189,133,0.4)' : 'rgba(229,72,77,0.4)' },
+  };
+}
+
+function startChart(symbol, oldInterval = state.interval) {
+  ensureChart();
+  const m = market();
+  const tick = m.filters.price.tickSize;
+  candleSeries.applyOptions({ priceFormat: { type: 'price', precision: decimals(tick), minMove: Number(tick) } });
+  candleSeries.setData([]);
+  volumeSeries.setData([]);
+  const chartEl = $('#chart');
+  chartEl.dataset.bars = '0';
+  chartEl.dataset.live = '0';
+  const interval = state.interval;
+  streams.unsubscribe(`kline.${oldInterval}.${symbol}`);
+  let lastTime = 0;
+  const live = [];
+  const push = (k) => {
+    const b = bar(k);
+    if (b.candle.time < lastTime) return;
+    candleSeries.update(b.candle);
+    volumeSeries.update(b.volume);
+    if (b.candle.time > lastTime) chartEl.dataset.bars = String(Number(chartEl.dataset.bars) + 1);
+    lastTime = b.candle.time;
+  };
+  let seeded = false;
+  streams.subscribe(`kline.${interval}.${symbol}`, (d) => {
+    if (d.s !== state.symbol || interval !== state.interval) return;
+    chartEl.dataset.live = String(Number(chartEl.dataset.live) + 1);
+    if (seeded) push(d);
+    else live.push(d);
+  });
+  const seconds = INTERVAL_SECONDS[interval];
+  const now = Math.floor(client.now() / 1000);
+  client
+    .get('/api/v1/klines', { symbol, interval, startTime: now - seconds * 300 })
+    .then((rows) => {
+      if (symbol !== state.symbol || interval !== state.interval) return;
+      const bars = rows.map((r) => bar({ t: r.start, o: r.open, h: r.high, l: r.low, c: r.close, v: r.volume }));
+      candleSeries.setData(bars.map((b) => b.candle));
+      volumeSeries.setData(bars.map((b) => b.volume));
+      lastTime = bars.length ? bars[bars.length - 1].candle.time : 0;
+      chartEl.dataset.bars = String(bars.length);
+      seeded = true;
+      for (const k of live) push(k);
+      chart.timeScale().scrollToRealTime();
+    })
+    .catch(() => {});
+}
+
+// ------------------------------------------------------------------ order entry
+
+function orderParams() {
+  const m = market();
+  const type = $('#order-type').value;
+  const p = { symbol: m.symbol, side: state.side, orderType: type, quantity: $('#order-qty').value.trim() };
+  if (type === 'Limit') {
+    p.price = $('#order-price').value.trim();
+    if ($('#order-postonly').checked) p.postOnly = true;
+    else p.timeInForce = $('#order-tif').value;
+  }
+  if (isPerp(m)) {
+    if ($('#order-reduceonly').checked) p.reduceOnly = true;
+    const tp = $('#order-tp').value.trim();
+    const sl = $('#order-sl').value.trim();
+    if (tp) p.takeProfitTriggerPrice = tp;
+    if (sl) p.stopLossTriggerPrice = sl;
+  }
+  return p;
+}
+
+/** Average price for taking `qty` from the book on the far side, or null if the book is too thin. */
+function bookCost(side, qty) {
+  if (!state.book) return null;
+  const levels = [...state.book[side === 'Bid' ? 'asks' : 'bids'].entries()].sort((a, b) =>
+    side === 'Bid' ? Number(a[0]) - Number(b[0]) : Number(b[0]) - Number(a[0]),
+  );
+  let left = qty;
+  let cost = 0;
+  for (const [price, size] of levels) {
+    const take = Math.min(left, Number(size));
+    cost += take * Number(price);
+    left -= take;
+    if (left <= 1e-12) return cost;
+  }
+  return null;
+}
+
+function updateOrderSummary() {
+  const m = market();
+  if (!m) return;
+  const type = $('#order-type').value;
+  const qty = Number($('#order-qty').value);
+  const price = Number($('#order-price').value);
+  const qd = decimals(m.filters.price.tickSize) > 2 ? 6 : 2;
+  const spend = state.side === 'Bid' ? m.quoteSymbol : m.baseSymbol;
+  const bal = state.capital[spend];
+  $('#order-available').textContent = state.session ? `${bal ? bal.available : '0'} ${spend}` : '–';
+  let cost = null;
+  if (qty > 0 && type === 'Limit' && price > 0) cost = qty * price;
+  if (qty > 0 && type === 'Market') cost = bookCost(state.side, qty);
+  const fees = state.account;
+  const makerBps = fees ? Number(isPerp(m) ? fees.futuresMakerFee : fees.spotMakerFee) : null;
+  const takerBps = fees ? Number(isPerp(m) ? fees.futuresTakerFee : fees.spotTakerFee) : null;
+  if (cost === null) {
+    $('#order-cost').textContent = type === 'Market' && qty > 0 ? 'more than the book holds' : '–';
+    $('#order-fee').textContent = '–';
+    $('#order-margin').textContent = '–';
+    return;
+  }
+  $('#order-cost').textContent = `${type === 'Market' ? '≈ ' : ''}${fmt(cost, qd)} ${m.quoteSymbol}`;
+  if (takerBps === null) {
+    $('#order-fee').textContent = 'sign in to see your fee';
+  } else {
+    const postOnly = type === 'Limit' && $('#order-postonly').checked;
+    const bps = postOnly ? makerBps : takerBps;
+    const feeAsset = state.side === 'Bid' && !isPerp(m) ? m.baseSymbol : m.quoteSymbol;
+    const feeQuote = (cost * bps) / 10000;
+    const text = `${postOnly ? '' : 'up to '}${fmt(feeQuote, qd)} ${m.quoteSymbol} (${(bps / 100).toFixed(2)}%${
+      feeAsset !== m.quoteSymbol ? `, paid in ${feeAsset}` : ''
+    })`;
+    $('#order-fee').textContent = postOnly ? text : `${text}; maker ${(makerBps / 100).toFixed(2)}%`;
+  }
+  if (isPerp(m)) {
+    const imf = m.imfFunction ? Number(m.imfFunction.base) : null;
+    $('#order-margin').textContent = imf ? `≈ ${fmt(cost * imf, qd)} ${m.quoteSymbol} (IMF ${imf})` : '–';
+  } else {
+    $('#order-margin').textContent = 'none (spot, fully funded)';
+  }
+}
+
+async function submitOrder(event) {
+  event.preventDefault();
+  const button = $('#order-submit');
+  showMsg('#order-msg', '');
+  if (!state.session) return showMsg('#order-msg', 'Sign in first: "Start trading" or an API key.');
+  button.disabled = true;
+  try {
+    const order = await client.signed('POST', '/api/v1/order', 'orderExecute', orderParams());
+    const filled = Number(order.executedQuantity) > 0 ? `, filled ${order.executedQuantity}` : '';
+    showMsg('#order-msg', `${order.side === 'Bid' ? 'Buy' : 'Sell'} ${order.quantity} ${order.status}${filled} (id ${order.id})`, 'ok');
+    refreshPrivate();
+  } catch (err) {
+    showMsg('#order-msg', errorText(err));
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function setSide(side) {
+  state.side = side;
+  for (const b of $$('.side-toggle button')) b.classList.toggle('active', b.dataset.side === side);
+  const button = $('#order-submit');
+  const m = market();
+  button.textContent = `${side === 'Bid' ? 'Buy' : 'Sell'} ${m ? m.baseSymbol : ''}`;
+  button.className = `primary ${side === 'Bid' ? 'buy' : 'sell'}`;
+  updateOrderSummary();
+}
+
+function setOrderType() {
+  const limit = $('#order-type').value === 'Limit';
+  $('#price-field').hidden = !limit;
+  $('#limit-options').hidden = !limit;
+  $('#order-tif').disabled = $('#order-postonly').checked;
+  updateOrderSummary();
+}
+
+// ------------------------------------------------------------------ orders, history, fills
+
+function renderOpenOrders() {
+  const body = $('#open-orders tbody');
+  body.replaceChildren(
+    ...state.openOrders.map((o) =>
+      el(
+        'tr',
+        { dataset: { orderId: o.id } },
+        el('td', {}, o.symbol),
+        el('td', { class: o.side === 'Bid' ? 'up' : 'down' }, o.side === 'Bid' ? 'Buy' : 'Sell'),
+        el('td', {}, `${o.orderType}${o.postOnly ? ' post-only' : ''}`),
+        el('td', {}, o.price ?? 'market'),
+        el('td', {}, o.quantity),
+        el('td', {}, o.executedQuantity),
+        el('td', {}, o.timeInForce),
+        el('td', {}, el('button', { class: 'small cancel', onclick: () => cancelOrder(o) }, 'Cancel')),
+      ),
+    ),
+  );
+  $('#cancel-all').disabled = !state.openOrders.some((o) => o.symbol === state.symbol);
+  scheduleBook();
+}
+
+async function cancelOrder(o) {
+  showMsg('#orders-msg', '');
+  try {
+    await client.signed('DELETE', '/api/v1/order', 'orderCancel', { orderId: o.id, symbol: o.symbol });
+    showMsg('#orders-msg', `Cancelled order ${o.id}`, 'ok');
+  } catch (err) {
+    showMsg('#orders-msg', errorText(err));
+  }
+  refreshPrivate();
+}
+
+async function cancelAll() {
+  showMsg('#orders-msg', '');
+  try {
+    const cancelled = await client.signed('DELETE', '/api/v1/orders', 'orderCancelAll', { symbol: state.symbol });
+    showMsg('#orders-msg', `Cancelled ${Array.isArray(cancelled) ? cancelled.length : 0} order(s) on ${state.symbol}`, 'ok');
+  } catch (err) {
+    showMsg('#orders-msg', errorText(err));
+  }
+  refreshPrivate();
+}
+
+function renderHistory(orders, fills) {
+  $('#order-history tbody').replaceChildren(
+    ...orders.map((o) =>
+      el(
+        'tr',
+        { dataset: { orderId: o.id } },
+        el('td', {}, clock(o.createdAt)),
+        el('td', {}, o.symbol),
+        el('td', { class: o.side === 'Bid' ? 'up' : 'down' }, o.side === 'Bid' ? 'Buy' : 'Sell'),
+        el('td', {}, o.orderType),
+        el('td', {}, o.price ?? 'market'),
+        el('td', {}, o.quantity ?? ''),
+        el('td', {}, o.executedQuantity),
+        el('td', {}, o.status),
+      ),
+    ),
+  );
+  $('#fills tbody').replaceChildren(
+    ...fills.map((f) =>
+      el(
+        'tr',
+        { dataset: { orderId: f.orderId, tradeId: f.tradeId } },
+        el('td', {}, clock(f.timestamp)),
+        el('td', {}, f.symbol),
+        el('td', { class: f.side === 'Bid' ? 'up' : 'down' }, f.side === 'Bid' ? 'Buy' : 'Sell'),
+        el('td', {}, f.price),
+        el('td', {}, f.quantity),
+        el('td', {}, `${f.fee} ${f.feeSymbol}`),
+        el('td', {}, f.isMaker ? 'maker' : 'taker'),
+      ),
+    ),
+  );
+}
+
+// ------------------------------------------------------------------ account
+
+async function refreshPrivate() {
+  if (!state.session) return;
+  try {
+    const [capital, orders, history, fills, positions] = await Promise.all([
+      client.signed('GET', '/api/v1/capital', 'balanceQuery'),
+      client.signed('GET', '/api/v1/orders', 'orderQueryAll'),
+      client.signed('GET', '/wapi/v1/history/orders', 'orderHistoryQueryAll', { limit: 50 }),
+      client.signed('GET', '/wapi/v1/history/fills', 'fillHistoryQueryAll', { limit: 50 }),
+      client.signed('GET', '/api/v1/borrowLend/positions', 'borrowLendPositionQuery'),
+    ]);
+    state.capital = capital;
+    state.openOrders = orders;
+    state.lent = {};
+    for (const p of positions) state.lent[p.symbol] = p.netQuantity;
+    renderOpenOrders();
+    renderHistory(history, fills);
+    renderBalances();
+    updateOrderSummary();
+    if (!$('#page-lend').hidden) renderLendMarkets();
+    if (!$('#page-account').hidden) refreshAccount();
+  } catch (err) {
+    showMsg('#orders-msg', errorText(err));
+  }
+}
+
+const refreshSoon = debounce(refreshPrivate, 250);
+
+function renderBalances() {
+  const assets = new Set([...Object.keys(state.capital), ...Object.keys(state.lent)]);
+  const collateral = state.collateral ? Object.fromEntries(state.collateral.collateral.map((c) => [c.symbol, c])) : {};
+  $('#balances tbody').replaceChildren(
+    ...[...assets].sort().map((asset) => {
+      const b = state.capital[asset] || { available: '0', locked: '0' };
+      const lent = Number(state.lent[asset] || 0) > 0 ? state.lent[asset] : '0';
+      const total = Number(b.available) + Number(b.locked) + Number(lent);
+      const c = collateral[asset];
+      return el(
+        'tr',
+        { dataset: { asset } },
+        el('td', {}, asset),
+        el('td', { class: 'available' }, b.available),
+        el('td', { class: 'locked' }, b.locked),
+        el('td', { class: 'lent' }, lent),
+        el('td', {}, String(Number(total.toPrecision(15)))),
+        el('td', {}, c ? `${fmt(c.collateralValue)} USDC` : '–'),
+      );
+    }),
+  );
+}
+
+async function refreshAccount() {
+  if (!state.session) return;
+  try {
+    const [summary, account] = await Promise.all([
+      client.signed('GET', '/api/v1/capital/collateral', 'collateralQuery'),
+      client.signed('GET', '/api/v1/account', 'accountQuery'),
+    ]);
+    state.collateral = summary;
+    state.account = account;
+    $('#col-net-equity').textContent = `${fmt(summary.netEquity)} USDC`;
+    $('#col-available').textContent = `${fmt(summary.netEquityAvailable)} USDC`;
+    $('#col-locked').textContent = `${fmt(summary.netEquityLocked)} USDC`;
+    $('#col-margin-fraction').textContent = summary.marginFraction === null ? '– (no positions)' : pct(summary.marginFraction).replace('+', '');
+    const equity = Number(summary.netEquity);
+    const exposure = Number(summary.netExposureFutures) + Number(summary.borrowLiability);
+    $('#col-leverage').textContent = equity > 0 ? `${(exposure / equity).toFixed(2)}×` : '–';
+    $('#col-fees').textContent = `${(Number(account.spotMakerFee) / 100).toFixed(2)}% / ${(Number(account.spotTakerFee) / 100).toFixed(2)}%`;
+    renderBalances();
+    showMsg('#account-msg', '');
+  } catch (err) {
+    showMsg('#account-msg', errorText(err));
+  }
+}
+
+// ------------------------------------------------------------------ lend and borrow
+
+async function loadLendMarkets() {
+  try {
+    state.lendMarkets = await client.get('/api/v1/borrowLend/markets');
+    renderLendMarkets();
+  } catch (err) {
+    showMsg('#lend-msg', errorText(err));
+  }
+}
+
+function renderLendMarkets() {
+  const body = $('#lend-markets tbody');
+  const typed = Object.fromEntries($$('input', body).map((i) => [i.closest('tr').dataset.asset, i.value]));
+  body.replaceChildren(
+    ...state.lendMarkets.map((m) => {
+      const position = Number(state.lent[m.symbol] || 0);
+      const amount = el('input', { class: 'amount', inputmode: 'decimal', placeholder: m.stepSize, 'aria-label': `${m.symbol} amount` });
+      amount.value = typed[m.symbol] || '';
+      const rowMsg = el('div', { class: 'msg', role: 'alert' });
+      const [text, kind] = state.lendMsgs[m.symbol] || ['', ''];
+      showMsg(rowMsg, text, kind);
+      const act = (side) => lendAction(m.symbol, side, amount);
+      return el(
+        'tr',
+        { dataset: { asset: m.symbol } },
+        el('td', {}, m.symbol),
+        el('td', {}, pct(m.utilization).replace('+', '')),
+        el('td', { class: 'up' }, pct(m.lendInterestRate).replace('+', '')),
+        el('td', {}, pct(m.borrowInterestRate).replace('+', '')),
+        el('td', {}, m.lentQuantity),
+        el('td', {}, m.borrowedQuantity),
+        el('td', { class: 'position' }, position > 0 ? `lent ${position}` : position < 0 ? `borrowed ${-position}` : '–'),
+        el('td', {}, amount),
+        el(
+          'td',
+          {},
+          el(
+            'div',
+            { class: 'actions' },
+            el('button', { class: 'small lend', onclick: () => act('Lend') }, position < 0 ? 'Repay' : 'Lend'),
+            el('button', { class: 'small redeem', onclick: () => act('Borrow') }, position > 0 ? 'Redeem' : 'Borrow'),
+            rowMsg,
+          ),
+        ),
+      );
+    }),
+  );
+  for (const b of $$('button', body)) b.disabled = !state.session;
+}
+
+async function lendAction(symbol, side, input) {
+  const quantity = input.value.trim();
+  const lent = Number(state.lent[symbol] || 0);
+  const done = side === 'Lend' ? (lent < 0 ? 'Repaid' : 'Lent') : lent > 0 ? 'Redeemed' : 'Borrowed';
+  if (!quantity) state.lendMsgs[symbol] = ['Enter an amount.', 'error'];
+  else {
+    try {
+      await client.signed('POST', '/api/v1/borrowLend', 'borrowLendExecute', { symbol, side, quantity });
+      state.lendMsgs[symbol] = [`${done} ${quantity} ${symbol}`, 'ok'];
+      input.value = '';
+    } catch (err) {
+      state.lendMsgs[symbol] = [errorText(err), 'error'];
+    }
+  }
+  renderLendMarkets();
+  await refreshPrivate();
+  await loadLendMarkets();
+}
+
+// ------------------------------------------------------------------ signing in
+
+function saveSession(session, keys, persistent) {
+  const stored = JSON.stringify({ ...session, secret: keys.secret() });
+  (persistent ? localStorage : sessionStorage).setItem(SESSION_KEY, stored);
+  (persistent ? sessionStorage : localStorage).removeItem(SESSION_KEY);
+}
+
+async function useKeys(keys, session) {
+  client.keys = keys;
+  state.session = session;
+  $('#session-label').textContent = `${session.accountId ? `Account ${session.accountId} · ` : ''}key ${keys.apiKey.slice(0, 6)}…`;
+  $('#start-trading').hidden = true;
+  $('#show-apikey').hidden = true;
+  $('#sign-out').hidden = false;
+  $('#apikey-form').hidden = true;
+  document.body.classList.add('signed-in');
+  streams.subscribePrivate(['account.orderUpdate', 'account.balanceUpdate'], () => refreshSoon());
+  await refreshAccount();
+  await refreshPrivate();
+  if (!$('#page-lend').hidden) renderLendMarkets();
+}
+
+function signOut() {
+  localStorage.removeItem(SESSION_KEY);
+  sessionStorage.removeItem(SESSION_KEY);
+  streams.unsubscribePrivate();
+  client.keys = null;
+  Object.assign(state, { session: null, account: null, capital: {}, lent: {}, openOrders: [], collateral: null });
+  document.body.classList.remove('signed-in');
+  $('#session-label').textContent = '';
+  $('#start-trading').hidden = false;
+  $('#show-apikey').hidden = false;
+  $('#sign-out').hidden = true;
+  renderOpenOrders();
+  renderHistory([], []);
+  renderBalances();
+  renderLendMarkets();
+  updateOrderSummary();
+}
+
+async function startTrading() {
+  const button = $('#start-trading');
+  showMsg('#session-msg', '');
+  button.disabled = true;
+  try {
+    const keys = await Keys.generate(); // the seed never leaves this page
+    const created = await client.request('POST', '/api/v1/sandbox/signup', { publicKey: keys.apiKey, label: 'web' });
+    const session = { apiKey: keys.apiKey, accountId: created.accountId, sandbox: true };
+    saveSession(session, keys, true);
+    await useKeys(keys, session);
+    showMsg('#session-msg', 'Sandbox account funded', 'ok');
+  } catch (err) {
+    const text =
+      err instanceof ApiError && err.status === 403
+        ? 'This exchange is not in sandbox mode: sign in with an API key.'
+        : errorText(err);
+    showMsg('#session-msg', text);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function apiKeySignIn(event) {
+  event.preventDefault();
+  showMsg('#apikey-msg', '');
+  try {
+    const keys = await Keys.fromStrings($('#apikey-key').value, $('#apikey-secret').value);
+    client.keys = keys;
+    await client.signed('GET', '/api/v1/account', 'accountQuery'); // proves the key is known here
+    const session = { apiKey: keys.apiKey, sandbox: false };
+    saveSession(session, keys, $('#apikey-remember').checked);
+    $('#apikey-secret').value = '';
+    await useKeys(keys, session);
+  } catch (err) {
+    client.keys = null;
+    showMsg('#apikey-msg', errorText(err));
+  }
+}
+
+async function restoreSession() {
+  const stored = localStorage.getItem(SESSION_KEY) || sessionStorage.getItem(SESSION_KEY);
+  if (!stored) return;
+  try {
+    const s = JSON.parse(stored);
+    const keys = await Keys.fromStrings(s.apiKey, s.secret);
+    await useKeys(keys, { apiKey: s.apiKey, accountId: s.accountId, sandbox: s.sandbox });
+  } catch (err) {
+    showMsg('#session-msg', `Stored key not usable: ${errorText(err)}`);
+  }
+}
+
+// ------------------------------------------------------------------ wiring
+
+function wire() {
+  for (const b of $$('#nav button')) b.addEventListener('click', () => showPage(b.dataset.page));
+  for (const b of $$('.side-toggle button')) b.addEventListener('click', () => setSide(b.dataset.side));
+  for (const b of $$('#order-tabs [data-tab]')) {
+    b.addEventListener('click', () => {
+      for (const x of $$('#order-tabs [data-tab]')) x.classList.toggle('active', x === b);
+      for (const w of $$('.orders-panel .table-wrap')) w.hidden = w.dataset.tab !== b.dataset.tab;
+    });
+  }
+  $('#order-type').addEventListener('change', setOrderType);
+  $('#order-postonly').addEventListener('change', setOrderType);
+  for (const id of ['#order-price', '#order-qty']) $(id).addEventListener('input', updateOrderSummary);
+  $('#order-form').addEventListener('submit', submitOrder);
+  $('#cancel-all').addEventListener('click', cancelAll);
+  for (const side of ['#book-asks', '#book-bids']) {
+    $(side).addEventListener('click', (e) => {
+      const row = e.target.closest('.level');
+      if (!row) return;
+      $('#order-type').value = 'Limit';
+      $('#order-price').value = row.dataset.price;
+      setOrderType();
+    });
+  }
+  $('#chart-interval').addEventListener('change', (e) => {
+    const old = state.interval;
+    state.interval = e.target.value;
+    startChart(state.symbol, old);
+  });
+  $('#start-trading').addEventListener('click', startTrading);
+  $('#show-apikey').addEventListener('click', () => {
+    $('#apikey-form').hidden = !$('#apikey-form').hidden;
+  });
+  $('#apikey-cancel').addEventListener('click', () => {
+    $('#apikey-form').hidden = true;
+  });
+  $('#apikey-form').addEventListener('submit', apiKeySignIn);
+  $('#sign-out').addEventListener('click', signOut);
+  streams.onStatus = (up, problem) => {
+    const dot = $('#ws-status');
+    dot.className = up ? 'up' : 'down';
+    dot.title = problem || (up ? 'live' : 'reconnecting');
+  };
+  streams.onReconnect = () => {
+    if (state.symbol) selectMarket(state.symbol);
+    refreshPrivate();
+  };
+}
+
+async function main() {
+  wire();
+  setOrderType();
+  try {
+    await client.syncClock();
+    await loadMarkets();
+  } catch (err) {
+    showMsg('#session-msg', `Exchange unreachable: ${errorText(err)}`);
+    return;
+  }
+  setSide('Bid');
+  const page = location.hash.slice(1);
+  showPage(['trade', 'account', 'lend'].includes(page) ? page : 'trade');
+  await restoreSession();
+  setInterval(refreshTickers, 5000);
+  setInterval(() => {
+    if (!$('#page-lend').hidden) loadLendMarkets();
+  }, 10000);
+  document.body.dataset.ready = '1';
+}
+
+main();
