@@ -11,9 +11,19 @@ BPX_REQ := tests/api/clients/bpx-requirements.txt
 NATIVE := build/native
 DATA   ?= data
 
-.PHONY: setup run test test-pure test-native check native bench clean
+.PHONY: setup run test test-pure test-native check native bench clean chromium
 
-setup: $(STAMP) $(BPX)/.installed
+setup: $(STAMP) $(BPX)/.installed chromium
+
+# Debian's chromium for the browser tests (tests/web, driven by Playwright with this system browser:
+# Playwright's own browser downloads cannot work here). Installed with apt when missing and allowed.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then SUDO=; \
+	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO=sudo; \
+	  else echo "make: install Debian's chromium for tests/web (apt-get install chromium)" >&2; exit 1; fi; \
+	  echo "make: installing chromium with apt-get"; \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
