@@ -29,7 +29,17 @@ from starlette.websockets import WebSocket
 from rucksack.exchange.api import openapi
 from rucksack.exchange.api.auth import parse_json
 from rucksack.exchange.api.errors import ApiError, bad_request, unauthorized
-from rucksack.exchange.api.routes import account, lending, market, sandbox, trading
+from rucksack.exchange.api.routes import (
+    account,
+    history,
+    lending,
+    market,
+    positions,
+    sandbox,
+    sandbox_margin,
+    subaccounts,
+    trading,
+)
 from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.api.ws import Hub
 from rucksack.exchange.sequencer.sequencer import UnencodableCommand
@@ -57,6 +67,8 @@ PUBLIC: dict[tuple[str, str], PublicHandler] = {
     ("GET", "/api/v1/borrowLend/markets"): lending.borrow_lend_markets,
     ("GET", "/api/v1/markPrices"): market.mark_prices,
     ("GET", "/api/v1/collateral"): market.collateral_functions,
+    ("GET", "/api/v1/openInterest"): market.open_interest,
+    ("GET", "/api/v1/fundingRates"): market.funding_rates,
 }
 
 PRIVATE: dict[tuple[str, str], tuple[str, Handler]] = {
@@ -74,16 +86,27 @@ PRIVATE: dict[tuple[str, str], tuple[str, Handler]] = {
     ("GET", "/wapi/v1/capital/withdrawals"): ("withdrawalQueryAll", account.withdrawals),
     ("POST", "/api/v1/borrowLend"): ("borrowLendExecute", lending.borrow_lend_execute),
     ("GET", "/api/v1/borrowLend/positions"): ("borrowLendPositionQuery", lending.borrow_lend_positions),
-    ("GET", "/api/v1/capital/collateral"): ("collateralQuery", account.capital_collateral),
+    ("GET", "/api/v1/capital/collateral"): ("collateralQuery", positions.capital_collateral),
     ("GET", "/api/v1/account/limits/order"): ("maxOrderQuantity", account.max_order_quantity),
     ("GET", "/api/v1/account/limits/withdrawal"): ("maxWithdrawalQuantity", account.max_withdrawal_quantity),
     ("GET", "/api/v1/account/limits/borrow"): ("maxBorrowQuantity", account.max_borrow_quantity),
+    ("PATCH", "/api/v1/account"): ("accountUpdate", account.account_update),
+    ("GET", "/api/v1/position"): ("positionQuery", positions.positions),
+    ("GET", "/wapi/v1/history/funding"): ("fundingHistoryQueryAll", history.funding_history),
+    ("GET", "/wapi/v1/history/settlement"): ("settlementHistoryQueryAll", history.settlement_history),
+    ("GET", "/wapi/v1/history/position"): ("positionHistoryQueryAll", history.position_history),
+    # Rucksack extension: subaccounts (Backpack publishes no endpoint; docs/api.md)
+    ("POST", "/api/v1/subaccounts"): ("subaccountCreate", subaccounts.create_subaccount),
+    ("GET", "/api/v1/subaccounts"): ("subaccountQueryAll", subaccounts.list_subaccounts),
+    ("POST", "/api/v1/subaccounts/transfer"): ("subaccountTransfer", subaccounts.transfer),
 }
 
 ADMIN: dict[tuple[str, str], Callable[[ExchangeService, Any], Awaitable[Any]]] = {
     ("POST", "/api/v1/sandbox/accounts"): sandbox.sandbox_create_account,
     ("POST", "/api/v1/sandbox/price"): sandbox.sandbox_set_price,
     ("POST", "/api/v1/sandbox/signup"): sandbox.sandbox_signup,
+    ("POST", "/api/v1/sandbox/tick"): sandbox_margin.sandbox_tick,
+    ("POST", "/api/v1/sandbox/backstop"): sandbox_margin.sandbox_backstop,
 }
 # sandbox paths that need sandbox mode but no admin token (the web front end's "start trading")
 SANDBOX_OPEN = {("POST", "/api/v1/sandbox/signup")}

@@ -33,8 +33,10 @@ ORDER_PAYLOAD = {
         "postOnly": {"type": "boolean"},
         "selfTradePrevention": {"type": "string", "enum": ["RejectTaker", "RejectMaker", "RejectBoth"]},
         "clientId": {"type": "integer", "minimum": 0, "maximum": 4294967295},
+        "reduceOnly": {"type": "boolean", "description": "perpetual markets only"},
     },
 }
+SUBACCOUNT = {"type": "integer", "minimum": 0, "maximum": 281474976710655, "description": "own subaccount id"}
 
 
 def q(name: str, schema: dict[str, Any], required: bool = False) -> dict[str, Any]:
@@ -110,8 +112,8 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
     ("GET", "/api/v1/time"): ("Server time in ms (bare integer)", [], None, []),
     ("GET", "/api/v1/securities"): ("Tokenized securities (none)", [], None, []),
     ("GET", "/api/v1/wallets"): ("Exchange wallets", [], None, []),
-    ("GET", "/api/v1/account"): ("Account settings (accountQuery)", [], None, []),
-    ("GET", "/api/v1/capital"): ("Balances (balanceQuery)", [], None, []),
+    ("GET", "/api/v1/account"): ("Account settings (accountQuery)", [q("subaccountId", SUBACCOUNT)], None, [404]),
+    ("GET", "/api/v1/capital"): ("Balances (balanceQuery)", [q("subaccountId", SUBACCOUNT)], None, [404]),
     ("POST", "/api/v1/order"): ("Execute order (orderExecute)", [], ORDER_PAYLOAD, [400, 404]),
     ("GET", "/api/v1/order"): (
         "Open order (orderQuery)",
@@ -197,9 +199,10 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
             q("autoBorrow", {"type": "boolean"}),
             q("autoBorrowRepay", {"type": "boolean"}),
             q("autoLendRedeem", {"type": "boolean"}),
+            q("subaccountId", SUBACCOUNT),
         ],
         None,
-        [400],
+        [400, 404],
     ),
     ("GET", "/api/v1/account/limits/withdrawal"): (
         "Max withdrawal quantity (maxWithdrawalQuantity)",
@@ -207,21 +210,125 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
             q("symbol", {"type": "string"}, True),
             q("autoBorrow", {"type": "boolean"}),
             q("autoLendRedeem", {"type": "boolean"}),
+            q("subaccountId", SUBACCOUNT),
+        ],
+        None,
+        [400, 404],
+    ),
+    ("GET", "/api/v1/account/limits/borrow"): (
+        "Max borrow quantity (maxBorrowQuantity)",
+        [q("symbol", {"type": "string"}, True), q("subaccountId", SUBACCOUNT)],
+        None,
+        [400, 404],
+    ),
+    ("GET", "/api/v1/capital/collateral"): (
+        "Margin account summary (collateralQuery)",
+        [q("subaccountId", SUBACCOUNT)],
+        None,
+        [400, 404],
+    ),
+    ("PATCH", "/api/v1/account"): (
+        "Update account settings (accountUpdate); 200 with an empty body",
+        [],
+        {
+            "type": "object",
+            "properties": {
+                "autoBorrowSettlements": {"type": "boolean"},
+                "autoLend": {"type": "boolean"},
+                "autoRealizePnl": {"type": "boolean"},
+                "autoRepayBorrows": {"type": "boolean"},
+                "leverageLimit": {"type": "string", "pattern": r"^[0-9]+(\.0+)?$"},
+                "subaccountId": SUBACCOUNT,
+            },
+        },
+        [400, 404],
+    ),
+    ("GET", "/api/v1/position"): (
+        "Open perpetual positions (positionQuery)",
+        [
+            q("symbol", SYMBOL),
+            q("marketType", {"type": "string", "enum": ["PERP", "SPOT"]}),
+            q("subaccountId", SUBACCOUNT),
+        ],
+        None,
+        [400, 404],
+    ),
+    ("GET", "/api/v1/openInterest"): ("Open interest of perpetuals", [q("symbol", SYMBOL)], None, [400]),
+    ("GET", "/api/v1/fundingRates"): (
+        "Funding rates paid (history)",
+        [
+            q("symbol", SYMBOL, True),
+            q("limit", {"type": "integer", "minimum": 1, "maximum": 10000}),
+            q("offset", {"type": "integer", "minimum": 0}),
         ],
         None,
         [400],
     ),
-    ("GET", "/api/v1/account/limits/borrow"): (
-        "Max borrow quantity (maxBorrowQuantity)",
-        [q("symbol", {"type": "string"}, True)],
-        None,
-        [400],
-    ),
-    ("GET", "/api/v1/capital/collateral"): (
-        "Margin account summary (collateralQuery)",
-        [q("subaccountId", {"type": "integer", "minimum": 0, "maximum": 65535})],
+    ("GET", "/wapi/v1/history/funding"): (
+        "Funding payments (fundingHistoryQueryAll)",
+        [q("symbol", SYMBOL), q("subaccountId", SUBACCOUNT), *PAGE],
         None,
         [400, 404],
+    ),
+    ("GET", "/wapi/v1/history/settlement"): (
+        "Settlements (settlementHistoryQueryAll)",
+        [q("source", {"type": "string"}), q("subaccountId", SUBACCOUNT), *PAGE],
+        None,
+        [400, 404],
+    ),
+    ("GET", "/wapi/v1/history/position"): (
+        "Position history (positionHistoryQueryAll)",
+        [
+            q("symbol", SYMBOL),
+            q("state", {"type": "string", "enum": ["Open", "Closed"]}),
+            q("marketType", {"type": "string", "enum": ["PERP", "SPOT"]}),
+            q("subaccountId", SUBACCOUNT),
+            *PAGE,
+        ],
+        None,
+        [400, 404],
+    ),
+    ("POST", "/api/v1/subaccounts"): (
+        "Rucksack extension: create a subaccount (subaccountCreate)",
+        [],
+        {"type": "object", "properties": {"label": {"type": "string", "maxLength": 64}}},
+        [400],
+    ),
+    ("GET", "/api/v1/subaccounts"): ("Rucksack extension: list subaccounts (subaccountQueryAll)", [], None, []),
+    ("POST", "/api/v1/subaccounts/transfer"): (
+        "Rucksack extension: move funds between own subaccounts (subaccountTransfer)",
+        [],
+        {
+            "type": "object",
+            "required": ["symbol", "quantity"],
+            "properties": {
+                "fromSubaccountId": SUBACCOUNT,
+                "toSubaccountId": SUBACCOUNT,
+                "symbol": {"type": "string", "description": "asset, e.g. USDC"},
+                "quantity": DECIMAL,
+            },
+        },
+        [400, 404],
+    ),
+    ("POST", "/api/v1/sandbox/tick"): (
+        "Sandbox: run one funding, settlement or liquidation tick now (X-Admin-Token)",
+        [],
+        {
+            "type": "object",
+            "required": ["tick"],
+            "properties": {"tick": {"type": "string", "enum": ["funding", "settlement", "liquidation"]}},
+        },
+        [400, 403],
+    ),
+    ("POST", "/api/v1/sandbox/backstop"): (
+        "Sandbox: make an account a backstop liquidity provider (X-Admin-Token)",
+        [],
+        {
+            "type": "object",
+            "required": ["accountId"],
+            "properties": {"accountId": {"type": "integer", "minimum": 1}, "enabled": {"type": "boolean"}},
+        },
+        [400, 403],
     ),
     ("GET", "/api/v1/markPrices"): (
         "Index and mark prices, funding estimate (perps)",
@@ -243,7 +350,12 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
         },
         [400],
     ),
-    ("GET", "/api/v1/borrowLend/positions"): ("Borrow/lend positions (borrowLendPositionQuery)", [], None, []),
+    ("GET", "/api/v1/borrowLend/positions"): (
+        "Borrow/lend positions (borrowLendPositionQuery)",
+        [q("subaccountId", SUBACCOUNT)],
+        None,
+        [404],
+    ),
     ("POST", "/api/v1/sandbox/accounts"): (
         "Sandbox: create a funded account (X-Admin-Token)",
         [],

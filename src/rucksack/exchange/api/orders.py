@@ -76,8 +76,10 @@ def parse_place(wire: Wire, account: int, params: Any) -> PlaceOrder:
         raise bad_request("orderType must be Limit or Market", "INVALID_ORDER")
     for key in UNSUPPORTED_YET:
         if params.get(key) not in (None, False):
-            raise ApiError(400, "INVALID_ORDER", f"{key} is not supported on spot markets yet")
-    if _bool(params, "reduceOnly"):
+            raise ApiError(400, "INVALID_ORDER", f"{key} is not supported yet")
+    is_perp = mw.spec.market_type == "PERP"
+    reduce_only = _bool(params, "reduceOnly")
+    if reduce_only and not is_perp:
         raise ApiError(400, "INVALID_ORDER", "reduceOnly applies to futures markets only")
     tif = params.get("timeInForce", "GTC" if order_type == "Limit" else "IOC")
     if tif not in TIFS:
@@ -100,6 +102,8 @@ def parse_place(wire: Wire, account: int, params: Any) -> PlaceOrder:
             raise ApiError(400, "INVALID_ORDER", "Market orders take no price")
         if (quantity is None) == (quote_qty is None):
             raise ApiError(400, "INVALID_ORDER", "Market orders need exactly one of quantity or quoteQuantity")
+        if is_perp and quote_qty is not None:
+            raise ApiError(400, "INVALID_ORDER", "Perpetual orders are sized in quantity, not quoteQuantity")
         ticks = 0
         quote_atoms = mw.parse_quote(quote_qty) if quote_qty is not None else 0
         if tif == "GTC":
@@ -116,6 +120,7 @@ def parse_place(wire: Wire, account: int, params: Any) -> PlaceOrder:
         post_only=post_only,
         stp=stp,
         client_id=parse_client_id(params.get("clientId")),
+        reduce_only=reduce_only,
     )
 
 
@@ -136,6 +141,7 @@ def order_json(
     status: str,
     filled_lots: int,
     filled_quote: int,
+    reduce_only: bool = False,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "orderType": order_type,
@@ -156,7 +162,7 @@ def order_json(
         out["slippageToleranceType"] = None
     out.update(
         {
-            "reduceOnly": None,
+            "reduceOnly": reduce_only if mw.spec.market_type == "PERP" else None,
             "relatedOrderId": None,
             "selfTradePrevention": stp,
             "side": side,
@@ -196,6 +202,7 @@ def resting_order_json(wire: Wire, symbol: str, o: Order) -> dict[str, Any]:
         status="PartiallyFilled" if o.filled_lots else "New",
         filled_lots=o.filled_lots,
         filled_quote=o.filled_quote,
+        reduce_only=o.reduce_only,
     )
 
 
@@ -240,6 +247,7 @@ def placed_order_json(wire: Wire, events: list[Event], start: int = 0) -> tuple[
         status=status,
         filled_lots=filled_lots,
         filled_quote=filled_quote,
+        reduce_only=c.reduce_only,
     ), end
 
 

@@ -101,6 +101,13 @@ def space_seconds(ts_us: int) -> str:
     return datetime.fromtimestamp(ts_us // 1_000_000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def function_json(fn: Any) -> dict[str, str] | None:
+    """An IMF/MMF ``sqrt`` function as Backpack writes it (WAD base and factor as decimals)."""
+    if fn is None:
+        return None
+    return {"type": "sqrt", "base": format_atoms(fn.base, 18), "factor": format_atoms(fn.factor, 18)}
+
+
 class Wire:
     """All markets' and assets' wire helpers for one exchange spec."""
 
@@ -122,6 +129,7 @@ class Wire:
     def market_json(self, mw: MarketWire, created_at: str) -> dict[str, Any]:
         m = mw.spec
         is_perp = m.market_type == "PERP"
+        bound_bp = format_atoms(m.funding_bound_wad * 10_000, 18)  # basis points
         return {
             "symbol": m.symbol,
             "baseSymbol": m.base,
@@ -143,13 +151,13 @@ class Wire:
                     "stepSize": m.step_size,
                 },
             },
-            "imfFunction": None,
-            "mmfFunction": None,
+            "imfFunction": function_json(m.imf),
+            "mmfFunction": function_json(m.mmf),
             "fundingInterval": 3_600_000 if is_perp else None,
-            "fundingRateUpperBound": None,
-            "fundingRateLowerBound": None,
-            "openInterestLimit": None,
-            "orderBookState": "Open" if m.trading and not is_perp else "Closed",
+            "fundingRateUpperBound": bound_bp if is_perp else None,
+            "fundingRateLowerBound": ("-" + bound_bp if bound_bp != "0" else "0") if is_perp else None,
+            "openInterestLimit": mw.qty(m.open_interest_limit_lots) if m.open_interest_limit_lots else None,
+            "orderBookState": "Open" if m.trading else "Closed",
             "createdAt": created_at,
             "visible": True,
         }

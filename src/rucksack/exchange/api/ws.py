@@ -6,8 +6,12 @@ updates know each order's side, price and quantity. Every frame is
 ``{"stream": <exact subscribed name>, "data": {...}}`` with µs timestamps ``E``/``T``.
 
 Streams: ``depth.<s>``, ``trade.<s>``, ``bookTicker.<s>``, ``ticker.<s>`` (every second),
-``kline.<interval>.<s>``; signed: ``account.orderUpdate[.<s>]``, ``account.balanceUpdate``;
-``account.rfqUpdate`` and ``account.positionUpdate[.<s>]`` are accepted (nothing to send yet).
+``kline.<interval>.<s>``, ``markPrice.<s>``, ``openInterest.<s>`` (on change, checked each second,
+and every 60 s), ``liquidation`` (liquidation fills and backstop/ADL transfers); signed:
+``account.orderUpdate[.<s>]``, ``account.balanceUpdate``, ``account.positionUpdate[.<s>]``
+(``positionOpened``/``positionAdjusted``/``positionClosed`` after perp fills, liquidation
+transfers, funding and settlement; the open positions, without ``e``, on subscribe);
+``account.rfqUpdate`` is accepted (nothing to send yet).
 
 A client that stops reading is disconnected once ``MAX_QUEUE`` frames wait for it, so a slow
 consumer never holds the sequencer back.
@@ -35,16 +39,23 @@ from rucksack.exchange.core.enums import SIDE_NAMES, STP_NAMES, TIF_NAMES
 from rucksack.exchange.core.events import (
     Deposited,
     Event,
+    FundingPaid,
     IndexPriceSet,
+    LiquidationEnded,
+    LiquidationStarted,
     OrderAccepted,
     OrderClosed,
+    PnlSettled,
+    PositionTransferred,
     TradeExecuted,
+    Transferred,
     Withdrawn,
 )
 
 log = logging.getLogger("rucksack.ws")
 MAX_QUEUE = 10_000
 PRIVATE_ACCEPTED = ("account.rfqUpdate", "account.positionUpdate")
+OPEN_INTEREST_PERIOD_US = 60_000_000
 _encode = msgspec.json.Encoder().encode
 
 
@@ -63,6 +74,7 @@ class CachedOrder:
     client_id: int
     filled_lots: int = 0
     filled_quote: int = 0
+    reduce_only: bool = False
 
 
 @dataclass
@@ -101,8 +113,13 @@ class Hub:
                 o.client_id,
                 o.filled_lots,
                 o.filled_quote,
+                o.reduce_only,
             )
         self.best: dict[str, tuple[int, int, int, int]] = {}
+        # position stream: last lots sent per (account, market index), to tell opened/adjusted/closed
+        self.sent_lots: dict[tuple[int, int], int] = {}
+        self.liquidating: set[int] = {a for a, acct in service.engine.ledger.accounts.items() if acct.liquidating}
+        self.open_interest: dict[str, tuple[int, int]] = {}  # symbol -> (lots sent, time sent)
         service.listeners.append(self.on_events)
 
     # ------------------------------------------------------------------ fan-out
@@ -112,6 +129,8 @@ class Hub:
 
     def on_events(self, seq: int, ts_us: int, events: list[Event]) -> None:
         touched: dict[str, set[tuple[str, int]]] = {}
+        positions: set[tuple[int, str]] = set()  # (account, perp symbol) whose position changed
+        funded: set[str] = set()
         for ev in events:
             if isinstance(ev, OrderAccepted):
                 o: PlaceOrder = ev.order
@@ -127,12 +146,18 @@ class Hub:
                     o.stp,
                     o.post_only,
                     o.client_id,
+                    reduce_only=o.reduce_only,
                 )
                 if o.order_type == "Limit":
                     touched.setdefault(o.market, set()).add((o.side, o.price))
                 self._order_event(ev.order_id, "orderAccepted", ts_us, "New")
             elif isinstance(ev, TradeExecuted):
                 self._trade(ev, ts_us, touched)
+                if self.wire.markets[ev.market].spec.market_type == "PERP":
+                    positions.add((ev.taker_account, ev.market))
+                    positions.add((ev.maker_account, ev.market))
+                    if ev.taker_account in self.liquidating:
+                        self._liquidation(ev.market, ev.lots if ev.taker_side == "Ask" else -ev.lots, ev.price, ts_us)
             elif isinstance(ev, OrderClosed):
                 cached = self.orders.get(ev.order_id)
                 if cached is not None:
@@ -148,6 +173,28 @@ class Hub:
                 self._balance(ev.account, ev.asset, ts_us)
             elif isinstance(ev, IndexPriceSet):
                 self._mark_price(ev, ts_us)
+            elif isinstance(ev, Transferred):
+                self._balance(ev.source, ev.asset, ts_us)
+                self._balance(ev.target, ev.asset, ts_us)
+            elif isinstance(ev, PositionTransferred):
+                self._liquidation(ev.market, ev.lots, ev.price, ts_us)
+                positions.add((ev.account, ev.market))
+                positions.add((ev.counterparty, ev.market))
+            elif isinstance(ev, PnlSettled):
+                positions.update((ev.account, m) for m in self._position_symbols(ev.account))
+            elif isinstance(ev, FundingPaid):
+                funded.add(ev.market)
+            elif isinstance(ev, LiquidationStarted):
+                self.liquidating.add(ev.account)
+            elif isinstance(ev, LiquidationEnded):
+                self.liquidating.discard(ev.account)
+        if funded:
+            for account, market in list(self.sent_lots):
+                symbol = self.service.engine.markets[market].symbol
+                if symbol in funded:
+                    positions.add((account, symbol))
+        for account, symbol in sorted(positions):
+            self._position(account, symbol, ts_us)
         for symbol, levels in touched.items():
             self._depth(symbol, levels, seq, ts_us)
             self._book_ticker(symbol, seq, ts_us)
@@ -187,8 +234,9 @@ class Hub:
             cached.filled_lots += ev.lots
             cached.filled_quote += quote
             done = cached.lots and cached.filled_lots >= cached.lots
-            fee_asset = mw.base.symbol if cached.side == "Bid" else mw.quote.symbol
-            decimals = mw.base.decimals if cached.side == "Bid" else mw.quote.decimals
+            base_fee = cached.side == "Bid" and mw.spec.market_type != "PERP"
+            fee_asset = mw.base.symbol if base_fee else mw.quote.symbol
+            decimals = mw.base.decimals if base_fee else mw.quote.decimals
             self._order_event(
                 order_id,
                 "orderFill",
@@ -203,8 +251,9 @@ class Hub:
                     "N": fee_asset,
                 },
             )
-        for account in {ev.taker_account, ev.maker_account}:
-            self._balances_of(account, mw, ts_us)
+        if mw.spec.market_type != "PERP":
+            for account in {ev.taker_account, ev.maker_account}:
+                self._balances_of(account, mw, ts_us)
 
     def _order_event(
         self, order_id: int, kind: str, ts_us: int, status: str, *, reason: str = "", fill: dict[str, Any] | None = None
@@ -235,8 +284,8 @@ class Hub:
                 "Z": mw.quote_amount(cached.filled_quote),
                 "V": cached.stp,
                 "T": ts_us,
-                "O": "USER",
-                "r": False,
+                "O": "LIQUIDATION_AUTOCLOSE" if cached.account in self.liquidating else "USER",
+                "r": cached.reduce_only,
                 "y": cached.post_only,
             }
         )
@@ -246,6 +295,126 @@ class Hub:
             data.update(fill)
         for c, s in targets:
             c.send(s, data)
+
+    # ------------------------------------------------------------------ margin streams
+
+    def _position_symbols(self, account: int) -> list[str]:
+        acct = self.service.engine.ledger.accounts.get(account)
+        markets = self.service.engine.markets
+        held = {markets[mi].symbol for mi in acct.positions} if acct is not None else set()
+        held |= {markets[mi].symbol for a, mi in self.sent_lots if a == account}
+        return sorted(held)
+
+    def _position_targets(self, account: int, symbol: str) -> list[tuple[Connection, str]]:
+        streams = ("account.positionUpdate", f"account.positionUpdate.{symbol}")
+        return [(c, s) for c in self.connections if c.account == account for s in streams if s in c.streams]
+
+    def position_frame(self, account: int, symbol: str, ts_us: int, kind: str | None) -> dict[str, Any]:
+        """Backpack's position update keys (§5.3) from the engine's position (``l`` is ``"0"``, as
+        Backpack has sent since 2025-09-01)."""
+        from rucksack.exchange.api.routes.positions import account_of, position_json
+
+        m = self.service.engine.market_by_symbol[symbol]
+        acct = account_of(self.service, account)
+        p = position_json(self.service, acct, m, acct.positions.get(m.index), liquidation=False)
+        data: dict[str, Any] = {"e": kind} if kind else {}
+        data.update(
+            {
+                "E": ts_us,
+                "s": symbol,
+                "i": p["positionId"],
+                "b": p["breakEvenPrice"],
+                "B": p["entryPrice"],
+                "f": p["imf"],
+                "m": p["mmf"],
+                "M": p["markPrice"],
+                "q": p["netQuantity"],
+                "Q": p["netExposureQuantity"],
+                "n": p["netExposureNotional"],
+                "p": p["pnlRealized"],
+                "P": p["pnlUnrealized"],
+                "l": "0",
+                "T": ts_us,
+            }
+        )
+        return data
+
+    def _position(self, account: int, symbol: str, ts_us: int) -> None:
+        m = self.service.engine.market_by_symbol[symbol]
+        key = (account, m.index)
+        targets = self._position_targets(account, symbol)
+        if not targets:
+            self.sent_lots.pop(key, None)
+            return
+        acct = self.service.engine.ledger.accounts.get(account)
+        pos = acct.positions.get(m.index) if acct is not None else None
+        lots = pos.lots if pos is not None else 0
+        before = self.sent_lots.get(key, 0)
+        if lots == 0 and before == 0:
+            return
+        kind = "positionOpened" if before == 0 else "positionClosed" if lots == 0 else "positionAdjusted"
+        if lots:
+            self.sent_lots[key] = lots
+        else:
+            self.sent_lots.pop(key, None)
+        data = self.position_frame(account, symbol, ts_us, kind)
+        for c, s in targets:
+            c.send(s, data)
+
+    def _snapshot_positions(self, conn: Connection, streams: list[str]) -> None:
+        """On subscribe: the open positions, one frame each, without ``e`` (clients ignore them)."""
+        if conn.account is None:
+            return
+        acct = self.service.engine.ledger.accounts.get(conn.account)
+        if acct is None:
+            return
+        now = self.service.clock()
+        markets = self.service.engine.markets
+        for stream in streams:
+            parts = stream.split(".")
+            for mi in sorted(acct.positions):
+                pos = acct.positions[mi]
+                symbol = markets[mi].symbol
+                if not pos.lots or (len(parts) == 3 and parts[2] != symbol):
+                    continue
+                self.sent_lots[(conn.account, mi)] = pos.lots
+                conn.send(stream, self.position_frame(conn.account, symbol, now, None))
+
+    def _liquidation(self, symbol: str, lots: int, price: int, ts_us: int) -> None:
+        """One liquidation: ``lots`` signed from the liquidated position (> 0: a long was sold)."""
+        subs = self.subscribers("liquidation")
+        if not subs or not lots:
+            return
+        mw = self.wire.markets[symbol]
+        data = {
+            "e": "liquidation",
+            "E": ts_us,
+            "q": mw.qty(abs(lots)),
+            "p": mw.price(price),
+            "S": "Ask" if lots > 0 else "Bid",
+            "s": symbol,
+            "T": ts_us,
+        }
+        for c in subs:
+            c.send("liquidation", data)
+
+    def _open_interest(self, now: int) -> None:
+        for symbol, mw in self.wire.markets.items():
+            if mw.spec.market_type != "PERP":
+                continue
+            stream = f"openInterest.{symbol}"
+            subs = self.subscribers(stream)
+            if not subs:
+                self.open_interest.pop(symbol, None)
+                continue
+            lots = self.service.engine.market_by_symbol[symbol].open_interest
+            sent = self.open_interest.get(symbol)
+            if sent is not None and sent[0] == lots and now - sent[1] < OPEN_INTEREST_PERIOD_US:
+                continue
+            self.open_interest[symbol] = (lots, now)
+            data = {"e": "openInterest", "E": now, "s": symbol, "o": mw.qty(lots)}
+            for c in subs:
+                c.send(stream, data)
 
     def _depth(self, symbol: str, levels: set[tuple[str, int]], seq: int, ts_us: int) -> None:
         stream = f"depth.{symbol}"
@@ -338,6 +507,7 @@ class Hub:
         while True:
             await asyncio.sleep(1.0)
             now = self.service.clock()
+            self._open_interest(now)
             for symbol in self.wire.markets:
                 stream = f"ticker.{symbol}"
                 subs = self.subscribers(stream)
@@ -448,17 +618,21 @@ class Hub:
             if not self._valid(stream):
                 self._error(conn, request_id, 4006, "Invalid stream")
                 return
+        new = [p for p in params if p not in conn.streams]
         conn.streams.update(params)
         for stream in params:
             if stream.startswith("bookTicker."):
                 self.best.pop(stream.split(".", 1)[1], None)
+            elif stream.startswith("openInterest."):
+                self.open_interest.pop(stream.split(".", 1)[1], None)  # the next tick sends the current value
+        self._snapshot_positions(conn, [p for p in new if p.startswith("account.positionUpdate")])
 
     def _valid(self, stream: str) -> bool:
         parts = stream.split(".")
         markets = self.wire.markets
         if parts[0] in ("depth", "trade", "ticker", "bookTicker", "markPrice", "openInterest"):
             return len(parts) == 2 and parts[1] in markets
-        if stream == "liquidation":  # accepted; liquidations arrive with the margin engine
+        if stream == "liquidation":
             return True
         if parts[0] == "kline":
             return len(parts) == 3 and parts[1] in KLINE_SECONDS and parts[2] in markets

@@ -18,16 +18,25 @@ from pathlib import Path
 from typing import Any
 
 from rucksack.exchange.core.events import (
+    AccountCreated,
     Deposited,
     Event,
+    FundingPaid,
+    LiquidationEnded,
+    LiquidationStarted,
     OrderAccepted,
     OrderClosed,
+    PnlSettled,
+    PositionTransferred,
     TradeExecuted,
     Withdrawn,
 )
+from rucksack.exchange.core.lending.curve import WAD
 from rucksack.exchange.core.markets import ExchangeSpec
+from rucksack.exchange.core.numeric import ceil_div, fee_atoms
+from rucksack.exchange.core.perps.position import Position
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -56,7 +65,109 @@ CREATE TABLE capital (
     asset TEXT NOT NULL, amount INTEGER NOT NULL, ref TEXT NOT NULL, ts_us INTEGER NOT NULL
 );
 CREATE INDEX capital_by_account ON capital (account, kind, id);
+CREATE TABLE accounts (
+    id INTEGER PRIMARY KEY, parent INTEGER NOT NULL, label TEXT NOT NULL, created_us INTEGER NOT NULL
+);
+CREATE INDEX accounts_by_parent ON accounts (parent, id);
+CREATE TABLE funding_rates (
+    market TEXT NOT NULL, hour INTEGER NOT NULL, rate_wad INTEGER NOT NULL, mark INTEGER NOT NULL,
+    PRIMARY KEY (market, hour)
+);
+CREATE TABLE funding (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, account INTEGER NOT NULL, market TEXT NOT NULL, hour INTEGER NOT NULL,
+    rate_wad INTEGER NOT NULL, quantity INTEGER NOT NULL
+);
+CREATE INDEX funding_by_account ON funding (account, id);
+CREATE TABLE settlements (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, account INTEGER NOT NULL, quantity INTEGER NOT NULL,
+    realized INTEGER NOT NULL, ts_us INTEGER NOT NULL
+);
+CREATE INDEX settlements_by_account ON settlements (account, id);
+CREATE TABLE positions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, account INTEGER NOT NULL, market TEXT NOT NULL, state TEXT NOT NULL,
+    lots INTEGER NOT NULL, cost INTEGER NOT NULL, entry_cost INTEGER NOT NULL, realized INTEGER NOT NULL,
+    funding INTEGER NOT NULL, fees INTEGER NOT NULL, liquidation_fees INTEGER NOT NULL,
+    closed_lots INTEGER NOT NULL, liquidated INTEGER NOT NULL, closing_price INTEGER NOT NULL,
+    opened_us INTEGER NOT NULL, closed_us INTEGER NOT NULL
+);
+CREATE INDEX positions_by_account ON positions (account, id);
+CREATE INDEX positions_open ON positions (state, market);
 """
+
+POSITION_FIELDS = (
+    "lots",
+    "cost",
+    "entry_cost",
+    "realized",
+    "funding",
+    "fees",
+    "liquidation_fees",
+    "closed_lots",
+    "liquidated",
+    "closing_price",
+    "closed_us",
+)
+
+
+class PositionRow:
+    """One position's life in the read model, rebuilt from fills, transfers and funding alone
+    (``core.perps.position.Position`` does the entry-cost arithmetic, so it matches the engine)."""
+
+    __slots__ = (
+        "account",
+        "closed_lots",
+        "closed_us",
+        "closing_price",
+        "fees",
+        "funding",
+        "id",
+        "liquidated",
+        "liquidation_fees",
+        "market",
+        "pos",
+        "realized",
+    )
+
+    def __init__(self, row_id: int, account: int, market: str) -> None:
+        self.id = row_id
+        self.account = account
+        self.market = market
+        self.pos = Position(0)
+        self.realized = 0  # PnL of the closed parts: exit notional - entry notional removed
+        self.funding = 0
+        self.fees = 0
+        self.liquidation_fees = 0
+        self.closed_lots = 0
+        self.liquidated = 0
+        self.closing_price = 0
+        self.closed_us = 0
+
+    def fill(self, lots: int, price: int, lta: int) -> None:
+        pos = self.pos
+        old, entry_old = pos.lots, pos.entry_cost
+        pos.apply_fill(lots, lots * price * lta)
+        if old and (old > 0) != (lots > 0):
+            closed = min(abs(lots), abs(old))
+            removed = entry_old if abs(lots) >= abs(old) else entry_old - pos.entry_cost
+            self.realized += (1 if old > 0 else -1) * closed * price * lta - removed
+            self.closed_lots += closed
+            self.closing_price = price
+
+    def values(self) -> tuple[int, ...]:
+        p = self.pos
+        return (
+            p.lots,
+            p.cost,
+            p.entry_cost,
+            self.realized,
+            self.funding,
+            self.fees,
+            self.liquidation_fees,
+            self.closed_lots,
+            self.liquidated,
+            self.closing_price,
+            self.closed_us,
+        )
 
 
 class ReadStore:
@@ -67,8 +178,19 @@ class ReadStore:
         self.base_assets = {m.symbol: m.base for m in spec.markets}
         self.quote_assets = {m.symbol: m.quote for m in spec.markets}
         self.lot_tick_atoms = {m.symbol: m.lot_tick_atoms for m in spec.markets}
+        self.perps = {m.symbol for m in spec.markets if m.market_type == "PERP"}
+        self.liquidation_fee_ppm = spec.risk.liquidation_fee_ppm
         self.db = self._open()
         self._dirty = False
+        self.liquidating: set[int] = set()
+        # open positions, (account, market) -> row: kept in memory, written through on every change
+        self.open_positions: dict[tuple[int, str], PositionRow] = {}
+        for r in self._rows("SELECT * FROM positions WHERE state='Open'", []):
+            row = PositionRow(r["id"], r["account"], r["market"])
+            row.pos.lots, row.pos.cost, row.pos.entry_cost = r["lots"], r["cost"], r["entry_cost"]
+            for name in POSITION_FIELDS[3:]:
+                setattr(row, name, r[name])
+            self.open_positions[(row.account, row.market)] = row
 
     def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -130,6 +252,8 @@ class ReadStore:
                 )
             elif isinstance(ev, TradeExecuted):
                 self._project_trade(ev)
+                if ev.market in self.perps:
+                    self._project_perp_fill(ev)
             elif isinstance(ev, OrderClosed):
                 db.execute(
                     "UPDATE orders SET status=?, expiry_reason=?, filled_lots=?, filled_quote=?, updated_us=?"
@@ -146,7 +270,91 @@ class ReadStore:
                     "INSERT INTO capital (seq, account, kind, asset, amount, ref, ts_us) VALUES (?,?,?,?,?,?,?)",
                     (seq, ev.account, "withdrawal", ev.asset, ev.amount, ev.request_id, ts_us),
                 )
+            elif isinstance(ev, AccountCreated):
+                db.execute("INSERT INTO accounts VALUES (?,?,?,?)", (ev.account, ev.parent, ev.label, ts_us))
+            elif isinstance(ev, FundingPaid):
+                self._project_funding(ev)
+            elif isinstance(ev, PnlSettled):
+                if ev.paid or ev.realized:
+                    db.execute(
+                        "INSERT INTO settlements (account, quantity, realized, ts_us) VALUES (?,?,?,?)",
+                        (ev.account, ev.paid, ev.realized, ts_us),
+                    )
+            elif isinstance(ev, PositionTransferred):
+                lta = self.lot_tick_atoms[ev.market]
+                row = self._position(ev.account, ev.market, ts_us)
+                row.liquidated = 1
+                row.fill(-ev.lots, ev.price, lta)
+                self._save_position(row, ts_us)
+                row = self._position(ev.counterparty, ev.market, ts_us)
+                row.fill(ev.lots, ev.counterparty_price, lta)
+                self._save_position(row, ts_us)
+            elif isinstance(ev, LiquidationStarted):
+                self.liquidating.add(ev.account)
+            elif isinstance(ev, LiquidationEnded):
+                self.liquidating.discard(ev.account)
         db.execute("UPDATE meta SET value=? WHERE key='last_seq'", (seq,))
+
+    # positions, from events only: perp fills, liquidation transfers, funding
+
+    def _position(self, account: int, market: str, ts_us: int) -> PositionRow:
+        row = self.open_positions.get((account, market))
+        if row is None:
+            cur = self.db.execute(
+                "INSERT INTO positions (account, market, state, lots, cost, entry_cost, realized, funding, fees,"
+                " liquidation_fees, closed_lots, liquidated, closing_price, opened_us, closed_us)"
+                " VALUES (?,?,'Open',0,0,0,0,0,0,0,0,0,0,?,0)",
+                (account, market, ts_us),
+            )
+            row = PositionRow(int(cur.lastrowid or 0), account, market)
+            self.open_positions[(account, market)] = row
+        return row
+
+    def _save_position(self, row: PositionRow, ts_us: int) -> None:
+        closed = row.pos.lots == 0
+        if closed:
+            row.closed_us = ts_us
+            del self.open_positions[(row.account, row.market)]
+        self.db.execute(
+            "UPDATE positions SET " + ", ".join(f"{f}=?" for f in POSITION_FIELDS) + ", state=? WHERE id=?",
+            (*row.values(), "Closed" if closed else "Open", row.id),
+        )
+
+    def _project_perp_fill(self, ev: TradeExecuted) -> None:
+        lta = self.lot_tick_atoms[ev.market]
+        sign = 1 if ev.taker_side == "Bid" else -1
+        taker = self._position(ev.taker_account, ev.market, ev.ts_us)
+        maker = self._position(ev.maker_account, ev.market, ev.ts_us)
+        taker.fill(sign * ev.lots, ev.price, lta)
+        maker.fill(-sign * ev.lots, ev.price, lta)
+        taker.fees += ev.taker_fee
+        maker.fees += ev.maker_fee
+        if ev.taker_account in self.liquidating:
+            taker.liquidated = 1
+            taker.liquidation_fees += fee_atoms(ev.lots * ev.price * lta, self.liquidation_fee_ppm)
+        self._save_position(taker, ev.ts_us)
+        if maker is not taker:
+            self._save_position(maker, ev.ts_us)
+
+    def _project_funding(self, ev: FundingPaid) -> None:
+        """One market's funding: each holder's share by the engine's own rule (payers' amounts
+        rounded up, receivers' down) from the positions this read model has rebuilt."""
+        db = self.db
+        db.execute(
+            "INSERT OR REPLACE INTO funding_rates VALUES (?,?,?,?)", (ev.market, ev.hour, ev.rate_wad, ev.mark_price)
+        )
+        unit = ev.mark_price * self.lot_tick_atoms[ev.market]
+        for (account, market), row in sorted(self.open_positions.items()):
+            if market != ev.market or not row.pos.lots:
+                continue
+            amount = ev.rate_wad * row.pos.lots * unit
+            quantity = -ceil_div(amount, WAD) if amount > 0 else -amount // WAD
+            row.funding += quantity
+            db.execute(
+                "INSERT INTO funding (account, market, hour, rate_wad, quantity) VALUES (?,?,?,?,?)",
+                (account, market, ev.hour, ev.rate_wad, quantity),
+            )
+            db.execute("UPDATE positions SET funding=? WHERE id=?", (row.funding, row.id))
 
     def _project_trade(self, ev: TradeExecuted) -> None:
         db = self.db
@@ -181,7 +389,7 @@ class ReadStore:
                     ev.price,
                     ev.lots,
                     fee,
-                    base if side == "Bid" else quote,
+                    base if side == "Bid" and ev.market not in self.perps else quote,
                     rows.get(order_id, -1),
                     ev.ts_us,
                 ),
@@ -312,6 +520,57 @@ class ReadStore:
         sql += " ORDER BY id DESC LIMIT ? OFFSET ?"
         args += [limit, offset]
         return self._rows(sql, args)
+
+    def subaccounts(self, parent: int) -> dict[int, tuple[str, int]]:
+        rows = self._rows("SELECT id, label, created_us FROM accounts WHERE parent=?", [parent])
+        return {r["id"]: (r["label"], r["created_us"]) for r in rows}
+
+    def funding_rates(self, market: str, *, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+        return self._rows(
+            "SELECT * FROM funding_rates WHERE market=? ORDER BY hour DESC LIMIT ? OFFSET ?", [market, limit, offset]
+        )
+
+    def funding_payments(
+        self,
+        account: int,
+        *,
+        symbol: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        ascending: bool = False,
+    ) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM funding WHERE account=?"
+        args: list[Any] = [account]
+        if symbol:
+            sql += " AND market=?"
+            args.append(symbol)
+        sql += f" ORDER BY id {'ASC' if ascending else 'DESC'} LIMIT ? OFFSET ?"
+        return self._rows(sql, [*args, limit, offset])
+
+    def settlements(
+        self, account: int, *, limit: int = 100, offset: int = 0, ascending: bool = False
+    ) -> list[dict[str, Any]]:
+        sql = f"SELECT * FROM settlements WHERE account=? ORDER BY id {'ASC' if ascending else 'DESC'} LIMIT ? OFFSET ?"
+        return self._rows(sql, [account, limit, offset])
+
+    def position_history(
+        self,
+        account: int,
+        *,
+        symbol: str | None = None,
+        state: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        ascending: bool = False,
+    ) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM positions WHERE account=?"
+        args: list[Any] = [account]
+        for clause, value in (("market=?", symbol), ("state=?", state)):
+            if value is not None:
+                sql += " AND " + clause
+                args.append(value)
+        sql += f" ORDER BY id {'ASC' if ascending else 'DESC'} LIMIT ? OFFSET ?"
+        return self._rows(sql, [*args, limit, offset])
 
     def _rows(self, sql: str, args: Any) -> list[dict[str, Any]]:
         cur = self.db.execute(sql, args)

@@ -4,39 +4,95 @@ from __future__ import annotations
 
 from typing import Any
 
-from rucksack.exchange.api.errors import ApiError, bad_request
+from rucksack.exchange.api.errors import ApiError, bad_request, from_reason
 from rucksack.exchange.api.routes.common import (
     int_param,
     page_params,
-    wad,
 )
+from rucksack.exchange.api.routes.positions import account_of
+from rucksack.exchange.api.routes.subaccounts import target_account
 from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.api.wire import format_atoms, iso_ms
 
 
 async def account(service: ExchangeService, account: int, params: Any) -> Any:
-    acct = service.engine.ledger.accounts.get(account)
-    tier = service.spec.fee_tiers[acct.tier if acct else 0]
-    open_orders = len(service.open_orders(account))
+    """Settings and limits of the key's account (or ``subaccountId``'s).
+
+    ``leverageLimit`` is the account's own limit, else the platform maximum; ``positionLimit`` is the
+    futures notional the account could carry at that leverage with its current net equity;
+    ``borrowLimit`` is the USDC a new borrow could take now (``risk.limits.max_borrow``).
+    """
+    from rucksack.exchange.core.risk.limits import max_borrow
+
+    account = target_account(service, account, params)
+    engine = service.engine
+    acct = account_of(service, account)
+    tier = service.spec.fee_tiers[acct.tier]
+    settle = service.wire.assets[service.spec.settlement_asset]
+    leverage = acct.leverage_limit or service.spec.risk.max_leverage
+    equity = engine.margin.compute(acct).equity if account in engine.ledger.accounts else 0
+    borrow = max_borrow(engine, acct, engine.settle_asset) if account in engine.ledger.accounts else 0
     return {
-        "autoBorrowSettlements": False,
-        "autoLend": False,
-        "autoRealizePnl": False,
-        "autoRepayBorrows": False,
-        "borrowLimit": "0",
+        "autoBorrowSettlements": acct.auto_borrow_settlements,
+        "autoLend": acct.auto_lend,
+        "autoRealizePnl": acct.auto_realize_pnl,
+        "autoRepayBorrows": acct.auto_repay_borrows,
+        "borrowLimit": format_atoms(borrow, settle.decimals),
         "futuresMakerFee": format_atoms(tier.futures_maker_ppm, 2),
         "futuresTakerFee": format_atoms(tier.futures_taker_ppm, 2),
-        "leverageLimit": "1",
-        "limitOrders": open_orders,
-        "liquidating": False,
-        "positionLimit": "0",
+        "leverageLimit": str(leverage),
+        "limitOrders": len(service.open_orders(account)),
+        "liquidating": acct.liquidating,
+        "positionLimit": format_atoms(max(equity, 0) * leverage, settle.decimals),
         "spotMakerFee": format_atoms(tier.spot_maker_ppm, 2),
         "spotTakerFee": format_atoms(tier.spot_taker_ppm, 2),
         "triggerOrders": 0,
     }
 
 
+SETTINGS = {
+    "autoBorrowSettlements": "auto_borrow_settlements",
+    "autoLend": "auto_lend",
+    "autoRealizePnl": "auto_realize_pnl",
+    "autoRepayBorrows": "auto_repay_borrows",
+}
+
+
+async def account_update(service: ExchangeService, account: int, params: Any) -> Any:
+    """PATCH /api/v1/account (``accountUpdate``): only the settings given change; 200 with an empty body."""
+    from rucksack.exchange.core.commands import UpdateAccount
+    from rucksack.exchange.core.events import AccountRejected
+    from rucksack.exchange.core.numeric import DecimalError, parse_decimal
+
+    if not isinstance(params, dict):
+        raise bad_request("body must be a JSON object")
+    account = target_account(service, account, params)
+    changes: dict[str, Any] = {}
+    for key, field in SETTINGS.items():
+        flag = _flag(params, key)
+        if flag is not None:
+            changes[field] = flag
+    lev = params.get("leverageLimit")
+    if lev is not None:
+        if isinstance(lev, bool) or not isinstance(lev, str) or len(lev) > 20:
+            raise bad_request("leverageLimit must be a decimal string")
+        try:
+            units = parse_decimal(lev, 6)
+        except DecimalError as exc:
+            raise bad_request(f"leverageLimit: {exc}") from exc
+        max_lev = service.spec.risk.max_leverage
+        if units % 1_000_000 or not 1 <= units // 1_000_000 <= max_lev:
+            raise bad_request(f"leverageLimit must be a whole number from 1 to {max_lev}")
+        changes["leverage_limit"] = units // 1_000_000
+    events = await service.submit(UpdateAccount(account, **changes))
+    for ev in events:
+        if isinstance(ev, AccountRejected):
+            raise from_reason(ev.reason)
+    return None
+
+
 async def capital(service: ExchangeService, account: int, params: Any) -> Any:
+    account = target_account(service, account, params)
     acct = service.engine.ledger.accounts.get(account)
     out: dict[str, Any] = {}
     if acct is None:
@@ -121,53 +177,6 @@ async def withdrawals(service: ExchangeService, account: int, params: Any) -> An
     return out
 
 
-async def capital_collateral(service: ExchangeService, account: int, params: Any) -> Any:
-    from rucksack.exchange.core.risk.collateral import account_risk
-
-    if params.get("subaccountId") not in (None, "0"):
-        raise ApiError(404, "RESOURCE_NOT_FOUND", "Subaccount not found")
-    risk = account_risk(service.engine, account)
-    settle = service.wire.assets[service.spec.settlement_asset]
-    money = lambda atoms: format_atoms(atoms, settle.decimals)  # noqa: E731
-    rows = []
-    for r in risk.assets:
-        asset = service.wire.assets[r.symbol]
-        if r.price_market is None:
-            mark: str | None = "1"
-        elif r.price_ticks:
-            mark = service.wire.markets[r.price_market].price(r.price_ticks)
-        else:
-            mark = None
-        rows.append(
-            {
-                "symbol": r.symbol,
-                "assetMarkPrice": mark,
-                "totalQuantity": format_atoms(r.total, asset.decimals),
-                "balanceNotional": money(r.notional),
-                "collateralWeight": wad(r.weight),
-                "collateralValue": money(r.collateral_value),
-                "openOrderQuantity": format_atoms(r.locked, asset.decimals),
-                "lendQuantity": format_atoms(r.lent, asset.decimals),
-                "availableQuantity": format_atoms(r.available, asset.decimals),
-            }
-        )
-    return {
-        "assetsValue": money(risk.assets_value),
-        "borrowLiability": money(risk.liabilities_value),
-        "liabilitiesValue": money(risk.liabilities_value),
-        "imf": "0",
-        "mmf": "0",
-        "marginFraction": None,
-        "netEquity": money(risk.net_equity),
-        "netEquityAvailable": money(risk.net_equity),
-        "netEquityLocked": "0",
-        "netExposureFutures": "0",
-        "pnlUnrealized": "0",
-        "unsettledEquity": "0",
-        "collateral": rows,
-    }
-
-
 def _flag(params: Any, key: str) -> bool | None:
     value = params.get(key)
     if value is None:
@@ -180,22 +189,35 @@ def _flag(params: Any, key: str) -> bool | None:
 
 
 async def max_order_quantity(service: ExchangeService, account: int, params: Any) -> Any:
-    """Spot: an ask can sell the available base; a bid can buy available quote / price, priced at
-    ``price`` if given, else the best ask, else the last trade (0 when no price is known)."""
+    """The largest order the engine would accept now (``risk.limits``): perps by the margin rule at
+    ``price`` (else the mark), a reduce-only order by the position; spot by the balance at ``price``
+    (else the best opposite price, else the last trade), checked against margin when the account has
+    exposure."""
+    from rucksack.exchange.core.risk.limits import max_perp_order_lots, max_spot_order_lots
+
+    account = target_account(service, account, params)
     mw = service.wire.market(params.get("symbol"))
     side = params.get("side")
     if side not in ("Bid", "Ask"):
         raise bad_request("side must be Bid or Ask")
     flags = {k: _flag(params, k) for k in ("reduceOnly", "autoBorrow", "autoBorrowRepay", "autoLendRedeem")}
-    state = service.engine.market_by_symbol[mw.symbol]
-    ledger = service.engine.ledger
+    m = service.engine.market_by_symbol[mw.symbol]
     price = mw.parse_price(params["price"]) if params.get("price") is not None else 0
-    if side == "Ask":
-        lots = ledger.available(account, state.base) // mw.spec.lot_atoms
+    acct = service.engine.ledger.accounts.get(account)
+    is_buy = side == "Bid"
+    if acct is None:
+        lots = 0
+    elif m.is_perp:
+        pos = acct.positions.get(m.index)
+        reducing = abs(pos.lots) if pos is not None and pos.lots and (pos.lots < 0) == is_buy else 0
+        if flags["reduceOnly"]:
+            lots = reducing
+        else:
+            lots = max_perp_order_lots(service.engine, acct, m, is_buy, price)
     else:
-        price_used = price or state.asks.best_price() or state.last_price
-        quote = ledger.available(account, state.quote)
-        lots = quote // (price_used * mw.spec.lot_tick_atoms) if price_used else 0
+        if flags["reduceOnly"]:
+            raise ApiError(400, "INVALID_ORDER", "reduceOnly applies to futures markets only")
+        lots = max_spot_order_lots(service.engine, acct, m, is_buy, price)
     if mw.spec.max_lots:
         lots = min(lots, mw.spec.max_lots)
     out: dict[str, Any] = {
@@ -209,19 +231,27 @@ async def max_order_quantity(service: ExchangeService, account: int, params: Any
 
 
 async def max_withdrawal_quantity(service: ExchangeService, account: int, params: Any) -> Any:
-    """The available balance (lent funds are not redeemed automatically yet; nothing is borrowed)."""
+    """The available balance that margin lets leave (``risk.limits.max_withdrawal``)."""
+    from rucksack.exchange.core.risk.limits import max_withdrawal
+
+    account = target_account(service, account, params)
     asset = service.wire.asset(params.get("symbol"))
     flags = {k: _flag(params, k) for k in ("autoBorrow", "autoLendRedeem")}
+    acct = service.engine.ledger.accounts.get(account)
     index = service.engine.asset_index[asset.symbol]
-    out: dict[str, Any] = {
-        "maxWithdrawalQuantity": format_atoms(service.engine.ledger.available(account, index), asset.decimals),
-        "symbol": asset.symbol,
-    }
+    atoms = max_withdrawal(service.engine, acct, index) if acct is not None else 0
+    out: dict[str, Any] = {"maxWithdrawalQuantity": format_atoms(atoms, asset.decimals), "symbol": asset.symbol}
     out.update({k: v for k, v in flags.items() if v is not None})
     return out
 
 
 async def max_borrow_quantity(service: ExchangeService, account: int, params: Any) -> Any:
-    """Borrowing needs the risk engine: the account's borrow limit is 0 until it exists."""
+    """What a new borrow may take now: margin (the debt's IM) and the pool (``risk.limits.max_borrow``)."""
+    from rucksack.exchange.core.risk.limits import max_borrow
+
+    account = target_account(service, account, params)
     asset = service.wire.asset(params.get("symbol"))
-    return {"maxBorrowQuantity": "0", "symbol": asset.symbol}
+    acct = service.engine.ledger.accounts.get(account)
+    index = service.engine.asset_index[asset.symbol]
+    atoms = max_borrow(service.engine, acct, index) if acct is not None else 0
+    return {"maxBorrowQuantity": format_atoms(atoms, asset.decimals), "symbol": asset.symbol}

@@ -64,26 +64,45 @@ async def borrow_lend_execute(service: ExchangeService, account: int, params: An
 
 
 async def borrow_lend_positions(service: ExchangeService, account: int, params: Any) -> Any:
+    """Net borrow/lend position per asset. A borrow's exposure is its gross debt valued at the index
+    (as the margin engine counts it), with the asset's borrow IMF/MMF at that size; lends carry none."""
+    from rucksack.exchange.api.routes.positions import margin_floor
+    from rucksack.exchange.api.routes.subaccounts import target_account
+    from rucksack.exchange.api.wire import function_json
+    from rucksack.exchange.core.risk.margin_fn import fraction
+
+    account = target_account(service, account, params)
     acct = service.engine.ledger.accounts.get(account)
     out: list[dict[str, Any]] = []
     if acct is None:
         return out
-    for asset, pool, bal in zip(service.spec.assets, service.engine.pools, acct.assets, strict=True):
+    margin = service.engine.margin
+    settle = service.wire.assets[service.spec.settlement_asset]
+    floor = margin_floor(service, acct)
+    for index, (asset, pool, bal) in enumerate(
+        zip(service.spec.assets, service.engine.pools, acct.assets, strict=True)
+    ):
         if pool is None or not (bal.lend_shares or bal.borrow_shares):
             continue
         lent = pool.claim(bal.lend_shares)
-        net = lent - pool.debt(bal.borrow_shares)
+        debt = pool.debt(bal.borrow_shares)
+        net = lent - debt
+        exposure = margin.value(index, debt, True) if debt else 0
+        one = 10**asset.decimals
+        mark = margin.value(index, one, False) if index != service.engine.settle_asset else 10**settle.decimals
+        imf = fraction(asset.borrow_imf, exposure, settle.decimals, floor) if asset.borrow_imf and debt else 0
+        mmf = fraction(asset.borrow_mmf, exposure, settle.decimals, 0) if asset.borrow_mmf and debt else 0
         out.append(
             {
                 "cumulativeInterest": format_atoms(max(0, lent - bal.lent_principal), asset.decimals),
                 "id": asset.symbol,
-                "imf": "0",
-                "imfFunction": None,
-                "markPrice": None,
-                "mmf": "0",
-                "mmfFunction": None,
-                "netExposureNotional": "0",
-                "netExposureQuantity": "0",  # lends carry no exposure
+                "imf": wad(imf),
+                "imfFunction": function_json(asset.borrow_imf),
+                "markPrice": format_atoms(mark, settle.decimals) if mark else None,
+                "mmf": wad(mmf),
+                "mmfFunction": function_json(asset.borrow_mmf),
+                "netExposureNotional": format_atoms(exposure, settle.decimals),
+                "netExposureQuantity": format_atoms(debt, asset.decimals),  # lends carry no exposure
                 "netQuantity": format_atoms(net, asset.decimals),
                 "symbol": asset.symbol,
             }

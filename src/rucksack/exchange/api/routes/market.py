@@ -160,21 +160,35 @@ async def wallets(service: ExchangeService, params: dict[str, str]) -> Any:
 
 
 async def mark_prices(service: ExchangeService, params: dict[str, str]) -> Any:
-    """Perpetuals' index and mark prices with the funding-rate estimate for the current hour.
-
-    Until premium sampling runs (funding work of the margin issue) the estimate uses the current
-    premium P = (mark - index) / index: F = clamp(P + clamp(0.0001 - P, +-0.0005), +-0.01) / 8.
-    """
+    """Perpetuals' index and mark prices with the estimated funding rate of the current hour."""
     symbol = params.get("symbol")
     if symbol is not None:
         service.wire.market(symbol)
     return funding_estimates(service, symbol)
 
 
+def estimated_rate(service: ExchangeService, m: Any) -> int:
+    """The rate (WAD) the next ``ApplyFunding`` would pay: the engine's formula over the premium
+    samples of the interval so far (the interest term alone when there are none yet)."""
+    from rucksack.exchange.core.perps.funding import funding_rate
+
+    risk = service.spec.risk
+    count = m.premium_count
+    total = m.premium_sum
+    mean = (total // count if total >= 0 else -(-total // count)) if count else 0
+    return funding_rate(
+        mean, risk.funding_interest_wad, risk.funding_clamp_wad, risk.funding_divisor, m.spec.funding_bound_wad
+    )
+
+
+def next_funding_ms(service: ExchangeService) -> int:
+    return (service.clock() // 3_600_000_000 + 1) * 3_600_000
+
+
 def funding_estimates(service: ExchangeService, symbol: str | None) -> list[dict[str, Any]]:
     from rucksack.exchange.core.market_state import mark_price
 
-    next_hour_ms = (service.clock() // 3_600_000_000 + 1) * 3_600_000
+    next_hour_ms = next_funding_ms(service)
     out = []
     for mw in service.wire.markets.values():
         if mw.spec.market_type != "PERP" or (symbol is not None and mw.symbol != symbol):
@@ -183,14 +197,9 @@ def funding_estimates(service: ExchangeService, symbol: str | None) -> list[dict
         index, mark = state.index_price, mark_price(state)
         if not index:
             continue
-        scale = 10**12  # premium and rates as integers of 10^-12
-        premium = (mark - index) * scale // index
-        interest = scale // 10_000
-        adj = max(-5 * interest, min(5 * interest, interest - premium))
-        rate = max(-100 * interest, min(100 * interest, premium + adj)) // 8
         out.append(
             {
-                "fundingRate": format_atoms(rate, 12),
+                "fundingRate": wad(estimated_rate(service, state)),
                 "indexPrice": mw.price(index),
                 "markPrice": mw.price(mark),
                 "nextFundingTimestamp": next_hour_ms,
@@ -198,6 +207,48 @@ def funding_estimates(service: ExchangeService, symbol: str | None) -> list[dict
             }
         )
     return out
+
+
+async def open_interest(service: ExchangeService, params: dict[str, str]) -> Any:
+    """Open interest (the sum of long positions, in contracts) of every perp, or of ``symbol``."""
+    symbol = params.get("symbol")
+    if symbol is not None:
+        mw = service.wire.market(symbol)
+        if mw.spec.market_type != "PERP":
+            raise bad_request("openInterest exists for perpetual markets only", "INVALID_MARKET")
+    now_ms = service.clock() // 1000
+    return [
+        {
+            "symbol": mw.symbol,
+            "openInterest": mw.qty(service.engine.market_by_symbol[mw.symbol].open_interest),
+            "timestamp": now_ms,
+        }
+        for mw in service.wire.markets.values()
+        if mw.spec.market_type == "PERP" and symbol in (None, mw.symbol)
+    ]
+
+
+async def funding_rates(service: ExchangeService, params: dict[str, str]) -> Any:
+    """Paid funding rates of one perp, newest first (from ``FundingPaid`` in the read model)."""
+    mw = service.wire.market(params.get("symbol"))
+    limit = int_param(params, "limit", 100, lo=1, hi=10_000)
+    offset = int_param(params, "offset", 0)
+    rows = service.store.funding_rates(mw.symbol, limit=limit, offset=offset)
+    return [
+        {
+            "symbol": mw.symbol,
+            "intervalEndTimestamp": hour_iso(r["hour"]),
+            "fundingRate": wad(r["rate_wad"]),
+        }
+        for r in rows
+    ]
+
+
+def hour_iso(hour: int) -> str:
+    """Naive ISO of a funding interval's end ("2025-07-22T00:00:00")."""
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(hour * 3600, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _haircut_json(h: Any) -> Any:
@@ -210,8 +261,15 @@ def _haircut_json(h: Any) -> Any:
 
 
 async def collateral_functions(service: ExchangeService, params: dict[str, str]) -> Any:
-    """Per-asset haircuts (IMF/MMF functions for borrows arrive with borrowing)."""
+    """Per-asset haircuts and the IMF/MMF functions of a borrow of the asset."""
+    from rucksack.exchange.api.wire import function_json
+
     return [
-        {"symbol": a.symbol, "imfFunction": None, "mmfFunction": None, "haircutFunction": _haircut_json(a.collateral)}
+        {
+            "symbol": a.symbol,
+            "imfFunction": function_json(a.borrow_imf),
+            "mmfFunction": function_json(a.borrow_mmf),
+            "haircutFunction": _haircut_json(a.collateral),
+        }
         for a in service.spec.assets
     ]

@@ -1,0 +1,52 @@
+"""Sandbox administration of the margin engine's scheduler (X-Admin-Token; Rucksack extension).
+
+Bots rehearse funding, settlement and liquidation without waiting for the clock:
+
+- ``POST /api/v1/sandbox/tick`` ``{"tick": "funding" | "settlement" | "liquidation"}`` journals one
+  ``ApplyFunding`` (the hour after the last one paid: funding of the next interval is paid now; the
+  very first tick also sets the funding clock to the current hour first), ``SettlePnl`` or
+  ``LiquidationSweep`` and answers the number of events it produced.
+- ``POST /api/v1/sandbox/backstop`` ``{"accountId": n, "enabled": true}`` makes an account a
+  backstop liquidity provider (stage 2 of liquidation).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rucksack.exchange.api.errors import bad_request, from_reason
+from rucksack.exchange.api.service import ExchangeService
+from rucksack.exchange.core.commands import ApplyFunding, LiquidationSweep, SetBackstopProvider, SettlePnl
+from rucksack.exchange.core.events import AccountRejected
+
+
+async def sandbox_tick(service: ExchangeService, body: Any) -> Any:
+    if not isinstance(body, dict) or body.get("tick") not in ("funding", "settlement", "liquidation"):
+        raise bad_request("tick must be funding, settlement or liquidation")
+    kind = body["tick"]
+    count = 0
+    if kind == "funding":
+        engine = service.engine
+        if engine.last_funding_hour < 0:
+            await service.submit(ApplyFunding(service.clock() // 3_600_000_000))
+        count = len(await service.submit(ApplyFunding(engine.last_funding_hour + 1)))
+    elif kind == "settlement":
+        count = len(await service.submit(SettlePnl()))
+    else:
+        count = len(await service.submit(LiquidationSweep()))
+    return {"tick": kind, "events": count}
+
+
+async def sandbox_backstop(service: ExchangeService, body: Any) -> Any:
+    if not isinstance(body, dict):
+        raise bad_request("body must be a JSON object")
+    account, enabled = body.get("accountId"), body.get("enabled", True)
+    text = str(account)
+    if isinstance(account, bool) or not text.isascii() or not text.isdigit() or not 0 < len(text) <= 12:
+        raise bad_request("accountId must be a positive integer")
+    if not isinstance(enabled, bool):
+        raise bad_request("enabled must be a boolean")
+    events = await service.submit(SetBackstopProvider(int(text), enabled))
+    if isinstance(events[0], AccountRejected):
+        raise from_reason(events[0].reason)
+    return {"accountId": int(text), "enabled": enabled}

@@ -1,0 +1,126 @@
+"""Subaccounts (a Rucksack extension: Backpack publishes no endpoint for them).
+
+A subaccount is a separate cross-margined wallet owned by a top-level account (core
+``CreateAccount(parent)``). Its id is the engine's account id, and that is the ``subaccountId``
+the Backpack endpoints accept (capital, capital/collateral, position, account, limits, funding
+history). An API key reaches its own account and that account's subaccounts, nothing else: any
+other id answers ``404 "Subaccount not found"`` exactly like an id that does not exist.
+
+- ``POST /api/v1/subaccounts`` ``{label?}`` (instruction ``subaccountCreate``) -> ``{subaccountId, label, parentId}``
+- ``GET /api/v1/subaccounts`` (``subaccountQueryAll``) -> ``[{subaccountId, label, parentId, createdAt}]``
+- ``POST /api/v1/subaccounts/transfer`` ``{fromSubaccountId?, toSubaccountId?, symbol, quantity}``
+  (``subaccountTransfer``): a missing side is the main account; checked against the source's margin.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rucksack.exchange.api.errors import ApiError, bad_request, from_reason
+from rucksack.exchange.api.service import ExchangeService
+from rucksack.exchange.api.wire import iso_ms, parse_amount
+from rucksack.exchange.core.commands import CreateAccount, Transfer
+from rucksack.exchange.core.enums import Reason
+from rucksack.exchange.core.events import AccountCreated, TransferRejected
+
+MAX_SUBACCOUNTS = 100
+
+
+def not_found() -> ApiError:
+    return ApiError(404, "RESOURCE_NOT_FOUND", "Subaccount not found")
+
+
+def parse_subaccount(value: Any) -> int:
+    if isinstance(value, bool):
+        raise not_found()
+    text = str(value)
+    if not text.isascii() or not text.isdigit() or len(text) > 12:
+        raise not_found()
+    return int(text)
+
+
+def owns(service: ExchangeService, account: int, target: int) -> bool:
+    """``target`` is ``account`` itself or one of its subaccounts."""
+    if target == account:
+        return True
+    acct = service.engine.ledger.accounts.get(target)
+    return acct is not None and acct.parent == account and service.engine.owner(target) == account
+
+
+def target_account(service: ExchangeService, account: int, params: Any) -> int:
+    """The wallet a request addresses: ``subaccountId`` if given (own subaccounts only), else the key's."""
+    if not isinstance(params, dict):
+        return account
+    value = params.get("subaccountId")
+    if value is None:
+        return account
+    target = parse_subaccount(value)
+    if target == 0:
+        return account
+    if not owns(service, account, target):
+        raise not_found()
+    return target
+
+
+def subaccount_id(service: ExchangeService, account: int) -> int | None:
+    acct = service.engine.ledger.accounts.get(account)
+    return account if acct is not None and acct.parent else None
+
+
+def user_id(service: ExchangeService, account: int) -> int:
+    owner = service.engine.owner(account)
+    return owner if owner > 0 else account
+
+
+async def create_subaccount(service: ExchangeService, account: int, params: Any) -> Any:
+    if not isinstance(params, dict):
+        raise bad_request("body must be a JSON object")
+    label = params.get("label", "")
+    if not isinstance(label, str) or len(label) > 64:
+        raise bad_request("label must be a string of at most 64 characters")
+    if service.engine.owner(account) != account:
+        raise ApiError(400, "INVALID_CLIENT_REQUEST", "a subaccount cannot own subaccounts")
+    count = sum(1 for a in service.engine.ledger.accounts.values() if a.parent == account)
+    if count >= MAX_SUBACCOUNTS:
+        raise ApiError(400, "INVALID_CLIENT_REQUEST", f"at most {MAX_SUBACCOUNTS} subaccounts per account")
+    events = await service.submit(CreateAccount(label, parent=account))
+    created = next((e for e in events if isinstance(e, AccountCreated)), None)
+    if created is None:
+        raise from_reason(getattr(events[0], "reason", Reason.UNKNOWN_ACCOUNT))
+    return {"subaccountId": created.account, "label": label, "parentId": account}
+
+
+async def list_subaccounts(service: ExchangeService, account: int, params: Any) -> Any:
+    labels = service.store.subaccounts(account)
+    out = []
+    for a in sorted(a for a, acct in service.engine.ledger.accounts.items() if acct.parent == account):
+        label, created_us = labels.get(a, ("", 0))
+        out.append(
+            {
+                "subaccountId": a,
+                "label": label,
+                "parentId": account,
+                "createdAt": iso_ms(created_us) if created_us else None,
+            }
+        )
+    return out
+
+
+async def transfer(service: ExchangeService, account: int, params: Any) -> Any:
+    if not isinstance(params, dict):
+        raise bad_request("body must be a JSON object")
+    if service.engine.owner(account) != account:
+        raise ApiError(400, "INVALID_CLIENT_REQUEST", "transfers are made by the main account")
+    source = target_account(service, account, {"subaccountId": params.get("fromSubaccountId")})
+    target = target_account(service, account, {"subaccountId": params.get("toSubaccountId")})
+    asset = service.wire.asset(params.get("symbol"))
+    amount = parse_amount(params.get("quantity"), asset)
+    if source == target:
+        raise bad_request("fromSubaccountId and toSubaccountId must differ")
+    events = await service.submit(Transfer(account, source, target, asset.symbol, amount))
+    for ev in events:
+        if isinstance(ev, TransferRejected):
+            if ev.reason == Reason.UNKNOWN_ACCOUNT:
+                raise not_found()
+            raise from_reason(ev.reason)
+    return None
