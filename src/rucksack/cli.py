@@ -197,6 +197,10 @@ def build_parser() -> argparse.ArgumentParser:
     from rucksack.reserves.cli import register as register_reserves
 
     register_reserves(sub)
+
+    from rucksack.wallet.cli import add_parser as add_wallet_parser
+
+    add_wallet_parser(sub)
     return parser
 
 
