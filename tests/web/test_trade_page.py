@@ -178,4 +178,9 @@ def test_phone_width(phone: Web) -> None:
         page.wait_for_timeout(300)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"{name} page overflows a 390 px screen: {width}"
+        for control in {"trade": ["#order-submit", "#order-qty"], "account": ["#balances"], "lend": ["button.lend"]}[
+            name
+        ]:
+            box = page.locator(control).first.bounding_box()
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, (name, control, box)
         phone.shot(f"phone-{name}")
