@@ -34,7 +34,7 @@ def test_load_markets_and_public_data(server: Server) -> None:
     assert {"SOL/USDC", "BTC/USDC", "ETH/USDC"} <= set(markets)
     sol = markets["SOL/USDC"]
     assert sol["precision"]["price"] == 0.01 and sol["precision"]["amount"] == 0.01 and sol["active"]
-    assert markets["SOL/USDC:USDC"]["active"] is False  # perps are declared, not trading yet
+    assert markets["SOL/USDC:USDC"]["active"] is True  # perps trade (the manual feed gives them an index)
     assert ex.fetch_status()["status"] == "ok"
     book = ex.fetch_order_book("BTC/USDC")
     assert book["bids"] == [] and book["asks"] == [] and book["nonce"] is not None
