@@ -15,6 +15,7 @@ Addresses that two schemes share are reported once, under the first scheme (``ke
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from solders.pubkey import Pubkey
 
@@ -65,7 +66,7 @@ def scan(secret: Secret, endpoints: Endpoints, chains: list[str], count: int = L
                 if any(ev.values()):
                     found.setdefault(ref.address, Found(ref)).evidence[key] = ev
         else:
-            calls = []
+            calls: list[tuple[str, list[Any]]] = []
             for r in refs[EVM]:
                 calls += [
                     ("eth_getBalance", [r.address, "latest"]),

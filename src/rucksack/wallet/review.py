@@ -47,7 +47,7 @@ def parse_units(text: str, decimals: int) -> int:
         raise ValueError(f"not a decimal amount: {text!r}")
     if len(frac) > decimals:
         raise ValueError(f"{text} has more than {decimals} decimal places")
-    units = int(whole or "0") * 10**decimals + int((frac or "0").ljust(decimals, "0"))
+    units: int = int(whole or "0") * 10**decimals + int((frac or "0").ljust(decimals, "0"))
     if units <= 0:
         raise ValueError("amount must be more than zero")
     return units

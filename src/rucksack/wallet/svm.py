@@ -235,8 +235,7 @@ def review(rpc: Rpc, chain: Chain, tx: VersionedTransaction) -> Review:
     for owner, mint, a, b, note in token_moves:
         result.changes.append(Change(owner, symbol(chain, mint), a, b, decimals.get(mint, 0), note))
     # the same flag from an instruction and from the post-state is said once
-    seen: set[tuple[str, str]] = set()
-    result.flags = [f for f in result.flags if not ((f.kind, f.detail) in seen or seen.add((f.kind, f.detail)))]
+    result.flags = list(dict.fromkeys(result.flags))
     return result
 
 
