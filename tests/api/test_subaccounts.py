@@ -1,0 +1,76 @@
+"""Subaccounts (Rucksack extension) and isolation: a key reaches its own wallets and nothing else."""
+
+from __future__ import annotations
+
+import pytest
+from backpack_exchange_sdk.authenticated import AuthenticationClient
+
+from tests.api.conftest import Server, Signed, sandbox_account
+
+pytestmark = pytest.mark.slow
+
+
+def test_subaccounts_transfers_and_isolation(server: Server) -> None:
+    owner_creds = sandbox_account(server, USDC="5000")
+    owner = Signed(server.url, owner_creds)
+    other = Signed(server.url, sandbox_account(server, USDC="100"))
+    made = owner.request("POST", "/api/v1/subaccounts", "subaccountCreate", {"label": "hedge"})
+    assert made.status_code == 200, made.text
+    sub = made.json()["subaccountId"]
+    assert made.json() == {"subaccountId": sub, "label": "hedge", "parentId": owner_creds.account}
+    listed = owner.request("GET", "/api/v1/subaccounts", "subaccountQueryAll").json()
+    assert [(s["subaccountId"], s["label"]) for s in listed] == [(sub, "hedge")]
+    assert other.request("GET", "/api/v1/subaccounts", "subaccountQueryAll").json() == []
+    moved = owner.request(
+        "POST", "/api/v1/subaccounts/transfer", "subaccountTransfer", {"toSubaccountId": sub, "symbol": "USDC",
+                                                                        "quantity": "1200"}
+    )  # fmt: skip
+    assert moved.status_code == 200 and moved.content == b""
+    capital = owner.request("GET", "/api/v1/capital", "balanceQuery", {"subaccountId": sub}).json()
+    assert capital == {"USDC": {"available": "1200", "locked": "0", "staked": "0"}}
+    assert owner.request("GET", "/api/v1/capital", "balanceQuery").json()["USDC"]["available"] == "3800"
+    # the SDK's own subaccount parameter
+    client = AuthenticationClient(owner_creds.api_key, owner_creds.secret, base_url=server.url + "/")
+    assert client.get_collateral(subAccountId=sub)["netEquity"] == "1200"
+    account = owner.request("GET", "/api/v1/account", "accountQuery", {"subaccountId": sub}).json()
+    assert account["leverageLimit"] == "50"
+    patched = owner.request("PATCH", "/api/v1/account", "accountUpdate", {"subaccountId": sub, "leverageLimit": "3"})
+    assert patched.status_code == 200, patched.text
+    assert owner.request("GET", "/api/v1/account", "accountQuery", {"subaccountId": sub}).json()["leverageLimit"] == "3"
+    assert owner.request("GET", "/api/v1/account", "accountQuery").json()["leverageLimit"] == "50"
+    assert owner.request("GET", "/api/v1/position", "positionQuery", {"subaccountId": sub}).json() == []
+    # another owner's key never reaches the subaccount, whatever the endpoint or direction
+    for method, path, instruction, params in (
+        ("GET", "/api/v1/capital", "balanceQuery", {"subaccountId": sub}),
+        ("GET", "/api/v1/capital/collateral", "collateralQuery", {"subaccountId": sub}),
+        ("GET", "/api/v1/position", "positionQuery", {"subaccountId": sub}),
+        ("GET", "/api/v1/account", "accountQuery", {"subaccountId": sub}),
+        ("PATCH", "/api/v1/account", "accountUpdate", {"subaccountId": sub, "autoLend": True}),
+        ("GET", "/wapi/v1/history/funding", "fundingHistoryQueryAll", {"subaccountId": sub}),
+        ("GET", "/api/v1/account/limits/withdrawal", "maxWithdrawalQuantity", {"symbol": "USDC", "subaccountId": sub}),
+        ("POST", "/api/v1/subaccounts/transfer", "subaccountTransfer",
+         {"fromSubaccountId": sub, "symbol": "USDC", "quantity": "1"}),
+        ("GET", "/api/v1/capital", "balanceQuery", {"subaccountId": owner_creds.account}),
+        ("GET", "/api/v1/capital", "balanceQuery", {"subaccountId": 999999}),
+        ("GET", "/api/v1/capital", "balanceQuery", {"subaccountId": "abc"}),
+    ):  # fmt: skip
+        answer = other.request(method, path, instruction, params)
+        assert answer.status_code == 404, (path, answer.text)
+        assert answer.json() == {"code": "RESOURCE_NOT_FOUND", "message": "Subaccount not found"}
+    assert owner.request("GET", "/api/v1/capital", "balanceQuery", {"subaccountId": sub}).json()["USDC"] == {
+        "available": "1200",
+        "locked": "0",
+        "staked": "0",
+    }
+    # back to the main account; more than the subaccount holds is refused
+    too_much = owner.request(
+        "POST", "/api/v1/subaccounts/transfer", "subaccountTransfer", {"fromSubaccountId": sub, "symbol": "USDC",
+                                                                        "quantity": "1200.01"}
+    )  # fmt: skip
+    assert too_much.status_code == 400 and too_much.json()["code"] == "INSUFFICIENT_FUNDS"
+    back = owner.request(
+        "POST", "/api/v1/subaccounts/transfer", "subaccountTransfer", {"fromSubaccountId": sub, "symbol": "USDC",
+                                                                        "quantity": "200"}
+    )  # fmt: skip
+    assert back.status_code == 200
+    assert owner.request("GET", "/api/v1/capital", "balanceQuery").json()["USDC"]["available"] == "4000"
