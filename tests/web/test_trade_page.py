@@ -67,7 +67,8 @@ def test_trade_lend_and_redeem(web: Web) -> None:
     row = page.locator("#open-orders tbody tr", has_text=f"{price}")
     expect(row).to_have_count(1)
     expect(page.locator(f"#book-bids .level.mine[data-price='{price}']")).to_have_count(1)
-    expect(page.locator("#order-available")).to_have_text(f"{Decimal(100000) - price} USDC")  # held
+    expect(page.locator("#order-available")).not_to_have_text("100000 USDC")
+    assert number(page.locator("#order-available").inner_text()) == Decimal(100000) - price  # held
     web.shot("02-trade-limit-order-resting")
 
     # cancel it: gone from open orders and from the book
@@ -86,6 +87,13 @@ def test_trade_lend_and_redeem(web: Web) -> None:
     page.click("#cancel-all")
     expect(page.locator("#orders-msg")).to_contain_text("Cancelled 2 order(s)")
     expect(page.locator("#open-orders tbody tr")).to_have_count(0)
+
+    # IOC at a price nobody sells at: expires at once, nothing rests
+    page.select_option("#order-tif", "IOC")
+    page.click("#order-submit")
+    expect(page.locator("#order-msg")).to_contain_text("Expired")
+    expect(page.locator("#open-orders tbody tr")).to_have_count(0)
+    page.select_option("#order-tif", "GTC")
 
     # an error from the API appears next to the action: a post-only bid above the best ask would take
     web.console.expect(r"status of 400")
@@ -166,6 +174,16 @@ def test_api_key_sign_in(web: Web, server: Server) -> None:
     page.click("#nav [data-page='account']")
     expect(page.locator("#balances tr[data-asset='USDC'] td.available")).to_have_text("2500")
     expect(page.locator("#balances tr[data-asset='SOL'] td.available")).to_have_text("3")
+
+    # another market: the book, trades and chart start over from that market's data
+    page.click("#nav [data-page='trade']")
+    wait_for_live_market(page)
+    page.select_option("#market-select", "BTC_USDC")
+    expect(page.locator("#order-submit")).to_have_text("Buy BTC")
+    page.wait_for_function("Number(document.querySelector('#book-bids .level')?.dataset.price) > 1000")
+    page.wait_for_function("Number(document.querySelector('#chart').dataset.live) >= 1")
+    assert "market=BTC_USDC" in page.url
+    web.shot("06-trade-btc")
 
 
 def test_phone_width(phone: Web) -> None:

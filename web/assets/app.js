@@ -197,7 +197,7 @@ function selectMarket(symbol) {
   startChart(symbol);
   streams.subscribe(`ticker.${symbol}`, onTicker);
   renderOpenOrders();
-  updateOrderSummary();
+  setSide(state.side); // the button names the base asset; refreshes the summary
 }
 
 // ------------------------------------------------------------------ order book
@@ -354,7 +354,12 @@ function ensureChart() {
     wickUpColor: '#2ebd85',
     wickDownColor: '#e5484d',
   });
-  volumeSeries = chart.addSeries(LC.HistogramSeries, { priceFormat: { type: 'volume' }, priceScaleId: '' });
+  volumeSeries = chart.addSeries(LC.HistogramSeries, {
+    priceFormat: { type: 'volume' },
+    priceScaleId: '',
+    lastValueVisible: false,
+    priceLineVisible: false,
+  });
   volumeSeries.priceScale().applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
 }
 
