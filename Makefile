@@ -9,11 +9,13 @@ STAMP  := $(VENV)/.installed
 BPX    := .venv-bpx
 BPX_REQ := tests/api/clients/bpx-requirements.txt
 NATIVE := build/native
+# proof of reserves tier (b): circom2 + snarkjs + circomlib, exact versions from tools/zk's lockfile
+ZK_NODE := build/zk/node
 DATA   ?= data
 
 .PHONY: setup run test test-pure test-native check native bench clean chromium
 
-setup: $(STAMP) $(BPX)/.installed chromium
+setup: $(STAMP) $(BPX)/.installed chromium $(ZK_NODE)/.installed
 
 # Debian's chromium for the browser tests (tests/web, driven by Playwright with this system browser:
 # Playwright's own browser downloads cannot work here). Installed with apt when missing and allowed.
@@ -24,6 +26,12 @@ chromium:
 	  else echo "make: install Debian's chromium for tests/web (apt-get install chromium)" >&2; exit 1; fi; \
 	  echo "make: installing chromium with apt-get"; \
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+$(ZK_NODE)/.installed: tools/zk/package.json tools/zk/package-lock.json
+	mkdir -p $(ZK_NODE)
+	cp tools/zk/package.json tools/zk/package-lock.json $(ZK_NODE)/
+	cd $(ZK_NODE) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

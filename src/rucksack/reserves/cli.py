@@ -4,9 +4,14 @@
   ``DIR/reserves.json`` (if the input lists custody holdings), ``DIR/proofs/<account>.json`` and,
   under ``DIR/private/`` (mode 0600), the snapshot secret and, unless ``--key`` names one, the
   signing key. Publish ``snapshot.json`` and ``reserves.json`` only. Prints one JSON line.
+  With ``--zk`` also tier (b): ``DIR/zk.json`` (publish) and ``DIR/zk-proofs/<account>.json``
+  (private, one per account), proving every batch with the cached Groth16 circuit
+  (:mod:`rucksack.reserves.zk`); it fails, writing no zk.json, if any account's debt exceeds its
+  haircut collateral.
 - ``proof --in liabilities.json --secret FILE --account ID``: re-issues one account's proof from
   the same liabilities and snapshot secret (the build is deterministic).
-- ``verify``: see :mod:`rucksack.reserves.verify` (text by default, ``--json``; exit 0/1/2).
+- ``verify``: see :mod:`rucksack.reserves.verify` (text by default, ``--json``; exit 0/1/2), with
+  tier (b) from :mod:`rucksack.reserves.zk.verify` (``--zk zk.json [--zk-proof FILE] [--all | --batch N]``).
 
 Progress goes to stderr; wiring to the exchange's data dir (``--data-dir``) comes with the engine's
 liabilities export.
@@ -21,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-from rucksack.reserves import verify
+from rucksack.reserves.zk import verify
 
 
 def _progress(message: str) -> None:
@@ -61,6 +66,20 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     _progress(f"tree of depth {pub.tree.depth} built in {built - started:.2f} s; writing {len(pub.proofs)} proofs")
     written = write_publication(pub, out)
     _progress(f"written in {time.perf_counter() - built:.2f} s")
+    zk_summary = None
+    if args.zk:
+        from rucksack.reserves.zk.prover import ZkProverError, build_zk, write_zk
+        from rucksack.reserves.zk.toolchain import ToolchainError
+
+        started = time.perf_counter()
+        try:
+            zk = build_zk(snap, secret, key, pub.tree.snapshot_id, progress=_progress)
+        except (ZkProverError, ToolchainError) as exc:
+            sys.stderr.write(f"rucksack reserves snapshot --zk: {exc}\n")
+            return 1
+        zk_written = write_zk(zk, out)
+        _progress(f"tier (b) done in {time.perf_counter() - started:.2f} s: {zk.timings}")
+        zk_summary = {"zk": str(zk_written["zk"]), "zk_proofs": str(zk_written["zk_proofs"]), **zk.timings}
     summary = {
         "snapshot": str(written["snapshot"]),
         "reserves": str(written["reserves"]) if "reserves" in written else None,
@@ -72,6 +91,8 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
         "accounts": len(snap.rows),
         "public_key": pub.snapshot.public_key,
     }
+    if zk_summary is not None:
+        summary.update(zk_summary)
     sys.stdout.write(json.dumps(summary) + "\n")
     return 0
 
@@ -113,6 +134,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     snap.add_argument("--key", help="hex ED25519 seed file (default: OUT/private/signing.key, created if missing)")
     snap.add_argument("--secret", help="hex snapshot secret file (default: fresh, saved in OUT/private/)")
     snap.add_argument("--min-depth", type=int, default=0, help="pad to at least 2**N leaves (hides the count)")
+    snap.add_argument("--zk", action="store_true", help="also prove tier (b): zero-knowledge solvency (zk.json)")
     snap.set_defaults(func=cmd_snapshot)
 
     proof = rsub.add_parser("proof", help="re-issue one account's inclusion proof from the snapshot secret")

@@ -17,6 +17,10 @@ What it checks (spec §4.1, "standalone verifier"):
    ``reserves >= total equity - total debt``. Reserves sourced from the exchange's ledger (not
    on-chain) are reported as a warning: they are a claim, not evidence.
 
+Tier (b), the zero-knowledge solvency proofs, is checked by :mod:`rucksack.reserves.zk.verify`
+(stdlib + PyNaCl + py_ecc), which runs this verifier first and adds its checks and ``Report.zk`` to
+the same report; ``rucksack reserves verify`` is that one.
+
 Limits, stated plainly: a user checks their own path only; a negative-looking or fake account on
 another branch is invisible to them (tier (b) proves every leaf in range). A key in the file proves
 nothing unless compared with the exchange's key from another channel.
@@ -72,6 +76,7 @@ class Report:
     snapshot: dict[str, Any] = field(default_factory=dict)  # id, seq, ts_us, root, depth, public_key
     account: dict[str, Any] | None = None  # account, index, balances (atoms, per symbol)
     solvency: list[AssetSolvency] = field(default_factory=list)
+    zk: dict[str, Any] | None = None  # tier (b) summary, when zk.json was given
 
     @property
     def ok(self) -> bool:
@@ -97,6 +102,7 @@ class Report:
                 }
                 for s in self.solvency
             ],
+            "zk": self.zk,
             "checks": [asdict(ch) for ch in self.checks],
         }
 
@@ -422,6 +428,13 @@ def format_text(report: Report) -> str:
             else:
                 verdict = "covered" if row.ok else "SHORTFALL"
                 lines.append(f"  {row.asset:<8} reserves {_amount(row.reserves, d)} vs {liab}: {verdict}")
+    if report.zk is not None and report.zk.get("batches"):
+        z = report.zk
+        lines.append(
+            f"Zero-knowledge solvency (tier b): {z['batches']} batches of {z['batch_size']} accounts;"
+            f" batch proofs verified: {z['verified_batches'] or 'none'}" + (" (all)" if z["all"] else "")
+        )
+        lines.append("  every account in them: balances in [0, 2^64), haircut collateral >= debt, summed to the totals")
     lines.append("Checks:")
     for ch in report.checks:
         lines.append(f"  [{ch.status:<4}] {ch.name}: {ch.detail}")

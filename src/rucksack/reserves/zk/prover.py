@@ -1,0 +1,253 @@
+"""Liabilities snapshot -> tier (b) publication: per-batch Groth16 proofs, the chain, the final opening.
+
+:func:`build_zk` is called after tier (a) with the same liabilities, snapshot secret and signing
+key. It orders accounts by tier (a)'s keyed shuffle, cuts them into batches of
+:data:`~rucksack.reserves.zk.statement.BATCH` (the last one padded with zero-balance accounts),
+proves every batch with snarkjs in one Node process, checks every public signal against the same
+values computed in Python, and returns:
+
+- ``zk.json`` (published, signed with kind ``zk``): circuit identity, setup note, scale and price
+  coefficients, the verification key, every batch's proof and public signals, and the opening
+  ``(chain, totals, salt)`` of the last accumulator;
+- one private ``zk-proofs/<account>.json`` per account: its salt, balances, batch, position and
+  Poseidon siblings up to its batch root.
+
+Every secret (uids of padding accounts, accumulator salts) is derived from the snapshot secret, so
+the build is reproducible from it except for the proofs' own randomness.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nacl.signing import SigningKey
+
+from rucksack.reserves import commitments as c
+from rucksack.reserves.liabilities import LiabilitySnapshot, check_snapshot
+from rucksack.reserves.signing import sign_document
+from rucksack.reserves.zk import statement as st
+from rucksack.reserves.zk.toolchain import PROVER_JS, Artifacts, ToolchainError, ensure_artifacts, node, node_modules
+
+Progress = Callable[[str], None]
+
+
+class ZkProverError(ValueError):
+    """No proof can be made: an account's debt exceeds its haircut collateral, or the prover refused."""
+
+
+@dataclass
+class ZkPublication:
+    document: dict[str, Any]  # zk.json, signed
+    proofs: dict[int, dict[str, Any]]  # account -> its private zk inclusion proof
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Account:
+    account: int | None  # None: padding
+    salt: bytes
+    uid: int
+    equity: list[int]  # padded to K_MAX
+    debt: list[int]
+
+
+def _field_from(secret: bytes, label: bytes, i: int) -> int:
+    return int.from_bytes(hmac.digest(secret, c.VERSION.encode() + label + c.u64(i), "sha256")[:31], "big")
+
+
+def _strs(values: list[int]) -> list[str]:
+    return [str(v) for v in values]
+
+
+def prepare_batches(
+    snap: LiabilitySnapshot, secret: bytes, snapshot_id: bytes, *, precheck: bool = True
+) -> tuple[int, list[int], list[int], list[list[_Account]]]:
+    """``(scale, ccoef, dcoef, batches)``; raises :class:`ZkProverError` for an uncovered account."""
+    check_snapshot(snap)
+    try:
+        scale, ccoef, dcoef = st.coefficients(
+            [a.price for a in snap.assets],
+            [a.collateral_weight for a in snap.assets],
+            [a.decimals for a in snap.assets],
+        )
+    except st.StatementError as exc:
+        raise ZkProverError(str(exc)) from exc
+    rows = sorted(snap.rows, key=lambda r: c.order_key_account(secret, r.account))
+    accounts: list[_Account] = []
+    for row in rows:
+        equity, debt = st.pad(row.equity), st.pad(row.debt)
+        if precheck and not st.covered(equity, debt, ccoef, dcoef):
+            raise ZkProverError(
+                f"account {row.account}: debt exceeds haircut collateral at the snapshot's prices; "
+                "the circuit cannot prove this snapshot"
+            )
+        salt = c.derive_salt(secret, row.account)
+        accounts.append(_Account(row.account, salt, st.zk_uid(salt, snapshot_id, row.account), equity, debt))
+    i = 0
+    while not accounts or len(accounts) % st.BATCH:
+        zero = [0] * st.K_MAX
+        accounts.append(_Account(None, b"", _field_from(secret, b"/zk-pad", i), zero, zero))
+        i += 1
+    batches = [accounts[j : j + st.BATCH] for j in range(0, len(accounts), st.BATCH)]
+    return scale, ccoef, dcoef, batches
+
+
+def _prove(artifacts: Artifacts, inputs: list[dict[str, Any]], progress: Progress) -> list[dict[str, Any]]:
+    job = json.dumps({"wasm": str(artifacts.wasm), "zkey": str(artifacts.zkey), "inputs": inputs})
+    proc = subprocess.Popen(
+        [node(), str(PROVER_JS), str(node_modules())],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    proc.stdin.write(job)
+    proc.stdin.close()
+    results: list[dict[str, Any]] = []
+    for line in proc.stdout:
+        out = json.loads(line)
+        if "error" in out:
+            proc.wait()
+            raise ZkProverError(f"the prover refused batch {out['index']}: {out['error'].splitlines()[0]}")
+        results.append(out)
+        progress(f"proved batch {len(results)}/{len(inputs)} in {out['ms'] / 1000:.2f} s")
+    err = proc.stderr.read()
+    if proc.wait() != 0 or len(results) != len(inputs):
+        raise ToolchainError(f"the Node prover stopped after {len(results)} of {len(inputs)} batches: {err[-2000:]}")
+    return results
+
+
+def build_zk(
+    snap: LiabilitySnapshot,
+    secret: bytes,
+    key: SigningKey,
+    snapshot_id: bytes,
+    *,
+    progress: Progress | None = None,
+    precheck: bool = True,
+) -> ZkPublication:
+    """Prove every batch and assemble the signed ``zk.json`` plus one private proof per account.
+
+    ``snapshot_id`` is tier (a)'s (``Publication.snapshot.snapshot_id``); it seeds the chain, so the
+    proofs cannot be replayed for another snapshot. ``precheck=False`` skips the Python check of
+    each account's collateral (tests use it to show the circuit itself refuses).
+    """
+    say = progress or (lambda _m: None)
+    scale, ccoef, dcoef, batches = prepare_batches(snap, secret, snapshot_id, precheck=precheck)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    artifacts = ensure_artifacts(say)
+    timings["artifacts_s"] = round(time.perf_counter() - started, 2)
+
+    started = time.perf_counter()
+    chain = st.chain_start(snapshot_id)
+    totals = [0] * (2 * st.K_MAX)
+    salt = 0
+    acc = st.acc_start(snapshot_id)
+    inputs: list[dict[str, Any]] = []
+    expected: list[list[int]] = []
+    leaves_of: list[list[int]] = []
+    for i, batch in enumerate(batches):
+        leaves = [st.leaf(a.uid, a.equity, a.debt) for a in batch]
+        root = st.merkle_root(leaves)
+        next_chain = st.chain_step(chain, root)
+        next_totals = [
+            *(totals[k] + sum(a.equity[k] for a in batch) for k in range(st.K_MAX)),
+            *(totals[st.K_MAX + k] + sum(a.debt[k] for a in batch) for k in range(st.K_MAX)),
+        ]
+        next_salt = _field_from(secret, b"/zk-acc-salt", i + 1)
+        next_acc = st.accumulator(next_chain, next_totals, next_salt)
+        inputs.append(
+            {
+                "ccoef": _strs(ccoef),
+                "dcoef": _strs(dcoef),
+                "uid": _strs([a.uid for a in batch]),
+                "equity": [_strs(a.equity) for a in batch],
+                "debt": [_strs(a.debt) for a in batch],
+                "chain_prev": str(chain),
+                "totals_prev": _strs(totals),
+                "salt_prev": str(salt),
+                "salt_next": str(next_salt),
+            }
+        )
+        expected.append([root, acc, next_acc, *ccoef, *dcoef])
+        leaves_of.append(leaves)
+        chain, totals, salt, acc = next_chain, next_totals, next_salt, next_acc
+    timings["witness_inputs_s"] = round(time.perf_counter() - started, 2)
+
+    say(f"proving {len(batches)} batches of {st.BATCH} accounts (Groth16, snarkjs)")
+    started = time.perf_counter()
+    results = _prove(artifacts, inputs, say)
+    timings["prove_s"] = round(time.perf_counter() - started, 2)
+    timings["prove_per_batch_s"] = round(timings["prove_s"] / len(batches), 3)
+    for i, (out, want) in enumerate(zip(results, expected, strict=True)):
+        if [int(x) for x in out["public"]] != want:
+            raise ToolchainError(f"batch {i}: the circuit's public signals differ from the Python statement")
+
+    info = artifacts.info
+    document: dict[str, Any] = {
+        "version": c.VERSION,
+        "snapshot_id": snapshot_id.hex(),
+        "seq": snap.seq,
+        "circuit": {
+            "name": st.CIRCUIT_NAME,
+            "batch": st.BATCH,
+            "assets": st.K_MAX,
+            "constraints": info["constraints"],
+            "key": info["key"],
+            "tools": f"circom2 {info['circom2']}, circomlib {info['circomlib']}, snarkjs {info['snarkjs']}",
+        },
+        "setup": {"ptau_sha256": info["ptau_sha256"], "note": info["setup"]},
+        "scale": scale,
+        "ccoef": _strs(ccoef),
+        "dcoef": _strs(dcoef),
+        "verification_key": artifacts.verification_key(),
+        "batches": [
+            {"public": out["public"], "proof": {k: out["proof"][k] for k in ("pi_a", "pi_b", "pi_c")}}
+            for out in results
+        ],
+        "opening": {"chain": str(chain), "totals": _strs(totals), "salt": str(salt)},
+    }
+    signed = sign_document("zk", document, key)
+
+    k = len(snap.assets)
+    proofs: dict[int, dict[str, Any]] = {}
+    for b, batch in enumerate(batches):
+        for pos, a in enumerate(batch):
+            if a.account is None:
+                continue
+            proofs[a.account] = {
+                "version": c.VERSION,
+                "snapshot_id": snapshot_id.hex(),
+                "seq": snap.seq,
+                "account": a.account,
+                "salt": a.salt.hex(),
+                "batch": b,
+                "position": pos,
+                "assets": [x.symbol for x in snap.assets],
+                "equity": _strs(a.equity[:k]),
+                "debt": _strs(a.debt[:k]),
+                "siblings": _strs(st.merkle_path(leaves_of[b], pos)),
+            }
+    return ZkPublication(signed, proofs, timings)
+
+
+def write_zk(pub: ZkPublication, out: Path) -> dict[str, Path]:
+    """Write ``out/zk.json`` (publish) and ``out/zk-proofs/<account>.json`` (mode 0600, private)."""
+    from rucksack.reserves.build import write_private
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = {"zk": out / "zk.json", "zk_proofs": out / "zk-proofs"}
+    written["zk"].write_text(json.dumps(pub.document, indent=1) + "\n")
+    written["zk_proofs"].mkdir(exist_ok=True)
+    for account, proof in pub.proofs.items():
+        write_private(written["zk_proofs"] / f"{account}.json", (json.dumps(proof, indent=2) + "\n").encode())
+    return written
