@@ -17,15 +17,17 @@ async def borrow_lend_markets(service: ExchangeService, params: dict[str, str]) 
     from rucksack.exchange.core.lending.curve import lend_apr
 
     out = []
-    for asset, pool in zip(service.spec.assets, service.engine.pools, strict=True):
+    settle = service.wire.assets[service.spec.settlement_asset]
+    for index, (asset, pool) in enumerate(zip(service.spec.assets, service.engine.pools, strict=True)):
         if pool is None:
             continue
+        mark = service.engine.margin.value(index, 10**asset.decimals, False)
         u = pool.utilization()
         curve = pool.curve
         out.append(
             {
                 "state": "Open",
-                "assetMarkPrice": None,  # index prices arrive with the margin engine
+                "assetMarkPrice": format_atoms(mark, settle.decimals) if mark else None,
                 "borrowInterestRate": wad(apy(pool.borrow_apr())),
                 "borrowedQuantity": format_atoms(pool.borrowed(), asset.decimals),
                 "fee": wad(curve.fee),
