@@ -24,6 +24,14 @@ COMPILED = [
     "rucksack/exchange/core/book/matching.py",
     "rucksack/exchange/core/ledger/balances.py",
     "rucksack/exchange/core/engine.py",
+    "rucksack/exchange/core/market_state.py",
+    "rucksack/exchange/core/lending/pool.py",
+    "rucksack/exchange/core/perps/position.py",
+    "rucksack/exchange/core/perps/funding.py",
+    "rucksack/exchange/core/perps/settlement.py",
+    "rucksack/exchange/core/perps/liquidation.py",
+    "rucksack/exchange/core/risk/margin.py",
+    "rucksack/exchange/core/risk/limits.py",
 ]
 
 

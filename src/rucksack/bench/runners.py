@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from rucksack.bench.clock import SimClock
+from rucksack.bench.perp_workload import perp_workload
 from rucksack.bench.spot_workload import spot_workload
 from rucksack.exchange import config
 from rucksack.exchange.core import engine as engine_module
@@ -29,10 +30,13 @@ def is_compiled() -> bool:
 def bench_engine(
     workload: str, commands: int, seed: int, data_dir: Path | None, snapshot_every: int = 0, accounts: int = 1000
 ) -> dict[str, Any]:
-    if workload != "spot":
-        raise SystemExit(f"unknown workload {workload!r} (available: spot)")
     spec, text = config.load_spec()
-    work = spot_workload(spec, commands, seed, accounts)
+    if workload == "spot":
+        work = spot_workload(spec, commands, seed, accounts)
+    elif workload == "perp":
+        work = perp_workload(spec, commands, seed, accounts if accounts != 1000 else 10_000)
+    else:
+        raise SystemExit(f"unknown workload {workload!r} (available: spot, perp)")
     clock = SimClock()
     cmds = work.commands
     if data_dir is None:
@@ -85,6 +89,7 @@ def bench_engine(
         "cmds_per_s": round(len(cmds) / seconds) if seconds else None,
         "cmds_per_cpu_s": round(len(cmds) / cpu) if cpu else None,
         "fills": engine.next_trade_id - 1,
+        **work.stats,
         "seq": last_seq,
         "state_hash": state_hash(engine),
         "journal": data_dir is not None,

@@ -14,7 +14,7 @@ on commands before it, so a workload of N commands is a prefix of one of N + k c
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rucksack.exchange.core.commands import CancelOrder, Command, Deposit, PlaceOrder
 from rucksack.exchange.core.engine import Engine
@@ -30,6 +30,7 @@ FUNDING = {"USDC": 10_000_000, "SOL": 50_000, "BTC": 1_000, "ETH": 20_000}  # wh
 class Workload:
     setup: list[Command]
     commands: list[Command]
+    stats: dict[str, int] = field(default_factory=dict)  # what the generator's own run saw
 
 
 def funding_commands(spec: ExchangeSpec, accounts: int) -> list[Command]:

@@ -591,6 +591,8 @@ class Engine:
                     OrderClosed(maker.id, maker.account, symbol, "Filled", "", maker.filled_lots, maker.filled_quote)
                 )
         m.last_price = price
+        if not m.index_price:
+            self.margin.epoch += 1  # unpriced debts are valued at the last trade
 
     def _settle_perp(self, m: MarketState, taker: Order, taker_acct: Account, fills: list[Order], ts_us: int) -> None:
         """Settle perp fills: positions move, fees are charged to unsettled balances (USDC)."""
@@ -672,6 +674,8 @@ class Engine:
             if maker_pos.reduce_only:
                 touched.append(maker_acct)
         m.last_price = price
+        if not m.index_price:
+            self.margin.epoch += 1  # unpriced debts are valued at the last trade
         for acct in touched:
             pos = acct.positions[mi]
             if pos.reduce_only:
@@ -700,10 +704,10 @@ class Engine:
     ) -> bool:
         """The pre-trade rule: after the change, available equity is >= 0, or at least not lower
         than before (a change that reduces risk is never blocked)."""
-        after = self.margin.compute(acct, market, buys, sells, asset, delta, asset2, delta2)
+        after = self.margin.compute(acct, market, buys, sells, asset, delta, asset2, delta2, False)
         if after.equity - after.im >= 0:
             return True
-        before = self.margin.compute(acct)
+        before = self.margin.compute(acct, -1, 0, 0, -1, 0, -1, 0, False)
         return after.equity - after.im >= before.equity - before.im and after.exposure <= before.exposure
 
     def _perp_margin_check(self, acct: Account, m: MarketState, is_buy: bool, lots: int, worst: int, mark: int) -> str:
@@ -724,7 +728,7 @@ class Engine:
         gap = worst - mark if is_buy else mark - worst
         loss = lots * gap * lta if gap > 0 else 0
         fee = fee_atoms(lots * worst * lta, self.futures_taker_ppm[acct.tier])
-        r = self.margin.compute(acct, m.index, buys, sells)
+        r = self.margin.compute(acct, m.index, buys, sells, -1, 0, -1, 0, False)
         if r.equity - loss - fee - r.im < 0:
             return Reason.INSUFFICIENT_MARGIN
         return ""
@@ -845,7 +849,7 @@ class Engine:
             return False
         if not self._has_exposure(acct):
             return True
-        after = self.margin.compute(acct, -1, 0, 0, asset, -amount)
+        after = self.margin.compute(acct, -1, 0, 0, asset, -amount, -1, 0, False)
         return after.equity - after.im >= 0
 
     def owner(self, account: int) -> int:
@@ -1034,6 +1038,7 @@ class Engine:
                 if pool is None:
                     continue
                 to_lenders, fee_shares = pool.accrue_hour()
+                self.margin.epoch += 1
                 if to_lenders or fee_shares:
                     fee_assets[index].lend_shares += fee_shares
                     self.events.append(
@@ -1067,6 +1072,8 @@ class Engine:
         m.index_price = c.price
         m.index_ts_us = self.last_ts_us
         mark = mark_price(m)
+        m.mark = mark
+        self.margin.epoch += 1
         if m.is_perp:
             sample_premium(m, mark)
         self.events.append(IndexPriceSet(c.market, c.price, mark))

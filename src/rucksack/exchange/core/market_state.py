@@ -35,6 +35,7 @@ class MarketState:
         "last_price",
         "lot_atoms",
         "lot_tick_atoms",
+        "mark",
         "max_lots",
         "max_price",
         "min_lots",
@@ -74,6 +75,7 @@ class MarketState:
         self.index_price = 0  # ticks; 0 until the feed has spoken
         self.basis_ewma = 0  # ticks: one-minute EWMA of (mid - index)
         self.index_ts_us = 0  # time of the last index update
+        self.mark = 0  # mark_price(self), kept current by the engine at every index update
         self.is_perp = spec.market_type == "PERP"
         self.premium_sum = 0  # WAD: sum of (mark - index) / index samples this funding interval
         self.premium_count = 0

@@ -15,6 +15,7 @@ import msgspec
 
 from rucksack.exchange.core.book.order import Order
 from rucksack.exchange.core.engine import Engine
+from rucksack.exchange.core.market_state import mark_price
 from rucksack.exchange.core.markets import ExchangeSpec
 
 SNAPSHOT_VERSION = 4
@@ -267,6 +268,7 @@ def restore(spec: ExchangeSpec, snapshot: Snapshot) -> Engine:
     for m, mrec in zip(engine.markets, snapshot.markets, strict=True):
         m.last_price = mrec.last_price
         m.index_price, m.basis_ewma, m.index_ts_us = mrec.index_price, mrec.basis_ewma, mrec.index_ts_us
+        m.mark = mark_price(m)
         m.premium_sum, m.premium_count = mrec.premium_sum, mrec.premium_count
         m.open_interest, m.last_funding_rate = mrec.open_interest, mrec.last_funding_rate
         for o in mrec.orders:

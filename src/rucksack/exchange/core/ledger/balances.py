@@ -53,6 +53,7 @@ class Account:
         "liquidating",
         "parent",
         "positions",
+        "risk_cache",
         "tier",
         "unsettled",
     )
@@ -70,6 +71,7 @@ class Account:
         self.auto_repay_borrows = True
         self.leverage_limit = 0  # 0: the platform maximum
         self.liquidating = False
+        self.risk_cache: list[int] = []  # MarginCalc's cache of the balance part (not state)
 
     def position(self, market: int) -> Position:
         pos = self.positions.get(market)

@@ -122,8 +122,11 @@ def estimated_liquidation_price(engine: Engine, acct: Account, m: MarketState) -
     if not mark:
         return 0
 
+    saved_mark = m.mark
+
     def liquidatable(price: int) -> bool:
-        m.index_price, m.basis_ewma = price, 0
+        m.index_price, m.basis_ewma, m.mark = price, 0, price
+        engine.margin.epoch += 1
         r = engine.margin.compute(acct)
         return r.equity <= r.mm
 
@@ -140,3 +143,5 @@ def estimated_liquidation_price(engine: Engine, acct: Account, m: MarketState) -
         return top - _largest(lambda k: k == 0 or not liquidatable(top - k), top - mark - 1)
     finally:
         m.index_price, m.basis_ewma = saved
+        m.mark = saved_mark
+        engine.margin.epoch += 1
