@@ -1,9 +1,11 @@
 """Demo market makers and takers for ``make run``: live books and trades within seconds.
 
 They are ordinary accounts trading through the sequencer (``ExchangeService.submit``), quoting a
-ladder of limit orders around the price feed on every spot market and sending small market
-orders, so everything they do is journaled, replayable and visible through the API. Their
-account ids are kept in ``DATA/demo.json`` so a restart reuses them.
+ladder of limit orders around the price feed on every spot and perp market and sending small
+market orders, so everything they do is journaled, replayable and visible through the API. Their
+account ids are kept in ``DATA/demo.json`` so a restart reuses them. The quoters lend part of
+their USDC (so settlement and spot margin can borrow), and the last quoter is registered as a
+backstop liquidity provider.
 """
 
 from __future__ import annotations
@@ -64,13 +66,41 @@ async def ensure_accounts(service: ExchangeService, count: int) -> list[int]:
     return accounts
 
 
+def quoted_markets(service: ExchangeService, feed: PriceFeed) -> list[tuple[str, int]]:
+    """Every trading market with its current reference price in its own ticks: spot markets at
+    the feed's price, perps at their mark (quoted once the index has arrived)."""
+    out = []
+    for symbol, mid in feed.prices.items():
+        out.append((symbol, mid))
+    for symbol, mw in service.wire.markets.items():
+        if mw.spec.market_type == "PERP" and mw.spec.trading:
+            state = service.engine.market_by_symbol[symbol]
+            if state.mark:
+                out.append((symbol, state.mark))
+    return out
+
+
+async def margin_setup(service: ExchangeService, quoting: list[int]) -> None:
+    """Lend half of each quoter's USDC once, and make the last one a backstop provider."""
+    from rucksack.exchange.core.commands import BorrowLend, SetBackstopProvider
+
+    usdc = service.engine.asset_index["USDC"]
+    for maker in quoting:
+        acct = service.engine.ledger.accounts.get(maker)
+        if acct is not None and not acct.assets[usdc].lend_shares:
+            await service.submit(BorrowLend(maker, "USDC", "Lend", acct.assets[usdc].available // 2))
+    if quoting[-1] not in service.engine.backstop:
+        await service.submit(SetBackstopProvider(quoting[-1], True))
+
+
 async def run_makers(service: ExchangeService, feed: PriceFeed, seed: int = 7, period: float = 0.5) -> None:
     rng = random.Random(seed)
     makers = await ensure_accounts(service, 3)
     taker = makers[-1]
     quoting = makers[:-1]
+    await margin_setup(service, quoting)
     while True:
-        for symbol, mid in list(feed.prices.items()):
+        for symbol, mid in quoted_markets(service, feed):
             mw = service.wire.markets[symbol]
             scale = max(1, mw.spec.min_lots)
             notional_floor = mw.spec.min_notional_atoms // max(1, mid * mw.spec.lot_tick_atoms) + 1

@@ -16,17 +16,34 @@ import uvicorn
 
 from rucksack.exchange.api.app import create_app
 from rucksack.exchange.api.service import ExchangeService
-from rucksack.exchange.core.commands import AccrueInterest
+from rucksack.exchange.core.commands import AccrueInterest, ApplyFunding, LiquidationSweep, SettlePnl
 from rucksack.exchange.makers import make_feed, publish_index_prices, run_makers
+
+HOUR_US = 3_600_000_000
 
 
 async def accrual_ticks(service: ExchangeService, period: float = 10.0) -> None:
-    """The scheduler's interest tick: a journaled AccrueInterest once per wall-clock hour."""
+    """The scheduler's hourly ticks: journaled AccrueInterest and ApplyFunding once per
+    wall-clock hour (each idempotent by hour, so a restart never pays twice)."""
     while True:
-        hour = service.clock() // 3_600_000_000
+        hour = service.clock() // HOUR_US
         if hour != service.engine.last_accrual_hour:
             await service.submit(AccrueInterest(hour))
+        if hour != service.engine.last_funding_hour:
+            await service.submit(ApplyFunding(hour))
         await asyncio.sleep(period)
+
+
+async def risk_ticks(service: ExchangeService, sweep_period: float = 1.0, settle_every: int = 10) -> None:
+    """The scheduler's risk ticks: a journaled LiquidationSweep every second and SettlePnl every
+    ten (reference model §14.3, §14.6). They are ordinary commands, so replay is bit-identical."""
+    n = 0
+    while True:
+        await service.submit(LiquidationSweep())
+        n += 1
+        if n % settle_every == 0:
+            await service.submit(SettlePnl())
+        await asyncio.sleep(sweep_period)
 
 
 def serve(
@@ -52,6 +69,7 @@ def serve(
     service.feed = make_feed(service, feed, seed)
     background = [lambda: run_makers(service, service.feed, seed)] if makers and service.feed else []  # type: ignore[arg-type]
     background.append(lambda: accrual_ticks(service))
+    background.append(lambda: risk_ticks(service))
     feed_ = service.feed
     if feed_ is not None:
         background.append(lambda: publish_index_prices(service, feed_))
