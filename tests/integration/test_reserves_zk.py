@@ -202,6 +202,8 @@ def test_zk_inclusion_rejects_other_balances_and_accounts(published: Path) -> No
     proof = json.loads((published / "zk-proofs" / "2010.json").read_text())
     report = verify(d["snapshot"], zk=d["zk"], zk_proof=proof, account=2011)
     assert not report.ok and status(report, "zk.inclusion") == "fail"
+    report = verify(d["snapshot"], zk_proof=proof)  # nothing to check it against: not a silent pass
+    assert not report.ok and status(report, "zk.inclusion") == "fail"
     proof["equity"][0] = str(int(proof["equity"][0]) + 1)
     report = verify(d["snapshot"], zk=d["zk"], zk_proof=proof, account=2010)
     assert not report.ok and status(report, "zk.inclusion") == "fail"

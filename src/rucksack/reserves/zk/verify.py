@@ -302,6 +302,8 @@ def verify(
     """Tier (a) checks, then (given ``zk``) tier (b); ``report.ok`` only if no check failed."""
     report = tier_a.verify(snapshot, proof, reserves, account=account, public_key=public_key)
     if zk is None:
+        if zk_proof is not None:
+            report.add("zk.inclusion", FAIL, "a zk inclusion proof is checked against zk.json: give --zk too")
         return report
     if not report.snapshot or any(ch.status == tier_a.FAIL for ch in report.checks if ch.name.startswith("snapshot.")):
         report.add("zk.snapshot", FAIL, "the snapshot did not verify: tier (b) is not checked against it")
