@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import fcntl
+import hashlib
 import json
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from nacl.signing import SigningKey
 
 from rucksack.reserves.build import load_signing_key
 from rucksack.reserves.liabilities import AssetInfo, CustodyHolding, LiabilityRow, LiabilitySnapshot, encode_snapshot
-from rucksack.reserves.signing import sign_document
+from rucksack.reserves.signing import canonical_json, sign_document
 from rucksack.reserves.zk import statement as st
 from rucksack.reserves.zk.poseidon import P
 from rucksack.reserves.zk.prover import ZkProverError, _prove, build_zk, prepare_batches
@@ -114,6 +115,19 @@ def test_publication_verifies_every_batch_and_the_chain(published: Path) -> None
     for name in ("zk.signature", "zk.prices", "zk.chain", "zk.opening", "zk.totals", "zk.proof[2]"):
         assert status(report, name) == "ok"
     assert status(report, "zk.setup") == "warn"  # the local test ceremony says so
+    assert status(report, "zk.key") == "warn"  # not pinned
+
+
+def test_verification_key_pinning(published: Path) -> None:
+    d = load(published)
+    digest = hashlib.sha256(canonical_json(d["zk"]["verification_key"])).hexdigest()
+    report = verify(d["snapshot"], zk=d["zk"], batch=0, vkey_sha256=digest)
+    assert report.ok and status(report, "zk.key") == "ok"
+    # an exchange swapping in the key of another circuit (here: another setup's delta) is caught by the pin
+    zk = copy.deepcopy(d["zk"])
+    zk["verification_key"]["vk_delta_2"] = zk["verification_key"]["vk_gamma_2"]
+    report = verify(d["snapshot"], zk=resign(published, zk), batch=0, vkey_sha256=digest)
+    assert not report.ok and status(report, "zk.key") == "fail"
 
 
 def test_cli_verifies_one_batch_by_default_and_the_users_batch(published: Path) -> None:

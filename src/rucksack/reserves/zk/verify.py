@@ -14,8 +14,10 @@ Checks, in order (each a named line of the report):
 - ``zk.prices`` the scale and coefficients equal those recomputed from the signed snapshot's prices,
   weights and decimals, and every batch's public signals carry exactly those (no price changed
   mid-chain);
-- ``zk.key`` the verification key parses and expects this circuit's number of public signals;
-  ``zk.setup`` (warning) who made the trusted setup, as the publication says;
+- ``zk.key`` the verification key parses and expects this circuit's number of public signals, and
+  its hash equals the one pinned with ``vkey_sha256``/``--vkey-sha256`` (a warning when not pinned:
+  a key chosen by the exchange could belong to a weaker circuit); ``zk.setup`` (warning) who made
+  the trusted setup, as the publication says;
 - ``zk.chain`` the first accumulator is the public one derived from the snapshot id, each batch's
   ``acc_prev`` is the previous batch's ``acc_next``, and the batch roots hash to the opened chain;
 - ``zk.opening`` the opening hashes to the last accumulator; ``zk.totals`` the opened totals equal
@@ -88,6 +90,7 @@ def check_zk(
     account: int | None = None,
     all_batches: bool = False,
     batch: int | None = None,
+    vkey_sha256: str | None = None,
 ) -> dict[str, Any]:
     """Add the tier (b) checks through ``add(name, status, detail)``; return a summary for the report.
 
@@ -170,7 +173,22 @@ def check_zk(
     except groth16.Groth16Error as exc:
         add("zk.key", FAIL, str(exc))
         return summary
-    add("zk.key", OK, f"Groth16 verification key, sha256 {summary['vkey_sha256'][:16]}...")
+    digest = summary["vkey_sha256"]
+    if vkey_sha256 is None:
+        add(
+            "zk.key",
+            WARN,
+            f"verification key sha256 {digest} not pinned: compare it with the ceremony's (--vkey-sha256)",
+        )
+    elif vkey_sha256.lower() != digest:
+        add(
+            "zk.key",
+            FAIL,
+            f"verification key sha256 {digest}, expected {vkey_sha256.lower()}: another circuit or setup",
+        )
+        return summary
+    else:
+        add("zk.key", OK, "the verification key matches the pinned hash")
     add("zk.setup", WARN, str(setup.get("note", "no setup transcript given")))
 
     # the chain of accumulators and batch roots
@@ -298,6 +316,7 @@ def verify(
     zk_proof: Any = None,
     all_batches: bool = False,
     batch: int | None = None,
+    vkey_sha256: str | None = None,
 ) -> tier_a.Report:
     """Tier (a) checks, then (given ``zk``) tier (b); ``report.ok`` only if no check failed."""
     report = tier_a.verify(snapshot, proof, reserves, account=account, public_key=public_key)
@@ -322,6 +341,7 @@ def verify(
         account=account,
         all_batches=all_batches,
         batch=batch,
+        vkey_sha256=vkey_sha256,
     )
     return report
 
@@ -349,6 +369,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--zk-proof", type=Path, help="your zk inclusion proof (zk-proofs/<account>.json)")
     parser.add_argument("--all", dest="all_batches", action="store_true", help="verify every batch proof (auditors)")
     parser.add_argument("--batch", type=int, help="verify this batch's proof (default: yours, else a random one)")
+    parser.add_argument("--vkey-sha256", help="the ceremony's verification key hash (sha256 of its canonical JSON)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -364,6 +385,7 @@ def run(args: argparse.Namespace) -> int:
             public_key=args.public_key,
             all_batches=args.all_batches,
             batch=args.batch,
+            vkey_sha256=args.vkey_sha256,
         )
     except (OSError, ValueError) as exc:
         if args.json:
