@@ -13,6 +13,7 @@ import copy
 import fcntl
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -71,7 +72,8 @@ def rucksack(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="session")
 def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``rucksack reserves snapshot --zk`` once per test run, shared by the xdist workers."""
-    shared = tmp_path_factory.getbasetemp().parent / "reserves-zk"
+    base = tmp_path_factory.getbasetemp()  # under xdist, its parent is this run's (never an older run's)
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "reserves-zk"
     shared.mkdir(exist_ok=True)
     with (shared / "lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
