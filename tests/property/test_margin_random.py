@@ -24,6 +24,7 @@ from rucksack.exchange.core.commands import (
     SetIndexPrice,
     SettlePnl,
     Transfer,
+    UpdateAccount,
     Withdraw,
 )
 from rucksack.exchange.core.events import BorrowLendExecuted, OrderAccepted, Transferred, Withdrawn
@@ -49,6 +50,7 @@ class Relative(NamedTuple):
     offset_bp: int
     tif: str
     reduce_only: bool
+    spot_margin: bool = False
 
     def resolve(self, d: PerpDriver) -> PlaceOrder:
         m = d.engine.market_by_symbol[self.market]
@@ -68,6 +70,9 @@ class Relative(NamedTuple):
             price=price,
             tif=self.tif,  # type: ignore[arg-type]
             reduce_only=self.reduce_only,
+            auto_borrow=self.spot_margin and not m.is_perp,
+            auto_borrow_repay=self.spot_margin and not m.is_perp,
+            auto_lend_redeem=self.spot_margin and not m.is_perp,
         )
 
 
@@ -88,6 +93,7 @@ def orders(draw: st.DrawFn) -> Relative:
         offset,
         "GTC" if maker else draw(st.sampled_from(("GTC", "IOC"))),
         (not maker) and draw(st.integers(0, 4)) == 0 and market != "SOL_USDC",
+        (not maker) and draw(st.booleans()),
     )
 
 
@@ -110,7 +116,9 @@ def capital(draw: st.DrawFn) -> Command:
     account = draw(st.sampled_from(TRADERS))
     asset = draw(st.sampled_from(("USDC", "SOL")))
     amount = draw(st.integers(1, 5_000)) * (USDC if asset == "USDC" else SOL // 100)
-    kind = draw(st.integers(0, 3))
+    kind = draw(st.integers(0, 4))
+    if kind == 4:
+        return UpdateAccount(account, auto_lend=draw(st.booleans()))
     if kind == 0:
         return Withdraw(account, asset, amount)
     if kind == 1:

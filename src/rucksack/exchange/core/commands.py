@@ -34,6 +34,9 @@ class PlaceOrder(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=Fals
     stp: SelfTradePrevention = "RejectTaker"
     client_id: int = -1
     reduce_only: bool = False
+    auto_borrow: bool = False  # spot margin: borrow what the hold lacks
+    auto_borrow_repay: bool = False  # proceeds repay a borrow of the received asset
+    auto_lend_redeem: bool = False  # redeem lent funds the hold needs
 
 
 class PlaceOrders(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):

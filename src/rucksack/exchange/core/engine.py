@@ -106,6 +106,7 @@ from rucksack.exchange.core.ledger.balances import (
     apply_release,
     settle_spot_fill,
 )
+from rucksack.exchange.core.lending.curve import WAD
 from rucksack.exchange.core.lending.pool import Pool, PoolError
 from rucksack.exchange.core.market_state import MARK_EWMA_US, MarketState, mark_price
 from rucksack.exchange.core.markets import (
@@ -136,6 +137,9 @@ if PlaceOrder.__struct_fields__ != (
     "stp",
     "client_id",
     "reduce_only",
+    "auto_borrow",
+    "auto_borrow_repay",
+    "auto_lend_redeem",
 ):  # pragma: no cover
     raise ImportError("PlaceOrder's fields changed; update Engine._place")
 
@@ -257,6 +261,9 @@ class Engine:
         stp_name: str = fields[9]
         client_id: int = fields[10]
         reduce_only: bool = fields[11]
+        auto_borrow: bool = fields[12]
+        auto_repay: bool = fields[13]
+        auto_redeem: bool = fields[14]
         m = self.market_by_symbol.get(market)
         if m is None:
             self._reject(c, Reason.UNKNOWN_MARKET)
@@ -396,18 +403,32 @@ class Engine:
                 hold = max_lots * m.lot_atoms
                 max_quote = quote_atoms
         if held is not None:
-            if hold > available or hold <= 0:
+            redeem = borrow = 0
+            if hold > available and not (is_buy and not is_limit and not quote_atoms):
+                # spot margin: redeem lent funds, then borrow, for what the hold lacks
+                redeem, borrow = self._shortfall_plan(
+                    acct, held, asset, hold - available, auto_redeem or acct.auto_lend, auto_borrow
+                )
+                if redeem < 0:
+                    self._reject(c, Reason.INSUFFICIENT_FUNDS if not auto_borrow else Reason.POOL_LIMIT)
+                    return
+            if hold > available + redeem + borrow or hold <= 0:
                 self._reject(c, Reason.INSUFFICIENT_FUNDS)
                 return
-            if not system and self._has_exposure(acct):
+            if acct.liquidating and borrow:
+                self._reject(c, Reason.ACCOUNT_LIQUIDATING)
+                return
+            if not system and (borrow or self._has_exposure(acct)):
                 if is_limit:
                     received = lots * m.lot_atoms if is_buy else lots * price * lta
                 else:
                     received = 0  # a market order's proceeds are unknown: count none
                 spent_asset, got_asset = (m.quote, m.base) if is_buy else (m.base, m.quote)
-                if not self._margin_allows(acct, -1, 0, 0, spent_asset, -hold, got_asset, received):
+                if not self._margin_allows(acct, -1, 0, 0, spent_asset, -hold, got_asset, received, borrow):
                     self._reject(c, Reason.INSUFFICIENT_MARGIN)
                     return
+            if redeem or borrow:
+                self._fund_shortfall(acct, held, asset, redeem, borrow, c.account, c.market)
             apply_hold(held, hold)
         order_id = self.next_order_id
         self.next_order_id = order_id + 1
@@ -428,6 +449,7 @@ class Engine:
         )
         taker.hold = hold
         taker.reduce_only = reduce_only
+        taker.auto_repay = auto_repay or acct.auto_repay_borrows
         self.events.append(OrderAccepted(order_id, ts_us, c))
         # ---- ME: match
         if is_limit:
@@ -590,6 +612,14 @@ class Engine:
                 events.append(
                     OrderClosed(maker.id, maker.account, symbol, "Filled", "", maker.filled_lots, maker.filled_quote)
                 )
+        # spot margin and auto-lend: proceeds repay a borrow of the received asset, then are lent
+        got_taker, got_maker = (base, quote) if taker_buys else (quote, base)
+        if taker.auto_repay or taker_acct.auto_lend:
+            self._after_proceeds(taker_acct, got_taker, taker.auto_repay)
+        for maker in fills:
+            maker_acct = accounts[maker.account]
+            if maker.auto_repay or maker_acct.auto_lend:
+                self._after_proceeds(maker_acct, got_maker, maker.auto_repay)
         m.last_price = price
         if not m.index_price:
             self.margin.epoch += 1  # unpriced debts are valued at the last trade
@@ -692,6 +722,91 @@ class Engine:
             else:
                 room -= order.lots
 
+    # ------------------------------------------------------------------ auto-lend and spot margin
+
+    def _shortfall_plan(
+        self, acct: Account, bal: Balance, asset: int, short: int, may_redeem: bool, may_borrow: bool
+    ) -> tuple[int, int]:
+        """How to cover ``short`` atoms: (redeem from the lend, borrow from the pool), or (-1, -1)
+        when it cannot be covered. Nothing changes here."""
+        pool = self.pools[asset]
+        if pool is None:
+            return (-1, -1)
+        redeem = 0
+        if may_redeem and bal.lend_shares:
+            claim = pool.claim(bal.lend_shares)
+            redeem = short if short < claim else claim
+            if redeem and not (redeem == claim or pool.can_redeem(redeem, bal.lend_shares)):
+                return (-1, -1)
+            if redeem == claim and claim > pool.cash:
+                return (-1, -1)
+        rest = short - redeem
+        if rest <= 0:
+            return (redeem, 0)
+        if not may_borrow or (bal.lend_shares > 0 and redeem < pool.claim(bal.lend_shares)):
+            return (-1, -1)
+        if not pool.can_borrow(rest):
+            return (-1, -1)
+        return (redeem, rest)
+
+    def _fund_shortfall(
+        self, acct: Account, bal: Balance, asset: int, redeem: int, borrow: int, account: int, market: str
+    ) -> None:
+        pool = self.pools[asset]
+        assert pool is not None
+        symbol = self.spec.assets[asset].symbol
+        if redeem:
+            claim = pool.claim(bal.lend_shares)
+            if redeem == claim:
+                pool.redeem_all(bal.lend_shares, claim)
+                burned = bal.lend_shares
+            else:
+                burned = pool.redeem(redeem, bal.lend_shares)
+            bal.lend_shares -= burned
+            bal.lent_principal = max(0, bal.lent_principal - redeem)
+            bal.available += redeem
+            self.events.append(BorrowLendExecuted(account, symbol, "LendRedeem", redeem, burned))
+        if borrow:
+            minted = pool.borrow(borrow)
+            bal.borrow_shares += minted
+            bal.available += borrow
+            self.events.append(BorrowLendExecuted(account, symbol, "Borrow", borrow, minted))
+
+    def _auto_lend(self, acct: Account, asset: int) -> None:
+        """With autoLend on, lend the idle balance of ``asset`` (nothing while it is borrowed)."""
+        bal = acct.assets[asset]
+        pool = self.pools[asset]
+        if pool is None or bal.borrow_shares or bal.available <= 0:
+            return
+        amount = bal.available
+        if amount * WAD // pool.lend_index <= 0:
+            return
+        minted = pool.lend(amount)
+        bal.available -= amount
+        bal.lend_shares += minted
+        bal.lent_principal += amount
+        self.events.append(BorrowLendExecuted(acct.account, self.spec.assets[asset].symbol, "Lend", amount, minted))
+
+    def _after_proceeds(self, acct: Account, asset: int, repay: bool) -> None:
+        if repay and acct.assets[asset].borrow_shares:
+            self._auto_repay(acct, asset)
+        if acct.auto_lend:
+            self._auto_lend(acct, asset)
+
+    def _auto_repay(self, acct: Account, asset: int) -> None:
+        """Repay a borrow of ``asset`` from its available balance (autoBorrowRepay)."""
+        bal = acct.assets[asset]
+        pool = self.pools[asset]
+        if pool is None or not bal.borrow_shares or bal.available <= 0:
+            return
+        amount = min(bal.available, pool.debt(bal.borrow_shares))
+        burned = pool.repay(amount, bal.borrow_shares)
+        bal.borrow_shares -= burned
+        bal.available -= amount
+        self.events.append(
+            BorrowLendExecuted(acct.account, self.spec.assets[asset].symbol, "BorrowRepay", amount, burned)
+        )
+
     # ------------------------------------------------------------------ margin checks
 
     def _has_exposure(self, acct: Account) -> bool:
@@ -700,13 +815,25 @@ class Engine:
         return any(bal.borrow_shares for bal in acct.assets)
 
     def _margin_allows(
-        self, acct: Account, market: int, buys: int, sells: int, asset: int, delta: int, asset2: int, delta2: int
+        self,
+        acct: Account,
+        market: int,
+        buys: int,
+        sells: int,
+        asset: int,
+        delta: int,
+        asset2: int,
+        delta2: int,
+        new_debt: int = 0,
     ) -> bool:
         """The pre-trade rule: after the change, available equity is >= 0, or at least not lower
-        than before (a change that reduces risk is never blocked)."""
-        after = self.margin.compute(acct, market, buys, sells, asset, delta, asset2, delta2, False)
+        than before (a change that reduces risk is never blocked). ``new_debt`` atoms of ``asset``
+        to be borrowed for the change count as extra borrow exposure."""
+        after = self.margin.compute(acct, market, buys, sells, asset, delta, asset2, delta2, False, new_debt)
         if after.equity - after.im >= 0:
             return True
+        if new_debt:
+            return False
         before = self.margin.compute(acct, -1, 0, 0, -1, 0, -1, 0, False)
         return after.equity - after.im >= before.equity - before.im and after.exposure <= before.exposure
 
@@ -814,6 +941,11 @@ class Engine:
             self.deposit_ids.add(c.tx_id)
             self.ledger.apply_deposit(c.account, asset, c.amount)
             self.events.append(Deposited(c.account, c.asset, c.amount, c.tx_id))
+            acct = self.ledger.accounts[c.account]
+            if acct.auto_repay_borrows and acct.assets[asset].borrow_shares:
+                self._auto_repay(acct, asset)  # a deposit first pays down a debt in the asset
+            if acct.auto_lend:
+                self._auto_lend(acct, asset)
 
     def _withdraw(self, c: Withdraw) -> None:
         asset = self.asset_index.get(c.asset, -1)
@@ -821,7 +953,7 @@ class Engine:
             self.events.append(WithdrawalRejected(c.account, c.asset, c.amount, c.request_id, Reason.UNKNOWN_ASSET))
         elif c.amount <= 0:
             self.events.append(WithdrawalRejected(c.account, c.asset, c.amount, c.request_id, Reason.INVALID_AMOUNT))
-        elif not self.ledger.can_withdraw(c.account, asset, c.amount):
+        elif (redeem := self._redeem_for(c.account, asset, c.amount)) < 0:
             self.events.append(
                 WithdrawalRejected(c.account, c.asset, c.amount, c.request_id, Reason.INSUFFICIENT_FUNDS)
             )
@@ -830,6 +962,9 @@ class Engine:
                 WithdrawalRejected(c.account, c.asset, c.amount, c.request_id, Reason.INSUFFICIENT_MARGIN)
             )
         else:
+            if redeem:
+                acct = self.ledger.accounts[c.account]
+                self._fund_shortfall(acct, acct.assets[asset], asset, redeem, 0, c.account, c.asset)
             self.ledger.apply_withdrawal(c.account, asset, c.amount)
             self.events.append(Withdrawn(c.account, c.asset, c.amount, c.request_id))
 
@@ -841,6 +976,20 @@ class Engine:
         self.events.append(FeeTierSet(c.account, c.tier))
 
     # ------------------------------------------------------------------ accounts and keys
+
+    def _redeem_for(self, account: int, asset: int, amount: int) -> int:
+        """Atoms to redeem from the lend (autoLend accounts) so ``amount`` is available; -1 when
+        even that is not enough."""
+        acct = self.ledger.accounts.get(account)
+        if acct is None or amount <= 0:
+            return -1
+        bal = acct.assets[asset]
+        if amount <= bal.available:
+            return 0
+        if not acct.auto_lend or not bal.lend_shares:
+            return -1
+        redeem, _ = self._shortfall_plan(acct, bal, asset, amount - bal.available, True, False)
+        return redeem
 
     def _capital_may_leave(self, acct: Account, asset: int, amount: int) -> bool:
         """A withdrawal or outgoing transfer: refused while liquidating, and for an account with
@@ -871,6 +1020,7 @@ class Engine:
     def _transfer(self, c: Transfer) -> None:
         asset = self.asset_index.get(c.asset, -1)
         reason = ""
+        redeem = 0
         if asset < 0:
             reason = Reason.UNKNOWN_ASSET
         elif c.amount <= 0 or c.source == c.target:
@@ -879,16 +1029,22 @@ class Engine:
             reason = Reason.UNKNOWN_ACCOUNT
         else:
             source = self.ledger.accounts[c.source]
-            if source.assets[asset].available < c.amount:
+            redeem = self._redeem_for(c.source, asset, c.amount)
+            if redeem < 0:
                 reason = Reason.INSUFFICIENT_FUNDS
             elif not self._capital_may_leave(source, asset, c.amount):
                 reason = Reason.INSUFFICIENT_MARGIN
         if reason:
             self.events.append(TransferRejected(c.account, c.source, c.target, c.asset, c.amount, reason))
             return
-        self.ledger.accounts[c.source].assets[asset].available -= c.amount
-        self.ledger.accounts[c.target].assets[asset].available += c.amount
+        source, target = self.ledger.accounts[c.source], self.ledger.accounts[c.target]
+        if redeem:
+            self._fund_shortfall(source, source.assets[asset], asset, redeem, 0, c.source, c.asset)
+        source.assets[asset].available -= c.amount
+        target.assets[asset].available += c.amount
         self.events.append(Transferred(c.source, c.target, c.asset, c.amount))
+        if target.auto_lend:
+            self._auto_lend(target, asset)
 
     def _update_account(self, c: UpdateAccount) -> None:
         acct = self.ledger.accounts.get(c.account)
@@ -910,7 +1066,11 @@ class Engine:
         if lev is not None:
             acct.leverage_limit = lev
         if c.auto_lend is not None:
+            enabling = c.auto_lend and not acct.auto_lend
             acct.auto_lend = c.auto_lend
+            if enabling:
+                for i in range(len(acct.assets)):
+                    self._auto_lend(acct, i)
         if c.auto_realize_pnl is not None:
             acct.auto_realize_pnl = c.auto_realize_pnl
         if c.auto_borrow_settlements is not None:

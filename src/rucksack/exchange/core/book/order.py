@@ -13,6 +13,7 @@ from __future__ import annotations
 class Order:
     __slots__ = (
         "account",
+        "auto_repay",
         "client_id",
         "fill_lots",
         "filled_lots",
@@ -70,6 +71,7 @@ class Order:
         self.quote_atoms = quote_atoms
         self.ts_us = ts_us
         self.reduce_only = False
+        self.auto_repay = False  # proceeds repay the owner's borrow of the received asset
         self.fill_lots = 0  # lots taken by the current match (scratch, not state)
         self.prev: Order | None = None
         self.next: Order | None = None

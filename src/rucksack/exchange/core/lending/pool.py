@@ -101,6 +101,26 @@ class Pool:
         self.cash -= claim
         self.lend_shares -= held_shares
 
+    def can_borrow(self, amount: int) -> bool:
+        """Whether ``borrow(amount)`` would succeed (checked before any state changes)."""
+        if amount <= 0 or amount > self.cash:
+            return False
+        shares = ceil_div(amount * WAD, self.borrow_index)
+        borrowed = ceil_div((self.borrow_shares + shares) * self.borrow_index, WAD)
+        lent = self.lent()
+        return not (borrowed > 0 and (lent <= 0 or borrowed * WAD > self.curve.max_utilization * lent))
+
+    def can_redeem(self, amount: int, held_shares: int) -> bool:
+        """Whether ``redeem(amount, held_shares)`` would succeed."""
+        if amount <= 0 or amount > self.cash:
+            return False
+        burn = ceil_div(amount * WAD, self.lend_index)
+        if burn > held_shares:
+            return False
+        borrowed = self.borrowed()
+        lent = (self.lend_shares - burn) * self.lend_index // WAD
+        return not (borrowed > 0 and (lent <= 0 or borrowed * WAD > self.curve.max_utilization * lent))
+
     def borrow(self, amount: int) -> int:
         """Lend ``amount`` atoms out of the pool; return the debt shares minted."""
         if amount <= 0:

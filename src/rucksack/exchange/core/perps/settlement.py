@@ -115,6 +115,8 @@ def pay_out(engine: Engine, acct: Account, pot: Account) -> int:
             bal.borrow_shares -= pool.repay(repay, bal.borrow_shares)
             rest -= repay
     bal.available += rest
+    if acct.auto_lend and rest > 0:
+        engine._auto_lend(acct, settle)
     return amount
 
 

@@ -172,6 +172,7 @@ class MarginCalc:
         asset2: int = -1,
         delta2: int = 0,
         with_mm: bool = True,
+        new_debt: int = 0,
     ) -> Margin:
         """The account's margin, optionally with hypothetical extra open orders in ``market`` and
         net-quantity changes ``delta`` of ``asset`` and ``delta2`` of ``asset2``. Pre-trade checks
@@ -187,7 +188,7 @@ class MarginCalc:
             if with_mm:
                 r.mm = c[n - 1]
         else:
-            self._assets(r, acct, floor, asset, delta, asset2, delta2)
+            self._assets(r, acct, floor, asset, delta, asset2, delta2, new_debt)
             if cached:
                 self._fill_cache(acct, r)
         seen_market = False
@@ -211,7 +212,9 @@ class MarginCalc:
         r.equity = r.collateral + r.upnl + acct.unsettled - r.liabilities
         return r
 
-    def _assets(self, r: Margin, acct: Account, floor: int, asset: int, delta: int, asset2: int, delta2: int) -> None:
+    def _assets(
+        self, r: Margin, acct: Account, floor: int, asset: int, delta: int, asset2: int, delta2: int, new_debt: int
+    ) -> None:
         """Collateral, liabilities and borrow requirements (``im`` and ``mm``) of the balances."""
         pools = self.pools
         default_floor = self.default_floor
@@ -226,6 +229,7 @@ class MarginCalc:
                     net -= debt
             if i == asset:
                 net += delta
+                debt += new_debt  # to be borrowed: the net is unchanged, the exposure grows
             if i == asset2:
                 net += delta2
             if net > 0:

@@ -66,8 +66,10 @@ def test_subaccounts_transfers_and_isolation() -> None:
 def test_settings_and_leverage_limit() -> None:
     d = PerpDriver()
     a = d.new_account(USDC=1_000 * USDC)
-    [upd] = d(UpdateAccount(a, auto_lend=True, leverage_limit=5))
+    *lent, upd = d(UpdateAccount(a, auto_lend=True, leverage_limit=5))
     assert isinstance(upd, AccountUpdated) and upd.auto_lend and upd.leverage_limit == 5
+    assert [e.kind for e in lent] == ["Lend"]  # type: ignore[attr-defined]  # idle USDC lent at once
+    assert d.available(a, "USDC") == 0
     [bad] = d(UpdateAccount(a, leverage_limit=0))
     assert isinstance(bad, AccountRejected) and bad.reason == "InvalidSetting"
     d.index("SOL", "150")
