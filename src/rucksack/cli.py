@@ -70,6 +70,24 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reserves_liabilities(data_dir: Path) -> Any:
+    from rucksack.exchange.reserves_export import cli_liabilities
+
+    return cli_liabilities(data_dir)
+
+
+def _reserves_key_path(data_dir: Path) -> Path:
+    from rucksack.exchange.reserves_export import signing_key_path
+
+    return signing_key_path(data_dir)
+
+
+def _reserves_proof(data_dir: Path, account: int, seq: int | None) -> bytes:
+    from rucksack.exchange.reserves_export import cli_proof
+
+    return cli_proof(data_dir, account, seq)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from rucksack.exchange.server import serve
 
@@ -194,9 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
     jour.add_argument("--no-fsync", action="store_true", help="skip fdatasync (CPU cost only)")
     jour.set_defaults(func=cmd_bench)
 
+    from rucksack.reserves.cli import DataDirHooks
     from rucksack.reserves.cli import register as register_reserves
 
-    register_reserves(sub)
+    register_reserves(sub, DataDirHooks(_reserves_liabilities, _reserves_key_path, _reserves_proof))
 
     from rucksack.wallet.cli import add_parser as add_wallet_parser
 

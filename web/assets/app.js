@@ -1,5 +1,6 @@
 // Rucksack's web front end: a static single-page app over the public REST and WebSocket API.
 import { ApiError, Client, Keys, Streams } from '/assets/api.js';
+import { verifyProof } from '/assets/reserves.js';
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
@@ -26,6 +27,7 @@ const state = {
   lendMsgs: {}, // asset -> [text, kind] shown next to that market's buttons
   interval: '1m',
   session: null, // {apiKey, label, accountId}
+  reserves: null, // GET /api/v1/reserves/snapshot
 };
 
 // ------------------------------------------------------------------ small helpers
@@ -103,6 +105,7 @@ function showPage(name) {
   for (const p of $$('.page')) p.hidden = p.id !== `page-${name}`;
   if (name === 'lend') loadLendMarkets();
   if (name === 'account') refreshAccount();
+  if (name === 'reserves') loadReserves();
   if (name === 'trade' && chart) requestAnimationFrame(() => chart.timeScale().scrollToRealTime());
   if (location.hash !== `#${name}`) history.replaceState(null, '', `#${name}`);
 }
@@ -858,6 +861,91 @@ async function restoreSession() {
   }
 }
 
+// ------------------------------------------------------------------ reserves (docs/reserves.md)
+
+/** Base-10 atoms (a string, possibly beyond 2^53) as a decimal of whole units. */
+function units(atoms, decimals) {
+  const v = BigInt(atoms);
+  const neg = v < 0n;
+  const digits = (neg ? -v : v).toString().padStart(decimals + 1, '0');
+  const whole = digits.slice(0, digits.length - decimals).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  const frac = decimals ? digits.slice(digits.length - decimals).replace(/0+$/, '') : '';
+  return (neg ? '-' : '') + whole + (frac ? '.' + frac : '');
+}
+
+async function loadReserves() {
+  try {
+    state.reserves = await client.get('/api/v1/reserves/snapshot');
+    showMsg('#reserves-msg', '');
+  } catch (err) {
+    showMsg('#reserves-msg', errorText(err));
+    return;
+  }
+  renderReserves();
+}
+
+function renderReserves() {
+  const { snapshot, reserves } = state.reserves;
+  $('#por-seq').textContent = String(snapshot.seq);
+  $('#por-time').textContent = new Date(Math.floor(snapshot.ts_us / 1000)).toISOString().replace('T', ' ').slice(0, 19) + ' UTC';
+  $('#por-depth').textContent = String(snapshot.depth);
+  $('#por-root').textContent = snapshot.root;
+  $('#por-key').textContent = snapshot.public_key;
+  const held = {};
+  for (const h of (reserves && reserves.holdings) || []) held[h.asset] = (held[h.asset] || 0n) + BigInt(h.balance);
+  $('#reserves-table tbody').replaceChildren(
+    ...snapshot.assets.map((a) => {
+      const net = BigInt(a.total_equity) - BigInt(a.total_debt);
+      const have = held[a.symbol];
+      const covered = have !== undefined && have >= net;
+      const ratio = have === undefined ? '–' : net > 0n ? `${(Number((have * 10000n) / net) / 100).toFixed(2)}%` : '∞';
+      return el('tr', { dataset: { asset: a.symbol, covered: String(covered) } },
+        el('td', {}, a.symbol),
+        el('td', { class: 'equity' }, units(a.total_equity, a.decimals)),
+        el('td', { class: 'debt' }, units(a.total_debt, a.decimals)),
+        el('td', { class: 'net' }, units(net.toString(), a.decimals)),
+        el('td', { class: 'reserves' }, have === undefined ? '–' : units(have.toString(), a.decimals)),
+        el('td', { class: covered ? 'coverage up' : 'coverage down' }, ratio),
+        el('td', { class: 'muted' }, `${a.price} ${snapshot.price_asset}`));
+    }),
+  );
+  const sources = new Set(((reserves && reserves.holdings) || []).map((h) => h.source));
+  if (sources.size) $('#por-source').textContent = `Reserves source: ${[...sources].join(', ')}. Totals are the signed sums of every customer account's leaf.`;
+}
+
+async function checkProof() {
+  showMsg('#proof-msg', '');
+  $('#proof-result').hidden = true;
+  $('#check-proof').disabled = true;
+  try {
+    if (!state.reserves) await loadReserves();
+    if (!state.reserves) return;
+    const got = await client.signed('GET', '/api/v1/reserves/proof', 'reservesProofQuery', {});
+    if (got.seq !== state.reserves.seq) await loadReserves(); // a newer snapshot was published meanwhile
+    const { snapshot } = state.reserves;
+    const mine = (state.session && state.session.accountId) || got.account;
+    const result = await verifyProof(snapshot, got.proof, mine);
+    const decimals = Object.fromEntries(snapshot.assets.map((a) => [a.symbol, a.decimals]));
+    $('#proof-balances tbody').replaceChildren(
+      ...got.proof.assets.map((s, i) => el('tr', { dataset: { asset: s } }, el('td', {}, s),
+        el('td', { class: 'equity' }, units(got.proof.equity[i], decimals[s])),
+        el('td', { class: 'debt' }, units(got.proof.debt[i], decimals[s])))),
+    );
+    $('#proof-checks').replaceChildren(
+      ...result.checks.map((c) => el('li', { class: c.ok ? 'pass' : 'fail', dataset: { check: c.name } }, `${c.name}: ${c.detail}`)),
+    );
+    $('#proof-result').hidden = false;
+    $('#proof-result').dataset.verdict = result.ok ? 'pass' : 'fail';
+    showMsg('#proof-msg', result.ok
+      ? `Verified in your browser: account ${got.account} is in snapshot ${snapshot.seq}`
+      : 'Verification FAILED: see the checks below', result.ok ? 'ok' : 'error');
+  } catch (err) {
+    showMsg('#proof-msg', errorText(err));
+  } finally {
+    $('#check-proof').disabled = false;
+  }
+}
+
 // ------------------------------------------------------------------ wiring
 
 function wire() {
@@ -897,6 +985,7 @@ function wire() {
   });
   $('#apikey-form').addEventListener('submit', apiKeySignIn);
   $('#sign-out').addEventListener('click', signOut);
+  $('#check-proof').addEventListener('click', checkProof);
   streams.onStatus = (up, problem) => {
     const dot = $('#ws-status');
     dot.className = up ? 'up' : 'down';
@@ -920,7 +1009,7 @@ async function main() {
   }
   setSide('Bid');
   const page = location.hash.slice(1);
-  showPage(['trade', 'account', 'lend'].includes(page) ? page : 'trade');
+  showPage(['trade', 'account', 'lend', 'reserves'].includes(page) ? page : 'trade');
   await restoreSession();
   setInterval(refreshTickers, 5000);
   setInterval(() => {

@@ -18,6 +18,7 @@ from rucksack.exchange.api.app import create_app
 from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.core.commands import AccrueInterest, ApplyFunding, LiquidationSweep, SettlePnl
 from rucksack.exchange.makers import make_feed, publish_index_prices, run_makers
+from rucksack.exchange.reserves_export import daily_snapshots
 
 HOUR_US = 3_600_000_000
 
@@ -70,6 +71,7 @@ def serve(
     background = [lambda: run_makers(service, service.feed, seed)] if makers and service.feed else []  # type: ignore[arg-type]
     background.append(lambda: accrual_ticks(service))
     background.append(lambda: risk_ticks(service))
+    background.append(lambda: daily_snapshots(service))  # proof of reserves, tier (a)
     feed_ = service.feed
     if feed_ is not None:
         background.append(lambda: publish_index_prices(service, feed_))

@@ -13,8 +13,15 @@
 - ``verify``: see :mod:`rucksack.reserves.verify` (text by default, ``--json``; exit 0/1/2), with
   tier (b) from :mod:`rucksack.reserves.zk.verify` (``--zk zk.json [--zk-proof FILE] [--all | --batch N]``).
 
-Progress goes to stderr; wiring to the exchange's data dir (``--data-dir``) comes with the engine's
-liabilities export.
+With ``--data-dir DIR`` instead of ``--in``, ``snapshot`` takes the liabilities from an exchange
+data directory (the engine recovered read-only, cut at its last journal seq; the key defaults to the
+server's ``DIR/reserves/private/signing.key``) and also writes ``OUT/private/liabilities.json`` and
+the public ``OUT/exchange-accounts.json``; ``proof --data-dir DIR --account ID [--seq N]`` re-issues
+a proof from a snapshot the server published under ``DIR/reserves/<seq>/`` (the newest by default).
+This package never imports the exchange: ``rucksack.cli`` hands :func:`register` the exchange's
+functions (:class:`DataDirHooks`, from ``rucksack.exchange.reserves_export``).
+
+Progress goes to stderr.
 """
 
 from __future__ import annotations
@@ -24,9 +31,26 @@ import json
 import secrets
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rucksack.reserves.zk import verify
+
+
+@dataclass(frozen=True)
+class DataDirHooks:
+    """What the exchange provides for ``--data-dir`` (this package cannot import it)."""
+
+    # data dir -> (liabilities at its last seq, extra public documents {file name: bytes})
+    liabilities: Callable[[Path], tuple[Any, dict[str, bytes]]]
+    signing_key_path: Callable[[Path], Path]
+    # (data dir, account, seq or None for the newest) -> proof JSON bytes; KeyError: not in it
+    proof: Callable[[Path, int, int | None], bytes]
+
+
+_hooks: DataDirHooks | None = None
 
 
 def _progress(message: str) -> None:
@@ -45,11 +69,24 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     from rucksack.reserves.build import build_from_liabilities, load_signing_key, write_private, write_publication
     from rucksack.reserves.liabilities import LiabilityError, load_snapshot
 
+    if bool(args.input) == bool(args.data_dir):
+        sys.stderr.write("rucksack reserves snapshot: give exactly one of --in and --data-dir\n")
+        return 2
     out = Path(args.out)
     private = out / "private"
+    extra: dict[str, bytes] = {}
     try:
-        snap = load_snapshot(Path(args.input))
-        key = load_signing_key(Path(args.key) if args.key else private / "signing.key", create=not args.key)
+        if args.data_dir:
+            if _hooks is None:
+                raise ValueError("--data-dir needs the exchange (run it as `rucksack reserves ...`)")
+            _progress(f"recovering the exchange from {args.data_dir} (read-only)")
+            snap, extra = _hooks.liabilities(Path(args.data_dir))
+            key_path = Path(args.key) if args.key else _hooks.signing_key_path(Path(args.data_dir))
+            key = load_signing_key(key_path, create=not args.key)
+            _progress(f"liabilities at seq {snap.seq}: {len(snap.rows)} accounts")
+        else:
+            snap = load_snapshot(Path(args.input))
+            key = load_signing_key(Path(args.key) if args.key else private / "signing.key", create=not args.key)
         if args.secret:
             secret = _read_secret(Path(args.secret))
         else:
@@ -65,6 +102,13 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     built = time.perf_counter()
     _progress(f"tree of depth {pub.tree.depth} built in {built - started:.2f} s; writing {len(pub.proofs)} proofs")
     written = write_publication(pub, out)
+    if args.data_dir:
+        from rucksack.reserves.liabilities import encode_snapshot
+
+        private.mkdir(parents=True, exist_ok=True)
+        write_private(private / "liabilities.json", encode_snapshot(snap))
+        for name, data in extra.items():
+            (out / name).write_bytes(data)
     _progress(f"written in {time.perf_counter() - built:.2f} s")
     zk_summary = None
     if args.zk:
@@ -103,6 +147,11 @@ def cmd_proof(args: argparse.Namespace) -> int:
     from rucksack.reserves.liabilities import LiabilityError, load_snapshot
     from rucksack.reserves.tree import build_tree
 
+    if args.data_dir:
+        return _proof_from_data_dir(args)
+    if not args.input or not args.secret:
+        sys.stderr.write("rucksack reserves proof: give --data-dir, or --in and --secret\n")
+        return 2
     try:
         snap = load_snapshot(Path(args.input))
         secret = _read_secret(Path(args.secret))
@@ -123,13 +172,37 @@ def cmd_proof(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _proof_from_data_dir(args: argparse.Namespace) -> int:
+    if _hooks is None:
+        sys.stderr.write("rucksack reserves proof: --data-dir needs the exchange\n")
+        return 2
+    try:
+        data = _hooks.proof(Path(args.data_dir), args.account, args.seq)
+    except KeyError:
+        sys.stderr.write(f"rucksack reserves proof: account {args.account} is not in the snapshot\n")
+        return 1
+    except (OSError, ValueError) as exc:
+        sys.stderr.write(f"rucksack reserves proof: {exc}\n")
+        return 2
+    if args.output:
+        from rucksack.reserves.build import write_private
+
+        write_private(Path(args.output), data)
+    else:
+        sys.stdout.buffer.write(data)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction, data_dir_hooks: DataDirHooks | None = None) -> None:  # type: ignore[type-arg]
     """Add ``reserves`` and its subcommands to the top-level ``rucksack`` parser."""
+    global _hooks
+    _hooks = data_dir_hooks
     reserves = sub.add_parser("reserves", help="proof of reserves: snapshot, proof, verify")
     rsub = reserves.add_subparsers(dest="what", required=True)
 
     snap = rsub.add_parser("snapshot", help="build the Merkle-sum tree, signed snapshot.json and every proof")
-    snap.add_argument("--in", dest="input", required=True, help="liabilities.json (a LiabilitySnapshot)")
+    snap.add_argument("--in", dest="input", help="liabilities.json (a LiabilitySnapshot)")
+    snap.add_argument("--data-dir", help="instead of --in: an exchange data directory, cut at its last seq")
     snap.add_argument("--out", required=True, help="output directory")
     snap.add_argument("--key", help="hex ED25519 seed file (default: OUT/private/signing.key, created if missing)")
     snap.add_argument("--secret", help="hex snapshot secret file (default: fresh, saved in OUT/private/)")
@@ -138,8 +211,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     snap.set_defaults(func=cmd_snapshot)
 
     proof = rsub.add_parser("proof", help="re-issue one account's inclusion proof from the snapshot secret")
-    proof.add_argument("--in", dest="input", required=True, help="the liabilities.json the snapshot was built from")
-    proof.add_argument("--secret", required=True, help="the snapshot secret file")
+    proof.add_argument("--in", dest="input", help="the liabilities.json the snapshot was built from")
+    proof.add_argument("--secret", help="the snapshot secret file")
+    proof.add_argument("--data-dir", help="instead of --in/--secret: re-issue from DIR/reserves/<seq>/")
+    proof.add_argument("--seq", type=int, help="with --data-dir: that snapshot (default: the newest)")
     proof.add_argument("--account", type=int, required=True)
     proof.add_argument("--min-depth", type=int, default=0, help="as given to snapshot")
     proof.add_argument("--out", dest="output", help="write here (mode 0600) instead of stdout")

@@ -35,6 +35,7 @@ from rucksack.exchange.api.routes import (
     lending,
     market,
     positions,
+    reserves,
     sandbox,
     sandbox_margin,
     subaccounts,
@@ -69,6 +70,8 @@ PUBLIC: dict[tuple[str, str], PublicHandler] = {
     ("GET", "/api/v1/collateral"): market.collateral_functions,
     ("GET", "/api/v1/openInterest"): market.open_interest,
     ("GET", "/api/v1/fundingRates"): market.funding_rates,
+    # Rucksack extension: proof of reserves (docs/reserves.md)
+    ("GET", "/api/v1/reserves/snapshot"): reserves.reserves_snapshot,
 }
 
 PRIVATE: dict[tuple[str, str], tuple[str, Handler]] = {
@@ -99,6 +102,8 @@ PRIVATE: dict[tuple[str, str], tuple[str, Handler]] = {
     ("POST", "/api/v1/subaccounts"): ("subaccountCreate", subaccounts.create_subaccount),
     ("GET", "/api/v1/subaccounts"): ("subaccountQueryAll", subaccounts.list_subaccounts),
     ("POST", "/api/v1/subaccounts/transfer"): ("subaccountTransfer", subaccounts.transfer),
+    # Rucksack extension: the caller's own proof-of-reserves inclusion proof (docs/reserves.md)
+    ("GET", "/api/v1/reserves/proof"): ("reservesProofQuery", reserves.reserves_proof),
 }
 
 ADMIN: dict[tuple[str, str], Callable[[ExchangeService, Any], Awaitable[Any]]] = {
@@ -107,6 +112,7 @@ ADMIN: dict[tuple[str, str], Callable[[ExchangeService, Any], Awaitable[Any]]] =
     ("POST", "/api/v1/sandbox/signup"): sandbox.sandbox_signup,
     ("POST", "/api/v1/sandbox/tick"): sandbox_margin.sandbox_tick,
     ("POST", "/api/v1/sandbox/backstop"): sandbox_margin.sandbox_backstop,
+    ("POST", "/api/v1/sandbox/reserves/snapshot"): reserves.sandbox_reserves_snapshot,
 }
 # sandbox paths that need sandbox mode but no admin token (the web front end's "start trading")
 SANDBOX_OPEN = {("POST", "/api/v1/sandbox/signup")}

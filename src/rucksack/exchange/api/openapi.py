@@ -310,6 +310,24 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
         },
         [400, 404],
     ),
+    ("GET", "/api/v1/reserves/snapshot"): (
+        "Rucksack extension: the latest proof-of-reserves snapshot (snapshot.json, reserves.json)",
+        [],
+        None,
+        [404],
+    ),
+    ("GET", "/api/v1/reserves/proof"): (
+        "Rucksack extension: your own inclusion proof in the latest snapshot (reservesProofQuery)",
+        [q("subaccountId", SUBACCOUNT)],
+        None,
+        [404],
+    ),
+    ("POST", "/api/v1/sandbox/reserves/snapshot"): (
+        "Sandbox: publish a proof-of-reserves snapshot now (X-Admin-Token)",
+        [],
+        {"type": "object"},
+        [403],
+    ),
     ("POST", "/api/v1/sandbox/tick"): (
         "Sandbox: run one funding, settlement or liquidation tick now (X-Admin-Token)",
         [],

@@ -1,0 +1,368 @@
+"""The exchange's side of proof of reserves: liabilities from the engine at an exact journal seq.
+
+:func:`liabilities` reads a consistent cut of the engine (call it between commands: in the
+server's loop thread, or on an engine recovered read-only) and returns a
+:class:`rucksack.reserves.liabilities.LiabilitySnapshot` plus the exchange's own accounts.
+
+**The equity/debt rule.** For every account (subaccounts are accounts of their own, each its own
+row) and asset ``a``::
+
+    net_a = available + locked + lend claim - borrow debt         (pool claims round down, debts up)
+    net_settle += unsettled + sum over perp positions of (lots * mark * lot_tick_atoms - cost)
+    equity_a = max(net_a, 0)        debt_a = max(-net_a, 0)
+
+that is, the net of each asset is what the exchange owes the account in it (negative: what the
+account owes the exchange). Unsettled balances and unrealized perp PnL (at the mark price, the
+last trade while there is none, as ``MarginCalc`` values them) are denominated in the settlement
+asset and count there. Nothing is haircut and no price converts one asset into another: the tree
+carries atoms per asset, prices and haircuts are recorded beside them for tier (b).
+
+**System accounts** (fee account, liquidity fund, settlement pot: ids below 1000) are the
+exchange's own and are *not* leaves of the tree; :func:`liabilities` returns them separately
+(``exchange-accounts.json``). The settlement pot's balance is the counterpart of every account's
+unsettled balance and unrealized PnL (the core's invariant: pot = sum unsettled - sum costs, and
+long and short lots cancel), so it already backs liabilities that are in the tree.
+
+**Reserves** until the chain adapters exist: per asset ``deposited - withdrawn`` from the ledger
+(everything that came in minus everything that left), one holding per asset marked
+``"source": "exchange-ledger (not on-chain)"``.
+
+**Prices**: the index of the asset's market against the settlement asset (spot first, else perp;
+``MarginCalc.pricers``), as an exact decimal of settlement units per whole unit (``"0"`` with no
+index yet); the settlement asset is ``"1"``. **Haircut**: the collateral weight of the asset's
+haircut (its flat, small-holding weight for ``inverseSqrt``), ``"0"`` for non-collateral assets.
+
+On disk (:func:`publish`), one directory per snapshot ``DATA/reserves/<seq>/``: ``snapshot.json``,
+``reserves.json``, ``exchange-accounts.json`` (public), ``proofs/<account>.json`` (0600, one per
+account) and ``private/`` (0600: ``snapshot-secret.hex``, ``liabilities.json`` for re-issuing
+proofs); the long-lived signing key is ``DATA/reserves/private/signing.key``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import shutil
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from rucksack.exchange.core.engine import Engine
+from rucksack.exchange.core.lending.curve import WAD
+from rucksack.exchange.core.markets import FIRST_USER_ACCOUNT
+from rucksack.reserves.liabilities import (
+    AssetInfo,
+    CustodyHolding,
+    LiabilityRow,
+    LiabilitySnapshot,
+    check_snapshot,
+    encode_snapshot,
+    load_snapshot,
+)
+
+if TYPE_CHECKING:
+    from rucksack.exchange.api.service import ExchangeService
+
+log = logging.getLogger("rucksack.reserves")
+RESERVES_DIR = "reserves"
+EXCHANGE_ACCOUNTS = "exchange-accounts.json"  # informational, unsigned: not liabilities
+LEDGER_ADDRESS = "exchange ledger: deposited - withdrawn"
+DAY_US = 86_400_000_000
+MAX_PLACES = 18  # a price whose exact decimal does not terminate is cut (down) to this many places
+
+
+@dataclass(frozen=True)
+class SystemRow:
+    account: int
+    role: str
+    equity: list[int]
+    debt: list[int]
+
+
+@dataclass(frozen=True)
+class Liabilities:
+    snapshot: LiabilitySnapshot
+    system: list[SystemRow]
+
+
+def _decimal(value: Fraction) -> str:
+    """Exact decimal string of a non-negative fraction (cut down to MAX_PLACES when it does not end)."""
+    whole, rest = divmod(value.numerator, value.denominator)
+    if not rest:
+        return str(whole)
+    digits = []
+    for _ in range(MAX_PLACES):
+        rest *= 10
+        d, rest = divmod(rest, value.denominator)
+        digits.append(str(d))
+        if not rest:
+            break
+    return f"{whole}.{''.join(digits).rstrip('0') or '0'}"
+
+
+def asset_prices(engine: Engine) -> list[AssetInfo]:
+    spec = engine.spec
+    calc = engine.margin
+    settle_decimals = spec.assets[engine.settle_asset].decimals
+    out = []
+    for i, a in enumerate(spec.assets):
+        if i == engine.settle_asset:
+            price = Fraction(1)
+        else:
+            m = calc.pricers[i]
+            price = (
+                Fraction(10**a.decimals * m.index_price * m.lot_tick_atoms, m.lot_atoms * 10**settle_decimals)
+                if m is not None
+                else Fraction(0)
+            )
+        weight = Fraction(a.collateral.weight, WAD) if a.collateral is not None else Fraction(0)
+        out.append(AssetInfo(a.symbol, a.decimals, _decimal(price), _decimal(weight)))
+    return out
+
+
+def account_nets(engine: Engine, account: int) -> list[int]:
+    """Signed net atoms per asset of one account (the rule in the module docstring)."""
+    acct = engine.ledger.accounts[account]
+    nets = []
+    for i, bal in enumerate(acct.assets):
+        net = bal.available + bal.locked
+        pool = engine.pools[i]
+        if pool is not None and (bal.lend_shares or bal.borrow_shares):
+            net += pool.claim(bal.lend_shares) - pool.debt(bal.borrow_shares)
+        nets.append(net)
+    pnl = acct.unsettled
+    for pos in acct.positions.values():
+        m = engine.markets[pos.market]
+        pnl += pos.lots * (m.mark or m.last_price) * m.lot_tick_atoms - pos.cost
+    nets[engine.settle_asset] += pnl
+    return nets
+
+
+def _split(nets: list[int]) -> tuple[list[int], list[int]]:
+    return [n if n > 0 else 0 for n in nets], [-n if n < 0 else 0 for n in nets]
+
+
+def liabilities(engine: Engine) -> Liabilities:
+    """The engine's liabilities at ``engine.last_seq`` (read between commands: nothing may mutate it)."""
+    spec = engine.spec
+    roles = {
+        spec.fee_account: "fees",
+        spec.risk.liquidity_fund_account: "liquidity fund",
+        spec.risk.settlement_account: "settlement pot",
+    }
+    rows: list[LiabilityRow] = []
+    system: list[SystemRow] = []
+    for account in sorted(engine.ledger.accounts):
+        equity, debt = _split(account_nets(engine, account))
+        if account < FIRST_USER_ACCOUNT:
+            system.append(SystemRow(account, roles.get(account, "system"), equity, debt))
+        else:
+            rows.append(LiabilityRow(account, equity, debt))
+    ledger = engine.ledger
+    custody = [
+        CustodyHolding(a.symbol, ledger.deposited[i] - ledger.withdrawn[i], LEDGER_ADDRESS, 0)
+        for i, a in enumerate(spec.assets)
+    ]
+    snap = LiabilitySnapshot(
+        seq=engine.last_seq,
+        ts_us=engine.last_ts_us,
+        assets=asset_prices(engine),
+        rows=rows,
+        price_asset=spec.settlement_asset,
+        custody=custody,
+    )
+    check_snapshot(snap)
+    return Liabilities(snap, system)
+
+
+def liabilities_from_data_dir(data_dir: Path) -> Liabilities:
+    """Recover the engine read-only (newest snapshot + journal tail) and take liabilities at its last seq."""
+    from rucksack.exchange.sequencer.datadir import recover
+
+    return liabilities(recover(data_dir).engine)
+
+
+# ------------------------------------------------------------------------------------------ publishing
+
+
+def reserves_root(data_dir: Path) -> Path:
+    return data_dir / RESERVES_DIR
+
+
+def signing_key_path(data_dir: Path) -> Path:
+    return reserves_root(data_dir) / "private" / "signing.key"
+
+
+def exchange_accounts_doc(liab: Liabilities) -> dict[str, Any]:
+    symbols = [a.symbol for a in liab.snapshot.assets]
+    return {
+        "version": "rucksack-por-v1",
+        "seq": liab.snapshot.seq,
+        "ts_us": liab.snapshot.ts_us,
+        "note": "the exchange's own accounts: not leaves of the tree; the settlement pot backs the "
+        "accounts' unsettled balances and unrealized PnL",
+        "accounts": [
+            {
+                "account": r.account,
+                "role": r.role,
+                "equity": dict(zip(symbols, map(str, r.equity), strict=True)),
+                "debt": dict(zip(symbols, map(str, r.debt), strict=True)),
+            }
+            for r in liab.system
+        ],
+    }
+
+
+def exchange_accounts_json(liab: Liabilities) -> bytes:
+    return msgspec.json.format(msgspec.json.encode(exchange_accounts_doc(liab)), indent=2) + b"\n"
+
+
+def publish(liab: Liabilities, out: Path, key_path: Path, *, zk: bool = False, progress: Any = None) -> dict[str, Any]:
+    """Build tier (a) (and tier (b) with ``zk``) for ``liab`` into ``out`` (written to a temporary
+    sibling, then renamed, so a half-written snapshot is never published). Returns a summary."""
+    from rucksack.reserves.build import build_from_liabilities, load_signing_key, write_private, write_publication
+
+    key = load_signing_key(key_path, create=True)
+    secret = secrets.token_bytes(32)  # fresh per snapshot: leaves cannot be linked across snapshots
+    tmp = out.with_name(f".{out.name}.tmp-{secrets.token_hex(4)}")
+    private = tmp / "private"
+    private.mkdir(parents=True, mode=0o700)
+    write_private(private / "snapshot-secret.hex", secret.hex().encode() + b"\n")
+    write_private(private / "liabilities.json", encode_snapshot(liab.snapshot))
+    pub = build_from_liabilities(liab.snapshot, secret, key, progress=progress)
+    write_publication(pub, tmp)
+    (tmp / EXCHANGE_ACCOUNTS).write_bytes(exchange_accounts_json(liab))
+    summary: dict[str, Any] = {
+        "seq": pub.snapshot.seq,
+        "snapshot_id": pub.snapshot.snapshot_id,
+        "root": pub.snapshot.root,
+        "depth": pub.snapshot.depth,
+        "accounts": len(liab.snapshot.rows),
+        "public_key": pub.snapshot.public_key,
+    }
+    if zk:
+        from rucksack.reserves.zk.prover import build_zk, write_zk
+
+        written = write_zk(build_zk(liab.snapshot, secret, key, pub.tree.snapshot_id, progress=progress), tmp)
+        summary["zk"] = str(out / written["zk"].name)
+    if out.exists():
+        shutil.rmtree(out)
+    os.replace(tmp, out)
+    summary["dir"] = str(out)
+    return summary
+
+
+def snapshot_dirs(data_dir: Path) -> list[Path]:
+    """Published snapshot directories under ``DATA/reserves``, newest (highest seq) first."""
+    root = reserves_root(data_dir)
+    if not root.is_dir():
+        return []
+    found = [p for p in root.iterdir() if p.name.isdigit() and (p / "snapshot.json").is_file()]
+    return sorted(found, key=lambda p: int(p.name), reverse=True)
+
+
+def latest_dir(data_dir: Path) -> Path | None:
+    dirs = snapshot_dirs(data_dir)
+    return dirs[0] if dirs else None
+
+
+def reissue_proof(snapshot_dir: Path, account: int) -> bytes:
+    """Re-issue ``account``'s proof from the snapshot's kept liabilities and secret; the rebuilt
+    root must equal the published one (KeyError if the account is not in it)."""
+    import json
+
+    from rucksack.reserves.build import proof_for
+    from rucksack.reserves.documents import encode
+    from rucksack.reserves.tree import build_tree
+
+    snap = load_snapshot(snapshot_dir / "private" / "liabilities.json")
+    secret = bytes.fromhex((snapshot_dir / "private" / "snapshot-secret.hex").read_text().strip())
+    published = json.loads((snapshot_dir / "snapshot.json").read_bytes())
+    tree = build_tree(snap, secret, min_depth=int(published["depth"]))
+    if tree.root.hex() != published["root"]:
+        raise ValueError(f"{snapshot_dir}: the kept liabilities rebuild root {tree.root.hex()}, not the published one")
+    data: bytes = encode(proof_for(tree, snap, account))
+    return data
+
+
+def cli_liabilities(data_dir: Path) -> tuple[LiabilitySnapshot, dict[str, bytes]]:
+    """For ``rucksack reserves snapshot --data-dir``: the snapshot plus exchange-accounts.json."""
+    liab = liabilities_from_data_dir(data_dir)
+    return liab.snapshot, {EXCHANGE_ACCOUNTS: exchange_accounts_json(liab)}
+
+
+def cli_proof(data_dir: Path, account: int, seq: int | None) -> bytes:
+    """For ``rucksack reserves proof --data-dir``: re-issue from DATA/reserves/<seq> (newest by default)."""
+    if seq is None:
+        found = latest_dir(data_dir)
+        if found is None:
+            raise FileNotFoundError(f"no published reserves snapshot under {reserves_root(data_dir)}")
+    else:
+        found = reserves_root(data_dir) / str(seq)
+        if not (found / "snapshot.json").is_file():
+            raise FileNotFoundError(f"no published reserves snapshot at {found}")
+    return reissue_proof(found, account)
+
+
+# ------------------------------------------------------------------------------------------ the server
+
+
+def take_snapshot(service: ExchangeService) -> tuple[Liabilities, Path]:
+    """Liabilities at the live engine's last seq, taken in the loop thread after the journal covers it."""
+    # the cut is durable (a crash cannot lose the seq it is taken at); events are left to the service
+    service.exchange.journal.wait_durable(service.engine.last_seq)
+    liab = liabilities(service.engine)
+    return liab, reserves_root(service.data_dir) / str(liab.snapshot.seq)
+
+
+async def publish_now(service: ExchangeService) -> dict[str, Any]:
+    """Take a tier (a) snapshot now (the cut in the loop, the tree and files in a worker thread)."""
+    liab, out = take_snapshot(service)
+    if (out / "snapshot.json").is_file():
+        return {"seq": liab.snapshot.seq, "dir": str(out), "existing": True}
+    started = time.perf_counter()
+    summary = await asyncio.to_thread(publish, liab, out, signing_key_path(service.data_dir))
+    log.info("reserves snapshot at seq %s in %.2f s", liab.snapshot.seq, time.perf_counter() - started)
+    return summary
+
+
+async def daily_snapshots(service: ExchangeService, period: float = 60.0) -> None:
+    """One tier (a) snapshot at start-up when none exists, then one per UTC day (checked every
+    ``period`` seconds). The zero-knowledge tier runs only on demand (``rucksack reserves snapshot --zk``)."""
+    while True:
+        latest = latest_dir(service.data_dir)
+        day = service.clock() // DAY_US
+        last_day = -1
+        if latest is not None:
+            try:
+                last_day = int(msgspec.json.decode((latest / "snapshot.json").read_bytes())["ts_us"]) // DAY_US
+            except (OSError, ValueError, KeyError, msgspec.DecodeError):
+                last_day = -1
+        if latest is None or last_day < day:
+            try:
+                await publish_now(service)
+            except Exception:  # a failed snapshot must never stop the exchange
+                log.exception("reserves snapshot failed")
+        await asyncio.sleep(period)
+
+
+__all__ = [
+    "Liabilities",
+    "SystemRow",
+    "account_nets",
+    "asset_prices",
+    "daily_snapshots",
+    "latest_dir",
+    "liabilities",
+    "liabilities_from_data_dir",
+    "publish",
+    "publish_now",
+    "reissue_proof",
+    "snapshot_dirs",
+]

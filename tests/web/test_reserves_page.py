@@ -1,0 +1,86 @@
+"""The Reserves page: totals vs reserves from the published snapshot, and the signed-in user's own
+inclusion proof fetched and verified in the browser (WebCrypto SHA-256/HMAC + noble ED25519)."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from playwright.sync_api import expect
+
+from rucksack.exchange.api.service import admin_token_path
+from tests.api.conftest import Creds, Signed
+from tests.web.conftest import Web
+
+
+def publish_snapshot(web: Web, data_dir: object) -> int:
+    token = admin_token_path(data_dir).read_text().strip()  # type: ignore[arg-type]
+    r = httpx.post(web.url + "/api/v1/sandbox/reserves/snapshot", headers={"X-Admin-Token": token}, timeout=60)
+    assert r.status_code == 200, r.text
+    return int(r.json()["seq"])
+
+
+def test_reserves_page_checks_my_proof_in_the_browser(web: Web, server) -> None:  # type: ignore[no-untyped-def]
+    page = web.page
+    page.goto(web.url + "/")
+    page.wait_for_selector("body[data-ready='1']")
+    page.click("#start-trading")
+    expect(page.locator("body")).to_have_class(re.compile("signed-in"))
+    account = page.evaluate("JSON.parse(localStorage.getItem('rucksack.session')).accountId")
+    assert account
+    seq = publish_snapshot(web, server.data_dir)  # a snapshot that includes the new account
+
+    page.click("#nav button[data-page='reserves']")
+    expect(page.locator("#page-reserves")).to_be_visible()
+    expect(page.locator("#reserves-table tbody tr")).to_have_count(4)
+    shown_seq = int(page.locator("#por-seq").inner_text())
+    assert shown_seq >= seq
+    usdc = page.locator("#reserves-table tr[data-asset='USDC']")
+    expect(usdc).to_have_attribute("data-covered", "true")
+    expect(usdc.locator("td.coverage")).to_contain_text("%")
+    expect(page.locator("#por-source")).to_contain_text("exchange-ledger (not on-chain)")
+    expect(page.locator("#por-root")).to_have_text(re.compile("^[0-9a-f]{64}$"))
+    web.shot("20-reserves-snapshot")
+
+    page.click("#check-proof")
+    expect(page.locator("#proof-msg")).to_contain_text("Verified in your browser", timeout=20_000)
+    expect(page.locator("#proof-result")).to_have_attribute("data-verdict", "pass")
+    for check in ("snapshot.signature", "proof.snapshot", "proof.account", "proof.root", "proof.totals"):
+        expect(page.locator(f"#proof-checks li.pass[data-check='{check}']")).to_have_count(1)
+    expect(page.locator("#proof-checks li.fail")).to_have_count(0)
+    expect(page.locator("#proof-balances tr[data-asset='USDC'] td.equity")).to_have_text("100,000")
+    web.shot("21-reserves-proof-verified")
+
+    # the same in-browser verifier refuses tampered inputs (so the pass above means something)
+    stored = page.evaluate("JSON.parse(localStorage.getItem('rucksack.session'))")
+    creds = Creds(stored["apiKey"], stored["secret"], account)
+    proof = Signed(web.url, creds).request("GET", "/api/v1/reserves/proof", "reservesProofQuery").json()["proof"]
+    tampered = page.evaluate(
+        """async ([account, proof]) => {
+          const { verifyProof } = await import('/assets/reserves.js');
+          const { snapshot } = await (await fetch('/api/v1/reserves/snapshot')).json();
+          const clone = () => JSON.parse(JSON.stringify(proof));
+          const out = {};
+          out.ok = (await verifyProof(snapshot, proof, account)).ok;
+          const a = clone(); a.equity[0] = String(BigInt(a.equity[0]) + 1n);
+          out.balance = (await verifyProof(snapshot, a, account)).ok;
+          const b = clone(); b.index = b.index ^ 1;
+          out.moved = (await verifyProof(snapshot, b, account)).ok;
+          const c = clone(); c.path[0].equity[0] = String(BigInt(c.path[0].equity[0]) + 1n);
+          out.sibling = (await verifyProof(snapshot, c, account)).ok;
+          out.other = (await verifyProof(snapshot, proof, account + 1)).ok;
+          const s = JSON.parse(JSON.stringify(snapshot));
+          s.assets[0].total_equity = String(BigInt(s.assets[0].total_equity) + 1n);
+          out.signature = (await verifyProof(s, proof, account)).ok;
+          return out;
+        }""",
+        [account, proof],
+    )
+    assert tampered == {
+        "ok": True,
+        "balance": False,
+        "moved": False,
+        "sibling": False,
+        "other": False,
+        "signature": False,
+    }, tampered
