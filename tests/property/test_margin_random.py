@@ -51,6 +51,9 @@ class Relative(NamedTuple):
     tif: str
     reduce_only: bool
     spot_margin: bool = False
+    trigger: int = 0  # 0 none, 1 a standalone trigger order, 2 take-profit/stop-loss attached
+    trigger_bp: int = 0  # the trigger's distance from the index (basis points)
+    trigger_by: str = ""
 
     def resolve(self, d: PerpDriver) -> PlaceOrder:
         m = d.engine.market_by_symbol[self.market]
@@ -73,7 +76,19 @@ class Relative(NamedTuple):
             auto_borrow=self.spot_margin and not m.is_perp,
             auto_borrow_repay=self.spot_margin and not m.is_perp,
             auto_lend_redeem=self.spot_margin and not m.is_perp,
+            **self._triggers(index, price),
         )
+
+    def _triggers(self, index: int, price: int) -> dict[str, int | str]:
+        if self.trigger == 1:
+            return {"trigger_price": max(1, index + index * self.trigger_bp // 10_000), "trigger_by": self.trigger_by}
+        if self.trigger == 2 and self.market != "SOL_USDC":
+            ref = price or index
+            gap = ref * abs(self.trigger_bp) // 10_000 + 1
+            up, down = ref + gap, max(1, ref - gap)
+            tp, sl = (up, down) if self.side == "Bid" else (down, up)
+            return {"take_profit_price": tp, "stop_loss_price": sl, "stop_loss_by": self.trigger_by}
+        return {}
 
 
 @st.composite
@@ -94,6 +109,9 @@ def orders(draw: st.DrawFn) -> Relative:
         "GTC" if maker else draw(st.sampled_from(("GTC", "IOC"))),
         (not maker) and draw(st.integers(0, 4)) == 0 and market != "SOL_USDC",
         (not maker) and draw(st.booleans()),
+        0 if maker else draw(st.sampled_from((0, 0, 1, 2))),
+        draw(st.integers(-300, 300)),
+        draw(st.sampled_from(("", "MarkPrice", "LastPrice", "IndexPrice"))),
     )
 
 
@@ -172,8 +190,10 @@ def test_margin_streams_keep_every_invariant(stream: list[Command | Relative | S
         events = d(command)  # the driver checks every invariant after each command
         if before is None:
             continue
-        accepted = any(isinstance(e, (OrderAccepted, Withdrawn, Transferred)) for e in events) or any(
-            isinstance(e, BorrowLendExecuted) and e.kind == "Borrow" for e in events
+        accepted = (
+            any(isinstance(e, (Withdrawn, Transferred)) for e in events)
+            or any(isinstance(e, OrderAccepted) and e.order == command for e in events)
+            or any(isinstance(e, BorrowLendExecuted) and e.kind == "Borrow" for e in events)
         )
         if not accepted or (isinstance(command, PlaceOrder) and command.reduce_only):
             continue

@@ -9,26 +9,38 @@ from rucksack.exchange.api.wire import MarketWire, Wire, iso_ms
 from rucksack.exchange.core.book.order import Order
 from rucksack.exchange.core.commands import PlaceOrder
 from rucksack.exchange.core.enums import STP_NAMES, TIF_NAMES
-from rucksack.exchange.core.events import Event, OrderAccepted, OrderClosed, OrderRejected, TradeExecuted
+from rucksack.exchange.core.events import (
+    BorrowLendExecuted,
+    Event,
+    OrderAccepted,
+    OrderClosed,
+    OrderRejected,
+    TradeExecuted,
+    TriggerAccepted,
+    TriggerFired,
+)
+from rucksack.exchange.core.perps.triggers import TRIGGER_PENDING, Trigger
 
 SIDES = ("Bid", "Ask")
 ORDER_TYPES = ("Limit", "Market")
 TIFS = ("GTC", "IOC", "FOK")
 STPS = ("RejectTaker", "RejectMaker", "RejectBoth", "Allow")
-UNSUPPORTED_YET = (
-    "triggerPrice",
-    "triggerQuantity",
-    "triggerBy",
-    "triggeredBy",
-    "stopLossTriggerPrice",
-    "stopLossLimitPrice",
-    "takeProfitTriggerPrice",
-    "takeProfitLimitPrice",
-    "autoBorrow",
-    "autoBorrowRepay",
-    "autoLend",
-    "autoLendRedeem",
-)
+UNSUPPORTED_YET = ("autoLend",)
+TRIGGER_BY = ("MarkPrice", "LastPrice", "IndexPrice")
+
+
+def _trigger_by(params: dict[str, Any], key: str) -> str:
+    value = params.get(key)
+    if value is None:
+        return ""
+    if value not in TRIGGER_BY:
+        raise bad_request(f"{key} must be MarkPrice, LastPrice or IndexPrice", "INVALID_ORDER")
+    return str(value)
+
+
+def _opt_price(mw: MarketWire, params: dict[str, Any], key: str) -> int:
+    value = params.get(key)
+    return mw.parse_price(value) if value is not None else 0
 
 
 def _bool(params: dict[str, Any], key: str) -> bool:
@@ -89,6 +101,36 @@ def parse_place(wire: Wire, account: int, params: Any) -> PlaceOrder:
         raise bad_request("selfTradePrevention must be RejectTaker, RejectMaker or RejectBoth")
     post_only = _bool(params, "postOnly")
     quantity, quote_qty, price = params.get("quantity"), params.get("quoteQuantity"), params.get("price")
+    trigger_price = _opt_price(mw, params, "triggerPrice")
+    trigger_qty = params.get("triggerQuantity")
+    if trigger_price:
+        # ccxt sends triggerQuantity instead of quantity; the sdk may send both (equal)
+        if trigger_qty is None and quantity is None:
+            raise ApiError(
+                400, "INVALID_CLIENT_REQUEST", "Must specify both `triggerPrice` and `triggerQuantity` or neither"
+            )
+        if trigger_qty is not None:
+            if quantity is not None and mw.parse_qty(quantity) != mw.parse_qty(trigger_qty):
+                raise ApiError(400, "INVALID_ORDER", "quantity and triggerQuantity differ")
+            quantity = trigger_qty
+        if quote_qty is not None:
+            raise ApiError(400, "INVALID_ORDER", "Trigger orders are sized in quantity")
+    elif trigger_qty is not None:
+        raise ApiError(
+            400, "INVALID_CLIENT_REQUEST", "Must specify both `triggerPrice` and `triggerQuantity` or neither"
+        )
+    trigger_by = _trigger_by(params, "triggerBy" if params.get("triggerBy") is not None else "triggeredBy")
+    tp, tp_limit = _opt_price(mw, params, "takeProfitTriggerPrice"), _opt_price(mw, params, "takeProfitLimitPrice")
+    sl, sl_limit = _opt_price(mw, params, "stopLossTriggerPrice"), _opt_price(mw, params, "stopLossLimitPrice")
+    tp_by, sl_by = _trigger_by(params, "takeProfitTriggerBy"), _trigger_by(params, "stopLossTriggerBy")
+    if ((tp_limit or tp_by) and not tp) or ((sl_limit or sl_by) and not sl):
+        raise ApiError(400, "INVALID_ORDER", "a take-profit/stop-loss limit or trigger-by needs its trigger price")
+    if (tp or sl) and not is_perp:
+        raise ApiError(400, "INVALID_ORDER", "take-profit and stop-loss apply to futures markets only")
+    # spot margin flags; futures orders are margined anyway, so Backpack ignores them there
+    auto_borrow = _bool(params, "autoBorrow") and not is_perp
+    auto_borrow_repay = _bool(params, "autoBorrowRepay") and not is_perp
+    auto_lend_redeem = _bool(params, "autoLendRedeem") and not is_perp
     lots = mw.parse_qty(quantity) if quantity is not None else 0
     if order_type == "Limit":
         if price is None or quantity is None:
@@ -121,7 +163,44 @@ def parse_place(wire: Wire, account: int, params: Any) -> PlaceOrder:
         stp=stp,
         client_id=parse_client_id(params.get("clientId")),
         reduce_only=reduce_only,
+        auto_borrow=auto_borrow,
+        auto_borrow_repay=auto_borrow_repay,
+        auto_lend_redeem=auto_lend_redeem,
+        trigger_price=trigger_price,
+        trigger_by=trigger_by,
+        take_profit_price=tp,
+        take_profit_limit=tp_limit,
+        take_profit_by=tp_by,
+        stop_loss_price=sl,
+        stop_loss_limit=sl_limit,
+        stop_loss_by=sl_by,
     )
+
+
+def _default_by(mw: MarketWire, by: str) -> str:
+    return by or ("MarkPrice" if mw.spec.market_type == "PERP" else "LastPrice")
+
+
+def trigger_fields(mw: MarketWire, c: PlaceOrder | None, triggered_us: int = 0) -> dict[str, Any]:
+    """The Order object's trigger and TP/SL fields for command ``c`` (all null without one)."""
+    if c is None:
+        c = _NO_TRIGGERS
+    tp, sl = c.take_profit_price, c.stop_loss_price
+    return {
+        "stopLossLimitPrice": mw.price(c.stop_loss_limit) if sl and c.stop_loss_limit else None,
+        "stopLossTriggerBy": _default_by(mw, c.stop_loss_by) if sl else None,
+        "stopLossTriggerPrice": mw.price(sl) if sl else None,
+        "takeProfitLimitPrice": mw.price(c.take_profit_limit) if tp and c.take_profit_limit else None,
+        "takeProfitTriggerBy": _default_by(mw, c.take_profit_by) if tp else None,
+        "takeProfitTriggerPrice": mw.price(tp) if tp else None,
+        "triggerBy": _default_by(mw, c.trigger_by) if c.trigger_price else None,
+        "triggerPrice": mw.price(c.trigger_price) if c.trigger_price else None,
+        "triggerQuantity": mw.qty(c.lots) if c.trigger_price else None,
+        "triggeredAt": triggered_us // 1000 if triggered_us else None,
+    }
+
+
+_NO_TRIGGERS = PlaceOrder(0, "", "Bid", "Limit")
 
 
 def order_json(
@@ -142,6 +221,8 @@ def order_json(
     filled_lots: int,
     filled_quote: int,
     reduce_only: bool = False,
+    command: PlaceOrder | None = None,
+    triggered_us: int = 0,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "orderType": order_type,
@@ -167,25 +248,16 @@ def order_json(
             "selfTradePrevention": stp,
             "side": side,
             "status": status,
-            "stopLossLimitPrice": None,
-            "stopLossTriggerBy": None,
-            "stopLossTriggerPrice": None,
             "strategyId": None,
             "symbol": mw.symbol,
-            "takeProfitLimitPrice": None,
-            "takeProfitTriggerBy": None,
-            "takeProfitTriggerPrice": None,
             "timeInForce": tif,
-            "triggerBy": None,
-            "triggerPrice": None,
-            "triggerQuantity": None,
-            "triggeredAt": None,
         }
     )
+    out.update(trigger_fields(mw, command, triggered_us))
     return out
 
 
-def resting_order_json(wire: Wire, symbol: str, o: Order) -> dict[str, Any]:
+def resting_order_json(wire: Wire, symbol: str, o: Order, command: PlaceOrder | None = None) -> dict[str, Any]:
     return order_json(
         wire.markets[symbol],
         order_id=o.id,
@@ -203,6 +275,32 @@ def resting_order_json(wire: Wire, symbol: str, o: Order) -> dict[str, Any]:
         filled_lots=o.filled_lots,
         filled_quote=o.filled_quote,
         reduce_only=o.reduce_only,
+        command=command,
+    )
+
+
+def trigger_order_json(wire: Wire, t: Trigger) -> dict[str, Any]:
+    """A pending trigger order (``TriggerPending``)."""
+    c = t.order
+    mw = wire.markets[c.market]
+    return order_json(
+        mw,
+        order_id=t.id,
+        order_type=c.order_type,
+        side=c.side,
+        price=c.price,
+        lots=c.lots,
+        quote_atoms=0,
+        tif=c.tif,
+        post_only=c.post_only,
+        stp=c.stp,
+        client_id=c.client_id,
+        created_us=t.ts_us,
+        status=TRIGGER_PENDING,
+        filled_lots=0,
+        filled_quote=0,
+        reduce_only=c.reduce_only,
+        command=c,
     )
 
 
@@ -212,16 +310,18 @@ def placed_order_json(wire: Wire, events: list[Event], start: int = 0) -> tuple[
     Returns the JSON and the index just past this placement's events. Raises the mapped
     :class:`ApiError` when the order was rejected.
     """
+    while isinstance(events[start], BorrowLendExecuted):  # spot margin funds the hold first
+        start += 1
     first = events[start]
     if isinstance(first, OrderRejected):
         raise from_reason(first.reason)
-    assert isinstance(first, OrderAccepted)
+    assert isinstance(first, (OrderAccepted, TriggerAccepted))
     c = first.order
     mw = wire.markets[c.market]
     filled_lots = filled_quote = 0
-    status = "New"
+    status = "New" if isinstance(first, OrderAccepted) else TRIGGER_PENDING
     end = start + 1
-    while end < len(events) and not isinstance(events[end], (OrderAccepted, OrderRejected)):
+    while end < len(events) and not _starts_placement(events[end]):
         ev = events[end]
         if isinstance(ev, OrderClosed) and ev.order_id == first.order_id:
             status, filled_lots, filled_quote = ev.status, ev.filled_lots, ev.filled_quote_atoms
@@ -248,7 +348,15 @@ def placed_order_json(wire: Wire, events: list[Event], start: int = 0) -> tuple[
         filled_lots=filled_lots,
         filled_quote=filled_quote,
         reduce_only=c.reduce_only,
+        command=c,
     ), end
+
+
+def _starts_placement(ev: Event) -> bool:
+    """The first event of a placement: TP/SL triggers created inside one do not start one."""
+    if isinstance(ev, TriggerAccepted):
+        return ev.parent_id < 0
+    return isinstance(ev, (OrderAccepted, OrderRejected, TriggerFired))
 
 
 def history_order_json(wire: Wire, row: dict[str, Any]) -> dict[str, Any]:

@@ -49,6 +49,7 @@ from rucksack.exchange.core.events import (
     PositionTransferred,
     TradeExecuted,
     Transferred,
+    TriggerAccepted,
     Withdrawn,
 )
 
@@ -75,6 +76,8 @@ class CachedOrder:
     filled_lots: int = 0
     filled_quote: int = 0
     reduce_only: bool = False
+    command: PlaceOrder | None = None  # the placement, for the trigger and TP/SL fields
+    pending: bool = False  # a trigger order not fired yet (TriggerPending)
 
 
 @dataclass
@@ -115,6 +118,8 @@ class Hub:
                 o.filled_quote,
                 o.reduce_only,
             )
+        for t in service.engine.triggers.values():
+            self._cache_trigger(t.id, t.order)
         self.best: dict[str, tuple[int, int, int, int]] = {}
         # position stream: last lots sent per (account, market index), to tell opened/adjusted/closed
         self.sent_lots: dict[tuple[int, int], int] = {}
@@ -132,8 +137,12 @@ class Hub:
         positions: set[tuple[int, str]] = set()  # (account, perp symbol) whose position changed
         funded: set[str] = set()
         for ev in events:
-            if isinstance(ev, OrderAccepted):
+            if isinstance(ev, TriggerAccepted):
+                self._cache_trigger(ev.order_id, ev.order)
+                self._order_event(ev.order_id, "orderAccepted", ts_us, "TriggerPending")
+            elif isinstance(ev, OrderAccepted):
                 o: PlaceOrder = ev.order
+                fired = ev.order_id in self.orders  # a trigger order that fired keeps its id
                 self.orders[ev.order_id] = CachedOrder(
                     o.account,
                     o.market,
@@ -147,10 +156,11 @@ class Hub:
                     o.post_only,
                     o.client_id,
                     reduce_only=o.reduce_only,
+                    command=o if o.trigger_price or o.take_profit_price or o.stop_loss_price else None,
                 )
                 if o.order_type == "Limit":
                     touched.setdefault(o.market, set()).add((o.side, o.price))
-                self._order_event(ev.order_id, "orderAccepted", ts_us, "New")
+                self._order_event(ev.order_id, "triggerPlaced" if fired else "orderAccepted", ts_us, "New")
             elif isinstance(ev, TradeExecuted):
                 self._trade(ev, ts_us, touched)
                 if self.wire.markets[ev.market].spec.market_type == "PERP":
@@ -168,6 +178,8 @@ class Hub:
                         self._order_event(ev.order_id, "orderCancelled", ts_us, "Cancelled")
                     elif ev.status == "Expired":
                         self._order_event(ev.order_id, "orderExpired", ts_us, "Expired", reason=ev.reason)
+                    elif ev.status == "TriggerFailed":
+                        self._order_event(ev.order_id, "triggerFailed", ts_us, "TriggerFailed", reason=ev.reason)
                     del self.orders[ev.order_id]
             elif isinstance(ev, (Deposited, Withdrawn)):
                 self._balance(ev.account, ev.asset, ts_us)
@@ -198,6 +210,24 @@ class Hub:
         for symbol, levels in touched.items():
             self._depth(symbol, levels, seq, ts_us)
             self._book_ticker(symbol, seq, ts_us)
+
+    def _cache_trigger(self, order_id: int, o: PlaceOrder) -> None:
+        self.orders[order_id] = CachedOrder(
+            o.account,
+            o.market,
+            o.side,
+            o.order_type,
+            o.price,
+            o.lots,
+            0,
+            o.tif,
+            o.stp,
+            o.post_only,
+            o.client_id,
+            reduce_only=o.reduce_only,
+            command=o,
+            pending=True,
+        )
 
     def _trade(self, ev: TradeExecuted, ts_us: int, touched: dict[str, set[tuple[str, int]]]) -> None:
         mw = self.wire.markets[ev.market]
@@ -289,6 +319,19 @@ class Hub:
                 "y": cached.post_only,
             }
         )
+        cmd = cached.command
+        if cmd is not None:
+            default_by = "MarkPrice" if mw.spec.market_type == "PERP" else "LastPrice"
+            for key, by_key, price, by in (
+                ("P", "B", cmd.trigger_price, cmd.trigger_by),
+                ("a", "d", cmd.take_profit_price, cmd.take_profit_by),
+                ("b", "g", cmd.stop_loss_price, cmd.stop_loss_by),
+            ):
+                if price:
+                    data[key] = mw.price(price)
+                    data[by_key] = by or default_by
+            if cmd.trigger_price:
+                data["Y"] = mw.qty(cmd.lots)
         if reason:
             data["R"] = reason
         if fill:

@@ -37,6 +37,16 @@ class PlaceOrder(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=Fals
     auto_borrow: bool = False  # spot margin: borrow what the hold lacks
     auto_borrow_repay: bool = False  # proceeds repay a borrow of the received asset
     auto_lend_redeem: bool = False  # redeem lent funds the hold needs
+    # trigger orders (perps.triggers): a standalone trigger waits until ``trigger_by`` reaches
+    # ``trigger_price``; take-profit/stop-loss (``*_limit`` 0: market) attach to the filled part
+    trigger_price: int = 0
+    trigger_by: str = ""  # MarkPrice | LastPrice | IndexPrice; "" the market's default
+    take_profit_price: int = 0
+    take_profit_limit: int = 0
+    take_profit_by: str = ""
+    stop_loss_price: int = 0
+    stop_loss_limit: int = 0
+    stop_loss_by: str = ""
 
 
 class PlaceOrders(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):

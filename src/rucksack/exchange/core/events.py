@@ -272,6 +272,37 @@ class IndexPriceRejected(msgspec.Struct, frozen=True, tag=True, array_like=True,
     reason: str
 
 
+class TriggerAccepted(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """A trigger order is pending (Backpack's ``TriggerPending``): a standalone trigger order
+    (``parent_id`` -1, ``order`` the command as placed) or a take-profit/stop-loss created for
+    ``order.lots`` filled of order ``parent_id``. When it fires, ``TriggerFired`` is followed by
+    the placement's usual events under the same ``order_id``; a placement the engine refuses
+    closes it with status ``TriggerFailed``."""
+
+    order_id: int
+    ts_us: int
+    order: PlaceOrder
+    parent_id: int = -1
+
+    @property
+    def account(self) -> int:
+        return self.order.account
+
+    @property
+    def market(self) -> str:
+        return self.order.market
+
+
+class TriggerFired(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """A pending trigger's reference price reached its trigger price (``price``, ticks)."""
+
+    order_id: int
+    account: int
+    market: str
+    price: int
+    ts_us: int
+
+
 Event = (
     OrderAccepted
     | OrderRejected
@@ -303,4 +334,6 @@ Event = (
     | LiquidationEnded
     | PositionTransferred
     | BadDebt
+    | TriggerAccepted
+    | TriggerFired
 )

@@ -10,7 +10,9 @@
   remaining lots, and a position's open buys/sells equal its resting orders' lots);
 - perps: long and short lots balance in every market, open interest equals the long lots, and
   the settlement pot equals the sum of unsettled balances minus the sum of position costs (so
-  realized PnL, fees and funding are zero-sum).
+  realized PnL, fees and funding are zero-sum);
+- trigger orders: pending ids are issued and never also resting, client ids indexed, TP/SL
+  parents still resting.
 """
 
 from __future__ import annotations
@@ -113,8 +115,34 @@ def check_invariants(engine: Engine) -> list[str]:
     problems.extend(_perp_problems(engine, expected_open))
     for client_key, order_id in engine.client_orders.items():
         order = engine.orders.get(order_id)
-        if order is None or (order.account << 32) | order.client_id != client_key:
+        trigger = engine.triggers.get(order_id)
+        owner_key = -1
+        if order is not None:
+            owner_key = (order.account << 32) | order.client_id
+        elif trigger is not None:
+            owner_key = (trigger.account << 32) | trigger.client_id
+        if owner_key != client_key:
             problems.append(f"client id index entry {client_key} is stale")
+    problems.extend(_trigger_problems(engine))
+    return problems
+
+
+def _trigger_problems(engine: Engine) -> list[str]:
+    """Pending triggers: ids unique (never also resting), issued, owned by a known account, in
+    their own market; client ids indexed; TP/SL parents still resting."""
+    problems: list[str] = []
+    for order_id, t in engine.triggers.items():
+        if t.id != order_id or order_id in engine.orders or not 0 < order_id < engine.next_order_id:
+            problems.append(f"trigger {order_id}: bad id")
+        if t.account not in engine.ledger.accounts or engine.markets[t.market].symbol != t.order.market:
+            problems.append(f"trigger {order_id}: unknown account or market")
+        if t.order.trigger_price != t.price or t.price <= 0 or t.order.lots <= 0:
+            problems.append(f"trigger {order_id}: bad trigger price or quantity")
+        if t.client_id >= 0 and engine.client_orders.get((t.account << 32) | t.client_id) != order_id:
+            problems.append(f"trigger {order_id}: client id not indexed")
+    for order_id in engine.tpsl:
+        if order_id not in engine.orders:
+            problems.append(f"TP/SL parent {order_id} is not resting")
     return problems
 
 

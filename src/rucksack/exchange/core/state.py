@@ -14,11 +14,13 @@ import hashlib
 import msgspec
 
 from rucksack.exchange.core.book.order import Order
+from rucksack.exchange.core.commands import PlaceOrder
 from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.market_state import mark_price
 from rucksack.exchange.core.markets import ExchangeSpec
+from rucksack.exchange.core.perps.triggers import Trigger
 
-SNAPSHOT_VERSION = 4
+SNAPSHOT_VERSION = 5
 
 
 class OrderRecord(msgspec.Struct, array_like=True, frozen=True):
@@ -79,6 +81,16 @@ class AccountRecord(msgspec.Struct, array_like=True, frozen=True):
     positions: list[PositionRecord]
 
 
+class TriggerRecord(msgspec.Struct, array_like=True, frozen=True):
+    id: int
+    market: int
+    by: int
+    above: bool
+    ts_us: int
+    parent_id: int
+    order: PlaceOrder
+
+
 class PoolRecord(msgspec.Struct, array_like=True, frozen=True):
     asset: str
     cash: int
@@ -106,6 +118,8 @@ class Snapshot(msgspec.Struct, array_like=True, frozen=True):
     last_accrual_hour: int
     backstop: list[int]
     last_funding_hour: int
+    triggers: list[TriggerRecord]  # pending trigger orders by id
+    tpsl: list[tuple[int, PlaceOrder]]  # resting orders with TP/SL attached, by id
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -207,6 +221,11 @@ def take_snapshot(engine: Engine) -> Snapshot:
         last_accrual_hour=engine.last_accrual_hour,
         backstop=list(engine.backstop),
         last_funding_hour=engine.last_funding_hour,
+        triggers=[
+            TriggerRecord(t.id, t.market, t.by, t.above, t.ts_us, t.parent_id, t.order)
+            for _, t in sorted(engine.triggers.items())
+        ],
+        tpsl=sorted(engine.tpsl.items()),
     )
 
 
@@ -304,6 +323,12 @@ def restore(spec: ExchangeSpec, snapshot: Snapshot) -> Engine:
     engine.last_accrual_hour = snapshot.last_accrual_hour
     engine.backstop = list(snapshot.backstop)
     engine.last_funding_hour = snapshot.last_funding_hour
+    for trec in snapshot.triggers:
+        trigger = Trigger(trec.id, trec.order, trec.market, trec.by, trec.above, trec.ts_us, trec.parent_id)
+        engine.triggers[trec.id] = trigger
+        if trigger.client_id >= 0:
+            engine.client_orders[(trigger.account << 32) | trigger.client_id] = trec.id
+    engine.tpsl = dict(snapshot.tpsl)
     for prec in snapshot.pools:
         pool = engine.pools[engine.asset_index[prec.asset]]
         if pool is None:

@@ -46,7 +46,7 @@ async def account(service: ExchangeService, account: int, params: Any) -> Any:
         "positionLimit": format_atoms(max(equity, 0) * leverage, settle.decimals),
         "spotMakerFee": format_atoms(tier.spot_maker_ppm, 2),
         "spotTakerFee": format_atoms(tier.spot_taker_ppm, 2),
-        "triggerOrders": 0,
+        "triggerOrders": sum(1 for t in service.engine.triggers.values() if t.account == account),
     }
 
 

@@ -12,6 +12,7 @@ from rucksack.exchange.api.orders import (
     parse_place,
     placed_order_json,
     resting_order_json,
+    trigger_order_json,
 )
 from rucksack.exchange.api.routes.common import (
     int_param,
@@ -61,24 +62,26 @@ def _find_open(service: ExchangeService, account: int, params: Any) -> Any:
         raise bad_request("specify exactly one of orderId or clientId")
     engine = service.engine
     if order_id is not None:
-        order = engine.orders.get(parse_order_id(order_id))
+        found: int | None = parse_order_id(order_id)
     else:
         found = engine.client_orders.get((account << 32) | parse_client_id(client_id))
-        order = engine.orders.get(found) if found is not None else None
+    order = engine.orders.get(found) if found is not None else None
+    if order is None and found is not None and found in engine.triggers:
+        trigger = engine.triggers[found]
+        if trigger.account == account and trigger.order.market == mw.symbol:
+            return trigger.id, trigger_order_json(service.wire, trigger)
     if order is None or order.account != account or engine.markets[order.market].symbol != mw.symbol:
         raise not_found("Order not found")
-    return mw, order
+    return order.id, resting_order_json(service.wire, mw.symbol, order, engine.tpsl.get(order.id))
 
 
 async def order_query(service: ExchangeService, account: int, params: Any) -> Any:
-    mw, order = _find_open(service, account, params)
-    return resting_order_json(service.wire, mw.symbol, order)
+    return _find_open(service, account, params)[1]
 
 
 async def order_cancel(service: ExchangeService, account: int, params: Any) -> Any:
-    mw, order = _find_open(service, account, params)
-    snapshot = resting_order_json(service.wire, mw.symbol, order)
-    events = await service.submit(CancelOrder(account, mw.symbol, order_id=order.id))
+    order_id, snapshot = _find_open(service, account, params)
+    events = await service.submit(CancelOrder(account, snapshot["symbol"], order_id=order_id))
     for ev in events:
         if isinstance(ev, CancelRejected):
             raise from_reason(ev.reason)
@@ -93,10 +96,15 @@ async def orders_query(service: ExchangeService, account: int, params: Any) -> A
         service.wire.market(symbol)
     market_type = params.get("marketType")
     out = []
+    engine = service.engine
     for order in service.open_orders(account):  # oldest first, stable across restarts
-        m = service.engine.markets[order.market]
+        m = engine.markets[order.market]
         if (symbol is None or m.symbol == symbol) and market_type in (None, m.spec.market_type):
-            out.append(resting_order_json(service.wire, m.symbol, order))
+            out.append(resting_order_json(service.wire, m.symbol, order, engine.tpsl.get(order.id)))
+    for _, trigger in sorted(engine.triggers.items()):  # then pending trigger orders, by id
+        m = engine.markets[trigger.market]
+        if trigger.account == account and symbol in (None, m.symbol) and market_type in (None, m.spec.market_type):
+            out.append(trigger_order_json(service.wire, trigger))
     return out
 
 
@@ -107,14 +115,38 @@ async def orders_cancel(service: ExchangeService, account: int, params: Any) -> 
     kind = params.get("orderType")
     if kind not in (None, "RestingLimitOrder", "ConditionalOrder"):
         raise bad_request("orderType must be RestingLimitOrder or ConditionalOrder")
-    if kind == "ConditionalOrder":
-        return []  # conditional orders arrive with the margin engine; there are none to cancel
-    state = service.engine.market_by_symbol[mw.symbol]
+    engine = service.engine
+    state = engine.market_by_symbol[mw.symbol]
+    triggers = {
+        t.id: trigger_order_json(service.wire, t)
+        for _, t in sorted(engine.triggers.items())
+        if t.account == account and t.market == state.index
+    }
+    if kind is not None:
+        # one kind only: cancel those orders one by one (CancelAllOrders takes both)
+        chosen = (
+            triggers
+            if kind == "ConditionalOrder"
+            else {o.id: None for o in service.open_orders(account) if o.market == state.index}
+        )
+        out = []
+        for order_id in chosen:
+            try:
+                _, snapshot = _find_open(service, account, {"symbol": mw.symbol, "orderId": str(order_id)})
+            except ApiError:
+                continue
+            events = await service.submit(CancelOrder(account, mw.symbol, order_id=order_id))
+            for ev in events:
+                if isinstance(ev, OrderClosed) and ev.order_id == order_id:
+                    snapshot["status"] = ev.status
+                    out.append(snapshot)
+        return out
     before = {
-        o.id: resting_order_json(service.wire, mw.symbol, o)
+        o.id: resting_order_json(service.wire, mw.symbol, o, engine.tpsl.get(o.id))
         for o in service.open_orders(account)
         if o.market == state.index
     }
+    before.update(triggers)
     events = await service.submit(CancelAllOrders(account, mw.symbol))
     out = []
     for ev in events:
