@@ -3,8 +3,9 @@
 Served methods (the subset solana-py's client and wallets use): getBalance, getAccountInfo,
 getMultipleAccounts, getTokenAccountBalance, getTokenAccountsByOwner, getTokenSupply,
 getLatestBlockhash, isBlockhashValid, getFeeForMessage, sendTransaction, simulateTransaction,
-getSignatureStatuses, requestAirdrop, getMinimumBalanceForRentExemption, getSlot, getBlockHeight,
-getEpochInfo, getHealth, getVersion, getGenesisHash, getIdentity.
+getSignatureStatuses, getSignaturesForAddress, getTransaction (base64), requestAirdrop,
+getMinimumBalanceForRentExemption, getSlot, getBlockHeight, getEpochInfo, getHealth, getVersion,
+getGenesisHash, getIdentity.
 
 Semantics and their honest limits:
 
@@ -21,6 +22,10 @@ Semantics and their honest limits:
   signature returned.
 - ``simulateTransaction`` honours the ``accounts`` config (``addresses``, base64): those accounts'
   state after the simulated transaction (fees included), as a real node returns it.
+- ``getSignaturesForAddress`` lists committed transactions (newest first; ``limit``, ``before``,
+  ``until``) whose message names the address; ``getTransaction`` answers ``base64`` only, with
+  lamport pre/post balances and logs (token balances are not tracked: empty lists). Airdrops are
+  not transactions and appear in neither.
 - Only System, SPL Token, Associated Token Account and Memo programs exist (LiteSVM's defaults).
 """
 
@@ -41,10 +46,13 @@ from solders.rpc.responses import (
     GetAccountInfoResp,
     GetLatestBlockhashResp,
     GetMultipleAccountsResp,
+    GetSignaturesForAddressResp,
     GetSignatureStatusesResp,
     GetTokenAccountBalanceResp,
     GetTokenAccountsByOwnerResp,
+    GetTransactionResp,
     RpcBlockhash,
+    RpcConfirmedTransactionStatusWithSignature,
     RpcKeyedAccount,
     RpcResponseContext,
     RpcSimulateTransactionResult,
@@ -56,7 +64,14 @@ from solders.system_program import CreateAccountParams, create_account
 from solders.token.state import Mint, TokenAccount
 from solders.transaction import Transaction, VersionedTransaction
 from solders.transaction_metadata import FailedTransactionMetadata
-from solders.transaction_status import TransactionConfirmationStatus, TransactionErrorType, TransactionStatus
+from solders.transaction_status import (
+    EncodedConfirmedTransactionWithStatusMeta,
+    EncodedTransactionWithStatusMeta,
+    TransactionConfirmationStatus,
+    TransactionErrorType,
+    TransactionStatus,
+    UiTransactionStatusMeta,
+)
 from spl.token.constants import TOKEN_PROGRAM_ID
 from spl.token.instructions import create_idempotent_associated_token_account, get_associated_token_address, mint_to
 from spl.token.instructions import initialize_mint as spl_initialize_mint
@@ -99,6 +114,10 @@ class SvmNode(Node):
         self.slot = 1
         self.statuses: dict[str, tuple[int, TransactionErrorType | None]] = {}
         self._airdrops = 0
+        # committed transactions: signature -> (slot, tx, err, fee, pre/post lamports, logs), and
+        # address -> signatures naming it, oldest first (getSignaturesForAddress, getTransaction)
+        self.txs: dict[str, tuple[int, VersionedTransaction, TransactionErrorType | None, Any]] = {}
+        self.by_address: dict[str, list[str]] = {}
         self.genesis_hash = Hash(hashlib.sha256(f"rucksack-devnet:{chain.key}".encode()).digest())
         self.methods = {
             "getBalance": self.get_balance,
@@ -113,6 +132,8 @@ class SvmNode(Node):
             "sendTransaction": self.send_transaction,
             "simulateTransaction": self.simulate_transaction,
             "getSignatureStatuses": self.get_signature_statuses,
+            "getSignaturesForAddress": self.get_signatures_for_address,
+            "getTransaction": self.get_transaction,
             "requestAirdrop": self.request_airdrop,
             "getMinimumBalanceForRentExemption": lambda p: self.svm.minimum_balance_for_rent_exemption(int(p[0])),
             "getSlot": lambda p: self.slot,
@@ -167,6 +188,8 @@ class SvmNode(Node):
         self._commit(Transaction([faucet, mint], Message(ixs, faucet.pubkey()), self.svm.latest_blockhash()))
 
     def _commit(self, tx: Transaction | VersionedTransaction) -> tuple[str, TransactionErrorType | None, Any]:
+        keys = list(tx.message.account_keys)
+        pre = [self._lamports(k) for k in keys]
         result = self.svm.send_transaction(tx)
         if isinstance(result, FailedTransactionMetadata):
             err, meta = result.err(), result.meta()
@@ -176,7 +199,20 @@ class SvmNode(Node):
             self.svm.warp_to_slot(self.slot)
         sig = str(tx.signatures[0])
         self.statuses[sig] = (self.slot, err)
+        vtx = tx if isinstance(tx, VersionedTransaction) else VersionedTransaction.from_legacy(tx)
+        fee = LAMPORTS_PER_SIGNATURE * tx.message.header.num_required_signatures
+        status = UiTransactionStatusMeta(
+            err, fee, pre, [self._lamports(k) for k in keys], log_messages=list(meta.logs()),
+            pre_token_balances=[], post_token_balances=[],
+        )  # fmt: skip
+        self.txs[sig] = (self.slot, vtx, err, status)
+        for k in dict.fromkeys(str(k) for k in keys):
+            self.by_address.setdefault(k, []).append(sig)
         return sig, err, meta
+
+    def _lamports(self, key: Pubkey) -> int:
+        acc = self.svm.get_account(key)
+        return acc.lamports if acc is not None else 0
 
     def _ctx(self) -> RpcResponseContext:
         return RpcResponseContext(self.slot)
@@ -339,6 +375,39 @@ class SvmNode(Node):
             slot, err = known
             out.append(TransactionStatus(slot, None, err, err, TransactionConfirmationStatus.Finalized))
         return _value(GetSignatureStatusesResp(out, self._ctx()))
+
+    def get_signatures_for_address(self, p: list[Any]) -> Any:
+        sigs = self.by_address.get(str(_pubkey(p[0])), [])
+        cfg = _config(p, 1)
+        limit = min(int(cfg.get("limit") or 1000), 1000)
+        newest = list(reversed(sigs))
+        if cfg.get("before") in self.txs:
+            newest = newest[newest.index(cfg["before"]) + 1 :]
+        if cfg.get("until") in self.txs and cfg["until"] in newest:
+            newest = newest[: newest.index(cfg["until"])]
+        out = []
+        for s in newest[:limit]:
+            slot, _tx, err, _meta = self.txs[s]
+            out.append(
+                RpcConfirmedTransactionStatusWithSignature(
+                    Signature.from_string(s), slot, err, None, None, TransactionConfirmationStatus.Finalized
+                )
+            )
+        return _value(GetSignaturesForAddressResp(out))
+
+    def get_transaction(self, p: list[Any]) -> Any:
+        enc = _config(p, 1).get("encoding", "json")
+        if enc != "base64":
+            raise RpcError(INVALID_PARAMS, f"encoding {enc!r} is not served by the devnet (use base64)")
+        known = self.txs.get(str(p[0]))
+        if known is None:
+            return None
+        slot, tx, _err, meta = known
+        return _value(
+            GetTransactionResp(
+                EncodedConfirmedTransactionWithStatusMeta(slot, EncodedTransactionWithStatusMeta(tx, meta, None))
+            )
+        )
 
     def request_airdrop(self, p: list[Any]) -> Any:
         """Credit lamports out of thin air (as a test validator's faucet does) and finalize at once.
