@@ -12,6 +12,7 @@ NATIVE := build/native
 # proof of reserves tier (b): circom2 + snarkjs + circomlib, exact versions from tools/zk's lockfile
 ZK_NODE := build/zk/node
 DATA   ?= data
+DEVNET_PORT ?= 8899
 
 .PHONY: setup run test test-pure test-native check native bench clean chromium
 
@@ -43,8 +44,12 @@ $(BPX)/.installed: $(BPX_REQ)
 	$(BPX)/bin/python -m pip install --quiet --disable-pip-version-check -r $(BPX_REQ)
 	touch $@
 
+# the exchange with the local devnet beside it (all seven chains on loopback): deposits to the
+# addresses from GET /wapi/v1/capital/deposit/address are credited, withdrawals land on the devnet
 run: setup
-	$(PY) -m rucksack serve --data-dir $(DATA)
+	@$(PY) -m rucksack devnet --port $(DEVNET_PORT) & devnet=$$!; \
+	trap 'kill $$devnet 2>/dev/null' EXIT INT TERM; \
+	$(PY) -m rucksack serve --data-dir $(DATA) --chain-rpc http://127.0.0.1:$(DEVNET_PORT)
 
 check: setup
 	$(PY) -m ruff check src tests tools

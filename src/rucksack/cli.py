@@ -100,6 +100,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         sandbox=not args.production,
         seed=args.seed,
         fsync=not args.unsafe_no_fsync,
+        chain_rpc=args.chain_rpc,
+        confirmations=args.confirmations,
+        chain_poll=args.chain_poll,
     )
 
 
@@ -167,6 +170,15 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="benchmarks only: acknowledge without fdatasync (a power cut can lose acked orders)",
     )
+    serve.add_argument(
+        "--chain-rpc",
+        action="append",
+        default=[],
+        metavar="URL|CHAIN=URL",
+        help="watch deposits and send withdrawals: a devnet root (chain k at URL/k) or one chain's node",
+    )
+    serve.add_argument("--confirmations", type=int, default=1, help="blocks/slots before a deposit is credited")
+    serve.add_argument("--chain-poll", type=float, default=1.0, help="seconds between chain polls")
     serve.set_defaults(func=cmd_serve)
 
     sandbox = sub.add_parser("sandbox", help="sandbox helpers for bots and tests (server in sandbox mode)")

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -47,6 +48,22 @@ async def risk_ticks(service: ExchangeService, sweep_period: float = 1.0, settle
         await asyncio.sleep(sweep_period)
 
 
+def start_custody(service: ExchangeService, chain_rpc: list[str], confirmations: int, poll: float) -> Any:
+    """Exchange custody with deposit watchers and withdrawals (``--chain-rpc``). Production mode
+    without ``RUCKSACK_CUSTODY_PASSWORD`` runs without custody (and says so)."""
+    from rucksack.exchange.custody.seed import CustodySeedError
+    from rucksack.exchange.custody.service import Custody, chain_urls
+
+    try:
+        custody = Custody(service, chain_urls(chain_rpc), confirmations=confirmations, poll=poll)
+    except CustodySeedError as exc:
+        sys.stderr.write(f"rucksack: custody disabled: {exc}\n")
+        return None
+    service.custody = custody  # type: ignore[attr-defined]
+    sys.stderr.write(f"rucksack: custody watching {', '.join(custody.rpcs)}\n")
+    return custody
+
+
 def serve(
     data_dir: Path,
     host: str,
@@ -56,6 +73,9 @@ def serve(
     sandbox: bool = True,
     seed: int = 7,
     fsync: bool = True,
+    chain_rpc: list[str] | None = None,
+    confirmations: int = 1,
+    chain_poll: float = 1.0,
 ) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     service = ExchangeService(data_dir, sandbox=sandbox, fsync=fsync)
@@ -75,6 +95,10 @@ def serve(
     feed_ = service.feed
     if feed_ is not None:
         background.append(lambda: publish_index_prices(service, feed_))
+    if chain_rpc:  # without it custody starts lazily, on the first deposit-address request
+        custody = start_custody(service, chain_rpc, confirmations, chain_poll)
+        if custody is not None:
+            background.append(custody.run)
     app = create_app(service, background)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
     uvicorn.Server(config).run()

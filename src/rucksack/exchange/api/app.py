@@ -87,6 +87,8 @@ PRIVATE: dict[tuple[str, str], tuple[str, Handler]] = {
     ("GET", "/wapi/v1/history/fills"): ("fillHistoryQueryAll", trading.fill_history),
     ("GET", "/wapi/v1/capital/deposits"): ("depositQueryAll", account.deposits),
     ("GET", "/wapi/v1/capital/withdrawals"): ("withdrawalQueryAll", account.withdrawals),
+    ("POST", "/wapi/v1/capital/withdrawals"): ("withdraw", account.withdraw),
+    ("GET", "/wapi/v1/capital/deposit/address"): ("depositAddressQuery", account.deposit_address),
     ("POST", "/api/v1/borrowLend"): ("borrowLendExecute", lending.borrow_lend_execute),
     ("GET", "/api/v1/borrowLend/positions"): ("borrowLendPositionQuery", lending.borrow_lend_positions),
     ("GET", "/api/v1/capital/collateral"): ("collateralQuery", positions.capital_collateral),

@@ -11,6 +11,11 @@ from typing import Any
 
 DECIMAL = {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$", "description": "decimal string"}
 SYMBOL = {"type": "string", "description": "market symbol, e.g. SOL_USDC"}
+BLOCKCHAIN = {
+    "type": "string",
+    "enum": ["Solana", "Eclipse", "Ethereum", "Base", "Arbitrum", "Optimism", "Polygon"],
+    "description": "Backpack Blockchain enum (the chains Rucksack custodies)",
+}
 SIDE = {"type": "string", "enum": ["Bid", "Ask"]}
 ERROR = {
     "type": "object",
@@ -186,6 +191,31 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
         [q("from", {"type": "integer"}), q("to", {"type": "integer"}), *PAGE[:2]],
         None,
         [400],
+    ),
+    ("POST", "/wapi/v1/capital/withdrawals"): (
+        "Withdraw to an address on a chain (withdraw): funds held, signed by the hot wallet, broadcast",
+        [],
+        {
+            "type": "object",
+            "required": ["address", "blockchain", "quantity", "symbol"],
+            "properties": {
+                "address": {"type": "string"},
+                "blockchain": BLOCKCHAIN,
+                "quantity": DECIMAL,
+                "symbol": {"type": "string", "description": "asset, e.g. USDC"},
+                "clientId": {"type": "string", "maxLength": 255},
+                "twoFactorToken": {"type": "string"},
+                "autoBorrow": {"type": "boolean"},
+                "autoLendRedeem": {"type": "boolean"},
+            },
+        },
+        [400, 503],
+    ),
+    ("GET", "/wapi/v1/capital/deposit/address"): (
+        "Deposit address of the account on a chain (depositAddressQuery)",
+        [q("blockchain", BLOCKCHAIN, True)],
+        None,
+        [400, 503],
     ),
     ("GET", "/api/v1/borrowLend/markets"): ("Borrow/lend markets", [], None, []),
     ("GET", "/api/v1/collateral"): ("Collateral haircut functions per asset", [], None, []),

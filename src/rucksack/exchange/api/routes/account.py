@@ -120,17 +120,20 @@ async def deposits(service: ExchangeService, account: int, params: Any) -> Any:
         offset=offset,
     )
     out = []
+    custody = getattr(service, "custody", None)  # chain data, when custody runs
     for r in rows:
         asset = service.wire.assets[r["asset"]]
         sandbox = r["ref"].startswith("sandbox:")
+        chain = custody.db.deposit(r["ref"]) if custody is not None else None  # a credited chain transfer
+        internal = sandbox or r["ref"].startswith("withdrawal-refund:")
         out.append(
             {
                 "id": r["id"],
-                "toAddress": None,
-                "fromAddress": None,
-                "source": "administrator" if sandbox else "internal",
+                "toAddress": chain["to_address"] if chain else None,
+                "fromAddress": chain["from_address"] if chain else None,
+                "source": chain["chain"] if chain else "administrator" if sandbox else "internal",
                 "status": "confirmed",
-                "transactionHash": None if sandbox else r["ref"],
+                "transactionHash": chain["tx_hash"] if chain else None if internal else r["ref"],
                 "symbol": r["asset"],
                 "quantity": format_atoms(r["amount"], asset.decimals),
                 "createdAt": iso_ms(r["ts_us"]),
@@ -147,8 +150,14 @@ async def withdrawals(service: ExchangeService, account: int, params: Any) -> An
     limit, offset, _ = page_params(params)
     rows = service.store.capital(account, "withdrawal", limit=limit, offset=offset)
     out = []
+    custody = getattr(service, "custody", None)  # chain data, when custody runs
     for r in rows:
         asset = service.wire.assets[r["asset"]]
+        wid = r["ref"].removeprefix("withdrawal:")
+        row = custody.db.withdrawal(int(wid)) if custody is not None and wid != r["ref"] and wid.isdigit() else None
+        if row is not None:
+            out.append(_chain_withdrawal(service, row))
+            continue
         out.append(
             {
                 "id": r["id"],
@@ -255,3 +264,130 @@ async def max_borrow_quantity(service: ExchangeService, account: int, params: An
     index = service.engine.asset_index[asset.symbol]
     atoms = max_borrow(service.engine, acct, index) if acct is not None else 0
     return {"maxBorrowQuantity": format_atoms(atoms, asset.decimals), "symbol": asset.symbol}
+
+
+# -- chain custody: deposit addresses and withdrawals (rucksack.exchange.custody, docs/chains.md) ----
+
+
+def _custody(service: ExchangeService) -> Any:
+    """The server's custody; created on first use when ``--chain-rpc`` did not start it (addresses
+    only), None when it cannot be (production mode without ``RUCKSACK_CUSTODY_PASSWORD``)."""
+    if not hasattr(service, "custody"):
+        from rucksack.exchange.custody.seed import CustodySeedError
+        from rucksack.exchange.custody.service import Custody
+
+        try:
+            service.custody = Custody(service)  # type: ignore[attr-defined]
+        except CustodySeedError:
+            service.custody = None  # type: ignore[attr-defined]
+    return service.custody  # type: ignore[attr-defined]
+
+
+def _chain_param(params: Any) -> Any:
+    from rucksack.exchange.custody.keys import CHAIN_OF, chain_for_blockchain
+
+    chain = chain_for_blockchain(str(params.get("blockchain") or ""))
+    if chain is None:
+        raise bad_request(f"blockchain must be one of {', '.join(sorted(CHAIN_OF))}")
+    return chain
+
+
+def _require_custody(service: ExchangeService) -> Any:
+    custody = _custody(service)
+    if custody is None:
+        raise ApiError(503, "SERVICE_UNAVAILABLE", "Custody is not configured on this server")
+    return custody
+
+
+async def deposit_address(service: ExchangeService, account: int, params: Any) -> Any:
+    """The account's deposit address on ``blockchain`` (deterministic in the account id)."""
+    chain = _chain_param(params)
+    return {"address": _require_custody(service).deposit_address(chain, account)}
+
+
+def _chain_withdrawal(service: ExchangeService, w: dict[str, Any]) -> dict[str, Any]:
+    from rucksack.exchange.custody.db import WIRE_STATUS
+    from rucksack.exchange.custody.keys import BLOCKCHAIN_OF
+
+    asset = service.wire.assets[w["asset"]]
+    never_sent = w["status"] == "refunded" and (w["error"] or "").startswith(("broadcast refused", "cannot build"))
+    return {
+        "id": w["id"],
+        "blockchain": BLOCKCHAIN_OF[w["chain"]],
+        "clientId": w["client_id"],
+        "identifier": f"withdrawal:{w['id']}",
+        "quantity": format_atoms(w["atoms"], asset.decimals),
+        "fee": "0",
+        "fiatFee": None,
+        "fiatState": None,
+        "fiatSymbol": None,
+        "providerId": None,
+        "symbol": w["asset"],
+        "status": WIRE_STATUS[w["status"]],
+        "subaccountId": None,
+        "toAddress": w["to_address"],
+        "transactionHash": None if never_sent else w["tx_hash"],
+        "createdAt": iso_ms(w["created_us"]),
+        "isInternal": False,
+        "bankName": None,
+        "bankIdentifier": None,
+        "accountIdentifier": None,
+        "triggerAt": None,
+    }
+
+
+async def withdraw(service: ExchangeService, account: int, params: Any) -> Any:
+    """Backpack's ``withdraw``: validate, hold the funds (journaled ``Withdraw``), queue the broadcast."""
+    from rucksack.chains.addresses import InvalidAddress, validate_address
+    from rucksack.chains.units import NotRepresentable, withdrawal_units
+    from rucksack.exchange.api.wire import parse_amount
+    from rucksack.exchange.core.commands import Withdraw
+    from rucksack.exchange.core.events import WithdrawalRejected
+
+    custody = _require_custody(service)
+    for key in ("address", "blockchain", "quantity", "symbol"):
+        if params.get(key) in (None, ""):
+            raise bad_request(f"{key} is required")
+    chain = _chain_param(params)
+    if not custody.enabled(chain):
+        raise ApiError(400, "INVALID_CLIENT_REQUEST", f"Withdrawals on {params['blockchain']} are not enabled")
+    symbol = str(params["symbol"])
+    if symbol == chain.native_symbol:
+        chain_dec, exch_dec = chain.native_decimals, chain.native_exchange_decimals
+    elif symbol == chain.token.symbol:
+        chain_dec, exch_dec = chain.token.decimals, chain.token.exchange_decimals
+    else:
+        raise ApiError(400, "INVALID_ASSET", f"{symbol} cannot be withdrawn on {params['blockchain']}")
+    asset = service.wire.assets.get(symbol)
+    if asset is None:
+        raise ApiError(400, "INVALID_ASSET", "Invalid asset")
+    try:
+        address = validate_address(chain, str(params["address"]))
+    except InvalidAddress as exc:
+        raise bad_request(f"Invalid {params['blockchain']} address: {exc}") from None
+    client_id = params.get("clientId")
+    if client_id is not None and len(str(client_id)) > 255:
+        raise bad_request("clientId is at most 255 characters")
+    atoms = parse_amount(params["quantity"], asset)
+    try:
+        units = withdrawal_units(atoms, chain_dec, exch_dec)
+    except NotRepresentable as exc:
+        raise ApiError(400, "INVALID_QUANTITY", str(exc)) from None
+    wid = custody.db.new_withdrawal(
+        account,
+        chain.key,
+        symbol,
+        atoms,
+        units,
+        address,
+        None if client_id is None else str(client_id),
+        service.clock(),
+    )
+    events = await service.submit(Withdraw(account, symbol, atoms, f"withdrawal:{wid}"))
+    for ev in events:
+        if isinstance(ev, WithdrawalRejected):
+            custody.db.update_withdrawal(wid, status="declined", error=ev.reason)
+            raise from_reason(ev.reason)
+    custody.db.update_withdrawal(wid, status="pending")
+    custody.wake()
+    return _chain_withdrawal(service, custody.db.withdrawal(wid))

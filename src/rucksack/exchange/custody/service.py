@@ -1,0 +1,131 @@
+"""Custody beside the running exchange: keys, the custody db, watchers and the broadcaster.
+
+``rucksack serve --chain-rpc URL`` (``URL`` = a devnet root, chain ``k`` at ``URL/k``; or
+``k=URL`` per chain, repeatable) starts one watcher per chain and the withdrawal broadcaster,
+polling every ``--chain-poll`` seconds. Without ``--chain-rpc`` deposit addresses are still
+handed out (the seed is the data directory's), but nothing is watched and withdrawals are refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import httpx
+
+from rucksack.chains.registry import CHAINS, Chain, get_chain
+from rucksack.exchange.core.commands import Deposit
+from rucksack.exchange.core.events import Deposited
+from rucksack.exchange.custody.db import DB_NAME, CustodyDb
+from rucksack.exchange.custody.keys import CustodyKeys
+from rucksack.exchange.custody.rpc import JsonRpc
+from rucksack.exchange.custody.seed import load_or_create
+from rucksack.exchange.custody.watchers import Watcher, make_watcher
+from rucksack.exchange.custody.withdrawals import Broadcaster
+
+if TYPE_CHECKING:
+    from rucksack.exchange.api.service import ExchangeService
+
+log = logging.getLogger("rucksack.custody")
+logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per poll request is noise
+
+
+def chain_urls(specs: Iterable[str]) -> dict[str, str]:
+    """``["http://127.0.0.1:8899"]`` -> every chain at ``/<key>``; ``"base=URL"`` sets one chain."""
+    out: dict[str, str] = {}
+    for spec in specs:
+        key, sep, url = spec.partition("=")
+        if sep and key in {c.key for c in CHAINS}:
+            out[key] = url
+        else:
+            out.update({c.key: f"{spec.rstrip('/')}/{c.key}" for c in CHAINS})
+    return out
+
+
+class ExchangeLedger:
+    """The exchange as custody sees it: the engine's credited tx ids and journaled deposits."""
+
+    def __init__(self, service: ExchangeService) -> None:
+        self.service = service
+
+    def credited(self, tx_id: str) -> bool:
+        return tx_id in self.service.engine.deposit_ids
+
+    def has_asset(self, symbol: str) -> bool:
+        return symbol in self.service.wire.assets
+
+    async def deposit(self, account: int, asset: str, atoms: int, tx_id: str) -> bool:
+        events = await self.service.submit(Deposit(account, asset, atoms, tx_id))
+        return any(isinstance(e, Deposited) for e in events)
+
+
+class Custody:
+    def __init__(
+        self,
+        service: ExchangeService,
+        urls: dict[str, str] | None = None,
+        *,
+        confirmations: int = 1,
+        poll: float = 1.0,
+    ) -> None:
+        self.service = service
+        self.keys = CustodyKeys(load_or_create(service.data_dir, sandbox=service.sandbox))
+        self.db = CustodyDb(service.data_dir / DB_NAME)
+        self.ledger = ExchangeLedger(service)
+        self.poll = poll
+        self.rpcs = {k: JsonRpc(u) for k, u in (urls or {}).items()}
+        self.watchers: list[Watcher] = [
+            make_watcher(get_chain(k), rpc, self.db, self.ledger, confirmations) for k, rpc in self.rpcs.items()
+        ]
+        self.broadcaster = Broadcaster(self.keys, self.db, self.rpcs, self.ledger, confirmations)
+        self._wake = asyncio.Event()
+        self._down: set[str] = set()
+        self._reconcile()
+
+    def _reconcile(self) -> None:
+        """Rows left ``requested`` by a crash: the journal decides whether the Withdraw happened."""
+        for w in self.db.withdrawals(statuses=("requested",)):
+            ref = f"withdrawal:{w['id']}"  # the read store is caught up with the journal at start
+            debited = bool(self.service.store._rows("SELECT 1 FROM capital WHERE kind='withdrawal' AND ref=?", [ref]))
+            self.db.update_withdrawal(w["id"], status="pending" if debited else "declined")
+
+    def deposit_address(self, chain: Chain, account: int) -> str:
+        address = self.keys.deposit_address(chain, account)
+        for c in CHAINS:  # chains of a family share the address: watch it on each of them
+            if c.family is chain.family:
+                self.db.remember_address(c.key, account, self.keys.deposit_address(c, account))
+        return address
+
+    def enabled(self, chain: Chain) -> bool:
+        return chain.key in self.rpcs
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def poll_once(self) -> None:
+        for w in self.watchers:
+            try:
+                await w.poll_once()
+                self._down.discard(w.chain.key)
+            except (httpx.HTTPError, OSError) as exc:
+                if w.chain.key not in self._down:  # once until it answers again
+                    log.warning("%s watcher: node unreachable (%s); retrying", w.chain.key, exc)
+                self._down.add(w.chain.key)
+        await self.broadcaster.process_once()
+
+    async def run(self) -> None:
+        last_error = ""
+        while True:
+            try:
+                await self.poll_once()
+                last_error = ""
+            except Exception as exc:  # keep watching: one bad answer must not stop deposits for good
+                if repr(exc) != last_error:  # once per distinct failure, not once per poll
+                    log.exception("custody pass failed")
+                last_error = repr(exc)
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll)

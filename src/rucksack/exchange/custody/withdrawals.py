@@ -1,0 +1,178 @@
+"""Withdrawals: sign with the hot key, broadcast, track to ``confirmed``, or refund the funds.
+
+Lifecycle of a ``custody.sqlite`` withdrawal row (the API creates it, ``db.WIRE_STATUS`` maps it):
+
+1. ``requested`` -- row written, then the journaled ``Withdraw(request_id="withdrawal:<id>")``
+   debits the account (margin, limits, autoLendRedeem: the engine decides). Refused: ``declined``.
+2. ``pending`` -- funds debited (held off the account; nothing on chain yet).
+3. ``signed`` -- the transaction is built, signed by the hot key and stored (``raw``, ``tx_hash``)
+   *before* it is sent; a restart resends the same bytes, so it can never pay out twice.
+4. ``confirmed`` once the chain shows it succeeded with the configured confirmations; or
+   ``refunding`` -> ``refunded`` when the node refuses it (a JSON-RPC error while the chain does not
+   know the transaction) or it failed on chain: the amount goes back with a journaled ``Deposit``
+   whose tx id is ``withdrawal-refund:<id>`` (so a refund, too, happens at most once).
+
+A transport error (node unreachable) changes nothing: the next pass tries again. SVM transactions
+carry a memo ``rucksack withdrawal <id>`` so two equal withdrawals never have identical bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from typing import Any
+
+import httpx
+from solders.hash import Hash
+from solders.message import Message
+from solders.pubkey import Pubkey
+from spl.memo.constants import MEMO_PROGRAM_ID
+from spl.memo.instructions import create_memo
+from spl.memo.models import MemoParams
+
+from rucksack.chains.evm import transfers as evm
+from rucksack.chains.registry import Chain, get_chain
+from rucksack.chains.svm import transfers as svm
+from rucksack.exchange.custody.db import CustodyDb
+from rucksack.exchange.custody.keys import CustodyKeys
+from rucksack.exchange.custody.rpc import JsonRpc, RpcError
+from rucksack.exchange.custody.watchers import Ledger
+
+log = logging.getLogger("rucksack.custody")
+ACTIVE = ("pending", "signed", "refunding")
+
+
+class Broadcaster:
+    def __init__(
+        self, keys: CustodyKeys, db: CustodyDb, rpcs: dict[str, JsonRpc], ledger: Ledger, confirmations: int = 1
+    ) -> None:
+        self.keys = keys
+        self.db = db
+        self.rpcs = rpcs
+        self.ledger = ledger
+        self.confirmations = max(1, confirmations)
+
+    async def process_once(self) -> None:
+        for w in self.db.withdrawals(statuses=ACTIVE):
+            if w["chain"] not in self.rpcs:
+                continue
+            try:
+                await self._advance(w)
+            except (httpx.HTTPError, OSError) as exc:
+                log.debug("withdrawal %d: node unreachable (%s); retrying", w["id"], exc)
+
+    async def _advance(self, w: dict[str, Any]) -> None:
+        chain = get_chain(w["chain"])
+        rpc = self.rpcs[chain.key]
+        if w["status"] == "refunding":
+            await self._refund(w, w["error"] or "failed")
+            return
+        if w["status"] == "pending":
+            try:
+                raw, tx_hash = await (self._sign_svm if chain.is_svm else self._sign_evm)(chain, rpc, w)
+            except RpcError as exc:
+                await self._refund(w, f"cannot build the transaction: {exc.message}")
+                return
+            self.db.update_withdrawal(w["id"], status="signed", raw=raw, tx_hash=tx_hash)
+            w = {**w, "status": "signed", "raw": raw, "tx_hash": tx_hash}
+        state = await self._state(chain, rpc, w["tx_hash"])
+        if state is None:
+            try:
+                await self._send(chain, rpc, bytes(w["raw"]))
+            except RpcError as exc:
+                if await self._state(chain, rpc, w["tx_hash"]) is None:
+                    await self._refund(w, f"broadcast refused: {exc.message}")
+                return
+            state = await self._state(chain, rpc, w["tx_hash"])
+        if state == "confirmed":
+            self.db.update_withdrawal(w["id"], status="confirmed")
+            log.info("withdrawal %d confirmed: %s", w["id"], w["tx_hash"])
+        elif state == "failed":
+            await self._refund(w, "transaction failed on chain")
+
+    async def _refund(self, w: dict[str, Any], error: str) -> None:
+        self.db.update_withdrawal(w["id"], status="refunding", error=error)
+        await self.ledger.deposit(w["account"], w["asset"], w["atoms"], f"withdrawal-refund:{w['id']}")
+        self.db.update_withdrawal(w["id"], status="refunded")
+        log.warning("withdrawal %d refunded: %s", w["id"], error)
+
+    # -- SVM -----------------------------------------------------------------------------------
+
+    async def _sign_svm(self, chain: Chain, rpc: JsonRpc, w: dict[str, Any]) -> tuple[bytes, str]:
+        hot = self.keys.svm_hot
+        to = Pubkey.from_string(w["to_address"])
+        if w["asset"] == chain.native_symbol:
+            msg = svm.native_transfer_message(hot.pubkey(), to, w["units"])
+        else:
+            mint = Pubkey.from_string(chain.token.address)
+            msg = svm.token_transfer_message(hot.pubkey(), to, mint, w["units"], chain.token.decimals)
+        memo = create_memo(
+            MemoParams(
+                program_id=MEMO_PROGRAM_ID, signer=hot.pubkey(), message=f"rucksack withdrawal {w['id']}".encode()
+            )
+        )
+        ixs = [*_instructions(msg), memo]
+        blockhash = (await rpc.call("getLatestBlockhash", {"commitment": "finalized"}))["value"]["blockhash"]
+        tx = svm.sign(Message(ixs, hot.pubkey()), [hot], Hash.from_string(blockhash))
+        return bytes(tx), str(tx.signatures[0])
+
+    # -- EVM -----------------------------------------------------------------------------------
+
+    async def _sign_evm(self, chain: Chain, rpc: JsonRpc, w: dict[str, Any]) -> tuple[bytes, str]:
+        hot = self.keys.evm_hot
+        nonce = int(await rpc.call("eth_getTransactionCount", hot.address, "pending"), 16)
+        block = await rpc.call("eth_getBlockByNumber", "latest", False)
+        tip = int(await rpc.call("eth_maxPriorityFeePerGas"), 16)
+        fees = evm.Fees(2 * int(block["baseFeePerGas"], 16) + tip, tip)
+        if w["asset"] == chain.native_symbol:
+            tx = evm.native_transfer_tx(chain, w["to_address"], w["units"], nonce, fees)
+        else:
+            tx = evm.token_transfer_tx(chain, chain.token.address, w["to_address"], w["units"], nonce, fees)
+        raw = evm.sign(tx, hot)
+        return raw, evm.decode_raw(raw).tx_hash
+
+    # -- both ----------------------------------------------------------------------------------
+
+    async def _send(self, chain: Chain, rpc: JsonRpc, raw: bytes) -> None:
+        if chain.is_svm:
+            await rpc.call("sendTransaction", base64.b64encode(raw).decode(), {"encoding": "base64"})
+        else:
+            await rpc.call("eth_sendRawTransaction", "0x" + raw.hex())
+
+    async def _state(self, chain: Chain, rpc: JsonRpc, tx_hash: str) -> str | None:
+        """``confirmed``, ``failed``, ``seen`` (included, too few confirmations) or None (unknown)."""
+        if chain.is_svm:
+            st = (await rpc.call("getSignatureStatuses", [tx_hash], {"searchTransactionHistory": True}))["value"][0]
+            if st is None:
+                return None
+            if st.get("err") is not None:
+                return "failed"
+            head = int(await rpc.call("getSlot", {"commitment": "finalized"}))
+            return "confirmed" if int(st["slot"]) + self.confirmations - 1 <= head else "seen"
+        receipt = await rpc.call("eth_getTransactionReceipt", tx_hash)
+        if receipt is None:
+            return None
+        if int(receipt["status"], 16) != 1:
+            return "failed"
+        head = int(await rpc.call("eth_blockNumber"), 16)
+        return "confirmed" if int(receipt["blockNumber"], 16) + self.confirmations - 1 <= head else "seen"
+
+
+def _instructions(msg: Message) -> list[Any]:
+    """The instructions of a legacy message, decompiled (to append a memo and re-compile)."""
+    from solders.instruction import AccountMeta, Instruction
+
+    keys = msg.account_keys
+    h = msg.header
+    n_signed = h.num_required_signatures
+
+    def meta(i: int) -> AccountMeta:
+        if i < n_signed:
+            writable = i < n_signed - h.num_readonly_signed_accounts
+        else:
+            writable = i < len(keys) - h.num_readonly_unsigned_accounts
+        return AccountMeta(keys[i], i < n_signed, writable)
+
+    return [
+        Instruction(keys[c.program_id_index], bytes(c.data), [meta(i) for i in c.accounts]) for c in msg.instructions
+    ]
