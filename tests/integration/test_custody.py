@@ -325,3 +325,48 @@ def test_devnet_history_methods_parse_in_solana_py(world: World) -> None:
             return len(sigs), tx.transaction.meta.fee
 
     assert asyncio.run(read()) == (2, 5000)
+
+
+# -- reserves ----------------------------------------------------------------------------------
+
+
+def test_onchain_holdings_of_custody_addresses(world: World, hot: CustodyKeys) -> None:
+    from eth_account import Account
+    from eth_account.messages import encode_defunct
+    from solders.signature import Signature
+
+    from rucksack.exchange.custody.db import CustodyDb
+    from rucksack.exchange.custody.reserves import as_custody_holdings, onchain_holdings, sign_control, totals
+    from rucksack.exchange.custody.rpc import JsonRpc
+
+    db = CustodyDb(world.data_dir / "custody.sqlite")
+
+    async def read() -> list[Any]:
+        rpcs = {k: JsonRpc(world.devnet.url(k)) for k in ("solana", "base")}
+        try:
+            return await onchain_holdings(hot, db, rpcs, listed={"SOL", "USDC", "ETH"})
+        finally:
+            for r in rpcs.values():
+                await r.aclose()
+
+    holdings = {(h.chain, h.role, h.asset): h for h in asyncio.run(read())}
+    account = f"deposit:{world.creds.account}"
+    assert holdings[("solana", account, "SOL")].units == SOL_IN + 10**9
+    assert holdings[("solana", account, "USDC")].atoms == 25_000_000
+    eth = holdings[("base", account, "ETH")]
+    assert (eth.units, eth.atoms) == (ETH_IN, 12_345_678)  # dust is not counted as reserves
+    assert holdings[("base", account, "USDC")].atoms == 10_500_000
+    assert holdings[("solana", "hot", "USDC")].atoms == 100_000_000 - 12_500_000
+    assert 0 < holdings[("base", "hot", "ETH")].units < 10**18 - 10**17
+    assert totals(holdings.values())["USDC"] == 25_000_000 + 10_500_000 + 87_500_000
+    rows = as_custody_holdings(holdings.values())
+    assert all(r.address.split(":")[0] in ("solana", "base") and r.height > 0 for r in rows)
+    challenge = "rucksack reserves challenge"
+    sol = world.address("Solana")
+    sig = sign_control(hot, db, SOLANA, sol, challenge)
+    assert Signature.from_string(sig).verify(Pubkey.from_string(sol), challenge.encode())
+    base = world.address("Base")
+    sig = sign_control(hot, db, BASE, base, challenge)
+    assert Account.recover_message(encode_defunct(text=challenge), signature=sig) == base
+    with pytest.raises(KeyError):
+        sign_control(hot, db, BASE, Web3.to_checksum_address("0x" + "ef" * 20), challenge)

@@ -11,6 +11,8 @@
                    confirmations, submit idempotent ``Deposit`` commands keyed by chain and tx id
 - ``withdrawals``  validate a withdrawal request, sign with the hot key, broadcast, track to
                    ``confirmed`` or refund the held funds
+- ``reserves``     on-chain balances of the custody addresses per asset, as reserves holdings, and
+                   address-control signatures over the statement's challenge
 - ``service``      wires it to the running exchange (``rucksack serve --chain-rpc URL``)
 
 The exchange state (balances, the set of credited tx ids) stays in the journaled core; custody's

@@ -21,6 +21,7 @@ from rucksack.exchange.core.commands import Deposit
 from rucksack.exchange.core.events import Deposited
 from rucksack.exchange.custody.db import DB_NAME, CustodyDb
 from rucksack.exchange.custody.keys import CustodyKeys
+from rucksack.exchange.custody.reserves import OnchainHolding, onchain_holdings
 from rucksack.exchange.custody.rpc import JsonRpc
 from rucksack.exchange.custody.seed import load_or_create
 from rucksack.exchange.custody.watchers import Watcher, make_watcher
@@ -98,6 +99,10 @@ class Custody:
             if c.family is chain.family:
                 self.db.remember_address(c.key, account, self.keys.deposit_address(c, account))
         return address
+
+    async def reserves_holdings(self) -> list[OnchainHolding]:
+        """On-chain balances of the hot wallet and every deposit address, per chain and asset."""
+        return await onchain_holdings(self.keys, self.db, self.rpcs, listed=self.service.wire.assets)
 
     def enabled(self, chain: Chain) -> bool:
         return chain.key in self.rpcs
