@@ -103,6 +103,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         chain_rpc=args.chain_rpc,
         confirmations=args.confirmations,
         chain_poll=args.chain_poll,
+        sweep_every=args.sweep_every,
     )
 
 
@@ -179,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--confirmations", type=int, default=1, help="blocks/slots before a deposit is credited")
     serve.add_argument("--chain-poll", type=float, default=1.0, help="seconds between chain polls")
+    serve.add_argument("--sweep-every", type=int, default=10, help="chain polls between deposit sweeps (0: never)")
     serve.set_defaults(func=cmd_serve)
 
     sandbox = sub.add_parser("sandbox", help="sandbox helpers for bots and tests (server in sandbox mode)")

@@ -43,7 +43,7 @@ def devnet() -> Iterator[Devnet]:
     net.stop()
 
 
-def _serve(devnet: Devnet, data_dir: Path) -> Server:
+def _serve(devnet: Devnet, data_dir: Path, extra: tuple[str, ...] = ("--sweep-every", "0")) -> Server:
     return start_server(
         data_dir,
         "--no-makers",
@@ -55,14 +55,17 @@ def _serve(devnet: Devnet, data_dir: Path) -> Server:
         f"base={devnet.url('base')}",
         "--chain-poll",
         "0.1",
+        *extra,  # by default deposit addresses keep their balances (test_custody_sweep.py sweeps)
     )
 
 
 class World:
+    serve_args: tuple[str, ...] = ("--sweep-every", "0")
+
     def __init__(self, devnet: Devnet, data_dir: Path) -> None:
         self.devnet = devnet
         self.data_dir = data_dir
-        self.server = _serve(devnet, data_dir)
+        self.server = _serve(devnet, data_dir, self.serve_args)
         self.creds: Creds = sandbox_account(self.server, USDC="1")
         self.w3 = Web3(Web3.HTTPProvider(devnet.url("base")))
 
@@ -72,7 +75,7 @@ class World:
 
     def restart(self) -> None:
         self.server.stop()
-        self.server = _serve(self.devnet, self.data_dir)
+        self.server = _serve(self.devnet, self.data_dir, self.serve_args)
 
     def get(self, path: str, instruction: str, **params: Any) -> Any:
         r = self.client.request("GET", path, instruction, params)

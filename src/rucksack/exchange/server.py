@@ -48,14 +48,18 @@ async def risk_ticks(service: ExchangeService, sweep_period: float = 1.0, settle
         await asyncio.sleep(sweep_period)
 
 
-def start_custody(service: ExchangeService, chain_rpc: list[str], confirmations: int, poll: float) -> Any:
+def start_custody(
+    service: ExchangeService, chain_rpc: list[str], confirmations: int, poll: float, sweep_every: int = 10
+) -> Any:
     """Exchange custody with deposit watchers and withdrawals (``--chain-rpc``). Production mode
     without ``RUCKSACK_CUSTODY_PASSWORD`` runs without custody (and says so)."""
     from rucksack.exchange.custody.seed import CustodySeedError
     from rucksack.exchange.custody.service import Custody, chain_urls
 
     try:
-        custody = Custody(service, chain_urls(chain_rpc), confirmations=confirmations, poll=poll)
+        custody = Custody(
+            service, chain_urls(chain_rpc), confirmations=confirmations, poll=poll, sweep_every=sweep_every
+        )
     except CustodySeedError as exc:
         sys.stderr.write(f"rucksack: custody disabled: {exc}\n")
         return None
@@ -76,6 +80,7 @@ def serve(
     chain_rpc: list[str] | None = None,
     confirmations: int = 1,
     chain_poll: float = 1.0,
+    sweep_every: int = 10,
 ) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     service = ExchangeService(data_dir, sandbox=sandbox, fsync=fsync)
@@ -96,7 +101,7 @@ def serve(
     if feed_ is not None:
         background.append(lambda: publish_index_prices(service, feed_))
     if chain_rpc:  # without it custody starts lazily, on the first deposit-address request
-        custody = start_custody(service, chain_rpc, confirmations, chain_poll)
+        custody = start_custody(service, chain_rpc, confirmations, chain_poll, sweep_every)
         if custody is not None:
             background.append(custody.run)
     app = create_app(service, background)

@@ -2,7 +2,8 @@
 
 ``rucksack serve --chain-rpc URL`` (``URL`` = a devnet root, chain ``k`` at ``URL/k``; or
 ``k=URL`` per chain, repeatable) starts one watcher per chain and the withdrawal broadcaster,
-polling every ``--chain-poll`` seconds. Without ``--chain-rpc`` deposit addresses are still
+polling every ``--chain-poll`` seconds, and sweeps deposit addresses into the hot wallet every
+``--sweep-every`` passes (0: never). Without ``--chain-rpc`` deposit addresses are still
 handed out (the seed is the data directory's), but nothing is watched and withdrawals are refused.
 """
 
@@ -24,6 +25,7 @@ from rucksack.exchange.custody.keys import CustodyKeys
 from rucksack.exchange.custody.reserves import OnchainHolding, onchain_holdings
 from rucksack.exchange.custody.rpc import JsonRpc
 from rucksack.exchange.custody.seed import load_or_create
+from rucksack.exchange.custody.sweeps import Sweeper
 from rucksack.exchange.custody.watchers import Watcher, make_watcher
 from rucksack.exchange.custody.withdrawals import Broadcaster
 
@@ -71,6 +73,7 @@ class Custody:
         *,
         confirmations: int = 1,
         poll: float = 1.0,
+        sweep_every: int = 10,
     ) -> None:
         self.service = service
         self.keys = CustodyKeys(load_or_create(service.data_dir, sandbox=service.sandbox))
@@ -79,8 +82,14 @@ class Custody:
         self.poll = poll
         self.rpcs = {k: JsonRpc(u) for k, u in (urls or {}).items()}
         self.watchers: list[Watcher] = [
-            make_watcher(get_chain(k), rpc, self.db, self.ledger, confirmations) for k, rpc in self.rpcs.items()
+            make_watcher(
+                get_chain(k), rpc, self.db, self.ledger, confirmations, frozenset({self.keys.hot_address(get_chain(k))})
+            )
+            for k, rpc in self.rpcs.items()
         ]
+        self.sweeper = Sweeper(self.keys, self.db, self.rpcs)
+        self.sweep_every = sweep_every  # passes between sweeps; 0: never
+        self._passes = 0
         self.broadcaster = Broadcaster(self.keys, self.db, self.rpcs, self.ledger, confirmations)
         self._wake = asyncio.Event()
         self._down: set[str] = set()
@@ -120,6 +129,9 @@ class Custody:
                     log.warning("%s watcher: node unreachable (%s); retrying", w.chain.key, exc)
                 self._down.add(w.chain.key)
         await self.broadcaster.process_once()
+        self._passes += 1
+        if self.sweep_every and self._passes % self.sweep_every == 0:
+            await self.sweeper.sweep_once()
 
     async def run(self) -> None:
         last_error = ""

@@ -11,6 +11,8 @@ becomes a journaled ``Deposit`` whose ``tx_id`` names the chain and the transact
 - EVM: ``<chain>:<hash>:native`` for a plain value transfer to the address (successful receipt),
   ``<chain>:<hash>:log<i>`` for an ERC-20 ``Transfer`` log of the registry token to it.
 
+Transfers from the hot wallet (the sweeper's gas top-ups) are never deposits.
+
 Confirmations: a transfer is credited once ``height + confirmations - 1 <= head`` (slot or block).
 Amounts go through the dust rule (``chains.units.deposit_credit``): atoms rounded down, the dust is
 recorded with the deposit and stays on the address. Never twice: the engine keeps the set of
@@ -66,8 +68,17 @@ class Seen:
 
 
 class Watcher:
-    def __init__(self, chain: Chain | str, rpc: JsonRpc, db: CustodyDb, ledger: Ledger, confirmations: int = 1) -> None:
+    def __init__(
+        self,
+        chain: Chain | str,
+        rpc: JsonRpc,
+        db: CustodyDb,
+        ledger: Ledger,
+        confirmations: int = 1,
+        ignore_from: frozenset[str] = frozenset(),
+    ) -> None:
         self.chain = get_chain(chain) if isinstance(chain, str) else chain
+        self.ignore_from = ignore_from  # the hot wallet: its gas top-ups to deposit addresses are not deposits
         self.rpc = rpc
         self.db = db
         self.ledger = ledger
@@ -78,6 +89,8 @@ class Watcher:
         raise NotImplementedError
 
     async def _credit(self, s: Seen) -> None:
+        if s.from_address in self.ignore_from:
+            return
         credit = deposit_credit(s.units, s.chain_decimals, s.exchange_decimals)
         self.db.record_deposit(
             {
@@ -218,6 +231,13 @@ class EvmWatcher(Watcher):
             )
 
 
-def make_watcher(chain: Chain, rpc: JsonRpc, db: CustodyDb, ledger: Ledger, confirmations: int = 1) -> Watcher:
+def make_watcher(
+    chain: Chain,
+    rpc: JsonRpc,
+    db: CustodyDb,
+    ledger: Ledger,
+    confirmations: int = 1,
+    ignore_from: frozenset[str] = frozenset(),
+) -> Watcher:
     cls = SvmWatcher if chain.is_svm else EvmWatcher
-    return cls(chain, rpc, db, ledger, confirmations)
+    return cls(chain, rpc, db, ledger, confirmations, ignore_from)

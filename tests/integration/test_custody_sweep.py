@@ -1,0 +1,54 @@
+"""The whole round trip with sweeps on, as ``make run`` does it: a user deposits on Solana and Base,
+the deposits are credited once and swept into the (initially empty) hot wallet, and the user
+withdraws them back to outside addresses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from solders.keypair import Keypair
+from web3 import Web3
+
+from rucksack.chains.devnet.server import Devnet
+from tests.integration.test_custody import World, settled, wait_for
+
+
+class SweepWorld(World):
+    serve_args = ("--sweep-every", "1")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    net = Devnet("127.0.0.1", 0, chains=["solana", "base"]).start()
+    w = SweepWorld(net, tmp_path_factory.mktemp("sweep"))
+    yield w
+    w.server.stop()
+    net.stop()
+
+
+def test_deposit_sweep_and_withdraw_back(world: World) -> None:
+    sol, base = world.address("Solana"), world.address("Base")
+    world.svm_send(sol, lamports=2 * 10**9)
+    world.svm_send(sol, usdc=20_000_000)
+    world.evm_send(base, wei=5 * 10**17)
+    world.evm_send(base, usdc=30_000_000)
+    wait_for(lambda: world.balances() == {"SOL": "2", "USDC": "51", "ETH": "0.5"})
+    # swept: the deposit addresses are emptied into the hot wallet (EVM keeps < one transfer's max fee)
+    wait_for(lambda: world.svm_balance(sol) == 0 and world.svm_balance(sol, token=True) == 0)
+    wait_for(lambda: world.evm_usdc(base) == 0 and world.w3.eth.get_balance(base) < 10**15)  # type: ignore[arg-type]
+    sol_to, eth_to = str(Keypair().pubkey()), Web3.to_checksum_address("0x" + "12" * 20)
+    ids = [
+        world.withdraw(address=sol_to, blockchain="Solana", quantity="1", symbol="SOL").json()["id"],
+        world.withdraw(address=sol_to, blockchain="Solana", quantity="20", symbol="USDC").json()["id"],
+        world.withdraw(address=eth_to, blockchain="Base", quantity="0.2", symbol="ETH").json()["id"],
+        world.withdraw(address=eth_to, blockchain="Base", quantity="30", symbol="USDC").json()["id"],
+    ]
+    assert [settled(world, i)["status"] for i in ids] == ["confirmed"] * 4
+    assert world.svm_balance(sol_to) == 10**9 and world.svm_balance(sol_to, token=True) == 20_000_000
+    assert world.w3.eth.get_balance(eth_to) == 2 * 10**17 and world.evm_usdc(eth_to) == 30_000_000
+    assert world.balances() == {"SOL": "1", "USDC": "1", "ETH": "0.3"}
+    chain_deposits = [
+        d for d in world.get("/wapi/v1/capital/deposits", "depositQueryAll") if d["source"] != "administrator"
+    ]
+    assert len(chain_deposits) == 4  # sweeps and gas top-ups are not deposits
