@@ -38,7 +38,7 @@ MINT = Pubkey.from_string(SOLANA.token.address)
 
 @pytest.fixture(scope="module")
 def devnet() -> Iterator[Devnet]:
-    net = Devnet("127.0.0.1", 0, chains=["solana", "base"]).start()
+    net = Devnet("127.0.0.1", 0, chains=["solana", "base", "ethereum"]).start()
     yield net
     net.stop()
 
@@ -53,6 +53,8 @@ def _serve(devnet: Devnet, data_dir: Path, extra: tuple[str, ...] = ("--sweep-ev
         f"solana={devnet.url('solana')}",
         "--chain-rpc",
         f"base={devnet.url('base')}",
+        "--chain-rpc",
+        f"ethereum={devnet.url('ethereum')}",
         "--chain-poll",
         "0.1",
         *extra,  # by default deposit addresses keep their balances (test_custody_sweep.py sweeps)
@@ -120,17 +122,19 @@ class World:
 
         return asyncio.run(read())
 
-    def evm_send(self, to: str, wei: int = 0, usdc: int = 0) -> str:
+    def evm_send(self, to: str, wei: int = 0, usdc: int = 0, chain: str = "base") -> str:
         faucet = genesis.evm_faucet()
-        nonce = self.w3.eth.get_transaction_count(faucet.address)
-        base_fee = self.w3.eth.get_block("latest")["baseFeePerGas"]
+        w3 = self.w3 if chain == "base" else Web3(Web3.HTTPProvider(self.devnet.url(chain)))
+        c = get_chain(chain)
+        nonce = w3.eth.get_transaction_count(faucet.address)
+        base_fee = w3.eth.get_block("latest")["baseFeePerGas"]
         fees = evm.Fees(2 * base_fee + 10**9, 10**9)
         if wei:
-            tx = evm.native_transfer_tx(BASE, to, wei, nonce, fees)
+            tx = evm.native_transfer_tx(c, to, wei, nonce, fees)
         else:
-            tx = evm.token_transfer_tx(BASE, BASE.token.address, to, usdc, nonce, fees)
-        h = self.w3.eth.send_raw_transaction(evm.sign(tx, faucet))
-        assert self.w3.eth.wait_for_transaction_receipt(h)["status"] == 1
+            tx = evm.token_transfer_tx(c, c.token.address, to, usdc, nonce, fees)
+        h = w3.eth.send_raw_transaction(evm.sign(tx, faucet))
+        assert w3.eth.wait_for_transaction_receipt(h)["status"] == 1
         return "0x" + bytes(h).hex()
 
     def evm_usdc(self, owner: str) -> int:
@@ -185,14 +189,16 @@ def deposits(world: World) -> list[dict[str, Any]]:
     return list(world.get("/wapi/v1/capital/deposits", "depositQueryAll"))
 
 
-def test_deposits_on_solana_and_base_are_credited_once(world: World) -> None:
+def test_deposits_on_solana_base_and_ethereum_are_credited_once(world: World) -> None:
     sol, base = world.address("Solana"), world.address("Base")
     sigs = {world.svm_send(sol, lamports=SOL_IN), world.svm_send(sol, usdc=25_000_000)}
     hashes = {world.evm_send(base, wei=ETH_IN), world.evm_send(base, usdc=10_500_000)}
-    want = {"SOL": "1.500000001", "USDC": "36.5", "ETH": "0.12345678"}  # USDC: 1 sandbox + 25 + 10.5
+    hashes.add(world.evm_send(world.address("Ethereum"), wei=10**16, chain="ethereum"))  # a second EVM chain
+    want = {"SOL": "1.500000001", "USDC": "36.5", "ETH": "0.13345678"}  # USDC: 1 sandbox + 25 + 10.5
     wait_for(lambda: world.balances() == want)
-    chain = [d for d in deposits(world) if d["source"] in ("solana", "base")]
-    assert len(chain) == 4
+    chain = [d for d in deposits(world) if d["source"] in ("solana", "base", "ethereum")]
+    assert len(chain) == 5
+    assert {d["source"] for d in chain} == {"solana", "base", "ethereum"}
     assert {d["transactionHash"] for d in chain} == sigs | hashes
     by_symbol = {(d["source"], d["symbol"]): d for d in chain}
     eth = by_symbol[("base", "ETH")]
@@ -205,19 +211,19 @@ def test_deposits_on_solana_and_base_are_credited_once(world: World) -> None:
 
 
 def test_restart_with_lost_cursors_does_not_credit_twice(world: World) -> None:
-    before = world.balances()
+    before, address = world.balances(), world.address("Solana")
     world.server.stop()
     with sqlite3.connect(world.data_dir / "custody.sqlite") as db:
         db.execute("DELETE FROM cursors")  # the watcher rescans every block from genesis
+    sig = world.svm_send(address, lamports=10**9)  # sent while the exchange is down
     world.restart()
     head = world.w3.eth.block_number
     wait_for(lambda: _cursor(world, "base") > head)
-    time.sleep(0.3)
-    assert world.balances() == before
-    assert len([d for d in deposits(world) if d["source"] in ("solana", "base")]) == 4
-    # a deposit after the restart is still seen
-    world.svm_send(world.address("Solana"), lamports=10**9)
     wait_for(lambda: world.balances()["SOL"] == "2.500000001")
+    time.sleep(0.3)
+    assert world.balances() == {**before, "SOL": "2.500000001"}
+    chain = [d for d in deposits(world) if d["source"] in ("solana", "base", "ethereum")]
+    assert len(chain) == 6 and sum(d["transactionHash"] == sig for d in chain) == 1
 
 
 def _cursor(world: World, chain: str) -> int:
@@ -269,7 +275,7 @@ def test_withdrawals_land_on_chain_and_show_confirmed(world: World, hot: Custody
     assert world.w3.eth.get_transaction(eth_w_hash := settled(world, eth_w["id"])["transactionHash"])["to"] == eth_to
     assert eth_w_hash.startswith("0x")
     after = world.balances()
-    assert after["SOL"] == "1.750000001" and after["ETH"] == "0.02345678"
+    assert after["SOL"] == "1.750000001" and after["ETH"] == "0.03345678"
     assert float(after["USDC"]) == float(before["USDC"]) - 12.5
 
 
@@ -373,3 +379,25 @@ def test_onchain_holdings_of_custody_addresses(world: World, hot: CustodyKeys) -
     assert Account.recover_message(encode_defunct(text=challenge), signature=sig) == base
     with pytest.raises(KeyError):
         sign_control(hot, db, BASE, Web3.to_checksum_address("0x" + "ef" * 20), challenge)
+
+
+# -- ccxt --------------------------------------------------------------------------------------
+
+
+def test_ccxt_reads_addresses_deposits_and_withdrawals(world: World, hot: CustodyKeys) -> None:
+    import ccxt
+
+    url = world.server.url
+    ex = ccxt.backpack(
+        {"urls": {"api": {"public": url, "private": url}}, "apiKey": world.creds.api_key, "secret": world.creds.secret}
+    )
+    assert ex.fetch_deposit_address("SOL", {"network": "SOL"})["address"] == world.address("Solana")
+    deps = [d for d in ex.fetch_deposits() if d["network"] in ("SOL", "BASE")]
+    assert {(d["currency"], d["status"]) for d in deps} >= {("SOL", "ok"), ("ETH", "ok"), ("USDC", "ok")}
+    assert all(d["txid"] and d["addressTo"] and d["addressFrom"] for d in deps)
+    out = ex.withdraw("SOL", 0.01, str(Keypair().pubkey()), params={"network": "SOL"})
+    assert out["status"] == "pending"
+    done = settled(world, int(out["id"]))
+    assert done["status"] == "confirmed"
+    statuses = {w["id"]: w["status"] for w in ex.fetch_withdrawals()}
+    assert statuses[str(done["id"])] == "ok"
