@@ -5,8 +5,9 @@ Where things are (each overridable by an environment variable):
 - ``RUCKSACK_ZK_BUILD`` — the build directory, default ``<repo>/build/zk`` (git-ignored).
 - ``RUCKSACK_ZK_NODE_MODULES`` — default ``<build>/node/node_modules``, installed by ``make setup``
   from ``tools/zk/package.json`` + ``package-lock.json`` (``npm ci``: exact, locked versions).
-- ``RUCKSACK_ZK_PTAU`` — the prepared powers-of-tau file, default ``<repo>/../shared/zk/pot14_final.ptau``.
-  That file was made locally for tests; production must use a public ceremony's file (docs/reserves.md).
+- ``RUCKSACK_ZK_PTAU`` — the prepared powers-of-tau file, default ``<repo>/../shared/zk/pot14_final.ptau``,
+  else one generated once per machine into ``<build>/ptau/`` with snarkjs (``local_ptau``). Both
+  were made locally for tests; production must use a public ceremony's file (docs/reserves.md).
 
 Artifacts live in ``<build>/circuits/<key>/`` where ``key`` hashes the circuit sources, the
 parameters, the tool versions and the ptau file, so any change rebuilds and an unchanged circuit is
@@ -70,10 +71,48 @@ def node_modules() -> Path:
 
 
 def ptau_path() -> Path:
-    path = Path(os.environ.get("RUCKSACK_ZK_PTAU") or REPO.parent / "shared" / "zk" / "pot14_final.ptau")
-    if not path.exists():
-        raise ToolchainError(f"powers-of-tau file not found at {path} (set RUCKSACK_ZK_PTAU)")
-    return path
+    """The prepared powers-of-tau file: ``RUCKSACK_ZK_PTAU``, else the shared test file beside the
+    repository, else a test-only file generated once per machine into the build directory."""
+    explicit = os.environ.get("RUCKSACK_ZK_PTAU")
+    if explicit:
+        path = Path(explicit)
+        if not path.exists():
+            raise ToolchainError(f"powers-of-tau file not found at {path} (RUCKSACK_ZK_PTAU)")
+        return path
+    shared = REPO.parent / "shared" / "zk" / "pot14_final.ptau"
+    if shared.exists():
+        return shared
+    return local_ptau()
+
+
+def local_ptau() -> Path:
+    """Generate (once, under a lock) a 2^14 powers-of-tau with one local contribution using
+    snarkjs: ``powersoftau new`` -> ``contribute`` (fresh random entropy) -> ``prepare phase2``.
+    Like the shared file it is for tests only: whoever made it could forge proofs."""
+    root = build_root() / "ptau"
+    final = root / f"pot{MAX_CONSTRAINTS_LOG2}_local.ptau"
+    if final.exists():
+        return final
+    with _locked(root / "ptau.lock"):
+        if final.exists():
+            return final
+        snarkjs = str(node_modules() / "snarkjs" / "build" / "cli.cjs")
+        exe = node()
+        work = root / f"tmp-{os.getpid()}"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        power = str(MAX_CONSTRAINTS_LOG2)
+        _run([exe, snarkjs, "powersoftau", "new", "bn128", power, "p0.ptau"], work, "powersoftau new")
+        entropy = secrets.token_hex(32)
+        _run(
+            [exe, snarkjs, "powersoftau", "contribute", "p0.ptau", "p1.ptau", "--name=local", f"-e={entropy}"],
+            work,
+            "powersoftau contribute",
+        )
+        _run([exe, snarkjs, "powersoftau", "prepare", "phase2", "p1.ptau", "final.ptau"], work, "prepare phase2")
+        (work / "final.ptau").rename(final)
+        shutil.rmtree(work, ignore_errors=True)
+    return final
 
 
 def node() -> str:

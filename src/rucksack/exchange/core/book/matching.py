@@ -80,12 +80,14 @@ def match(
                 maker = nxt
                 continue
             n = maker.lots if maker.lots < remaining else remaining
+            short = False
             if budget != NO_BUDGET:
                 affordable = budget // lot_cost
                 if affordable < n:
                     n = affordable
                     if n == 0:
                         return STOP_BUDGET
+                    short = True
                 budget -= n * lot_cost
             remaining -= n
             if n == maker.lots:
@@ -96,6 +98,8 @@ def match(
                 level.lots -= n
             maker.fill_lots = n
             fills.append(maker)
+            if short:
+                return STOP_BUDGET  # the budget ran out inside this maker: nothing further is reached
             maker = nxt
     return STOP_FILLED
 
