@@ -6,7 +6,8 @@ Where things are (each overridable by an environment variable):
 - ``RUCKSACK_ZK_NODE_MODULES`` — default ``<build>/node/node_modules``, installed by ``make setup``
   from ``tools/zk/package.json`` + ``package-lock.json`` (``npm ci``: exact, locked versions).
 - ``RUCKSACK_ZK_PTAU`` — the prepared powers-of-tau file, default ``<repo>/../shared/zk/pot14_final.ptau``,
-  else one generated once per machine into ``<build>/ptau/`` with snarkjs (``local_ptau``). Both
+  then the team machines' ``/work/shared/zk/``, else one generated once per machine into
+  ``<build>/ptau/`` with snarkjs (``local_ptau``; slow: ``prepare phase2`` takes minutes). All
   were made locally for tests; production must use a public ceremony's file (docs/reserves.md).
 
 Artifacts live in ``<build>/circuits/<key>/`` where ``key`` hashes the circuit sources, the
@@ -42,6 +43,7 @@ CIRCUITS = _HERE / "circuits"
 PROVER_JS = _HERE / "prove.js"
 REPO = _HERE.parents[3]
 MAX_CONSTRAINTS_LOG2 = 14  # the provided ptau's power
+SHARED_PTAU = Path("/work/shared/zk/pot14_final.ptau")  # the team machines' shared folder
 SETUP_NOTE = (
     "LOCAL TEST SETUP: pot14_final.ptau made locally and a single local phase-2 contribution; "
     "whoever ran it could forge proofs. Production needs a public ceremony ptau and phase-2 "
@@ -79,9 +81,9 @@ def ptau_path() -> Path:
         if not path.exists():
             raise ToolchainError(f"powers-of-tau file not found at {path} (RUCKSACK_ZK_PTAU)")
         return path
-    shared = REPO.parent / "shared" / "zk" / "pot14_final.ptau"
-    if shared.exists():
-        return shared
+    for shared in (REPO.parent / "shared" / "zk" / "pot14_final.ptau", SHARED_PTAU):
+        if shared.exists():
+            return shared
     return local_ptau()
 
 
