@@ -137,15 +137,17 @@ def _build(raw: dict[str, Any]) -> ExchangeSpec:
 
 
 _CURVE_KEYS = {"optimal_utilization", "base_apr", "slope1_apr", "slope2_apr", "fee", "max_utilization"}
+_THROTTLE_KEYS = {"throttle_threshold", "throttle_bound", "throttle_update_fraction"}  # optional
 
 
 def _curve(symbol: str, raw: dict[str, Any]) -> RateCurve:
     """A ``[assets.lending]`` table of decimal fractions -> a RateCurve in WAD (exact)."""
-    unknown = set(raw) - _CURVE_KEYS
+    unknown = set(raw) - _CURVE_KEYS - _THROTTLE_KEYS
     missing = _CURVE_KEYS - set(raw)
     if unknown or missing:
         raise SpecError(f"{symbol} lending: unknown keys {sorted(unknown)}, missing {sorted(missing)}")
-    return RateCurve(**{key: parse_decimal(raw[key], 18) for key in sorted(_CURVE_KEYS)})
+    keys = sorted(_CURVE_KEYS | (_THROTTLE_KEYS & set(raw)))
+    return RateCurve(**{key: parse_decimal(raw[key], 18) for key in keys})
 
 
 _HAIRCUT_KEYS = {"weight", "kind", "base", "penalty"}

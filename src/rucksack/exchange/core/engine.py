@@ -792,10 +792,27 @@ class Engine:
             bal.available += redeem
             self.events.append(BorrowLendExecuted(account, symbol, "LendRedeem", redeem, burned))
         if borrow:
-            minted = pool.borrow(borrow)
-            bal.borrow_shares += minted
-            bal.available += borrow
-            self.events.append(BorrowLendExecuted(account, symbol, "Borrow", borrow, minted))
+            self._new_borrow(acct, asset, borrow, account)
+
+    def seconds_left_in_hour(self) -> int:
+        return 3600 - (self.last_ts_us // 1_000_000) % 3600
+
+    def _new_borrow(self, acct: Account, asset: int, amount: int, account: int) -> None:
+        """Borrow ``amount`` (pre-checked with ``Pool.can_borrow``) plus the entry fee: the
+        pro-rated interest to the next hour, added to the debt and paid to the lenders (the
+        exchange's cut as lend shares to the fee account)."""
+        pool = self.pools[asset]
+        assert pool is not None
+        bal = acct.assets[asset]
+        fee = pool.entry_fee(amount, self.seconds_left_in_hour())
+        minted = pool.borrow(amount)
+        fee_debt, fee_shares = pool.charge_entry_fee(fee)
+        bal.borrow_shares += minted + fee_debt
+        bal.available += amount
+        if fee_shares:
+            self.ledger.accounts[self.fee_account].assets[asset].lend_shares += fee_shares
+        self.margin.epoch += 1 if fee else 0  # the lend index moved
+        self.events.append(BorrowLendExecuted(account, self.spec.assets[asset].symbol, "Borrow", amount, minted))
 
     def _auto_lend(self, acct: Account, asset: int) -> None:
         """With autoLend on, lend the idle balance of ``asset`` (nothing while it is borrowed)."""
@@ -1197,21 +1214,16 @@ class Engine:
             elif acct.liquidating:
                 reason = Reason.ACCOUNT_LIQUIDATING
             else:
-                # a new borrow: the debt is exposure, so available equity must stay >= 0
-                pool_debt_before = bal.borrow_shares
-                minted = pool.borrow(amount)
-                bal.borrow_shares += minted
-                bal.available += amount
-                r = self.margin.compute(acct)
-                if r.equity - r.im < 0:
-                    # undo exactly: the same shares go back, the same atoms return to the pool
-                    bal.available -= amount
-                    bal.borrow_shares = pool_debt_before
-                    pool.borrow_shares -= minted
-                    pool.cash += amount
+                # a new borrow: the debt (and its entry fee) is exposure, so available equity
+                # must stay >= 0 afterwards; checked on the hypothetical before anything moves
+                fee = pool.entry_fee(amount, self.seconds_left_in_hour())
+                r = self.margin.compute(acct, -1, 0, 0, asset, -fee, -1, 0, False, amount + fee)
+                if not pool.can_borrow(amount):
+                    reason = Reason.POOL_LIMIT
+                elif r.equity - r.im < 0:
                     reason = Reason.INSUFFICIENT_MARGIN
                 else:
-                    self.events.append(BorrowLendExecuted(c.account, c.asset, "Borrow", amount, minted))
+                    self._new_borrow(acct, asset, amount, c.account)
         except PoolError:
             reason = Reason.POOL_LIMIT
         if reason:

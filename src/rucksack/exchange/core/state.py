@@ -20,7 +20,7 @@ from rucksack.exchange.core.market_state import mark_price
 from rucksack.exchange.core.markets import ExchangeSpec
 from rucksack.exchange.core.perps.triggers import Trigger
 
-SNAPSHOT_VERSION = 5
+SNAPSHOT_VERSION = 6
 
 
 class OrderRecord(msgspec.Struct, array_like=True, frozen=True):
@@ -98,6 +98,7 @@ class PoolRecord(msgspec.Struct, array_like=True, frozen=True):
     borrow_shares: int
     lend_index: int
     borrow_index: int
+    u_cap: int
 
 
 class Snapshot(msgspec.Struct, array_like=True, frozen=True):
@@ -214,7 +215,7 @@ def take_snapshot(engine: Engine) -> Snapshot:
         next_account_id=engine.next_account_id,
         api_keys=sorted(engine.api_keys.items()),
         pools=[
-            PoolRecord(a.symbol, p.cash, p.lend_shares, p.borrow_shares, p.lend_index, p.borrow_index)
+            PoolRecord(a.symbol, p.cash, p.lend_shares, p.borrow_shares, p.lend_index, p.borrow_index, p.u_cap)
             for a, p in zip(engine.spec.assets, engine.pools, strict=True)
             if p is not None
         ],
@@ -335,4 +336,5 @@ def restore(spec: ExchangeSpec, snapshot: Snapshot) -> Engine:
             raise ValueError(f"snapshot has a lending pool for {prec.asset}, the spec does not")
         pool.cash, pool.lend_shares, pool.borrow_shares = prec.cash, prec.lend_shares, prec.borrow_shares
         pool.lend_index, pool.borrow_index = prec.lend_index, prec.borrow_index
+        pool.u_cap = prec.u_cap
     return engine

@@ -32,6 +32,9 @@ class RateCurve(msgspec.Struct, frozen=True):
     slope2_apr: int  # R2: added between optimal and full utilization
     fee: int  # the exchange's share of interest
     max_utilization: int  # borrows and redemptions may not push utilization above this
+    throttle_threshold: int = WAD  # at or above this utilization, the throttle holds (WAD: never)
+    throttle_bound: int = WAD  # the throttle's ceiling (capped by max_utilization)
+    throttle_update_fraction: int = WAD  # how far towards the bound utilization may rise per hour
 
     def validate(self) -> None:
         if not 0 < self.optimal_utilization < WAD:
@@ -40,6 +43,11 @@ class RateCurve(msgspec.Struct, frozen=True):
             raise ValueError("rates must be non-negative")
         if not 0 <= self.fee < WAD or not 0 < self.max_utilization <= WAD:
             raise ValueError("fee must be in [0, 1) and max utilization in (0, 1]")
+        if (
+            not 0 < self.throttle_threshold <= self.throttle_bound <= WAD
+            or not 0 < self.throttle_update_fraction <= WAD
+        ):
+            raise ValueError("throttle needs 0 < threshold <= bound <= 1 and 0 < update fraction <= 1")
 
 
 def utilization(borrowed: int, lent: int) -> int:

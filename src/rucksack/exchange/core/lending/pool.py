@@ -29,7 +29,7 @@ class PoolError(ValueError):
 
 
 class Pool:
-    __slots__ = ("borrow_index", "borrow_shares", "cash", "curve", "lend_index", "lend_shares")
+    __slots__ = ("borrow_index", "borrow_shares", "cash", "curve", "lend_index", "lend_shares", "u_cap")
 
     def __init__(self, curve: RateCurve) -> None:
         curve.validate()
@@ -39,6 +39,7 @@ class Pool:
         self.borrow_shares = 0
         self.lend_index = WAD
         self.borrow_index = WAD
+        self.u_cap = curve.throttle_bound  # this hour's utilization ceiling (throttle, §14.5)
 
     # ---------------------------------------------------------------- valuation
 
@@ -62,8 +63,14 @@ class Pool:
     def borrow_apr(self) -> int:
         return borrow_apr(self.curve, self.utilization())
 
+    def ceiling(self) -> int:
+        """The utilization borrows and redemptions may reach now: the throttle's ceiling for this
+        hour, never above the hard maximum."""
+        cap = self.curve.max_utilization
+        return self.u_cap if self.u_cap < cap else cap
+
     def _check_utilization(self, borrowed: int, lent: int) -> None:
-        if borrowed > 0 and (lent <= 0 or borrowed * WAD > self.curve.max_utilization * lent):
+        if borrowed > 0 and (lent <= 0 or borrowed * WAD > self.ceiling() * lent):
             raise PoolError("utilization would exceed the pool's maximum")
 
     # ---------------------------------------------------------------- operations
@@ -108,7 +115,7 @@ class Pool:
         shares = ceil_div(amount * WAD, self.borrow_index)
         borrowed = ceil_div((self.borrow_shares + shares) * self.borrow_index, WAD)
         lent = self.lent()
-        return not (borrowed > 0 and (lent <= 0 or borrowed * WAD > self.curve.max_utilization * lent))
+        return not (borrowed > 0 and (lent <= 0 or borrowed * WAD > self.ceiling() * lent))
 
     def can_redeem(self, amount: int, held_shares: int) -> bool:
         """Whether ``redeem(amount, held_shares)`` would succeed."""
@@ -119,7 +126,7 @@ class Pool:
             return False
         borrowed = self.borrowed()
         lent = (self.lend_shares - burn) * self.lend_index // WAD
-        return not (borrowed > 0 and (lent <= 0 or borrowed * WAD > self.curve.max_utilization * lent))
+        return not (borrowed > 0 and (lent <= 0 or borrowed * WAD > self.ceiling() * lent))
 
     def borrow(self, amount: int) -> int:
         """Lend ``amount`` atoms out of the pool; return the debt shares minted."""
@@ -147,11 +154,44 @@ class Pool:
         self.borrow_shares -= burn
         return burn
 
+    def entry_fee(self, amount: int, seconds_left: int) -> int:
+        """The pro-rated interest a new borrow of ``amount`` pays up front for the rest of the
+        current hour (``seconds_left`` of 3600) at today's borrow rate, rounded up."""
+        if amount <= 0 or seconds_left <= 0:
+            return 0
+        return ceil_div(amount * hourly_rate(self.borrow_apr()) * seconds_left, WAD * 3600)
+
+    def charge_entry_fee(self, fee: int) -> tuple[int, int]:
+        """Add ``fee`` to the debt (return the debt shares to give the borrower) and pay it to the
+        lenders like interest (return the lend shares minted for the exchange's cut)."""
+        if fee <= 0:
+            return 0, 0
+        shares = ceil_div(fee * WAD, self.borrow_index)
+        self.borrow_shares += shares
+        to_lenders = fee * (WAD - self.curve.fee) // WAD
+        if self.lend_shares:
+            self.lend_index += to_lenders * WAD // self.lend_shares
+        fee_shares = (fee - to_lenders) * WAD // self.lend_index
+        self.lend_shares += fee_shares
+        return shares, fee_shares
+
+    def update_throttle(self) -> None:
+        """Hourly: at or above the threshold, utilization may rise only a fraction of the way to
+        the bound during the next hour; below it, up to the bound (an ASSUMPTION, §14.5 item 21)."""
+        c = self.curve
+        u = self.utilization()
+        if u >= c.throttle_threshold:
+            step = (c.throttle_bound - u) * c.throttle_update_fraction // WAD if u < c.throttle_bound else 0
+            self.u_cap = u + step
+        else:
+            self.u_cap = c.throttle_bound
+
     def accrue_hour(self) -> tuple[int, int]:
         """One hour of interest; return (lender interest, fee shares minted for the exchange)."""
         debt_before = self.borrowed()
         lent_before = self.lent()
         if debt_before == 0 or lent_before == 0:
+            self.update_throttle()
             return 0, 0
         rate = hourly_rate(borrow_apr(self.curve, utilization(debt_before, lent_before)))
         self.borrow_index = ceil_div(self.borrow_index * (WAD + rate), WAD)
@@ -161,6 +201,7 @@ class Pool:
         self.lend_index += to_lenders * WAD // self.lend_shares
         fee_shares = (growth - to_lenders) * WAD // self.lend_index
         self.lend_shares += fee_shares
+        self.update_throttle()
         return to_lenders, fee_shares
 
     def is_solvent(self) -> bool:

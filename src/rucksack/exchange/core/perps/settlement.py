@@ -76,13 +76,13 @@ def collect(engine: Engine, acct: Account, pot: Account) -> tuple[int, int]:
     if paid < owed and pool is not None and acct.auto_borrow_settlements and not bal.lend_shares:
         want = min(owed - paid, pool.cash)
         while want > 0:
-            try:
-                bal.borrow_shares += pool.borrow(want)
+            if pool.can_borrow(want):
+                engine._new_borrow(acct, settle, want, acct.account)
+                bal.available -= want
                 paid += want
                 borrowed = want
                 break
-            except PoolError:
-                want //= 2  # the utilization cap: borrow what the pool allows
+            want //= 2  # the utilization cap: borrow what the pool allows
     if paid < owed and not acct.liquidating:
         # last resort: convert other collateral into the settlement asset on the spot books
         from rucksack.exchange.core.perps.liquidation import sell_collateral

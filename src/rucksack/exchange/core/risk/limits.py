@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rucksack.exchange.core.ledger.balances import Account
-from rucksack.exchange.core.lending.pool import PoolError
 from rucksack.exchange.core.market_state import MarketState, mark_price
 
 if TYPE_CHECKING:
@@ -95,17 +94,10 @@ def max_borrow(engine: Engine, acct: Account, asset: int) -> int:
         return 0
 
     def ok(n: int) -> bool:
-        shares_before, cash_before = pool.borrow_shares, pool.cash
-        try:
-            minted = pool.borrow(n)
-        except PoolError:
+        if not pool.can_borrow(n):
             return False
-        bal.borrow_shares += minted
-        bal.available += n
-        after = engine.margin.compute(acct)
-        bal.available -= n
-        bal.borrow_shares -= minted
-        pool.borrow_shares, pool.cash = shares_before, cash_before
+        fee = pool.entry_fee(n, engine.seconds_left_in_hour())
+        after = engine.margin.compute(acct, -1, 0, 0, asset, -fee, -1, 0, False, n + fee)
         return after.equity - after.im >= 0
 
     return _largest(ok, pool.cash)

@@ -1,0 +1,61 @@
+"""Borrow entry fee (pro-rated interest to the next hour) and the utilization throttle (§14.5),
+expected numbers by hand."""
+
+from __future__ import annotations
+
+from fractions import Fraction as F
+
+from rucksack.exchange.core.commands import AccrueInterest, BorrowLend
+from rucksack.exchange.core.events import BorrowLendExecuted, BorrowLendRejected
+from tests.unit.exchange.core.perps.helpers import USDC, PerpDriver
+
+WAD = 10**18
+
+
+def test_a_new_borrow_pays_interest_to_the_next_hour_up_front() -> None:
+    d = PerpDriver()
+    lender = d.new_account(USDC=1_000_000 * USDC)
+    d(BorrowLend(lender, "USDC", "Lend", 1_000_000 * USDC))
+    borrower = d.new_account(USDC=100_000 * USDC)
+    pool = d.engine.pools[0]
+    assert pool is not None
+    claim_before = pool.claim(d.acct(lender).assets[0].lend_shares)
+    # the command is stamped one second after the driver's clock
+    seconds_left = 3600 - ((d.now + 1_000_000) // 1_000_000) % 3600
+    [ev] = d(BorrowLend(borrower, "USDC", "Borrow", 100_000 * USDC))
+    assert isinstance(ev, BorrowLendExecuted) and ev.kind == "Borrow"
+    # U = 0 before the borrow: the APR is R0 = 0, so the first borrow pays nothing ...
+    assert pool.debt(d.acct(borrower).assets[0].borrow_shares) == 100_000 * USDC
+    # ... the second pays the hour's remainder at the rate for U = 10%: 4% x 0.1/0.8 = 0.5% APR
+    seconds_left = 3600 - ((d.now + 1_000_000) // 1_000_000) % 3600
+    d(BorrowLend(borrower, "USDC", "Borrow", 100_000 * USDC))
+    apr = F("0.04") * F(1, 10) / F("0.8")
+    fee = F(100_000) * apr / 8760 * F(seconds_left, 3600)
+    debt = F(pool.debt(d.acct(borrower).assets[0].borrow_shares), USDC)
+    assert 0 <= debt - (200_000 + fee) <= F(2, USDC)  # rounded up (the hourly rate and the fee)
+    # lenders get 90% of the fee, the exchange's 10% is lend shares on the fee account
+    gain = F(pool.claim(d.acct(lender).assets[0].lend_shares) - claim_before, USDC)
+    assert abs(gain - fee * F("0.9")) <= F(2, USDC)
+    fee_claim = F(pool.claim(d.acct(d.engine.fee_account).assets[0].lend_shares), USDC)
+    assert abs(fee_claim - fee * F("0.1")) <= F(2, USDC)
+
+
+def test_the_throttle_slows_utilization_above_the_threshold() -> None:
+    d = PerpDriver()
+    lender = d.new_account(USDC=1_000_000 * USDC)
+    d(BorrowLend(lender, "USDC", "Lend", 1_000_000 * USDC))
+    borrower = d.new_account(USDC=1_000_000 * USDC)
+    pool = d.engine.pools[0]
+    assert pool is not None
+    # below the threshold the ceiling is the bound (95%): 92% is allowed in one go
+    d(BorrowLend(borrower, "USDC", "Borrow", 920_000 * USDC))
+    d(AccrueInterest(1))
+    d(AccrueInterest(2))  # an hour passes: U >= 90%, so the ceiling is U + 0.5 x (95% - U)
+    u = F(pool.utilization(), WAD)
+    ceiling = u + F(1, 2) * (F("0.95") - u)
+    assert abs(F(pool.u_cap, WAD) - ceiling) <= F(1, WAD) * 2
+    room = int((ceiling * F(pool.lent(), 1) - pool.borrowed()) // 1)  # atoms up to the ceiling
+    [no] = d(BorrowLend(borrower, "USDC", "Borrow", room + 1_000 * USDC))
+    assert isinstance(no, BorrowLendRejected) and no.reason == "PoolLimit"
+    [ok] = d(BorrowLend(borrower, "USDC", "Borrow", room // 2))
+    assert isinstance(ok, BorrowLendExecuted)
