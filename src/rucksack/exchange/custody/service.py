@@ -22,6 +22,7 @@ from rucksack.exchange.core.commands import Deposit
 from rucksack.exchange.core.events import Deposited
 from rucksack.exchange.custody.db import DB_NAME, CustodyDb
 from rucksack.exchange.custody.keys import CustodyKeys
+from rucksack.exchange.custody.limits import WithdrawalLimits
 from rucksack.exchange.custody.reserves import OnchainHolding, onchain_holdings
 from rucksack.exchange.custody.rpc import JsonRpc
 from rucksack.exchange.custody.seed import load_or_create
@@ -79,6 +80,8 @@ class Custody:
         self.keys = CustodyKeys(load_or_create(service.data_dir, sandbox=service.sandbox))
         self.db = CustodyDb(service.data_dir / DB_NAME)
         self.ledger = ExchangeLedger(service)
+        self.limits = WithdrawalLimits.from_data_dir(service.data_dir)  # DATA/custody.toml
+        self.limits.check({a.symbol: a.decimals for a in service.spec.assets})
         self.poll = poll
         self.rpcs = {k: JsonRpc(u) for k, u in (urls or {}).items()}
         self.watchers: list[Watcher] = [

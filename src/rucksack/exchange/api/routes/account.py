@@ -369,6 +369,10 @@ async def withdraw(service: ExchangeService, account: int, params: Any) -> Any:
     if client_id is not None and len(str(client_id)) > 255:
         raise bad_request("clientId is at most 255 characters")
     atoms = parse_amount(params["quantity"], asset)
+    minimum = custody.limits.minimum_atoms(symbol, asset.decimals)
+    if atoms < minimum:
+        least = custody.limits.minimum(symbol)
+        raise ApiError(400, "INVALID_QUANTITY", f"Quantity is below the minimum withdrawal of {least} {symbol}")
     try:
         units = withdrawal_units(atoms, chain_dec, exch_dec)
     except NotRepresentable as exc:

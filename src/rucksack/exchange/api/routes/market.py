@@ -18,7 +18,14 @@ from rucksack.exchange.api.wire import format_atoms, space_seconds
 
 
 async def assets(service: ExchangeService, params: dict[str, str]) -> Any:
-    return [service.wire.asset_json(a) for a in service.spec.assets]
+    out = [service.wire.asset_json(a) for a in service.spec.assets]
+    custody = getattr(service, "custody", None)  # tokens only when chains are connected (--chain-rpc)
+    if custody is not None and custody.rpcs:
+        from rucksack.exchange.custody.limits import asset_tokens
+
+        for row, a in zip(out, service.spec.assets, strict=True):
+            row["tokens"] = asset_tokens(a.symbol, a.decimals, custody.rpcs, custody.limits)
+    return out
 
 
 async def markets(service: ExchangeService, params: dict[str, str]) -> Any:
