@@ -213,10 +213,11 @@ export class Streams {
     this.privateStreams.delete(stream);
   }
 
+  /** `handler` is one callback for all `streams`, or an object of callbacks by stream name. */
   async subscribePrivate(streams = null, handler = null) {
     for (const s of streams || []) {
       this.privateStreams.add(s);
-      this.handlers.set(s, handler);
+      this.handlers.set(s, typeof handler === 'function' || handler === null ? handler : handler[s]);
     }
     if (!this.client.keys || !this.privateStreams.size) return;
     if (!this.socket || this.socket.readyState !== WebSocket.OPEN) return; // onopen subscribes

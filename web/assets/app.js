@@ -23,6 +23,7 @@ const state = {
   capital: {},
   lent: {}, // asset -> lent quantity (borrowLend positions, positive netQuantity)
   openOrders: [],
+  positions: {}, // symbol -> GET /api/v1/position row, kept current by account.positionUpdate
   lendMarkets: [],
   lendMsgs: {}, // asset -> [text, kind] shown next to that market's buttons
   interval: '1m',
@@ -190,10 +191,11 @@ function selectMarket(symbol) {
   $('#order-price').placeholder = m.filters.price.tickSize;
   $('#order-qty').placeholder = m.filters.quantity.stepSize;
   $('#order-reduceonly').disabled = !isPerp(m);
-  for (const input of $$('#tpsl input')) input.disabled = !isPerp(m);
+  for (const id of ['#order-tp', '#order-sl']) $(id).disabled = !isPerp(m);
   $('#tpsl-note').textContent = isPerp(m)
-    ? 'Sent with the order; the exchange refuses triggers until its trigger engine is in.'
-    : 'Take profit and stop loss apply to perpetual markets.';
+    ? 'A trigger price makes this a stop/trigger order that waits as "TriggerPending". Take-profit and stop-loss ' +
+      'triggers attach to the order: once it fills, a reduce-only market order closes the position at that mark.'
+    : 'A trigger price works on every market; take profit and stop loss attach to perpetual orders only.';
   renderStats();
   startBook(symbol);
   startTrades(symbol);
@@ -433,6 +435,11 @@ function orderParams() {
     if ($('#order-postonly').checked) p.postOnly = true;
     else p.timeInForce = $('#order-tif').value;
   }
+  const trigger = $('#order-trigger').value.trim();
+  if (trigger) {
+    p.triggerPrice = trigger;
+    p.triggerQuantity = p.quantity; // Backpack: both, equal (ccxt sends triggerQuantity alone)
+  }
   if (isPerp(m)) {
     if ($('#order-reduceonly').checked) p.reduceOnly = true;
     const tp = $('#order-tp').value.trim();
@@ -467,7 +474,7 @@ function updateOrderSummary() {
   const qty = Number($('#order-qty').value);
   const price = Number($('#order-price').value);
   const qd = decimals(m.filters.price.tickSize) > 2 ? 6 : 2;
-  const spend = state.side === 'Bid' ? m.quoteSymbol : m.baseSymbol;
+  const spend = state.side === 'Bid' || isPerp(m) ? m.quoteSymbol : m.baseSymbol; // perps margin in the quote
   const bal = state.capital[spend];
   $('#order-available').textContent = state.session ? `${bal ? bal.available : '0'} ${spend}` : '–';
   let cost = null;
@@ -550,9 +557,9 @@ function renderOpenOrders() {
         { dataset: { orderId: o.id } },
         el('td', {}, o.symbol),
         el('td', { class: o.side === 'Bid' ? 'up' : 'down' }, o.side === 'Bid' ? 'Buy' : 'Sell'),
-        el('td', {}, `${o.orderType}${o.postOnly ? ' post-only' : ''}`),
-        el('td', {}, o.price ?? 'market'),
-        el('td', {}, o.quantity),
+        el('td', {}, `${o.orderType}${o.postOnly ? ' post-only' : ''}${o.reduceOnly ? ' reduce-only' : ''}`),
+        el('td', {}, `${o.price ?? 'market'}${o.status === 'TriggerPending' ? ` (trigger ${o.triggerPrice})` : ''}`),
+        el('td', {}, o.quantity ?? o.triggerQuantity ?? ''),
         el('td', {}, o.executedQuantity),
         el('td', {}, o.timeInForce),
         el('td', {}, el('button', { class: 'small cancel', onclick: () => cancelOrder(o) }, 'Cancel')),
@@ -624,13 +631,16 @@ function renderHistory(orders, fills) {
 async function refreshPrivate() {
   if (!state.session) return;
   try {
-    const [capital, orders, history, fills, positions] = await Promise.all([
+    const [capital, orders, history, fills, positions, perps] = await Promise.all([
       client.signed('GET', '/api/v1/capital', 'balanceQuery'),
       client.signed('GET', '/api/v1/orders', 'orderQueryAll'),
       client.signed('GET', '/wapi/v1/history/orders', 'orderHistoryQueryAll', { limit: 50 }),
       client.signed('GET', '/wapi/v1/history/fills', 'fillHistoryQueryAll', { limit: 50 }),
       client.signed('GET', '/api/v1/borrowLend/positions', 'borrowLendPositionQuery'),
+      client.signed('GET', '/api/v1/position', 'positionQuery'),
     ]);
+    state.positions = Object.fromEntries(perps.map((p) => [p.symbol, p]));
+    renderPositions();
     state.capital = capital;
     state.openOrders = orders;
     state.lent = {};
@@ -647,6 +657,101 @@ async function refreshPrivate() {
 }
 
 const refreshSoon = debounce(refreshPrivate, 250);
+
+// ------------------------------------------------------------------ perpetual positions
+
+async function refreshPositions() {
+  if (!state.session) return;
+  try {
+    const perps = await client.signed('GET', '/api/v1/position', 'positionQuery');
+    state.positions = Object.fromEntries(perps.map((p) => [p.symbol, p]));
+    renderPositions();
+  } catch (err) {
+    showMsg('#orders-msg', errorText(err));
+  }
+}
+
+const refreshPositionsSoon = debounce(refreshPositions, 300);
+
+/** account.positionUpdate: §5 keys; applied at once, then GET position for the liquidation price. */
+function onPositionUpdate(d) {
+  if (!d || !d.s) return;
+  if (d.e === 'positionClosed' || Number(d.q) === 0) delete state.positions[d.s];
+  else {
+    const old = state.positions[d.s] || { estLiquidationPrice: '0' };
+    state.positions[d.s] = {
+      ...old,
+      symbol: d.s,
+      entryPrice: d.B,
+      breakEvenPrice: d.b,
+      markPrice: d.M,
+      netQuantity: d.q,
+      netExposureQuantity: d.Q,
+      netExposureNotional: d.n,
+      imf: d.f,
+      mmf: d.m,
+      pnlRealized: d.p,
+      pnlUnrealized: d.P,
+    };
+  }
+  renderPositions();
+  refreshPositionsSoon();
+  refreshSoon();
+}
+
+function positionRows(closeMsg) {
+  return Object.values(state.positions)
+    .filter((p) => Number(p.netQuantity) !== 0)
+    .sort((a, b) => a.symbol.localeCompare(b.symbol))
+    .map((p) => {
+      const q = Number(p.netQuantity);
+      const upnl = Number(p.pnlUnrealized);
+      const m = state.markets[p.symbol];
+      const pd = m ? decimals(m.filters.price.tickSize) : 2;
+      const margin = Math.abs(Number(p.netExposureNotional)) * Number(p.imf);
+      return el(
+        'tr',
+        { dataset: { symbol: p.symbol, side: q > 0 ? 'long' : 'short' } },
+        el('td', { class: 'symbol' }, p.symbol),
+        el('td', { class: `size ${q > 0 ? 'up' : 'down'}` }, `${q > 0 ? 'Long' : 'Short'} ${p.netQuantity.replace('-', '')}`),
+        el('td', { class: 'entry' }, fmt(p.entryPrice, pd)),
+        el('td', { class: 'mark' }, fmt(p.markPrice, pd)),
+        el('td', { class: `pnl ${upnl < 0 ? 'down' : 'up'}` }, `${upnl >= 0 ? '+' : ''}${fmt(upnl)} USDC`),
+        el('td', { class: 'liq' }, Number(p.estLiquidationPrice) ? fmt(p.estLiquidationPrice, pd) : '–'),
+        el('td', { class: 'margin' }, `${fmt(margin)} USDC (${pct(p.imf).replace('+', '')})`),
+        el('td', {}, el('button', { class: 'small close', onclick: () => closePosition(p, closeMsg) }, 'Close')),
+      );
+    });
+}
+
+function renderPositions() {
+  for (const [table, msg] of [['#positions', '#orders-msg'], ['#account-positions', '#account-positions-msg']]) {
+    const rows = positionRows(msg);
+    $(`${table} tbody`).replaceChildren(...rows);
+    $(table).parentElement.querySelector('.empty-note').hidden = rows.length > 0;
+  }
+  const n = Object.keys(state.positions).length;
+  $('#positions-tab').textContent = n ? `Positions (${n})` : 'Positions';
+}
+
+/** One click: a reduce-only market order for the whole position, on the closing side. */
+async function closePosition(p, msg) {
+  showMsg(msg, '');
+  const q = Number(p.netQuantity);
+  try {
+    const order = await client.signed('POST', '/api/v1/order', 'orderExecute', {
+      symbol: p.symbol,
+      side: q > 0 ? 'Ask' : 'Bid',
+      orderType: 'Market',
+      quantity: p.netQuantity.replace('-', ''),
+      reduceOnly: true,
+    });
+    showMsg(msg, `Closing ${p.symbol}: ${order.status}, filled ${order.executedQuantity}`, 'ok');
+  } catch (err) {
+    showMsg(msg, errorText(err));
+  }
+  await refreshPrivate();
+}
 
 function renderBalances() {
   const assets = new Set([...Object.keys(state.capital), ...Object.keys(state.lent)]);
@@ -686,7 +791,12 @@ async function refreshAccount() {
     $('#col-margin-fraction').textContent = summary.marginFraction === null ? '– (no positions)' : pct(summary.marginFraction).replace('+', '');
     const equity = Number(summary.netEquity);
     const exposure = Number(summary.netExposureFutures) + Number(summary.borrowLiability);
-    $('#col-leverage').textContent = equity > 0 ? `${(exposure / equity).toFixed(2)}×` : '–';
+    const lev = equity > 0 ? exposure / equity : null;
+    // small exposures against a large wallet still show: 0.00036×, not 0.00×
+    $('#col-leverage').textContent = lev === null ? '–' : `${lev === 0 || lev >= 0.01 ? lev.toFixed(2) : lev.toPrecision(2)}×`;
+    const upnl = Number(summary.pnlUnrealized);
+    $('#col-upnl').textContent = `${upnl >= 0 ? '+' : ''}${fmt(upnl)} USDC`;
+    $('#col-upnl').className = upnl < 0 ? 'down' : 'up';
     $('#col-fees').textContent = `${(Number(account.spotMakerFee) / 100).toFixed(2)}% / ${(Number(account.spotTakerFee) / 100).toFixed(2)}%`;
     renderBalances();
     showMsg('#account-msg', '');
@@ -786,7 +896,11 @@ async function useKeys(keys, session) {
   $('#sign-out').hidden = false;
   $('#apikey-form').hidden = true;
   document.body.classList.add('signed-in');
-  streams.subscribePrivate(['account.orderUpdate', 'account.balanceUpdate'], () => refreshSoon());
+  streams.subscribePrivate(['account.orderUpdate', 'account.balanceUpdate', 'account.positionUpdate'], {
+    'account.orderUpdate': () => refreshSoon(),
+    'account.balanceUpdate': () => refreshSoon(),
+    'account.positionUpdate': onPositionUpdate,
+  });
   await refreshAccount();
   await refreshPrivate();
   if (!$('#page-lend').hidden) renderLendMarkets();
@@ -797,13 +911,14 @@ function signOut() {
   sessionStorage.removeItem(SESSION_KEY);
   streams.unsubscribePrivate();
   client.keys = null;
-  Object.assign(state, { session: null, account: null, capital: {}, lent: {}, openOrders: [], collateral: null });
+  Object.assign(state, { session: null, account: null, capital: {}, lent: {}, openOrders: [], positions: {}, collateral: null });
   document.body.classList.remove('signed-in');
   $('#session-label').textContent = '';
   $('#start-trading').hidden = false;
   $('#show-apikey').hidden = false;
   $('#sign-out').hidden = true;
   renderOpenOrders();
+  renderPositions();
   renderHistory([], []);
   renderBalances();
   renderLendMarkets();
@@ -1012,6 +1127,9 @@ async function main() {
   showPage(['trade', 'account', 'lend', 'reserves'].includes(page) ? page : 'trade');
   await restoreSession();
   setInterval(refreshTickers, 5000);
+  setInterval(() => {
+    if (Object.keys(state.positions).length) refreshPositions(); // marks and PnL move with the index
+  }, 5000);
   setInterval(() => {
     if (!$('#page-lend').hidden) loadLendMarkets();
   }, 10000);
