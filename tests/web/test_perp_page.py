@@ -82,3 +82,38 @@ def test_open_and_close_perp_position(web: Web) -> None:
     expect(perp_fills.filter(has_text="Sell").first).to_be_visible()  # the close walked the bids
     expect(perp_fills.filter(has_text="Buy").first).to_be_visible()
     web.shot("22-trade-perp-closed")
+
+
+def test_subaccount_switcher(web: Web) -> None:
+    """Create a subaccount, move USDC into it, view its balances and margin, switch back to the main account."""
+    page = web.page
+    page.goto(web.url + "/#account")
+    page.wait_for_selector("body[data-ready='1']")
+    page.click("#start-trading")
+    expect(page.locator("body")).to_have_class(re.compile("signed-in"))
+    usdc = page.locator("#balances tr[data-asset='USDC'] td.available")
+    expect(usdc).to_have_text("100000")
+    expect(page.locator("#sub-note")).to_contain_text("every order is placed from the main account")
+
+    page.fill("#sub-label", "hedging")
+    page.click("#sub-create")
+    expect(page.locator("#sub-msg")).to_contain_text("Created subaccount")
+    expect(page.locator("#sub-select option", has_text="hedging")).to_have_count(1)
+    sub = page.locator("#sub-select").input_value()
+    assert sub != "0"
+    expect(page.locator("#page-account")).to_have_attribute("data-view", sub)
+    expect(page.locator("#balances tbody tr")).to_have_count(0)  # a new subaccount holds nothing
+
+    page.select_option("#xfer-asset", "USDC")
+    page.fill("#xfer-qty", "1000")
+    page.click("#xfer-to")
+    expect(page.locator("#sub-msg")).to_contain_text(f"Moved 1000 USDC to subaccount #{sub}")
+    expect(usdc).to_have_text("1000")
+    expect(page.locator("#col-net-equity")).to_contain_text("1,000.00 USDC")
+    web.shot("23-account-subaccount")
+
+    page.select_option("#sub-select", "0")
+    expect(page.locator("#page-account")).to_have_attribute("data-view", "0")
+    expect(usdc).to_have_text("99000")
+    page.click("#nav [data-page='trade']")
+    expect(page.locator("#order-available")).to_have_text("99000 USDC")  # orders go from the main account

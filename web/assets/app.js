@@ -24,6 +24,9 @@ const state = {
   lent: {}, // asset -> lent quantity (borrowLend positions, positive netQuantity)
   openOrders: [],
   positions: {}, // symbol -> GET /api/v1/position row, kept current by account.positionUpdate
+  subaccounts: [], // GET /api/v1/subaccounts (Rucksack extension)
+  viewSub: 0, // the subaccount the Account page shows (0 = main); orders always go from the main account
+  subView: null, // {capital, lent, positions} of viewSub when it is not the main account
   lendMarkets: [],
   lendMsgs: {}, // asset -> [text, kind] shown next to that market's buttons
   interval: '1m',
@@ -194,7 +197,7 @@ function selectMarket(symbol) {
   for (const id of ['#order-tp', '#order-sl']) $(id).disabled = !isPerp(m);
   $('#tpsl-note').textContent = isPerp(m)
     ? 'A trigger price makes this a stop/trigger order that waits as "TriggerPending". Take-profit and stop-loss ' +
-      'triggers attach to the order: once it fills, a reduce-only market order closes the position at that mark.'
+      'triggers attach to the order and fire as market orders.'
     : 'A trigger price works on every market; take profit and stop loss attach to perpetual orders only.';
   renderStats();
   startBook(symbol);
@@ -699,8 +702,8 @@ function onPositionUpdate(d) {
   refreshSoon();
 }
 
-function positionRows(closeMsg) {
-  return Object.values(state.positions)
+function positionRows(closeMsg, positions = state.positions, closable = true) {
+  return Object.values(positions)
     .filter((p) => Number(p.netQuantity) !== 0)
     .sort((a, b) => a.symbol.localeCompare(b.symbol))
     .map((p) => {
@@ -719,14 +722,17 @@ function positionRows(closeMsg) {
         el('td', { class: `pnl ${upnl < 0 ? 'down' : 'up'}` }, `${upnl >= 0 ? '+' : ''}${fmt(upnl)} USDC`),
         el('td', { class: 'liq' }, Number(p.estLiquidationPrice) ? fmt(p.estLiquidationPrice, pd) : '–'),
         el('td', { class: 'margin' }, `${fmt(margin)} USDC (${pct(p.imf).replace('+', '')})`),
-        el('td', {}, el('button', { class: 'small close', onclick: () => closePosition(p, closeMsg) }, 'Close')),
+        el('td', {}, closable
+          ? el('button', { class: 'small close', onclick: () => closePosition(p, closeMsg) }, 'Close')
+          : el('span', { class: 'muted small', title: 'Subaccounts place no orders yet' }, 'main account only')),
       );
     });
 }
 
 function renderPositions() {
   for (const [table, msg] of [['#positions', '#orders-msg'], ['#account-positions', '#account-positions-msg']]) {
-    const rows = positionRows(msg);
+    const sub = table === '#account-positions' && state.subView;
+    const rows = sub ? positionRows(msg, state.subView.positions, false) : positionRows(msg);
     $(`${table} tbody`).replaceChildren(...rows);
     $(table).parentElement.querySelector('.empty-note').hidden = rows.length > 0;
   }
@@ -754,12 +760,14 @@ async function closePosition(p, msg) {
 }
 
 function renderBalances() {
-  const assets = new Set([...Object.keys(state.capital), ...Object.keys(state.lent)]);
+  const capital = state.subView ? state.subView.capital : state.capital;
+  const lentOf = state.subView ? state.subView.lent : state.lent;
+  const assets = new Set([...Object.keys(capital), ...Object.keys(lentOf)]);
   const collateral = state.collateral ? Object.fromEntries(state.collateral.collateral.map((c) => [c.symbol, c])) : {};
   $('#balances tbody').replaceChildren(
     ...[...assets].sort().map((asset) => {
-      const b = state.capital[asset] || { available: '0', locked: '0' };
-      const lent = Number(state.lent[asset] || 0) > 0 ? state.lent[asset] : '0';
+      const b = capital[asset] || { available: '0', locked: '0' };
+      const lent = Number(lentOf[asset] || 0) > 0 ? lentOf[asset] : '0';
       const total = Number(b.available) + Number(b.locked) + Number(lent);
       const c = collateral[asset];
       return el(
@@ -779,12 +787,31 @@ function renderBalances() {
 async function refreshAccount() {
   if (!state.session) return;
   try {
-    const [summary, account] = await Promise.all([
-      client.signed('GET', '/api/v1/capital/collateral', 'collateralQuery'),
-      client.signed('GET', '/api/v1/account', 'accountQuery'),
+    const sub = state.viewSub ? { subaccountId: state.viewSub } : {};
+    const [summary, account, subaccounts] = await Promise.all([
+      client.signed('GET', '/api/v1/capital/collateral', 'collateralQuery', sub),
+      client.signed('GET', '/api/v1/account', 'accountQuery', sub),
+      client.signed('GET', '/api/v1/subaccounts', 'subaccountQueryAll'),
     ]);
+    if (state.viewSub) {
+      const [capital, perps, lends] = await Promise.all([
+        client.signed('GET', '/api/v1/capital', 'balanceQuery', sub),
+        client.signed('GET', '/api/v1/position', 'positionQuery', sub),
+        client.signed('GET', '/api/v1/borrowLend/positions', 'borrowLendPositionQuery', sub),
+      ]);
+      state.subView = {
+        capital,
+        lent: Object.fromEntries(lends.map((p) => [p.symbol, p.netQuantity])),
+        positions: Object.fromEntries(perps.map((p) => [p.symbol, p])),
+      };
+    } else {
+      state.subView = null;
+      state.account = account; // the fee rates the order form uses are the main account's
+    }
     state.collateral = summary;
-    state.account = account;
+    state.subaccounts = subaccounts;
+    renderSubaccounts();
+    renderPositions();
     $('#col-net-equity').textContent = `${fmt(summary.netEquity)} USDC`;
     $('#col-available').textContent = `${fmt(summary.netEquityAvailable)} USDC`;
     $('#col-locked').textContent = `${fmt(summary.netEquityLocked)} USDC`;
@@ -803,6 +830,59 @@ async function refreshAccount() {
   } catch (err) {
     showMsg('#account-msg', errorText(err));
   }
+}
+
+// ------------------------------------------------------------------ subaccounts (Rucksack extension)
+
+function renderSubaccounts() {
+  const select = $('#sub-select');
+  select.replaceChildren(
+    el('option', { value: '0' }, 'Main account'),
+    ...state.subaccounts.map((a) => el('option', { value: String(a.subaccountId) }, `${a.label || 'subaccount'} (#${a.subaccountId})`)),
+  );
+  select.value = String(state.viewSub);
+  $('#xfer-to').disabled = $('#xfer-from').disabled = !state.viewSub;
+  $('#page-account').dataset.view = String(state.viewSub);
+}
+
+function viewSubaccount(id) {
+  state.viewSub = Number(id) || 0;
+  state.subView = null;
+  showMsg('#sub-msg', '');
+  renderSubaccounts();
+  refreshAccount();
+}
+
+async function createSubaccount() {
+  showMsg('#sub-msg', '');
+  try {
+    const label = $('#sub-label').value.trim();
+    const created = await client.signed('POST', '/api/v1/subaccounts', 'subaccountCreate', { label });
+    $('#sub-label').value = '';
+    state.subaccounts.push(created);
+    viewSubaccount(created.subaccountId);
+    showMsg('#sub-msg', `Created subaccount #${created.subaccountId}`, 'ok');
+  } catch (err) {
+    showMsg('#sub-msg', errorText(err));
+  }
+}
+
+async function transferSub(toSub) {
+  showMsg('#sub-msg', '');
+  const symbol = $('#xfer-asset').value;
+  const quantity = $('#xfer-qty').value.trim();
+  if (!quantity) return showMsg('#sub-msg', 'Enter a quantity.');
+  const params = { symbol, quantity };
+  params[toSub ? 'toSubaccountId' : 'fromSubaccountId'] = state.viewSub;
+  try {
+    await client.signed('POST', '/api/v1/subaccounts/transfer', 'subaccountTransfer', params);
+    $('#xfer-qty').value = '';
+    showMsg('#sub-msg', `Moved ${quantity} ${symbol} ${toSub ? 'to' : 'from'} subaccount #${state.viewSub}`, 'ok');
+  } catch (err) {
+    showMsg('#sub-msg', errorText(err));
+  }
+  await refreshAccount();
+  refreshPrivate();
 }
 
 // ------------------------------------------------------------------ lend and borrow
@@ -911,7 +991,7 @@ function signOut() {
   sessionStorage.removeItem(SESSION_KEY);
   streams.unsubscribePrivate();
   client.keys = null;
-  Object.assign(state, { session: null, account: null, capital: {}, lent: {}, openOrders: [], positions: {}, collateral: null });
+  Object.assign(state, { session: null, account: null, capital: {}, lent: {}, openOrders: [], positions: {}, collateral: null, subaccounts: [], viewSub: 0, subView: null });
   document.body.classList.remove('signed-in');
   $('#session-label').textContent = '';
   $('#start-trading').hidden = false;
@@ -1101,6 +1181,10 @@ function wire() {
   $('#apikey-form').addEventListener('submit', apiKeySignIn);
   $('#sign-out').addEventListener('click', signOut);
   $('#check-proof').addEventListener('click', checkProof);
+  $('#sub-select').addEventListener('change', (e) => viewSubaccount(e.target.value));
+  $('#sub-create').addEventListener('click', createSubaccount);
+  $('#xfer-to').addEventListener('click', () => transferSub(true));
+  $('#xfer-from').addEventListener('click', () => transferSub(false));
   streams.onStatus = (up, problem) => {
     const dot = $('#ws-status');
     dot.className = up ? 'up' : 'down';
