@@ -23,8 +23,15 @@ exchange's own and are *not* leaves of the tree; :func:`liabilities` returns the
 unsettled balance and unrealized PnL (the core's invariant: pot = sum unsettled - sum costs, and
 long and short lots cancel), so it already backs liabilities that are in the tree.
 
-**Reserves** until the chain adapters exist: per asset ``deposited - withdrawn`` from the ledger
-(everything that came in minus everything that left), one holding per asset marked
+**Reserves.** With chain custody connected (``rucksack serve --chain-rpc``), the server's snapshot
+task publishes on-chain reserves (:func:`onchain_reserves`): right after the liabilities cut it reads
+custody's balances (hot wallet and every deposit address, native and USDC, one pinned height per
+chain: ``custody.reserves.onchain_holdings``), and once the tree gives the snapshot id each address's
+key signs the statement's ``challenge``; ``reserves.json`` then holds one ``"source": "on-chain"``
+row per address and asset (``chain``, ``address``, ``height``, ``balance`` atoms rounded down,
+``signature``), which the verifier sums per asset. Without custody (or when a node cannot be read:
+logged), the fallback is per asset ``deposited - withdrawn`` from the ledger (everything that came
+in minus everything that left), one holding per asset marked
 ``"source": "exchange-ledger (not on-chain)"``.
 
 **Prices**: the index of the asset's market against the settlement asset (spot first, else perp;
@@ -46,7 +53,8 @@ import os
 import secrets
 import shutil
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -223,9 +231,49 @@ def exchange_accounts_json(liab: Liabilities) -> bytes:
     return msgspec.json.format(msgspec.json.encode(exchange_accounts_doc(liab)), indent=2) + b"\n"
 
 
-def publish(liab: Liabilities, out: Path, key_path: Path, *, zk: bool = False, progress: Any = None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class OnchainReserves:
+    """Custody's on-chain balances for one snapshot and a signer per ``(chain, address)``."""
+
+    holdings: list[Any]  # custody.reserves.OnchainHolding
+    signers: dict[tuple[str, str], Callable[[str], str]]
+
+
+def onchain_statement(snapshot_id: str, snap: LiabilitySnapshot, onchain: OnchainReserves, key: Any) -> Any:
+    """The signed ``reserves.json`` of on-chain holdings, each signed over the challenge by its address."""
+    from rucksack.reserves.build import signed_reserves
+    from rucksack.reserves.documents import ONCHAIN_SOURCE, Holding, challenge_for
+
+    challenge = challenge_for(snapshot_id)
+    sigs = {where: sign(challenge) for where, sign in onchain.signers.items()}
+    holdings = [
+        Holding(
+            asset=h.asset,
+            balance=str(h.atoms),
+            source=ONCHAIN_SOURCE,
+            address=h.address,
+            height=h.height,
+            signature=sigs[(h.chain, h.address)],
+            chain=h.chain,
+        )
+        for h in onchain.holdings
+        if h.atoms > 0
+    ]
+    return signed_reserves(snapshot_id, snap.seq, snap.ts_us, holdings, key)
+
+
+def publish(
+    liab: Liabilities,
+    out: Path,
+    key_path: Path,
+    *,
+    zk: bool = False,
+    progress: Any = None,
+    onchain: OnchainReserves | None = None,
+) -> dict[str, Any]:
     """Build tier (a) (and tier (b) with ``zk``) for ``liab`` into ``out`` (written to a temporary
-    sibling, then renamed, so a half-written snapshot is never published). Returns a summary."""
+    sibling, then renamed, so a half-written snapshot is never published). Returns a summary.
+    ``onchain``: publish those holdings as ``reserves.json`` instead of the ledger's figures."""
     from rucksack.reserves.build import build_from_liabilities, load_signing_key, write_private, write_publication
 
     key = load_signing_key(key_path, create=True)
@@ -236,6 +284,8 @@ def publish(liab: Liabilities, out: Path, key_path: Path, *, zk: bool = False, p
     write_private(private / "snapshot-secret.hex", secret.hex().encode() + b"\n")
     write_private(private / "liabilities.json", encode_snapshot(liab.snapshot))
     pub = build_from_liabilities(liab.snapshot, secret, key, progress=progress)
+    if onchain is not None:
+        pub = replace(pub, reserves=onchain_statement(pub.snapshot.snapshot_id, liab.snapshot, onchain, key))
     write_publication(pub, tmp)
     (tmp / EXCHANGE_ACCOUNTS).write_bytes(exchange_accounts_json(liab))
     summary: dict[str, Any] = {
@@ -245,6 +295,7 @@ def publish(liab: Liabilities, out: Path, key_path: Path, *, zk: bool = False, p
         "depth": pub.snapshot.depth,
         "accounts": len(liab.snapshot.rows),
         "public_key": pub.snapshot.public_key,
+        "reserves_source": "on-chain" if onchain is not None else "exchange-ledger",
     }
     if zk:
         from rucksack.reserves.zk.prover import build_zk, write_zk
@@ -321,13 +372,31 @@ def take_snapshot(service: ExchangeService) -> tuple[Liabilities, Path]:
     return liab, reserves_root(service.data_dir) / str(liab.snapshot.seq)
 
 
+async def onchain_reserves(service: ExchangeService) -> OnchainReserves | None:
+    """Custody's on-chain balances now (one pinned height per chain) and their signers; None without
+    chain custody, or when a node cannot be read (logged: the ledger's figures stand in)."""
+    custody = getattr(service, "custody", None)
+    if custody is None or not custody.rpcs:
+        return None
+    from rucksack.exchange.custody.reserves import control_signers
+
+    try:
+        holdings = await custody.reserves_holdings()
+    except Exception as exc:  # an unreachable node must not stop the snapshot
+        log.warning("on-chain reserves unavailable (%s): publishing the ledger's figures", exc)
+        return None
+    return OnchainReserves(holdings, control_signers(custody.keys, custody.db, holdings))
+
+
 async def publish_now(service: ExchangeService) -> dict[str, Any]:
-    """Take a tier (a) snapshot now (the cut in the loop, the tree and files in a worker thread)."""
+    """Take a tier (a) snapshot now (the cut in the loop, the tree and files in a worker thread);
+    with chain custody, reserves are read from the chains right after the cut."""
     liab, out = take_snapshot(service)
     if (out / "snapshot.json").is_file():
         return {"seq": liab.snapshot.seq, "dir": str(out), "existing": True}
+    onchain = await onchain_reserves(service)
     started = time.perf_counter()
-    summary = await asyncio.to_thread(publish, liab, out, signing_key_path(service.data_dir))
+    summary = await asyncio.to_thread(publish, liab, out, signing_key_path(service.data_dir), onchain=onchain)
     log.info("reserves snapshot at seq %s in %.2f s", liab.snapshot.seq, time.perf_counter() - started)
     return summary
 

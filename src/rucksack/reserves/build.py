@@ -77,8 +77,16 @@ def reserves_statement(
         Holding(asset=h.asset, balance=str(h.balance), source=source, address=h.address, height=h.height)
         for h in snap.custody
     ]
+    return signed_reserves(snapshot_id, snap.seq, snap.ts_us, holdings, key)
+
+
+def signed_reserves(
+    snapshot_id: str, seq: int, ts_us: int, holdings: list[Holding], key: SigningKey
+) -> ReservesStatement:
+    """The signed statement of ``holdings`` for a snapshot (on-chain holdings come signed over
+    ``challenge_for(snapshot_id)`` by their address keys already)."""
     statement = ReservesStatement(
-        snapshot_id=snapshot_id, seq=snap.seq, ts_us=snap.ts_us, challenge=challenge_for(snapshot_id), holdings=holdings
+        snapshot_id=snapshot_id, seq=seq, ts_us=ts_us, challenge=challenge_for(snapshot_id), holdings=holdings
     )
     signed: ReservesStatement = _signed("reserves", statement, key)
     return signed

@@ -19,6 +19,7 @@ import msgspec
 from rucksack.reserves.commitments import VERSION
 
 LEDGER_SOURCE: Final = "exchange-ledger (not on-chain)"
+ONCHAIN_SOURCE: Final = "on-chain"  # a balance read from a chain at `height`, `signature` by the address's key
 
 
 class SnapshotAsset(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -65,10 +66,11 @@ class InclusionProof(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class Holding(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     asset: str
     balance: str  # atoms
-    source: str  # LEDGER_SOURCE until chain adapters exist
-    address: str = ""
-    height: int = 0  # pinned block height (0: not on-chain)
-    signature: str = ""  # address key's signature over `challenge` (chain adapters; empty for the ledger)
+    source: str  # ONCHAIN_SOURCE, or LEDGER_SOURCE without chain custody
+    address: str = ""  # on-chain: the chain's own address form (base58 for SVM, 0x-hex for EVM)
+    height: int = 0  # pinned block height / slot (0: not on-chain)
+    signature: str = ""  # on-chain: the address key's signature over `challenge` (SVM ed25519 base58, EVM 0x)
+    chain: str = ""  # on-chain: the chain's key ("solana", "base", ...); empty for the ledger
 
 
 class ReservesStatement(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

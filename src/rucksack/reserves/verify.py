@@ -15,7 +15,11 @@ What it checks (spec §4.1, "standalone verifier"):
    exactly ``depth`` steps; walking it gives the signed root hash *and* the signed per-asset totals.
 3. ``reserves.json``: signed by the same key, for the same snapshot and challenge; per asset,
    ``reserves >= total equity - total debt``. Reserves sourced from the exchange's ledger (not
-   on-chain) are reported as a warning: they are a claim, not evidence.
+   on-chain) are reported as a warning: they are a claim, not evidence. On-chain holdings
+   (``source: "on-chain"``) must each name a chain, address and height, appear once per address
+   and asset, and carry the address key's signature over ``challenge``: SVM ed25519 (base58) is
+   checked here; EVM ``personal_sign`` needs secp256k1 recovery, done through the ``evm_check``
+   hook (:mod:`rucksack.reserves.evm_control`, eth-account) or reported as not checked.
 
 Tier (b), the zero-knowledge solvency proofs, is checked by :mod:`rucksack.reserves.zk.verify`
 (stdlib + PyNaCl + py_ecc), which runs this verifier first and adds its checks and ``Report.zk`` to
@@ -33,9 +37,13 @@ import datetime
 import json
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from nacl.exceptions import BadSignatureError
+from nacl.signing import VerifyKey
 
 from rucksack.reserves import commitments as c
 from rucksack.reserves.signing import check_signature
@@ -291,7 +299,72 @@ def check_inclusion(report: Report, snap: _Snapshot, doc: Any, account: int | No
     )
 
 
-def check_reserves(report: Report, snap: _Snapshot, doc: Any) -> None:
+ONCHAIN = "on-chain"
+_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_EVM_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+
+# (challenge, signature, address) -> None if the signature recovers to the address, else the reason
+EvmCheck = Callable[[str, str, str], "str | None"]
+
+
+def b58decode(text: str) -> bytes:
+    """Bitcoin-alphabet base58 (Solana addresses and signatures); ValueError on a bad character."""
+    n = 0
+    for ch in text:
+        i = _B58.find(ch)
+        if i < 0:
+            raise ValueError(f"not base58: {ch!r}")
+        n = n * 58 + i
+    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return b"\0" * (len(text) - len(text.lstrip("1"))) + body
+
+
+def _svm_control(challenge: str, signature: str, address: str) -> str | None:
+    """ed25519 over the challenge's UTF-8 bytes, by the key that is the (base58) address."""
+    try:
+        key, sig = b58decode(address), b58decode(signature)
+    except ValueError as exc:
+        return str(exc)
+    if len(key) != 32 or len(sig) != 64:
+        return "address is not a 32-byte key or signature is not 64 bytes"
+    try:
+        VerifyKey(key).verify(challenge.encode(), sig)
+    except (BadSignatureError, ValueError):
+        return "ed25519 signature does not match the address"
+    return None
+
+
+def check_control(
+    report: Report, challenge: str, holdings: list[tuple[str, str, str]], evm_check: EvmCheck | None
+) -> None:
+    """Each on-chain holding's ``(chain, address, signature)``: the address's key signed ``challenge``."""
+    bad: list[str] = []
+    unchecked = checked = 0
+    for chain, address, signature in sorted(set(holdings)):
+        if _EVM_ADDRESS.fullmatch(address):
+            if evm_check is None:
+                unchecked += 1
+                continue
+            problem = evm_check(challenge, signature, address)
+        else:
+            problem = _svm_control(challenge, signature, address)
+        checked += 1
+        if problem:
+            bad.append(f"{chain}:{address}: {problem}")
+    if bad:
+        report.add("reserves.control", FAIL, "; ".join(bad))
+    elif checked:
+        report.add("reserves.control", OK, f"{checked} address signature(s) over the challenge are valid")
+    if unchecked:
+        report.add(
+            "reserves.control_evm",
+            WARN,
+            f"{unchecked} EVM address signature(s) not checked: secp256k1 recovery is outside this stdlib+PyNaCl "
+            "verifier; `rucksack reserves verify` checks them when eth-account is installed",
+        )
+
+
+def check_reserves(report: Report, snap: _Snapshot, doc: Any, evm_check: EvmCheck | None = None) -> None:
     k = len(snap.symbols)
     try:
         if _get(doc, "version", str) != c.VERSION:
@@ -302,12 +375,23 @@ def check_reserves(report: Report, snap: _Snapshot, doc: Any) -> None:
         key = _get(doc, "public_key", str)
         held: dict[str, int] = {}
         sources: set[str] = set()
+        onchain: list[tuple[str, str, str]] = []
+        seen: set[tuple[str, str, str]] = set()
         for i, h in enumerate(_get(doc, "holdings", list)):
             asset = _get(h, "asset", str)
             if asset not in snap.symbols:
                 raise _Bad(f"holding {i} is in {asset!r}, not an asset of the snapshot")
             held[asset] = held.get(asset, 0) + _atoms(_get(h, "balance", str), c.sums_limit(c.MAX_DEPTH), "balance")
-            sources.add(_get(h, "source", str))
+            source = _get(h, "source", str)
+            sources.add(source)
+            if source == ONCHAIN:
+                chain, address = _get(h, "chain", str), _get(h, "address", str)
+                if not chain or not address or _get(h, "height", int) < 0:
+                    raise _Bad(f"on-chain holding {i} needs a chain, an address and a height")
+                if (chain, address, asset) in seen:  # one balance counted twice would inflate reserves
+                    raise _Bad(f"holding {i}: {asset} at {chain}:{address} is listed twice")
+                seen.add((chain, address, asset))
+                onchain.append((chain, address, _get(h, "signature", str)))
     except _Bad as exc:
         report.add("reserves.format", FAIL, str(exc))
         return
@@ -329,8 +413,16 @@ def check_reserves(report: Report, snap: _Snapshot, doc: Any) -> None:
     for source in sorted(sources):
         if "not on-chain" in source or source.startswith("exchange-ledger"):
             report.add("reserves.source", WARN, f"holdings from {source!r}: the exchange's own claim, not on-chain")
+        elif source == ONCHAIN:
+            report.add(
+                "reserves.source",
+                WARN,
+                "on-chain balances at the stated heights: compare them with a node or explorer you trust",
+            )
         else:
-            report.add("reserves.source", WARN, f"holdings from {source!r}: address signatures not verified here yet")
+            report.add("reserves.source", WARN, f"holdings from {source!r}: not a source this verifier knows")
+    if onchain:
+        check_control(report, challenge, onchain, evm_check)
     for i, symbol in enumerate(snap.symbols):
         equity, debt = snap.totals[i], snap.totals[k + i]
         reserves = held.get(symbol, 0)
@@ -352,8 +444,11 @@ def verify(
     *,
     account: int | None = None,
     public_key: str | None = None,
+    evm_check: EvmCheck | None = None,
 ) -> Report:
-    """Verify parsed JSON documents; ``report.ok`` is True only if no check failed."""
+    """Verify parsed JSON documents; ``report.ok`` is True only if no check failed. ``evm_check``
+    verifies EVM address signatures (``rucksack.reserves.evm_control.check``; without it they are
+    reported as not checked)."""
     report = Report()
     snap = check_snapshot(report, snapshot, public_key)
     if snap is None:
@@ -361,7 +456,7 @@ def verify(
     if proof is not None:
         check_inclusion(report, snap, proof, account)
     if reserves is not None:
-        check_reserves(report, snap, reserves)
+        check_reserves(report, snap, reserves, evm_check)
     else:
         k = len(snap.symbols)
         report.solvency = [

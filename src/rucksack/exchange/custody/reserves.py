@@ -10,12 +10,14 @@ exchange does not list (POL) are skipped.
 ``as_custody_holdings`` turns them into ``reserves.liabilities.CustodyHolding`` rows (one per address
 and asset), and ``sign_control`` proves control of an address by signing the statement's
 ``challenge`` with its key (SVM: ed25519 over the UTF-8 bytes, base58; EVM: EIP-191 ``personal_sign``,
-0x-hex), so a verifier can check each holding's address belongs to the exchange.
+0x-hex), so a verifier can check each holding's address belongs to the exchange; ``control_signers``
+prepares those signers ahead (the challenge contains the snapshot id, known only once the tree is
+built in a worker thread). ``reserves_export`` publishes them as ``reserves.json``'s on-chain rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from eth_account.messages import encode_defunct
@@ -84,6 +86,36 @@ def sign_control(keys: CustodyKeys, db: CustodyDb, chain: Chain, address: str, c
         return str(kp.sign_message(challenge.encode()))
     acct = keys.evm_hot if account is None else keys.evm_deposit(account)
     return "0x" + bytes(acct.sign_message(encode_defunct(text=challenge)).signature).hex()
+
+
+def control_signers(
+    keys: CustodyKeys, db: CustodyDb, holdings: Iterable[OnchainHolding]
+) -> dict[tuple[str, str], Callable[[str], str]]:
+    """One signer per ``(chain, address)`` of ``holdings``: ``challenge -> signature`` as
+    :func:`sign_control` makes it. The custody db is read here (its connection belongs to the
+    calling thread); the signers themselves only use keys, so they run in any thread."""
+    out: dict[tuple[str, str], Callable[[str], str]] = {}
+    for h in holdings:
+        chain = get_chain(h.chain)
+        account = None if h.address == keys.hot_address(chain) else db.addresses(chain.key)[h.address]
+        out[(h.chain, h.address)] = _signer(keys, chain, account)
+    return out
+
+
+def _signer(keys: CustodyKeys, chain: Chain, account: int | None) -> Callable[[str], str]:
+    if chain.is_svm:
+        kp = keys.svm_hot if account is None else keys.svm_deposit(account)
+
+        def svm(challenge: str) -> str:
+            return str(kp.sign_message(challenge.encode()))
+
+        return svm
+    acct = keys.evm_hot if account is None else keys.evm_deposit(account)
+
+    def evm(challenge: str) -> str:
+        return "0x" + bytes(acct.sign_message(encode_defunct(text=challenge)).signature).hex()
+
+    return evm
 
 
 async def _height(chain: Chain, rpc: JsonRpc) -> int:

@@ -319,7 +319,10 @@ def verify(
     vkey_sha256: str | None = None,
 ) -> tier_a.Report:
     """Tier (a) checks, then (given ``zk``) tier (b); ``report.ok`` only if no check failed."""
-    report = tier_a.verify(snapshot, proof, reserves, account=account, public_key=public_key)
+    from rucksack.reserves import evm_control  # eth-account, when installed, checks EVM address signatures
+
+    evm_check = evm_control.check if evm_control.available() else None
+    report = tier_a.verify(snapshot, proof, reserves, account=account, public_key=public_key, evm_check=evm_check)
     if zk is None:
         if zk_proof is not None:
             report.add("zk.inclusion", FAIL, "a zk inclusion proof is checked against zk.json: give --zk too")
