@@ -61,7 +61,7 @@ check: setup
 test: check test-pure test-native
 
 test-pure: setup
-	$(PY) -m pytest -n 2 -q
+	$(PY) -m pytest -n 2 --dist loadfile -q
 
 native: setup
 	$(PY) tools/build_native.py $(NATIVE)
