@@ -134,6 +134,15 @@ def test_trade_lend_and_redeem(web: Web) -> None:
     page.click("#nav [data-page='lend']")
     usdc = page.locator("#lend-markets tr[data-asset='USDC']")
     expect(usdc).to_be_visible()
+    # the rate curve (Rucksack's rateCurve extension) is drawn: borrow and lend APR, current utilization marked
+    curve = usdc.locator("svg.rate-curve")
+    expect(curve).to_be_visible()
+    expect(curve.locator("polyline.borrow")).to_have_count(1)
+    expect(curve.locator("polyline.lend")).to_have_count(1)
+    expect(curve.locator("line.optimal")).to_have_count(1)
+    expect(curve.locator("circle.now")).to_have_count(2)
+    assert len(curve.locator("polyline.borrow").get_attribute("points").split()) == 3  # kinked at U*
+    assert curve.locator("line.now").get_attribute("x1") == curve.locator("line.axis").get_attribute("x1")  # U = 0
     usdc.locator("input.amount").fill("1000")
     usdc.locator("button.lend").click()
     expect(usdc.locator(".msg")).to_contain_text("Lent 1000 USDC")

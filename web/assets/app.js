@@ -896,6 +896,60 @@ async function loadLendMarkets() {
   }
 }
 
+// Rucksack's markets carry `rateCurve` (an extension; Backpack publishes only optimalUtilization).
+function curveAprs(c, u) {
+  const [r0, r1, r2, opt, fee] = [c.baseApr, c.slope1Apr, c.slope2Apr, c.optimalUtilization, c.fee].map(Number);
+  const borrow = u <= opt ? r0 + (r1 * u) / opt : r0 + r1 + (r2 * (u - opt)) / (1 - opt);
+  return [borrow, borrow * u * (1 - fee)];
+}
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+function svg(tag, attrs = {}, ...children) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(c ?? ''));
+  return node;
+}
+
+// Borrow and lend APR against utilization 0..1, the optimal and max utilization dashed, the pool's
+// current utilization marked on both curves.
+function rateCurveSvg(m) {
+  const c = m.rateCurve;
+  if (!c) return '–';
+  const [W, H, L, R, T, B] = [180, 90, 4, 4, 12, 14];
+  const opt = Number(c.optimalUtilization);
+  const u = Math.min(1, Math.max(0, Number(m.utilization) || 0));
+  const top = Math.max(curveAprs(c, 1)[0], 1e-9);
+  const x = (v) => (L + v * (W - L - R)).toFixed(1);
+  const y = (r) => (H - B - (r / top) * (H - B - T)).toFixed(1);
+  const points = (side) => [0, opt, 1].map((v) => `${x(v)},${y(curveAprs(c, v)[side])}`).join(' ');
+  // the lend curve is quadratic in U: sample it
+  const lendPts = Array.from({ length: 41 }, (_, i) => i / 40)
+    .concat([opt])
+    .sort((a, b) => a - b)
+    .map((v) => `${x(v)},${y(curveAprs(c, v)[1])}`)
+    .join(' ');
+  const [nowBorrow, nowLend] = curveAprs(c, u);
+  const vline = (v, cls) => svg('line', { class: cls, x1: x(v), x2: x(v), y1: T, y2: H - B });
+  return svg(
+    'svg',
+    { class: 'rate-curve', viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: 'img', 'aria-label': `${m.symbol} rate curve` },
+    svg('title', {}, `${m.symbol}: borrow and lend APR vs utilization (now ${pct(u).replace('+', '')})`),
+    svg('line', { class: 'axis', x1: x(0), x2: x(1), y1: H - B, y2: H - B }),
+    vline(opt, 'optimal'),
+    Number(c.maxUtilization) < 1 ? vline(Number(c.maxUtilization), 'max') : '',
+    svg('polyline', { class: 'borrow', points: points(0) }),
+    svg('polyline', { class: 'lend', points: lendPts }),
+    vline(u, 'now'),
+    svg('circle', { class: 'now borrow', cx: x(u), cy: y(nowBorrow), r: 3 }),
+    svg('circle', { class: 'now lend', cx: x(u), cy: y(nowLend), r: 3 }),
+    svg('text', { x: x(0), y: T - 3 }, `borrow APR ≤ ${(top * 100).toFixed(0)}%`),
+    svg('text', { x: x(0), y: H - 3 }, '0'),
+    svg('text', { x: x(1), y: H - 3, 'text-anchor': 'end' }, 'U 100%'),
+  );
+}
+
 function renderLendMarkets() {
   const body = $('#lend-markets tbody');
   const typed = Object.fromEntries($$('input', body).map((i) => [i.closest('tr').dataset.asset, i.value]));
@@ -917,6 +971,7 @@ function renderLendMarkets() {
         el('td', { 'data-label': 'Borrow APY' }, pct(m.borrowInterestRate).replace('+', '')),
         el('td', { 'data-label': 'Total lent' }, m.lentQuantity),
         el('td', { 'data-label': 'Total borrowed' }, m.borrowedQuantity),
+        el('td', { class: 'curve', 'data-label': 'Rate curve' }, rateCurveSvg(m)),
         el(
           'td',
           { class: 'position', 'data-label': 'Yours' },

@@ -43,6 +43,17 @@ async def borrow_lend_markets(service: ExchangeService, params: dict[str, str]) 
                 "throttleUpdateFraction": None,
                 "utilization": wad(u),
                 "stepSize": format_atoms(1, asset.decimals),
+                # Rucksack extension (Backpack publishes only optimalUtilization): the two-slope
+                # APR curve, so clients can draw it. Borrow APR at U: baseApr + slope1Apr * U / U*
+                # up to U*, then + slope2Apr * (U - U*) / (1 - U*); lend APR = borrow APR * U * (1 - fee).
+                "rateCurve": {
+                    "baseApr": wad(curve.base_apr),
+                    "slope1Apr": wad(curve.slope1_apr),
+                    "slope2Apr": wad(curve.slope2_apr),
+                    "optimalUtilization": wad(curve.optimal_utilization),
+                    "maxUtilization": wad(curve.max_utilization),
+                    "fee": wad(curve.fee),
+                },
             }
         )
     return out
