@@ -9,6 +9,7 @@ chains, simulation before every signature, and domain-separated message signing.
 - ``review``     what a review shows and the refusal rule (flags need an explicit override)
 - ``messages``   off-chain message signing: Solana off-chain header, EIP-191, EIP-712
 - ``backup``     SLIP-39 2-of-3 shares of the mnemonic's entropy
+- ``exchange_link`` exchange API key (derived/imported), signed HTTP client, deposit/withdraw/reserves
 - ``cli``        ``rucksack wallet ...``
 
 Rule: nothing here imports ``rucksack.exchange`` (tests/test_architecture.py, import-linter); the

@@ -1,4 +1,5 @@
-"""``rucksack wallet create|import|addresses|balance|send|sign-message|export|backup|restore``.
+"""``rucksack wallet create|import|addresses|balance|send|sign-message|export|backup|restore``, and the
+exchange link: ``exchange-key|exchange-signup|deposit|withdraw|reserves`` (HTTP only).
 
 - Results go to stdout as one JSON object; progress, the pre-sign review and errors to stderr.
 - Passwords come from ``getpass`` (hidden) or ``--password-file`` (first line; for scripts and tests).
@@ -169,23 +170,98 @@ def cmd_balance(args: argparse.Namespace) -> int:
 
 
 def cmd_send(args: argparse.Namespace) -> int:
+    wallet = _open(args)
+    return _reviewed_send(args, wallet, args.to)
+
+
+def _reviewed_send(args: argparse.Namespace, wallet: Any, to: str, extra: dict[str, Any] | None = None) -> int:
+    """prepare (sign + simulate) -> show the review -> confirm unless --yes -> submit."""
     from rucksack.wallet.send import prepare_transfer
 
-    wallet = _open(args)
-    prepared = prepare_transfer(wallet, _endpoints(args), args.chain, args.asset, args.to, args.amount, args.account)
+    extra = extra or {}
+    prepared = prepare_transfer(wallet, _endpoints(args), args.chain, args.asset, to, args.amount, args.account)
     _say(prepared.review.text())
     if not prepared.review.ok:
-        _print({"sent": False, "review": prepared.review.to_json()})
+        _print({**extra, "sent": False, "review": prepared.review.to_json()})
         return EXIT_REFUSED
     if not args.yes:
         sys.stderr.write("Sign and send? [y/N] ")
         sys.stderr.flush()
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-            _print({"sent": False, "review": prepared.review.to_json()})
+            _print({**extra, "sent": False, "review": prepared.review.to_json()})
             return 1
     result = prepared.submit(allow_flagged=args.allow_flagged)
-    _print({"sent": True, **result, "review": prepared.review.to_json()})
+    _print({**extra, "sent": True, **result, "review": prepared.review.to_json()})
     return 0
+
+
+# -- exchange link (over HTTP only; see wallet/exchange_link.py) --------------------------------
+
+
+def _exchange(args: argparse.Namespace, wallet: Any) -> Any:
+    from rucksack.wallet.exchange_link import ExchangeClient, signing_key
+
+    key, _ = signing_key(wallet)
+    return ExchangeClient(args.exchange, key)
+
+
+def cmd_exchange_key(args: argparse.Namespace) -> int:
+    from rucksack.wallet.exchange_link import import_key, public_key, signing_key
+
+    wallet = _open(args)
+    if args.import_file:
+        import_key(wallet, _read_line(args.import_file))
+    key, source = signing_key(wallet)
+    _print({"publicKey": public_key(key), "source": source})
+    return 0
+
+
+def cmd_exchange_signup(args: argparse.Namespace) -> int:
+    from rucksack.wallet.exchange_link import public_key
+
+    wallet = _open(args)
+    client = _exchange(args, wallet)
+    got = client.sandbox_signup(args.label)
+    _say(f"Registered exchange API key {public_key(client.key)} as account {got['accountId']} (sandbox)")
+    _print({"accountId": got["accountId"], "publicKey": got["apiKey"]})
+    return 0
+
+
+def cmd_deposit(args: argparse.Namespace) -> int:
+    from rucksack.chains.registry import get_chain
+
+    chain = get_chain(args.chain)
+    wallet = _open(args)
+    address = _exchange(args, wallet).deposit_address(chain.name)
+    _say(f"Exchange deposit address on {chain.name}: {address}")
+    return _reviewed_send(args, wallet, address, {"depositAddress": address})
+
+
+def cmd_withdraw(args: argparse.Namespace) -> int:
+    from rucksack.chains.registry import get_chain
+
+    chain = get_chain(args.chain)
+    wallet = _open(args)
+    to = args.to or wallet.account(chain.family.value, args.account).address
+    symbol = chain.native_symbol if args.asset.lower() == "native" else args.asset.upper()
+    got = _exchange(args, wallet).withdraw(to, chain.name, args.amount, symbol)
+    _say(f"Withdrawal {got['id']} requested: {got['quantity']} {symbol} on {chain.name} to {to} ({got['status']})")
+    _print({"withdrawal": got})
+    return 0
+
+
+def cmd_reserves(args: argparse.Namespace) -> int:
+    from rucksack.wallet.exchange_link import verify_reserves
+
+    wallet = _open(args)
+    result = verify_reserves(_exchange(args, wallet), args.public_key)
+    report = result["report"]
+    _say(result["text"].rstrip())
+    _say(f"Your balances are {'INCLUDED' if report['included'] else 'NOT shown to be included'} in the snapshot;")
+    solvent = {True: "covered", False: "NOT covered (see the failed checks)", None: "not stated"}[report["solvent"]]
+    _say(f"the exchange's reserves statement: liabilities {solvent}.")
+    _print(report)
+    return 0 if result["ok"] else 1
 
 
 def cmd_sign_message(args: argparse.Namespace) -> int:
@@ -268,6 +344,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rucksack.wallet.exchange_link import ExchangeError
     from rucksack.wallet.keys import WalletKeyError
     from rucksack.wallet.keystore import KeystoreError
     from rucksack.wallet.messages import MessageRefused
@@ -283,6 +360,9 @@ def run(args: argparse.Namespace) -> int:
     except MessageRefused as exc:
         _say(f"rucksack wallet: {exc}")
         return EXIT_REFUSED
+    except ExchangeError as exc:
+        _say(f"rucksack wallet: {exc}")
+        return EXIT_ERROR
     except (KeystoreError, WalletKeyError, RpcError, ValueError, KeyError, FileExistsError, OSError) as exc:
         _say(f"rucksack wallet: {exc}")
         return EXIT_ERROR
@@ -376,3 +456,44 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--share-file", action="append", required=True)
     p.add_argument("--passphrase-file", default=None)
     p.set_defaults(func=run, wallet_func=cmd_restore)
+
+    def exchange(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--exchange", required=True, metavar="URL", help="the exchange's base URL (Backpack API)")
+
+    p = wsub.add_parser("exchange-key", help="the exchange API key (derived from the seed, or --import-file)")
+    common(p)
+    p.add_argument("--import-file", default=None, help="store this base64 ED25519 secret instead (encrypted)")
+    p.set_defaults(func=run, wallet_func=cmd_exchange_key)
+
+    p = wsub.add_parser("exchange-signup", help="register the exchange key as a new sandbox account")
+    common(p)
+    exchange(p)
+    p.add_argument("--label", default="wallet")
+    p.set_defaults(func=run, wallet_func=cmd_exchange_signup)
+
+    p = wsub.add_parser("deposit", help="send to your exchange deposit address (reviewed like any send)")
+    common(p, network=True)
+    exchange(p)
+    p.add_argument("--chain", required=True)
+    p.add_argument("--asset", required=True, help="native symbol or USDC")
+    p.add_argument("--amount", required=True)
+    p.add_argument("--account", type=int, default=0)
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--allow-flagged", action="store_true", help="explicit override: sign despite warnings")
+    p.set_defaults(func=run, wallet_func=cmd_deposit)
+
+    p = wsub.add_parser("withdraw", help="request an exchange withdrawal to this wallet's own address")
+    common(p)
+    exchange(p)
+    p.add_argument("--chain", required=True)
+    p.add_argument("--asset", required=True, help="exchange symbol (SOL, ETH, USDC) or native")
+    p.add_argument("--amount", required=True)
+    p.add_argument("--account", type=int, default=0, help="which of the wallet's accounts receives it")
+    p.add_argument("--to", default=None, help="another address instead of the wallet's own")
+    p.set_defaults(func=run, wallet_func=cmd_withdraw)
+
+    p = wsub.add_parser("reserves", help="fetch the reserves snapshot and your own proof; verify them")
+    common(p)
+    exchange(p)
+    p.add_argument("--public-key", default=None, help="the exchange's snapshot key (hex), obtained independently")
+    p.set_defaults(func=run, wallet_func=cmd_reserves)
