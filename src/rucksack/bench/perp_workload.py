@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import random
 
-from rucksack.bench.spot_workload import Workload
+from rucksack.bench.spot_workload import RestingOrders, Workload
 from rucksack.exchange.core.commands import (
     AccrueInterest,
     ApplyFunding,
@@ -39,8 +39,6 @@ from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.events import (
     BadDebt,
     LiquidationStarted,
-    OrderAccepted,
-    OrderClosed,
     PositionTransferred,
     TradeExecuted,
 )
@@ -85,17 +83,7 @@ def perp_workload(spec: ExchangeSpec, commands: int, seed: int, accounts: int = 
     for cmd in setup:
         seq += 1
         engine.apply(cmd, seq, seq * 1000)
-    resting: list[tuple[int, int, str]] = []
-    where: dict[int, int] = {}
-
-    def forget(order_id: int) -> None:
-        idx = where.pop(order_id, None)
-        if idx is None:
-            return
-        last = resting.pop()
-        if idx < len(resting):
-            resting[idx] = last
-            where[last[0]] = idx
+    resting = RestingOrders()
 
     perps = list(PERPS)
     out: list[Command] = []
@@ -133,7 +121,7 @@ def perp_workload(spec: ExchangeSpec, commands: int, seed: int, accounts: int = 
                 lots = rng.randint(10, 400) * (1 if perp == "SOL_USDC_PERP" else 10)
                 cmd = PlaceOrder(lp[rng.randrange(LIQUIDITY)], perp, side, "Limit", lots=lots, price=max(1, price))
             elif r < 0.78 and resting:
-                order_id, owner, osym = resting[rng.randrange(len(resting))]
+                order_id, owner, osym = resting.pick(rng)
                 cmd = CancelOrder(owner, osym, order_id=order_id)
             elif r < 0.90:
                 trader = traders[rng.randrange(accounts)]
@@ -166,14 +154,9 @@ def perp_workload(spec: ExchangeSpec, commands: int, seed: int, accounts: int = 
                     cmd = PlaceOrder(who, spot, side, "Market", lots=rng.randint(1, 20) * mult)
         seq += 1
         events = engine.apply(cmd, seq, seq * 1000)
+        resting.track(engine, events)
         for ev in events:
-            if isinstance(ev, OrderAccepted):
-                if ev.order_id in engine.orders:
-                    where[ev.order_id] = len(resting)
-                    resting.append((ev.order_id, ev.account, ev.market))
-            elif isinstance(ev, OrderClosed):
-                forget(ev.order_id)
-            elif isinstance(ev, TradeExecuted):
+            if isinstance(ev, TradeExecuted):
                 stats["perp_fills"] += ev.market.endswith("_PERP")
             elif isinstance(ev, LiquidationStarted):
                 stats["liquidations"] += 1

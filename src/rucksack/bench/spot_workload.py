@@ -18,12 +18,46 @@ from dataclasses import dataclass, field
 
 from rucksack.exchange.core.commands import CancelOrder, Command, Deposit, PlaceOrder
 from rucksack.exchange.core.engine import Engine
-from rucksack.exchange.core.events import OrderAccepted, OrderClosed
+from rucksack.exchange.core.events import Event, OrderAccepted, OrderClosed
 from rucksack.exchange.core.markets import FIRST_USER_ACCOUNT, ExchangeSpec
 
 # market -> (starting mid in ticks, lot multiplier so notional clears the minimum)
 SPOT_MARKETS = {"SOL_USDC": (15_000, 1), "BTC_USDC": (600_000, 10), "ETH_USDC": (300_000, 10)}
 FUNDING = {"USDC": 10_000_000, "SOL": 50_000, "BTC": 1_000, "ETH": 20_000}  # whole units per account
+
+
+class RestingOrders:
+    """The generator's view of which orders rest, so every cancel names a live one: O(1) add,
+    remove (swap with the last) and uniform pick."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[int, int, str]] = []  # (order id, account, market)
+        self.where: dict[int, int] = {}  # order id -> index in items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def pick(self, rng: random.Random) -> tuple[int, int, str]:
+        return self.items[rng.randrange(len(self.items))]
+
+    def track(self, engine: Engine, events: list[Event]) -> None:
+        """Follow one command's events: accepted orders still in the book rest, closed ones go."""
+        for ev in events:
+            if isinstance(ev, OrderAccepted):
+                if ev.order_id in engine.orders:
+                    self.where[ev.order_id] = len(self.items)
+                    self.items.append((ev.order_id, ev.account, ev.market))
+            elif isinstance(ev, OrderClosed):
+                self.forget(ev.order_id)
+
+    def forget(self, order_id: int) -> None:
+        idx = self.where.pop(order_id, None)
+        if idx is None:
+            return
+        last = self.items.pop()
+        if idx < len(self.items):
+            self.items[idx] = last
+            self.where[last[0]] = idx
 
 
 @dataclass
@@ -52,18 +86,8 @@ def spot_workload(spec: ExchangeSpec, commands: int, seed: int, accounts: int = 
         engine.apply(cmd, seq, seq)
     symbols = list(SPOT_MARKETS)
     mids = {s: SPOT_MARKETS[s][0] for s in symbols}
-    resting: list[tuple[int, int, str]] = []  # (order id, account, market)
-    where: dict[int, int] = {}  # order id -> index in resting
+    resting = RestingOrders()
     out: list[Command] = []
-
-    def forget(order_id: int) -> None:
-        idx = where.pop(order_id, None)
-        if idx is None:
-            return
-        last = resting.pop()
-        if idx < len(resting):
-            resting[idx] = last
-            where[last[0]] = idx
 
     for _ in range(commands):
         symbol = symbols[rng.randrange(3)]
@@ -78,7 +102,7 @@ def spot_workload(spec: ExchangeSpec, commands: int, seed: int, accounts: int = 
         r = rng.random()
         cmd: Command
         if r < 0.20 and resting:
-            order_id, owner, osym = resting[rng.randrange(len(resting))]
+            order_id, owner, osym = resting.pick(rng)
             cmd = CancelOrder(owner, osym, order_id=order_id)
         elif r < 0.30:
             side = "Bid" if rng.random() < 0.5 else "Ask"
@@ -110,13 +134,6 @@ def spot_workload(spec: ExchangeSpec, commands: int, seed: int, accounts: int = 
                 client_id=rng.randrange(1 << 31) if rng.random() < 0.1 else -1,
             )
         seq += 1
-        events = engine.apply(cmd, seq, seq)
-        for ev in events:
-            if isinstance(ev, OrderAccepted):
-                if ev.order_id in engine.orders:
-                    where[ev.order_id] = len(resting)
-                    resting.append((ev.order_id, ev.account, ev.market))
-            elif isinstance(ev, OrderClosed):
-                forget(ev.order_id)
+        resting.track(engine, engine.apply(cmd, seq, seq))
         out.append(cmd)
     return Workload(setup, out)

@@ -147,7 +147,7 @@ def account_nets(engine: Engine, account: int) -> list[int]:
     pnl = acct.unsettled
     for pos in acct.positions.values():
         m = engine.markets[pos.market]
-        pnl += pos.lots * (m.mark or m.last_price) * m.lot_tick_atoms - pos.cost
+        pnl += pos.lots * (m.valuation_price()) * m.lot_tick_atoms - pos.cost
     nets[engine.settle_asset] += pnl
     return nets
 

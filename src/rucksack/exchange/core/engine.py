@@ -564,7 +564,6 @@ class Engine:
         maker_rates = self.spot_maker_ppm
         taker_buys = taker.side == BID
         taker_side = SIDE_NAMES[taker.side]
-        events = self.events
         symbol = m.symbol
         price = 0
         for maker in fills:
@@ -609,34 +608,7 @@ class Engine:
                 )
                 taker.hold -= base_atoms
                 maker.hold -= quote_atoms
-            taker.lots -= n
-            taker.filled_lots += n
-            taker.filled_quote += quote_atoms
-            maker.filled_lots += n
-            maker.filled_quote += quote_atoms
-            trade_id = self.next_trade_id
-            self.next_trade_id = trade_id + 1
-            events.append(
-                TradeExecuted(
-                    trade_id,
-                    symbol,
-                    price,
-                    n,
-                    taker.id,
-                    maker.id,
-                    taker.account,
-                    maker.account,
-                    taker_side,
-                    taker_fee,
-                    maker_fee,
-                    ts_us,
-                )
-            )
-            if maker.lots == 0:
-                self._forget(maker)
-                events.append(
-                    OrderClosed(maker.id, maker.account, symbol, "Filled", "", maker.filled_lots, maker.filled_quote)
-                )
+            self._record_fill(symbol, taker, maker, n, price, quote_atoms, taker_side, taker_fee, maker_fee, ts_us)
         # spot margin and auto-lend: proceeds repay a borrow of the received asset, then are lent
         got_taker, got_maker = (base, quote) if taker_buys else (quote, base)
         if taker.auto_repay or taker_acct.auto_lend:
@@ -661,7 +633,6 @@ class Engine:
         taker_pos = taker_acct.position(mi)
         sign = 1 if taker.side == BID else -1
         taker_side = SIDE_NAMES[taker.side]
-        events = self.events
         symbol = m.symbol
         price = 0
         touched: list[Account] = [taker_acct]
@@ -696,36 +667,11 @@ class Engine:
                 taker_pos.fees += penalty
                 fund.unsettled += penalty
                 taker_fee += penalty
-            taker.lots -= n
-            taker.filled_lots += n
-            taker.filled_quote += notional
-            maker.filled_lots += n
-            maker.filled_quote += notional
-            trade_id = self.next_trade_id
-            self.next_trade_id = trade_id + 1
-            events.append(
-                TradeExecuted(
-                    trade_id,
-                    symbol,
-                    price,
-                    n,
-                    taker.id,
-                    maker.id,
-                    taker.account,
-                    maker.account,
-                    taker_side,
-                    taker_fee,
-                    maker_fee,
-                    ts_us,
-                )
+            closed = self._record_fill(
+                symbol, taker, maker, n, price, notional, taker_side, taker_fee, maker_fee, ts_us
             )
-            if maker.lots == 0:
-                self._forget(maker)
-                if maker.reduce_only:
-                    maker_pos.reduce_only.remove(maker.id)
-                events.append(
-                    OrderClosed(maker.id, maker.account, symbol, "Filled", "", maker.filled_lots, maker.filled_quote)
-                )
+            if closed and maker.reduce_only:
+                maker_pos.reduce_only.remove(maker.id)
             if maker_pos.reduce_only:
                 touched.append(maker_acct)
         m.last_price = price
@@ -901,6 +847,51 @@ class Engine:
         if r.equity - loss - fee - r.im < 0:
             return Reason.INSUFFICIENT_MARGIN
         return ""
+
+    def _record_fill(
+        self,
+        symbol: str,
+        taker: Order,
+        maker: Order,
+        n: int,
+        price: int,
+        quote_atoms: int,
+        taker_side: str,
+        taker_fee: int,
+        maker_fee: int,
+        ts_us: int,
+    ) -> bool:
+        """The bookkeeping every fill shares (spot and perp): filled totals on both orders, the
+        TradeExecuted event, and the maker's close when it is done. Returns whether it closed."""
+        taker.lots -= n
+        taker.filled_lots += n
+        taker.filled_quote += quote_atoms
+        maker.filled_lots += n
+        maker.filled_quote += quote_atoms
+        trade_id = self.next_trade_id
+        self.next_trade_id = trade_id + 1
+        events = self.events
+        events.append(
+            TradeExecuted(
+                trade_id,
+                symbol,
+                price,
+                n,
+                taker.id,
+                maker.id,
+                taker.account,
+                maker.account,
+                taker_side,
+                taker_fee,
+                maker_fee,
+                ts_us,
+            )
+        )
+        if maker.lots:
+            return False
+        self._forget(maker)
+        events.append(OrderClosed(maker.id, maker.account, symbol, "Filled", "", maker.filled_lots, maker.filled_quote))
+        return True
 
     def _close_taker(self, held: Balance | None, taker: Order, status: str, reason: str) -> None:
         if taker.hold and held is not None:

@@ -82,6 +82,11 @@ class MarketState:
         self.open_interest = 0  # lots: sum of long positions
         self.last_funding_rate = 0  # WAD, the last rate paid
 
+    def valuation_price(self) -> int:
+        """Ticks positions are valued at: the mark (kept current at every index update), else the
+        last trade, 0 when neither is known."""
+        return self.mark or self.last_price
+
 
 MARK_EWMA_US: Final = 60_000_000
 MARK_BAND_PPM: Final = 50_000  # mark stays within index x (1 +- 5%)

@@ -83,7 +83,6 @@ async def position_history(service: ExchangeService, account: int, params: Any) 
     ``cumulativePnlRealized`` is the trading PnL of the closed parts (exit minus entry notional),
     ``fees`` the trading (and liquidation) fees, ``fundingQuantity`` the funding received.
     """
-    from rucksack.exchange.core.market_state import mark_price
 
     account = target_account(service, account, params)
     symbol = params.get("symbol")
@@ -106,7 +105,7 @@ async def position_history(service: ExchangeService, account: int, params: Any) 
     for r in rows:
         mw = service.wire.markets[r["market"]]
         m = engine.market_by_symbol[r["market"]]
-        mark = mark_price(m) or m.last_price
+        mark = m.valuation_price()
         lots = r["lots"]
         lta = mw.spec.lot_tick_atoms
         acct = engine.ledger.accounts.get(account)

@@ -25,7 +25,7 @@ from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.api.wire import MarketWire, format_atoms, function_json
 from rucksack.exchange.core.ledger.balances import Account
 from rucksack.exchange.core.lending.curve import WAD
-from rucksack.exchange.core.market_state import MarketState, mark_price
+from rucksack.exchange.core.market_state import MarketState
 from rucksack.exchange.core.numeric import ceil_div
 from rucksack.exchange.core.perps.position import Position
 from rucksack.exchange.core.risk.margin_fn import fraction
@@ -70,7 +70,7 @@ def position_json(
     def money(atoms: int) -> str:
         return format_atoms(atoms, settle_decimals)
 
-    mark = mark_price(m) or m.last_price
+    mark = m.valuation_price()
     lta = m.lot_tick_atoms
     lots = pos.lots if pos is not None else 0
     exposure = pos.exposure_lots(0, 0) if pos is not None else 0
@@ -135,7 +135,7 @@ async def positions(service: ExchangeService, account: int, params: Any) -> Any:
 def futures_exposure(service: ExchangeService, acct: Account) -> int:
     total = 0
     for m, pos in ((service.engine.markets[mi], p) for mi, p in acct.positions.items()):
-        total += pos.exposure_lots(0, 0) * (mark_price(m) or m.last_price) * m.lot_tick_atoms
+        total += pos.exposure_lots(0, 0) * m.valuation_price() * m.lot_tick_atoms
     return total
 
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from rucksack.exchange.core.events import FundingPaid
 from rucksack.exchange.core.lending.curve import WAD
-from rucksack.exchange.core.market_state import MarketState, mark_price
+from rucksack.exchange.core.market_state import MarketState
 from rucksack.exchange.core.numeric import ceil_div
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def apply_funding(engine: Engine, hour: int) -> None:
         m.premium_sum = 0
         m.premium_count = 0
         m.last_funding_rate = rate
-        mark = mark_price(m) or m.last_price
+        mark = m.valuation_price()
         if not rate or not mark:
             continue
         paid = received = 0

@@ -38,7 +38,7 @@ from rucksack.exchange.core.commands import PlaceOrder
 from rucksack.exchange.core.events import BadDebt, LiquidationEnded, LiquidationStarted, PositionTransferred
 from rucksack.exchange.core.ledger.balances import Account
 from rucksack.exchange.core.lending.curve import WAD
-from rucksack.exchange.core.market_state import MarketState, mark_price
+from rucksack.exchange.core.market_state import MarketState
 from rucksack.exchange.core.numeric import PPM, ceil_div
 
 if TYPE_CHECKING:
@@ -119,7 +119,7 @@ def cancel_all(engine: Engine, acct: Account) -> None:
 def on_book(engine: Engine, acct: Account, m: MarketState, lots: int) -> None:
     """Stage 1: one reduce-only IOC slice through the book at mark -/+ the slippage bound."""
     risk = engine.risk
-    mark = mark_price(m) or m.last_price
+    mark = m.valuation_price()
     size = abs(lots)
     unit = mark * m.lot_tick_atoms
     min_lots = ceil_div(risk.slice_min_notional, unit) if unit else size
@@ -252,7 +252,7 @@ def _transfer(
 
 def backstop(engine: Engine, acct: Account, m: MarketState, lots: int, mf: int) -> int:
     """Stage 2: hand signed ``lots`` to backstop providers; return the signed lots left."""
-    mark = mark_price(m) or m.last_price
+    mark = m.valuation_price()
     selling = lots > 0
     zero = _shifted(mark, mf if mf > 0 else 0, selling)
     provider_price = (2 * zero + mark) // 3 if selling else ceil_div(2 * zero + mark, 3)
@@ -282,7 +282,7 @@ def bankruptcy_price(engine: Engine, acct: Account, m: MarketState, lots: int) -
     """The price at which closing signed ``lots`` moves this position's share of the account's
     net equity (pro rata to exposure) to zero: ``mark -/+ share / (|lots| x lta)``, rounded away
     from the mark (so the deficit is covered rather than left to the fund), at least one tick."""
-    mark = mark_price(m) or m.last_price
+    mark = m.valuation_price()
     r = engine.margin.compute(acct)
     pos = acct.positions[m.index]
     x_m = pos.exposure_lots(0, 0) * mark * m.lot_tick_atoms
@@ -297,7 +297,7 @@ def bankruptcy_price(engine: Engine, acct: Account, m: MarketState, lots: int) -
 
 def adl(engine: Engine, acct: Account, m: MarketState, lots: int) -> None:
     """Stage 3: close signed ``lots`` against ranked opposing positions at the bankruptcy price."""
-    mark = mark_price(m) or m.last_price
+    mark = m.valuation_price()
     selling = lots > 0
     price = bankruptcy_price(engine, acct, m, lots)
     lta = m.lot_tick_atoms

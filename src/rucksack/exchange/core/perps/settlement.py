@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 from rucksack.exchange.core.events import PnlSettled
 from rucksack.exchange.core.ledger.balances import Account
 from rucksack.exchange.core.lending.pool import PoolError
-from rucksack.exchange.core.market_state import mark_price
 
 if TYPE_CHECKING:
     from rucksack.exchange.core.engine import Engine
@@ -35,7 +34,7 @@ def realize(engine: Engine, acct: Account) -> int:
     empty: list[int] = []
     for mi, pos in acct.positions.items():
         m = engine.markets[mi]
-        mark = mark_price(m) or m.last_price
+        mark = m.valuation_price()
         basis = pos.lots * mark * m.lot_tick_atoms
         pnl = basis - pos.cost
         if pnl:

@@ -110,7 +110,7 @@ def estimated_liquidation_price(engine: Engine, acct: Account, m: MarketState) -
     if pos is None or not pos.lots:
         return 0
     saved = (m.index_price, m.basis_ewma)
-    mark = mark_price(m) or m.last_price
+    mark = m.valuation_price()
     if not mark:
         return 0
 

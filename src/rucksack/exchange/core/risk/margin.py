@@ -194,7 +194,7 @@ class MarginCalc:
         seen_market = False
         for pos in acct.positions.values():
             m = self.markets[pos.market]
-            mark = m.mark or m.last_price
+            mark = m.valuation_price()
             lta = m.lot_tick_atoms
             r.upnl += pos.lots * mark * lta - pos.cost
             if pos.market == market:
@@ -206,7 +206,7 @@ class MarginCalc:
                 self._requirement(r, pos.market, q * mark * lta, floor, with_mm)
         if market >= 0 and not seen_market and (add_buys or add_sells):
             m = self.markets[market]
-            mark = m.mark or m.last_price
+            mark = m.valuation_price()
             q = add_buys if add_buys > add_sells else add_sells
             self._requirement(r, market, q * mark * m.lot_tick_atoms, floor, with_mm)
         r.equity = r.collateral + r.upnl + acct.unsettled - r.liabilities

@@ -11,7 +11,7 @@ from fractions import Fraction as F
 from rucksack.exchange.core.commands import LiquidationSweep, PlaceOrder, SettlePnl
 from rucksack.exchange.core.events import LiquidationEnded, LiquidationStarted, TradeExecuted
 from rucksack.exchange.core.state import decode_snapshot, encode_snapshot, restore, state_hash, take_snapshot
-from tests.unit.exchange.core.perps.helpers import BTC, SOL, USDC, PerpDriver, sqrt_frac
+from tests.unit.exchange.core.perps.helpers import BTC, USDC, PerpDriver, sqrt_frac
 
 PERP = "SOL_USDC_PERP"
 IMF_BASE, IMF_FACTOR = F("0.05"), F("0.0002236")
@@ -123,4 +123,3 @@ def test_a_liquidating_account_cannot_trade_or_withdraw() -> None:
 
     [w] = d(Withdraw(trader, "BTC", 1, "w"))
     assert w.reason == "InsufficientMargin"  # type: ignore[union-attr]
-    assert SOL  # units helper imported for symmetry with other scenarios
