@@ -350,6 +350,7 @@ def run(args: argparse.Namespace) -> int:
     from rucksack.wallet.messages import MessageRefused
     from rucksack.wallet.review import Refused
     from rucksack.wallet.rpc import RpcError
+    from rucksack.wallet.signers import SignerRefused
 
     try:
         return int(args.wallet_func(args))
@@ -357,7 +358,7 @@ def run(args: argparse.Namespace) -> int:
         _say(f"rucksack wallet: {exc}")
         _print({"sent": False, "refused": str(exc), "review": exc.review.to_json()})
         return EXIT_REFUSED
-    except MessageRefused as exc:
+    except (MessageRefused, SignerRefused) as exc:
         _say(f"rucksack wallet: {exc}")
         return EXIT_REFUSED
     except ExchangeError as exc:
@@ -497,3 +498,11 @@ def add_parser(sub: Any) -> None:
     exchange(p)
     p.add_argument("--public-key", default=None, help="the exchange's snapshot key (hex), obtained independently")
     p.set_defaults(func=run, wallet_func=cmd_reserves)
+
+    # multisig (SPL Token on Solana/Eclipse, Safe on EVM) and hardware devices, each in its own module
+    from rucksack.wallet.hardware import cli as device_cli
+    from rucksack.wallet.multisig import safe_cli, spl_cli
+
+    spl_cli.add_parser(wsub, common)
+    safe_cli.add_parser(wsub, common)
+    device_cli.add_parser(wsub, common)

@@ -1,0 +1,1 @@
+"""Hardware signers (being written)."""
