@@ -27,6 +27,8 @@ Semantics and their honest limits:
   lamport pre/post balances and logs (token balances are not tracked: empty lists). Airdrops are
   not transactions and appear in neither.
 - Only System, SPL Token, Associated Token Account and Memo programs exist (LiteSVM's defaults).
+  LiteSVM has no wrapped-SOL native mint account, so genesis injects it (as on every real
+  cluster: supply 0, 9 decimals, no authorities, owned by SPL Token) for wSOL token accounts.
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ from solders.transaction_status import (
     TransactionStatus,
     UiTransactionStatusMeta,
 )
-from spl.token.constants import TOKEN_PROGRAM_ID
+from spl.token.constants import TOKEN_PROGRAM_ID, WRAPPED_SOL_MINT
 from spl.token.instructions import create_idempotent_associated_token_account, get_associated_token_address, mint_to
 from spl.token.instructions import initialize_mint as spl_initialize_mint
 from spl.token.models import InitializeMintParams, MintToParams
@@ -152,6 +154,8 @@ class SvmNode(Node):
         faucet, mint = genesis.svm_faucet(), genesis.svm_mint_keypair()
         self.svm.set_account(faucet.pubkey(), Account(genesis.SVM_FAUCET_LAMPORTS, b"", Pubkey.default(), False, 0))
         rent = self.svm.minimum_balance_for_rent_exemption(_MINT_LEN)
+        native_mint = bytes(Mint(None, 0, 9, True, None))
+        self.svm.set_account(WRAPPED_SOL_MINT, Account(rent, native_mint, TOKEN_PROGRAM_ID, False, 0))
         token = self.chain.token
         ata = get_associated_token_address(faucet.pubkey(), mint.pubkey())
         ixs = [
