@@ -1,5 +1,6 @@
-"""``rucksack wallet create|import|addresses|balance|send|sign-message|export|backup|restore``, and the
-exchange link: ``exchange-key|exchange-signup|deposit|withdraw|reserves`` (HTTP only).
+"""``rucksack wallet create|import|addresses|balance|send|faucet|sign-message|export|backup|restore``, the
+exchange link ``exchange-key|exchange-signup|exchange-balance|deposit|trade|withdraw|reserves`` (HTTP
+only), and (in their own modules) ``multisig``, ``safe`` and ``device``.
 
 - Results go to stdout as one JSON object; progress, the pre-sign review and errors to stderr.
 - Passwords come from ``getpass`` (hidden) or ``--password-file`` (first line; for scripts and tests).
@@ -23,6 +24,7 @@ from typing import Any
 from rucksack.wallet.rpc import DEFAULT_DEVNET
 
 DEFAULT_KEYSTORE = "~/.rucksack/wallet.json"
+DEFAULT_EXCHANGE = "http://127.0.0.1:8000"  # where `make run` serves the API
 EXIT_ERROR = 2
 EXIT_REFUSED = 3
 
@@ -250,6 +252,54 @@ def cmd_withdraw(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_exchange_balance(args: argparse.Namespace) -> int:
+    _print({"balances": _exchange(args, _open(args)).balances()})
+    return 0
+
+
+def order_body(args: argparse.Namespace) -> dict[str, Any]:
+    """The CLI's trade flags as Backpack's order body: a price makes a limit order, none a market one."""
+    if args.quantity is None and args.quote_quantity is None:
+        raise ValueError("give --quantity (base asset) or --quote-quantity (market orders only)")
+    if args.price is None and (args.post_only or args.time_in_force):
+        raise ValueError("--post-only and --time-in-force apply to limit orders (give --price)")
+    body: dict[str, Any] = {
+        "symbol": args.symbol,
+        "side": {"buy": "Bid", "sell": "Ask"}[args.side],
+        "orderType": "Limit" if args.price is not None else "Market",
+        "quantity": args.quantity,
+        "price": args.price,
+        "quoteQuantity": args.quote_quantity,
+        "timeInForce": args.time_in_force,
+        "postOnly": True if args.post_only else None,
+        "reduceOnly": True if args.reduce_only else None,
+    }
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def cmd_trade(args: argparse.Namespace) -> int:
+    body = order_body(args)
+    got = _exchange(args, _open(args)).place_order(body)
+    _say(
+        f"Order {got['id']}: {body['orderType']} {args.side} {got.get('quantity') or body.get('quoteQuantity')} "
+        f"{args.symbol} -> {got['status']} (filled {got.get('executedQuantity', '0')})"
+    )
+    _print({"order": got})
+    return 0
+
+
+def cmd_faucet(args: argparse.Namespace) -> int:
+    from rucksack.chains.registry import get_chain
+    from rucksack.wallet.faucet import fund
+
+    chain = get_chain(args.chain)
+    to = args.to or _open(args, unlock=False).account(chain.family.value, args.account).address
+    got = fund(_endpoints(args), chain.key, args.asset, to, args.amount)
+    _say(f"Devnet faucet sent {args.amount} {args.asset} on {chain.key} to {to}")
+    _print(got)
+    return 0
+
+
 def cmd_reserves(args: argparse.Namespace) -> int:
     from rucksack.wallet.exchange_link import verify_reserves
 
@@ -459,7 +509,9 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(func=run, wallet_func=cmd_restore)
 
     def exchange(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--exchange", required=True, metavar="URL", help="the exchange's base URL (Backpack API)")
+        p.add_argument(
+            "--exchange", default=DEFAULT_EXCHANGE, metavar="URL", help=f"the exchange (default {DEFAULT_EXCHANGE})"
+        )
 
     p = wsub.add_parser("exchange-key", help="the exchange API key (derived from the seed, or --import-file)")
     common(p)
@@ -492,6 +544,33 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--account", type=int, default=0, help="which of the wallet's accounts receives it")
     p.add_argument("--to", default=None, help="another address instead of the wallet's own")
     p.set_defaults(func=run, wallet_func=cmd_withdraw)
+
+    p = wsub.add_parser("exchange-balance", help="your balances on the exchange (signed balanceQuery)")
+    common(p)
+    exchange(p)
+    p.set_defaults(func=run, wallet_func=cmd_exchange_balance)
+
+    p = wsub.add_parser("trade", help="place an order on the exchange: limit with --price, else market")
+    common(p)
+    exchange(p)
+    p.add_argument("--symbol", required=True, help="market, e.g. SOL_USDC or SOL_USDC_PERP")
+    p.add_argument("--side", required=True, choices=["buy", "sell"])
+    p.add_argument("--quantity", default=None, help="base-asset quantity (decimal)")
+    p.add_argument("--quote-quantity", default=None, help="quote amount to spend (market orders)")
+    p.add_argument("--price", default=None, help="limit price; without it the order is a market order")
+    p.add_argument("--time-in-force", default=None, choices=["GTC", "IOC", "FOK"])
+    p.add_argument("--post-only", action="store_true")
+    p.add_argument("--reduce-only", action="store_true")
+    p.set_defaults(func=run, wallet_func=cmd_trade)
+
+    p = wsub.add_parser("faucet", help="devnet only: fund this wallet (or --to) from the devnet faucet")
+    common(p, network=True)
+    p.add_argument("--chain", required=True)
+    p.add_argument("--asset", required=True, help="native symbol or native, USDC, or a token address")
+    p.add_argument("--amount", required=True)
+    p.add_argument("--account", type=int, default=0)
+    p.add_argument("--to", default=None, help="another address (default: this wallet's account)")
+    p.set_defaults(func=run, wallet_func=cmd_faucet)
 
     p = wsub.add_parser("reserves", help="fetch the reserves snapshot and your own proof; verify them")
     common(p)

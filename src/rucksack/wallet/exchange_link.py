@@ -189,6 +189,13 @@ class ExchangeClient:
     def balances(self) -> dict[str, Any]:
         return dict(self.request("GET", "/api/v1/capital", "balanceQuery"))
 
+    def place_order(self, order: dict[str, Any]) -> Any:
+        """``POST /api/v1/order`` (signed ``orderExecute``): Backpack's order body as given."""
+        return self.request("POST", "/api/v1/order", "orderExecute", order)
+
+    def open_orders(self, symbol: str | None = None) -> list[Any]:
+        return list(self.request("GET", "/api/v1/orders", "orderQueryAll", {"symbol": symbol}))
+
     def withdraw(self, address: str, blockchain: str, quantity: str, symbol: str) -> Any:
         body = {"address": address, "blockchain": blockchain, "quantity": quantity, "symbol": symbol}
         return self.request("POST", "/wapi/v1/capital/withdrawals", "withdraw", body)

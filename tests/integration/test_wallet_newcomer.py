@@ -1,0 +1,121 @@
+"""The newcomer's path, one `rucksack wallet` command per step, against what `make run` starts:
+a devnet and `rucksack serve --chain-rpc` with its demo market makers and price feed.
+
+create -> faucet -> exchange-signup -> deposit -> trade -> withdraw -> reserves. The test looks
+inside the exchange only to publish a reserves snapshot now instead of waiting a day.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from rucksack.chains.devnet.server import Devnet
+from rucksack.cli import main
+from rucksack.exchange.api.service import admin_token_path
+from rucksack.exchange.custody.keys import CustodyKeys
+from rucksack.exchange.custody.seed import load_or_create
+from rucksack.wallet.faucet import NotADevnet, require_devnet
+from rucksack.wallet.rpc import Endpoints
+from tests.api.conftest import Server, start_server
+from tests.integration.test_wallet_exchange import wait_for
+
+
+@pytest.fixture(scope="module")
+def devnet() -> Iterator[Devnet]:
+    net = Devnet("127.0.0.1", 0, chains=["solana"]).start()
+    yield net
+    net.stop()
+
+
+@pytest.fixture(scope="module")
+def server(devnet: Devnet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    srv = start_server(
+        tmp_path_factory.mktemp("exchange"), "--chain-rpc", f"solana={devnet.url('solana')}", "--chain-poll", "0.1"
+    )
+    yield srv
+    srv.stop()
+
+
+def wallet(tmp: Path, capsys: pytest.CaptureFixture[str], *argv: str, expect: int = 0) -> dict[str, Any]:
+    (tmp / "pw").write_text("newcomer pw\n")
+    args = ["wallet", argv[0], "--keystore", str(tmp / "w.json"), "--password-file", str(tmp / "pw"), *argv[1:]]
+    old, sys.stdin = sys.stdin, io.StringIO("")
+    try:
+        code = main(args)
+    finally:
+        sys.stdin = old
+    out, err = capsys.readouterr()
+    assert code == expect, (argv, code, out, err)
+    return json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
+
+
+def test_newcomer_path(devnet: Devnet, server: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    dev, ex = ["--devnet", f"http://127.0.0.1:{devnet.port}"], ["--exchange", server.url]
+
+    def run(*argv: str, expect: int = 0) -> dict[str, Any]:
+        return wallet(tmp_path, capsys, *argv, expect=expect)
+
+    created = run("create", "--kdf", "test")
+    sol = next(a["address"] for a in created["accounts"] if a["family"] == "svm")
+    run("faucet", "--chain", "solana", "--asset", "SOL", "--amount", "10", *dev)
+    run("faucet", "--chain", "solana", "--asset", "USDC", "--amount", "250", *dev)
+    held = {b["asset"]: b["amount"] for b in run("balance", "--chain", "solana", *dev)["solana"]["balances"]}
+    assert held == {"SOL": "10", "USDC": "250"}
+
+    run("exchange-signup", *ex)
+    start = run("exchange-balance", *ex)["balances"]
+    sol_start = Decimal(start["SOL"]["available"])
+    run("deposit", "--chain", "solana", "--asset", "SOL", "--amount", "4", "--yes", *dev, *ex)
+    wait_for(lambda: Decimal(run("exchange-balance", *ex)["balances"]["SOL"]["available"]) == sol_start + 4)
+
+    # the demo makers quote SOL_USDC: a market sell of 1 SOL fills at once
+    order = run("trade", "--symbol", "SOL_USDC", "--side", "sell", "--quantity", "1", *ex)["order"]
+    assert order["status"] == "Filled" and Decimal(order["executedQuantity"]) == 1
+    after = run("exchange-balance", *ex)["balances"]
+    assert Decimal(after["SOL"]["available"]) == sol_start + 3
+    assert Decimal(after["USDC"]["available"]) > Decimal(start["USDC"]["available"])
+    # a limit buy 10% under that fill rests on the book
+    below = (Decimal(order["executedQuoteQuantity"]) * Decimal("0.9")).quantize(Decimal("0.01"))
+    rest = run("trade", "--symbol", "SOL_USDC", "--side", "buy", "--quantity", "1", "--price", str(below), *ex)["order"]
+    assert rest["status"] == "New"
+    refused = run("trade", "--symbol", "NOPE_USDC", "--side", "buy", "--quantity", "1", *ex, expect=2)
+    assert refused == {}
+
+    # the exchange pays withdrawals from its hot wallet, which the deposit sweep (every ~1 s here)
+    # fills; a withdrawal the hot wallet cannot pay is refunded, so wait for the sweep like a person would
+    rpc = Endpoints(f"http://127.0.0.1:{devnet.port}").rpc("solana")
+    hot = str(CustodyKeys(load_or_create(server.data_dir, sandbox=True)).svm_hot.pubkey())
+    wait_for(lambda: int(rpc.call("getBalance", hot)["value"]) >= 3 * 10**9)
+    before = int(rpc.call("getBalance", sol)["value"])
+    got = run("withdraw", "--chain", "solana", "--asset", "SOL", "--amount", "2", *ex)["withdrawal"]
+    assert got["quantity"] == "2"
+    wait_for(lambda: int(rpc.call("getBalance", sol)["value"]) == before + 2 * 10**9, timeout=30)
+
+    token = admin_token_path(server.data_dir).read_text().strip()
+    r = httpx.post(server.url + "/api/v1/sandbox/reserves/snapshot", headers={"X-Admin-Token": token}, timeout=60)
+    assert r.status_code == 200, r.text
+    # our balances are in the signed snapshot; the on-chain reserves statement is honest about the
+    # sandbox: every sign-up grant is ledger money no chain holds, so it shows a shortfall (exit 1)
+    report = run("reserves", *ex, expect=1)
+    assert report["included"] is True and report["solvent"] is False
+    assert report["account"]["equity"]["SOL"] == str((sol_start + 4 - 1 - 2) * 10**9)
+
+
+def test_faucet_refuses_anything_but_the_local_devnet(devnet: Devnet) -> None:
+    from rucksack.chains.registry import get_chain
+
+    with pytest.raises(NotADevnet, match="loopback"):
+        require_devnet("https://api.mainnet-beta.solana.com", Endpoints().rpc("solana"), get_chain("solana"))
+    # a loopback node that is not the devnet (here: the devnet's Solana node asked as if it were EVM)
+    url = devnet.url("solana")
+    with pytest.raises(NotADevnet, match="does not answer as a Rucksack evm devnet"):
+        require_devnet(url, Endpoints(overrides={"base": url}).rpc("base"), get_chain("base"))
