@@ -1,0 +1,194 @@
+"""A software device against ``rucksack devnet``: its ``svm_signer`` signs real SOL transfers, its
+``evm_signer`` / ``sign_evm_transaction`` real EVM ones (the chain accepts them, balances move),
+the device path goes through the wallet's review rule, and ``rucksack wallet device`` works end to
+end with ``software:<file>`` (the "buttons" are y/N on stdin)."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from solders.hash import Hash
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+
+from rucksack.chains.devnet import genesis
+from rucksack.chains.devnet.server import Devnet
+from rucksack.chains.registry import get_chain
+from rucksack.cli import main
+from rucksack.wallet import evm, messages, svm
+from rucksack.wallet.hardware.base import EVM, SVM, Screen
+from rucksack.wallet.hardware.send import prepare_transfer_with_device, send_with_device, sign_svm
+from rucksack.wallet.hardware.software import SoftwareDevice
+from rucksack.wallet.keys import generate_mnemonic
+from rucksack.wallet.rpc import Endpoints
+from rucksack.wallet.signers import SignerRefused
+
+SOL0 = "m/44'/501'/0'/0'"
+ETH0 = "m/44'/60'/0'/0/0"
+
+
+@pytest.fixture(scope="module")
+def devnet() -> Iterator[Devnet]:
+    net = Devnet("127.0.0.1", 0, ["solana", "base"]).start()
+    try:
+        yield net
+    finally:
+        net.stop()
+
+
+@pytest.fixture(scope="module")
+def endpoints(devnet: Devnet) -> Endpoints:
+    return Endpoints(f"http://127.0.0.1:{devnet.port}")
+
+
+class Buttons:
+    def __init__(self) -> None:
+        self.approve = True
+        self.screens: list[Screen] = []
+
+    def __call__(self, screen: Screen) -> bool:
+        self.screens.append(screen)
+        return self.approve
+
+
+@pytest.fixture(scope="module")
+def words(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("dev") / "words.txt"
+    path.write_text(generate_mnemonic(12).mnemonic + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def funded(words: Path, endpoints: Endpoints) -> tuple[SoftwareDevice, Buttons]:
+    buttons = Buttons()
+    dev = SoftwareDevice.from_file(words, confirm=buttons)
+    endpoints.rpc("solana").call("requestAirdrop", dev.get_address(SVM, SOL0), 3 * 10**9)
+    rpc, faucet = endpoints.rpc("base"), genesis.evm_faucet()
+    tx = evm.transfer_tx(rpc, get_chain("base"), faucet.address, dev.get_address(EVM, ETH0), "native", 2 * 10**18)
+    evm.send(rpc, evm.sign(tx, faucet))
+    return dev, buttons
+
+
+def lamports(endpoints: Endpoints, who: str) -> int:
+    return int(endpoints.rpc("solana").call("getBalance", who)["value"])
+
+
+def wei(endpoints: Endpoints, who: str) -> int:
+    return int(endpoints.rpc("base").call("eth_getBalance", who, "latest"), 16)
+
+
+def test_svm_signer_signs_a_real_transfer(funded: tuple[SoftwareDevice, Buttons], endpoints: Endpoints) -> None:
+    dev, buttons = funded
+    rpc, chain = endpoints.rpc("solana"), get_chain("solana")
+    signer = dev.svm_signer(SOL0)
+    to = str(Keypair().pubkey())
+    msg = svm.transfer_message(rpc, chain, signer.pubkey(), to, "native", 10**9)
+    blockhash = Hash.from_string(rpc.call("getLatestBlockhash")["value"]["blockhash"])
+    svm.send(rpc, sign_svm(msg, [signer], blockhash))
+    assert lamports(endpoints, to) == 10**9
+    assert any("1 SOL" in line for line in buttons.screens[-1].lines)
+
+    # the same through the wallet's review rule: predicted changes are what the chain then shows
+    before = lamports(endpoints, str(signer.pubkey()))
+    prepared = prepare_transfer_with_device(dev, endpoints, "solana", "SOL", to, "0.5", SOL0)
+    assert prepared.review.ok and not prepared.review.flags
+    prepared.submit()
+    assert lamports(endpoints, str(signer.pubkey())) - before == prepared.review.delta(str(signer.pubkey()), "SOL")
+    assert lamports(endpoints, to) == 15 * 10**8
+
+
+def test_device_signs_real_evm_transactions(funded: tuple[SoftwareDevice, Buttons], endpoints: Endpoints) -> None:
+    dev, buttons = funded
+    rpc, chain = endpoints.rpc("base"), get_chain("base")
+    signer = dev.evm_signer(ETH0)
+    to = Account.create().address
+    tx = evm.transfer_tx(rpc, chain, signer.address, to, "native", 10**17)
+    receipt = evm.send(rpc, signer.sign_transaction(tx))
+    assert int(receipt["status"], 16) == 1 and wei(endpoints, to) == 10**17
+    assert any("0.1 ETH" in line for line in buttons.screens[-1].lines)
+
+    result = send_with_device(dev, endpoints, "base", "ETH", to, "0.25", ETH0)
+    assert result["txHash"] and wei(endpoints, to) == 35 * 10**16
+
+    buttons.approve = False
+    with pytest.raises(SignerRefused):
+        send_with_device(dev, endpoints, "base", "ETH", to, "0.25", ETH0)
+    buttons.approve = True
+    assert wei(endpoints, to) == 35 * 10**16
+    assert dev.log.verify()
+
+
+def _cli(args: list[str], stdin: str, capsys: pytest.CaptureFixture[str], expect: int = 0) -> dict:  # type: ignore[type-arg]
+    old = sys.stdin
+    sys.stdin = io.StringIO(stdin)
+    try:
+        code = main(args)
+    finally:
+        sys.stdin = old
+    out, err = capsys.readouterr()
+    assert code == expect, (code, out, err)
+    assert "abandon" not in out + err
+    return json.loads(out.strip().splitlines()[-1]) if out.strip() else {"stderr": err}
+
+
+def test_device_cli(
+    devnet: Devnet,
+    words: Path,
+    funded: tuple[SoftwareDevice, Buttons],
+    endpoints: Endpoints,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    dev, _ = funded
+    spec = f"software:{words}"
+    phrase = words.read_text().split()
+    got = _cli(["wallet", "device", "address", "--device", spec, "--chain", "solana"], "", capsys)
+    assert got["address"] == dev.get_address(SVM, SOL0) and got["path"] == SOL0
+    got = _cli(["wallet", "device", "address", "--device", spec, "--chain", "base", "--scheme", "metamask"], "", capsys)
+    assert got["address"] == dev.get_address(EVM, ETH0)
+
+    signed = _cli(
+        ["wallet", "device", "sign-message", "--device", spec, "--chain", "solana", "--message", "gm"], "y\n", capsys
+    )
+    payload = bytes.fromhex(signed["signed"].removeprefix("0x"))
+    assert signed["scheme"] == "solana-offchain-v0"
+    assert messages.verify_solana(signed["signer"], payload, signed["signature"])
+    refused = _cli(
+        [
+            "wallet",
+            "device",
+            "sign-message",
+            "--device",
+            spec,
+            "--chain",
+            "base",
+            "--scheme",
+            "metamask",
+            "--message",
+            "gm",
+        ],
+        "n\n",
+        capsys,
+        expect=3,
+    )
+    assert "rejected on the device" in refused["stderr"]
+
+    to = str(Pubkey.from_string(str(Keypair().pubkey())))
+    url = f"http://127.0.0.1:{devnet.port}"
+    sent = _cli(
+        ["wallet", "device", "send", "--device", spec, "--chain", "solana", "--asset", "SOL", "--to", to,
+         "--amount", "0.1", "--devnet", url, "--yes"],
+        "y\n",
+        capsys,
+    )  # fmt: skip
+    assert sent["sent"] and lamports(endpoints, to) == 10**8
+    assert not any(w in json.dumps(sent) for w in phrase if len(w) > 5)
+    missing = _cli(
+        ["wallet", "device", "address", "--device", "ledger:tcp:127.0.0.1:1", "--chain", "solana"], "", capsys, 2
+    )
+    assert "no Ledger" in missing["stderr"]
