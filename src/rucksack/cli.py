@@ -154,6 +154,13 @@ def cmd_sandbox_price(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sandbox_reserves(args: argparse.Namespace) -> int:
+    """Publish a proof-of-reserves snapshot now (the server also takes one at start and daily), so
+    an account opened since the last one can fetch and verify its inclusion proof."""
+    _print(_admin_post(args.url, args.data_dir, "/api/v1/sandbox/reserves/snapshot", {}))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rucksack", description="Rucksack exchange and wallet")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -197,6 +204,10 @@ def build_parser() -> argparse.ArgumentParser:
     price.add_argument("--symbol", required=True)
     price.add_argument("--price", required=True)
     price.set_defaults(func=cmd_sandbox_price)
+    snap = ssub.add_parser("reserves-snapshot", help="publish a proof-of-reserves snapshot now")
+    snap.add_argument("--url", default="http://127.0.0.1:8000")
+    snap.add_argument("--data-dir", default="data")
+    snap.set_defaults(func=cmd_sandbox_reserves)
 
     from rucksack.chains.devnet.cli import add_parser as add_devnet_parser
 

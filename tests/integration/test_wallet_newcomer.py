@@ -15,12 +15,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from rucksack.chains.devnet.server import Devnet
 from rucksack.cli import main
-from rucksack.exchange.api.service import admin_token_path
 from rucksack.exchange.custody.keys import CustodyKeys
 from rucksack.exchange.custody.seed import load_or_create
 from rucksack.wallet.faucet import NotADevnet, require_devnet
@@ -100,9 +98,9 @@ def test_newcomer_path(devnet: Devnet, server: Server, tmp_path: Path, capsys: p
     assert got["quantity"] == "2"
     wait_for(lambda: int(rpc.call("getBalance", sol)["value"]) == before + 2 * 10**9, timeout=30)
 
-    token = admin_token_path(server.data_dir).read_text().strip()
-    r = httpx.post(server.url + "/api/v1/sandbox/reserves/snapshot", headers={"X-Admin-Token": token}, timeout=60)
-    assert r.status_code == 200, r.text
+    # the server snapshots at start and daily; the sandbox publishes one now (the operator's command)
+    assert main(["sandbox", "reserves-snapshot", "--url", server.url, "--data-dir", str(server.data_dir)]) == 0
+    assert json.loads(capsys.readouterr().out)["seq"] > 0
     # our balances are in the signed snapshot; the on-chain reserves statement is honest about the
     # sandbox: every sign-up grant is ledger money no chain holds, so it shows a shortfall (exit 1)
     report = run("reserves", *ex, expect=1)
