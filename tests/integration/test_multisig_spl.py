@@ -40,7 +40,7 @@ SOL = 10**9
 
 @pytest.fixture(scope="module")
 def devnet() -> Iterator[Devnet]:
-    net = Devnet("127.0.0.1", 0, [CHAIN]).start()
+    net = Devnet("127.0.0.1", 0, [CHAIN, "eclipse"]).start()
     try:
         yield net
     finally:
@@ -229,3 +229,23 @@ def test_expired_blockhash_says_repropose(
     proposal.sign(b)  # offline signing still works; the chain would not take it
     with pytest.raises(spl.ProposalExpired, match="re-propose"):
         spl.prepare_execute(rpc, proposal)
+
+
+def test_eclipse_holds_eth_the_same_way(devnet: Devnet, owners: list[Keypair]) -> None:
+    """Eclipse is an SVM chain whose native coin is ETH (9 decimals): the same native-mint vault."""
+    rpc = Rpc(devnet.url("eclipse"))
+    creator = Keypair()
+    for k in [creator, *owners]:
+        rpc.call("requestAirdrop", str(k.pubkey()), 2 * SOL)
+    d, prepared = spl.prepare_create(rpc, "eclipse", creator, [str(k.pubkey()) for k in owners], 2)
+    prepared.submit()
+    assert [v.asset for v in d.vaults] == ["USDC", "ETH"]
+    spl.prepare_fund(rpc, d, creator, "ETH", SOL).submit()
+    to = str(Keypair().pubkey())
+    proposal = spl.propose(rpc, d, owners[1], "ETH", SOL // 4, to)
+    assert "0.25 ETH (wrapped)" in proposal.summary
+    prepared = spl.approve(rpc, proposal, owners[2])
+    assert prepared is not None and prepared.review.delta(to, "ETH") == SOL // 4
+    spl.execute(prepared)
+    assert int(rpc.call("getBalance", to)["value"]) == SOL // 4
+    assert {v["asset"]: v["units"] for v in spl.vault_balances(rpc, d)}["ETH"] == str(SOL - SOL // 4)

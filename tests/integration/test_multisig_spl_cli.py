@@ -115,7 +115,7 @@ def test_multisig_cli_flow(cli: Cli, devnet: Devnet, tmp_path: Path) -> None:
 
     approved = cli("bob", "multisig", "approve", p_file, stdin="y\n")
     assert approved["approved"] is True and approved["missing"] == []
-    assert "SPL transfer 0.5 SOL (wSOL)" in cli.err and f"{recipient}  +0.5 SOL" in cli.err
+    assert "SPL transfer 0.5 SOL (wrapped)" in cli.err and f"{recipient}  +0.5 SOL" in cli.err
     assert oct(os.stat(p_file).st_mode & 0o777) == "0o600"
 
     done = cli("carol", "multisig", "execute", p_file, "--yes")  # anyone may submit it

@@ -173,7 +173,7 @@ def test_describe_token_and_sol_payouts() -> None:
     assert "SPL transfer 5 USDC" in words[1] and descriptor().address in words[1]
     words, unknown = spl.describe(proposal("SOL", units=1_500_000_000).message, CHAIN)
     assert not unknown and len(words) == 5
-    assert "SPL transfer 1.5 SOL (wSOL)" in words[2]
+    assert "SPL transfer 1.5 SOL (wrapped)" in words[2]
     assert words[4].startswith("4. System transfer 1.5 SOL")
 
 

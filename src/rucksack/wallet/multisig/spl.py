@@ -131,7 +131,7 @@ class ProposalExpired(MultisigError):
 
 @dataclass(frozen=True)
 class Vault:
-    asset: str  # "SOL" (wSOL) or the token's symbol / mint
+    asset: str  # the native symbol (wrapped: SOL, Eclipse ETH), the token's symbol, or a mint
     mint: str
     address: str  # the multisig's associated token account for ``mint``
 
@@ -271,14 +271,15 @@ def prepare_create(
     ms = account.pubkey()
     vaults = (
         Vault(chain.token.symbol, chain.token.address, str(get_associated_token_address(ms, mint))),
-        Vault(SOL, str(WRAPPED_SOL_MINT), str(get_associated_token_address(ms, WRAPPED_SOL_MINT))),
+        Vault(chain.native_symbol, str(WRAPPED_SOL_MINT), str(get_associated_token_address(ms, WRAPPED_SOL_MINT))),
     )
     desc = Descriptor(chain.key, str(ms), tuple(str(k) for k in keys), threshold, vaults)
     return desc, prepare(rpc, chain, ixs, payer, [account])
 
 
 def resolve_mint(chain: Chain, asset: str) -> str:
-    """``SOL``/``native`` -> the wSOL mint; the registry symbol -> its mint; else a mint address."""
+    """``SOL``/the native symbol (Eclipse: ETH)/``native`` -> the native mint (wrapped coin); the
+    registry token's symbol -> its mint; else a mint address."""
     if asset.upper() in (SOL, chain.native_symbol, "NATIVE", "WSOL"):
         return str(WRAPPED_SOL_MINT)
     if asset.upper() == chain.token.symbol:
@@ -570,7 +571,7 @@ def propose(
 
 
 def _asset_name(chain: Chain, mint: str) -> str:
-    return "SOL (wSOL)" if mint == str(WRAPPED_SOL_MINT) else svm.symbol(chain, mint)
+    return f"{chain.native_symbol} (wrapped)" if mint == str(WRAPPED_SOL_MINT) else svm.symbol(chain, mint)
 
 
 # -- reading a message back into words ----------------------------------------------------------
