@@ -217,8 +217,9 @@ class EvmNode(Node):
         return _q(self.tester.get_nonce(to_checksum_address(p[0]), _block(p[1] if len(p) > 1 else "latest")))
 
     def get_storage_at(self, p: list[Any]) -> Any:
-        value = self.tester.get_storage_at(to_checksum_address(p[0]), _int(p[1]), _block(p[2] if len(p) > 2 else None))
-        return value
+        slot = hex(_int(p[1]))  # eth-tester wants the slot as a 0x-hex string, not an int
+        value = self.tester.get_storage_at(to_checksum_address(p[0]), slot, _block(p[2] if len(p) > 2 else None))
+        return _wire(value) if isinstance(value, bytes | int) else value
 
     def get_block_by_hash(self, p: list[Any]) -> Any:
         try:
