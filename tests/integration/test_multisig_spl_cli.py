@@ -1,6 +1,7 @@
 """``rucksack wallet multisig`` end to end on a devnet, three keystores as the three owners:
 create -> deposit USDC with the plain ``wallet send`` and SOL with ``multisig fund`` -> propose ->
-a non-owner and a declined approval change nothing -> approve -> execute -> show.
+a non-owner and a declined approval change nothing -> approve (on a copy) -> merge -> execute ->
+show (through the installed ``rucksack`` script).
 """
 
 from __future__ import annotations
@@ -113,10 +114,14 @@ def test_multisig_cli_flow(cli: Cli, devnet: Devnet, tmp_path: Path) -> None:
     cli("alice", "multisig", "execute", p_file, "--yes", expect=2)
     assert "missing signatures" in cli.err
 
-    approved = cli("bob", "multisig", "approve", p_file, stdin="y\n")
+    copy = str(tmp_path / "p-bob.json")  # bob signs his own copy; it is merged back
+    Path(copy).write_text(before)
+    approved = cli("bob", "multisig", "approve", copy, stdin="y\n")
     assert approved["approved"] is True and approved["missing"] == []
     assert "SPL transfer 0.5 SOL (wrapped)" in cli.err and f"{recipient}  +0.5 SOL" in cli.err
-    assert oct(os.stat(p_file).st_mode & 0o777) == "0o600"
+    assert oct(os.stat(copy).st_mode & 0o777) == "0o600"
+    merged = cli("alice", "multisig", "merge", p_file, copy)
+    assert merged["missing"] == [] and merged["signaturesVerify"] is True
 
     done = cli("carol", "multisig", "execute", p_file, "--yes")  # anyone may submit it
     assert done["sent"] is True

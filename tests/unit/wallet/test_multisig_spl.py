@@ -191,3 +191,21 @@ def test_default_signers_wrap_around() -> None:
     d = descriptor()
     assert spl.default_signers(d, d.signers[1]) == [d.signers[1], d.signers[2]]
     assert spl.default_signers(d, d.signers[2]) == [d.signers[2], d.signers[0]]
+
+
+def test_merge_copies_signed_apart() -> None:
+    p = proposal()
+    p.sign(PAYER)
+    copy = spl.Proposal.from_json(p.to_json())
+    copy.sign(OWNERS[1])
+    p.merge(copy)
+    assert p.missing() == [] and p.signatures == copy.signatures
+    other = proposal(units=6_000_000)
+    with pytest.raises(spl.MultisigError, match="messages differ"):
+        p.merge(other)
+    bad = spl.Proposal.from_json(p.to_json())
+    bad.signatures[str(OWNERS[1].pubkey())] = str(Signature(bytes(64)))
+    fresh = proposal()
+    with pytest.raises(spl.ProposalTampered):
+        fresh.merge(bad)
+    assert fresh.signatures == {}

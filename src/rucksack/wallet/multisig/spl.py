@@ -477,6 +477,15 @@ class Proposal:
         self.signatures[key] = str(sig)
         return str(sig)
 
+    def merge(self, other: Proposal) -> None:
+        """Add the signatures of a copy signed elsewhere: same message bytes, every signature valid."""
+        if other.message_bytes != self.message_bytes or other.chain != self.chain:
+            raise MultisigError("not the same proposal: the messages differ")
+        self.verify()
+        other.verify()
+        self.signatures = {k: (self.signatures.get(k) or other.signatures[k]) for k in self.required()
+                           if k in self.signatures or k in other.signatures}  # fmt: skip
+
     def transaction(self) -> VersionedTransaction:
         self.verify()
         if self.missing():

@@ -1,4 +1,4 @@
-"""``rucksack wallet multisig create|fund|propose|approve|execute|show``: SPL Token m-of-n on Solana/Eclipse.
+"""``rucksack wallet multisig create|fund|propose|approve|merge|execute|show``: SPL Token m-of-n on Solana/Eclipse.
 
 - Files: a public descriptor (``create --out``) and proposal files (``propose --out``); both JSON,
   written atomically (0600). Approvals rewrite the proposal file with one more signature.
@@ -146,6 +146,18 @@ def cmd_approve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_merge(args: argparse.Namespace) -> int:
+    from rucksack.wallet.multisig import spl
+
+    path = Path(args.proposal).expanduser()
+    proposal = spl.Proposal.load(path)
+    for other in args.other:
+        proposal.merge(spl.Proposal.load(Path(other).expanduser()))
+    proposal.save(path)
+    _print({"proposal": str(path), **spl.status(None, proposal)})
+    return 0
+
+
 def cmd_execute(args: argparse.Namespace) -> int:
     from rucksack.wallet.multisig import spl
 
@@ -216,6 +228,12 @@ def add_parser(wsub: Any, common: Any) -> None:
 
     p = cmd("approve", "check, show and sign a proposal; writes the signature into the file", cmd_approve)
     p.add_argument("proposal", help="proposal file")
+
+    p = cmd(
+        "merge", "copy verified signatures from copies of the same proposal", cmd_merge, account=False, confirm=False
+    )
+    p.add_argument("proposal", help="proposal file to update")
+    p.add_argument("other", nargs="+", help="copies signed by other owners")
 
     p = cmd("execute", "send a fully signed proposal (simulated and reviewed first)", cmd_execute, account=False)
     p.add_argument("proposal", help="proposal file")
