@@ -181,8 +181,14 @@ def _reviewed_send(args: argparse.Namespace, wallet: Any, to: str, extra: dict[s
     """prepare (sign + simulate) -> show the review -> confirm unless --yes -> submit."""
     from rucksack.wallet.send import prepare_transfer
 
-    extra = extra or {}
     prepared = prepare_transfer(wallet, _endpoints(args), args.chain, args.asset, to, args.amount, args.account)
+    return confirm_and_submit(args, prepared, extra)
+
+
+def confirm_and_submit(args: argparse.Namespace, prepared: Any, extra: dict[str, Any] | None = None) -> int:
+    """Show a prepared (signed, simulated) transaction's review; refuse a failed simulation; ask
+    unless ``--yes``; submit (flags need ``--allow-flagged``). Shared by keystore and device sends."""
+    extra = extra or {}
     _say(prepared.review.text())
     if not prepared.review.ok:
         _print({**extra, "sent": False, "review": prepared.review.to_json()})
@@ -291,6 +297,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from rucksack.wallet.exchange_link import ExchangeError
+    from rucksack.wallet.hardware.base import DeviceError
     from rucksack.wallet.keys import WalletKeyError
     from rucksack.wallet.keystore import KeystoreError
     from rucksack.wallet.messages import MessageRefused
@@ -310,7 +317,16 @@ def run(args: argparse.Namespace) -> int:
     except ExchangeError as exc:
         _say(f"rucksack wallet: {exc}")
         return EXIT_ERROR
-    except (KeystoreError, WalletKeyError, RpcError, ValueError, KeyError, FileExistsError, OSError) as exc:
+    except (
+        KeystoreError,
+        WalletKeyError,
+        DeviceError,
+        RpcError,
+        ValueError,
+        KeyError,
+        FileExistsError,
+        OSError,
+    ) as exc:
         _say(f"rucksack wallet: {exc}")
         return EXIT_ERROR
 

@@ -14,9 +14,7 @@
 from __future__ import annotations
 
 import argparse
-import functools
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,24 +42,6 @@ def _device(args: argparse.Namespace) -> Any:
     return open_device(args.device)
 
 
-def _device_errors(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Device problems (not refusals) exit 2 with the message, like the wallet's other errors."""
-
-    @functools.wraps(fn)
-    def wrapper(args: argparse.Namespace) -> int:
-        from rucksack.wallet.cli import EXIT_ERROR, _say
-        from rucksack.wallet.hardware.base import DeviceError
-
-        try:
-            return fn(args)
-        except DeviceError as exc:
-            _say(f"rucksack wallet device: {exc}")
-            return EXIT_ERROR
-
-    return wrapper
-
-
-@_device_errors
 def cmd_list(args: argparse.Namespace) -> int:
     from rucksack.wallet.cli import _print
     from rucksack.wallet.hardware.spec import list_devices
@@ -70,7 +50,6 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-@_device_errors
 def cmd_address(args: argparse.Namespace) -> int:
     from rucksack.chains.registry import get_chain
     from rucksack.wallet.cli import _print
@@ -84,7 +63,6 @@ def cmd_address(args: argparse.Namespace) -> int:
     return 0
 
 
-@_device_errors
 def cmd_sign_message(args: argparse.Namespace) -> int:
     from rucksack.chains.registry import get_chain
     from rucksack.wallet import messages
@@ -140,13 +118,10 @@ def cmd_sign_message(args: argparse.Namespace) -> int:
     return 0
 
 
-@_device_errors
 def cmd_send(args: argparse.Namespace) -> int:
     """prepare (device signs; simulate) -> show the review -> confirm unless --yes -> submit."""
-    import sys
-
     from rucksack.chains.registry import get_chain
-    from rucksack.wallet.cli import EXIT_REFUSED, _endpoints, _print, _say
+    from rucksack.wallet.cli import _endpoints, confirm_and_submit
     from rucksack.wallet.hardware.send import prepare_transfer_with_device
 
     chain = get_chain(args.chain)
@@ -155,19 +130,7 @@ def cmd_send(args: argparse.Namespace) -> int:
         prepared = prepare_transfer_with_device(
             device, _endpoints(args), chain.key, args.asset, args.to, args.amount, path
         )
-    _say(prepared.review.text())
-    if not prepared.review.ok:
-        _print({"sent": False, "review": prepared.review.to_json()})
-        return EXIT_REFUSED
-    if not args.yes:
-        sys.stderr.write("Send? [y/N] ")
-        sys.stderr.flush()
-        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-            _print({"sent": False, "review": prepared.review.to_json()})
-            return 1
-    result = prepared.submit(allow_flagged=args.allow_flagged)
-    _print({"sent": True, **result, "review": prepared.review.to_json()})
-    return 0
+    return confirm_and_submit(args, prepared)
 
 
 def add_parser(wsub: Any, common: Any) -> None:
