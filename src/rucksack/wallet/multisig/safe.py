@@ -567,7 +567,7 @@ def status(rpc: Rpc, chain: Chain, proposal: dict[str, Any]) -> dict[str, Any]:
         "signatures": [s["owner"] for s in proposal.get("signatures", [])],
         "threshold": state.threshold,
         "status": where,
-        "summary": proposal["summary"],
+        "summary": describe(rpc, chain, safe, proposal["safeTx"], state.threshold)[0],  # never the stored text
         "executed": proposal.get("executed"),
     }
 
