@@ -27,7 +27,7 @@ from solders.pubkey import Pubkey
 from solders.system_program import ID as SYSTEM_PROGRAM_ID
 from solders.token.state import TokenAccount
 from solders.transaction import VersionedTransaction
-from spl.token.constants import TOKEN_PROGRAM_ID
+from spl.token.constants import TOKEN_PROGRAM_ID, WRAPPED_SOL_MINT
 
 from rucksack.chains.addresses import validate_svm_address
 from rucksack.chains.registry import Chain
@@ -87,7 +87,13 @@ def _mint_decimals(rpc: Rpc, chain: Chain, mints: set[str]) -> dict[str, int]:
 
 
 def symbol(chain: Chain, mint: str) -> str:
-    return chain.token.symbol if mint == chain.token.address else mint
+    """The registry token's symbol, ``w<native>`` for the wrapped native mint (wSOL; Eclipse wETH),
+    else the mint address itself (never a guessed name)."""
+    if mint == chain.token.address:
+        return chain.token.symbol
+    if mint == str(WRAPPED_SOL_MINT):
+        return "w" + chain.native_symbol
+    return mint
 
 
 # -- balances -----------------------------------------------------------------------------------
