@@ -24,6 +24,7 @@ from rucksack.chains.devnet.server import Devnet
 from rucksack.chains.registry import get_chain
 from rucksack.cli import main
 from rucksack.wallet import evm
+from rucksack.wallet.keys import generate_mnemonic
 from rucksack.wallet.rpc import Endpoints
 
 CHAIN = "base"
@@ -63,9 +64,15 @@ class Run:
 def test_safe_cli_flow(tmp_path: Path, devnet: Devnet, capsys: pytest.CaptureFixture[str]) -> None:
     run = Run(tmp_path, devnet, capsys)
     addr = {}
-    for who in ("user", "device", "guardian", "newdevice"):
+    for who in ("user", "device", "guardian"):
         created = run(who, "create", "--kdf", "test", network=False)
         addr[who] = next(a["address"] for a in created["accounts"] if a["family"] == "evm")
+    # the replacement is a hardware signer (the software device stands in for a Ledger/Trezor)
+    words = tmp_path / "new-device-words.txt"
+    words.write_text(generate_mnemonic(12).mnemonic + "\n")
+    new_device = ["--device", f"software:{words}"]
+    assert main(["wallet", "device", "address", *new_device, "--chain", CHAIN]) == 0
+    addr["newdevice"] = json.loads(capsys.readouterr().out)["address"]
     rpc, chain, faucet = Endpoints(run.url).rpc(CHAIN), get_chain(CHAIN), genesis.evm_faucet()
     for who in ("user", "guardian"):  # the guardian executes, so it pays gas
         evm.send(rpc, evm.sign(evm.transfer_tx(rpc, chain, faucet.address, addr[who], "native", 10**19), faucet))
@@ -136,10 +143,10 @@ def test_safe_cli_flow(tmp_path: Path, devnet: Devnet, capsys: pytest.CaptureFix
     swapped = run("guardian", "safe", "execute", p2, "--yes")
     assert swapped["safeState"]["owners"] == [addr["newdevice"], addr["device"], addr["guardian"]]
 
-    # new device + device move ETH; the old key's approval is refused
+    # device + the new hardware device move ETH; the old key's approval is refused
     p3 = str(t / "p3.json")
     run(
-        "newdevice",
+        "device",
         "safe",
         "propose",
         "--safe",
@@ -155,7 +162,9 @@ def test_safe_cli_flow(tmp_path: Path, devnet: Devnet, capsys: pytest.CaptureFix
     )
     run("user", "safe", "approve", p3, "--yes", expect=2)
     assert "not an owner" in run.err
-    run("device", "safe", "approve", p3, "--yes")
+    run("nobody", "safe", "approve", p3, *new_device, "--yes", stdin="n\n", expect=3)  # rejected on the device
+    approved = run("nobody", "safe", "approve", p3, *new_device, "--yes", stdin="y\n")  # EIP-712 shown, signed
+    assert approved["status"] == "ready to execute" and "SafeTx" in run.err
     run("guardian", "safe", "execute", p3, "--yes")
     assert int(rpc.call("eth_getBalance", r, "latest"), 16) == 5 * 10**17
 

@@ -36,6 +36,26 @@ def _path(args: argparse.Namespace, family: str) -> str:
     return normalize_path(template.format(i=args.index))
 
 
+def add_device_options(p: argparse.ArgumentParser) -> None:
+    """``--device SPEC`` (+ ``--device-path``) for commands that sign: multisig approvals."""
+    p.add_argument("--device", default=None, metavar="SPEC", help="sign on this device, not the keystore: " + SPEC_HELP)
+    p.add_argument("--device-path", default=None, help="BIP-32 path on the device (default: --account, backpack)")
+
+
+def device_signer(args: argparse.Namespace, family: str) -> Any | None:
+    """The device's ``SvmSigner``/``EvmSigner`` when ``--device`` was given, else None (use the keystore)."""
+    if not getattr(args, "device", None):
+        return None
+    from rucksack.wallet.hardware.base import normalize_path
+    from rucksack.wallet.hardware.spec import open_device
+    from rucksack.wallet.keys import SCHEMES
+
+    index = getattr(args, "account", 0) or 0
+    path = normalize_path(args.device_path or SCHEMES[family]["backpack"].format(i=index))
+    device = open_device(args.device)
+    return device.svm_signer(path) if family == "svm" else device.evm_signer(path)
+
+
 def _device(args: argparse.Namespace) -> Any:
     from rucksack.wallet.hardware.spec import open_device
 

@@ -53,7 +53,7 @@ def _evm_signer(wallet: Any, account: int) -> Any:
     return LocalEvmSigner(wallet.signer(wallet.account(EVM, account)))
 
 
-def _sign(args: argparse.Namespace, wallet: Any, proposal: dict[str, Any], *, ask: bool) -> dict[str, Any]:
+def _sign(args: argparse.Namespace, signer: Any, proposal: dict[str, Any], *, ask: bool) -> dict[str, Any]:
     from rucksack.wallet.multisig import safe as S
     from rucksack.wallet.signers import SignerRefused
 
@@ -68,7 +68,7 @@ def _sign(args: argparse.Namespace, wallet: Any, proposal: dict[str, Any], *, as
         raise SignerRefused("refused: the SafeTx is flagged (pass --allow-flagged to sign it anyway)")
     if ask and not _confirm(args, "Sign this SafeTx?"):
         raise SignerRefused("declined at the prompt")
-    return S.add_signature(rpc, chain, proposal, _evm_signer(wallet, args.account))
+    return S.add_signature(rpc, chain, proposal, signer)
 
 
 # -- commands -------------------------------------------------------------------------------------
@@ -193,7 +193,7 @@ def _propose(args: argparse.Namespace, to: str, value: int, data: bytes, kind: s
         wallet = _open(args)
         me = wallet.account(EVM, args.account).address
         if me in S.read_state(rpc, proposal["safe"]).owners:
-            proposal = _sign(args, wallet, proposal, ask=False)
+            proposal = _sign(args, _evm_signer(wallet, args.account), proposal, ask=False)
             signed = True
         else:
             _say(f"{me} is not an owner: the proposal is not signed by the proposer")
@@ -279,11 +279,12 @@ def cmd_change_threshold(args: argparse.Namespace) -> int:
 
 
 def cmd_approve(args: argparse.Namespace) -> int:
+    from rucksack.wallet.hardware.cli import device_signer
     from rucksack.wallet.multisig import safe as S
 
     proposal = S.load_doc(args.proposal, S.PROPOSAL_FORMAT)
-    wallet = _open(args)
-    proposal = _sign(args, wallet, proposal, ask=True)
+    signer = device_signer(args, "evm") or _evm_signer(_open(args), args.account)  # no password for a device
+    proposal = _sign(args, signer, proposal, ask=True)
     S.save_doc(args.proposal, proposal)
     rpc, chain = _rpc_chain(args, proposal["chain"])
     _print({"proposal": args.proposal, **S.status(rpc, chain, proposal)})
@@ -316,6 +317,8 @@ def cmd_execute(args: argparse.Namespace) -> int:
 
 def add_parser(wsub: Any, common: Any) -> None:
     """Add ``rucksack wallet safe ...`` to ``wsub``."""
+    from rucksack.wallet.hardware.cli import add_device_options
+
     top = wsub.add_parser("safe", help="Safe v1.4.1 multisig on the EVM chains (2-of-3, guardian recovery)")
     sub = top.add_subparsers(dest="safe_command", required=True)
 
@@ -400,6 +403,7 @@ def add_parser(wsub: Any, common: Any) -> None:
     p = sub.add_parser("approve", help="show the decoded SafeTx and add your EIP-712 signature")
     sender(p)
     p.add_argument("proposal")
+    add_device_options(p)
     p.set_defaults(func=run, wallet_func=cmd_approve)
 
     p = sub.add_parser("execute", help="execTransaction with the collected signatures (you pay the gas)")

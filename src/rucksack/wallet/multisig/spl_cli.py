@@ -22,6 +22,12 @@ from rucksack.wallet.cli import EXIT_REFUSED, _endpoints, _open, _print, _say, r
 
 
 def _signer(args: argparse.Namespace) -> Any:
+    """The keystore's SVM account, or ``--device``'s (then no keystore password is asked)."""
+    from rucksack.wallet.hardware.cli import device_signer
+
+    on_device = device_signer(args, "svm")
+    if on_device is not None:
+        return on_device
     wallet = _open(args)
     return wallet.signer(wallet.account("svm", args.account))
 
@@ -193,6 +199,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def add_parser(wsub: Any, common: Any) -> None:
     """``rucksack wallet multisig ...`` (SPL Token multisig on the SVM chains)."""
+    from rucksack.wallet.hardware.cli import add_device_options
+
     m = wsub.add_parser("multisig", help="m-of-n SPL Token multisig on Solana/Eclipse (chain-enforced)")
     msub = m.add_subparsers(dest="multisig_command", required=True)
 
@@ -228,6 +236,7 @@ def add_parser(wsub: Any, common: Any) -> None:
 
     p = cmd("approve", "check, show and sign a proposal; writes the signature into the file", cmd_approve)
     p.add_argument("proposal", help="proposal file")
+    add_device_options(p)
 
     p = cmd(
         "merge", "copy verified signatures from copies of the same proposal", cmd_merge, account=False, confirm=False
