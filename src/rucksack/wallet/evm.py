@@ -107,9 +107,13 @@ def transfer_tx(rpc: Rpc, chain: Chain, sender: str, to: str, asset: str, amount
     nonce = _q(rpc.call("eth_getTransactionCount", sender, "pending"))
     f = fees(rpc)
     if asset == "native":
-        return codec.native_transfer_tx(chain, to, amount, nonce, f)
-    token = validate_evm_address(asset)
-    tx = codec.token_transfer_tx(chain, token, to, amount, nonce, f)
+        tx = codec.native_transfer_tx(chain, to, amount, nonce, f)
+        if rpc.call("eth_getCode", to, "latest") in ("0x", "0x0", None):
+            return tx  # a plain account: exactly 21,000 gas
+        # a contract (a Safe's receive, a smart account) needs more than 21,000: estimate it; the
+        # review still flags value sent to a contract it does not know
+    else:
+        tx = codec.token_transfer_tx(chain, validate_evm_address(asset), to, amount, nonce, f)
     with contextlib.suppress(RpcError):  # on a revert keep the default: the review reports it
         tx["gas"] = estimate_gas(rpc, sender, tx) * 12 // 10  # 20% headroom over the estimate
     return tx
