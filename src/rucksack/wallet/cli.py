@@ -19,6 +19,7 @@ import argparse
 import getpass
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -185,21 +186,42 @@ def _reviewed_send(args: argparse.Namespace, wallet: Any, to: str, extra: dict[s
     return confirm_and_submit(args, prepared, extra)
 
 
-def confirm_and_submit(args: argparse.Namespace, prepared: Any, extra: dict[str, Any] | None = None) -> int:
+def confirm(args: argparse.Namespace, question: str) -> bool:
+    """True with ``--yes``; else ask on stderr and read y/N from stdin (anything but y/yes is no)."""
+    if getattr(args, "yes", False):
+        return True
+    sys.stderr.write(f"{question} [y/N] ")
+    sys.stderr.flush()
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+
+def signing_options(p: argparse.ArgumentParser) -> None:
+    """``--yes`` and ``--allow-flagged``, for every command that signs and sends."""
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation after the review")
+    p.add_argument("--allow-flagged", action="store_true", help="explicit override: sign despite warnings")
+
+
+def confirm_and_submit(
+    args: argparse.Namespace,
+    prepared: Any,
+    extra: dict[str, Any] | None = None,
+    submit: Callable[..., dict[str, Any]] | None = None,
+) -> int:
     """Show a prepared (signed, simulated) transaction's review; refuse a failed simulation; ask
-    unless ``--yes``; submit (flags need ``--allow-flagged``). Shared by keystore and device sends."""
+    unless ``--yes``; submit (flags need ``--allow-flagged``). Shared by keystore, device and
+    multisig sends; ``submit(prepared, allow_flagged=...)`` replaces ``prepared.submit``."""
     extra = extra or {}
     _say(prepared.review.text())
     if not prepared.review.ok:
         _print({**extra, "sent": False, "review": prepared.review.to_json()})
         return EXIT_REFUSED
-    if not args.yes:
-        sys.stderr.write("Sign and send? [y/N] ")
-        sys.stderr.flush()
-        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-            _print({**extra, "sent": False, "review": prepared.review.to_json()})
-            return 1
-    result = prepared.submit(allow_flagged=args.allow_flagged)
+    if not confirm(args, "Sign and send?"):
+        _print({**extra, "sent": False, "review": prepared.review.to_json()})
+        return 1
+    if submit is None:
+        result = prepared.submit(allow_flagged=args.allow_flagged)
+    else:
+        result = submit(prepared, allow_flagged=args.allow_flagged)
     _print({**extra, "sent": True, **result, "review": prepared.review.to_json()})
     return 0
 
@@ -383,8 +405,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--to", required=True)
     p.add_argument("--amount", required=True, help="decimal amount in whole coins/tokens")
     p.add_argument("--account", type=int, default=0)
-    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    p.add_argument("--allow-flagged", action="store_true", help="explicit override: sign despite warnings")
+    signing_options(p)
     p.set_defaults(func=run, wallet_func=cmd_send)
 
     p = wsub.add_parser("sign-message", help="domain-separated message signing (never transactions)")

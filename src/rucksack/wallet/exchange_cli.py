@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rucksack.wallet.cli import DEFAULT_EXCHANGE, _open, _print, _read_line, _reviewed_send, _say, run
+from rucksack.wallet.cli import DEFAULT_EXCHANGE, _open, _print, _read_line, _reviewed_send, _say, run, signing_options
 
 
 def _exchange(args: argparse.Namespace, wallet: Any) -> Any:
@@ -140,8 +140,7 @@ def add_parser(wsub: Any, common: Any) -> None:
     p.add_argument("--asset", required=True, help="native symbol or USDC")
     p.add_argument("--amount", required=True)
     p.add_argument("--account", type=int, default=0)
-    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    p.add_argument("--allow-flagged", action="store_true", help="explicit override: sign despite warnings")
+    signing_options(p)
     p.set_defaults(func=run, wallet_func=cmd_deposit)
 
     p = wsub.add_parser("withdraw", help="request an exchange withdrawal to this wallet's own address")

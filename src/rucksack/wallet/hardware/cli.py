@@ -155,7 +155,7 @@ def cmd_send(args: argparse.Namespace) -> int:
 
 def add_parser(wsub: Any, common: Any) -> None:
     """Add ``rucksack wallet device ...`` subcommands to ``wsub``."""
-    from rucksack.wallet.cli import run
+    from rucksack.wallet.cli import run, signing_options
 
     d = wsub.add_parser("device", help="hardware wallets (Ledger, Trezor) and a software device for tests")
     dsub = d.add_subparsers(dest="device_command", required=True)
@@ -189,6 +189,5 @@ def add_parser(wsub: Any, common: Any) -> None:
     p.add_argument("--asset", required=True, help="native symbol, USDC, or a mint/contract address")
     p.add_argument("--to", required=True)
     p.add_argument("--amount", required=True)
-    p.add_argument("--yes", action="store_true", help="do not ask again after the review")
-    p.add_argument("--allow-flagged", action="store_true", help="explicit override: send despite warnings")
+    signing_options(p)
     p.set_defaults(func=run, wallet_func=cmd_send)

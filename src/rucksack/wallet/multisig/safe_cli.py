@@ -13,18 +13,9 @@ change-threshold|approve|execute``: a Safe v1.4.1 multisig on the EVM chains (do
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
-from rucksack.wallet.cli import EXIT_REFUSED, _endpoints, _open, _print, _say, run
-
-
-def _confirm(args: argparse.Namespace, question: str) -> bool:
-    if getattr(args, "yes", False):
-        return True
-    sys.stderr.write(f"{question} [y/N] ")
-    sys.stderr.flush()
-    return sys.stdin.readline().strip().lower() in ("y", "yes")
+from rucksack.wallet.cli import EXIT_REFUSED, _endpoints, _open, _print, _say, confirm, run, signing_options
 
 
 def _send(args: argparse.Namespace, ss: Any, extra: dict[str, Any]) -> tuple[int, dict[str, Any] | None]:
@@ -33,7 +24,7 @@ def _send(args: argparse.Namespace, ss: Any, extra: dict[str, Any]) -> tuple[int
     if not ss.review.ok:
         _print({**extra, "sent": False, **ss.to_json()})
         return EXIT_REFUSED, None
-    if not _confirm(args, "Sign and send?"):
+    if not confirm(args, "Sign and send?"):
         _print({**extra, "sent": False, **ss.to_json()})
         return 1, None
     return 0, ss.submit(allow_flagged=args.allow_flagged)
@@ -66,7 +57,7 @@ def _sign(args: argparse.Namespace, signer: Any, proposal: dict[str, Any], *, as
         _say(f"  WARNING {f.text()}")
     if checked.flags and not args.allow_flagged:
         raise SignerRefused("refused: the SafeTx is flagged (pass --allow-flagged to sign it anyway)")
-    if ask and not _confirm(args, "Sign this SafeTx?"):
+    if ask and not confirm(args, "Sign this SafeTx?"):
         raise SignerRefused("declined at the prompt")
     return S.add_signature(rpc, chain, proposal, signer)
 
@@ -80,9 +71,9 @@ def _deployment(args: argparse.Namespace, wallet: Any) -> tuple[Any, list[dict[s
 
     known = S.load_deployment(args.deployment) if getattr(args, "deployment", None) else None
 
-    def confirm(ss: Any) -> bool:
+    def shown_and_confirmed(ss: Any) -> bool:
         _say(ss.text())
-        return bool(ss.review.ok) and _confirm(args, "Sign and send?")
+        return bool(ss.review.ok) and confirm(args, "Sign and send?")
 
     return D.ensure_deployment(
         wallet,
@@ -90,7 +81,7 @@ def _deployment(args: argparse.Namespace, wallet: Any) -> tuple[Any, list[dict[s
         args.chain,
         known=known,
         account=args.account,
-        confirm=confirm,
+        confirm=shown_and_confirmed,
         allow_flagged=args.allow_flagged,
     )
 
@@ -325,8 +316,7 @@ def add_parser(wsub: Any, common: Any) -> None:
     def sender(p: argparse.ArgumentParser) -> None:
         common(p, network=True)
         p.add_argument("--account", type=int, default=0, help="the wallet's EVM account that signs / pays gas")
-        p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-        p.add_argument("--allow-flagged", action="store_true", help="explicit override: sign despite warnings")
+        signing_options(p)
 
     def proposer(p: argparse.ArgumentParser) -> None:
         sender(p)

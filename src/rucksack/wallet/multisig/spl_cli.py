@@ -14,11 +14,19 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
-from rucksack.wallet.cli import EXIT_REFUSED, _endpoints, _open, _print, _say, run
+from rucksack.wallet.cli import (
+    _endpoints,
+    _open,
+    _print,
+    _say,
+    confirm,
+    confirm_and_submit,
+    run,
+    signing_options,
+)
 
 
 def _signer(args: argparse.Namespace) -> Any:
@@ -32,28 +40,11 @@ def _signer(args: argparse.Namespace) -> Any:
     return wallet.signer(wallet.account("svm", args.account))
 
 
-def _confirm(args: argparse.Namespace, question: str) -> bool:
-    if args.yes:
-        return True
-    sys.stderr.write(f"{question} [y/N] ")
-    sys.stderr.flush()
-    return sys.stdin.readline().strip().lower() in ("y", "yes")
-
-
 def _reviewed(args: argparse.Namespace, prepared: Any, extra: dict[str, Any]) -> int:
-    """Show the review; refuse a failed simulation; confirm; submit (``enforce`` inside)."""
+    """The wallet's confirm-and-submit, sending through ``spl.execute`` (it names an expired blockhash)."""
     from rucksack.wallet.multisig import spl
 
-    _say(prepared.review.text())
-    if not prepared.review.ok:
-        _print({**extra, "sent": False, "review": prepared.review.to_json()})
-        return EXIT_REFUSED
-    if not _confirm(args, "Sign and send?"):
-        _print({**extra, "sent": False, "review": prepared.review.to_json()})
-        return 1
-    result = spl.execute(prepared, allow_flagged=args.allow_flagged)
-    _print({**extra, "sent": True, **result, "review": prepared.review.to_json()})
-    return 0
+    return confirm_and_submit(args, prepared, extra, submit=spl.execute)
 
 
 def _units(rpc: Any, chain_key: str, asset: str, amount: str) -> int:
@@ -141,7 +132,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
         enforce(prepared.review, allow_flagged=args.allow_flagged)
     else:
         _say(f"Still missing after this signature: {', '.join(proposal.missing())} (no simulation before then)")
-    if not _confirm(args, "Add your signature to the proposal?"):
+    if not confirm(args, "Add your signature to the proposal?"):
         _print({"approved": False, **spl.status(None, proposal)})
         return 1
     proposal.save(path)
@@ -210,8 +201,7 @@ def add_parser(wsub: Any, common: Any) -> None:
         if account:
             p.add_argument("--account", type=int, default=0, help="which SVM account of the keystore signs")
         if confirm:
-            p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-            p.add_argument("--allow-flagged", action="store_true", help="explicit override: sign despite warnings")
+            signing_options(p)
         p.set_defaults(func=run, wallet_func=func)
         return p
 
