@@ -5,9 +5,7 @@ end with ``software:<file>`` (the "buttons" are y/N on stdin)."""
 
 from __future__ import annotations
 
-import io
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +18,6 @@ from solders.pubkey import Pubkey
 from rucksack.chains.devnet import genesis
 from rucksack.chains.devnet.server import Devnet
 from rucksack.chains.registry import get_chain
-from rucksack.cli import main
 from rucksack.wallet import evm, messages, svm
 from rucksack.wallet.hardware.base import EVM, SVM, Screen
 from rucksack.wallet.hardware.send import prepare_transfer_with_device, send_with_device, sign_svm
@@ -28,6 +25,7 @@ from rucksack.wallet.hardware.software import SoftwareDevice
 from rucksack.wallet.keys import generate_mnemonic
 from rucksack.wallet.rpc import Endpoints
 from rucksack.wallet.signers import SignerRefused
+from tests.integration.wallet_harness import run_cli, running_devnet
 
 SOL0 = "m/44'/501'/0'/0'"
 ETH0 = "m/44'/60'/0'/0/0"
@@ -35,11 +33,8 @@ ETH0 = "m/44'/60'/0'/0/0"
 
 @pytest.fixture(scope="module")
 def devnet() -> Iterator[Devnet]:
-    net = Devnet("127.0.0.1", 0, ["solana", "base"]).start()
-    try:
+    with running_devnet("solana", "base") as net:
         yield net
-    finally:
-        net.stop()
 
 
 @pytest.fixture(scope="module")
@@ -125,16 +120,9 @@ def test_device_signs_real_evm_transactions(funded: tuple[SoftwareDevice, Button
 
 
 def _cli(args: list[str], stdin: str, capsys: pytest.CaptureFixture[str], expect: int = 0) -> dict:  # type: ignore[type-arg]
-    old = sys.stdin
-    sys.stdin = io.StringIO(stdin)
-    try:
-        code = main(args)
-    finally:
-        sys.stdin = old
-    out, err = capsys.readouterr()
-    assert code == expect, (code, out, err)
-    assert "abandon" not in out + err
-    return json.loads(out.strip().splitlines()[-1]) if out.strip() else {"stderr": err}
+    result, out, err = run_cli(args, capsys, stdin=stdin, expect=expect)
+    assert "abandon" not in out + err  # the device's words are never printed
+    return result or {"stderr": err}
 
 
 def test_device_cli(

@@ -19,12 +19,13 @@ from rucksack.cli import main
 from rucksack.wallet import svm
 from rucksack.wallet.keys import generate_mnemonic
 from rucksack.wallet.rpc import Rpc
-from tests.integration.test_multisig_spl_cli import CHAIN, Cli, cli, devnet  # noqa: F401 - fixtures
+from tests.integration.test_multisig_spl_cli import CHAIN, cli, devnet
+from tests.integration.wallet_harness import Owners
 
 __all__ = ["cli", "devnet"]
 
 
-def test_device_co_signs_an_spl_multisig_payout(cli: Cli, devnet: Devnet, tmp_path: Path) -> None:
+def test_device_co_signs_an_spl_multisig_payout(cli: Owners, devnet: Devnet, tmp_path: Path) -> None:
     rpc = Rpc(devnet.url(CHAIN))
     words = tmp_path / "device-words.txt"
     words.write_text(generate_mnemonic(12).mnemonic + "\n")
@@ -45,7 +46,9 @@ def test_device_co_signs_an_spl_multisig_payout(cli: Cli, devnet: Devnet, tmp_pa
     chain = get_chain(CHAIN)
     faucet, mint = genesis.svm_faucet(), Pubkey.from_string(chain.token.address)
     vault_owner = Pubkey.from_string(desc["multisig"])
-    svm.send(rpc, svm.sign(rpc, codec.token_transfer_message(faucet.pubkey(), vault_owner, mint, 30 * 10**6, 6), [faucet]))
+    svm.send(
+        rpc, svm.sign(rpc, codec.token_transfer_message(faucet.pubkey(), vault_owner, mint, 30 * 10**6, 6), [faucet])
+    )
 
     to = str(Keypair().pubkey())
     cli("alice", "multisig", "propose", "--multisig", ms_file, "--asset", "USDC", "--to", to, "--amount", "12",
@@ -65,6 +68,6 @@ def test_device_co_signs_an_spl_multisig_payout(cli: Cli, devnet: Devnet, tmp_pa
     assert held.get("USDC") == "12"
 
 
-def _device_address(cli: Cli, words: Path) -> str:
+def _device_address(cli: Owners, words: Path) -> str:
     assert main(["wallet", "device", "address", "--device", f"software:{words}", "--chain", CHAIN]) == 0
     return str(json.loads(cli.capsys.readouterr().out)["address"])

@@ -26,6 +26,7 @@ from rucksack.wallet.multisig import safe_deploy as D
 from rucksack.wallet.review import CONTRACT_DEPLOYMENT, UNKNOWN_CONTRACT, Refused
 from rucksack.wallet.rpc import Endpoints, RpcError
 from rucksack.wallet.signers import LocalEvmSigner
+from tests.integration.wallet_harness import running_devnet
 
 CHAIN = "base"
 OTHER = "optimism"
@@ -33,11 +34,8 @@ OTHER = "optimism"
 
 @pytest.fixture(scope="module")
 def devnet() -> Iterator[Devnet]:
-    net = Devnet("127.0.0.1", 0, [CHAIN, OTHER]).start()
-    try:
+    with running_devnet(CHAIN, OTHER) as net:
         yield net
-    finally:
-        net.stop()
 
 
 @pytest.fixture(scope="module")

@@ -8,13 +8,11 @@ imports to one), and the final ``show`` runs in a real subprocess to check the e
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from eth_account import Account
@@ -26,46 +24,22 @@ from rucksack.cli import main
 from rucksack.wallet import evm
 from rucksack.wallet.keys import generate_mnemonic
 from rucksack.wallet.rpc import Endpoints
+from tests.integration.wallet_harness import Owners, running_devnet
 
 CHAIN = "base"
 
 
 @pytest.fixture(scope="module")
 def devnet() -> Iterator[Devnet]:
-    net = Devnet("127.0.0.1", 0, [CHAIN]).start()
-    try:
+    with running_devnet(CHAIN) as net:
         yield net
-    finally:
-        net.stop()
-
-
-class Run:
-    def __init__(self, tmp: Path, devnet: Devnet, capsys: pytest.CaptureFixture[str]) -> None:
-        self.tmp, self.capsys = tmp, capsys
-        self.url = f"http://127.0.0.1:{devnet.port}"
-        (tmp / "pw").write_text("s3cret pw\n")
-
-    def __call__(self, who: str, *argv: str, stdin: str = "", expect: int = 0, network: bool = True) -> Any:
-        args = ["wallet", *argv, "--keystore", str(self.tmp / f"{who}.json"), "--password-file", str(self.tmp / "pw")]
-        if network:
-            args += ["--devnet", self.url]
-        old = sys.stdin
-        sys.stdin = io.StringIO(stdin)
-        try:
-            code = main(args)
-        finally:
-            sys.stdin = old
-        out, err = self.capsys.readouterr()
-        assert code == expect, (argv, code, out, err)
-        self.err = err
-        return json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
 
 
 def test_safe_cli_flow(tmp_path: Path, devnet: Devnet, capsys: pytest.CaptureFixture[str]) -> None:
-    run = Run(tmp_path, devnet, capsys)
+    run = Owners(tmp_path, capsys, devnet)
     addr = {}
     for who in ("user", "device", "guardian"):
-        created = run(who, "create", "--kdf", "test", network=False)
+        created = run(who, "create", "--kdf", "test")
         addr[who] = next(a["address"] for a in created["accounts"] if a["family"] == "evm")
     # the replacement is a hardware signer (the software device stands in for a Ledger/Trezor)
     words = tmp_path / "new-device-words.txt"

@@ -32,6 +32,7 @@ from rucksack.wallet.keystore import TEST, Wallet
 from rucksack.wallet.multisig import spl
 from rucksack.wallet.review import Review
 from rucksack.wallet.rpc import Rpc
+from tests.integration.wallet_harness import running_devnet
 
 CHAIN = "solana"
 USDC = 10**6
@@ -40,11 +41,8 @@ SOL = 10**9
 
 @pytest.fixture(scope="module")
 def devnet() -> Iterator[Devnet]:
-    net = Devnet("127.0.0.1", 0, [CHAIN, "eclipse"]).start()
-    try:
+    with running_devnet(CHAIN, "eclipse") as net:
         yield net
-    finally:
-        net.stop()
 
 
 @pytest.fixture(scope="module")

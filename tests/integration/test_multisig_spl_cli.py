@@ -6,7 +6,6 @@ show (through the installed ``rucksack`` script).
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
@@ -22,52 +21,25 @@ from rucksack.chains.devnet import genesis
 from rucksack.chains.devnet.server import Devnet
 from rucksack.chains.registry import get_chain
 from rucksack.chains.svm import transfers as codec
-from rucksack.cli import main
 from rucksack.wallet import svm
 from rucksack.wallet.rpc import Rpc
+from tests.integration.wallet_harness import Owners, running_devnet
 
 CHAIN = "solana"
 
 
 @pytest.fixture(scope="module")
 def devnet() -> Iterator[Devnet]:
-    net = Devnet("127.0.0.1", 0, [CHAIN]).start()
-    try:
+    with running_devnet(CHAIN) as net:
         yield net
-    finally:
-        net.stop()
-
-
-class Cli:
-    def __init__(self, tmp: Path, devnet: Devnet, capsys: pytest.CaptureFixture[str]) -> None:
-        self.tmp, self.capsys = tmp, capsys
-        self.url = f"http://127.0.0.1:{devnet.port}"
-        self.pw = tmp / "pw"
-        self.pw.write_text("owner pw\n")
-
-    def __call__(self, who: str, *argv: str, stdin: str = "", expect: int = 0) -> dict:  # type: ignore[type-arg]
-        base = ["--keystore", str(self.tmp / f"{who}.json"), "--password-file", str(self.pw)]
-        args = ["wallet", *argv, *base]
-        if argv[0] == "multisig" or argv[0] in ("send", "balance"):
-            args += ["--devnet", self.url]
-        old = sys.stdin
-        sys.stdin = io.StringIO(stdin)
-        try:
-            code = main(args)
-        finally:
-            sys.stdin = old
-        out, err = self.capsys.readouterr()
-        self.err = err
-        assert code == expect, (code, out, err)
-        return json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
 
 
 @pytest.fixture()
-def cli(tmp_path: Path, devnet: Devnet, capsys: pytest.CaptureFixture[str]) -> Cli:
-    return Cli(tmp_path, devnet, capsys)
+def cli(tmp_path: Path, devnet: Devnet, capsys: pytest.CaptureFixture[str]) -> Owners:
+    return Owners(tmp_path, capsys, devnet)
 
 
-def test_multisig_cli_flow(cli: Cli, devnet: Devnet, tmp_path: Path) -> None:
+def test_multisig_cli_flow(cli: Owners, devnet: Devnet, tmp_path: Path) -> None:
     rpc = Rpc(devnet.url(CHAIN))
     owners = {}
     for who in ("alice", "bob", "carol", "mallory"):

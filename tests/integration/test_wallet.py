@@ -29,17 +29,15 @@ from rucksack.wallet.keys import EVM, SVM, Secret, account_ref, default_accounts
 from rucksack.wallet.keystore import TEST, Wallet
 from rucksack.wallet.review import APPROVAL, UNKNOWN_PROGRAM, Refused
 from rucksack.wallet.rpc import Endpoints
+from tests.integration.wallet_harness import running_devnet
 
 MEMO_V1 = Pubkey.from_string("Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo")  # deployed, deprecated, not known
 
 
 @pytest.fixture(scope="module")
 def devnet() -> Iterator[Devnet]:
-    net = Devnet("127.0.0.1", 0).start()
-    try:
+    with running_devnet() as net:
         yield net
-    finally:
-        net.stop()
 
 
 @pytest.fixture(scope="module")

@@ -5,11 +5,9 @@ recovery scan -- and no secret ever on stdout or stderr.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import stat
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,53 +16,25 @@ from eth_account import Account
 
 from rucksack.chains.devnet import genesis
 from rucksack.chains.devnet.server import Devnet
-from rucksack.cli import main
 from rucksack.wallet import evm
 from rucksack.wallet.keys import EVM, account_ref
 from rucksack.wallet.keystore import Wallet
 from rucksack.wallet.rpc import Endpoints
+from tests.integration.wallet_harness import WalletCli, running_devnet
 
 
 @pytest.fixture(scope="module")
 def devnet() -> Iterator[Devnet]:
-    net = Devnet("127.0.0.1", 0, ["solana", "base"]).start()
-    try:
+    with running_devnet("solana", "base") as net:
         yield net
-    finally:
-        net.stop()
-
-
-class Run:
-    def __init__(self, tmp: Path, devnet: Devnet, capsys: pytest.CaptureFixture[str]) -> None:
-        self.tmp, self.capsys = tmp, capsys
-        self.url = f"http://127.0.0.1:{devnet.port}"
-        (tmp / "pw").write_text("s3cret pw\n")
-        self.keystore = str(tmp / "wallet.json")
-        self.seen = ""
-
-    def __call__(self, *argv: str, network: bool = False, stdin: str = "", expect: int = 0) -> dict:  # type: ignore[type-arg]
-        args = ["wallet", argv[0], "--keystore", self.keystore, "--password-file", str(self.tmp / "pw"), *argv[1:]]
-        if network:
-            args += ["--devnet", self.url]
-        old = sys.stdin
-        sys.stdin = io.StringIO(stdin)
-        try:
-            code = main(args)
-        finally:
-            sys.stdin = old
-        out, err = self.capsys.readouterr()
-        self.seen += out + err
-        assert code == expect, (code, out, err)
-        self.err = err
-        return json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
 
 
 @pytest.fixture()
-def run(tmp_path: Path, devnet: Devnet, capsys: pytest.CaptureFixture[str]) -> Run:
-    return Run(tmp_path, devnet, capsys)
+def run(tmp_path: Path, devnet: Devnet, capsys: pytest.CaptureFixture[str]) -> WalletCli:
+    return WalletCli(tmp_path, capsys, devnet)
 
 
-def test_wallet_cli_flow(run: Run, devnet: Devnet, tmp_path: Path) -> None:
+def test_wallet_cli_flow(run: WalletCli, devnet: Devnet, tmp_path: Path) -> None:
     created = run("create", "--kdf", "test", "--words", "24")
     assert stat.S_IMODE(os.stat(run.keystore).st_mode) == 0o600
     sol = next(a["address"] for a in created["accounts"] if a["family"] == "svm")
@@ -76,17 +46,15 @@ def test_wallet_cli_flow(run: Run, devnet: Devnet, tmp_path: Path) -> None:
     faucet = genesis.evm_faucet()
     rpc = ep.rpc("base")
     evm.send(rpc, evm.sign(evm.transfer_tx(rpc, evm_chain("base"), faucet.address, eth, "native", 10**18), faucet))
-    bal = run("balance", "--chain", "solana,base", network=True)
+    bal = run("balance", "--chain", "solana,base")
     assert bal["solana"]["balances"][0] == {"asset": "SOL", "address": "native", "units": "2000000000", "amount": "2"}
     assert bal["base"]["balances"][0]["amount"] == "1"
 
     # declined at the prompt: nothing sent
     to = Account.create().address
-    declined = run(
-        "send", "--chain", "base", "--asset", "ETH", "--to", to, "--amount", "0.5", network=True, stdin="n\n", expect=1
-    )
+    declined = run("send", "--chain", "base", "--asset", "ETH", "--to", to, "--amount", "0.5", stdin="n\n", expect=1)
     assert declined["sent"] is False and "Balance changes" in run.err and "Sign and send?" in run.err
-    sent = run("send", "--chain", "base", "--asset", "ETH", "--to", to, "--amount", "0.5", network=True, stdin="y\n")
+    sent = run("send", "--chain", "base", "--asset", "ETH", "--to", to, "--amount", "0.5", stdin="y\n")
     assert sent["sent"] and sent["review"]["changes"][1] == {
         "account": to,
         "asset": "ETH",
@@ -106,7 +74,6 @@ def test_wallet_cli_flow(run: Run, devnet: Devnet, tmp_path: Path) -> None:
         "--amount",
         "99",
         "--yes",
-        network=True,
         expect=3,
     )
     assert over["sent"] is False and over["review"]["simulation"] == "failed"
@@ -114,7 +81,7 @@ def test_wallet_cli_flow(run: Run, devnet: Devnet, tmp_path: Path) -> None:
     # wrong password: clear error, file unchanged
     before = Path(run.keystore).read_bytes()
     (tmp_path / "pw").write_text("wrong\n")
-    run("send", "--chain", "base", "--asset", "ETH", "--to", to, "--amount", "0.1", "--yes", network=True, expect=2)
+    run("send", "--chain", "base", "--asset", "ETH", "--to", to, "--amount", "0.1", "--yes", expect=2)
     assert "wrong password" in run.err and Path(run.keystore).read_bytes() == before
     (tmp_path / "pw").write_text("s3cret pw\n")
 
@@ -180,7 +147,7 @@ def test_wallet_cli_flow(run: Run, devnet: Devnet, tmp_path: Path) -> None:
         assert Path(share).read_text().strip() not in run.seen
 
 
-def test_import_with_scan(run: Run, devnet: Devnet, tmp_path: Path) -> None:
+def test_import_with_scan(run: WalletCli, devnet: Devnet, tmp_path: Path) -> None:
     phrase = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about"
     from rucksack.wallet.keys import Secret
 
@@ -202,7 +169,6 @@ def test_import_with_scan(run: Run, devnet: Devnet, tmp_path: Path) -> None:
         "solana,base",
         "--scan-count",
         "3",
-        network=True,
     )
     assert [s["account"]["address"] for s in out["scan"]] == [legacy.address]
     assert legacy.address in [a["address"] for a in out["accounts"]]

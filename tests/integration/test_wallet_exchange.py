@@ -9,9 +9,7 @@ it credited, withdraw back to the wallet and see it land on chain, verify the re
 from __future__ import annotations
 
 import base64
-import io
 import json
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,13 +28,13 @@ from rucksack.wallet.exchange_link import ExchangeClient, derive_exchange_seed, 
 from rucksack.wallet.keystore import Wallet
 from rucksack.wallet.rpc import Endpoints
 from tests.api.conftest import Server, start_server
+from tests.integration.wallet_harness import WalletCli, running_devnet
 
 
 @pytest.fixture(scope="module")
 def devnet() -> Iterator[Devnet]:
-    net = Devnet("127.0.0.1", 0, chains=["solana"]).start()
-    yield net
-    net.stop()
+    with running_devnet("solana") as net:
+        yield net
 
 
 @pytest.fixture(scope="module")
@@ -68,35 +66,13 @@ def wait_for(check: Callable[[], Any], timeout: float = 20.0) -> Any:
         time.sleep(0.1)
 
 
-class Run:
-    def __init__(self, tmp: Path, devnet: Devnet, server: Server, capsys: pytest.CaptureFixture[str]) -> None:
-        self.tmp, self.capsys = tmp, capsys
-        self.devnet_url = f"http://127.0.0.1:{devnet.port}"
-        self.exchange = server.url
-        (tmp / "pw").write_text("s3cret pw\n")
-        self.keystore = str(tmp / "wallet.json")
-
-    def __call__(self, *argv: str, stdin: str = "", expect: int = 0) -> dict[str, Any]:
-        args = ["wallet", argv[0], "--keystore", self.keystore, "--password-file", str(self.tmp / "pw"), *argv[1:]]
-        old = sys.stdin
-        sys.stdin = io.StringIO(stdin)
-        try:
-            code = main(args)
-        finally:
-            sys.stdin = old
-        out, err = self.capsys.readouterr()
-        assert code == expect, (code, out, err)
-        self.err = err
-        return json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
-
-
 def test_wallet_exchange_round_trip(
     devnet: Devnet, server: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    run = Run(tmp_path, devnet, server, capsys)
+    run = WalletCli(tmp_path, capsys, devnet)
     created = run("create", "--kdf", "test")
     sol = next(a["address"] for a in created["accounts"] if a["family"] == "svm")
-    rpc = Endpoints(run.devnet_url).rpc("solana")
+    rpc = Endpoints(run.url).rpc("solana")
     rpc.call("requestAirdrop", sol, 5 * 10**9)
 
     # the exchange key: deterministic in the seed, domain-separated from the chain keys
@@ -108,18 +84,18 @@ def test_wallet_exchange_round_trip(
     assert key["publicKey"] == base64.b64encode(bytes(nacl.signing.SigningKey(seed).verify_key)).decode()
     assert bytes(wallet.signer(wallet.account("svm")).pubkey()) != base64.b64decode(key["publicKey"])
 
-    signed_up = run("exchange-signup", "--exchange", run.exchange)
+    signed_up = run("exchange-signup", "--exchange", server.url)
     assert signed_up["publicKey"] == key["publicKey"]
     client = ExchangeClient(server.url, signing_key(wallet)[0])
     assert client.balances()["SOL"]["available"] == "500"  # the sandbox grant
 
     # deposit: the address comes from the signed API; the send is reviewed (declined, then --yes)
-    declined = run("deposit", "--asset", "SOL", "--amount", "1.5", "--chain", "solana", "--exchange", run.exchange,
-                   "--devnet", run.devnet_url, stdin="n\n", expect=1)  # fmt: skip
+    ex = ["--exchange", server.url]
+    deposit = ["deposit", "--asset", "SOL", "--amount", "1.5", "--chain", "solana", *ex]
+    declined = run(*deposit, stdin="n\n", expect=1)
     assert declined["sent"] is False and "Balance changes" in run.err
     address = declined["depositAddress"]
-    sent = run("deposit", "--asset", "SOL", "--amount", "1.5", "--chain", "solana", "--exchange", run.exchange,
-               "--devnet", run.devnet_url, "--yes")  # fmt: skip
+    sent = run(*deposit, "--yes")
     assert sent["sent"] and sent["depositAddress"] == address
     assert any(c["account"] == address and c["delta"] == "1.5" for c in sent["review"]["changes"])
     wait_for(lambda: client.balances()["SOL"]["available"] == "501.5")
@@ -128,7 +104,7 @@ def test_wallet_exchange_round_trip(
     hot = CustodyKeys(load_or_create(server.data_dir, sandbox=True)).svm_hot.pubkey()
     rpc.call("requestAirdrop", str(hot), 10 * 10**9)
     before = int(rpc.call("getBalance", sol)["value"])
-    got = run("withdraw", "--asset", "SOL", "--amount", "2", "--chain", "solana", "--exchange", run.exchange)
+    got = run("withdraw", "--asset", "SOL", "--amount", "2", "--chain", "solana", "--exchange", server.url)
     assert got["withdrawal"]["quantity"] == "2" and got["withdrawal"]["symbol"] == "SOL"
     wait_for(lambda: int(rpc.call("getBalance", sol)["value"]) == before + 2 * 10**9)
     assert client.balances()["SOL"]["available"] == "499.5"
@@ -140,7 +116,7 @@ def test_wallet_exchange_round_trip(
     # the sandbox grant (500 SOL, 100000 USDC, ...) is ledger money no chain holds, so the custody
     # reserves statement honestly shows a shortfall: the command fails overall (exit 1), while our
     # own inclusion verifies
-    report = run("reserves", "--exchange", run.exchange, expect=1)
+    report = run("reserves", "--exchange", server.url, expect=1)
     assert report["included"] is True and report["solvent"] is False and "RESULT: FAILED" in run.err
     assert report["account"]["account"] == signed_up["accountId"]
     assert report["account"]["equity"]["SOL"] == str(4995 * 10**8)
@@ -148,8 +124,8 @@ def test_wallet_exchange_round_trip(
     assert failed and all(name.startswith("reserves.") for name in failed)
     assert {"proof.root", "proof.account", "snapshot.signature"} <= {c["name"] for c in report["checks"]} - failed
     pinned = report["snapshot"]["public_key"]
-    assert run("reserves", "--exchange", run.exchange, "--public-key", pinned, expect=1)["included"]
-    assert run("reserves", "--exchange", run.exchange, "--public-key", "00" * 32, expect=1)["included"] is False
+    assert run("reserves", "--exchange", server.url, "--public-key", pinned, expect=1)["included"]
+    assert run("reserves", "--exchange", server.url, "--public-key", "00" * 32, expect=1)["included"] is False
 
 
 def test_imported_exchange_key_is_sealed_in_the_keystore(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

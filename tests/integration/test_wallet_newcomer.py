@@ -7,13 +7,10 @@ inside the exchange only to publish a reserves snapshot now instead of waiting a
 
 from __future__ import annotations
 
-import io
 import json
-import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -25,13 +22,13 @@ from rucksack.wallet.faucet import NotADevnet, require_devnet
 from rucksack.wallet.rpc import Endpoints
 from tests.api.conftest import Server, start_server
 from tests.integration.test_wallet_exchange import wait_for
+from tests.integration.wallet_harness import WalletCli, running_devnet
 
 
 @pytest.fixture(scope="module")
 def devnet() -> Iterator[Devnet]:
-    net = Devnet("127.0.0.1", 0, chains=["solana"]).start()
-    yield net
-    net.stop()
+    with running_devnet("solana") as net:
+        yield net
 
 
 @pytest.fixture(scope="module")
@@ -43,36 +40,21 @@ def server(devnet: Devnet, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     srv.stop()
 
 
-def wallet(tmp: Path, capsys: pytest.CaptureFixture[str], *argv: str, expect: int = 0) -> dict[str, Any]:
-    (tmp / "pw").write_text("newcomer pw\n")
-    args = ["wallet", argv[0], "--keystore", str(tmp / "w.json"), "--password-file", str(tmp / "pw"), *argv[1:]]
-    old, sys.stdin = sys.stdin, io.StringIO("")
-    try:
-        code = main(args)
-    finally:
-        sys.stdin = old
-    out, err = capsys.readouterr()
-    assert code == expect, (argv, code, out, err)
-    return json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
-
-
 def test_newcomer_path(devnet: Devnet, server: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    dev, ex = ["--devnet", f"http://127.0.0.1:{devnet.port}"], ["--exchange", server.url]
-
-    def run(*argv: str, expect: int = 0) -> dict[str, Any]:
-        return wallet(tmp_path, capsys, *argv, expect=expect)
+    ex = ["--exchange", server.url]
+    run = WalletCli(tmp_path, capsys, devnet)
 
     created = run("create", "--kdf", "test")
     sol = next(a["address"] for a in created["accounts"] if a["family"] == "svm")
-    run("faucet", "--chain", "solana", "--asset", "SOL", "--amount", "10", *dev)
-    run("faucet", "--chain", "solana", "--asset", "USDC", "--amount", "250", *dev)
-    held = {b["asset"]: b["amount"] for b in run("balance", "--chain", "solana", *dev)["solana"]["balances"]}
+    run("faucet", "--chain", "solana", "--asset", "SOL", "--amount", "10")
+    run("faucet", "--chain", "solana", "--asset", "USDC", "--amount", "250")
+    held = {b["asset"]: b["amount"] for b in run("balance", "--chain", "solana")["solana"]["balances"]}
     assert held == {"SOL": "10", "USDC": "250"}
 
     run("exchange-signup", *ex)
     start = run("exchange-balance", *ex)["balances"]
     sol_start = Decimal(start["SOL"]["available"])
-    run("deposit", "--chain", "solana", "--asset", "SOL", "--amount", "4", "--yes", *dev, *ex)
+    run("deposit", "--chain", "solana", "--asset", "SOL", "--amount", "4", "--yes", *ex)
     wait_for(lambda: Decimal(run("exchange-balance", *ex)["balances"]["SOL"]["available"]) == sol_start + 4)
 
     # the demo makers quote SOL_USDC: a market sell of 1 SOL fills at once
