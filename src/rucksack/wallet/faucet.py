@@ -7,7 +7,7 @@
 - Refused unless the chain's RPC URL is on loopback **and** the node says it is the Rucksack devnet
   (EVM ``web3_clientVersion``; SVM ``getIdentity`` equal to the devnet faucet). A public faucet key
   must never be pointed at a real network, even by accident.
-- Amounts are decimal strings turned into base units by ``review.parse_units`` (exact; too many
+- Amounts are decimal strings turned into base units by ``send.resolve_amount`` (exact; too many
   decimals is an error, never a rounding).
 """
 
@@ -20,9 +20,8 @@ from typing import Any
 from rucksack.chains.devnet import genesis
 from rucksack.chains.registry import Chain, get_chain
 from rucksack.wallet import evm, svm
-from rucksack.wallet.review import parse_units
 from rucksack.wallet.rpc import Endpoints, Rpc, RpcError, RpcUnreachable
-from rucksack.wallet.send import asset_decimals, resolve_asset
+from rucksack.wallet.send import resolve_amount
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 DEVNET_CLIENT = "rucksack-devnet"
@@ -68,8 +67,7 @@ def fund(endpoints: Endpoints, chain_key: str, asset: str, to: str, amount: str)
     chain = get_chain(chain_key)
     rpc = endpoints.rpc(chain.key)
     require_devnet(endpoints.url(chain.key), rpc, chain)
-    resolved = resolve_asset(chain, asset)
-    units = parse_units(amount, asset_decimals(chain, rpc, resolved))
+    resolved, units = resolve_amount(chain, rpc, asset, amount)
     if units <= 0:
         raise ValueError("the amount must be positive")
     out: dict[str, Any] = {"chain": chain.key, "to": to, "asset": resolved, "amount": amount, "units": units}

@@ -67,13 +67,19 @@ def asset_decimals(chain: Chain, rpc: Rpc, asset: str) -> int:
     return evm.token_decimals(rpc, chain, asset)
 
 
+def resolve_amount(chain: Chain, rpc: Rpc, asset: str, amount: str) -> tuple[str, int]:
+    """``asset`` resolved (``resolve_asset``) and the decimal ``amount`` in its base units (exact:
+    more decimals than the asset has is an error, never a rounding)."""
+    resolved = resolve_asset(chain, asset)
+    return resolved, parse_units(amount, asset_decimals(chain, rpc, resolved))
+
+
 def prepare_transfer(
     wallet: Wallet, endpoints: Endpoints, chain_key: str, asset: str, to: str, amount: str, account: int = 0
 ) -> Prepared:
     chain = get_chain(chain_key)
     rpc = endpoints.rpc(chain.key)
-    resolved = resolve_asset(chain, asset)
-    units = parse_units(amount, asset_decimals(chain, rpc, resolved))
+    resolved, units = resolve_amount(chain, rpc, asset, amount)
     if chain.is_svm:
         kp = wallet.signer(wallet.account(SVM, account))
         msg = svm.transfer_message(rpc, chain, kp.pubkey(), to, resolved, units)

@@ -25,9 +25,8 @@ from solders.transaction import VersionedTransaction
 from rucksack.chains.registry import get_chain
 from rucksack.wallet import evm, svm
 from rucksack.wallet.hardware.base import EVM, HardwareSigner
-from rucksack.wallet.review import parse_units
 from rucksack.wallet.rpc import Endpoints
-from rucksack.wallet.send import Prepared, asset_decimals, resolve_asset
+from rucksack.wallet.send import Prepared, resolve_amount
 from rucksack.wallet.signers import SvmSigner
 
 
@@ -58,8 +57,7 @@ def prepare_transfer_with_device(
     """Like ``rucksack.wallet.send.prepare_transfer``, from the device's account at ``path``."""
     chain = get_chain(chain_key)
     rpc = endpoints.rpc(chain.key)
-    resolved = resolve_asset(chain, asset)
-    units = parse_units(amount, asset_decimals(chain, rpc, resolved))
+    resolved, units = resolve_amount(chain, rpc, asset, amount)
     if chain.is_svm:
         signer = device.svm_signer(path)
         msg = svm.transfer_message(rpc, chain, signer.pubkey(), to, resolved, units)
