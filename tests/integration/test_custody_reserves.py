@@ -22,6 +22,7 @@ from rucksack.exchange.custody.keys import CustodyKeys
 from rucksack.exchange.custody.seed import load_or_create
 from rucksack.reserves import evm_control
 from rucksack.reserves.build import load_signing_key
+from rucksack.reserves.documents import SANDBOX_SOURCE
 from rucksack.reserves.signing import sign_document
 from rucksack.reserves.verify import verify
 from tests.integration.test_custody import World, wait_for
@@ -102,7 +103,10 @@ def test_snapshot_publishes_signed_onchain_reserves_that_verify(world: World) ->
     out = _publish(world)
     snapshot = json.loads((out / "snapshot.json").read_text())
     reserves = json.loads((out / "reserves.json").read_text())
-    rows = reserves["holdings"]
+    # on-chain rows, plus the sandbox's own grants declared apart (ledger money no chain holds)
+    granted = {r["asset"]: int(r["balance"]) for r in reserves["holdings"] if r["source"] == SANDBOX_SOURCE}
+    assert all(not r["chain"] and not r["signature"] for r in reserves["holdings"] if r["source"] == SANDBOX_SOURCE)
+    rows = [r for r in reserves["holdings"] if r["source"] != SANDBOX_SOURCE]
     assert rows and {r["source"] for r in rows} == {"on-chain"}
     assert {r["chain"] for r in rows} >= {"solana", "base"}
     assert all(r["signature"] and r["height"] >= 0 and int(r["balance"]) > 0 for r in rows)
@@ -119,7 +123,7 @@ def test_snapshot_publishes_signed_onchain_reserves_that_verify(world: World) ->
     solvency = {s.asset: s for s in report.solvency}
     for asset in ("SOL", "USDC", "ETH"):
         s = solvency[asset]
-        assert s.ok and s.reserves == sum(v for (_, _, a), v in by.items() if a == asset)
+        assert s.ok and s.reserves == sum(v for (_, _, a), v in by.items() if a == asset) + granted.get(asset, 0)
         assert s.reserves >= s.net_liability > 0
     # the stdlib + PyNaCl core checks the ed25519 ones and says the EVM ones are not checked
     core = {c.name: c for c in verify(snapshot, None, reserves).checks}

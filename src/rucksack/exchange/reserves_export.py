@@ -54,7 +54,7 @@ import secrets
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -237,12 +237,15 @@ class OnchainReserves:
 
     holdings: list[Any]  # custody.reserves.OnchainHolding
     signers: dict[tuple[str, str], Callable[[str], str]]
+    # sandbox mode: atoms per asset the sandbox granted (sign-ups, demo makers) -- ledger money no
+    # chain holds, declared as such (SANDBOX_SOURCE) so the statement is honest about it
+    sandbox_grants: dict[str, int] = field(default_factory=dict)
 
 
 def onchain_statement(snapshot_id: str, snap: LiabilitySnapshot, onchain: OnchainReserves, key: Any) -> Any:
     """The signed ``reserves.json`` of on-chain holdings, each signed over the challenge by its address."""
     from rucksack.reserves.build import signed_reserves
-    from rucksack.reserves.documents import ONCHAIN_SOURCE, Holding, challenge_for
+    from rucksack.reserves.documents import ONCHAIN_SOURCE, SANDBOX_SOURCE, Holding, challenge_for
 
     challenge = challenge_for(snapshot_id)
     sigs = {where: sign(challenge) for where, sign in onchain.signers.items()}
@@ -258,6 +261,11 @@ def onchain_statement(snapshot_id: str, snap: LiabilitySnapshot, onchain: Onchai
         )
         for h in onchain.holdings
         if h.atoms > 0
+    ]
+    holdings += [
+        Holding(asset=asset, balance=str(atoms), source=SANDBOX_SOURCE)
+        for asset, atoms in sorted(onchain.sandbox_grants.items())
+        if atoms > 0
     ]
     return signed_reserves(snapshot_id, snap.seq, snap.ts_us, holdings, key)
 
@@ -372,7 +380,7 @@ def take_snapshot(service: ExchangeService) -> tuple[Liabilities, Path]:
     return liab, reserves_root(service.data_dir) / str(liab.snapshot.seq)
 
 
-async def onchain_reserves(service: ExchangeService) -> OnchainReserves | None:
+async def onchain_reserves(service: ExchangeService, seq: int) -> OnchainReserves | None:
     """Custody's on-chain balances now (one pinned height per chain) and their signers; None without
     chain custody, or when a node cannot be read (logged: the ledger's figures stand in)."""
     custody = getattr(service, "custody", None)
@@ -385,7 +393,21 @@ async def onchain_reserves(service: ExchangeService) -> OnchainReserves | None:
     except Exception as exc:  # an unreachable node must not stop the snapshot
         log.warning("on-chain reserves unavailable (%s): publishing the ledger's figures", exc)
         return None
-    return OnchainReserves(holdings, control_signers(custody.keys, custody.db, holdings))
+    grants = await sandbox_grants(service, seq) if service.sandbox else {}
+    return OnchainReserves(holdings, control_signers(custody.keys, custody.db, holdings), grants)
+
+
+async def sandbox_grants(service: ExchangeService, seq: int) -> dict[str, int]:
+    """Atoms per asset granted by the sandbox up to ``seq`` (deposits whose id starts ``sandbox:``,
+    from the read store once it has projected ``seq``)."""
+    store = service.store
+    deadline = time.monotonic() + 5.0
+    while store.last_seq < seq and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)  # the projection runs on this loop, one release after the journal
+    if store.last_seq < seq:
+        log.warning("read store behind seq %s: sandbox grants not declared in this statement", seq)
+        return {}
+    return store.deposit_totals("sandbox:", seq)
 
 
 async def publish_now(service: ExchangeService) -> dict[str, Any]:
@@ -394,7 +416,7 @@ async def publish_now(service: ExchangeService) -> dict[str, Any]:
     liab, out = take_snapshot(service)
     if (out / "snapshot.json").is_file():
         return {"seq": liab.snapshot.seq, "dir": str(out), "existing": True}
-    onchain = await onchain_reserves(service)
+    onchain = await onchain_reserves(service, liab.snapshot.seq)
     started = time.perf_counter()
     summary = await asyncio.to_thread(publish, liab, out, signing_key_path(service.data_dir), onchain=onchain)
     log.info("reserves snapshot at seq %s in %.2f s", liab.snapshot.seq, time.perf_counter() - started)

@@ -19,6 +19,7 @@ import msgspec
 from rucksack.reserves.commitments import VERSION
 
 LEDGER_SOURCE: Final = "exchange-ledger (not on-chain)"
+SANDBOX_SOURCE: Final = "sandbox grants (ledger credit, not on-chain)"  # sandbox mode only: demo money
 ONCHAIN_SOURCE: Final = "on-chain"  # a balance read from a chain at `height`, `signature` by the address's key
 
 
@@ -66,7 +67,7 @@ class InclusionProof(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class Holding(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     asset: str
     balance: str  # atoms
-    source: str  # ONCHAIN_SOURCE, or LEDGER_SOURCE without chain custody
+    source: str  # ONCHAIN_SOURCE; LEDGER_SOURCE without chain custody; SANDBOX_SOURCE for demo grants
     address: str = ""  # on-chain: the chain's own address form (base58 for SVM, 0x-hex for EVM)
     height: int = 0  # pinned block height / slot (0: not on-chain)
     signature: str = ""  # on-chain: the address key's signature over `challenge` (SVM ed25519 base58, EVM 0x)

@@ -521,6 +521,15 @@ class ReadStore:
         args += [limit, offset]
         return self._rows(sql, args)
 
+    def deposit_totals(self, ref_prefix: str, upto_seq: int) -> dict[str, int]:
+        """Atoms deposited per asset with a reference starting ``ref_prefix``, at or before ``upto_seq``."""
+        rows = self.db.execute(
+            "SELECT asset, SUM(amount) FROM capital WHERE kind='deposit' AND substr(ref, 1, ?) = ? AND seq <= ? "
+            "GROUP BY asset",
+            (len(ref_prefix), ref_prefix, upto_seq),
+        ).fetchall()
+        return {str(asset): int(total) for asset, total in rows}
+
     def subaccounts(self, parent: int) -> dict[int, tuple[str, int]]:
         rows = self._rows("SELECT id, label, created_us FROM accounts WHERE parent=?", [parent])
         return {r["id"]: (r["label"], r["created_us"]) for r in rows}
