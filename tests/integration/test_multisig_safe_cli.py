@@ -136,7 +136,9 @@ def test_safe_cli_flow(tmp_path: Path, devnet: Devnet, capsys: pytest.CaptureFix
     )
     run("user", "safe", "approve", p3, "--yes", expect=2)
     assert "not an owner" in run.err
+    unsigned = Path(p3).read_text()
     run("nobody", "safe", "approve", p3, *new_device, "--yes", stdin="n\n", expect=3)  # rejected on the device
+    assert Path(p3).read_text() == unsigned
     approved = run("nobody", "safe", "approve", p3, *new_device, "--yes", stdin="y\n")  # EIP-712 shown, signed
     assert approved["status"] == "ready to execute" and "SafeTx" in run.err
     run("guardian", "safe", "execute", p3, "--yes")
