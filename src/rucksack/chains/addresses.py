@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 from solders.pubkey import Pubkey
 
 from rucksack.chains.registry import Chain, Family, get_chain

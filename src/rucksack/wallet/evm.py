@@ -21,9 +21,10 @@ import contextlib
 import time
 from typing import Any
 
-from eth_abi import decode
+from eth_abi.abi import decode
 from eth_account.signers.local import LocalAccount
-from eth_utils import function_signature_to_4byte_selector, to_checksum_address
+from eth_utils.abi import function_signature_to_4byte_selector
+from eth_utils.address import to_checksum_address
 
 from rucksack.chains.addresses import validate_evm_address
 from rucksack.chains.evm import erc20

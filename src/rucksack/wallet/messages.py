@@ -24,7 +24,7 @@ import rlp
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
-from eth_account.typed_transactions import TypedTransaction
+from eth_account.typed_transactions.typed_transaction import TypedTransaction
 from hexbytes import HexBytes
 from solders.keypair import Keypair
 from solders.message import Message, MessageV0

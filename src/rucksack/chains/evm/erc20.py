@@ -18,8 +18,10 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from eth_abi import decode, encode
-from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_address
+from eth_abi.abi import decode, encode
+from eth_utils.abi import function_signature_to_4byte_selector
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 
 TRANSFER_SELECTOR = function_signature_to_4byte_selector("transfer(address,uint256)")
 BALANCE_OF_SELECTOR = function_signature_to_4byte_selector("balanceOf(address)")

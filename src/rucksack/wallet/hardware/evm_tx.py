@@ -16,9 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import rlp  # type: ignore[import-untyped]
+import rlp
 from eth_keys import keys
-from eth_utils import keccak, to_canonical_address, to_checksum_address
+from eth_utils.address import to_canonical_address, to_checksum_address
+from eth_utils.crypto import keccak
 
 from rucksack.wallet.hardware.base import DeviceError
 

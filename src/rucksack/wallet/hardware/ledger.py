@@ -41,7 +41,8 @@ import contextlib
 import socket
 from typing import Any
 
-from eth_utils import keccak, to_checksum_address
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 
 from rucksack.wallet.hardware import evm_tx
 from rucksack.wallet.hardware.base import (

@@ -121,7 +121,7 @@ class TrezorDevice(HardwareSigner):
         if family == SVM:
             return self._call(lambda: str(solana.get_address(self._session, n, show)))
         if family == EVM:
-            from eth_utils import to_checksum_address
+            from eth_utils.address import to_checksum_address
 
             return to_checksum_address(self._call(lambda: ethereum.get_address(self._session, n, show)))
         raise ValueError(f"unknown family {family!r} (svm or evm)")

@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 
 from rucksack.chains.registry import Chain
 from rucksack.wallet.multisig.safe_contracts import (

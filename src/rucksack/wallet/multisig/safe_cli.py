@@ -231,7 +231,7 @@ def _state(args: argparse.Namespace) -> Any:
 
 
 def cmd_swap_owner(args: argparse.Namespace) -> int:
-    from eth_utils import to_checksum_address
+    from eth_utils.address import to_checksum_address
 
     from rucksack.wallet.multisig import safe as S
 
@@ -244,7 +244,7 @@ def cmd_swap_owner(args: argparse.Namespace) -> int:
 
 
 def cmd_add_owner(args: argparse.Namespace) -> int:
-    from eth_utils import to_checksum_address
+    from eth_utils.address import to_checksum_address
 
     state = _state(args)
     threshold = args.threshold or state.threshold
@@ -253,7 +253,7 @@ def cmd_add_owner(args: argparse.Namespace) -> int:
 
 
 def cmd_remove_owner(args: argparse.Namespace) -> int:
-    from eth_utils import to_checksum_address
+    from eth_utils.address import to_checksum_address
 
     from rucksack.wallet.multisig import safe as S
 

@@ -18,8 +18,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from eth_abi import encode
-from eth_utils import keccak, to_checksum_address
+from eth_abi.abi import encode
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 
 from rucksack.chains.registry import Chain
 from rucksack.wallet.keystore import atomic_write

@@ -25,8 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from eth_abi import decode
-from eth_utils import to_checksum_address
+from eth_abi.abi import decode
+from eth_utils.address import to_checksum_address
 
 from rucksack.chains.registry import Chain, get_chain
 from rucksack.wallet import send

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from eth_abi import decode
+from eth_abi.abi import decode
 from eth_account import Account
 from eth_account.messages import encode_typed_data
-from eth_utils import keccak, to_checksum_address
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 
 from rucksack.wallet.multisig.safe_contracts import ZERO, SafeError, calldata, eth_call
 from rucksack.wallet.rpc import Rpc

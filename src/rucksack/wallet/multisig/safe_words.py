@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from eth_abi import decode
-from eth_utils import function_signature_to_4byte_selector, to_checksum_address
+from eth_abi.abi import decode
+from eth_utils.abi import function_signature_to_4byte_selector
+from eth_utils.address import to_checksum_address
 
 from rucksack.chains.evm import erc20
 from rucksack.chains.registry import Chain
