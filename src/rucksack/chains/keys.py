@@ -55,7 +55,8 @@ def evm_account_from_seed(seed: bytes, path: str) -> LocalAccount:
         node = Bip32Slip10Secp256k1.FromSeed(seed).DerivePath(path)
     except (Bip32KeyError, Bip32PathError) as exc:
         raise ValueError(f"cannot derive secp256k1 key at {path!r}: {exc}") from None
-    return Account.from_key(node.PrivateKey().Raw().ToBytes())
+    account: LocalAccount = Account.from_key(node.PrivateKey().Raw().ToBytes())  # combomethod: typed Any
+    return account
 
 
 def svm_keypair(mnemonic: str, index: int = 0, *, path: str = SVM_DEFAULT_PATH, passphrase: str = "") -> Keypair:
@@ -89,7 +90,8 @@ def svm_keypair_from_secret(secret: bytes) -> Keypair:
 def evm_account_from_secret(secret: bytes) -> LocalAccount:
     if len(secret) != 32:
         raise ValueError(f"a secp256k1 private key is 32 bytes, got {len(secret)}")
-    return Account.from_key(secret)
+    account: LocalAccount = Account.from_key(secret)  # combomethod: typed Any
+    return account
 
 
 def address_from_private_key(chain: Chain | str, secret: bytes) -> str:

@@ -59,8 +59,9 @@ def withdrawal_units(atoms: int, chain_decimals: int, exchange_decimals: int) ->
     _check(atoms, chain_decimals, exchange_decimals)
     shift = chain_decimals - exchange_decimals
     if shift >= 0:
-        return atoms * 10**shift
-    step = 10**-shift
+        scale: int = 10**shift  # int ** int is typed Any (a negative exponent gives a float); shift >= 0 here
+        return atoms * scale
+    step: int = 10**-shift
     if atoms % step:
         raise NotRepresentable(f"{atoms} atoms is not a multiple of {step} (chain has {chain_decimals} decimals)")
     return atoms // step

@@ -25,9 +25,10 @@ from __future__ import annotations
 from typing import Any
 
 from eth_account import Account
+from eth_account.types import TransactionDictType
 from eth_tester import EthereumTester, PyEVMBackend
 from eth_tester.exceptions import TransactionFailed, ValidationError
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 
 from rucksack.chains.devnet import genesis
 from rucksack.chains.devnet.rpc import INVALID_PARAMS, SERVER_ERROR, Node, RpcError
@@ -49,7 +50,8 @@ def _wire(obj: Any, *, tx: bool = False) -> Any:
     """eth-tester's normalized values -> JSON-RPC wire values (camelCase keys, hex quantities)."""
     if isinstance(obj, dict):
         out: dict[str, Any] = {}
-        for k, v in obj.items():
+        fields: dict[str, Any] = obj  # eth-tester's normalized objects are keyed by snake_case names
+        for k, v in fields.items():
             if k == "state_root" and isinstance(v, bytes):
                 continue  # receipts post-Byzantium carry status, not a state root
             if k == "logs_bloom" and isinstance(v, int):
@@ -174,7 +176,7 @@ class EvmNode(Node):
 
     def _deploy_token(self) -> None:
         faucet = genesis.evm_faucet()
-        tx = {
+        tx: TransactionDictType = {
             "type": 2,
             "chainId": self.chain_id,
             "nonce": 0,
@@ -309,7 +311,7 @@ def _reverted(exc: TransactionFailed) -> RpcError:
         data = "0x" + reason.hex()
         text = ""
         if reason[:4] == bytes.fromhex("08c379a0"):
-            from eth_abi import decode
+            from eth_abi.abi import decode
 
             text = str(decode(["string"], reason[4:])[0])
         return RpcError(EXECUTION_REVERTED, f"execution reverted: {text}".rstrip(": "), data)

@@ -355,7 +355,8 @@ class SvmNode(Node):
         if not _config(p, 1).get("skipPreflight", False):
             sim = self._simulate(tx)
             if sim.err is not None:
-                data = json.loads(SimulateTransactionResp(sim, self._ctx()).to_json())["result"]["value"]
+                resp = SimulateTransactionResp(sim, self._ctx())  # type: ignore[call-arg]  # stub omits context
+                data = json.loads(resp.to_json())["result"]["value"]
                 raise RpcError(SEND_FAILED, f"Transaction simulation failed: {sim.err}", data)
         sig, _err, _meta = self._commit(tx)
         return sig
@@ -367,7 +368,8 @@ class SvmNode(Node):
         if isinstance(wanted, dict):
             self._check_encoding(wanted)
             addresses = [_pubkey(a) for a in wanted.get("addresses", [])]
-        return _value(SimulateTransactionResp(self._simulate(tx, addresses), self._ctx()))
+        # solders' stub lists only ``value``; the runtime constructor is (value, context)
+        return _value(SimulateTransactionResp(self._simulate(tx, addresses), self._ctx()))  # type: ignore[call-arg]
 
     def get_signature_statuses(self, p: list[Any]) -> Any:
         out: list[TransactionStatus | None] = []
