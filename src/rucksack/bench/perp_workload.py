@@ -36,6 +36,7 @@ from rucksack.exchange.core.commands import (
     SettlePnl,
 )
 from rucksack.exchange.core.engine import Engine
+from rucksack.exchange.core.enums import Side
 from rucksack.exchange.core.events import (
     BadDebt,
     LiquidationStarted,
@@ -80,9 +81,9 @@ def perp_workload(spec: ExchangeSpec, commands: int, seed: int, accounts: int = 
     setup.append(ApplyFunding(0))
     setup.append(AccrueInterest(0))
     seq = 0
-    for cmd in setup:
+    for setup_cmd in setup:
         seq += 1
-        engine.apply(cmd, seq, seq * 1000)
+        engine.apply(setup_cmd, seq, seq * 1000)
     resting = RestingOrders()
 
     perps = list(PERPS)
@@ -91,6 +92,7 @@ def perp_workload(spec: ExchangeSpec, commands: int, seed: int, accounts: int = 
     hour = 0
     for n in range(1, commands + 1):
         cmd: Command
+        side: Side
         if n % INDEX_EVERY == 0:
             perp = perps[(n // INDEX_EVERY) % 3]
             step = rng.choice((-1, 1)) * (rng.randint(40, 80) if rng.random() < 0.05 else rng.randint(0, 6))

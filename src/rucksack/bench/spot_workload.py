@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from rucksack.exchange.core.commands import CancelOrder, Command, Deposit, PlaceOrder
 from rucksack.exchange.core.engine import Engine
+from rucksack.exchange.core.enums import Side
 from rucksack.exchange.core.events import Event, OrderAccepted, OrderClosed
 from rucksack.exchange.core.markets import FIRST_USER_ACCOUNT, ExchangeSpec
 
@@ -81,9 +82,9 @@ def spot_workload(spec: ExchangeSpec, commands: int, seed: int, accounts: int = 
     engine = Engine(spec)
     setup = funding_commands(spec, accounts)
     seq = 0
-    for cmd in setup:
+    for setup_cmd in setup:
         seq += 1
-        engine.apply(cmd, seq, seq)
+        engine.apply(setup_cmd, seq, seq)
     symbols = list(SPOT_MARKETS)
     mids = {s: SPOT_MARKETS[s][0] for s in symbols}
     resting = RestingOrders()
@@ -101,6 +102,7 @@ def spot_workload(spec: ExchangeSpec, commands: int, seed: int, accounts: int = 
         account = FIRST_USER_ACCOUNT + rng.randrange(accounts)
         r = rng.random()
         cmd: Command
+        side: Side
         if r < 0.20 and resting:
             order_id, owner, osym = resting.pick(rng)
             cmd = CancelOrder(owner, osym, order_id=order_id)

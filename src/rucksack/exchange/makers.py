@@ -24,6 +24,7 @@ from rucksack.exchange.core.commands import (
     PlaceOrders,
     SetIndexPrice,
 )
+from rucksack.exchange.core.enums import Side
 from rucksack.exchange.core.events import AccountCreated
 from rucksack.exchange.feeds import PriceFeed
 
@@ -115,7 +116,7 @@ async def run_makers(service: ExchangeService, feed: PriceFeed, seed: int = 7, p
                 await service.submit(CancelAllOrders(maker, symbol))
                 await service.submit(PlaceOrders(orders))
             if rng.random() < 0.7:
-                side = "Bid" if rng.random() < 0.5 else "Ask"
+                side: Side = "Bid" if rng.random() < 0.5 else "Ask"
                 await service.submit(
                     PlaceOrder(taker, symbol, side, "Market", lots=base_lots * rng.randint(1, 5), tif="IOC")
                 )
