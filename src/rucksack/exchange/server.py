@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +94,9 @@ def serve(
         f"{'sandbox' if sandbox else 'production'} mode; http://{host}:{port}\n"
     )
     service.feed = make_feed(service, feed, seed)
-    background = [lambda: run_makers(service, service.feed, seed)] if makers and service.feed else []  # type: ignore[arg-type]
+    background: list[Callable[[], Awaitable[None]]] = []
+    if makers and service.feed:
+        background.append(lambda: run_makers(service, service.feed, seed))  # type: ignore[arg-type]
     background.append(lambda: accrual_ticks(service))
     background.append(lambda: risk_ticks(service))
     background.append(lambda: daily_snapshots(service))  # proof of reserves, tier (a)

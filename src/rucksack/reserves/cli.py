@@ -124,7 +124,7 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
         zk_written = write_zk(zk, out)
         _progress(f"tier (b) done in {time.perf_counter() - started:.2f} s: {zk.timings}")
         zk_summary = {"zk": str(zk_written["zk"]), "zk_proofs": str(zk_written["zk_proofs"]), **zk.timings}
-    summary = {
+    summary: dict[str, object] = {
         "snapshot": str(written["snapshot"]),
         "reserves": str(written["reserves"]) if "reserves" in written else None,
         "proofs": str(written["proofs"]) if "proofs" in written else None,

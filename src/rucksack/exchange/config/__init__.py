@@ -116,8 +116,8 @@ def _build(raw: dict[str, Any]) -> ExchangeSpec:
                 min_price=m.get("min_price"),
                 max_price=m.get("max_price"),
                 min_notional=merged.get("min_notional", "0"),
-                price_band=tuple(merged.get("price_band", ("1.25", "0.75"))),  # type: ignore[arg-type]
-                impact_band=tuple(merged.get("impact_band", ("1.05", "0.95"))),  # type: ignore[arg-type]
+                price_band=tuple(merged.get("price_band", ("1.25", "0.75"))),
+                impact_band=tuple(merged.get("impact_band", ("1.05", "0.95"))),
                 trading=bool(m.get("trading", True)),
                 imf=_margin_fn(m, "imf") if "imf_base" in m else None,
                 mmf=_margin_fn(m, "mmf") if "mmf_base" in m else None,
