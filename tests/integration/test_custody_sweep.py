@@ -11,6 +11,7 @@ from solders.keypair import Keypair
 from web3 import Web3
 
 from rucksack.chains.devnet.server import Devnet
+from rucksack.exchange.custody.db import DB_NAME, CustodyDb
 from tests.integration.test_custody import World, settled, wait_for
 
 
@@ -52,3 +53,42 @@ def test_deposit_sweep_and_withdraw_back(world: World) -> None:
         d for d in world.get("/wapi/v1/capital/deposits", "depositQueryAll") if d["source"] != "administrator"
     ]
     assert len(chain_deposits) == 4  # sweeps and gas top-ups are not deposits
+
+
+def test_withdrawal_the_hot_wallet_cannot_pay_waits_then_is_refunded(world: World) -> None:
+    """1 USDC (the sign-up grant: ledger money) on Solana, where the hot wallet holds none: it waits
+    three sweeps for funds that never come, then the amount goes back to the account."""
+    before = world.balances()
+    to = str(Keypair().pubkey())
+    wid = world.withdraw(address=to, blockchain="Solana", quantity="1", symbol="USDC").json()["id"]
+    assert settled(world, wid)["status"] == "refunded"
+    wait_for(lambda: world.balances() == before)
+    row = next(w for w in CustodyDb(world.data_dir / DB_NAME).withdrawals() if w["id"] == wid)
+    assert row["error"].startswith("the hot wallet cannot pay it: 0 token units, needs 1000000")
+
+
+class LazySweepWorld(World):
+    serve_args = ("--sweep-every", "1000")  # no scheduled sweep comes during the test
+
+
+@pytest.fixture(scope="module")
+def lazy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    net = Devnet("127.0.0.1", 0, chains=["solana", "base"]).start()
+    w = LazySweepWorld(net, tmp_path_factory.mktemp("lazy"))
+    yield w
+    w.server.stop()
+    net.stop()
+
+
+def test_withdrawal_right_after_a_deposit_waits_for_the_sweep_it_asks_for(lazy: World) -> None:
+    """The hot wallet is empty and the deposit still sits on the deposit address: the withdrawal
+    stays pending, asks for a sweep at once, and lands -- it is not refunded."""
+    sol = lazy.address("Solana")
+    lazy.svm_send(sol, lamports=3 * 10**9)
+    wait_for(lambda: lazy.balances().get("SOL") == "3")
+    assert lazy.svm_balance(sol) == 3 * 10**9  # not swept
+    to = str(Keypair().pubkey())
+    wid = lazy.withdraw(address=to, blockchain="Solana", quantity="2", symbol="SOL").json()["id"]
+    assert settled(lazy, wid)["status"] == "confirmed"
+    assert lazy.svm_balance(to) == 2 * 10**9
+    assert lazy.svm_balance(sol) == 0  # the sweep the waiting withdrawal asked for

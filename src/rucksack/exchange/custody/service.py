@@ -93,7 +93,9 @@ class Custody:
         self.sweeper = Sweeper(self.keys, self.db, self.rpcs)
         self.sweep_every = sweep_every  # passes between sweeps; 0: never
         self._passes = 0
-        self.broadcaster = Broadcaster(self.keys, self.db, self.rpcs, self.ledger, confirmations)
+        # a withdrawal the hot wallet cannot pay waits up to three sweeps (none when sweeps are off)
+        wait = 3 * sweep_every if sweep_every else 0
+        self.broadcaster = Broadcaster(self.keys, self.db, self.rpcs, self.ledger, confirmations, wait)
         self._wake = asyncio.Event()
         self._down: set[str] = set()
         self._reconcile()
@@ -133,7 +135,8 @@ class Custody:
                 self._down.add(w.chain.key)
         await self.broadcaster.process_once()
         self._passes += 1
-        if self.sweep_every and self._passes % self.sweep_every == 0:
+        if self.sweep_every and (self._passes % self.sweep_every == 0 or self.broadcaster.short):
+            self.broadcaster.short = False  # a waiting withdrawal asks for a sweep now
             await self.sweeper.sweep_once()
 
     async def run(self) -> None:

@@ -14,6 +14,14 @@ Lifecycle of a ``custody.sqlite`` withdrawal row (the API creates it, ``db.WIRE_
 
 A transport error (node unreachable) changes nothing: the next pass tries again. SVM transactions
 carry a memo ``rucksack withdrawal <id>`` so two equal withdrawals never have identical bytes.
+
+**The hot wallet must hold it first.** Before signing, a ``pending`` withdrawal is checked against
+the hot wallet's balances (the amount, the fee, and on SVM the rent a recipient token account and
+the hot wallet itself need). When short, it stays ``pending`` for up to ``wait_passes`` custody
+passes and sets ``short``, so the custody loop sweeps deposit addresses into the hot wallet at
+once instead of on its schedule; if it is still short after that, it is refunded ("the hot wallet
+cannot pay it"). ``wait_passes`` is 0 when sweeps are off (nothing would refill it): refunded at
+once. The count lives in memory: a restart gives a waiting withdrawal a fresh wait.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from spl.memo.instructions import create_memo
 from spl.memo.models import MemoParams
 
 from rucksack.chains.evm import transfers as evm
+from rucksack.chains.evm.erc20 import balance_of_data
 from rucksack.chains.registry import Chain, get_chain
 from rucksack.chains.svm import transfers as svm
 from rucksack.exchange.custody.db import CustodyDb
@@ -40,17 +49,29 @@ from rucksack.exchange.custody.watchers import Ledger
 
 log = logging.getLogger("rucksack.custody")
 ACTIVE = ("pending", "signed", "refunding")
+SVM_FEE = 5000  # lamports per signature
+SVM_RENT_EXEMPT_SYSTEM = 890_880  # a 0-byte system account (what the hot wallet keeps)
+SVM_RENT_EXEMPT_TOKEN = 2_039_280  # a 165-byte token account (the recipient's, created if absent)
 
 
 class Broadcaster:
     def __init__(
-        self, keys: CustodyKeys, db: CustodyDb, rpcs: dict[str, JsonRpc], ledger: Ledger, confirmations: int = 1
+        self,
+        keys: CustodyKeys,
+        db: CustodyDb,
+        rpcs: dict[str, JsonRpc],
+        ledger: Ledger,
+        confirmations: int = 1,
+        wait_passes: int = 0,
     ) -> None:
         self.keys = keys
         self.db = db
         self.rpcs = rpcs
         self.ledger = ledger
         self.confirmations = max(1, confirmations)
+        self.wait_passes = wait_passes  # passes a withdrawal waits for the hot wallet to be refilled
+        self._waited: dict[int, int] = {}  # withdrawal id -> passes waited so far
+        self.short = False  # some withdrawal waits for funds: the custody loop sweeps now
 
     async def process_once(self) -> None:
         for w in self.db.withdrawals(statuses=ACTIVE):
@@ -68,6 +89,8 @@ class Broadcaster:
             await self._refund(w, w["error"] or "failed")
             return
         if w["status"] == "pending":
+            if await self._waits_for_funds(chain, rpc, w):
+                return
             try:
                 raw, tx_hash = await (self._sign_svm if chain.is_svm else self._sign_evm)(chain, rpc, w)
             except RpcError as exc:
@@ -90,6 +113,24 @@ class Broadcaster:
         elif state == "failed":
             await self._refund(w, "transaction failed on chain")
 
+    async def _waits_for_funds(self, chain: Chain, rpc: JsonRpc, w: dict[str, Any]) -> bool:
+        """True while the hot wallet cannot pay ``w`` and it may still wait; refunds it when the wait
+        is over; False (go ahead and sign) when the hot wallet holds enough."""
+        short = await (self._svm_short if chain.is_svm else self._evm_short)(chain, rpc, w)
+        if short is None:
+            self._waited.pop(w["id"], None)
+            return False
+        waited = self._waited.get(w["id"], 0)
+        if waited < self.wait_passes:
+            if waited == 0:
+                log.info("withdrawal %d waits for the hot wallet: %s", w["id"], short)
+            self._waited[w["id"]] = waited + 1
+            self.short = True
+            return True
+        self._waited.pop(w["id"], None)
+        await self._refund(w, f"the hot wallet cannot pay it: {short}")
+        return True
+
     async def _refund(self, w: dict[str, Any], error: str) -> None:
         self.db.update_withdrawal(w["id"], status="refunding", error=error)
         await self.ledger.deposit(w["account"], w["asset"], w["atoms"], f"withdrawal-refund:{w['id']}")
@@ -97,6 +138,22 @@ class Broadcaster:
         log.warning("withdrawal %d refunded: %s", w["id"], error)
 
     # -- SVM -----------------------------------------------------------------------------------
+
+    async def _svm_short(self, chain: Chain, rpc: JsonRpc, w: dict[str, Any]) -> str | None:
+        hot = self.keys.svm_hot.pubkey()
+        lamports = int((await rpc.call("getBalance", str(hot)))["value"])
+        if w["asset"] == chain.native_symbol:
+            need = w["units"] + SVM_FEE + SVM_RENT_EXEMPT_SYSTEM
+            return None if lamports >= need else f"{lamports} lamports, needs {need}"
+        need = SVM_FEE + SVM_RENT_EXEMPT_TOKEN
+        if lamports < need:
+            return f"{lamports} lamports for fees, needs {need}"
+        ata = svm.associated_token_address(hot, Pubkey.from_string(chain.token.address))
+        try:
+            held = int((await rpc.call("getTokenAccountBalance", str(ata)))["value"]["amount"])
+        except RpcError:
+            held = 0  # no token account yet
+        return None if held >= w["units"] else f"{held} token units, needs {w['units']}"
 
     async def _sign_svm(self, chain: Chain, rpc: JsonRpc, w: dict[str, Any]) -> tuple[bytes, str]:
         hot = self.keys.svm_hot
@@ -118,17 +175,31 @@ class Broadcaster:
 
     # -- EVM -----------------------------------------------------------------------------------
 
-    async def _sign_evm(self, chain: Chain, rpc: JsonRpc, w: dict[str, Any]) -> tuple[bytes, str]:
+    async def _evm_tx(self, chain: Chain, rpc: JsonRpc, w: dict[str, Any]) -> dict[str, Any]:
         hot = self.keys.evm_hot
         nonce = int(await rpc.call("eth_getTransactionCount", hot.address, "pending"), 16)
         block = await rpc.call("eth_getBlockByNumber", "latest", False)
         tip = int(await rpc.call("eth_maxPriorityFeePerGas"), 16)
         fees = evm.Fees(2 * int(block["baseFeePerGas"], 16) + tip, tip)
         if w["asset"] == chain.native_symbol:
-            tx = evm.native_transfer_tx(chain, w["to_address"], w["units"], nonce, fees)
-        else:
-            tx = evm.token_transfer_tx(chain, chain.token.address, w["to_address"], w["units"], nonce, fees)
-        raw = evm.sign(tx, hot)
+            return evm.native_transfer_tx(chain, w["to_address"], w["units"], nonce, fees)
+        return evm.token_transfer_tx(chain, chain.token.address, w["to_address"], w["units"], nonce, fees)
+
+    async def _evm_short(self, chain: Chain, rpc: JsonRpc, w: dict[str, Any]) -> str | None:
+        hot = self.keys.evm_hot.address
+        tx = await self._evm_tx(chain, rpc, w)
+        wei = int(await rpc.call("eth_getBalance", hot, "latest"), 16)
+        need = tx["value"] + tx["gas"] * tx["maxFeePerGas"]
+        if wei < need:
+            return f"{wei} wei, needs {need} (value + gas at the fee cap)"
+        if w["asset"] == chain.native_symbol:
+            return None
+        call = {"to": chain.token.address, "data": "0x" + balance_of_data(hot).hex()}
+        held = int(await rpc.call("eth_call", call, "latest"), 16)
+        return None if held >= w["units"] else f"{held} token units, needs {w['units']}"
+
+    async def _sign_evm(self, chain: Chain, rpc: JsonRpc, w: dict[str, Any]) -> tuple[bytes, str]:
+        raw = evm.sign(await self._evm_tx(chain, rpc, w), self.keys.evm_hot)
         return raw, evm.decode_raw(raw).tx_hash
 
     # -- both ----------------------------------------------------------------------------------
