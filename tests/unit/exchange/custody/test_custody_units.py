@@ -108,6 +108,7 @@ class FakeRpc:
 def _evm_rpc(**over: Any) -> FakeRpc:
     answers: dict[str, Any] = {
         "eth_getTransactionCount": "0x0",
+        "eth_getBalance": hex(10**20),  # the hot wallet holds enough unless a test says otherwise
         "eth_getBlockByNumber": {"baseFeePerGas": "0x7", "transactions": []},
         "eth_maxPriorityFeePerGas": "0x1",
         "eth_getTransactionReceipt": None,
@@ -153,6 +154,25 @@ def test_unreachable_node_changes_nothing_and_signed_bytes_are_reused(tmp_path: 
     asyncio.run(Broadcaster(CustodyKeys(SEED), db, {"base": up}, ledger).process_once())  # type: ignore[dict-item]
     assert sent == ["0x" + bytes(row["raw"]).hex()]  # the stored bytes, not a new signature
     assert db.withdrawal(wid)["status"] == "confirmed" and not ledger.ids  # type: ignore[index]
+
+
+def test_a_short_hot_wallet_waits_then_refunds(tmp_path: Path) -> None:
+    """0 wei in the hot wallet: pending (asking for a sweep) for ``wait_passes`` passes, then refunded;
+    nothing is signed or sent meanwhile."""
+    db, ledger = CustodyDb(tmp_path / "c.sqlite"), FakeLedger()
+    wid = _withdrawal(db)
+    rpc = _evm_rpc(eth_getBalance="0x0")
+    b = Broadcaster(CustodyKeys(SEED), db, {"base": rpc}, ledger, wait_passes=2)  # type: ignore[dict-item]
+    for _ in range(2):
+        asyncio.run(b.process_once())
+        assert db.withdrawal(wid)["status"] == "pending" and b.short and not ledger.ids  # type: ignore[index]
+        b.short = False
+    asyncio.run(b.process_once())
+    row = db.withdrawal(wid)
+    assert row is not None and row["status"] == "refunded" and not b.short
+    assert row["error"].startswith("the hot wallet cannot pay it: 0 wei, needs ")
+    assert ledger.ids == {f"withdrawal-refund:{wid}": (7, "ETH", 10**7)}
+    assert "eth_sendRawTransaction" not in rpc.calls
 
 
 def test_evm_watcher_credits_token_logs_once_with_confirmations(tmp_path: Path) -> None:
