@@ -782,12 +782,15 @@ class Engine:
             self._auto_lend(acct, asset)
 
     def _auto_repay(self, acct: Account, asset: int) -> None:
-        """Repay a borrow of ``asset`` from its available balance (autoBorrowRepay)."""
+        """Repay a borrow of ``asset`` from its available balance (autoBorrowRepay; liquidation's
+        repayments too): one ``BorrowLendExecuted`` per repayment, none when nothing is owed."""
         bal = acct.assets[asset]
         pool = self.pools[asset]
         if pool is None or not bal.borrow_shares or bal.available <= 0:
             return
         amount = min(bal.available, pool.debt(bal.borrow_shares))
+        if amount <= 0:
+            return
         burned = pool.repay(amount, bal.borrow_shares)
         bal.borrow_shares -= burned
         bal.available -= amount

@@ -149,15 +149,10 @@ def on_book(engine: Engine, acct: Account, m: MarketState, lots: int) -> None:
 
 def repay_borrows(engine: Engine, acct: Account) -> None:
     """Repay each debt from the same asset's available balance; sell other collateral on the
-    spot books for the settlement asset while settlement-asset debt remains."""
-    for i, bal in enumerate(acct.assets):
-        pool = engine.pools[i]
-        if pool is None or not bal.borrow_shares or not bal.available:
-            continue
-        amount = min(bal.available, pool.debt(bal.borrow_shares))
-        if amount > 0:
-            bal.borrow_shares -= pool.repay(amount, bal.borrow_shares)
-            bal.available -= amount
+    spot books for the settlement asset while settlement-asset debt remains. Every repayment goes
+    through ``Engine._auto_repay``, so it is a ``BorrowLendExecuted`` event like any other."""
+    for i in range(len(acct.assets)):
+        engine._auto_repay(acct, i)
     settle = engine.settle_asset
     _buy_back_debts(engine, acct)
     pool = engine.pools[settle]
@@ -165,11 +160,7 @@ def repay_borrows(engine: Engine, acct: Account) -> None:
         return
     owed = pool.debt(acct.assets[settle].borrow_shares) - acct.assets[settle].available
     sell_collateral(engine, acct, owed)
-    sbal = acct.assets[settle]
-    if sbal.borrow_shares and sbal.available:
-        amount = min(sbal.available, pool.debt(sbal.borrow_shares))
-        sbal.borrow_shares -= pool.repay(amount, sbal.borrow_shares)
-        sbal.available -= amount
+    engine._auto_repay(acct, settle)
 
 
 def sell_collateral(engine: Engine, acct: Account, owed: int) -> None:
@@ -219,10 +210,7 @@ def _buy_back_debts(engine: Engine, acct: Account) -> None:
             engine.last_ts_us,
             True,
         )
-        amount = min(bal.available, pool.debt(bal.borrow_shares))
-        if amount > 0:
-            bal.borrow_shares -= pool.repay(amount, bal.borrow_shares)
-            bal.available -= amount
+        engine._auto_repay(acct, i)
 
 
 def _shifted(mark: int, mf: int, selling: bool) -> int:
