@@ -71,6 +71,9 @@ def test_spot_margin_short_squeezed_into_borrow_liquidation() -> None:
     assert (trade.lots, trade.price) == (2_020, 18_250)
     bought = F("20.2") * (1 - F("0.001"))
     assert not d.acct(trader).assets[1].borrow_shares  # debt repaid in full
+    # the repayment is an ordinary BorrowRepay event (the borrow history shows it)
+    [repaid] = [e for e in events if isinstance(e, BorrowLendExecuted) and e.account == trader]
+    assert (repaid.asset, repaid.kind, F(repaid.amount, SOL)) == ("SOL", "BorrowRepay", 20)
     assert F(d.available(trader, "SOL"), SOL) == bought - 20
     assert F(d.available(trader, "USDC"), USDC) == 1_000 + cash - F("20.2") * F("182.50")
     assert any(isinstance(e, LiquidationEnded) for e in events) and not d.acct(trader).liquidating
