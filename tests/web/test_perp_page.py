@@ -1,12 +1,16 @@
-"""Perpetuals in the browser: open a position with a market order, see it, a trigger order, one-click close."""
+"""Perpetuals in the browser: open a position with a market order, see it, a trigger order, one-click close;
+the leverage limit; take profit / stop loss with limit prices and trigger references; margin histories."""
 
 from __future__ import annotations
 
 import re
 from decimal import Decimal
 
-from playwright.sync_api import expect
+import httpx
+from playwright.sync_api import Page, expect
 
+from rucksack.exchange.api.service import admin_token_path
+from tests.api.conftest import Creds, Server, Signed
 from tests.web.conftest import Web
 
 
@@ -117,3 +121,155 @@ def test_subaccount_switcher(web: Web) -> None:
     expect(usdc).to_have_text("99000")
     page.click("#nav [data-page='trade']")
     expect(page.locator("#order-available")).to_have_text("99000 USDC")  # orders go from the main account
+
+
+def admin_tick(server: Server, tick: str) -> None:
+    token = admin_token_path(server.data_dir).read_text().strip()
+    r = httpx.post(
+        server.url + "/api/v1/sandbox/tick", json={"tick": tick}, headers={"X-Admin-Token": token}, timeout=30
+    )
+    assert r.status_code == 200, r.text
+
+
+def browser_client(web: Web) -> Signed:
+    """The page's own sandbox key, read from localStorage, for checking what the API holds."""
+    stored = web.page.evaluate("JSON.parse(localStorage.getItem('rucksack.session'))")
+    return Signed(web.url, Creds(stored["apiKey"], stored["secret"], stored["accountId"]))
+
+
+def max_size(page: Page) -> Decimal:
+    page.wait_for_selector("#order-max[data-qty]")
+    return Decimal(page.locator("#order-max").get_attribute("data-qty") or "0")
+
+
+def test_leverage_limit_is_persisted_and_enforced(web: Web) -> None:
+    """Set the account's leverage limit (PATCH account): checked in the page, kept across a reload, and a
+    perp order too large for the new limit is refused with the server's message."""
+    page = web.page
+    page.goto(web.url + "/?market=SOL_USDC_PERP#account")
+    page.wait_for_selector("body[data-ready='1']")
+    page.click("#start-trading")
+    expect(page.locator("#lev-current")).to_have_text("50×")
+    expect(page.locator("#col-min-imf")).to_have_text("2.00%")
+    limit_at_50 = number(page.locator("#col-position-limit").inner_text())
+
+    # refused in the page without a request (a 400 would log a console error and fail this test)
+    for bad in ("0", "51", "2.5", "x"):
+        page.fill("#lev-input", bad)
+        page.click("#lev-set")
+        expect(page.locator("#lev-msg")).to_have_text("Leverage must be a whole number from 1 to 50.")
+
+    page.click("#nav [data-page='trade']")
+    expect(page.locator("#order-max")).to_contain_text("SOL")
+    max_at_50 = max_size(page)
+
+    page.click("#nav [data-page='account']")
+    page.fill("#lev-input", "2")
+    page.click("#lev-set")
+    expect(page.locator("#lev-msg")).to_have_text("Leverage limit set to 2×")
+    expect(page.locator("#lev-current")).to_have_text("2×")
+    expect(page.locator("#col-min-imf")).to_have_text("50.00%")
+    ratio = limit_at_50 / number(page.locator("#col-position-limit").inner_text())
+    assert Decimal("24") < ratio < Decimal("26"), ratio  # equity × 50, then × 2 (the collateral's prices move)
+    web.shot("24-account-leverage")
+
+    page.reload()  # the limit is the server's, not the page's
+    page.wait_for_selector("body.signed-in")
+    expect(page.locator("#lev-current")).to_have_text("2×")
+    expect(page.locator("#lev-input")).to_have_value("2")
+
+    # the trade page's figures follow: a smaller max size, IMF at least 50%
+    page.click("#nav [data-page='trade']")
+    page.wait_for_function(f"Number(document.querySelector('#order-max').dataset.qty) < {max_at_50}")
+    max_at_2 = max_size(page)
+    best_bid = Decimal(page.locator("#book-bids .level").first.get_attribute("data-price") or "0")
+    price = (best_bid * Decimal("0.95")).quantize(Decimal("0.01"))
+    qty = (max_at_2 * Decimal("1.5")).quantize(Decimal("0.01"))
+    assert qty < max_at_50, (qty, max_at_50)  # the old limit would have taken it
+    page.fill("#order-price", str(price))
+    page.fill("#order-qty", str(qty))
+    expect(page.locator("#order-margin")).to_contain_text("IMF 50.00%, leverage limit 2×")
+    web.console.expect(r"status of 400")
+    page.click("#order-submit")
+    expect(page.locator("#order-msg")).to_have_attribute("data-kind", "error")
+    expect(page.locator("#order-msg")).to_contain_text("INSUFFICIENT_MARGIN: Insufficient margin")
+
+
+def test_tp_sl_limit_prices_trigger_by_and_margin_histories(web: Web, server: Server) -> None:
+    """A perp market buy with take-profit and stop-loss limit prices and trigger references: two
+    reduce-only trigger orders wait; funding, settlement and position history show up in their tabs."""
+    page = web.page
+    page.goto(web.url + "/?market=SOL_USDC_PERP")
+    page.wait_for_selector("body[data-ready='1']")
+    expect(page.locator("#book-asks .level").first).to_be_visible()
+    page.click("#start-trading")
+    expect(page.locator("#order-available")).to_have_text("100000 USDC")
+    mark = Decimal(
+        next(m for m in httpx.get(web.url + "/api/v1/markPrices").json() if m["symbol"] == "SOL_USDC_PERP")["markPrice"]
+    )
+    cents = Decimal("0.01")
+    tp, tp_limit = (mark * Decimal("1.2")).quantize(cents), (mark * Decimal("1.19")).quantize(cents)
+    sl, sl_limit = (mark * Decimal("0.8")).quantize(cents), (mark * Decimal("0.79")).quantize(cents)
+
+    page.select_option("#order-type", "Market")
+    page.fill("#order-qty", "1")
+    page.click("#tpsl summary")
+    expect(page.locator("#order-tp-by")).to_have_value("MarkPrice")  # Backpack's default on perps
+    page.fill("#order-tp", str(tp))
+    page.select_option("#order-tp-by", "LastPrice")
+    page.fill("#order-sl", str(sl))
+    page.select_option("#order-sl-by", "IndexPrice")
+    expect(page.locator("#order-triggers")).to_have_text(f"TP at Last {tp} → market; SL at Index {sl} → market")
+    page.fill("#order-tp-limit", str(tp_limit))
+    page.fill("#order-sl-limit", str(sl_limit))
+    expect(page.locator("#order-triggers")).to_have_text(
+        f"TP at Last {tp} → limit {tp_limit}; SL at Index {sl} → limit {sl_limit}"
+    )
+    web.shot("25-trade-tp-sl-form")
+    page.click("#order-submit")
+    expect(page.locator("#order-msg")).to_contain_text("Filled")
+
+    # each attached order became a reduce-only limit trigger on the closing side
+    pending = page.locator("#open-orders tbody tr")
+    expect(pending).to_have_count(2)
+    expect(pending.filter(has_text=f"{tp_limit} (trigger {tp} Last)")).to_contain_text("reduce-only")
+    expect(pending.filter(has_text=f"{sl_limit} (trigger {sl} Index)")).to_contain_text("reduce-only")
+    orders = browser_client(web).request("GET", "/api/v1/orders", "orderQueryAll").json()
+    got = {
+        (o["side"], o["orderType"], o["price"], o["triggerPrice"], o["triggerBy"], o["reduceOnly"], o["status"])
+        for o in orders
+    }
+    assert got == {
+        ("Ask", "Limit", str(tp_limit), str(tp), "LastPrice", True, "TriggerPending"),
+        ("Ask", "Limit", str(sl_limit), str(sl), "IndexPrice", True, "TriggerPending"),
+    }, orders
+
+    # the sandbox pays funding for eleven hours and settles: the tabs show them, a page at a time
+    for _ in range(11):
+        admin_tick(server, "funding")
+    admin_tick(server, "settlement")
+    page.click("#order-tabs [data-tab='funding']")
+    funding = page.locator("#funding-history tbody tr")
+    expect(funding.first).to_contain_text("SOL_USDC_PERP")
+    expect(funding.first.locator("td.amount")).to_contain_text("USDC")
+    page.select_option(".pager[data-pager='funding'] select", "10")
+    expect(funding).to_have_count(10)
+    first_page = funding.first.locator("td.time").inner_text()
+    page.click(".pager[data-pager='funding'] .next")
+    expect(page.locator(".pager[data-pager='funding'] .page-no")).to_have_text("page 2")
+    expect(funding.first.locator("td.time")).not_to_have_text(first_page)  # older hours
+    expect(page.locator(".pager[data-pager='funding'] .prev")).to_be_enabled()
+    page.click(".pager[data-pager='funding'] .prev")
+    expect(funding).to_have_count(10)
+    web.shot("26-trade-funding-history")
+
+    page.click("#order-tabs [data-tab='settlement']")
+    settled = page.locator("#settlement-history tbody tr[data-source='RealizePnl']")
+    expect(settled.first).to_contain_text("USDC")
+
+    page.click("#order-tabs [data-tab='position-history']")
+    open_row = page.locator("#position-history tbody tr[data-symbol='SOL_USDC_PERP'][data-state='Open']")
+    expect(open_row).to_have_count(1)
+    expect(open_row.locator("td.size")).to_have_text("Long 1.00")
+    expect(open_row.locator("td.funding")).to_contain_text("USDC")
+    web.shot("27-trade-position-history")

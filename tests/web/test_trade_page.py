@@ -200,14 +200,24 @@ def test_phone_width(phone: Web) -> None:
     wait_for_live_market(page)
     page.click("#start-trading")
     expect(page.locator("body")).to_have_class(re.compile("signed-in"))
+    page.click("#tpsl summary")  # the trigger / TP / SL rows open, with their trigger-by choices
+    controls = {
+        "trade": [
+            "#order-submit",
+            "#order-qty",
+            "#order-sl-limit",
+            "#order-sl-by",
+            "#order-tabs [data-tab='position-history']",
+        ],
+        "account": ["#balances", "#lev-input", "#lev-set"],
+        "lend": ["button.lend"],
+    }
     for name in ("trade", "account", "lend"):
         page.click(f"#nav [data-page='{name}']")
         page.wait_for_timeout(300)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"{name} page overflows a 390 px screen: {width}"
-        for control in {"trade": ["#order-submit", "#order-qty"], "account": ["#balances"], "lend": ["button.lend"]}[
-            name
-        ]:
+        for control in controls[name]:
             box = page.locator(control).first.bounding_box()
             assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, (name, control, box)
         phone.shot(f"phone-{name}")

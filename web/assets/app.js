@@ -7,6 +7,10 @@ const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
 const SESSION_KEY = 'rucksack.session';
 const BOOK_ROWS = 30;
 const INTERVAL_SECONDS = { '1m': 60, '5m': 300, '15m': 900, '1h': 3600, '1d': 86400 };
+// docs/api.md: `leverageLimit` is a whole number from 1 to the platform's 50 (the API does not publish the maximum)
+const LEVERAGE_MAX = 50;
+// Backpack's trigger references (`triggerBy`, `takeProfitTriggerBy`, `stopLossTriggerBy`) and the UI's short names
+const TRIGGER_BY = { MarkPrice: 'Mark', LastPrice: 'Last', IndexPrice: 'Index' };
 
 const client = new Client();
 const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
@@ -32,6 +36,7 @@ const state = {
   interval: '1m',
   session: null, // {apiKey, label, accountId}
   reserves: null, // GET /api/v1/reserves/snapshot
+  shownLeverage: null, // the leverage limit last written into the leverage form (so typing is not overwritten)
 };
 
 // ------------------------------------------------------------------ small helpers
@@ -62,6 +67,18 @@ function timeOf(value) {
 
 function clock(value) {
   return timeOf(value).toLocaleTimeString('en-GB', { hour12: false });
+}
+
+function dateTime(value) {
+  if (value === null || value === undefined) return '–';
+  const d = timeOf(value);
+  return `${d.toLocaleDateString('en-CA')} ${d.toLocaleTimeString('en-GB', { hour12: false })}`;
+}
+
+/** A signed USDC amount with its sign and colour class. */
+function signedCell(value, cls = '') {
+  const n = Number(value);
+  return el('td', { class: `${cls} ${n < 0 ? 'down' : n > 0 ? 'up' : ''}`.trim() }, `${n > 0 ? '+' : ''}${value} USDC`);
 }
 
 function el(tag, attrs = {}, ...children) {
@@ -194,11 +211,7 @@ function selectMarket(symbol) {
   $('#order-price').placeholder = m.filters.price.tickSize;
   $('#order-qty').placeholder = m.filters.quantity.stepSize;
   $('#order-reduceonly').disabled = !isPerp(m);
-  for (const id of ['#order-tp', '#order-sl']) $(id).disabled = !isPerp(m);
-  $('#tpsl-note').textContent = isPerp(m)
-    ? 'A trigger price makes this a stop/trigger order that waits as "TriggerPending". Take-profit and stop-loss ' +
-      'triggers attach to the order and fire as market orders.'
-    : 'A trigger price works on every market; take profit and stop loss attach to perpetual orders only.';
+  setupTriggerFields(m);
   renderStats();
   startBook(symbol);
   startTrades(symbol);
@@ -442,16 +455,110 @@ function orderParams() {
   if (trigger) {
     p.triggerPrice = trigger;
     p.triggerQuantity = p.quantity; // Backpack: both, equal (ccxt sends triggerQuantity alone)
+    p.triggerBy = $('#order-trigger-by').value;
   }
   if (isPerp(m)) {
     if ($('#order-reduceonly').checked) p.reduceOnly = true;
-    const tp = $('#order-tp').value.trim();
-    const sl = $('#order-sl').value.trim();
-    if (tp) p.takeProfitTriggerPrice = tp;
-    if (sl) p.stopLossTriggerPrice = sl;
+    Object.assign(p, tpslParams('takeProfit', '#order-tp'), tpslParams('stopLoss', '#order-sl'));
   }
   return p;
 }
+
+/** `<prefix>TriggerPrice`, `…LimitPrice` (empty: market on firing) and `…TriggerBy` from one TP or SL row. */
+function tpslParams(prefix, id) {
+  const out = {};
+  const trigger = $(id).value.trim();
+  const limit = $(`${id}-limit`).value.trim();
+  if (trigger) {
+    out[`${prefix}TriggerPrice`] = trigger;
+    out[`${prefix}TriggerBy`] = $(`${id}-by`).value;
+  }
+  if (limit) out[`${prefix}LimitPrice`] = limit;
+  return out;
+}
+
+/** What the page refuses before asking the server; '' when the order may be sent. */
+function orderProblem(p) {
+  if (p.takeProfitLimitPrice && !p.takeProfitTriggerPrice) return 'A take-profit limit price needs a take-profit trigger price.';
+  if (p.stopLossLimitPrice && !p.stopLossTriggerPrice) return 'A stop-loss limit price needs a stop-loss trigger price.';
+  return '';
+}
+
+/** The pre-submit summary of the order's triggers: what fires, on which price, as market or limit. */
+function triggerSummary(p) {
+  const parts = [];
+  if (p.triggerPrice) parts.push(`waits for ${TRIGGER_BY[p.triggerBy]} price ${p.triggerPrice}`);
+  for (const [prefix, name] of [['takeProfit', 'TP'], ['stopLoss', 'SL']]) {
+    const trigger = p[`${prefix}TriggerPrice`];
+    if (!trigger) continue;
+    const limit = p[`${prefix}LimitPrice`];
+    parts.push(`${name} at ${TRIGGER_BY[p[`${prefix}TriggerBy`]]} ${trigger} → ${limit ? `limit ${limit}` : 'market'}`);
+  }
+  return parts.join('; ') || 'none';
+}
+
+function fillTriggerBy(select, names, wanted) {
+  const keep = names.includes(select.value) ? select.value : wanted;
+  select.replaceChildren(...names.map((n) => el('option', { value: n }, TRIGGER_BY[n])));
+  select.value = keep;
+}
+
+/** Perps: trigger by mark (the default), last or index, and TP/SL rows; spot: last-price triggers only. */
+function setupTriggerFields(m) {
+  const perp = isPerp(m);
+  fillTriggerBy($('#order-trigger-by'), perp ? Object.keys(TRIGGER_BY) : ['LastPrice'], perp ? 'MarkPrice' : 'LastPrice');
+  for (const id of ['#order-tp', '#order-sl']) {
+    fillTriggerBy($(`${id}-by`), Object.keys(TRIGGER_BY), 'MarkPrice');
+    for (const field of [id, `${id}-limit`, `${id}-by`]) $(field).disabled = !perp;
+  }
+  $('#tpsl-note').textContent = perp
+    ? 'A trigger price makes this a stop/trigger order that waits as "TriggerPending". Take profit and stop loss attach ' +
+      'to the order: each fill creates reduce-only trigger orders for the filled size, limit at the TP/SL limit price, ' +
+      'or market when it is left empty.'
+    : 'A trigger price works on every market (on the last price); take profit and stop loss attach to perpetual orders only.';
+}
+
+/** The initial margin fraction of a perp order: the market's sqrt function, never below 1 / leverage limit. */
+function orderImf(m, notional) {
+  const f = m.imfFunction;
+  if (!f) return null;
+  const lev = state.account ? Number(state.account.leverageLimit) : 0;
+  return Math.min(1, Math.max(Number(f.base), lev ? 1 / lev : 0, Number(f.factor) * Math.sqrt(notional)));
+}
+
+/** A limit price the API would parse (positive, on the tick); otherwise the limits ask at the mark. */
+function onTick(text, tick) {
+  if (!/^\d+(\.\d+)?$/.test(text) || !(Number(text) > 0)) return false;
+  const steps = Number(text) / Number(tick);
+  return decimals(text) <= decimals(tick) && Math.abs(steps - Math.round(steps)) < 1e-6;
+}
+
+let maxSizeSeq = 0;
+
+/** `GET account/limits/order`: the largest order the engine would take now (margin, leverage limit). */
+async function refreshMaxSize() {
+  const m = market();
+  const out = $('#order-max');
+  const seq = ++maxSizeSeq;
+  if (!state.session || !m) {
+    out.textContent = '–';
+    return;
+  }
+  const params = { symbol: m.symbol, side: state.side };
+  const price = $('#order-price').value.trim();
+  if ($('#order-type').value === 'Limit' && onTick(price, m.filters.price.tickSize)) params.price = price;
+  if (isPerp(m) && $('#order-reduceonly').checked) params.reduceOnly = true;
+  try {
+    const limit = await client.signed('GET', '/api/v1/account/limits/order', 'maxOrderQuantity', params);
+    if (seq !== maxSizeSeq) return;
+    out.textContent = `${limit.maxOrderQuantity} ${m.baseSymbol}${params.price ? '' : isPerp(m) ? ' at the mark' : ''}`;
+    out.dataset.qty = limit.maxOrderQuantity;
+  } catch {
+    if (seq === maxSizeSeq) out.textContent = '–';
+  }
+}
+
+const refreshMaxSizeSoon = debounce(refreshMaxSize, 250);
 
 /** Average price for taking `qty` from the book on the far side, or null if the book is too thin. */
 function bookCost(side, qty) {
@@ -480,6 +587,7 @@ function updateOrderSummary() {
   const spend = state.side === 'Bid' || isPerp(m) ? m.quoteSymbol : m.baseSymbol; // perps margin in the quote
   const bal = state.capital[spend];
   $('#order-available').textContent = state.session ? `${bal ? bal.available : '0'} ${spend}` : '–';
+  $('#order-triggers').textContent = triggerSummary(orderParams());
   let cost = null;
   if (qty > 0 && type === 'Limit' && price > 0) cost = qty * price;
   if (qty > 0 && type === 'Market') cost = bookCost(state.side, qty);
@@ -506,8 +614,9 @@ function updateOrderSummary() {
     $('#order-fee').textContent = postOnly ? text : `${text}; maker ${(makerBps / 100).toFixed(2)}%`;
   }
   if (isPerp(m)) {
-    const imf = m.imfFunction ? Number(m.imfFunction.base) : null;
-    $('#order-margin').textContent = imf ? `≈ ${fmt(cost * imf, qd)} ${m.quoteSymbol} (IMF ${imf})` : '–';
+    const imf = orderImf(m, cost);
+    const lev = state.account ? `, leverage limit ${state.account.leverageLimit}×` : '';
+    $('#order-margin').textContent = imf ? `≈ ${fmt(cost * imf, qd)} ${m.quoteSymbol} (IMF ${pct(imf).replace('+', '')}${lev})` : '–';
   } else {
     $('#order-margin').textContent = 'none (spot, fully funded)';
   }
@@ -518,9 +627,12 @@ async function submitOrder(event) {
   const button = $('#order-submit');
   showMsg('#order-msg', '');
   if (!state.session) return showMsg('#order-msg', 'Sign in first: "Start trading" or an API key.');
+  const params = orderParams();
+  const problem = orderProblem(params);
+  if (problem) return showMsg('#order-msg', problem);
   button.disabled = true;
   try {
-    const order = await client.signed('POST', '/api/v1/order', 'orderExecute', orderParams());
+    const order = await client.signed('POST', '/api/v1/order', 'orderExecute', params);
     const filled = Number(order.executedQuantity) > 0 ? `, filled ${order.executedQuantity}` : '';
     showMsg('#order-msg', `${order.side === 'Bid' ? 'Buy' : 'Sell'} ${order.quantity} ${order.status}${filled} (id ${order.id})`, 'ok');
     refreshPrivate();
@@ -539,6 +651,7 @@ function setSide(side) {
   button.textContent = `${side === 'Bid' ? 'Buy' : 'Sell'} ${m ? m.baseSymbol : ''}`;
   button.className = `primary ${side === 'Bid' ? 'buy' : 'sell'}`;
   updateOrderSummary();
+  refreshMaxSizeSoon();
 }
 
 function setOrderType() {
@@ -547,6 +660,7 @@ function setOrderType() {
   $('#limit-options').hidden = !limit;
   $('#order-tif').disabled = $('#order-postonly').checked;
   updateOrderSummary();
+  refreshMaxSizeSoon();
 }
 
 // ------------------------------------------------------------------ orders, history, fills
@@ -560,8 +674,8 @@ function renderOpenOrders() {
         { dataset: { orderId: o.id } },
         el('td', {}, o.symbol),
         el('td', { class: o.side === 'Bid' ? 'up' : 'down' }, o.side === 'Bid' ? 'Buy' : 'Sell'),
-        el('td', {}, `${o.orderType}${o.postOnly ? ' post-only' : ''}${o.reduceOnly ? ' reduce-only' : ''}`),
-        el('td', {}, `${o.price ?? 'market'}${o.status === 'TriggerPending' ? ` (trigger ${o.triggerPrice})` : ''}`),
+        el('td', {}, `${o.orderType}${o.postOnly ? ' post-only' : ''}${o.reduceOnly ? ' reduce-only' : ''}${attachedText(o)}`),
+        el('td', { class: 'price' }, `${o.price ?? 'market'}${o.status === 'TriggerPending' ? ` (trigger ${o.triggerPrice} ${TRIGGER_BY[o.triggerBy] || ''})` : ''}`),
         el('td', {}, o.quantity ?? o.triggerQuantity ?? ''),
         el('td', {}, o.executedQuantity),
         el('td', {}, o.timeInForce),
@@ -571,6 +685,17 @@ function renderOpenOrders() {
   );
   $('#cancel-all').disabled = !state.openOrders.some((o) => o.symbol === state.symbol);
   scheduleBook();
+}
+
+/** A resting parent's attached take profit / stop loss, e.g. " TP 180 / SL 120 (limit 119)". */
+function attachedText(o) {
+  const parts = [];
+  for (const [prefix, name] of [['takeProfit', 'TP'], ['stopLoss', 'SL']]) {
+    const trigger = o[`${prefix}TriggerPrice`];
+    const limit = o[`${prefix}LimitPrice`];
+    if (trigger) parts.push(`${name} ${trigger}${limit ? ` (limit ${limit})` : ''}`);
+  }
+  return parts.length ? ` · ${parts.join(' / ')}` : '';
 }
 
 async function cancelOrder(o) {
@@ -595,38 +720,152 @@ async function cancelAll() {
   refreshPrivate();
 }
 
-function renderHistory(orders, fills) {
-  $('#order-history tbody').replaceChildren(
-    ...orders.map((o) =>
-      el(
-        'tr',
-        { dataset: { orderId: o.id } },
-        el('td', {}, clock(o.createdAt)),
-        el('td', {}, o.symbol),
-        el('td', { class: o.side === 'Bid' ? 'up' : 'down' }, o.side === 'Bid' ? 'Buy' : 'Sell'),
-        el('td', {}, o.orderType),
-        el('td', {}, o.price ?? 'market'),
-        el('td', {}, o.quantity ?? ''),
-        el('td', {}, o.executedQuantity),
-        el('td', {}, o.status),
-      ),
-    ),
+// ------------------------------------------------------------------ history tabs (paginated)
+
+function orderHistoryRow(o) {
+  return el(
+    'tr',
+    { dataset: { orderId: o.id } },
+    el('td', {}, clock(o.createdAt)),
+    el('td', {}, o.symbol),
+    el('td', { class: o.side === 'Bid' ? 'up' : 'down' }, o.side === 'Bid' ? 'Buy' : 'Sell'),
+    el('td', {}, o.orderType),
+    el('td', {}, o.price ?? 'market'),
+    el('td', {}, o.quantity ?? ''),
+    el('td', {}, o.executedQuantity),
+    el('td', {}, o.status),
   );
-  $('#fills tbody').replaceChildren(
-    ...fills.map((f) =>
-      el(
-        'tr',
-        { dataset: { orderId: f.orderId, tradeId: f.tradeId } },
-        el('td', {}, clock(f.timestamp)),
-        el('td', {}, f.symbol),
-        el('td', { class: f.side === 'Bid' ? 'up' : 'down' }, f.side === 'Bid' ? 'Buy' : 'Sell'),
-        el('td', {}, f.price),
-        el('td', {}, f.quantity),
-        el('td', {}, `${f.fee} ${f.feeSymbol}`),
-        el('td', {}, f.isMaker ? 'maker' : 'taker'),
-      ),
-    ),
+}
+
+function fillRow(f) {
+  return el(
+    'tr',
+    { dataset: { orderId: f.orderId, tradeId: f.tradeId } },
+    el('td', {}, clock(f.timestamp)),
+    el('td', {}, f.symbol),
+    el('td', { class: f.side === 'Bid' ? 'up' : 'down' }, f.side === 'Bid' ? 'Buy' : 'Sell'),
+    el('td', {}, f.price),
+    el('td', {}, f.quantity),
+    el('td', {}, `${f.fee} ${f.feeSymbol}`),
+    el('td', {}, f.isMaker ? 'maker' : 'taker'),
   );
+}
+
+/** One funding payment of one position and hour: negative = paid, positive = received. */
+function fundingRow(f) {
+  return el(
+    'tr',
+    { dataset: { symbol: f.symbol } },
+    el('td', { class: 'time' }, dateTime(f.intervalEndTimestamp)),
+    el('td', {}, f.symbol),
+    el('td', { class: 'rate' }, pct(f.fundingRate, 4)),
+    signedCell(f.quantity, 'amount'),
+  );
+}
+
+/** One settlement of unsettled PnL (with fees and funding) into the USDC balance. */
+function settlementRow(s) {
+  return el(
+    'tr',
+    { dataset: { source: s.source } },
+    el('td', { class: 'time' }, dateTime(s.timestamp)),
+    el('td', {}, s.source),
+    signedCell(s.quantity, 'amount'),
+  );
+}
+
+function positionHistoryRow(p) {
+  const q = Number(p.netQuantity);
+  const size = q ? `${q > 0 ? 'Long' : 'Short'} ${p.netQuantity.replace('-', '')}` : '–';
+  return el(
+    'tr',
+    { dataset: { symbol: p.symbol, state: p.state, positionId: p.id } },
+    el('td', {}, dateTime(p.openedAt)),
+    el('td', {}, p.symbol),
+    el('td', { class: `size ${q > 0 ? 'up' : q < 0 ? 'down' : ''}` }, size),
+    el('td', { class: 'entry' }, p.entryPrice),
+    el('td', {}, p.closingPrice ?? '–'),
+    signedCell(p.cumulativePnlRealized, 'realized'),
+    el('td', {}, `${p.fees} USDC`),
+    signedCell(p.fundingQuantity, 'funding'),
+    el('td', {}, p.closedVolume),
+    el('td', { class: 'state' }, `${p.state}${p.liquidated ? ' (liquidated)' : ''}`),
+    el('td', {}, p.closedAt ? dateTime(p.closedAt) : '–'),
+  );
+}
+
+// data-tab -> where its rows come from; every history is read a page at a time with limit/offset
+const HISTORY = {
+  history: { table: '#order-history', path: '/wapi/v1/history/orders', instruction: 'orderHistoryQueryAll', row: orderHistoryRow },
+  fills: { table: '#fills', path: '/wapi/v1/history/fills', instruction: 'fillHistoryQueryAll', row: fillRow },
+  funding: { table: '#funding-history', path: '/wapi/v1/history/funding', instruction: 'fundingHistoryQueryAll', row: fundingRow },
+  settlement: { table: '#settlement-history', path: '/wapi/v1/history/settlement', instruction: 'settlementHistoryQueryAll', row: settlementRow },
+  'position-history': { table: '#position-history', path: '/wapi/v1/history/position', instruction: 'positionHistoryQueryAll', row: positionHistoryRow },
+};
+for (const h of Object.values(HISTORY)) Object.assign(h, { page: 0, size: 50, seq: 0 });
+
+function activeTab() {
+  const b = $('#order-tabs [data-tab].active');
+  return b ? b.dataset.tab : null;
+}
+
+/** Reads one page of a history (one row more than shown, to know whether a next page exists). */
+async function loadHistory(tab) {
+  const h = HISTORY[tab];
+  if (!h || !state.session) return;
+  const seq = ++h.seq;
+  try {
+    const rows = await client.signed('GET', h.path, h.instruction, { limit: h.size + 1, offset: h.page * h.size });
+    if (seq !== h.seq || !state.session) return;
+    renderHistoryTab(tab, rows.slice(0, h.size), rows.length > h.size);
+  } catch (err) {
+    showMsg('#orders-msg', errorText(err));
+  }
+}
+
+function renderHistoryTab(tab, rows, hasNext) {
+  const h = HISTORY[tab];
+  $(`${h.table} tbody`).replaceChildren(...rows.map(h.row));
+  const note = $(h.table).parentElement.querySelector('.empty-note');
+  if (note) note.hidden = rows.length > 0 || h.page > 0;
+  const pager = $(`.pager[data-pager='${tab}']`);
+  $('.prev', pager).disabled = h.page === 0;
+  $('.next', pager).disabled = !hasNext;
+  $('.page-no', pager).textContent = `page ${h.page + 1}`;
+  pager.hidden = h.page === 0 && rows.length === 0;
+}
+
+function clearHistories() {
+  for (const [tab, h] of Object.entries(HISTORY)) {
+    h.page = 0;
+    h.seq += 1; // answers still on their way are dropped
+    renderHistoryTab(tab, [], false);
+  }
+}
+
+function wirePagers() {
+  for (const [tab, h] of Object.entries(HISTORY)) {
+    const pager = $(`.pager[data-pager='${tab}']`);
+    $('.prev', pager).addEventListener('click', () => {
+      h.page = Math.max(0, h.page - 1);
+      loadHistory(tab);
+    });
+    $('.next', pager).addEventListener('click', () => {
+      h.page += 1;
+      loadHistory(tab);
+    });
+    $('select', pager).addEventListener('change', (e) => {
+      h.size = Number(e.target.value);
+      h.page = 0;
+      loadHistory(tab);
+    });
+  }
+}
+
+function showTab(tab) {
+  for (const x of $$('#order-tabs [data-tab]')) x.classList.toggle('active', x.dataset.tab === tab);
+  for (const w of $$('.orders-panel .table-wrap')) w.hidden = w.dataset.tab !== tab;
+  loadHistory(tab);
 }
 
 // ------------------------------------------------------------------ account
@@ -634,11 +873,9 @@ function renderHistory(orders, fills) {
 async function refreshPrivate() {
   if (!state.session) return;
   try {
-    const [capital, orders, history, fills, positions, perps] = await Promise.all([
+    const [capital, orders, positions, perps] = await Promise.all([
       client.signed('GET', '/api/v1/capital', 'balanceQuery'),
       client.signed('GET', '/api/v1/orders', 'orderQueryAll'),
-      client.signed('GET', '/wapi/v1/history/orders', 'orderHistoryQueryAll', { limit: 50 }),
-      client.signed('GET', '/wapi/v1/history/fills', 'fillHistoryQueryAll', { limit: 50 }),
       client.signed('GET', '/api/v1/borrowLend/positions', 'borrowLendPositionQuery'),
       client.signed('GET', '/api/v1/position', 'positionQuery'),
     ]);
@@ -649,9 +886,10 @@ async function refreshPrivate() {
     state.lent = {};
     for (const p of positions) state.lent[p.symbol] = p.netQuantity;
     renderOpenOrders();
-    renderHistory(history, fills);
+    loadHistory(activeTab()); // only the history tab on screen is read again
     renderBalances();
     updateOrderSummary();
+    refreshMaxSizeSoon();
     if (!$('#page-lend').hidden) renderLendMarkets();
     if (!$('#page-account').hidden) refreshAccount();
   } catch (err) {
@@ -825,11 +1063,57 @@ async function refreshAccount() {
     $('#col-upnl').textContent = `${upnl >= 0 ? '+' : ''}${fmt(upnl)} USDC`;
     $('#col-upnl').className = upnl < 0 ? 'down' : 'up';
     $('#col-fees').textContent = `${(Number(account.spotMakerFee) / 100).toFixed(2)}% / ${(Number(account.spotTakerFee) / 100).toFixed(2)}%`;
+    renderLeverage(account);
     renderBalances();
     showMsg('#account-msg', '');
   } catch (err) {
     showMsg('#account-msg', errorText(err));
   }
+}
+
+// ------------------------------------------------------------------ leverage limit (PATCH account)
+
+/** A whole number from 1 to LEVERAGE_MAX (what `PATCH account` accepts), else null. */
+function parseLeverage(text) {
+  const t = String(text).trim();
+  if (!/^\d{1,3}$/.test(t)) return null;
+  const n = Number(t);
+  return n >= 1 && n <= LEVERAGE_MAX ? n : null;
+}
+
+/** The shown account's limit and what it allows: position limit (equity × limit) and the IMF floor. */
+function renderLeverage(account) {
+  const lev = Number(account.leverageLimit);
+  $('#lev-current').textContent = `${account.leverageLimit}×`;
+  $('#col-position-limit').textContent = `${fmt(account.positionLimit)} USDC`;
+  $('#col-min-imf').textContent = lev > 0 ? pct(1 / lev).replace('+', '') : '–';
+  const key = `${state.viewSub}:${lev}`;
+  if (state.shownLeverage !== key) {
+    state.shownLeverage = key; // only when it changed, so a number being typed is not overwritten
+    $('#lev-input').value = String(lev);
+    $('#lev-range').value = String(lev);
+  }
+}
+
+async function setLeverage(event) {
+  event.preventDefault();
+  showMsg('#lev-msg', '');
+  const lev = parseLeverage($('#lev-input').value);
+  if (lev === null) return showMsg('#lev-msg', `Leverage must be a whole number from 1 to ${LEVERAGE_MAX}.`);
+  const params = { leverageLimit: String(lev) };
+  if (state.viewSub) params.subaccountId = state.viewSub;
+  $('#lev-set').disabled = true;
+  try {
+    await client.signed('PATCH', '/api/v1/account', 'accountUpdate', params);
+    showMsg('#lev-msg', `Leverage limit set to ${lev}×`, 'ok');
+  } catch (err) {
+    showMsg('#lev-msg', `Refused by the exchange: ${errorText(err)}`);
+  } finally {
+    $('#lev-set').disabled = false;
+  }
+  await refreshAccount();
+  updateOrderSummary();
+  refreshMaxSizeSoon();
 }
 
 // ------------------------------------------------------------------ subaccounts (Rucksack extension)
@@ -1046,7 +1330,7 @@ function signOut() {
   sessionStorage.removeItem(SESSION_KEY);
   streams.unsubscribePrivate();
   client.keys = null;
-  Object.assign(state, { session: null, account: null, capital: {}, lent: {}, openOrders: [], positions: {}, collateral: null, subaccounts: [], viewSub: 0, subView: null });
+  Object.assign(state, { session: null, account: null, capital: {}, lent: {}, openOrders: [], positions: {}, collateral: null, subaccounts: [], viewSub: 0, subView: null, shownLeverage: null });
   document.body.classList.remove('signed-in');
   $('#session-label').textContent = '';
   $('#start-trading').hidden = false;
@@ -1054,7 +1338,8 @@ function signOut() {
   $('#sign-out').hidden = true;
   renderOpenOrders();
   renderPositions();
-  renderHistory([], []);
+  clearHistories();
+  refreshMaxSize();
   renderBalances();
   renderLendMarkets();
   updateOrderSummary();
@@ -1201,15 +1486,24 @@ async function checkProof() {
 function wire() {
   for (const b of $$('#nav button')) b.addEventListener('click', () => showPage(b.dataset.page));
   for (const b of $$('.side-toggle button')) b.addEventListener('click', () => setSide(b.dataset.side));
-  for (const b of $$('#order-tabs [data-tab]')) {
-    b.addEventListener('click', () => {
-      for (const x of $$('#order-tabs [data-tab]')) x.classList.toggle('active', x === b);
-      for (const w of $$('.orders-panel .table-wrap')) w.hidden = w.dataset.tab !== b.dataset.tab;
-    });
-  }
+  for (const b of $$('#order-tabs [data-tab]')) b.addEventListener('click', () => showTab(b.dataset.tab));
+  wirePagers();
   $('#order-type').addEventListener('change', setOrderType);
   $('#order-postonly').addEventListener('change', setOrderType);
-  for (const id of ['#order-price', '#order-qty']) $(id).addEventListener('input', updateOrderSummary);
+  $('#order-reduceonly').addEventListener('change', refreshMaxSizeSoon);
+  $('#order-price').addEventListener('input', refreshMaxSizeSoon);
+  for (const id of ['#order-price', '#order-qty', '#order-trigger', '#order-tp', '#order-tp-limit', '#order-sl', '#order-sl-limit']) {
+    $(id).addEventListener('input', updateOrderSummary);
+  }
+  for (const id of ['#order-trigger-by', '#order-tp-by', '#order-sl-by']) $(id).addEventListener('change', updateOrderSummary);
+  $('#leverage-panel').addEventListener('submit', setLeverage);
+  $('#lev-range').addEventListener('input', (e) => {
+    $('#lev-input').value = e.target.value;
+  });
+  $('#lev-input').addEventListener('input', (e) => {
+    const lev = parseLeverage(e.target.value);
+    if (lev !== null) $('#lev-range').value = String(lev);
+  });
   $('#order-form').addEventListener('submit', submitOrder);
   $('#cancel-all').addEventListener('click', cancelAll);
   for (const side of ['#book-asks', '#book-bids']) {
@@ -1253,6 +1547,9 @@ function wire() {
 
 async function main() {
   wire();
+  clearHistories();
+  $('#lev-max').textContent = String(LEVERAGE_MAX);
+  $('#lev-range').max = String(LEVERAGE_MAX);
   setOrderType();
   try {
     await client.syncClock();
