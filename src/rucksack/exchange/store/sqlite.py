@@ -6,6 +6,10 @@ always a consistent prefix of the journal and can be deleted at any time: on sta
 exchange replays the journal from the newest snapshot at or below ``last_seq`` and feeds the
 events after it back into the projector (see ``sequencer.datadir.recover``).
 
+The projector keeps the client id of every open order that has one in memory (``client_ids``,
+filled from ``OrderAccepted``, dropped on ``OrderClosed``; reloaded from the open rows of
+``orders`` at start-up), so a fill's client id costs no query.
+
 Schema changes bump ``SCHEMA_VERSION``; a database with another version is rebuilt from the
 journal. WAL with ``synchronous=NORMAL``: an OS crash may lose the newest read-model rows, never
 journal data, and the rebuild covers the gap.
@@ -17,6 +21,9 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
+from rucksack.exchange.core.commands import PlaceOrder
 from rucksack.exchange.core.events import (
     AccountCreated,
     Deposited,
@@ -93,6 +100,35 @@ CREATE TABLE positions (
 CREATE INDEX positions_by_account ON positions (account, id);
 CREATE INDEX positions_open ON positions (state, market);
 """
+
+# the columns of ``orders`` that copy the placement: the leading fields of ``PlaceOrder``, in its
+# order, so one ``astuple`` slice is the row (checked at import)
+PLACED_FIELDS = (
+    "account",
+    "market",
+    "side",
+    "order_type",
+    "lots",
+    "price",
+    "quote_atoms",
+    "tif",
+    "post_only",
+    "stp",
+    "client_id",
+)
+assert PlaceOrder.__struct_fields__[: len(PLACED_FIELDS)] == PLACED_FIELDS
+INSERT_ORDER = (
+    f"INSERT INTO orders (id, {', '.join(PLACED_FIELDS)}, created_us, status, updated_us)"
+    f" VALUES (?,{'?,' * len(PLACED_FIELDS)}?,'New',?)"
+)
+OPEN_STATUSES = ("New", "PartiallyFilled")
+NO_CLIENT_ID = -1
+
+
+def placed_row(order: PlaceOrder) -> tuple[Any, ...]:
+    """The ``PLACED_FIELDS`` of a placement, in column order."""
+    return msgspec.structs.astuple(order)[: len(PLACED_FIELDS)]
+
 
 POSITION_FIELDS = (
     "lots",
@@ -183,6 +219,12 @@ class ReadStore:
         self.db = self._open()
         self._dirty = False
         self.liquidating: set[int] = set()
+        # order id -> client id, for every open order that has one (so fills need no query)
+        self.client_ids: dict[int, int] = dict(
+            self.db.execute(
+                "SELECT id, client_id FROM orders WHERE status IN (?, ?) AND client_id >= 0", OPEN_STATUSES
+            ).fetchall()
+        )
         # open positions, (account, market) -> row: kept in memory, written through on every change
         self.open_positions: dict[tuple[int, str], PositionRow] = {}
         for r in self._rows("SELECT * FROM positions WHERE state='Open'", []):
@@ -229,32 +271,15 @@ class ReadStore:
         for ev in events:
             if isinstance(ev, OrderAccepted):
                 o = ev.order
-                db.execute(
-                    "INSERT INTO orders (id, account, market, side, order_type, price, lots, quote_atoms, tif,"
-                    " post_only, stp, client_id, created_us, status, updated_us)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,'New',?)",
-                    (
-                        ev.order_id,
-                        o.account,
-                        o.market,
-                        o.side,
-                        o.order_type,
-                        o.price,
-                        o.lots,
-                        o.quote_atoms,
-                        o.tif,
-                        int(o.post_only),
-                        o.stp,
-                        o.client_id,
-                        ev.ts_us,
-                        ev.ts_us,
-                    ),
-                )
+                db.execute(INSERT_ORDER, (ev.order_id, *placed_row(o), ev.ts_us, ev.ts_us))
+                if o.client_id >= 0:
+                    self.client_ids[ev.order_id] = o.client_id
             elif isinstance(ev, TradeExecuted):
                 self._project_trade(ev)
                 if ev.market in self.perps:
                     self._project_perp_fill(ev)
             elif isinstance(ev, OrderClosed):
+                self.client_ids.pop(ev.order_id, None)
                 db.execute(
                     "UPDATE orders SET status=?, expiry_reason=?, filled_lots=?, filled_quote=?, updated_us=?"
                     " WHERE id=?",
@@ -367,11 +392,7 @@ class ReadStore:
             "INSERT INTO trades VALUES (?,?,?,?,?,?,?,?)",
             (ev.trade_id, ev.market, ev.price, ev.lots, int(not taker_buys), buy_order, sell_order, ev.ts_us),
         )
-        rows = dict(
-            db.execute(
-                "SELECT id, client_id FROM orders WHERE id IN (?, ?)", (ev.taker_order_id, ev.maker_order_id)
-            ).fetchall()
-        )
+        client_ids = self.client_ids
         maker_side = "Ask" if taker_buys else "Bid"
         for is_maker, account, order_id, side, fee in (
             (0, ev.taker_account, ev.taker_order_id, ev.taker_side, ev.taker_fee),
@@ -390,7 +411,7 @@ class ReadStore:
                     ev.lots,
                     fee,
                     base if side == "Bid" and ev.market not in self.perps else quote,
-                    rows.get(order_id, -1),
+                    client_ids.get(order_id, NO_CLIENT_ID),
                     ev.ts_us,
                 ),
             )
