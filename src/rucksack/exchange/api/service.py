@@ -48,17 +48,19 @@ class ExchangeService:
         fsync: bool = True,
         inline_commit: bool = True,
     ) -> None:
-        if not (data_dir / CONFIG_NAME).exists():  # a new data dir starts from the shipped config
-            init_data_dir(data_dir, default_config_text())
+        if (data_dir / CONFIG_NAME).exists():
+            spec = read_spec(data_dir)
+        else:  # a new data dir starts from the shipped config
+            spec = init_data_dir(data_dir, default_config_text())
         self.data_dir = data_dir
         self.sandbox = sandbox
         self.clock = clock
-        spec = read_spec(data_dir)
         self.store = ReadStore(data_dir / READ_DB_NAME, spec)
         self.inline_commit = inline_commit
         self.exchange = Exchange(
             data_dir,
             clock,
+            spec=spec,
             fsync=fsync,
             threaded_journal=not inline_commit,
             events_after=self.store.last_seq,

@@ -39,18 +39,22 @@ class Recovered:
     skipped_snapshots: list[str] = field(default_factory=list)
 
 
-def init_data_dir(path: Path, config_text: str) -> None:
-    """Create ``path`` with ``config_text``; an existing directory must hold the same config."""
+def init_data_dir(path: Path, config_text: str) -> ExchangeSpec:
+    """Create ``path`` with ``config_text``; an existing directory must hold the same config.
+
+    Returns the parsed configuration (parsed once, before anything is written)."""
     path.mkdir(parents=True, exist_ok=True)
     config = path / CONFIG_NAME
-    if config.exists():
-        if config.read_text(encoding="utf-8") != config_text:
-            raise ValueError(f"{config} differs from the requested configuration; use a new data directory")
-        return
-    load_spec_text(config_text)  # refuse a bad config before writing anything
+    exists = config.exists()
+    if exists and config.read_text(encoding="utf-8") != config_text:
+        raise ValueError(f"{config} differs from the requested configuration; use a new data directory")
+    spec = load_spec_text(config_text)  # refuse a bad config before writing anything
+    if exists:
+        return spec
     tmp = config.with_suffix(".tmp")
     tmp.write_text(config_text, encoding="utf-8")
     tmp.replace(config)
+    return spec
 
 
 def read_spec(path: Path) -> ExchangeSpec:
@@ -60,14 +64,24 @@ def read_spec(path: Path) -> ExchangeSpec:
     return load_spec_text(config.read_text(encoding="utf-8"))
 
 
-def recover(path: Path, *, events_after: int | None = None, on_events: Listener | None = None) -> Recovered:
+def recover(
+    path: Path,
+    *,
+    spec: ExchangeSpec | None = None,
+    events_after: int | None = None,
+    on_events: Listener | None = None,
+) -> Recovered:
     """Rebuild the engine from the newest intact snapshot plus the journal tail (read-only).
+
+    ``spec``, when given, must be what ``read_spec(path)`` returns (a caller that has parsed the
+    directory's config already passes it so it is not parsed twice).
 
     With ``events_after``, start from the newest snapshot at or below that sequence number and
     hand the events of every later command to ``on_events``: that is how read models catch up
     (or rebuild from nothing with ``events_after=0``).
     """
-    spec = read_spec(path)
+    if spec is None:
+        spec = read_spec(path)
     store = SnapshotStore(path / SNAPSHOT_DIR)
     loaded = store.load_latest(max_seq=events_after)
     if loaded is None:
@@ -102,11 +116,12 @@ class Exchange:
         *,
         fsync: bool = True,
         threaded_journal: bool = True,
+        spec: ExchangeSpec | None = None,
         events_after: int | None = None,
         on_events: Listener | None = None,
     ) -> None:
         self.path = path
-        recovered = recover(path, events_after=events_after, on_events=on_events)
+        recovered = recover(path, spec=spec, events_after=events_after, on_events=on_events)
         self.recovered = recovered
         self.spec = recovered.spec
         self.engine = recovered.engine
