@@ -3,7 +3,9 @@
 ``submit`` runs in the event-loop thread: it sequences, journals and applies a command at once
 (microseconds) and then awaits the group commit that covers it; the journal's flusher thread
 wakes the loop, which releases every durable command's events to the read store (one SQLite
-transaction per batch) and to the WebSocket hub, then resolves the waiting requests in order.
+transaction per batch), to the open-orders read model (``open_orders.OpenOrders``, once per
+command) and then to the listeners (the WebSocket hub, with that model's per-event steps), then
+resolves the waiting requests in order.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rucksack.exchange.api.auth import Verifier
+from rucksack.exchange.api.open_orders import OpenOrders, Steps
 from rucksack.exchange.api.wire import Wire
 from rucksack.exchange.config import default_config_text
 from rucksack.exchange.core.book.order import Order
 from rucksack.exchange.core.commands import Command
-from rucksack.exchange.core.events import Event, OrderAccepted, OrderClosed
+from rucksack.exchange.core.events import Event
 from rucksack.exchange.feeds import PriceFeed
 from rucksack.exchange.sequencer.datadir import CONFIG_NAME, Exchange, init_data_dir, read_spec
 from rucksack.exchange.store.sqlite import ReadStore
@@ -74,17 +77,14 @@ class ExchangeService:
         self.wire = Wire(self.spec)
         self.verifier = Verifier()
         self.started_us = clock()
-        self.listeners: list[Callable[[int, int, list[Event]], None]] = []
+        # called after each released command with its events and the open-orders steps of each
+        self.listeners: list[Callable[[int, int, list[Event], list[Steps]], None]] = []
         self.sequencer.listeners.append(self._on_released)
         self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.admin_token = self._admin_token() if sandbox else None
         self.feed: PriceFeed | None = None
-        # read model: account -> ids of its orders that may rest (seeded from the engine, kept from
-        # released events); handlers confirm each id against engine.orders, the live truth
-        self.open_ids: dict[int, set[int]] = {}
-        for order in self.engine.orders.values():
-            self.open_ids.setdefault(order.account, set()).add(order.id)
+        self.orders = OpenOrders(self.engine)  # seeded from the engine, then fed released events
         self.openapi = b"{}"
 
     def _admin_token(self) -> str:
@@ -102,7 +102,11 @@ class ExchangeService:
         loop = asyncio.get_running_loop()
         self._loop = loop
         if not self.inline_commit:
-            self.exchange.journal.on_durable = lambda seq: loop.call_soon_threadsafe(self._release)
+
+            def wake(seq: int) -> None:  # runs in the journal's flusher thread
+                loop.call_soon_threadsafe(self._release)
+
+            self.exchange.journal.on_durable = wake
 
     async def submit(self, command: Command) -> list[Event]:
         """Apply ``command``; return its events once the journal holds it durably."""
@@ -134,27 +138,14 @@ class ExchangeService:
 
     def _on_released(self, seq: int, ts_us: int, events: list[Event]) -> None:
         self.store.project(seq, ts_us, events)
-        for ev in events:
-            if isinstance(ev, OrderAccepted):
-                if ev.order.order_type == "Limit":
-                    self.open_ids.setdefault(ev.order.account, set()).add(ev.order_id)
-            elif isinstance(ev, OrderClosed):
-                ids = self.open_ids.get(ev.account)
-                if ids is not None:
-                    ids.discard(ev.order_id)
-                    if not ids:
-                        del self.open_ids[ev.account]
+        steps = self.orders.apply(events)
         for listener in self.listeners:
-            listener(seq, ts_us, events)
+            listener(seq, ts_us, events, steps)
 
     def open_orders(self, account: int) -> list[Order]:
         """The account's resting orders, oldest first (commands applied but not yet durable are
         confirmed against the engine, which is the live truth)."""
-        ids = self.open_ids.get(account, ())
-        orders = self.engine.orders
-        found = [orders[i] for i in ids if i in orders and orders[i].account == account]
-        found.sort(key=lambda o: o.id)
-        return found
+        return self.orders.resting(account, self.engine.orders)
 
     def now_ms(self) -> int:
         return time.time_ns() // 1_000_000

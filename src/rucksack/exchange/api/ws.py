@@ -1,8 +1,9 @@
 """WebSocket at ``/ws``: Backpack's public streams and signed ``account.*`` streams.
 
-The hub is a read model: it listens to released (durable) events and keeps a small cache of
-resting orders' details (seeded from engine state at start) so that depth deltas and order
-updates know each order's side, price and quantity. Every frame is
+The hub listens to released (durable) events; what it knows of open orders (side, price,
+quantity, fills so far) comes from the service's open-orders read model
+(``open_orders.OpenOrders``), as the per-event steps handed over with each command's events, so
+depth deltas and order updates describe each order as of that event. Every frame is
 ``{"stream": <exact subscribed name>, "data": {...}}`` with µs timestamps ``E``/``T``.
 
 Streams: ``depth.<s>``, ``trade.<s>``, ``bookTicker.<s>``, ``ticker.<s>`` (every second),
@@ -29,13 +30,12 @@ import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from rucksack.exchange.api.errors import ApiError
+from rucksack.exchange.api.open_orders import OrderStep, Steps
 from rucksack.exchange.api.routes.common import KLINE_SECONDS
 from rucksack.exchange.api.routes.market import funding_estimates as _estimates
 from rucksack.exchange.api.routes.market import ticker_json
 from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.api.wire import format_atoms, iso_ms
-from rucksack.exchange.core.commands import PlaceOrder
-from rucksack.exchange.core.enums import SIDE_NAMES, STP_NAMES, TIF_NAMES
 from rucksack.exchange.core.events import (
     Deposited,
     Event,
@@ -61,26 +61,6 @@ _encode = msgspec.json.Encoder().encode
 
 
 @dataclass
-class CachedOrder:
-    account: int
-    symbol: str
-    side: str
-    order_type: str
-    price: int
-    lots: int
-    quote_atoms: int
-    tif: str
-    stp: str
-    post_only: bool
-    client_id: int
-    filled_lots: int = 0
-    filled_quote: int = 0
-    reduce_only: bool = False
-    command: PlaceOrder | None = None  # the placement, for the trigger and TP/SL fields
-    pending: bool = False  # a trigger order not fired yet (TriggerPending)
-
-
-@dataclass
 class Connection:
     socket: WebSocket
     streams: set[str] = field(default_factory=set)
@@ -99,27 +79,6 @@ class Hub:
         self.service = service
         self.wire = service.wire
         self.connections: list[Connection] = []
-        self.orders: dict[int, CachedOrder] = {}
-        for o in service.engine.orders.values():
-            symbol = service.engine.markets[o.market].symbol
-            self.orders[o.id] = CachedOrder(
-                o.account,
-                symbol,
-                SIDE_NAMES[o.side],
-                "Limit",
-                o.price,
-                o.orig_lots,
-                0,
-                TIF_NAMES[o.tif],
-                STP_NAMES[o.stp],
-                o.post_only,
-                o.client_id,
-                o.filled_lots,
-                o.filled_quote,
-                o.reduce_only,
-            )
-        for t in service.engine.triggers.values():
-            self._cache_trigger(t.id, t.order)
         self.best: dict[str, tuple[int, int, int, int]] = {}
         # position stream: last lots sent per (account, market index), to tell opened/adjusted/closed
         self.sent_lots: dict[tuple[int, int], int] = {}
@@ -132,55 +91,40 @@ class Hub:
     def subscribers(self, stream: str) -> list[Connection]:
         return [c for c in self.connections if stream in c.streams]
 
-    def on_events(self, seq: int, ts_us: int, events: list[Event]) -> None:
+    def on_events(self, seq: int, ts_us: int, events: list[Event], steps: list[Steps]) -> None:
         touched: dict[str, set[tuple[str, int]]] = {}
         positions: set[tuple[int, str]] = set()  # (account, perp symbol) whose position changed
         funded: set[str] = set()
-        for ev in events:
+        for ev, step in zip(events, steps, strict=True):
             if isinstance(ev, TriggerAccepted):
-                self._cache_trigger(ev.order_id, ev.order)
-                self._order_event(ev.order_id, "orderAccepted", ts_us, "TriggerPending")
+                self._order_event(step[0], "orderAccepted", ts_us, "TriggerPending")
             elif isinstance(ev, OrderAccepted):
-                o: PlaceOrder = ev.order
-                fired = ev.order_id in self.orders  # a trigger order that fired keeps its id
-                self.orders[ev.order_id] = CachedOrder(
-                    o.account,
-                    o.market,
-                    o.side,
-                    o.order_type,
-                    o.price,
-                    o.lots,
-                    o.quote_atoms,
-                    o.tif,
-                    o.stp,
-                    o.post_only,
-                    o.client_id,
-                    reduce_only=o.reduce_only,
-                    command=o if o.trigger_price or o.take_profit_price or o.stop_loss_price else None,
-                )
+                accepted = step[0]
+                assert accepted is not None
+                o = ev.order
                 if o.order_type == "Limit":
                     touched.setdefault(o.market, set()).add((o.side, o.price))
-                self._order_event(ev.order_id, "triggerPlaced" if fired else "orderAccepted", ts_us, "New")
+                kind = "triggerPlaced" if accepted.order.fired else "orderAccepted"
+                self._order_event(accepted, kind, ts_us, "New")
             elif isinstance(ev, TradeExecuted):
-                self._trade(ev, ts_us, touched)
+                self._trade(ev, step, ts_us, touched)
                 if self.wire.markets[ev.market].spec.market_type == "PERP":
                     positions.add((ev.taker_account, ev.market))
                     positions.add((ev.maker_account, ev.market))
                     if ev.taker_account in self.liquidating:
                         self._liquidation(ev.market, ev.lots if ev.taker_side == "Ask" else -ev.lots, ev.price, ts_us)
             elif isinstance(ev, OrderClosed):
-                cached = self.orders.get(ev.order_id)
-                if cached is not None:
-                    cached.filled_lots, cached.filled_quote = ev.filled_lots, ev.filled_quote_atoms
-                    if cached.order_type == "Limit":
-                        touched.setdefault(cached.symbol, set()).add((cached.side, cached.price))
+                closed = step[0]
+                if closed is not None:
+                    placed = closed.order.placed
+                    if placed.order_type == "Limit":
+                        touched.setdefault(placed.market, set()).add((placed.side, placed.price))
                     if ev.status == "Cancelled":
-                        self._order_event(ev.order_id, "orderCancelled", ts_us, "Cancelled")
+                        self._order_event(closed, "orderCancelled", ts_us, "Cancelled")
                     elif ev.status == "Expired":
-                        self._order_event(ev.order_id, "orderExpired", ts_us, "Expired", reason=ev.reason)
+                        self._order_event(closed, "orderExpired", ts_us, "Expired", reason=ev.reason)
                     elif ev.status == "TriggerFailed":
-                        self._order_event(ev.order_id, "triggerFailed", ts_us, "TriggerFailed", reason=ev.reason)
-                    del self.orders[ev.order_id]
+                        self._order_event(closed, "triggerFailed", ts_us, "TriggerFailed", reason=ev.reason)
             elif isinstance(ev, (Deposited, Withdrawn)):
                 self._balance(ev.account, ev.asset, ts_us)
             elif isinstance(ev, IndexPriceSet):
@@ -211,29 +155,10 @@ class Hub:
             self._depth(symbol, levels, seq, ts_us)
             self._book_ticker(symbol, seq, ts_us)
 
-    def _cache_trigger(self, order_id: int, o: PlaceOrder) -> None:
-        self.orders[order_id] = CachedOrder(
-            o.account,
-            o.market,
-            o.side,
-            o.order_type,
-            o.price,
-            o.lots,
-            0,
-            o.tif,
-            o.stp,
-            o.post_only,
-            o.client_id,
-            reduce_only=o.reduce_only,
-            command=o,
-            pending=True,
-        )
-
-    def _trade(self, ev: TradeExecuted, ts_us: int, touched: dict[str, set[tuple[str, int]]]) -> None:
+    def _trade(self, ev: TradeExecuted, steps: Steps, ts_us: int, touched: dict[str, set[tuple[str, int]]]) -> None:
         mw = self.wire.markets[ev.market]
         taker_buys = ev.taker_side == "Bid"
         touched.setdefault(ev.market, set()).add(("Ask" if taker_buys else "Bid", ev.price))
-        quote = ev.lots * ev.price * mw.spec.lot_tick_atoms
         stream = f"trade.{ev.market}"
         subs = self.subscribers(stream)
         if subs:
@@ -254,21 +179,16 @@ class Hub:
             }
             for c in subs:
                 c.send(stream, data)
-        for order_id, is_maker, fee in (
-            (ev.taker_order_id, False, ev.taker_fee),
-            (ev.maker_order_id, True, ev.maker_fee),
-        ):
-            cached = self.orders.get(order_id)
-            if cached is None:
+        for step, is_maker, fee in ((steps[0], False, ev.taker_fee), (steps[1], True, ev.maker_fee)):
+            if step is None:
                 continue
-            cached.filled_lots += ev.lots
-            cached.filled_quote += quote
-            done = cached.lots and cached.filled_lots >= cached.lots
-            base_fee = cached.side == "Bid" and mw.spec.market_type != "PERP"
+            placed = step.order.placed
+            done = placed.lots and step.filled_lots >= placed.lots
+            base_fee = placed.side == "Bid" and mw.spec.market_type != "PERP"
             fee_asset = mw.base.symbol if base_fee else mw.quote.symbol
             decimals = mw.base.decimals if base_fee else mw.quote.decimals
             self._order_event(
-                order_id,
+                step,
                 "orderFill",
                 ts_us,
                 "Filled" if done else "PartiallyFilled",
@@ -286,41 +206,48 @@ class Hub:
                 self._balances_of(account, mw, ts_us)
 
     def _order_event(
-        self, order_id: int, kind: str, ts_us: int, status: str, *, reason: str = "", fill: dict[str, Any] | None = None
+        self,
+        step: OrderStep | None,
+        kind: str,
+        ts_us: int,
+        status: str,
+        *,
+        reason: str = "",
+        fill: dict[str, Any] | None = None,
     ) -> None:
-        cached = self.orders.get(order_id)
-        if cached is None:
+        if step is None:
             return
-        streams = ("account.orderUpdate", f"account.orderUpdate.{cached.symbol}")
-        targets = [(c, s) for c in self.connections if c.account == cached.account for s in streams if s in c.streams]
+        order = step.order
+        cmd = order.placed
+        streams = ("account.orderUpdate", f"account.orderUpdate.{cmd.market}")
+        targets = [(c, s) for c in self.connections if c.account == cmd.account for s in streams if s in c.streams]
         if not targets:
             return
-        mw = self.wire.markets[cached.symbol]
-        data: dict[str, Any] = {"e": kind, "E": ts_us, "s": cached.symbol}
-        if cached.client_id >= 0:
-            data["c"] = cached.client_id
-        data.update({"S": cached.side, "o": cached.order_type.upper(), "f": cached.tif})
-        if cached.lots:
-            data["q"] = mw.qty(cached.lots)
-        if cached.quote_atoms:
-            data["Q"] = mw.quote_amount(cached.quote_atoms)
-        if cached.order_type == "Limit":
-            data["p"] = mw.price(cached.price)
+        mw = self.wire.markets[cmd.market]
+        data: dict[str, Any] = {"e": kind, "E": ts_us, "s": cmd.market}
+        if cmd.client_id >= 0:
+            data["c"] = cmd.client_id
+        data.update({"S": cmd.side, "o": cmd.order_type.upper(), "f": cmd.tif})
+        if cmd.lots:
+            data["q"] = mw.qty(cmd.lots)
+        if cmd.quote_atoms:
+            data["Q"] = mw.quote_amount(cmd.quote_atoms)
+        if cmd.order_type == "Limit":
+            data["p"] = mw.price(cmd.price)
         data.update(
             {
                 "X": status,
-                "i": str(order_id),
-                "z": mw.qty(cached.filled_lots),
-                "Z": mw.quote_amount(cached.filled_quote),
-                "V": cached.stp,
+                "i": str(order.id),
+                "z": mw.qty(step.filled_lots),
+                "Z": mw.quote_amount(step.filled_quote),
+                "V": cmd.stp,
                 "T": ts_us,
-                "O": "LIQUIDATION_AUTOCLOSE" if cached.account in self.liquidating else "USER",
-                "r": cached.reduce_only,
-                "y": cached.post_only,
+                "O": "LIQUIDATION_AUTOCLOSE" if cmd.account in self.liquidating else "USER",
+                "r": cmd.reduce_only,
+                "y": cmd.post_only,
             }
         )
-        cmd = cached.command
-        if cmd is not None:
+        if cmd.trigger_price or cmd.take_profit_price or cmd.stop_loss_price:
             default_by = "MarkPrice" if mw.spec.market_type == "PERP" else "LastPrice"
             for key, by_key, price, by in (
                 ("P", "B", cmd.trigger_price, cmd.trigger_by),
@@ -466,7 +393,8 @@ class Hub:
             return
         mw = self.wire.markets[symbol]
         state = self.service.engine.market_by_symbol[symbol]
-        bids, asks = [], []
+        bids: list[list[str]] = []
+        asks: list[list[str]] = []
         for side, price in sorted(levels, key=lambda x: x[1]):
             book = state.bids if side == "Bid" else state.asks
             level = book.levels.get(price)
