@@ -96,6 +96,11 @@ def iso_ms(ts_us: int) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{(ts_us // 1000) % 1000:03d}"
 
 
+def iso_seconds(ts_us: int) -> str:
+    """WebSocket kline ``t``/``T``: naive ISO to the second, "2025-07-19T13:09:00" (UTC)."""
+    return datetime.fromtimestamp(ts_us // 1_000_000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
 def space_seconds(ts_us: int) -> str:
     """Kline time format: "2025-07-19 13:09:00" (UTC)."""
     return datetime.fromtimestamp(ts_us // 1_000_000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")

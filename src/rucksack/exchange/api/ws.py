@@ -35,7 +35,7 @@ from rucksack.exchange.api.routes.common import KLINE_SECONDS
 from rucksack.exchange.api.routes.market import funding_estimates as _estimates
 from rucksack.exchange.api.routes.market import ticker_json
 from rucksack.exchange.api.service import ExchangeService
-from rucksack.exchange.api.wire import format_atoms, iso_ms
+from rucksack.exchange.api.wire import format_atoms, iso_seconds
 from rucksack.exchange.core.events import (
     Deposited,
     Event,
@@ -515,8 +515,8 @@ class Hub:
             "e": "kline",
             "E": now,
             "s": symbol,
-            "t": iso_ms(start).replace(".000", ""),
-            "T": iso_ms(start + step).replace(".000", ""),
+            "t": iso_seconds(start),
+            "T": iso_seconds(start + step),
             "o": mw.price(r["open"]),
             "c": mw.price(r["close"]),
             "h": mw.price(r["high"]),
