@@ -140,7 +140,7 @@ def create_app(service: ExchangeService, background: list[Callable[[], Awaitable
     @asynccontextmanager
     async def lifespan(app: Starlette):  # type: ignore[no-untyped-def]
         service.start()
-        tasks = [asyncio.create_task(job()) for job in background]
+        tasks = [asyncio.ensure_future(job()) for job in jobs]
         try:
             yield
         finally:
@@ -170,7 +170,7 @@ def create_app(service: ExchangeService, background: list[Callable[[], Awaitable
     async def websocket(socket: WebSocket) -> None:
         await hub.serve(socket)
 
-    background = [*(background or []), hub.tick]
+    jobs = [*(background or []), hub.tick]
     routes: list[BaseRoute] = [WebSocketRoute("/ws", websocket), WebSocketRoute("/", websocket)]
     if (WEB_DIR / "index.html").is_file():
 

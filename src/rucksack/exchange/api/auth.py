@@ -89,7 +89,7 @@ def candidates(
                 parts.append(_join(instruction, pairs))
             variants.append("&".join(parts) + suffix)
         return [v.encode() for v in dict.fromkeys(variants)]
-    rendered = [(k, r) for k, v in params if (r := render(v)) is not None]  # type: ignore[misc]
+    rendered = [(k, r) for k, v in params if (r := render(v)) is not None]
     variants = [_join(instruction, rendered) if rendered else "instruction=" + instruction]
     variants.append(_join(instruction, [(k, quote(v, safe="/")) for k, v in rendered]))
     if from_query:
