@@ -50,13 +50,18 @@ def test_crash_liquidates_through_adl(server: Server) -> None:
             frames: list[dict[str, Any]] = [json.loads(await asyncio.wait_for(ws.recv(), 10))]  # the snapshot
             await asyncio.to_thread(admin, server, "/api/v1/sandbox/price", {"symbol": "SOL_USDC", "price": "130"})
             await asyncio.to_thread(admin, server, "/api/v1/sandbox/tick", {"tick": "liquidation"})
-            while len(frames) < 3:
+            # until the liquidation and the close have both arrived: mark-price updates
+            # (positionAdjusted) may come first, and how many depends on the scheduler's timing
+            while not (
+                any(f["stream"] == "liquidation" for f in frames)
+                and any(f["data"].get("e") == "positionClosed" for f in frames)
+            ):
                 frames.append(json.loads(await asyncio.wait_for(ws.recv(), 10)))
             return frames
 
     snapshot, *rest = asyncio.run(scenario())
     assert snapshot["stream"] == "account.positionUpdate" and "e" not in snapshot["data"]
-    frames = {f["stream"]: f["data"] for f in rest}
+    frames = {f["stream"]: f["data"] for f in rest}  # the last frame of each stream
     liquidation = frames["liquidation"]
     assert liquidation["e"] == "liquidation" and liquidation["s"] == "SOL_USDC_PERP"
     assert liquidation["q"] == "10.00" and liquidation["S"] == "Ask"
