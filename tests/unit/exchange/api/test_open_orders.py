@@ -9,6 +9,7 @@ from rucksack.exchange.api.open_orders import OpenOrders
 from rucksack.exchange.config import default_config_text, load_spec_text
 from rucksack.exchange.core.commands import CancelOrder, Command, Deposit, PlaceOrder
 from rucksack.exchange.core.engine import Engine
+from rucksack.exchange.core.enums import Side
 from rucksack.exchange.core.events import OrderAccepted, OrderClosed, TradeExecuted
 
 ACCOUNTS = (1000, 1001, 1002)
@@ -30,7 +31,7 @@ def random_command(rng: random.Random, engine: Engine) -> Command:
     if roll < 0.2 and engine.orders:
         order = engine.orders[rng.choice(sorted(engine.orders))]
         return CancelOrder(order.account, "SOL_USDC", order_id=order.id)
-    side = rng.choice(("Bid", "Ask"))
+    side: Side = "Bid" if rng.random() < 0.5 else "Ask"
     if roll < 0.3:
         return PlaceOrder(account, "SOL_USDC", side, "Market", lots=rng.randint(1, 30))
     return PlaceOrder(
