@@ -54,7 +54,7 @@ run: setup
 check: setup
 	$(PY) -m ruff check src tests tools
 	$(PY) -m ruff format --check src tests tools
-	$(PY) -m mypy src/rucksack/exchange/core
+	$(PY) -m mypy src/rucksack
 	$(VENV)/bin/lint-imports
 
 # every test on the pure-Python core, then the core's tests again on the mypyc-compiled core
