@@ -74,3 +74,58 @@ def test_subaccounts_transfers_and_isolation(server: Server) -> None:
     )  # fmt: skip
     assert back.status_code == 200
     assert owner.request("GET", "/api/v1/capital", "balanceQuery").json()["USDC"]["available"] == "4000"
+
+
+def test_a_subaccount_key_trades_there_with_ccxt_and_reaches_nothing_else(server: Server) -> None:
+    import ccxt
+
+    from rucksack.exchange.api.auth import new_keypair
+    from tests.api.conftest import Creds
+
+    owner_creds = sandbox_account(server, USDC="5000")
+    owner = Signed(server.url, owner_creds)
+    other = Signed(server.url, sandbox_account(server, USDC="100"))
+    sub = owner.request("POST", "/api/v1/subaccounts", "subaccountCreate", {"label": "bot"}).json()["subaccountId"]
+    owner.request("POST", "/api/v1/subaccounts/transfer", "subaccountTransfer",
+                  {"toSubaccountId": sub, "symbol": "USDC", "quantity": "1000"})  # fmt: skip
+    public, secret = new_keypair()
+    body = {"subaccountId": sub, "publicKey": public}
+    added = owner.request("POST", "/api/v1/subaccounts/apiKeys", "subaccountApiKeyCreate", body)
+    assert added.status_code == 200 and added.json() == body, added.text
+    [listed] = owner.request("GET", "/api/v1/subaccounts", "subaccountQueryAll").json()
+    assert listed["apiKeys"] == [public]
+    again = owner.request("POST", "/api/v1/subaccounts/apiKeys", "subaccountApiKeyCreate", body)
+    assert again.status_code == 400 and "already registered" in again.text
+    assert other.request("POST", "/api/v1/subaccounts/apiKeys", "subaccountApiKeyCreate", body).status_code == 404
+    bad = owner.request("POST", "/api/v1/subaccounts/apiKeys", "subaccountApiKeyCreate",
+                        {"subaccountId": sub, "publicKey": "not base64!"})  # fmt: skip
+    assert bad.status_code == 400
+
+    # an unmodified ccxt with the subaccount's key: its balance, its order, nobody else's
+    bot = ccxt.backpack(
+        {"apiKey": public, "secret": secret, "urls": {"api": {"public": server.url, "private": server.url}}}
+    )
+    assert bot.fetch_balance()["USDC"]["free"] == 1000
+    order = bot.create_order("SOL/USDC", "limit", "buy", 1, 100)
+    assert [o["id"] for o in bot.fetch_open_orders("SOL/USDC")] == [order["id"]]
+    assert owner.request("GET", "/api/v1/orders", "orderQueryAll").json() == []
+    held = owner.request("GET", "/api/v1/capital", "balanceQuery", {"subaccountId": sub}).json()["USDC"]
+    assert held == {"available": "900", "locked": "100", "staked": "0"}
+    as_sub = Signed(server.url, Creds(public, secret, sub))
+    for method, path, instruction, params in (
+        ("GET", "/api/v1/capital", "balanceQuery", {"subaccountId": owner_creds.account}),
+        ("POST", "/api/v1/subaccounts/transfer", "subaccountTransfer", {"toSubaccountId": sub, "symbol": "USDC",
+                                                                       "quantity": "1"}),
+        ("POST", "/api/v1/subaccounts", "subaccountCreate", {"label": "nested"}),
+        ("POST", "/api/v1/subaccounts/apiKeys", "subaccountApiKeyCreate", {"subaccountId": sub,
+                                                                          "publicKey": new_keypair()[0]}),
+    ):  # fmt: skip
+        answer = as_sub.request(method, path, instruction, params)
+        assert answer.status_code in (400, 404), (path, answer.text)
+
+    # unbound: the key no longer authenticates; unbinding twice is a 404
+    removed = owner.request("DELETE", "/api/v1/subaccounts/apiKeys", "subaccountApiKeyDelete", body)
+    assert removed.status_code == 200, removed.text
+    assert as_sub.request("GET", "/api/v1/capital", "balanceQuery").status_code == 401
+    gone = owner.request("DELETE", "/api/v1/subaccounts/apiKeys", "subaccountApiKeyDelete", body)
+    assert gone.status_code == 404

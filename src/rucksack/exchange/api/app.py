@@ -104,6 +104,8 @@ PRIVATE: dict[tuple[str, str], tuple[str, Handler]] = {
     ("POST", "/api/v1/subaccounts"): ("subaccountCreate", subaccounts.create_subaccount),
     ("GET", "/api/v1/subaccounts"): ("subaccountQueryAll", subaccounts.list_subaccounts),
     ("POST", "/api/v1/subaccounts/transfer"): ("subaccountTransfer", subaccounts.transfer),
+    ("POST", "/api/v1/subaccounts/apiKeys"): ("subaccountApiKeyCreate", subaccounts.add_api_key),
+    ("DELETE", "/api/v1/subaccounts/apiKeys"): ("subaccountApiKeyDelete", subaccounts.remove_api_key),
     # Rucksack extension: the caller's own proof-of-reserves inclusion proof (docs/reserves.md)
     ("GET", "/api/v1/reserves/proof"): ("reservesProofQuery", reserves.reserves_proof),
 }

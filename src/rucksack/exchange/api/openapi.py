@@ -340,6 +340,32 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
         },
         [400, 404],
     ),
+    ("POST", "/api/v1/subaccounts/apiKeys"): (
+        "Rucksack extension: bind an API key to one of your subaccounts (subaccountApiKeyCreate)",
+        [],
+        {
+            "type": "object",
+            "required": ["subaccountId", "publicKey"],
+            "properties": {
+                "subaccountId": SUBACCOUNT,
+                "publicKey": {"type": "string", "description": "base64 ED25519 public key (32 bytes)"},
+            },
+        },
+        [400, 404],
+    ),
+    ("DELETE", "/api/v1/subaccounts/apiKeys"): (
+        "Rucksack extension: unbind a subaccount's API key (subaccountApiKeyDelete)",
+        [],
+        {
+            "type": "object",
+            "required": ["subaccountId", "publicKey"],
+            "properties": {
+                "subaccountId": SUBACCOUNT,
+                "publicKey": {"type": "string", "description": "base64 ED25519 public key (32 bytes)"},
+            },
+        },
+        [400, 404],
+    ),
     ("GET", "/api/v1/reserves/snapshot"): (
         "Rucksack extension: the latest proof-of-reserves snapshot (snapshot.json, reserves.json)",
         [],

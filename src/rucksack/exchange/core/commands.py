@@ -150,6 +150,13 @@ class AddApiKey(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False
     public_key: str
 
 
+class RemoveApiKey(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """Unbind ``public_key`` from ``account`` (refused unless the key is bound to exactly that account)."""
+
+    account: int
+    public_key: str
+
+
 class BorrowLend(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
     """Backpack's netted borrow/lend: ``Lend`` repays an open borrow first, else lends from
     available balance; ``Borrow`` redeems an open lend first, else borrows (risk engine: later)."""
@@ -193,6 +200,7 @@ Command = (
     | SettlePnl
     | ApplyFunding
     | LiquidationSweep
+    | RemoveApiKey
 )
 
 

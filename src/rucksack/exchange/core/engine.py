@@ -50,6 +50,7 @@ from rucksack.exchange.core.commands import (
     LiquidationSweep,
     PlaceOrder,
     PlaceOrders,
+    RemoveApiKey,
     SetBackstopProvider,
     SetFeeTier,
     SetIndexPrice,
@@ -77,6 +78,7 @@ from rucksack.exchange.core.events import (
     AccountUpdated,
     ApiKeyAdded,
     ApiKeyRejected,
+    ApiKeyRemoved,
     BackstopProviderSet,
     BorrowLendExecuted,
     BorrowLendRejected,
@@ -257,6 +259,8 @@ class Engine:
             apply_funding(self, command.hour)
         elif isinstance(command, LiquidationSweep):
             sweep(self)
+        elif isinstance(command, RemoveApiKey):
+            self._remove_api_key(command)
         else:  # pragma: no cover - the decoder only yields known commands
             raise TypeError(f"unknown command {type(command).__name__}")
         if self.triggers or self.tpsl:
@@ -1150,6 +1154,13 @@ class Engine:
         else:
             self.api_keys[key] = c.account
             self.events.append(ApiKeyAdded(c.account, key))
+
+    def _remove_api_key(self, c: RemoveApiKey) -> None:
+        if self.api_keys.get(c.public_key) != c.account:
+            self.events.append(ApiKeyRejected(c.account, c.public_key, Reason.UNKNOWN_KEY))
+        else:
+            del self.api_keys[c.public_key]
+            self.events.append(ApiKeyRemoved(c.account, c.public_key))
 
     # ------------------------------------------------------------------ borrow / lend
 

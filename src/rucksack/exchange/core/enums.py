@@ -64,6 +64,7 @@ class Reason:
     UNKNOWN_ACCOUNT: Final = "UnknownAccount"
     INVALID_KEY: Final = "InvalidKey"
     DUPLICATE_KEY: Final = "DuplicateKey"
+    UNKNOWN_KEY: Final = "UnknownKey"
     NO_LENDING_MARKET: Final = "NoLendingMarket"
     LEND_REQUIRES_BORROW_REPAY: Final = "LendRequiresBorrowRepay"
     BORROW_REQUIRES_LEND_REDEEM: Final = "BorrowRequiresLendRedeem"

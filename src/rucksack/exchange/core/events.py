@@ -225,6 +225,11 @@ class ApiKeyAdded(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=Fal
     public_key: str
 
 
+class ApiKeyRemoved(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    account: int
+    public_key: str
+
+
 class ApiKeyRejected(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
     account: int
     public_key: str
@@ -318,6 +323,7 @@ Event = (
     | AccountCreated
     | ApiKeyAdded
     | ApiKeyRejected
+    | ApiKeyRemoved
     | BorrowLendExecuted
     | BorrowLendRejected
     | InterestAccrued

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
 from rucksack.exchange.api.errors import bad_request
+from rucksack.exchange.api.routes.subaccounts import parse_public_key
 from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.api.wire import parse_amount
 from rucksack.exchange.core.commands import (
@@ -21,9 +20,7 @@ async def sandbox_create_account(service: ExchangeService, body: Any) -> Any:
     """Create an account bound to the caller's public key and fund it with sandbox deposits."""
     if not isinstance(body, dict):
         raise bad_request("body must be a JSON object")
-    public_key = body.get("publicKey")
-    if not isinstance(public_key, str):
-        raise bad_request("publicKey (base64 ED25519 public key) is required")
+    public_key = parse_public_key(body.get("publicKey"))
     if public_key in service.engine.api_keys:
         raise bad_request("that public key is already registered")
     fund = body.get("fund", {})
@@ -33,12 +30,6 @@ async def sandbox_create_account(service: ExchangeService, body: Any) -> Any:
         (service.wire.asset(sym), parse_amount(qty, service.wire.asset(sym), f"fund.{sym}"))
         for sym, qty in fund.items()
     ]
-    try:
-        raw = base64.b64decode(public_key, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise bad_request("publicKey must be standard base64") from exc
-    if len(raw) != 32 or base64.b64encode(raw).decode() != public_key:
-        raise bad_request("publicKey must be a 32-byte ED25519 public key in standard base64")
     events = await service.submit(CreateAccount(str(body.get("label", ""))[:64]))
     created = next(e for e in events if isinstance(e, AccountCreated))
     account = created.account

@@ -10,18 +10,28 @@ other id answers ``404 "Subaccount not found"`` exactly like an id that does not
 - ``GET /api/v1/subaccounts`` (``subaccountQueryAll``) -> ``[{subaccountId, label, parentId, createdAt}]``
 - ``POST /api/v1/subaccounts/transfer`` ``{fromSubaccountId?, toSubaccountId?, symbol, quantity}``
   (``subaccountTransfer``): a missing side is the main account; checked against the source's margin.
+- ``POST /api/v1/subaccounts/apiKeys`` ``{subaccountId, publicKey}`` (``subaccountApiKeyCreate``) and
+  ``DELETE`` the same (``subaccountApiKeyDelete``): the main account binds an ED25519 public key to
+  one of its subaccounts, or unbinds it. A subaccount's key authenticates *as the subaccount*, as a
+  Backpack key made for a subaccount does: any client trades, lends and withdraws there with it,
+  and it reaches nothing else (not the main account, not the sibling subaccounts). The list shows
+  each subaccount's keys. The private half never reaches the exchange.
+
+Only the main account creates subaccounts, moves funds between them and manages their keys.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 from rucksack.exchange.api.errors import ApiError, bad_request, from_reason
 from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.api.wire import iso_ms, parse_amount
-from rucksack.exchange.core.commands import CreateAccount, Transfer
+from rucksack.exchange.core.commands import AddApiKey, CreateAccount, RemoveApiKey, Transfer
 from rucksack.exchange.core.enums import Reason
-from rucksack.exchange.core.events import AccountCreated, TransferRejected
+from rucksack.exchange.core.events import AccountCreated, ApiKeyRejected, TransferRejected
 
 MAX_SUBACCOUNTS = 100
 
@@ -90,8 +100,65 @@ async def create_subaccount(service: ExchangeService, account: int, params: Any)
     return {"subaccountId": created.account, "label": label, "parentId": account}
 
 
+def parse_public_key(value: Any) -> str:
+    """A 32-byte ED25519 public key in canonical standard base64 (44 characters), or a 400."""
+    if not isinstance(value, str):
+        raise bad_request("publicKey (base64 ED25519 public key) is required")
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise bad_request("publicKey must be standard base64") from exc
+    if len(raw) != 32 or base64.b64encode(raw).decode() != value:
+        raise bad_request("publicKey must be a 32-byte ED25519 public key in standard base64")
+    return value
+
+
+def _main_only(service: ExchangeService, account: int, what: str) -> None:
+    if service.engine.owner(account) != account:
+        raise ApiError(400, "INVALID_CLIENT_REQUEST", f"{what} are made by the main account")
+
+
+def _own_subaccount(service: ExchangeService, account: int, params: Any) -> int:
+    if not isinstance(params, dict):
+        raise bad_request("body must be a JSON object")
+    target = target_account(service, account, {"subaccountId": params.get("subaccountId")})
+    if target == account:
+        raise bad_request("subaccountId must name one of your subaccounts")
+    return target
+
+
+async def add_api_key(service: ExchangeService, account: int, params: Any) -> Any:
+    _main_only(service, account, "subaccount keys")
+    target = _own_subaccount(service, account, params)
+    key = parse_public_key(params.get("publicKey"))
+    if key in service.engine.api_keys:
+        raise bad_request("that public key is already registered")
+    events = await service.submit(AddApiKey(target, key))
+    if isinstance(events[0], ApiKeyRejected):
+        raise bad_request(f"publicKey rejected: {events[0].reason}")
+    return {"subaccountId": target, "publicKey": key}
+
+
+async def remove_api_key(service: ExchangeService, account: int, params: Any) -> Any:
+    _main_only(service, account, "subaccount keys")
+    target = _own_subaccount(service, account, params)
+    key = parse_public_key(params.get("publicKey"))
+    events = await service.submit(RemoveApiKey(target, key))
+    if isinstance(events[0], ApiKeyRejected):
+        raise ApiError(404, "RESOURCE_NOT_FOUND", "no such key on that subaccount")
+    return {"subaccountId": target, "publicKey": key}
+
+
+def keys_by_account(service: ExchangeService) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for key, owner in service.engine.api_keys.items():
+        out.setdefault(owner, []).append(key)
+    return {a: sorted(keys) for a, keys in out.items()}
+
+
 async def list_subaccounts(service: ExchangeService, account: int, params: Any) -> Any:
     labels = service.store.subaccounts(account)
+    keys = keys_by_account(service)
     out = []
     for a in sorted(a for a, acct in service.engine.ledger.accounts.items() if acct.parent == account):
         label, created_us = labels.get(a, ("", 0))
@@ -101,6 +168,7 @@ async def list_subaccounts(service: ExchangeService, account: int, params: Any) 
                 "label": label,
                 "parentId": account,
                 "createdAt": iso_ms(created_us) if created_us else None,
+                "apiKeys": keys.get(a, []),
             }
         )
     return out
@@ -109,8 +177,7 @@ async def list_subaccounts(service: ExchangeService, account: int, params: Any) 
 async def transfer(service: ExchangeService, account: int, params: Any) -> Any:
     if not isinstance(params, dict):
         raise bad_request("body must be a JSON object")
-    if service.engine.owner(account) != account:
-        raise ApiError(400, "INVALID_CLIENT_REQUEST", "transfers are made by the main account")
+    _main_only(service, account, "transfers")
     source = target_account(service, account, {"subaccountId": params.get("fromSubaccountId")})
     target = target_account(service, account, {"subaccountId": params.get("toSubaccountId")})
     asset = service.wire.asset(params.get("symbol"))
