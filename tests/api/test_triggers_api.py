@@ -89,6 +89,9 @@ def test_ccxt_trigger_and_bracket_orders_with_the_order_stream(server: Server) -
     statuses = sorted((o["info"]["status"], o["info"]["triggerPrice"]) for o in pending)
     assert statuses == [("TriggerPending", "140.00"), ("TriggerPending", "145.00"), ("TriggerPending", "160.00")]
     assert account["triggerOrders"] == 3
+    # the bracket's TP and SL name their parent; the standalone stop has none
+    related = {o["info"]["triggerPrice"]: o["info"]["relatedOrderId"] for o in pending}
+    assert related == {"140.00": bracket["id"], "160.00": bracket["id"], "145.00": None}
     by_order: dict[str, list[tuple[str, str]]] = {}
     for f in frames:
         d = f["data"]

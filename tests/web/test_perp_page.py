@@ -235,6 +235,8 @@ def test_tp_sl_limit_prices_trigger_by_and_margin_histories(web: Web, server: Se
     expect(pending.filter(has_text=f"{tp_limit} (trigger {tp} Last)")).to_contain_text("reduce-only")
     expect(pending.filter(has_text=f"{sl_limit} (trigger {sl} Index)")).to_contain_text("reduce-only")
     orders = browser_client(web).request("GET", "/api/v1/orders", "orderQueryAll").json()
+    [parent] = {o["relatedOrderId"] for o in orders}  # both name the market order they belong to
+    expect(pending.filter(has_text=f"TP/SL of order {parent}")).to_have_count(2)
     got = {
         (o["side"], o["orderType"], o["price"], o["triggerPrice"], o["triggerBy"], o["reduceOnly"], o["status"])
         for o in orders

@@ -695,6 +695,7 @@ function attachedText(o) {
     const limit = o[`${prefix}LimitPrice`];
     if (trigger) parts.push(`${name} ${trigger}${limit ? ` (limit ${limit})` : ''}`);
   }
+  if (o.relatedOrderId) parts.push(`TP/SL of order ${o.relatedOrderId}`);
   return parts.length ? ` · ${parts.join(' / ')}` : '';
 }
 

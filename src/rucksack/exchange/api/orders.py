@@ -223,6 +223,7 @@ def order_json(
     reduce_only: bool = False,
     command: PlaceOrder | None = None,
     triggered_us: int = 0,
+    related_order_id: int = -1,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "orderType": order_type,
@@ -244,7 +245,7 @@ def order_json(
     out.update(
         {
             "reduceOnly": reduce_only if mw.spec.market_type == "PERP" else None,
-            "relatedOrderId": None,
+            "relatedOrderId": str(related_order_id) if related_order_id >= 0 else None,
             "selfTradePrevention": stp,
             "side": side,
             "status": status,
@@ -280,7 +281,7 @@ def resting_order_json(wire: Wire, symbol: str, o: Order, command: PlaceOrder | 
 
 
 def trigger_order_json(wire: Wire, t: Trigger) -> dict[str, Any]:
-    """A pending trigger order (``TriggerPending``)."""
+    """A pending trigger order (``TriggerPending``); a TP/SL names its parent in ``relatedOrderId``."""
     c = t.order
     mw = wire.markets[c.market]
     return order_json(
@@ -301,6 +302,7 @@ def trigger_order_json(wire: Wire, t: Trigger) -> dict[str, Any]:
         filled_quote=0,
         reduce_only=c.reduce_only,
         command=c,
+        related_order_id=t.parent_id,
     )
 
 
