@@ -1,5 +1,6 @@
 """Perpetuals in the browser: open a position with a market order, see it, a trigger order, one-click close;
-the leverage limit; take profit / stop loss with limit prices and trigger references; margin histories."""
+the leverage limit; take profit / stop loss with limit prices and trigger references; margin histories;
+a subaccount trading with its own key made in the page."""
 
 from __future__ import annotations
 
@@ -88,25 +89,35 @@ def test_open_and_close_perp_position(web: Web) -> None:
     web.shot("22-trade-perp-closed")
 
 
-def test_subaccount_switcher(web: Web) -> None:
-    """Create a subaccount, move USDC into it, view its balances and margin, switch back to the main account."""
+def plain(d: Decimal) -> str:
+    """A balance as the API writes it: no trailing zeros (prices keep the tick's places)."""
+    return f"{d.normalize():f}"
+
+
+def test_subaccount_trades_with_its_own_key(web: Web) -> None:
+    """Create a subaccount, fund it, act as it with a key made in the page: its order is its own, not the main's."""
     page = web.page
-    page.goto(web.url + "/#account")
+    page.goto(web.url + "/?market=SOL_USDC#account")
     page.wait_for_selector("body[data-ready='1']")
     page.click("#start-trading")
     expect(page.locator("body")).to_have_class(re.compile("signed-in"))
     usdc = page.locator("#balances tr[data-asset='USDC'] td.available")
     expect(usdc).to_have_text("100000")
-    expect(page.locator("#sub-note")).to_contain_text("every order is placed from the main account")
+    expect(page.locator("#acting-top")).to_have_text(re.compile("^Acting as Main account"))
 
+    # a new subaccount becomes the acting wallet: a fresh key pair in the page, its public key bound by the main key
     page.fill("#sub-label", "hedging")
     page.click("#sub-create")
     expect(page.locator("#sub-msg")).to_contain_text("Created subaccount")
-    expect(page.locator("#sub-select option", has_text="hedging")).to_have_count(1)
     sub = page.locator("#sub-select").input_value()
     assert sub != "0"
-    expect(page.locator("#page-account")).to_have_attribute("data-view", sub)
+    expect(page.locator("body")).to_have_attribute("data-acting", sub)
+    expect(page.locator("#acting-top")).to_contain_text(f"Acting as hedging (#{sub})")
+    expect(page.locator("#acting-top")).to_have_class(re.compile("sub"))
     expect(page.locator("#balances tbody tr")).to_have_count(0)  # a new subaccount holds nothing
+    stored = page.evaluate("JSON.parse(localStorage.getItem('rucksack.session'))")
+    sub_key = stored["subKeys"][sub]
+    assert sub_key["apiKey"] not in (stored["apiKey"], sub_key["secret"]) and stored["acting"] == int(sub)
 
     page.select_option("#xfer-asset", "USDC")
     page.fill("#xfer-qty", "1000")
@@ -116,11 +127,49 @@ def test_subaccount_switcher(web: Web) -> None:
     expect(page.locator("#col-net-equity")).to_contain_text("1,000.00 USDC")
     web.shot("23-account-subaccount")
 
+    # the Trade page acts as the subaccount: its balance, its open orders
+    page.click("#nav [data-page='trade']")
+    expect(page.locator("#order-wallet")).to_contain_text(f"hedging (#{sub})")
+    expect(page.locator("#order-available")).to_have_text("1000 USDC")
+    bid = Decimal(page.locator("#book-bids .level").first.get_attribute("data-price") or "0")
+    price = (bid * Decimal("0.98")).quantize(Decimal("0.01"))
+    page.fill("#order-price", str(price))
+    page.fill("#order-qty", "1")
+    page.click("#order-submit")
+    expect(page.locator("#order-msg")).to_contain_text("New")
+    expect(page.locator("#open-orders tbody tr", has_text=str(price))).to_have_count(1)
+    expect(page.locator("#order-available")).to_have_text(f"{plain(1000 - price)} USDC")
+    web.shot("24-trade-as-subaccount")
+
+    # a reload keeps acting as the subaccount with its stored key (no second key is made)
+    page.reload()
+    page.wait_for_selector("body.signed-in")
+    expect(page.locator("body")).to_have_attribute("data-acting", sub)
+    expect(page.locator("#open-orders tbody tr", has_text=str(price))).to_have_count(1)
+    page.click("#nav [data-page='lend']")
+    expect(page.locator("#lend-wallet")).to_contain_text(f"Acting as hedging (#{sub})")
+
+    main = browser_client(web)
+    as_sub = Signed(web.url, Creds(sub_key["apiKey"], sub_key["secret"], int(sub)))
+    sub_orders = as_sub.request("GET", "/api/v1/orders", "orderQueryAll").json()
+    assert [(o["symbol"], o["side"], o["price"]) for o in sub_orders] == [("SOL_USDC", "Bid", str(price))]
+    assert main.request("GET", "/api/v1/orders", "orderQueryAll").json() == []
+    listed = main.request("GET", "/api/v1/subaccounts", "subaccountQueryAll").json()
+    assert [a["apiKeys"] for a in listed if str(a["subaccountId"]) == sub] == [[sub_key["apiKey"]]]
+
+    page.click("#nav [data-page='account']")
+    expect(page.locator("#balances tr[data-asset='USDC'] td.locked")).to_have_text(plain(price))  # the order's hold
+    expect(usdc).to_have_text(plain(1000 - price))
+
+    # back to the main account: the main key again, no open orders there
     page.select_option("#sub-select", "0")
-    expect(page.locator("#page-account")).to_have_attribute("data-view", "0")
+    expect(page.locator("body")).to_have_attribute("data-acting", "0")
     expect(usdc).to_have_text("99000")
     page.click("#nav [data-page='trade']")
-    expect(page.locator("#order-available")).to_have_text("99000 USDC")  # orders go from the main account
+    expect(page.locator("#order-wallet")).to_contain_text("Acting as Main account")
+    expect(page.locator("#order-available")).to_have_text("99000 USDC")
+    expect(page.locator("#open-orders tbody tr")).to_have_count(0)
+    assert page.evaluate("JSON.parse(localStorage.getItem('rucksack.session')).acting") == 0
 
 
 def admin_tick(server: Server, tick: str) -> None:

@@ -12,9 +12,13 @@ const LEVERAGE_MAX = 50;
 // Backpack's trigger references (`triggerBy`, `takeProfitTriggerBy`, `stopLossTriggerBy`) and the UI's short names
 const TRIGGER_BY = { MarkPrice: 'Mark', LastPrice: 'Last', IndexPrice: 'Index' };
 
+// `client` holds the main account's key (sign-in, subaccounts, transfers, reserves proof); `trader` the key of the
+// wallet the page acts as (the main key, or the chosen subaccount's own key): orders, positions, lending, streams.
 const client = new Client();
+const trader = new Client();
 const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
-const streams = new Streams(wsUrl, client);
+const streams = new Streams(wsUrl, trader);
+const PRIVATE_STREAMS = ['account.orderUpdate', 'account.balanceUpdate', 'account.positionUpdate'];
 
 const state = {
   markets: {}, // symbol -> market
@@ -29,8 +33,7 @@ const state = {
   openOrders: [],
   positions: {}, // symbol -> GET /api/v1/position row, kept current by account.positionUpdate
   subaccounts: [], // GET /api/v1/subaccounts (Rucksack extension)
-  viewSub: 0, // the subaccount the Account page shows (0 = main); orders always go from the main account
-  subView: null, // {capital, lent, positions} of viewSub when it is not the main account
+  acting: 0, // the subaccount the page acts as with that subaccount's own key (0 = the main account)
   lendMarkets: [],
   lendMsgs: {}, // asset -> [text, kind] shown next to that market's buttons
   interval: '1m',
@@ -549,7 +552,7 @@ async function refreshMaxSize() {
   if ($('#order-type').value === 'Limit' && onTick(price, m.filters.price.tickSize)) params.price = price;
   if (isPerp(m) && $('#order-reduceonly').checked) params.reduceOnly = true;
   try {
-    const limit = await client.signed('GET', '/api/v1/account/limits/order', 'maxOrderQuantity', params);
+    const limit = await trader.signed('GET', '/api/v1/account/limits/order', 'maxOrderQuantity', params);
     if (seq !== maxSizeSeq) return;
     out.textContent = `${limit.maxOrderQuantity} ${m.baseSymbol}${params.price ? '' : isPerp(m) ? ' at the mark' : ''}`;
     out.dataset.qty = limit.maxOrderQuantity;
@@ -632,7 +635,7 @@ async function submitOrder(event) {
   if (problem) return showMsg('#order-msg', problem);
   button.disabled = true;
   try {
-    const order = await client.signed('POST', '/api/v1/order', 'orderExecute', params);
+    const order = await trader.signed('POST', '/api/v1/order', 'orderExecute', params);
     const filled = Number(order.executedQuantity) > 0 ? `, filled ${order.executedQuantity}` : '';
     showMsg('#order-msg', `${order.side === 'Bid' ? 'Buy' : 'Sell'} ${order.quantity} ${order.status}${filled} (id ${order.id})`, 'ok');
     refreshPrivate();
@@ -702,7 +705,7 @@ function attachedText(o) {
 async function cancelOrder(o) {
   showMsg('#orders-msg', '');
   try {
-    await client.signed('DELETE', '/api/v1/order', 'orderCancel', { orderId: o.id, symbol: o.symbol });
+    await trader.signed('DELETE', '/api/v1/order', 'orderCancel', { orderId: o.id, symbol: o.symbol });
     showMsg('#orders-msg', `Cancelled order ${o.id}`, 'ok');
   } catch (err) {
     showMsg('#orders-msg', errorText(err));
@@ -713,7 +716,7 @@ async function cancelOrder(o) {
 async function cancelAll() {
   showMsg('#orders-msg', '');
   try {
-    const cancelled = await client.signed('DELETE', '/api/v1/orders', 'orderCancelAll', { symbol: state.symbol });
+    const cancelled = await trader.signed('DELETE', '/api/v1/orders', 'orderCancelAll', { symbol: state.symbol });
     showMsg('#orders-msg', `Cancelled ${Array.isArray(cancelled) ? cancelled.length : 0} order(s) on ${state.symbol}`, 'ok');
   } catch (err) {
     showMsg('#orders-msg', errorText(err));
@@ -816,7 +819,7 @@ async function loadHistory(tab) {
   if (!h || !state.session) return;
   const seq = ++h.seq;
   try {
-    const rows = await client.signed('GET', h.path, h.instruction, { limit: h.size + 1, offset: h.page * h.size });
+    const rows = await trader.signed('GET', h.path, h.instruction, { limit: h.size + 1, offset: h.page * h.size });
     if (seq !== h.seq || !state.session) return;
     renderHistoryTab(tab, rows.slice(0, h.size), rows.length > h.size);
   } catch (err) {
@@ -873,13 +876,15 @@ function showTab(tab) {
 
 async function refreshPrivate() {
   if (!state.session) return;
+  const keys = trader.keys;
   try {
     const [capital, orders, positions, perps] = await Promise.all([
-      client.signed('GET', '/api/v1/capital', 'balanceQuery'),
-      client.signed('GET', '/api/v1/orders', 'orderQueryAll'),
-      client.signed('GET', '/api/v1/borrowLend/positions', 'borrowLendPositionQuery'),
-      client.signed('GET', '/api/v1/position', 'positionQuery'),
+      trader.signed('GET', '/api/v1/capital', 'balanceQuery'),
+      trader.signed('GET', '/api/v1/orders', 'orderQueryAll'),
+      trader.signed('GET', '/api/v1/borrowLend/positions', 'borrowLendPositionQuery'),
+      trader.signed('GET', '/api/v1/position', 'positionQuery'),
     ]);
+    if (trader.keys !== keys) return; // the page switched wallets meanwhile
     state.positions = Object.fromEntries(perps.map((p) => [p.symbol, p]));
     renderPositions();
     state.capital = capital;
@@ -905,7 +910,9 @@ const refreshSoon = debounce(refreshPrivate, 250);
 async function refreshPositions() {
   if (!state.session) return;
   try {
-    const perps = await client.signed('GET', '/api/v1/position', 'positionQuery');
+    const keys = trader.keys;
+    const perps = await trader.signed('GET', '/api/v1/position', 'positionQuery');
+    if (trader.keys !== keys) return;
     state.positions = Object.fromEntries(perps.map((p) => [p.symbol, p]));
     renderPositions();
   } catch (err) {
@@ -941,8 +948,8 @@ function onPositionUpdate(d) {
   refreshSoon();
 }
 
-function positionRows(closeMsg, positions = state.positions, closable = true) {
-  return Object.values(positions)
+function positionRows(closeMsg) {
+  return Object.values(state.positions)
     .filter((p) => Number(p.netQuantity) !== 0)
     .sort((a, b) => a.symbol.localeCompare(b.symbol))
     .map((p) => {
@@ -961,17 +968,14 @@ function positionRows(closeMsg, positions = state.positions, closable = true) {
         el('td', { class: `pnl ${upnl < 0 ? 'down' : 'up'}` }, `${upnl >= 0 ? '+' : ''}${fmt(upnl)} USDC`),
         el('td', { class: 'liq' }, Number(p.estLiquidationPrice) ? fmt(p.estLiquidationPrice, pd) : '–'),
         el('td', { class: 'margin' }, `${fmt(margin)} USDC (${pct(p.imf).replace('+', '')})`),
-        el('td', {}, closable
-          ? el('button', { class: 'small close', onclick: () => closePosition(p, closeMsg) }, 'Close')
-          : el('span', { class: 'muted small', title: 'Subaccounts place no orders yet' }, 'main account only')),
+        el('td', {}, el('button', { class: 'small close', onclick: () => closePosition(p, closeMsg) }, 'Close')),
       );
     });
 }
 
 function renderPositions() {
   for (const [table, msg] of [['#positions', '#orders-msg'], ['#account-positions', '#account-positions-msg']]) {
-    const sub = table === '#account-positions' && state.subView;
-    const rows = sub ? positionRows(msg, state.subView.positions, false) : positionRows(msg);
+    const rows = positionRows(msg);
     $(`${table} tbody`).replaceChildren(...rows);
     $(table).parentElement.querySelector('.empty-note').hidden = rows.length > 0;
   }
@@ -984,7 +988,7 @@ async function closePosition(p, msg) {
   showMsg(msg, '');
   const q = Number(p.netQuantity);
   try {
-    const order = await client.signed('POST', '/api/v1/order', 'orderExecute', {
+    const order = await trader.signed('POST', '/api/v1/order', 'orderExecute', {
       symbol: p.symbol,
       side: q > 0 ? 'Ask' : 'Bid',
       orderType: 'Market',
@@ -999,8 +1003,8 @@ async function closePosition(p, msg) {
 }
 
 function renderBalances() {
-  const capital = state.subView ? state.subView.capital : state.capital;
-  const lentOf = state.subView ? state.subView.lent : state.lent;
+  const capital = state.capital;
+  const lentOf = state.lent;
   const assets = new Set([...Object.keys(capital), ...Object.keys(lentOf)]);
   const collateral = state.collateral ? Object.fromEntries(state.collateral.collateral.map((c) => [c.symbol, c])) : {};
   $('#balances tbody').replaceChildren(
@@ -1025,28 +1029,16 @@ function renderBalances() {
 
 async function refreshAccount() {
   if (!state.session) return;
+  const keys = trader.keys;
   try {
-    const sub = state.viewSub ? { subaccountId: state.viewSub } : {};
+    // the acting wallet's own figures (its key); balances and positions come from refreshPrivate
     const [summary, account, subaccounts] = await Promise.all([
-      client.signed('GET', '/api/v1/capital/collateral', 'collateralQuery', sub),
-      client.signed('GET', '/api/v1/account', 'accountQuery', sub),
+      trader.signed('GET', '/api/v1/capital/collateral', 'collateralQuery'),
+      trader.signed('GET', '/api/v1/account', 'accountQuery'),
       client.signed('GET', '/api/v1/subaccounts', 'subaccountQueryAll'),
     ]);
-    if (state.viewSub) {
-      const [capital, perps, lends] = await Promise.all([
-        client.signed('GET', '/api/v1/capital', 'balanceQuery', sub),
-        client.signed('GET', '/api/v1/position', 'positionQuery', sub),
-        client.signed('GET', '/api/v1/borrowLend/positions', 'borrowLendPositionQuery', sub),
-      ]);
-      state.subView = {
-        capital,
-        lent: Object.fromEntries(lends.map((p) => [p.symbol, p.netQuantity])),
-        positions: Object.fromEntries(perps.map((p) => [p.symbol, p])),
-      };
-    } else {
-      state.subView = null;
-      state.account = account; // the fee rates the order form uses are the main account's
-    }
+    if (trader.keys !== keys) return; // the page switched wallets meanwhile
+    state.account = account; // fee rates and leverage limit of the wallet the orders come from
     state.collateral = summary;
     state.subaccounts = subaccounts;
     renderSubaccounts();
@@ -1088,7 +1080,7 @@ function renderLeverage(account) {
   $('#lev-current').textContent = `${account.leverageLimit}×`;
   $('#col-position-limit').textContent = `${fmt(account.positionLimit)} USDC`;
   $('#col-min-imf').textContent = lev > 0 ? pct(1 / lev).replace('+', '') : '–';
-  const key = `${state.viewSub}:${lev}`;
+  const key = `${state.acting}:${lev}`;
   if (state.shownLeverage !== key) {
     state.shownLeverage = key; // only when it changed, so a number being typed is not overwritten
     $('#lev-input').value = String(lev);
@@ -1102,10 +1094,9 @@ async function setLeverage(event) {
   const lev = parseLeverage($('#lev-input').value);
   if (lev === null) return showMsg('#lev-msg', `Leverage must be a whole number from 1 to ${LEVERAGE_MAX}.`);
   const params = { leverageLimit: String(lev) };
-  if (state.viewSub) params.subaccountId = state.viewSub;
   $('#lev-set').disabled = true;
   try {
-    await client.signed('PATCH', '/api/v1/account', 'accountUpdate', params);
+    await trader.signed('PATCH', '/api/v1/account', 'accountUpdate', params);
     showMsg('#lev-msg', `Leverage limit set to ${lev}×`, 'ok');
   } catch (err) {
     showMsg('#lev-msg', `Refused by the exchange: ${errorText(err)}`);
@@ -1125,17 +1116,104 @@ function renderSubaccounts() {
     el('option', { value: '0' }, 'Main account'),
     ...state.subaccounts.map((a) => el('option', { value: String(a.subaccountId) }, `${a.label || 'subaccount'} (#${a.subaccountId})`)),
   );
-  select.value = String(state.viewSub);
-  $('#xfer-to').disabled = $('#xfer-from').disabled = !state.viewSub;
-  $('#page-account').dataset.view = String(state.viewSub);
+  select.value = String(state.acting);
+  $('#xfer-to').disabled = $('#xfer-from').disabled = !state.acting;
+  $('#page-account').dataset.view = String(state.acting);
 }
 
-function viewSubaccount(id) {
-  state.viewSub = Number(id) || 0;
-  state.subView = null;
+/** "Main account" or "hedging (#5)": the wallet the page acts as. */
+function walletName(id = state.acting) {
+  if (!id) return 'Main account';
+  const sub = state.subaccounts.find((a) => a.subaccountId === id);
+  return `${(sub && sub.label) || 'subaccount'} (#${id})`;
+}
+
+/** Every place that names the acting wallet: the top bar, the order form, the orders panel, the Lend page. */
+function renderActing() {
+  const name = state.session ? walletName() : '';
+  const key = trader.keys ? ` · key ${trader.keys.apiKey.slice(0, 6)}…` : '';
+  for (const node of $$('.acting-wallet')) {
+    node.textContent = name ? `Acting as ${name}${key}` : '';
+    node.classList.toggle('sub', Boolean(state.acting));
+  }
+  document.body.dataset.acting = String(state.acting);
+}
+
+/** Reads or rewrites the stored session (main key, subaccount keys, acting wallet) where the main key is kept. */
+function keyStore() {
+  return localStorage.getItem(SESSION_KEY) ? localStorage : sessionStorage;
+}
+
+function storedSession() {
+  return JSON.parse(keyStore().getItem(SESSION_KEY) || 'null');
+}
+
+function updateStoredSession(change) {
+  const stored = storedSession();
+  if (!stored) return;
+  change(stored);
+  keyStore().setItem(SESSION_KEY, JSON.stringify(stored));
+}
+
+/** The subaccount's key kept in this page while the exchange still lists it, else a fresh one bound by the main key. */
+async function subaccountKeys(id) {
+  state.subaccounts = await client.signed('GET', '/api/v1/subaccounts', 'subaccountQueryAll');
+  const sub = state.subaccounts.find((a) => a.subaccountId === id);
+  if (!sub) throw new ApiError(404, 'RESOURCE_NOT_FOUND', 'Subaccount not found');
+  const held = ((storedSession() || {}).subKeys || {})[id];
+  if (held && sub.apiKeys.includes(held.apiKey)) return { keys: await Keys.fromStrings(held.apiKey, held.secret), fresh: false };
+  const keys = await Keys.generate(); // the seed never leaves this page, as for the main key
+  await client.signed('POST', '/api/v1/subaccounts/apiKeys', 'subaccountApiKeyCreate', { subaccountId: id, publicKey: keys.apiKey });
+  updateStoredSession((s) => {
+    s.subKeys = { ...s.subKeys, [id]: { apiKey: keys.apiKey, secret: keys.secret() } };
+  });
+  sub.apiKeys.push(keys.apiKey);
+  return { keys, fresh: true };
+}
+
+/** Clears what was read with the previous wallet's key. */
+function clearPrivate() {
+  Object.assign(state, { account: null, capital: {}, lent: {}, openOrders: [], positions: {}, collateral: null, shownLeverage: null });
+  renderOpenOrders();
+  renderPositions();
+  clearHistories();
+  renderBalances();
+  updateOrderSummary();
+}
+
+/** The private streams, signed with the acting wallet's key (re-subscribing moves the connection to it). */
+function subscribeActing() {
+  streams.unsubscribePrivate();
+  streams.subscribePrivate(PRIVATE_STREAMS, {
+    'account.orderUpdate': () => refreshSoon(),
+    'account.balanceUpdate': () => refreshSoon(),
+    'account.positionUpdate': onPositionUpdate,
+  });
+}
+
+/** Acts as subaccount `id` with its own key (made and registered when needed), or as the main account (0). */
+async function actAs(id) {
   showMsg('#sub-msg', '');
+  let ok = true;
+  try {
+    const got = id ? await subaccountKeys(id) : { keys: client.keys, fresh: false };
+    trader.keys = got.keys;
+    state.acting = id;
+    if (got.fresh) showMsg('#sub-msg', `New key for ${walletName(id)} made in this browser and registered`, 'ok');
+  } catch (err) {
+    showMsg('#sub-msg', `Cannot act as subaccount #${id}: ${errorText(err)}`);
+    [trader.keys, state.acting, ok] = [client.keys, 0, false];
+  }
+  updateStoredSession((s) => {
+    s.acting = state.acting;
+  });
+  clearPrivate();
   renderSubaccounts();
-  refreshAccount();
+  renderActing();
+  subscribeActing();
+  await refreshAccount();
+  await refreshPrivate();
+  return ok;
 }
 
 async function createSubaccount() {
@@ -1144,9 +1222,8 @@ async function createSubaccount() {
     const label = $('#sub-label').value.trim();
     const created = await client.signed('POST', '/api/v1/subaccounts', 'subaccountCreate', { label });
     $('#sub-label').value = '';
-    state.subaccounts.push(created);
-    viewSubaccount(created.subaccountId);
-    showMsg('#sub-msg', `Created subaccount #${created.subaccountId}`, 'ok');
+    state.subaccounts.push({ ...created, apiKeys: [] });
+    if (await actAs(created.subaccountId)) showMsg('#sub-msg', `Created subaccount #${created.subaccountId}; acting as it with a new key`, 'ok');
   } catch (err) {
     showMsg('#sub-msg', errorText(err));
   }
@@ -1158,11 +1235,11 @@ async function transferSub(toSub) {
   const quantity = $('#xfer-qty').value.trim();
   if (!quantity) return showMsg('#sub-msg', 'Enter a quantity.');
   const params = { symbol, quantity };
-  params[toSub ? 'toSubaccountId' : 'fromSubaccountId'] = state.viewSub;
+  params[toSub ? 'toSubaccountId' : 'fromSubaccountId'] = state.acting;
   try {
     await client.signed('POST', '/api/v1/subaccounts/transfer', 'subaccountTransfer', params);
     $('#xfer-qty').value = '';
-    showMsg('#sub-msg', `Moved ${quantity} ${symbol} ${toSub ? 'to' : 'from'} subaccount #${state.viewSub}`, 'ok');
+    showMsg('#sub-msg', `Moved ${quantity} ${symbol} ${toSub ? 'to' : 'from'} subaccount #${state.acting}`, 'ok');
   } catch (err) {
     showMsg('#sub-msg', errorText(err));
   }
@@ -1287,7 +1364,7 @@ async function lendAction(symbol, side, input) {
   if (!quantity) state.lendMsgs[symbol] = ['Enter an amount.', 'error'];
   else {
     try {
-      await client.signed('POST', '/api/v1/borrowLend', 'borrowLendExecute', { symbol, side, quantity });
+      await trader.signed('POST', '/api/v1/borrowLend', 'borrowLendExecute', { symbol, side, quantity });
       state.lendMsgs[symbol] = [`${done} ${quantity} ${symbol}`, 'ok'];
       input.value = '';
     } catch (err) {
@@ -1316,13 +1393,7 @@ async function useKeys(keys, session) {
   $('#sign-out').hidden = false;
   $('#apikey-form').hidden = true;
   document.body.classList.add('signed-in');
-  streams.subscribePrivate(['account.orderUpdate', 'account.balanceUpdate', 'account.positionUpdate'], {
-    'account.orderUpdate': () => refreshSoon(),
-    'account.balanceUpdate': () => refreshSoon(),
-    'account.positionUpdate': onPositionUpdate,
-  });
-  await refreshAccount();
-  await refreshPrivate();
+  await actAs(session.acting || 0); // the wallet chosen before a reload, with its stored key
   if (!$('#page-lend').hidden) renderLendMarkets();
 }
 
@@ -1331,8 +1402,10 @@ function signOut() {
   sessionStorage.removeItem(SESSION_KEY);
   streams.unsubscribePrivate();
   client.keys = null;
-  Object.assign(state, { session: null, account: null, capital: {}, lent: {}, openOrders: [], positions: {}, collateral: null, subaccounts: [], viewSub: 0, subView: null, shownLeverage: null });
+  trader.keys = null;
+  Object.assign(state, { session: null, account: null, capital: {}, lent: {}, openOrders: [], positions: {}, collateral: null, subaccounts: [], acting: 0, shownLeverage: null });
   document.body.classList.remove('signed-in');
+  renderActing();
   $('#session-label').textContent = '';
   $('#start-trading').hidden = false;
   $('#show-apikey').hidden = false;
@@ -1391,7 +1464,7 @@ async function restoreSession() {
   try {
     const s = JSON.parse(stored);
     const keys = await Keys.fromStrings(s.apiKey, s.secret);
-    await useKeys(keys, { apiKey: s.apiKey, accountId: s.accountId, sandbox: s.sandbox });
+    await useKeys(keys, { apiKey: s.apiKey, accountId: s.accountId, sandbox: s.sandbox, acting: s.acting });
   } catch (err) {
     showMsg('#session-msg', `Stored key not usable: ${errorText(err)}`);
   }
@@ -1531,7 +1604,7 @@ function wire() {
   $('#apikey-form').addEventListener('submit', apiKeySignIn);
   $('#sign-out').addEventListener('click', signOut);
   $('#check-proof').addEventListener('click', checkProof);
-  $('#sub-select').addEventListener('change', (e) => viewSubaccount(e.target.value));
+  $('#sub-select').addEventListener('change', (e) => actAs(Number(e.target.value) || 0));
   $('#sub-create').addEventListener('click', createSubaccount);
   $('#xfer-to').addEventListener('click', () => transferSub(true));
   $('#xfer-from').addEventListener('click', () => transferSub(false));
@@ -1554,6 +1627,7 @@ async function main() {
   setOrderType();
   try {
     await client.syncClock();
+    trader.clockOffset = client.clockOffset;
     await loadMarkets();
   } catch (err) {
     showMsg('#session-msg', `Exchange unreachable: ${errorText(err)}`);
