@@ -112,6 +112,10 @@ def test_ccxt_trigger_and_bracket_orders_with_the_order_stream(server: Server) -
     assert expired["R"] == "StopWithoutPosition" and expired["P"] == "160.00" and expired["r"] is True
     accepted_stop = next(f["data"] for f in frames if f["data"]["i"] == stop["id"])
     assert accepted_stop["P"] == "145.00" and accepted_stop["B"] == "IndexPrice" and accepted_stop["Y"] == "1.00"
+    # every trigger has its history row: the fired stop kept its id and filled, the TP expired
+    rows = signer.request("GET", "/wapi/v1/history/orders", "orderHistoryQueryAll", {"symbol": "SOL_USDC_PERP"})
+    history = {r["id"]: r["status"] for r in rows.json()}
+    assert (history[stop["id"]], history[sl], history[tp]) == ("Filled", "Filled", "Expired")
     assert ex.fetch_positions() == [] or all(float(p["contracts"]) == 0 for p in ex.fetch_positions())
     assert ex.fetch_open_orders(PERP) == []
 
@@ -138,6 +142,11 @@ def test_sdk_trigger_cancel_and_auto_borrow_spot_order(server: Server) -> None:
     assert client.get_account()["triggerOrders"] == 1
     cancelled = client.cancel_open_order("SOL_USDC_PERP", orderId=order["id"])
     assert cancelled["status"] == "Cancelled" and client.get_open_orders(symbol="SOL_USDC_PERP") == []
+    # a trigger that never fired still has its history row
+    signer = Signed(server.url, creds)
+    history = signer.request("GET", "/wapi/v1/history/orders", "orderHistoryQueryAll", {"orderId": order["id"]})
+    [row] = history.json()
+    assert (row["id"], row["status"], row["side"], row["symbol"]) == (order["id"], "Cancelled", "Ask", "SOL_USDC_PERP")
     # a trigger needs a quantity; TP/SL are for futures; no SOL and no autoBorrow: refused
     perp, spot = {"symbol": "SOL_USDC_PERP"}, {"symbol": "SOL_USDC", "quantity": "1"}
     for kwargs, code in (

@@ -36,6 +36,7 @@ from rucksack.exchange.core.events import (
     PnlSettled,
     PositionTransferred,
     TradeExecuted,
+    TriggerAccepted,
     Withdrawn,
 )
 from rucksack.exchange.core.lending.curve import WAD
@@ -120,6 +121,12 @@ assert PlaceOrder.__struct_fields__[: len(PLACED_FIELDS)] == PLACED_FIELDS
 INSERT_ORDER = (
     f"INSERT INTO orders (id, {', '.join(PLACED_FIELDS)}, created_us, status, updated_us)"
     f" VALUES (?,{'?,' * len(PLACED_FIELDS)}?,'New',?)"
+    # a trigger that fires keeps its id: its TriggerPending row becomes the order's (created_us kept)
+    " ON CONFLICT(id) DO UPDATE SET status='New', updated_us=excluded.updated_us"
+)
+INSERT_TRIGGER = (  # a pending trigger order has a history row from the start, like any order
+    f"INSERT INTO orders (id, {', '.join(PLACED_FIELDS)}, created_us, status, updated_us)"
+    f" VALUES (?,{'?,' * len(PLACED_FIELDS)}?,'TriggerPending',?)"
 )
 OPEN_STATUSES = ("New", "PartiallyFilled")
 NO_CLIENT_ID = -1
@@ -274,6 +281,8 @@ class ReadStore:
                 db.execute(INSERT_ORDER, (ev.order_id, *placed_row(o), ev.ts_us, ev.ts_us))
                 if o.client_id >= 0:
                     self.client_ids[ev.order_id] = o.client_id
+            elif isinstance(ev, TriggerAccepted):
+                db.execute(INSERT_TRIGGER, (ev.order_id, *placed_row(ev.order), ev.ts_us, ev.ts_us))
             elif isinstance(ev, TradeExecuted):
                 self._project_trade(ev)
                 if ev.market in self.perps:
