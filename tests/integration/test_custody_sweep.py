@@ -19,13 +19,17 @@ class SweepWorld(World):
     serve_args = ("--sweep-every", "1")
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def _running(kind: type[World], tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     net = Devnet("127.0.0.1", 0, chains=["solana", "base"]).start()
-    w = SweepWorld(net, tmp_path_factory.mktemp("sweep"))
+    w = kind(net, tmp_path_factory.mktemp(kind.__name__))
     yield w
     w.server.stop()
     net.stop()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    yield from _running(SweepWorld, tmp_path_factory)
 
 
 def test_deposit_sweep_and_withdraw_back(world: World) -> None:
@@ -73,11 +77,7 @@ class LazySweepWorld(World):
 
 @pytest.fixture(scope="module")
 def lazy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    net = Devnet("127.0.0.1", 0, chains=["solana", "base"]).start()
-    w = LazySweepWorld(net, tmp_path_factory.mktemp("lazy"))
-    yield w
-    w.server.stop()
-    net.stop()
+    yield from _running(LazySweepWorld, tmp_path_factory)
 
 
 def test_withdrawal_right_after_a_deposit_waits_for_the_sweep_it_asks_for(lazy: World) -> None:

@@ -42,6 +42,14 @@ ORDER_PAYLOAD = {
     },
 }
 SUBACCOUNT = {"type": "integer", "minimum": 0, "maximum": 281474976710655, "description": "own subaccount id"}
+SUBACCOUNT_KEY = {
+    "type": "object",
+    "required": ["subaccountId", "publicKey"],
+    "properties": {
+        "subaccountId": SUBACCOUNT,
+        "publicKey": {"type": "string", "description": "base64 ED25519 public key (32 bytes)"},
+    },
+}
 
 
 def q(name: str, schema: dict[str, Any], required: bool = False) -> dict[str, Any]:
@@ -343,27 +351,13 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
     ("POST", "/api/v1/subaccounts/apiKeys"): (
         "Rucksack extension: bind an API key to one of your subaccounts (subaccountApiKeyCreate)",
         [],
-        {
-            "type": "object",
-            "required": ["subaccountId", "publicKey"],
-            "properties": {
-                "subaccountId": SUBACCOUNT,
-                "publicKey": {"type": "string", "description": "base64 ED25519 public key (32 bytes)"},
-            },
-        },
+        SUBACCOUNT_KEY,
         [400, 404],
     ),
     ("DELETE", "/api/v1/subaccounts/apiKeys"): (
         "Rucksack extension: unbind a subaccount's API key (subaccountApiKeyDelete)",
         [],
-        {
-            "type": "object",
-            "required": ["subaccountId", "publicKey"],
-            "properties": {
-                "subaccountId": SUBACCOUNT,
-                "publicKey": {"type": "string", "description": "base64 ED25519 public key (32 bytes)"},
-            },
-        },
+        SUBACCOUNT_KEY,
         [400, 404],
     ),
     ("GET", "/api/v1/reserves/snapshot"): (

@@ -102,22 +102,10 @@ CREATE INDEX positions_by_account ON positions (account, id);
 CREATE INDEX positions_open ON positions (state, market);
 """
 
-# the columns of ``orders`` that copy the placement: the leading fields of ``PlaceOrder``, in its
-# order, so one ``astuple`` slice is the row (checked at import)
-PLACED_FIELDS = (
-    "account",
-    "market",
-    "side",
-    "order_type",
-    "lots",
-    "price",
-    "quote_atoms",
-    "tif",
-    "post_only",
-    "stp",
-    "client_id",
-)
-assert PlaceOrder.__struct_fields__[: len(PLACED_FIELDS)] == PLACED_FIELDS
+# the columns of ``orders`` that copy the placement: the leading fields of ``PlaceOrder`` up to
+# ``client_id``, in its order (the engine refuses to run if that order ever changes), so one
+# ``astuple`` slice is the row
+PLACED_FIELDS: tuple[str, ...] = PlaceOrder.__struct_fields__[: PlaceOrder.__struct_fields__.index("client_id") + 1]
 INSERT_ORDER = (
     f"INSERT INTO orders (id, {', '.join(PLACED_FIELDS)}, created_us, status, updated_us)"
     f" VALUES (?,{'?,' * len(PLACED_FIELDS)}?,'New',?)"
