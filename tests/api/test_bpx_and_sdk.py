@@ -100,13 +100,21 @@ def test_sdk_rest(server: Server, liquidity: None) -> None:
 
 
 class LocalWebSocketClient(WebSocketClient):
-    """The SDK has no URL parameter; its reconnect path also goes through ``_connect``."""
+    """The SDK has no URL parameter; its reconnect path also goes through ``_connect``. Its
+    ``on_close`` reconnects (and prints) forever, even after ``close()``: once closed, it stops."""
 
     url = ""
+    closed = False
 
     def _connect(self) -> None:
+        if self.closed:
+            return
         self.base_url = self.url
         super()._connect()
+
+    def close(self) -> None:
+        self.closed = True
+        super().close()
 
 
 def test_sdk_websocket(server: Server, liquidity: None) -> None:

@@ -46,7 +46,21 @@ def run_cli(
         sys.stdin = old
     out, err = capsys.readouterr()
     assert code == expect, (argv, code, out, err)
-    return (json.loads(out.strip().splitlines()[-1]) if out.strip() else {}), out, err
+    return last_json(out), out, err
+
+
+def last_json(out: str) -> dict[str, Any]:
+    """The command's result: the last stdout line that is a JSON object ({} if none). A library's
+    stray print from a background thread of an earlier test in this process is not a result."""
+    for line in reversed(out.strip().splitlines()):
+        if line.startswith("{"):
+            try:
+                value = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(value, dict):
+                return value
+    return {}
 
 
 def leaf_command(argv: list[str]) -> tuple[int, argparse.ArgumentParser]:
