@@ -5,6 +5,7 @@ a subaccount trading with its own key made in the page."""
 from __future__ import annotations
 
 import re
+import time
 from decimal import Decimal
 
 import httpx
@@ -17,6 +18,23 @@ from tests.web.conftest import Web
 
 def number(text: str) -> Decimal:
     return Decimal(re.sub(r"[^0-9.\-]", "", text.split()[0]))
+
+
+def wait_for_asks(url: str, symbol: str, quantity: str, timeout: float = 20.0) -> None:
+    """Until the makers offer ``quantity`` within the taker's impact band (5% over the best ask), so a
+    market buy of it fills whole: right after start-up, or just after another test's buy, the book
+    can be thin."""
+    deadline = time.monotonic() + timeout
+    while True:
+        asks = [
+            (Decimal(p), Decimal(q))
+            for p, q in httpx.get(url + "/api/v1/depth", params={"symbol": symbol}).json()["asks"]
+        ]
+        best = min((p for p, _ in asks), default=None)
+        if best is not None and sum(q for p, q in asks if p <= best * Decimal("1.05")) >= Decimal(quantity):
+            return
+        assert time.monotonic() < deadline, f"the makers never offered {quantity} {symbol}"
+        time.sleep(0.2)
 
 
 def test_open_and_close_perp_position(web: Web) -> None:
@@ -33,6 +51,7 @@ def test_open_and_close_perp_position(web: Web) -> None:
     expect(page.locator("#order-tp")).to_be_enabled()
 
     # a marketable buy opens a long: the Positions tab shows entry, mark and unrealized PnL
+    wait_for_asks(web.url, "SOL_USDC_PERP", "1")
     page.select_option("#order-type", "Market")
     page.fill("#order-qty", "1")
     expect(page.locator("#order-margin")).to_contain_text("IMF")
@@ -260,6 +279,7 @@ def test_tp_sl_limit_prices_trigger_by_and_margin_histories(web: Web, server: Se
     tp, tp_limit = (mark * Decimal("1.2")).quantize(cents), (mark * Decimal("1.19")).quantize(cents)
     sl, sl_limit = (mark * Decimal("0.8")).quantize(cents), (mark * Decimal("0.79")).quantize(cents)
 
+    wait_for_asks(web.url, "SOL_USDC_PERP", "1")
     page.select_option("#order-type", "Market")
     page.fill("#order-qty", "1")
     page.click("#tpsl summary")
