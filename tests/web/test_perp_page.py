@@ -5,7 +5,6 @@ a subaccount trading with its own key made in the page."""
 from __future__ import annotations
 
 import re
-import time
 from decimal import Decimal
 
 import httpx
@@ -13,28 +12,11 @@ from playwright.sync_api import Page, expect
 
 from rucksack.exchange.api.service import admin_token_path
 from tests.api.conftest import Creds, Server, Signed
-from tests.web.conftest import Web
+from tests.web.conftest import Web, wait_for_asks
 
 
 def number(text: str) -> Decimal:
     return Decimal(re.sub(r"[^0-9.\-]", "", text.split()[0]))
-
-
-def wait_for_asks(url: str, symbol: str, quantity: str, timeout: float = 20.0) -> None:
-    """Until the makers offer ``quantity`` within the taker's impact band (5% over the best ask), so a
-    market buy of it fills whole: right after start-up, or just after another test's buy, the book
-    can be thin."""
-    deadline = time.monotonic() + timeout
-    while True:
-        asks = [
-            (Decimal(p), Decimal(q))
-            for p, q in httpx.get(url + "/api/v1/depth", params={"symbol": symbol}).json()["asks"]
-        ]
-        best = min((p for p, _ in asks), default=None)
-        if best is not None and sum(q for p, q in asks if p <= best * Decimal("1.05")) >= Decimal(quantity):
-            return
-        assert time.monotonic() < deadline, f"the makers never offered {quantity} {symbol}"
-        time.sleep(0.2)
 
 
 def test_open_and_close_perp_position(web: Web) -> None:

@@ -8,7 +8,7 @@ from decimal import ROUND_DOWN, Decimal
 from playwright.sync_api import Page, expect
 
 from tests.api.conftest import Server, sandbox_account
-from tests.web.conftest import Web
+from tests.web.conftest import Web, wait_for_asks
 
 
 def number(text: str) -> Decimal:
@@ -106,6 +106,7 @@ def test_trade_lend_and_redeem(web: Web) -> None:
     page.uncheck("#order-postonly")
 
     # a marketable order: the fill shows in the fills tab and the balances move
+    wait_for_asks(web.url, "SOL_USDC", "0.5")
     page.select_option("#order-type", "Market")
     page.fill("#order-qty", "0.5")
     expect(page.locator("#order-cost")).to_contain_text("≈")
