@@ -877,16 +877,14 @@ function showTab(tab) {
 async function refreshPrivate() {
   if (!state.session) return;
   const keys = trader.keys;
+  const perps = refreshPositions(); // read alongside the rest
   try {
-    const [capital, orders, positions, perps] = await Promise.all([
+    const [capital, orders, positions] = await Promise.all([
       trader.signed('GET', '/api/v1/capital', 'balanceQuery'),
       trader.signed('GET', '/api/v1/orders', 'orderQueryAll'),
       trader.signed('GET', '/api/v1/borrowLend/positions', 'borrowLendPositionQuery'),
-      trader.signed('GET', '/api/v1/position', 'positionQuery'),
     ]);
     if (trader.keys !== keys) return; // the page switched wallets meanwhile
-    state.positions = Object.fromEntries(perps.map((p) => [p.symbol, p]));
-    renderPositions();
     state.capital = capital;
     state.openOrders = orders;
     state.lent = {};
@@ -901,6 +899,7 @@ async function refreshPrivate() {
   } catch (err) {
     showMsg('#orders-msg', errorText(err));
   }
+  await perps;
 }
 
 const refreshSoon = debounce(refreshPrivate, 250);
@@ -920,9 +919,7 @@ async function refreshPositions() {
   }
 }
 
-const refreshPositionsSoon = debounce(refreshPositions, 300);
-
-/** account.positionUpdate: §5 keys; applied at once, then GET position for the liquidation price. */
+/** account.positionUpdate: §5 keys; applied at once, then GET position (in refreshPrivate) for the liquidation price. */
 function onPositionUpdate(d) {
   if (!d || !d.s) return;
   if (d.e === 'positionClosed' || Number(d.q) === 0) delete state.positions[d.s];
@@ -944,7 +941,6 @@ function onPositionUpdate(d) {
     };
   }
   renderPositions();
-  refreshPositionsSoon();
   refreshSoon();
 }
 
