@@ -1399,20 +1399,16 @@ function signOut() {
   streams.unsubscribePrivate();
   client.keys = null;
   trader.keys = null;
-  Object.assign(state, { session: null, account: null, capital: {}, lent: {}, openOrders: [], positions: {}, collateral: null, subaccounts: [], acting: 0, shownLeverage: null });
+  Object.assign(state, { session: null, subaccounts: [], acting: 0 });
   document.body.classList.remove('signed-in');
   renderActing();
   $('#session-label').textContent = '';
   $('#start-trading').hidden = false;
   $('#show-apikey').hidden = false;
   $('#sign-out').hidden = true;
-  renderOpenOrders();
-  renderPositions();
-  clearHistories();
+  clearPrivate();
   refreshMaxSize();
-  renderBalances();
   renderLendMarkets();
-  updateOrderSummary();
 }
 
 async function startTrading() {
