@@ -1038,7 +1038,6 @@ async function refreshAccount() {
     state.collateral = summary;
     state.subaccounts = subaccounts;
     renderSubaccounts();
-    renderPositions();
     $('#col-net-equity').textContent = `${fmt(summary.netEquity)} USDC`;
     $('#col-available').textContent = `${fmt(summary.netEquityAvailable)} USDC`;
     $('#col-locked').textContent = `${fmt(summary.netEquityLocked)} USDC`;
