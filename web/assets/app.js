@@ -999,14 +999,12 @@ async function closePosition(p, msg) {
 }
 
 function renderBalances() {
-  const capital = state.capital;
-  const lentOf = state.lent;
-  const assets = new Set([...Object.keys(capital), ...Object.keys(lentOf)]);
+  const assets = new Set([...Object.keys(state.capital), ...Object.keys(state.lent)]);
   const collateral = state.collateral ? Object.fromEntries(state.collateral.collateral.map((c) => [c.symbol, c])) : {};
   $('#balances tbody').replaceChildren(
     ...[...assets].sort().map((asset) => {
-      const b = capital[asset] || { available: '0', locked: '0' };
-      const lent = Number(lentOf[asset] || 0) > 0 ? lentOf[asset] : '0';
+      const b = state.capital[asset] || { available: '0', locked: '0' };
+      const lent = Number(state.lent[asset] || 0) > 0 ? state.lent[asset] : '0';
       const total = Number(b.available) + Number(b.locked) + Number(lent);
       const c = collateral[asset];
       return el(
