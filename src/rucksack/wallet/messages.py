@@ -22,7 +22,7 @@ from typing import Any
 
 import rlp
 from eth_account import Account
-from eth_account.messages import encode_defunct
+from eth_account.messages import SignableMessage, encode_defunct
 from eth_account.signers.local import LocalAccount
 from eth_account.typed_transactions.typed_transaction import TypedTransaction
 from hexbytes import HexBytes
@@ -149,7 +149,8 @@ def verify_solana(signer: str, payload: bytes, signature: str) -> bool:
 # -- EVM -----------------------------------------------------------------------------------------
 
 
-def sign_personal(chain: Chain, account: LocalAccount, data: bytes) -> SignedMessage:
+def personal_signable(data: bytes) -> SignableMessage:
+    """The EIP-191 message for ``data``, refusing transactions, empty and non-text bytes."""
     if looks_like_evm_transaction(data):
         raise MessageRefused("refused: these bytes parse as an EVM transaction, not a message")
     if not data:
@@ -158,7 +159,11 @@ def sign_personal(chain: Chain, account: LocalAccount, data: bytes) -> SignedMes
         data.decode("utf-8")
     except UnicodeDecodeError:
         raise MessageRefused("refused: not UTF-8 text (the wallet never signs opaque bytes or hashes)") from None
-    signable = encode_defunct(primitive=data)
+    return encode_defunct(primitive=data)
+
+
+def sign_personal(chain: Chain, account: LocalAccount, data: bytes) -> SignedMessage:
+    signable = personal_signable(data)
     signed = account.sign_message(signable)
     prefixed = b"\x19" + signable.version + signable.header + signable.body
     return SignedMessage(chain.key, account.address, "eip191", prefixed, "0x" + bytes(signed.signature).hex())
@@ -176,9 +181,8 @@ def typed_data_flags(chain: Chain, typed: dict[str, Any]) -> list[Flag]:
     return flags
 
 
-def sign_typed(
-    chain: Chain, account: LocalAccount, typed: dict[str, Any], *, allow_flagged: bool = False
-) -> SignedMessage:
+def check_typed(chain: Chain, typed: dict[str, Any], *, allow_flagged: bool = False) -> list[Flag]:
+    """Refuse typed data for another chain, or a flagged one without the override; its flags."""
     domain = typed.get("domain") or {}
     chain_id = domain.get("chainId")
     if chain_id is not None and int(str(chain_id), 0) != chain.chain_id:
@@ -186,6 +190,13 @@ def sign_typed(
     flags = typed_data_flags(chain, typed)
     if flags and not allow_flagged:
         raise MessageRefused("refused: " + "; ".join(f.text() for f in flags) + " (pass the explicit override)")
+    return flags
+
+
+def sign_typed(
+    chain: Chain, account: LocalAccount, typed: dict[str, Any], *, allow_flagged: bool = False
+) -> SignedMessage:
+    flags = check_typed(chain, typed, allow_flagged=allow_flagged)
     signed = Account.sign_typed_data(account.key, full_message=typed)
     return SignedMessage(
         chain.key, account.address, "eip712", bytes(signed.message_hash), "0x" + bytes(signed.signature).hex(), flags

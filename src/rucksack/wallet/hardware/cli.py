@@ -97,12 +97,7 @@ def cmd_sign_message(args: argparse.Namespace) -> int:
             if chain.is_svm:
                 raise ValueError("--typed-data is EIP-712, for EVM chains")
             typed = json.loads(Path(args.typed_data).read_text(encoding="utf-8"))
-            chain_id = (typed.get("domain") or {}).get("chainId")
-            if chain_id is not None and int(str(chain_id), 0) != chain.chain_id:
-                raise messages.MessageRefused(f"refused: typed data is for chain id {chain_id}, not {chain.key}")
-            flags = messages.typed_data_flags(chain, typed)
-            if flags and not args.allow_flagged:
-                raise messages.MessageRefused("refused: " + "; ".join(f.text() for f in flags) + " (--allow-flagged)")
+            flags = messages.check_typed(chain, typed, allow_flagged=args.allow_flagged)
             sig = device.evm_signer(path).sign_typed_data(typed)
             from eth_account.messages import encode_typed_data
 
@@ -121,13 +116,10 @@ def cmd_sign_message(args: argparse.Namespace) -> int:
                     raise ValueError("the device's signature does not verify")
                 signed = messages.SignedMessage(chain.key, signer, "solana-offchain-v0", payload, text_sig)
             else:
-                if messages.looks_like_evm_transaction(data):
-                    raise messages.MessageRefused("refused: these bytes parse as an EVM transaction, not a message")
                 from eth_account import Account
-                from eth_account.messages import encode_defunct
 
+                signable = messages.personal_signable(data)
                 sig = device.sign_evm_personal_message(path, data)
-                signable = encode_defunct(primitive=data)
                 if Account.recover_message(signable, signature=sig) != signer:
                     raise ValueError("the device's signature does not recover to its address")
                 prefixed = b"\x19" + signable.version + signable.header + signable.body
