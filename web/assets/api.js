@@ -213,11 +213,11 @@ export class Streams {
     this.privateStreams.delete(stream);
   }
 
-  /** `handler` is one callback for all `streams`, or an object of callbacks by stream name. */
-  async subscribePrivate(streams = null, handler = null) {
-    for (const s of streams || []) {
+  /** `handlers`: a callback by private stream name; none (on reconnect) re-subscribes the streams held. */
+  async subscribePrivate(handlers = {}) {
+    for (const [s, handler] of Object.entries(handlers)) {
       this.privateStreams.add(s);
-      this.handlers.set(s, typeof handler === 'function' || handler === null ? handler : handler[s]);
+      this.handlers.set(s, handler);
     }
     if (!this.client.keys || !this.privateStreams.size) return;
     if (!this.socket || this.socket.readyState !== WebSocket.OPEN) return; // onopen subscribes

@@ -18,7 +18,6 @@ const client = new Client();
 const trader = new Client();
 const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
 const streams = new Streams(wsUrl, trader);
-const PRIVATE_STREAMS = ['account.orderUpdate', 'account.balanceUpdate', 'account.positionUpdate'];
 
 const state = {
   markets: {}, // symbol -> market
@@ -1177,7 +1176,7 @@ function clearPrivate() {
 /** The private streams, signed with the acting wallet's key (re-subscribing moves the connection to it). */
 function subscribeActing() {
   streams.unsubscribePrivate();
-  streams.subscribePrivate(PRIVATE_STREAMS, {
+  streams.subscribePrivate({
     'account.orderUpdate': () => refreshSoon(),
     'account.balanceUpdate': () => refreshSoon(),
     'account.positionUpdate': onPositionUpdate,
