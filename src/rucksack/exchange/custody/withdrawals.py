@@ -89,10 +89,11 @@ class Broadcaster:
             await self._refund(w, w["error"] or "failed")
             return
         if w["status"] == "pending":
-            if await self._waits_for_funds(chain, rpc, w):
+            tx = None if chain.is_svm else await self._evm_tx(chain, rpc, w)  # built once: checked, then signed
+            if await self._waits_for_funds(chain, rpc, w, tx):
                 return
             try:
-                raw, tx_hash = await (self._sign_svm if chain.is_svm else self._sign_evm)(chain, rpc, w)
+                raw, tx_hash = await self._sign_svm(chain, rpc, w) if tx is None else self._sign_evm(tx)
             except RpcError as exc:
                 await self._refund(w, f"cannot build the transaction: {exc.message}")
                 return
@@ -113,10 +114,10 @@ class Broadcaster:
         elif state == "failed":
             await self._refund(w, "transaction failed on chain")
 
-    async def _waits_for_funds(self, chain: Chain, rpc: JsonRpc, w: dict[str, Any]) -> bool:
-        """True while the hot wallet cannot pay ``w`` and it may still wait; refunds it when the wait
-        is over; False (go ahead and sign) when the hot wallet holds enough."""
-        short = await (self._svm_short if chain.is_svm else self._evm_short)(chain, rpc, w)
+    async def _waits_for_funds(self, chain: Chain, rpc: JsonRpc, w: dict[str, Any], tx: dict[str, Any] | None) -> bool:
+        """True while the hot wallet cannot pay ``w`` (on EVM: its transaction ``tx``) and it may still
+        wait; refunds it when the wait is over; False (go ahead and sign) when the hot wallet holds enough."""
+        short = await self._svm_short(chain, rpc, w) if tx is None else await self._evm_short(chain, rpc, w, tx)
         if short is None:
             self._waited.pop(w["id"], None)
             return False
@@ -185,9 +186,8 @@ class Broadcaster:
             return evm.native_transfer_tx(chain, w["to_address"], w["units"], nonce, fees)
         return evm.token_transfer_tx(chain, chain.token.address, w["to_address"], w["units"], nonce, fees)
 
-    async def _evm_short(self, chain: Chain, rpc: JsonRpc, w: dict[str, Any]) -> str | None:
+    async def _evm_short(self, chain: Chain, rpc: JsonRpc, w: dict[str, Any], tx: dict[str, Any]) -> str | None:
         hot = self.keys.evm_hot.address
-        tx = await self._evm_tx(chain, rpc, w)
         wei = int(await rpc.call("eth_getBalance", hot, "latest"), 16)
         need = tx["value"] + tx["gas"] * tx["maxFeePerGas"]
         if wei < need:
@@ -198,8 +198,8 @@ class Broadcaster:
         held = int(await rpc.call("eth_call", call, "latest"), 16)
         return None if held >= w["units"] else f"{held} token units, needs {w['units']}"
 
-    async def _sign_evm(self, chain: Chain, rpc: JsonRpc, w: dict[str, Any]) -> tuple[bytes, str]:
-        raw = evm.sign(await self._evm_tx(chain, rpc, w), self.keys.evm_hot)
+    def _sign_evm(self, tx: dict[str, Any]) -> tuple[bytes, str]:
+        raw = evm.sign(tx, self.keys.evm_hot)
         return raw, evm.decode_raw(raw).tx_hash
 
     # -- both ----------------------------------------------------------------------------------

@@ -145,6 +145,7 @@ def test_unreachable_node_changes_nothing_and_signed_bytes_are_reused(tmp_path: 
     asyncio.run(Broadcaster(CustodyKeys(SEED), db, {"base": down}, ledger).process_once())  # type: ignore[dict-item]
     row = db.withdrawal(wid)
     assert row is not None and row["status"] == "signed" and not ledger.ids
+    assert down.calls.count("eth_getTransactionCount") == 1  # built once: funds checked, then signed
     sent: list[str] = []
     mined = {"status": "0x1", "blockNumber": "0x10"}
     up = _evm_rpc(
