@@ -172,6 +172,15 @@ def test_wrong_total_is_rejected(published: Path) -> None:
     assert not report.ok and status(report, "zk.totals") == "fail"
 
 
+def test_proven_totals_are_compared_with_the_snapshot_even_when_reserves_are_malformed(published: Path) -> None:
+    d = load(published)
+    reserves = copy.deepcopy(d["reserves"])
+    del reserves["holdings"]
+    report = verify(d["snapshot"], reserves=reserves, zk=d["zk"], batch=0)
+    assert not report.ok and status(report, "reserves.format") == "fail"
+    assert status(report, "zk.totals") == "ok"  # the signed totals, not the reserves section's by-product
+
+
 def test_broken_chain_link_is_rejected(published: Path) -> None:
     d = load(published)
     zk = copy.deepcopy(d["zk"])

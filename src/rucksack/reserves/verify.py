@@ -475,11 +475,12 @@ def verify_files(
     public_key: str | None = None,
 ) -> Report:
     """Read and verify files; unreadable JSON raises ``OSError``/``ValueError``."""
+    return verify(load_json(snapshot), load_json(proof), load_json(reserves), account=account, public_key=public_key)
 
-    def load(path: Path | None) -> Any:
-        return None if path is None else json.loads(path.read_text(encoding="utf-8"))
 
-    return verify(load(snapshot), load(proof), load(reserves), account=account, public_key=public_key)
+def load_json(path: Path | None) -> Any:
+    """``None`` for no path; unreadable JSON raises ``OSError``/``ValueError``."""
+    return None if path is None else json.loads(path.read_text(encoding="utf-8"))
 
 
 # -- output and command line ----------------------------------------------------------------------
@@ -548,10 +549,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """0 when everything verified, 1 when a check failed, 2 when an input could not be read."""
-    try:
-        report = verify_files(
+    return print_report(
+        args,
+        lambda: verify_files(
             args.snapshot, args.proof, args.reserves, account=args.account, public_key=args.public_key
-        )
+        ),
+    )
+
+
+def print_report(args: argparse.Namespace, read_and_verify: Callable[[], Report]) -> int:
+    """Print ``read_and_verify()``'s report as text (``--json``: one JSON object) and return the exit
+    status: 0 when everything verified, 1 when a check failed, 2 when an input could not be read
+    (``OSError``/``ValueError``). Shared with the tier (b) verifier's :func:`run`."""
+    try:
+        report = read_and_verify()
     except (OSError, ValueError) as exc:
         if args.json:
             sys.stdout.write(json.dumps({"ok": False, "error": str(exc)}) + "\n")

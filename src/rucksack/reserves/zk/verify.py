@@ -32,10 +32,8 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import random
 import re
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -83,7 +81,6 @@ def check_zk(
     snapshot: Any,
     snapshot_id: bytes,
     seq: int,
-    totals: list[int],
     public_key: str,
     zk: Any,
     zk_proof: Any = None,
@@ -94,8 +91,7 @@ def check_zk(
 ) -> dict[str, Any]:
     """Add the tier (b) checks through ``add(name, status, detail)``; return a summary for the report.
 
-    ``snapshot`` is the signed snapshot.json (already verified by the caller), ``totals`` its
-    equity then debt totals per asset.
+    ``snapshot`` is the signed snapshot.json (already verified by the caller).
     """
     from rucksack.reserves.zk import groth16  # py_ecc: only when there is a zk.json
 
@@ -126,6 +122,7 @@ def check_zk(
         prices = [_field(a, "price", str) for a in snapshot["assets"]]
         weights = [_field(a, "collateral_weight", str) for a in snapshot["assets"]]
         decimals = [_field(a, "decimals", int) for a in snapshot["assets"]]
+        totals = [int(_field(a, f"total_{side}", str)) for side in ("equity", "debt") for a in snapshot["assets"]]
     except _Bad as exc:
         add("zk.format", FAIL, str(exc))
         return summary
@@ -330,14 +327,11 @@ def verify(
     if not report.snapshot or any(ch.status == tier_a.FAIL for ch in report.checks if ch.name.startswith("snapshot.")):
         report.add("zk.snapshot", FAIL, "the snapshot did not verify: tier (b) is not checked against it")
         return report
-    symbols = [row.asset for row in report.solvency]
-    totals = [row.total_equity for row in report.solvency] + [row.total_debt for row in report.solvency]
     report.zk = check_zk(
         report.add,
         snapshot=snapshot,
         snapshot_id=bytes.fromhex(report.snapshot["snapshot_id"]),
         seq=report.snapshot["seq"],
-        totals=totals if len(totals) == 2 * len(symbols) else [],
         public_key=report.snapshot["public_key"],
         zk=zk,
         zk_proof=zk_proof,
@@ -359,10 +353,7 @@ def verify_files(
     **options: Any,
 ) -> tier_a.Report:
     """Read and verify files; unreadable JSON raises ``OSError``/``ValueError``."""
-
-    def load(path: Path | None) -> Any:
-        return None if path is None else json.loads(path.read_text(encoding="utf-8"))
-
+    load = tier_a.load_json
     return verify(load(snapshot), load(proof), load(reserves), zk=load(zk), zk_proof=load(zk_proof), **options)
 
 
@@ -377,8 +368,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """0 when everything verified, 1 when a check failed, 2 when an input could not be read."""
-    try:
-        report = verify_files(
+    return tier_a.print_report(
+        args,
+        lambda: verify_files(
             args.snapshot,
             args.proof,
             args.reserves,
@@ -389,15 +381,8 @@ def run(args: argparse.Namespace) -> int:
             all_batches=args.all_batches,
             batch=args.batch,
             vkey_sha256=args.vkey_sha256,
-        )
-    except (OSError, ValueError) as exc:
-        if args.json:
-            sys.stdout.write(json.dumps({"ok": False, "error": str(exc)}) + "\n")
-        else:
-            sys.stderr.write(f"rucksack reserves verify: cannot read input: {exc}\n")
-        return 2
-    sys.stdout.write(json.dumps(report.to_dict()) + "\n" if args.json else tier_a.format_text(report))
-    return 0 if report.ok else 1
+        ),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
