@@ -27,7 +27,7 @@ from fractions import Fraction
 from typing import Final
 
 from rucksack.reserves import commitments as c
-from rucksack.reserves.zk.poseidon import P, poseidon
+from rucksack.reserves.zk.poseidon import poseidon
 
 LOG_BATCH: Final = 3
 BATCH: Final = 1 << LOG_BATCH
@@ -133,7 +133,3 @@ def root_from_path(leaf_hash: int, position: int, siblings: Sequence[int]) -> in
     for level, sib in enumerate(siblings):
         h = node(sib, h) if (position >> level) & 1 else node(h, sib)
     return h
-
-
-def is_field(x: int) -> bool:
-    return 0 <= x < P
