@@ -101,7 +101,7 @@ def test_created_on_chain(rpc: Rpc, desc: spl.Descriptor, owners: list[Keypair])
 
 def _send_raw(rpc: Rpc, message: Message, signers: list[Keypair]) -> dict:  # type: ignore[type-arg]
     """Submit without preflight, bypassing every check of ours; the chain's verdict."""
-    tx = spl.sign_all(message, signers)
+    tx = svm.sign_with(message, signers)
     sig = rpc.call(
         "sendTransaction", base64.b64encode(bytes(tx)).decode(), {"encoding": "base64", "skipPreflight": True}
     )
@@ -117,7 +117,7 @@ def test_chain_refuses_one_owner_accepts_two(rpc: Rpc, desc: spl.Descriptor, own
     decimals = spl.mint_decimals(rpc, chain, mint)
     to = Keypair().pubkey()
     units = 3 * 10**decimals
-    blockhash = spl.latest_blockhash(rpc)
+    blockhash = svm.latest_blockhash(rpc)
     rent = int(rpc.call("getMinimumBalanceForRentExemption", spl.TOKEN_ACCOUNT_LEN))
 
     def message(signers: list[Keypair], seed: str) -> Message:

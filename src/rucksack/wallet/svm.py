@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from solders.hash import Hash
@@ -41,6 +42,7 @@ from rucksack.wallet.review import (
     Review,
 )
 from rucksack.wallet.rpc import Rpc, RpcError
+from rucksack.wallet.signers import SvmSigner
 
 MEMO_PROGRAM_ID = Pubkey.from_string("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr")
 KNOWN_PROGRAMS = {
@@ -136,9 +138,25 @@ def transfer_message(rpc: Rpc, chain: Chain, sender: Pubkey, to: str, asset: str
     return codec.token_transfer_message(sender, recipient, Pubkey.from_string(mint), amount, decimals)
 
 
+def latest_blockhash(rpc: Rpc) -> Hash:
+    return Hash.from_string(rpc.call("getLatestBlockhash", {"commitment": "finalized"})["value"]["blockhash"])
+
+
 def sign(rpc: Rpc, message: Message, signers: list[Keypair]) -> VersionedTransaction:
-    blockhash = Hash.from_string(rpc.call("getLatestBlockhash", {"commitment": "finalized"})["value"]["blockhash"])
-    return codec.sign(message, signers, blockhash)
+    return codec.sign(message, signers, latest_blockhash(rpc))
+
+
+def sign_with(message: Message, signers: Sequence[SvmSigner]) -> VersionedTransaction:
+    """Each required signer (a ``Keypair`` or a device's ``SvmSigner``) signs the message bytes, in
+    the message's signer order; every required signer must be given exactly once, and no other."""
+    required = list(message.account_keys[: message.header.num_required_signatures])
+    by_key = {s.pubkey(): s for s in signers}
+    missing = [str(k) for k in required if k not in by_key]
+    extra = [str(k) for k in by_key if k not in required]
+    if missing or extra:
+        raise ValueError(f"signers do not match the message: missing {missing or 'none'}; extra {extra or 'none'}")
+    data = bytes(message)
+    return VersionedTransaction.populate(message, [by_key[k].sign_message(data) for k in required])
 
 
 # -- review -------------------------------------------------------------------------------------

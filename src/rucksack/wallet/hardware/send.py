@@ -41,14 +41,7 @@ def sign_svm(message: Message, signers: Sequence[SvmSigner], blockhash: Hash) ->
         blockhash,
         list(message.instructions),
     )
-    required = list(msg.account_keys[: h.num_required_signatures])
-    by_key = {s.pubkey(): s for s in signers}
-    missing = [str(k) for k in required if k not in by_key]
-    extra = [str(k) for k in by_key if k not in required]
-    if missing or extra:
-        raise ValueError(f"signers do not match the message: missing {missing or 'none'}; extra {extra or 'none'}")
-    data = bytes(msg)
-    return VersionedTransaction.populate(msg, [by_key[k].sign_message(data) for k in required])
+    return svm.sign_with(msg, signers)
 
 
 def prepare_transfer_with_device(
@@ -61,8 +54,7 @@ def prepare_transfer_with_device(
     if chain.is_svm:
         signer = device.svm_signer(path)
         msg = svm.transfer_message(rpc, chain, signer.pubkey(), to, resolved, units)
-        blockhash = Hash.from_string(rpc.call("getLatestBlockhash", {"commitment": "finalized"})["value"]["blockhash"])
-        tx = sign_svm(msg, [signer], blockhash)
+        tx = sign_svm(msg, [signer], svm.latest_blockhash(rpc))
         return Prepared(chain, rpc, svm.review(rpc, chain, tx), tx)
     sender = device.get_address(EVM, path)
     unsigned = evm.transfer_tx(rpc, chain, sender, to, resolved, units)

@@ -18,13 +18,11 @@ Each module's docstring states the invariants it keeps.
 """
 
 from rucksack.wallet.multisig.spl.build import (
-    latest_blockhash,
     mint_decimals,
     payout_instructions,
     prepare_create,
     prepare_fund,
     resolve_mint,
-    sign_all,
 )
 from rucksack.wallet.multisig.spl.chain import onchain_multisig, vault_balances
 from rucksack.wallet.multisig.spl.descriptor import (
@@ -64,7 +62,6 @@ __all__ = [
     "default_signers",
     "describe",
     "execute",
-    "latest_blockhash",
     "mint_decimals",
     "onchain_multisig",
     "payout_instructions",
@@ -73,7 +70,6 @@ __all__ = [
     "prepare_fund",
     "propose",
     "resolve_mint",
-    "sign_all",
     "status",
     "vault_balances",
 ]

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from solders.hash import Hash
 from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.message import Message
@@ -34,7 +33,6 @@ from solders.system_program import (
     create_account_with_seed,
     transfer,
 )
-from solders.transaction import Transaction, VersionedTransaction
 from spl.token.constants import TOKEN_PROGRAM_ID, WRAPPED_SOL_MINT
 from spl.token.instructions import (
     close_account,
@@ -74,26 +72,10 @@ from rucksack.wallet.signers import SvmSigner
 # -- signing helpers ----------------------------------------------------------------------------
 
 
-def latest_blockhash(rpc: Rpc) -> Hash:
-    return Hash.from_string(rpc.call("getLatestBlockhash", {"commitment": "finalized"})["value"]["blockhash"])
-
-
-def sign_all(message: Message, signers: list[Any]) -> VersionedTransaction:
-    """Each required signer signs the message bytes (``SvmSigner`` or ``Keypair``), in key order."""
-    by_key = {str(s.pubkey()): s for s in signers}
-    required = [str(k) for k in message.account_keys[: message.header.num_required_signatures]]
-    if set(required) != set(by_key):
-        raise MultisigError(f"signers {sorted(by_key)} do not match the message's {sorted(required)}")
-    data = bytes(message)
-    return VersionedTransaction.from_legacy(
-        Transaction.populate(message, [by_key[k].sign_message(data) for k in required])
-    )
-
-
 def prepare(rpc: Rpc, chain: Chain, instructions: list[Instruction], payer: SvmSigner, extra: list[Any]) -> Prepared:
     """Sign with the payer (and ``extra`` signers), simulate those bytes: the wallet's review path."""
-    msg = Message.new_with_blockhash(instructions, payer.pubkey(), latest_blockhash(rpc))
-    tx = sign_all(msg, [payer, *extra])
+    msg = Message.new_with_blockhash(instructions, payer.pubkey(), svm.latest_blockhash(rpc))
+    tx = svm.sign_with(msg, [payer, *extra])
     return Prepared(chain, rpc, svm.review(rpc, chain, tx), tx)
 
 

@@ -37,7 +37,7 @@ from rucksack.chains.addresses import validate_svm_address
 from rucksack.chains.registry import get_chain
 from rucksack.wallet import svm
 from rucksack.wallet.keystore import atomic_write
-from rucksack.wallet.multisig.spl.build import latest_blockhash, mint_decimals, payout_instructions, resolve_mint
+from rucksack.wallet.multisig.spl.build import mint_decimals, payout_instructions, resolve_mint
 from rucksack.wallet.multisig.spl.chain import blockhash_valid, onchain_multisig
 from rucksack.wallet.multisig.spl.descriptor import (
     TOKEN_ACCOUNT_LEN,
@@ -239,7 +239,7 @@ def propose(
         seed=seed,
         temp_rent=temp_rent,
     )
-    msg = Message.new_with_blockhash(ixs, proposer.pubkey(), latest_blockhash(rpc))
+    msg = Message.new_with_blockhash(ixs, proposer.pubkey(), svm.latest_blockhash(rpc))
     what = f"{format_units(units, decimals)} {_asset_name(chain, mint)}"
     summary = (
         f"pay {what} from multisig {desc.address} on {chain.key} to {to}; "
