@@ -163,13 +163,7 @@ def cmd_proof(args: argparse.Namespace) -> int:
         sys.stderr.write(f"rucksack reserves proof: account {args.account} is not in the snapshot\n")
         return 1
     data = encode(proof_for(tree, snap, args.account))
-    if args.output:
-        from rucksack.reserves.build import write_private
-
-        write_private(Path(args.output), data)
-    else:
-        sys.stdout.buffer.write(data)
-    return 0
+    return _emit_proof(args, data)
 
 
 def _proof_from_data_dir(args: argparse.Namespace) -> int:
@@ -184,6 +178,11 @@ def _proof_from_data_dir(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         sys.stderr.write(f"rucksack reserves proof: {exc}\n")
         return 2
+    return _emit_proof(args, data)
+
+
+def _emit_proof(args: argparse.Namespace, data: bytes) -> int:
+    """Write the proof to ``--out`` (mode 0600), else to stdout."""
     if args.output:
         from rucksack.reserves.build import write_private
 
