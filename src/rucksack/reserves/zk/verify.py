@@ -127,12 +127,13 @@ def check_zk(
         add("zk.format", FAIL, str(exc))
         return summary
     m = len(publics)
+    digest = hashlib.sha256(canonical_json(vkey_doc)).hexdigest()
     summary.update(
         batches=m,
         batch_size=st.BATCH,
         circuit=circuit,
         setup=setup.get("note", ""),
-        vkey_sha256=hashlib.sha256(canonical_json(vkey_doc)).hexdigest(),
+        vkey_sha256=digest,
     )
     add("zk.format", OK, f"{m} batches of {st.BATCH} accounts, circuit {circuit.get('name')} {circuit.get('key')}")
     problem = check_signature("zk", zk)
@@ -164,13 +165,12 @@ def check_zk(
         add("zk.prices", WARN, f"price 0 for {zero_price}: debt in these assets counts for nothing")
 
     try:
-        vk = _verifying_key(summary["vkey_sha256"], vkey_doc)
+        vk = _verifying_key(digest, vkey_doc)
         if vk.n_public != st.N_PUBLIC:
             raise groth16.Groth16Error(f"key expects {vk.n_public} public signals, the circuit has {st.N_PUBLIC}")
     except groth16.Groth16Error as exc:
         add("zk.key", FAIL, str(exc))
         return summary
-    digest = summary["vkey_sha256"]
     if vkey_sha256 is None:
         add(
             "zk.key",
@@ -268,9 +268,10 @@ def _check_inclusion(
             raise _Bad("unsupported version")
         same = _field(doc, "snapshot_id", str) == snapshot_id.hex() and _field(doc, "seq", int) == seq
         owner = _field(doc, "account", int)
-        salt = bytes.fromhex(_field(doc, "salt", str)) if re.fullmatch(r"[0-9a-f]{64}", doc["salt"]) else None
-        if salt is None:
+        salt_hex = _field(doc, "salt", str)
+        if not re.fullmatch(r"[0-9a-f]{64}", salt_hex):
             raise _Bad("salt must be 32 bytes of lowercase hex")
+        salt = bytes.fromhex(salt_hex)
         b = _field(doc, "batch", int)
         pos = _field(doc, "position", int)
         equity = _nums(_field(doc, "equity", list), k, "equity", c.U64_LIMIT)
