@@ -19,9 +19,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, expect, sync_playwright
 
-from tests.api.conftest import Server, start_server
+from tests.api.conftest import Creds, Server, Signed, start_server
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "artifacts" / "web"
 # As root in a closed network: no sandbox, and none of Chromium's own calls home (docs/web.md)
@@ -144,3 +144,24 @@ def wait_for_asks(url: str, symbol: str, quantity: str, timeout: float = 20.0) -
             return
         assert time.monotonic() < deadline, f"the makers never offered {quantity} {symbol}"
         time.sleep(0.2)
+
+
+def number(text: str) -> Decimal:
+    """The first figure of a shown amount, e.g. ``"1,000.00 USDC"`` -> ``1000.00``."""
+    return Decimal(re.sub(r"[^0-9.\-]", "", text.split()[0]))
+
+
+def browser_client(web: Web) -> Signed:
+    """The page's own sandbox key, read from localStorage, for checking what the API holds."""
+    stored = web.page.evaluate("JSON.parse(localStorage.getItem('rucksack.session'))")
+    return Signed(web.url, Creds(stored["apiKey"], stored["secret"], stored["accountId"]))
+
+
+def start_trading(web: Web, path: str = "/") -> Page:
+    """Open ``path``, wait for the page, and click "start trading" (a fresh sandbox account)."""
+    page = web.page
+    page.goto(web.url + path)
+    page.wait_for_selector("body[data-ready='1']")
+    page.click("#start-trading")
+    expect(page.locator("body")).to_have_class(re.compile("signed-in"))
+    return page

@@ -12,22 +12,13 @@ from playwright.sync_api import Page, expect
 
 from rucksack.exchange.api.service import admin_token_path
 from tests.api.conftest import Creds, Server, Signed
-from tests.web.conftest import Web, wait_for_asks
-
-
-def number(text: str) -> Decimal:
-    return Decimal(re.sub(r"[^0-9.\-]", "", text.split()[0]))
+from tests.web.conftest import Web, browser_client, number, start_trading, wait_for_asks
 
 
 def test_open_and_close_perp_position(web: Web) -> None:
-    page = web.page
-    page.goto(web.url + "/?market=SOL_USDC_PERP")
-    page.wait_for_selector("body[data-ready='1']")
+    page = start_trading(web, "/?market=SOL_USDC_PERP")
     expect(page.locator("#book-asks .level").first).to_be_visible()
     expect(page.locator("#book-bids .level").first).to_be_visible()
-
-    page.click("#start-trading")
-    expect(page.locator("body")).to_have_class(re.compile("signed-in"))
     expect(page.locator("#order-available")).to_have_text("100000 USDC")
     expect(page.locator("#order-reduceonly")).to_be_enabled()  # perp market: reduce-only and TP/SL are live
     expect(page.locator("#order-tp")).to_be_enabled()
@@ -97,11 +88,7 @@ def plain(d: Decimal) -> str:
 
 def test_subaccount_trades_with_its_own_key(web: Web) -> None:
     """Create a subaccount, fund it, act as it with a key made in the page: its order is its own, not the main's."""
-    page = web.page
-    page.goto(web.url + "/?market=SOL_USDC#account")
-    page.wait_for_selector("body[data-ready='1']")
-    page.click("#start-trading")
-    expect(page.locator("body")).to_have_class(re.compile("signed-in"))
+    page = start_trading(web, "/?market=SOL_USDC#account")
     usdc = page.locator("#balances tr[data-asset='USDC'] td.available")
     expect(usdc).to_have_text("100000")
     expect(page.locator("#acting-top")).to_have_text(re.compile("^Acting as Main account"))
@@ -181,12 +168,6 @@ def admin_tick(server: Server, tick: str) -> None:
     assert r.status_code == 200, r.text
 
 
-def browser_client(web: Web) -> Signed:
-    """The page's own sandbox key, read from localStorage, for checking what the API holds."""
-    stored = web.page.evaluate("JSON.parse(localStorage.getItem('rucksack.session'))")
-    return Signed(web.url, Creds(stored["apiKey"], stored["secret"], stored["accountId"]))
-
-
 def max_size(page: Page) -> Decimal:
     page.wait_for_selector("#order-max[data-qty]")
     return Decimal(page.locator("#order-max").get_attribute("data-qty") or "0")
@@ -195,10 +176,7 @@ def max_size(page: Page) -> Decimal:
 def test_leverage_limit_is_persisted_and_enforced(web: Web) -> None:
     """Set the account's leverage limit (PATCH account): checked in the page, kept across a reload, and a
     perp order too large for the new limit is refused with the server's message."""
-    page = web.page
-    page.goto(web.url + "/?market=SOL_USDC_PERP#account")
-    page.wait_for_selector("body[data-ready='1']")
-    page.click("#start-trading")
+    page = start_trading(web, "/?market=SOL_USDC_PERP#account")
     expect(page.locator("#lev-current")).to_have_text("50×")
     expect(page.locator("#col-min-imf")).to_have_text("2.00%")
     limit_at_50 = number(page.locator("#col-position-limit").inner_text())
@@ -248,11 +226,8 @@ def test_leverage_limit_is_persisted_and_enforced(web: Web) -> None:
 def test_tp_sl_limit_prices_trigger_by_and_margin_histories(web: Web, server: Server) -> None:
     """A perp market buy with take-profit and stop-loss limit prices and trigger references: two
     reduce-only trigger orders wait; funding, settlement and position history show up in their tabs."""
-    page = web.page
-    page.goto(web.url + "/?market=SOL_USDC_PERP")
-    page.wait_for_selector("body[data-ready='1']")
+    page = start_trading(web, "/?market=SOL_USDC_PERP")
     expect(page.locator("#book-asks .level").first).to_be_visible()
-    page.click("#start-trading")
     expect(page.locator("#order-available")).to_have_text("100000 USDC")
     mark = Decimal(
         next(m for m in httpx.get(web.url + "/api/v1/markPrices").json() if m["symbol"] == "SOL_USDC_PERP")["markPrice"]

@@ -9,8 +9,7 @@ import httpx
 from playwright.sync_api import expect
 
 from rucksack.exchange.api.service import admin_token_path
-from tests.api.conftest import Creds, Signed
-from tests.web.conftest import Web
+from tests.web.conftest import Web, browser_client, start_trading
 
 
 def publish_snapshot(web: Web, data_dir: object) -> int:
@@ -21,11 +20,7 @@ def publish_snapshot(web: Web, data_dir: object) -> int:
 
 
 def test_reserves_page_checks_my_proof_in_the_browser(web: Web, server) -> None:  # type: ignore[no-untyped-def]
-    page = web.page
-    page.goto(web.url + "/")
-    page.wait_for_selector("body[data-ready='1']")
-    page.click("#start-trading")
-    expect(page.locator("body")).to_have_class(re.compile("signed-in"))
+    page = start_trading(web)
     account = page.evaluate("JSON.parse(localStorage.getItem('rucksack.session')).accountId")
     assert account
     seq = publish_snapshot(web, server.data_dir)  # a snapshot that includes the new account
@@ -52,9 +47,7 @@ def test_reserves_page_checks_my_proof_in_the_browser(web: Web, server) -> None:
     web.shot("21-reserves-proof-verified")
 
     # the same in-browser verifier refuses tampered inputs (so the pass above means something)
-    stored = page.evaluate("JSON.parse(localStorage.getItem('rucksack.session'))")
-    creds = Creds(stored["apiKey"], stored["secret"], account)
-    proof = Signed(web.url, creds).request("GET", "/api/v1/reserves/proof", "reservesProofQuery").json()["proof"]
+    proof = browser_client(web).request("GET", "/api/v1/reserves/proof", "reservesProofQuery").json()["proof"]
     tampered = page.evaluate(
         """async ([account, proof]) => {
           const { verifyProof } = await import('/assets/reserves.js');

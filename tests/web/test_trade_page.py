@@ -8,11 +8,7 @@ from decimal import ROUND_DOWN, Decimal
 from playwright.sync_api import Page, expect
 
 from tests.api.conftest import Server, sandbox_account
-from tests.web.conftest import Web, wait_for_asks
-
-
-def number(text: str) -> Decimal:
-    return Decimal(re.sub(r"[^0-9.\-]", "", text.split()[0]))
+from tests.web.conftest import Web, number, wait_for_asks
 
 
 def load(web: Web) -> Page:
