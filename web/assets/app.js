@@ -1235,8 +1235,7 @@ async function transferSub(toSub) {
   } catch (err) {
     showMsg('#sub-msg', errorText(err));
   }
-  await refreshAccount();
-  refreshPrivate();
+  refreshPrivate(); // on the Account page, where the transfer buttons are, this reads the account's figures too
 }
 
 // ------------------------------------------------------------------ lend and borrow
