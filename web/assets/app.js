@@ -969,12 +969,13 @@ function positionRows(closeMsg) {
 }
 
 function renderPositions() {
+  let n = 0;
   for (const [table, msg] of [['#positions', '#orders-msg'], ['#account-positions', '#account-positions-msg']]) {
     const rows = positionRows(msg);
     $(`${table} tbody`).replaceChildren(...rows);
     $(table).parentElement.querySelector('.empty-note').hidden = rows.length > 0;
+    n = rows.length; // the tab counts the rows shown (a zero-size entry is not a position)
   }
-  const n = Object.keys(state.positions).length;
   $('#positions-tab').textContent = n ? `Positions (${n})` : 'Positions';
 }
 
