@@ -374,8 +374,10 @@ def cli_proof(data_dir: Path, account: int, seq: int | None) -> bytes:
 
 def take_snapshot(service: ExchangeService) -> tuple[Liabilities, Path]:
     """Liabilities at the live engine's last seq, taken in the loop thread after the journal covers it."""
-    # the cut is durable (a crash cannot lose the seq it is taken at); events are left to the service
+    # the cut is durable (a crash cannot lose the seq it is taken at) and projected (the read store
+    # holds every event up to it: the sandbox grants are read there)
     service.exchange.journal.wait_durable(service.engine.last_seq)
+    service.release()
     liab = liabilities(service.engine)
     return liab, reserves_root(service.data_dir) / str(liab.snapshot.seq)
 
@@ -393,21 +395,14 @@ async def onchain_reserves(service: ExchangeService, seq: int) -> OnchainReserve
     except Exception as exc:  # an unreachable node must not stop the snapshot
         log.warning("on-chain reserves unavailable (%s): publishing the ledger's figures", exc)
         return None
-    grants = await sandbox_grants(service, seq) if service.sandbox else {}
+    grants = sandbox_grants(service, seq) if service.sandbox else {}
     return OnchainReserves(holdings, control_signers(custody.keys, custody.db, holdings), grants)
 
 
-async def sandbox_grants(service: ExchangeService, seq: int) -> dict[str, int]:
-    """Atoms per asset granted by the sandbox up to ``seq`` (deposits whose id starts ``sandbox:``,
-    from the read store once it has projected ``seq``)."""
-    store = service.store
-    deadline = time.monotonic() + 5.0
-    while store.last_seq < seq and time.monotonic() < deadline:
-        await asyncio.sleep(0.01)  # the projection runs on this loop, one release after the journal
-    if store.last_seq < seq:
-        log.warning("read store behind seq %s: sandbox grants not declared in this statement", seq)
-        return {}
-    return store.deposit_totals("sandbox:", seq)
+def sandbox_grants(service: ExchangeService, seq: int) -> dict[str, int]:
+    """Atoms per asset granted by the sandbox up to ``seq`` (deposits whose id starts ``sandbox:``),
+    from the read store, which :func:`take_snapshot` has brought up to ``seq``."""
+    return service.store.deposit_totals("sandbox:", seq)
 
 
 async def publish_now(service: ExchangeService) -> dict[str, Any]:

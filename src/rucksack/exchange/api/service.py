@@ -104,7 +104,7 @@ class ExchangeService:
         if not self.inline_commit:
 
             def wake(seq: int) -> None:  # runs in the journal's flusher thread
-                loop.call_soon_threadsafe(self._release)
+                loop.call_soon_threadsafe(self.release)
 
             self.exchange.journal.on_durable = wake
 
@@ -124,9 +124,10 @@ class ExchangeService:
         """One group commit from the event loop: everything submitted since the last one."""
         self._flush_scheduled = False
         self.exchange.journal.flush()
-        self._release()
+        self.release()
 
-    def _release(self) -> None:
+    def release(self) -> None:
+        """Publish every durable command now: read models, listeners, then the requests waiting on them."""
         self.sequencer.release()
         self.store.commit()
         durable = self.sequencer.durable_seq
