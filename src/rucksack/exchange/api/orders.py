@@ -283,26 +283,51 @@ def resting_order_json(wire: Wire, symbol: str, o: Order, command: PlaceOrder | 
 def trigger_order_json(wire: Wire, t: Trigger) -> dict[str, Any]:
     """A pending trigger order (``TriggerPending``); a TP/SL names its parent in ``relatedOrderId``."""
     c = t.order
-    mw = wire.markets[c.market]
-    return order_json(
-        mw,
+    return command_order_json(
+        wire.markets[c.market],
+        c,
         order_id=t.id,
-        order_type=c.order_type,
-        side=c.side,
-        price=c.price,
-        lots=c.lots,
         quote_atoms=0,
-        tif=c.tif,
-        post_only=c.post_only,
-        stp=c.stp,
-        client_id=c.client_id,
         created_us=t.ts_us,
         status=TRIGGER_PENDING,
         filled_lots=0,
         filled_quote=0,
+        related_order_id=t.parent_id,
+    )
+
+
+def command_order_json(
+    mw: MarketWire,
+    c: PlaceOrder,
+    *,
+    order_id: int,
+    quote_atoms: int,
+    created_us: int,
+    status: str,
+    filled_lots: int,
+    filled_quote: int,
+    related_order_id: int = -1,
+) -> dict[str, Any]:
+    """:func:`order_json` of an order as its ``PlaceOrder`` command placed it."""
+    return order_json(
+        mw,
+        order_id=order_id,
+        order_type=c.order_type,
+        side=c.side,
+        price=c.price,
+        lots=c.lots,
+        quote_atoms=quote_atoms,
+        tif=c.tif,
+        post_only=c.post_only,
+        stp=c.stp,
+        client_id=c.client_id,
+        created_us=created_us,
+        status=status,
+        filled_lots=filled_lots,
+        filled_quote=filled_quote,
         reduce_only=c.reduce_only,
         command=c,
-        related_order_id=t.parent_id,
+        related_order_id=related_order_id,
     )
 
 
@@ -333,24 +358,15 @@ def placed_order_json(wire: Wire, events: list[Event], start: int = 0) -> tuple[
         end += 1
     if status == "New" and filled_lots:
         status = "PartiallyFilled"
-    return order_json(
+    return command_order_json(
         mw,
+        c,
         order_id=first.order_id,
-        order_type=c.order_type,
-        side=c.side,
-        price=c.price,
-        lots=c.lots,
         quote_atoms=c.quote_atoms,
-        tif=c.tif,
-        post_only=c.post_only,
-        stp=c.stp,
-        client_id=c.client_id,
         created_us=first.ts_us,
         status=status,
         filled_lots=filled_lots,
         filled_quote=filled_quote,
-        reduce_only=c.reduce_only,
-        command=c,
     ), end
 
 
