@@ -11,8 +11,9 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import nacl.signing
@@ -55,6 +56,23 @@ def start_server(data_dir: Path, *extra: str) -> Server:
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError("server did not start")
+
+
+def wait_for_depth(url: str, symbol: str, side: Literal["bids", "asks"], quantity: str, timeout: float = 20.0) -> None:
+    """Until the makers quote ``quantity`` on ``side`` within the taker's impact band (5% past the
+    best price), so a market order of it fills whole: right after start-up, or just after another
+    test's trade, the book can be thin."""
+    deadline = time.monotonic() + timeout
+    while True:
+        book = httpx.get(url + "/api/v1/depth", params={"symbol": symbol}).json()[side]
+        levels = [(Decimal(p), Decimal(q)) for p, q in book]
+        if levels:
+            best = max(p for p, _ in levels) if side == "bids" else min(p for p, _ in levels)
+            band = (best * Decimal("0.95"), best) if side == "bids" else (best, best * Decimal("1.05"))
+            if sum(q for p, q in levels if band[0] <= p <= band[1]) >= Decimal(quantity):
+                return
+        assert time.monotonic() < deadline, f"the makers never quoted {quantity} {symbol} {side}"
+        time.sleep(0.2)
 
 
 @dataclass

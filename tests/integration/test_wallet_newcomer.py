@@ -18,7 +18,7 @@ from rucksack.chains.devnet.server import Devnet
 from rucksack.cli import main
 from rucksack.wallet.faucet import NotADevnet, require_devnet
 from rucksack.wallet.rpc import Endpoints
-from tests.api.conftest import Server, start_server
+from tests.api.conftest import Server, start_server, wait_for_depth
 from tests.integration.test_wallet_exchange import wait_for
 from tests.integration.wallet_harness import WalletCli, running_devnet
 
@@ -55,7 +55,9 @@ def test_newcomer_path(devnet: Devnet, server: Server, tmp_path: Path, capsys: p
     run("deposit", "--chain", "solana", "--asset", "SOL", "--amount", "4", "--yes", *ex)
     wait_for(lambda: Decimal(run("exchange-balance", *ex)["balances"]["SOL"]["available"]) == sol_start + 4)
 
-    # the demo makers quote SOL_USDC: a market sell of 1 SOL fills at once
+    # the demo makers quote SOL_USDC (on a loaded machine their first ladders may still be coming):
+    # a market sell of 1 SOL fills at once
+    wait_for_depth(server.url, "SOL_USDC", "bids", "1")
     order = run("trade", "--symbol", "SOL_USDC", "--side", "sell", "--quantity", "1", *ex)["order"]
     assert order["status"] == "Filled" and Decimal(order["executedQuantity"]) == 1
     after = run("exchange-balance", *ex)["balances"]

@@ -11,13 +11,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, expect, sync_playwright
 
@@ -127,23 +125,6 @@ def phone(browser: Browser, server: Server) -> Iterator[Web]:
     w.page.wait_for_timeout(200)
     context.close()
     assert not w.console.errors, w.console.errors
-
-
-def wait_for_asks(url: str, symbol: str, quantity: str, timeout: float = 20.0) -> None:
-    """Until the makers offer ``quantity`` within the taker's impact band (5% over the best ask), so a
-    market buy of it fills whole: right after start-up, or just after another test's buy, the book
-    can be thin."""
-    deadline = time.monotonic() + timeout
-    while True:
-        asks = [
-            (Decimal(p), Decimal(q))
-            for p, q in httpx.get(url + "/api/v1/depth", params={"symbol": symbol}).json()["asks"]
-        ]
-        best = min((p for p, _ in asks), default=None)
-        if best is not None and sum(q for p, q in asks if p <= best * Decimal("1.05")) >= Decimal(quantity):
-            return
-        assert time.monotonic() < deadline, f"the makers never offered {quantity} {symbol}"
-        time.sleep(0.2)
 
 
 def number(text: str) -> Decimal:

@@ -11,8 +11,8 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from rucksack.exchange.api.service import admin_token_path
-from tests.api.conftest import Creds, Server, Signed
-from tests.web.conftest import Web, browser_client, number, start_trading, wait_for_asks
+from tests.api.conftest import Creds, Server, Signed, wait_for_depth
+from tests.web.conftest import Web, browser_client, number, start_trading
 
 
 def test_open_and_close_perp_position(web: Web) -> None:
@@ -24,7 +24,7 @@ def test_open_and_close_perp_position(web: Web) -> None:
     expect(page.locator("#order-tp")).to_be_enabled()
 
     # a marketable buy opens a long: the Positions tab shows entry, mark and unrealized PnL
-    wait_for_asks(web.url, "SOL_USDC_PERP", "1")
+    wait_for_depth(web.url, "SOL_USDC_PERP", "asks", "1")
     page.select_option("#order-type", "Market")
     page.fill("#order-qty", "1")
     expect(page.locator("#order-margin")).to_contain_text("IMF")
@@ -242,7 +242,7 @@ def test_tp_sl_limit_prices_trigger_by_and_margin_histories(web: Web, server: Se
     tp, tp_limit = (mark * Decimal("1.2")).quantize(cents), (mark * Decimal("1.19")).quantize(cents)
     sl, sl_limit = (mark * Decimal("0.8")).quantize(cents), (mark * Decimal("0.79")).quantize(cents)
 
-    wait_for_asks(web.url, "SOL_USDC_PERP", "1")
+    wait_for_depth(web.url, "SOL_USDC_PERP", "asks", "1")
     page.select_option("#order-type", "Market")
     page.fill("#order-qty", "1")
     page.click("#tpsl summary")

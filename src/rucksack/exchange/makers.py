@@ -32,6 +32,10 @@ log = logging.getLogger("rucksack.makers")
 START_PRICE = {"SOL_USDC": "150", "BTC_USDC": "60000", "ETH_USDC": "3000"}
 FUND_UNITS = {"USDC": 50_000_000, "SOL": 200_000, "BTC": 1_000, "ETH": 20_000}
 LEVELS = 8
+# one ladder step is worth about this much quote (USDC) per random unit (1..20 units a level), so
+# a newcomer's market order of a few SOL fills inside the impact band even while one of the two
+# quoters is between its cancel and its new ladder
+STEP_NOTIONAL = 50
 
 
 def start_prices(service: ExchangeService) -> dict[str, int]:
@@ -104,8 +108,9 @@ async def run_makers(service: ExchangeService, feed: PriceFeed, seed: int = 7, p
         for symbol, mid in quoted_markets(service, feed):
             mw = service.wire.markets[symbol]
             scale = max(1, mw.spec.min_lots)
-            notional_floor = mw.spec.min_notional_atoms // max(1, mid * mw.spec.lot_tick_atoms) + 1
-            base_lots = max(scale, notional_floor)
+            quote_one = 10 ** service.wire.assets[mw.spec.quote].decimals
+            step_atoms = max(mw.spec.min_notional_atoms, STEP_NOTIONAL * quote_one)
+            base_lots = max(scale, step_atoms // max(1, mid * mw.spec.lot_tick_atoms) + 1)
             for i, maker in enumerate(quoting):
                 orders = []
                 for level in range(1, LEVELS + 1):

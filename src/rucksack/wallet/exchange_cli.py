@@ -98,6 +98,11 @@ def cmd_trade(args: argparse.Namespace) -> int:
         f"Order {got['id']}: {body['orderType']} {args.side} {got.get('quantity') or body.get('quoteQuantity')} "
         f"{args.symbol} -> {got['status']} (filled {got.get('executedQuantity', '0')})"
     )
+    if body["orderType"] == "Market" and got["status"] == "Expired":
+        _say(
+            "The book could not fill all of it within the market's price-impact band "
+            "(5% past the best price by default); the rest expired and its funds are free again."
+        )
     _print({"order": got})
     return 0
 
