@@ -201,6 +201,19 @@ def signing_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--allow-flagged", action="store_true", help="explicit override: sign despite warnings")
 
 
+def review_gate(args: argparse.Namespace, text: str, ok: bool, unsent: dict[str, Any]) -> int | None:
+    """Show a review; on a failed simulation (exit 3) or a declined prompt (exit 1) print ``unsent``
+    marked ``sent: false`` and return the exit code; None means go on and submit."""
+    _say(text)
+    if not ok:
+        _print({**unsent, "sent": False})
+        return EXIT_REFUSED
+    if not confirm(args, "Sign and send?"):
+        _print({**unsent, "sent": False})
+        return 1
+    return None
+
+
 def confirm_and_submit(
     args: argparse.Namespace,
     prepared: Any,
@@ -211,18 +224,15 @@ def confirm_and_submit(
     unless ``--yes``; submit (flags need ``--allow-flagged``). Shared by keystore, device and
     multisig sends; ``submit(prepared, allow_flagged=...)`` replaces ``prepared.submit``."""
     extra = extra or {}
-    _say(prepared.review.text())
-    if not prepared.review.ok:
-        _print({**extra, "sent": False, "review": prepared.review.to_json()})
-        return EXIT_REFUSED
-    if not confirm(args, "Sign and send?"):
-        _print({**extra, "sent": False, "review": prepared.review.to_json()})
-        return 1
+    review = prepared.review
+    stopped = review_gate(args, review.text(), review.ok, {**extra, "review": review.to_json()})
+    if stopped is not None:
+        return stopped
     if submit is None:
         result = prepared.submit(allow_flagged=args.allow_flagged)
     else:
         result = submit(prepared, allow_flagged=args.allow_flagged)
-    _print({**extra, "sent": True, **result, "review": prepared.review.to_json()})
+    _print({**extra, "sent": True, **result, "review": review.to_json()})
     return 0
 
 

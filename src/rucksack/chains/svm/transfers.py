@@ -118,9 +118,8 @@ def decode_transfers(raw: bytes, chain: str = "solana") -> DecodedTransaction:
     keys = msg.account_keys
     transfers: list[Transfer] = []
     others: list[str] = []
-    for cix in msg.instructions:
+    for cix, ix in zip(msg.instructions, decompile(msg), strict=True):
         program = keys[cix.program_id_index]
-        ix = Instruction(program, bytes(cix.data), [_meta(msg, i) for i in cix.accounts])
         if program == SYSTEM_PROGRAM_ID and bytes(cix.data)[:4] == (2).to_bytes(4, "little"):
             p = decode_sys_transfer(ix)
             transfers.append(Transfer(chain, NATIVE, str(p["from_pubkey"]), str(p["to_pubkey"]), p["lamports"]))
@@ -151,6 +150,16 @@ def _meta(msg: Message, index: int) -> AccountMeta:
     else:
         writable = index < len(msg.account_keys) - h.num_readonly_unsigned_accounts
     return AccountMeta(msg.account_keys[index], index < signers, writable)
+
+
+def decompile(msg: Message) -> list[Instruction]:
+    """A legacy message's instructions with their account metas (signer, writable) restored from
+    the header, as solders' instruction decoders take them."""
+    keys = msg.account_keys
+    return [
+        Instruction(keys[c.program_id_index], bytes(c.data), [_meta(msg, i) for i in c.accounts])
+        for c in msg.instructions
+    ]
 
 
 async def simulate(client: AsyncClient, tx: VersionedTransaction) -> Simulation:

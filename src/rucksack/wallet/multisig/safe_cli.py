@@ -15,18 +15,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rucksack.wallet.cli import EXIT_REFUSED, _endpoints, _open, _print, _say, confirm, run, signing_options
+from rucksack.wallet.cli import _endpoints, _open, _print, _say, confirm, review_gate, run, signing_options
 
 
 def _send(args: argparse.Namespace, ss: Any, extra: dict[str, Any]) -> tuple[int, dict[str, Any] | None]:
     """Show a SafeSend, stop if the simulation failed or the user declines, else submit."""
-    _say(ss.text())
-    if not ss.review.ok:
-        _print({**extra, "sent": False, **ss.to_json()})
-        return EXIT_REFUSED, None
-    if not confirm(args, "Sign and send?"):
-        _print({**extra, "sent": False, **ss.to_json()})
-        return 1, None
+    stopped = review_gate(args, ss.text(), ss.review.ok, {**extra, **ss.to_json()})
+    if stopped is not None:
+        return stopped, None
     return 0, ss.submit(allow_flagged=args.allow_flagged)
 
 

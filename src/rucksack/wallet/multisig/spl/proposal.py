@@ -35,6 +35,7 @@ from spl.token.constants import TOKEN_PROGRAM_ID
 
 from rucksack.chains.addresses import validate_svm_address
 from rucksack.chains.registry import get_chain
+from rucksack.chains.svm.transfers import decompile
 from rucksack.wallet import svm
 from rucksack.wallet.keystore import atomic_write
 from rucksack.wallet.multisig.spl.build import mint_decimals, payout_instructions, resolve_mint
@@ -51,7 +52,7 @@ from rucksack.wallet.multisig.spl.descriptor import (
     _pk,
     _read_json,
 )
-from rucksack.wallet.multisig.spl.words import _asset_name, _instructions
+from rucksack.wallet.multisig.spl.words import _asset_name
 from rucksack.wallet.review import format_units
 from rucksack.wallet.rpc import Rpc, RpcError
 from rucksack.wallet.send import Prepared
@@ -98,7 +99,7 @@ class Proposal:
         """The message's SPL ``TransferChecked`` instructions that list multisig signers."""
         return [
             ix
-            for ix in _instructions(self.message)
+            for ix in decompile(self.message)
             if ix.program_id == TOKEN_PROGRAM_ID and ix.data[:1] == bytes([12]) and len(ix.accounts) > 4
         ]
 

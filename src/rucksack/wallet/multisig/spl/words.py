@@ -10,7 +10,7 @@ Invariants:
 
 from __future__ import annotations
 
-from solders.instruction import AccountMeta, Instruction
+from solders.instruction import Instruction
 from solders.message import Message
 from solders.system_program import ID as SYSTEM_PROGRAM_ID
 from solders.system_program import (
@@ -27,28 +27,9 @@ from spl.token.instructions import (
 )
 
 from rucksack.chains.registry import Chain, get_chain
-from rucksack.chains.svm.transfers import ATA_PROGRAM_ID
+from rucksack.chains.svm.transfers import ATA_PROGRAM_ID, decompile
 from rucksack.wallet import svm
 from rucksack.wallet.review import format_units
-
-
-def _instructions(msg: Message) -> list[Instruction]:
-    keys = msg.account_keys
-    return [
-        Instruction(keys[c.program_id_index], bytes(c.data), [_meta(msg, i) for i in c.accounts])
-        for c in msg.instructions
-    ]
-
-
-def _meta(msg: Message, index: int) -> AccountMeta:
-    h, n = msg.header, len(msg.account_keys)
-    signed = index < h.num_required_signatures
-    writable = (
-        index < h.num_required_signatures - h.num_readonly_signed_accounts
-        if signed
-        else index < n - h.num_readonly_unsigned_accounts
-    )
-    return AccountMeta(msg.account_keys[index], signed, writable)
 
 
 def describe(msg: Message, chain_key: str) -> tuple[list[str], list[str]]:
@@ -56,7 +37,7 @@ def describe(msg: Message, chain_key: str) -> tuple[list[str], list[str]]:
     chain = get_chain(chain_key)
     words: list[str] = []
     unknown: list[str] = []
-    for n, ix in enumerate(_instructions(msg)):
+    for n, ix in enumerate(decompile(msg)):
         try:
             text = _word(chain, ix)
         except (ValueError, KeyError, IndexError):
