@@ -385,7 +385,7 @@ def take_snapshot(service: ExchangeService) -> tuple[Liabilities, Path]:
 async def onchain_reserves(service: ExchangeService, seq: int) -> OnchainReserves | None:
     """Custody's on-chain balances now (one pinned height per chain) and their signers; None without
     chain custody, or when a node cannot be read (logged: the ledger's figures stand in)."""
-    custody = getattr(service, "custody", None)
+    custody = service.custody
     if custody is None or not custody.rpcs:
         return None
     from rucksack.exchange.custody.reserves import control_signers

@@ -64,7 +64,7 @@ def start_custody(
     except CustodySeedError as exc:
         sys.stderr.write(f"rucksack: custody disabled: {exc}\n")
         return None
-    service.custody = custody  # type: ignore[attr-defined]
+    service.custody = custody
     sys.stderr.write(f"rucksack: custody watching {', '.join(custody.rpcs)}\n")
     return custody
 

@@ -11,12 +11,14 @@ resolves the waiting requests in order.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rucksack.exchange.api.auth import Verifier
 from rucksack.exchange.api.open_orders import OpenOrders, Steps
@@ -28,6 +30,9 @@ from rucksack.exchange.core.events import Event
 from rucksack.exchange.feeds import PriceFeed
 from rucksack.exchange.sequencer.datadir import CONFIG_NAME, Exchange, init_data_dir, read_spec
 from rucksack.exchange.store.sqlite import ReadStore
+
+if TYPE_CHECKING:
+    from rucksack.exchange.custody.service import Custody
 
 ADMIN_TOKEN_NAME = "admin.token"
 READ_DB_NAME = "read.sqlite"
@@ -86,6 +91,10 @@ class ExchangeService:
         self.feed: PriceFeed | None = None
         self.orders = OpenOrders(self.engine)  # seeded from the engine, then fed released events
         self.openapi = b"{}"
+        # chain custody: started by ``serve --chain-rpc`` (watchers, sweeps, withdrawals) or made on
+        # first use for deposit addresses only (``ensure_custody``); None when neither has happened
+        self.custody: Custody | None = None
+        self._custody_tried = False
 
     def _admin_token(self) -> str:
         path = admin_token_path(self.data_dir)
@@ -147,6 +156,18 @@ class ExchangeService:
         """The account's resting orders, oldest first (commands applied but not yet durable are
         confirmed against the engine, which is the live truth)."""
         return self.orders.resting(account, self.engine.orders)
+
+    def ensure_custody(self) -> Custody | None:
+        """The server's custody; made on first use when ``--chain-rpc`` did not start it (deposit
+        addresses only), None when it cannot be (production mode without ``RUCKSACK_CUSTODY_PASSWORD``)."""
+        if self.custody is None and not self._custody_tried:
+            self._custody_tried = True
+            from rucksack.exchange.custody.seed import CustodySeedError
+            from rucksack.exchange.custody.service import Custody
+
+            with contextlib.suppress(CustodySeedError):  # production without its password: none
+                self.custody = Custody(self)
+        return self.custody
 
     def now_ms(self) -> int:
         return time.time_ns() // 1_000_000

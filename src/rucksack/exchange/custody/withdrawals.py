@@ -12,7 +12,8 @@ Lifecycle of a ``custody.sqlite`` withdrawal row (the API creates it, ``db.WIRE_
    know the transaction) or it failed on chain: the amount goes back with a journaled ``Deposit``
    whose tx id is ``withdrawal-refund:<id>`` (so a refund, too, happens at most once).
 
-A transport error (node unreachable) changes nothing: the next pass tries again. SVM transactions
+A transport error (node unreachable) changes nothing: the next pass tries again. A JSON-RPC error
+while building (fees, nonce, balances, blockhash) refunds it ("cannot build the transaction"). SVM transactions
 carry a memo ``rucksack withdrawal <id>`` so two equal withdrawals never have identical bytes.
 
 **The hot wallet must hold it first.** Before signing, a ``pending`` withdrawal is checked against
@@ -89,10 +90,10 @@ class Broadcaster:
             await self._refund(w, w["error"] or "failed")
             return
         if w["status"] == "pending":
-            tx = None if chain.is_svm else await self._evm_tx(chain, rpc, w)  # built once: checked, then signed
-            if await self._waits_for_funds(chain, rpc, w, tx):
-                return
-            try:
+            try:  # the node refusing a build call (fees, nonce, blockhash) refunds, on either family
+                tx = None if chain.is_svm else await self._evm_tx(chain, rpc, w)  # built once: checked, then signed
+                if await self._waits_for_funds(chain, rpc, w, tx):
+                    return
                 raw, tx_hash = await self._sign_svm(chain, rpc, w) if tx is None else self._sign_evm(tx)
             except RpcError as exc:
                 await self._refund(w, f"cannot build the transaction: {exc.message}")
@@ -169,7 +170,7 @@ class Broadcaster:
                 program_id=MEMO_PROGRAM_ID, signer=hot.pubkey(), message=f"rucksack withdrawal {w['id']}".encode()
             )
         )
-        ixs = [*_instructions(msg), memo]
+        ixs = [*svm.decompile(msg), memo]
         blockhash = (await rpc.call("getLatestBlockhash", {"commitment": "finalized"}))["value"]["blockhash"]
         tx = svm.sign(Message(ixs, hot.pubkey()), [hot], Hash.from_string(blockhash))
         return bytes(tx), str(tx.signatures[0])
@@ -227,23 +228,3 @@ class Broadcaster:
             return "failed"
         head = int(await rpc.call("eth_blockNumber"), 16)
         return "confirmed" if int(receipt["blockNumber"], 16) + self.confirmations - 1 <= head else "seen"
-
-
-def _instructions(msg: Message) -> list[Any]:
-    """The instructions of a legacy message, decompiled (to append a memo and re-compile)."""
-    from solders.instruction import AccountMeta, Instruction
-
-    keys = msg.account_keys
-    h = msg.header
-    n_signed = h.num_required_signatures
-
-    def meta(i: int) -> AccountMeta:
-        if i < n_signed:
-            writable = i < n_signed - h.num_readonly_signed_accounts
-        else:
-            writable = i < len(keys) - h.num_readonly_unsigned_accounts
-        return AccountMeta(keys[i], i < n_signed, writable)
-
-    return [
-        Instruction(keys[c.program_id_index], bytes(c.data), [meta(i) for i in c.accounts]) for c in msg.instructions
-    ]

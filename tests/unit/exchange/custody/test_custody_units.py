@@ -176,6 +176,23 @@ def test_a_short_hot_wallet_waits_then_refunds(tmp_path: Path) -> None:
     assert "eth_sendRawTransaction" not in rpc.calls
 
 
+def test_a_node_refusing_to_build_refunds_and_the_next_withdrawal_goes_on(tmp_path: Path) -> None:
+    """A JSON-RPC error while building an EVM withdrawal (here: no fee estimate) refunds it with the
+    node's words, and does not stop the pass: the withdrawal after it is signed."""
+    db, ledger = CustodyDb(tmp_path / "c.sqlite"), FakeLedger()
+    bad = _withdrawal(db)
+    good = db.new_withdrawal(8, "optimism", "ETH", 10**7, 10**17, "0x" + "cd" * 20, None, 1)
+    db.update_withdrawal(good, status="pending")
+    refusing = _evm_rpc(eth_maxPriorityFeePerGas=RpcError(-32601, "method not found"))
+    rpcs = {"base": refusing, "optimism": _evm_rpc(eth_sendRawTransaction=httpx.ConnectError("down"))}
+    asyncio.run(Broadcaster(CustodyKeys(SEED), db, rpcs, ledger).process_once())  # type: ignore[arg-type]
+    row = db.withdrawal(bad)
+    assert row is not None and row["status"] == "refunded"
+    assert row["error"] == "cannot build the transaction: method not found"
+    assert ledger.ids == {f"withdrawal-refund:{bad}": (7, "ETH", 10**7)}
+    assert db.withdrawal(good)["status"] == "signed"  # type: ignore[index]
+
+
 def test_evm_watcher_credits_token_logs_once_with_confirmations(tmp_path: Path) -> None:
     db, ledger = CustodyDb(tmp_path / "c.sqlite"), FakeLedger()
     base = get_chain("base")

@@ -120,7 +120,7 @@ async def deposits(service: ExchangeService, account: int, params: Any) -> Any:
         offset=offset,
     )
     out = []
-    custody = getattr(service, "custody", None)  # chain data, when custody runs
+    custody = service.custody  # chain data, when custody runs
     for r in rows:
         asset = service.wire.assets[r["asset"]]
         sandbox = r["ref"].startswith("sandbox:")
@@ -150,7 +150,7 @@ async def withdrawals(service: ExchangeService, account: int, params: Any) -> An
     limit, offset, _ = page_params(params)
     rows = service.store.capital(account, "withdrawal", limit=limit, offset=offset)
     out = []
-    custody = getattr(service, "custody", None)  # chain data, when custody runs
+    custody = service.custody  # chain data, when custody runs
     for r in rows:
         asset = service.wire.assets[r["asset"]]
         wid = r["ref"].removeprefix("withdrawal:")
@@ -269,20 +269,6 @@ async def max_borrow_quantity(service: ExchangeService, account: int, params: An
 # -- chain custody: deposit addresses and withdrawals (rucksack.exchange.custody, docs/chains.md) ----
 
 
-def _custody(service: ExchangeService) -> Any:
-    """The server's custody; created on first use when ``--chain-rpc`` did not start it (addresses
-    only), None when it cannot be (production mode without ``RUCKSACK_CUSTODY_PASSWORD``)."""
-    if not hasattr(service, "custody"):
-        from rucksack.exchange.custody.seed import CustodySeedError
-        from rucksack.exchange.custody.service import Custody
-
-        try:
-            service.custody = Custody(service)  # type: ignore[attr-defined]
-        except CustodySeedError:
-            service.custody = None  # type: ignore[attr-defined]
-    return service.custody  # type: ignore[attr-defined]
-
-
 def _chain_param(params: Any) -> Any:
     from rucksack.exchange.custody.keys import CHAIN_OF, chain_for_blockchain
 
@@ -293,7 +279,7 @@ def _chain_param(params: Any) -> Any:
 
 
 def _require_custody(service: ExchangeService) -> Any:
-    custody = _custody(service)
+    custody = service.ensure_custody()
     if custody is None:
         raise ApiError(503, "SERVICE_UNAVAILABLE", "Custody is not configured on this server")
     return custody

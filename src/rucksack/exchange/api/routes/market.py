@@ -19,7 +19,7 @@ from rucksack.exchange.api.wire import format_atoms, space_seconds
 
 async def assets(service: ExchangeService, params: dict[str, str]) -> Any:
     out = [service.wire.asset_json(a) for a in service.spec.assets]
-    custody = getattr(service, "custody", None)  # tokens only when chains are connected (--chain-rpc)
+    custody = service.custody  # tokens only when chains are connected (--chain-rpc)
     if custody is not None and custody.rpcs:
         from rucksack.exchange.custody.limits import asset_tokens
 
