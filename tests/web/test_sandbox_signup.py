@@ -69,7 +69,7 @@ def test_static_front_end_is_served(quiet_server: Server) -> None:
     index = httpx.get(quiet_server.url + "/")
     assert index.status_code == 200 and "text/html" in index.headers["content-type"]
     assert "/assets/app.js" in index.text
-    for path in ("/assets/app.js", "/assets/api.js", "/assets/style.css", "/vendor/noble-ed25519.js"):
+    for path in ("/assets/app.js", "/assets/api.js", "/assets/dom.js", "/assets/style.css", "/vendor/noble-ed25519.js"):
         assert httpx.get(quiet_server.url + path).status_code == 200, path
     missing = httpx.get(quiet_server.url + "/assets/nope.js")
     assert missing.status_code == 404

@@ -7,8 +7,8 @@ from decimal import ROUND_DOWN, Decimal
 
 from playwright.sync_api import Page, expect
 
-from tests.api.conftest import Server, sandbox_account
-from tests.web.conftest import Web, number, wait_for_asks
+from tests.api.conftest import Server, sandbox_account, wait_for_depth
+from tests.web.conftest import Web, number
 
 
 def load(web: Web) -> Page:
@@ -79,7 +79,13 @@ def test_trade_lend_and_redeem(web: Web) -> None:
         page.fill("#order-price", str(p))
         page.click("#order-submit")
         expect(page.locator("#order-msg")).to_contain_text("New")
+        if p == price:  # the live tables update rows in place: the first order's row (and its Cancel
+            # button, which a click may be pressing) stays the same element when the second arrives
+            expect(page.locator("#open-orders tbody tr")).to_have_count(1)
+            page.evaluate("window.firstRow = document.querySelector('#open-orders tbody tr')")
     expect(page.locator("#open-orders tbody tr")).to_have_count(2)
+    assert page.evaluate("window.firstRow.isConnected") is True
+    assert f"{price}" in page.evaluate("window.firstRow.textContent")
     page.click("#cancel-all")
     expect(page.locator("#orders-msg")).to_contain_text("Cancelled 2 order(s)")
     expect(page.locator("#open-orders tbody tr")).to_have_count(0)
@@ -102,7 +108,7 @@ def test_trade_lend_and_redeem(web: Web) -> None:
     page.uncheck("#order-postonly")
 
     # a marketable order: the fill shows in the fills tab and the balances move
-    wait_for_asks(web.url, "SOL_USDC", "0.5")
+    wait_for_depth(web.url, "SOL_USDC", "asks", "0.5")
     page.select_option("#order-type", "Market")
     page.fill("#order-qty", "0.5")
     expect(page.locator("#order-cost")).to_contain_text("≈")

@@ -1,5 +1,6 @@
 // Rucksack's web front end: a static single-page app over the public REST and WebSocket API.
 import { ApiError, Client, Keys, Streams } from '/assets/api.js';
+import { el, patchChildren } from '/assets/dom.js';
 import { verifyProof } from '/assets/reserves.js';
 
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -81,18 +82,6 @@ function dateTime(value) {
 function signedCell(value, cls = '') {
   const n = Number(value);
   return el('td', { class: `${cls} ${n < 0 ? 'down' : n > 0 ? 'up' : ''}`.trim() }, `${n > 0 ? '+' : ''}${value} USDC`);
-}
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'class') node.className = v;
-    else if (k === 'dataset') Object.assign(node.dataset, v);
-    else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v);
-  }
-  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(c ?? ''));
-  return node;
 }
 
 function showMsg(target, text, kind = 'error') {
@@ -305,8 +294,8 @@ function renderBook() {
     for (const row of out) row.style.setProperty('--depth', `${(100 * Number(row.dataset.total)) / max}%`);
     return out;
   };
-  asksEl.replaceChildren(...rows(asks, 'Ask').reverse());
-  bidsEl.replaceChildren(...rows(bids, 'Bid'));
+  patchChildren(asksEl, rows(asks, 'Ask').reverse(), (row) => row.dataset.price);
+  patchChildren(bidsEl, rows(bids, 'Bid'), (row) => row.dataset.price);
   asksEl.scrollTop = asksEl.scrollHeight;
   const bestAsk = asks.length ? Number(asks[0][0]) : null;
   const bestBid = bids.length ? Number(bids[0][0]) : null;
@@ -668,9 +657,9 @@ function setOrderType() {
 // ------------------------------------------------------------------ orders, history, fills
 
 function renderOpenOrders() {
-  const body = $('#open-orders tbody');
-  body.replaceChildren(
-    ...state.openOrders.map((o) =>
+  patchChildren(
+    $('#open-orders tbody'),
+    state.openOrders.map((o) =>
       el(
         'tr',
         { dataset: { orderId: o.id } },
@@ -684,6 +673,7 @@ function renderOpenOrders() {
         el('td', {}, el('button', { class: 'small cancel', onclick: () => cancelOrder(o) }, 'Cancel')),
       ),
     ),
+    (tr) => tr.dataset.orderId, // an order's id and market never change: the kept row's handler stays right
   );
   $('#cancel-all').disabled = !state.openOrders.some((o) => o.symbol === state.symbol);
   scheduleBook();
@@ -963,7 +953,7 @@ function positionRows(closeMsg) {
         el('td', { class: `pnl ${upnl < 0 ? 'down' : 'up'}` }, `${upnl >= 0 ? '+' : ''}${fmt(upnl)} USDC`),
         el('td', { class: 'liq' }, Number(p.estLiquidationPrice) ? fmt(p.estLiquidationPrice, pd) : '–'),
         el('td', { class: 'margin' }, `${fmt(margin)} USDC (${pct(p.imf).replace('+', '')})`),
-        el('td', {}, el('button', { class: 'small close', onclick: () => closePosition(p, closeMsg) }, 'Close')),
+        el('td', {}, el('button', { class: 'small close', onclick: () => closePosition(p.symbol, closeMsg) }, 'Close')),
       );
     });
 }
@@ -972,16 +962,18 @@ function renderPositions() {
   let n = 0;
   for (const [table, msg] of [['#positions', '#orders-msg'], ['#account-positions', '#account-positions-msg']]) {
     const rows = positionRows(msg);
-    $(`${table} tbody`).replaceChildren(...rows);
+    patchChildren($(`${table} tbody`), rows, (tr) => tr.dataset.symbol);
     $(table).parentElement.querySelector('.empty-note').hidden = rows.length > 0;
     n = rows.length; // the tab counts the rows shown (a zero-size entry is not a position)
   }
   $('#positions-tab').textContent = n ? `Positions (${n})` : 'Positions';
 }
 
-/** One click: a reduce-only market order for the whole position, on the closing side. */
-async function closePosition(p, msg) {
+/** One click: a reduce-only market order for the whole position (as it is now), on the closing side. */
+async function closePosition(symbol, msg) {
   showMsg(msg, '');
+  const p = state.positions[symbol];
+  if (!p) return;
   const q = Number(p.netQuantity);
   try {
     const order = await trader.signed('POST', '/api/v1/order', 'orderExecute', {
@@ -1050,6 +1042,7 @@ async function refreshAccount() {
     $('#col-upnl').className = upnl < 0 ? 'down' : 'up';
     $('#col-fees').textContent = `${(Number(account.spotMakerFee) / 100).toFixed(2)}% / ${(Number(account.spotTakerFee) / 100).toFixed(2)}%`;
     renderLeverage(account);
+    renderSettings(account);
     renderBalances();
     showMsg('#account-msg', '');
   } catch (err) {
@@ -1099,6 +1092,31 @@ async function setLeverage(event) {
   await refreshAccount();
   updateOrderSummary();
   refreshMaxSizeSoon();
+}
+
+/** The acting wallet's automatic actions (`PATCH /api/v1/account` booleans), as checkboxes. */
+function renderSettings(account) {
+  for (const box of $$('#settings-panel input[data-setting]')) {
+    if (!box.disabled) box.checked = Boolean(account[box.dataset.setting]); // not while a change is on its way
+  }
+}
+
+async function setSetting(event) {
+  const box = event.target;
+  const name = box.dataset.setting;
+  const label = box.parentElement.textContent.trim();
+  showMsg('#settings-msg', '');
+  box.disabled = true;
+  try {
+    await trader.signed('PATCH', '/api/v1/account', 'accountUpdate', { [name]: box.checked });
+    showMsg('#settings-msg', `${label}: ${box.checked ? 'on' : 'off'} for ${walletName()}`, 'ok');
+  } catch (err) {
+    box.checked = !box.checked;
+    showMsg('#settings-msg', `Refused by the exchange: ${errorText(err)}`);
+  } finally {
+    box.disabled = false;
+  }
+  await refreshPrivate(); // auto-lend moves idle balances into lends at once: balances and the account
 }
 
 // ------------------------------------------------------------------ subaccounts (Rucksack extension)
@@ -1306,12 +1324,12 @@ function rateCurveSvg(m) {
 
 function renderLendMarkets() {
   const body = $('#lend-markets tbody');
-  const typed = Object.fromEntries($$('input', body).map((i) => [i.closest('tr').dataset.asset, i.value]));
-  body.replaceChildren(
-    ...state.lendMarkets.map((m) => {
+  // kept rows keep their amount input, so a half-typed amount survives the table's refreshes
+  patchChildren(
+    body,
+    state.lendMarkets.map((m) => {
       const position = Number(state.lent[m.symbol] || 0);
       const amount = el('input', { class: 'amount', inputmode: 'decimal', placeholder: m.stepSize, 'aria-label': `${m.symbol} amount` });
-      amount.value = typed[m.symbol] || '';
       const rowMsg = el('div', { class: 'msg', role: 'alert' });
       const [text, kind] = state.lendMsgs[m.symbol] || ['', ''];
       showMsg(rowMsg, text, kind);
@@ -1345,6 +1363,7 @@ function renderLendMarkets() {
         ),
       );
     }),
+    (tr) => tr.dataset.asset,
   );
   for (const b of $$('button', body)) b.disabled = !state.session;
 }
@@ -1559,6 +1578,7 @@ function wire() {
   }
   for (const id of ['#order-trigger-by', '#order-tp-by', '#order-sl-by']) $(id).addEventListener('change', updateOrderSummary);
   $('#leverage-panel').addEventListener('submit', setLeverage);
+  for (const box of $$('#settings-panel input[data-setting]')) box.addEventListener('change', setSetting);
   $('#lev-range').addEventListener('input', (e) => {
     $('#lev-input').value = e.target.value;
   });
