@@ -55,10 +55,16 @@ function fmt(value, digits = 2) {
   return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
+/** A signed change, e.g. "+1.25%" (price moves, funding). */
 function pct(value, digits = 2) {
   const n = Number(value);
   if (!Number.isFinite(n)) return '–';
   return `${n >= 0 ? '+' : ''}${(n * 100).toFixed(digits)}%`;
+}
+
+/** A level, e.g. "1.25%" (rates, fractions, fees): no sign. */
+function pctLevel(value, digits = 2) {
+  return pct(value, digits).replace('+', '');
 }
 
 function timeOf(value) {
@@ -607,7 +613,7 @@ function updateOrderSummary() {
   if (isPerp(m)) {
     const imf = orderImf(m, cost);
     const lev = state.account ? `, leverage limit ${state.account.leverageLimit}×` : '';
-    $('#order-margin').textContent = imf ? `≈ ${fmt(cost * imf, qd)} ${m.quoteSymbol} (IMF ${pct(imf).replace('+', '')}${lev})` : '–';
+    $('#order-margin').textContent = imf ? `≈ ${fmt(cost * imf, qd)} ${m.quoteSymbol} (IMF ${pctLevel(imf)}${lev})` : '–';
   } else {
     $('#order-margin').textContent = 'none (spot, fully funded)';
   }
@@ -952,7 +958,7 @@ function positionRows(closeMsg) {
         el('td', { class: 'mark' }, fmt(p.markPrice, pd)),
         el('td', { class: `pnl ${upnl < 0 ? 'down' : 'up'}` }, `${upnl >= 0 ? '+' : ''}${fmt(upnl)} USDC`),
         el('td', { class: 'liq' }, Number(p.estLiquidationPrice) ? fmt(p.estLiquidationPrice, pd) : '–'),
-        el('td', { class: 'margin' }, `${fmt(margin)} USDC (${pct(p.imf).replace('+', '')})`),
+        el('td', { class: 'margin' }, `${fmt(margin)} USDC (${pctLevel(p.imf)})`),
         el('td', {}, el('button', { class: 'small close', onclick: () => closePosition(p.symbol, closeMsg) }, 'Close')),
       );
     });
@@ -1031,7 +1037,7 @@ async function refreshAccount() {
     $('#col-net-equity').textContent = `${fmt(summary.netEquity)} USDC`;
     $('#col-available').textContent = `${fmt(summary.netEquityAvailable)} USDC`;
     $('#col-locked').textContent = `${fmt(summary.netEquityLocked)} USDC`;
-    $('#col-margin-fraction').textContent = summary.marginFraction === null ? '– (no positions)' : pct(summary.marginFraction).replace('+', '');
+    $('#col-margin-fraction').textContent = summary.marginFraction === null ? '– (no positions)' : pctLevel(summary.marginFraction);
     const equity = Number(summary.netEquity);
     const exposure = Number(summary.netExposureFutures) + Number(summary.borrowLiability);
     const lev = equity > 0 ? exposure / equity : null;
@@ -1065,7 +1071,7 @@ function renderLeverage(account) {
   const lev = Number(account.leverageLimit);
   $('#lev-current').textContent = `${account.leverageLimit}×`;
   $('#col-position-limit').textContent = `${fmt(account.positionLimit)} USDC`;
-  $('#col-min-imf').textContent = lev > 0 ? pct(1 / lev).replace('+', '') : '–';
+  $('#col-min-imf').textContent = lev > 0 ? pctLevel(1 / lev) : '–';
   const key = `${state.acting}:${lev}`;
   if (state.shownLeverage !== key) {
     state.shownLeverage = key; // only when it changed, so a number being typed is not overwritten
@@ -1222,7 +1228,7 @@ async function actAs(id) {
   renderSubaccounts();
   renderActing();
   subscribeActing();
-  await refreshAccount();
+  if ($('#page-account').hidden) await refreshAccount(); // on the Account page refreshPrivate reads it
   await refreshPrivate();
   return ok;
 }
@@ -1307,7 +1313,7 @@ function rateCurveSvg(m) {
   return svg(
     'svg',
     { class: 'rate-curve', viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: 'img', 'aria-label': `${m.symbol} rate curve` },
-    svg('title', {}, `${m.symbol}: borrow and lend APR vs utilization (now ${pct(u).replace('+', '')})`),
+    svg('title', {}, `${m.symbol}: borrow and lend APR vs utilization (now ${pctLevel(u)})`),
     svg('line', { class: 'axis', x1: x(0), x2: x(1), y1: H - B, y2: H - B }),
     vline(opt, 'optimal'),
     Number(c.maxUtilization) < 1 ? vline(Number(c.maxUtilization), 'max') : '',
@@ -1338,9 +1344,9 @@ function renderLendMarkets() {
         'tr',
         { dataset: { asset: m.symbol } },
         el('td', { class: 'asset' }, m.symbol),
-        el('td', { 'data-label': 'Utilization' }, pct(m.utilization).replace('+', '')),
-        el('td', { class: 'up', 'data-label': 'Lend APY' }, pct(m.lendInterestRate).replace('+', '')),
-        el('td', { 'data-label': 'Borrow APY' }, pct(m.borrowInterestRate).replace('+', '')),
+        el('td', { 'data-label': 'Utilization' }, pctLevel(m.utilization)),
+        el('td', { class: 'up', 'data-label': 'Lend APY' }, pctLevel(m.lendInterestRate)),
+        el('td', { 'data-label': 'Borrow APY' }, pctLevel(m.borrowInterestRate)),
         el('td', { 'data-label': 'Total lent' }, m.lentQuantity),
         el('td', { 'data-label': 'Total borrowed' }, m.borrowedQuantity),
         el('td', { class: 'curve', 'data-label': 'Rate curve' }, rateCurveSvg(m)),
