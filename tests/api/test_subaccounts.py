@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+from typing import Any
+
 import pytest
+import websockets
 from backpack_exchange_sdk.authenticated import AuthenticationClient
 
 from tests.api.conftest import Server, Signed, sandbox_account
@@ -123,9 +128,33 @@ def test_a_subaccount_key_trades_there_with_ccxt_and_reaches_nothing_else(server
         answer = as_sub.request(method, path, instruction, params)
         assert answer.status_code in (400, 404), (path, answer.text)
 
-    # unbound: the key no longer authenticates; unbinding twice is a 404
-    removed = owner.request("DELETE", "/api/v1/subaccounts/apiKeys", "subaccountApiKeyDelete", body)
-    assert removed.status_code == 200, removed.text
+    # unbound: the key no longer authenticates, and the private stream it opened is closed at once;
+    # unbinding twice is a 404
+    async def stream_until_removed() -> tuple[int, str, dict[str, Any]]:
+        async with websockets.connect(server.url.replace("http://", "ws://") + "/ws") as ws:
+            await ws.send(json.dumps({"method": "SUBSCRIBE", "params": ["account.orderUpdate"], "signature": ws_sig()}))
+            await asyncio.sleep(0.3)  # subscribed (an error frame would arrive now)
+            removed = await asyncio.to_thread(
+                owner.request, "DELETE", "/api/v1/subaccounts/apiKeys", "subaccountApiKeyDelete", body
+            )
+            assert removed.status_code == 200, removed.text
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                while True:
+                    await asyncio.wait_for(ws.recv(), 10)
+            frame = closed.value.rcvd
+            assert frame is not None
+        async with websockets.connect(server.url.replace("http://", "ws://") + "/ws") as ws:
+            await ws.send(json.dumps({"method": "SUBSCRIBE", "params": ["account.orderUpdate"], "signature": ws_sig()}))
+            refused = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        return frame.code, frame.reason, refused
+
+    def ws_sig() -> list[str]:
+        h = as_sub.headers("subscribe", {})
+        return [h["X-API-Key"], h["X-Signature"], h["X-Timestamp"], h["X-Window"]]
+
+    code, reason, refused = asyncio.run(stream_until_removed())
+    assert (code, reason) == (1008, "API key removed")
+    assert refused["error"] == {"code": 4001, "message": "Unknown API key"}
     assert as_sub.request("GET", "/api/v1/capital", "balanceQuery").status_code == 401
     gone = owner.request("DELETE", "/api/v1/subaccounts/apiKeys", "subaccountApiKeyDelete", body)
     assert gone.status_code == 404

@@ -37,6 +37,7 @@ from rucksack.exchange.api.routes.market import ticker_json
 from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.api.wire import format_atoms, iso_seconds
 from rucksack.exchange.core.events import (
+    ApiKeyRemoved,
     Deposited,
     Event,
     FundingPaid,
@@ -65,13 +66,23 @@ class Connection:
     socket: WebSocket
     streams: set[str] = field(default_factory=set)
     account: int | None = None
+    api_key: str | None = None  # the key the private streams were opened with
     queue: asyncio.Queue[bytes | None] = field(default_factory=asyncio.Queue)
+    close_reason: str = ""
 
     def send(self, stream: str, data: dict[str, Any]) -> None:
+        if self.close_reason:
+            return  # closing: nothing more is written
         if self.queue.qsize() >= MAX_QUEUE:
-            self.queue.put_nowait(None)  # the writer closes the connection
+            self.close("client too slow")
             return
         self.queue.put_nowait(_encode({"stream": stream, "data": data}))
+
+    def close(self, reason: str) -> None:
+        """Close with 1008 (policy violation) once what is queued before it has been written."""
+        if not self.close_reason:
+            self.close_reason = reason
+            self.queue.put_nowait(None)  # the writer closes the connection
 
 
 class Hub:
@@ -144,6 +155,10 @@ class Hub:
                 self.liquidating.add(ev.account)
             elif isinstance(ev, LiquidationEnded):
                 self.liquidating.discard(ev.account)
+            elif isinstance(ev, ApiKeyRemoved):
+                for conn in self.connections:  # a removed key's private streams end with it
+                    if conn.api_key == ev.public_key:
+                        conn.close("API key removed")
         if funded:
             for account, market in list(self.sent_lots):
                 symbol = self.service.engine.markets[market].symbol
@@ -551,7 +566,7 @@ class Hub:
         while True:
             frame = await conn.queue.get()
             if frame is None:
-                await conn.socket.close(code=1008, reason="client too slow")
+                await conn.socket.close(code=1008, reason=conn.close_reason)
                 return
             await conn.socket.send_text(frame.decode())
 
@@ -622,3 +637,4 @@ class Hub:
             raise ApiError(401, "UNAUTHORIZED", "Unknown API key")
         self.service.verifier.check(api_key, sig, ts, window, self.service.now_ms(), "subscribe", [], from_query=False)
         conn.account = account
+        conn.api_key = api_key
