@@ -1,5 +1,6 @@
 """The Account page's settings: the automatic actions are the account's own (``PATCH /api/v1/account``),
-shown as the server holds them, and what they do shows at once (auto-lend lends the idle balance)."""
+shown as the server holds them, and what they do shows at once (auto-lend lends the idle balance);
+the subaccounts' API keys, listed and revoked with the main key."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from decimal import Decimal
 
 from playwright.sync_api import expect
 
+from rucksack.exchange.api.auth import new_keypair
+from tests.api.conftest import Creds, Signed
 from tests.web.conftest import Web, browser_client, number, start_trading
 
 
@@ -50,3 +53,47 @@ def test_automatic_actions_are_the_accounts_settings(web: Web) -> None:
 
 
 SETTINGS = ("autoLend", "autoRepayBorrows", "autoBorrowSettlements", "autoRealizePnl")
+
+
+def test_subaccount_keys_are_listed_and_revoked(web: Web) -> None:
+    """The main key's view of every subaccount key: the page's own marked, a bot's beside it; revoking
+    the bot's ends it at once, revoking the page's own first moves the page back to the main account."""
+    page = start_trading(web, "/?market=SOL_USDC#account")
+    page.fill("#sub-label", "bots")
+    page.click("#sub-create")
+    expect(page.locator("#sub-msg")).to_contain_text("Created subaccount")
+    sub = int(page.locator("#sub-select").input_value())
+    mine = page.evaluate("JSON.parse(localStorage.getItem('rucksack.session'))")["subKeys"][str(sub)]["apiKey"]
+    main = browser_client(web)
+    bot_key, bot_secret = new_keypair()  # a bot's key, bound by the main key from outside the page
+    bound = {"subaccountId": sub, "publicKey": bot_key}
+    assert main.request("POST", "/api/v1/subaccounts/apiKeys", "subaccountApiKeyCreate", bound).status_code == 200
+    bot = Signed(web.url, Creds(bot_key, bot_secret, sub))
+    assert bot.request("GET", "/api/v1/capital", "balanceQuery").status_code == 200
+
+    page.reload()  # the list is read from the exchange
+    page.wait_for_selector("body.signed-in")
+    rows = page.locator("#sub-keys tbody tr")
+    expect(rows).to_have_count(2)
+    expect(page.locator(f"#sub-keys tr[data-key='{mine}']")).to_contain_text(f"bots (#{sub})")
+    expect(page.locator(f"#sub-keys tr[data-key='{mine}']")).to_contain_text("this browser")
+    expect(page.locator(f"#sub-keys tr[data-key='{bot_key}']")).not_to_contain_text("this browser")
+    web.shot("31-account-subaccount-keys")
+
+    # the bot's key: refused from then on; the page still acts as the subaccount with its own key
+    page.locator(f"#sub-keys tr[data-key='{bot_key}'] button.revoke").click()
+    expect(page.locator("#sub-msg")).to_have_text(f"Revoked key {bot_key[:12]}… of bots (#{sub})")
+    expect(rows).to_have_count(1)
+    assert bot.request("GET", "/api/v1/capital", "balanceQuery").status_code == 401
+    expect(page.locator("body")).to_have_attribute("data-acting", str(sub))
+
+    # the page's own key: it acts as the main account first, then the key is gone everywhere
+    page.locator(f"#sub-keys tr[data-key='{mine}'] button.revoke").click()
+    expect(page.locator("#sub-msg")).to_have_text(f"Revoked key {mine[:12]}… of bots (#{sub})")
+    expect(page.locator("body")).to_have_attribute("data-acting", "0")
+    expect(rows).to_have_count(0)
+    expect(page.locator("#sub-keys + .empty-note")).to_be_visible()
+    stored = page.evaluate("JSON.parse(localStorage.getItem('rucksack.session'))")
+    assert str(sub) not in stored.get("subKeys", {}) and stored["acting"] == 0
+    listed = main.request("GET", "/api/v1/subaccounts", "subaccountQueryAll").json()
+    assert [a["apiKeys"] for a in listed] == [[]]

@@ -1136,6 +1136,43 @@ function renderSubaccounts() {
   select.value = String(state.acting);
   $('#xfer-to').disabled = $('#xfer-from').disabled = !state.acting;
   $('#page-account').dataset.view = String(state.acting);
+  renderSubaccountKeys();
+}
+
+/** Every key bound to the main account's subaccounts, with the one this browser holds marked. */
+function renderSubaccountKeys() {
+  const held = (storedSession() || {}).subKeys || {};
+  const rows = state.subaccounts.flatMap((a) =>
+    a.apiKeys.map((key) =>
+      el(
+        'tr',
+        { dataset: { key } },
+        el('td', {}, walletName(a.subaccountId)),
+        el('td', { class: 'mono' }, `${key.slice(0, 12)}…${held[a.subaccountId]?.apiKey === key ? ' · this browser' : ''}`),
+        el('td', {}, el('button', { class: 'small revoke', onclick: () => revokeSubaccountKey(a.subaccountId, key) }, 'Revoke')),
+      ),
+    ),
+  );
+  patchChildren($('#sub-keys tbody'), rows, (tr) => tr.dataset.key);
+  $('#sub-keys').parentElement.querySelector('.empty-note').hidden = rows.length > 0;
+}
+
+/** Unbind a subaccount's key (the main key's `DELETE /api/v1/subaccounts/apiKeys`). The page stops using
+ * the key first when it is the one it acts with, so its own stream is never the one the exchange closes. */
+async function revokeSubaccountKey(id, key) {
+  showMsg('#sub-msg', '');
+  if (trader.keys && trader.keys.apiKey === key) await actAs(0);
+  try {
+    await client.signed('DELETE', '/api/v1/subaccounts/apiKeys', 'subaccountApiKeyDelete', { subaccountId: id, publicKey: key });
+    updateStoredSession((s) => {
+      if (s.subKeys?.[id]?.apiKey === key) delete s.subKeys[id];
+    });
+    showMsg('#sub-msg', `Revoked key ${key.slice(0, 12)}… of ${walletName(id)}`, 'ok');
+  } catch (err) {
+    showMsg('#sub-msg', errorText(err));
+  }
+  state.subaccounts = await client.signed('GET', '/api/v1/subaccounts', 'subaccountQueryAll');
+  renderSubaccounts();
 }
 
 /** "Main account" or "hedging (#5)": the wallet the page acts as. */
