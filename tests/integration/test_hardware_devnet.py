@@ -22,7 +22,7 @@ from rucksack.wallet import evm, messages, svm
 from rucksack.wallet.hardware.base import EVM, SVM, Screen
 from rucksack.wallet.hardware.send import prepare_transfer_with_device, send_with_device, sign_svm
 from rucksack.wallet.hardware.software import SoftwareDevice
-from rucksack.wallet.keys import generate_mnemonic
+from rucksack.wallet.keys import Secret, evm_account, generate_mnemonic
 from rucksack.wallet.rpc import Endpoints
 from rucksack.wallet.signers import SignerRefused
 from tests.integration.wallet_harness import run_cli, running_devnet
@@ -119,6 +119,17 @@ def test_device_signs_real_evm_transactions(funded: tuple[SoftwareDevice, Button
     assert dev.log.verify()
 
 
+MAIL = {
+    "types": {
+        "EIP712Domain": [{"name": "name", "type": "string"}, {"name": "chainId", "type": "uint256"}],
+        "Mail": [{"name": "to", "type": "address"}, {"name": "contents", "type": "string"}],
+    },
+    "primaryType": "Mail",
+    "domain": {"name": "Rucksack", "chainId": 8453},
+    "message": {"to": "0x" + "11" * 20, "contents": "hello"},
+}
+
+
 def _cli(args: list[str], stdin: str, capsys: pytest.CaptureFixture[str], expect: int = 0) -> dict:  # type: ignore[type-arg]
     result, out, err = run_cli(args, capsys, stdin=stdin, expect=expect)
     assert "abandon" not in out + err  # the device's words are never printed
@@ -165,6 +176,19 @@ def test_device_cli(
         expect=3,
     )
     assert "rejected on the device" in refused["stderr"]
+    # EIP-712 on the device: the same JSON the keystore's sign-message prints for the same key
+    doc = words.parent / "mail.json"
+    doc.write_text(json.dumps(MAIL), encoding="utf-8")
+    on_device = _cli(
+        ["wallet", "device", "sign-message", "--device", spec, "--chain", "base", "--scheme", "metamask",
+         "--typed-data", str(doc)],
+        "y\n",
+        capsys,
+    )  # fmt: skip
+    account = evm_account(Secret.from_mnemonic(" ".join(phrase)), "metamask", 0)
+    in_keystore = messages.sign_typed(get_chain("base"), account, MAIL).to_json()
+    assert on_device.pop("path") == ETH0 and on_device.pop("device").startswith("software:")
+    assert on_device == in_keystore and len(bytes.fromhex(on_device["signed"].removeprefix("0x"))) == 32
 
     to = str(Pubkey.from_string(str(Keypair().pubkey())))
     url = f"http://127.0.0.1:{devnet.port}"

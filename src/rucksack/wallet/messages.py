@@ -22,9 +22,10 @@ from typing import Any
 
 import rlp
 from eth_account import Account
-from eth_account.messages import SignableMessage, encode_defunct
+from eth_account.messages import SignableMessage, encode_defunct, encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_account.typed_transactions.typed_transaction import TypedTransaction
+from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 from solders.keypair import Keypair
 from solders.message import Message, MessageV0
@@ -193,11 +194,18 @@ def check_typed(chain: Chain, typed: dict[str, Any], *, allow_flagged: bool = Fa
     return flags
 
 
+def typed_data_hash(typed: dict[str, Any]) -> bytes:
+    """The 32-byte EIP-712 digest ``keccak256(0x19 0x01 domainSeparator hashStruct(message))``, which
+    a ``SignedMessage`` of scheme ``eip712`` reports as what was signed (keystore and device alike)."""
+    encoded = encode_typed_data(full_message=typed)
+    return keccak(b"\x19" + encoded.version + encoded.header + encoded.body)
+
+
 def sign_typed(
     chain: Chain, account: LocalAccount, typed: dict[str, Any], *, allow_flagged: bool = False
 ) -> SignedMessage:
     flags = check_typed(chain, typed, allow_flagged=allow_flagged)
     signed = Account.sign_typed_data(account.key, full_message=typed)
     return SignedMessage(
-        chain.key, account.address, "eip712", bytes(signed.message_hash), "0x" + bytes(signed.signature).hex(), flags
+        chain.key, account.address, "eip712", typed_data_hash(typed), "0x" + bytes(signed.signature).hex(), flags
     )

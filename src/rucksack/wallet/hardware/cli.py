@@ -99,10 +99,7 @@ def cmd_sign_message(args: argparse.Namespace) -> int:
             typed = json.loads(Path(args.typed_data).read_text(encoding="utf-8"))
             flags = messages.check_typed(chain, typed, allow_flagged=args.allow_flagged)
             sig = device.evm_signer(path).sign_typed_data(typed)
-            from eth_account.messages import encode_typed_data
-
-            encoded = encode_typed_data(full_message=typed)
-            digest = b"\x19" + encoded.version + encoded.header + encoded.body
+            digest = messages.typed_data_hash(typed)  # what the keystore's sign-message reports too
             signed = messages.SignedMessage(chain.key, signer, "eip712", digest, "0x" + sig.hex(), flags)
         else:
             data = Path(args.message_file).read_bytes() if args.message_file else (args.message or "").encode()
