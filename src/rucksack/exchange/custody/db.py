@@ -32,11 +32,14 @@ CREATE TABLE IF NOT EXISTS cursors (chain TEXT PRIMARY KEY, value INTEGER NOT NU
 """
 
 # withdrawal row status: requested (Withdraw not yet journaled) -> pending (funds debited) ->
-# signed (raw stored, maybe sent) -> confirmed | refunded (funds returned) ; declined (engine refused)
+# signed (raw stored, maybe sent) -> confirmed | refunding (refund being journaled) -> refunded
+# (funds returned) ; declined (engine refused). Every status a row can hold has a wire status: a
+# history read between refunding and refunded must not fail.
 WIRE_STATUS = {
     "requested": "pending",
     "pending": "pending",
     "signed": "pending",
+    "refunding": "pending",
     "confirmed": "confirmed",
     "refunded": "refunded",
     "declined": "declined",

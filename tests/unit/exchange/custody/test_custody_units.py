@@ -15,7 +15,7 @@ import pytest
 from rucksack.chains.evm.erc20 import TRANSFER_TOPIC
 from rucksack.chains.registry import get_chain
 from rucksack.exchange.custody import seed as seed_mod
-from rucksack.exchange.custody.db import CustodyDb
+from rucksack.exchange.custody.db import WIRE_STATUS, CustodyDb
 from rucksack.exchange.custody.keys import BLOCKCHAIN_OF, CustodyKeys, chain_for_blockchain
 from rucksack.exchange.custody.rpc import RpcError
 from rucksack.exchange.custody.service import chain_urls
@@ -136,6 +136,29 @@ def test_refused_broadcast_refunds_once_even_across_restarts(tmp_path: Path) -> 
     db.update_withdrawal(wid, status="refunding")  # as if the process died before the last update
     asyncio.run(Broadcaster(CustodyKeys(SEED), db, {"base": _evm_rpc()}, ledger).process_once())  # type: ignore[dict-item]
     assert len(ledger.ids) == 1 and db.withdrawal(wid)["status"] == "refunded"  # type: ignore[index]
+
+
+class StatusCheckingDb(CustodyDb):
+    """Records every status a withdrawal row takes; the history endpoint may read it at any of them."""
+
+    seen: list[str]
+
+    def update_withdrawal(self, wid: int, **fields: Any) -> None:
+        if "status" in fields:
+            self.seen.append(fields["status"])
+        super().update_withdrawal(wid, **fields)
+
+
+def test_every_status_a_row_takes_has_a_wire_status(tmp_path: Path) -> None:
+    """A refund passes through ``refunding`` while its Deposit is journaled (an await): a history read
+    then answered 500 (no wire status for it), which failed a CI run."""
+    db, ledger = StatusCheckingDb(tmp_path / "c.sqlite"), FakeLedger()
+    db.seen = []
+    _withdrawal(db)
+    asyncio.run(Broadcaster(CustodyKeys(SEED), db, {"base": _evm_rpc()}, ledger).process_once())  # type: ignore[dict-item]
+    assert db.seen[-2:] == ["refunding", "refunded"]
+    assert set(db.seen) | {"requested", "signed", "confirmed", "declined"} <= set(WIRE_STATUS)
+    assert WIRE_STATUS["refunding"] == "pending"  # the money is not back yet
 
 
 def test_unreachable_node_changes_nothing_and_signed_bytes_are_reused(tmp_path: Path) -> None:
