@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import httpx
@@ -135,6 +136,10 @@ def test_public_endpoints_reject_bad_parameters(server: Server) -> None:
         "/api/v1/depth?symbol=SOL_USDC&limit=7",
         "/api/v1/trades?symbol=SOL_USDC&limit=-5",
         "/api/v1/trades?symbol=SOL_USDC&limit=99999999999999999999",
+        "/api/v1/trades?symbol=SOL_USDC&limit=--5",  # passed a lstrip("-") check, then int() raised: a 500
+        "/api/v1/trades/history?symbol=SOL_USDC&offset=--1",
+        "/api/v1/klines?symbol=SOL_USDC&interval=1m&startTime=10000000000000",  # overflowed SQLite: a 500
+        "/api/v1/klines?symbol=SOL_USDC&interval=1m&startTime=0&endTime=10000000000000",
     ):
         response = httpx.get(server.url + path)
         assert 400 <= response.status_code < 500 and "code" in response.json(), (path, response.text)
@@ -149,3 +154,50 @@ def test_sandbox_endpoints_need_the_admin_token(server: Server) -> None:
         server.url + "/api/v1/sandbox/accounts", json={"publicKey": "x"}, headers={"X-Admin-Token": "0" * 64}
     )
     expect(response, 401, "UNAUTHORIZED")
+
+
+def test_private_parameters_and_bodies_of_the_wrong_shape(server: Server, alice: Signed) -> None:
+    """Each of these answered 500: a time filter past SQLite's integers, a doubled minus sign, and a JSON
+    array sent to a route that reads an object (only the batch order route takes an array)."""
+    for path, instruction, params in (
+        ("/wapi/v1/history/fills", "fillHistoryQueryAll", {"from": "10000000000000000"}),
+        ("/wapi/v1/capital/deposits", "depositQueryAll", {"to": "10000000000000000"}),
+        ("/wapi/v1/history/orders", "orderHistoryQueryAll", {"limit": "--3"}),
+    ):
+        expect(alice.request("GET", path, instruction, params), 400, "INVALID_CLIENT_REQUEST")
+    before = alice.request("GET", "/api/v1/capital", "balanceQuery").json()
+    for method, path, instruction, body in (
+        ("DELETE", "/api/v1/order", "orderCancel", [{"symbol": "SOL_USDC", "orderId": "1"}]),
+        ("POST", "/wapi/v1/capital/withdrawals", "withdraw", [{"symbol": "USDC"}]),
+        ("PATCH", "/api/v1/account", "accountUpdate", [{"autoLend": True}]),
+    ):
+        sent = httpx.request(
+            method, server.url + path, content=json.dumps(body), headers=alice.headers(instruction, {})
+        )
+        expect(sent, 400, "INVALID_CLIENT_REQUEST")
+        assert sent.json()["message"] == "request body must be a JSON object"
+    assert alice.request("GET", "/api/v1/capital", "balanceQuery").json() == before
+
+
+def test_concurrent_signups_with_one_key_make_one_account(server: Server) -> None:
+    """The key check and the account it guards are one step: 20 sign-ups racing with the same key make
+    one account; before, the 19 refused ones each left an account without a key behind."""
+    import asyncio
+    import base64
+
+    import nacl.signing
+
+    def fresh_key() -> str:
+        return base64.b64encode(bytes(nacl.signing.SigningKey.generate().verify_key)).decode()
+
+    async def race(key: str) -> list[httpx.Response]:
+        async with httpx.AsyncClient(timeout=30) as client:
+            signup = server.url + "/api/v1/sandbox/signup"
+            return list(await asyncio.gather(*(client.post(signup, json={"publicKey": key}) for _ in range(20))))
+
+    first = httpx.post(server.url + "/api/v1/sandbox/signup", json={"publicKey": fresh_key()}).json()["accountId"]
+    answers = asyncio.run(race(fresh_key()))
+    assert sorted(r.status_code for r in answers) == [200] + [400] * 19
+    won = next(r.json()["accountId"] for r in answers if r.status_code == 200)
+    after = httpx.post(server.url + "/api/v1/sandbox/signup", json={"publicKey": fresh_key()}).json()["accountId"]
+    assert (won, after) == (first + 1, first + 2)  # no account ids were spent on refused sign-ups

@@ -74,6 +74,8 @@ PUBLIC: dict[tuple[str, str], PublicHandler] = {
     ("GET", "/api/v1/reserves/snapshot"): reserves.reserves_snapshot,
 }
 
+# the one private route whose body is a JSON array (Backpack's batch order execute)
+BATCH = {("POST", "/api/v1/orders")}
 PRIVATE: dict[tuple[str, str], tuple[str, Handler]] = {
     ("GET", "/api/v1/account"): ("accountQuery", account.account),
     ("GET", "/api/v1/capital"): ("balanceQuery", account.capital),
@@ -211,10 +213,12 @@ async def _dispatch(service: ExchangeService, request: Request) -> Response:
             params = parse_json(body)
             if isinstance(params, dict):
                 signed = list(params.items())
-            elif isinstance(params, list) and params and all(isinstance(p, dict) for p in params):
+            elif key in BATCH and isinstance(params, list) and params and all(isinstance(p, dict) for p in params):
                 signed = params
-            else:
-                raise bad_request("request body must be a JSON object (or a non-empty array for batches)")
+            elif key in BATCH:
+                raise bad_request("request body must be a non-empty JSON array of orders")
+            else:  # every other handler reads an object
+                raise bad_request("request body must be a JSON object")
         account_id = _authenticate(service, request, instruction, signed, from_query)
         return json_response(await handler(service, account_id, params))
     admin = ADMIN.get(key)

@@ -95,6 +95,9 @@ class ExchangeService:
         # first use for deposit addresses only (``ensure_custody``); None when neither has happened
         self.custody: Custody | None = None
         self._custody_tried = False
+        # account creation checks then awaits (key free? subaccount count under the cap?): one at a
+        # time, so concurrent requests cannot all pass the check and leave keyless accounts behind
+        self.accounts_lock = asyncio.Lock()
 
     def _admin_token(self) -> str:
         path = admin_token_path(self.data_dir)

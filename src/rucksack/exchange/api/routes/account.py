@@ -6,6 +6,7 @@ from typing import Any
 
 from rucksack.exchange.api.errors import ApiError, bad_request, from_reason
 from rucksack.exchange.api.routes.common import (
+    TIME_MS_MAX,
     int_param,
     page_params,
 )
@@ -109,8 +110,8 @@ async def capital(service: ExchangeService, account: int, params: Any) -> Any:
 
 async def deposits(service: ExchangeService, account: int, params: Any) -> Any:
     limit, offset, _ = page_params(params)
-    from_ms = int_param(params, "from", -1)
-    to_ms = int_param(params, "to", int_param(params, "endTime", -1))
+    from_ms = int_param(params, "from", -1, hi=TIME_MS_MAX)
+    to_ms = int_param(params, "to", int_param(params, "endTime", -1, hi=TIME_MS_MAX), hi=TIME_MS_MAX)
     rows = service.store.capital(
         account,
         "deposit",

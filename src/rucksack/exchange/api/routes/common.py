@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rucksack.exchange.api.errors import bad_request
@@ -31,6 +32,11 @@ KLINE_SECONDS = {
 
 
 DAY_US = 86_400_000_000
+# time filters are kept in microseconds in SQLite's signed 64-bit integers: a bound in seconds or
+# milliseconds must stay below 2^62 once scaled (year ~146,000 for seconds: no real filter is refused)
+TIME_S_MAX = (1 << 62) // 1_000_000
+TIME_MS_MAX = (1 << 62) // 1_000
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
 
 
 def int_param(params: dict[str, Any], key: str, default: int, *, lo: int = 0, hi: int = 1 << 62) -> int:
@@ -38,7 +44,7 @@ def int_param(params: dict[str, Any], key: str, default: int, *, lo: int = 0, hi
     if value is None:
         return default
     text = str(value)
-    if not text.isascii() or not text.lstrip("-").isdigit() or len(text) > 19:
+    if not _INTEGER.fullmatch(text):
         raise bad_request(f"{key} must be an integer")
     number = int(text)
     if not lo <= number <= hi:

@@ -9,6 +9,7 @@ from rucksack.exchange.api.routes.common import (
     DAY_US,
     DEPTH_LIMITS,
     KLINE_SECONDS,
+    TIME_S_MAX,
     created_at,
     int_param,
     wad,
@@ -130,8 +131,8 @@ async def klines(service: ExchangeService, params: dict[str, str]) -> Any:
         raise bad_request("priceType Index and Mark arrive with perpetual markets")
     if "startTime" not in params:
         raise bad_request("startTime is required (seconds)")
-    start = int_param(params, "startTime", 0)
-    end = int_param(params, "endTime", service.clock() // 1_000_000)
+    start = int_param(params, "startTime", 0, hi=TIME_S_MAX)
+    end = int_param(params, "endTime", service.clock() // 1_000_000, hi=TIME_S_MAX)
     step = KLINE_SECONDS[interval] * 1_000_000
     # candles whose start lies in [startTime, endTime]; the last one may still be open
     first_bucket = -(-start * 1_000_000 // step) * step

@@ -21,8 +21,6 @@ async def sandbox_create_account(service: ExchangeService, body: Any) -> Any:
     if not isinstance(body, dict):
         raise bad_request("body must be a JSON object")
     public_key = parse_public_key(body.get("publicKey"))
-    if public_key in service.engine.api_keys:
-        raise bad_request("that public key is already registered")
     fund = body.get("fund", {})
     if not isinstance(fund, dict):
         raise bad_request("fund must be an object of asset -> decimal quantity")
@@ -30,11 +28,14 @@ async def sandbox_create_account(service: ExchangeService, body: Any) -> Any:
         (service.wire.asset(sym), parse_amount(qty, service.wire.asset(sym), f"fund.{sym}"))
         for sym, qty in fund.items()
     ]
-    events = await service.submit(CreateAccount(str(body.get("label", ""))[:64]))
-    created = next(e for e in events if isinstance(e, AccountCreated))
-    account = created.account
-    events = await service.submit(AddApiKey(account, public_key))
-    if isinstance(events[0], ApiKeyRejected):
+    async with service.accounts_lock:  # the key check and the account it guards, with no signup between
+        if public_key in service.engine.api_keys:
+            raise bad_request("that public key is already registered")
+        events = await service.submit(CreateAccount(str(body.get("label", ""))[:64]))
+        created = next(e for e in events if isinstance(e, AccountCreated))
+        account = created.account
+        events = await service.submit(AddApiKey(account, public_key))
+    if isinstance(events[0], ApiKeyRejected):  # cannot happen under the lock; kept as the engine's word
         raise bad_request(f"publicKey rejected: {events[0].reason}")
     for asset, atoms in amounts:
         await service.submit(Deposit(account, asset.symbol, atoms, f"sandbox:{account}:{asset.symbol}"))

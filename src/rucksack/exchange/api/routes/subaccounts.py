@@ -90,10 +90,11 @@ async def create_subaccount(service: ExchangeService, account: int, params: Any)
         raise bad_request("label must be a string of at most 64 characters")
     if service.engine.owner(account) != account:
         raise ApiError(400, "INVALID_CLIENT_REQUEST", "a subaccount cannot own subaccounts")
-    count = sum(1 for a in service.engine.ledger.accounts.values() if a.parent == account)
-    if count >= MAX_SUBACCOUNTS:
-        raise ApiError(400, "INVALID_CLIENT_REQUEST", f"at most {MAX_SUBACCOUNTS} subaccounts per account")
-    events = await service.submit(CreateAccount(label, parent=account))
+    async with service.accounts_lock:  # the count and the creation it allows, with no other creation between
+        count = sum(1 for a in service.engine.ledger.accounts.values() if a.parent == account)
+        if count >= MAX_SUBACCOUNTS:
+            raise ApiError(400, "INVALID_CLIENT_REQUEST", f"at most {MAX_SUBACCOUNTS} subaccounts per account")
+        events = await service.submit(CreateAccount(label, parent=account))
     created = next((e for e in events if isinstance(e, AccountCreated)), None)
     if created is None:
         raise from_reason(getattr(events[0], "reason", Reason.UNKNOWN_ACCOUNT))
@@ -131,9 +132,10 @@ async def add_api_key(service: ExchangeService, account: int, params: Any) -> An
     _main_only(service, account, "subaccount keys")
     target = _own_subaccount(service, account, params)
     key = parse_public_key(params.get("publicKey"))
-    if key in service.engine.api_keys:
-        raise bad_request("that public key is already registered")
-    events = await service.submit(AddApiKey(target, key))
+    async with service.accounts_lock:  # never between a sign-up's key check and its AddApiKey
+        if key in service.engine.api_keys:
+            raise bad_request("that public key is already registered")
+        events = await service.submit(AddApiKey(target, key))
     if isinstance(events[0], ApiKeyRejected):
         raise bad_request(f"publicKey rejected: {events[0].reason}")
     return {"subaccountId": target, "publicKey": key}

@@ -15,6 +15,7 @@ from rucksack.exchange.api.orders import (
     trigger_order_json,
 )
 from rucksack.exchange.api.routes.common import (
+    TIME_MS_MAX,
     int_param,
     page_params,
 )
@@ -190,8 +191,8 @@ async def fill_history(service: ExchangeService, account: int, params: Any) -> A
         return []  # liquidation fills arrive with the margin engine
     order_id = parse_order_id(params["orderId"]) if params.get("orderId") is not None else None
     limit, offset, ascending = page_params(params)
-    from_ms = int_param(params, "from", -1)
-    to_ms = int_param(params, "to", -1)
+    from_ms = int_param(params, "from", -1, hi=TIME_MS_MAX)
+    to_ms = int_param(params, "to", -1, hi=TIME_MS_MAX)
     rows = service.store.fills(
         account,
         symbol=symbol,
