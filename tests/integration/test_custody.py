@@ -149,7 +149,9 @@ def world(devnet: Devnet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     w.server.stop()
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 15.0) -> Any:
+def wait_for(check: Callable[[], Any], timeout: float = 20.0) -> Any:
+    """Until ``check()`` returns something truthy (returned), polling every 0.1 s; shared by the
+    custody and wallet-exchange tests."""
     deadline = time.monotonic() + timeout
     while True:
         value = check()

@@ -26,7 +26,7 @@ from rucksack.wallet.multisig import safe_deploy as D
 from rucksack.wallet.review import CONTRACT_DEPLOYMENT, UNKNOWN_CONTRACT, Refused
 from rucksack.wallet.rpc import Endpoints, RpcError
 from rucksack.wallet.signers import LocalEvmSigner
-from tests.integration.wallet_harness import running_devnet
+from tests.integration.wallet_harness import fund_evm, running_devnet
 
 CHAIN = "base"
 OTHER = "optimism"
@@ -43,20 +43,13 @@ def endpoints(devnet: Devnet) -> Endpoints:
     return Endpoints(f"http://127.0.0.1:{devnet.port}")
 
 
-def fund(endpoints: Endpoints, chain: str, owner: str, wei: int, usdc: int = 0) -> None:
-    rpc, c, faucet = endpoints.rpc(chain), get_chain(chain), genesis.evm_faucet()
-    evm.send(rpc, evm.sign(evm.transfer_tx(rpc, c, faucet.address, owner, "native", wei), faucet))
-    if usdc:
-        evm.send(rpc, evm.sign(evm.transfer_tx(rpc, c, faucet.address, owner, c.token.address, usdc), faucet))
-
-
 @pytest.fixture(scope="module")
 def wallet(tmp_path_factory: pytest.TempPathFactory, endpoints: Endpoints) -> Wallet:
     secret = generate_mnemonic(12)
     w = Wallet.create(tmp_path_factory.mktemp("w") / "w.json", secret, "pw", default_accounts(secret), profile=TEST)
     w.unlock("pw")
     for chain in (CHAIN, OTHER):
-        fund(endpoints, chain, w.account(EVM).address, 20 * 10**18, 500 * 10**6)
+        fund_evm(endpoints, chain, w.account(EVM).address, 20 * 10**18, 500 * 10**6)
     return w
 
 

@@ -28,7 +28,7 @@ from rucksack.wallet.keys import EVM, SVM, Secret, account_ref, default_accounts
 from rucksack.wallet.keystore import TEST, Wallet
 from rucksack.wallet.review import APPROVAL, UNKNOWN_PROGRAM, Refused
 from rucksack.wallet.rpc import Endpoints
-from tests.integration.wallet_harness import running_devnet
+from tests.integration.wallet_harness import fund_evm, running_devnet
 
 MEMO_V1 = Pubkey.from_string("Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo")  # deployed, deprecated, not known
 
@@ -54,14 +54,6 @@ def fund_svm(endpoints: Endpoints, chain: str, owner: str, lamports: int, usdc: 
             faucet.pubkey(), Pubkey.from_string(owner), Pubkey.from_string(c.token.address), usdc, c.token.decimals
         )
         svm.send(rpc, svm.sign(rpc, msg, [faucet]))
-
-
-def fund_evm(endpoints: Endpoints, chain: str, owner: str, wei: int, usdc: int) -> None:
-    rpc, c, faucet = endpoints.rpc(chain), get_chain(chain), genesis.evm_faucet()
-    if wei:
-        evm.send(rpc, evm.sign(evm.transfer_tx(rpc, c, faucet.address, owner, "native", wei), faucet))
-    if usdc:
-        evm.send(rpc, evm.sign(evm.transfer_tx(rpc, c, faucet.address, owner, c.token.address, usdc), faucet))
 
 
 @pytest.fixture(scope="module")

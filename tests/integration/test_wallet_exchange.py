@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import base64
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import nacl.signing
@@ -28,6 +26,7 @@ from rucksack.wallet.exchange_link import ExchangeClient, derive_exchange_seed, 
 from rucksack.wallet.keystore import Wallet
 from rucksack.wallet.rpc import Endpoints
 from tests.api.conftest import Server, start_server
+from tests.integration.test_custody import wait_for
 from tests.integration.wallet_harness import WalletCli, running_devnet
 
 
@@ -54,16 +53,6 @@ def server(devnet: Devnet, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     )
     yield srv
     srv.stop()
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.1)
 
 
 def test_wallet_exchange_round_trip(

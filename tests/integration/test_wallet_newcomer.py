@@ -19,7 +19,7 @@ from rucksack.cli import main
 from rucksack.wallet.faucet import NotADevnet, require_devnet
 from rucksack.wallet.rpc import Endpoints
 from tests.api.conftest import Server, start_server, wait_for_depth
-from tests.integration.test_wallet_exchange import wait_for
+from tests.integration.test_custody import wait_for
 from tests.integration.wallet_harness import WalletCli, running_devnet
 
 

@@ -18,8 +18,12 @@ from typing import Any
 
 import pytest
 
+from rucksack.chains.devnet import genesis
 from rucksack.chains.devnet.server import Devnet
+from rucksack.chains.registry import get_chain
 from rucksack.cli import build_parser, main
+from rucksack.wallet import evm
+from rucksack.wallet.rpc import Endpoints
 
 PASSWORD = "s3cret pw"
 
@@ -32,6 +36,15 @@ def running_devnet(*chains: str) -> Iterator[Devnet]:
         yield net
     finally:
         net.stop()
+
+
+def fund_evm(endpoints: Endpoints, chain: str, owner: str, wei: int, usdc: int = 0) -> None:
+    """Send ``wei`` native coin and ``usdc`` token units to ``owner`` from the devnet's EVM faucet."""
+    rpc, c, faucet = endpoints.rpc(chain), get_chain(chain), genesis.evm_faucet()
+    if wei:
+        evm.send(rpc, evm.sign(evm.transfer_tx(rpc, c, faucet.address, owner, "native", wei), faucet))
+    if usdc:
+        evm.send(rpc, evm.sign(evm.transfer_tx(rpc, c, faucet.address, owner, c.token.address, usdc), faucet))
 
 
 def run_cli(

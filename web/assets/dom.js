@@ -31,7 +31,6 @@ function morph(dst, src) {
   }
   for (const { name } of [...dst.attributes]) if (!src.hasAttribute(name)) dst.removeAttribute(name);
   for (const { name, value } of src.attributes) if (dst.getAttribute(name) !== value) dst.setAttribute(name, value);
-  if ('disabled' in src && dst.disabled !== src.disabled) dst.disabled = src.disabled;
   const from = [...dst.childNodes];
   const to = [...src.childNodes];
   if (from.length !== to.length) {

@@ -163,11 +163,17 @@ def personal_signable(data: bytes) -> SignableMessage:
     return encode_defunct(primitive=data)
 
 
+def eip191_bytes(signable: SignableMessage) -> bytes:
+    """The bytes an EIP-191 signature covers (hashed with keccak256): ``0x19 version header body``."""
+    return b"\x19" + signable.version + signable.header + signable.body
+
+
 def sign_personal(chain: Chain, account: LocalAccount, data: bytes) -> SignedMessage:
     signable = personal_signable(data)
     signed = account.sign_message(signable)
-    prefixed = b"\x19" + signable.version + signable.header + signable.body
-    return SignedMessage(chain.key, account.address, "eip191", prefixed, "0x" + bytes(signed.signature).hex())
+    return SignedMessage(
+        chain.key, account.address, "eip191", eip191_bytes(signable), "0x" + bytes(signed.signature).hex()
+    )
 
 
 def typed_data_flags(chain: Chain, typed: dict[str, Any]) -> list[Flag]:
@@ -197,8 +203,7 @@ def check_typed(chain: Chain, typed: dict[str, Any], *, allow_flagged: bool = Fa
 def typed_data_hash(typed: dict[str, Any]) -> bytes:
     """The 32-byte EIP-712 digest ``keccak256(0x19 0x01 domainSeparator hashStruct(message))``, which
     a ``SignedMessage`` of scheme ``eip712`` reports as what was signed (keystore and device alike)."""
-    encoded = encode_typed_data(full_message=typed)
-    return keccak(b"\x19" + encoded.version + encoded.header + encoded.body)
+    return keccak(eip191_bytes(encode_typed_data(full_message=typed)))
 
 
 def sign_typed(

@@ -217,7 +217,7 @@ async def _dispatch(service: ExchangeService, request: Request) -> Response:
                 signed = params
             elif key in BATCH:
                 raise bad_request("request body must be a non-empty JSON array of orders")
-            else:  # every other handler reads an object
+            else:  # every other handler reads an object (and need not check it again)
                 raise bad_request("request body must be a JSON object")
         account_id = _authenticate(service, request, instruction, signed, from_query)
         return json_response(await handler(service, account_id, params))

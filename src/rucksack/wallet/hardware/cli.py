@@ -119,7 +119,7 @@ def cmd_sign_message(args: argparse.Namespace) -> int:
                 sig = device.sign_evm_personal_message(path, data)
                 if Account.recover_message(signable, signature=sig) != signer:
                     raise ValueError("the device's signature does not recover to its address")
-                prefixed = b"\x19" + signable.version + signable.header + signable.body
+                prefixed = messages.eip191_bytes(signable)  # what the keystore's sign-message reports too
                 signed = messages.SignedMessage(chain.key, signer, "eip191", prefixed, "0x" + sig.hex())
         out = signed.to_json()
         out.update({"device": device.name, "path": path})

@@ -19,8 +19,8 @@ from eth_abi.abi import decode
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils.address import to_checksum_address
-from eth_utils.crypto import keccak
 
+from rucksack.wallet.messages import typed_data_hash
 from rucksack.wallet.multisig.safe_contracts import ZERO, SafeError, calldata, eth_call
 from rucksack.wallet.rpc import Rpc
 
@@ -88,8 +88,8 @@ def typed_data(chain_id: int, safe: str, stx: dict[str, Any]) -> dict[str, Any]:
 
 
 def offline_hash(typed: dict[str, Any]) -> bytes:
-    m = encode_typed_data(full_message=typed)
-    return keccak(b"\x19" + m.version + m.header + m.body)
+    """The safeTxHash computed here: the EIP-712 digest of ``typed_data``'s document."""
+    return typed_data_hash(typed)
 
 
 def contract_hash(rpc: Rpc, safe: str, stx: dict[str, Any]) -> bytes:

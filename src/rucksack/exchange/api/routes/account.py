@@ -65,8 +65,6 @@ async def account_update(service: ExchangeService, account: int, params: Any) ->
     from rucksack.exchange.core.events import AccountRejected
     from rucksack.exchange.core.numeric import DecimalError, parse_decimal
 
-    if not isinstance(params, dict):
-        raise bad_request("body must be a JSON object")
     account = target_account(service, account, params)
     changes: dict[str, Any] = {}
     for key, field in SETTINGS.items():

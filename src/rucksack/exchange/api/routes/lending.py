@@ -63,8 +63,6 @@ async def borrow_lend_execute(service: ExchangeService, account: int, params: An
     from rucksack.exchange.core.commands import BorrowLend
     from rucksack.exchange.core.events import BorrowLendRejected
 
-    if not isinstance(params, dict):
-        raise bad_request("body must be a JSON object")
     asset = service.wire.asset(params.get("symbol"))
     side = params.get("side")
     if side not in ("Borrow", "Lend"):

@@ -83,8 +83,6 @@ def user_id(service: ExchangeService, account: int) -> int:
 
 
 async def create_subaccount(service: ExchangeService, account: int, params: Any) -> Any:
-    if not isinstance(params, dict):
-        raise bad_request("body must be a JSON object")
     label = params.get("label", "")
     if not isinstance(label, str) or len(label) > 64:
         raise bad_request("label must be a string of at most 64 characters")
@@ -120,8 +118,6 @@ def _main_only(service: ExchangeService, account: int, what: str) -> None:
 
 
 def _own_subaccount(service: ExchangeService, account: int, params: Any) -> int:
-    if not isinstance(params, dict):
-        raise bad_request("body must be a JSON object")
     target = target_account(service, account, {"subaccountId": params.get("subaccountId")})
     if target == account:
         raise bad_request("subaccountId must name one of your subaccounts")
@@ -177,8 +173,6 @@ async def list_subaccounts(service: ExchangeService, account: int, params: Any) 
 
 
 async def transfer(service: ExchangeService, account: int, params: Any) -> Any:
-    if not isinstance(params, dict):
-        raise bad_request("body must be a JSON object")
     _main_only(service, account, "transfers")
     source = target_account(service, account, {"subaccountId": params.get("fromSubaccountId")})
     target = target_account(service, account, {"subaccountId": params.get("toSubaccountId")})

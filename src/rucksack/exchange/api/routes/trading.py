@@ -110,8 +110,6 @@ async def orders_query(service: ExchangeService, account: int, params: Any) -> A
 
 
 async def orders_cancel(service: ExchangeService, account: int, params: Any) -> Any:
-    if not isinstance(params, dict):
-        raise bad_request("body must be a JSON object")
     mw = service.wire.market(params.get("symbol"))
     kind = params.get("orderType")
     if kind not in (None, "RestingLimitOrder", "ConditionalOrder"):
