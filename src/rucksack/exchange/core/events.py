@@ -211,13 +211,27 @@ class PositionTransferred(msgspec.Struct, frozen=True, tag=True, array_like=True
 
 
 class BadDebt(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
-    """A liquidated account with no exposure left and negative equity: ``covered`` atoms came
-    from the liquidity fund; ``residual`` stays on the account as negative unsettled balance."""
+    """A liquidated account's negative net equity (``deficit``, settlement atoms) resolved by the
+    loss waterfall: ``covered`` came from the liquidity fund, ``socialized`` was charged to the
+    opposing winners (one ``LossSocialized`` per winner, just before this event) and
+    ``residual`` stays on the account as negative unsettled balance. Never lenders' money."""
 
     account: int
     deficit: int
     covered: int
+    socialized: int
     residual: int
+
+
+class LossSocialized(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """Part of a bankrupt ``account``'s deficit the liquidity fund could not cover, charged to
+    ``counterparty`` (a position opposing the account's in ``market``, in profit) pro rata to its
+    profit: ``amount`` atoms moved from the counterparty's unsettled balance to the account's."""
+
+    market: str
+    account: int
+    counterparty: int
+    amount: int
 
 
 class ApiKeyAdded(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
@@ -340,6 +354,7 @@ Event = (
     | LiquidationEnded
     | PositionTransferred
     | BadDebt
+    | LossSocialized
     | TriggerAccepted
     | TriggerFired
 )

@@ -20,10 +20,28 @@ Then, each sweep, with ``MF = equity / X`` and ``ACMF = max(MMF / d, MMF - o)``:
   ranked by PnL% x leverage (highest first, then lower ids), all filled at the bankruptcy price
   of what is left: the price that takes the position's share of net equity to zero.
 
+**The loss waterfall.** A bankrupt account (net equity < 0; always stage 2) first has its
+deficit absorbed, before any position moves, so that its bankruptcy price becomes the mark:
+
+1. the liquidity fund pays what it holds (its unsettled claim plus its USDC) into the account's
+   unsettled balance;
+2. the rest is socialized to the opposing positions in profit in the account's markets: each
+   market takes its share pro rata to exposure, each winner pro rata to its profit against its
+   average entry and never more than that profit (``LossSocialized`` per winner);
+3. then backstop and ADL close the positions at the mark (the zero and bankruptcy prices of an
+   account at zero equity), so the account ends at exactly zero.
+
+``BadDebt`` records the deficit, the fund's part, the socialized part and any residual. A
+residual (no opposing winners at all, or a deficit found after the last position closed, e.g.
+an on-book slice's slippage and fees) is offered to the fund again each sweep and at the end;
+what it cannot pay stays as negative unsettled balance, collected from later deposits by
+settlement (Backpack's practice) and part of the pot's shortfall until then. It is never
+borrowed: settlement borrows only for accounts whose available equity stays >= 0 (see
+``settlement``), so a loss never becomes a loan from the lending pool's lenders.
+
 The flag is cleared when the account has no exposure left or its maintenance requirement is at
-most ``recover_mmr`` (95%) of its net equity. An account left with no exposure and negative net
-equity is bad debt: the liquidity fund covers what its own equity allows; the rest stays on the
-account as a negative unsettled balance (``BadDebt`` records both), so no loss is ever dropped.
+most ``recover_mmr`` (95%) of its net equity. An account with no positions and no borrows has no
+exposure, so it leaves liquidation even with a residual.
 
 Prices are whole ticks: zero and bankruptcy prices round toward the mark's side that favours the
 counterparty no more than a tick; the fund's credit is computed from the rounded prices, so
@@ -35,7 +53,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rucksack.exchange.core.commands import PlaceOrder
-from rucksack.exchange.core.events import BadDebt, LiquidationEnded, LiquidationStarted, PositionTransferred
+from rucksack.exchange.core.events import (
+    BadDebt,
+    LiquidationEnded,
+    LiquidationStarted,
+    LossSocialized,
+    PositionTransferred,
+)
 from rucksack.exchange.core.ledger.balances import Account
 from rucksack.exchange.core.lending.curve import WAD
 from rucksack.exchange.core.market_state import MarketState
@@ -81,6 +105,8 @@ def check_account(engine: Engine, acct: Account) -> None:
             if pos is not None and pos.lots:
                 on_book(engine, acct, engine.markets[mi], pos.lots)
     else:
+        if r.equity < 0:
+            absorb_deficit(engine, acct, -r.equity)  # now the account's bankruptcy price is the mark
         fraction = WAD if mf <= 0 else WAD - mf * WAD // acmf
         for mi in sorted(acct.positions):
             pos = acct.positions.get(mi)
@@ -106,7 +132,7 @@ def _recovered(engine: Engine, exposure: int, equity: int, mm: int) -> bool:
 def finish(engine: Engine, acct: Account, equity: int, mm: int) -> None:
     acct.liquidating = False
     if equity < 0 and not acct.positions:
-        cover_bad_debt(engine, acct, -equity)
+        absorb_deficit(engine, acct, -equity)
     engine.events.append(LiquidationEnded(acct.account, equity, mm))
 
 
@@ -320,11 +346,81 @@ def adl(engine: Engine, acct: Account, m: MarketState, lots: int) -> None:
         left -= take
 
 
-def cover_bad_debt(engine: Engine, acct: Account, deficit: int) -> None:
+def absorb_deficit(engine: Engine, acct: Account, deficit: int) -> None:
+    """The loss waterfall for a bankrupt account's ``deficit`` (minus its net equity): the
+    liquidity fund pays what it holds, then the opposing positions in profit in the account's
+    markets are charged the rest pro rata to that profit (``socialize``); what neither can absorb
+    stays on the account as negative unsettled balance. One ``BadDebt`` event records the split."""
+    covered = fund_cover(engine, acct, deficit)
+    socialized = socialize(engine, acct, deficit - covered)
+    engine.events.append(BadDebt(acct.account, deficit, covered, socialized, deficit - covered - socialized))
+
+
+def fund_cover(engine: Engine, acct: Account, deficit: int) -> int:
+    """Move up to ``deficit`` from the liquidity fund (its unsettled claim plus its settlement-asset
+    balance) to the account's unsettled balance; return the amount moved."""
     fund = engine.ledger.accounts[engine.risk.liquidity_fund_account]
     capacity = fund.unsettled + fund.assets[engine.settle_asset].available
     covered = min(deficit, capacity) if capacity > 0 else 0
-    if covered:
+    if covered > 0:
         fund.unsettled -= covered
         acct.unsettled += covered
-    engine.events.append(BadDebt(acct.account, deficit, covered, deficit - covered))
+    return covered
+
+
+def socialize(engine: Engine, acct: Account, loss: int) -> int:
+    """Charge up to ``loss`` to the opposing winners of the account's open positions; return the
+    amount charged. Each market takes its share of what is still uncharged pro rata to the
+    position's exposure (markets in index order, so a market without winners passes its share
+    on to the next)."""
+    markets: list[tuple[int, int]] = []
+    for mi in sorted(acct.positions):
+        pos = acct.positions[mi]
+        m = engine.markets[mi]
+        if pos.lots:
+            markets.append((mi, abs(pos.lots) * m.valuation_price() * m.lot_tick_atoms))
+    left = loss
+    rest = sum(x for _, x in markets)
+    for mi, x in markets:
+        if left <= 0 or rest <= 0:
+            break
+        left -= haircut(engine, acct, engine.markets[mi], left * x // rest)
+        rest -= x
+    return loss - left
+
+
+def haircut(engine: Engine, acct: Account, m: MarketState, amount: int) -> int:
+    """Charge ``amount`` to the positions opposing the account's in ``m`` that are in profit
+    (``lots * mark - entry notional > 0``), pro rata to that profit and never more than it:
+    ``floor(amount * profit / total)`` each, the remaining atoms one each to the largest profits
+    (ties: lower ids). Each charge moves from the winner's unsettled balance to the account's
+    (``LossSocialized``); return the total charged."""
+    pos = acct.positions[m.index]
+    mark = m.valuation_price()
+    lta = m.lot_tick_atoms
+    winners: list[tuple[int, int]] = []  # (-profit, account)
+    for a, other in engine.ledger.accounts.items():
+        opos = other.positions.get(m.index)
+        if other is acct or opos is None or not opos.lots or (opos.lots > 0) == (pos.lots > 0):
+            continue
+        profit = opos.lots * mark * lta - opos.entry_cost
+        if profit > 0:
+            winners.append((-profit, a))
+    winners.sort()
+    total = -sum(p for p, _ in winners)
+    if amount <= 0 or total <= 0:
+        return 0
+    if total <= amount:
+        charges = [(a, -p) for p, a in winners]
+    else:
+        charges = [(a, amount * -p // total) for p, a in winners]
+        extra = amount - sum(c for _, c in charges)
+        charges = [(a, c + 1 if k < extra else c) for k, (a, c) in enumerate(charges)]
+    charged = 0
+    for a, c in charges:
+        if c > 0:
+            engine.ledger.accounts[a].unsettled -= c
+            acct.unsettled += c
+            charged += c
+            engine.events.append(LossSocialized(m.symbol, acct.account, a, c))
+    return charged

@@ -7,7 +7,13 @@ Every ``SettlePnl`` (the scheduler sends one each 10 s):
    ``lots * mark * lta`` (the average entry is kept for display). Empty positions are dropped.
 2. Accounts owing (``unsettled < 0``), in id order, pay into the settlement account (the pot):
    from available USDC, then by redeeming USDC lent, then (``autoBorrowSettlements``) by
-   borrowing USDC from the pool. What cannot be paid stays owed.
+   borrowing USDC from the pool — only as much as keeps the account's available equity >= 0
+   after the borrow, the rule of a manual Borrow (halving from the whole amount until the pool's
+   cap and that rule allow it), so an account with negative or thin equity never borrows and
+   lenders never fund a loss — then (accounts not liquidating) by selling other collateral.
+   What cannot be paid stays owed as negative unsettled balance, which is part of net equity,
+   until the account pays or liquidation resolves it (``liquidation``: the liquidity fund,
+   then the opposing winners).
 3. Accounts owed (``unsettled > 0``), in id order, are paid from the pot, never more than it
    holds: first repaying their USDC borrow (``autoRepayBorrows``), the rest as available USDC.
 
@@ -73,15 +79,15 @@ def collect(engine: Engine, acct: Account, pot: Account) -> tuple[int, int]:
         except PoolError:
             pass
     if paid < owed and pool is not None and acct.auto_borrow_settlements and not bal.lend_shares:
-        want = min(owed - paid, pool.cash)
+        want = min(owed - paid, pool.cash) if _margin_allows_borrow(engine, acct, 0) else 0
         while want > 0:
-            if pool.can_borrow(want):
+            if pool.can_borrow(want) and _margin_allows_borrow(engine, acct, want):
                 engine._new_borrow(acct, settle, want, acct.account)
                 bal.available -= want
                 paid += want
                 borrowed = want
                 break
-            want //= 2  # the utilization cap: borrow what the pool allows
+            want //= 2  # the utilization cap and the margin rule: borrow what both allow
     if paid < owed and not acct.liquidating:
         # last resort: convert other collateral into the settlement asset on the spot books
         from rucksack.exchange.core.perps.liquidation import sell_collateral
@@ -94,6 +100,20 @@ def collect(engine: Engine, acct: Account, pot: Account) -> tuple[int, int]:
     acct.unsettled += paid
     pot.assets[settle].available += paid
     return paid, borrowed
+
+
+def _margin_allows_borrow(engine: Engine, acct: Account, amount: int) -> bool:
+    """A settlement borrow of ``amount`` follows a manual Borrow's rule: available equity after it
+    (the debt grows by ``amount`` plus the entry fee, the borrowed cash goes to the pot and the
+    owed unsettled balance shrinks by ``amount``) stays >= 0. ``amount`` 0 asks whether any
+    borrow could pass: a borrow only lowers equity (the fee) and raises the requirement."""
+    settle = engine.settle_asset
+    pool = engine.pools[settle]
+    assert pool is not None
+    fee = pool.entry_fee(amount, engine.seconds_left_in_hour()) if amount else 0
+    debt = amount + fee
+    r = engine.margin.compute(acct, -1, 0, 0, settle, -debt, -1, 0, False, debt)
+    return r.equity + amount - r.im >= 0
 
 
 def pay_out(engine: Engine, acct: Account, pot: Account) -> int:

@@ -1,12 +1,19 @@
-"""Golden scenario: a crash the book cannot absorb — the backstop takes what its margin allows,
-ADL closes the rest at the bankruptcy price. Expected numbers by hand from §14.3."""
+"""Golden scenario: a crash the book cannot absorb — the empty liquidity fund leaves the deficit to
+the opposing winner, then the backstop takes what its margin allows and ADL closes the rest at the
+bankruptcy price (the mark, once the deficit is absorbed). Expected numbers by hand from §14.3."""
 
 from __future__ import annotations
 
 from fractions import Fraction as F
 
 from rucksack.exchange.core.commands import LiquidationSweep, PlaceOrder, SetBackstopProvider, SettlePnl
-from rucksack.exchange.core.events import LiquidationEnded, LiquidationStarted, PositionTransferred
+from rucksack.exchange.core.events import (
+    BadDebt,
+    LiquidationEnded,
+    LiquidationStarted,
+    LossSocialized,
+    PositionTransferred,
+)
 from tests.unit.exchange.core.perps.helpers import USDC, PerpDriver, sqrt_frac
 
 PERP = "SOL_USDC_PERP"
@@ -35,27 +42,31 @@ def test_crash_goes_to_backstop_then_adl() -> None:
     events = d(LiquidationSweep())
     [started] = [e for e in events if isinstance(e, LiquidationStarted)]
     assert F(started.net_equity, USDC) == equity
+    # the loss waterfall runs first: the liquidity fund holds nothing, so the whole deficit is
+    # charged to the only opposing winner, the short (profit 600 x 18 = 10,800 >= 845)
+    [social] = [e for e in events if isinstance(e, LossSocialized)]
+    assert (social.account, social.counterparty, F(social.amount, USDC)) == (trader, short, 845)
+    [bad] = [e for e in events if isinstance(e, BadDebt)]
+    assert (F(bad.deficit, USDC), bad.covered, F(bad.socialized, USDC), bad.residual) == (845, 0, 845, 0)
     moves = [e for e in events if isinstance(e, PositionTransferred)]
-    # MF < 0: the provider takes at the mark (zero price = mark when MF <= 0) whatever its margin
-    # allows, halving from the full size: 600 SOL needs more than $3,000 of IM, 300 SOL does not
+    # now at zero equity, the trader's zero and bankruptcy prices are the mark: the provider takes
+    # at the mark whatever its margin allows, halving from the full size: 600 SOL needs more than
+    # $3,000 of IM, 300 SOL does not
     assert im(60_000, F(132)) > 3_000 >= im(30_000, F(132))
     first = moves[0]
     assert (first.kind, first.counterparty, first.lots, first.price) == ("Backstop", provider, 30_000, 13_200)
     assert moves[0].counterparty_price == 13_200  # (2 ZP + mark) / 3 = mark
-    # ADL: the short (the only winner) takes the other 300 SOL at the bankruptcy price that
-    # zeroes the trader's equity: 132 + 845 / 300 = 134.8166..., rounded up to 134.82
-    bp = F(132) + F(845) / 300
-    assert (moves[1].kind, moves[1].counterparty, moves[1].lots) == ("Adl", short, 30_000)
-    assert F(moves[1].price, 100) == F(13_482, 100) and F(13_482, 100) - bp < F(1, 100)
+    # ADL: the short takes the other 300 SOL at the bankruptcy price, the mark
+    assert (moves[1].kind, moves[1].counterparty, moves[1].lots, moves[1].price) == ("Adl", short, 30_000, 13_200)
     assert any(isinstance(e, LiquidationEnded) for e in events)
     r = d.margin(trader)
-    assert r.exposure == 0 and 0 <= F(r.equity, USDC) == equity + 300 * (F("134.82") - 132)
+    assert r.exposure == 0 and r.equity == 0
+    assert not d.acct(trader).liquidating
     # positions balance, the provider holds 300 SOL long, the short 300 SOL less
     market = d.engine.market_by_symbol[PERP].index
     assert d.acct(provider).positions[market].lots == 30_000
     assert d.acct(short).positions[market].lots == -30_000
-    # settlement realizes the trader's loss against its USDC: nothing is left owed, and what
-    # remains is its (non-negative) equity after the bankruptcy-price close
+    # settlement realizes the trader's loss against its USDC: it ends with nothing, owing nothing
     d(SettlePnl())
     assert d.acct(trader).unsettled == 0
-    assert d.available(trader, "USDC") == r.equity
+    assert d.available(trader, "USDC") == 0
