@@ -32,10 +32,11 @@ deficit absorbed, before any position moves, so that its bankruptcy price become
    account at zero equity), so the account ends at exactly zero.
 
 ``BadDebt`` records the deficit, the fund's part, the socialized part and any residual. A
-residual (no opposing winners at all, or a deficit found after the last position closed, e.g.
-an on-book slice's slippage and fees) is offered to the fund again each sweep and at the end;
-what it cannot pay stays as negative unsettled balance, collected from later deposits by
-settlement (Backpack's practice) and part of the pot's shortfall until then. It is never
+residual (no opposing winners at all) stays; a deficit found after the last position closed
+(an on-book slice's slippage and fees, collateral sold at a discount) goes through the fund
+when the account leaves liquidation. What nothing pays stays as negative unsettled balance,
+collected from later deposits by settlement (Backpack's practice) and part of the pot's
+shortfall until then. It is never
 borrowed: settlement borrows only for accounts whose available equity stays >= 0 (see
 ``settlement``), so a loss never becomes a loan from the lending pool's lenders.
 
@@ -98,6 +99,7 @@ def check_account(engine: Engine, acct: Account) -> None:
     mmf = r.mm * WAD // r.exposure
     mf = r.equity * WAD // r.exposure if r.equity >= 0 else -(-r.equity * WAD // r.exposure)
     acmf = max(mmf // engine.risk.acmf_divisor, mmf - engine.risk.acmf_offset_wad)
+    residual = 0  # of a deficit absorbed in this sweep, what nothing could absorb
     if mf >= acmf:
         repay_borrows(engine, acct)
         for mi in sorted(acct.positions):
@@ -106,7 +108,7 @@ def check_account(engine: Engine, acct: Account) -> None:
                 on_book(engine, acct, engine.markets[mi], pos.lots)
     else:
         if r.equity < 0:
-            absorb_deficit(engine, acct, -r.equity)  # now the account's bankruptcy price is the mark
+            residual = absorb_deficit(engine, acct, -r.equity)  # the bankruptcy price is now the mark
         fraction = WAD if mf <= 0 else WAD - mf * WAD // acmf
         for mi in sorted(acct.positions):
             pos = acct.positions.get(mi)
@@ -122,17 +124,19 @@ def check_account(engine: Engine, acct: Account) -> None:
         repay_borrows(engine, acct)
     r = engine.margin.compute(acct)
     if _recovered(engine, r.exposure, r.equity, r.mm):
-        finish(engine, acct, r.equity, r.mm)
+        finish(engine, acct, r.equity, r.mm, residual)
 
 
 def _recovered(engine: Engine, exposure: int, equity: int, mm: int) -> bool:
     return exposure <= 0 or (equity > 0 and mm * PPM <= equity * engine.risk.recover_mmr_ppm)
 
 
-def finish(engine: Engine, acct: Account, equity: int, mm: int) -> None:
+def finish(engine: Engine, acct: Account, equity: int, mm: int, residual: int = 0) -> None:
+    """Leave liquidation; a deficit beyond the ``residual`` this sweep already recorded (e.g. from
+    selling collateral with slippage) goes through the loss waterfall first."""
     acct.liquidating = False
-    if equity < 0 and not acct.positions:
-        absorb_deficit(engine, acct, -equity)
+    if -equity > residual:  # with no exposure left (a negative equity is never "recovered")
+        absorb_deficit(engine, acct, -equity - residual)
     engine.events.append(LiquidationEnded(acct.account, equity, mm))
 
 
@@ -346,14 +350,17 @@ def adl(engine: Engine, acct: Account, m: MarketState, lots: int) -> None:
         left -= take
 
 
-def absorb_deficit(engine: Engine, acct: Account, deficit: int) -> None:
+def absorb_deficit(engine: Engine, acct: Account, deficit: int) -> int:
     """The loss waterfall for a bankrupt account's ``deficit`` (minus its net equity): the
     liquidity fund pays what it holds, then the opposing positions in profit in the account's
     markets are charged the rest pro rata to that profit (``socialize``); what neither can absorb
-    stays on the account as negative unsettled balance. One ``BadDebt`` event records the split."""
+    stays on the account as negative unsettled balance. One ``BadDebt`` event records the split;
+    return that residual."""
     covered = fund_cover(engine, acct, deficit)
     socialized = socialize(engine, acct, deficit - covered)
-    engine.events.append(BadDebt(acct.account, deficit, covered, socialized, deficit - covered - socialized))
+    residual = deficit - covered - socialized
+    engine.events.append(BadDebt(acct.account, deficit, covered, socialized, residual))
+    return residual
 
 
 def fund_cover(engine: Engine, acct: Account, deficit: int) -> int:

@@ -129,3 +129,40 @@ def test_settlement_borrows_only_what_keeps_available_equity_non_negative() -> N
     [owed] = [e for e in d(SettlePnl()) if isinstance(e, PnlSettled) and e.account == long_]
     assert owed.borrowed == 0 and F(d.acct(long_).unsettled, USDC) == -900
     assert usdc_pool(d).borrowed() == before
+
+
+def test_a_deficit_nothing_can_absorb_stays_owed_and_the_account_leaves_liquidation() -> None:
+    """No fund and no opposing winner (the only short sold at 100, below the crash price): the
+    backstop takes the position at the mark and the deficit stays as negative unsettled balance —
+    not borrowed, not 'liquidating' for ever — and a later deposit pays it."""
+    d = PerpDriver()
+    lender = d.new_account(USDC=100_000 * USDC)
+    d(BorrowLend(lender, "USDC", "Lend", 100_000 * USDC))
+    early_short, early_long, middle = (d.new_account(USDC=100_000 * USDC) for _ in range(3))
+    provider = d.new_account(USDC=100_000 * USDC)
+    d(SetBackstopProvider(provider, True))
+    trader = d.new_account(USDC=1_000 * USDC)
+    d.index("SOL", "100")
+    d(PlaceOrder(early_short, PERP, "Ask", "Limit", lots=10_000, price=10_000))
+    d(PlaceOrder(early_long, PERP, "Bid", "Limit", lots=10_000, price=10_000))
+    d.index("SOL", "150")
+    d(PlaceOrder(middle, PERP, "Ask", "Limit", lots=10_000, price=15_000))
+    d(PlaceOrder(trader, PERP, "Bid", "Limit", lots=10_000, price=15_000))
+    d(PlaceOrder(middle, PERP, "Bid", "Limit", lots=10_000, price=15_000))
+    d(PlaceOrder(early_long, PERP, "Ask", "Limit", lots=10_000, price=15_000, reduce_only=True))
+    market = d.engine.market_by_symbol[PERP].index
+    assert not d.acct(middle).positions[market].lots and not d.acct(early_long).positions[market].lots
+    d.index("SOL", "105")  # the only short (entry 100) is losing too
+    deficit = -d.margin(trader).equity
+    assert F(deficit, USDC) == F("3507.5")
+    borrowed = usdc_pool(d).borrowed()
+    events = d(LiquidationSweep()) + d(SettlePnl()) + d(LiquidationSweep())
+    [bad] = [e for e in events if isinstance(e, BadDebt)]
+    assert (bad.deficit, bad.covered, bad.socialized, bad.residual) == (deficit, 0, 0, deficit)
+    acct = d.acct(trader)
+    assert not acct.positions and not acct.liquidating and acct.unsettled == -deficit
+    assert usdc_pool(d).borrowed() == borrowed
+    assert d.acct(provider).positions[market].lots == 10_000
+    d(Deposit(trader, "USDC", 4_000 * USDC, "top-up"))
+    d(SettlePnl())
+    assert acct.unsettled == 0 and d.available(trader, "USDC") == 4_000 * USDC - deficit
