@@ -36,9 +36,9 @@ residual (no opposing winners at all) stays; a deficit found after the last posi
 (an on-book slice's slippage and fees, collateral sold at a discount) goes through the fund
 when the account leaves liquidation. What nothing pays stays as negative unsettled balance,
 collected from later deposits by settlement (Backpack's practice) and part of the pot's
-shortfall until then. It is never
-borrowed: settlement borrows only for accounts whose available equity stays >= 0 (see
-``settlement``), so a loss never becomes a loan from the lending pool's lenders.
+shortfall until then. It is never borrowed: settlement borrows only for accounts whose
+available equity stays >= 0 (see ``settlement``), so a loss never becomes a loan from the
+lending pool's lenders.
 
 The flag is cleared when the account has no exposure left or its maintenance requirement is at
 most ``recover_mmr`` (95%) of its net equity. An account with no positions and no borrows has no
