@@ -110,7 +110,7 @@ from rucksack.exchange.core.ledger.balances import (
 )
 from rucksack.exchange.core.lending.curve import WAD
 from rucksack.exchange.core.lending.pool import Pool, PoolError
-from rucksack.exchange.core.market_state import MARK_EWMA_US, MarketState, mark_price
+from rucksack.exchange.core.market_state import MarketState, mark_price, observe_index
 from rucksack.exchange.core.markets import (
     FIRST_USER_ACCOUNT,
     MAX_BATCH,
@@ -1267,16 +1267,7 @@ class Engine:
             reason = Reason.UNKNOWN_MARKET if m is None else Reason.INVALID_PRICE
             self.events.append(IndexPriceRejected(c.market, c.price, reason))
             return
-        bid, ask = m.bids.best_price(), m.asks.best_price()
-        if m.index_price and bid and ask:
-            # one-minute EWMA of the basis: weight min(elapsed, 60 s) / 60 s, rounded toward zero
-            sample = (bid + ask) // 2 - c.price
-            elapsed = min(self.last_ts_us - m.index_ts_us, MARK_EWMA_US)
-            if elapsed > 0:
-                step = (sample - m.basis_ewma) * elapsed
-                m.basis_ewma += step // MARK_EWMA_US if step >= 0 else -(-step // MARK_EWMA_US)
-        m.index_price = c.price
-        m.index_ts_us = self.last_ts_us
+        observe_index(m, c.price, self.last_ts_us)  # the basis EWMA, or the index when no mid (§7.1)
         mark = mark_price(m)
         m.mark = mark
         self.margin.epoch += 1
