@@ -720,7 +720,7 @@ class Engine:
             return (redeem, 0)
         if not may_borrow or (bal.lend_shares > 0 and redeem < pool.claim(bal.lend_shares)):
             return (-1, -1)
-        if not pool.can_borrow(rest):
+        if not pool.can_borrow(rest, pool.entry_fee(rest, self.seconds_left_in_hour())):
             return (-1, -1)
         return (redeem, rest)
 
@@ -755,7 +755,7 @@ class Engine:
         assert pool is not None
         bal = acct.assets[asset]
         fee = pool.entry_fee(amount, self.seconds_left_in_hour())
-        minted = pool.borrow(amount)
+        minted = pool.borrow(amount, fee)  # the utilization cap holds with the fee added
         fee_debt, fee_shares = pool.charge_entry_fee(fee)
         bal.borrow_shares += minted + fee_debt
         bal.available += amount
@@ -1223,7 +1223,7 @@ class Engine:
                 # must stay >= 0 afterwards; checked on the hypothetical before anything moves
                 fee = pool.entry_fee(amount, self.seconds_left_in_hour())
                 r = self.margin.compute(acct, -1, 0, 0, asset, -fee, -1, 0, False, amount + fee)
-                if not pool.can_borrow(amount):
+                if not pool.can_borrow(amount, fee):
                     reason = Reason.POOL_LIMIT
                 elif r.equity - r.im < 0:
                     reason = Reason.INSUFFICIENT_MARGIN

@@ -75,7 +75,7 @@ def collect(engine: Engine, acct: Account, pot: Account) -> tuple[int, int]:
     if paid < owed and pool is not None and acct.auto_borrow_settlements and not bal.lend_shares:
         want = min(owed - paid, pool.cash)
         while want > 0:
-            if pool.can_borrow(want):
+            if pool.can_borrow(want, pool.entry_fee(want, engine.seconds_left_in_hour())):
                 engine._new_borrow(acct, settle, want, acct.account)
                 bal.available -= want
                 paid += want
