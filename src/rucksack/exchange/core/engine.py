@@ -833,8 +833,11 @@ class Engine:
         return after.equity - after.im >= before.equity - before.im and after.exposure <= before.exposure
 
     def _perp_margin_check(self, acct: Account, m: MarketState, is_buy: bool, lots: int, worst: int, mark: int) -> str:
-        """An order that raises the market's exposure must leave available equity >= 0 even if it
-        fills completely at its worst price (its limit, or the impact bound) paying the taker fee."""
+        """An order that raises the market's exposure must keep the market's open interest within
+        its limit and the account's futures exposure (at the mark, open orders included) within
+        its ``positionLimit``, and leave available equity >= 0 even if it fills completely at its
+        worst price (its limit, or the impact bound) paying the taker fee. Orders that do not
+        raise exposure (reduce-only among them) are never refused here."""
         pos = acct.positions.get(m.index)
         buys = lots if is_buy else 0
         sells = 0 if is_buy else lots
@@ -846,11 +849,13 @@ class Engine:
         current = pos.lots if pos is not None else 0
         if limit and is_buy and current >= 0 and m.open_interest + lots > limit:
             return Reason.POSITION_LIMIT
+        r = self.margin.compute(acct, m.index, buys, sells, -1, 0, -1, 0, False)
+        if r.futures > self.margin.position_limit(acct, r.equity):
+            return Reason.POSITION_LIMIT  # the account's positionLimit
         lta = m.lot_tick_atoms
         gap = worst - mark if is_buy else mark - worst
         loss = lots * gap * lta if gap > 0 else 0
         fee = fee_atoms(lots * worst * lta, self.futures_taker_ppm[acct.tier])
-        r = self.margin.compute(acct, m.index, buys, sells, -1, 0, -1, 0, False)
         if r.equity - loss - fee - r.im < 0:
             return Reason.INSUFFICIENT_MARGIN
         return ""

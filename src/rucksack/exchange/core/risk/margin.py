@@ -103,7 +103,7 @@ class Weight:
 class Margin:
     """One evaluation; every amount in settlement atoms."""
 
-    __slots__ = ("collateral", "equity", "exposure", "im", "liabilities", "mm", "upnl")
+    __slots__ = ("collateral", "equity", "exposure", "futures", "im", "liabilities", "mm", "upnl")
 
     def __init__(self) -> None:
         self.collateral = 0
@@ -113,6 +113,7 @@ class Margin:
         self.im = 0
         self.mm = 0
         self.exposure = 0
+        self.futures = 0  # the perp part of ``exposure`` (Backpack's netExposureFutures)
 
     @property
     def available(self) -> int:
@@ -162,6 +163,12 @@ class MarginCalc:
             price = m.last_price
         num = atoms * price * m.lot_tick_atoms
         return ceil_div(num, m.lot_atoms) if round_up else num // m.lot_atoms
+
+    def position_limit(self, acct: Account, equity: int) -> int:
+        """Backpack's account ``positionLimit``: the futures notional (settlement atoms, open
+        orders included, at the mark) the account may carry, ``max(equity, 0) x leverage limit``
+        (the account's own, else the platform's)."""
+        return max(equity, 0) * (acct.leverage_limit or self.max_leverage)
 
     def collateral(self, asset: int, value: int) -> tuple[int, int]:
         """(weight in parts per billion, collateral value) of a holding of ``asset`` worth
@@ -280,6 +287,7 @@ class MarginCalc:
 
     def _requirement(self, r: Margin, market: int, x: int, floor: int, with_mm: bool) -> None:
         r.exposure += x
+        r.futures += x
         r.im += ceil_div(x * self.perp_imf[market].at(x, floor, self.default_floor), PPB)
         if with_mm:
             r.mm += ceil_div(x * self.perp_mmf[market].at(x, 0, 0), PPB)
