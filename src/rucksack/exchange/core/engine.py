@@ -711,16 +711,21 @@ class Engine:
         if may_redeem and bal.lend_shares:
             claim = pool.claim(bal.lend_shares)
             redeem = short if short < claim else claim
-            if redeem and not (redeem == claim or pool.can_redeem(redeem, bal.lend_shares)):
-                return (-1, -1)
-            if redeem == claim and claim > pool.cash:
+            if redeem and redeem == claim:
+                if not pool.can_redeem_all(bal.lend_shares, claim):
+                    return (-1, -1)
+            elif redeem and not pool.can_redeem(redeem, bal.lend_shares):
                 return (-1, -1)
         rest = short - redeem
         if rest <= 0:
             return (redeem, 0)
         if not may_borrow or (bal.lend_shares > 0 and redeem < pool.claim(bal.lend_shares)):
             return (-1, -1)
-        if not pool.can_borrow(rest, pool.entry_fee(rest, self.seconds_left_in_hour())):
+        seconds = self.seconds_left_in_hour()
+        if redeem:  # the whole lend goes first, and the borrow (with its fee) must still fit after it
+            if not pool.can_borrow_after_redeem_all(bal.lend_shares, redeem, rest, seconds):
+                return (-1, -1)
+        elif not pool.can_borrow(rest, pool.entry_fee(rest, seconds)):
             return (-1, -1)
         return (redeem, rest)
 

@@ -124,6 +124,28 @@ class Pool:
         borrowed = ceil_div((self.borrow_shares + shares + fee_debt) * self.borrow_index, WAD)
         return borrowed, (self.lend_shares + fee_shares) * lend_index // WAD
 
+    def can_redeem_all(self, held_shares: int, claim: int) -> bool:
+        """Whether ``redeem_all(held_shares, claim)`` would succeed."""
+        if claim > self.cash:
+            return False
+        borrowed = self.borrowed()
+        lent = (self.lend_shares - held_shares) * self.lend_index // WAD
+        return not (borrowed > 0 and (lent <= 0 or borrowed * WAD > self.ceiling() * lent))
+
+    def can_borrow_after_redeem_all(self, held_shares: int, claim: int, amount: int, seconds_left: int) -> bool:
+        """Whether ``redeem_all(held_shares, claim)`` and then a borrow of ``amount`` with its entry
+        fee (at the rate the redemption leaves) would both succeed. Evaluated on the pool itself
+        and restored before returning: nothing changes."""
+        if not self.can_redeem_all(held_shares, claim):
+            return False
+        saved = (self.cash, self.lend_shares)
+        self.cash -= claim
+        self.lend_shares -= held_shares
+        try:
+            return self.can_borrow(amount, self.entry_fee(amount, seconds_left))
+        finally:
+            self.cash, self.lend_shares = saved
+
     def can_redeem(self, amount: int, held_shares: int) -> bool:
         """Whether ``redeem(amount, held_shares)`` would succeed."""
         if amount <= 0 or amount > self.cash:
