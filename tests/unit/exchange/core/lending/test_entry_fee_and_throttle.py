@@ -3,7 +3,6 @@ expected numbers by hand."""
 
 from __future__ import annotations
 
-import copy
 from fractions import Fraction as F
 
 from rucksack.exchange.core.commands import AccrueInterest, BorrowLend
@@ -65,23 +64,26 @@ def test_the_throttle_slows_utilization_above_the_threshold() -> None:
 def test_the_entry_fee_counts_in_the_utilization_cap() -> None:
     """The largest accepted borrow leaves utilization at most the 95% maximum *after* its entry
     fee is added to the debt, and one atom more is refused."""
-    d = PerpDriver()
-    lender = d.new_account(USDC=1_000_000 * USDC)
-    d(BorrowLend(lender, "USDC", "Lend", 1_000_000 * USDC))
-    first = d.new_account(USDC=1_000_000 * USDC)
-    d(BorrowLend(first, "USDC", "Borrow", 100_000 * USDC))  # U = 10%: later borrows pay a fee
-    borrower = d.new_account(USDC=1_000_000 * USDC)
-    pool = d.engine.pools[0]
-    assert pool is not None
-    lent, borrowed = F(pool.lent(), USDC), F(pool.borrowed(), USDC)
+
+    def scenario() -> tuple[PerpDriver, int]:
+        d = PerpDriver()  # deterministic: the same clock and ids every time
+        lender = d.new_account(USDC=1_000_000 * USDC)
+        d(BorrowLend(lender, "USDC", "Lend", 1_000_000 * USDC))
+        first = d.new_account(USDC=1_000_000 * USDC)
+        d(BorrowLend(first, "USDC", "Borrow", 100_000 * USDC))  # U = 10%: later borrows pay a fee
+        return d, d.new_account(USDC=1_000_000 * USDC)
 
     def attempt(atoms: int) -> tuple[bool, F]:
-        trial = copy.deepcopy(d)
+        trial, borrower = scenario()
         [ev] = trial(BorrowLend(borrower, "USDC", "Borrow", atoms))
         p = trial.engine.pools[0]
         assert p is not None
         return isinstance(ev, BorrowLendExecuted), F(p.borrowed(), p.lent())
 
+    d, _ = scenario()
+    pool = d.engine.pools[0]
+    assert pool is not None
+    lent, borrowed = F(pool.lent(), USDC), F(pool.borrowed(), USDC)
     lo, hi = 1, 1_000_000 * USDC  # accepted, refused
     while hi - lo > 1:
         mid = (lo + hi) // 2
