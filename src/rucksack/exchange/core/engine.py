@@ -110,7 +110,7 @@ from rucksack.exchange.core.ledger.balances import (
 )
 from rucksack.exchange.core.lending.curve import WAD
 from rucksack.exchange.core.lending.pool import Pool, PoolError
-from rucksack.exchange.core.market_state import MarketState, mark_price, observe_index
+from rucksack.exchange.core.market_state import MarketState, drop_stale_basis, mark_price, observe_index
 from rucksack.exchange.core.markets import (
     FIRST_USER_ACCOUNT,
     MAX_BATCH,
@@ -256,8 +256,10 @@ class Engine:
         elif isinstance(command, SettlePnl):
             settle_pnl(self)
         elif isinstance(command, ApplyFunding):
+            self._refresh_marks()
             apply_funding(self, command.hour)
         elif isinstance(command, LiquidationSweep):
+            self._refresh_marks()
             sweep(self)
         elif isinstance(command, RemoveApiKey):
             self._remove_api_key(command)
@@ -1270,6 +1272,14 @@ class Engine:
         self.last_accrual_hour = c.hour
 
     # ------------------------------------------------------------------ prices
+
+    def _refresh_marks(self) -> None:
+        """At the risk and funding ticks: a perp whose book lost its mid since the last index
+        update takes the index as its mark now (§7.1), announced like an index update."""
+        for m in self.markets:
+            if m.is_perp and m.basis_ewma and drop_stale_basis(m):
+                self.margin.epoch += 1
+                self.events.append(IndexPriceSet(m.symbol, m.index_price, m.mark))
 
     def _set_index(self, c: SetIndexPrice) -> None:
         m = self.market_by_symbol.get(c.market)

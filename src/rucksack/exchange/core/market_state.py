@@ -14,8 +14,10 @@ Mark price (margin-model §7.1), in Backpack's order of preference:
 
 The basis EWMA is sampled at every index update, weighted by the time since the previous one
 (``min(elapsed, 60 s) / 60 s``, from the commands' timestamps — no clock), rounded toward zero.
-The engine keeps ``mark`` current at every index update; funding samples, unrealized PnL and
-liquidation all read that one figure.
+The engine keeps ``mark`` current at every index update, and at every risk tick
+(``LiquidationSweep``, each second) and funding tick drops a basis whose book has lost its mid
+since — so even with an index that does not move, a stale basis lasts at most until the next
+tick. Funding samples, unrealized PnL and liquidation all read that one figure.
 """
 
 from __future__ import annotations
@@ -119,6 +121,18 @@ def observe_index(m: MarketState, price: int, ts_us: int) -> None:
             m.basis_ewma += step // MARK_EWMA_US if step >= 0 else -(-step // MARK_EWMA_US)
     m.index_price = price
     m.index_ts_us = ts_us
+
+
+def drop_stale_basis(m: MarketState) -> bool:
+    """Between index updates: once the book has lost its mid (or the market stopped trading), the
+    basis goes and the index is the mark (preference 2). Return whether the mark changed."""
+    if not m.basis_ewma or (m.trading and m.bids.best_price() and m.asks.best_price()):
+        return False
+    m.basis_ewma = 0
+    mark = mark_price(m)
+    changed = mark != m.mark
+    m.mark = mark
+    return changed
 
 
 def mark_price(m: MarketState) -> int:

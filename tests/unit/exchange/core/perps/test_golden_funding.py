@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction as F
 
-from rucksack.exchange.core.commands import ApplyFunding, CancelAllOrders, PlaceOrder, SettlePnl
+from rucksack.exchange.core.commands import ApplyFunding, CancelAllOrders, LiquidationSweep, PlaceOrder, SettlePnl
 from rucksack.exchange.core.events import FundingPaid, IndexPriceSet
 from rucksack.exchange.core.perps.funding import funding_rate
 from tests.unit.exchange.core.perps.helpers import SECOND, USDC, PerpDriver
@@ -89,6 +89,9 @@ def test_an_emptied_book_returns_the_mark_to_the_index_and_funding_to_the_baseli
     # the quoter leaves: the book is empty
     d(CancelAllOrders(quoter, PERP))
     assert not m.bids.best_price() and not m.asks.best_price()
+    # the next risk tick, before any new index, already values at the index
+    [tick] = [e for e in d(LiquidationSweep()) if isinstance(e, IndexPriceSet)]
+    assert (tick.market, tick.index_price, tick.mark_price) == (PERP, 10_100, 10_100) and m.mark == 10_100
     for _ in range(3):
         [empty] = [e for e in d.index("SOL", "101") if isinstance(e, IndexPriceSet) and e.market == PERP]
         assert empty.mark_price == 10_100 == m.mark  # the index, not 101.30
