@@ -81,3 +81,40 @@ def test_collateral_endpoints(server: Server) -> None:
         "weight": "0.9",
         "kind": {"type": "inverseSqrt", "base": "1.1", "positiveCurvePenalty": "0.00001"},
     }
+
+
+def test_net_equity_is_the_sum_of_its_collateral_rows_on_a_large_wallet(server: Server) -> None:
+    """GET /api/v1/capital/collateral: netEquity is exactly the sum of its own rows (one rounding
+    of the haircut weight, 9 decimals, in the rows and in the engine), on a $2-billion wallet."""
+    from decimal import Decimal
+    from fractions import Fraction as F
+
+    import httpx
+
+    from tests.api.conftest import Signed
+    from tests.unit.exchange.core.perps.helpers import sqrt_frac
+
+    creds = sandbox_account(server, USDC="1234.567891", SOL="10000000.123456789")
+    token = (server.data_dir / "admin.token").read_text().strip()
+    r = httpx.post(
+        server.url + "/api/v1/sandbox/price",
+        json={"symbol": "SOL_USDC", "price": "200"},
+        headers={"X-Admin-Token": token},
+    )
+    assert r.status_code == 200, r.text
+    summary = Signed(server.url, creds).request("GET", "/api/v1/capital/collateral", "collateralQuery").json()
+    rows = {c["symbol"]: c for c in summary["collateral"]}
+    total = sum((Decimal(c["collateralValue"]) for c in summary["collateral"]), Decimal(0))
+    owed = sum(
+        (-Decimal(c["balanceNotional"]) for c in summary["collateral"] if c["balanceNotional"][0] == "-"), Decimal(0)
+    )
+    equity = total - owed + Decimal(summary["pnlUnrealized"]) + Decimal(summary["unsettledEquity"])
+    assert Decimal(summary["netEquity"]) == equity
+    # by hand: 10,000,000.123456789 SOL x 200 (rounded down to the atom), weight 1.1 / (1 +
+    # 0.00001 x sqrt(value)) truncated to 9 decimals, value x weight rounded down
+    value = int(F("10000000.123456789") * 200 * 10**6)
+    w9 = F(int(F(11, 10) / (1 + F(1, 100_000) * sqrt_frac(F(value, 10**6))) * 10**9), 10**9)
+    sol = int(value * w9)
+    assert F(Decimal(rows["SOL"]["collateralWeight"])) == w9
+    assert F(Decimal(rows["SOL"]["collateralValue"])) == F(sol, 10**6)
+    assert F(Decimal(summary["netEquity"])) == F(sol + 1_234_567_891, 10**6)

@@ -236,3 +236,35 @@ def test_position_stream_snapshot_and_open_interest(server: Server) -> None:
     assert set(snapshot) == {"E", "s", "i", "b", "B", "f", "m", "M", "q", "Q", "n", "p", "P", "l", "T"}
     interest = frames["openInterest.SOL_USDC_PERP"]
     assert interest["e"] == "openInterest" and Decimal(interest["o"]) >= 1
+
+
+def test_position_limit_is_enforced(server: Server) -> None:
+    """``positionLimit`` (net equity x leverage limit) caps the account's futures exposure: open
+    orders count at the mark, and an order that would take it above the limit gets Backpack's
+    POSITION_LIMIT."""
+    from fractions import Fraction as F
+
+    creds = sandbox_account(server, USDC="1000")
+    signer = Signed(server.url, creds)
+    assert signer.request("PATCH", "/api/v1/account", "accountUpdate", {"leverageLimit": "10"}).status_code == 200
+    account = signer.request("GET", "/api/v1/account", "accountQuery").json()
+    assert account["positionLimit"] == "10000"  # 1000 x 10
+    [mark_row] = httpx.get(server.url + "/api/v1/markPrices", params={"symbol": "SOL_USDC_PERP"}).json()
+    mark = F(mark_row["markPrice"])
+    assert mark == 150  # the manual feed's SOL index; no basis without a two-sided book around it
+
+    def bid(quantity: str) -> httpx.Response:
+        order = {"symbol": "SOL_USDC_PERP", "side": "Bid", "orderType": "Limit", "quantity": quantity, "price": "148"}
+        return signer.request("POST", "/api/v1/order", "orderExecute", order)
+
+    # 66 SOL resting: 66 x 150 = 9,900 of exposure <= 10,000 (and margin: 990 IM + 4.884 fee <= 1,000)
+    assert 66 * mark <= 10_000
+    first = bid("66")
+    assert first.status_code == 200 and first.json()["status"] == "New", first.text
+    # one more SOL: 67 x 150 = 10,050 > 10,000
+    assert 67 * mark > 10_000
+    refused = bid("1")
+    assert refused.status_code == 400 and refused.json()["code"] == "POSITION_LIMIT", refused.text
+    assert "positionLimit" in refused.json()["message"]
+    summary = signer.request("GET", "/api/v1/capital/collateral", "collateralQuery").json()
+    assert F(summary["netExposureFutures"]) == 66 * mark  # the refused order changed nothing

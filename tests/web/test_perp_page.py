@@ -226,7 +226,8 @@ def test_leverage_limit_is_persisted_and_enforced(web: Web) -> None:
     web.console.expect(r"status of 400")
     page.click("#order-submit")
     expect(page.locator("#order-msg")).to_have_attribute("data-kind", "error")
-    expect(page.locator("#order-msg")).to_contain_text("INSUFFICIENT_MARGIN: Insufficient margin")
+    # 1.5x the maximum at 2x leverage is above the account's positionLimit (equity x 2)
+    expect(page.locator("#order-msg")).to_contain_text("POSITION_LIMIT: Position limit")
 
 
 def test_tp_sl_limit_prices_trigger_by_and_margin_histories(web: Web, server: Server) -> None:

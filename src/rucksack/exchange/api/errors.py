@@ -58,7 +58,12 @@ REASONS: dict[str, tuple[int, str, str]] = {
     Reason.BORROW_LIMIT: (400, "BORROW_LIMIT", "Borrow limit reached"),
     Reason.INSUFFICIENT_MARGIN: (400, "INSUFFICIENT_MARGIN", "Insufficient margin: available equity would be negative"),
     Reason.REDUCE_ONLY_NOT_REDUCED: (400, "REDUCE_ONLY_NOT_REDUCED", "A reduce-only order must reduce the position"),
-    Reason.POSITION_LIMIT: (400, "POSITION_LIMIT", "The market's open interest limit would be exceeded"),
+    Reason.POSITION_LIMIT: (
+        400,
+        "POSITION_LIMIT",
+        "Position limit: the order would take the account's futures exposure above its positionLimit "
+        "or the market's open interest above its limit",
+    ),
     Reason.ACCOUNT_LIQUIDATING: (400, "ACCOUNT_LIQUIDATING", "The account is being liquidated"),
     Reason.NO_MARK_PRICE: (400, "INVALID_MARKET", "The market has no mark price yet"),
     Reason.INVALID_SETTING: (400, "INVALID_CLIENT_REQUEST", "Invalid account setting"),

@@ -110,7 +110,7 @@ from rucksack.exchange.core.ledger.balances import (
 )
 from rucksack.exchange.core.lending.curve import WAD
 from rucksack.exchange.core.lending.pool import Pool, PoolError
-from rucksack.exchange.core.market_state import MARK_EWMA_US, MarketState, mark_price
+from rucksack.exchange.core.market_state import MarketState, drop_stale_basis, mark_price, observe_index
 from rucksack.exchange.core.markets import (
     FIRST_USER_ACCOUNT,
     MAX_BATCH,
@@ -256,8 +256,10 @@ class Engine:
         elif isinstance(command, SettlePnl):
             settle_pnl(self)
         elif isinstance(command, ApplyFunding):
+            self._refresh_marks()
             apply_funding(self, command.hour)
         elif isinstance(command, LiquidationSweep):
+            self._refresh_marks()
             sweep(self)
         elif isinstance(command, RemoveApiKey):
             self._remove_api_key(command)
@@ -711,16 +713,21 @@ class Engine:
         if may_redeem and bal.lend_shares:
             claim = pool.claim(bal.lend_shares)
             redeem = short if short < claim else claim
-            if redeem and not (redeem == claim or pool.can_redeem(redeem, bal.lend_shares)):
-                return (-1, -1)
-            if redeem == claim and claim > pool.cash:
+            if redeem and redeem == claim:
+                if not pool.can_redeem_all(bal.lend_shares, claim):
+                    return (-1, -1)
+            elif redeem and not pool.can_redeem(redeem, bal.lend_shares):
                 return (-1, -1)
         rest = short - redeem
         if rest <= 0:
             return (redeem, 0)
         if not may_borrow or (bal.lend_shares > 0 and redeem < pool.claim(bal.lend_shares)):
             return (-1, -1)
-        if not pool.can_borrow(rest):
+        seconds = self.seconds_left_in_hour()
+        if redeem:  # the whole lend goes first, and the borrow (with its fee) must still fit after it
+            if not pool.can_borrow_after_redeem_all(bal.lend_shares, redeem, rest, seconds):
+                return (-1, -1)
+        elif not pool.can_borrow(rest, pool.entry_fee(rest, seconds)):
             return (-1, -1)
         return (redeem, rest)
 
@@ -755,7 +762,7 @@ class Engine:
         assert pool is not None
         bal = acct.assets[asset]
         fee = pool.entry_fee(amount, self.seconds_left_in_hour())
-        minted = pool.borrow(amount)
+        minted = pool.borrow(amount, fee)  # the utilization cap holds with the fee added
         fee_debt, fee_shares = pool.charge_entry_fee(fee)
         bal.borrow_shares += minted + fee_debt
         bal.available += amount
@@ -833,8 +840,11 @@ class Engine:
         return after.equity - after.im >= before.equity - before.im and after.exposure <= before.exposure
 
     def _perp_margin_check(self, acct: Account, m: MarketState, is_buy: bool, lots: int, worst: int, mark: int) -> str:
-        """An order that raises the market's exposure must leave available equity >= 0 even if it
-        fills completely at its worst price (its limit, or the impact bound) paying the taker fee."""
+        """An order that raises the market's exposure must keep the market's open interest within
+        its limit and the account's futures exposure (at the mark, open orders included) within
+        its ``positionLimit``, and leave available equity >= 0 even if it fills completely at its
+        worst price (its limit, or the impact bound) paying the taker fee. Orders that do not
+        raise exposure (reduce-only among them) are never refused here."""
         pos = acct.positions.get(m.index)
         buys = lots if is_buy else 0
         sells = 0 if is_buy else lots
@@ -846,11 +856,13 @@ class Engine:
         current = pos.lots if pos is not None else 0
         if limit and is_buy and current >= 0 and m.open_interest + lots > limit:
             return Reason.POSITION_LIMIT
+        r = self.margin.compute(acct, m.index, buys, sells, -1, 0, -1, 0, False)
+        if r.futures > self.margin.position_limit(acct, r.equity):
+            return Reason.POSITION_LIMIT  # the account's positionLimit
         lta = m.lot_tick_atoms
         gap = worst - mark if is_buy else mark - worst
         loss = lots * gap * lta if gap > 0 else 0
         fee = fee_atoms(lots * worst * lta, self.futures_taker_ppm[acct.tier])
-        r = self.margin.compute(acct, m.index, buys, sells, -1, 0, -1, 0, False)
         if r.equity - loss - fee - r.im < 0:
             return Reason.INSUFFICIENT_MARGIN
         return ""
@@ -1223,7 +1235,7 @@ class Engine:
                 # must stay >= 0 afterwards; checked on the hypothetical before anything moves
                 fee = pool.entry_fee(amount, self.seconds_left_in_hour())
                 r = self.margin.compute(acct, -1, 0, 0, asset, -fee, -1, 0, False, amount + fee)
-                if not pool.can_borrow(amount):
+                if not pool.can_borrow(amount, fee):
                     reason = Reason.POOL_LIMIT
                 elif r.equity - r.im < 0:
                     reason = Reason.INSUFFICIENT_MARGIN
@@ -1261,22 +1273,21 @@ class Engine:
 
     # ------------------------------------------------------------------ prices
 
+    def _refresh_marks(self) -> None:
+        """At the risk and funding ticks: a perp whose book lost its mid since the last index
+        update takes the index as its mark now (§7.1), announced like an index update."""
+        for m in self.markets:
+            if m.is_perp and m.basis_ewma and drop_stale_basis(m):
+                self.margin.epoch += 1
+                self.events.append(IndexPriceSet(m.symbol, m.index_price, m.mark))
+
     def _set_index(self, c: SetIndexPrice) -> None:
         m = self.market_by_symbol.get(c.market)
         if m is None or c.price <= 0 or c.price > MAX_PRICE_TICKS:
             reason = Reason.UNKNOWN_MARKET if m is None else Reason.INVALID_PRICE
             self.events.append(IndexPriceRejected(c.market, c.price, reason))
             return
-        bid, ask = m.bids.best_price(), m.asks.best_price()
-        if m.index_price and bid and ask:
-            # one-minute EWMA of the basis: weight min(elapsed, 60 s) / 60 s, rounded toward zero
-            sample = (bid + ask) // 2 - c.price
-            elapsed = min(self.last_ts_us - m.index_ts_us, MARK_EWMA_US)
-            if elapsed > 0:
-                step = (sample - m.basis_ewma) * elapsed
-                m.basis_ewma += step // MARK_EWMA_US if step >= 0 else -(-step // MARK_EWMA_US)
-        m.index_price = c.price
-        m.index_ts_us = self.last_ts_us
+        observe_index(m, c.price, self.last_ts_us)  # the basis EWMA, or the index when no mid (§7.1)
         mark = mark_price(m)
         m.mark = mark
         self.margin.epoch += 1

@@ -280,6 +280,9 @@ class InterestAccrued(msgspec.Struct, frozen=True, tag=True, array_like=True, gc
 
 
 class IndexPriceSet(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """A market's index and mark: after ``SetIndexPrice``, and when a risk or funding tick turns a
+    perp's mark back to its index (its book lost its mid)."""
+
     market: str
     index_price: int
     mark_price: int

@@ -1,8 +1,23 @@
 """A market's live state: integer parameters, both book sides, reference, index and mark prices,
 funding samples and open interest.
 
-Mark price (§7.1): index + a one-minute EWMA of (mid - index), clamped to index x (1 +- 5%);
-0 while no index is known.
+Mark price (margin-model §7.1), in Backpack's order of preference:
+
+1. index + a one-minute EWMA of the basis ``mid - index`` (``mid = (best bid + best ask) / 2``,
+   truncated), clamped to index x (1 +- 5%) — while the book has both a bid and an ask;
+2. the index itself — when the mid is missing (an empty or one-sided book) and while the market
+   is not trading (Backpack: "markets in PostOnly state use index as mark"): the basis is then
+   dropped, so no basis left by earlier quotes outlives them;
+3. (median of bid, ask and last; mid; last) — Backpack's fallbacks for a missing index. Here the
+   index is the operator's own feed (``SetIndexPrice``) and a perp without one has no mark and
+   takes no orders (``NoMarkPrice``), so they never arise: the mark is 0 until the first index.
+
+The basis EWMA is sampled at every index update, weighted by the time since the previous one
+(``min(elapsed, 60 s) / 60 s``, from the commands' timestamps — no clock), rounded toward zero.
+The engine keeps ``mark`` current at every index update, and at every risk tick
+(``LiquidationSweep``, each second) and funding tick drops a basis whose book has lost its mid
+since — so even with an index that does not move, a stale basis lasts at most until the next
+tick. Funding samples, unrealized PnL and liquidation all read that one figure.
 """
 
 from __future__ import annotations
@@ -92,11 +107,39 @@ MARK_EWMA_US: Final = 60_000_000
 MARK_BAND_PPM: Final = 50_000  # mark stays within index x (1 +- 5%)
 
 
+def observe_index(m: MarketState, price: int, ts_us: int) -> None:
+    """A new index ``price`` at ``ts_us``: fold the book's basis into the EWMA, or drop it when
+    the book has no mid (preference 2), then record the index."""
+    bid, ask = m.bids.best_price(), m.asks.best_price()
+    if not (bid and ask and m.trading):
+        m.basis_ewma = 0
+    elif m.index_price:
+        sample = (bid + ask) // 2 - price
+        elapsed = min(ts_us - m.index_ts_us, MARK_EWMA_US)
+        if elapsed > 0:
+            step = (sample - m.basis_ewma) * elapsed
+            m.basis_ewma += step // MARK_EWMA_US if step >= 0 else -(-step // MARK_EWMA_US)
+    m.index_price = price
+    m.index_ts_us = ts_us
+
+
+def drop_stale_basis(m: MarketState) -> bool:
+    """Between index updates: once the book has lost its mid (or the market stopped trading), the
+    basis goes and the index is the mark (preference 2). Return whether the mark changed."""
+    if not m.basis_ewma or (m.trading and m.bids.best_price() and m.asks.best_price()):
+        return False
+    m.basis_ewma = 0
+    mark = mark_price(m)
+    changed = mark != m.mark
+    m.mark = mark
+    return changed
+
+
 def mark_price(m: MarketState) -> int:
-    """Index + EWMA basis, clamped to index x (1 +- 5%); 0 while no index is known (§7.1)."""
+    """The mark by the preference order in the module docstring; 0 while no index is known."""
     index = m.index_price
-    if not index:
-        return 0
+    if not index or not m.trading:
+        return index
     lo = index - index * MARK_BAND_PPM // PPM
     hi = index + index * MARK_BAND_PPM // PPM
     mark = index + m.basis_ewma

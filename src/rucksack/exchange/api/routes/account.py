@@ -20,7 +20,8 @@ async def account(service: ExchangeService, account: int, params: Any) -> Any:
     """Settings and limits of the key's account (or ``subaccountId``'s).
 
     ``leverageLimit`` is the account's own limit, else the platform maximum; ``positionLimit`` is the
-    futures notional the account could carry at that leverage with its current net equity;
+    futures notional the account could carry at that leverage with its current net equity (the
+    engine refuses an order that would raise its futures exposure above it, ``POSITION_LIMIT``);
     ``borrowLimit`` is the USDC a new borrow could take now (``risk.limits.max_borrow``).
     """
     from rucksack.exchange.core.risk.limits import max_borrow
@@ -44,7 +45,7 @@ async def account(service: ExchangeService, account: int, params: Any) -> Any:
         "leverageLimit": str(leverage),
         "limitOrders": len(service.open_orders(account)),
         "liquidating": acct.liquidating,
-        "positionLimit": format_atoms(max(equity, 0) * leverage, settle.decimals),
+        "positionLimit": format_atoms(engine.margin.position_limit(acct, equity), settle.decimals),
         "spotMakerFee": format_atoms(tier.spot_maker_ppm, 2),
         "spotTakerFee": format_atoms(tier.spot_taker_ppm, 2),
         "triggerOrders": sum(1 for t in service.engine.triggers.values() if t.account == account),

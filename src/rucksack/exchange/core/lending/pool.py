@@ -108,14 +108,43 @@ class Pool:
         self.cash -= claim
         self.lend_shares -= held_shares
 
-    def can_borrow(self, amount: int) -> bool:
-        """Whether ``borrow(amount)`` would succeed (checked before any state changes)."""
+    def can_borrow(self, amount: int, fee: int = 0) -> bool:
+        """Whether ``borrow(amount, fee)`` would succeed (checked before any state changes):
+        ``fee`` is the entry fee the borrow will be charged, which counts in the utilization cap."""
         if amount <= 0 or amount > self.cash:
             return False
-        shares = ceil_div(amount * WAD, self.borrow_index)
-        borrowed = ceil_div((self.borrow_shares + shares) * self.borrow_index, WAD)
-        lent = self.lent()
+        borrowed, lent = self._after_borrow(amount, fee)
         return not (borrowed > 0 and (lent <= 0 or borrowed * WAD > self.ceiling() * lent))
+
+    def _after_borrow(self, amount: int, fee: int) -> tuple[int, int]:
+        """(total debt, total lend claims) once ``borrow(amount)`` and ``charge_entry_fee(fee)``
+        have run: the figures the utilization cap applies to."""
+        shares = ceil_div(amount * WAD, self.borrow_index)
+        fee_debt, lend_index, fee_shares = self._fee_split(fee)
+        borrowed = ceil_div((self.borrow_shares + shares + fee_debt) * self.borrow_index, WAD)
+        return borrowed, (self.lend_shares + fee_shares) * lend_index // WAD
+
+    def can_redeem_all(self, held_shares: int, claim: int) -> bool:
+        """Whether ``redeem_all(held_shares, claim)`` would succeed."""
+        if claim > self.cash:
+            return False
+        borrowed = self.borrowed()
+        lent = (self.lend_shares - held_shares) * self.lend_index // WAD
+        return not (borrowed > 0 and (lent <= 0 or borrowed * WAD > self.ceiling() * lent))
+
+    def can_borrow_after_redeem_all(self, held_shares: int, claim: int, amount: int, seconds_left: int) -> bool:
+        """Whether ``redeem_all(held_shares, claim)`` and then a borrow of ``amount`` with its entry
+        fee (at the rate the redemption leaves) would both succeed. Evaluated on the pool itself
+        and restored before returning: nothing changes."""
+        if not self.can_redeem_all(held_shares, claim):
+            return False
+        saved = (self.cash, self.lend_shares)
+        self.cash -= claim
+        self.lend_shares -= held_shares
+        try:
+            return self.can_borrow(amount, self.entry_fee(amount, seconds_left))
+        finally:
+            self.cash, self.lend_shares = saved
 
     def can_redeem(self, amount: int, held_shares: int) -> bool:
         """Whether ``redeem(amount, held_shares)`` would succeed."""
@@ -128,14 +157,16 @@ class Pool:
         lent = (self.lend_shares - burn) * self.lend_index // WAD
         return not (borrowed > 0 and (lent <= 0 or borrowed * WAD > self.ceiling() * lent))
 
-    def borrow(self, amount: int) -> int:
-        """Lend ``amount`` atoms out of the pool; return the debt shares minted."""
+    def borrow(self, amount: int, fee: int = 0) -> int:
+        """Lend ``amount`` atoms out of the pool; return the debt shares minted. ``fee``, the entry
+        fee the caller charges next (``charge_entry_fee``), counts in the utilization cap: the
+        cap holds after both."""
         if amount <= 0:
             raise PoolError("amount must be positive")
         if amount > self.cash:
             raise PoolError("not enough idle cash in the pool")
+        self._check_utilization(*self._after_borrow(amount, fee))
         shares = ceil_div(amount * WAD, self.borrow_index)
-        self._check_utilization(ceil_div((self.borrow_shares + shares) * self.borrow_index, WAD), self.lent())
         self.cash -= amount
         self.borrow_shares += shares
         return shares
@@ -166,14 +197,21 @@ class Pool:
         lenders like interest (return the lend shares minted for the exchange's cut)."""
         if fee <= 0:
             return 0, 0
-        shares = ceil_div(fee * WAD, self.borrow_index)
+        shares, lend_index, fee_shares = self._fee_split(fee)
         self.borrow_shares += shares
-        to_lenders = fee * (WAD - self.curve.fee) // WAD
-        if self.lend_shares:
-            self.lend_index += to_lenders * WAD // self.lend_shares
-        fee_shares = (fee - to_lenders) * WAD // self.lend_index
+        self.lend_index = lend_index
         self.lend_shares += fee_shares
         return shares, fee_shares
+
+    def _fee_split(self, fee: int) -> tuple[int, int, int]:
+        """For an entry ``fee``: (debt shares it adds, the lend index once the lenders' part is
+        paid, lend shares minted for the exchange's cut); (0, index, 0) without a fee."""
+        if fee <= 0:
+            return 0, self.lend_index, 0
+        shares = ceil_div(fee * WAD, self.borrow_index)
+        to_lenders = fee * (WAD - self.curve.fee) // WAD
+        lend_index = self.lend_index + (to_lenders * WAD // self.lend_shares if self.lend_shares else 0)
+        return shares, lend_index, (fee - to_lenders) * WAD // lend_index
 
     def update_throttle(self) -> None:
         """Hourly: at or above the threshold, utilization may rise only a fraction of the way to

@@ -44,9 +44,9 @@ The flag is cleared when the account has no exposure left or its maintenance req
 most ``recover_mmr`` (95%) of its net equity. An account with no positions and no borrows has no
 exposure, so it leaves liquidation even with a residual.
 
-Prices are whole ticks: zero and bankruptcy prices round toward the mark's side that favours the
-counterparty no more than a tick; the fund's credit is computed from the rounded prices, so
-every atom is accounted for.
+Prices are whole ticks. The zero price is computed exactly from ``equity / X`` and rounded once,
+against the liquidated account (a seller's down, a buyer's up); bankruptcy prices round away from
+the mark. The fund's credit is computed from the rounded prices, so every atom is accounted for.
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def check_account(engine: Engine, acct: Account) -> None:
             lots = size if fraction >= WAD else min(size, ceil_div(size * fraction, WAD))
             m = engine.markets[mi]
             sign = 1 if pos.lots > 0 else -1
-            left = backstop(engine, acct, m, sign * lots, mf)
+            left = backstop(engine, acct, m, sign * lots, r.equity, r.exposure)
             if left:
                 adl(engine, acct, m, left)
         repay_borrows(engine, acct)
@@ -243,10 +243,12 @@ def _buy_back_debts(engine: Engine, acct: Account) -> None:
         engine._auto_repay(acct, i)
 
 
-def _shifted(mark: int, mf: int, selling: bool) -> int:
-    """mark x (1 - mf) for a seller, mark x (1 + mf) for a buyer, in whole ticks (at least 1)."""
-    delta = mark * mf // WAD if mf >= 0 else -(-mark * mf // WAD)
-    price = mark - delta if selling else mark + delta
+def zero_price(mark: int, equity: int, exposure: int, selling: bool) -> int:
+    """``mark x (1 -/+ MF+)`` with ``MF+ = max(equity, 0) / exposure``, computed exactly and rounded
+    once, to a whole tick against the liquidated account (down when it sells, up when it buys);
+    at least one tick."""
+    shift = ceil_div(mark * max(equity, 0), exposure)
+    price = mark - shift if selling else mark + shift
     return price if price > 0 else 1
 
 
@@ -268,11 +270,12 @@ def _transfer(
     engine.events.append(PositionTransferred(kind, m.symbol, acct.account, other.account, lots, price, other_price))
 
 
-def backstop(engine: Engine, acct: Account, m: MarketState, lots: int, mf: int) -> int:
-    """Stage 2: hand signed ``lots`` to backstop providers; return the signed lots left."""
+def backstop(engine: Engine, acct: Account, m: MarketState, lots: int, equity: int, exposure: int) -> int:
+    """Stage 2: hand signed ``lots`` to backstop providers at the zero price of ``MF = equity /
+    exposure``; return the signed lots left."""
     mark = m.valuation_price()
     selling = lots > 0
-    zero = _shifted(mark, mf if mf > 0 else 0, selling)
+    zero = zero_price(mark, equity, exposure, selling)
     provider_price = (2 * zero + mark) // 3 if selling else ceil_div(2 * zero + mark, 3)
     left = abs(lots)
     sign = 1 if selling else -1

@@ -81,7 +81,8 @@ def collect(engine: Engine, acct: Account, pot: Account) -> tuple[int, int]:
     if paid < owed and pool is not None and acct.auto_borrow_settlements and not bal.lend_shares:
         want = min(owed - paid, pool.cash) if _margin_allows_borrow(engine, acct, 0) else 0
         while want > 0:
-            if pool.can_borrow(want) and _margin_allows_borrow(engine, acct, want):
+            fee = pool.entry_fee(want, engine.seconds_left_in_hour())
+            if pool.can_borrow(want, fee) and _margin_allows_borrow(engine, acct, want):
                 engine._new_borrow(acct, settle, want, acct.account)
                 bal.available -= want
                 paid += want

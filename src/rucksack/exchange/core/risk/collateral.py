@@ -1,12 +1,16 @@
-"""Collateral value and net equity of an account, at index prices (reference model §14.1).
+"""Collateral value and net equity of an account, at index prices (reference model §14.1): the
+per-asset rows of the margin summary.
 
-Per asset ``a``: net quantity ``N = available + locked + lend claim - debt``; an asset's price is
-the index of its spot market against the settlement asset (USDC = 1); one base atom is worth
-``index * lot_tick_atoms / lot_atoms`` settlement atoms.
+Per asset ``a``: net quantity ``N = available + locked + lend claim - debt``; an asset is priced
+by the index of its market against the settlement asset (the spot market, else the perp — the
+engine's ``MarginCalc.pricers``); one base atom is worth ``index * lot_tick_atoms / lot_atoms``
+settlement atoms.
 
-- collateral value ``CV = value(max(N, 0)) * W(value)`` — value and weight rounded down;
+- collateral value ``CV = value(max(N, 0)) * W`` with the value rounded down and the weight ``W``
+  truncated to 9 decimals (parts per billion), the product rounded down — exactly the engine's
+  ``MarginCalc.collateral``, so ``sum CV - sum L`` is the engine's figure to the atom;
 - borrow liability ``L = value(max(-N, 0))`` — rounded up;
-- net equity ``= sum CV - sum L`` (plus unrealized PnL and unsettled balances once perps exist).
+- net equity ``= sum CV - sum L`` (the engine adds unrealized PnL and unsettled balances).
 
 An asset whose market has no index price yet is worth nothing as collateral (conservative) and,
 should it be owed, is valued at its last trade price.
@@ -19,8 +23,7 @@ from dataclasses import dataclass
 from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.lending.curve import WAD
 from rucksack.exchange.core.market_state import MarketState
-from rucksack.exchange.core.numeric import ceil_div
-from rucksack.exchange.core.risk.haircut import weight
+from rucksack.exchange.core.risk.margin import PPB
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,7 @@ class AssetRisk:
     lent: int
     borrowed: int
     notional: int  # settlement atoms, of the net holding (negative when owed)
-    weight: int  # WAD
+    weight: int  # WAD, truncated to 9 decimals (the engine applies it in parts per billion)
     collateral_value: int  # settlement atoms
 
 
@@ -48,17 +51,13 @@ class AccountRisk:
 
 
 def price_market(engine: Engine, asset: int) -> MarketState | None:
-    """The spot market pricing ``asset`` against the settlement asset, if any."""
-    symbol = engine.spec.assets[asset].symbol
-    for m in engine.markets:
-        if m.is_spot and m.spec.base == symbol and m.spec.quote == engine.spec.settlement_asset:
-            return m
-    return None
+    """The market pricing ``asset`` against the settlement asset (spot, else perp), if any."""
+    return None if asset == engine.margin.settle else engine.margin.pricers[asset]
 
 
 def account_risk(engine: Engine, account: int) -> AccountRisk:
-    settle = engine.asset_index[engine.spec.settlement_asset]
-    settle_decimals = engine.spec.assets[settle].decimals
+    calc = engine.margin
+    settle = calc.settle
     acct = engine.ledger.accounts.get(account)
     rows: list[AssetRisk] = []
     assets_value = liabilities = collateral = 0
@@ -70,18 +69,16 @@ def account_risk(engine: Engine, account: int) -> AccountRisk:
         lent = pool.claim(bal.lend_shares) if bal and pool else 0
         borrowed = pool.debt(bal.borrow_shares) if bal and pool else 0
         net = available + locked + lent - borrowed
-        market = None if i == settle else price_market(engine, i)
+        market = price_market(engine, i)
         price = 1 if i == settle else (market.index_price if market is not None else 0)
-        # collateral at the index (unknown: worth nothing); debts at the index, else the last trade
-        owed_price = price if price or market is None else market.last_price
         if net >= 0:
-            notional = _value(market, price, net, round_up=False) if i != settle else net
-            w = weight(spec.collateral, notional, settle_decimals) if spec.collateral else 0
-            cv = notional * w // WAD
+            notional = calc.value(i, net, False)
+            ppb, cv = calc.collateral(i, notional) if spec.collateral else (0, 0)
+            w = ppb * (WAD // PPB)
             assets_value += notional
             collateral += cv
         else:
-            notional = -(_value(market, owed_price, -net, round_up=True) if i != settle else -net)
+            notional = -calc.value(i, -net, True)  # a debt: at the index, else the last trade
             w = 0
             cv = 0
             liabilities += -notional
@@ -102,11 +99,3 @@ def account_risk(engine: Engine, account: int) -> AccountRisk:
                 )
             )
     return AccountRisk(rows, assets_value, liabilities, collateral, collateral - liabilities)
-
-
-def _value(market: MarketState | None, price: int, quantity: int, *, round_up: bool) -> int:
-    """Settlement atoms for ``quantity`` base atoms at ``price`` ticks of ``market``."""
-    if market is None or not price:
-        return 0
-    num = quantity * price * market.lot_tick_atoms
-    return ceil_div(num, market.lot_atoms) if round_up else num // market.lot_atoms

@@ -94,9 +94,9 @@ def max_borrow(engine: Engine, acct: Account, asset: int) -> int:
         return 0
 
     def ok(n: int) -> bool:
-        if not pool.can_borrow(n):
-            return False
         fee = pool.entry_fee(n, engine.seconds_left_in_hour())
+        if not pool.can_borrow(n, fee):
+            return False
         after = engine.margin.compute(acct, -1, 0, 0, asset, -fee, -1, 0, False, n + fee)
         return after.equity - after.im >= 0
 

@@ -8,7 +8,9 @@ perp); collateral with no index is worth nothing, a debt with no index is valued
 trade.
 
 Fractions and weights are applied in parts per billion (fractions rounded up, weights down from
-their WAD values), so products stay machine-sized; requirements round up, collateral down.
+their WAD values), so products stay machine-sized; requirements round up, collateral down. The
+collateral of one asset is ``MarginCalc.collateral`` — the single rounding that the per-asset
+collateral rows (``risk.collateral``, GET /api/v1/capital/collateral) use too.
 
 Requirements (all rounded up):
 - each perp position ``m``: exposure ``X_m = max(|q + open buys|, |q - open sells|) * mark``,
@@ -101,7 +103,7 @@ class Weight:
 class Margin:
     """One evaluation; every amount in settlement atoms."""
 
-    __slots__ = ("collateral", "equity", "exposure", "im", "liabilities", "mm", "upnl")
+    __slots__ = ("collateral", "equity", "exposure", "futures", "im", "liabilities", "mm", "upnl")
 
     def __init__(self) -> None:
         self.collateral = 0
@@ -111,6 +113,7 @@ class Margin:
         self.im = 0
         self.mm = 0
         self.exposure = 0
+        self.futures = 0  # the perp part of ``exposure`` (Backpack's netExposureFutures)
 
     @property
     def available(self) -> int:
@@ -160,6 +163,23 @@ class MarginCalc:
             price = m.last_price
         num = atoms * price * m.lot_tick_atoms
         return ceil_div(num, m.lot_atoms) if round_up else num // m.lot_atoms
+
+    def position_limit(self, acct: Account, equity: int) -> int:
+        """Backpack's account ``positionLimit``: the futures notional (settlement atoms, open
+        orders included, at the mark) the account may carry, ``max(equity, 0) x leverage limit``
+        (the account's own, else the platform's)."""
+        return max(equity, 0) * (acct.leverage_limit or self.max_leverage)
+
+    def collateral(self, asset: int, value: int) -> tuple[int, int]:
+        """(weight in parts per billion, collateral value) of a holding of ``asset`` worth
+        ``value`` settlement atoms: the WAD weight truncated to 9 decimals, then
+        ``value x weight // 10^9``. The one rounding both net equity and the collateral rows
+        (``risk.collateral``) use, so the rows add up to the equity exactly."""
+        w = self.weights[asset]
+        if w is None or value <= 0:
+            return 0, 0
+        ppb = w.at(value)
+        return ppb, value * ppb // PPB
 
     def compute(
         self,
@@ -232,11 +252,8 @@ class MarginCalc:
                 debt += new_debt  # to be borrowed: the net is unchanged, the exposure grows
             if i == asset2:
                 net += delta2
-            if net > 0:
-                w = self.weights[i]
-                if w is not None:
-                    v = self.value(i, net, False)
-                    r.collateral += v * w.at(v) // PPB
+            if net > 0 and self.weights[i] is not None:
+                r.collateral += self.collateral(i, self.value(i, net, False))[1]
             elif net < 0:
                 r.liabilities += self.value(i, -net, True)
             gross = debt if debt > -net else -net
@@ -270,6 +287,7 @@ class MarginCalc:
 
     def _requirement(self, r: Margin, market: int, x: int, floor: int, with_mm: bool) -> None:
         r.exposure += x
+        r.futures += x
         r.im += ceil_div(x * self.perp_imf[market].at(x, floor, self.default_floor), PPB)
         if with_mm:
             r.mm += ceil_div(x * self.perp_mmf[market].at(x, 0, 0), PPB)

@@ -59,3 +59,46 @@ def test_the_throttle_slows_utilization_above_the_threshold() -> None:
     assert isinstance(no, BorrowLendRejected) and no.reason == "PoolLimit"
     [ok] = d(BorrowLend(borrower, "USDC", "Borrow", room // 2))
     assert isinstance(ok, BorrowLendExecuted)
+
+
+def test_the_entry_fee_counts_in_the_utilization_cap() -> None:
+    """The largest accepted borrow leaves utilization at most the 95% maximum *after* its entry
+    fee is added to the debt, and one atom more is refused."""
+
+    def scenario() -> tuple[PerpDriver, int]:
+        d = PerpDriver()  # deterministic: the same clock and ids every time
+        lender = d.new_account(USDC=1_000_000 * USDC)
+        d(BorrowLend(lender, "USDC", "Lend", 1_000_000 * USDC))
+        first = d.new_account(USDC=1_000_000 * USDC)
+        d(BorrowLend(first, "USDC", "Borrow", 100_000 * USDC))  # U = 10%: later borrows pay a fee
+        return d, d.new_account(USDC=1_000_000 * USDC)
+
+    def attempt(atoms: int) -> tuple[bool, F]:
+        trial, borrower = scenario()
+        [ev] = trial(BorrowLend(borrower, "USDC", "Borrow", atoms))
+        p = trial.engine.pools[0]
+        assert p is not None
+        return isinstance(ev, BorrowLendExecuted), F(p.borrowed(), p.lent())
+
+    d, _ = scenario()
+    pool = d.engine.pools[0]
+    assert pool is not None
+    lent, borrowed = F(pool.lent(), USDC), F(pool.borrowed(), USDC)
+    lo, hi = 1, 1_000_000 * USDC  # accepted, refused
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if attempt(mid)[0] else (lo, mid)
+    accepted, u = attempt(lo)
+    assert accepted and u <= F("0.95")
+    refused, _ = attempt(lo + 1)
+    assert not refused
+    # by hand: a borrow a pays the fee f = a x r with r = APR(10%) / 8760 x (seconds left / 3600),
+    # all of it added to the debt and (as interest) to the lenders' claims, so the cap is
+    # (B + a + r a) / (L + r a) <= 0.95, i.e. a <= (0.95 L - B) / (1 + 0.05 r)
+    seconds_left = 3600 - ((d.now + 1_000_000) // 1_000_000) % 3600
+    r = F("0.04") * F(1, 10) / F("0.8") / 8760 * F(seconds_left, 3600)
+    largest = (F("0.95") * lent - borrowed) / (1 + F("0.05") * r)
+    assert abs(F(lo, USDC) - largest) <= F(3, USDC)
+    # without the fee in the check the largest borrow would have been 0.95 L - B, which the fee
+    # then pushes above the cap
+    assert F(lo, USDC) < F("0.95") * lent - borrowed

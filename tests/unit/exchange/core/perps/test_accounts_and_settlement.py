@@ -75,9 +75,10 @@ def test_settings_and_leverage_limit() -> None:
     d.index("SOL", "150")
     maker = d.new_account(USDC=1_000_000 * USDC)
     d(PlaceOrder(maker, PERP, "Ask", "Limit", lots=10_000, price=15_000))
-    # 5x cap: IMF >= 1/5, so $1,000 supports a bit under $5,000 (fees included)
+    # 5x cap: IMF >= 1/5, so $1,000 supports a bit under $5,000 (fees included); $5,100 is also
+    # above the positionLimit of 1,000 x 5, which is the reason given
     [rej] = d(PlaceOrder(a, PERP, "Bid", "Limit", lots=3_400, price=15_000))[:1]
-    assert isinstance(rej, OrderRejected) and rej.reason == "InsufficientMargin"
+    assert isinstance(rej, OrderRejected) and rej.reason == "PositionLimit"
     events = d(PlaceOrder(a, PERP, "Bid", "Limit", lots=3_300, price=15_000))  # $4,950 x 0.2 = 990
     assert not any(isinstance(e, OrderRejected) for e in events)
     # lowering the limit below what the position needs is refused
@@ -136,3 +137,31 @@ def test_settlement_waterfall_borrows_usdc_for_a_loser_and_repays_for_a_winner()
     d(SettlePnl())
     debt = d.engine.pools[0].debt(d.acct(long_).assets[0].borrow_shares)  # type: ignore[union-attr]
     assert debt == 0 and F(d.available(long_, "USDC"), USDC) == 200 - 100 - fee_long
+
+
+def test_position_limit_caps_futures_exposure_and_never_blocks_reducing() -> None:
+    """positionLimit = max(equity, 0) x leverage limit: an order that raises the account's futures
+    exposure (at the mark, open orders included) above it is refused with PositionLimit; orders
+    that do not raise it — reduce-only among them — pass however far above the limit it is."""
+    d = PerpDriver()
+    a = d.new_account(USDC=1_000 * USDC)
+    maker = d.new_account(USDC=1_000_000 * USDC)
+    d(UpdateAccount(a, leverage_limit=10))
+    d.index("SOL", "150")
+    d(PlaceOrder(maker, PERP, "Bid", "Limit", lots=6_000, price=15_000))
+    d(PlaceOrder(a, PERP, "Ask", "Limit", lots=6_000, price=15_000))  # 60 SOL short, taker fee 4.50
+    # the short goes against the account: at 160 the book is empty, so the mark is the index
+    d.index("SOL", "160")
+    equity = F(1_000) - F(9_000) * F("0.0005") - 60 * 10
+    exposure = 60 * F(160)
+    r = d.margin(a)
+    assert (F(r.equity, USDC), F(r.exposure, USDC)) == (equity, exposure) == (F("395.5"), F(9_600))
+    assert equity * 10 < exposure  # above its positionLimit, not (yet) liquidatable
+    assert not d.acct(a).liquidating
+    # one more lot short raises the exposure: refused as over the position limit
+    [rej] = d(PlaceOrder(a, PERP, "Ask", "Limit", lots=1, price=16_000))
+    assert isinstance(rej, OrderRejected) and rej.reason == "PositionLimit"
+    # a reduce-only buy and a plain buy that lowers the exposure are accepted
+    for reduce_only in (True, False):
+        events = d(PlaceOrder(a, PERP, "Bid", "Limit", lots=1_000, price=15_900, reduce_only=reduce_only))
+        assert not any(isinstance(e, OrderRejected) for e in events)

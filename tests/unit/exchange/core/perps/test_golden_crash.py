@@ -70,3 +70,43 @@ def test_crash_goes_to_backstop_then_adl() -> None:
     d(SettlePnl())
     assert d.acct(trader).unsettled == 0
     assert d.available(trader, "USDC") == 0
+
+
+def test_the_zero_price_is_exact_and_rounds_against_the_liquidatee() -> None:
+    """ZP = mark x (1 - MF) from the exact MF = equity / X. Here it is the whole tick 142.40;
+    truncating MF to 18 decimals first gave 142.41, one tick in the liquidatee's favour."""
+    d = PerpDriver()
+    trader = d.new_account(USDC=2_302_500_000)  # 2,302.50 USDC
+    short = d.new_account(USDC=1_000_000 * USDC)
+    provider = d.new_account(USDC=100_000 * USDC)
+    d(SetBackstopProvider(provider, True))
+    d.index("SOL", "150")
+    d(PlaceOrder(short, PERP, "Ask", "Limit", lots=30_000, price=15_000))
+    d(PlaceOrder(trader, PERP, "Bid", "Limit", lots=30_000, price=15_000))  # 300 SOL long, $45k
+    # to 143 with an empty book: equity 2,302.50 - 22.50 fee - 300 x 7 = 180, X = 300 x 143
+    d.index("SOL", "143")
+    r = d.margin(trader)
+    equity, exposure = F(180), F(300 * 143)
+    assert (F(r.equity, USDC), F(r.exposure, USDC)) == (equity, exposure)
+    events = d(LiquidationSweep())
+    assert any(isinstance(e, LiquidationStarted) for e in events)
+    [move, *_] = [e for e in events if isinstance(e, PositionTransferred)]
+    zero = F(143) * (1 - equity / exposure)
+    assert zero == F("142.40")  # a whole tick: no rounding at all
+    assert (move.kind, move.counterparty, F(move.price, 100)) == ("Backstop", provider, zero)
+    assert F(move.counterparty_price, 100) == (2 * zero + 143) / 3 == F("142.60")
+    # the liquidity fund is credited the provider's discount, to the atom
+    fund = d.acct(d.engine.risk.liquidity_fund_account)
+    assert F(fund.unsettled, USDC) == F(move.lots, 100) * (F("142.60") - zero)
+
+
+def test_zero_price_rounds_once_against_the_liquidatee() -> None:
+    import math
+
+    from rucksack.exchange.core.perps.liquidation import zero_price
+
+    for mark, equity, exposure in ((14_300, 180, 42_900), (248_500, 7, 43_000), (13_200, 1, 3), (500, -5, 9)):
+        exact_sell = F(mark) * (1 - F(max(equity, 0), exposure))
+        exact_buy = F(mark) * (1 + F(max(equity, 0), exposure))
+        assert zero_price(mark, equity, exposure, True) == math.floor(exact_sell)  # a seller gets less
+        assert zero_price(mark, equity, exposure, False) == math.ceil(exact_buy)  # a buyer pays more

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fractions import Fraction as F
 
-from rucksack.exchange.core.commands import ApplyFunding, PlaceOrder, SettlePnl
+from rucksack.exchange.core.commands import ApplyFunding, CancelAllOrders, LiquidationSweep, PlaceOrder, SettlePnl
 from rucksack.exchange.core.events import FundingPaid, IndexPriceSet
 from rucksack.exchange.core.perps.funding import funding_rate
-from tests.unit.exchange.core.perps.helpers import USDC, PerpDriver
+from tests.unit.exchange.core.perps.helpers import SECOND, USDC, PerpDriver
 
 PERP = "SOL_USDC_PERP"
 WAD = 10**18
@@ -67,3 +67,38 @@ def test_three_hours_of_funding_between_a_long_and_a_short() -> None:
     assert pos_short.funding == paid1.received + paid2.received + paid3.received
     assert pos_long.funding + pos_short.funding + fund.unsettled == 0
     d(SettlePnl())
+
+
+def test_an_emptied_book_returns_the_mark_to_the_index_and_funding_to_the_baseline() -> None:
+    """§7.1: the mark is index + basis only while the book has a mid; without one the index is
+    the mark, so a basis left by quotes that have gone neither pays funding nor moves PnL."""
+    d = PerpDriver()
+    long_, short, quoter = (d.new_account(USDC=100_000 * USDC) for _ in range(3))
+    m = d.engine.market_by_symbol[PERP]
+    d.index("SOL", "101")
+    d(PlaceOrder(short, PERP, "Ask", "Limit", lots=1_000, price=10_100))
+    d(PlaceOrder(long_, PERP, "Bid", "Limit", lots=1_000, price=10_100))  # 10 SOL at 101
+    d(ApplyFunding(0))
+    # quotes around 101.30: a full minute later the EWMA basis is the whole sample, 0.30
+    d(PlaceOrder(quoter, PERP, "Bid", "Limit", lots=100, price=10_129))
+    d(PlaceOrder(quoter, PERP, "Ask", "Limit", lots=100, price=10_131))
+    d.now += 60 * SECOND
+    [quoted] = [e for e in d.index("SOL", "101") if isinstance(e, IndexPriceSet) and e.market == PERP]
+    assert quoted.mark_price == 10_130 == m.mark
+    d(ApplyFunding(1))  # pays the quoted premium and starts a new interval
+    # the quoter leaves: the book is empty
+    d(CancelAllOrders(quoter, PERP))
+    assert not m.bids.best_price() and not m.asks.best_price()
+    # the next risk tick, before any new index, already values at the index
+    [tick] = [e for e in d(LiquidationSweep()) if isinstance(e, IndexPriceSet)]
+    assert (tick.market, tick.index_price, tick.mark_price) == (PERP, 10_100, 10_100) and m.mark == 10_100
+    for _ in range(3):
+        [empty] = [e for e in d.index("SOL", "101") if isinstance(e, IndexPriceSet) and e.market == PERP]
+        assert empty.mark_price == 10_100 == m.mark  # the index, not 101.30
+    # unrealized PnL at the index: the long bought at 101, so it is exactly 0
+    assert d.margin(long_).upnl == 0 and d.margin(short).upnl == 0
+    # the next funding rate is the baseline 0.01% / 8, paid on 10 SOL x 101
+    [paid] = [e for e in d(ApplyFunding(2)) if isinstance(e, FundingPaid)]
+    assert F(paid.rate_wad, WAD) == hand_rate(F(0)) == F("0.0000125")
+    assert paid.mark_price == 10_100
+    assert F(paid.paid, USDC) == F("0.0000125") * 10 * 101 == F("0.012625")

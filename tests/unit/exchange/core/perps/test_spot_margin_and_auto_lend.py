@@ -69,3 +69,32 @@ def test_auto_lend_lends_deposits_and_redeems_for_orders_and_withdrawals() -> No
     assert kinds(events) == ["LendRedeem", "Lend"]
     pool = d.engine.pools[0]
     assert pool is not None and pool.claim(d.acct(sub).assets[0].lend_shares) == 50 * USDC
+
+
+def test_redeeming_a_whole_lend_above_the_utilization_cap_is_refused_not_raised() -> None:
+    """Lent 2,000, borrowed 960: redeeming a 1,000 lend in full would leave 960 / 1,000 = 96% >
+    95%. An order or a withdrawal that needs it is refused and changes nothing (it used to raise
+    the pool's error out of the engine)."""
+    d = PerpDriver()
+    lender = d.new_account(USDC=1_000 * USDC)
+    d(UpdateAccount(lender, auto_lend=True))
+    other = d.new_account(USDC=1_000 * USDC)
+    d(BorrowLend(other, "USDC", "Lend", 1_000 * USDC))
+    borrower = d.new_account(USDC=10_000 * USDC)
+    d(BorrowLend(borrower, "USDC", "Borrow", 960 * USDC))
+    d.index("SOL", "150")
+    seller = d.new_account(SOL=100 * SOL)
+    d(PlaceOrder(seller, "SOL_USDC", "Ask", "Limit", lots=1_000, price=15_000))
+    pool = d.engine.pools[0]
+    assert pool is not None
+    before = (pool.cash, pool.lend_shares, pool.borrow_shares)
+    # 10 SOL for 1,500: the whole lend (1,000) and a 500 borrow
+    [rej] = d(PlaceOrder(lender, "SOL_USDC", "Bid", "Limit", lots=1_000, price=15_000, auto_borrow=True))
+    assert isinstance(rej, OrderRejected) and rej.reason == "PoolLimit"
+    # the whole lend, no borrow: still 96%
+    [no] = d(Withdraw(lender, "USDC", 1_000 * USDC, "w-all"))
+    assert not isinstance(no, Withdrawn)
+    assert (pool.cash, pool.lend_shares, pool.borrow_shares) == before
+    # a part of the lend that keeps utilization at or under 95% still goes through
+    events = d(Withdraw(lender, "USDC", 10 * USDC, "w-part"))
+    assert any(isinstance(e, Withdrawn) for e in events)

@@ -143,7 +143,8 @@ def test_cancel_client_ids_failure_and_validation() -> None:
     assert gone.reason == "OrderNotFound"  # type: ignore[union-attr]
     events = d(CancelAllOrders(a, PERP))
     assert [(e.order_id, e.status) for e in events] == [(t2.order_id, "Cancelled"), (t3.order_id, "Cancelled")]  # type: ignore[union-attr]
-    # fires, but $10 cannot margin a 10 SOL buy: closed as TriggerFailed with the reason
+    # fires, but $10 cannot carry a 10 SOL buy (above its positionLimit of 10 x 50 = $500, and
+    # unmargined): closed as TriggerFailed with the reason
     [t4] = d(PlaceOrder(a, PERP, "Bid", "Market", lots=1_000, trigger_price=15_100))
     events = d.index("SOL", "151")
     names = [type(e).__name__ for e in events if type(e).__name__ != "IndexPriceSet"]
@@ -151,7 +152,7 @@ def test_cancel_client_ids_failure_and_validation() -> None:
     assert (events[-1].order_id, events[-1].status, events[-1].reason) == (  # type: ignore[union-attr]
         t4.order_id,
         "TriggerFailed",
-        "InsufficientMargin",
+        "PositionLimit",
     )
     for bad, reason in (
         (PlaceOrder(a, PERP, "Bid", "Market", lots=100, trigger_price=15_000, trigger_by="Moon"), "InvalidOrder"),
