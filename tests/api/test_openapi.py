@@ -81,6 +81,7 @@ def test_schemathesis_with_signed_requests_finds_nothing(tmp_path: Path) -> None
             "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
             "RUCKSACK_FUZZ_API_KEY": api_key,
             "RUCKSACK_FUZZ_SECRET": base64.b64encode(bytes(key)).decode(),
+            "RUCKSACK_FUZZ_ACCOUNT": str(made.json()["accountId"]),
             "RUCKSACK_FUZZ_ADMIN_TOKEN": admin_token_path(srv.data_dir).read_text().strip(),
         }
         schemathesis_run(srv, 20, {**env, "RUCKSACK_FUZZ_LOG": str(tmp_path / "answers.txt")})
