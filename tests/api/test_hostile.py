@@ -7,6 +7,7 @@ import base64
 import contextlib
 import json
 import time
+from pathlib import Path
 
 import httpx
 import nacl.signing
@@ -14,7 +15,7 @@ import pytest
 import websockets
 
 from rucksack.exchange.api.ws import MAX_ERRORS
-from tests.api.conftest import Server, Signed, sandbox_account
+from tests.api.conftest import Server, Signed, sandbox_account, start_server
 
 pytestmark = pytest.mark.slow
 
@@ -227,6 +228,24 @@ def test_deeply_nested_json_is_refused_before_parsing(server: Server, alice: Sig
     assert alice.request("GET", "/api/v1/capital", "balanceQuery").status_code == 200
 
 
+def test_the_running_server_keeps_its_recursion_limit_when_custody_loads(tmp_path: Path) -> None:
+    """The first deposit-address request starts custody, which imports eth-account and so py_ecc,
+    whose import asks for a recursion limit of 100,000: the server keeps 1000 (and says so)."""
+    srv = start_server(tmp_path / "custody", "--no-makers", "--feed", "manual")
+    try:
+        user = Signed(srv.url, sandbox_account(srv, USDC="10"))
+        answer = user.request(
+            "GET", "/wapi/v1/capital/deposit/address", "depositAddressQuery", {"blockchain": "Solana"}
+        )
+        assert answer.status_code == 200, answer.text
+        expect(httpx.post(srv.url + "/api/v1/sandbox/signup", content=DEEP_ARRAY), 400, "INVALID_CLIENT_REQUEST")
+        assert httpx.get(srv.url + "/api/v1/status").json()["status"] == "Ok"
+    finally:
+        srv.stop()
+    assert srv.proc.stderr is not None
+    assert "kept the recursion limit at 1000 (a library asked for 100000)" in srv.proc.stderr.read().decode()
+
+
 def test_nesting_up_to_the_limit_and_brackets_in_strings_still_parse(server: Server, alice: Signed) -> None:
     """64 levels parse (then fail as the wrong shape); brackets inside a string do not count."""
     response = httpx.post(
@@ -330,3 +349,14 @@ def test_one_signature_covers_one_request(server: Server, alice: Signed) -> None
     assert alice.request("GET", "/api/v1/orders", "orderQueryAll").json() == []
     # '=' stays allowed in values: a pair's first '=' ends its key (base64 keys end in '=')
     assert alice.request("POST", "/api/v1/subaccounts", "subaccountCreate", {"label": "a=b"}).status_code == 200
+
+
+def test_a_number_as_a_label_is_refused_as_such(alice: Signed) -> None:
+    """A JSON number passed the label's string check and failed in the journal encoder instead."""
+    made = httpx.post(
+        alice.url + "/api/v1/subaccounts",
+        content=b'{"label": 5}',
+        headers=alice.headers("subaccountCreate", {"label": 5}),
+    )
+    expect(made, 400, "INVALID_CLIENT_REQUEST")
+    assert made.json()["message"] == "label must be a string of at most 64 characters"
