@@ -1,4 +1,5 @@
-"""``rucksack`` command line: serve, replay, bench.
+"""``rucksack`` command line: serve, sandbox, replay, bench here; devnet, reserves and wallet from
+their own packages, imported only when one of them (or help) is asked for.
 
 Every command that reports prints one JSON object on stdout (progress and errors go to stderr).
 """
@@ -161,7 +162,13 @@ def cmd_sandbox_reserves(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+# the commands defined here; running one of them builds a parser without the others' modules, so
+# ``rucksack serve`` never imports the wallet's stack (whose py_ecc raises the recursion limit)
+OWN_COMMANDS = ("serve", "sandbox", "replay", "bench")
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line, or (``command`` one of ``OWN_COMMANDS``) just this module's commands."""
     parser = argparse.ArgumentParser(prog="rucksack", description="Rucksack exchange and wallet")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -209,10 +216,6 @@ def build_parser() -> argparse.ArgumentParser:
     snap.add_argument("--data-dir", default="data")
     snap.set_defaults(func=cmd_sandbox_reserves)
 
-    from rucksack.chains.devnet.cli import add_parser as add_devnet_parser
-
-    add_devnet_parser(sub)
-
     replay = sub.add_parser("replay", help="rebuild state from snapshot + journal and print its hash")
     replay.add_argument("--data-dir", required=True)
     replay.set_defaults(func=cmd_replay)
@@ -237,19 +240,26 @@ def build_parser() -> argparse.ArgumentParser:
     jour.add_argument("--no-fsync", action="store_true", help="skip fdatasync (CPU cost only)")
     jour.set_defaults(func=cmd_bench)
 
-    from rucksack.reserves.cli import DataDirHooks
-    from rucksack.reserves.cli import register as register_reserves
-
-    register_reserves(sub, DataDirHooks(_reserves_liabilities, _reserves_key_path, _reserves_proof))
-
-    from rucksack.wallet.cli import add_parser as add_wallet_parser
-
-    add_wallet_parser(sub)
+    if command not in OWN_COMMANDS:
+        _add_other_commands(sub)
     return parser
 
 
+def _add_other_commands(sub: Any) -> None:
+    """``devnet``, ``reserves`` and ``wallet``, whose modules (and what they load) live elsewhere."""
+    from rucksack.chains.devnet.cli import add_parser as add_devnet_parser
+    from rucksack.reserves.cli import DataDirHooks
+    from rucksack.reserves.cli import register as register_reserves
+    from rucksack.wallet.cli import add_parser as add_wallet_parser
+
+    add_devnet_parser(sub)
+    register_reserves(sub, DataDirHooks(_reserves_liabilities, _reserves_key_path, _reserves_proof))
+    add_wallet_parser(sub)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv[0] if argv else None).parse_args(argv)
     return int(args.func(args))
 
 

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import contextlib
 import json
 import time
+from pathlib import Path
 
 import httpx
+import nacl.signing
 import pytest
+import websockets
 
-from tests.api.conftest import Server, Signed, sandbox_account
+from rucksack.exchange.api.ws import MAX_ERRORS
+from tests.api.conftest import Server, Signed, sandbox_account, start_server
 
 pytestmark = pytest.mark.slow
 
@@ -21,6 +28,10 @@ def alice(server: Server) -> Signed:
 @pytest.fixture(scope="module")
 def bob(server: Server) -> Signed:
     return Signed(server.url, sandbox_account(server, USDC="5000", SOL="10"))
+
+
+def fresh_key() -> str:
+    return base64.b64encode(bytes(nacl.signing.SigningKey.generate().verify_key)).decode()
 
 
 def expect(response: httpx.Response, status: int, code: str) -> None:
@@ -182,13 +193,6 @@ def test_private_parameters_and_bodies_of_the_wrong_shape(server: Server, alice:
 def test_concurrent_signups_with_one_key_make_one_account(server: Server) -> None:
     """The key check and the account it guards are one step: 20 sign-ups racing with the same key make
     one account; before, the 19 refused ones each left an account without a key behind."""
-    import asyncio
-    import base64
-
-    import nacl.signing
-
-    def fresh_key() -> str:
-        return base64.b64encode(bytes(nacl.signing.SigningKey.generate().verify_key)).decode()
 
     async def race(key: str) -> list[httpx.Response]:
         async with httpx.AsyncClient(timeout=30) as client:
@@ -201,3 +205,158 @@ def test_concurrent_signups_with_one_key_make_one_account(server: Server) -> Non
     won = next(r.json()["accountId"] for r in answers if r.status_code == 200)
     after = httpx.post(server.url + "/api/v1/sandbox/signup", json={"publicKey": fresh_key()}).json()["accountId"]
     assert (won, after) == (first + 1, first + 2)  # no account ids were spent on refused sign-ups
+
+
+DEEP_ARRAY = b"[" * 100_000 + b"]" * 100_000  # 200 KB, under the body cap: a SIGSEGV before the fix
+DEEP_OBJECT = b'{"a":' * 30_000 + b"1" + b"}" * 30_000
+
+
+@pytest.mark.parametrize("body", [DEEP_ARRAY, DEEP_OBJECT, b"[" * 65 + b"]" * 65])
+def test_deeply_nested_json_is_refused_before_parsing(server: Server, alice: Signed, body: bytes) -> None:
+    """py_ecc (imported with the wallet CLI) had raised the recursion limit to 100,000, so this body
+    crashed the whole server, with no login. Now it is refused unparsed on every kind of route."""
+    for method, path, headers in (
+        ("POST", "/api/v1/order", alice.headers("orderExecute", {})),
+        ("PATCH", "/api/v1/account", {}),
+        ("POST", "/api/v1/sandbox/signup", {}),
+        ("POST", "/api/v1/orders", alice.headers("orderExecute", {})),
+    ):
+        response = httpx.request(method, server.url + path, content=body, headers=headers, timeout=30)
+        expect(response, 400, "INVALID_CLIENT_REQUEST")
+        assert "nested deeper than 64 levels" in response.json()["message"]
+    assert httpx.get(server.url + "/api/v1/status").json()["status"] == "Ok"
+    assert alice.request("GET", "/api/v1/capital", "balanceQuery").status_code == 200
+
+
+def test_the_running_server_keeps_its_recursion_limit_when_custody_loads(tmp_path: Path) -> None:
+    """The first deposit-address request starts custody, which imports eth-account and so py_ecc,
+    whose import asks for a recursion limit of 100,000: the server keeps 1000 (and says so)."""
+    srv = start_server(tmp_path / "custody", "--no-makers", "--feed", "manual")
+    try:
+        user = Signed(srv.url, sandbox_account(srv, USDC="10"))
+        answer = user.request(
+            "GET", "/wapi/v1/capital/deposit/address", "depositAddressQuery", {"blockchain": "Solana"}
+        )
+        assert answer.status_code == 200, answer.text
+        expect(httpx.post(srv.url + "/api/v1/sandbox/signup", content=DEEP_ARRAY), 400, "INVALID_CLIENT_REQUEST")
+        assert httpx.get(srv.url + "/api/v1/status").json()["status"] == "Ok"
+    finally:
+        srv.stop()
+    assert srv.proc.stderr is not None
+    assert "kept the recursion limit at 1000 (a library asked for 100000)" in srv.proc.stderr.read().decode()
+
+
+def test_nesting_up_to_the_limit_and_brackets_in_strings_still_parse(server: Server, alice: Signed) -> None:
+    """64 levels parse (then fail as the wrong shape); brackets inside a string do not count."""
+    response = httpx.post(
+        server.url + "/api/v1/order", content=b"[" * 64 + b"]" * 64, headers=alice.headers("orderExecute", {})
+    )
+    expect(response, 400, "INVALID_CLIENT_REQUEST")
+    assert response.json()["message"] == "request body must be a JSON object"
+    labels = ["[" * 40 + '\\"{' * 6, "[" * 40 + "{" * 20]  # 106 brackets, all inside strings
+    made = alice.request("POST", "/api/v1/subaccounts", "subaccountCreate", {"label": labels[0], "x": labels[1]})
+    assert made.status_code == 200, made.text
+
+
+def ws_url(server: Server) -> str:
+    return server.url.replace("http://", "ws://") + "/ws"
+
+
+def test_deeply_nested_websocket_frame_gets_an_error_frame(server: Server) -> None:
+    async def run() -> list[object]:
+        async with websockets.connect(ws_url(server), max_size=None) as ws:
+            await ws.send("[" * 80_000 + "]" * 80_000)
+            first = json.loads(await ws.recv())
+            await ws.send(json.dumps({"method": "SUBSCRIBE", "params": ["nope"], "id": 7}))
+            second = json.loads(await ws.recv())
+            return [first, second]
+
+    first, second = asyncio.run(run())
+    assert first == {"id": None, "error": {"code": 4000, "message": "Invalid JSON: nested deeper than 64 levels"}}
+    assert second == {"id": 7, "error": {"code": 4006, "message": "Invalid stream"}}  # the connection serves on
+    assert httpx.get(server.url + "/api/v1/status").json()["status"] == "Ok"
+
+
+def test_a_binary_websocket_frame_is_closed_with_1003(server: Server) -> None:
+    async def run() -> websockets.frames.Close | None:
+        async with websockets.connect(ws_url(server)) as ws:
+            await ws.send(b"\x00\x01binary")
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await asyncio.wait_for(ws.recv(), 10)
+            return closed.value.rcvd
+
+    close = asyncio.run(run())
+    assert close is not None and (close.code, close.reason) == (1003, "binary frames are not supported")
+
+
+def test_invalid_frames_from_a_client_that_never_reads_are_bounded(server: Server) -> None:
+    """Each invalid frame queued an error reply without limit (58 MB per 500,000 frames): now at
+    most MAX_ERRORS replies per window are sent, and the connection is closed with 1008."""
+
+    async def run() -> tuple[int, websockets.frames.Close | None]:
+        async with websockets.connect(ws_url(server)) as ws:
+            with contextlib.suppress(websockets.ConnectionClosed):
+                for _ in range(5_000):  # sent without reading a single reply
+                    await ws.send("not json")
+            replies = 0
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                while True:
+                    reply = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                    assert reply["error"]["code"] == 4000
+                    replies += 1
+            return replies, closed.value.rcvd
+
+    replies, close = asyncio.run(run())
+    assert replies == MAX_ERRORS
+    assert close is not None and (close.code, close.reason) == (1008, "too many invalid messages")
+    assert httpx.get(server.url + "/api/v1/status").json()["status"] == "Ok"
+
+
+def test_lone_surrogates_are_400_not_500(server: Server, alice: Signed) -> None:
+    """A lone UTF-16 surrogate failed when the signing string was encoded (any registered key and a
+    zero signature sufficed) and when sign-up journaled the label: both were 500s."""
+    headers = alice.headers("orderExecute", {})
+    headers["X-Signature"] = base64.b64encode(bytes(64)).decode()
+    for body in (b'{"symbol": "\\ud800"}', b'{"\\udfff": "x"}', b'[{"symbol": "\\ud800"}]'):
+        for path in ("/api/v1/order", "/api/v1/orders"):
+            expect(httpx.post(server.url + path, content=body, headers=headers), 400, "INVALID_CLIENT_REQUEST")
+    for body in (b'{"publicKey": "\\ud800"}', b'{"publicKey": "%s", "label": "\\udc00"}' % fresh_key().encode()):
+        expect(httpx.post(server.url + "/api/v1/sandbox/signup", content=body), 400, "INVALID_CLIENT_REQUEST")
+    pair = httpx.post(
+        server.url + "/api/v1/sandbox/signup",
+        content=b'{"publicKey": "%s", "label": "\\ud83d\\ude00"}' % fresh_key().encode(),
+    )
+    assert pair.status_code == 200, pair.text  # a proper surrogate pair is one character
+
+
+def test_one_signature_covers_one_request(server: Server, alice: Signed) -> None:
+    """The signing string escapes nothing, so a signature for {label: "x", zz: "d"} was accepted for
+    {label: "x&zz=d"}. Keys and values that would make it ambiguous are refused before the check."""
+    before = alice.request("GET", "/api/v1/subaccounts", "subaccountQueryAll").json()
+    signed_for = alice.headers("subaccountCreate", {"label": "x", "zz": "d"})
+    forged = httpx.post(server.url + "/api/v1/subaccounts", content=json.dumps({"label": "x&zz=d"}), headers=signed_for)
+    expect(forged, 400, "INVALID_CLIENT_REQUEST")
+    assert "'&'" in forged.json()["message"]
+    for params in ({"label": "a&b"}, {"la=bel": "x"}, {"a&b": "x"}, {"instruction": "subaccountCreate"}):
+        expect(alice.request("POST", "/api/v1/subaccounts", "subaccountCreate", params), 400, "INVALID_CLIENT_REQUEST")
+    expect(alice.request("GET", "/api/v1/capital", "balanceQuery", {"x": "1&y=2"}), 400, "INVALID_CLIENT_REQUEST")
+    batch = [{**order("90"), "clientId": 1}, {**order("91"), "instruction": "orderExecute"}]
+    sent = httpx.post(
+        server.url + "/api/v1/orders", content=json.dumps(batch), headers=alice.headers("orderExecute", {})
+    )
+    expect(sent, 400, "INVALID_CLIENT_REQUEST")
+    assert alice.request("GET", "/api/v1/subaccounts", "subaccountQueryAll").json() == before
+    assert alice.request("GET", "/api/v1/orders", "orderQueryAll").json() == []
+    # '=' stays allowed in values: a pair's first '=' ends its key (base64 keys end in '=')
+    assert alice.request("POST", "/api/v1/subaccounts", "subaccountCreate", {"label": "a=b"}).status_code == 200
+
+
+def test_a_number_as_a_label_is_refused_as_such(alice: Signed) -> None:
+    """A JSON number passed the label's string check and failed in the journal encoder instead."""
+    made = httpx.post(
+        alice.url + "/api/v1/subaccounts",
+        content=b'{"label": 5}',
+        headers=alice.headers("subaccountCreate", {"label": 5}),
+    )
+    expect(made, 400, "INVALID_CLIENT_REQUEST")
+    assert made.json()["message"] == "label must be a string of at most 64 characters"

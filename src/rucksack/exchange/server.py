@@ -18,11 +18,32 @@ import uvicorn
 
 from rucksack.exchange.api.app import create_app
 from rucksack.exchange.api.service import ExchangeService
+from rucksack.exchange.api.ws import MAX_FRAME
 from rucksack.exchange.core.commands import AccrueInterest, ApplyFunding, LiquidationSweep, SettlePnl
 from rucksack.exchange.makers import make_feed, publish_index_prices, run_makers
 from rucksack.exchange.reserves_export import daily_snapshots
 
 HOUR_US = 3_600_000_000
+# CPython's default. Python's recursion guard must trip before the C stack runs out, and the JSON
+# parsers recurse in C (payload.MAX_DEPTH keeps their input shallow in the first place)
+RECURSION_LIMIT = 1000
+log = logging.getLogger("rucksack.server")
+
+
+def pin_recursion_limit(limit: int = RECURSION_LIMIT) -> None:
+    """Set the process's recursion limit and keep every library from changing it.
+
+    Importing py_ecc (custody's eth-account stack loads it) runs ``sys.setrecursionlimit(100000)``
+    for the whole process; with that, a deeply nested request overflowed the C stack (SIGSEGV)
+    before any RecursionError. The server never needs deeper recursion, so later calls are ignored.
+    """
+    sys.setrecursionlimit(limit)
+
+    def keep(new: int) -> None:
+        if new != limit:
+            log.warning("kept the recursion limit at %d (a library asked for %d)", limit, new)
+
+    setattr(sys, "setrecursionlimit", keep)  # noqa: B010 (a module attribute, replaced on purpose)
 
 
 async def accrual_ticks(service: ExchangeService, period: float = 10.0) -> None:
@@ -83,6 +104,7 @@ def serve(
     chain_poll: float = 1.0,
     sweep_every: int = 10,
 ) -> int:
+    pin_recursion_limit()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     service = ExchangeService(data_dir, sandbox=sandbox, fsync=fsync)
     if not fsync:
@@ -108,6 +130,8 @@ def serve(
         if custody is not None:
             background.append(custody.run)
     app = create_app(service, background)
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", access_log=False, lifespan="on", ws_max_size=MAX_FRAME
+    )
     uvicorn.Server(config).run()
     return 0

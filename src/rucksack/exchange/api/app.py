@@ -27,8 +27,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
 from rucksack.exchange.api import openapi
-from rucksack.exchange.api.auth import parse_json
 from rucksack.exchange.api.errors import ApiError, bad_request, unauthorized
+from rucksack.exchange.api.payload import parse_json
 from rucksack.exchange.api.routes import (
     account,
     history,

@@ -8,9 +8,11 @@ received (unknown ones included), then accepts the first candidate rendering tha
 3. query booleans ``True``/``False`` lowercased (bpx-py and the SDK sign ``true`` but send ``True``);
 4. repeated query keys joined with commas (the TypeScript client's arrays).
 
-Body numbers are rendered from their literal JSON token text (``parse_json`` keeps it).
+Body numbers are rendered from their literal JSON token text (``payload.parse_json`` keeps it).
 A timestamp older than its window (``now > ts + window``), a window above 60 s, or a timestamp
-more than ``MAX_FUTURE_MS`` ahead of the server clock is refused.
+more than ``MAX_FUTURE_MS`` ahead of the server clock is refused. Parameters the signing string
+cannot carry unambiguously (``&`` in a key or value, ``=`` in a key, a key ``instruction``) are
+refused with a 400 before any signature is checked (:func:`check_signable`).
 """
 
 from __future__ import annotations
@@ -32,22 +34,6 @@ MAX_WINDOW_MS = 60_000
 MAX_FUTURE_MS = 5_000
 
 
-class Num(str):
-    """A JSON number kept as its literal token text."""
-
-
-def parse_json(body: bytes) -> Any:
-    """Decode JSON keeping numbers' token text (as :class:`Num`)."""
-    try:
-        return json.loads(body, parse_int=Num, parse_float=Num, parse_constant=_refuse_constant)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise bad_request(f"parse request payload error: {exc}") from exc
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a valid JSON number")
-
-
 def render(value: Any) -> str | None:
     """How a parameter value appears in the signing string (None: left out)."""
     if value is None:
@@ -59,6 +45,28 @@ def render(value: Any) -> str | None:
     if isinstance(value, str):
         return str(value)
     return json.dumps(value, separators=(",", ":"))
+
+
+def check_signable(params: Sequence[tuple[str, Any]] | list[dict[str, Any]]) -> None:
+    """Refuse what the signing string cannot carry unambiguously (a 400, before any signature check).
+
+    Backpack joins ``key=value`` pairs with ``&`` and escapes nothing, so ``{label: "x&zz=d"}`` and
+    ``{label: "x", zz: "d"}`` would sign the same string. The string reads back to exactly one
+    parameter set when no key holds ``&`` or ``=`` or is ``instruction`` (which starts each order
+    of a batch) and no rendered value holds ``&``. A value may hold ``=``: a pair's first ``=``
+    ends its key, and base64 public keys end in ``=``.
+    """
+    if params and isinstance(params[0], dict):  # a batch: each order's pairs
+        groups: list[Sequence[tuple[str, Any]]] = [list(order.items()) for order in params]  # type: ignore[union-attr]
+    else:
+        groups = [params]  # type: ignore[list-item]
+    for pairs in groups:
+        for key, value in pairs:
+            if "&" in key or "=" in key or key == "instruction":
+                raise bad_request(f"parameter name {key[:40]!r} cannot be signed: no '&', '=' or 'instruction'")
+            rendered = render(value)
+            if rendered is not None and "&" in rendered:
+                raise bad_request(f"parameter {key[:40]!r} cannot be signed: its value holds '&'")
 
 
 def _join(instruction: str, pairs: Iterable[tuple[str, str]]) -> str:
@@ -146,6 +154,7 @@ class Verifier:
             raise unauthorized("Invalid signature encoding", "INVALID_SIGNATURE") from exc
         if len(sig) != 64:
             raise unauthorized("Invalid signature", "INVALID_SIGNATURE")
+        check_signable(params)
         key = self.verify_key(api_key)
         for payload in candidates(instruction, params, timestamp, win_text, from_query=from_query):
             try:

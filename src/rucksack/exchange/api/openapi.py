@@ -461,6 +461,8 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
 
 
 OPERATIONS_JSON = {f"{m} {p}": v for (m, p), v in OPERATIONS.items()}
+# operations that answer success with 200 and an empty body, as Backpack does
+EMPTY_OK = {("PATCH", "/api/v1/account"), ("POST", "/api/v1/borrowLend"), ("POST", "/api/v1/subaccounts/transfer")}
 
 
 def build(private: set[tuple[str, str]], admin: set[tuple[str, str]], symbols: list[str]) -> dict[str, Any]:
@@ -476,6 +478,8 @@ def build(private: set[tuple[str, str]], admin: set[tuple[str, str]], symbols: l
         }
         if path in ("/api/v1/ping",):
             responses["200"] = {"description": "pong", "content": {"text/plain": {"schema": {"type": "string"}}}}
+        if (method, path) in EMPTY_OK:
+            responses["200"] = {"description": "OK (empty body)"}
         codes = set(statuses) | {400}
         if (method, path) in private:
             codes |= {401}

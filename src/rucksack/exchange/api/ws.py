@@ -15,7 +15,11 @@ transfers, funding and settlement; the open positions, without ``e``, on subscri
 ``account.rfqUpdate`` is accepted (nothing to send yet).
 
 A client that stops reading is disconnected once ``MAX_QUEUE`` frames wait for it, so a slow
-consumer never holds the sequencer back.
+consumer never holds the sequencer back; error replies count towards the same bound. Client
+frames: text only (a binary frame closes with 1003), at most ``MAX_FRAME`` bytes (larger: 1009),
+nested at most ``payload.MAX_DEPTH`` levels (deeper: a 4000 error frame, checked before parsing).
+More than ``MAX_ERRORS`` error replies within ``ERROR_WINDOW_S`` seconds close the connection
+with 1008, so invalid frames cost the server a bounded amount of memory and work.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +36,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from rucksack.exchange.api.errors import ApiError
 from rucksack.exchange.api.open_orders import OrderStep, Steps
+from rucksack.exchange.api.payload import MAX_DEPTH, too_deep
 from rucksack.exchange.api.routes.common import KLINE_SECONDS
 from rucksack.exchange.api.routes.market import funding_estimates as _estimates
 from rucksack.exchange.api.routes.market import ticker_json
@@ -56,6 +62,10 @@ from rucksack.exchange.core.events import (
 
 log = logging.getLogger("rucksack.ws")
 MAX_QUEUE = 10_000
+MAX_FRAME = 1 << 20  # bytes of one client frame (uvicorn's ws_max_size)
+MAX_ERRORS = 10  # error replies allowed per window; one more closes the connection (1008)
+ERROR_WINDOW_S = 10.0
+CLOSE_GRACE_S = 5.0  # how long a closing connection may take to drain what was queued before it
 PRIVATE_ACCEPTED = ("account.rfqUpdate", "account.positionUpdate")
 OPEN_INTEREST_PERIOD_US = 60_000_000
 _encode = msgspec.json.Encoder().encode
@@ -69,19 +79,36 @@ class Connection:
     api_key: str | None = None  # the key the private streams were opened with
     queue: asyncio.Queue[bytes | None] = field(default_factory=asyncio.Queue)
     close_reason: str = ""
+    close_code: int = 1008
+    errors: int = 0  # error replies in the current window
+    window_start: float = 0.0
 
     def send(self, stream: str, data: dict[str, Any]) -> None:
+        self._put(_encode({"stream": stream, "data": data}))
+
+    def error(self, request_id: Any, code: int, message: str) -> None:
+        """An error reply; past ``MAX_ERRORS`` in ``ERROR_WINDOW_S`` the connection is closed instead."""
+        now = time.monotonic()
+        if now - self.window_start >= ERROR_WINDOW_S:
+            self.window_start, self.errors = now, 0
+        self.errors += 1
+        if self.errors > MAX_ERRORS:
+            self.close("too many invalid messages")
+            return
+        self._put(_encode({"id": request_id, "error": {"code": code, "message": message}}))
+
+    def _put(self, frame: bytes) -> None:
         if self.close_reason:
             return  # closing: nothing more is written
         if self.queue.qsize() >= MAX_QUEUE:
             self.close("client too slow")
             return
-        self.queue.put_nowait(_encode({"stream": stream, "data": data}))
+        self.queue.put_nowait(frame)
 
-    def close(self, reason: str) -> None:
-        """Close with 1008 (policy violation) once what is queued before it has been written."""
+    def close(self, reason: str, code: int = 1008) -> None:
+        """Close with ``code`` (1008: policy violation) once what is queued before it has been written."""
         if not self.close_reason:
-            self.close_reason = reason
+            self.close_reason, self.close_code = reason, code
             self.queue.put_nowait(None)  # the writer closes the connection
 
 
@@ -551,10 +578,18 @@ class Hub:
         self.connections.append(conn)
         writer = asyncio.create_task(self._writer(conn))
         try:
-            while True:
-                text = await socket.receive_text()
-                self._handle(conn, text)
-        except (WebSocketDisconnect, RuntimeError):
+            while not conn.close_reason:
+                message = await socket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                text = message.get("text")
+                if text is None:
+                    conn.close("binary frames are not supported", 1003)
+                else:
+                    self._handle(conn, text)
+            if conn.close_reason:  # the writer sends what was queued, then the close frame
+                await asyncio.wait_for(writer, CLOSE_GRACE_S)
+        except (WebSocketDisconnect, RuntimeError, TimeoutError):
             pass
         finally:
             self.connections.remove(conn)
@@ -563,24 +598,25 @@ class Hub:
                 await writer
 
     async def _writer(self, conn: Connection) -> None:
-        while True:
-            frame = await conn.queue.get()
-            if frame is None:
-                await conn.socket.close(code=1008, reason=conn.close_reason)
-                return
-            await conn.socket.send_text(frame.decode())
-
-    def _error(self, conn: Connection, request_id: Any, code: int, message: str) -> None:
-        conn.queue.put_nowait(_encode({"id": request_id, "error": {"code": code, "message": message}}))
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError):  # the client left: nothing to write
+            while True:
+                frame = await conn.queue.get()
+                if frame is None:
+                    await conn.socket.close(code=conn.close_code, reason=conn.close_reason)
+                    return
+                await conn.socket.send_text(frame.decode())
 
     def _handle(self, conn: Connection, text: str) -> None:
+        if too_deep(text):
+            conn.error(None, 4000, f"Invalid JSON: nested deeper than {MAX_DEPTH} levels")
+            return
         try:
             msg = msgspec.json.decode(text)
         except msgspec.DecodeError:
-            self._error(conn, None, 4000, "Invalid JSON")
+            conn.error(None, 4000, "Invalid JSON")
             return
         if not isinstance(msg, dict):
-            self._error(conn, None, 4000, "Invalid message")
+            conn.error(None, 4000, "Invalid message")
             return
         method, params, request_id = msg.get("method"), msg.get("params"), msg.get("id")
         if (
@@ -588,7 +624,7 @@ class Hub:
             or not isinstance(params, list)
             or not all(isinstance(p, str) for p in params)
         ):
-            self._error(conn, request_id, 4000, "Invalid request")
+            conn.error(request_id, 4000, "Invalid request")
             return
         if method == "UNSUBSCRIBE":
             conn.streams.difference_update(params)
@@ -598,11 +634,11 @@ class Hub:
             try:
                 self._authenticate(conn, msg.get("signature"))
             except ApiError as err:
-                self._error(conn, request_id, 4001, err.message)
+                conn.error(request_id, 4001, err.message)
                 return
         for stream in params:
             if not self._valid(stream):
-                self._error(conn, request_id, 4006, "Invalid stream")
+                conn.error(request_id, 4006, "Invalid stream")
                 return
         new = [p for p in params if p not in conn.streams]
         conn.streams.update(params)

@@ -27,6 +27,7 @@ import binascii
 from typing import Any
 
 from rucksack.exchange.api.errors import ApiError, bad_request, from_reason
+from rucksack.exchange.api.payload import Num
 from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.api.wire import iso_ms, parse_amount
 from rucksack.exchange.core.commands import AddApiKey, CreateAccount, RemoveApiKey, Transfer
@@ -84,7 +85,7 @@ def user_id(service: ExchangeService, account: int) -> int:
 
 async def create_subaccount(service: ExchangeService, account: int, params: Any) -> Any:
     label = params.get("label", "")
-    if not isinstance(label, str) or len(label) > 64:
+    if not isinstance(label, str) or isinstance(label, Num) or len(label) > 64:  # a JSON number is a Num
         raise bad_request("label must be a string of at most 64 characters")
     if service.engine.owner(account) != account:
         raise ApiError(400, "INVALID_CLIENT_REQUEST", "a subaccount cannot own subaccounts")
