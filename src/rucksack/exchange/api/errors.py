@@ -59,6 +59,7 @@ REASONS: dict[str, tuple[int, str, str]] = {
     Reason.INSUFFICIENT_MARGIN: (400, "INSUFFICIENT_MARGIN", "Insufficient margin: available equity would be negative"),
     Reason.REDUCE_ONLY_NOT_REDUCED: (400, "REDUCE_ONLY_NOT_REDUCED", "A reduce-only order must reduce the position"),
     Reason.POSITION_LIMIT: (400, "POSITION_LIMIT", "The market's open interest limit would be exceeded"),
+    Reason.MAX_POSITION: (400, "POSITION_LIMIT", "The position would exceed the market's maximum position size"),
     Reason.ACCOUNT_LIQUIDATING: (400, "ACCOUNT_LIQUIDATING", "The account is being liquidated"),
     Reason.NO_MARK_PRICE: (400, "INVALID_MARKET", "The market has no mark price yet"),
     Reason.INVALID_SETTING: (400, "INVALID_CLIENT_REQUEST", "Invalid account setting"),
