@@ -8,10 +8,24 @@ Layout::
 
 Recovery = newest intact snapshot + every journal entry after it. Opening for writing also
 truncates a torn journal tail; read-only recovery (``rucksack replay``) only reports it.
+
+Periodic snapshots: once ``snapshot_every`` commands were journaled since the last snapshot,
+the writer captures the state between two commands (:meth:`Exchange.capture`, a consistent
+point of the single writer, only when the journal covers it) and the capture is encoded, hashed
+and written by :meth:`Exchange.save` -- which may run in another thread. So a restart after a
+crash replays at most about ``snapshot_every`` commands however long the venue has run.
+
+Permissions: the directory holds the journal, account data and, with custody, the encrypted
+seed; it is the owner's alone. Everything in it is made owner-only (directories 0700, files
+0600) when the exchange opens it -- including data directories created before this rule -- and
+files are created that way.
 """
 
 from __future__ import annotations
 
+import gc
+import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +33,7 @@ from pathlib import Path
 from rucksack.exchange.config import load_spec_text
 from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.markets import ExchangeSpec
-from rucksack.exchange.core.state import restore, state_hash, take_snapshot
+from rucksack.exchange.core.state import Snapshot, restore, state_hash, take_snapshot
 from rucksack.exchange.sequencer.journal import JournalWriter, ScanResult, read_entries
 from rucksack.exchange.sequencer.sequencer import Listener, Sequencer
 from rucksack.exchange.sequencer.snapshots import SnapshotStore
@@ -27,6 +41,25 @@ from rucksack.exchange.sequencer.snapshots import SnapshotStore
 CONFIG_NAME = "config.toml"
 JOURNAL_NAME = "journal.log"
 SNAPSHOT_DIR = "snapshots"
+DEFAULT_SNAPSHOT_EVERY = 100_000
+"""Commands between periodic snapshots (``rucksack serve --snapshot-every``; 0: only at shutdown)."""
+DIR_MODE, FILE_MODE = 0o700, 0o600
+
+
+def secure_data_dir(path: Path) -> None:
+    """Make ``path`` and everything below it owner-only: directories 0700, files 0600."""
+    for root, dirs, files in os.walk(path):
+        for name in dirs:
+            _restrict(Path(root) / name, DIR_MODE)
+        for name in files:
+            _restrict(Path(root) / name, FILE_MODE)
+    _restrict(path, DIR_MODE)
+
+
+def _restrict(path: Path, mode: int) -> None:
+    info = path.lstat()
+    if not stat.S_ISLNK(info.st_mode) and stat.S_IMODE(info.st_mode) & ~mode:
+        path.chmod(stat.S_IMODE(info.st_mode) & mode)
 
 
 @dataclass
@@ -43,7 +76,7 @@ def init_data_dir(path: Path, config_text: str) -> ExchangeSpec:
     """Create ``path`` with ``config_text``; an existing directory must hold the same config.
 
     Returns the parsed configuration (parsed once, before anything is written)."""
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
     config = path / CONFIG_NAME
     exists = config.exists()
     if exists and config.read_text(encoding="utf-8") != config_text:
@@ -52,7 +85,8 @@ def init_data_dir(path: Path, config_text: str) -> ExchangeSpec:
     if exists:
         return spec
     tmp = config.with_suffix(".tmp")
-    tmp.write_text(config_text, encoding="utf-8")
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE), "w", encoding="utf-8") as f:
+        f.write(config_text)
     tmp.replace(config)
     return spec
 
@@ -119,8 +153,10 @@ class Exchange:
         spec: ExchangeSpec | None = None,
         events_after: int | None = None,
         on_events: Listener | None = None,
+        snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
     ) -> None:
         self.path = path
+        secure_data_dir(path)
         recovered = recover(path, spec=spec, events_after=events_after, on_events=on_events)
         self.recovered = recovered
         self.spec = recovered.spec
@@ -128,11 +164,43 @@ class Exchange:
         self.journal = JournalWriter(path / JOURNAL_NAME, fsync=fsync, threaded=threaded_journal)
         self.snapshots = SnapshotStore(path / SNAPSHOT_DIR)
         self.sequencer = Sequencer(self.engine, self.journal, clock)
+        self.snapshot_every = snapshot_every
+        self.snapshot_seq = recovered.snapshot_seq  # of the newest snapshot taken or loaded
 
     def snapshot(self) -> tuple[int, str]:
         """Write a snapshot at the current sequence number once the journal covers it."""
         self.sequencer.flush()
-        snap = take_snapshot(self.engine)
+        return self.save(self.capture())
+
+    def snapshot_due(self) -> bool:
+        """``snapshot_every`` commands were journaled since the last snapshot, all durable (or the
+        journal's own thread will make them so before :meth:`save` writes)."""
+        seq = self.sequencer.seq
+        if self.snapshot_every <= 0 or seq - self.snapshot_seq < self.snapshot_every:
+            return False
+        return self.journal.threaded or self.journal.durable_seq >= seq
+
+    def capture(self) -> Snapshot:
+        """The state now, as plain data (call between commands, from the writer's thread).
+
+        It builds about ten objects per account, so the cyclic garbage collector is paused
+        meanwhile: otherwise those allocations trigger full collections over the whole heap."""
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            snap = take_snapshot(self.engine)
+        finally:
+            if enabled:
+                gc.enable()
+        self.snapshot_seq = snap.seq
+        return snap
+
+    def save(self, snap: Snapshot) -> tuple[int, str]:
+        """Write a captured snapshot once the journal covers it (any thread)."""
+        if self.journal.threaded:
+            self.journal.wait_durable(snap.seq)
+        if self.journal.durable_seq < snap.seq:  # never written ahead of the journal
+            raise RuntimeError(f"snapshot {snap.seq} is ahead of the durable journal")
         _, digest = self.snapshots.save(snap)
         return snap.seq, digest
 

@@ -150,7 +150,7 @@ class JournalWriter:
         result = scan(path)  # raises JournalCorrupt on mid-file damage
         self.torn_bytes_truncated = result.torn_bytes
         exists = path.exists()
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
         if not exists or result.valid_end == 0:
             os.ftruncate(self._fd, 0)
             os.write(self._fd, MAGIC)

@@ -101,3 +101,42 @@ def test_unencodable_command_is_refused_before_anything_happens(tmp_path: Path) 
     ex.sequencer.submit(Deposit(1000, "USDC", 1, "b"))  # still accepting commands
     ex.close()
     assert recover(tmp_path).engine.last_seq == 2
+
+
+def test_periodic_snapshots_are_due_every_n_commands_and_written_from_another_thread(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    init_data_dir(tmp_path, default_config_text())
+    ex = Exchange(tmp_path, SimClock(), threaded_journal=False, snapshot_every=50)
+    written: list[int] = []
+    with ThreadPoolExecutor(1) as writer:
+        for c in commands(100):
+            ex.sequencer.submit(c)  # type: ignore[arg-type]
+            if ex.sequencer.seq % 10 == 0:
+                ex.journal.flush()  # the server's group commit, once per loop iteration
+            if ex.snapshot_due():  # only once the journal covers the state
+                written.append(writer.submit(ex.save, ex.capture()).result()[0])
+    assert written == [50, 100, 150, 200]
+    ex.sequencer.submit(Deposit(1000, "USDC", 1, "tail"))
+    ex.journal.flush()
+    rec = recover(tmp_path)  # a crash now: the newest periodic snapshot plus the tail
+    assert (rec.snapshot_seq, rec.replayed) == (200, 3) and state_hash(rec.engine) == ex.state_hash()
+    ex.close()
+
+
+def test_a_failing_listener_halts_writes_but_the_others_still_hear_every_command(tmp_path: Path) -> None:
+    ex = open_exchange(tmp_path)
+    heard: list[int] = []
+
+    def broken(seq: int, ts_us: int, events: list[object]) -> None:
+        if seq == 2:
+            raise OverflowError("a deliberately failing read model")
+
+    ex.sequencer.listeners += [broken, lambda seq, ts, events: heard.append(seq)]  # type: ignore[list-item]
+    for c in commands(1)[:3]:
+        ex.sequencer.submit(c)  # type: ignore[arg-type]
+    ex.sequencer.flush()
+    assert heard == [1, 2, 3] and isinstance(ex.sequencer.halted, OverflowError)
+    with pytest.raises(SequencerHalted):
+        ex.sequencer.submit(Deposit(1000, "USDC", 1, "later"))
+    ex.close()
