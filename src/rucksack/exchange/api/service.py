@@ -182,7 +182,7 @@ class ExchangeService:
         self.sequencer.release()
         self.store.commit()
         if self.exchange.snapshot_due() and (self._snapshot_job is None or self._snapshot_job.done()):
-            self._snapshot_job = self._snapshot_writer.submit(self._write_snapshot, self.exchange.capture())
+            self._snapshot_job = self._snapshot_writer.submit(self._write_snapshot, self.exchange.capture_periodic())
         durable = self.sequencer.durable_seq
         waiters = self._waiters
         while waiters and waiters[0][0] <= durable:

@@ -3,7 +3,8 @@
 Layout::
 
     DIR/config.toml           exact exchange configuration text (replay always uses this)
-    DIR/journal.log           the command journal
+    DIR/journal.log           the command journal (its active segment)
+    DIR/journal-<a>-<b>.log   archived journal segments, entries a..b (kept: the complete record)
     DIR/snapshots/*.bin       snapshots at exact sequence numbers
 
 Recovery = newest intact snapshot + every journal entry after it. Opening for writing also
@@ -11,9 +12,11 @@ truncates a torn journal tail; read-only recovery (``rucksack replay``) only rep
 
 Periodic snapshots: once ``snapshot_every`` commands were journaled since the last snapshot,
 the writer captures the state between two commands (:meth:`Exchange.capture`, a consistent
-point of the single writer, only when the journal covers it) and the capture is encoded, hashed
-and written by :meth:`Exchange.save` -- which may run in another thread. So a restart after a
-crash replays at most about ``snapshot_every`` commands however long the venue has run.
+point of the single writer, only when the journal covers it) and archives the journal's active
+segment right there (``JournalWriter.rotate``: recovery then opens only what follows), and the
+capture is encoded, hashed and written by :meth:`Exchange.save` -- which may run in another
+thread. So a restart after a crash reads and replays about ``snapshot_every`` commands however
+long the venue has run.
 
 Permissions: the directory holds the journal, account data and, with custody, the encrypted
 seed; it is the owner's alone. Everything in it is made owner-only (directories 0700, files
@@ -34,7 +37,7 @@ from rucksack.exchange.config import load_spec_text
 from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.markets import ExchangeSpec
 from rucksack.exchange.core.state import Snapshot, restore, state_hash, take_snapshot
-from rucksack.exchange.sequencer.journal import JournalWriter, ScanResult, read_entries
+from rucksack.exchange.sequencer.journal import JournalWriter, ScanResult, read_journal
 from rucksack.exchange.sequencer.sequencer import Listener, Sequencer
 from rucksack.exchange.sequencer.snapshots import SnapshotStore
 
@@ -126,7 +129,7 @@ def recover(
         snapshot_seq = loaded[0].seq
     result = ScanResult()
     replayed = 0
-    for entry in read_entries(path / JOURNAL_NAME, result, after_seq=snapshot_seq):
+    for entry in read_journal(path / JOURNAL_NAME, result, after_seq=snapshot_seq):
         if entry.seq != engine.last_seq + 1:
             raise ValueError(f"journal entry {entry.seq} does not follow state at {engine.last_seq}")
         events = engine.apply(entry.command, entry.seq, entry.ts_us)
@@ -161,7 +164,9 @@ class Exchange:
         self.recovered = recovered
         self.spec = recovered.spec
         self.engine = recovered.engine
-        self.journal = JournalWriter(path / JOURNAL_NAME, fsync=fsync, threaded=threaded_journal)
+        self.journal = JournalWriter(
+            path / JOURNAL_NAME, fsync=fsync, threaded=threaded_journal, after_seq=self.engine.last_seq
+        )
         self.snapshots = SnapshotStore(path / SNAPSHOT_DIR)
         self.sequencer = Sequencer(self.engine, self.journal, clock)
         self.snapshot_every = snapshot_every
@@ -193,6 +198,13 @@ class Exchange:
             if enabled:
                 gc.enable()
         self.snapshot_seq = snap.seq
+        return snap
+
+    def capture_periodic(self) -> Snapshot:
+        """A periodic snapshot's capture (:meth:`capture`), with the journal's active segment
+        archived at that same point when it is all durable."""
+        snap = self.capture()
+        self.journal.rotate()
         return snap
 
     def save(self, snap: Snapshot) -> tuple[int, str]:

@@ -12,7 +12,7 @@ from rucksack.exchange.core.commands import Deposit, PlaceOrder
 from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.state import state_hash
 from rucksack.exchange.sequencer.datadir import Exchange, init_data_dir, recover
-from rucksack.exchange.sequencer.journal import frame
+from rucksack.exchange.sequencer.journal import JournalCorrupt, frame, read_entries
 from rucksack.exchange.sequencer.sequencer import Sequencer, SequencerHalted
 
 
@@ -115,13 +115,27 @@ def test_periodic_snapshots_are_due_every_n_commands_and_written_from_another_th
             if ex.sequencer.seq % 10 == 0:
                 ex.journal.flush()  # the server's group commit, once per loop iteration
             if ex.snapshot_due():  # only once the journal covers the state
-                written.append(writer.submit(ex.save, ex.capture()).result()[0])
+                written.append(writer.submit(ex.save, ex.capture_periodic()).result()[0])
     assert written == [50, 100, 150, 200]
     ex.sequencer.submit(Deposit(1000, "USDC", 1, "tail"))
     ex.journal.flush()
     rec = recover(tmp_path)  # a crash now: the newest periodic snapshot plus the tail
     assert (rec.snapshot_seq, rec.replayed) == (200, 3) and state_hash(rec.engine) == ex.state_hash()
     ex.close()
+    # each periodic snapshot archived the journal there: the active file holds only the tail
+    segments = sorted(p.name for p in tmp_path.glob("journal-*.log"))
+    assert segments == [f"journal-{a:012d}-{b:012d}.log" for a, b in ((1, 50), (51, 100), (101, 150), (151, 200))]
+    assert [e.seq for e in read_entries(tmp_path / "journal.log")] == [201, 202, 203]
+    for snapshot in (tmp_path / "snapshots").glob("*.bin"):
+        snapshot.unlink()
+    rec = recover(tmp_path)  # without snapshots: every segment, in order, from the start
+    assert (rec.snapshot_seq, rec.replayed) == (0, 203) and state_hash(rec.engine) == ex.state_hash()
+    reopened = Exchange(tmp_path, SimClock())  # and the writer continues after the segments
+    assert reopened.sequencer.submit(Deposit(1000, "USDC", 1, "next"))[0] == 204
+    reopened.close()
+    (tmp_path / "journal-000000000051-000000000100.log").unlink()
+    with pytest.raises(JournalCorrupt, match="segment gap: 50 then 101"):
+        recover(tmp_path)
 
 
 def test_a_failing_listener_halts_writes_but_the_others_still_hear_every_command(tmp_path: Path) -> None:
