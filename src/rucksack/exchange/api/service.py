@@ -113,6 +113,7 @@ class ExchangeService:
         )
         self._snapshot_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot")
         self._snapshot_job: Future[None] | None = None
+        self._closing = False
         self._flush_scheduled = False
         self.store.commit()
         self.spec = self.exchange.spec
@@ -181,7 +182,8 @@ class ExchangeService:
         """Publish every durable command now: read models, listeners, then the requests waiting on them."""
         self.sequencer.release()
         self.store.commit()
-        if self.exchange.snapshot_due() and (self._snapshot_job is None or self._snapshot_job.done()):
+        idle = self._snapshot_job is None or self._snapshot_job.done()
+        if idle and not self._closing and self.exchange.snapshot_due():
             self._snapshot_job = self._snapshot_writer.submit(self._write_snapshot, self.exchange.capture_periodic())
         durable = self.sequencer.durable_seq
         waiters = self._waiters
@@ -250,6 +252,7 @@ class ExchangeService:
         return time.time_ns() // 1_000_000
 
     def close(self) -> None:
+        self._closing = True
         self._snapshot_writer.shutdown(wait=True)  # a periodic snapshot being written finishes first
         self.exchange.snapshot()
         self.exchange.close()

@@ -172,9 +172,12 @@ class Exchange:
         self.snapshot_every = snapshot_every
         self.snapshot_seq = recovered.snapshot_seq  # of the newest snapshot taken or loaded
 
-    def snapshot(self) -> tuple[int, str]:
-        """Write a snapshot at the current sequence number once the journal covers it."""
+    def snapshot(self) -> tuple[int, str] | None:
+        """Write a snapshot at the current sequence number once the journal covers it (none while
+        halted: after an engine failure the state may be half-applied; the journal replays it)."""
         self.sequencer.flush()
+        if self.sequencer.halted is not None:
+            return None
         return self.save(self.capture())
 
     def snapshot_due(self) -> bool:
@@ -182,6 +185,8 @@ class Exchange:
         journal's own thread will make them so before :meth:`save` writes)."""
         seq = self.sequencer.seq
         if self.snapshot_every <= 0 or seq - self.snapshot_seq < self.snapshot_every:
+            return False
+        if self.sequencer.halted is not None:  # maybe half-applied: only the journal is trusted now
             return False
         return self.journal.threaded or self.journal.durable_seq >= seq
 

@@ -154,3 +154,23 @@ def test_a_failing_listener_halts_writes_but_the_others_still_hear_every_command
     with pytest.raises(SequencerHalted):
         ex.sequencer.submit(Deposit(1000, "USDC", 1, "later"))
     ex.close()
+
+
+def test_a_halted_exchange_writes_no_snapshot(tmp_path: Path) -> None:
+    """After an engine failure the state may be half-applied: a snapshot of it would hide the
+    failing command from every later recovery, so none is written, periodic or at shutdown."""
+    init_data_dir(tmp_path, default_config_text())
+    ex = Exchange(tmp_path, SimClock(), threaded_journal=False, snapshot_every=1)
+    ex.sequencer.submit(Deposit(1000, "USDC", 10, "a"))
+
+    def half_applied(command: object, seq: int, ts_us: int) -> list[object]:  # a deliberate engine bug
+        ex.engine.ledger.deposited[0] += 5
+        raise RuntimeError("bug in the middle of a command")
+
+    ex.engine.apply = half_applied  # type: ignore[assignment]
+    with pytest.raises(SequencerHalted):
+        ex.sequencer.submit(Deposit(1000, "USDC", 5, "b"))
+    ex.journal.flush()
+    assert not ex.snapshot_due() and ex.snapshot() is None
+    ex.close()
+    assert list((tmp_path / "snapshots").glob("*.bin")) == []
