@@ -167,3 +167,20 @@ def test_snapshots_and_hashes_hold_integers_beyond_64_bits() -> None:
     data = encode_snapshot(snap)
     assert decode_snapshot(data) == snap
     assert state_hash(restore(d.spec, decode_snapshot(data))) == state_hash(d.engine)
+
+
+def test_trigger_and_take_profit_prices_and_quantities_are_bounded_too() -> None:
+    d = PerpDriver()
+    m = d.engine.market_by_symbol[BTC_PERP]
+    a = d.new_account(USDC=10**12)
+    d(SetIndexPrice(BTC_PERP, 600_000))
+    for order, reason in (
+        (PlaceOrder(a, BTC_PERP, "Bid", "Market", lots=10, trigger_price=m.max_price + 1), "InvalidPrice"),
+        (PlaceOrder(a, BTC_PERP, "Bid", "Market", lots=m.max_lots + 1, trigger_price=610_000), "InvalidQuantity"),
+        (
+            PlaceOrder(a, BTC_PERP, "Bid", "Limit", lots=10, price=600_000, take_profit_price=m.max_price + 1),
+            "InvalidPrice",
+        ),
+    ):
+        assert rejected(d(order), OrderRejected) == reason
+    assert not d.engine.triggers and not d.engine.orders
