@@ -26,6 +26,7 @@ the service then halts writes, and the next start projects again from the journa
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -453,8 +454,9 @@ class ReadStore:
         database stays a prefix of the journal (the next start projects the rest again)."""
         self.failed = exc
         if self._dirty:
-            self.db.execute("ROLLBACK")
             self._dirty = False
+            with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back already (disk full)
+                self.db.execute("ROLLBACK")
 
     def commit(self) -> None:
         if self._dirty and self.failed is None:
