@@ -105,6 +105,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         confirmations=args.confirmations,
         chain_poll=args.chain_poll,
         sweep_every=args.sweep_every,
+        snapshot_every=args.snapshot_every,
     )
 
 
@@ -195,6 +196,14 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     serve.add_argument("--confirmations", type=int, default=1, help="blocks/slots before a deposit is credited")
     serve.add_argument("--chain-poll", type=float, default=1.0, help="seconds between chain polls")
     serve.add_argument("--sweep-every", type=int, default=10, help="chain polls between deposit sweeps (0: never)")
+    serve.add_argument(
+        "--snapshot-every",
+        type=int,
+        default=None,
+        metavar="N",
+        help="snapshot the state every N journaled commands (default 100000), so a crash replays at most "
+        "about N on restart (0: at shutdown only)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     sandbox = sub.add_parser("sandbox", help="sandbox helpers for bots and tests (server in sandbox mode)")

@@ -105,8 +105,8 @@ def test_another_accounts_order_is_invisible(alice: Signed, bob: Signed) -> None
         (order(quantity="-3"), 400, "INVALID_QUANTITY"),
         (order(quantity="0.001"), 400, "INVALID_QUANTITY"),
         (order(quantity="9" * 60), 400, "INVALID_QUANTITY"),
-        (order(quantity="99999999999"), 400, "INSUFFICIENT_FUNDS"),
-        (order(price="99999999999999"), 400, "INSUFFICIENT_FUNDS"),
+        (order(quantity="99999999999"), 400, "INVALID_QUANTITY"),  # above maxQuantity (issue 13, finding 4)
+        (order(price="99999999999999"), 400, "INVALID_PRICE"),  # above maxPrice
         (order(price="999999999999999999999999999999"), 400, "INVALID_PRICE"),
         ({**order(), "side": "Buy"}, 400, "INVALID_CLIENT_REQUEST"),
         ({**order(), "orderType": "Stop"}, 400, "INVALID_ORDER"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -22,6 +23,7 @@ from rucksack.exchange.api.ws import MAX_FRAME
 from rucksack.exchange.core.commands import AccrueInterest, ApplyFunding, LiquidationSweep, SettlePnl
 from rucksack.exchange.makers import make_feed, publish_index_prices, run_makers
 from rucksack.exchange.reserves_export import daily_snapshots
+from rucksack.exchange.sequencer.datadir import DEFAULT_SNAPSHOT_EVERY
 
 HOUR_US = 3_600_000_000
 # CPython's default. Python's recursion guard must trip before the C stack runs out, and the JSON
@@ -103,16 +105,20 @@ def serve(
     confirmations: int = 1,
     chain_poll: float = 1.0,
     sweep_every: int = 10,
+    snapshot_every: int | None = None,
 ) -> int:
     pin_recursion_limit()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    service = ExchangeService(data_dir, sandbox=sandbox, fsync=fsync)
+    every = DEFAULT_SNAPSHOT_EVERY if snapshot_every is None else snapshot_every
+    os.umask(0o077)  # whatever the server writes (read models, reserves, custody seed) is the owner's alone
+    service = ExchangeService(data_dir, sandbox=sandbox, fsync=fsync, snapshot_every=every)
     if not fsync:
         sys.stderr.write("rucksack: WARNING --unsafe-no-fsync: acknowledged orders can be lost on power failure\n")
     rec = service.exchange.recovered
     sys.stderr.write(
         f"rucksack: recovered seq {service.engine.last_seq} (snapshot {rec.snapshot_seq}, {rec.replayed} "
-        f"replayed, {service.exchange.journal.torn_bytes_truncated} torn bytes truncated); "
+        f"replayed, {service.exchange.journal.torn_bytes_truncated} torn bytes truncated; "
+        f"{f'a snapshot every {every} commands' if every > 0 else 'snapshots at shutdown only'}); "
         f"{'sandbox' if sandbox else 'production'} mode; http://{host}:{port}\n"
     )
     service.feed = make_feed(service, feed, seed)

@@ -43,7 +43,7 @@ from rucksack.exchange.api.routes import (
 )
 from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.api.ws import Hub
-from rucksack.exchange.sequencer.sequencer import UnencodableCommand
+from rucksack.exchange.sequencer.sequencer import SequencerHalted, UnencodableCommand
 
 log = logging.getLogger("rucksack.api")
 JSON = "application/json; charset=utf-8"
@@ -162,6 +162,8 @@ def create_app(service: ExchangeService, background: list[Callable[[], Awaitable
             return error_response(err)
         except UnencodableCommand as exc:
             return error_response(ApiError(400, "INVALID_CLIENT_REQUEST", str(exc)))
+        except SequencerHalted:  # an engine or read-model failure stopped writes (logged when it happened)
+            return error_response(ApiError(503, "SERVICE_UNAVAILABLE", "The exchange is halted for maintenance"))
         except Exception:  # a bug: answer in Backpack's shape and keep serving
             log.exception("unhandled error on %s %s", request.method, request.url.path)
             return error_response(ApiError(500, "SERVER_ERROR", "Internal server error"))

@@ -64,6 +64,7 @@ REASONS: dict[str, tuple[int, str, str]] = {
         "Position limit: the order would take the account's futures exposure above its positionLimit "
         "or the market's open interest above its limit",
     ),
+    Reason.MAX_POSITION: (400, "POSITION_LIMIT", "The position would exceed the market's maximum position size"),
     Reason.ACCOUNT_LIQUIDATING: (400, "ACCOUNT_LIQUIDATING", "The account is being liquidated"),
     Reason.NO_MARK_PRICE: (400, "INVALID_MARKET", "The market has no mark price yet"),
     Reason.INVALID_SETTING: (400, "INVALID_CLIENT_REQUEST", "Invalid account setting"),

@@ -6,17 +6,32 @@ wakes the loop, which releases every durable command's events to the read store 
 transaction per batch), to the open-orders read model (``open_orders.OpenOrders``, once per
 command) and then to the listeners (the WebSocket hub, with that model's per-event steps), then
 resolves the waiting requests in order.
+
+A read-model projection that raises halts writes rather than skipping events: the store rolls
+its open batch back (``ReadStore.abandon``), the sequencer accepts no further command (the API
+answers 503 and ``/api/v1/status`` says ``Maintenance``), and the open-orders model and the
+WebSocket hub still receive that command's events and every later durable one's. The next start
+projects from the journal again; a projection that fails there stops the start with an error
+naming the sequence number (the journal itself is intact either way).
+
+Periodic snapshots (``snapshot_every`` commands): after a release that leaves every command
+durable, the state is captured in the event-loop thread -- the single writer, between two
+commands, so the capture is consistent -- and encoded, hashed and written by a worker thread,
+one at a time; a failed write is logged and the next one is due ``snapshot_every`` commands
+later (the journal holds everything meanwhile).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import secrets
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,12 +42,21 @@ from rucksack.exchange.config import default_config_text
 from rucksack.exchange.core.book.order import Order
 from rucksack.exchange.core.commands import Command
 from rucksack.exchange.core.events import Event
+from rucksack.exchange.core.state import Snapshot
 from rucksack.exchange.feeds import PriceFeed
-from rucksack.exchange.sequencer.datadir import CONFIG_NAME, Exchange, init_data_dir, read_spec
+from rucksack.exchange.sequencer.datadir import (
+    CONFIG_NAME,
+    DEFAULT_SNAPSHOT_EVERY,
+    Exchange,
+    init_data_dir,
+    read_spec,
+)
 from rucksack.exchange.store.sqlite import ReadStore
 
 if TYPE_CHECKING:
     from rucksack.exchange.custody.service import Custody
+
+log = logging.getLogger(__name__)
 
 ADMIN_TOKEN_NAME = "admin.token"
 READ_DB_NAME = "read.sqlite"
@@ -46,6 +70,17 @@ def admin_token_path(data_dir: Path) -> Path:
     return data_dir / ADMIN_TOKEN_NAME
 
 
+class ReadModelFailed(RuntimeError):
+    """Projecting a durable command into the read models raised; writes halt until a restart."""
+
+    def __init__(self, seq: int, exc: BaseException) -> None:
+        super().__init__(
+            f"read model projection failed at command {seq} ({type(exc).__name__}: {exc}); "
+            "writes are halted, the journal is intact, a restart projects from it again"
+        )
+        self.seq = seq
+
+
 class ExchangeService:
     def __init__(
         self,
@@ -55,6 +90,7 @@ class ExchangeService:
         clock: Callable[[], int] = wall_clock_us,
         fsync: bool = True,
         inline_commit: bool = True,
+        snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
     ) -> None:
         if (data_dir / CONFIG_NAME).exists():
             spec = read_spec(data_dir)
@@ -72,8 +108,12 @@ class ExchangeService:
             fsync=fsync,
             threaded_journal=not inline_commit,
             events_after=self.store.last_seq,
-            on_events=self.store.project,
+            on_events=self._project_recovered,
+            snapshot_every=snapshot_every,
         )
+        self._snapshot_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot")
+        self._snapshot_job: Future[None] | None = None
+        self._closing = False
         self._flush_scheduled = False
         self.store.commit()
         self.spec = self.exchange.spec
@@ -142,6 +182,12 @@ class ExchangeService:
         """Publish every durable command now: read models, listeners, then the requests waiting on them."""
         self.sequencer.release()
         self.store.commit()
+        idle = self._snapshot_job is None or self._snapshot_job.done()
+        if idle and not self._closing and self.exchange.snapshot_due():
+            started = time.perf_counter()
+            snap = self.exchange.capture_periodic()  # the event loop pauses for this part only
+            paused = time.perf_counter() - started
+            self._snapshot_job = self._snapshot_writer.submit(self._write_snapshot, snap, paused)
         durable = self.sequencer.durable_seq
         waiters = self._waiters
         while waiters and waiters[0][0] <= durable:
@@ -149,11 +195,45 @@ class ExchangeService:
             if not future.done():
                 future.set_result(None)
 
+    def _write_snapshot(self, snap: Snapshot, paused: float) -> None:
+        """Encode, hash and write a captured snapshot (in the snapshot thread)."""
+        started = time.perf_counter()
+        try:
+            self.exchange.save(snap)
+        except Exception:
+            log.exception("periodic snapshot at %d failed; the journal still holds everything", snap.seq)
+            return
+        written = time.perf_counter() - started
+        log.info("snapshot at %d: captured in %.3f s (loop paused), written in %.3f s", snap.seq, paused, written)
+
     def _on_released(self, seq: int, ts_us: int, events: list[Event]) -> None:
-        self.store.project(seq, ts_us, events)
+        if self.store.failed is None:  # once abandoned, the next start projects from the journal
+            try:
+                self.store.project(seq, ts_us, events)
+            except Exception as exc:
+                self.store.abandon(exc)
+                failure = ReadModelFailed(seq, exc)
+                log.critical("%s", failure, exc_info=True)
+                self.sequencer.halt(failure)
         steps = self.orders.apply(events)
         for listener in self.listeners:
-            listener(seq, ts_us, events, steps)
+            try:
+                listener(seq, ts_us, events, steps)
+            except Exception as exc:  # one listener's bug must not keep the others from the events
+                log.critical("listener %r failed on command %d; halting writes", listener, seq, exc_info=True)
+                self.sequencer.halt(exc)
+
+    def _project_recovered(self, seq: int, ts_us: int, events: list[Event]) -> None:
+        """Catch-up projection at start: a failure stops the start, naming the command."""
+        try:
+            self.store.project(seq, ts_us, events)
+        except Exception as exc:
+            raise ReadModelFailed(seq, exc) from exc
+
+    @property
+    def halted(self) -> BaseException | None:
+        """Why writes are halted (an engine or read-model failure), or None."""
+        return self.sequencer.halted
 
     def open_orders(self, account: int) -> list[Order]:
         """The account's resting orders, oldest first (commands applied but not yet durable are
@@ -176,6 +256,8 @@ class ExchangeService:
         return time.time_ns() // 1_000_000
 
     def close(self) -> None:
+        self._closing = True
+        self._snapshot_writer.shutdown(wait=True)  # a periodic snapshot being written finishes first
         self.exchange.snapshot()
         self.exchange.close()
         self.store.close()

@@ -113,6 +113,8 @@ from rucksack.exchange.core.lending.pool import Pool, PoolError
 from rucksack.exchange.core.market_state import MarketState, drop_stale_basis, mark_price, observe_index
 from rucksack.exchange.core.markets import (
     FIRST_USER_ACCOUNT,
+    MAX_AMOUNT_ATOMS,
+    MAX_ASSET_ATOMS,
     MAX_BATCH,
     ExchangeSpec,
     FeeTier,
@@ -335,7 +337,7 @@ class Engine:
             if (lots > 0) == (quote_atoms > 0) or lots < 0 or quote_atoms < 0:
                 self._reject(c, Reason.INVALID_QUANTITY)
                 return
-            if quote_atoms > 0 and (tif == FOK or quote_atoms < m.min_notional):
+            if quote_atoms > 0 and (tif == FOK or quote_atoms < m.min_notional or quote_atoms > MAX_AMOUNT_ATOMS):
                 self._reject(c, Reason.INVALID_ORDER if tif == FOK else Reason.INVALID_QUANTITY)
                 return
         else:
@@ -852,6 +854,8 @@ class Engine:
         after = pos.exposure_lots(buys, sells) if pos is not None else lots
         if after <= before:
             return ""
+        if after > m.spec.max_position_lots:
+            return Reason.MAX_POSITION
         limit = m.spec.open_interest_limit_lots
         current = pos.lots if pos is not None else 0
         if limit and is_buy and current >= 0 and m.open_interest + lots > limit:
@@ -989,7 +993,7 @@ class Engine:
         asset = self.asset_index.get(c.asset, -1)
         if asset < 0:
             self.events.append(DepositRejected(c.account, c.asset, c.amount, c.tx_id, Reason.UNKNOWN_ASSET))
-        elif c.amount <= 0:
+        elif not 0 < c.amount <= MAX_AMOUNT_ATOMS or self._held(asset) + c.amount > MAX_ASSET_ATOMS:
             self.events.append(DepositRejected(c.account, c.asset, c.amount, c.tx_id, Reason.INVALID_AMOUNT))
         elif c.tx_id in self.deposit_ids:
             self.events.append(DepositRejected(c.account, c.asset, c.amount, c.tx_id, Reason.DUPLICATE_DEPOSIT))
@@ -1003,11 +1007,15 @@ class Engine:
             if acct.auto_lend:
                 self._auto_lend(acct, asset)
 
+    def _held(self, asset: int) -> int:
+        """Atoms of ``asset`` the exchange holds: all deposits minus all withdrawals."""
+        return self.ledger.deposited[asset] - self.ledger.withdrawn[asset]
+
     def _withdraw(self, c: Withdraw) -> None:
         asset = self.asset_index.get(c.asset, -1)
         if asset < 0:
             self.events.append(WithdrawalRejected(c.account, c.asset, c.amount, c.request_id, Reason.UNKNOWN_ASSET))
-        elif c.amount <= 0:
+        elif not 0 < c.amount <= MAX_AMOUNT_ATOMS:
             self.events.append(WithdrawalRejected(c.account, c.asset, c.amount, c.request_id, Reason.INVALID_AMOUNT))
         elif (redeem := self._redeem_for(c.account, asset, c.amount)) < 0:
             self.events.append(
@@ -1079,7 +1087,7 @@ class Engine:
         redeem = 0
         if asset < 0:
             reason = Reason.UNKNOWN_ASSET
-        elif c.amount <= 0 or c.source == c.target:
+        elif not 0 < c.amount <= MAX_AMOUNT_ATOMS or c.source == c.target:
             reason = Reason.INVALID_AMOUNT
         elif self.owner(c.source) != c.account or self.owner(c.target) != c.account:
             reason = Reason.UNKNOWN_ACCOUNT
@@ -1184,7 +1192,7 @@ class Engine:
             reason = Reason.UNKNOWN_ASSET
         elif pool is None:
             reason = Reason.NO_LENDING_MARKET
-        elif c.amount <= 0 or c.side not in ("Borrow", "Lend"):
+        elif not 0 < c.amount <= MAX_AMOUNT_ATOMS or c.side not in ("Borrow", "Lend"):
             reason = Reason.INVALID_AMOUNT
         acct = self.ledger.accounts.get(c.account)
         if reason or pool is None or acct is None:
@@ -1283,7 +1291,7 @@ class Engine:
 
     def _set_index(self, c: SetIndexPrice) -> None:
         m = self.market_by_symbol.get(c.market)
-        if m is None or c.price <= 0 or c.price > MAX_PRICE_TICKS:
+        if m is None or c.price <= 0 or c.price > MAX_PRICE_TICKS or (m.max_price and c.price > m.max_price):
             reason = Reason.UNKNOWN_MARKET if m is None else Reason.INVALID_PRICE
             self.events.append(IndexPriceRejected(c.market, c.price, reason))
             return

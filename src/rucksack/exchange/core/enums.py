@@ -74,6 +74,7 @@ class Reason:
     INSUFFICIENT_MARGIN: Final = "InsufficientMargin"
     REDUCE_ONLY_NOT_REDUCED: Final = "ReduceOnlyNotReduced"
     POSITION_LIMIT: Final = "PositionLimit"
+    MAX_POSITION: Final = "MaxPosition"  # the market's largest position (markets.max_position_lots)
     LIQUIDATION: Final = "Liquidation"
     ACCOUNT_LIQUIDATING: Final = "AccountLiquidating"
     NO_MARK_PRICE: Final = "NoMarkPrice"

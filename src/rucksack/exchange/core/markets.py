@@ -8,10 +8,30 @@ unit) and a step size (quantity unit). Creation checks that
 
 so matching never rounds: the notional of ``n`` lots at ``p`` ticks is exactly
 ``n * p * lot_tick_atoms`` quote atoms. Multipliers and fee rates are parts per million.
+
+Representable bounds (one place, here): every integer the exchange stores -- journal and
+snapshots (MessagePack), read models (SQLite INTEGER) -- must fit in signed 64 bits. So every
+price, quantity and amount entering the core is bounded, per market from its units:
+
+- one order's notional, ``max_lots * max_price_ticks * lot_tick_atoms``, is at most
+  ``MAX_NOTIONAL_ATOMS`` (2**56), 128 times below 2**63: headroom for the sums formed from it
+  (filled totals, balances, the read models' volume sums);
+- a perp position's exposure is at most ``max_position_lots``, worth at most
+  ``MAX_POSITION_ATOMS`` (2**59) at the maximum price: its cost basis and PnL fit with 16 times
+  headroom (a backstop provider may take over several such positions);
+- any single amount (deposit, withdrawal, transfer, borrow/lend, quote quantity) is at most
+  ``MAX_AMOUNT_ATOMS`` (2**56), and the exchange holds at most ``MAX_ASSET_ATOMS`` (2**60) atoms of
+  one asset (deposits minus withdrawals), so every balance fits too.
+
+A market whose configuration leaves ``max_price``/``max_quantity`` open gets them derived:
+the lot x tick budget ``MAX_NOTIONAL_ATOMS // lot_tick_atoms`` is split evenly between price and
+quantity, each rounded down to a power of ten (BTC_USDC_PERP: 10,000,000 USDC and 1,000 BTC).
+Configured bounds are checked against the same budget.
 """
 
 from __future__ import annotations
 
+from math import isqrt
 from typing import Final
 
 import msgspec
@@ -23,6 +43,17 @@ from rucksack.exchange.core.risk.haircut import Haircut
 from rucksack.exchange.core.risk.margin_fn import MarginFunction
 
 MAX_BATCH: Final = 50
+
+INT64_MAX: Final = (1 << 63) - 1
+"""The largest integer SQLite and MessagePack store as a signed 64-bit integer."""
+MAX_NOTIONAL_ATOMS: Final = 1 << 56
+"""The most quote atoms one order can be worth at its market's maximum price and quantity."""
+MAX_POSITION_ATOMS: Final = 1 << 59
+"""The most quote atoms a perp position's largest allowed exposure is worth at the maximum price."""
+MAX_AMOUNT_ATOMS: Final = 1 << 56
+"""The most atoms of one deposit, withdrawal, transfer, borrow/lend or order quote quantity."""
+MAX_ASSET_ATOMS: Final = 1 << 60
+"""The most atoms of one asset the exchange holds at once (deposits minus withdrawals)."""
 
 
 class SpecError(ValueError):
@@ -59,9 +90,9 @@ class MarketSpec(msgspec.Struct, frozen=True):
     tick_size: str  # decimal string, kept for the API edge
     step_size: str  # decimal string, kept for the API edge
     min_price_ticks: int
-    max_price_ticks: int  # 0 = no maximum
+    max_price_ticks: int  # see "Representable bounds" above (make_market always sets it)
     min_lots: int
-    max_lots: int  # 0 = no maximum
+    max_lots: int  # per order; always set by make_market
     min_notional_atoms: int  # quote atoms
     lot_atoms: int  # base atoms per lot
     lot_tick_atoms: int  # quote atoms per (lot x tick)
@@ -74,6 +105,7 @@ class MarketSpec(msgspec.Struct, frozen=True):
     mmf: MarginFunction | None = None  # perps: maintenance margin function
     funding_bound_wad: int = 0  # perps: |funding rate| per interval at most this (0: no bound)
     open_interest_limit_lots: int = 0  # perps: 0 = no limit
+    max_position_lots: int = 0  # perps: largest exposure one account may open (make_market sets it)
 
 
 class RiskParams(msgspec.Struct, frozen=True):
@@ -177,6 +209,15 @@ def make_market(
     min_lots = to_lots(min_quantity)
     if min_lots <= 0:
         raise SpecError(f"{symbol}: minimum quantity must be at least one step")
+    min_price_ticks = to_ticks(min_price) if min_price else 1
+    max_price_ticks, max_lots, max_position_lots = market_bounds(
+        symbol,
+        lot_tick_atoms,
+        min_price_ticks,
+        min_lots,
+        to_ticks(max_price) if max_price else 0,
+        to_lots(max_quantity) if max_quantity else 0,
+    )
     band_max, band_min = to_ppm(price_band[0]), to_ppm(price_band[1])
     imp_max, imp_min = to_ppm(impact_band[0]), to_ppm(impact_band[1])
     if not (0 < band_min <= PPM <= band_max and 0 < imp_min <= PPM <= imp_max):
@@ -188,10 +229,10 @@ def make_market(
         market_type=market_type,
         tick_size=tick_size,
         step_size=step_size,
-        min_price_ticks=to_ticks(min_price) if min_price else 1,
-        max_price_ticks=to_ticks(max_price) if max_price else 0,
+        min_price_ticks=min_price_ticks,
+        max_price_ticks=max_price_ticks,
         min_lots=min_lots,
-        max_lots=to_lots(max_quantity) if max_quantity else 0,
+        max_lots=max_lots,
         min_notional_atoms=parse_decimal(min_notional, quote.decimals),
         lot_atoms=lot_atoms,
         lot_tick_atoms=lot_tick_atoms,
@@ -204,7 +245,36 @@ def make_market(
         mmf=mmf,
         funding_bound_wad=parse_decimal(funding_bound, 18),
         open_interest_limit_lots=to_lots(open_interest_limit) if open_interest_limit else 0,
+        max_position_lots=max_position_lots,
     )
+
+
+def market_bounds(
+    symbol: str, lot_tick_atoms: int, min_price: int, min_lots: int, max_price: int, max_lots: int
+) -> tuple[int, int, int]:
+    """(max price ticks, max lots per order, max position lots) of a market; configured maxima
+    (nonzero) are kept and checked, open ones derived (see "Representable bounds")."""
+    budget = MAX_NOTIONAL_ATOMS // lot_tick_atoms  # lots x ticks one order may reach
+    if not max_price and not max_lots:
+        max_price = _pow10_floor(isqrt(budget))
+    if not max_lots:
+        max_lots = _pow10_floor(budget // max_price) if max_price <= budget else 0
+    if not max_price:
+        max_price = _pow10_floor(budget // max_lots) if max_lots <= budget else 0
+    if max_price < min_price or max_lots < min_lots or max_price * max_lots > budget:
+        raise SpecError(
+            f"{symbol}: maximum price x maximum quantity must be worth at most 2**56 quote atoms "
+            "(and each at least its minimum)"
+        )
+    return max_price, max_lots, max(max_lots, _pow10_floor(MAX_POSITION_ATOMS // (max_price * lot_tick_atoms)))
+
+
+def _pow10_floor(n: int) -> int:
+    """The largest power of ten <= ``n`` (0 when ``n`` < 1)."""
+    if n < 1:
+        return 0
+    power: int = 10 ** (len(str(n)) - 1)
+    return power
 
 
 def validate_spec(spec: ExchangeSpec) -> None:

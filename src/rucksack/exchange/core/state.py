@@ -5,6 +5,12 @@ id, fee tiers sorted by account, resting orders per market in priority order (bi
 then asks best first; FIFO within a level), deposit ids sorted. Encoding it with MessagePack is
 therefore deterministic, and the state hash is the SHA-256 of that encoding. Restoring a
 snapshot and replaying the journal tail must reproduce the live hash bit for bit.
+
+Every integer the core can hold is encodable: MessagePack's own integers cover
+``[-2**63, 2**64 - 1]``, which the bounds in ``markets`` keep every value inside; should one ever
+lie outside (a sum nothing bounds), that integer alone is written as a MessagePack extension
+(type ``BIG_INT_EXT``: big-endian two's complement, shortest form) and everything else keeps its
+usual bytes, so the encoding stays canonical and a snapshot or state hash never fails.
 """
 
 from __future__ import annotations
@@ -126,6 +132,10 @@ class Snapshot(msgspec.Struct, array_like=True, frozen=True):
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(Snapshot)
 
+BIG_INT_EXT = 1
+"""MessagePack extension type of an integer outside MessagePack's 64-bit range."""
+_INT_MIN, _INT_MAX = -(1 << 63), (1 << 64) - 1
+
 
 def take_snapshot(engine: Engine) -> Snapshot:
     markets = []
@@ -231,11 +241,33 @@ def take_snapshot(engine: Engine) -> Snapshot:
 
 
 def encode_snapshot(snapshot: Snapshot) -> bytes:
-    return _encoder.encode(snapshot)
+    try:
+        return _encoder.encode(snapshot)
+    except OverflowError:  # an integer beyond 64 bits: the same bytes, that integer as an extension
+        return _encoder.encode(_widen(msgspec.to_builtins(snapshot)))
 
 
 def decode_snapshot(data: bytes) -> Snapshot:
-    return _decoder.decode(data)
+    try:
+        return _decoder.decode(data)
+    except msgspec.ValidationError:  # maybe written with wide integers: decode them, then check the shape
+        return msgspec.convert(msgspec.msgpack.decode(data, ext_hook=_narrow), Snapshot)
+
+
+def _widen(value: object) -> object:
+    """``value`` (plain data) with every integer outside MessagePack's range as a BIG_INT_EXT."""
+    if isinstance(value, (list, tuple)):
+        return [_widen(v) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool) and not _INT_MIN <= value <= _INT_MAX:
+        size = (value.bit_length() + 8) // 8  # room for the sign bit
+        return msgspec.msgpack.Ext(BIG_INT_EXT, value.to_bytes(size, "big", signed=True))
+    return value
+
+
+def _narrow(code: int, data: memoryview) -> int:
+    if code != BIG_INT_EXT:
+        raise ValueError(f"unknown MessagePack extension {code} in a snapshot")
+    return int.from_bytes(data, "big", signed=True)
 
 
 def hash_snapshot(snapshot: Snapshot) -> str:

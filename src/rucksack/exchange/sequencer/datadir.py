@@ -3,15 +3,32 @@
 Layout::
 
     DIR/config.toml           exact exchange configuration text (replay always uses this)
-    DIR/journal.log           the command journal
+    DIR/journal.log           the command journal (its active segment)
+    DIR/journal-<a>-<b>.log   archived journal segments, entries a..b (kept: the complete record)
     DIR/snapshots/*.bin       snapshots at exact sequence numbers
 
 Recovery = newest intact snapshot + every journal entry after it. Opening for writing also
 truncates a torn journal tail; read-only recovery (``rucksack replay``) only reports it.
+
+Periodic snapshots: once ``snapshot_every`` commands were journaled since the last snapshot,
+the writer captures the state between two commands (:meth:`Exchange.capture`, a consistent
+point of the single writer, only when the journal covers it) and archives the journal's active
+segment right there (``JournalWriter.rotate``: recovery then opens only what follows), and the
+capture is encoded, hashed and written by :meth:`Exchange.save` -- which may run in another
+thread. So a restart after a crash reads and replays about ``snapshot_every`` commands however
+long the venue has run.
+
+Permissions: the directory holds the journal, account data and, with custody, the encrypted
+seed; it is the owner's alone. Everything in it is made owner-only (directories 0700, files
+0600) when the exchange opens it -- including data directories created before this rule -- and
+files are created that way.
 """
 
 from __future__ import annotations
 
+import gc
+import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,14 +36,33 @@ from pathlib import Path
 from rucksack.exchange.config import load_spec_text
 from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.markets import ExchangeSpec
-from rucksack.exchange.core.state import restore, state_hash, take_snapshot
-from rucksack.exchange.sequencer.journal import JournalWriter, ScanResult, read_entries
+from rucksack.exchange.core.state import Snapshot, restore, state_hash, take_snapshot
+from rucksack.exchange.sequencer.journal import JournalWriter, ScanResult, read_journal
 from rucksack.exchange.sequencer.sequencer import Listener, Sequencer
 from rucksack.exchange.sequencer.snapshots import SnapshotStore
 
 CONFIG_NAME = "config.toml"
 JOURNAL_NAME = "journal.log"
 SNAPSHOT_DIR = "snapshots"
+DEFAULT_SNAPSHOT_EVERY = 100_000
+"""Commands between periodic snapshots (``rucksack serve --snapshot-every``; 0: only at shutdown)."""
+DIR_MODE, FILE_MODE = 0o700, 0o600
+
+
+def secure_data_dir(path: Path) -> None:
+    """Make ``path`` and everything below it owner-only: directories 0700, files 0600."""
+    for root, dirs, files in os.walk(path):
+        for name in dirs:
+            _restrict(Path(root) / name, DIR_MODE)
+        for name in files:
+            _restrict(Path(root) / name, FILE_MODE)
+    _restrict(path, DIR_MODE)
+
+
+def _restrict(path: Path, mode: int) -> None:
+    info = path.lstat()
+    if not stat.S_ISLNK(info.st_mode) and stat.S_IMODE(info.st_mode) & ~mode:
+        path.chmod(stat.S_IMODE(info.st_mode) & mode)
 
 
 @dataclass
@@ -43,7 +79,7 @@ def init_data_dir(path: Path, config_text: str) -> ExchangeSpec:
     """Create ``path`` with ``config_text``; an existing directory must hold the same config.
 
     Returns the parsed configuration (parsed once, before anything is written)."""
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
     config = path / CONFIG_NAME
     exists = config.exists()
     if exists and config.read_text(encoding="utf-8") != config_text:
@@ -52,7 +88,8 @@ def init_data_dir(path: Path, config_text: str) -> ExchangeSpec:
     if exists:
         return spec
     tmp = config.with_suffix(".tmp")
-    tmp.write_text(config_text, encoding="utf-8")
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE), "w", encoding="utf-8") as f:
+        f.write(config_text)
     tmp.replace(config)
     return spec
 
@@ -92,7 +129,7 @@ def recover(
         snapshot_seq = loaded[0].seq
     result = ScanResult()
     replayed = 0
-    for entry in read_entries(path / JOURNAL_NAME, result, after_seq=snapshot_seq):
+    for entry in read_journal(path / JOURNAL_NAME, result, after_seq=snapshot_seq):
         if entry.seq != engine.last_seq + 1:
             raise ValueError(f"journal entry {entry.seq} does not follow state at {engine.last_seq}")
         events = engine.apply(entry.command, entry.seq, entry.ts_us)
@@ -119,20 +156,68 @@ class Exchange:
         spec: ExchangeSpec | None = None,
         events_after: int | None = None,
         on_events: Listener | None = None,
+        snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
     ) -> None:
         self.path = path
+        secure_data_dir(path)
         recovered = recover(path, spec=spec, events_after=events_after, on_events=on_events)
         self.recovered = recovered
         self.spec = recovered.spec
         self.engine = recovered.engine
-        self.journal = JournalWriter(path / JOURNAL_NAME, fsync=fsync, threaded=threaded_journal)
+        self.journal = JournalWriter(
+            path / JOURNAL_NAME, fsync=fsync, threaded=threaded_journal, after_seq=self.engine.last_seq
+        )
         self.snapshots = SnapshotStore(path / SNAPSHOT_DIR)
         self.sequencer = Sequencer(self.engine, self.journal, clock)
+        self.snapshot_every = snapshot_every
+        self.snapshot_seq = recovered.snapshot_seq  # of the newest snapshot taken or loaded
 
-    def snapshot(self) -> tuple[int, str]:
-        """Write a snapshot at the current sequence number once the journal covers it."""
+    def snapshot(self) -> tuple[int, str] | None:
+        """Write a snapshot at the current sequence number once the journal covers it (none while
+        halted: after an engine failure the state may be half-applied; the journal replays it)."""
         self.sequencer.flush()
-        snap = take_snapshot(self.engine)
+        if self.sequencer.halted is not None:
+            return None
+        return self.save(self.capture())
+
+    def snapshot_due(self) -> bool:
+        """``snapshot_every`` commands were journaled since the last snapshot, all durable (or the
+        journal's own thread will make them so before :meth:`save` writes)."""
+        seq = self.sequencer.seq
+        if self.snapshot_every <= 0 or seq - self.snapshot_seq < self.snapshot_every:
+            return False
+        if self.sequencer.halted is not None:  # maybe half-applied: only the journal is trusted now
+            return False
+        return self.journal.threaded or self.journal.durable_seq >= seq
+
+    def capture(self) -> Snapshot:
+        """The state now, as plain data (call between commands, from the writer's thread).
+
+        It builds about ten objects per account, so the cyclic garbage collector is paused
+        meanwhile: otherwise those allocations trigger full collections over the whole heap."""
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            snap = take_snapshot(self.engine)
+        finally:
+            if enabled:
+                gc.enable()
+        self.snapshot_seq = snap.seq
+        return snap
+
+    def capture_periodic(self) -> Snapshot:
+        """A periodic snapshot's capture (:meth:`capture`), with the journal's active segment
+        archived at that same point when it is all durable."""
+        snap = self.capture()
+        self.journal.rotate()
+        return snap
+
+    def save(self, snap: Snapshot) -> tuple[int, str]:
+        """Write a captured snapshot once the journal covers it (any thread)."""
+        if self.journal.threaded:
+            self.journal.wait_durable(snap.seq)
+        if self.journal.durable_seq < snap.seq:  # never written ahead of the journal
+            raise RuntimeError(f"snapshot {snap.seq} is ahead of the durable journal")
         _, digest = self.snapshots.save(snap)
         return snap.seq, digest
 

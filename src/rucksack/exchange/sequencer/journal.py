@@ -12,6 +12,14 @@ Reading distinguishes two kinds of damage:
   decode, a gap in sequence numbers): :class:`JournalCorrupt` names the byte offset and nothing
   is skipped.
 
+Segments: :meth:`JournalWriter.rotate` (called at periodic snapshots, when everything queued is
+durable) renames the active file to ``journal-<first seq>-<last seq>.log`` beside it and starts a
+new active file at the next sequence number. Archived segments are never deleted (the journal is
+the complete record); :func:`read_journal` reads the archived segments, then the active file, and
+skips unopened every segment that ends at or before the sequence number recovery starts from.
+A torn tail is possible only in the active file; an archived segment that is incomplete, or a gap
+between segments, is corruption.
+
 Writing: :meth:`JournalWriter.append` frames and queues a record; everything queued is written
 with one ``write`` and one ``fdatasync`` (group commit), after which ``durable_seq`` advances.
 A command counts as acknowledged only once ``durable_seq`` covers it. Two ways to drive groups:
@@ -26,6 +34,7 @@ A command counts as acknowledged only once ``durable_seq`` covers it. Two ways t
 from __future__ import annotations
 
 import os
+import re
 import struct
 import threading
 import zlib
@@ -39,6 +48,7 @@ from rucksack.exchange.core.commands import Stamped
 MAGIC = b"RKJOURN1"
 HEADER = struct.Struct("<II")
 MAX_RECORD = 64 * 1024 * 1024
+_SEGMENT = re.compile(r"journal-(\d{12})-(\d{12})\.log")
 
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(Stamped)
@@ -72,9 +82,44 @@ class ScanResult:
         self.last_seq = 0
 
 
-def read_entries(path: Path, result: ScanResult | None = None, after_seq: int = 0) -> Iterator[Stamped]:
+def segment_name(first_seq: int, last_seq: int) -> str:
+    return f"journal-{first_seq:012d}-{last_seq:012d}.log"
+
+
+def archived_segments(directory: Path) -> list[tuple[int, int, Path]]:
+    """``(first seq, last seq, path)`` of every archived segment in ``directory``, in order."""
+    found = []
+    for path in directory.glob("journal-*.log"):
+        match = _SEGMENT.fullmatch(path.name)
+        if match:
+            found.append((int(match[1]), int(match[2]), path))
+    return sorted(found)
+
+
+def read_journal(active: Path, result: ScanResult | None = None, after_seq: int = 0) -> Iterator[Stamped]:
+    """Like :func:`read_entries` over the archived segments beside ``active`` and then ``active``;
+    ``result`` describes the active file, except ``last_seq``: the journal's last entry."""
+    res = result if result is not None else ScanResult()
+    prev = 0
+    for first, last, path in archived_segments(active.parent):
+        if prev and first != prev + 1:
+            raise JournalCorrupt(path, 0, f"segment gap: {prev} then {first}")
+        if last > after_seq:
+            part = ScanResult()
+            yield from read_entries(path, part, after_seq, prev_seq=prev)
+            if part.torn_bytes or part.last_seq != last:
+                raise JournalCorrupt(path, part.valid_end, f"archived segment ends at {part.last_seq}, not {last}")
+        prev = last
+    yield from read_entries(active, res, after_seq, prev_seq=prev)
+    res.last_seq = max(res.last_seq, prev)
+
+
+def read_entries(
+    path: Path, result: ScanResult | None = None, after_seq: int = 0, prev_seq: int = 0
+) -> Iterator[Stamped]:
     """Yield the journal's entries with ``seq > after_seq`` in order; fill ``result`` as it goes.
 
+    ``prev_seq``: the entry before this file's first (a segment's predecessor), 0 when unknown.
     Raises :class:`JournalCorrupt` on damage other than a torn tail. A missing file reads as empty.
     """
     res = result if result is not None else ScanResult()
@@ -92,7 +137,7 @@ def read_entries(path: Path, result: ScanResult | None = None, after_seq: int = 
         raise JournalCorrupt(path, 0, "not a rucksack journal (bad magic)")
     offset = len(MAGIC)
     hsize = HEADER.size
-    last_seq = 0
+    last_seq = prev_seq
     view = memoryview(data)
     while offset < size:
         if size - offset < hsize:
@@ -143,14 +188,15 @@ class JournalWriter:
 
     ``fsync=False`` skips ``fdatasync`` (tests and benchmarks of the CPU path only; never for a
     real exchange). ``on_durable(seq)`` is called from the flusher thread after each group.
+    ``after_seq``: the last entry of the archived segments before ``path`` (0: none).
     """
 
-    def __init__(self, path: Path, *, fsync: bool = True, threaded: bool = True) -> None:
+    def __init__(self, path: Path, *, fsync: bool = True, threaded: bool = True, after_seq: int = 0) -> None:
         self.path = path
         result = scan(path)  # raises JournalCorrupt on mid-file damage
         self.torn_bytes_truncated = result.torn_bytes
         exists = path.exists()
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
         if not exists or result.valid_end == 0:
             os.ftruncate(self._fd, 0)
             os.write(self._fd, MAGIC)
@@ -160,12 +206,13 @@ class JournalWriter:
         os.fsync(self._fd)
         _fsync_dir(path.parent)
         self._fsync = fsync
-        self.last_seq = result.last_seq
-        self.durable_seq = result.last_seq
+        self.last_seq = max(result.last_seq, after_seq)
+        self.durable_seq = self.last_seq
+        self.first_seq = self.last_seq - result.count + 1  # of the active file's first entry (or next)
         self.flushes = 0
         self.on_durable: Callable[[int], None] | None = None
         self._queue: list[bytes] = []
-        self._queued_seq = result.last_seq
+        self._queued_seq = self.last_seq
         self._cond = threading.Condition()
         self._closing = False
         self._error: BaseException | None = None
@@ -204,6 +251,23 @@ class JournalWriter:
                 self.flushes += 1
                 self._cond.notify_all()
         return self.durable_seq
+
+    def rotate(self) -> Path | None:
+        """Archive the active file as a segment and start a new one; only when everything queued
+        is durable and the active file holds entries (else None: nothing to do now)."""
+        with self._cond:
+            if self._error is not None or self._queued_seq != self.durable_seq or self.last_seq < self.first_seq:
+                return None
+            archived = self.path.with_name(segment_name(self.first_seq, self.last_seq))
+            os.fsync(self._fd)
+            os.close(self._fd)
+            os.rename(self.path, archived)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.write(self._fd, MAGIC)
+            os.fsync(self._fd)
+            _fsync_dir(self.path.parent)
+            self.first_seq = self.last_seq + 1
+            return archived
 
     def wait_durable(self, seq: int, timeout: float | None = None) -> bool:
         """Block until ``durable_seq >= seq``; False on timeout."""

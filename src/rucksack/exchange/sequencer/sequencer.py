@@ -7,10 +7,16 @@ sequence number, so nobody ever sees the effect of a command that a crash could 
 
 If the engine raises, the sequencer halts: the command is journaled, so a restart replays into
 the same exception rather than running on with doubtful state.
+
+If a listener raises while a durable command is published, the sequencer halts too (no further
+command is accepted, so nothing more can diverge from what the listeners saw), the failure is
+logged with the command's sequence number, and the other listeners still receive that command's
+events and every later durable one's: nothing already decided is dropped on the way out.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Callable
 
@@ -21,6 +27,8 @@ from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.events import Event
 from rucksack.exchange.sequencer.journal import JournalWriter, encode_entry
 
+log = logging.getLogger(__name__)
+
 Listener = Callable[[int, int, list[Event]], None]
 """Called with (seq, ts_us, events) for each command, in order, once it is durable."""
 
@@ -30,7 +38,7 @@ class UnencodableCommand(ValueError):
 
 
 class SequencerHalted(RuntimeError):
-    """The engine raised on a command; nothing more is accepted until a restart."""
+    """The engine or a listener raised; nothing more is accepted until a restart."""
 
 
 class Sequencer:
@@ -67,6 +75,11 @@ class Sequencer:
             self._pending.append((seq, ts_us, events))
         return seq, events
 
+    def halt(self, reason: BaseException) -> None:
+        """Accept no more commands (the first reason is kept)."""
+        if self.halted is None:
+            self.halted = reason
+
     @property
     def durable_seq(self) -> int:
         return self.seq if self.journal is None else self.journal.durable_seq
@@ -85,6 +98,10 @@ class Sequencer:
         while pending and pending[0][0] <= durable:
             seq, ts_us, events = pending.popleft()
             for listener in self.listeners:
-                listener(seq, ts_us, events)
+                try:
+                    listener(seq, ts_us, events)
+                except Exception as exc:  # the others still hear of it; no new command is taken
+                    log.critical("listener %r failed on command %d; halting writes", listener, seq, exc_info=True)
+                    self.halt(exc)
             released += 1
         return released

@@ -4,7 +4,9 @@ A file ``snapshot-<seq>.bin`` holds a small MessagePack header (format, seq, sta
 snapshot body. Files are written to a temporary name, fsynced and renamed, so a crash never
 leaves a half-written snapshot under a real name. Loading verifies the stored hash; a damaged
 snapshot is skipped in favour of an older one (the journal still holds everything after it).
-A snapshot is only taken once the journal is durable up to its sequence number.
+A snapshot is only taken once the journal is durable up to its sequence number. Files are
+owner-only (0600). The ``keep`` newest are kept; older ones are deleted once a newer one is
+safely on disk (the journal itself is never trimmed: it is the complete record).
 """
 
 from __future__ import annotations
@@ -40,7 +42,9 @@ class SnapshotStore:
         self.directory = directory
         self.keep = keep
         self.skipped: list[str] = []
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for partial in directory.glob("snapshot-*.tmp"):  # a crash mid-write left it; never a snapshot
+            partial.unlink(missing_ok=True)
 
     def save(self, snapshot: Snapshot) -> tuple[Path, str]:
         body = encode_snapshot(snapshot)
@@ -48,7 +52,7 @@ class SnapshotStore:
         data = _encoder.encode(SnapshotFile(SnapshotHeader(FORMAT, snapshot.seq, digest), body))
         final = self.directory / f"snapshot-{snapshot.seq:012d}.bin"
         tmp = final.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             view = memoryview(data)
             while view:

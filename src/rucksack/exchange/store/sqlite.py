@@ -13,10 +13,20 @@ filled from ``OrderAccepted``, dropped on ``OrderClosed``; reloaded from the ope
 Schema changes bump ``SCHEMA_VERSION``; a database with another version is rebuilt from the
 journal. WAL with ``synchronous=NORMAL``: an OS crash may lose the newest read-model rows, never
 journal data, and the rebuild covers the gap.
+
+Integers: each value stored fits SQLite's signed 64 bits because the core bounds every price,
+quantity and amount (``core.markets``, "Representable bounds"); sums over many rows (volumes,
+deposit totals) are taken as two exact partial sums of the high and low 32 bits
+(:func:`wide_sum`), so they cannot overflow SQLite's ``SUM``.
+
+A projection that raises is never skipped over: :meth:`ReadStore.abandon` rolls the open batch
+back (so ``last_seq`` stays at the last command projected whole) and refuses every later write;
+the service then halts writes, and the next start projects again from the journal.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -117,6 +127,23 @@ INSERT_TRIGGER = (  # a pending trigger order has a history row from the start, 
     f" VALUES (?,{'?,' * len(PLACED_FIELDS)}?,'TriggerPending',?)"
 )
 OPEN_STATUSES = ("New", "PartiallyFilled")
+WIDE_SHIFT = 32  # wide_sum's split: each partial sum has 2**31 rows of headroom
+
+
+def wide_sum(expr: str, name: str) -> str:
+    """SQL for two exact partial sums of ``expr`` (each row's value fits in 64 bits), named
+    ``name_hi`` and ``name_lo``; :func:`join_wide` puts them together."""
+    return f"SUM(({expr}) >> {WIDE_SHIFT}) AS {name}_hi, SUM(({expr}) & {(1 << WIDE_SHIFT) - 1}) AS {name}_lo"
+
+
+def join_wide(row: dict[str, Any], name: str) -> int:
+    """Replace ``row``'s two partial sums of ``name`` by the exact total (0 when no rows)."""
+    hi, lo = row.pop(f"{name}_hi"), row.pop(f"{name}_lo")
+    total = ((hi or 0) << WIDE_SHIFT) + (lo or 0)
+    row[name] = total
+    return total
+
+
 NO_CLIENT_ID = -1
 
 
@@ -213,6 +240,7 @@ class ReadStore:
         self.liquidation_fee_ppm = spec.risk.liquidation_fee_ppm
         self.db = self._open()
         self._dirty = False
+        self.failed: BaseException | None = None  # set by abandon(): no more writes
         self.liquidating: set[int] = set()
         # order id -> client id, for every open order that has one (so fills need no query)
         self.client_ids: dict[int, int] = dict(
@@ -259,6 +287,8 @@ class ReadStore:
 
     def project(self, seq: int, ts_us: int, events: list[Event]) -> None:
         """Apply one command's events (inside the open batch transaction)."""
+        if self.failed is not None:
+            raise RuntimeError("the read model was abandoned after a projection failure") from self.failed
         db = self.db
         if not self._dirty:
             db.execute("BEGIN")
@@ -419,8 +449,17 @@ class ReadStore:
                 (ev.lots, ev.lots * ev.price * self.lot_tick_atoms[ev.market], ev.ts_us, order_id),
             )
 
-    def commit(self) -> None:
+    def abandon(self, exc: BaseException) -> None:
+        """A projection failed: roll the open batch back and refuse every later write, so the
+        database stays a prefix of the journal (the next start projects the rest again)."""
+        self.failed = exc
         if self._dirty:
+            self._dirty = False
+            with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back already (disk full)
+                self.db.execute("ROLLBACK")
+
+    def commit(self) -> None:
+        if self._dirty and self.failed is None:
             self.db.execute("COMMIT")
             self._dirty = False
 
@@ -487,21 +526,21 @@ class ReadStore:
         )
 
     def ticker(self, market: str, since_us: int) -> dict[str, Any]:
-        row = self.db.execute(
-            "SELECT COUNT(*), MIN(price), MAX(price), SUM(lots), SUM(lots * price) FROM trades"
-            " WHERE market=? AND ts_us>=?",
+        row = self._rows(
+            f"SELECT COUNT(*) AS n, MIN(price) AS low, MAX(price) AS high, {wide_sum('lots', 'lots')},"
+            f" {wide_sum('lots * price', 'lot_ticks')} FROM trades WHERE market=? AND ts_us>=?",
             (market, since_us),
-        ).fetchone()
+        )[0]
         first = self.db.execute(
             "SELECT price FROM trades WHERE market=? AND ts_us>=? ORDER BY id ASC LIMIT 1", (market, since_us)
         ).fetchone()
         last = self.db.execute("SELECT price FROM trades WHERE market=? ORDER BY id DESC LIMIT 1", (market,)).fetchone()
         return {
-            "count": row[0],
-            "low": row[1],
-            "high": row[2],
-            "lots": row[3] or 0,
-            "lot_ticks": row[4] or 0,
+            "count": row["n"],
+            "low": row["low"],
+            "high": row["high"],
+            "lots": join_wide(row, "lots"),
+            "lot_ticks": join_wide(row, "lot_ticks"),
             "first": first[0] if first else None,
             "last": last[0] if last else None,
         }
@@ -510,12 +549,17 @@ class ReadStore:
         # trade ids grow with time, so a bucket's first and last ids give its open and close
         sql = (
             "WITH b AS (SELECT (ts_us / :iv) * :iv AS bucket, COUNT(*) AS n, MIN(price) AS low, MAX(price) AS high,"
-            " SUM(lots) AS lots, SUM(lots * price) AS lot_ticks, MIN(id) AS first_id, MAX(id) AS last_id"
+            f" {wide_sum('lots', 'lots')}, {wide_sum('lots * price', 'lot_ticks')},"
+            " MIN(id) AS first_id, MAX(id) AS last_id"
             " FROM trades WHERE market = :m AND ts_us >= :s AND ts_us < :e GROUP BY bucket)"
             " SELECT b.*, f.price AS open, l.price AS close FROM b"
             " JOIN trades f ON f.id = b.first_id JOIN trades l ON l.id = b.last_id ORDER BY b.bucket"
         )
-        return self._rows(sql, {"iv": interval_us, "m": market, "s": start_us, "e": end_us})
+        rows = self._rows(sql, {"iv": interval_us, "m": market, "s": start_us, "e": end_us})
+        for row in rows:
+            join_wide(row, "lots")
+            join_wide(row, "lot_ticks")
+        return rows
 
     def capital(
         self,
@@ -541,12 +585,12 @@ class ReadStore:
 
     def deposit_totals(self, ref_prefix: str, upto_seq: int) -> dict[str, int]:
         """Atoms deposited per asset with a reference starting ``ref_prefix``, at or before ``upto_seq``."""
-        rows = self.db.execute(
-            "SELECT asset, SUM(amount) FROM capital WHERE kind='deposit' AND substr(ref, 1, ?) = ? AND seq <= ? "
-            "GROUP BY asset",
+        rows = self._rows(
+            f"SELECT asset, {wide_sum('amount', 'total')} FROM capital"
+            " WHERE kind='deposit' AND substr(ref, 1, ?) = ? AND seq <= ? GROUP BY asset",
             (len(ref_prefix), ref_prefix, upto_seq),
-        ).fetchall()
-        return {str(asset): int(total) for asset, total in rows}
+        )
+        return {str(row["asset"]): join_wide(row, "total") for row in rows}
 
     def subaccounts(self, parent: int) -> dict[int, tuple[str, int]]:
         rows = self._rows("SELECT id, label, created_us FROM accounts WHERE parent=?", [parent])

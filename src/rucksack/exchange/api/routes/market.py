@@ -156,6 +156,8 @@ async def klines(service: ExchangeService, params: dict[str, str]) -> Any:
 
 
 async def status(service: ExchangeService, params: dict[str, str]) -> Any:
+    if service.halted is not None:  # writes stopped after a failure (see ExchangeService)
+        return {"status": "Maintenance", "message": "The exchange is halted; writes are refused until a restart"}
     return {"status": "Ok", "message": None}
 
 

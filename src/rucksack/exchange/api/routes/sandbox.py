@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rucksack.exchange.api.errors import bad_request
+from rucksack.exchange.api.errors import ApiError, bad_request
 from rucksack.exchange.api.routes.subaccounts import parse_public_key
 from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.api.wire import parse_amount
@@ -68,10 +68,20 @@ async def sandbox_set_price(service: ExchangeService, body: Any) -> Any:
     ticks = mw.parse_price(body.get("price"))
     if service.feed is None or mw.symbol not in service.feed.prices:
         raise bad_request(f"no price feed drives {mw.symbol} on this server")
-    service.feed.set(mw.symbol, ticks)
     from rucksack.exchange.core.commands import SetIndexPrice
     from rucksack.exchange.makers import index_targets
 
-    for market, num, den in index_targets(service, service.feed).get(mw.symbol, []):
-        await service.submit(SetIndexPrice(market, ticks * num // den))  # at once, not at the next feed step
+    targets = [(market, ticks * num // den) for market, num, den in index_targets(service, service.feed)[mw.symbol]]
+    for market, price in targets:  # every market it drives must accept the price: check all before any moves
+        limit = service.wire.markets[market]
+        if not limit.spec.min_price_ticks <= price <= limit.spec.max_price_ticks:
+            raise ApiError(
+                400,
+                "INVALID_PRICE",
+                f"price must be within {market}'s limits {limit.price(limit.spec.min_price_ticks)}"
+                f"..{limit.price(limit.spec.max_price_ticks)}",
+            )
+    service.feed.set(mw.symbol, ticks)
+    for market, price in targets:
+        await service.submit(SetIndexPrice(market, price))  # at once, not at the next feed step
     return {"symbol": mw.symbol, "price": mw.price(ticks)}

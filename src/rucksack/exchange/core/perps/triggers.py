@@ -136,7 +136,8 @@ def _check_tpsl(m: MarketState, c: PlaceOrder) -> str:
             return Reason.INVALID_ORDER
         if price and by_code(by, True) < 0:
             return Reason.INVALID_ORDER
-        if price < 0 or price > _MAX_TICKS or limit < 0 or limit > _MAX_TICKS:
+        top = m.max_price or _MAX_TICKS  # the market's bound (core.markets, "Representable bounds")
+        if price < 0 or price > top or limit < 0 or limit > top:
             return Reason.INVALID_PRICE
     tp, sl = c.take_profit_price, c.stop_loss_price
     if ref > 0:
@@ -154,10 +155,10 @@ def _place_trigger(engine: Engine, m: MarketState, c: PlaceOrder, ts_us: int) ->
     reason = ""
     if by < 0 or c.side not in ("Bid", "Ask") or c.order_type not in ("Limit", "Market"):
         reason = Reason.INVALID_ORDER
-    elif c.trigger_price < 0 or c.trigger_price > _MAX_TICKS:
+    elif c.trigger_price < 0 or c.trigger_price > (m.max_price or _MAX_TICKS):
         reason = Reason.INVALID_PRICE
-    elif c.lots <= 0 or c.quote_atoms:
-        reason = Reason.INVALID_QUANTITY  # trigger orders are sized in base quantity
+    elif c.lots <= 0 or c.quote_atoms or (m.max_lots and c.lots > m.max_lots):
+        reason = Reason.INVALID_QUANTITY  # trigger orders are sized in base quantity, within the market's bound
     elif (c.order_type == "Limit") != (c.price > 0):
         reason = Reason.INVALID_PRICE if c.order_type == "Limit" else Reason.INVALID_ORDER
     elif c.reduce_only and not m.is_perp:
