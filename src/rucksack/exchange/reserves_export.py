@@ -61,6 +61,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from rucksack.exchange.core import queries
 from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.lending.curve import WAD
 from rucksack.exchange.core.markets import FIRST_USER_ACCOUNT
@@ -115,15 +116,15 @@ def _decimal(value: Fraction) -> str:
 
 
 def asset_prices(engine: Engine) -> list[AssetInfo]:
-    spec = engine.spec
-    calc = engine.margin
-    settle_decimals = spec.assets[engine.settle_asset].decimals
+    spec = queries.spec(engine)
+    settle = queries.settle_asset(engine)
+    settle_decimals = spec.assets[settle].decimals
     out = []
     for i, a in enumerate(spec.assets):
-        if i == engine.settle_asset:
+        if i == settle:
             price = Fraction(1)
         else:
-            m = calc.pricers[i]
+            m = queries.price_market(engine, i)
             price = (
                 Fraction(10**a.decimals * m.index_price * m.lot_tick_atoms, m.lot_atoms * 10**settle_decimals)
                 if m is not None
@@ -135,21 +136,9 @@ def asset_prices(engine: Engine) -> list[AssetInfo]:
 
 
 def account_nets(engine: Engine, account: int) -> list[int]:
-    """Signed net atoms per asset of one account (the rule in the module docstring)."""
-    acct = engine.ledger.accounts[account]
-    nets = []
-    for i, bal in enumerate(acct.assets):
-        net = bal.available + bal.locked
-        pool = engine.pools[i]
-        if pool is not None and (bal.lend_shares or bal.borrow_shares):
-            net += pool.claim(bal.lend_shares) - pool.debt(bal.borrow_shares)
-        nets.append(net)
-    pnl = acct.unsettled
-    for pos in acct.positions.values():
-        m = engine.markets[pos.market]
-        pnl += pos.lots * (m.valuation_price()) * m.lot_tick_atoms - pos.cost
-    nets[engine.settle_asset] += pnl
-    return nets
+    """Signed net atoms per asset of one account (the rule in the module docstring), as the core's
+    own valuation counts them (``queries.account_nets``: the collateral rows and the margin's PnL)."""
+    return queries.account_nets(engine, account)
 
 
 def _split(nets: list[int]) -> tuple[list[int], list[int]]:
@@ -157,8 +146,8 @@ def _split(nets: list[int]) -> tuple[list[int], list[int]]:
 
 
 def liabilities(engine: Engine) -> Liabilities:
-    """The engine's liabilities at ``engine.last_seq`` (read between commands: nothing may mutate it)."""
-    spec = engine.spec
+    """The engine's liabilities at its last seq (read between commands: nothing may mutate it)."""
+    spec = queries.spec(engine)
     roles = {
         spec.fee_account: "fees",
         spec.risk.liquidity_fund_account: "liquidity fund",
@@ -166,20 +155,19 @@ def liabilities(engine: Engine) -> Liabilities:
     }
     rows: list[LiabilityRow] = []
     system: list[SystemRow] = []
-    for account in sorted(engine.ledger.accounts):
+    for account in queries.account_ids(engine):
         equity, debt = _split(account_nets(engine, account))
         if account < FIRST_USER_ACCOUNT:
             system.append(SystemRow(account, roles.get(account, "system"), equity, debt))
         else:
             rows.append(LiabilityRow(account, equity, debt))
-    ledger = engine.ledger
     custody = [
-        CustodyHolding(a.symbol, ledger.deposited[i] - ledger.withdrawn[i], LEDGER_ADDRESS, 0)
-        for i, a in enumerate(spec.assets)
+        CustodyHolding(a.symbol, net, LEDGER_ADDRESS, 0)
+        for a, net in zip(spec.assets, queries.net_deposits(engine), strict=True)
     ]
     snap = LiabilitySnapshot(
-        seq=engine.last_seq,
-        ts_us=engine.last_ts_us,
+        seq=queries.last_seq(engine),
+        ts_us=queries.last_ts_us(engine),
         assets=asset_prices(engine),
         rows=rows,
         price_asset=spec.settlement_asset,
@@ -376,7 +364,7 @@ def take_snapshot(service: ExchangeService) -> tuple[Liabilities, Path]:
     """Liabilities at the live engine's last seq, taken in the loop thread after the journal covers it."""
     # the cut is durable (a crash cannot lose the seq it is taken at) and projected (the read store
     # holds every event up to it: the sandbox grants are read there)
-    service.exchange.journal.wait_durable(service.engine.last_seq)
+    service.exchange.journal.wait_durable(queries.last_seq(service.engine))
     service.release()
     liab = liabilities(service.engine)
     return liab, reserves_root(service.data_dir) / str(liab.snapshot.seq)

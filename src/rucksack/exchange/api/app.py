@@ -43,6 +43,7 @@ from rucksack.exchange.api.routes import (
 )
 from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.api.ws import Hub
+from rucksack.exchange.core import queries
 from rucksack.exchange.sequencer.sequencer import SequencerHalted, UnencodableCommand
 
 log = logging.getLogger("rucksack.api")
@@ -254,7 +255,7 @@ def _authenticate(service: ExchangeService, request: Request, instruction: str, 
     timestamp = headers.get("x-timestamp")
     if not api_key or not signature or not timestamp:
         raise unauthorized("Missing X-API-Key, X-Signature or X-Timestamp header")
-    account_id = service.engine.api_keys.get(api_key)
+    account_id = queries.account_for_key(service.engine, api_key)
     if account_id is None:
         raise unauthorized("Unknown API key")
     service.verifier.check(

@@ -14,14 +14,16 @@ Invariants, over the released prefix of the journal:
   orders in ``orders``, the ones that may rest; an account with none has no entry.
 
 Released events trail the engine by at most one group commit, so readers that need the live
-truth (the REST routes) confirm each id against ``engine.orders``.
+truth (the REST routes) confirm each id against ``queries.resting_orders``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from rucksack.exchange.core import queries
 from rucksack.exchange.core.book.order import Order
 from rucksack.exchange.core.commands import PlaceOrder
 from rucksack.exchange.core.engine import Engine
@@ -76,14 +78,14 @@ class OpenOrders:
     def __init__(self, engine: Engine) -> None:
         self.orders: dict[int, OpenOrder] = {}
         self.limit_ids: dict[int, set[int]] = {}
-        markets = engine.markets
+        markets = queries.markets(engine)
         self.lot_tick_atoms = {m.symbol: m.lot_tick_atoms for m in markets}
-        for o in engine.orders.values():
+        for o in queries.resting_orders(engine).values():
             entry = OpenOrder(o.id, placed_from_book(o, markets[o.market].symbol))
             entry.filled_lots, entry.filled_quote = o.filled_lots, o.filled_quote
             self.orders[o.id] = entry
             self.limit_ids.setdefault(o.account, set()).add(o.id)
-        for t in engine.triggers.values():
+        for t in queries.pending_triggers(engine):
             self.orders[t.id] = OpenOrder(t.id, t.order, pending=True)
 
     def apply(self, events: list[Event]) -> list[Steps]:
@@ -131,7 +133,7 @@ class OpenOrders:
         entry.filled_quote += quote
         return OrderStep(entry, entry.filled_lots, entry.filled_quote)
 
-    def resting(self, account: int, live: dict[int, Order]) -> list[Order]:
+    def resting(self, account: int, live: Mapping[int, Order]) -> list[Order]:
         """The account's resting orders, oldest first, each confirmed in ``live`` (the engine's
         orders: commands applied but not yet durable may have closed some)."""
         found = [live[i] for i in self.limit_ids.get(account, ()) if i in live and live[i].account == account]

@@ -42,6 +42,7 @@ from rucksack.exchange.api.routes.market import funding_estimates as _estimates
 from rucksack.exchange.api.routes.market import ticker_json
 from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.api.wire import format_atoms, iso_seconds
+from rucksack.exchange.core import queries
 from rucksack.exchange.core.events import (
     ApiKeyRemoved,
     Deposited,
@@ -120,7 +121,7 @@ class Hub:
         self.best: dict[str, tuple[int, int, int, int]] = {}
         # position stream: last lots sent per (account, market index), to tell opened/adjusted/closed
         self.sent_lots: dict[tuple[int, int], int] = {}
-        self.liquidating: set[int] = {a for a, acct in service.engine.ledger.accounts.items() if acct.liquidating}
+        self.liquidating: set[int] = queries.liquidating_accounts(service.engine)
         self.open_interest: dict[str, tuple[int, int]] = {}  # symbol -> (lots sent, time sent)
         service.listeners.append(self.on_events)
 
@@ -188,7 +189,7 @@ class Hub:
                         conn.close("API key removed")
         if funded:
             for account, market in list(self.sent_lots):
-                symbol = self.service.engine.markets[market].symbol
+                symbol = queries.market_at(self.service.engine, market).symbol
                 if symbol in funded:
                     positions.add((account, symbol))
         for account, symbol in sorted(positions):
@@ -311,8 +312,8 @@ class Hub:
     # ------------------------------------------------------------------ margin streams
 
     def _position_symbols(self, account: int) -> list[str]:
-        acct = self.service.engine.ledger.accounts.get(account)
-        markets = self.service.engine.markets
+        acct = queries.account(self.service.engine, account)
+        markets = queries.markets(self.service.engine)
         held = {markets[mi].symbol for mi in acct.positions} if acct is not None else set()
         held |= {markets[mi].symbol for a, mi in self.sent_lots if a == account}
         return sorted(held)
@@ -326,7 +327,7 @@ class Hub:
         Backpack has sent since 2025-09-01)."""
         from rucksack.exchange.api.routes.positions import account_of, position_json
 
-        m = self.service.engine.market_by_symbol[symbol]
+        m = queries.market(self.service.engine, symbol)
         acct = account_of(self.service, account)
         p = position_json(self.service, acct, m, acct.positions.get(m.index), liquidation=False)
         data: dict[str, Any] = {"e": kind} if kind else {}
@@ -352,13 +353,13 @@ class Hub:
         return data
 
     def _position(self, account: int, symbol: str, ts_us: int) -> None:
-        m = self.service.engine.market_by_symbol[symbol]
+        m = queries.market(self.service.engine, symbol)
         key = (account, m.index)
         targets = self._position_targets(account, symbol)
         if not targets:
             self.sent_lots.pop(key, None)
             return
-        acct = self.service.engine.ledger.accounts.get(account)
+        acct = queries.account(self.service.engine, account)
         pos = acct.positions.get(m.index) if acct is not None else None
         lots = pos.lots if pos is not None else 0
         before = self.sent_lots.get(key, 0)
@@ -377,11 +378,11 @@ class Hub:
         """On subscribe: the open positions, one frame each, without ``e`` (clients ignore them)."""
         if conn.account is None:
             return
-        acct = self.service.engine.ledger.accounts.get(conn.account)
+        acct = queries.account(self.service.engine, conn.account)
         if acct is None:
             return
         now = self.service.clock()
-        markets = self.service.engine.markets
+        markets = queries.markets(self.service.engine)
         for stream in streams:
             parts = stream.split(".")
             for mi in sorted(acct.positions):
@@ -419,7 +420,7 @@ class Hub:
             if not subs:
                 self.open_interest.pop(symbol, None)
                 continue
-            lots = self.service.engine.market_by_symbol[symbol].open_interest
+            lots = queries.market(self.service.engine, symbol).open_interest
             sent = self.open_interest.get(symbol)
             if sent is not None and sent[0] == lots and now - sent[1] < OPEN_INTEREST_PERIOD_US:
                 continue
@@ -434,7 +435,7 @@ class Hub:
         if not subs:
             return
         mw = self.wire.markets[symbol]
-        state = self.service.engine.market_by_symbol[symbol]
+        state = queries.market(self.service.engine, symbol)
         bids: list[list[str]] = []
         asks: list[list[str]] = []
         for side, price in sorted(levels, key=lambda x: x[1]):
@@ -468,7 +469,7 @@ class Hub:
             c.send(stream, data)
 
     def _book_ticker(self, symbol: str, seq: int, ts_us: int) -> None:
-        state = self.service.engine.market_by_symbol[symbol]
+        state = queries.market(self.service.engine, symbol)
         bid, ask = state.bids.best(), state.asks.best()
         best = (bid.price if bid else 0, bid.lots if bid else 0, ask.price if ask else 0, ask.lots if ask else 0)
         if self.best.get(symbol) == best:
@@ -502,14 +503,14 @@ class Hub:
         if not targets:
             return
         spec = self.wire.assets[asset]
-        index = self.service.engine.asset_index[asset]
-        ledger = self.service.engine.ledger
+        engine = self.service.engine
+        index = queries.asset_index(engine, asset)
         data = {
             "e": "balanceUpdate",
             "E": ts_us,
             "a": asset,
-            "A": format_atoms(ledger.available(account, index), spec.decimals),
-            "L": format_atoms(ledger.locked(account, index), spec.decimals),
+            "A": format_atoms(queries.available(engine, account, index), spec.decimals),
+            "L": format_atoms(queries.locked(engine, account, index), spec.decimals),
             "S": "0",
         }
         for c in targets:
@@ -524,7 +525,7 @@ class Hub:
             for symbol in self.wire.markets:
                 stream = f"ticker.{symbol}"
                 subs = self.subscribers(stream)
-                if subs and self.service.engine.market_by_symbol[symbol].last_price:  # never traded: nothing to say
+                if subs and queries.market(self.service.engine, symbol).last_price:  # never traded: nothing to say
                     t = ticker_json(self.service, symbol, 86_400_000_000)
                     data = {
                         "e": "ticker",
@@ -668,7 +669,7 @@ class Hub:
         ):
             raise ApiError(401, "UNAUTHORIZED", "private streams need a signature [key, sig, timestamp, window]")
         api_key, sig, ts, window = (str(x) for x in signature)
-        account = self.service.engine.api_keys.get(api_key)
+        account = queries.account_for_key(self.service.engine, api_key)
         if account is None:
             raise ApiError(401, "UNAUTHORIZED", "Unknown API key")
         self.service.verifier.check(api_key, sig, ts, window, self.service.now_ms(), "subscribe", [], from_query=False)

@@ -14,6 +14,7 @@ from rucksack.exchange.api.routes.positions import account_of
 from rucksack.exchange.api.routes.subaccounts import target_account
 from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.api.wire import format_atoms, iso_ms
+from rucksack.exchange.core import queries
 
 
 async def account(service: ExchangeService, account: int, params: Any) -> Any:
@@ -24,16 +25,15 @@ async def account(service: ExchangeService, account: int, params: Any) -> Any:
     engine refuses an order that would raise its futures exposure above it, ``POSITION_LIMIT``);
     ``borrowLimit`` is the USDC a new borrow could take now (``risk.limits.max_borrow``).
     """
-    from rucksack.exchange.core.risk.limits import max_borrow
-
     account = target_account(service, account, params)
     engine = service.engine
     acct = account_of(service, account)
     tier = service.spec.fee_tiers[acct.tier]
     settle = service.wire.assets[service.spec.settlement_asset]
     leverage = acct.leverage_limit or service.spec.risk.max_leverage
-    equity = engine.margin.compute(acct).equity if account in engine.ledger.accounts else 0
-    borrow = max_borrow(engine, acct, engine.settle_asset) if account in engine.ledger.accounts else 0
+    held = queries.account(engine, account) is not None
+    equity = queries.margin(engine, acct).equity if held else 0
+    borrow = queries.max_borrow(engine, acct, queries.settle_asset(engine)) if held else 0
     return {
         "autoBorrowSettlements": acct.auto_borrow_settlements,
         "autoLend": acct.auto_lend,
@@ -45,10 +45,10 @@ async def account(service: ExchangeService, account: int, params: Any) -> Any:
         "leverageLimit": str(leverage),
         "limitOrders": len(service.open_orders(account)),
         "liquidating": acct.liquidating,
-        "positionLimit": format_atoms(engine.margin.position_limit(acct, equity), settle.decimals),
+        "positionLimit": format_atoms(queries.position_limit(engine, acct, equity), settle.decimals),
         "spotMakerFee": format_atoms(tier.spot_maker_ppm, 2),
         "spotTakerFee": format_atoms(tier.spot_taker_ppm, 2),
-        "triggerOrders": sum(1 for t in service.engine.triggers.values() if t.account == account),
+        "triggerOrders": len(queries.pending_triggers(engine, account)),
     }
 
 
@@ -93,7 +93,7 @@ async def account_update(service: ExchangeService, account: int, params: Any) ->
 
 async def capital(service: ExchangeService, account: int, params: Any) -> Any:
     account = target_account(service, account, params)
-    acct = service.engine.ledger.accounts.get(account)
+    acct = queries.account(service.engine, account)
     out: dict[str, Any] = {}
     if acct is None:
         return out
@@ -202,17 +202,15 @@ async def max_order_quantity(service: ExchangeService, account: int, params: Any
     ``price`` (else the mark), a reduce-only order by the position; spot by the balance at ``price``
     (else the best opposite price, else the last trade), checked against margin when the account has
     exposure."""
-    from rucksack.exchange.core.risk.limits import max_perp_order_lots, max_spot_order_lots
-
     account = target_account(service, account, params)
     mw = service.wire.market(params.get("symbol"))
     side = params.get("side")
     if side not in ("Bid", "Ask"):
         raise bad_request("side must be Bid or Ask")
     flags = {k: _flag(params, k) for k in ("reduceOnly", "autoBorrow", "autoBorrowRepay", "autoLendRedeem")}
-    m = service.engine.market_by_symbol[mw.symbol]
+    m = queries.market(service.engine, mw.symbol)
     price = mw.parse_price(params["price"]) if params.get("price") is not None else 0
-    acct = service.engine.ledger.accounts.get(account)
+    acct = queries.account(service.engine, account)
     is_buy = side == "Bid"
     if acct is None:
         lots = 0
@@ -222,11 +220,11 @@ async def max_order_quantity(service: ExchangeService, account: int, params: Any
         if flags["reduceOnly"]:
             lots = reducing
         else:
-            lots = max_perp_order_lots(service.engine, acct, m, is_buy, price)
+            lots = queries.max_order_lots(service.engine, acct, m, is_buy=is_buy, price=price)
     else:
         if flags["reduceOnly"]:
             raise ApiError(400, "INVALID_ORDER", "reduceOnly applies to futures markets only")
-        lots = max_spot_order_lots(service.engine, acct, m, is_buy, price)
+        lots = queries.max_order_lots(service.engine, acct, m, is_buy=is_buy, price=price)
     if mw.spec.max_lots:
         lots = min(lots, mw.spec.max_lots)
     out: dict[str, Any] = {
@@ -241,14 +239,12 @@ async def max_order_quantity(service: ExchangeService, account: int, params: Any
 
 async def max_withdrawal_quantity(service: ExchangeService, account: int, params: Any) -> Any:
     """The available balance that margin lets leave (``risk.limits.max_withdrawal``)."""
-    from rucksack.exchange.core.risk.limits import max_withdrawal
-
     account = target_account(service, account, params)
     asset = service.wire.asset(params.get("symbol"))
     flags = {k: _flag(params, k) for k in ("autoBorrow", "autoLendRedeem")}
-    acct = service.engine.ledger.accounts.get(account)
-    index = service.engine.asset_index[asset.symbol]
-    atoms = max_withdrawal(service.engine, acct, index) if acct is not None else 0
+    acct = queries.account(service.engine, account)
+    index = queries.asset_index(service.engine, asset.symbol)
+    atoms = queries.max_withdrawal(service.engine, acct, index) if acct is not None else 0
     out: dict[str, Any] = {"maxWithdrawalQuantity": format_atoms(atoms, asset.decimals), "symbol": asset.symbol}
     out.update({k: v for k, v in flags.items() if v is not None})
     return out
@@ -256,13 +252,11 @@ async def max_withdrawal_quantity(service: ExchangeService, account: int, params
 
 async def max_borrow_quantity(service: ExchangeService, account: int, params: Any) -> Any:
     """What a new borrow may take now: margin (the debt's IM) and the pool (``risk.limits.max_borrow``)."""
-    from rucksack.exchange.core.risk.limits import max_borrow
-
     account = target_account(service, account, params)
     asset = service.wire.asset(params.get("symbol"))
-    acct = service.engine.ledger.accounts.get(account)
-    index = service.engine.asset_index[asset.symbol]
-    atoms = max_borrow(service.engine, acct, index) if acct is not None else 0
+    acct = queries.account(service.engine, account)
+    index = queries.asset_index(service.engine, asset.symbol)
+    atoms = queries.max_borrow(service.engine, acct, index) if acct is not None else 0
     return {"maxBorrowQuantity": format_atoms(atoms, asset.decimals), "symbol": asset.symbol}
 
 

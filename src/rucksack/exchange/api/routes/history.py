@@ -11,6 +11,7 @@ from rucksack.exchange.api.routes.positions import avg_price, position_id
 from rucksack.exchange.api.routes.subaccounts import subaccount_id, target_account, user_id
 from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.api.wire import format_atoms, iso_ms
+from rucksack.exchange.core import queries
 
 SETTLEMENT_FILTERS = (
     "BackstopLiquidation",
@@ -104,11 +105,11 @@ async def position_history(service: ExchangeService, account: int, params: Any) 
     engine = service.engine
     for r in rows:
         mw = service.wire.markets[r["market"]]
-        m = engine.market_by_symbol[r["market"]]
+        m = queries.market(engine, r["market"])
         mark = m.valuation_price()
         lots = r["lots"]
         lta = mw.spec.lot_tick_atoms
-        acct = engine.ledger.accounts.get(account)
+        acct = queries.account(engine, account)
         pos = acct.positions.get(m.index) if acct is not None and r["state"] == "Open" else None
         exposure = pos.exposure_lots(0, 0) if pos is not None else abs(lots)
         out.append(

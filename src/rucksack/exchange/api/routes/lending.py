@@ -11,6 +11,7 @@ from rucksack.exchange.api.routes.common import (
 )
 from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.api.wire import format_atoms, iso_ms, parse_amount
+from rucksack.exchange.core import queries
 
 
 async def borrow_lend_markets(service: ExchangeService, params: dict[str, str]) -> Any:
@@ -18,10 +19,10 @@ async def borrow_lend_markets(service: ExchangeService, params: dict[str, str]) 
 
     out = []
     settle = service.wire.assets[service.spec.settlement_asset]
-    for index, (asset, pool) in enumerate(zip(service.spec.assets, service.engine.pools, strict=True)):
+    for index, (asset, pool) in enumerate(zip(service.spec.assets, queries.pools(service.engine), strict=True)):
         if pool is None:
             continue
-        mark = service.engine.margin.value(index, 10**asset.decimals, False)
+        mark = queries.asset_value(service.engine, index, 10**asset.decimals, round_up=False)
         u = pool.utilization()
         curve = pool.curve
         out.append(
@@ -37,7 +38,7 @@ async def borrow_lend_markets(service: ExchangeService, params: dict[str, str]) 
                 "openBorrowLendLimit": None,
                 "optimalUtilization": wad(curve.optimal_utilization),
                 "symbol": asset.symbol,
-                "timestamp": iso_ms(service.engine.last_ts_us or service.clock()),
+                "timestamp": iso_ms(queries.last_ts_us(service.engine) or service.clock()),
                 "throttleUtilizationThreshold": None,
                 "throttleUtilizationBound": None,
                 "throttleUpdateFraction": None,
@@ -83,24 +84,28 @@ async def borrow_lend_positions(service: ExchangeService, account: int, params: 
     from rucksack.exchange.core.risk.margin_fn import fraction
 
     account = target_account(service, account, params)
-    acct = service.engine.ledger.accounts.get(account)
+    engine = service.engine
+    acct = queries.account(engine, account)
     out: list[dict[str, Any]] = []
     if acct is None:
         return out
-    margin = service.engine.margin
     settle = service.wire.assets[service.spec.settlement_asset]
     floor = margin_floor(service, acct)
     for index, (asset, pool, bal) in enumerate(
-        zip(service.spec.assets, service.engine.pools, acct.assets, strict=True)
+        zip(service.spec.assets, queries.pools(engine), acct.assets, strict=True)
     ):
         if pool is None or not (bal.lend_shares or bal.borrow_shares):
             continue
         lent = pool.claim(bal.lend_shares)
         debt = pool.debt(bal.borrow_shares)
         net = lent - debt
-        exposure = margin.value(index, debt, True) if debt else 0
+        exposure = queries.asset_value(engine, index, debt, round_up=True) if debt else 0
         one = 10**asset.decimals
-        mark = margin.value(index, one, False) if index != service.engine.settle_asset else 10**settle.decimals
+        mark = (
+            queries.asset_value(engine, index, one, round_up=False)
+            if index != queries.settle_asset(engine)
+            else 10**settle.decimals
+        )
         imf = fraction(asset.borrow_imf, exposure, settle.decimals, floor) if asset.borrow_imf and debt else 0
         mmf = fraction(asset.borrow_mmf, exposure, settle.decimals, 0) if asset.borrow_mmf and debt else 0
         out.append(

@@ -16,6 +16,7 @@ from rucksack.exchange.api.routes.common import (
 )
 from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.api.wire import format_atoms, space_seconds
+from rucksack.exchange.core import queries
 
 
 async def assets(service: ExchangeService, params: dict[str, str]) -> Any:
@@ -82,7 +83,7 @@ async def depth(service: ExchangeService, params: dict[str, str]) -> Any:
     if limit not in DEPTH_LIMITS:
         raise bad_request("limit must be one of 5, 10, 20, 50, 100, 500, 1000")
     n = int(limit)
-    state = service.engine.market_by_symbol[mw.symbol]
+    state = queries.market(service.engine, mw.symbol)
     bids = [[mw.price(lv.price), mw.qty(lv.lots)] for lv in state.bids.iter_levels()[:n]]
     asks = [[mw.price(lv.price), mw.qty(lv.lots)] for lv in state.asks.iter_levels()[:n]]
     bids.reverse()  # Backpack lists both sides in ascending price order
@@ -90,7 +91,7 @@ async def depth(service: ExchangeService, params: dict[str, str]) -> Any:
         "asks": asks,
         "bids": bids,
         "lastUpdateId": str(service.sequencer.seq),
-        "timestamp": service.engine.last_ts_us,
+        "timestamp": queries.last_ts_us(service.engine),
     }
 
 
@@ -203,7 +204,7 @@ def funding_estimates(service: ExchangeService, symbol: str | None) -> list[dict
     for mw in service.wire.markets.values():
         if mw.spec.market_type != "PERP" or (symbol is not None and mw.symbol != symbol):
             continue
-        state = service.engine.market_by_symbol[mw.symbol]
+        state = queries.market(service.engine, mw.symbol)
         index, mark = state.index_price, mark_price(state)
         if not index:
             continue
@@ -230,7 +231,7 @@ async def open_interest(service: ExchangeService, params: dict[str, str]) -> Any
     return [
         {
             "symbol": mw.symbol,
-            "openInterest": mw.qty(service.engine.market_by_symbol[mw.symbol].open_interest),
+            "openInterest": mw.qty(queries.market(service.engine, mw.symbol).open_interest),
             "timestamp": now_ms,
         }
         for mw in service.wire.markets.values()

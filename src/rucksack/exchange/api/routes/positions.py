@@ -23,6 +23,7 @@ from rucksack.exchange.api.routes.common import wad
 from rucksack.exchange.api.routes.subaccounts import subaccount_id, target_account, user_id
 from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.api.wire import MarketWire, format_atoms, function_json
+from rucksack.exchange.core import queries
 from rucksack.exchange.core.ledger.balances import Account
 from rucksack.exchange.core.lending.curve import WAD
 from rucksack.exchange.core.market_state import MarketState
@@ -34,9 +35,8 @@ EXTRA_PLACES = 4  # average prices carry this many digits beyond the tick
 
 
 def account_of(service: ExchangeService, account: int) -> Account:
-    """The engine's account, or an empty one (never inserted) for an account that holds nothing yet."""
-    acct = service.engine.ledger.accounts.get(account)
-    return acct if acct is not None else Account(account, len(service.spec.assets))
+    """The account, or an empty one (never inserted) for an account that holds nothing yet."""
+    return queries.account_or_empty(service.engine, account)
 
 
 def avg_price(mw: MarketWire, notional_atoms: int, lots: int) -> str:
@@ -62,8 +62,6 @@ def margin_floor(service: ExchangeService, acct: Account) -> int:
 def position_json(
     service: ExchangeService, acct: Account, m: MarketState, pos: Position | None, *, liquidation: bool = True
 ) -> dict[str, Any]:
-    from rucksack.exchange.core.risk.limits import estimated_liquidation_price
-
     mw = service.wire.markets[m.symbol]
     settle_decimals = mw.quote.decimals
 
@@ -81,7 +79,7 @@ def position_json(
     entry_cost = pos.entry_cost if pos is not None else 0
     fees = pos.fees if pos is not None else 0
     breakeven_cost = entry_cost + fees if lots > 0 else entry_cost - fees
-    liq = estimated_liquidation_price(service.engine, acct, m) if lots and liquidation else 0
+    liq = queries.estimated_liquidation_price(service.engine, acct, m) if lots and liquidation else 0
     upnl = lots * mark * lta - pos.cost if pos is not None else 0
     return {
         "breakEvenPrice": avg_price(mw, breakeven_cost, lots),
@@ -112,7 +110,7 @@ def position_id(account: int, market: int) -> str:
 
 
 def open_positions(service: ExchangeService, acct: Account) -> list[tuple[MarketState, Position]]:
-    markets = service.engine.markets
+    markets = queries.markets(service.engine)
     return [(markets[mi], acct.positions[mi]) for mi in sorted(acct.positions) if acct.positions[mi].lots]
 
 
@@ -134,7 +132,8 @@ async def positions(service: ExchangeService, account: int, params: Any) -> Any:
 
 def futures_exposure(service: ExchangeService, acct: Account) -> int:
     total = 0
-    for m, pos in ((service.engine.markets[mi], p) for mi, p in acct.positions.items()):
+    markets = queries.markets(service.engine)
+    for m, pos in ((markets[mi], p) for mi, p in acct.positions.items()):
         total += pos.exposure_lots(0, 0) * m.valuation_price() * m.lot_tick_atoms
     return total
 
@@ -142,12 +141,10 @@ def futures_exposure(service: ExchangeService, acct: Account) -> int:
 def margin_summary(service: ExchangeService, account: int) -> dict[str, Any]:
     """``MarginAccountSummary`` (§6.2): account figures from the engine's ``MarginCalc``, per-asset rows
     from the collateral valuation."""
-    from rucksack.exchange.core.risk.collateral import account_risk
-
     engine = service.engine
     acct = account_of(service, account)
-    r = engine.margin.compute(acct)
-    risk = account_risk(engine, account)
+    r = queries.margin(engine, acct)
+    risk = queries.collateral(engine, account)
     settle = service.wire.assets[service.spec.settlement_asset]
 
     def money(atoms: int) -> str:

@@ -8,6 +8,7 @@ from rucksack.exchange.api.errors import ApiError, bad_request
 from rucksack.exchange.api.routes.subaccounts import parse_public_key
 from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.api.wire import parse_amount
+from rucksack.exchange.core import queries
 from rucksack.exchange.core.commands import (
     AddApiKey,
     CreateAccount,
@@ -29,7 +30,7 @@ async def sandbox_create_account(service: ExchangeService, body: Any) -> Any:
         for sym, qty in fund.items()
     ]
     async with service.accounts_lock:  # the key check and the account it guards, with no signup between
-        if public_key in service.engine.api_keys:
+        if queries.account_for_key(service.engine, public_key) is not None:
             raise bad_request("that public key is already registered")
         events = await service.submit(CreateAccount(str(body.get("label", ""))[:64]))
         created = next(e for e in events if isinstance(e, AccountCreated))

@@ -16,6 +16,7 @@ from typing import Any
 
 from rucksack.exchange.api.errors import bad_request, from_reason
 from rucksack.exchange.api.service import ExchangeService
+from rucksack.exchange.core import queries
 from rucksack.exchange.core.commands import ApplyFunding, LiquidationSweep, SetBackstopProvider, SettlePnl
 from rucksack.exchange.core.events import AccountRejected
 
@@ -26,10 +27,10 @@ async def sandbox_tick(service: ExchangeService, body: Any) -> Any:
     kind = body["tick"]
     count = 0
     if kind == "funding":
-        engine = service.engine
-        if engine.last_funding_hour < 0:
+        last_hour = queries.last_funding_hour(service.engine)
+        if last_hour < 0:
             await service.submit(ApplyFunding(service.clock() // 3_600_000_000))
-        count = len(await service.submit(ApplyFunding(engine.last_funding_hour + 1)))
+        count = len(await service.submit(ApplyFunding(last_hour + 1)))
     elif kind == "settlement":
         count = len(await service.submit(SettlePnl()))
     else:

@@ -30,6 +30,7 @@ from rucksack.exchange.api.errors import ApiError, bad_request, from_reason
 from rucksack.exchange.api.payload import Num
 from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.api.wire import iso_ms, parse_amount
+from rucksack.exchange.core import queries
 from rucksack.exchange.core.commands import AddApiKey, CreateAccount, RemoveApiKey, Transfer
 from rucksack.exchange.core.enums import Reason
 from rucksack.exchange.core.events import AccountCreated, ApiKeyRejected, TransferRejected
@@ -54,8 +55,8 @@ def owns(service: ExchangeService, account: int, target: int) -> bool:
     """``target`` is ``account`` itself or one of its subaccounts."""
     if target == account:
         return True
-    acct = service.engine.ledger.accounts.get(target)
-    return acct is not None and acct.parent == account and service.engine.owner(target) == account
+    acct = queries.account(service.engine, target)
+    return acct is not None and acct.parent == account and queries.owner(service.engine, target) == account
 
 
 def target_account(service: ExchangeService, account: int, params: Any) -> int:
@@ -74,12 +75,12 @@ def target_account(service: ExchangeService, account: int, params: Any) -> int:
 
 
 def subaccount_id(service: ExchangeService, account: int) -> int | None:
-    acct = service.engine.ledger.accounts.get(account)
+    acct = queries.account(service.engine, account)
     return account if acct is not None and acct.parent else None
 
 
 def user_id(service: ExchangeService, account: int) -> int:
-    owner = service.engine.owner(account)
+    owner = queries.owner(service.engine, account)
     return owner if owner > 0 else account
 
 
@@ -87,10 +88,10 @@ async def create_subaccount(service: ExchangeService, account: int, params: Any)
     label = params.get("label", "")
     if not isinstance(label, str) or isinstance(label, Num) or len(label) > 64:  # a JSON number is a Num
         raise bad_request("label must be a string of at most 64 characters")
-    if service.engine.owner(account) != account:
+    if queries.owner(service.engine, account) != account:
         raise ApiError(400, "INVALID_CLIENT_REQUEST", "a subaccount cannot own subaccounts")
     async with service.accounts_lock:  # the count and the creation it allows, with no other creation between
-        count = sum(1 for a in service.engine.ledger.accounts.values() if a.parent == account)
+        count = len(queries.subaccounts(service.engine, account))
         if count >= MAX_SUBACCOUNTS:
             raise ApiError(400, "INVALID_CLIENT_REQUEST", f"at most {MAX_SUBACCOUNTS} subaccounts per account")
         events = await service.submit(CreateAccount(label, parent=account))
@@ -114,7 +115,7 @@ def parse_public_key(value: Any) -> str:
 
 
 def _main_only(service: ExchangeService, account: int, what: str) -> None:
-    if service.engine.owner(account) != account:
+    if queries.owner(service.engine, account) != account:
         raise ApiError(400, "INVALID_CLIENT_REQUEST", f"{what} are made by the main account")
 
 
@@ -130,7 +131,7 @@ async def add_api_key(service: ExchangeService, account: int, params: Any) -> An
     target = _own_subaccount(service, account, params)
     key = parse_public_key(params.get("publicKey"))
     async with service.accounts_lock:  # never between a sign-up's key check and its AddApiKey
-        if key in service.engine.api_keys:
+        if queries.account_for_key(service.engine, key) is not None:
             raise bad_request("that public key is already registered")
         events = await service.submit(AddApiKey(target, key))
     if isinstance(events[0], ApiKeyRejected):
@@ -149,17 +150,14 @@ async def remove_api_key(service: ExchangeService, account: int, params: Any) ->
 
 
 def keys_by_account(service: ExchangeService) -> dict[int, list[str]]:
-    out: dict[int, list[str]] = {}
-    for key, owner in service.engine.api_keys.items():
-        out.setdefault(owner, []).append(key)
-    return {a: sorted(keys) for a, keys in out.items()}
+    return queries.api_keys_by_account(service.engine)
 
 
 async def list_subaccounts(service: ExchangeService, account: int, params: Any) -> Any:
     labels = service.store.subaccounts(account)
     keys = keys_by_account(service)
     out = []
-    for a in sorted(a for a, acct in service.engine.ledger.accounts.items() if acct.parent == account):
+    for a in queries.subaccounts(service.engine, account):
         label, created_us = labels.get(a, ("", 0))
         out.append(
             {

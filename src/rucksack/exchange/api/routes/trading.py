@@ -21,6 +21,7 @@ from rucksack.exchange.api.routes.common import (
 )
 from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.api.wire import format_atoms, iso_ms
+from rucksack.exchange.core import queries
 from rucksack.exchange.core.commands import (
     CancelAllOrders,
     CancelOrder,
@@ -65,15 +66,14 @@ def _find_open(service: ExchangeService, account: int, params: Any) -> Any:
     if order_id is not None:
         found: int | None = parse_order_id(order_id)
     else:
-        found = engine.client_orders.get((account << 32) | parse_client_id(client_id))
-    order = engine.orders.get(found) if found is not None else None
-    if order is None and found is not None and found in engine.triggers:
-        trigger = engine.triggers[found]
-        if trigger.account == account and trigger.order.market == mw.symbol:
-            return trigger.id, trigger_order_json(service.wire, trigger)
-    if order is None or order.account != account or engine.markets[order.market].symbol != mw.symbol:
+        found = queries.order_id_for_client(engine, account, parse_client_id(client_id))
+    order = queries.open_order(engine, found) if found is not None else None
+    trigger = queries.pending_trigger(engine, found) if order is None and found is not None else None
+    if trigger is not None and trigger.account == account and trigger.order.market == mw.symbol:
+        return trigger.id, trigger_order_json(service.wire, trigger)
+    if order is None or order.account != account or queries.market_at(engine, order.market).symbol != mw.symbol:
         raise not_found("Order not found")
-    return order.id, resting_order_json(service.wire, mw.symbol, order, engine.tpsl.get(order.id))
+    return order.id, resting_order_json(service.wire, mw.symbol, order, queries.attached_tpsl(engine, order.id))
 
 
 async def order_query(service: ExchangeService, account: int, params: Any) -> Any:
@@ -99,12 +99,12 @@ async def orders_query(service: ExchangeService, account: int, params: Any) -> A
     out = []
     engine = service.engine
     for order in service.open_orders(account):  # oldest first, stable across restarts
-        m = engine.markets[order.market]
+        m = queries.market_at(engine, order.market)
         if (symbol is None or m.symbol == symbol) and market_type in (None, m.spec.market_type):
-            out.append(resting_order_json(service.wire, m.symbol, order, engine.tpsl.get(order.id)))
-    for _, trigger in sorted(engine.triggers.items()):  # then pending trigger orders, by id
-        m = engine.markets[trigger.market]
-        if trigger.account == account and symbol in (None, m.symbol) and market_type in (None, m.spec.market_type):
+            out.append(resting_order_json(service.wire, m.symbol, order, queries.attached_tpsl(engine, order.id)))
+    for trigger in queries.pending_triggers(engine, account):  # then pending trigger orders, by id
+        m = queries.market_at(engine, trigger.market)
+        if symbol in (None, m.symbol) and market_type in (None, m.spec.market_type):
             out.append(trigger_order_json(service.wire, trigger))
     return out
 
@@ -115,11 +115,11 @@ async def orders_cancel(service: ExchangeService, account: int, params: Any) -> 
     if kind not in (None, "RestingLimitOrder", "ConditionalOrder"):
         raise bad_request("orderType must be RestingLimitOrder or ConditionalOrder")
     engine = service.engine
-    state = engine.market_by_symbol[mw.symbol]
+    state = queries.market(engine, mw.symbol)
     triggers = {
         t.id: trigger_order_json(service.wire, t)
-        for _, t in sorted(engine.triggers.items())
-        if t.account == account and t.market == state.index
+        for t in queries.pending_triggers(engine, account)
+        if t.market == state.index
     }
     if kind is not None:
         # one kind only: cancel those orders one by one (CancelAllOrders takes both)
@@ -141,7 +141,7 @@ async def orders_cancel(service: ExchangeService, account: int, params: Any) -> 
                     out.append(snapshot)
         return out
     before = {
-        o.id: resting_order_json(service.wire, mw.symbol, o, engine.tpsl.get(o.id))
+        o.id: resting_order_json(service.wire, mw.symbol, o, queries.attached_tpsl(engine, o.id))
         for o in service.open_orders(account)
         if o.market == state.index
     }

@@ -1,0 +1,267 @@
+"""The read view of the exchange state: what everyone outside the core may ask the engine.
+
+The REST routes, the WebSocket hub, custody, the makers and the reserves export read the
+:class:`~rucksack.exchange.core.engine.Engine` only through these functions; this module is the one
+place outside the engine's own package that knows the engine's attribute names and how its indexes
+are keyed (``client_orders`` by ``account << 32 | client_id``, pools by asset index, ...). When the
+core's internals move, this file changes and its callers do not.
+
+**The rule.** Each function takes the engine first and returns either a plain value or one of the
+core's own objects (:class:`Account`, :class:`MarketState`, :class:`Order`, :class:`Trigger`,
+:class:`Pool`, :class:`Margin`, ...) — no copies, so a read costs nothing on the loop thread.
+Callers must not mutate what they get (the engine's state changes only through commands), must not
+keep it across an ``await`` and expect it unchanged (the next command may change or drop it), and
+must read between commands (the server's loop thread, or an engine recovered read-only). Lists and
+dicts that the view builds (``subaccounts``, ``pending_triggers``, ``api_keys_by_account``, ...)
+are fresh and the caller's to keep.
+
+Pure and deterministic like the rest of the core: no clock, no I/O; nothing here changes state
+(``margin`` refreshes the account's ``risk_cache``, which is a cache, not state).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from rucksack.exchange.core.book.order import Order
+from rucksack.exchange.core.commands import PlaceOrder
+from rucksack.exchange.core.engine import Engine
+from rucksack.exchange.core.ledger.balances import Account
+from rucksack.exchange.core.lending.pool import Pool
+from rucksack.exchange.core.market_state import MarketState
+from rucksack.exchange.core.markets import ExchangeSpec
+from rucksack.exchange.core.perps.triggers import Trigger
+from rucksack.exchange.core.risk import limits
+from rucksack.exchange.core.risk.collateral import AccountRisk, account_risk
+from rucksack.exchange.core.risk.margin import Margin
+
+# ------------------------------------------------------------------ the state's clock and spec
+
+
+def spec(engine: Engine) -> ExchangeSpec:
+    return engine.spec
+
+
+def last_seq(engine: Engine) -> int:
+    """The seq of the last command applied (0 before any)."""
+    return engine.last_seq
+
+
+def last_ts_us(engine: Engine) -> int:
+    """The timestamp stamped on the last command applied (0 before any)."""
+    return engine.last_ts_us
+
+
+def last_accrual_hour(engine: Engine) -> int:
+    """The hour (since the epoch) interest last accrued; -1 before the first tick."""
+    return engine.last_accrual_hour
+
+
+def last_funding_hour(engine: Engine) -> int:
+    """The hour (since the epoch) funding was last applied; -1 before the first tick."""
+    return engine.last_funding_hour
+
+
+# ------------------------------------------------------------------ accounts and keys
+
+
+def account(engine: Engine, account_id: int) -> Account | None:
+    """The account, or None when it holds nothing yet (accounts appear on first use)."""
+    return engine.ledger.accounts.get(account_id)
+
+
+def account_or_empty(engine: Engine, account_id: int) -> Account:
+    """The account, or a fresh empty one (never inserted) for an account that holds nothing yet."""
+    acct = engine.ledger.accounts.get(account_id)
+    return acct if acct is not None else Account(account_id, len(engine.spec.assets))
+
+
+def account_ids(engine: Engine) -> list[int]:
+    """Every account that holds or held something, ascending (system accounts included)."""
+    return sorted(engine.ledger.accounts)
+
+
+def subaccounts(engine: Engine, parent: int) -> list[int]:
+    """The subaccounts of ``parent``, ascending."""
+    return sorted(a for a, acct in engine.ledger.accounts.items() if acct.parent == parent)
+
+
+def liquidating_accounts(engine: Engine) -> set[int]:
+    """The accounts under liquidation now."""
+    return {a for a, acct in engine.ledger.accounts.items() if acct.liquidating}
+
+
+def owner(engine: Engine, account_id: int) -> int:
+    """The main account owning ``account_id`` (itself when it is not a subaccount), -1 if none."""
+    return engine.owner(account_id)
+
+
+def account_for_key(engine: Engine, api_key: str) -> int | None:
+    """The account an API key (base64 ED25519 public key) signs for, or None."""
+    return engine.api_keys.get(api_key)
+
+
+def api_keys_by_account(engine: Engine) -> dict[int, list[str]]:
+    """Every registered key, grouped by the account it signs for, each list sorted."""
+    out: dict[int, list[str]] = {}
+    for key, acct in engine.api_keys.items():
+        out.setdefault(acct, []).append(key)
+    return {a: sorted(keys) for a, keys in out.items()}
+
+
+def available(engine: Engine, account_id: int, asset: int) -> int:
+    """Atoms of ``asset`` the account may use now."""
+    return engine.ledger.available(account_id, asset)
+
+
+def locked(engine: Engine, account_id: int, asset: int) -> int:
+    """Atoms of ``asset`` held by the account's open orders."""
+    return engine.ledger.locked(account_id, asset)
+
+
+def net_deposits(engine: Engine) -> list[int]:
+    """Per asset, ``deposited - withdrawn``: what the ledger says the exchange holds."""
+    ledger = engine.ledger
+    return [d - w for d, w in zip(ledger.deposited, ledger.withdrawn, strict=True)]
+
+
+def deposit_seen(engine: Engine, tx_id: str) -> bool:
+    """A deposit with this id has been credited (deposits are idempotent by id)."""
+    return tx_id in engine.deposit_ids
+
+
+def backstop_providers(engine: Engine) -> Sequence[int]:
+    """The backstop liquidity providers, ascending ids."""
+    return engine.backstop
+
+
+# ------------------------------------------------------------------ markets, assets and pools
+
+
+def markets(engine: Engine) -> Sequence[MarketState]:
+    """Every market, by index."""
+    return engine.markets
+
+
+def market(engine: Engine, symbol: str) -> MarketState:
+    """The market named ``symbol`` (KeyError for an unknown one: callers validate symbols first)."""
+    return engine.market_by_symbol[symbol]
+
+
+def market_at(engine: Engine, index: int) -> MarketState:
+    return engine.markets[index]
+
+
+def asset_index(engine: Engine, symbol: str) -> int:
+    return engine.asset_index[symbol]
+
+
+def settle_asset(engine: Engine) -> int:
+    """The index of the settlement asset (USDC)."""
+    return engine.settle_asset
+
+
+def pools(engine: Engine) -> Sequence[Pool | None]:
+    """The lending pool of each asset, by asset index (None: the asset cannot be lent)."""
+    return engine.pools
+
+
+def price_market(engine: Engine, asset: int) -> MarketState | None:
+    """The market whose index prices ``asset`` against the settlement asset (spot, else perp);
+    None for the settlement asset itself and for an asset no market prices."""
+    return None if asset == engine.settle_asset else engine.margin.pricers[asset]
+
+
+# ------------------------------------------------------------------ orders
+
+
+def open_order(engine: Engine, order_id: int) -> Order | None:
+    """The resting order with this id, or None (filled, cancelled, never rested, or a trigger)."""
+    return engine.orders.get(order_id)
+
+
+def resting_orders(engine: Engine) -> Mapping[int, Order]:
+    """Every resting order by id (the live truth; projections trail it by a group commit)."""
+    return engine.orders
+
+
+def order_id_for_client(engine: Engine, account_id: int, client_id: int) -> int | None:
+    """The id of the account's open order (resting or pending trigger) with this client id."""
+    return engine.client_orders.get((account_id << 32) | client_id)
+
+
+def pending_trigger(engine: Engine, order_id: int) -> Trigger | None:
+    """The pending trigger order with this id, or None."""
+    return engine.triggers.get(order_id)
+
+
+def pending_triggers(engine: Engine, account_id: int | None = None) -> list[Trigger]:
+    """The pending trigger orders (of ``account_id``, or all), by id."""
+    return [t for _, t in sorted(engine.triggers.items()) if account_id is None or t.account == account_id]
+
+
+def attached_tpsl(engine: Engine, order_id: int) -> PlaceOrder | None:
+    """The take-profit/stop-loss request attached to a resting order, if any."""
+    return engine.tpsl.get(order_id)
+
+
+# ------------------------------------------------------------------ margin figures (one valuation)
+
+
+def margin(engine: Engine, acct: Account) -> Margin:
+    """The account's margin now: collateral, liabilities, unrealized PnL, equity, IM, MM."""
+    return engine.margin.compute(acct)
+
+
+def position_limit(engine: Engine, acct: Account, equity: int) -> int:
+    """Backpack's ``positionLimit``: the futures notional the account may carry at ``equity``."""
+    return engine.margin.position_limit(acct, equity)
+
+
+def asset_value(engine: Engine, asset: int, atoms: int, *, round_up: bool) -> int:
+    """Settlement atoms for ``atoms`` of ``asset`` at its index (debts, ``round_up``: else the
+    last trade); 0 for an asset no market prices."""
+    return engine.margin.value(asset, atoms, round_up)
+
+
+def collateral(engine: Engine, account_id: int) -> AccountRisk:
+    """The per-asset collateral rows and totals of the margin summary (``risk.collateral``)."""
+    return account_risk(engine, account_id)
+
+
+def account_nets(engine: Engine, account_id: int) -> list[int]:
+    """Signed net atoms per asset that the exchange owes the account (negative: the account owes):
+    per asset ``available + locked + lend claim - debt`` as the collateral valuation counts it, and
+    in the settlement asset also the unsettled balance and the unrealized PnL as the margin
+    valuation counts it. No prices: the proof-of-reserves tree carries atoms per asset."""
+    acct = engine.ledger.accounts.get(account_id)
+    if acct is None:
+        return [0] * len(engine.spec.assets)
+    index = engine.asset_index
+    nets = [0] * len(engine.spec.assets)
+    for row in account_risk(engine, account_id).assets:
+        nets[index[row.symbol]] = row.total - row.borrowed
+    nets[engine.settle_asset] += acct.unsettled + engine.margin.compute(acct).upnl
+    return nets
+
+
+def max_borrow(engine: Engine, acct: Account, asset: int) -> int:
+    """Atoms of ``asset`` a new borrow may take now (margin and the pool)."""
+    return limits.max_borrow(engine, acct, asset)
+
+
+def max_withdrawal(engine: Engine, acct: Account, asset: int) -> int:
+    """Atoms of ``asset`` that margin lets leave now."""
+    return limits.max_withdrawal(engine, acct, asset)
+
+
+def max_order_lots(engine: Engine, acct: Account, m: MarketState, *, is_buy: bool, price: int) -> int:
+    """Lots of an order at ``price`` (0: the engine's reference price) the pre-trade rules accept."""
+    if m.is_perp:
+        return limits.max_perp_order_lots(engine, acct, m, is_buy, price)
+    return limits.max_spot_order_lots(engine, acct, m, is_buy, price)
+
+
+def estimated_liquidation_price(engine: Engine, acct: Account, m: MarketState) -> int:
+    """The mark price (ticks) at which the account's position in ``m`` would be liquidated; 0: none."""
+    return limits.estimated_liquidation_price(engine, acct, m)
