@@ -100,7 +100,9 @@ def test_trade_lend_and_redeem(web: Web) -> None:
     # an error from the API appears next to the action: a post-only bid above the best ask would take
     web.console.expect(r"status of 400")
     best_ask = Decimal(page.locator("#book-asks .level").last.get_attribute("data-price") or "0")
-    page.fill("#order-price", str(best_ask + Decimal("0.05")))
+    # 1% above it, so a re-quote by the makers between reading the book and submitting (every
+    # half second; slow under load) still leaves the bid crossing
+    page.fill("#order-price", str((best_ask * Decimal("1.01")).quantize(Decimal("0.01"))))
     page.check("#order-postonly")
     page.click("#order-submit")
     expect(page.locator("#order-msg")).to_have_attribute("data-kind", "error")
