@@ -3,8 +3,8 @@
 Invariants:
 
 - nothing nested deeper than ``MAX_DEPTH`` arrays/objects reaches a JSON parser: the depth is
-  measured by a byte scan of brackets outside string literals (a C-speed scan: strings are cut
-  out with one regular expression, the rest reduced to its brackets), so no parser ever recurses
+  measured by a byte scan of brackets outside string literals (a C-speed, linear scan: strings
+  are cut out with one regular expression, the rest reduced to its brackets), so no parser ever recurses
   on attacker-chosen depth, whatever the process's recursion limit;
 - JSON numbers are kept as their literal token text (:class:`Num`), so the signing string uses
   exactly what the client sent and no float ever appears;
@@ -29,8 +29,12 @@ from rucksack.exchange.api.errors import bad_request
 
 MAX_DEPTH = 64  # Backpack's deepest payload (a batch of orders) is 2 levels deep
 
-# a complete JSON string literal: quote, runs of ordinary bytes or escape pairs, quote
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+# a JSON string literal: quote, runs of ordinary bytes or escape pairs, then the closing quote or
+# the end of the payload. Letting an unterminated string run to the end keeps the scan linear:
+# with only complete strings matching, each later quote of `"\"\"\"...` (no closing quote) started
+# a fresh attempt that ran to the end and failed, quadratic in the payload (a 24 KB body held the
+# event loop for 10 s). What follows an unterminated string is inside it for any parser too.
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.DOTALL)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _STEP = [0] * 256
 _STEP[ord("[")] = _STEP[ord("{")] = 1
@@ -44,7 +48,8 @@ class Num(str):
 
 def too_deep(text: str) -> bool:
     """Whether ``text`` nests arrays/objects deeper than ``MAX_DEPTH`` (brackets inside string
-    literals do not count; an unterminated string counts what follows it, erring towards refusal).
+    literals do not count, nor do those after an unterminated string, which a parser reads as
+    part of it; the scan is one linear pass).
     Exact on UTF-8: no byte of a multi-byte sequence is an ASCII quote, backslash or bracket."""
     raw = text.encode("utf-8", "surrogatepass")
     if raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH:
