@@ -360,3 +360,14 @@ def test_a_number_as_a_label_is_refused_as_such(alice: Signed) -> None:
     )
     expect(made, 400, "INVALID_CLIENT_REQUEST")
     assert made.json()["message"] == "label must be a string of at most 64 characters"
+
+
+def test_a_sandbox_grant_over_the_deposit_bound_is_refused_not_dropped(server: Server) -> None:
+    """A grant over 2**56 atoms used to answer 200 with an account whose deposit the engine had
+    refused, so the caller saw an empty wallet; it is a 400 before any account is made."""
+    token = (server.data_dir / "admin.token").read_text().strip()
+    url, headers = server.url + "/api/v1/sandbox/accounts", {"X-Admin-Token": token}
+    big = {"publicKey": fresh_key(), "fund": {"USDC": "1152921504606"}}  # 2**60 atoms
+    expect(httpx.post(url, json=big, headers=headers), 400, "INVALID_CLIENT_REQUEST")
+    ok = httpx.post(url, json={"publicKey": big["publicKey"], "fund": {"USDC": "1000"}}, headers=headers)
+    assert ok.status_code == 200, ok.text  # the key was not bound by the refused request

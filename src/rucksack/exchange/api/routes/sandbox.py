@@ -14,7 +14,8 @@ from rucksack.exchange.core.commands import (
     CreateAccount,
     Deposit,
 )
-from rucksack.exchange.core.events import AccountCreated, ApiKeyRejected
+from rucksack.exchange.core.events import AccountCreated, ApiKeyRejected, DepositRejected
+from rucksack.exchange.core.markets import MAX_AMOUNT_ATOMS
 
 
 async def sandbox_create_account(service: ExchangeService, body: Any) -> Any:
@@ -29,6 +30,9 @@ async def sandbox_create_account(service: ExchangeService, body: Any) -> Any:
         (service.wire.asset(sym), parse_amount(qty, service.wire.asset(sym), f"fund.{sym}"))
         for sym, qty in fund.items()
     ]
+    for asset, atoms in amounts:  # refused before the account exists, not after
+        if atoms > MAX_AMOUNT_ATOMS:
+            raise bad_request(f"fund.{asset.symbol}: at most {MAX_AMOUNT_ATOMS} atoms per deposit")
     async with service.accounts_lock:  # the key check and the account it guards, with no signup between
         if queries.account_for_key(service.engine, public_key) is not None:
             raise bad_request("that public key is already registered")
@@ -39,7 +43,10 @@ async def sandbox_create_account(service: ExchangeService, body: Any) -> Any:
     if isinstance(events[0], ApiKeyRejected):  # cannot happen under the lock; kept as the engine's word
         raise bad_request(f"publicKey rejected: {events[0].reason}")
     for asset, atoms in amounts:
-        await service.submit(Deposit(account, asset.symbol, atoms, f"sandbox:{account}:{asset.symbol}"))
+        events = await service.submit(Deposit(account, asset.symbol, atoms, f"sandbox:{account}:{asset.symbol}"))
+        if isinstance(events[0], DepositRejected):  # e.g. the exchange would hold more than 2**60 atoms
+            reason = events[0].reason
+            raise bad_request(f"account {account} was created, but its {asset.symbol} grant was refused: {reason}")
     return {"accountId": account, "apiKey": public_key}
 
 
