@@ -113,7 +113,7 @@ def _admin_post(url: str, data_dir: str, path: str, body: dict[str, Any]) -> dic
     import urllib.error
     import urllib.request
 
-    from rucksack.exchange.api.service import admin_token_path
+    from rucksack.exchange.service import admin_token_path
 
     token_file = admin_token_path(Path(data_dir))
     if not token_file.exists():

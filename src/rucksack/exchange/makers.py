@@ -15,7 +15,6 @@ import json
 import logging
 import random
 
-from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.core.commands import (
     CancelAllOrders,
     CreateAccount,
@@ -27,6 +26,7 @@ from rucksack.exchange.core.commands import (
 from rucksack.exchange.core.enums import Side
 from rucksack.exchange.core.events import AccountCreated
 from rucksack.exchange.feeds import PriceFeed
+from rucksack.exchange.service import ExchangeService
 
 log = logging.getLogger("rucksack.makers")
 START_PRICE = {"SOL_USDC": "150", "BTC_USDC": "60000", "ETH_USDC": "3000"}

@@ -75,7 +75,7 @@ from rucksack.reserves.liabilities import (
 )
 
 if TYPE_CHECKING:
-    from rucksack.exchange.api.service import ExchangeService
+    from rucksack.exchange.service import ExchangeService
 
 log = logging.getLogger("rucksack.reserves")
 RESERVES_DIR = "reserves"

@@ -18,12 +18,12 @@ from typing import Any
 import uvicorn
 
 from rucksack.exchange.api.app import create_app
-from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.api.ws import MAX_FRAME
 from rucksack.exchange.core.commands import AccrueInterest, ApplyFunding, LiquidationSweep, SettlePnl
 from rucksack.exchange.makers import make_feed, publish_index_prices, run_makers
 from rucksack.exchange.reserves_export import daily_snapshots
 from rucksack.exchange.sequencer.datadir import DEFAULT_SNAPSHOT_EVERY
+from rucksack.exchange.service import ExchangeService
 
 HOUR_US = 3_600_000_000
 # CPython's default. Python's recursion guard must trip before the C stack runs out, and the JSON

@@ -31,7 +31,7 @@ from rucksack.exchange.custody.watchers import Watcher, make_watcher
 from rucksack.exchange.custody.withdrawals import Broadcaster
 
 if TYPE_CHECKING:
-    from rucksack.exchange.api.service import ExchangeService
+    from rucksack.exchange.service import ExchangeService
 
 log = logging.getLogger("rucksack.custody")
 logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per poll request is noise

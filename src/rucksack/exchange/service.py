@@ -1,0 +1,270 @@
+"""The composition root: one sequencer, awaited durability, read models, and what hangs off them.
+
+``ExchangeService`` wires the exchange together -- the data directory's ``Exchange`` (journal,
+snapshots, engine), the read store, the open-orders read model, the wire formats and the request
+verifier -- and is what the adapters are handed: the HTTP/WebSocket API (``exchange.api``) uses it
+whole; custody, the demo makers, the index-price publisher, the scheduler and the reserves export
+each declare the narrow protocol they need and receive it (``ExchangeLedger`` below is custody's).
+``rucksack.exchange.server`` builds one per process and starts the adapters around it.
+
+``submit`` runs in the event-loop thread: it sequences, journals and applies a command at once
+(microseconds) and then awaits the group commit that covers it; the journal's flusher thread
+wakes the loop, which releases every durable command's events to the read store (one SQLite
+transaction per batch), to the open-orders read model (``open_orders.OpenOrders``, once per
+command) and then to the listeners (the WebSocket hub, with that model's per-event steps), then
+resolves the waiting requests in order.
+
+A read-model projection that raises halts writes rather than skipping events: the store rolls
+its open batch back (``ReadStore.abandon``), the sequencer accepts no further command (the API
+answers 503 and ``/api/v1/status`` says ``Maintenance``), and the open-orders model and the
+WebSocket hub still receive that command's events and every later durable one's. The next start
+projects from the journal again; a projection that fails there stops the start with an error
+naming the sequence number (the journal itself is intact either way).
+
+Periodic snapshots (``snapshot_every`` commands): after a release that leaves every command
+durable, the state is captured in the event-loop thread -- the single writer, between two
+commands, so the capture is consistent -- and encoded, hashed and written by a worker thread,
+one at a time; a failed write is logged and the next one is due ``snapshot_every`` commands
+later (the journal holds everything meanwhile).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rucksack.exchange.api.auth import Verifier
+from rucksack.exchange.api.open_orders import OpenOrders, Steps
+from rucksack.exchange.api.wire import Wire
+from rucksack.exchange.config import default_config_text
+from rucksack.exchange.core.book.order import Order
+from rucksack.exchange.core.commands import Command
+from rucksack.exchange.core.events import Event
+from rucksack.exchange.core.state import Snapshot
+from rucksack.exchange.feeds import PriceFeed
+from rucksack.exchange.sequencer.datadir import (
+    CONFIG_NAME,
+    DEFAULT_SNAPSHOT_EVERY,
+    Exchange,
+    init_data_dir,
+    read_spec,
+)
+from rucksack.exchange.store.sqlite import ReadStore
+
+if TYPE_CHECKING:
+    from rucksack.exchange.custody.service import Custody
+
+log = logging.getLogger(__name__)
+
+ADMIN_TOKEN_NAME = "admin.token"
+READ_DB_NAME = "read.sqlite"
+
+
+def wall_clock_us() -> int:
+    return time.time_ns() // 1000
+
+
+def admin_token_path(data_dir: Path) -> Path:
+    return data_dir / ADMIN_TOKEN_NAME
+
+
+class ReadModelFailed(RuntimeError):
+    """Projecting a durable command into the read models raised; writes halt until a restart."""
+
+    def __init__(self, seq: int, exc: BaseException) -> None:
+        super().__init__(
+            f"read model projection failed at command {seq} ({type(exc).__name__}: {exc}); "
+            "writes are halted, the journal is intact, a restart projects from it again"
+        )
+        self.seq = seq
+
+
+class ExchangeService:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        sandbox: bool = True,
+        clock: Callable[[], int] = wall_clock_us,
+        fsync: bool = True,
+        inline_commit: bool = True,
+        snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
+    ) -> None:
+        if (data_dir / CONFIG_NAME).exists():
+            spec = read_spec(data_dir)
+        else:  # a new data dir starts from the shipped config
+            spec = init_data_dir(data_dir, default_config_text())
+        self.data_dir = data_dir
+        self.sandbox = sandbox
+        self.clock = clock
+        self.store = ReadStore(data_dir / READ_DB_NAME, spec)
+        self.inline_commit = inline_commit
+        self.exchange = Exchange(
+            data_dir,
+            clock,
+            spec=spec,
+            fsync=fsync,
+            threaded_journal=not inline_commit,
+            events_after=self.store.last_seq,
+            on_events=self._project_recovered,
+            snapshot_every=snapshot_every,
+        )
+        self._snapshot_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot")
+        self._snapshot_job: Future[None] | None = None
+        self._closing = False
+        self._flush_scheduled = False
+        self.store.commit()
+        self.spec = self.exchange.spec
+        self.engine = self.exchange.engine
+        self.sequencer = self.exchange.sequencer
+        self.wire = Wire(self.spec)
+        self.verifier = Verifier()
+        self.started_us = clock()
+        # called after each released command with its events and the open-orders steps of each
+        self.listeners: list[Callable[[int, int, list[Event], list[Steps]], None]] = []
+        self.sequencer.listeners.append(self._on_released)
+        self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.admin_token = self._admin_token() if sandbox else None
+        self.feed: PriceFeed | None = None
+        self.orders = OpenOrders(self.engine)  # seeded from the engine, then fed released events
+        self.openapi = b"{}"
+        # chain custody: started by ``serve --chain-rpc`` (watchers, sweeps, withdrawals) or made on
+        # first use for deposit addresses only (``ensure_custody``); None when neither has happened
+        self.custody: Custody | None = None
+        self._custody_tried = False
+        # account creation checks then awaits (key free? subaccount count under the cap?): one at a
+        # time, so concurrent requests cannot all pass the check and leave keyless accounts behind
+        self.accounts_lock = asyncio.Lock()
+
+    def _admin_token(self) -> str:
+        path = admin_token_path(self.data_dir)
+        if path.exists():
+            return path.read_text(encoding="utf-8").strip()
+        token = secrets.token_hex(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(token + "\n")
+        return token
+
+    def start(self) -> None:
+        """Bind to the running event loop (call from inside it)."""
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        if not self.inline_commit:
+
+            def wake(seq: int) -> None:  # runs in the journal's flusher thread
+                loop.call_soon_threadsafe(self.release)
+
+            self.exchange.journal.on_durable = wake
+
+    async def submit(self, command: Command) -> list[Event]:
+        """Apply ``command``; return its events once the journal holds it durably."""
+        seq, events = self.sequencer.submit(command)
+        assert self._loop is not None, "service not started"
+        future: asyncio.Future[None] = self._loop.create_future()
+        self._waiters.append((seq, future))
+        if self.inline_commit and not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush_inline)
+        await future
+        return events
+
+    def _flush_inline(self) -> None:
+        """One group commit from the event loop: everything submitted since the last one."""
+        self._flush_scheduled = False
+        self.exchange.journal.flush()
+        self.release()
+
+    def release(self) -> None:
+        """Publish every durable command now: read models, listeners, then the requests waiting on them."""
+        self.sequencer.release()
+        self.store.commit()
+        idle = self._snapshot_job is None or self._snapshot_job.done()
+        if idle and not self._closing and self.exchange.snapshot_due():
+            started = time.perf_counter()
+            snap = self.exchange.capture_periodic()  # the event loop pauses for this part only
+            paused = time.perf_counter() - started
+            self._snapshot_job = self._snapshot_writer.submit(self._write_snapshot, snap, paused)
+        durable = self.sequencer.durable_seq
+        waiters = self._waiters
+        while waiters and waiters[0][0] <= durable:
+            _, future = waiters.popleft()
+            if not future.done():
+                future.set_result(None)
+
+    def _write_snapshot(self, snap: Snapshot, paused: float) -> None:
+        """Encode, hash and write a captured snapshot (in the snapshot thread)."""
+        started = time.perf_counter()
+        try:
+            self.exchange.save(snap)
+        except Exception:
+            log.exception("periodic snapshot at %d failed; the journal still holds everything", snap.seq)
+            return
+        written = time.perf_counter() - started
+        log.info("snapshot at %d: captured in %.3f s (loop paused), written in %.3f s", snap.seq, paused, written)
+
+    def _on_released(self, seq: int, ts_us: int, events: list[Event]) -> None:
+        if self.store.failed is None:  # once abandoned, the next start projects from the journal
+            try:
+                self.store.project(seq, ts_us, events)
+            except Exception as exc:
+                self.store.abandon(exc)
+                failure = ReadModelFailed(seq, exc)
+                log.critical("%s", failure, exc_info=True)
+                self.sequencer.halt(failure)
+        steps = self.orders.apply(events)
+        for listener in self.listeners:
+            try:
+                listener(seq, ts_us, events, steps)
+            except Exception as exc:  # one listener's bug must not keep the others from the events
+                log.critical("listener %r failed on command %d; halting writes", listener, seq, exc_info=True)
+                self.sequencer.halt(exc)
+
+    def _project_recovered(self, seq: int, ts_us: int, events: list[Event]) -> None:
+        """Catch-up projection at start: a failure stops the start, naming the command."""
+        try:
+            self.store.project(seq, ts_us, events)
+        except Exception as exc:
+            raise ReadModelFailed(seq, exc) from exc
+
+    @property
+    def halted(self) -> BaseException | None:
+        """Why writes are halted (an engine or read-model failure), or None."""
+        return self.sequencer.halted
+
+    def open_orders(self, account: int) -> list[Order]:
+        """The account's resting orders, oldest first (commands applied but not yet durable are
+        confirmed against the engine, which is the live truth)."""
+        return self.orders.resting(account, self.engine.orders)
+
+    def ensure_custody(self) -> Custody | None:
+        """The server's custody; made on first use when ``--chain-rpc`` did not start it (deposit
+        addresses only), None when it cannot be (production mode without ``RUCKSACK_CUSTODY_PASSWORD``)."""
+        if self.custody is None and not self._custody_tried:
+            self._custody_tried = True
+            from rucksack.exchange.custody.seed import CustodySeedError
+            from rucksack.exchange.custody.service import Custody
+
+            with contextlib.suppress(CustodySeedError):  # production without its password: none
+                self.custody = Custody(self)
+        return self.custody
+
+    def now_ms(self) -> int:
+        return time.time_ns() // 1_000_000
+
+    def close(self) -> None:
+        self._closing = True
+        self._snapshot_writer.shutdown(wait=True)  # a periodic snapshot being written finishes first
+        self.exchange.snapshot()
+        self.exchange.close()
+        self.store.close()
