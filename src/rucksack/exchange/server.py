@@ -23,7 +23,7 @@ from rucksack.exchange.makers import run_makers
 from rucksack.exchange.reserves_export import daily_snapshots
 from rucksack.exchange.scheduler import accrual_ticks, risk_ticks
 from rucksack.exchange.sequencer.datadir import DEFAULT_SNAPSHOT_EVERY
-from rucksack.exchange.service import ExchangeService
+from rucksack.exchange.service import ExchangeLedger, ExchangeService
 
 # CPython's default. Python's recursion guard must trip before the C stack runs out, and the JSON
 # parsers recurse in C (payload.MAX_DEPTH keeps their input shallow in the first place)
@@ -57,7 +57,11 @@ def start_custody(
 
     try:
         custody = Custody(
-            service, chain_urls(chain_rpc), confirmations=confirmations, poll=poll, sweep_every=sweep_every
+            ExchangeLedger(service),
+            chain_urls(chain_rpc),
+            confirmations=confirmations,
+            poll=poll,
+            sweep_every=sweep_every,
         )
     except CustodySeedError as exc:
         sys.stderr.write(f"rucksack: custody disabled: {exc}\n")

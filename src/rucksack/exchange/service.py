@@ -47,8 +47,8 @@ from rucksack.exchange.api.open_orders import OpenOrders, Steps
 from rucksack.exchange.api.wire import Wire
 from rucksack.exchange.config import default_config_text
 from rucksack.exchange.core.book.order import Order
-from rucksack.exchange.core.commands import Command
-from rucksack.exchange.core.events import Event
+from rucksack.exchange.core.commands import Command, Deposit
+from rucksack.exchange.core.events import Deposited, Event
 from rucksack.exchange.core.state import Snapshot
 from rucksack.exchange.feeds import PriceFeed
 from rucksack.exchange.sequencer.datadir import (
@@ -256,7 +256,7 @@ class ExchangeService:
             from rucksack.exchange.custody.service import Custody
 
             with contextlib.suppress(CustodySeedError):  # production without its password: none
-                self.custody = Custody(self)
+                self.custody = Custody(ExchangeLedger(self))
         return self.custody
 
     def now_ms(self) -> int:
@@ -268,3 +268,35 @@ class ExchangeService:
         self.exchange.snapshot()
         self.exchange.close()
         self.store.close()
+
+
+class ExchangeLedger:
+    """The exchange as custody sees it (``custody.service.Exchange``): the engine's credited
+    deposit ids, the read store's withdrawals, and deposits journaled through the sequencer."""
+
+    def __init__(self, service: ExchangeService) -> None:
+        self._service = service
+
+    @property
+    def data_dir(self) -> Path:
+        return self._service.data_dir
+
+    @property
+    def sandbox(self) -> bool:
+        return self._service.sandbox
+
+    def asset_decimals(self) -> dict[str, int]:
+        return {a.symbol: a.decimals for a in self._service.spec.assets}
+
+    def credited(self, tx_id: str) -> bool:
+        return tx_id in self._service.engine.deposit_ids
+
+    def has_asset(self, symbol: str) -> bool:
+        return symbol in self._service.wire.assets
+
+    def withdrawal_debited(self, ref: str) -> bool:
+        return self._service.store.withdrawal_debited(ref)
+
+    async def deposit(self, account: int, asset: str, atoms: int, tx_id: str) -> bool:
+        events = await self._service.submit(Deposit(account, asset, atoms, tx_id))
+        return any(isinstance(e, Deposited) for e in events)
