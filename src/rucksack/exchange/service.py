@@ -202,6 +202,13 @@ class ExchangeService:
             if not future.done():
                 future.set_result(None)
 
+    def catch_up(self) -> None:
+        """Wait until the journal holds every applied command durably, then release them all (read
+        models and listeners): a cut taken now is durable and projected. Blocks the loop on the
+        group commit; for rare cuts such as a reserves snapshot."""
+        self.exchange.journal.wait_durable(self.engine.last_seq)
+        self.release()
+
     def _write_snapshot(self, snap: Snapshot, paused: float) -> None:
         """Encode, hash and write a captured snapshot (in the snapshot thread)."""
         started = time.perf_counter()
