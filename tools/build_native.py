@@ -5,6 +5,11 @@ Usage: python tools/build_native.py [OUT_DIR]   (default: build/native)
 The mirror holds a copy of src/rucksack with compiled extension modules beside the .py files;
 run anything against it with PYTHONPATH=OUT_DIR. Only modules whose classes are plain Python
 (not msgspec structs) are compiled; the rest run as Python inside the mirror.
+
+OUT_DIR/rucksack-native.json records the digest of the core's sources it was compiled from and
+the extension modules: ``rucksack serve --native OUT_DIR`` (``make run``) loads just those, and
+only while the digest still matches (rucksack.exchange.native). Without a C compiler the build
+stops at once with status 2 (``make run`` then serves on the pure-Python core).
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,10 +42,20 @@ COMPILED = [
 ]
 
 
+def c_compiler() -> str | None:
+    """The C compiler setuptools would call (``CC``, else the one Python was built with)."""
+    cc = os.environ.get("CC") or str(sysconfig.get_config_var("CC") or "cc")
+    return shutil.which(cc.split()[0]) if cc.split() else None
+
+
 def main() -> int:
     out = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "build" / "native").resolve()
+    started = time.monotonic()
     if out.exists():
         shutil.rmtree(out)
+    if c_compiler() is None:
+        sys.stderr.write("build_native: no C compiler found (set CC or install one): the core stays pure Python\n")
+        return 2
     shutil.copytree(ROOT / "src" / "rucksack", out / "rucksack", ignore=shutil.ignore_patterns("__pycache__", "*.so"))
     env = dict(os.environ, MYPYPATH=str(out))
     cmd = [sys.executable, "-m", "mypyc", "--strict", *COMPILED]
@@ -47,8 +64,13 @@ def main() -> int:
         sys.stderr.write(result.stdout + result.stderr)
         return result.returncode
     shutil.rmtree(out / "build", ignore_errors=True)
-    built = sorted(p.name for p in out.rglob("*.so"))
-    print(f"native core built in {out}: {len(built)} extension modules")
+    sys.path.insert(0, str(ROOT / "src"))
+    from rucksack.exchange.native import write_manifest
+
+    manifest = write_manifest(out, ROOT / "src" / "rucksack" / "exchange" / "core")
+    modules = manifest["modules"]
+    assert isinstance(modules, dict)
+    print(f"native core built in {out}: {len(modules)} extension modules in {time.monotonic() - started:.0f} s")
     return 0
 
 
