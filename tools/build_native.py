@@ -1,6 +1,8 @@
 """Compile the pure core with mypyc into a mirror tree, leaving src/ pure Python.
 
-Usage: python tools/build_native.py [OUT_DIR]   (default: build/native)
+Usage: python tools/build_native.py [OUT_DIR]           (default: build/native)
+       python tools/build_native.py --check [OUT_DIR]   exit 0 when OUT_DIR matches the core's
+                                                         sources, else 1 with the reason
 
 The mirror holds a copy of src/rucksack with compiled extension modules beside the .py files;
 run anything against it with PYTHONPATH=OUT_DIR. Only modules whose classes are plain Python
@@ -48,8 +50,21 @@ def c_compiler() -> str | None:
     return shutil.which(cc.split()[0]) if cc.split() else None
 
 
+def check(out: Path) -> int:
+    sys.path.insert(0, str(ROOT / "src"))
+    from rucksack.exchange.native import build_problem
+
+    problem, _ = build_problem(out)
+    if problem:
+        sys.stderr.write(f"build_native: {problem}\n")
+    return 1 if problem else 0
+
+
 def main() -> int:
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "build" / "native").resolve()
+    args = sys.argv[1:]
+    if args[:1] == ["--check"]:
+        return check(Path(args[1] if len(args) > 1 else ROOT / "build" / "native").resolve())
+    out = Path(args[0] if args else ROOT / "build" / "native").resolve()
     started = time.monotonic()
     if out.exists():
         shutil.rmtree(out)

@@ -83,8 +83,8 @@ def running_core() -> str:
     return "pure Python" if file.endswith(".py") else "compiled"
 
 
-def _why_not(native_dir: Path) -> tuple[str, dict[str, Path]]:
-    """Why ``native_dir`` cannot serve ("" when it can), and its modules by name."""
+def build_problem(native_dir: Path) -> tuple[str, dict[str, Path]]:
+    """Why the build in ``native_dir`` cannot serve ("" when it can), and its modules by name."""
     manifest_path = native_dir / MANIFEST
     if not manifest_path.is_file():
         return f"no compiled core at {native_dir} (`make native` builds it; it needs a C compiler)", {}
@@ -112,7 +112,7 @@ def use_compiled(native_dir: Path | None) -> str:
         return f"core: {core} ({how})"
     if any(name == CORE_PACKAGE or name.startswith(CORE_PACKAGE + ".") for name in sys.modules):
         return f"core: {running_core()} (the core was imported before --native could apply)"
-    why, modules = _why_not(native_dir)
+    why, modules = build_problem(native_dir)
     if why:
         return f"core: pure Python ({why})"
     finder = CompiledCore(modules)
