@@ -4,6 +4,7 @@ build in DIR matches the core's sources, and on pure Python otherwise, saying wh
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -97,3 +98,18 @@ def test_a_stale_build_is_not_used(native_dir: Path, tmp_path: Path, serve: list
     assert core_line(server) == (
         f"rucksack: core: pure Python ({stale} is stale: the core's sources changed since it was built (`make native`))"
     )
+
+
+def test_without_a_c_compiler_the_build_stops_at_once(tmp_path: Path) -> None:
+    """``make run`` then serves on pure Python (the case above) instead of failing."""
+    env = {**os.environ, "CC": str(tmp_path / "no-such-cc")}
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "build_native.py"), str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "no C compiler found" in done.stderr
+    assert not (tmp_path / "out" / MANIFEST).exists()
