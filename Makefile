@@ -75,9 +75,12 @@ test-pure: setup
 
 # a newer core source rebuilds (make's dependency); so does any other mismatch of the manifest's
 # digest with the sources, e.g. a core file deleted (the --check)
+# test-native and bench run the whole mirror (PYTHONPATH=$(NATIVE)): --sync refreshes its
+# pure-Python files, which a core-only rebuild rule would otherwise leave as they were
 native: setup
 	@$(PY) tools/build_native.py --check $(NATIVE) 2>/dev/null || rm -f $(NATIVE_STAMP)
 	@$(MAKE) --no-print-directory $(NATIVE_STAMP)
+	@$(PY) tools/build_native.py --sync $(NATIVE)
 
 $(NATIVE_STAMP): $(STAMP) $(CORE_SRC) tools/build_native.py
 	$(PY) tools/build_native.py $(NATIVE)

@@ -3,6 +3,8 @@
 Usage: python tools/build_native.py [OUT_DIR]           (default: build/native)
        python tools/build_native.py --check [OUT_DIR]   exit 0 when OUT_DIR matches the core's
                                                          sources, else 1 with the reason
+       python tools/build_native.py --sync [OUT_DIR]    copy src/rucksack's current Python files
+                                                         over the mirror (its extensions stay)
 
 The mirror holds a copy of src/rucksack with compiled extension modules beside the .py files;
 run anything against it with PYTHONPATH=OUT_DIR. Only modules whose classes are plain Python
@@ -60,10 +62,21 @@ def check(out: Path) -> int:
     return 1 if problem else 0
 
 
+def sync(out: Path) -> int:
+    """Bring the mirror's pure-Python files up to date (``PYTHONPATH=OUT_DIR`` runs them: make
+    test-native, make bench). The compiled modules' .py copies are overwritten too, harmlessly: an
+    extension module is found before a source file of the same name, and a changed core source
+    fails --check, which rebuilds everything."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.so")
+    shutil.copytree(ROOT / "src" / "rucksack", out / "rucksack", ignore=ignore, dirs_exist_ok=True)
+    return 0
+
+
 def main() -> int:
     args = sys.argv[1:]
-    if args[:1] == ["--check"]:
-        return check(Path(args[1] if len(args) > 1 else ROOT / "build" / "native").resolve())
+    if args[:1] in (["--check"], ["--sync"]):
+        out_dir = Path(args[1] if len(args) > 1 else ROOT / "build" / "native").resolve()
+        return check(out_dir) if args[0] == "--check" else sync(out_dir)
     out = Path(args[0] if args else ROOT / "build" / "native").resolve()
     started = time.monotonic()
     if out.exists():
