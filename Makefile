@@ -9,6 +9,9 @@ STAMP  := $(VENV)/.installed
 BPX    := .venv-bpx
 BPX_REQ := tests/api/clients/bpx-requirements.txt
 NATIVE := build/native
+# the compiled core is rebuilt whenever a core source (or the build script) is newer than its manifest
+NATIVE_STAMP := $(NATIVE)/rucksack-native.json
+CORE_SRC := $(shell find src/rucksack/exchange/core -name '*.py' -not -path '*/__pycache__/*')
 # proof of reserves tier (b): circom2 + snarkjs + circomlib, exact versions from tools/zk's lockfile
 ZK_NODE := build/zk/node
 DATA   ?= data
@@ -45,11 +48,15 @@ $(BPX)/.installed: $(BPX_REQ)
 	touch $@
 
 # the exchange with the local devnet beside it (all seven chains on loopback): deposits to the
-# addresses from GET /wapi/v1/capital/deposit/address are credited, withdrawals land on the devnet
+# addresses from GET /wapi/v1/capital/deposit/address are credited, withdrawals land on the devnet.
+# It serves on the compiled core, built here when missing or older than the core's sources; when
+# that build fails (no C compiler) it serves on the pure-Python core, and the server says which.
 run: setup
+	@$(PY) tools/build_native.py --check $(NATIVE) 2>/dev/null || rm -f $(NATIVE_STAMP)
+	@$(MAKE) --no-print-directory $(NATIVE_STAMP) || echo "make: no compiled core (see above): serving on pure Python"
 	@$(PY) -m rucksack devnet --port $(DEVNET_PORT) & devnet=$$!; \
 	trap 'kill $$devnet 2>/dev/null' EXIT INT TERM; \
-	$(PY) -m rucksack serve --data-dir $(DATA) --chain-rpc http://127.0.0.1:$(DEVNET_PORT)
+	$(PY) -m rucksack serve --data-dir $(DATA) --chain-rpc http://127.0.0.1:$(DEVNET_PORT) --native $(NATIVE)
 
 check: setup
 	$(PY) -m ruff check src tests tools
@@ -60,10 +67,22 @@ check: setup
 # every test on the pure-Python core, then the core's tests again on the mypyc-compiled core
 test: check test-pure test-native
 
+# (after the native build when one is possible: tests/unit/exchange/test_native.py serves on it)
 test-pure: setup
+	@$(PY) tools/build_native.py --check $(NATIVE) 2>/dev/null || rm -f $(NATIVE_STAMP)
+	@$(MAKE) --no-print-directory $(NATIVE_STAMP) || echo "make: no compiled core: test_native builds its own or skips"
 	$(PY) -m pytest -n 2 --dist loadfile -q
 
+# a newer core source rebuilds (make's dependency); so does any other mismatch of the manifest's
+# digest with the sources, e.g. a core file deleted (the --check)
+# test-native and bench run the whole mirror (PYTHONPATH=$(NATIVE)): --sync refreshes its
+# pure-Python files, which a core-only rebuild rule would otherwise leave as they were
 native: setup
+	@$(PY) tools/build_native.py --check $(NATIVE) 2>/dev/null || rm -f $(NATIVE_STAMP)
+	@$(MAKE) --no-print-directory $(NATIVE_STAMP)
+	@$(PY) tools/build_native.py --sync $(NATIVE)
+
+$(NATIVE_STAMP): $(STAMP) $(CORE_SRC) tools/build_native.py
 	$(PY) tools/build_native.py $(NATIVE)
 
 test-native: native

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,11 @@ def _reserves_proof(data_dir: Path, account: int, seq: int | None) -> bytes:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from rucksack.exchange.native import use_compiled
+
+    native = args.native or os.environ.get("RUCKSACK_NATIVE") or None
+    # before the server's imports load the core: which one runs is decided here, and said once
+    sys.stderr.write(f"rucksack: {use_compiled(Path(native) if native else None)}\n")
     from rucksack.exchange.server import serve
 
     return serve(
@@ -113,7 +119,7 @@ def _admin_post(url: str, data_dir: str, path: str, body: dict[str, Any]) -> dic
     import urllib.error
     import urllib.request
 
-    from rucksack.exchange.api.service import admin_token_path
+    from rucksack.exchange.service import admin_token_path
 
     token_file = admin_token_path(Path(data_dir))
     if not token_file.exists():
@@ -203,6 +209,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         metavar="N",
         help="snapshot the state every N journaled commands (default 100000), so a crash replays at most "
         "about N on restart (0: at shutdown only)",
+    )
+    serve.add_argument(
+        "--native",
+        default=None,
+        metavar="DIR",
+        help="serve on the mypyc-compiled core built in DIR (`make native`: build/native; default "
+        "$RUCKSACK_NATIVE) when it matches the core's sources; pure Python otherwise, said at start",
     )
     serve.set_defaults(func=cmd_serve)
 

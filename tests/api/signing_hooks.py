@@ -34,7 +34,7 @@ from schemathesis.core import NotSet
 
 from rucksack.exchange.api.app import PRIVATE
 from rucksack.exchange.config import load_spec
-from rucksack.exchange.makers import START_PRICE
+from rucksack.exchange.feeds.index import START_PRICE
 
 WINDOW_MS = 60_000
 

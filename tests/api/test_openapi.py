@@ -14,7 +14,7 @@ import nacl.signing
 import pytest
 
 from rucksack.exchange.api import app, openapi
-from rucksack.exchange.api.service import admin_token_path
+from rucksack.exchange.service import admin_token_path
 from tests.api.conftest import Server, start_server
 
 ROOT = Path(__file__).resolve().parents[2]

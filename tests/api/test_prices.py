@@ -67,3 +67,31 @@ def test_mark_price_stream(server: Server) -> None:
     data = frame["data"]
     assert frame["stream"] == "markPrice.ETH_USDC_PERP" and data["e"] == "markPrice"  # type: ignore[index]
     assert data["i"] == "2900.00" and data["p"] == "2900.00" and "f" in data and "n" in data  # type: ignore[index,operator]
+
+
+def test_after_an_index_gap_the_makers_bring_the_mark_back_to_the_index(server: Server) -> None:
+    """End to end with the demo makers running: after a 30% gap the mark follows the index within
+    seconds (the makers quote perps around the index: tests/unit/exchange/test_makers.py)."""
+
+    def btc() -> tuple[float, float]:
+        [row] = httpx.get(server.url + "/api/v1/markPrices?symbol=BTC_USDC_PERP").json()
+        return float(row["indexPrice"]), float(row["markPrice"])
+
+    deadline = time.monotonic() + 10
+    while not btc()[0] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    token = (server.data_dir / "admin.token").read_text().strip()
+    gapped = round(btc()[0] * 0.7)
+    answer = httpx.post(
+        server.url + "/api/v1/sandbox/price",
+        json={"symbol": "BTC_USDC", "price": str(gapped)},
+        headers={"X-Admin-Token": token},
+    )
+    assert answer.status_code == 200, answer.text
+    deadline = time.monotonic() + 30
+    while True:
+        index, mark = btc()
+        if index == gapped and abs(mark / index - 1) < 0.005:
+            break
+        assert time.monotonic() < deadline, f"the mark stayed at {mark} against index {index}"
+        time.sleep(0.5)

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from rucksack.exchange.api.service import admin_token_path
+from rucksack.exchange.service import admin_token_path
 from rucksack.reserves.documents import LEDGER_SOURCE
 from rucksack.reserves.verify import verify
 from tests.api.conftest import Server, Signed, sandbox_account

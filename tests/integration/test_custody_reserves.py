@@ -17,9 +17,9 @@ import pytest
 from solders.keypair import Keypair
 
 from rucksack.chains.devnet.server import Devnet
-from rucksack.exchange.api.service import admin_token_path
 from rucksack.exchange.custody.keys import CustodyKeys
 from rucksack.exchange.custody.seed import load_or_create
+from rucksack.exchange.service import admin_token_path
 from rucksack.reserves import evm_control
 from rucksack.reserves.build import load_signing_key
 from rucksack.reserves.documents import SANDBOX_SOURCE

@@ -19,9 +19,9 @@ import pytest
 
 from rucksack.chains.devnet.server import Devnet
 from rucksack.cli import main
-from rucksack.exchange.api.service import admin_token_path
 from rucksack.exchange.custody.keys import CustodyKeys
 from rucksack.exchange.custody.seed import load_or_create
+from rucksack.exchange.service import admin_token_path
 from rucksack.wallet.exchange_link import ExchangeClient, derive_exchange_seed, signing_key
 from rucksack.wallet.keystore import Wallet
 from rucksack.wallet.rpc import Endpoints

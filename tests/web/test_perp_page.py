@@ -10,7 +10,7 @@ from decimal import Decimal
 import httpx
 from playwright.sync_api import Page, expect
 
-from rucksack.exchange.api.service import admin_token_path
+from rucksack.exchange.service import admin_token_path
 from tests.api.conftest import Creds, Server, Signed, wait_for_depth
 from tests.web.conftest import Web, browser_client, number, start_trading
 

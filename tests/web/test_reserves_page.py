@@ -8,7 +8,7 @@ import re
 import httpx
 from playwright.sync_api import expect
 
-from rucksack.exchange.api.service import admin_token_path
+from rucksack.exchange.service import admin_token_path
 from tests.web.conftest import Web, browser_client, start_trading
 
 

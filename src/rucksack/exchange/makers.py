@@ -14,22 +14,29 @@ import asyncio
 import json
 import logging
 import random
+from pathlib import Path
+from typing import Protocol
 
-from rucksack.exchange.api.service import ExchangeService
+from rucksack.exchange.core import queries
 from rucksack.exchange.core.commands import (
+    BorrowLend,
     CancelAllOrders,
+    Command,
     CreateAccount,
     Deposit,
     PlaceOrder,
     PlaceOrders,
-    SetIndexPrice,
+    SetBackstopProvider,
 )
+from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.enums import Side
-from rucksack.exchange.core.events import AccountCreated
+from rucksack.exchange.core.events import AccountCreated, Event
+from rucksack.exchange.core.markets import ExchangeSpec
 from rucksack.exchange.feeds import PriceFeed
 
+__all__ = ["Venue", "ensure_accounts", "margin_setup", "quoted_markets", "run_makers"]
+
 log = logging.getLogger("rucksack.makers")
-START_PRICE = {"SOL_USDC": "150", "BTC_USDC": "60000", "ETH_USDC": "3000"}
 FUND_UNITS = {"USDC": 50_000_000, "SOL": 200_000, "BTC": 1_000, "ETH": 20_000}
 LEVELS = 8
 # one ladder step is worth about this much quote (USDC) per random unit (1..20 units a level), so
@@ -38,22 +45,23 @@ LEVELS = 8
 STEP_NOTIONAL = 50
 
 
-def start_prices(service: ExchangeService) -> dict[str, int]:
-    out = {}
-    for symbol, mw in service.wire.markets.items():
-        if mw.spec.market_type != "SPOT" or not mw.spec.trading:
-            continue
-        state = service.engine.market_by_symbol[symbol]
-        out[symbol] = state.last_price or mw.parse_price(START_PRICE.get(symbol, "100"))
-    return out
+class Venue(Protocol):
+    """What the makers need from the exchange (the running service is one): where to keep their
+    account ids, the markets, the engine's state between commands, and a way to trade."""
+
+    @property
+    def data_dir(self) -> Path: ...
+
+    @property
+    def spec(self) -> ExchangeSpec: ...
+
+    @property
+    def engine(self) -> Engine: ...
+
+    async def submit(self, command: Command) -> list[Event]: ...
 
 
-def make_feed(service: ExchangeService, kind: str, seed: int) -> PriceFeed:
-    ticks = {s: (mw.tick_places, mw.tick_units) for s, mw in service.wire.markets.items()}
-    return PriceFeed(kind, start_prices(service), ticks, seed)
-
-
-async def ensure_accounts(service: ExchangeService, count: int) -> list[int]:
+async def ensure_accounts(service: Venue, count: int) -> list[int]:
     path = service.data_dir / "demo.json"
     if path.exists():
         accounts: list[int] = json.loads(path.read_text(encoding="utf-8"))["accounts"]
@@ -64,53 +72,57 @@ async def ensure_accounts(service: ExchangeService, count: int) -> list[int]:
         events = await service.submit(CreateAccount(f"demo-{i}"))
         account = next(e.account for e in events if isinstance(e, AccountCreated))
         for asset, units in FUND_UNITS.items():
-            decimals = service.wire.assets[asset].decimals
+            decimals = service.spec.assets[service.spec.asset_index(asset)].decimals
             await service.submit(Deposit(account, asset, units * 10**decimals, f"sandbox:demo:{account}:{asset}"))
         accounts.append(account)
     path.write_text(json.dumps({"accounts": accounts}), encoding="utf-8")
     return accounts
 
 
-def quoted_markets(service: ExchangeService, feed: PriceFeed) -> list[tuple[str, int]]:
+def quoted_markets(service: Venue, feed: PriceFeed) -> list[tuple[str, int]]:
     """Every trading market with its current reference price in its own ticks: spot markets at
-    the feed's price, perps at their mark (quoted once the index has arrived)."""
+    the feed's price, perps at their index (quoted once it has arrived). Quoting perps around the
+    index, as a maker pricing off the spot venues does, anchors the mark to it: quoted around the
+    mark, the makers' own quotes sustained whatever basis a jump of the index left (the mark sat at
+    the +5% clamp and funding paid ~58x the baseline for hours)."""
     out = []
     for symbol, mid in feed.prices.items():
         out.append((symbol, mid))
-    for symbol, mw in service.wire.markets.items():
-        if mw.spec.market_type == "PERP" and mw.spec.trading:
-            state = service.engine.market_by_symbol[symbol]
-            if state.mark:
-                out.append((symbol, state.mark))
+    for market in service.spec.markets:
+        if market.market_type == "PERP" and market.trading:
+            symbol = market.symbol
+            index = queries.market(service.engine, symbol).index_price
+            if index:
+                out.append((symbol, index))
     return out
 
 
-async def margin_setup(service: ExchangeService, quoting: list[int]) -> None:
+async def margin_setup(service: Venue, quoting: list[int]) -> None:
     """Lend half of each quoter's USDC once, and make the last one a backstop provider."""
-    from rucksack.exchange.core.commands import BorrowLend, SetBackstopProvider
-
-    usdc = service.engine.asset_index["USDC"]
+    usdc = queries.asset_index(service.engine, "USDC")
     for maker in quoting:
-        acct = service.engine.ledger.accounts.get(maker)
+        acct = queries.account(service.engine, maker)
         if acct is not None and not acct.assets[usdc].lend_shares:
             await service.submit(BorrowLend(maker, "USDC", "Lend", acct.assets[usdc].available // 2))
-    if quoting[-1] not in service.engine.backstop:
+    if quoting[-1] not in queries.backstop_providers(service.engine):
         await service.submit(SetBackstopProvider(quoting[-1], True))
 
 
-async def run_makers(service: ExchangeService, feed: PriceFeed, seed: int = 7, period: float = 0.5) -> None:
+async def run_makers(service: Venue, feed: PriceFeed, seed: int = 7, period: float = 0.5) -> None:
     rng = random.Random(seed)
+    markets = {m.symbol: m for m in service.spec.markets}
+    decimals = {a.symbol: a.decimals for a in service.spec.assets}
     makers = await ensure_accounts(service, 3)
     taker = makers[-1]
     quoting = makers[:-1]
     await margin_setup(service, quoting)
     while True:
         for symbol, mid in quoted_markets(service, feed):
-            mw = service.wire.markets[symbol]
-            scale = max(1, mw.spec.min_lots)
-            quote_one = 10 ** service.wire.assets[mw.spec.quote].decimals
-            step_atoms = max(mw.spec.min_notional_atoms, STEP_NOTIONAL * quote_one)
-            base_lots = max(scale, step_atoms // max(1, mid * mw.spec.lot_tick_atoms) + 1)
+            market = markets[symbol]
+            scale = max(1, market.min_lots)
+            quote_one = 10 ** decimals[market.quote]
+            step_atoms = max(market.min_notional_atoms, STEP_NOTIONAL * quote_one)
+            base_lots = max(scale, step_atoms // max(1, mid * market.lot_tick_atoms) + 1)
             for i, maker in enumerate(quoting):
                 orders = []
                 for level in range(1, LEVELS + 1):
@@ -125,36 +137,4 @@ async def run_makers(service: ExchangeService, feed: PriceFeed, seed: int = 7, p
                 await service.submit(
                     PlaceOrder(taker, symbol, side, "Market", lots=base_lots * rng.randint(1, 5), tif="IOC")
                 )
-        await asyncio.sleep(period)
-
-
-def index_targets(service: ExchangeService, feed: PriceFeed) -> dict[str, list[tuple[str, int, int]]]:
-    """For each feed symbol, the markets on the same base and quote with (numerator, denominator)
-    converting feed ticks into that market's ticks (exact when the tick grids nest, else floor)."""
-    out: dict[str, list[tuple[str, int, int]]] = {}
-    for symbol in feed.prices:
-        source = service.wire.markets[symbol]
-        for target in service.wire.markets.values():
-            if (target.spec.base, target.spec.quote) != (source.spec.base, source.spec.quote):
-                continue
-            scale = 10 ** abs(target.tick_places - source.tick_places)
-            if target.tick_places >= source.tick_places:
-                num, den = source.tick_units * scale, target.tick_units
-            else:
-                num, den = source.tick_units, target.tick_units * scale
-            out.setdefault(symbol, []).append((target.symbol, num, den))
-    return out
-
-
-async def publish_index_prices(service: ExchangeService, feed: PriceFeed, period: float = 1.0) -> None:
-    """Step the feed and journal SetIndexPrice for every market it drives, when a price changed."""
-    targets = index_targets(service, feed)
-    sent: dict[str, int] = {}
-    while True:
-        for symbol, ticks in feed.step().items():
-            for market, num, den in targets.get(symbol, []):
-                price = ticks * num // den
-                if price > 0 and sent.get(market) != price:
-                    sent[market] = price
-                    await service.submit(SetIndexPrice(market, price))
         await asyncio.sleep(period)

@@ -53,11 +53,11 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
@@ -76,7 +76,9 @@ from rucksack.reserves.liabilities import (
 )
 
 if TYPE_CHECKING:
-    from rucksack.exchange.api.service import ExchangeService
+    from rucksack.exchange.custody.db import CustodyDb
+    from rucksack.exchange.custody.keys import CustodyKeys
+    from rucksack.exchange.custody.reserves import OnchainHolding
 
 log = logging.getLogger("rucksack.reserves")
 RESERVES_DIR = "reserves"
@@ -360,17 +362,61 @@ def cli_proof(data_dir: Path, account: int, seq: int | None) -> bytes:
 # ------------------------------------------------------------------------------------------ the server
 
 
-def take_snapshot(service: ExchangeService) -> tuple[Liabilities, Path]:
+class OnchainCustody(Protocol):
+    """The part of chain custody that on-chain reserves read (``custody.service.Custody``)."""
+
+    @property
+    def rpcs(self) -> Mapping[str, object]: ...
+
+    @property
+    def keys(self) -> CustodyKeys: ...
+
+    @property
+    def db(self) -> CustodyDb: ...
+
+    async def reserves_holdings(self) -> list[OnchainHolding]: ...
+
+
+class DepositTotals(Protocol):
+    def deposit_totals(self, ref_prefix: str, upto_seq: int) -> dict[str, int]: ...
+
+
+class Books(Protocol):
+    """What the reserves export needs from the running exchange (the service is one): the engine
+    to cut liabilities from, a way to make everything applied durable and projected first, the
+    read store's deposit totals, custody, the data directory, the mode and the wall clock."""
+
+    @property
+    def data_dir(self) -> Path: ...
+
+    @property
+    def sandbox(self) -> bool: ...
+
+    @property
+    def clock(self) -> Callable[[], int]: ...
+
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def store(self) -> DepositTotals: ...
+
+    @property
+    def custody(self) -> OnchainCustody | None: ...
+
+    def catch_up(self) -> None: ...
+
+
+def take_snapshot(service: Books) -> tuple[Liabilities, Path]:
     """Liabilities at the live engine's last seq, taken in the loop thread after the journal covers it."""
     # the cut is durable (a crash cannot lose the seq it is taken at) and projected (the read store
     # holds every event up to it: the sandbox grants are read there)
-    service.exchange.journal.wait_durable(queries.last_seq(service.engine))
-    service.release()
+    service.catch_up()
     liab = liabilities(service.engine)
     return liab, reserves_root(service.data_dir) / str(liab.snapshot.seq)
 
 
-async def onchain_reserves(service: ExchangeService, seq: int) -> OnchainReserves | None:
+async def onchain_reserves(service: Books, seq: int) -> OnchainReserves | None:
     """Custody's on-chain balances now (one pinned height per chain) and their signers; None without
     chain custody, or when a node cannot be read (logged: the ledger's figures stand in)."""
     custody = service.custody
@@ -387,13 +433,13 @@ async def onchain_reserves(service: ExchangeService, seq: int) -> OnchainReserve
     return OnchainReserves(holdings, control_signers(custody.keys, custody.db, holdings), grants)
 
 
-def sandbox_grants(service: ExchangeService, seq: int) -> dict[str, int]:
+def sandbox_grants(service: Books, seq: int) -> dict[str, int]:
     """Atoms per asset granted by the sandbox up to ``seq`` (deposits whose id starts ``sandbox:``),
     from the read store, which :func:`take_snapshot` has brought up to ``seq``."""
     return service.store.deposit_totals("sandbox:", seq)
 
 
-async def publish_now(service: ExchangeService) -> dict[str, Any]:
+async def publish_now(service: Books) -> dict[str, Any]:
     """Take a tier (a) snapshot now (the cut in the loop, the tree and files in a worker thread);
     with chain custody, reserves are read from the chains right after the cut."""
     liab, out = take_snapshot(service)
@@ -406,7 +452,7 @@ async def publish_now(service: ExchangeService) -> dict[str, Any]:
     return summary
 
 
-async def daily_snapshots(service: ExchangeService, period: float = 60.0) -> None:
+async def daily_snapshots(service: Books, period: float = 60.0) -> None:
     """One tier (a) snapshot at start-up when none exists, then one per UTC day (checked every
     ``period`` seconds). The zero-knowledge tier runs only on demand (``rucksack reserves snapshot --zk``)."""
     while True:

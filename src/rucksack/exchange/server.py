@@ -7,7 +7,6 @@ holds the journal, snapshots, read models and, in sandbox mode, the admin token.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import sys
@@ -18,14 +17,14 @@ from typing import Any
 import uvicorn
 
 from rucksack.exchange.api.app import create_app
-from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.api.ws import MAX_FRAME
-from rucksack.exchange.core.commands import AccrueInterest, ApplyFunding, LiquidationSweep, SettlePnl
-from rucksack.exchange.makers import make_feed, publish_index_prices, run_makers
+from rucksack.exchange.feeds.index import make_feed, publish_index_prices
+from rucksack.exchange.makers import run_makers
 from rucksack.exchange.reserves_export import daily_snapshots
+from rucksack.exchange.scheduler import accrual_ticks, risk_ticks
 from rucksack.exchange.sequencer.datadir import DEFAULT_SNAPSHOT_EVERY
+from rucksack.exchange.service import ExchangeLedger, ExchangeService
 
-HOUR_US = 3_600_000_000
 # CPython's default. Python's recursion guard must trip before the C stack runs out, and the JSON
 # parsers recurse in C (payload.MAX_DEPTH keeps their input shallow in the first place)
 RECURSION_LIMIT = 1000
@@ -48,30 +47,6 @@ def pin_recursion_limit(limit: int = RECURSION_LIMIT) -> None:
     setattr(sys, "setrecursionlimit", keep)  # noqa: B010 (a module attribute, replaced on purpose)
 
 
-async def accrual_ticks(service: ExchangeService, period: float = 10.0) -> None:
-    """The scheduler's hourly ticks: journaled AccrueInterest and ApplyFunding once per
-    wall-clock hour (each idempotent by hour, so a restart never pays twice)."""
-    while True:
-        hour = service.clock() // HOUR_US
-        if hour != service.engine.last_accrual_hour:
-            await service.submit(AccrueInterest(hour))
-        if hour != service.engine.last_funding_hour:
-            await service.submit(ApplyFunding(hour))
-        await asyncio.sleep(period)
-
-
-async def risk_ticks(service: ExchangeService, sweep_period: float = 1.0, settle_every: int = 10) -> None:
-    """The scheduler's risk ticks: a journaled LiquidationSweep every second and SettlePnl every
-    ten (reference model §14.3, §14.6). They are ordinary commands, so replay is bit-identical."""
-    n = 0
-    while True:
-        await service.submit(LiquidationSweep())
-        n += 1
-        if n % settle_every == 0:
-            await service.submit(SettlePnl())
-        await asyncio.sleep(sweep_period)
-
-
 def start_custody(
     service: ExchangeService, chain_rpc: list[str], confirmations: int, poll: float, sweep_every: int = 10
 ) -> Any:
@@ -82,7 +57,11 @@ def start_custody(
 
     try:
         custody = Custody(
-            service, chain_urls(chain_rpc), confirmations=confirmations, poll=poll, sweep_every=sweep_every
+            ExchangeLedger(service),
+            chain_urls(chain_rpc),
+            confirmations=confirmations,
+            poll=poll,
+            sweep_every=sweep_every,
         )
     except CustodySeedError as exc:
         sys.stderr.write(f"rucksack: custody disabled: {exc}\n")

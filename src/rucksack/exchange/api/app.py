@@ -41,10 +41,10 @@ from rucksack.exchange.api.routes import (
     subaccounts,
     trading,
 )
-from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.api.ws import Hub
 from rucksack.exchange.core import queries
 from rucksack.exchange.sequencer.sequencer import SequencerHalted, UnencodableCommand
+from rucksack.exchange.service import ExchangeService
 
 log = logging.getLogger("rucksack.api")
 JSON = "application/json; charset=utf-8"

@@ -40,7 +40,6 @@ from rucksack.exchange.api.payload import MAX_DEPTH, too_deep
 from rucksack.exchange.api.routes.common import KLINE_SECONDS
 from rucksack.exchange.api.routes.market import funding_estimates as _estimates
 from rucksack.exchange.api.routes.market import ticker_json
-from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.api.wire import format_atoms, iso_seconds
 from rucksack.exchange.core import queries
 from rucksack.exchange.core.events import (
@@ -60,6 +59,7 @@ from rucksack.exchange.core.events import (
     TriggerAccepted,
     Withdrawn,
 )
+from rucksack.exchange.service import ExchangeService
 
 log = logging.getLogger("rucksack.ws")
 MAX_QUEUE = 10_000

@@ -76,6 +76,11 @@ class CustodyDb:
         r = self.conn.execute("SELECT * FROM deposits WHERE tx_id = ?", (tx_id,)).fetchone()
         return dict(r) if r else None
 
+    def deposit_accounts(self, chain: str) -> list[int]:
+        """Accounts with at least one recorded deposit on ``chain`` (the sweeper's round)."""
+        rows = self.conn.execute("SELECT DISTINCT account FROM deposits WHERE chain = ?", (chain,))
+        return [int(r["account"]) for r in rows]
+
     # cursors
     def cursor(self, chain: str, default: int = 0) -> int:
         r = self.conn.execute("SELECT value FROM cursors WHERE chain = ?", (chain,)).fetchone()

@@ -5,6 +5,10 @@
 polling every ``--chain-poll`` seconds, and sweeps deposit addresses into the hot wallet every
 ``--sweep-every`` passes (0: never). Without ``--chain-rpc`` deposit addresses are still
 handed out (the seed is the data directory's), but nothing is watched and withdrawals are refused.
+
+Custody sees the exchange only through :class:`Exchange` (declared here, implemented by
+``rucksack.exchange.service.ExchangeLedger``): the data directory, the mode, the listed assets,
+whether a deposit or a withdrawal is already on the books, and journaled deposits.
 """
 
 from __future__ import annotations
@@ -13,13 +17,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Protocol
 
 import httpx
 
 from rucksack.chains.registry import CHAINS, Chain, get_chain
-from rucksack.exchange.core.commands import Deposit
-from rucksack.exchange.core.events import Deposited
 from rucksack.exchange.custody.db import DB_NAME, CustodyDb
 from rucksack.exchange.custody.keys import CustodyKeys
 from rucksack.exchange.custody.limits import WithdrawalLimits
@@ -27,11 +30,8 @@ from rucksack.exchange.custody.reserves import OnchainHolding, onchain_holdings
 from rucksack.exchange.custody.rpc import JsonRpc
 from rucksack.exchange.custody.seed import load_or_create
 from rucksack.exchange.custody.sweeps import Sweeper
-from rucksack.exchange.custody.watchers import Watcher, make_watcher
+from rucksack.exchange.custody.watchers import Ledger, Watcher, make_watcher
 from rucksack.exchange.custody.withdrawals import Broadcaster
-
-if TYPE_CHECKING:
-    from rucksack.exchange.api.service import ExchangeService
 
 log = logging.getLogger("rucksack.custody")
 logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per poll request is noise
@@ -49,39 +49,40 @@ def chain_urls(specs: Iterable[str]) -> dict[str, str]:
     return out
 
 
-class ExchangeLedger:
-    """The exchange as custody sees it: the engine's credited tx ids and journaled deposits."""
+class Exchange(Ledger, Protocol):
+    """What custody needs from the running exchange, beyond the watchers' :class:`Ledger`."""
 
-    def __init__(self, service: ExchangeService) -> None:
-        self.service = service
+    @property
+    def data_dir(self) -> Path: ...
 
-    def credited(self, tx_id: str) -> bool:
-        return tx_id in self.service.engine.deposit_ids
+    @property
+    def sandbox(self) -> bool: ...
 
-    def has_asset(self, symbol: str) -> bool:
-        return symbol in self.service.wire.assets
+    def asset_decimals(self) -> dict[str, int]:
+        """Every listed asset's symbol and decimals."""
+        ...
 
-    async def deposit(self, account: int, asset: str, atoms: int, tx_id: str) -> bool:
-        events = await self.service.submit(Deposit(account, asset, atoms, tx_id))
-        return any(isinstance(e, Deposited) for e in events)
+    def withdrawal_debited(self, ref: str) -> bool:
+        """Whether the journal holds the Withdraw with this reference (the read store, caught up
+        with the journal at start, answers)."""
+        ...
 
 
 class Custody:
     def __init__(
         self,
-        service: ExchangeService,
+        exchange: Exchange,
         urls: dict[str, str] | None = None,
         *,
         confirmations: int = 1,
         poll: float = 1.0,
         sweep_every: int = 10,
     ) -> None:
-        self.service = service
-        self.keys = CustodyKeys(load_or_create(service.data_dir, sandbox=service.sandbox))
-        self.db = CustodyDb(service.data_dir / DB_NAME)
-        self.ledger = ExchangeLedger(service)
-        self.limits = WithdrawalLimits.from_data_dir(service.data_dir)  # DATA/custody.toml
-        self.limits.check({a.symbol: a.decimals for a in service.spec.assets})
+        self.ledger = exchange
+        self.keys = CustodyKeys(load_or_create(exchange.data_dir, sandbox=exchange.sandbox))
+        self.db = CustodyDb(exchange.data_dir / DB_NAME)
+        self.limits = WithdrawalLimits.from_data_dir(exchange.data_dir)  # DATA/custody.toml
+        self.limits.check(exchange.asset_decimals())
         self.poll = poll
         self.rpcs = {k: JsonRpc(u) for k, u in (urls or {}).items()}
         self.watchers: list[Watcher] = [
@@ -103,8 +104,7 @@ class Custody:
     def _reconcile(self) -> None:
         """Rows left ``requested`` by a crash: the journal decides whether the Withdraw happened."""
         for w in self.db.withdrawals(statuses=("requested",)):
-            ref = f"withdrawal:{w['id']}"  # the read store is caught up with the journal at start
-            debited = bool(self.service.store._rows("SELECT 1 FROM capital WHERE kind='withdrawal' AND ref=?", [ref]))
+            debited = self.ledger.withdrawal_debited(f"withdrawal:{w['id']}")
             self.db.update_withdrawal(w["id"], status="pending" if debited else "declined")
 
     def deposit_address(self, chain: Chain, account: int) -> str:
@@ -116,7 +116,7 @@ class Custody:
 
     async def reserves_holdings(self) -> list[OnchainHolding]:
         """On-chain balances of the hot wallet and every deposit address, per chain and asset."""
-        return await onchain_holdings(self.keys, self.db, self.rpcs, listed=self.service.wire.assets)
+        return await onchain_holdings(self.keys, self.db, self.rpcs, listed=self.ledger.asset_decimals())
 
     def enabled(self, chain: Chain) -> bool:
         return chain.key in self.rpcs

@@ -50,13 +50,12 @@ class Sweeper:
     async def sweep_once(self) -> None:
         for key, rpc in self.rpcs.items():
             chain = get_chain(key)
-            rows = self.db.conn.execute("SELECT DISTINCT account FROM deposits WHERE chain = ?", (key,))
-            for (account,) in list(rows):
+            for account in self.db.deposit_accounts(key):
                 try:
                     if chain.is_svm:
-                        await self._svm(chain, rpc, int(account))
+                        await self._svm(chain, rpc, account)
                     else:
-                        await self._evm(chain, rpc, int(account))
+                        await self._evm(chain, rpc, account)
                 except RpcError as exc:
                     log.debug("sweep of account %s on %s refused: %s", account, key, exc)
 

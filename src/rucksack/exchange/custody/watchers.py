@@ -42,7 +42,7 @@ log = logging.getLogger("rucksack.custody")
 
 
 class Ledger(Protocol):
-    """What custody needs from the exchange (``service.ExchangeLedger`` in production)."""
+    """What custody needs from the exchange (``rucksack.exchange.service.ExchangeLedger`` in production)."""
 
     def credited(self, tx_id: str) -> bool: ...
 

@@ -592,6 +592,10 @@ class ReadStore:
         )
         return {str(row["asset"]): join_wide(row, "total") for row in rows}
 
+    def withdrawal_debited(self, ref: str) -> bool:
+        """Whether a withdrawal with reference ``ref`` was debited (its event was projected)."""
+        return bool(self._rows("SELECT 1 FROM capital WHERE kind='withdrawal' AND ref=?", [ref]))
+
     def subaccounts(self, parent: int) -> dict[int, tuple[str, int]]:
         rows = self._rows("SELECT id, label, created_us FROM accounts WHERE parent=?", [parent])
         return {r["id"]: (r["label"], r["created_us"]) for r in rows}

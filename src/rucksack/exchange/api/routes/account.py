@@ -12,9 +12,9 @@ from rucksack.exchange.api.routes.common import (
 )
 from rucksack.exchange.api.routes.positions import account_of
 from rucksack.exchange.api.routes.subaccounts import target_account
-from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.api.wire import format_atoms, iso_ms
 from rucksack.exchange.core import queries
+from rucksack.exchange.service import ExchangeService
 
 
 async def account(service: ExchangeService, account: int, params: Any) -> Any:

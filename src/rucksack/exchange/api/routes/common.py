@@ -6,8 +6,8 @@ import re
 from typing import Any
 
 from rucksack.exchange.api.errors import bad_request
-from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.api.wire import format_atoms, iso_ms
+from rucksack.exchange.service import ExchangeService
 
 DEPTH_LIMITS = ("5", "10", "20", "50", "100", "500", "1000")
 

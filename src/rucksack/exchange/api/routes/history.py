@@ -9,9 +9,9 @@ from rucksack.exchange.api.routes.common import page_params, wad
 from rucksack.exchange.api.routes.market import hour_iso
 from rucksack.exchange.api.routes.positions import avg_price, position_id
 from rucksack.exchange.api.routes.subaccounts import subaccount_id, target_account, user_id
-from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.api.wire import format_atoms, iso_ms
 from rucksack.exchange.core import queries
+from rucksack.exchange.service import ExchangeService
 
 SETTLEMENT_FILTERS = (
     "BackstopLiquidation",

@@ -9,9 +9,9 @@ from rucksack.exchange.api.routes.common import (
     apy,
     wad,
 )
-from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.api.wire import format_atoms, iso_ms, parse_amount
 from rucksack.exchange.core import queries
+from rucksack.exchange.service import ExchangeService
 
 
 async def borrow_lend_markets(service: ExchangeService, params: dict[str, str]) -> Any:

@@ -14,9 +14,9 @@ from rucksack.exchange.api.routes.common import (
     int_param,
     wad,
 )
-from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.api.wire import format_atoms, space_seconds
 from rucksack.exchange.core import queries
+from rucksack.exchange.service import ExchangeService
 
 
 async def assets(service: ExchangeService, params: dict[str, str]) -> Any:

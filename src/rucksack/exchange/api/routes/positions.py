@@ -21,7 +21,6 @@ from typing import Any
 from rucksack.exchange.api.errors import bad_request
 from rucksack.exchange.api.routes.common import wad
 from rucksack.exchange.api.routes.subaccounts import subaccount_id, target_account, user_id
-from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.api.wire import MarketWire, format_atoms, function_json
 from rucksack.exchange.core import queries
 from rucksack.exchange.core.ledger.balances import Account
@@ -30,6 +29,7 @@ from rucksack.exchange.core.market_state import MarketState
 from rucksack.exchange.core.numeric import ceil_div
 from rucksack.exchange.core.perps.position import Position
 from rucksack.exchange.core.risk.margin_fn import fraction
+from rucksack.exchange.service import ExchangeService
 
 EXTRA_PLACES = 4  # average prices carry this many digits beyond the tick
 

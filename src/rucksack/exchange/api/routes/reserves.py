@@ -20,8 +20,8 @@ import msgspec
 
 from rucksack.exchange.api.errors import ApiError
 from rucksack.exchange.api.routes.subaccounts import target_account
-from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.reserves_export import EXCHANGE_ACCOUNTS, latest_dir, publish_now
+from rucksack.exchange.service import ExchangeService
 
 
 def _read(path: Path) -> Any:

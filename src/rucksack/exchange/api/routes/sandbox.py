@@ -6,7 +6,6 @@ from typing import Any
 
 from rucksack.exchange.api.errors import ApiError, bad_request
 from rucksack.exchange.api.routes.subaccounts import parse_public_key
-from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.api.wire import parse_amount
 from rucksack.exchange.core import queries
 from rucksack.exchange.core.commands import (
@@ -16,6 +15,7 @@ from rucksack.exchange.core.commands import (
 )
 from rucksack.exchange.core.events import AccountCreated, ApiKeyRejected, DepositRejected
 from rucksack.exchange.core.markets import MAX_AMOUNT_ATOMS
+from rucksack.exchange.service import ExchangeService
 
 
 async def sandbox_create_account(service: ExchangeService, body: Any) -> Any:
@@ -77,7 +77,7 @@ async def sandbox_set_price(service: ExchangeService, body: Any) -> Any:
     if service.feed is None or mw.symbol not in service.feed.prices:
         raise bad_request(f"no price feed drives {mw.symbol} on this server")
     from rucksack.exchange.core.commands import SetIndexPrice
-    from rucksack.exchange.makers import index_targets
+    from rucksack.exchange.feeds.index import index_targets
 
     targets = [(market, ticks * num // den) for market, num, den in index_targets(service, service.feed)[mw.symbol]]
     for market, price in targets:  # every market it drives must accept the price: check all before any moves

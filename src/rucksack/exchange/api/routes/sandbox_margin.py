@@ -15,10 +15,10 @@ from __future__ import annotations
 from typing import Any
 
 from rucksack.exchange.api.errors import bad_request, from_reason
-from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.core import queries
 from rucksack.exchange.core.commands import ApplyFunding, LiquidationSweep, SetBackstopProvider, SettlePnl
 from rucksack.exchange.core.events import AccountRejected
+from rucksack.exchange.service import ExchangeService
 
 
 async def sandbox_tick(service: ExchangeService, body: Any) -> Any:

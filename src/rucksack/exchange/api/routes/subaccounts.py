@@ -28,12 +28,12 @@ from typing import Any
 
 from rucksack.exchange.api.errors import ApiError, bad_request, from_reason
 from rucksack.exchange.api.payload import Num
-from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.api.wire import iso_ms, parse_amount
 from rucksack.exchange.core import queries
 from rucksack.exchange.core.commands import AddApiKey, CreateAccount, RemoveApiKey, Transfer
 from rucksack.exchange.core.enums import Reason
 from rucksack.exchange.core.events import AccountCreated, ApiKeyRejected, TransferRejected
+from rucksack.exchange.service import ExchangeService
 
 MAX_SUBACCOUNTS = 100
 

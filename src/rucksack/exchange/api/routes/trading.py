@@ -19,7 +19,6 @@ from rucksack.exchange.api.routes.common import (
     int_param,
     page_params,
 )
-from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.api.wire import format_atoms, iso_ms
 from rucksack.exchange.core import queries
 from rucksack.exchange.core.commands import (
@@ -29,6 +28,7 @@ from rucksack.exchange.core.commands import (
 )
 from rucksack.exchange.core.events import CancelRejected, OrderClosed
 from rucksack.exchange.core.markets import MAX_BATCH
+from rucksack.exchange.service import ExchangeService
 
 
 async def order_execute(service: ExchangeService, account: int, params: Any) -> Any:

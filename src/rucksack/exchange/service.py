@@ -1,4 +1,11 @@
-"""The exchange as the API sees it: one sequencer, awaited durability, read models.
+"""The composition root: one sequencer, awaited durability, read models, and what hangs off them.
+
+``ExchangeService`` wires the exchange together -- the data directory's ``Exchange`` (journal,
+snapshots, engine), the read store, the open-orders read model, the wire formats and the request
+verifier -- and is what the adapters are handed: the HTTP/WebSocket API (``exchange.api``) uses it
+whole; custody, the demo makers, the index-price publisher, the scheduler and the reserves export
+each declare the narrow protocol they need and receive it (``ExchangeLedger`` below is custody's).
+``rucksack.exchange.server`` builds one per process and starts the adapters around it.
 
 ``submit`` runs in the event-loop thread: it sequences, journals and applies a command at once
 (microseconds) and then awaits the group commit that covers it; the journal's flusher thread
@@ -40,8 +47,8 @@ from rucksack.exchange.api.open_orders import OpenOrders, Steps
 from rucksack.exchange.api.wire import Wire
 from rucksack.exchange.config import default_config_text
 from rucksack.exchange.core.book.order import Order
-from rucksack.exchange.core.commands import Command
-from rucksack.exchange.core.events import Event
+from rucksack.exchange.core.commands import Command, Deposit
+from rucksack.exchange.core.events import Deposited, Event
 from rucksack.exchange.core.state import Snapshot
 from rucksack.exchange.feeds import PriceFeed
 from rucksack.exchange.sequencer.datadir import (
@@ -195,6 +202,13 @@ class ExchangeService:
             if not future.done():
                 future.set_result(None)
 
+    def catch_up(self) -> None:
+        """Wait until the journal holds every applied command durably, then release them all (read
+        models and listeners): a cut taken now is durable and projected. Blocks the loop on the
+        group commit; for rare cuts such as a reserves snapshot."""
+        self.exchange.journal.wait_durable(self.engine.last_seq)
+        self.release()
+
     def _write_snapshot(self, snap: Snapshot, paused: float) -> None:
         """Encode, hash and write a captured snapshot (in the snapshot thread)."""
         started = time.perf_counter()
@@ -249,7 +263,7 @@ class ExchangeService:
             from rucksack.exchange.custody.service import Custody
 
             with contextlib.suppress(CustodySeedError):  # production without its password: none
-                self.custody = Custody(self)
+                self.custody = Custody(ExchangeLedger(self))
         return self.custody
 
     def now_ms(self) -> int:
@@ -261,3 +275,35 @@ class ExchangeService:
         self.exchange.snapshot()
         self.exchange.close()
         self.store.close()
+
+
+class ExchangeLedger:
+    """The exchange as custody sees it (``custody.service.Exchange``): the engine's credited
+    deposit ids, the read store's withdrawals, and deposits journaled through the sequencer."""
+
+    def __init__(self, service: ExchangeService) -> None:
+        self._service = service
+
+    @property
+    def data_dir(self) -> Path:
+        return self._service.data_dir
+
+    @property
+    def sandbox(self) -> bool:
+        return self._service.sandbox
+
+    def asset_decimals(self) -> dict[str, int]:
+        return {a.symbol: a.decimals for a in self._service.spec.assets}
+
+    def credited(self, tx_id: str) -> bool:
+        return tx_id in self._service.engine.deposit_ids
+
+    def has_asset(self, symbol: str) -> bool:
+        return symbol in self._service.wire.assets
+
+    def withdrawal_debited(self, ref: str) -> bool:
+        return self._service.store.withdrawal_debited(ref)
+
+    async def deposit(self, account: int, asset: str, atoms: int, tx_id: str) -> bool:
+        events = await self._service.submit(Deposit(account, asset, atoms, tx_id))
+        return any(isinstance(e, Deposited) for e in events)

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from rucksack.exchange.api.routes.market import status
-from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.core.commands import CreateAccount, Deposit
 from rucksack.exchange.core.events import Deposited, Event
 from rucksack.exchange.sequencer.sequencer import SequencerHalted
+from rucksack.exchange.service import ExchangeService
 
 
 def test_a_failing_projection_halts_writes_and_loses_nothing(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from rucksack.exchange.api.service import ExchangeService
 from rucksack.exchange.config import load_spec_text
 from rucksack.exchange.core.markets import ExchangeSpec
+from rucksack.exchange.service import ExchangeService
 
 
 def test_config_is_parsed_once_per_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

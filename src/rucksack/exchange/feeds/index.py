@@ -1,0 +1,93 @@
+"""The index-price publisher: the price feed's steps journaled as ``SetIndexPrice`` commands.
+
+Every second the feed steps and each market on the same base and quote as a feed symbol gets
+that price converted into its own ticks (exact when the tick grids nest, else floored), sent only
+when it changed. Prices enter the engine only as journaled commands, so replay sees the same
+prices. What it needs from the exchange is :class:`IndexTarget` (the running service is one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Protocol
+
+from rucksack.exchange.core.commands import Command, SetIndexPrice
+from rucksack.exchange.core.engine import Engine
+from rucksack.exchange.core.events import Event
+from rucksack.exchange.core.markets import ExchangeSpec, MarketSpec
+from rucksack.exchange.core.numeric import decimal_places, parse_decimal
+from rucksack.exchange.feeds import PriceFeed
+
+# where the simulated feed starts on a market that has never traded (decimal prices)
+START_PRICE = {"SOL_USDC": "150", "BTC_USDC": "60000", "ETH_USDC": "3000"}
+
+
+class IndexTarget(Protocol):
+    """What the publisher needs: the markets, their last prices, and a way to journal a command."""
+
+    @property
+    def spec(self) -> ExchangeSpec: ...
+
+    @property
+    def engine(self) -> Engine: ...
+
+    async def submit(self, command: Command) -> list[Event]: ...
+
+
+def tick_grid(market: MarketSpec) -> tuple[int, int]:
+    """(decimal places of the market's tick size, the tick size in those units)."""
+    places = decimal_places(market.tick_size)
+    return places, parse_decimal(market.tick_size, places)
+
+
+def start_prices(exchange: IndexTarget) -> dict[str, int]:
+    """Each trading spot market's last price in ticks, or its ``START_PRICE`` (100 if unlisted)."""
+    out = {}
+    for market in exchange.spec.markets:
+        if market.market_type != "SPOT" or not market.trading:
+            continue
+        places, unit = tick_grid(market)
+        last = exchange.engine.market_by_symbol[market.symbol].last_price
+        out[market.symbol] = last or parse_decimal(START_PRICE.get(market.symbol, "100"), places) // unit
+    return out
+
+
+def make_feed(exchange: IndexTarget, kind: str, seed: int) -> PriceFeed:
+    """The server's feed (``rucksack serve --feed``) over every market's tick grid."""
+    ticks = {m.symbol: tick_grid(m) for m in exchange.spec.markets}
+    return PriceFeed(kind, start_prices(exchange), ticks, seed)
+
+
+def index_targets(exchange: IndexTarget, feed: PriceFeed) -> dict[str, list[tuple[str, int, int]]]:
+    """For each feed symbol, the markets on the same base and quote with (numerator, denominator)
+    converting feed ticks into that market's ticks (exact when the tick grids nest, else floor)."""
+    markets = {m.symbol: m for m in exchange.spec.markets}
+    out: dict[str, list[tuple[str, int, int]]] = {}
+    for symbol in feed.prices:
+        source = markets[symbol]
+        source_places, source_unit = tick_grid(source)
+        for target in markets.values():
+            if (target.base, target.quote) != (source.base, source.quote):
+                continue
+            target_places, target_unit = tick_grid(target)
+            scale = 10 ** abs(target_places - source_places)
+            if target_places >= source_places:
+                num, den = source_unit * scale, target_unit
+            else:
+                num, den = source_unit, target_unit * scale
+            out.setdefault(symbol, []).append((target.symbol, num, den))
+    return out
+
+
+async def publish_index_prices(exchange: IndexTarget, feed: PriceFeed, period: float = 1.0) -> None:
+    """Step the feed and journal SetIndexPrice for every market it drives, when a price changed."""
+    targets = index_targets(exchange, feed)
+    sent: dict[str, int] = {}
+    while True:
+        for symbol, ticks in feed.step().items():
+            for market, num, den in targets.get(symbol, []):
+                price = ticks * num // den
+                if price > 0 and sent.get(market) != price:
+                    sent[market] = price
+                    await exchange.submit(SetIndexPrice(market, price))
+        await asyncio.sleep(period)

@@ -1,0 +1,61 @@
+"""The scheduler: the exchange's clock-driven commands, journaled like any other.
+
+- every second a ``LiquidationSweep``, every ten seconds a ``SettlePnl`` (margin-model.md §14.3,
+  §14.6);
+- once per wall-clock hour ``AccrueInterest`` and ``ApplyFunding`` (each idempotent by hour, so a
+  restart never pays twice).
+
+They are ordinary commands through the sequencer, so replay from the journal is bit-identical;
+the wall clock is read here, never in the core. Periodic snapshots are not ticks: they are due
+every ``snapshot_every`` commands and taken by the service right after a release, between two
+commands (``rucksack.exchange.service``). What the scheduler needs from the exchange is
+:class:`Clocked` (the running service is one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Protocol
+
+from rucksack.exchange.core.commands import AccrueInterest, ApplyFunding, Command, LiquidationSweep, SettlePnl
+from rucksack.exchange.core.engine import Engine
+from rucksack.exchange.core.events import Event
+
+HOUR_US = 3_600_000_000
+
+
+class Clocked(Protocol):
+    """The wall clock (µs since the epoch), the engine's last accrual and funding hours, and a
+    way to journal a command."""
+
+    @property
+    def clock(self) -> Callable[[], int]: ...
+
+    @property
+    def engine(self) -> Engine: ...
+
+    async def submit(self, command: Command) -> list[Event]: ...
+
+
+async def accrual_ticks(exchange: Clocked, period: float = 10.0) -> None:
+    """Journaled AccrueInterest and ApplyFunding once per wall-clock hour."""
+    while True:
+        hour = exchange.clock() // HOUR_US
+        if hour != exchange.engine.last_accrual_hour:
+            await exchange.submit(AccrueInterest(hour))
+        if hour != exchange.engine.last_funding_hour:
+            await exchange.submit(ApplyFunding(hour))
+        await asyncio.sleep(period)
+
+
+async def risk_ticks(exchange: Clocked, sweep_period: float = 1.0, settle_every: int = 10) -> None:
+    """A journaled LiquidationSweep every ``sweep_period`` seconds and SettlePnl every
+    ``settle_every`` sweeps."""
+    n = 0
+    while True:
+        await exchange.submit(LiquidationSweep())
+        n += 1
+        if n % settle_every == 0:
+            await exchange.submit(SettlePnl())
+        await asyncio.sleep(sweep_period)
