@@ -70,6 +70,7 @@ from rucksack.exchange.core.enums import (
     STP_REJECT_BOTH,
     STP_REJECT_MAKER,
     STP_REJECT_TAKER,
+    OrderStatus,
     Reason,
 )
 from rucksack.exchange.core.events import (
@@ -108,7 +109,6 @@ from rucksack.exchange.core.ledger.balances import (
     apply_release,
     settle_spot_fill,
 )
-from rucksack.exchange.core.lending.curve import WAD
 from rucksack.exchange.core.lending.pool import Pool, PoolError
 from rucksack.exchange.core.market_state import MarketState, drop_stale_basis, mark_price, observe_index
 from rucksack.exchange.core.markets import (
@@ -120,7 +120,7 @@ from rucksack.exchange.core.markets import (
     FeeTier,
     validate_spec,
 )
-from rucksack.exchange.core.numeric import PPM, ceil_div, fee_atoms
+from rucksack.exchange.core.numeric import PPM, WAD, ceil_div, fee_atoms
 from rucksack.exchange.core.perps.funding import apply_funding, sample_premium
 from rucksack.exchange.core.perps.liquidation import sweep
 from rucksack.exchange.core.perps.position import Position
@@ -454,7 +454,9 @@ class Engine:
                 else:
                     received = 0  # a market order's proceeds are unknown: count none
                 spent_asset, got_asset = (m.quote, m.base) if is_buy else (m.base, m.quote)
-                if not self._margin_allows(acct, -1, 0, 0, spent_asset, -hold, got_asset, received, borrow):
+                if not self._margin_allows(
+                    acct, asset=spent_asset, delta=-hold, asset2=got_asset, delta2=received, new_debt=borrow
+                ):
                     self._reject(c, Reason.INSUFFICIENT_MARGIN)
                     return
             if redeem or borrow:
@@ -466,19 +468,19 @@ class Engine:
             order_id = self.next_order_id
             self.next_order_id = order_id + 1
         taker = Order(
-            order_id,
-            account,
-            m.index,
-            side,
-            price,
-            lots if lots else max_lots,
-            client_id,
-            tif,
-            stp,
-            post_only,
-            is_limit,
-            quote_atoms,
-            ts_us,
+            order_id=order_id,
+            account=account,
+            market=m.index,
+            side=side,
+            price=price,
+            lots=lots if lots else max_lots,
+            client_id=client_id,
+            tif=tif,
+            stp=stp,
+            post_only=post_only,
+            is_limit=is_limit,
+            quote_atoms=quote_atoms,
+            ts_us=ts_us,
         )
         taker.hold = hold
         taker.reduce_only = reduce_only
@@ -490,13 +492,35 @@ class Engine:
         else:
             limit = MAX_PRICE_TICKS if is_buy else 0
         if tif == FOK:
-            can = fillable_lots(opposite, account, is_buy, limit, impact, max_lots, max_quote, lta, stp)
+            can = fillable_lots(
+                opposite,
+                account,
+                is_buy,
+                limit_price=limit,
+                impact_price=impact,
+                max_lots=max_lots,
+                max_quote=max_quote,
+                lot_tick_atoms=lta,
+                stp=stp,
+            )
             if can < lots:
-                self._close_taker(held, taker, "Expired", Reason.FILL_OR_KILL)
+                self._close_taker(held, taker, OrderStatus.EXPIRED, Reason.FILL_OR_KILL)
                 return
         fills: list[Order] = []
         stp_expired: list[Order] = []
-        stop = match(opposite, account, is_buy, limit, impact, max_lots, max_quote, lta, stp, fills, stp_expired)
+        stop = match(
+            opposite,
+            account,
+            is_buy,
+            limit_price=limit,
+            impact_price=impact,
+            max_lots=max_lots,
+            max_quote=max_quote,
+            lot_tick_atoms=lta,
+            stp=stp,
+            fills=fills,
+            stp_expired=stp_expired,
+        )
         # ---- R2: settle
         if fills:
             if is_perp:
@@ -511,7 +535,7 @@ class Engine:
                     maker.id,
                     maker.account,
                     m.symbol,
-                    "Expired",
+                    OrderStatus.EXPIRED,
                     Reason.SELF_TRADE_PREVENTION,
                     maker.filled_lots,
                     maker.filled_quote,
@@ -519,24 +543,24 @@ class Engine:
             )
         # ---- post: rest, fill or expire the taker
         if lots and taker.lots == 0:
-            self._close_taker(held, taker, "Filled", "")
+            self._close_taker(held, taker, OrderStatus.FILLED, "")
         elif stop == STOP_STP:
-            self._close_taker(held, taker, "Expired", Reason.SELF_TRADE_PREVENTION)
+            self._close_taker(held, taker, OrderStatus.EXPIRED, Reason.SELF_TRADE_PREVENTION)
         elif stop == STOP_IMPACT:
-            self._close_taker(held, taker, "Expired", Reason.PRICE_IMPACT)
+            self._close_taker(held, taker, OrderStatus.EXPIRED, Reason.PRICE_IMPACT)
         elif not is_limit:
             if quote_atoms and stop in (STOP_BUDGET, STOP_FILLED):
-                self._close_taker(held, taker, "Filled", "")
+                self._close_taker(held, taker, OrderStatus.FILLED, "")
             elif stop == STOP_BUDGET:
-                self._close_taker(held, taker, "Expired", Reason.INSUFFICIENT_FUNDS)
+                self._close_taker(held, taker, OrderStatus.EXPIRED, Reason.INSUFFICIENT_FUNDS)
             else:
-                self._close_taker(held, taker, "Expired", Reason.INSUFFICIENT_LIQUIDITY)
+                self._close_taker(held, taker, OrderStatus.EXPIRED, Reason.INSUFFICIENT_LIQUIDITY)
         elif tif != GTC:
-            self._close_taker(held, taker, "Expired", Reason.IMMEDIATE_OR_CANCEL)
+            self._close_taker(held, taker, OrderStatus.EXPIRED, Reason.IMMEDIATE_OR_CANCEL)
         elif is_perp:
             pos = acct.position(m.index)
             if reduce_only and taker.lots > abs(pos.lots):
-                self._close_taker(held, taker, "Expired", Reason.REDUCE_ONLY_NOT_REDUCED)
+                self._close_taker(held, taker, OrderStatus.EXPIRED, Reason.REDUCE_ONLY_NOT_REDUCED)
                 return
             # rest the remainder: its lots count as open orders of the position
             taker.hold = taker.lots
@@ -586,16 +610,16 @@ class Engine:
                 taker_fee = fee_atoms(base_atoms, taker_rate)
                 maker_fee = fee_atoms(quote_atoms, maker_rate)
                 settle_spot_fill(
-                    taker_base,
-                    taker_quote,
-                    maker_acct.assets[base],
-                    maker_acct.assets[quote],
-                    fee_base,
-                    fee_quote,
-                    base_atoms,
-                    quote_atoms,
-                    taker_fee,
-                    maker_fee,
+                    buyer_base=taker_base,
+                    buyer_quote=taker_quote,
+                    seller_base=maker_acct.assets[base],
+                    seller_quote=maker_acct.assets[quote],
+                    fee_base=fee_base,
+                    fee_quote=fee_quote,
+                    base_atoms=base_atoms,
+                    quote_atoms=quote_atoms,
+                    buyer_fee=taker_fee,
+                    seller_fee=maker_fee,
                 )
                 taker.hold -= quote_atoms
                 maker.hold -= base_atoms
@@ -603,20 +627,31 @@ class Engine:
                 taker_fee = fee_atoms(quote_atoms, taker_rate)
                 maker_fee = fee_atoms(base_atoms, maker_rate)
                 settle_spot_fill(
-                    maker_acct.assets[base],
-                    maker_acct.assets[quote],
-                    taker_base,
-                    taker_quote,
-                    fee_base,
-                    fee_quote,
-                    base_atoms,
-                    quote_atoms,
-                    maker_fee,
-                    taker_fee,
+                    buyer_base=maker_acct.assets[base],
+                    buyer_quote=maker_acct.assets[quote],
+                    seller_base=taker_base,
+                    seller_quote=taker_quote,
+                    fee_base=fee_base,
+                    fee_quote=fee_quote,
+                    base_atoms=base_atoms,
+                    quote_atoms=quote_atoms,
+                    buyer_fee=maker_fee,
+                    seller_fee=taker_fee,
                 )
                 taker.hold -= base_atoms
                 maker.hold -= quote_atoms
-            self._record_fill(symbol, taker, maker, n, price, quote_atoms, taker_side, taker_fee, maker_fee, ts_us)
+            self._record_fill(
+                symbol,
+                taker,
+                maker,
+                n=n,
+                price=price,
+                quote_atoms=quote_atoms,
+                taker_side=taker_side,
+                taker_fee=taker_fee,
+                maker_fee=maker_fee,
+                ts_us=ts_us,
+            )
         # spot margin and auto-lend: proceeds repay a borrow of the received asset, then are lent
         got_taker, got_maker = (base, quote) if taker_buys else (quote, base)
         if taker.auto_repay or taker_acct.auto_lend:
@@ -669,6 +704,7 @@ class Engine:
             fee_acct.unsettled += taker_fee + maker_fee
             taker_pos.fees += taker_fee
             maker_pos.fees += maker_fee
+            penalty = 0
             if extra_ppm:
                 penalty = fee_atoms(notional, extra_ppm)
                 taker_acct.unsettled -= penalty
@@ -676,7 +712,17 @@ class Engine:
                 fund.unsettled += penalty
                 taker_fee += penalty
             closed = self._record_fill(
-                symbol, taker, maker, n, price, notional, taker_side, taker_fee, maker_fee, ts_us
+                symbol,
+                taker,
+                maker,
+                n=n,
+                price=price,
+                quote_atoms=notional,
+                taker_side=taker_side,
+                taker_fee=taker_fee,
+                maker_fee=maker_fee,
+                ts_us=ts_us,
+                liquidation_fee=penalty,
             )
             if closed and maker.reduce_only:
                 maker_pos.reduce_only.remove(maker.id)
@@ -697,7 +743,7 @@ class Engine:
         for order_id in list(pos.reduce_only):
             order = self.orders[order_id]
             if order.side != closing_side or order.lots > room:
-                self._remove_resting(order, "Expired", Reason.REDUCE_ONLY_NOT_REDUCED)
+                self._remove_resting(order, OrderStatus.EXPIRED, Reason.REDUCE_ONLY_NOT_REDUCED)
             else:
                 room -= order.lots
 
@@ -821,24 +867,36 @@ class Engine:
     def _margin_allows(
         self,
         acct: Account,
-        market: int,
-        buys: int,
-        sells: int,
-        asset: int,
-        delta: int,
-        asset2: int,
-        delta2: int,
+        *,
+        market: int = -1,
+        buys: int = 0,
+        sells: int = 0,
+        asset: int = -1,
+        delta: int = 0,
+        asset2: int = -1,
+        delta2: int = 0,
         new_debt: int = 0,
     ) -> bool:
         """The pre-trade rule: after the change, available equity is >= 0, or at least not lower
         than before (a change that reduces risk is never blocked). ``new_debt`` atoms of ``asset``
         to be borrowed for the change count as extra borrow exposure."""
-        after = self.margin.compute(acct, market, buys, sells, asset, delta, asset2, delta2, False, new_debt)
+        after = self.margin.compute(
+            acct,
+            market=market,
+            add_buys=buys,
+            add_sells=sells,
+            asset=asset,
+            delta=delta,
+            asset2=asset2,
+            delta2=delta2,
+            with_mm=False,
+            new_debt=new_debt,
+        )
         if after.equity - after.im >= 0:
             return True
         if new_debt:
             return False
-        before = self.margin.compute(acct, -1, 0, 0, -1, 0, -1, 0, False)
+        before = self.margin.compute(acct, with_mm=False)
         return after.equity - after.im >= before.equity - before.im and after.exposure <= before.exposure
 
     def _perp_margin_check(self, acct: Account, m: MarketState, is_buy: bool, lots: int, worst: int, mark: int) -> str:
@@ -860,7 +918,7 @@ class Engine:
         current = pos.lots if pos is not None else 0
         if limit and is_buy and current >= 0 and m.open_interest + lots > limit:
             return Reason.POSITION_LIMIT
-        r = self.margin.compute(acct, m.index, buys, sells, -1, 0, -1, 0, False)
+        r = self.margin.compute(acct, market=m.index, add_buys=buys, add_sells=sells, with_mm=False)
         if r.futures > self.margin.position_limit(acct, r.equity):
             return Reason.POSITION_LIMIT  # the account's positionLimit
         lta = m.lot_tick_atoms
@@ -876,6 +934,7 @@ class Engine:
         symbol: str,
         taker: Order,
         maker: Order,
+        *,
         n: int,
         price: int,
         quote_atoms: int,
@@ -883,6 +942,7 @@ class Engine:
         taker_fee: int,
         maker_fee: int,
         ts_us: int,
+        liquidation_fee: int = 0,
     ) -> bool:
         """The bookkeeping every fill shares (spot and perp): filled totals on both orders, the
         TradeExecuted event, and the maker's close when it is done. Returns whether it closed."""
@@ -896,24 +956,27 @@ class Engine:
         events = self.events
         events.append(
             TradeExecuted(
-                trade_id,
-                symbol,
-                price,
-                n,
-                taker.id,
-                maker.id,
-                taker.account,
-                maker.account,
-                taker_side,
-                taker_fee,
-                maker_fee,
-                ts_us,
+                trade_id=trade_id,
+                market=symbol,
+                price=price,
+                lots=n,
+                taker_order_id=taker.id,
+                maker_order_id=maker.id,
+                taker_account=taker.account,
+                maker_account=maker.account,
+                taker_side=taker_side,
+                taker_fee=taker_fee,
+                maker_fee=maker_fee,
+                ts_us=ts_us,
+                liquidation_fee=liquidation_fee,
             )
         )
         if maker.lots:
             return False
         self._forget(maker)
-        events.append(OrderClosed(maker.id, maker.account, symbol, "Filled", "", maker.filled_lots, maker.filled_quote))
+        events.append(
+            OrderClosed(maker.id, maker.account, symbol, OrderStatus.FILLED, "", maker.filled_lots, maker.filled_quote)
+        )
         return True
 
     def _close_taker(self, held: Balance | None, taker: Order, status: str, reason: str) -> None:
@@ -973,7 +1036,7 @@ class Engine:
         if order is None or order.account != c.account or self.markets[order.market].symbol != c.market:
             self.events.append(CancelRejected(c.account, c.market, c.order_id, c.client_id, Reason.ORDER_NOT_FOUND))
             return
-        self._remove_resting(order, "Cancelled", Reason.USER_CANCELLED)
+        self._remove_resting(order, OrderStatus.CANCELLED, Reason.USER_CANCELLED)
 
     def _cancel_all(self, c: CancelAllOrders) -> None:
         m = self.market_by_symbol.get(c.market)
@@ -983,7 +1046,7 @@ class Engine:
         mine = [o for side in (m.bids, m.asks) for o in side.orders() if o.account == c.account]
         mine.sort(key=lambda o: o.id)
         for order in mine:
-            self._remove_resting(order, "Cancelled", Reason.USER_CANCELLED)
+            self._remove_resting(order, OrderStatus.CANCELLED, Reason.USER_CANCELLED)
         if self.triggers:
             cancel_all_triggers(self, c.account, m.index)
 
@@ -1062,7 +1125,7 @@ class Engine:
             return False
         if not self._has_exposure(acct):
             return True
-        after = self.margin.compute(acct, -1, 0, 0, asset, -amount, -1, 0, False)
+        after = self.margin.compute(acct, asset=asset, delta=-amount, with_mm=False)
         return after.equity - after.im >= 0
 
     def owner(self, account: int) -> int:
@@ -1242,7 +1305,7 @@ class Engine:
                 # a new borrow: the debt (and its entry fee) is exposure, so available equity
                 # must stay >= 0 afterwards; checked on the hypothetical before anything moves
                 fee = pool.entry_fee(amount, self.seconds_left_in_hour())
-                r = self.margin.compute(acct, -1, 0, 0, asset, -fee, -1, 0, False, amount + fee)
+                r = self.margin.compute(acct, asset=asset, delta=-fee, with_mm=False, new_debt=amount + fee)
                 if not pool.can_borrow(amount, fee):
                     reason = Reason.POOL_LIMIT
                 elif r.equity - r.im < 0:

@@ -21,9 +21,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rucksack.exchange.core.events import FundingPaid
-from rucksack.exchange.core.lending.curve import WAD
 from rucksack.exchange.core.market_state import MarketState
-from rucksack.exchange.core.numeric import ceil_div
+from rucksack.exchange.core.numeric import WAD, ceil_div
 
 if TYPE_CHECKING:
     from rucksack.exchange.core.engine import Engine

@@ -54,6 +54,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rucksack.exchange.core.commands import PlaceOrder
+from rucksack.exchange.core.enums import OrderStatus, Reason
 from rucksack.exchange.core.events import (
     BadDebt,
     LiquidationEnded,
@@ -62,9 +63,8 @@ from rucksack.exchange.core.events import (
     PositionTransferred,
 )
 from rucksack.exchange.core.ledger.balances import Account
-from rucksack.exchange.core.lending.curve import WAD
 from rucksack.exchange.core.market_state import MarketState
-from rucksack.exchange.core.numeric import PPM, ceil_div
+from rucksack.exchange.core.numeric import PPM, WAD, ceil_div
 
 if TYPE_CHECKING:
     from rucksack.exchange.core.engine import Engine
@@ -143,7 +143,7 @@ def finish(engine: Engine, acct: Account, equity: int, mm: int, residual: int = 
 def cancel_all(engine: Engine, acct: Account) -> None:
     mine = sorted(oid for oid, o in engine.orders.items() if o.account == acct.account)
     for oid in mine:
-        engine._remove_resting(engine.orders[oid], "Cancelled", "Liquidation")
+        engine._remove_resting(engine.orders[oid], OrderStatus.CANCELLED, Reason.LIQUIDATION)
 
 
 def on_book(engine: Engine, acct: Account, m: MarketState, lots: int) -> None:
@@ -289,7 +289,7 @@ def backstop(engine: Engine, acct: Account, m: MarketState, lots: int, equity: i
         while take > 0:
             buys = take if selling else 0
             sells = 0 if selling else take
-            r = engine.margin.compute(provider, m.index, buys, sells)
+            r = engine.margin.compute(provider, market=m.index, add_buys=buys, add_sells=sells)
             if r.equity - r.im >= 0:
                 break
             take //= 2

@@ -113,7 +113,7 @@ def _margin_allows_borrow(engine: Engine, acct: Account, amount: int) -> bool:
     assert pool is not None
     fee = pool.entry_fee(amount, engine.seconds_left_in_hour()) if amount else 0
     debt = amount + fee
-    r = engine.margin.compute(acct, -1, 0, 0, settle, -debt, -1, 0, False, debt)
+    r = engine.margin.compute(acct, asset=settle, delta=-debt, with_mm=False, new_debt=debt)
     return r.equity + amount - r.im >= 0
 
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from rucksack.exchange.core.commands import CancelOrder, PlaceOrder
-from rucksack.exchange.core.enums import Reason, Side
+from rucksack.exchange.core.enums import OrderStatus, Reason, Side
 from rucksack.exchange.core.events import (
     OrderAccepted,
     OrderClosed,
@@ -47,8 +47,8 @@ BY_MARK: Final = 0
 BY_LAST: Final = 1
 BY_INDEX: Final = 2
 BY_NAMES: Final = ("MarkPrice", "LastPrice", "IndexPrice")
-TRIGGER_PENDING: Final = "TriggerPending"
-TRIGGER_FAILED: Final = "TriggerFailed"
+TRIGGER_PENDING: Final = OrderStatus.TRIGGER_PENDING  # kept for the API's imports
+TRIGGER_FAILED: Final = OrderStatus.TRIGGER_FAILED
 STOP_WITHOUT_POSITION: Final = "StopWithoutPosition"
 _MAX_TICKS: Final = (1 << 60) - 1
 
@@ -259,7 +259,7 @@ def cancel(engine: Engine, c: CancelOrder, order_id: int) -> bool:
     t = engine.triggers.get(order_id)
     if t is None or t.account != c.account or engine.markets[t.market].symbol != c.market:
         return False
-    _close(engine, t, "Cancelled", Reason.USER_CANCELLED)
+    _close(engine, t, OrderStatus.CANCELLED, Reason.USER_CANCELLED)
     return True
 
 
@@ -267,7 +267,7 @@ def cancel_all(engine: Engine, account: int, market: int) -> None:
     for order_id in sorted(engine.triggers):
         t = engine.triggers[order_id]
         if t.account == account and t.market == market:
-            _close(engine, t, "Cancelled", Reason.USER_CANCELLED)
+            _close(engine, t, OrderStatus.CANCELLED, Reason.USER_CANCELLED)
 
 
 # ---------------------------------------------------------------------- checks
@@ -315,12 +315,12 @@ def _drop_stale(engine: Engine) -> None:
         t = engine.triggers[order_id]
         acct = accounts[t.account]
         if acct.liquidating:
-            _close(engine, t, "Cancelled", Reason.LIQUIDATION)
+            _close(engine, t, OrderStatus.CANCELLED, Reason.LIQUIDATION)
         elif t.order.reduce_only:
             pos = acct.positions.get(t.market)
             lots = pos.lots if pos is not None else 0
             if lots == 0 or (lots > 0) == (t.order.side == "Bid"):
-                _close(engine, t, "Expired", STOP_WITHOUT_POSITION)
+                _close(engine, t, OrderStatus.EXPIRED, STOP_WITHOUT_POSITION)
 
 
 def _next_due(engine: Engine) -> Trigger | None:

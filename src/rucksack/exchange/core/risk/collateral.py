@@ -21,9 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rucksack.exchange.core.engine import Engine
-from rucksack.exchange.core.lending.curve import WAD
 from rucksack.exchange.core.market_state import MarketState
-from rucksack.exchange.core.risk.margin import PPB
+from rucksack.exchange.core.numeric import PPB, WAD
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,7 @@ def max_spot_order_lots(engine: Engine, acct: Account, m: MarketState, is_buy: b
     def ok(n: int) -> bool:
         spent = n * price_used * m.lot_tick_atoms if is_buy else n * m.lot_atoms
         received = n * m.lot_atoms if is_buy else n * price_used * m.lot_tick_atoms
-        return engine._margin_allows(acct, -1, 0, 0, spend, -spent, got, received)
+        return engine._margin_allows(acct, asset=spend, delta=-spent, asset2=got, delta2=received)
 
     return _largest(ok, hi)
 
@@ -97,7 +97,7 @@ def max_borrow(engine: Engine, acct: Account, asset: int) -> int:
         fee = pool.entry_fee(n, engine.seconds_left_in_hour())
         if not pool.can_borrow(n, fee):
             return False
-        after = engine.margin.compute(acct, -1, 0, 0, asset, -fee, -1, 0, False, n + fee)
+        after = engine.margin.compute(acct, asset=asset, delta=-fee, with_mm=False, new_debt=n + fee)
         return after.equity - after.im >= 0
 
     return _largest(ok, pool.cash)
