@@ -24,7 +24,7 @@ from rucksack.exchange.core.commands import PlaceOrder
 from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.market_state import mark_price
 from rucksack.exchange.core.markets import ExchangeSpec
-from rucksack.exchange.core.perps.triggers import Trigger
+from rucksack.exchange.core.orders.triggers import Trigger
 
 SNAPSHOT_VERSION = 6
 

@@ -25,7 +25,7 @@ from rucksack.exchange.core.market_state import MarketState
 from rucksack.exchange.core.numeric import WAD, ceil_div
 
 if TYPE_CHECKING:
-    from rucksack.exchange.core.engine import Engine
+    from rucksack.exchange.core.exchange_state import ExchangeState
 
 
 def _trunc_div(a: int, b: int) -> int:
@@ -49,7 +49,7 @@ def funding_rate(premium_mean: int, interest: int, clamp: int, divisor: int, bou
     return rate
 
 
-def apply_funding(engine: Engine, hour: int) -> None:
+def apply_funding(engine: ExchangeState, hour: int) -> None:
     if engine.last_funding_hour < 0 or hour <= engine.last_funding_hour:
         if hour > engine.last_funding_hour:
             engine.last_funding_hour = hour
