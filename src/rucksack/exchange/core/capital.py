@@ -21,7 +21,7 @@ from rucksack.exchange.core.events import (
     WithdrawalRejected,
     Withdrawn,
 )
-from rucksack.exchange.core.ledger.operations import auto_lend, auto_repay, fund_shortfall, redeem_for
+from rucksack.exchange.core.ledger.operations import auto_lend, auto_repay, cover_shortfall, redeem_for
 from rucksack.exchange.core.markets import MAX_AMOUNT_ATOMS, MAX_ASSET_ATOMS
 from rucksack.exchange.core.risk.checks import capital_may_leave
 
@@ -61,7 +61,11 @@ def withdraw(s: ExchangeState, c: Withdraw) -> None:
     else:
         if redeem:
             acct = s.ledger.accounts[c.account]
-            fund_shortfall(s, acct, acct.assets[asset], asset, redeem, 0, c.account, c.asset)
+            short = c.amount - acct.assets[asset].available
+            done = cover_shortfall(
+                s, acct, acct.assets[asset], asset, short, may_redeem=True, may_borrow=False, apply=True
+            )
+            assert done[0] == redeem  # the same path as the dry run, on the same state
         s.ledger.apply_withdrawal(c.account, asset, c.amount)
         s.events.append(Withdrawn(c.account, c.asset, c.amount, c.request_id))
 
@@ -88,7 +92,11 @@ def transfer(s: ExchangeState, c: Transfer) -> None:
         return
     source, target = s.ledger.accounts[c.source], s.ledger.accounts[c.target]
     if redeem:
-        fund_shortfall(s, source, source.assets[asset], asset, redeem, 0, c.source, c.asset)
+        short = c.amount - source.assets[asset].available
+        done = cover_shortfall(
+            s, source, source.assets[asset], asset, short, may_redeem=True, may_borrow=False, apply=True
+        )
+        assert done[0] == redeem  # the same path as the dry run, on the same state
     source.assets[asset].available -= c.amount
     target.assets[asset].available += c.amount
     s.events.append(Transferred(c.source, c.target, c.asset, c.amount))

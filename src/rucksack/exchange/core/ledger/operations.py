@@ -1,9 +1,9 @@
 """Balance operations over the exchange state: cover a shortfall (redeem lent funds, then
 borrow), borrow with its entry fee, auto-lend idle funds, auto-repay a borrow from proceeds.
 
-Each operation that can fail has a planning half that changes nothing (``shortfall_plan``,
-``redeem_for``) and an applying half that is only called with a plan that passed
-(``fund_shortfall``), so a refused command never leaves a half-applied change. Every movement
+An operation that can fail runs every check before its first change, and its dry run is the same
+function without the changes (``cover_shortfall(apply=False)``; ``redeem_for`` asks it), so
+what was checked is what is applied and a refused command never leaves a half-applied change. Every movement
 emits its ``BorrowLendExecuted``. Rounding is the pool's (``lending.pool``): shares minted down,
 burned up, debts up.
 """
@@ -20,11 +20,21 @@ if TYPE_CHECKING:
     from rucksack.exchange.core.exchange_state import ExchangeState
 
 
-def shortfall_plan(
-    s: ExchangeState, acct: Account, bal: Balance, asset: int, short: int, may_redeem: bool, may_borrow: bool
+def cover_shortfall(
+    s: ExchangeState,
+    acct: Account,
+    bal: Balance,
+    asset: int,
+    short: int,
+    may_redeem: bool,
+    may_borrow: bool,
+    apply: bool = False,
 ) -> tuple[int, int]:
-    """How to cover ``short`` atoms: (redeem from the lend, borrow from the pool), or (-1, -1)
-    when it cannot be covered. Nothing changes here."""
+    """Cover ``short`` atoms of ``asset`` missing from ``bal``: redeem from the account's lend
+    first, then borrow from the pool. Returns (redeemed, borrowed), or (-1, -1) when it cannot be
+    covered. The dry run (``apply`` False) changes nothing; the apply takes the same path, checks
+    included, and moves the funds only at its end, so a dry run that passed (on the same state)
+    applies exactly as planned and a failing check never leaves a half-applied change."""
     pool = s.pools[asset]
     if pool is None:
         return (-1, -1)
@@ -37,39 +47,40 @@ def shortfall_plan(
                 return (-1, -1)
         elif redeem and not pool.can_redeem(redeem, bal.lend_shares):
             return (-1, -1)
-    rest = short - redeem
-    if rest <= 0:
-        return (redeem, 0)
-    if not may_borrow or (bal.lend_shares > 0 and redeem < pool.claim(bal.lend_shares)):
+    borrow = short - redeem
+    if borrow <= 0:
+        borrow = 0
+    elif not may_borrow or (bal.lend_shares > 0 and redeem < pool.claim(bal.lend_shares)):
         return (-1, -1)
-    seconds = s.seconds_left_in_hour()
-    if redeem:  # the whole lend goes first, and the borrow (with its fee) must still fit after it
-        if not pool.can_borrow_after_redeem_all(bal.lend_shares, redeem, rest, seconds):
+    else:
+        seconds = s.seconds_left_in_hour()
+        if redeem:  # the whole lend goes first, and the borrow (with its fee) must still fit after it
+            if not pool.can_borrow_after_redeem_all(bal.lend_shares, redeem, borrow, seconds):
+                return (-1, -1)
+        elif not pool.can_borrow(borrow, pool.entry_fee(borrow, seconds)):
             return (-1, -1)
-    elif not pool.can_borrow(rest, pool.entry_fee(rest, seconds)):
-        return (-1, -1)
-    return (redeem, rest)
+    if apply:
+        if redeem:
+            _redeem(s, acct, bal, asset, redeem)
+        if borrow:
+            new_borrow(s, acct, asset, borrow, acct.account)
+    return (redeem, borrow)
 
 
-def fund_shortfall(
-    s: ExchangeState, acct: Account, bal: Balance, asset: int, redeem: int, borrow: int, account: int, market: str
-) -> None:
+def _redeem(s: ExchangeState, acct: Account, bal: Balance, asset: int, amount: int) -> None:
+    """Redeem ``amount`` atoms of the account's lend (the whole position: every share burned)."""
     pool = s.pools[asset]
     assert pool is not None
-    symbol = s.spec.assets[asset].symbol
-    if redeem:
-        claim = pool.claim(bal.lend_shares)
-        if redeem == claim:
-            pool.redeem_all(bal.lend_shares, claim)
-            burned = bal.lend_shares
-        else:
-            burned = pool.redeem(redeem, bal.lend_shares)
-        bal.lend_shares -= burned
-        bal.lent_principal = max(0, bal.lent_principal - redeem)
-        bal.available += redeem
-        s.events.append(BorrowLendExecuted(account, symbol, "LendRedeem", redeem, burned))
-    if borrow:
-        new_borrow(s, acct, asset, borrow, account)
+    claim = pool.claim(bal.lend_shares)
+    if amount == claim:
+        pool.redeem_all(bal.lend_shares, claim)
+        burned = bal.lend_shares
+    else:
+        burned = pool.redeem(amount, bal.lend_shares)
+    bal.lend_shares -= burned
+    bal.lent_principal = max(0, bal.lent_principal - amount)
+    bal.available += amount
+    s.events.append(BorrowLendExecuted(acct.account, s.spec.assets[asset].symbol, "LendRedeem", amount, burned))
 
 
 def new_borrow(s: ExchangeState, acct: Account, asset: int, amount: int, account: int) -> None:
@@ -140,5 +151,5 @@ def redeem_for(s: ExchangeState, account: int, asset: int, amount: int) -> int:
         return 0
     if not acct.auto_lend or not bal.lend_shares:
         return -1
-    redeem, _ = shortfall_plan(s, acct, bal, asset, amount - bal.available, True, False)
+    redeem, _ = cover_shortfall(s, acct, bal, asset, amount - bal.available, True, False)
     return redeem

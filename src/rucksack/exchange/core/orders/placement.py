@@ -53,7 +53,7 @@ from rucksack.exchange.core.enums import (
 from rucksack.exchange.core.events import OrderAccepted, OrderClosed, OrderRejected
 from rucksack.exchange.core.exchange_state import client_key
 from rucksack.exchange.core.ledger.balances import Account, Balance, apply_hold, apply_release
-from rucksack.exchange.core.ledger.operations import fund_shortfall, shortfall_plan
+from rucksack.exchange.core.ledger.operations import cover_shortfall
 from rucksack.exchange.core.market_state import MarketState, mark_price
 from rucksack.exchange.core.markets import MAX_AMOUNT_ATOMS
 from rucksack.exchange.core.numeric import PPM, ceil_div
@@ -345,9 +345,10 @@ def _reserve_spot(s: ExchangeState, p: Placement, acct: Account, system: bool) -
     assert held is not None
     m, hold, is_buy = p.m, p.hold, p.is_buy
     redeem = borrow = 0
+    may_redeem = p.auto_redeem or acct.auto_lend
     if hold > available and not (is_buy and not p.is_limit and not p.quote_atoms):
-        may_redeem = p.auto_redeem or acct.auto_lend
-        redeem, borrow = shortfall_plan(s, acct, held, p.asset, hold - available, may_redeem, p.auto_borrow)
+        # spot margin: redeem lent funds, then borrow, for what the hold lacks (dry run first)
+        redeem, borrow = cover_shortfall(s, acct, held, p.asset, hold - available, may_redeem, p.auto_borrow)
         if redeem < 0:
             return Reason.INSUFFICIENT_FUNDS if not p.auto_borrow else Reason.POOL_LIMIT
     if hold > available + redeem + borrow or hold <= 0:
@@ -365,7 +366,8 @@ def _reserve_spot(s: ExchangeState, p: Placement, acct: Account, system: bool) -
         ):
             return Reason.INSUFFICIENT_MARGIN
     if redeem or borrow:
-        fund_shortfall(s, acct, held, p.asset, redeem, borrow, p.account, m.symbol)
+        done = cover_shortfall(s, acct, held, p.asset, hold - available, may_redeem, p.auto_borrow, apply=True)
+        assert done == (redeem, borrow)  # the same path as the dry run, on the same state
     apply_hold(held, hold)
     return ""
 
