@@ -50,7 +50,17 @@ def match(
     once per match); fully filled makers are removed from the book.
     """
     stop, _ = _walk(
-        book, account, is_buy, limit_price, impact_price, max_lots, max_quote, lot_tick_atoms, stp, fills, stp_expired
+        book=book,
+        account=account,
+        is_buy=is_buy,
+        limit_price=limit_price,
+        impact_price=impact_price,
+        max_lots=max_lots,
+        max_quote=max_quote,
+        lot_tick_atoms=lot_tick_atoms,
+        stp=stp,
+        fills=fills,
+        stp_expired=stp_expired,
     )
     return stop
 
@@ -69,7 +79,17 @@ def fillable_lots(
     """Dry run of :func:`match`: how many lots it would fill, changing nothing (for FOK). The
     same loop as the real match, so the two cannot disagree."""
     _, filled = _walk(
-        book, account, is_buy, limit_price, impact_price, max_lots, max_quote, lot_tick_atoms, stp, None, None
+        book=book,
+        account=account,
+        is_buy=is_buy,
+        limit_price=limit_price,
+        impact_price=impact_price,
+        max_lots=max_lots,
+        max_quote=max_quote,
+        lot_tick_atoms=lot_tick_atoms,
+        stp=stp,
+        fills=None,
+        stp_expired=None,
     )
     return filled
 

@@ -106,12 +106,12 @@ def accrue(s: ExchangeState, c: AccrueInterest) -> None:
                 fee_assets[index].lend_shares += fee_shares
                 s.events.append(
                     InterestAccrued(
-                        hour,
-                        s.spec.assets[index].symbol,
-                        pool.borrow_index,
-                        pool.lend_index,
-                        to_lenders,
-                        fee_shares,
+                        hour=hour,
+                        asset=s.spec.assets[index].symbol,
+                        borrow_index=pool.borrow_index,
+                        lend_index=pool.lend_index,
+                        to_lenders=to_lenders,
+                        fee_shares=fee_shares,
                     )
                 )
     s.last_accrual_hour = c.hour

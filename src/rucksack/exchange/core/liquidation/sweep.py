@@ -278,7 +278,17 @@ def _transfer(
     diff = lots * (other_price - price) * lta
     if diff:
         engine.ledger.accounts[engine.risk.liquidity_fund_account].unsettled += diff
-    engine.events.append(PositionTransferred(kind, m.symbol, acct.account, other.account, lots, price, other_price))
+    engine.events.append(
+        PositionTransferred(
+            kind=kind,
+            market=m.symbol,
+            account=acct.account,
+            counterparty=other.account,
+            lots=lots,
+            price=price,
+            counterparty_price=other_price,
+        )
+    )
 
 
 def backstop(engine: ExchangeState, acct: Account, m: MarketState, lots: int, equity: int, exposure: int) -> int:
@@ -373,7 +383,9 @@ def absorb_deficit(engine: ExchangeState, acct: Account, deficit: int) -> int:
     covered = fund_cover(engine, acct, deficit)
     socialized = socialize(engine, acct, deficit - covered)
     residual = deficit - covered - socialized
-    engine.events.append(BadDebt(acct.account, deficit, covered, socialized, residual))
+    engine.events.append(
+        BadDebt(account=acct.account, deficit=deficit, covered=covered, socialized=socialized, residual=residual)
+    )
     return residual
 
 

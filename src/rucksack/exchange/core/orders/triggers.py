@@ -188,7 +188,9 @@ def _place_trigger(engine: ExchangeState, m: MarketState, c: PlaceOrder, ts_us: 
     engine.next_order_id = order_id + 1
     if key >= 0:
         engine.client_orders[key] = order_id
-    engine.triggers[order_id] = Trigger(order_id, c, m.index, by, c.trigger_price >= ref, ts_us, -1)
+    engine.triggers[order_id] = Trigger(
+        order_id=order_id, order=c, market=m.index, by=by, above=c.trigger_price >= ref, ts_us=ts_us, parent_id=-1
+    )
     events.append(TriggerAccepted(order_id, ts_us, c))
 
 
@@ -241,7 +243,15 @@ def _attach(engine: ExchangeState, parent_id: int, c: PlaceOrder, lots: int, ts_
         )
         order_id = engine.next_order_id
         engine.next_order_id = order_id + 1
-        engine.triggers[order_id] = Trigger(order_id, order, m.index, by, take_profit == long, ts_us, parent_id)
+        engine.triggers[order_id] = Trigger(
+            order_id=order_id,
+            order=order,
+            market=m.index,
+            by=by,
+            above=take_profit == long,
+            ts_us=ts_us,
+            parent_id=parent_id,
+        )
         engine.events.append(TriggerAccepted(order_id, ts_us, order, parent_id))
 
 

@@ -64,7 +64,11 @@ def apply_funding(engine: ExchangeState, hour: int) -> None:
             continue
         mean = _trunc_div(m.premium_sum, m.premium_count) if m.premium_count else 0
         rate = funding_rate(
-            mean, risk.funding_interest_wad, risk.funding_clamp_wad, risk.funding_divisor, m.spec.funding_bound_wad
+            premium_mean=mean,
+            interest=risk.funding_interest_wad,
+            clamp=risk.funding_clamp_wad,
+            divisor=risk.funding_divisor,
+            bound=m.spec.funding_bound_wad,
         )
         m.premium_sum = 0
         m.premium_count = 0
@@ -91,4 +95,6 @@ def apply_funding(engine: ExchangeState, hour: int) -> None:
                 pos.funding += get
                 received += get
         fund.unsettled += paid - received
-        engine.events.append(FundingPaid(m.symbol, hour, rate, mark, paid, received))
+        engine.events.append(
+            FundingPaid(market=m.symbol, hour=hour, rate_wad=rate, mark_price=mark, paid=paid, received=received)
+        )

@@ -165,4 +165,4 @@ def settle_pnl(engine: ExchangeState) -> None:
         r = realized.get(a, 0)
         p, b = paid.get(a, (0, 0))
         if r or p:
-            engine.events.append(PnlSettled(a, r, p, b, accounts[a].unsettled))
+            engine.events.append(PnlSettled(account=a, realized=r, paid=p, borrowed=b, unsettled=accounts[a].unsettled))

@@ -84,17 +84,17 @@ def account_risk(engine: Engine, account: int) -> AccountRisk:
         if available or locked or lent or borrowed:
             rows.append(
                 AssetRisk(
-                    spec.symbol,
-                    market.symbol if market else None,
-                    price,
-                    available + locked + lent,
-                    available,
-                    locked,
-                    lent,
-                    borrowed,
-                    notional,
-                    w,
-                    cv,
+                    symbol=spec.symbol,
+                    price_market=market.symbol if market else None,
+                    price_ticks=price,
+                    total=available + locked + lent,
+                    available=available,
+                    locked=locked,
+                    lent=lent,
+                    borrowed=borrowed,
+                    notional=notional,
+                    weight=w,
+                    collateral_value=cv,
                 )
             )
     return AccountRisk(rows, assets_value, liabilities, collateral, collateral - liabilities)
