@@ -61,14 +61,15 @@ def cover_shortfall(
             return (-1, -1)
     if apply:
         if redeem:
-            _redeem(s, acct, bal, asset, redeem)
+            redeem_lend(s, acct, bal, asset, redeem)
         if borrow:
             new_borrow(s, acct, asset, borrow, acct.account)
     return (redeem, borrow)
 
 
-def _redeem(s: ExchangeState, acct: Account, bal: Balance, asset: int, amount: int) -> None:
-    """Redeem ``amount`` atoms of the account's lend (the whole position: every share burned)."""
+def redeem_lend(s: ExchangeState, acct: Account, bal: Balance, asset: int, amount: int) -> None:
+    """Redeem ``amount`` atoms (at most the claim) of the account's lend; redeeming the whole
+    claim burns every share. The pool checks first (``PoolError``) and nothing moves then."""
     pool = s.pools[asset]
     assert pool is not None
     claim = pool.claim(bal.lend_shares)
@@ -110,6 +111,14 @@ def auto_lend(s: ExchangeState, acct: Account, asset: int) -> None:
     amount = bal.available
     if amount * WAD // pool.lend_index <= 0:
         return
+    lend(s, acct, asset, amount)
+
+
+def lend(s: ExchangeState, acct: Account, asset: int, amount: int) -> None:
+    """Lend ``amount`` available atoms (pre-checked) to the pool for lend shares."""
+    pool = s.pools[asset]
+    assert pool is not None
+    bal = acct.assets[asset]
     minted = pool.lend(amount)
     bal.available -= amount
     bal.lend_shares += minted
@@ -134,6 +143,14 @@ def auto_repay(s: ExchangeState, acct: Account, asset: int) -> None:
     amount = min(bal.available, pool.debt(bal.borrow_shares))
     if amount <= 0:
         return
+    repay(s, acct, asset, amount)
+
+
+def repay(s: ExchangeState, acct: Account, asset: int, amount: int) -> None:
+    """Repay ``amount`` atoms (pre-checked: available, at most the debt) of a borrow."""
+    pool = s.pools[asset]
+    assert pool is not None
+    bal = acct.assets[asset]
     burned = pool.repay(amount, bal.borrow_shares)
     bal.borrow_shares -= burned
     bal.available -= amount

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 from rucksack.exchange.core.commands import AccrueInterest, BorrowLend
 from rucksack.exchange.core.enums import Reason
-from rucksack.exchange.core.events import BorrowLendExecuted, BorrowLendRejected, InterestAccrued
-from rucksack.exchange.core.ledger.operations import new_borrow
+from rucksack.exchange.core.events import BorrowLendRejected, InterestAccrued
+from rucksack.exchange.core.ledger.operations import lend, new_borrow, redeem_lend, repay
 from rucksack.exchange.core.lending.pool import PoolError
 from rucksack.exchange.core.markets import MAX_AMOUNT_ATOMS
 
@@ -46,32 +46,17 @@ def borrow_lend(s: ExchangeState, c: BorrowLend) -> None:
                 elif amount > bal.available:
                     reason = Reason.INSUFFICIENT_FUNDS
                 else:
-                    burned = pool.repay(amount, bal.borrow_shares)
-                    bal.borrow_shares -= burned
-                    bal.available -= amount
-                    s.events.append(BorrowLendExecuted(c.account, c.asset, "BorrowRepay", amount, burned))
+                    repay(s, acct, asset, amount)
             elif amount > bal.available:
                 reason = Reason.INSUFFICIENT_FUNDS
             else:
-                minted = pool.lend(amount)
-                bal.available -= amount
-                bal.lend_shares += minted
-                bal.lent_principal += amount
-                s.events.append(BorrowLendExecuted(c.account, c.asset, "Lend", amount, minted))
+                lend(s, acct, asset, amount)
         elif bal.lend_shares:  # netted: a Borrow redeems the open lend, at most all of it
             claim = pool.claim(bal.lend_shares)
             if amount > claim:
                 reason = Reason.BORROW_REQUIRES_LEND_REDEEM
             else:
-                if amount == claim:  # the whole position: burn every share
-                    pool.redeem_all(bal.lend_shares, amount)
-                    burned = bal.lend_shares
-                else:
-                    burned = pool.redeem(amount, bal.lend_shares)
-                bal.lend_shares -= burned
-                bal.available += amount
-                bal.lent_principal = max(0, bal.lent_principal - amount)
-                s.events.append(BorrowLendExecuted(c.account, c.asset, "LendRedeem", amount, burned))
+                redeem_lend(s, acct, bal, asset, amount)  # the whole position burns every share
         elif acct.liquidating:
             reason = Reason.ACCOUNT_LIQUIDATING
         else:
