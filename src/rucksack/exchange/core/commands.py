@@ -37,7 +37,7 @@ class PlaceOrder(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=Fals
     auto_borrow: bool = False  # spot margin: borrow what the hold lacks
     auto_borrow_repay: bool = False  # proceeds repay a borrow of the received asset
     auto_lend_redeem: bool = False  # redeem lent funds the hold needs
-    # trigger orders (perps.triggers): a standalone trigger waits until ``trigger_by`` reaches
+    # trigger orders (orders.triggers): a standalone trigger waits until ``trigger_by`` reaches
     # ``trigger_price``; take-profit/stop-loss (``*_limit`` 0: market) attach to the filled part
     trigger_price: int = 0
     trigger_by: str = ""  # MarkPrice | LastPrice | IndexPrice; "" the market's default

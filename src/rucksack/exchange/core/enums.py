@@ -31,6 +31,52 @@ STP_ALLOW: Final = 3
 STP_NAMES: Final = ("RejectTaker", "RejectMaker", "RejectBoth", "Allow")
 
 
+class OrderStatus:
+    """An order's status, in Backpack's ``OrderStatus`` spellings (plain strings, so events stay
+    wire-ready). ``TRANSITIONS`` lists where each status may go; the terminal ones go nowhere.
+
+    - ``TriggerPending``: a trigger order waiting for its price; it becomes ``New`` when it fires
+      (or ``TriggerFailed`` when the placement it fires is refused).
+    - ``New`` / ``PartiallyFilled``: accepted, resting or matching.
+    - ``Filled``, ``Cancelled``, ``Expired``, ``TriggerFailed``: closed (``OrderClosed``).
+    """
+
+    NEW: Final = "New"
+    PARTIALLY_FILLED: Final = "PartiallyFilled"
+    FILLED: Final = "Filled"
+    CANCELLED: Final = "Cancelled"
+    EXPIRED: Final = "Expired"
+    TRIGGER_PENDING: Final = "TriggerPending"
+    TRIGGER_FAILED: Final = "TriggerFailed"
+
+
+_OPEN_NEXT: Final = frozenset(
+    (OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.EXPIRED)
+)
+ORDER_TRANSITIONS: Final[dict[str, frozenset[str]]] = {
+    OrderStatus.TRIGGER_PENDING: frozenset(
+        (OrderStatus.NEW, OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.TRIGGER_FAILED)
+    ),
+    OrderStatus.NEW: _OPEN_NEXT,
+    OrderStatus.PARTIALLY_FILLED: _OPEN_NEXT,
+    OrderStatus.FILLED: frozenset(),
+    OrderStatus.CANCELLED: frozenset(),
+    OrderStatus.EXPIRED: frozenset(),
+    OrderStatus.TRIGGER_FAILED: frozenset(),
+}
+"""Allowed status transitions (nautilus-style order status table)."""
+
+
+def may_transition(old: str, new: str) -> bool:
+    """Whether an order in status ``old`` may move to ``new``."""
+    return new in ORDER_TRANSITIONS.get(old, frozenset())
+
+
+def is_closed(status: str) -> bool:
+    """Whether ``status`` is terminal (what an ``OrderClosed`` event carries)."""
+    return status in ORDER_TRANSITIONS and not ORDER_TRANSITIONS[status]
+
+
 class Reason:
     """Rejection and expiry reasons.
 

@@ -40,7 +40,10 @@ class OrderRejected(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=F
 
 
 class TradeExecuted(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
-    """One fill. Fees are charged in the asset each side receives (buyer: base, seller: quote)."""
+    """One fill. Fees are charged in the asset each side receives (buyer: base, seller: quote);
+    on perps both are in the settlement asset. ``liquidation_fee`` is the part of ``taker_fee``
+    that is the liquidation penalty (paid to the liquidity fund) when the taker is an account
+    being liquidated, else 0; read models take it from here instead of re-deriving it."""
 
     trade_id: int
     market: str
@@ -54,6 +57,7 @@ class TradeExecuted(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=F
     taker_fee: int
     maker_fee: int
     ts_us: int
+    liquidation_fee: int = 0
 
 
 class OrderClosed(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):

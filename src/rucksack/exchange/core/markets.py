@@ -211,12 +211,12 @@ def make_market(
         raise SpecError(f"{symbol}: minimum quantity must be at least one step")
     min_price_ticks = to_ticks(min_price) if min_price else 1
     max_price_ticks, max_lots, max_position_lots = market_bounds(
-        symbol,
-        lot_tick_atoms,
-        min_price_ticks,
-        min_lots,
-        to_ticks(max_price) if max_price else 0,
-        to_lots(max_quantity) if max_quantity else 0,
+        symbol=symbol,
+        lot_tick_atoms=lot_tick_atoms,
+        min_price=min_price_ticks,
+        min_lots=min_lots,
+        max_price=to_ticks(max_price) if max_price else 0,
+        max_lots=to_lots(max_quantity) if max_quantity else 0,
     )
     band_max, band_min = to_ppm(price_band[0]), to_ppm(price_band[1])
     imp_max, imp_min = to_ppm(impact_band[0]), to_ppm(impact_band[1])

@@ -19,6 +19,13 @@ from typing import Final
 PPM: Final = 1_000_000
 """Scale of rates and multipliers written as parts per million (fees, price bands)."""
 
+PPB: Final = 1_000_000_000
+"""Scale of margin fractions inside the risk engine (parts per billion, see ``risk.margin``)."""
+
+WAD: Final = 10**18
+"""Scale of rates, indexes and fractions in 18-decimal fixed point (1.0 = 10**18): interest
+curves, lending indexes, funding rates, margin functions."""
+
 _DECIMAL_RE: Final = re.compile(r"([+-]?)([0-9]+)(?:\.([0-9]+))?")
 
 

@@ -24,7 +24,7 @@ from rucksack.exchange.core.commands import PlaceOrder
 from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.market_state import mark_price
 from rucksack.exchange.core.markets import ExchangeSpec
-from rucksack.exchange.core.perps.triggers import Trigger
+from rucksack.exchange.core.orders.triggers import Trigger
 
 SNAPSHOT_VERSION = 6
 
@@ -142,36 +142,36 @@ def take_snapshot(engine: Engine) -> Snapshot:
     for m in engine.markets:
         records = [
             OrderRecord(
-                o.id,
-                o.account,
-                o.side,
-                o.price,
-                o.lots,
-                o.orig_lots,
-                o.filled_lots,
-                o.filled_quote,
-                o.hold,
-                o.client_id,
-                o.tif,
-                o.stp,
-                o.post_only,
-                o.ts_us,
-                o.reduce_only,
+                id=o.id,
+                account=o.account,
+                side=o.side,
+                price=o.price,
+                lots=o.lots,
+                orig_lots=o.orig_lots,
+                filled_lots=o.filled_lots,
+                filled_quote=o.filled_quote,
+                hold=o.hold,
+                client_id=o.client_id,
+                tif=o.tif,
+                stp=o.stp,
+                post_only=o.post_only,
+                ts_us=o.ts_us,
+                reduce_only=o.reduce_only,
             )
             for o in m.bids.orders() + m.asks.orders()
         ]
         markets.append(
             MarketRecord(
-                m.symbol,
-                m.last_price,
-                records,
-                m.index_price,
-                m.basis_ewma,
-                m.index_ts_us,
-                m.premium_sum,
-                m.premium_count,
-                m.open_interest,
-                m.last_funding_rate,
+                symbol=m.symbol,
+                last_price=m.last_price,
+                orders=records,
+                index_price=m.index_price,
+                basis_ewma=m.basis_ewma,
+                index_ts_us=m.index_ts_us,
+                premium_sum=m.premium_sum,
+                premium_count=m.premium_count,
+                open_interest=m.open_interest,
+                last_funding_rate=m.last_funding_rate,
             )
         )
     ledger = engine.ledger
@@ -183,15 +183,15 @@ def take_snapshot(engine: Engine) -> Snapshot:
         next_trade_id=engine.next_trade_id,
         accounts=[
             AccountRecord(
-                a,
-                [x.available for x in acct.assets],
-                [x.locked for x in acct.assets],
-                [x.lend_shares for x in acct.assets],
-                [x.borrow_shares for x in acct.assets],
-                [x.lent_principal for x in acct.assets],
-                acct.parent,
-                acct.unsettled,
-                (
+                account=a,
+                available=[x.available for x in acct.assets],
+                locked=[x.locked for x in acct.assets],
+                lend_shares=[x.lend_shares for x in acct.assets],
+                borrow_shares=[x.borrow_shares for x in acct.assets],
+                lent_principal=[x.lent_principal for x in acct.assets],
+                parent=acct.parent,
+                unsettled=acct.unsettled,
+                settings=(
                     acct.auto_lend,
                     acct.auto_realize_pnl,
                     acct.auto_borrow_settlements,
@@ -199,18 +199,18 @@ def take_snapshot(engine: Engine) -> Snapshot:
                     acct.leverage_limit,
                     acct.liquidating,
                 ),
-                [
+                positions=[
                     PositionRecord(
-                        mi,
-                        p.lots,
-                        p.cost,
-                        p.entry_cost,
-                        p.open_buys,
-                        p.open_sells,
-                        p.realized,
-                        p.funding,
-                        p.fees,
-                        list(p.reduce_only),
+                        market=mi,
+                        lots=p.lots,
+                        cost=p.cost,
+                        entry_cost=p.entry_cost,
+                        open_buys=p.open_buys,
+                        open_sells=p.open_sells,
+                        realized=p.realized,
+                        funding=p.funding,
+                        fees=p.fees,
+                        reduce_only=list(p.reduce_only),
                     )
                     for mi, p in sorted(acct.positions.items())
                 ],
@@ -225,7 +225,15 @@ def take_snapshot(engine: Engine) -> Snapshot:
         next_account_id=engine.next_account_id,
         api_keys=sorted(engine.api_keys.items()),
         pools=[
-            PoolRecord(a.symbol, p.cash, p.lend_shares, p.borrow_shares, p.lend_index, p.borrow_index, p.u_cap)
+            PoolRecord(
+                asset=a.symbol,
+                cash=p.cash,
+                lend_shares=p.lend_shares,
+                borrow_shares=p.borrow_shares,
+                lend_index=p.lend_index,
+                borrow_index=p.borrow_index,
+                u_cap=p.u_cap,
+            )
             for a, p in zip(engine.spec.assets, engine.pools, strict=True)
             if p is not None
         ],
@@ -233,7 +241,9 @@ def take_snapshot(engine: Engine) -> Snapshot:
         backstop=list(engine.backstop),
         last_funding_hour=engine.last_funding_hour,
         triggers=[
-            TriggerRecord(t.id, t.market, t.by, t.above, t.ts_us, t.parent_id, t.order)
+            TriggerRecord(
+                id=t.id, market=t.market, by=t.by, above=t.above, ts_us=t.ts_us, parent_id=t.parent_id, order=t.order
+            )
             for _, t in sorted(engine.triggers.items())
         ],
         tpsl=sorted(engine.tpsl.items()),
@@ -325,19 +335,19 @@ def restore(spec: ExchangeSpec, snapshot: Snapshot) -> Engine:
         m.open_interest, m.last_funding_rate = mrec.open_interest, mrec.last_funding_rate
         for o in mrec.orders:
             order = Order(
-                o.id,
-                o.account,
-                m.index,
-                o.side,
-                o.price,
-                o.lots,
-                o.client_id,
-                o.tif,
-                o.stp,
-                o.post_only,
-                True,
-                0,
-                o.ts_us,
+                order_id=o.id,
+                account=o.account,
+                market=m.index,
+                side=o.side,
+                price=o.price,
+                lots=o.lots,
+                client_id=o.client_id,
+                tif=o.tif,
+                stp=o.stp,
+                post_only=o.post_only,
+                is_limit=True,
+                quote_atoms=0,
+                ts_us=o.ts_us,
             )
             order.orig_lots = o.orig_lots
             order.filled_lots = o.filled_lots
@@ -357,7 +367,15 @@ def restore(spec: ExchangeSpec, snapshot: Snapshot) -> Engine:
     engine.backstop = list(snapshot.backstop)
     engine.last_funding_hour = snapshot.last_funding_hour
     for trec in snapshot.triggers:
-        trigger = Trigger(trec.id, trec.order, trec.market, trec.by, trec.above, trec.ts_us, trec.parent_id)
+        trigger = Trigger(
+            order_id=trec.id,
+            order=trec.order,
+            market=trec.market,
+            by=trec.by,
+            above=trec.above,
+            ts_us=trec.ts_us,
+            parent_id=trec.parent_id,
+        )
         engine.triggers[trec.id] = trigger
         if trigger.client_id >= 0:
             engine.client_orders[(trigger.account << 32) | trigger.client_id] = trec.id

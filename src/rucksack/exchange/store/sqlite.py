@@ -51,7 +51,7 @@ from rucksack.exchange.core.events import (
 )
 from rucksack.exchange.core.lending.curve import WAD
 from rucksack.exchange.core.markets import ExchangeSpec
-from rucksack.exchange.core.numeric import ceil_div, fee_atoms
+from rucksack.exchange.core.numeric import ceil_div
 from rucksack.exchange.core.perps.position import Position
 
 SCHEMA_VERSION = 2
@@ -237,7 +237,6 @@ class ReadStore:
         self.quote_assets = {m.symbol: m.quote for m in spec.markets}
         self.lot_tick_atoms = {m.symbol: m.lot_tick_atoms for m in spec.markets}
         self.perps = {m.symbol for m in spec.markets if m.market_type == "PERP"}
-        self.liquidation_fee_ppm = spec.risk.liquidation_fee_ppm
         self.db = self._open()
         self._dirty = False
         self.failed: BaseException | None = None  # set by abandon(): no more writes
@@ -383,7 +382,7 @@ class ReadStore:
         maker.fees += ev.maker_fee
         if ev.taker_account in self.liquidating:
             taker.liquidated = 1
-            taker.liquidation_fees += fee_atoms(ev.lots * ev.price * lta, self.liquidation_fee_ppm)
+            taker.liquidation_fees += ev.liquidation_fee  # the engine's own figure (TradeExecuted)
         self._save_position(taker, ev.ts_us)
         if maker is not taker:
             self._save_position(maker, ev.ts_us)

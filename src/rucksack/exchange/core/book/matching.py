@@ -49,59 +49,20 @@ def match(
     maker filled, with the lots taken from it in ``maker.fill_lots`` (a maker is filled at most
     once per match); fully filled makers are removed from the book.
     """
-    remaining = max_lots
-    budget = max_quote
-    while remaining > 0:
-        level = book.best()
-        if level is None:
-            return STOP_EMPTY
-        price = level.price
-        if is_buy:
-            if price > limit_price:
-                return STOP_LIMIT
-            if price > impact_price:
-                return STOP_IMPACT
-        else:
-            if price < limit_price:
-                return STOP_LIMIT
-            if price < impact_price:
-                return STOP_IMPACT
-        lot_cost = price * lot_tick_atoms
-        maker = level.head
-        while maker is not None and remaining > 0:
-            nxt = maker.next
-            if maker.account == account and stp != STP_ALLOW:
-                if stp == STP_REJECT_TAKER:
-                    return STOP_STP
-                book.remove(maker)
-                stp_expired.append(maker)
-                if stp == STP_REJECT_BOTH:
-                    return STOP_STP
-                maker = nxt
-                continue
-            n = maker.lots if maker.lots < remaining else remaining
-            short = False
-            if budget != NO_BUDGET:
-                affordable = budget // lot_cost
-                if affordable < n:
-                    n = affordable
-                    if n == 0:
-                        return STOP_BUDGET
-                    short = True
-                budget -= n * lot_cost
-            remaining -= n
-            if n == maker.lots:
-                book.remove(maker)
-                maker.lots = 0
-            else:
-                maker.lots -= n
-                level.lots -= n
-            maker.fill_lots = n
-            fills.append(maker)
-            if short:
-                return STOP_BUDGET  # the budget ran out inside this maker: nothing further is reached
-            maker = nxt
-    return STOP_FILLED
+    stop, _ = _walk(
+        book=book,
+        account=account,
+        is_buy=is_buy,
+        limit_price=limit_price,
+        impact_price=impact_price,
+        max_lots=max_lots,
+        max_quote=max_quote,
+        lot_tick_atoms=lot_tick_atoms,
+        stp=stp,
+        fills=fills,
+        stp_expired=stp_expired,
+    )
+    return stop
 
 
 def fillable_lots(
@@ -115,31 +76,94 @@ def fillable_lots(
     lot_tick_atoms: int,
     stp: int,
 ) -> int:
-    """Dry run of :func:`match`: how many lots it would fill, changing nothing (for FOK)."""
+    """Dry run of :func:`match`: how many lots it would fill, changing nothing (for FOK). The
+    same loop as the real match, so the two cannot disagree."""
+    _, filled = _walk(
+        book=book,
+        account=account,
+        is_buy=is_buy,
+        limit_price=limit_price,
+        impact_price=impact_price,
+        max_lots=max_lots,
+        max_quote=max_quote,
+        lot_tick_atoms=lot_tick_atoms,
+        stp=stp,
+        fills=None,
+        stp_expired=None,
+    )
+    return filled
+
+
+def _walk(
+    book: BookSide,
+    account: int,
+    is_buy: bool,
+    limit_price: int,
+    impact_price: int,
+    max_lots: int,
+    max_quote: int,
+    lot_tick_atoms: int,
+    stp: int,
+    fills: list[Order] | None,
+    stp_expired: list[Order] | None,
+) -> tuple[int, int]:
+    """The matching loop: (STOP_* code, lots filled). With ``fills`` None it is a dry run that
+    reads the book without touching it: levels are visited by depth instead of being consumed,
+    and makers keep their lots."""
     remaining = max_lots
     budget = max_quote
-    for level in book.iter_levels():
+    depth = 0  # levels walked past without removing them (dry run only)
+    while remaining > 0:
+        level = book.best() if fills is not None else book.level_at(depth)
+        if level is None:
+            return STOP_EMPTY, max_lots - remaining
         price = level.price
-        if is_buy and (price > limit_price or price > impact_price):
-            break
-        if not is_buy and (price < limit_price or price < impact_price):
-            break
+        if is_buy:
+            if price > limit_price:
+                return STOP_LIMIT, max_lots - remaining
+            if price > impact_price:
+                return STOP_IMPACT, max_lots - remaining
+        else:
+            if price < limit_price:
+                return STOP_LIMIT, max_lots - remaining
+            if price < impact_price:
+                return STOP_IMPACT, max_lots - remaining
         lot_cost = price * lot_tick_atoms
         maker = level.head
-        while maker is not None:
+        while maker is not None and remaining > 0:
+            nxt = maker.next
             if maker.account == account and stp != STP_ALLOW:
-                if stp in (STP_REJECT_TAKER, STP_REJECT_BOTH):
-                    return max_lots - remaining
-                maker = maker.next
+                if stp == STP_REJECT_TAKER:
+                    return STOP_STP, max_lots - remaining
+                if stp_expired is not None:
+                    book.remove(maker)
+                    stp_expired.append(maker)
+                if stp == STP_REJECT_BOTH:
+                    return STOP_STP, max_lots - remaining
+                maker = nxt
                 continue
             n = maker.lots if maker.lots < remaining else remaining
+            short = False
             if budget != NO_BUDGET:
                 affordable = budget // lot_cost
                 if affordable < n:
-                    return max_lots - remaining + affordable
+                    n = affordable
+                    if n == 0:
+                        return STOP_BUDGET, max_lots - remaining
+                    short = True
                 budget -= n * lot_cost
             remaining -= n
-            if remaining == 0:
-                return max_lots
-            maker = maker.next
-    return max_lots - remaining
+            if fills is not None:
+                if n == maker.lots:
+                    book.remove(maker)
+                    maker.lots = 0
+                else:
+                    maker.lots -= n
+                    level.lots -= n
+                maker.fill_lots = n
+                fills.append(maker)
+            if short:
+                return STOP_BUDGET, max_lots - remaining  # the budget ran out inside this maker
+            maker = nxt
+        depth += 1  # a live match removed the level it emptied; a dry run steps over it
+    return STOP_FILLED, max_lots

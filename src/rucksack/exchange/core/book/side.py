@@ -101,6 +101,14 @@ class BookSide:
                 return price
         return limit
 
+    def level_at(self, depth: int) -> Level | None:
+        """The ``depth``-th best level (0: the best), None past the last."""
+        keys = self.keys
+        if depth >= len(keys):
+            return None
+        key = keys[len(keys) - 1 - depth]
+        return self.levels[key if self.is_bid else -key]
+
     def iter_levels(self) -> list[Level]:
         """Levels from best to worst."""
         levels = self.levels

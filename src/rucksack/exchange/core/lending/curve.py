@@ -17,9 +17,9 @@ from typing import Final
 
 import msgspec
 
+from rucksack.exchange.core.numeric import WAD as WAD  # re-exported: WAD lives in numeric
 from rucksack.exchange.core.numeric import ceil_div
 
-WAD: Final = 10**18
 HOURS_PER_YEAR: Final = 8760
 
 

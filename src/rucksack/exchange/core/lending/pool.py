@@ -20,8 +20,8 @@ caller, who applies the opposite change to the account's balance.
 
 from __future__ import annotations
 
-from rucksack.exchange.core.lending.curve import WAD, RateCurve, borrow_apr, hourly_rate, utilization
-from rucksack.exchange.core.numeric import ceil_div
+from rucksack.exchange.core.lending.curve import RateCurve, borrow_apr, hourly_rate, utilization
+from rucksack.exchange.core.numeric import WAD, ceil_div
 
 
 class PoolError(ValueError):

@@ -21,12 +21,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rucksack.exchange.core.events import FundingPaid
-from rucksack.exchange.core.lending.curve import WAD
 from rucksack.exchange.core.market_state import MarketState
-from rucksack.exchange.core.numeric import ceil_div
+from rucksack.exchange.core.numeric import WAD, ceil_div
 
 if TYPE_CHECKING:
-    from rucksack.exchange.core.engine import Engine
+    from rucksack.exchange.core.exchange_state import ExchangeState
 
 
 def _trunc_div(a: int, b: int) -> int:
@@ -50,7 +49,7 @@ def funding_rate(premium_mean: int, interest: int, clamp: int, divisor: int, bou
     return rate
 
 
-def apply_funding(engine: Engine, hour: int) -> None:
+def apply_funding(engine: ExchangeState, hour: int) -> None:
     if engine.last_funding_hour < 0 or hour <= engine.last_funding_hour:
         if hour > engine.last_funding_hour:
             engine.last_funding_hour = hour
@@ -65,7 +64,11 @@ def apply_funding(engine: Engine, hour: int) -> None:
             continue
         mean = _trunc_div(m.premium_sum, m.premium_count) if m.premium_count else 0
         rate = funding_rate(
-            mean, risk.funding_interest_wad, risk.funding_clamp_wad, risk.funding_divisor, m.spec.funding_bound_wad
+            premium_mean=mean,
+            interest=risk.funding_interest_wad,
+            clamp=risk.funding_clamp_wad,
+            divisor=risk.funding_divisor,
+            bound=m.spec.funding_bound_wad,
         )
         m.premium_sum = 0
         m.premium_count = 0
@@ -92,4 +95,6 @@ def apply_funding(engine: Engine, hour: int) -> None:
                 pos.funding += get
                 received += get
         fund.unsettled += paid - received
-        engine.events.append(FundingPaid(m.symbol, hour, rate, mark, paid, received))
+        engine.events.append(
+            FundingPaid(market=m.symbol, hour=hour, rate_wad=rate, mark_price=mark, paid=paid, received=received)
+        )

@@ -28,13 +28,14 @@ from typing import TYPE_CHECKING
 
 from rucksack.exchange.core.events import PnlSettled
 from rucksack.exchange.core.ledger.balances import Account
+from rucksack.exchange.core.ledger.operations import auto_lend, new_borrow
 from rucksack.exchange.core.lending.pool import PoolError
 
 if TYPE_CHECKING:
-    from rucksack.exchange.core.engine import Engine
+    from rucksack.exchange.core.exchange_state import ExchangeState
 
 
-def realize(engine: Engine, acct: Account) -> int:
+def realize(engine: ExchangeState, acct: Account) -> int:
     """Move every position's unrealized PnL into ``unsettled``; return the amount moved."""
     total = 0
     empty: list[int] = []
@@ -55,7 +56,7 @@ def realize(engine: Engine, acct: Account) -> int:
     return total
 
 
-def collect(engine: Engine, acct: Account, pot: Account) -> tuple[int, int]:
+def collect(engine: ExchangeState, acct: Account, pot: Account) -> tuple[int, int]:
     """An owing account pays what it can into the pot; return (paid, of which borrowed)."""
     settle = engine.settle_asset
     bal = acct.assets[settle]
@@ -83,7 +84,7 @@ def collect(engine: Engine, acct: Account, pot: Account) -> tuple[int, int]:
         while want > 0:
             fee = pool.entry_fee(want, engine.seconds_left_in_hour())
             if pool.can_borrow(want, fee) and _margin_allows_borrow(engine, acct, want):
-                engine._new_borrow(acct, settle, want, acct.account)
+                new_borrow(engine, acct, settle, want, acct.account)
                 bal.available -= want
                 paid += want
                 borrowed = want
@@ -91,7 +92,7 @@ def collect(engine: Engine, acct: Account, pot: Account) -> tuple[int, int]:
             want //= 2  # the utilization cap and the margin rule: borrow what both allow
     if paid < owed and not acct.liquidating:
         # last resort: convert other collateral into the settlement asset on the spot books
-        from rucksack.exchange.core.perps.liquidation import sell_collateral
+        from rucksack.exchange.core.liquidation.sweep import sell_collateral
 
         before = bal.available
         sell_collateral(engine, acct, owed - paid)
@@ -103,7 +104,7 @@ def collect(engine: Engine, acct: Account, pot: Account) -> tuple[int, int]:
     return paid, borrowed
 
 
-def _margin_allows_borrow(engine: Engine, acct: Account, amount: int) -> bool:
+def _margin_allows_borrow(engine: ExchangeState, acct: Account, amount: int) -> bool:
     """A settlement borrow of ``amount`` follows a manual Borrow's rule: available equity after it
     (the debt grows by ``amount`` plus the entry fee, the borrowed cash goes to the pot and the
     owed unsettled balance shrinks by ``amount``) stays >= 0. ``amount`` 0 asks whether any
@@ -113,11 +114,11 @@ def _margin_allows_borrow(engine: Engine, acct: Account, amount: int) -> bool:
     assert pool is not None
     fee = pool.entry_fee(amount, engine.seconds_left_in_hour()) if amount else 0
     debt = amount + fee
-    r = engine.margin.compute(acct, -1, 0, 0, settle, -debt, -1, 0, False, debt)
+    r = engine.margin.compute(acct, asset=settle, delta=-debt, with_mm=False, new_debt=debt)
     return r.equity + amount - r.im >= 0
 
 
-def pay_out(engine: Engine, acct: Account, pot: Account) -> int:
+def pay_out(engine: ExchangeState, acct: Account, pot: Account) -> int:
     """Pay an owed account from the pot (repaying its USDC borrow first); return the amount."""
     settle = engine.settle_asset
     source = pot.assets[settle]
@@ -136,11 +137,11 @@ def pay_out(engine: Engine, acct: Account, pot: Account) -> int:
             rest -= repay
     bal.available += rest
     if acct.auto_lend and rest > 0:
-        engine._auto_lend(acct, settle)
+        auto_lend(engine, acct, settle)
     return amount
 
 
-def settle_pnl(engine: Engine) -> None:
+def settle_pnl(engine: ExchangeState) -> None:
     accounts = engine.ledger.accounts
     pot = accounts[engine.risk.settlement_account]
     pot_id = engine.risk.settlement_account
@@ -164,4 +165,4 @@ def settle_pnl(engine: Engine) -> None:
         r = realized.get(a, 0)
         p, b = paid.get(a, (0, 0))
         if r or p:
-            engine.events.append(PnlSettled(a, r, p, b, accounts[a].unsettled))
+            engine.events.append(PnlSettled(account=a, realized=r, paid=p, borrowed=b, unsettled=accounts[a].unsettled))

@@ -21,9 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rucksack.exchange.core.engine import Engine
-from rucksack.exchange.core.lending.curve import WAD
 from rucksack.exchange.core.market_state import MarketState
-from rucksack.exchange.core.risk.margin import PPB
+from rucksack.exchange.core.numeric import PPB, WAD
 
 
 @dataclass(frozen=True)
@@ -85,17 +84,17 @@ def account_risk(engine: Engine, account: int) -> AccountRisk:
         if available or locked or lent or borrowed:
             rows.append(
                 AssetRisk(
-                    spec.symbol,
-                    market.symbol if market else None,
-                    price,
-                    available + locked + lent,
-                    available,
-                    locked,
-                    lent,
-                    borrowed,
-                    notional,
-                    w,
-                    cv,
+                    symbol=spec.symbol,
+                    price_market=market.symbol if market else None,
+                    price_ticks=price,
+                    total=available + locked + lent,
+                    available=available,
+                    locked=locked,
+                    lent=lent,
+                    borrowed=borrowed,
+                    notional=notional,
+                    weight=w,
+                    collateral_value=cv,
                 )
             )
     return AccountRisk(rows, assets_value, liabilities, collateral, collateral - liabilities)

@@ -15,7 +15,7 @@ from math import isqrt
 
 import msgspec
 
-from rucksack.exchange.core.lending.curve import WAD
+from rucksack.exchange.core.numeric import WAD
 
 
 class Haircut(msgspec.Struct, frozen=True):

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 
 from rucksack.exchange.core.ledger.balances import Account
 from rucksack.exchange.core.market_state import MarketState, mark_price
+from rucksack.exchange.core.risk.checks import capital_may_leave, has_exposure, margin_allows, perp_margin_check
 
 if TYPE_CHECKING:
-    from rucksack.exchange.core.engine import Engine
+    from rucksack.exchange.core.exchange_state import ExchangeState
 
 
 def _largest(ok_fn: object, hi: int) -> int:
@@ -30,7 +31,7 @@ def _largest(ok_fn: object, hi: int) -> int:
     return lo
 
 
-def max_perp_order_lots(engine: Engine, acct: Account, m: MarketState, is_buy: bool, price: int) -> int:
+def max_perp_order_lots(engine: ExchangeState, acct: Account, m: MarketState, is_buy: bool, price: int) -> int:
     """Lots of a perp order at ``price`` (0: the mark) that the margin rule accepts."""
     mark = mark_price(m)
     if not mark:
@@ -45,10 +46,10 @@ def max_perp_order_lots(engine: Engine, acct: Account, m: MarketState, is_buy: b
     hi = reducing + (max(equity, 0) * engine.risk.max_leverage // unit + 1 if unit else 0)
     if m.max_lots:
         hi = min(hi, m.max_lots)
-    return _largest(lambda n: n <= reducing or not engine._perp_margin_check(acct, m, is_buy, n, worst, mark), hi)
+    return _largest(lambda n: n <= reducing or not perp_margin_check(engine, acct, m, is_buy, n, worst, mark), hi)
 
 
-def max_spot_order_lots(engine: Engine, acct: Account, m: MarketState, is_buy: bool, price: int) -> int:
+def max_spot_order_lots(engine: ExchangeState, acct: Account, m: MarketState, is_buy: bool, price: int) -> int:
     """Lots of a spot order: what the balance can hold (and, with exposure, what margin allows)."""
     if is_buy:
         price_used = price or m.asks.best_price() or m.last_price
@@ -60,29 +61,29 @@ def max_spot_order_lots(engine: Engine, acct: Account, m: MarketState, is_buy: b
         hi = acct.assets[m.base].available // m.lot_atoms
     if m.max_lots:
         hi = min(hi, m.max_lots)
-    if not engine._has_exposure(acct) or not price_used:
+    if not has_exposure(engine, acct) or not price_used:
         return hi
     spend, got = (m.quote, m.base) if is_buy else (m.base, m.quote)
 
     def ok(n: int) -> bool:
         spent = n * price_used * m.lot_tick_atoms if is_buy else n * m.lot_atoms
         received = n * m.lot_atoms if is_buy else n * price_used * m.lot_tick_atoms
-        return engine._margin_allows(acct, -1, 0, 0, spend, -spent, got, received)
+        return margin_allows(engine, acct, asset=spend, delta=-spent, asset2=got, delta2=received)
 
     return _largest(ok, hi)
 
 
-def max_withdrawal(engine: Engine, acct: Account, asset: int) -> int:
+def max_withdrawal(engine: ExchangeState, acct: Account, asset: int) -> int:
     """Atoms of ``asset`` that may leave now (available balance, checked against margin)."""
     hi = acct.assets[asset].available
     if acct.liquidating:
         return 0
-    if not engine._has_exposure(acct):
+    if not has_exposure(engine, acct):
         return hi
-    return _largest(lambda n: engine._capital_may_leave(acct, asset, n), hi)
+    return _largest(lambda n: capital_may_leave(engine, acct, asset, n), hi)
 
 
-def max_borrow(engine: Engine, acct: Account, asset: int) -> int:
+def max_borrow(engine: ExchangeState, acct: Account, asset: int) -> int:
     """Atoms of ``asset`` a new borrow may take: margin (the debt's IM) and the pool's limits."""
     pool = engine.pools[asset]
     bal = acct.assets[asset]
@@ -97,13 +98,13 @@ def max_borrow(engine: Engine, acct: Account, asset: int) -> int:
         fee = pool.entry_fee(n, engine.seconds_left_in_hour())
         if not pool.can_borrow(n, fee):
             return False
-        after = engine.margin.compute(acct, -1, 0, 0, asset, -fee, -1, 0, False, n + fee)
+        after = engine.margin.compute(acct, asset=asset, delta=-fee, with_mm=False, new_debt=n + fee)
         return after.equity - after.im >= 0
 
     return _largest(ok, pool.cash)
 
 
-def estimated_liquidation_price(engine: Engine, acct: Account, m: MarketState) -> int:
+def estimated_liquidation_price(engine: ExchangeState, acct: Account, m: MarketState) -> int:
     """The mark (ticks) at which this position alone would bring net equity down to maintenance,
     everything else frozen; 0 when there is none (no position, or never within (0, 100 x mark))."""
     pos = acct.positions.get(m.index)

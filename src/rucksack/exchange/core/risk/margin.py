@@ -29,11 +29,11 @@ Requirements (all rounded up):
 from __future__ import annotations
 
 from rucksack.exchange.core.ledger.balances import Account
-from rucksack.exchange.core.lending.curve import WAD
 from rucksack.exchange.core.lending.pool import Pool
 from rucksack.exchange.core.market_state import MarketState
 from rucksack.exchange.core.markets import ExchangeSpec
-from rucksack.exchange.core.numeric import ceil_div
+from rucksack.exchange.core.numeric import PPB as PPB  # re-exported: PPB lives in numeric
+from rucksack.exchange.core.numeric import WAD, ceil_div
 from rucksack.exchange.core.risk.haircut import Haircut, weight
 from rucksack.exchange.core.risk.margin_fn import MarginFunction, fraction
 
@@ -56,7 +56,6 @@ def _flat_until(value_at: object, flat: int) -> int:
     return lo
 
 
-PPB = 10**9
 WAD_PER_PPB = WAD // PPB
 
 

@@ -11,8 +11,7 @@ from math import isqrt
 
 import msgspec
 
-from rucksack.exchange.core.lending.curve import WAD
-from rucksack.exchange.core.numeric import ceil_div
+from rucksack.exchange.core.numeric import WAD, ceil_div
 
 
 class MarginFunction(msgspec.Struct, frozen=True):

@@ -66,3 +66,36 @@ def test_fillable_lots_is_a_dry_run() -> None:
     assert fillable_lots(book, 1000, True, 10, BIG, 10, NO_BUDGET, 1, STP_REJECT_TAKER) == 2
     assert fillable_lots(book, 1000, True, BIG, BIG, 10, 41, 1, STP_REJECT_TAKER) == 3
     assert [o.lots for o in book.orders()] == [2, 3]
+
+
+def test_the_fok_dry_run_fills_exactly_what_the_match_fills() -> None:
+    """``fillable_lots`` walks the same loop as ``match``: on random books (own orders mixed
+    in, every STP mode, budgets and limits) it predicts the lots the real match fills."""
+    import random
+
+    from rucksack.exchange.core.enums import STP_ALLOW, STP_REJECT_BOTH, STP_REJECT_MAKER
+
+    rng = random.Random(14)
+    for _ in range(400):
+        is_buy = rng.random() < 0.5
+        book = BookSide(not is_buy)
+        for i in range(rng.randint(0, 12)):
+            account = 1000 if rng.random() < 0.2 else 2000 + i
+            price = rng.randint(95, 105)
+            book.add(
+                Order(i + 1, account, 0, 0 if not is_buy else 1, price, rng.randint(1, 5), -1, 0, 0, False, True, 0, 0)
+            )
+        limits = {
+            "limit_price": rng.randint(94, 106) if rng.random() < 0.7 else (BIG if is_buy else 0),
+            "impact_price": rng.randint(94, 106) if rng.random() < 0.3 else (BIG if is_buy else 0),
+            "max_lots": rng.randint(1, 40),
+            "max_quote": rng.randint(0, 3000) if rng.random() < 0.4 else NO_BUDGET,
+            "lot_tick_atoms": rng.choice((1, 3)),
+            "stp": rng.choice((STP_REJECT_TAKER, STP_REJECT_MAKER, STP_REJECT_BOTH, STP_ALLOW)),
+        }
+        before = [(o.id, o.lots) for o in book.orders()]
+        predicted = fillable_lots(book, 1000, is_buy, **limits)
+        assert [(o.id, o.lots) for o in book.orders()] == before  # the dry run changed nothing
+        fills: list[Order] = []
+        match(book, 1000, is_buy, **limits, fills=fills, stp_expired=[])
+        assert predicted == sum(o.fill_lots for o in fills)

@@ -103,7 +103,7 @@ def test_the_zero_price_is_exact_and_rounds_against_the_liquidatee() -> None:
 def test_zero_price_rounds_once_against_the_liquidatee() -> None:
     import math
 
-    from rucksack.exchange.core.perps.liquidation import zero_price
+    from rucksack.exchange.core.liquidation.sweep import zero_price
 
     for mark, equity, exposure in ((14_300, 180, 42_900), (248_500, 7, 43_000), (13_200, 1, 3), (500, -5, 9)):
         exact_sell = F(mark) * (1 - F(max(equity, 0), exposure))

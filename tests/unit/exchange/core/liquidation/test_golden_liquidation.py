@@ -42,6 +42,7 @@ def setup() -> tuple[PerpDriver, int, int]:
     d(PlaceOrder(maker, PERP, "Ask", "Limit", lots=38_000, price=15_000))
     events = d(PlaceOrder(trader, PERP, "Bid", "Market", lots=38_000))
     assert any(isinstance(e, TradeExecuted) for e in events)
+    assert all(e.liquidation_fee == 0 for e in events if isinstance(e, TradeExecuted))  # not a liquidation
     return d, maker, trader
 
 
@@ -93,6 +94,9 @@ def test_marched_down_liquidation_starts_exactly_where_the_formula_says() -> Non
         slice_size = F(slice_lots, 100)
         assert len(trades) == 1 and F(trades[0].lots, 100) == slice_size and trades[0].price == 13_890
         notional = slice_size * fill
+        # the penalty travels on the trade, so read models need not re-derive it
+        assert 0 <= usd(trades[0].liquidation_fee) - notional * LIQ_FEE < F(1, USDC)
+        assert trades[0].liquidation_fee < trades[0].taker_fee
         equity += slice_size * (fill - mark) - notional * (TAKER + LIQ_FEE)
         size -= slice_size
         assert d.acct(trader).positions[d.engine.market_by_symbol[PERP].index].lots == int(size * 100)

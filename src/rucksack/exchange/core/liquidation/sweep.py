@@ -54,6 +54,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rucksack.exchange.core.commands import PlaceOrder
+from rucksack.exchange.core.enums import OrderStatus, Reason
 from rucksack.exchange.core.events import (
     BadDebt,
     LiquidationEnded,
@@ -62,15 +63,17 @@ from rucksack.exchange.core.events import (
     PositionTransferred,
 )
 from rucksack.exchange.core.ledger.balances import Account
-from rucksack.exchange.core.lending.curve import WAD
+from rucksack.exchange.core.ledger.operations import auto_repay
 from rucksack.exchange.core.market_state import MarketState
-from rucksack.exchange.core.numeric import PPM, ceil_div
+from rucksack.exchange.core.numeric import PPM, WAD, ceil_div
+from rucksack.exchange.core.orders.placement import place
+from rucksack.exchange.core.orders.resting import remove_resting, trim_reduce_only
 
 if TYPE_CHECKING:
-    from rucksack.exchange.core.engine import Engine
+    from rucksack.exchange.core.exchange_state import ExchangeState
 
 
-def sweep(engine: Engine) -> None:
+def sweep(engine: ExchangeState) -> None:
     accounts = engine.ledger.accounts
     system = (engine.fee_account, engine.risk.liquidity_fund_account, engine.risk.settlement_account)
     ids = sorted(a for a, acct in accounts.items() if a not in system and (acct.liquidating or _exposed(acct)))
@@ -84,7 +87,7 @@ def _exposed(acct: Account) -> bool:
     return any(bal.borrow_shares for bal in acct.assets)
 
 
-def check_account(engine: Engine, acct: Account) -> None:
+def check_account(engine: ExchangeState, acct: Account) -> None:
     r = engine.margin.compute(acct)
     if not acct.liquidating:
         if r.exposure <= 0 or r.equity > r.mm:
@@ -127,11 +130,11 @@ def check_account(engine: Engine, acct: Account) -> None:
         finish(engine, acct, r.equity, r.mm, residual)
 
 
-def _recovered(engine: Engine, exposure: int, equity: int, mm: int) -> bool:
+def _recovered(engine: ExchangeState, exposure: int, equity: int, mm: int) -> bool:
     return exposure <= 0 or (equity > 0 and mm * PPM <= equity * engine.risk.recover_mmr_ppm)
 
 
-def finish(engine: Engine, acct: Account, equity: int, mm: int, residual: int = 0) -> None:
+def finish(engine: ExchangeState, acct: Account, equity: int, mm: int, residual: int = 0) -> None:
     """Leave liquidation; a deficit beyond the ``residual`` this sweep already recorded (e.g. from
     selling collateral with slippage) goes through the loss waterfall first."""
     acct.liquidating = False
@@ -140,13 +143,13 @@ def finish(engine: Engine, acct: Account, equity: int, mm: int, residual: int = 
     engine.events.append(LiquidationEnded(acct.account, equity, mm))
 
 
-def cancel_all(engine: Engine, acct: Account) -> None:
+def cancel_all(engine: ExchangeState, acct: Account) -> None:
     mine = sorted(oid for oid, o in engine.orders.items() if o.account == acct.account)
     for oid in mine:
-        engine._remove_resting(engine.orders[oid], "Cancelled", "Liquidation")
+        remove_resting(engine, engine.orders[oid], OrderStatus.CANCELLED, Reason.LIQUIDATION)
 
 
-def on_book(engine: Engine, acct: Account, m: MarketState, lots: int) -> None:
+def on_book(engine: ExchangeState, acct: Account, m: MarketState, lots: int) -> None:
     """Stage 1: one reduce-only IOC slice through the book at mark -/+ the slippage bound."""
     risk = engine.risk
     mark = m.valuation_price()
@@ -172,17 +175,17 @@ def on_book(engine: Engine, acct: Account, m: MarketState, lots: int) -> None:
     )
     engine.liquidation_fee_ppm = risk.liquidation_fee_ppm
     try:
-        engine._place(order, engine.last_ts_us, True)
+        place(engine, order, engine.last_ts_us, system=True)
     finally:
         engine.liquidation_fee_ppm = 0
 
 
-def repay_borrows(engine: Engine, acct: Account) -> None:
+def repay_borrows(engine: ExchangeState, acct: Account) -> None:
     """Repay each debt from the same asset's available balance; sell other collateral on the
     spot books for the settlement asset while settlement-asset debt remains. Every repayment goes
-    through ``Engine._auto_repay``, so it is a ``BorrowLendExecuted`` event like any other."""
+    through ``ledger.operations.auto_repay``, so it is a ``BorrowLendExecuted`` event like any other."""
     for i in range(len(acct.assets)):
-        engine._auto_repay(acct, i)
+        auto_repay(engine, acct, i)
     settle = engine.settle_asset
     _buy_back_debts(engine, acct)
     pool = engine.pools[settle]
@@ -190,10 +193,10 @@ def repay_borrows(engine: Engine, acct: Account) -> None:
         return
     owed = pool.debt(acct.assets[settle].borrow_shares) - acct.assets[settle].available
     sell_collateral(engine, acct, owed)
-    engine._auto_repay(acct, settle)
+    auto_repay(engine, acct, settle)
 
 
-def sell_collateral(engine: Engine, acct: Account, owed: int) -> None:
+def sell_collateral(engine: ExchangeState, acct: Account, owed: int) -> None:
     """Sell other collateral on the spot books (IOC at the index - the slippage bound, in asset
     order) until about ``owed`` settlement atoms have come in."""
     settle = engine.settle_asset
@@ -210,11 +213,11 @@ def sell_collateral(engine: Engine, acct: Account, owed: int) -> None:
             continue
         before = acct.assets[settle].available
         order = PlaceOrder(acct.account, m.symbol, "Ask", "Limit", lots=lots, price=floor_price, tif="IOC")
-        engine._place(order, engine.last_ts_us, True)
+        place(engine, order, engine.last_ts_us, system=True)
         owed -= acct.assets[settle].available - before
 
 
-def _buy_back_debts(engine: Engine, acct: Account) -> None:
+def _buy_back_debts(engine: ExchangeState, acct: Account) -> None:
     """Buy each owed non-settlement asset on its spot book with settlement-asset balance (IOC at
     the index + the slippage bound, 1% extra for the fee) and repay the debt from the proceeds."""
     settle = engine.settle_asset
@@ -235,12 +238,13 @@ def _buy_back_debts(engine: Engine, acct: Account) -> None:
         lots = min(lots, affordable)
         if lots < m.min_lots:
             continue
-        engine._place(
+        place(
+            engine,
             PlaceOrder(acct.account, m.symbol, "Bid", "Limit", lots=lots, price=limit, tif="IOC"),
             engine.last_ts_us,
-            True,
+            system=True,
         )
-        engine._auto_repay(acct, i)
+        auto_repay(engine, acct, i)
 
 
 def zero_price(mark: int, equity: int, exposure: int, selling: bool) -> int:
@@ -253,7 +257,14 @@ def zero_price(mark: int, equity: int, exposure: int, selling: bool) -> int:
 
 
 def _transfer(
-    engine: Engine, kind: str, acct: Account, other: Account, m: MarketState, lots: int, price: int, other_price: int
+    engine: ExchangeState,
+    kind: str,
+    acct: Account,
+    other: Account,
+    m: MarketState,
+    lots: int,
+    price: int,
+    other_price: int,
 ) -> None:
     """Move signed ``lots`` (liquidated account's side: +lots is what it sells) to ``other``."""
     lta = m.lot_tick_atoms
@@ -267,10 +278,20 @@ def _transfer(
     diff = lots * (other_price - price) * lta
     if diff:
         engine.ledger.accounts[engine.risk.liquidity_fund_account].unsettled += diff
-    engine.events.append(PositionTransferred(kind, m.symbol, acct.account, other.account, lots, price, other_price))
+    engine.events.append(
+        PositionTransferred(
+            kind=kind,
+            market=m.symbol,
+            account=acct.account,
+            counterparty=other.account,
+            lots=lots,
+            price=price,
+            counterparty_price=other_price,
+        )
+    )
 
 
-def backstop(engine: Engine, acct: Account, m: MarketState, lots: int, equity: int, exposure: int) -> int:
+def backstop(engine: ExchangeState, acct: Account, m: MarketState, lots: int, equity: int, exposure: int) -> int:
     """Stage 2: hand signed ``lots`` to backstop providers at the zero price of ``MF = equity /
     exposure``; return the signed lots left."""
     mark = m.valuation_price()
@@ -289,7 +310,7 @@ def backstop(engine: Engine, acct: Account, m: MarketState, lots: int, equity: i
         while take > 0:
             buys = take if selling else 0
             sells = 0 if selling else take
-            r = engine.margin.compute(provider, m.index, buys, sells)
+            r = engine.margin.compute(provider, market=m.index, add_buys=buys, add_sells=sells)
             if r.equity - r.im >= 0:
                 break
             take //= 2
@@ -299,7 +320,7 @@ def backstop(engine: Engine, acct: Account, m: MarketState, lots: int, equity: i
     return sign * left
 
 
-def bankruptcy_price(engine: Engine, acct: Account, m: MarketState, lots: int) -> int:
+def bankruptcy_price(engine: ExchangeState, acct: Account, m: MarketState, lots: int) -> int:
     """The price at which closing signed ``lots`` moves this position's share of the account's
     net equity (pro rata to exposure) to zero: ``mark -/+ share / (|lots| x lta)``, rounded away
     from the mark (so the deficit is covered rather than left to the fund), at least one tick."""
@@ -316,7 +337,7 @@ def bankruptcy_price(engine: Engine, acct: Account, m: MarketState, lots: int) -
     return price if price > 0 else 1
 
 
-def adl(engine: Engine, acct: Account, m: MarketState, lots: int) -> None:
+def adl(engine: ExchangeState, acct: Account, m: MarketState, lots: int) -> None:
     """Stage 3: close signed ``lots`` against ranked opposing positions at the bankruptcy price."""
     mark = m.valuation_price()
     selling = lots > 0
@@ -349,11 +370,11 @@ def adl(engine: Engine, acct: Account, m: MarketState, lots: int) -> None:
         _transfer(engine, "Adl", acct, other, m, sign * take, price, price)
         other_pos = other.positions[m.index]
         if other_pos.reduce_only:
-            engine._trim_reduce_only(m, other_pos)
+            trim_reduce_only(engine, m, other_pos)
         left -= take
 
 
-def absorb_deficit(engine: Engine, acct: Account, deficit: int) -> int:
+def absorb_deficit(engine: ExchangeState, acct: Account, deficit: int) -> int:
     """The loss waterfall for a bankrupt account's ``deficit`` (minus its net equity): the
     liquidity fund pays what it holds, then the opposing positions in profit in the account's
     markets are charged the rest pro rata to that profit (``socialize``); what neither can absorb
@@ -362,11 +383,13 @@ def absorb_deficit(engine: Engine, acct: Account, deficit: int) -> int:
     covered = fund_cover(engine, acct, deficit)
     socialized = socialize(engine, acct, deficit - covered)
     residual = deficit - covered - socialized
-    engine.events.append(BadDebt(acct.account, deficit, covered, socialized, residual))
+    engine.events.append(
+        BadDebt(account=acct.account, deficit=deficit, covered=covered, socialized=socialized, residual=residual)
+    )
     return residual
 
 
-def fund_cover(engine: Engine, acct: Account, deficit: int) -> int:
+def fund_cover(engine: ExchangeState, acct: Account, deficit: int) -> int:
     """Move up to ``deficit`` from the liquidity fund (its unsettled claim plus its settlement-asset
     balance) to the account's unsettled balance; return the amount moved."""
     fund = engine.ledger.accounts[engine.risk.liquidity_fund_account]
@@ -378,7 +401,7 @@ def fund_cover(engine: Engine, acct: Account, deficit: int) -> int:
     return covered
 
 
-def socialize(engine: Engine, acct: Account, loss: int) -> int:
+def socialize(engine: ExchangeState, acct: Account, loss: int) -> int:
     """Charge up to ``loss`` to the opposing winners of the account's open positions; return the
     amount charged. Each market takes its share of what is still uncharged pro rata to the
     position's exposure (markets in index order, so a market without winners passes its share
@@ -399,7 +422,7 @@ def socialize(engine: Engine, acct: Account, loss: int) -> int:
     return loss - left
 
 
-def haircut(engine: Engine, acct: Account, m: MarketState, amount: int) -> int:
+def haircut(engine: ExchangeState, acct: Account, m: MarketState, amount: int) -> int:
     """Charge ``amount`` to the positions opposing the account's in ``m`` that are in profit
     (``lots * mark - entry notional > 0``), pro rata to that profit and never more than it:
     ``floor(amount * profit / total)`` each, the remaining atoms one each to the largest profits

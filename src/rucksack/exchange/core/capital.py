@@ -1,0 +1,104 @@
+"""Capital commands: deposits, withdrawals and transfers between an owner's accounts.
+
+A deposit is refused when its transaction id was seen or the asset's total would pass
+``MAX_ASSET_ATOMS``; it first repays a borrow of the asset (autoRepay) and is then lent
+(autoLend). Capital may leave an account (withdrawal, outgoing transfer) only when it is not
+liquidating and, with exposure, keeps available equity >= 0 (``risk.checks``); what the available
+balance lacks is redeemed from the account's lend first (autoLend accounts).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rucksack.exchange.core.commands import Deposit, Transfer, Withdraw
+from rucksack.exchange.core.enums import Reason
+from rucksack.exchange.core.events import (
+    Deposited,
+    DepositRejected,
+    Transferred,
+    TransferRejected,
+    WithdrawalRejected,
+    Withdrawn,
+)
+from rucksack.exchange.core.ledger.operations import auto_lend, auto_repay, cover_shortfall, redeem_for
+from rucksack.exchange.core.markets import MAX_AMOUNT_ATOMS, MAX_ASSET_ATOMS
+from rucksack.exchange.core.risk.checks import capital_may_leave
+
+if TYPE_CHECKING:
+    from rucksack.exchange.core.exchange_state import ExchangeState
+
+
+def deposit(s: ExchangeState, c: Deposit) -> None:
+    asset = s.asset_index.get(c.asset, -1)
+    if asset < 0:
+        s.events.append(DepositRejected(c.account, c.asset, c.amount, c.tx_id, Reason.UNKNOWN_ASSET))
+    elif not 0 < c.amount <= MAX_AMOUNT_ATOMS or s.held(asset) + c.amount > MAX_ASSET_ATOMS:
+        s.events.append(DepositRejected(c.account, c.asset, c.amount, c.tx_id, Reason.INVALID_AMOUNT))
+    elif c.tx_id in s.deposit_ids:
+        s.events.append(DepositRejected(c.account, c.asset, c.amount, c.tx_id, Reason.DUPLICATE_DEPOSIT))
+    else:
+        s.deposit_ids.add(c.tx_id)
+        s.ledger.apply_deposit(c.account, asset, c.amount)
+        s.events.append(Deposited(c.account, c.asset, c.amount, c.tx_id))
+        acct = s.ledger.accounts[c.account]
+        if acct.auto_repay_borrows and acct.assets[asset].borrow_shares:
+            auto_repay(s, acct, asset)  # a deposit first pays down a debt in the asset
+        if acct.auto_lend:
+            auto_lend(s, acct, asset)
+
+
+def withdraw(s: ExchangeState, c: Withdraw) -> None:
+    asset = s.asset_index.get(c.asset, -1)
+    if asset < 0:
+        s.events.append(WithdrawalRejected(c.account, c.asset, c.amount, c.request_id, Reason.UNKNOWN_ASSET))
+    elif not 0 < c.amount <= MAX_AMOUNT_ATOMS:
+        s.events.append(WithdrawalRejected(c.account, c.asset, c.amount, c.request_id, Reason.INVALID_AMOUNT))
+    elif (redeem := redeem_for(s, c.account, asset, c.amount)) < 0:
+        s.events.append(WithdrawalRejected(c.account, c.asset, c.amount, c.request_id, Reason.INSUFFICIENT_FUNDS))
+    elif not capital_may_leave(s, s.ledger.accounts[c.account], asset, c.amount):
+        s.events.append(WithdrawalRejected(c.account, c.asset, c.amount, c.request_id, Reason.INSUFFICIENT_MARGIN))
+    else:
+        if redeem:
+            acct = s.ledger.accounts[c.account]
+            short = c.amount - acct.assets[asset].available
+            done = cover_shortfall(
+                s, acct, acct.assets[asset], asset, short, may_redeem=True, may_borrow=False, apply=True
+            )
+            assert done[0] == redeem  # the same path as the dry run, on the same state
+        s.ledger.apply_withdrawal(c.account, asset, c.amount)
+        s.events.append(Withdrawn(c.account, c.asset, c.amount, c.request_id))
+
+
+def transfer(s: ExchangeState, c: Transfer) -> None:
+    asset = s.asset_index.get(c.asset, -1)
+    reason = ""
+    redeem = 0
+    if asset < 0:
+        reason = Reason.UNKNOWN_ASSET
+    elif not 0 < c.amount <= MAX_AMOUNT_ATOMS or c.source == c.target:
+        reason = Reason.INVALID_AMOUNT
+    elif s.owner(c.source) != c.account or s.owner(c.target) != c.account:
+        reason = Reason.UNKNOWN_ACCOUNT
+    else:
+        source = s.ledger.accounts[c.source]
+        redeem = redeem_for(s, c.source, asset, c.amount)
+        if redeem < 0:
+            reason = Reason.INSUFFICIENT_FUNDS
+        elif not capital_may_leave(s, source, asset, c.amount):
+            reason = Reason.INSUFFICIENT_MARGIN
+    if reason:
+        s.events.append(TransferRejected(c.account, c.source, c.target, c.asset, c.amount, reason))
+        return
+    source, target = s.ledger.accounts[c.source], s.ledger.accounts[c.target]
+    if redeem:
+        short = c.amount - source.assets[asset].available
+        done = cover_shortfall(
+            s, source, source.assets[asset], asset, short, may_redeem=True, may_borrow=False, apply=True
+        )
+        assert done[0] == redeem  # the same path as the dry run, on the same state
+    source.assets[asset].available -= c.amount
+    target.assets[asset].available += c.amount
+    s.events.append(Transferred(c.source, c.target, c.asset, c.amount))
+    if target.auto_lend:
+        auto_lend(s, target, asset)

@@ -1,0 +1,102 @@
+"""Borrow/lend commands and hourly interest (margin-model.md §10).
+
+``BorrowLend`` nets against the account's open position in the pool: a Lend repays an open
+borrow first (at most all of it), a Borrow redeems an open lend first; a new borrow must leave
+available equity >= 0 with its entry fee counted. ``AccrueInterest`` moves every pool one hour
+per hour passed (the first tick only sets the clock); the exchange's cut is lend shares to the
+fee account.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rucksack.exchange.core.commands import AccrueInterest, BorrowLend
+from rucksack.exchange.core.enums import Reason
+from rucksack.exchange.core.events import BorrowLendRejected, InterestAccrued
+from rucksack.exchange.core.ledger.operations import lend, new_borrow, redeem_lend, repay
+from rucksack.exchange.core.lending.pool import PoolError
+from rucksack.exchange.core.markets import MAX_AMOUNT_ATOMS
+
+if TYPE_CHECKING:
+    from rucksack.exchange.core.exchange_state import ExchangeState
+
+
+def borrow_lend(s: ExchangeState, c: BorrowLend) -> None:
+    asset = s.asset_index.get(c.asset, -1)
+    pool = s.pools[asset] if asset >= 0 else None
+    reason = ""
+    if asset < 0:
+        reason = Reason.UNKNOWN_ASSET
+    elif pool is None:
+        reason = Reason.NO_LENDING_MARKET
+    elif not 0 < c.amount <= MAX_AMOUNT_ATOMS or c.side not in ("Borrow", "Lend"):
+        reason = Reason.INVALID_AMOUNT
+    acct = s.ledger.accounts.get(c.account)
+    if reason or pool is None or acct is None:
+        s.events.append(BorrowLendRejected(c.account, c.asset, c.side, c.amount, reason or Reason.INSUFFICIENT_FUNDS))
+        return
+    bal = acct.assets[asset]
+    amount = c.amount
+    try:
+        if c.side == "Lend":
+            if bal.borrow_shares:  # netted: a Lend repays the open borrow, at most all of it
+                if amount > pool.debt(bal.borrow_shares):
+                    reason = Reason.LEND_REQUIRES_BORROW_REPAY
+                elif amount > bal.available:
+                    reason = Reason.INSUFFICIENT_FUNDS
+                else:
+                    repay(s, acct, asset, amount)
+            elif amount > bal.available:
+                reason = Reason.INSUFFICIENT_FUNDS
+            else:
+                lend(s, acct, asset, amount)
+        elif bal.lend_shares:  # netted: a Borrow redeems the open lend, at most all of it
+            claim = pool.claim(bal.lend_shares)
+            if amount > claim:
+                reason = Reason.BORROW_REQUIRES_LEND_REDEEM
+            else:
+                redeem_lend(s, acct, bal, asset, amount)  # the whole position burns every share
+        elif acct.liquidating:
+            reason = Reason.ACCOUNT_LIQUIDATING
+        else:
+            # a new borrow: the debt (and its entry fee) is exposure, so available equity
+            # must stay >= 0 afterwards; checked on the hypothetical before anything moves
+            fee = pool.entry_fee(amount, s.seconds_left_in_hour())
+            r = s.margin.compute(acct, asset=asset, delta=-fee, with_mm=False, new_debt=amount + fee)
+            if not pool.can_borrow(amount, fee):
+                reason = Reason.POOL_LIMIT
+            elif r.equity - r.im < 0:
+                reason = Reason.INSUFFICIENT_MARGIN
+            else:
+                new_borrow(s, acct, asset, amount, c.account)
+    except PoolError:
+        reason = Reason.POOL_LIMIT
+    if reason:
+        s.events.append(BorrowLendRejected(c.account, c.asset, c.side, c.amount, reason))
+
+
+def accrue(s: ExchangeState, c: AccrueInterest) -> None:
+    if s.last_accrual_hour < 0 or c.hour < s.last_accrual_hour:
+        s.last_accrual_hour = max(s.last_accrual_hour, c.hour)
+        return
+    fee_assets = s.ledger.account(s.fee_account).assets
+    for hour in range(s.last_accrual_hour + 1, c.hour + 1):
+        for index, pool in enumerate(s.pools):
+            if pool is None:
+                continue
+            to_lenders, fee_shares = pool.accrue_hour()
+            s.margin.epoch += 1
+            if to_lenders or fee_shares:
+                fee_assets[index].lend_shares += fee_shares
+                s.events.append(
+                    InterestAccrued(
+                        hour=hour,
+                        asset=s.spec.assets[index].symbol,
+                        borrow_index=pool.borrow_index,
+                        lend_index=pool.lend_index,
+                        to_lenders=to_lenders,
+                        fee_shares=fee_shares,
+                    )
+                )
+    s.last_accrual_hour = c.hour

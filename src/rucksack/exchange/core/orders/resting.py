@@ -1,0 +1,138 @@
+"""Orders on the book: the fill bookkeeping shared by spot and perps, closing a taker, and a
+resting order's end (filled, cancelled or expired) with the release of what it held.
+
+Invariant: an order is in ``orders`` (and, with a client id, in ``client_orders``) exactly while
+it rests on its book; its ``hold`` is what its remaining lots need (spot: atoms locked; perps:
+lots counted as the position's open orders), released when it leaves.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rucksack.exchange.core.book.order import Order
+from rucksack.exchange.core.enums import ASK, BID, OrderStatus, Reason
+from rucksack.exchange.core.events import OrderClosed, TradeExecuted
+from rucksack.exchange.core.exchange_state import client_key
+from rucksack.exchange.core.ledger.balances import Balance, apply_release
+from rucksack.exchange.core.market_state import MarketState
+from rucksack.exchange.core.perps.position import Position
+
+if TYPE_CHECKING:
+    from rucksack.exchange.core.exchange_state import ExchangeState
+
+NO_CLIENT_ID = -1
+
+
+def record_fill(
+    s: ExchangeState,
+    symbol: str,
+    taker: Order,
+    maker: Order,
+    *,
+    n: int,
+    price: int,
+    quote_atoms: int,
+    taker_side: str,
+    taker_fee: int,
+    maker_fee: int,
+    ts_us: int,
+    liquidation_fee: int = 0,
+) -> bool:
+    """The bookkeeping every fill shares (spot and perp): filled totals on both orders, the
+    TradeExecuted event, and the maker's close when it is done. Returns whether it closed."""
+    taker.lots -= n
+    taker.filled_lots += n
+    taker.filled_quote += quote_atoms
+    maker.filled_lots += n
+    maker.filled_quote += quote_atoms
+    trade_id = s.next_trade_id
+    s.next_trade_id = trade_id + 1
+    events = s.events
+    events.append(
+        TradeExecuted(
+            trade_id=trade_id,
+            market=symbol,
+            price=price,
+            lots=n,
+            taker_order_id=taker.id,
+            maker_order_id=maker.id,
+            taker_account=taker.account,
+            maker_account=maker.account,
+            taker_side=taker_side,
+            taker_fee=taker_fee,
+            maker_fee=maker_fee,
+            ts_us=ts_us,
+            liquidation_fee=liquidation_fee,
+        )
+    )
+    if maker.lots:
+        return False
+    forget(s, maker)
+    events.append(
+        OrderClosed(maker.id, maker.account, symbol, OrderStatus.FILLED, "", maker.filled_lots, maker.filled_quote)
+    )
+    return True
+
+
+def close_taker(s: ExchangeState, held: Balance | None, taker: Order, status: str, reason: str) -> None:
+    if taker.hold and held is not None:
+        apply_release(held, taker.hold)
+        taker.hold = 0
+    s.events.append(
+        OrderClosed(
+            taker.id,
+            taker.account,
+            s.markets[taker.market].symbol,
+            status,
+            reason,
+            taker.filled_lots,
+            taker.filled_quote,
+        )
+    )
+
+
+def forget(s: ExchangeState, order: Order) -> None:
+    """Drop a no-longer-resting order from the indexes (the book already unlinked it)."""
+    del s.orders[order.id]
+    if order.client_id != NO_CLIENT_ID:
+        s.client_orders.pop(client_key(order.account, order.client_id), None)
+
+
+def release(s: ExchangeState, order: Order) -> None:
+    m = s.markets[order.market]
+    if m.is_perp:
+        pos = s.ledger.accounts[order.account].positions[order.market]
+        if order.side == BID:
+            pos.open_buys -= order.hold
+        else:
+            pos.open_sells -= order.hold
+        order.hold = 0
+        if order.reduce_only:
+            pos.reduce_only.remove(order.id)
+    elif order.hold:
+        asset = m.quote if order.side == BID else m.base
+        apply_release(s.ledger.accounts[order.account].assets[asset], order.hold)
+        order.hold = 0
+
+
+def remove_resting(s: ExchangeState, order: Order, status: str, reason: str) -> None:
+    m = s.markets[order.market]
+    (m.bids if order.side == BID else m.asks).remove(order)
+    forget(s, order)
+    release(s, order)
+    s.events.append(
+        OrderClosed(order.id, order.account, m.symbol, status, reason, order.filled_lots, order.filled_quote)
+    )
+
+
+def trim_reduce_only(s: ExchangeState, m: MarketState, pos: Position) -> None:
+    """Resting reduce-only orders may not exceed the position: expire what would flip it."""
+    room = abs(pos.lots)
+    closing_side = ASK if pos.lots > 0 else BID
+    for order_id in list(pos.reduce_only):
+        order = s.orders[order_id]
+        if order.side != closing_side or order.lots > room:
+            remove_resting(s, order, OrderStatus.EXPIRED, Reason.REDUCE_ONLY_NOT_REDUCED)
+        else:
+            room -= order.lots
