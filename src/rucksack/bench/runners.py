@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from rucksack.bench.clock import SimClock
+from rucksack.bench.naive_book import NaiveBook
 from rucksack.bench.perp_workload import perp_workload
 from rucksack.bench.spot_workload import spot_workload
 from rucksack.exchange import config
 from rucksack.exchange.core import engine as engine_module
-from rucksack.exchange.core.commands import PlaceOrder, Stamped
+from rucksack.exchange.core.commands import Command, PlaceOrder, Stamped
 from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.state import state_hash
 from rucksack.exchange.sequencer.datadir import Exchange, init_data_dir
@@ -79,7 +80,9 @@ def bench_engine(
         cpu = time.process_time() - cpu0
         last_seq = exchange.sequencer.seq
         exchange.close()
+    naive = bench_naive(cmds) if data_dir is None else None
     gc.unfreeze()
+    rate = len(cmds) / seconds if seconds else 0.0
     return {
         "bench": "engine",
         "workload": workload,
@@ -88,6 +91,7 @@ def bench_engine(
         "seconds": round(seconds, 4),
         "cmds_per_s": round(len(cmds) / seconds) if seconds else None,
         "cmds_per_cpu_s": round(len(cmds) / cpu) if cpu else None,
+        **(naive_figures(naive, rate) if naive else {}),
         "fills": engine.next_trade_id - 1,
         **work.stats,
         "seq": last_seq,
@@ -95,6 +99,27 @@ def bench_engine(
         "journal": data_dir is not None,
         "compiled": is_compiled(),
         "python": sys.version.split()[0],
+    }
+
+
+def bench_naive(cmds: list[Command]) -> tuple[float, int]:
+    """Replay ``cmds`` into the naive reference book; (commands/s wall, fills)."""
+    book = NaiveBook()
+    apply = book.apply
+    start = time.perf_counter()
+    for cmd in cmds:
+        apply(cmd)
+    seconds = time.perf_counter() - start
+    return (len(cmds) / seconds if seconds else 0.0), book.fills
+
+
+def naive_figures(naive: tuple[float, int], rate: float) -> dict[str, Any]:
+    """The naive book's figures beside the engine's, and engine / naive measured in this run."""
+    naive_rate, fills = naive
+    return {
+        "naive_cmds_per_s": round(naive_rate),
+        "naive_fills": fills,
+        "vs_naive": round(rate / naive_rate, 3) if naive_rate else None,
     }
 
 
