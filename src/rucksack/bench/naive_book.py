@@ -9,7 +9,9 @@ it reaches the front of its level); each fill appends an event tuple, drained pe
 
 It keeps no balances, holds, fees, self-trade rules or events objects: that is the point of
 the yardstick. Order ids are assigned per ``PlaceOrder`` in order, like the engine's when every
-placement is accepted; cancels of unknown ids and every other command are ignored. Always runs as
+placement is accepted; cancels of unknown ids and every other command are ignored. Quantities
+are the command's lots and quote atoms as they stand (a fill of ``q`` lots at ``price`` spends
+``q * price`` of the budget), which is all a yardstick needs. Always runs as
 plain CPython (it is not in tools/build_native.py's list).
 """
 
@@ -65,51 +67,66 @@ class BookSide:
         level.volume += order[3]
 
 
+PLACE, CANCEL = 0, 1
+
+
+def decode(cmds: list[Command]) -> list[tuple[int, ...]]:
+    """The commands as the naive book's plain tuples, decoded before timing (as the anchors'
+    harness pre-decodes its workload): (PLACE, side index, opposite index, is_bid, limit (0:
+    market), lots, quote budget, rests) or (CANCEL, order id); other commands are dropped."""
+    markets: dict[str, int] = {}
+    out: list[tuple[int, ...]] = []
+    for cmd in cmds:
+        if type(cmd) is PlaceOrder:
+            mi = markets.setdefault(cmd.market, len(markets))
+            bid = cmd.side == "Bid"
+            limit = cmd.price if cmd.order_type == "Limit" else 0
+            own, other = (2 * mi, 2 * mi + 1) if bid else (2 * mi + 1, 2 * mi)
+            rests = int(bool(limit) and cmd.tif == "GTC")
+            out.append((PLACE, own, other, int(bid), limit, cmd.lots, 0 if cmd.lots else cmd.quote_atoms, rests))
+        elif type(cmd) is CancelOrder:
+            out.append((CANCEL, cmd.order_id))
+    return out
+
+
 class NaiveBook:
-    """Every market's two sides; ``apply`` takes the engine's commands."""
+    """Every market's two sides (index ``2 * market + (0 bid, 1 ask)``); ``run`` takes
+    :func:`decode`'s tuples."""
 
     def __init__(self) -> None:
-        self.sides: dict[tuple[str, str], BookSide] = {}
-        self.orders: dict[int, list[Any]] = {}  # id -> [id, side key, price, lots left, alive]
+        self.sides: list[BookSide] = [BookSide(-1 if i % 2 == 0 else 1) for i in range(64)]
+        self.orders: dict[int, list[Any]] = {}  # id -> [id, side index, price, lots left, alive]
         self.next_id = 1
         self.events: list[tuple[int, int, int, int]] = []
         self.fills = 0
 
-    def _side(self, market: str, side: str) -> BookSide:
-        key = (market, side)
-        book = self.sides.get(key)
-        if book is None:
-            book = self.sides[key] = BookSide(-1 if side == "Bid" else 1)
-        return book
-
-    def apply(self, cmd: Command) -> None:
-        if type(cmd) is PlaceOrder:
-            self.place(cmd)
-        elif type(cmd) is CancelOrder:
-            order = self.orders.pop(cmd.order_id, None)
+    def run(self, decoded: list[tuple[int, ...]]) -> None:
+        place, orders, sides = self.place, self.orders, self.sides
+        for item in decoded:
+            if item[0] == PLACE:
+                place(item)
+                continue
+            order = orders.pop(item[1], None)
             if order is not None and order[4]:
                 order[4] = False
-                level = self.sides[order[1]].levels[order[2]]
+                level = sides[order[1]].levels[order[2]]
                 level.live -= 1
                 level.volume -= order[3]
 
-    def place(self, cmd: PlaceOrder) -> None:
+    def place(self, item: tuple[int, ...]) -> None:
+        _, own, other, bid, limit, lots, quote, rests = item
         oid = self.next_id
-        self.next_id += 1
-        bid = cmd.side == "Bid"
-        limit = cmd.price if cmd.order_type == "Limit" else 0
-        lots = cmd.lots
-        quote = cmd.quote_atoms if not lots else 0
-        opposite = self._side(cmd.market, "Ask" if bid else "Bid")
+        self.next_id = oid + 1
+        opposite = self.sides[other]
         events = self.events
         while lots > 0 or quote > 0:
             level = opposite.best()
             if level is None:
                 break
-            price = level.orders[0][2]
+            orders = level.orders
+            price = orders[0][2]
             if limit and (price > limit if bid else price < limit):
                 break
-            orders = level.orders
             while orders and (lots > 0 or quote > 0):
                 maker = orders[0]
                 if not maker[4]:
@@ -127,15 +144,15 @@ class NaiveBook:
                 else:
                     quote -= qty * price
                 events.append((oid, maker[0], price, qty))
-                self.fills += 1
                 if not maker[3]:
                     maker[4] = False
                     level.live -= 1
                     orders.popleft()
                     del self.orders[maker[0]]
         if len(events) >= DRAIN_EVERY:
+            self.fills += len(events)
             events.clear()
-        if lots > 0 and limit and cmd.tif == "GTC":
-            order = [oid, (cmd.market, cmd.side), limit, lots, True]
+        if lots > 0 and rests:
+            order = [oid, own, limit, lots, True]
             self.orders[oid] = order
-            self._side(cmd.market, cmd.side).add(order)
+            self.sides[own].add(order)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from rucksack.bench.clock import SimClock
-from rucksack.bench.naive_book import NaiveBook
+from rucksack.bench.naive_book import NaiveBook, decode
 from rucksack.bench.perp_workload import perp_workload
 from rucksack.bench.spot_workload import spot_workload
 from rucksack.exchange import config
@@ -104,13 +104,12 @@ def bench_engine(
 
 def bench_naive(cmds: list[Command]) -> tuple[float, int]:
     """Replay ``cmds`` into the naive reference book; (commands/s wall, fills)."""
+    decoded = decode(cmds)
     book = NaiveBook()
-    apply = book.apply
     start = time.perf_counter()
-    for cmd in cmds:
-        apply(cmd)
+    book.run(decoded)
     seconds = time.perf_counter() - start
-    return (len(cmds) / seconds if seconds else 0.0), book.fills
+    return (len(cmds) / seconds if seconds else 0.0), book.fills + len(book.events)
 
 
 def naive_figures(naive: tuple[float, int], rate: float) -> dict[str, Any]:
