@@ -47,7 +47,7 @@ from rucksack.exchange.core.lending.commands import accrue, borrow_lend
 from rucksack.exchange.core.liquidation.sweep import sweep
 from rucksack.exchange.core.markets import MAX_BATCH
 from rucksack.exchange.core.orders.cancel import cancel, cancel_all
-from rucksack.exchange.core.orders.placement import place
+from rucksack.exchange.core.orders.placement import command_fields, has_trigger, place
 from rucksack.exchange.core.orders.triggers import after_command
 from rucksack.exchange.core.orders.triggers import place as place_with_triggers
 from rucksack.exchange.core.perps.funding import apply_funding
@@ -126,7 +126,8 @@ class Engine(ExchangeState):
         return events
 
     def _place_one(self, c: PlaceOrder, ts_us: int) -> None:
-        if c.trigger_price or c.take_profit_price or c.stop_loss_price:
+        fields = command_fields(c)  # read once, for the trigger check and the placement
+        if has_trigger(fields):
             place_with_triggers(self, c, ts_us)
         else:
-            place(self, c, ts_us)
+            place(self, c, ts_us, fields=fields)
