@@ -21,7 +21,7 @@ from rucksack.exchange.core.perps.position import Position
 if TYPE_CHECKING:
     from rucksack.exchange.core.exchange_state import ExchangeState
 
-NO_CLIENT_ID = -1
+NO_CLIENT_ID: Final = -1  # Final: a constant when compiled, not a globals-dict lookup per use
 
 # The event classes are msgspec structs (not compiled); as Final names mypyc keeps them in C
 # statics instead of looking them up in this module's globals dict on every event (about 130
