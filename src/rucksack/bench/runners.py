@@ -18,6 +18,7 @@ from rucksack.exchange import config
 from rucksack.exchange.core import engine as engine_module
 from rucksack.exchange.core.commands import Command, PlaceOrder, Stamped
 from rucksack.exchange.core.engine import Engine
+from rucksack.exchange.core.markets import ExchangeSpec
 from rucksack.exchange.core.state import state_hash
 from rucksack.exchange.sequencer.datadir import Exchange, init_data_dir
 from rucksack.exchange.sequencer.journal import JournalWriter, encode_entry
@@ -29,7 +30,13 @@ def is_compiled() -> bool:
 
 
 def bench_engine(
-    workload: str, commands: int, seed: int, data_dir: Path | None, snapshot_every: int = 0, accounts: int = 1000
+    workload: str,
+    commands: int,
+    seed: int,
+    data_dir: Path | None,
+    snapshot_every: int = 0,
+    accounts: int = 1000,
+    rounds: int = 1,
 ) -> dict[str, Any]:
     spec, text = config.load_spec()
     if workload == "spot":
@@ -40,23 +47,16 @@ def bench_engine(
         raise SystemExit(f"unknown workload {workload!r} (available: spot, perp)")
     clock = SimClock()
     cmds = work.commands
+    naive: tuple[float, int] | None = None
     if data_dir is None:
-        engine = Engine(spec)
-        seq = 0
-        for cmd in work.setup:
-            seq += 1
-            engine.apply(cmd, seq, clock())
-        gc.collect()
-        gc.freeze()
-        apply = engine.apply
-        start = time.perf_counter()
-        cpu0 = time.process_time()
-        for cmd in cmds:
-            seq += 1
-            apply(cmd, seq, clock())
-        seconds = time.perf_counter() - start
-        cpu = time.process_time() - cpu0
-        last_seq = seq
+        # rounds alternate engine and naive book; the best round of each is reported, so a
+        # moment of contention on a shared host hits neither figure (nor their ratio) alone
+        seconds = cpu = float("inf")
+        for _ in range(max(1, rounds)):
+            engine, took, took_cpu, last_seq = _replay(spec, work.setup, cmds)
+            seconds, cpu = min(seconds, took), min(cpu, took_cpu)
+            this = bench_naive(cmds)
+            naive = this if naive is None or this[0] > naive[0] else naive
     else:
         init_data_dir(data_dir, text)
         exchange = Exchange(data_dir, clock)
@@ -80,7 +80,6 @@ def bench_engine(
         cpu = time.process_time() - cpu0
         last_seq = exchange.sequencer.seq
         exchange.close()
-    naive = bench_naive(cmds) if data_dir is None else None
     gc.unfreeze()
     rate = len(cmds) / seconds if seconds else 0.0
     return {
@@ -89,6 +88,7 @@ def bench_engine(
         "commands": len(cmds),
         "seed": seed,
         "seconds": round(seconds, 4),
+        "rounds": rounds if data_dir is None else 1,
         "cmds_per_s": round(len(cmds) / seconds) if seconds else None,
         "cmds_per_cpu_s": round(len(cmds) / cpu) if cpu else None,
         **(naive_figures(naive, rate) if naive else {}),
@@ -100,6 +100,26 @@ def bench_engine(
         "compiled": is_compiled(),
         "python": sys.version.split()[0],
     }
+
+
+def _replay(spec: ExchangeSpec, setup: list[Command], cmds: list[Command]) -> tuple[Engine, float, float, int]:
+    """Replay ``cmds`` into a fresh engine after ``setup``: (engine, seconds, CPU seconds, last seq)."""
+    clock = SimClock()
+    engine = Engine(spec)
+    seq = 0
+    for cmd in setup:
+        seq += 1
+        engine.apply(cmd, seq, clock())
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+    apply = engine.apply
+    start = time.perf_counter()
+    cpu0 = time.process_time()
+    for cmd in cmds:
+        seq += 1
+        apply(cmd, seq, clock())
+    return engine, time.perf_counter() - start, time.process_time() - cpu0, seq
 
 
 def bench_naive(cmds: list[Command]) -> tuple[float, int]:
