@@ -9,7 +9,9 @@ PY="${PY:-.venv/bin/python}"
 COMMANDS="${COMMANDS:-500000}"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-"$PY" -m rucksack bench engine --workload spot --commands "$COMMANDS" --seed 1
+# spot and perp, each with the naive reference book on the same commands (vs_naive = engine / naive)
+"$PY" -m rucksack bench engine --workload spot --commands "$COMMANDS" --seed 1 --rounds 3
+"$PY" -m rucksack bench engine --workload perp --commands "$COMMANDS" --seed 1 --rounds 3
 "$PY" -m rucksack bench engine --workload spot --commands "$COMMANDS" --seed 1 --data-dir "$tmp/journaled"
 "$PY" -m rucksack replay --data-dir "$tmp/journaled" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(json.dumps({"bench": "replay", "seq": d["seq"], "state_hash": d["state_hash"]}))'
 "$PY" -m rucksack bench journal --records 1000000 --dir "$tmp"

@@ -65,6 +65,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
                 Path(args.data_dir) if args.data_dir else None,
                 snapshot_every=args.snapshot_every,
                 accounts=args.accounts,
+                rounds=args.rounds,
             )
         )
     else:
@@ -249,6 +250,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     eng.add_argument("--commands", type=int, default=200_000)
     eng.add_argument("--seed", type=int, default=1)
     eng.add_argument("--accounts", type=int, default=1000)
+    eng.add_argument(
+        "--rounds", type=int, default=1, help="in-memory only: alternate engine and naive book N times, report the best"
+    )
     eng.add_argument("--data-dir", default=None, help="also journal into this (empty) data directory")
     eng.add_argument("--snapshot-every", type=int, default=0, help="with --data-dir: snapshot every N commands")
     eng.set_defaults(func=cmd_bench)

@@ -11,8 +11,14 @@ Invariants:
 from __future__ import annotations
 
 from bisect import bisect_left, insort
+from typing import Final
 
 from rucksack.exchange.core.book.order import Level, Order
+
+# bisect's C functions as Final names: C statics when compiled, not a globals-dict lookup each
+# time a level is added or dropped.
+BISECT_LEFT: Final = bisect_left
+INSORT: Final = insort
 
 
 class BookSide:
@@ -38,7 +44,7 @@ class BookSide:
         if level is None:
             level = Level(price)
             self.levels[price] = level
-            insort(self.keys, price if self.is_bid else -price)
+            INSORT(self.keys, price if self.is_bid else -price)
             best = self.best_level
             if best is None or (price > best.price if self.is_bid else price < best.price):
                 self.best_level = level
@@ -86,7 +92,7 @@ class BookSide:
             else:
                 self.best_level = None
         else:
-            del keys[bisect_left(keys, key)]
+            del keys[BISECT_LEFT(keys, key)]
 
     def sweep_price(self, lots: int, limit: int) -> int:
         """The worst price a taker of ``lots`` would reach, walking levels from the best and

@@ -4,7 +4,7 @@ nothing."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from rucksack.exchange.core.commands import CancelAllOrders, CancelOrder
 from rucksack.exchange.core.enums import OrderStatus, Reason
@@ -17,7 +17,7 @@ from rucksack.exchange.core.orders.triggers import cancel_all as cancel_all_trig
 if TYPE_CHECKING:
     from rucksack.exchange.core.exchange_state import ExchangeState
 
-CLIENT_ID_LIMIT = 1 << 32
+CLIENT_ID_LIMIT: Final = 1 << 32
 
 
 def cancel(s: ExchangeState, c: CancelOrder) -> None:

@@ -21,7 +21,7 @@ reference (buyer's maximum down, seller's minimum up); fees see ``orders.fills``
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from msgspec.structs import astuple
 
@@ -65,7 +65,7 @@ if TYPE_CHECKING:
     from rucksack.exchange.core.exchange_state import ExchangeState
 
 # ``Placement`` unpacks PlaceOrder positionally; refuse to run if its fields are ever reordered.
-if PlaceOrder.__struct_fields__[:15] != (
+if PlaceOrder.__struct_fields__[:21] != (
     "account",
     "market",
     "side",
@@ -81,8 +81,25 @@ if PlaceOrder.__struct_fields__[:15] != (
     "auto_borrow",
     "auto_borrow_repay",
     "auto_lend_redeem",
+    "trigger_price",
+    "trigger_by",
+    "take_profit_price",
+    "take_profit_limit",
+    "take_profit_by",
+    "stop_loss_price",
 ):  # pragma: no cover
     raise ImportError("PlaceOrder's fields changed; update orders.placement.Placement")
+
+TRIGGER_PRICE: Final = 15  # positions in PlaceOrder's field tuple (checked above)
+TAKE_PROFIT_PRICE: Final = 17
+STOP_LOSS_PRICE: Final = 20
+
+# Non-compiled callables used once or more per order, as Final names so mypyc keeps them in C
+# statics instead of a globals-dict lookup per call (see orders.resting).
+AS_TUPLE: Final = astuple
+ORDER_ACCEPTED: Final = OrderAccepted
+ORDER_CLOSED: Final = OrderClosed
+ORDER_REJECTED: Final = OrderRejected
 
 MAX_PRICE_TICKS: Final = (1 << 60) - 1  # 'no limit'; stays an unboxed int when compiled
 CLIENT_ID_LIMIT: Final = 1 << 32
@@ -123,8 +140,7 @@ class Placement:
         "tif",
     )
 
-    def __init__(self, c: PlaceOrder, m: MarketState) -> None:
-        fields = astuple(c)  # one C call reads every field (cheaper than attribute reads when compiled)
+    def __init__(self, c: PlaceOrder, fields: tuple[Any, ...], m: MarketState) -> None:
         self.c = c
         self.m = m
         self.account: int = fields[0]
@@ -155,10 +171,30 @@ class Placement:
         self.max_quote = NO_BUDGET
 
 
-def place(s: ExchangeState, c: PlaceOrder, ts_us: int, system: bool = False, reuse_id: int = 0) -> None:
+def command_fields(c: PlaceOrder) -> tuple[Any, ...]:
+    """Every field of ``c`` in declaration order. One C call (``msgspec.structs.astuple``) is
+    cheaper than reading the fields as attributes when compiled: a generic getattr on a msgspec
+    struct costs ~160 instructions, and an order needs 17 of them."""
+    return AS_TUPLE(c)
+
+
+def has_trigger(fields: tuple[Any, ...]) -> bool:
+    """The order waits for a trigger or carries take-profit/stop-loss (``orders.triggers``)."""
+    return bool(fields[TRIGGER_PRICE] or fields[TAKE_PROFIT_PRICE] or fields[STOP_LOSS_PRICE])
+
+
+def place(
+    s: ExchangeState,
+    c: PlaceOrder,
+    ts_us: int,
+    system: bool = False,
+    reuse_id: int = 0,
+    fields: tuple[Any, ...] | None = None,
+) -> None:
     """Place one order through every stage. ``system`` orders (liquidation) skip the margin
-    checks and may trade for a liquidating account; ``reuse_id`` keeps a firing trigger's id."""
-    p = validate(s, c)
+    checks and may trade for a liquidating account; ``reuse_id`` keeps a firing trigger's id;
+    ``fields`` is ``command_fields(c)`` when the caller has read it already."""
+    p = validate(s, c, command_fields(c) if fields is None else fields)
     if p is None or not reserve(s, p, system):
         return
     taker = accept(s, p, ts_us, reuse_id)
@@ -173,19 +209,19 @@ def place(s: ExchangeState, c: PlaceOrder, ts_us: int, system: bool = False, reu
 
 
 def reject(s: ExchangeState, c: PlaceOrder, reason: str) -> None:
-    s.events.append(OrderRejected(c.account, c.market, c.client_id, reason))
+    s.events.append(ORDER_REJECTED(c.account, c.market, c.client_id, reason))
 
 
 # ---------------------------------------------------------------------- validate
 
 
-def validate(s: ExchangeState, c: PlaceOrder) -> Placement | None:
+def validate(s: ExchangeState, c: PlaceOrder, fields: tuple[Any, ...]) -> Placement | None:
     """The order against its market alone; None (after an ``OrderRejected``) when it fails."""
-    m = s.market_by_symbol.get(c.market)
+    m = s.market_by_symbol.get(fields[1])
     if m is None:
         reject(s, c, Reason.UNKNOWN_MARKET)
         return None
-    p = Placement(c, m)
+    p = Placement(c, fields, m)
     reason = _market_reason(p)
     if not reason:
         reason = _shape_reason(p)
@@ -401,7 +437,7 @@ def accept(s: ExchangeState, p: Placement, ts_us: int, reuse_id: int) -> Order:
     taker.hold = p.hold
     taker.reduce_only = p.reduce_only
     taker.auto_repay = p.auto_repay or p.acct.auto_repay_borrows
-    s.events.append(OrderAccepted(order_id, ts_us, p.c))
+    s.events.append(ORDER_ACCEPTED(order_id, ts_us, p.c))
     return taker
 
 
@@ -461,7 +497,7 @@ def settle(
         forget(s, maker)
         release(s, maker)
         s.events.append(
-            OrderClosed(
+            ORDER_CLOSED(
                 maker.id,
                 maker.account,
                 m.symbol,
