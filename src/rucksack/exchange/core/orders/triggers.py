@@ -12,7 +12,14 @@
   whenever it fills (as taker at placement or later as a maker), a reduce-only trigger order
   for the filled lots is created on the opposite side for each: limit at ``*_limit`` when set,
   else market. For a long (a filled bid) the take-profit fires when the price rises to it and
-  the stop-loss when it falls to it; for a short the other way round.
+  the stop-loss when it falls to it; for a short the other way round. A child whose reference
+  has already reached its trigger price when it is created (the parent filled beyond its own
+  stop, e.g. a bid with a stop-loss above the ask it took) is not armed: it closes at once as
+  ``TriggerFailed`` with ``TriggerAlreadyCrossed``. Firing it would place an order inside the
+  parent's command that no pre-trade check covered: a reduce-only market order walking a thin
+  book can realise a loss that leaves the account below its initial margin, or bankrupt, in
+  one command of its own (the margin rule: an accepted order leaves available equity >= 0
+  unless it did not raise exposure).
 - A pending reduce-only trigger whose position is gone (or has flipped) expires with
   ``StopWithoutPosition``; a liquidating account's triggers are cancelled (``Liquidation``).
 - Cancel with ``CancelOrder`` (by id or client id) or ``CancelAllOrders``.
@@ -51,6 +58,7 @@ BY_NAMES: Final = ("MarkPrice", "LastPrice", "IndexPrice")
 TRIGGER_PENDING: Final = OrderStatus.TRIGGER_PENDING  # kept for the API's imports
 TRIGGER_FAILED: Final = OrderStatus.TRIGGER_FAILED
 STOP_WITHOUT_POSITION: Final = "StopWithoutPosition"
+ALREADY_CROSSED: Final = "TriggerAlreadyCrossed"  # an attached TP/SL due when created
 _MAX_TICKS: Final = (1 << 60) - 1
 
 
@@ -243,7 +251,7 @@ def _attach(engine: ExchangeState, parent_id: int, c: PlaceOrder, lots: int, ts_
         )
         order_id = engine.next_order_id
         engine.next_order_id = order_id + 1
-        engine.triggers[order_id] = Trigger(
+        t = Trigger(
             order_id=order_id,
             order=order,
             market=m.index,
@@ -253,6 +261,10 @@ def _attach(engine: ExchangeState, parent_id: int, c: PlaceOrder, lots: int, ts_
             parent_id=parent_id,
         )
         engine.events.append(TriggerAccepted(order_id, ts_us, order, parent_id))
+        if _is_due(m, t):
+            engine.events.append(OrderClosed(order_id, c.account, m.symbol, TRIGGER_FAILED, ALREADY_CROSSED, 0, 0))
+        else:
+            engine.triggers[order_id] = t
 
 
 # ---------------------------------------------------------------------- cancel
@@ -338,12 +350,17 @@ def _next_due(engine: ExchangeState) -> Trigger | None:
     best: Trigger | None = None
     markets = engine.markets
     for t in engine.triggers.values():
-        ref = reference(markets[t.market], t.by)
-        if not ref or (ref < t.price if t.above else ref > t.price):
+        if not _is_due(markets[t.market], t):
             continue
         if best is None or (t.market, t.price, t.id) < (best.market, best.price, best.id):
             best = t
     return best
+
+
+def _is_due(m: MarketState, t: Trigger) -> bool:
+    """Whether ``t``'s reference price is known and has reached its trigger price."""
+    ref = reference(m, t.by)
+    return ref > 0 and (ref >= t.price if t.above else ref <= t.price)
 
 
 def _fire(engine: ExchangeState, t: Trigger, ts_us: int) -> None:

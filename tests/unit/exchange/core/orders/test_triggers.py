@@ -196,3 +196,30 @@ def test_tp_sl_on_a_resting_parent_and_replay_gives_the_same_hash() -> None:
     # the standalone reduce-only-free trigger sell survives; replay from scratch matches too
     final = restore(d.spec, decode_snapshot(encode_snapshot(take_snapshot(d.engine))))
     assert state_hash(final) == state_hash(d.engine) and len(final.triggers) == 1
+
+
+def test_a_stop_loss_its_own_parent_filled_through_is_not_armed() -> None:
+    """Regression (margin property test): a bid at 190 with a last-price stop at 188 fills at
+    185, already through the stop. Firing the stop inside the same command sold 0.9 SOL into a
+    stale 135 bid and left the account at -14.65 USDC equity holding 0.1 SOL: an accepted,
+    exposure-raising order with available equity < 0. Now the child fails as
+    ``TriggerAlreadyCrossed`` and the position stays, within its initial margin."""
+    d = PerpDriver()
+    d.index("SOL", "150")
+    maker = d.new_account(USDC=100_000 * USDC)
+    a = d.new_account(USDC=30 * USDC)
+    d(PlaceOrder(maker, PERP, "Bid", "Limit", lots=90, price=13_500))
+    d.index("SOL", "190")  # the 135 bid is now stale
+    d(PlaceOrder(maker, PERP, "Ask", "Limit", lots=100, price=18_500))
+    events = d(
+        PlaceOrder(a, PERP, "Bid", "Limit", lots=100, price=19_000, stop_loss_price=18_800, stop_loss_by="LastPrice")
+    )
+    [trade] = _of(events, TradeExecuted)
+    assert (trade.price, trade.lots, trade.taker_account) == (18_500, 100, a)
+    [sl] = _of(events, TriggerAccepted)
+    assert not _of(events, TriggerFired) and sl.order_id not in d.engine.triggers
+    closed = _of(events, OrderClosed)[-1]
+    assert (closed.order_id, closed.status, closed.reason) == (sl.order_id, "TriggerFailed", "TriggerAlreadyCrossed")
+    assert _pos(d, a).lots == 100
+    r = d.margin(a)
+    assert r.equity - r.im >= 0
