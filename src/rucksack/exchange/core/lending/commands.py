@@ -17,6 +17,7 @@ from rucksack.exchange.core.events import BorrowLendRejected, InterestAccrued
 from rucksack.exchange.core.ledger.operations import lend, new_borrow, redeem_lend, repay
 from rucksack.exchange.core.lending.pool import PoolError
 from rucksack.exchange.core.markets import MAX_AMOUNT_ATOMS
+from rucksack.exchange.core.risk.checks import borrow_margin_ok
 
 if TYPE_CHECKING:
     from rucksack.exchange.core.exchange_state import ExchangeState
@@ -63,10 +64,9 @@ def borrow_lend(s: ExchangeState, c: BorrowLend) -> None:
             # a new borrow: the debt (and its entry fee) is exposure, so available equity
             # must stay >= 0 afterwards; checked on the hypothetical before anything moves
             fee = pool.entry_fee(amount, s.seconds_left_in_hour())
-            r = s.margin.compute(acct, asset=asset, delta=-fee, with_mm=False, new_debt=amount + fee)
             if not pool.can_borrow(amount, fee):
                 reason = Reason.POOL_LIMIT
-            elif r.equity - r.im < 0:
+            elif not borrow_margin_ok(s, acct, asset, amount, fee):
                 reason = Reason.INSUFFICIENT_MARGIN
             else:
                 new_borrow(s, acct, asset, amount, c.account)

@@ -30,6 +30,7 @@ from rucksack.exchange.core.events import PnlSettled
 from rucksack.exchange.core.ledger.balances import Account
 from rucksack.exchange.core.ledger.operations import auto_lend, new_borrow
 from rucksack.exchange.core.lending.pool import PoolError
+from rucksack.exchange.core.risk.checks import borrow_margin_ok
 
 if TYPE_CHECKING:
     from rucksack.exchange.core.exchange_state import ExchangeState
@@ -80,10 +81,10 @@ def collect(engine: ExchangeState, acct: Account, pot: Account) -> tuple[int, in
         except PoolError:
             pass
     if paid < owed and pool is not None and acct.auto_borrow_settlements and not bal.lend_shares:
-        want = min(owed - paid, pool.cash) if _margin_allows_borrow(engine, acct, 0) else 0
+        want = min(owed - paid, pool.cash) if borrow_margin_ok(engine, acct, settle, 0, 0) else 0
         while want > 0:
             fee = pool.entry_fee(want, engine.seconds_left_in_hour())
-            if pool.can_borrow(want, fee) and _margin_allows_borrow(engine, acct, want):
+            if pool.can_borrow(want, fee) and borrow_margin_ok(engine, acct, settle, want, fee):
                 new_borrow(engine, acct, settle, want, acct.account)
                 bal.available -= want
                 paid += want
@@ -102,20 +103,6 @@ def collect(engine: ExchangeState, acct: Account, pot: Account) -> tuple[int, in
     acct.unsettled += paid
     pot.assets[settle].available += paid
     return paid, borrowed
-
-
-def _margin_allows_borrow(engine: ExchangeState, acct: Account, amount: int) -> bool:
-    """A settlement borrow of ``amount`` follows a manual Borrow's rule: available equity after it
-    (the debt grows by ``amount`` plus the entry fee, the borrowed cash goes to the pot and the
-    owed unsettled balance shrinks by ``amount``) stays >= 0. ``amount`` 0 asks whether any
-    borrow could pass: a borrow only lowers equity (the fee) and raises the requirement."""
-    settle = engine.settle_asset
-    pool = engine.pools[settle]
-    assert pool is not None
-    fee = pool.entry_fee(amount, engine.seconds_left_in_hour()) if amount else 0
-    debt = amount + fee
-    r = engine.margin.compute(acct, asset=settle, delta=-debt, with_mm=False, new_debt=debt)
-    return r.equity + amount - r.im >= 0
 
 
 def pay_out(engine: ExchangeState, acct: Account, pot: Account) -> int:

@@ -61,6 +61,16 @@ def margin_allows(
     return after.equity - after.im >= before.equity - before.im and after.exposure <= before.exposure
 
 
+def borrow_margin_ok(s: ExchangeState, acct: Account, asset: int, amount: int, fee: int) -> bool:
+    """Whether a new borrow of ``amount`` atoms of ``asset`` paying the entry ``fee`` leaves
+    available equity >= 0 (margin-model.md §10): the debt grows by ``amount + fee`` and the wallet
+    holds ``amount`` more, so the asset's net falls by ``fee``. The one rule for a manual Borrow,
+    the max-borrow figure and a settlement borrow (whose cash pays the pot, cutting the owed
+    unsettled balance by the same ``amount``)."""
+    after = s.margin.compute(acct, asset=asset, delta=-fee, with_mm=False, new_debt=amount + fee)
+    return after.equity - after.im >= 0
+
+
 def perp_margin_check(
     s: ExchangeState, acct: Account, m: MarketState, is_buy: bool, lots: int, worst: int, mark: int
 ) -> str:

@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING
 
 from rucksack.exchange.core.ledger.balances import Account
 from rucksack.exchange.core.market_state import MarketState, mark_price
-from rucksack.exchange.core.risk.checks import capital_may_leave, has_exposure, margin_allows, perp_margin_check
+from rucksack.exchange.core.risk.checks import (
+    borrow_margin_ok,
+    capital_may_leave,
+    has_exposure,
+    margin_allows,
+    perp_margin_check,
+)
 
 if TYPE_CHECKING:
     from rucksack.exchange.core.exchange_state import ExchangeState
@@ -96,10 +102,7 @@ def max_borrow(engine: ExchangeState, acct: Account, asset: int) -> int:
 
     def ok(n: int) -> bool:
         fee = pool.entry_fee(n, engine.seconds_left_in_hour())
-        if not pool.can_borrow(n, fee):
-            return False
-        after = engine.margin.compute(acct, asset=asset, delta=-fee, with_mm=False, new_debt=n + fee)
-        return after.equity - after.im >= 0
+        return pool.can_borrow(n, fee) and borrow_margin_ok(engine, acct, asset, n, fee)
 
     return _largest(ok, pool.cash)
 
