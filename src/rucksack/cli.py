@@ -116,13 +116,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
 
 
-def _admin_post(url: str, data_dir: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+def _sandbox_data_dir(given: str | None) -> Path:
+    """The server's data dir for the sandbox commands: the one given, else ``./data`` when it is a
+    server's, else the checkout's ``data`` (where ``make run`` keeps it), so the README's commands
+    work from any folder."""
+    if given is not None:
+        return Path(given)
+    here = Path("data")
+    checkout = Path(__file__).resolve().parents[2] / "data"
+    return here if (here / "admin.token").exists() or not checkout.is_dir() else checkout
+
+
+def _admin_post(url: str, data_dir: str | None, path: str, body: dict[str, Any]) -> dict[str, Any]:
     import urllib.error
     import urllib.request
 
     from rucksack.exchange.service import admin_token_path
 
-    token_file = admin_token_path(Path(data_dir))
+    token_file = admin_token_path(_sandbox_data_dir(data_dir))
     if not token_file.exists():
         raise SystemExit(f"no admin token at {token_file}: is the server running in sandbox mode on that data dir?")
     request = urllib.request.Request(
@@ -224,19 +235,19 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     ssub = sandbox.add_subparsers(dest="what", required=True)
     acc = ssub.add_parser("account", help="create a funded account; prints apiKey, apiSecret, accountId")
     acc.add_argument("--url", default="http://127.0.0.1:8000")
-    acc.add_argument("--data-dir", default="data", help="where the server keeps its admin token")
+    acc.add_argument("--data-dir", help="where the server keeps its admin token (default: ./data, else make run's)")
     acc.add_argument("--fund", action="append", default=[], metavar="ASSET=QTY")
     acc.add_argument("--label", default="")
     acc.set_defaults(func=cmd_sandbox_account)
     price = ssub.add_parser("price", help="set the reference price the demo makers quote around")
     price.add_argument("--url", default="http://127.0.0.1:8000")
-    price.add_argument("--data-dir", default="data")
+    price.add_argument("--data-dir")
     price.add_argument("--symbol", required=True)
     price.add_argument("--price", required=True)
     price.set_defaults(func=cmd_sandbox_price)
     snap = ssub.add_parser("reserves-snapshot", help="publish a proof-of-reserves snapshot now")
     snap.add_argument("--url", default="http://127.0.0.1:8000")
-    snap.add_argument("--data-dir", default="data")
+    snap.add_argument("--data-dir")
     snap.set_defaults(func=cmd_sandbox_reserves)
 
     replay = sub.add_parser("replay", help="rebuild state from snapshot + journal and print its hash")
