@@ -106,7 +106,9 @@ def main() -> int:
     sys.path.insert(0, str(ROOT / "src"))
     from rucksack.exchange.native import write_manifest
 
-    manifest = write_manifest(out, ROOT / "src" / "rucksack" / "exchange" / "core")
+    # the digest of the copy mypyc compiled, not of src/: a core file edited during the build
+    # must leave the build stale, not stamped with the edit it never saw
+    manifest = write_manifest(out, out / "rucksack" / "exchange" / "core")
     modules = manifest["modules"]
     assert isinstance(modules, dict)
     core = sum(1 for name in modules if name.startswith("rucksack."))
