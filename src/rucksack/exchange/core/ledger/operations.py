@@ -1,11 +1,16 @@
 """Balance operations over the exchange state: cover a shortfall (redeem lent funds, then
-borrow), borrow with its entry fee, auto-lend idle funds, auto-repay a borrow from proceeds.
+borrow), borrow with its entry fee, lend, redeem, repay, auto-lend idle funds, auto-repay a
+borrow from proceeds.
 
-An operation that can fail runs every check before its first change, and its dry run is the same
-function without the changes (``cover_shortfall(apply=False)``; ``redeem_for`` asks it), so
-what was checked is what is applied and a refused command never leaves a half-applied change. Every movement
-emits its ``BorrowLendExecuted``. Rounding is the pool's (``lending.pool``): shares minted down,
-burned up, debts up.
+Every balance change is a ``ledger.plan.Plan`` of signed deltas, applied all or nothing. An
+operation that moves pool funds lets the pool check and move its side first (it raises
+``PoolError`` before changing anything) and then applies the plan of the account's side, which
+the pool's checks guarantee. An operation that can fail runs every check before its first
+change, and its dry run is the same function without the changes (``cover_shortfall(apply=False)``;
+``redeem_for`` asks it), so what was checked is what is applied and a refused command never leaves
+a half-applied change. Every movement emits its ``BorrowLendExecuted``, except where settlement
+reports it in its ``PnlSettled`` (``report=False``). Rounding is the pool's (``lending.pool``):
+shares minted down, burned up, debts up.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from rucksack.exchange.core.events import BorrowLendExecuted
 from rucksack.exchange.core.ledger.balances import Account, Balance
+from rucksack.exchange.core.ledger.plan import Plan, apply
 from rucksack.exchange.core.numeric import WAD
 
 if TYPE_CHECKING:
@@ -67,9 +73,10 @@ def cover_shortfall(
     return (redeem, borrow)
 
 
-def redeem_lend(s: ExchangeState, acct: Account, bal: Balance, asset: int, amount: int) -> None:
-    """Redeem ``amount`` atoms (at most the claim) of the account's lend; redeeming the whole
-    claim burns every share. The pool checks first (``PoolError``) and nothing moves then."""
+def redeem_lend(s: ExchangeState, acct: Account, bal: Balance, asset: int, amount: int, report: bool = True) -> None:
+    """Redeem ``amount`` atoms (at most the claim) of the account's lend into its available
+    balance; redeeming the whole claim burns every share. The pool checks first (``PoolError``)
+    and nothing moves then."""
     pool = s.pools[asset]
     assert pool is not None
     claim = pool.claim(bal.lend_shares)
@@ -78,10 +85,10 @@ def redeem_lend(s: ExchangeState, acct: Account, bal: Balance, asset: int, amoun
         burned = bal.lend_shares
     else:
         burned = pool.redeem(amount, bal.lend_shares)
-    bal.lend_shares -= burned
-    bal.lent_principal = max(0, bal.lent_principal - amount)
-    bal.available += amount
-    s.events.append(BorrowLendExecuted(acct.account, s.spec.assets[asset].symbol, "LendRedeem", amount, burned))
+    principal = min(amount, bal.lent_principal)  # what is redeemed beyond it was interest
+    apply(s.ledger, Plan().available(bal, amount).lend(bal, -burned, -principal))
+    if report:
+        s.events.append(BorrowLendExecuted(acct.account, s.spec.assets[asset].symbol, "LendRedeem", amount, burned))
 
 
 def new_borrow(s: ExchangeState, acct: Account, asset: int, amount: int, account: int) -> None:
@@ -94,10 +101,10 @@ def new_borrow(s: ExchangeState, acct: Account, asset: int, amount: int, account
     fee = pool.entry_fee(amount, s.seconds_left_in_hour())
     minted = pool.borrow(amount, fee)  # the utilization cap holds with the fee added
     fee_debt, fee_shares = pool.charge_entry_fee(fee)
-    bal.borrow_shares += minted + fee_debt
-    bal.available += amount
+    plan = Plan().available(bal, amount).borrow(bal, minted + fee_debt)
     if fee_shares:
-        s.ledger.accounts[s.fee_account].assets[asset].lend_shares += fee_shares
+        plan.lend(s.ledger.accounts[s.fee_account].assets[asset], fee_shares)
+    apply(s.ledger, plan)
     s.margin.epoch += 1 if fee else 0  # the lend index moved
     s.events.append(BorrowLendExecuted(account, s.spec.assets[asset].symbol, "Borrow", amount, minted))
 
@@ -120,9 +127,7 @@ def lend(s: ExchangeState, acct: Account, asset: int, amount: int) -> None:
     assert pool is not None
     bal = acct.assets[asset]
     minted = pool.lend(amount)
-    bal.available -= amount
-    bal.lend_shares += minted
-    bal.lent_principal += amount
+    apply(s.ledger, Plan().available(bal, -amount).lend(bal, minted, amount))
     s.events.append(BorrowLendExecuted(acct.account, s.spec.assets[asset].symbol, "Lend", amount, minted))
 
 
@@ -146,15 +151,15 @@ def auto_repay(s: ExchangeState, acct: Account, asset: int) -> None:
     repay(s, acct, asset, amount)
 
 
-def repay(s: ExchangeState, acct: Account, asset: int, amount: int) -> None:
+def repay(s: ExchangeState, acct: Account, asset: int, amount: int, report: bool = True) -> None:
     """Repay ``amount`` atoms (pre-checked: available, at most the debt) of a borrow."""
     pool = s.pools[asset]
     assert pool is not None
     bal = acct.assets[asset]
     burned = pool.repay(amount, bal.borrow_shares)
-    bal.borrow_shares -= burned
-    bal.available -= amount
-    s.events.append(BorrowLendExecuted(acct.account, s.spec.assets[asset].symbol, "BorrowRepay", amount, burned))
+    apply(s.ledger, Plan().available(bal, -amount).borrow(bal, -burned))
+    if report:
+        s.events.append(BorrowLendExecuted(acct.account, s.spec.assets[asset].symbol, "BorrowRepay", amount, burned))
 
 
 def redeem_for(s: ExchangeState, account: int, asset: int, amount: int) -> int:
