@@ -5,6 +5,10 @@ A deposit is refused when its transaction id was seen or the asset's total would
 (autoLend). Capital may leave an account (withdrawal, outgoing transfer) only when it is not
 liquidating and, with exposure, keeps available equity >= 0 (``risk.checks``); what the available
 balance lacks is redeemed from the account's lend first (autoLend accounts).
+
+Every change is a ``ledger.plan.Plan``: the checks above run first (a refusal is an event and
+changes nothing), then the redemption's dry run is applied on the same path and the movement
+itself is one plan (the balance and the exchange's deposited/withdrawn total together).
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ from rucksack.exchange.core.events import (
     WithdrawalRejected,
     Withdrawn,
 )
+from rucksack.exchange.core.ledger.balances import Account
 from rucksack.exchange.core.ledger.operations import auto_lend, auto_repay, cover_shortfall, redeem_for
+from rucksack.exchange.core.ledger.plan import Plan, apply
 from rucksack.exchange.core.markets import MAX_AMOUNT_ATOMS, MAX_ASSET_ATOMS
 from rucksack.exchange.core.risk.checks import capital_may_leave
 
@@ -39,9 +45,9 @@ def deposit(s: ExchangeState, c: Deposit) -> None:
         s.events.append(DepositRejected(c.account, c.asset, c.amount, c.tx_id, Reason.DUPLICATE_DEPOSIT))
     else:
         s.deposit_ids.add(c.tx_id)
-        s.ledger.apply_deposit(c.account, asset, c.amount)
+        acct = s.ledger.account(c.account)
+        apply(s.ledger, Plan().deposit(asset, acct.assets[asset], c.amount))
         s.events.append(Deposited(c.account, c.asset, c.amount, c.tx_id))
-        acct = s.ledger.accounts[c.account]
         if acct.auto_repay_borrows and acct.assets[asset].borrow_shares:
             auto_repay(s, acct, asset)  # a deposit first pays down a debt in the asset
         if acct.auto_lend:
@@ -59,14 +65,9 @@ def withdraw(s: ExchangeState, c: Withdraw) -> None:
     elif not capital_may_leave(s, s.ledger.accounts[c.account], asset, c.amount):
         s.events.append(WithdrawalRejected(c.account, c.asset, c.amount, c.request_id, Reason.INSUFFICIENT_MARGIN))
     else:
-        if redeem:
-            acct = s.ledger.accounts[c.account]
-            short = c.amount - acct.assets[asset].available
-            done = cover_shortfall(
-                s, acct, acct.assets[asset], asset, short, may_redeem=True, may_borrow=False, apply=True
-            )
-            assert done[0] == redeem  # the same path as the dry run, on the same state
-        s.ledger.apply_withdrawal(c.account, asset, c.amount)
+        acct = s.ledger.accounts[c.account]
+        _redeem(s, acct, asset, c.amount, redeem)
+        apply(s.ledger, Plan().withdraw(asset, acct.assets[asset], c.amount))
         s.events.append(Withdrawn(c.account, c.asset, c.amount, c.request_id))
 
 
@@ -91,14 +92,19 @@ def transfer(s: ExchangeState, c: Transfer) -> None:
         s.events.append(TransferRejected(c.account, c.source, c.target, c.asset, c.amount, reason))
         return
     source, target = s.ledger.accounts[c.source], s.ledger.accounts[c.target]
-    if redeem:
-        short = c.amount - source.assets[asset].available
-        done = cover_shortfall(
-            s, source, source.assets[asset], asset, short, may_redeem=True, may_borrow=False, apply=True
-        )
-        assert done[0] == redeem  # the same path as the dry run, on the same state
-    source.assets[asset].available -= c.amount
-    target.assets[asset].available += c.amount
+    _redeem(s, source, asset, c.amount, redeem)
+    apply(s.ledger, Plan().move(source.assets[asset], target.assets[asset], c.amount))
     s.events.append(Transferred(c.source, c.target, c.asset, c.amount))
     if target.auto_lend:
         auto_lend(s, target, asset)
+
+
+def _redeem(s: ExchangeState, acct: Account, asset: int, amount: int, redeem: int) -> None:
+    """Redeem from the lend what ``redeem_for`` found missing for ``amount`` to leave: the dry
+    run's own path, applied on the same state, so it moves exactly ``redeem``."""
+    if redeem:
+        bal = acct.assets[asset]
+        done = cover_shortfall(
+            s, acct, bal, asset, amount - bal.available, may_redeem=True, may_borrow=False, apply=True
+        )
+        assert done[0] == redeem  # the same path as the dry run, on the same state

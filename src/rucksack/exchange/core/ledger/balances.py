@@ -10,6 +10,11 @@ Every movement has two sides: a deposit moves atoms from the outside world (``de
 an account, a withdrawal back out (``withdrawn``), a fill moves atoms between the two traders and
 the fee account. Checks happen before any mutation, so a rejected command changes nothing.
 
+Outside the fill path every change is a ``ledger.plan.Plan`` (signed deltas, checked as a whole,
+applied all or nothing). Holds, releases and fills use the functions below directly, for speed:
+they are still all or nothing because placement's reserve stage (R1) checks and holds everything
+a match may spend before it starts, so a fill (R2) only moves held atoms and cannot fail.
+
 Layout: one :class:`Balance` object per (account, asset) with two int fields, so the hot path
 updates fields in place (unboxed machine integers when the core is compiled with mypyc).
 """
@@ -105,17 +110,6 @@ class Ledger:
     def locked(self, account: int, asset: int) -> int:
         acct = self.accounts.get(account)
         return 0 if acct is None else acct.assets[asset].locked
-
-    def apply_deposit(self, account: int, asset: int, amount: int) -> None:
-        self.account(account).assets[asset].available += amount
-        self.deposited[asset] += amount
-
-    def can_withdraw(self, account: int, asset: int, amount: int) -> bool:
-        return 0 < amount <= self.available(account, asset)
-
-    def apply_withdrawal(self, account: int, asset: int, amount: int) -> None:
-        self.accounts[account].assets[asset].available -= amount
-        self.withdrawn[asset] += amount
 
 
 def apply_hold(balance: Balance, amount: int) -> None:
