@@ -5,6 +5,10 @@ borrow first (at most all of it), a Borrow redeems an open lend first; a new bor
 available equity >= 0 with its entry fee counted. ``AccrueInterest`` moves every pool one hour
 per hour passed (the first tick only sets the clock); the exchange's cut is lend shares to the
 fee account.
+
+Balances change only through ``ledger.operations`` (lend, repay, redeem, borrow: the pool moves
+first, after its own checks, then the account's side as one ``ledger.plan.Plan``) and, for the
+fee account's interest shares, a plan of their own. Every check runs before the first change.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from rucksack.exchange.core.commands import AccrueInterest, BorrowLend
 from rucksack.exchange.core.enums import Reason
 from rucksack.exchange.core.events import BorrowLendRejected, InterestAccrued
 from rucksack.exchange.core.ledger.operations import lend, new_borrow, redeem_lend, repay
+from rucksack.exchange.core.ledger.plan import Plan, apply
 from rucksack.exchange.core.lending.pool import PoolError
 from rucksack.exchange.core.markets import MAX_AMOUNT_ATOMS
 from rucksack.exchange.core.risk.checks import borrow_margin_ok
@@ -88,7 +93,7 @@ def accrue(s: ExchangeState, c: AccrueInterest) -> None:
             to_lenders, fee_shares = pool.accrue_hour()
             s.margin.epoch += 1
             if to_lenders or fee_shares:
-                fee_assets[index].lend_shares += fee_shares
+                apply(s.ledger, Plan().lend(fee_assets[index], fee_shares))
                 s.events.append(
                     InterestAccrued(
                         hour=hour,
