@@ -10,7 +10,8 @@ hourly interval pays an eighth of the 8-hour rate) and ``bound`` the market's fu
 Every position pays ``F * lots * mark * lot_tick_atoms`` settlement atoms: longs pay shorts when
 ``F > 0``. Payers' amounts round up and receivers' down; the difference goes to the liquidity
 fund, so funding is exactly zero-sum across accounts and the fund. Amounts move between
-unsettled balances; the settlement tick turns them into USDC.
+unsettled balances (one ``ledger.plan.Plan`` per market, applied whole); the settlement tick
+turns them into USDC.
 
 The first ``ApplyFunding`` only sets the clock; each later one with a new hour pays one interval
 (hours missed while the exchange was down are not paid twice, nor back-filled).
@@ -21,6 +22,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rucksack.exchange.core.events import FundingPaid
+from rucksack.exchange.core.ledger.plan import Plan, apply
 from rucksack.exchange.core.market_state import MarketState
 from rucksack.exchange.core.numeric import WAD, ceil_div
 
@@ -78,23 +80,21 @@ def apply_funding(engine: ExchangeState, hour: int) -> None:
             continue
         paid = received = 0
         unit = mark * m.lot_tick_atoms
+        plan = Plan()
         for account in holders:
             acct = accounts[account]
             pos = acct.positions.get(m.index)
             if pos is None or not pos.lots:
                 continue
             amount = rate * pos.lots * unit  # WAD-scaled; positive: this position pays
-            if amount > 0:
-                pay = ceil_div(amount, WAD)
-                acct.unsettled -= pay
-                pos.funding -= pay
-                paid += pay
+            flow = -ceil_div(amount, WAD)  # a payer's amount rounds up, a receiver's down
+            plan.owe(acct, flow)
+            pos.funding += flow  # the position's running total, for display
+            if flow < 0:
+                paid -= flow
             else:
-                get = -amount // WAD
-                acct.unsettled += get
-                pos.funding += get
-                received += get
-        fund.unsettled += paid - received
+                received += flow
+        apply(engine.ledger, plan.owe(fund, paid - received))
         engine.events.append(
             FundingPaid(market=m.symbol, hour=hour, rate_wad=rate, mark_price=mark, paid=paid, received=received)
         )
