@@ -17,6 +17,10 @@ Every ``SettlePnl`` (the scheduler sends one each 10 s):
 3. Accounts owed (``unsettled > 0``), in id order, are paid from the pot, never more than it
    holds: first repaying their USDC borrow (``autoRepayBorrows``), the rest as available USDC.
 
+Every balance change is a ``ledger.plan.Plan`` or a ``ledger.operations`` call (redeem, borrow,
+repay, auto-lend: pool first, then the account's plan); the waterfall's redemptions and repayments
+are reported in ``PnlSettled`` rather than as ``BorrowLendExecuted``, and its borrow as both.
+
 Invariant (checked in ``invariants``): the pot's USDC equals the sum of all unsettled balances
 minus the sum of every position's cost. Fills, fees and funding move amounts between accounts;
 a backstop fill's price difference raises the costs and the fund's unsettled balance alike.
@@ -28,7 +32,8 @@ from typing import TYPE_CHECKING
 
 from rucksack.exchange.core.events import PnlSettled
 from rucksack.exchange.core.ledger.balances import Account
-from rucksack.exchange.core.ledger.operations import auto_lend, new_borrow
+from rucksack.exchange.core.ledger.operations import auto_lend, new_borrow, redeem_lend, repay
+from rucksack.exchange.core.ledger.plan import Plan, apply
 from rucksack.exchange.core.lending.pool import PoolError
 from rucksack.exchange.core.risk.checks import borrow_margin_ok
 
@@ -53,40 +58,39 @@ def realize(engine: ExchangeState, acct: Account) -> int:
             empty.append(mi)
     for mi in empty:
         del acct.positions[mi]
-    acct.unsettled += total
+    apply(engine.ledger, Plan().owe(acct, total))
     return total
 
 
 def collect(engine: ExchangeState, acct: Account, pot: Account) -> tuple[int, int]:
-    """An owing account pays what it can into the pot; return (paid, of which borrowed)."""
+    """An owing account pays what it can into the pot; return (paid, of which borrowed).
+
+    Each source pays into the pot as it is tapped (available, lend redeemed, borrowed, collateral
+    sold), each as one balance plan; the account's ``unsettled`` rises by the total at the end,
+    so while a borrow is sized the account is valued without what it has already paid."""
     settle = engine.settle_asset
     bal = acct.assets[settle]
+    into_pot = pot.assets[settle]
     owed = -acct.unsettled
-    paid = borrowed = 0
-    take = min(owed, bal.available)
-    bal.available -= take
-    paid += take
+    paid = min(owed, bal.available)
+    apply(engine.ledger, Plan().move(bal, into_pot, paid))
     pool = engine.pools[settle]
     if paid < owed and pool is not None and bal.lend_shares:
-        claim = pool.claim(bal.lend_shares)
-        want = min(owed - paid, claim)
+        want = min(owed - paid, pool.claim(bal.lend_shares))
         try:
-            if want == claim:
-                pool.redeem_all(bal.lend_shares, claim)
-                bal.lend_shares = 0
-            elif want > 0:
-                bal.lend_shares -= pool.redeem(want, bal.lend_shares)
-            bal.lent_principal = max(0, bal.lent_principal - want)
+            redeem_lend(engine, acct, bal, settle, want, report=False)  # the whole claim: every share
+            apply(engine.ledger, Plan().move(bal, into_pot, want))
             paid += want
         except PoolError:
             pass
+    borrowed = 0
     if paid < owed and pool is not None and acct.auto_borrow_settlements and not bal.lend_shares:
         want = min(owed - paid, pool.cash) if borrow_margin_ok(engine, acct, settle, 0, 0) else 0
         while want > 0:
             fee = pool.entry_fee(want, engine.seconds_left_in_hour())
             if pool.can_borrow(want, fee) and borrow_margin_ok(engine, acct, settle, want, fee):
                 new_borrow(engine, acct, settle, want, acct.account)
-                bal.available -= want
+                apply(engine.ledger, Plan().move(bal, into_pot, want))
                 paid += want
                 borrowed = want
                 break
@@ -98,10 +102,9 @@ def collect(engine: ExchangeState, acct: Account, pot: Account) -> tuple[int, in
         before = bal.available
         sell_collateral(engine, acct, owed - paid)
         take = min(owed - paid, bal.available - before)
-        bal.available -= take
+        apply(engine.ledger, Plan().move(bal, into_pot, take))
         paid += take
-    acct.unsettled += paid
-    pot.assets[settle].available += paid
+    apply(engine.ledger, Plan().owe(acct, paid))
     return paid, borrowed
 
 
@@ -112,17 +115,15 @@ def pay_out(engine: ExchangeState, acct: Account, pot: Account) -> int:
     amount = min(acct.unsettled, source.available)
     if amount <= 0:
         return 0
-    source.available -= amount
-    acct.unsettled -= amount
     bal = acct.assets[settle]
+    apply(engine.ledger, Plan().move(source, bal, amount).owe(acct, -amount))
     rest = amount
     pool = engine.pools[settle]
     if acct.auto_repay_borrows and pool is not None and bal.borrow_shares:
-        repay = min(rest, pool.debt(bal.borrow_shares))
-        if repay > 0:
-            bal.borrow_shares -= pool.repay(repay, bal.borrow_shares)
-            rest -= repay
-    bal.available += rest
+        debt = min(rest, pool.debt(bal.borrow_shares))
+        if debt > 0:
+            repay(engine, acct, settle, debt, report=False)
+            rest -= debt
     if acct.auto_lend and rest > 0:
         auto_lend(engine, acct, settle)
     return amount
