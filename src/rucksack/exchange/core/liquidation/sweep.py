@@ -44,6 +44,10 @@ The flag is cleared when the account has no exposure left or its maintenance req
 most ``recover_mmr`` (95%) of its net equity. An account with no positions and no borrows has no
 exposure, so it leaves liquidation even with a residual.
 
+Balances change only through ``ledger.plan`` plans (the fund's and the winners' unsettled
+amounts) and ``ledger.operations`` (repayments); positions move in ``_transfer``; orders go
+through ``orders.placement.place`` like any other.
+
 Prices are whole ticks. The zero price is computed exactly from ``equity / X`` and rounded once,
 against the liquidated account (a seller's down, a buyer's up); bankruptcy prices round away from
 the mark. The fund's credit is computed from the rounded prices, so every atom is accounted for.
@@ -64,6 +68,7 @@ from rucksack.exchange.core.events import (
 )
 from rucksack.exchange.core.ledger.balances import Account
 from rucksack.exchange.core.ledger.operations import auto_repay
+from rucksack.exchange.core.ledger.plan import Plan, apply
 from rucksack.exchange.core.market_state import MarketState
 from rucksack.exchange.core.numeric import PPM, WAD, ceil_div
 from rucksack.exchange.core.orders.placement import place
@@ -277,7 +282,7 @@ def _transfer(
     m.open_interest += max(pos.lots, 0) + max(opos.lots, 0) - longs_before
     diff = lots * (other_price - price) * lta
     if diff:
-        engine.ledger.accounts[engine.risk.liquidity_fund_account].unsettled += diff
+        apply(engine.ledger, Plan().owe(engine.ledger.accounts[engine.risk.liquidity_fund_account], diff))
     engine.events.append(
         PositionTransferred(
             kind=kind,
@@ -396,8 +401,7 @@ def fund_cover(engine: ExchangeState, acct: Account, deficit: int) -> int:
     capacity = fund.unsettled + fund.assets[engine.settle_asset].available
     covered = min(deficit, capacity) if capacity > 0 else 0
     if covered > 0:
-        fund.unsettled -= covered
-        acct.unsettled += covered
+        apply(engine.ledger, Plan().move_unsettled(fund, acct, covered))
     return covered
 
 
@@ -449,11 +453,10 @@ def haircut(engine: ExchangeState, acct: Account, m: MarketState, amount: int) -
         charges = [(a, amount * -p // total) for p, a in winners]
         extra = amount - sum(c for _, c in charges)
         charges = [(a, c + 1 if k < extra else c) for k, (a, c) in enumerate(charges)]
-    charged = 0
+    charges = [(a, c) for a, c in charges if c > 0]
+    plan = Plan()
     for a, c in charges:
-        if c > 0:
-            engine.ledger.accounts[a].unsettled -= c
-            acct.unsettled += c
-            charged += c
-            engine.events.append(LossSocialized(m.symbol, acct.account, a, c))
-    return charged
+        plan.move_unsettled(engine.ledger.accounts[a], acct, c)
+    apply(engine.ledger, plan)
+    engine.events.extend(LossSocialized(m.symbol, acct.account, a, c) for a, c in charges)
+    return sum(c for _, c in charges)
