@@ -97,23 +97,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
     native = args.native or os.environ.get("RUCKSACK_NATIVE") or None
     # before the server's imports load the core: which one runs is decided here, and said once
     sys.stderr.write(f"rucksack: {use_compiled(Path(native) if native else None)}\n")
+    from rucksack.exchange.sequencer.journal import JournalCorrupt
+    from rucksack.exchange.sequencer.writer_lock import DataDirLocked
     from rucksack.exchange.server import serve
 
-    return serve(
-        Path(args.data_dir),
-        args.host,
-        args.port,
-        feed=args.feed,
-        makers=not args.no_makers,
-        sandbox=not args.production,
-        seed=args.seed,
-        fsync=not args.unsafe_no_fsync,
-        chain_rpc=args.chain_rpc,
-        confirmations=args.confirmations,
-        chain_poll=args.chain_poll,
-        sweep_every=args.sweep_every,
-        snapshot_every=args.snapshot_every,
-    )
+    try:
+        return serve(
+            Path(args.data_dir),
+            args.host,
+            args.port,
+            feed=args.feed,
+            makers=not args.no_makers,
+            sandbox=not args.production,
+            seed=args.seed,
+            fsync=not args.unsafe_no_fsync,
+            chain_rpc=args.chain_rpc,
+            confirmations=args.confirmations,
+            chain_poll=args.chain_poll,
+            sweep_every=args.sweep_every,
+            snapshot_every=args.snapshot_every,
+        )
+    except DataDirLocked as exc:  # a second writer: refused at once, naming the holder
+        sys.stderr.write(f"rucksack serve: {exc}\n")
+        return 3
+    except JournalCorrupt as exc:  # damage or a second history: recovery names where, serves nothing
+        sys.stderr.write(f"rucksack serve: {exc}\n")
+        return 2
 
 
 def _sandbox_data_dir(given: str | None) -> Path:

@@ -58,6 +58,7 @@ from rucksack.exchange.sequencer.datadir import (
     init_data_dir,
     read_spec,
 )
+from rucksack.exchange.sequencer.writer_lock import WriterLock
 from rucksack.exchange.store.sqlite import ReadStore
 
 if TYPE_CHECKING:
@@ -106,18 +107,24 @@ class ExchangeService:
         self.data_dir = data_dir
         self.sandbox = sandbox
         self.clock = clock
-        self.store = ReadStore(data_dir / READ_DB_NAME, spec)
         self.inline_commit = inline_commit
-        self.exchange = Exchange(
-            data_dir,
-            clock,
-            spec=spec,
-            fsync=fsync,
-            threaded_journal=not inline_commit,
-            events_after=self.store.last_seq,
-            on_events=self._project_recovered,
-            snapshot_every=snapshot_every,
-        )
+        lock = WriterLock.acquire(data_dir)  # one writer: before the read store is touched
+        try:
+            self.store = ReadStore(data_dir / READ_DB_NAME, spec)
+            self.exchange = Exchange(
+                data_dir,
+                clock,
+                spec=spec,
+                fsync=fsync,
+                threaded_journal=not inline_commit,
+                events_after=self.store.last_seq,
+                on_events=self._project_recovered,
+                snapshot_every=snapshot_every,
+                lock=lock,
+            )
+        except BaseException:
+            lock.release()
+            raise
         self._snapshot_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot")
         self._snapshot_job: Future[None] | None = None
         self._closing = False
