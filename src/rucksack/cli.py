@@ -24,12 +24,16 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from rucksack.exchange.core.state import state_hash
     from rucksack.exchange.sequencer.datadir import recover
     from rucksack.exchange.sequencer.journal import JournalCorrupt
+    from rucksack.progress import progress_bar
 
+    bar = progress_bar("replay", unit="cmd")  # on a terminal only
     try:
-        rec = recover(Path(args.data_dir))
+        rec = recover(Path(args.data_dir), progress=bar.update)
     except (JournalCorrupt, FileNotFoundError, ValueError) as exc:
+        bar.close()
         sys.stderr.write(f"rucksack replay: {exc}\n")
         return 2
+    bar.close()
     problems = check_invariants(rec.engine)
     _print(
         {

@@ -19,6 +19,7 @@ import uvicorn
 from rucksack.exchange.api.app import create_app
 from rucksack.exchange.api.ws import MAX_FRAME
 from rucksack.exchange.feeds.index import make_feed, publish_index_prices
+from rucksack.exchange.logs import configure as configure_logging
 from rucksack.exchange.makers import run_makers
 from rucksack.exchange.reserves_export import daily_snapshots
 from rucksack.exchange.scheduler import accrual_ticks, risk_ticks
@@ -87,7 +88,7 @@ def serve(
     snapshot_every: int | None = None,
 ) -> int:
     pin_recursion_limit()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure_logging()  # one JSON object a line on stderr, secrets never (exchange/logs.py)
     every = DEFAULT_SNAPSHOT_EVERY if snapshot_every is None else snapshot_every
     os.umask(0o077)  # whatever the server writes (read models, reserves, custody seed) is the owner's alone
     service = ExchangeService(data_dir, sandbox=sandbox, fsync=fsync, snapshot_every=every)
@@ -116,7 +117,14 @@ def serve(
             background.append(custody.run)
     app = create_app(service, background)
     config = uvicorn.Config(
-        app, host=host, port=port, log_level="warning", access_log=False, lifespan="on", ws_max_size=MAX_FRAME
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        ws_max_size=MAX_FRAME,
+        log_config=None,  # uvicorn's records go through our JSON handler
     )
     uvicorn.Server(config).run()
     return 0

@@ -42,6 +42,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rucksack.exchange import metrics
 from rucksack.exchange.api.auth import Verifier
 from rucksack.exchange.api.open_orders import OpenOrders, Steps
 from rucksack.exchange.api.wire import Wire
@@ -140,6 +141,9 @@ class ExchangeService:
         self.listeners: list[Callable[[int, int, list[Event], list[Steps]], None]] = []
         self.sequencer.listeners.append(self._on_released)
         self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
+        # metrics (rucksack.exchange.metrics): group commits, queue depth; commands and events below
+        self.exchange.journal.on_group = metrics.journal_group
+        metrics.watch_queue_depth(self._waiters.__len__)
         self._loop: asyncio.AbstractEventLoop | None = None
         self.admin_token = self._admin_token() if sandbox else None
         self.feed: PriceFeed | None = None
@@ -176,7 +180,9 @@ class ExchangeService:
 
     async def submit(self, command: Command) -> list[Event]:
         """Apply ``command``; return its events once the journal holds it durably."""
+        started = time.perf_counter()
         seq, events = self.sequencer.submit(command)
+        metrics.command_applied(command, time.perf_counter() - started)
         assert self._loop is not None, "service not started"
         future: asyncio.Future[None] = self._loop.create_future()
         self._waiters.append((seq, future))
@@ -222,26 +228,35 @@ class ExchangeService:
         try:
             self.exchange.save(snap)
         except Exception:
-            log.exception("periodic snapshot at %d failed; the journal still holds everything", snap.seq)
+            log.exception(
+                "periodic snapshot at %d failed; the journal still holds everything", snap.seq, extra={"seq": snap.seq}
+            )
             return
         written = time.perf_counter() - started
-        log.info("snapshot at %d: captured in %.3f s (loop paused), written in %.3f s", snap.seq, paused, written)
+        log.info(
+            "snapshot at %d: captured in %.3f s (loop paused), written in %.3f s",
+            *(snap.seq, paused, written),
+            extra={"seq": snap.seq},
+        )
 
     def _on_released(self, seq: int, ts_us: int, events: list[Event]) -> None:
+        metrics.events_released(events)
         if self.store.failed is None:  # once abandoned, the next start projects from the journal
             try:
                 self.store.project(seq, ts_us, events)
             except Exception as exc:
                 self.store.abandon(exc)
                 failure = ReadModelFailed(seq, exc)
-                log.critical("%s", failure, exc_info=True)
+                log.critical("%s", failure, exc_info=True, extra={"seq": seq})
                 self.sequencer.halt(failure)
         steps = self.orders.apply(events)
         for listener in self.listeners:
             try:
                 listener(seq, ts_us, events, steps)
             except Exception as exc:  # one listener's bug must not keep the others from the events
-                log.critical("listener %r failed on command %d; halting writes", listener, seq, exc_info=True)
+                log.critical(
+                    "listener %r failed on command %d; halting writes", listener, seq, exc_info=True, extra={"seq": seq}
+                )
                 self.sequencer.halt(exc)
 
     def _project_recovered(self, seq: int, ts_us: int, events: list[Event]) -> None:

@@ -13,6 +13,7 @@ import contextlib
 import hmac
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,6 +27,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
+from rucksack.exchange import metrics
 from rucksack.exchange.api import openapi
 from rucksack.exchange.api.errors import ApiError, bad_request, unauthorized
 from rucksack.exchange.api.payload import parse_json
@@ -123,6 +125,9 @@ ADMIN: dict[tuple[str, str], Callable[[ExchangeService, Any], Awaitable[Any]]] =
 }
 # sandbox paths that need sandbox mode but no admin token (the web front end's "start trading")
 SANDBOX_OPEN = {("POST", "/api/v1/sandbox/signup")}
+# every path we answer (the metrics label a request's route by it)
+KNOWN_PATHS = {p for _, p in (*PUBLIC, *PRIVATE, *ADMIN)} | {"/api/v1/ping", "/api/v1/time", "/openapi.json"}
+KNOWN_PATHS.add("/metrics")
 # the static web front end (docs/web.md); RUCKSACK_WEB_DIR points elsewhere, a missing folder serves none
 WEB_DIR = Path(os.environ.get("RUCKSACK_WEB_DIR", Path(__file__).resolve().parents[4] / "web"))
 
@@ -157,17 +162,11 @@ def create_app(service: ExchangeService, background: list[Callable[[], Awaitable
             service.close()
 
     async def dispatch(request: Request) -> Response:
-        try:
-            return await _dispatch(service, request)
-        except ApiError as err:
-            return error_response(err)
-        except UnencodableCommand as exc:
-            return error_response(ApiError(400, "INVALID_CLIENT_REQUEST", str(exc)))
-        except SequencerHalted:  # an engine or read-model failure stopped writes (logged when it happened)
-            return error_response(ApiError(503, "SERVICE_UNAVAILABLE", "The exchange is halted for maintenance"))
-        except Exception:  # a bug: answer in Backpack's shape and keep serving
-            log.exception("unhandled error on %s %s", request.method, request.url.path)
-            return error_response(ApiError(500, "SERVER_ERROR", "Internal server error"))
+        started = time.perf_counter()
+        response = await _answer(service, request)
+        elapsed = time.perf_counter() - started
+        metrics.request_done(request.method, route_label(request.url.path), response.status_code, elapsed)
+        return response
 
     hub = Hub(service)
     service.openapi = msgspec.json.encode(
@@ -191,6 +190,25 @@ def create_app(service: ExchangeService, background: list[Callable[[], Awaitable
     return Starlette(routes=routes, lifespan=lifespan)
 
 
+async def _answer(service: ExchangeService, request: Request) -> Response:
+    try:
+        return await _dispatch(service, request)
+    except ApiError as err:
+        return error_response(err)
+    except UnencodableCommand as exc:
+        return error_response(ApiError(400, "INVALID_CLIENT_REQUEST", str(exc)))
+    except SequencerHalted:  # an engine or read-model failure stopped writes (logged when it happened)
+        return error_response(ApiError(503, "SERVICE_UNAVAILABLE", "The exchange is halted for maintenance"))
+    except Exception:  # a bug: answer in Backpack's shape and keep serving
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(ApiError(500, "SERVER_ERROR", "Internal server error"))
+
+
+def route_label(path: str) -> str:
+    """The metrics label of a request's route: its path when it is one of ours, else ``other``."""
+    return path if path in KNOWN_PATHS else "other"
+
+
 async def _dispatch(service: ExchangeService, request: Request) -> Response:
     method, path = request.method, request.url.path
     key = (method, path)
@@ -200,6 +218,9 @@ async def _dispatch(service: ExchangeService, request: Request) -> Response:
         return Response(str(service.now_ms()), media_type=JSON)
     if path == "/openapi.json" and method == "GET":
         return Response(service.openapi, media_type=JSON)
+    if path == "/metrics" and method == "GET":  # this process's Prometheus metrics (docs/operations.md)
+        body, content_type = metrics.render()
+        return Response(body, media_type=content_type)
     public = PUBLIC.get(key)
     if public is not None:
         return json_response(await public(service, dict(request.query_params)))
@@ -258,16 +279,21 @@ def _authenticate(service: ExchangeService, request: Request, instruction: str, 
     account_id = queries.account_for_key(service.engine, api_key)
     if account_id is None:
         raise unauthorized("Unknown API key")
-    service.verifier.check(
-        api_key,
-        signature,
-        timestamp,
-        headers.get("x-window"),
-        service.now_ms(),
-        instruction,
-        signed,
-        from_query=from_query,
-    )
+    try:
+        service.verifier.check(
+            api_key,
+            signature,
+            timestamp,
+            headers.get("x-window"),
+            service.now_ms(),
+            instruction,
+            signed,
+            from_query=from_query,
+        )
+    except ApiError as err:  # who was refused and why; never the key, signature or payload
+        extra = {"account": account_id, "route": request.url.path, "status": err.status, "code": err.code}
+        log.debug("signed request refused: %s", err.message, extra=extra)
+        raise
     return account_id
 
 

@@ -114,6 +114,7 @@ def recover(
     spec: ExchangeSpec | None = None,
     events_after: int | None = None,
     on_events: Listener | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> Recovered:
     """Rebuild the engine from the newest intact snapshot plus the journal tail (read-only).
 
@@ -123,6 +124,8 @@ def recover(
     With ``events_after``, start from the newest snapshot at or below that sequence number and
     hand the events of every later command to ``on_events``: that is how read models catch up
     (or rebuild from nothing with ``events_after=0``).
+
+    ``progress(n)``, when given, is told of every ``n`` commands replayed (an operator's bar).
     """
     if spec is None:
         spec = read_spec(path)
@@ -143,6 +146,8 @@ def recover(
         if on_events is not None and events_after is not None and entry.seq > events_after:
             on_events(entry.seq, entry.ts_us, events)
         replayed += 1
+        if progress is not None and replayed % 1000 == 0:
+            progress(1000)
     if result.last_seq < snapshot_seq:
         raise ValueError(
             f"snapshot at {snapshot_seq} is ahead of the journal ({result.last_seq}); the journal lost data"

@@ -286,7 +286,7 @@ class JournalWriter:
         self.first_seq = self.last_seq - result.count + 1  # of the active file's first entry (or next)
         self.flushes = 0
         self.on_durable: Callable[[int], None] | None = None
-        # called with (records, seconds) after each group's write + sync (metrics)
+        # called with (records, fdatasync seconds) after each group is written and synced (metrics)
         self.on_group: Callable[[int, float], None] | None = None
         self._queue: list[bytes] = []
         self._queued_seq = self.last_seq
@@ -396,15 +396,17 @@ class JournalWriter:
                 callback(upto)
 
     def _write_group(self, batch: list[bytes]) -> None:
-        started = time.perf_counter()
         view = memoryview(b"".join(batch))
         while view:
             view = view[os.write(self._fd, view) :]
+        synced = 0.0
         if self._fsync:
+            started = time.perf_counter()
             os.fdatasync(self._fd)
+            synced = time.perf_counter() - started
         hook = self.on_group
         if hook is not None:
-            hook(len(batch), time.perf_counter() - started)
+            hook(len(batch), synced)
 
 
 def _fsync_dir(directory: Path) -> None:
