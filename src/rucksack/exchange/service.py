@@ -146,6 +146,8 @@ class ExchangeService:
         metrics.watch_queue_depth(self._waiters.__len__)
         self._loop: asyncio.AbstractEventLoop | None = None
         self.admin_token = self._admin_token() if sandbox else None
+        # the operator's ED25519 public key (base64; ``serve --operator-key``): signs operator actions
+        self.operator_key: str | None = None
         self.feed: PriceFeed | None = None
         self.orders = OpenOrders(self.engine)  # seeded from the engine, then fed released events
         self.openapi = b"{}"

@@ -36,6 +36,7 @@ from rucksack.exchange.api.routes import (
     history,
     lending,
     market,
+    operator,
     positions,
     reserves,
     sandbox,
@@ -123,10 +124,17 @@ ADMIN: dict[tuple[str, str], Callable[[ExchangeService, Any], Awaitable[Any]]] =
     ("POST", "/api/v1/sandbox/backstop"): sandbox_margin.sandbox_backstop,
     ("POST", "/api/v1/sandbox/reserves/snapshot"): reserves.sandbox_reserves_snapshot,
 }
+# operator actions, signed with the operator key like Backpack's API signing (routes/operator.py)
+OPERATOR: dict[tuple[str, str], tuple[str, Callable[[ExchangeService, Any], Awaitable[Any]]]] = {
+    ("POST", "/api/v1/operator/price"): ("operatorIndexPrice", operator.set_index_price),
+    ("POST", "/api/v1/operator/accounts"): ("operatorAccountCreate", operator.create_account),
+    ("POST", "/api/v1/operator/backstop"): ("operatorBackstop", operator.backstop),
+    ("POST", "/api/v1/operator/reserves/snapshot"): ("operatorReservesSnapshot", operator.reserves_snapshot),
+}
 # sandbox paths that need sandbox mode but no admin token (the web front end's "start trading")
 SANDBOX_OPEN = {("POST", "/api/v1/sandbox/signup")}
 # every path we answer (the metrics label a request's route by it)
-KNOWN_PATHS = {p for _, p in (*PUBLIC, *PRIVATE, *ADMIN)} | {"/api/v1/ping", "/api/v1/time", "/openapi.json"}
+KNOWN_PATHS = {p for _, p in (*PUBLIC, *PRIVATE, *ADMIN, *OPERATOR)} | {"/api/v1/ping", "/api/v1/time", "/openapi.json"}
 KNOWN_PATHS.add("/metrics")
 # the static web front end (docs/web.md); RUCKSACK_WEB_DIR points elsewhere, a missing folder serves none
 WEB_DIR = Path(os.environ.get("RUCKSACK_WEB_DIR", Path(__file__).resolve().parents[4] / "web"))
@@ -169,8 +177,10 @@ def create_app(service: ExchangeService, background: list[Callable[[], Awaitable
         return response
 
     hub = Hub(service)
+    # production (no admin token) serves no sandbox path, so its document lists none
+    hidden = set() if service.admin_token is not None else set(ADMIN)
     service.openapi = msgspec.json.encode(
-        openapi.build(set(PRIVATE), set(ADMIN) - SANDBOX_OPEN, list(service.wire.markets))
+        openapi.build(set(PRIVATE) | set(OPERATOR), set(ADMIN) - SANDBOX_OPEN, list(service.wire.markets), hidden)
     )
 
     async def websocket(socket: WebSocket) -> None:
@@ -245,16 +255,24 @@ async def _dispatch(service: ExchangeService, request: Request) -> Response:
                 raise bad_request("request body must be a JSON object")
         account_id = _authenticate(service, request, instruction, signed, from_query)
         return json_response(await handler(service, account_id, params))
+    operator_action = OPERATOR.get(key)
+    if operator_action is not None:
+        instruction, act = operator_action
+        body = await _body(request)
+        params = parse_json(body) if body.strip() else {}
+        if not isinstance(params, dict):
+            raise bad_request("request body must be a JSON object")
+        _authenticate_operator(service, request, instruction, list(params.items()))
+        return json_response(await act(service, params))
     admin = ADMIN.get(key)
-    if admin is not None:
-        if service.admin_token is None:
-            raise ApiError(403, "FORBIDDEN", "sandbox endpoints are disabled: the server is not in sandbox mode")
+    if admin is not None and service.admin_token is not None:  # production: no such endpoint (below)
         token = request.headers.get("x-admin-token", "")
         if key not in SANDBOX_OPEN and not _consteq(token, service.admin_token):
             raise unauthorized("invalid admin token")
         body = await _body(request)
         return json_response(await admin(service, parse_json(body) if body.strip() else {}))
-    if any(p == path for _, p in (*PUBLIC, *PRIVATE, *ADMIN)):
+    sandbox = ADMIN if service.admin_token is not None else {}
+    if any(p == path for _, p in (*PUBLIC, *PRIVATE, *OPERATOR, *sandbox)):
         raise ApiError(405, "INVALID_CLIENT_REQUEST", f"{method} is not allowed on {path}")
     raise ApiError(404, "RESOURCE_NOT_FOUND", f"no such endpoint: {method} {path}")
 
@@ -295,6 +313,29 @@ def _authenticate(service: ExchangeService, request: Request, instruction: str, 
         log.debug("signed request refused: %s", err.message, extra=extra)
         raise
     return account_id
+
+
+def _authenticate_operator(service: ExchangeService, request: Request, instruction: str, signed: Any) -> None:
+    """The operator key's signature over the operator instruction (Backpack's signing rules)."""
+    if service.operator_key is None:
+        raise ApiError(403, "FORBIDDEN", "operator endpoints are disabled: no --operator-key was given at start")
+    headers = request.headers
+    api_key = headers.get("x-api-key")
+    signature = headers.get("x-signature")
+    timestamp = headers.get("x-timestamp")
+    if not api_key or not signature or not timestamp:
+        raise unauthorized("Missing X-API-Key, X-Signature or X-Timestamp header")
+    if not _consteq(api_key, service.operator_key):
+        raise unauthorized("Not the operator key")
+    window = headers.get("x-window")
+    try:
+        service.verifier.check(
+            api_key, signature, timestamp, window, service.now_ms(), instruction, signed, from_query=False
+        )
+    except ApiError as err:
+        log.warning("operator request refused: %s", err.message, extra={"route": request.url.path, "code": err.code})
+        raise
+    log.info("operator action %s", instruction, extra={"route": request.url.path})
 
 
 def _consteq(a: str, b: str) -> bool:
