@@ -163,6 +163,13 @@ def test_replay_refuses_a_journal_spliced_from_two_histories(tmp_path: Path) -> 
     out = rucksack("replay", "--data-dir", str(main), check=False)
     assert out["code"] == 2
     assert f"journal {journal} is corrupt at byte offset {valid} (seq 11): timestamp goes backwards" in out["stderr"]
+    served = subprocess.run(  # recovery at start refuses it the same way, before serving anything
+        [sys.executable, "-m", "rucksack", "serve", "--data-dir", str(main), "--port", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert served.returncode == 2 and f"corrupt at byte offset {valid} (seq 11)" in served.stderr
 
 
 def test_bench_journal_prints_acknowledged_rate(tmp_path: Path) -> None:

@@ -68,14 +68,23 @@ class Metrics:
         self.liquidation_sweep = Histogram(
             "rucksack_liquidation_sweep_seconds", "Engine time of one sweep", buckets=SWEEP_BUCKETS, registry=r
         )
+        # labelled children cached: ``labels()`` validates and locks on every call, a dict does not
         self._command_children: dict[str, Counter] = {}
         self._event_children: dict[str, Counter] = {}
+        self._request_children: dict[tuple[str, str, int], Histogram] = {}
 
     def command(self, name: str) -> None:
         child = self._command_children.get(name)
         if child is None:
             child = self._command_children[name] = self.commands.labels(name)
         child.inc()
+
+    def request(self, method: str, route: str, status: int, seconds: float) -> None:
+        key = (method, route, status)
+        child = self._request_children.get(key)
+        if child is None:
+            child = self._request_children[key] = self.requests.labels(method, route, str(status))
+        child.observe(seconds)
 
     def events_of(self, events: Iterable[object]) -> None:
         children = self._event_children
@@ -114,7 +123,7 @@ def watch_queue_depth(depth: Callable[[], float]) -> None:
 
 
 def request_done(method: str, route: str, status: int, seconds: float) -> None:
-    METRICS.requests.labels(method, route, str(status)).observe(seconds)
+    METRICS.request(method, route, status, seconds)
 
 
 def ws_connected(delta: int) -> None:
