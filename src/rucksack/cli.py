@@ -24,12 +24,16 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from rucksack.exchange.core.state import state_hash
     from rucksack.exchange.sequencer.datadir import recover
     from rucksack.exchange.sequencer.journal import JournalCorrupt
+    from rucksack.progress import progress_bar
 
+    bar = progress_bar("replay", unit="cmd")  # on a terminal only
     try:
-        rec = recover(Path(args.data_dir))
+        rec = recover(Path(args.data_dir), progress=bar.update)
     except (JournalCorrupt, FileNotFoundError, ValueError) as exc:
+        bar.close()
         sys.stderr.write(f"rucksack replay: {exc}\n")
         return 2
+    bar.close()
     problems = check_invariants(rec.engine)
     _print(
         {
@@ -97,23 +101,33 @@ def cmd_serve(args: argparse.Namespace) -> int:
     native = args.native or os.environ.get("RUCKSACK_NATIVE") or None
     # before the server's imports load the core: which one runs is decided here, and said once
     sys.stderr.write(f"rucksack: {use_compiled(Path(native) if native else None)}\n")
+    from rucksack.exchange.sequencer.journal import JournalCorrupt
+    from rucksack.exchange.sequencer.writer_lock import DataDirLocked
     from rucksack.exchange.server import serve
 
-    return serve(
-        Path(args.data_dir),
-        args.host,
-        args.port,
-        feed=args.feed,
-        makers=not args.no_makers,
-        sandbox=not args.production,
-        seed=args.seed,
-        fsync=not args.unsafe_no_fsync,
-        chain_rpc=args.chain_rpc,
-        confirmations=args.confirmations,
-        chain_poll=args.chain_poll,
-        sweep_every=args.sweep_every,
-        snapshot_every=args.snapshot_every,
-    )
+    try:
+        return serve(
+            Path(args.data_dir),
+            args.host,
+            args.port,
+            feed=args.feed,
+            makers=not args.no_makers,
+            sandbox=not args.production,
+            seed=args.seed,
+            fsync=not args.unsafe_no_fsync,
+            chain_rpc=args.chain_rpc,
+            confirmations=args.confirmations,
+            chain_poll=args.chain_poll,
+            sweep_every=args.sweep_every,
+            snapshot_every=args.snapshot_every,
+            operator_key=args.operator_key,
+        )
+    except DataDirLocked as exc:  # a second writer: refused at once, naming the holder
+        sys.stderr.write(f"rucksack serve: {exc}\n")
+        return 3
+    except JournalCorrupt as exc:  # damage or a second history: recovery names where, serves nothing
+        sys.stderr.write(f"rucksack serve: {exc}\n")
+        return 2
 
 
 def _sandbox_data_dir(given: str | None) -> Path:
@@ -181,9 +195,72 @@ def cmd_sandbox_reserves(args: argparse.Namespace) -> int:
     return 0
 
 
+OPERATOR_ACTIONS = {
+    "price": ("/api/v1/operator/price", "operatorIndexPrice"),
+    "account": ("/api/v1/operator/accounts", "operatorAccountCreate"),
+    "backstop": ("/api/v1/operator/backstop", "operatorBackstop"),
+    "reserves-snapshot": ("/api/v1/operator/reserves/snapshot", "operatorReservesSnapshot"),
+}
+
+
+def cmd_operator_keygen(args: argparse.Namespace) -> int:
+    from rucksack.exchange.api.auth import new_keypair
+
+    public, secret = new_keypair()
+    fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never overwrites a key
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(secret + "\n")
+    _print({"operatorKey": public, "secretFile": args.out})
+    return 0
+
+
+def cmd_operator(args: argparse.Namespace) -> int:
+    """Sign an operator action like a Backpack client (instruction, sorted body, timestamp, window)."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    from rucksack.exchange.api.auth import sign
+
+    path, instruction = OPERATOR_ACTIONS[args.what]
+    body: dict[str, Any] = {}
+    if args.what == "price":
+        body = {"symbol": args.symbol, "price": args.price}
+    elif args.what == "account":
+        body = {"publicKey": args.public_key, "label": args.label}
+    elif args.what == "backstop":
+        body = {"accountId": args.account, "enabled": not args.disable}
+    secret = Path(args.key_file).read_text(encoding="utf-8").strip()
+    ts, window = int(time.time() * 1000), 5000
+    fields = "".join(f"&{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in sorted(body.items()))
+    message = f"instruction={instruction}{fields}&timestamp={ts}&window={window}".encode()
+    import base64
+
+    import nacl.signing
+
+    public = base64.b64encode(bytes(nacl.signing.SigningKey(base64.b64decode(secret)[:32]).verify_key)).decode()
+    headers = {
+        "Content-Type": "application/json",
+        "X-API-Key": public,
+        "X-Signature": sign(secret, message),
+        "X-Timestamp": str(ts),
+        "X-Window": str(window),
+    }
+    request = urllib.request.Request(args.url.rstrip("/") + path, json.dumps(body).encode(), headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            _print(json.loads(response.read() or b"{}"))
+            return 0
+    except urllib.error.HTTPError as err:
+        sys.stderr.write(f"rucksack operator: {err.code} {err.read().decode(errors='replace')}\n")
+    except urllib.error.URLError as err:
+        sys.stderr.write(f"rucksack operator: cannot reach {args.url}: {err.reason}\n")
+    return 1
+
+
 # the commands defined here; running one of them builds a parser without the others' modules, so
 # ``rucksack serve`` never imports the wallet's stack (whose py_ecc raises the recursion limit)
-OWN_COMMANDS = ("serve", "sandbox", "replay", "bench")
+OWN_COMMANDS = ("serve", "sandbox", "operator", "replay", "bench")
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -195,9 +272,25 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     serve.add_argument("--data-dir", default="data")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--feed", default="sim", help="sim (seeded random walk), manual, or csv:PATH")
+    serve.add_argument(
+        "--feed",
+        default=None,
+        help="index source: sim (seeded random walk; the sandbox default), manual (the production default: "
+        "prices set by `rucksack operator price`), or csv:PATH",
+    )
     serve.add_argument("--no-makers", action="store_true", help="start without the demo market makers")
-    serve.add_argument("--production", action="store_true", help="disable sandbox endpoints (no admin token)")
+    serve.add_argument(
+        "--production",
+        action="store_true",
+        help="a real venue: no sandbox endpoints or admin token, no demo makers, no grants, a real index source",
+    )
+    serve.add_argument(
+        "--operator-key",
+        default=os.environ.get("RUCKSACK_OPERATOR_KEY"),
+        metavar="PUBKEY|FILE",
+        help="the operator's ED25519 public key (base64, or a file holding it; default $RUCKSACK_OPERATOR_KEY): "
+        "signs operator actions (`rucksack operator ...`)",
+    )
     serve.add_argument("--seed", type=int, default=7)
     serve.add_argument(
         "--unsafe-no-fsync",
@@ -249,6 +342,31 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     snap.add_argument("--url", default="http://127.0.0.1:8000")
     snap.add_argument("--data-dir")
     snap.set_defaults(func=cmd_sandbox_reserves)
+
+    op = sub.add_parser("operator", help="operator actions signed with the operator key (docs/api.md)")
+    osub = op.add_subparsers(dest="what", required=True)
+    keygen = osub.add_parser("keygen", help="make an operator key: secret to --out (0600), public key printed")
+    keygen.add_argument("--out", required=True)
+    keygen.set_defaults(func=cmd_operator_keygen)
+    for name, helptext in (
+        ("price", "set a feed symbol's index price now"),
+        ("account", "open an unfunded account for a customer's public key"),
+        ("backstop", "make an account a backstop liquidity provider (or not)"),
+        ("reserves-snapshot", "publish a proof-of-reserves snapshot now"),
+    ):
+        action = osub.add_parser(name, help=helptext)
+        action.add_argument("--url", default="http://127.0.0.1:8000")
+        action.add_argument("--key-file", required=True, help="the operator's secret key (from `operator keygen`)")
+        if name == "price":
+            action.add_argument("--symbol", required=True)
+            action.add_argument("--price", required=True)
+        elif name == "account":
+            action.add_argument("--public-key", required=True)
+            action.add_argument("--label", default="")
+        elif name == "backstop":
+            action.add_argument("--account", type=int, required=True)
+            action.add_argument("--disable", action="store_true")
+        action.set_defaults(func=cmd_operator)
 
     replay = sub.add_parser("replay", help="rebuild state from snapshot + journal and print its hash")
     replay.add_argument("--data-dir", required=True)

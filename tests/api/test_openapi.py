@@ -23,7 +23,8 @@ pytestmark = pytest.mark.slow
 
 
 def test_document_covers_every_route(server: Server) -> None:
-    served = set(app.PUBLIC) | set(app.PRIVATE) | set(app.ADMIN) | {("GET", "/api/v1/ping"), ("GET", "/api/v1/time")}
+    served = set(app.PUBLIC) | set(app.PRIVATE) | set(app.ADMIN) | set(app.OPERATOR)
+    served |= {("GET", "/api/v1/ping"), ("GET", "/api/v1/time")}
     assert served == set(openapi.OPERATIONS)
     doc = httpx.get(server.url + "/openapi.json").json()
     assert doc["openapi"].startswith("3.1") and "/api/v1/order" in doc["paths"]

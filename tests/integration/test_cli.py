@@ -113,6 +113,65 @@ def test_replay_refuses_mid_file_corruption_naming_the_offset(tmp_path: Path) ->
     assert out["code"] == 2 and "corrupt at byte offset" in out["stderr"]
 
 
+def test_a_second_server_on_the_same_data_dir_exits_at_once_naming_the_first(tmp_path: Path) -> None:
+    from tests.api.conftest import free_port, start_server
+
+    first = start_server(tmp_path / "d", "--no-makers", "--feed", "manual")
+    try:
+        started = time.monotonic()
+        second = subprocess.run(
+            [sys.executable, "-m", "rucksack", "serve", "--data-dir", str(tmp_path / "d"), "--port", str(free_port())],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert second.returncode == 3 and time.monotonic() - started < 30
+        assert f"in use by another writer (pid {first.proc.pid} on " in second.stderr
+        assert httpx.get(first.url + "/api/v1/status").json()["status"] == "Ok"  # the first one serves on
+    finally:
+        first.stop()
+
+
+def test_replay_refuses_a_journal_spliced_from_two_histories(tmp_path: Path) -> None:
+    """A copy of the data dir that went on writing is a second history: its records appended to the
+    first's have contiguous sequence numbers but go back in time, and replay names where."""
+    import shutil
+
+    from rucksack.bench.clock import SimClock
+    from rucksack.exchange.config import default_config_text
+    from rucksack.exchange.core.commands import Deposit
+    from rucksack.exchange.sequencer.datadir import Exchange, init_data_dir
+    from rucksack.exchange.sequencer.journal import encode_entry, read_entries, scan
+
+    def write(path: Path, clock: SimClock, refs: range) -> None:
+        ex = Exchange(path, clock)
+        for i in refs:
+            ex.sequencer.submit(Deposit(1000, "USDC", 10 + i, f"tx-{i}"))
+        ex.close()
+
+    main, fork = tmp_path / "main", tmp_path / "fork"
+    init_data_dir(main, default_config_text())
+    write(main, SimClock(), range(5))
+    shutil.copytree(main, fork)
+    write(main, SimClock(2_000_000_000_000_000), range(5, 10))  # seq 6..10, later
+    write(fork, SimClock(), range(100, 107))  # seq 6..12, earlier
+    journal = main / "journal.log"
+    valid = scan(journal).valid_end
+    tail = [e for e in read_entries(fork / "journal.log") if e.seq > 10]
+    with journal.open("ab") as f:
+        f.write(b"".join(frame(encode_entry(e), 2) for e in tail))
+    out = rucksack("replay", "--data-dir", str(main), check=False)
+    assert out["code"] == 2
+    assert f"journal {journal} is corrupt at byte offset {valid} (seq 11): timestamp goes backwards" in out["stderr"]
+    served = subprocess.run(  # recovery at start refuses it the same way, before serving anything
+        [sys.executable, "-m", "rucksack", "serve", "--data-dir", str(main), "--port", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert served.returncode == 2 and f"corrupt at byte offset {valid} (seq 11)" in served.stderr
+
+
 def test_bench_journal_prints_acknowledged_rate(tmp_path: Path) -> None:
     out = rucksack("bench", "journal", "--records", "20000", "--dir", str(tmp_path))
     assert out["records"] == 20000 and out["acked_per_s"] > 0 and out["flushes"] >= 1

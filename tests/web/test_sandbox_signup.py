@@ -60,7 +60,8 @@ def test_signup_is_off_in_production(tmp_path: Path) -> None:
     srv = start_server(tmp_path, "--no-makers", "--feed", "manual", "--production")
     try:
         response = httpx.post(srv.url + "/api/v1/sandbox/signup", json={"publicKey": new_key()[0]})
-        assert response.status_code == 403 and response.json()["code"] == "FORBIDDEN"
+        # production has no sandbox endpoints: they answer as any unknown route does
+        assert response.status_code == 404 and response.json()["code"] == "RESOURCE_NOT_FOUND"
     finally:
         srv.stop()
 

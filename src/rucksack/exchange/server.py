@@ -19,6 +19,7 @@ import uvicorn
 from rucksack.exchange.api.app import create_app
 from rucksack.exchange.api.ws import MAX_FRAME
 from rucksack.exchange.feeds.index import make_feed, publish_index_prices
+from rucksack.exchange.logs import configure as configure_logging
 from rucksack.exchange.makers import run_makers
 from rucksack.exchange.reserves_export import daily_snapshots
 from rucksack.exchange.scheduler import accrual_ticks, risk_ticks
@@ -71,11 +72,38 @@ def start_custody(
     return custody
 
 
+def production_feed(feed: str | None) -> str:
+    """A production venue's index source: a CSV feed or the operator's prices (``manual``, the
+    default); the simulated random walk is refused (``ValueError``)."""
+    chosen = feed or "manual"
+    if chosen == "sim":
+        raise ValueError(
+            "--production takes its index from a real source: --feed csv:PATH, or --feed manual (the default) "
+            "with prices set by `rucksack operator price`; the simulated random walk is for the sandbox"
+        )
+    return chosen
+
+
+def operator_public_key(text: str | None) -> str | None:
+    """``--operator-key``: a base64 ED25519 public key, or a file holding one (``ValueError`` otherwise)."""
+    if not text:
+        return None
+    path = Path(text)
+    key = path.read_text(encoding="utf-8").strip() if path.is_file() else text.strip()
+    from rucksack.exchange.api.auth import Verifier
+
+    try:
+        Verifier().verify_key(key)
+    except Exception as exc:
+        raise ValueError("--operator-key must be a base64 ED25519 public key (or a file holding one)") from exc
+    return key
+
+
 def serve(
     data_dir: Path,
     host: str,
     port: int,
-    feed: str = "sim",
+    feed: str | None = None,
     makers: bool = True,
     sandbox: bool = True,
     seed: int = 7,
@@ -85,9 +113,19 @@ def serve(
     chain_poll: float = 1.0,
     sweep_every: int = 10,
     snapshot_every: int | None = None,
+    operator_key: str | None = None,
 ) -> int:
+    """Run the exchange until stopped. Production (``sandbox=False``): no makers, no sandbox paths
+    or admin token, no grants, the index from ``production_feed`` (docs/api.md "Production mode")."""
     pin_recursion_limit()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        operator = operator_public_key(operator_key)
+        feed = (feed or "sim") if sandbox else production_feed(feed)
+    except (OSError, ValueError) as exc:
+        sys.stderr.write(f"rucksack serve: {exc}\n")
+        return 2
+    makers = makers and sandbox  # the demo makers mint unbacked deposits: never in production
+    configure_logging()  # one JSON object a line on stderr, secrets never (exchange/logs.py)
     every = DEFAULT_SNAPSHOT_EVERY if snapshot_every is None else snapshot_every
     os.umask(0o077)  # whatever the server writes (read models, reserves, custody seed) is the owner's alone
     service = ExchangeService(data_dir, sandbox=sandbox, fsync=fsync, snapshot_every=every)
@@ -100,7 +138,8 @@ def serve(
         f"{f'a snapshot every {every} commands' if every > 0 else 'snapshots at shutdown only'}); "
         f"{'sandbox' if sandbox else 'production'} mode; http://{host}:{port}\n"
     )
-    service.feed = make_feed(service, feed, seed)
+    service.operator_key = operator
+    service.feed = make_feed(service, feed, seed, start=sandbox)
     background: list[Callable[[], Awaitable[None]]] = []
     if makers and service.feed:
         background.append(lambda: run_makers(service, service.feed, seed))  # type: ignore[arg-type]
@@ -116,7 +155,14 @@ def serve(
             background.append(custody.run)
     app = create_app(service, background)
     config = uvicorn.Config(
-        app, host=host, port=port, log_level="warning", access_log=False, lifespan="on", ws_max_size=MAX_FRAME
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        ws_max_size=MAX_FRAME,
+        log_config=None,  # uvicorn's records go through our JSON handler
     )
     uvicorn.Server(config).run()
     return 0

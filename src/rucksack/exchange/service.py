@@ -42,6 +42,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rucksack.exchange import metrics
 from rucksack.exchange.api.auth import Verifier
 from rucksack.exchange.api.open_orders import OpenOrders, Steps
 from rucksack.exchange.api.wire import Wire
@@ -58,6 +59,7 @@ from rucksack.exchange.sequencer.datadir import (
     init_data_dir,
     read_spec,
 )
+from rucksack.exchange.sequencer.writer_lock import WriterLock
 from rucksack.exchange.store.sqlite import ReadStore
 
 if TYPE_CHECKING:
@@ -106,18 +108,24 @@ class ExchangeService:
         self.data_dir = data_dir
         self.sandbox = sandbox
         self.clock = clock
-        self.store = ReadStore(data_dir / READ_DB_NAME, spec)
         self.inline_commit = inline_commit
-        self.exchange = Exchange(
-            data_dir,
-            clock,
-            spec=spec,
-            fsync=fsync,
-            threaded_journal=not inline_commit,
-            events_after=self.store.last_seq,
-            on_events=self._project_recovered,
-            snapshot_every=snapshot_every,
-        )
+        lock = WriterLock.acquire(data_dir)  # one writer: before the read store is touched
+        try:
+            self.store = ReadStore(data_dir / READ_DB_NAME, spec)
+            self.exchange = Exchange(
+                data_dir,
+                clock,
+                spec=spec,
+                fsync=fsync,
+                threaded_journal=not inline_commit,
+                events_after=self.store.last_seq,
+                on_events=self._project_recovered,
+                snapshot_every=snapshot_every,
+                lock=lock,
+            )
+        except BaseException:
+            lock.release()
+            raise
         self._snapshot_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot")
         self._snapshot_job: Future[None] | None = None
         self._closing = False
@@ -133,8 +141,13 @@ class ExchangeService:
         self.listeners: list[Callable[[int, int, list[Event], list[Steps]], None]] = []
         self.sequencer.listeners.append(self._on_released)
         self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
+        # metrics (rucksack.exchange.metrics): group commits, queue depth; commands and events below
+        self.exchange.journal.on_group = metrics.journal_group
+        metrics.watch_queue_depth(self._waiters.__len__)
         self._loop: asyncio.AbstractEventLoop | None = None
         self.admin_token = self._admin_token() if sandbox else None
+        # the operator's ED25519 public key (base64; ``serve --operator-key``): signs operator actions
+        self.operator_key: str | None = None
         self.feed: PriceFeed | None = None
         self.orders = OpenOrders(self.engine)  # seeded from the engine, then fed released events
         self.openapi = b"{}"
@@ -169,7 +182,9 @@ class ExchangeService:
 
     async def submit(self, command: Command) -> list[Event]:
         """Apply ``command``; return its events once the journal holds it durably."""
+        started = time.perf_counter()
         seq, events = self.sequencer.submit(command)
+        metrics.command_applied(command, time.perf_counter() - started)
         assert self._loop is not None, "service not started"
         future: asyncio.Future[None] = self._loop.create_future()
         self._waiters.append((seq, future))
@@ -215,26 +230,35 @@ class ExchangeService:
         try:
             self.exchange.save(snap)
         except Exception:
-            log.exception("periodic snapshot at %d failed; the journal still holds everything", snap.seq)
+            log.exception(
+                "periodic snapshot at %d failed; the journal still holds everything", snap.seq, extra={"seq": snap.seq}
+            )
             return
         written = time.perf_counter() - started
-        log.info("snapshot at %d: captured in %.3f s (loop paused), written in %.3f s", snap.seq, paused, written)
+        log.info(
+            "snapshot at %d: captured in %.3f s (loop paused), written in %.3f s",
+            *(snap.seq, paused, written),
+            extra={"seq": snap.seq},
+        )
 
     def _on_released(self, seq: int, ts_us: int, events: list[Event]) -> None:
+        metrics.events_released(events)
         if self.store.failed is None:  # once abandoned, the next start projects from the journal
             try:
                 self.store.project(seq, ts_us, events)
             except Exception as exc:
                 self.store.abandon(exc)
                 failure = ReadModelFailed(seq, exc)
-                log.critical("%s", failure, exc_info=True)
+                log.critical("%s", failure, exc_info=True, extra={"seq": seq})
                 self.sequencer.halt(failure)
         steps = self.orders.apply(events)
         for listener in self.listeners:
             try:
                 listener(seq, ts_us, events, steps)
             except Exception as exc:  # one listener's bug must not keep the others from the events
-                log.critical("listener %r failed on command %d; halting writes", listener, seq, exc_info=True)
+                log.critical(
+                    "listener %r failed on command %d; halting writes", listener, seq, exc_info=True, extra={"seq": seq}
+                )
                 self.sequencer.halt(exc)
 
     def _project_recovered(self, seq: int, ts_us: int, events: list[Event]) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 import msgspec
 from nacl.signing import SigningKey
 
+from rucksack.progress import Progress, progress_bar
 from rucksack.reserves.documents import (
     LEDGER_SOURCE,
     Holding,
@@ -129,8 +130,11 @@ def write_private(path: Path, data: bytes) -> None:
         f.write(data)
 
 
-def write_publication(pub: Publication, out: Path) -> dict[str, Path]:
-    """Write ``out/snapshot.json``, ``out/reserves.json`` (if any), ``out/proofs/<account>.json`` (0600)."""
+def write_publication(pub: Publication, out: Path, *, bar: bool = False) -> dict[str, Path]:
+    """Write ``out/snapshot.json``, ``out/reserves.json`` (if any), ``out/proofs/<account>.json`` (0600).
+
+    ``bar``: show a progress bar of the proofs written when stderr is a terminal (the operator's
+    command; the server's daily snapshot never draws one)."""
     out.mkdir(parents=True, exist_ok=True)
     written = {"snapshot": out / "snapshot.json"}
     written["snapshot"].write_bytes(encode(pub.snapshot))
@@ -140,8 +144,13 @@ def write_publication(pub: Publication, out: Path) -> dict[str, Path]:
     if pub.proofs:
         proofs_dir = out / "proofs"
         proofs_dir.mkdir(exist_ok=True)
+        shown: Progress | None = progress_bar("inclusion proofs", len(pub.proofs), "proof") if bar else None
         for account, proof in pub.proofs.items():
             write_private(proofs_dir / f"{account}.json", encode(proof))
+            if shown is not None:
+                shown.update()
+        if shown is not None:
+            shown.close()
         written["proofs"] = proofs_dir
     return written
 

@@ -101,7 +101,7 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     pub = build_from_liabilities(snap, secret, key, min_depth=args.min_depth, progress=_progress)
     built = time.perf_counter()
     _progress(f"tree of depth {pub.tree.depth} built in {built - started:.2f} s; writing {len(pub.proofs)} proofs")
-    written = write_publication(pub, out)
+    written = write_publication(pub, out, bar=True)
     if args.data_dir:
         from rucksack.reserves.liabilities import encode_snapshot
 

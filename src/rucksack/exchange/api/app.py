@@ -13,6 +13,7 @@ import contextlib
 import hmac
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,6 +27,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
+from rucksack.exchange import metrics
 from rucksack.exchange.api import openapi
 from rucksack.exchange.api.errors import ApiError, bad_request, unauthorized
 from rucksack.exchange.api.payload import parse_json
@@ -34,6 +36,7 @@ from rucksack.exchange.api.routes import (
     history,
     lending,
     market,
+    operator,
     positions,
     reserves,
     sandbox,
@@ -121,8 +124,18 @@ ADMIN: dict[tuple[str, str], Callable[[ExchangeService, Any], Awaitable[Any]]] =
     ("POST", "/api/v1/sandbox/backstop"): sandbox_margin.sandbox_backstop,
     ("POST", "/api/v1/sandbox/reserves/snapshot"): reserves.sandbox_reserves_snapshot,
 }
+# operator actions, signed with the operator key like Backpack's API signing (routes/operator.py)
+OPERATOR: dict[tuple[str, str], tuple[str, Callable[[ExchangeService, Any], Awaitable[Any]]]] = {
+    ("POST", "/api/v1/operator/price"): ("operatorIndexPrice", operator.set_index_price),
+    ("POST", "/api/v1/operator/accounts"): ("operatorAccountCreate", operator.create_account),
+    ("POST", "/api/v1/operator/backstop"): ("operatorBackstop", operator.backstop),
+    ("POST", "/api/v1/operator/reserves/snapshot"): ("operatorReservesSnapshot", operator.reserves_snapshot),
+}
 # sandbox paths that need sandbox mode but no admin token (the web front end's "start trading")
 SANDBOX_OPEN = {("POST", "/api/v1/sandbox/signup")}
+# every path we answer (the metrics label a request's route by it)
+KNOWN_PATHS = {p for _, p in (*PUBLIC, *PRIVATE, *ADMIN, *OPERATOR)} | {"/api/v1/ping", "/api/v1/time", "/openapi.json"}
+KNOWN_PATHS.add("/metrics")
 # the static web front end (docs/web.md); RUCKSACK_WEB_DIR points elsewhere, a missing folder serves none
 WEB_DIR = Path(os.environ.get("RUCKSACK_WEB_DIR", Path(__file__).resolve().parents[4] / "web"))
 
@@ -157,21 +170,17 @@ def create_app(service: ExchangeService, background: list[Callable[[], Awaitable
             service.close()
 
     async def dispatch(request: Request) -> Response:
-        try:
-            return await _dispatch(service, request)
-        except ApiError as err:
-            return error_response(err)
-        except UnencodableCommand as exc:
-            return error_response(ApiError(400, "INVALID_CLIENT_REQUEST", str(exc)))
-        except SequencerHalted:  # an engine or read-model failure stopped writes (logged when it happened)
-            return error_response(ApiError(503, "SERVICE_UNAVAILABLE", "The exchange is halted for maintenance"))
-        except Exception:  # a bug: answer in Backpack's shape and keep serving
-            log.exception("unhandled error on %s %s", request.method, request.url.path)
-            return error_response(ApiError(500, "SERVER_ERROR", "Internal server error"))
+        started = time.perf_counter()
+        response = await _answer(service, request)
+        elapsed = time.perf_counter() - started
+        metrics.request_done(request.method, route_label(request.url.path), response.status_code, elapsed)
+        return response
 
     hub = Hub(service)
+    # production (no admin token) serves no sandbox path, so its document lists none
+    hidden = set() if service.admin_token is not None else set(ADMIN)
     service.openapi = msgspec.json.encode(
-        openapi.build(set(PRIVATE), set(ADMIN) - SANDBOX_OPEN, list(service.wire.markets))
+        openapi.build(set(PRIVATE) | set(OPERATOR), set(ADMIN) - SANDBOX_OPEN, list(service.wire.markets), hidden)
     )
 
     async def websocket(socket: WebSocket) -> None:
@@ -191,6 +200,25 @@ def create_app(service: ExchangeService, background: list[Callable[[], Awaitable
     return Starlette(routes=routes, lifespan=lifespan)
 
 
+async def _answer(service: ExchangeService, request: Request) -> Response:
+    try:
+        return await _dispatch(service, request)
+    except ApiError as err:
+        return error_response(err)
+    except UnencodableCommand as exc:
+        return error_response(ApiError(400, "INVALID_CLIENT_REQUEST", str(exc)))
+    except SequencerHalted:  # an engine or read-model failure stopped writes (logged when it happened)
+        return error_response(ApiError(503, "SERVICE_UNAVAILABLE", "The exchange is halted for maintenance"))
+    except Exception:  # a bug: answer in Backpack's shape and keep serving
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(ApiError(500, "SERVER_ERROR", "Internal server error"))
+
+
+def route_label(path: str) -> str:
+    """The metrics label of a request's route: its path when it is one of ours, else ``other``."""
+    return path if path in KNOWN_PATHS else "other"
+
+
 async def _dispatch(service: ExchangeService, request: Request) -> Response:
     method, path = request.method, request.url.path
     key = (method, path)
@@ -200,6 +228,9 @@ async def _dispatch(service: ExchangeService, request: Request) -> Response:
         return Response(str(service.now_ms()), media_type=JSON)
     if path == "/openapi.json" and method == "GET":
         return Response(service.openapi, media_type=JSON)
+    if path == "/metrics" and method == "GET":  # this process's Prometheus metrics (docs/operations.md)
+        body, content_type = metrics.render()
+        return Response(body, media_type=content_type)
     public = PUBLIC.get(key)
     if public is not None:
         return json_response(await public(service, dict(request.query_params)))
@@ -224,16 +255,24 @@ async def _dispatch(service: ExchangeService, request: Request) -> Response:
                 raise bad_request("request body must be a JSON object")
         account_id = _authenticate(service, request, instruction, signed, from_query)
         return json_response(await handler(service, account_id, params))
+    operator_action = OPERATOR.get(key)
+    if operator_action is not None:
+        instruction, act = operator_action
+        body = await _body(request)
+        params = parse_json(body) if body.strip() else {}
+        if not isinstance(params, dict):
+            raise bad_request("request body must be a JSON object")
+        _authenticate_operator(service, request, instruction, list(params.items()))
+        return json_response(await act(service, params))
     admin = ADMIN.get(key)
-    if admin is not None:
-        if service.admin_token is None:
-            raise ApiError(403, "FORBIDDEN", "sandbox endpoints are disabled: the server is not in sandbox mode")
+    if admin is not None and service.admin_token is not None:  # production: no such endpoint (below)
         token = request.headers.get("x-admin-token", "")
         if key not in SANDBOX_OPEN and not _consteq(token, service.admin_token):
             raise unauthorized("invalid admin token")
         body = await _body(request)
         return json_response(await admin(service, parse_json(body) if body.strip() else {}))
-    if any(p == path for _, p in (*PUBLIC, *PRIVATE, *ADMIN)):
+    sandbox = ADMIN if service.admin_token is not None else {}
+    if any(p == path for _, p in (*PUBLIC, *PRIVATE, *OPERATOR, *sandbox)):
         raise ApiError(405, "INVALID_CLIENT_REQUEST", f"{method} is not allowed on {path}")
     raise ApiError(404, "RESOURCE_NOT_FOUND", f"no such endpoint: {method} {path}")
 
@@ -258,17 +297,45 @@ def _authenticate(service: ExchangeService, request: Request, instruction: str, 
     account_id = queries.account_for_key(service.engine, api_key)
     if account_id is None:
         raise unauthorized("Unknown API key")
-    service.verifier.check(
-        api_key,
-        signature,
-        timestamp,
-        headers.get("x-window"),
-        service.now_ms(),
-        instruction,
-        signed,
-        from_query=from_query,
-    )
+    try:
+        service.verifier.check(
+            api_key,
+            signature,
+            timestamp,
+            headers.get("x-window"),
+            service.now_ms(),
+            instruction,
+            signed,
+            from_query=from_query,
+        )
+    except ApiError as err:  # who was refused and why; never the key, signature or payload
+        extra = {"account": account_id, "route": request.url.path, "status": err.status, "code": err.code}
+        log.debug("signed request refused: %s", err.message, extra=extra)
+        raise
     return account_id
+
+
+def _authenticate_operator(service: ExchangeService, request: Request, instruction: str, signed: Any) -> None:
+    """The operator key's signature over the operator instruction (Backpack's signing rules)."""
+    if service.operator_key is None:
+        raise ApiError(403, "FORBIDDEN", "operator endpoints are disabled: no --operator-key was given at start")
+    headers = request.headers
+    api_key = headers.get("x-api-key")
+    signature = headers.get("x-signature")
+    timestamp = headers.get("x-timestamp")
+    if not api_key or not signature or not timestamp:
+        raise unauthorized("Missing X-API-Key, X-Signature or X-Timestamp header")
+    if not _consteq(api_key, service.operator_key):
+        raise unauthorized("Not the operator key")
+    window = headers.get("x-window")
+    try:
+        service.verifier.check(
+            api_key, signature, timestamp, window, service.now_ms(), instruction, signed, from_query=False
+        )
+    except ApiError as err:
+        log.warning("operator request refused: %s", err.message, extra={"route": request.url.path, "code": err.code})
+        raise
+    log.info("operator action %s", instruction, extra={"route": request.url.path})
 
 
 def _consteq(a: str, b: str) -> bool:

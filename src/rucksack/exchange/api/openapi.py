@@ -457,6 +457,39 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
         {"type": "object", "required": ["symbol", "price"], "properties": {"symbol": SYMBOL, "price": DECIMAL}},
         [400, 403],
     ),
+    # operator actions: signed with the operator key (``serve --operator-key``), docs/api.md
+    ("POST", "/api/v1/operator/price"): (
+        "Operator: set a feed symbol's index price now (instruction operatorIndexPrice)",
+        [],
+        {"type": "object", "required": ["symbol", "price"], "properties": {"symbol": SYMBOL, "price": DECIMAL}},
+        [400, 401, 403],
+    ),
+    ("POST", "/api/v1/operator/accounts"): (
+        "Operator: open an account for a customer's public key, unfunded (instruction operatorAccountCreate)",
+        [],
+        {
+            "type": "object",
+            "required": ["publicKey"],
+            "properties": {"publicKey": {"type": "string"}, "label": {"type": "string"}},
+        },
+        [400, 401, 403],
+    ),
+    ("POST", "/api/v1/operator/backstop"): (
+        "Operator: make an account a backstop liquidity provider (instruction operatorBackstop)",
+        [],
+        {
+            "type": "object",
+            "required": ["accountId"],
+            "properties": {"accountId": {"type": "integer"}, "enabled": {"type": "boolean"}},
+        },
+        [400, 401, 403],
+    ),
+    ("POST", "/api/v1/operator/reserves/snapshot"): (
+        "Operator: publish a proof-of-reserves snapshot now (instruction operatorReservesSnapshot)",
+        [],
+        None,
+        [401, 403],
+    ),
 }
 
 
@@ -465,14 +498,22 @@ OPERATIONS_JSON = {f"{m} {p}": v for (m, p), v in OPERATIONS.items()}
 EMPTY_OK = {("PATCH", "/api/v1/account"), ("POST", "/api/v1/borrowLend"), ("POST", "/api/v1/subaccounts/transfer")}
 
 
-def build(private: set[tuple[str, str]], admin: set[tuple[str, str]], symbols: list[str]) -> dict[str, Any]:
-    """The document; ``symbols`` (the configured markets) become the enum of every symbol field."""
+def build(
+    private: set[tuple[str, str]],
+    admin: set[tuple[str, str]],
+    symbols: list[str],
+    hidden: set[tuple[str, str]] | None = None,
+) -> dict[str, Any]:
+    """The document; ``symbols`` (the configured markets) become the enum of every symbol field;
+    ``hidden`` operations (the sandbox's, in production) are left out."""
     import json
 
     text = json.dumps(OPERATIONS_JSON).replace(json.dumps(SYMBOL), json.dumps({**SYMBOL, "enum": symbols}))
     operations = {tuple(k.split(" ", 1)): v for k, v in json.loads(text).items()}
     paths: dict[str, dict[str, Any]] = {}
     for (method, path), (summary, params, body, statuses) in operations.items():
+        if hidden and (method, path) in hidden:
+            continue
         responses: dict[str, Any] = {
             "200": {"description": "OK", "content": {"application/json": {"schema": ANY_JSON}}}
         }

@@ -34,6 +34,7 @@ from typing import Any
 import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from rucksack.exchange import metrics
 from rucksack.exchange.api.errors import ApiError
 from rucksack.exchange.api.open_orders import OrderStep, Steps
 from rucksack.exchange.api.payload import MAX_DEPTH, too_deep
@@ -100,8 +101,10 @@ class Connection:
 
     def _put(self, frame: bytes) -> None:
         if self.close_reason:
+            metrics.ws_dropped("closing", 1)
             return  # closing: nothing more is written
         if self.queue.qsize() >= MAX_QUEUE:
+            metrics.ws_dropped("slow_client", 1)
             self.close("client too slow")
             return
         self.queue.put_nowait(frame)
@@ -577,6 +580,7 @@ class Hub:
         await socket.accept()
         conn = Connection(socket)
         self.connections.append(conn)
+        metrics.ws_connected(1)
         writer = asyncio.create_task(self._writer(conn))
         try:
             while not conn.close_reason:
@@ -594,6 +598,9 @@ class Hub:
             pass
         finally:
             self.connections.remove(conn)
+            metrics.ws_connected(-1)
+            unsent = conn.queue.qsize() - (1 if conn.close_reason else 0)  # less the close sentinel
+            metrics.ws_dropped("disconnected", unsent)  # queued, never written
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await writer

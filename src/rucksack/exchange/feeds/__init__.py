@@ -15,13 +15,26 @@ class PriceFeed:
     - ``sim``: a seeded random walk (the default for ``make run``);
     - ``csv:PATH``: rows ``symbol,price`` (decimal strings) replayed in order, one row per step
       for its symbol, looping at the end;
-    - ``manual``: prices move only through ``set()`` (``rucksack sandbox price``).
+    - ``manual``: prices move only through ``set()`` (``rucksack sandbox price``, ``rucksack
+      operator price``).
+
+    ``symbols``: the markets whose price it sets (default: those of ``start``). A production feed
+    starts with no prices (``start`` empty): until its source gives one, a market has none, rather
+    than a made-up starting price.
     """
 
-    def __init__(self, kind: str, start: dict[str, int], ticks: dict[str, tuple[int, int]], seed: int = 7) -> None:
+    def __init__(
+        self,
+        kind: str,
+        start: dict[str, int],
+        ticks: dict[str, tuple[int, int]],
+        seed: int = 7,
+        symbols: set[str] | None = None,
+    ) -> None:
         """``ticks`` maps each symbol to (decimal places of its tick size, tick size in those units)."""
         self.kind = kind
         self.prices = dict(start)
+        self.symbols = set(start) if symbols is None else symbols
         self.ticks = ticks
         self.rng = random.Random(seed)
         self.rows: list[tuple[str, int]] = []

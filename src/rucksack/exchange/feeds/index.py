@@ -52,10 +52,12 @@ def start_prices(exchange: IndexTarget) -> dict[str, int]:
     return out
 
 
-def make_feed(exchange: IndexTarget, kind: str, seed: int) -> PriceFeed:
-    """The server's feed (``rucksack serve --feed``) over every market's tick grid."""
+def make_feed(exchange: IndexTarget, kind: str, seed: int, *, start: bool = True) -> PriceFeed:
+    """The server's feed (``rucksack serve --feed``) over every market's tick grid; without
+    ``start`` (production) it publishes only prices its source gave, never a starting guess."""
     ticks = {m.symbol: tick_grid(m) for m in exchange.spec.markets}
-    return PriceFeed(kind, start_prices(exchange), ticks, seed)
+    first = start_prices(exchange)
+    return PriceFeed(kind, first if start else {}, ticks, seed, symbols=set(first))
 
 
 def index_targets(exchange: IndexTarget, feed: PriceFeed) -> dict[str, list[tuple[str, int, int]]]:
@@ -63,7 +65,7 @@ def index_targets(exchange: IndexTarget, feed: PriceFeed) -> dict[str, list[tupl
     converting feed ticks into that market's ticks (exact when the tick grids nest, else floor)."""
     markets = {m.symbol: m for m in exchange.spec.markets}
     out: dict[str, list[tuple[str, int, int]]] = {}
-    for symbol in feed.prices:
+    for symbol in [m for m in markets if m in feed.symbols]:  # in the configuration's order
         source = markets[symbol]
         source_places, source_unit = tick_grid(source)
         for target in markets.values():

@@ -6,6 +6,11 @@ Layout::
     DIR/journal.log           the command journal (its active segment)
     DIR/journal-<a>-<b>.log   archived journal segments, entries a..b (kept: the complete record)
     DIR/snapshots/*.bin       snapshots at exact sequence numbers
+    DIR/writer.lock           the writer's OS lock: holder pid/host/start time and writer epoch
+
+One writer: :class:`Exchange` takes the writer lock (``writer_lock.WriterLock``) before it reads
+anything and holds it until :meth:`Exchange.close` (or the process ends); a second writer is
+refused at once with the holder named. Each writer stamps its records with the next writer epoch.
 
 Recovery = newest intact snapshot + every journal entry after it. Opening for writing also
 truncates a torn journal tail; read-only recovery (``rucksack replay``) only reports it.
@@ -40,6 +45,7 @@ from rucksack.exchange.core.state import Snapshot, restore, state_hash, take_sna
 from rucksack.exchange.sequencer.journal import JournalWriter, ScanResult, read_journal
 from rucksack.exchange.sequencer.sequencer import Listener, Sequencer
 from rucksack.exchange.sequencer.snapshots import SnapshotStore
+from rucksack.exchange.sequencer.writer_lock import WriterLock
 
 CONFIG_NAME = "config.toml"
 JOURNAL_NAME = "journal.log"
@@ -73,6 +79,7 @@ class Recovered:
     replayed: int
     torn_bytes: int
     skipped_snapshots: list[str] = field(default_factory=list)
+    journal_epoch: int = 0  # the writer epoch of the journal's last record read
 
 
 def init_data_dir(path: Path, config_text: str) -> ExchangeSpec:
@@ -107,6 +114,7 @@ def recover(
     spec: ExchangeSpec | None = None,
     events_after: int | None = None,
     on_events: Listener | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> Recovered:
     """Rebuild the engine from the newest intact snapshot plus the journal tail (read-only).
 
@@ -116,6 +124,8 @@ def recover(
     With ``events_after``, start from the newest snapshot at or below that sequence number and
     hand the events of every later command to ``on_events``: that is how read models catch up
     (or rebuild from nothing with ``events_after=0``).
+
+    ``progress(n)``, when given, is told of every ``n`` commands replayed (an operator's bar).
     """
     if spec is None:
         spec = read_spec(path)
@@ -136,11 +146,13 @@ def recover(
         if on_events is not None and events_after is not None and entry.seq > events_after:
             on_events(entry.seq, entry.ts_us, events)
         replayed += 1
+        if progress is not None and replayed % 1000 == 0:
+            progress(1000)
     if result.last_seq < snapshot_seq:
         raise ValueError(
             f"snapshot at {snapshot_seq} is ahead of the journal ({result.last_seq}); the journal lost data"
         )
-    return Recovered(engine, spec, snapshot_seq, replayed, result.torn_bytes, store.skipped)
+    return Recovered(engine, spec, snapshot_seq, replayed, result.torn_bytes, store.skipped, result.last_epoch)
 
 
 class Exchange:
@@ -157,16 +169,28 @@ class Exchange:
         events_after: int | None = None,
         on_events: Listener | None = None,
         snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
+        lock: WriterLock | None = None,
     ) -> None:
         self.path = path
-        secure_data_dir(path)
-        recovered = recover(path, spec=spec, events_after=events_after, on_events=on_events)
+        # the writer lock first: nothing is read or written before this process is the only writer
+        self.lock = lock if lock is not None else WriterLock.acquire(path)
+        try:
+            secure_data_dir(path)
+            recovered = recover(path, spec=spec, events_after=events_after, on_events=on_events)
+            self.journal = JournalWriter(
+                path / JOURNAL_NAME,
+                fsync=fsync,
+                threaded=threaded_journal,
+                after_seq=recovered.engine.last_seq,
+                epoch=self.lock.begin_epoch(recovered.journal_epoch),
+            )
+        except BaseException:
+            if lock is None:
+                self.lock.release()
+            raise
         self.recovered = recovered
         self.spec = recovered.spec
         self.engine = recovered.engine
-        self.journal = JournalWriter(
-            path / JOURNAL_NAME, fsync=fsync, threaded=threaded_journal, after_seq=self.engine.last_seq
-        )
         self.snapshots = SnapshotStore(path / SNAPSHOT_DIR)
         self.sequencer = Sequencer(self.engine, self.journal, clock)
         self.snapshot_every = snapshot_every
@@ -225,8 +249,11 @@ class Exchange:
         return state_hash(self.engine)
 
     def close(self) -> None:
-        self.sequencer.flush()
-        self.journal.close()
+        try:
+            self.sequencer.flush()
+            self.journal.close()
+        finally:
+            self.lock.release()
 
 
 __all__ = ["Exchange", "Recovered", "init_data_dir", "read_spec", "recover"]

@@ -1,16 +1,28 @@
 """Append-only command journal: framed, checksummed records, group commit.
 
-File layout: an 8-byte magic ``RKJOURN1`` then records, each ``<u32 length><u32 crc32>`` followed
-by ``length`` bytes of payload (a MessagePack :class:`~rucksack.exchange.core.commands.Stamped`).
-Sequence numbers inside the payloads are contiguous.
+File layout (format 2): an 8-byte magic ``RKJOURN2`` then records, each ``<u32 length><u32 crc32>
+<u32 epoch>`` followed by ``length`` bytes of payload (a MessagePack
+:class:`~rucksack.exchange.core.commands.Stamped`); the checksum covers the epoch field and the
+payload. The **writer epoch** is the number of the writer that appended the record: each time a
+writer opens the data directory it takes the next epoch (``sequencer.writer_lock``), so the
+epochs of a journal never decrease. Format 1 files (magic ``RKJOURN1``, ``<u32 length><u32
+crc32>`` headers, no epoch: read as epoch 0) are still read; a writer that finds a format-1 active
+file holding entries archives it as a segment (:meth:`JournalWriter.rotate`'s naming) and starts
+a format-2 file, so no file ever mixes the two.
+
+One history: along the whole journal (every segment, then the active file) sequence numbers are
+contiguous, timestamps never go backwards and epochs never go backwards. A journal holding
+records of two histories (two writers on one directory, files spliced together) breaks one of
+these, and reading it raises :class:`JournalCorrupt` naming the file, byte offset and sequence
+number where the second history begins; nothing is replayed past it.
 
 Reading distinguishes two kinds of damage:
 - a **torn tail** (a crash mid-write): the last record is incomplete, runs past the end of the
   file, fails its checksum with nothing after it, or is followed only by zero bytes. It was never
   acknowledged (acks follow the fsync), so it is reported and, on opening for writing, truncated;
 - **corruption** anywhere else (a bad record followed by more data, a payload that does not
-  decode, a gap in sequence numbers): :class:`JournalCorrupt` names the byte offset and nothing
-  is skipped.
+  decode, a gap in sequence numbers, a timestamp or epoch going backwards): :class:`JournalCorrupt`
+  names the byte offset and nothing is skipped.
 
 Segments: :meth:`JournalWriter.rotate` (called at periodic snapshots, when everything queued is
 durable) renames the active file to ``journal-<first seq>-<last seq>.log`` beside it and starts a
@@ -37,6 +49,7 @@ import os
 import re
 import struct
 import threading
+import time
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -45,8 +58,12 @@ import msgspec
 
 from rucksack.exchange.core.commands import Stamped
 
-MAGIC = b"RKJOURN1"
-HEADER = struct.Struct("<II")
+MAGIC = b"RKJOURN2"
+HEADER = struct.Struct("<III")  # length, crc32 of (epoch field + payload), writer epoch
+MAGIC_V1 = b"RKJOURN1"
+HEADER_V1 = struct.Struct("<II")  # length, crc32 of payload (format 1: epoch 0)
+_EPOCH = struct.Struct("<I")
+MAX_EPOCH = 2**32 - 1
 MAX_RECORD = 64 * 1024 * 1024
 _SEGMENT = re.compile(r"journal-(\d{12})-(\d{12})\.log")
 
@@ -57,29 +74,41 @@ _decoder = msgspec.msgpack.Decoder(Stamped)
 class JournalCorrupt(Exception):
     """The journal is damaged somewhere other than its tail; replay refuses to continue."""
 
-    def __init__(self, path: Path, offset: int, why: str) -> None:
-        super().__init__(f"journal {path} is corrupt at byte offset {offset}: {why}")
+    def __init__(self, path: Path, offset: int, why: str, seq: int | None = None) -> None:
+        where = f"byte offset {offset}" if seq is None else f"byte offset {offset} (seq {seq})"
+        super().__init__(f"journal {path} is corrupt at {where}: {why}")
         self.path = path
         self.offset = offset
         self.why = why
+        self.seq = seq
 
 
 def encode_entry(entry: Stamped) -> bytes:
     return _encoder.encode(entry)
 
 
-def frame(payload: bytes) -> bytes:
-    return HEADER.pack(len(payload), zlib.crc32(payload)) + payload
+def frame(payload: bytes, epoch: int = 0) -> bytes:
+    """One format-2 record: header (length, checksum, epoch) and payload."""
+    return HEADER.pack(len(payload), zlib.crc32(payload, zlib.crc32(_EPOCH.pack(epoch))), epoch) + payload
+
+
+def frame_v1(payload: bytes) -> bytes:
+    """One format-1 record (no epoch): what journals written before format 2 hold."""
+    return HEADER_V1.pack(len(payload), zlib.crc32(payload)) + payload
 
 
 class ScanResult:
-    """What reading a journal found: entries, where valid data ends, how many bytes are torn."""
+    """What reading a journal found: entries, where valid data ends, how many bytes are torn, and
+    the last record's sequence number, timestamp and writer epoch."""
 
     def __init__(self) -> None:
         self.valid_end = len(MAGIC)
         self.torn_bytes = 0
         self.count = 0
         self.last_seq = 0
+        self.last_ts_us = 0
+        self.last_epoch = 0
+        self.version = 2
 
 
 def segment_name(first_seq: int, last_seq: int) -> str:
@@ -101,26 +130,36 @@ def read_journal(active: Path, result: ScanResult | None = None, after_seq: int 
     ``result`` describes the active file, except ``last_seq``: the journal's last entry."""
     res = result if result is not None else ScanResult()
     prev = 0
+    before = ScanResult()  # the last record read so far (none while segments are skipped unopened)
     for first, last, path in archived_segments(active.parent):
         if prev and first != prev + 1:
             raise JournalCorrupt(path, 0, f"segment gap: {prev} then {first}")
         if last > after_seq:
             part = ScanResult()
-            yield from read_entries(path, part, after_seq, prev_seq=prev)
+            yield from read_entries(path, part, after_seq, prev_seq=prev, before=before)
             if part.torn_bytes or part.last_seq != last:
                 raise JournalCorrupt(path, part.valid_end, f"archived segment ends at {part.last_seq}, not {last}")
+            before = part
         prev = last
-    yield from read_entries(active, res, after_seq, prev_seq=prev)
+    yield from read_entries(active, res, after_seq, prev_seq=prev, before=before)
+    if res.count == 0:  # an empty active file: the journal's last record is the segments'
+        res.last_ts_us, res.last_epoch = before.last_ts_us, before.last_epoch
     res.last_seq = max(res.last_seq, prev)
 
 
 def read_entries(
-    path: Path, result: ScanResult | None = None, after_seq: int = 0, prev_seq: int = 0
+    path: Path,
+    result: ScanResult | None = None,
+    after_seq: int = 0,
+    prev_seq: int = 0,
+    before: ScanResult | None = None,
 ) -> Iterator[Stamped]:
     """Yield the journal's entries with ``seq > after_seq`` in order; fill ``result`` as it goes.
 
-    ``prev_seq``: the entry before this file's first (a segment's predecessor), 0 when unknown.
-    Raises :class:`JournalCorrupt` on damage other than a torn tail. A missing file reads as empty.
+    ``prev_seq``: the entry before this file's first (a segment's predecessor), 0 when unknown;
+    ``before``: what reading the previous file found (its last timestamp and epoch), if read.
+    Raises :class:`JournalCorrupt` on damage other than a torn tail, and where the records stop
+    being one history (see the module docstring). A missing file reads as empty.
     """
     res = result if result is not None else ScanResult()
     if not path.exists():
@@ -128,22 +167,28 @@ def read_entries(
     data = path.read_bytes()
     size = len(data)
     if size < len(MAGIC):
-        if MAGIC.startswith(data):  # crash while creating the file
+        if MAGIC.startswith(data) or MAGIC_V1.startswith(data):  # crash while creating the file
             res.valid_end = 0
             res.torn_bytes = size
             return
         raise JournalCorrupt(path, 0, "not a rucksack journal (bad magic)")
-    if data[: len(MAGIC)] != MAGIC:
+    magic = data[: len(MAGIC)]
+    if magic not in (MAGIC, MAGIC_V1):
         raise JournalCorrupt(path, 0, "not a rucksack journal (bad magic)")
+    res.version = 2 if magic == MAGIC else 1
+    header = HEADER if res.version == 2 else HEADER_V1
     offset = len(MAGIC)
-    hsize = HEADER.size
+    hsize = header.size
     last_seq = prev_seq
+    last_ts = before.last_ts_us if before is not None else 0
+    last_epoch = before.last_epoch if before is not None else 0
     view = memoryview(data)
     while offset < size:
         if size - offset < hsize:
             res.torn_bytes = size - offset
             break
-        length, crc = HEADER.unpack_from(data, offset)
+        length, crc, *rest = header.unpack_from(data, offset)
+        epoch = rest[0] if rest else 0
         end = offset + hsize + length
         if length == 0 or length > MAX_RECORD or end > size:
             if end > size or _only_zeros(view[offset:]):
@@ -151,7 +196,7 @@ def read_entries(
                 break
             raise JournalCorrupt(path, offset, f"impossible record length {length}")
         payload = view[offset + hsize : end]
-        if zlib.crc32(payload) != crc:
+        if _checksum(payload, rest) != crc:
             if end == size or _only_zeros(view[end:]):
                 res.torn_bytes = size - offset
                 break
@@ -161,14 +206,29 @@ def read_entries(
         except msgspec.DecodeError as exc:
             raise JournalCorrupt(path, offset, f"record does not decode: {exc}") from exc
         if last_seq and entry.seq != last_seq + 1:
-            raise JournalCorrupt(path, offset, f"sequence gap: {last_seq} then {entry.seq}")
-        last_seq = entry.seq
+            raise JournalCorrupt(path, offset, f"sequence gap: {last_seq} then {entry.seq}", entry.seq)
+        if entry.ts_us < last_ts:
+            raise JournalCorrupt(
+                path, offset, f"timestamp goes backwards: {last_ts} then {entry.ts_us} (a second history)", entry.seq
+            )
+        if epoch < last_epoch:
+            raise JournalCorrupt(
+                path, offset, f"writer epoch goes backwards: {last_epoch} then {epoch} (a second history)", entry.seq
+            )
+        last_seq, last_ts, last_epoch = entry.seq, entry.ts_us, epoch
         offset = end
         res.valid_end = offset
         res.count += 1
-        res.last_seq = last_seq
+        res.last_seq, res.last_ts_us, res.last_epoch = last_seq, last_ts, last_epoch
         if entry.seq > after_seq:
             yield entry
+
+
+def _checksum(payload: memoryview, epoch_field: list[int]) -> int:
+    """A record's checksum: of the payload (format 1), or of the epoch field then the payload."""
+    if not epoch_field:
+        return zlib.crc32(payload)
+    return zlib.crc32(payload, zlib.crc32(_EPOCH.pack(epoch_field[0])))
 
 
 def _only_zeros(view: memoryview) -> bool:
@@ -189,15 +249,30 @@ class JournalWriter:
     ``fsync=False`` skips ``fdatasync`` (tests and benchmarks of the CPU path only; never for a
     real exchange). ``on_durable(seq)`` is called from the flusher thread after each group.
     ``after_seq``: the last entry of the archived segments before ``path`` (0: none).
+    ``epoch``: the writer epoch stamped on every record appended (never below the file's last).
     """
 
-    def __init__(self, path: Path, *, fsync: bool = True, threaded: bool = True, after_seq: int = 0) -> None:
+    def __init__(
+        self, path: Path, *, fsync: bool = True, threaded: bool = True, after_seq: int = 0, epoch: int = 0
+    ) -> None:
         self.path = path
         result = scan(path)  # raises JournalCorrupt on mid-file damage
+        if not 0 <= epoch <= MAX_EPOCH or epoch < result.last_epoch:
+            raise ValueError(f"writer epoch {epoch} is below the journal's last ({result.last_epoch})")
+        self.epoch = epoch
         self.torn_bytes_truncated = result.torn_bytes
         exists = path.exists()
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
-        if not exists or result.valid_end == 0:
+        if result.version == 1 and result.count:  # format 1 with entries: archived whole, format 2 after
+            if result.torn_bytes:
+                os.ftruncate(self._fd, result.valid_end)
+            os.fsync(self._fd)
+            os.close(self._fd)
+            os.rename(path, path.with_name(segment_name(result.last_seq - result.count + 1, result.last_seq)))
+            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            result.count = 0
+            exists = False
+        if not exists or result.valid_end == 0 or result.version == 1:
             os.ftruncate(self._fd, 0)
             os.write(self._fd, MAGIC)
         elif result.torn_bytes:
@@ -211,6 +286,8 @@ class JournalWriter:
         self.first_seq = self.last_seq - result.count + 1  # of the active file's first entry (or next)
         self.flushes = 0
         self.on_durable: Callable[[int], None] | None = None
+        # called with (records, fdatasync seconds) after each group is written and synced (metrics)
+        self.on_group: Callable[[int, float], None] | None = None
         self._queue: list[bytes] = []
         self._queued_seq = self.last_seq
         self._cond = threading.Condition()
@@ -224,7 +301,7 @@ class JournalWriter:
 
     def append(self, seq: int, payload: bytes) -> None:
         """Queue one record; it becomes durable at the next group flush."""
-        record = HEADER.pack(len(payload), zlib.crc32(payload)) + payload
+        record = frame(payload, self.epoch)
         with self._cond:
             if self._error is not None:
                 raise RuntimeError("journal writer failed") from self._error
@@ -322,8 +399,14 @@ class JournalWriter:
         view = memoryview(b"".join(batch))
         while view:
             view = view[os.write(self._fd, view) :]
+        synced = 0.0
         if self._fsync:
+            started = time.perf_counter()
             os.fdatasync(self._fd)
+            synced = time.perf_counter() - started
+        hook = self.on_group
+        if hook is not None:
+            hook(len(batch), synced)
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -127,3 +127,60 @@ def test_inline_mode_syncs_only_when_the_owner_flushes(tmp_path: Path) -> None:
     assert writer.wait_durable(4)  # flushes in the caller's thread
     writer.close()
     assert scan(path).last_seq == 4
+
+
+def stamped(seq: int, ts_us: int) -> bytes:
+    return encode_entry(Stamped(seq, ts_us, Deposit(1000, "USDC", seq, f"tx-{seq}")))
+
+
+def test_records_carry_the_writer_epoch_and_the_checksum_covers_it(tmp_path: Path) -> None:
+    path = tmp_path / "j.log"
+    writer = JournalWriter(path, epoch=7)
+    writer.append(1, entry(1))
+    writer.close()
+    data = bytearray(path.read_bytes())
+    assert HEADER.unpack_from(data, len(MAGIC))[2] == 7
+    result = scan(path)
+    assert (result.last_seq, result.last_epoch, result.last_ts_us) == (1, 7, 1_001)
+    with pytest.raises(ValueError, match="below the journal's last"):
+        JournalWriter(path, epoch=6)  # a writer never stamps an older epoch after a newer one
+    data[len(MAGIC) + 8] = 3  # the epoch field changed: the record no longer checks (here torn: last)
+    path.write_bytes(bytes(data))
+    assert scan(path).torn_bytes == len(data) - len(MAGIC)
+
+
+def test_timestamps_going_backwards_are_a_second_history(tmp_path: Path) -> None:
+    path = tmp_path / "j.log"
+    records = [frame(stamped(1, 500)), frame(stamped(2, 600)), frame(stamped(3, 550)), frame(stamped(4, 700))]
+    path.write_bytes(MAGIC + b"".join(records))
+    with pytest.raises(JournalCorrupt) as info:
+        scan(path)
+    offset = len(MAGIC) + len(records[0]) + len(records[1])
+    assert (info.value.offset, info.value.seq) == (offset, 3)
+    assert f"{path} is corrupt at byte offset {offset} (seq 3): timestamp goes backwards: 600 then 550" in str(
+        info.value
+    )
+
+
+def test_epochs_going_backwards_are_a_second_history(tmp_path: Path) -> None:
+    path = tmp_path / "j.log"
+    path.write_bytes(MAGIC + frame(stamped(1, 1), 2) + frame(stamped(2, 2), 3) + frame(stamped(3, 3), 2))
+    with pytest.raises(JournalCorrupt, match=r"\(seq 3\): writer epoch goes backwards: 3 then 2"):
+        scan(path)
+
+
+def test_format_1_journals_still_read_and_a_writer_archives_them(tmp_path: Path) -> None:
+    """Journals written before the epoch (magic RKJOURN1, 8-byte headers) replay as epoch 0; the
+    next writer archives the old active file as a segment and continues in format 2."""
+    from rucksack.exchange.sequencer.journal import MAGIC_V1, frame_v1, read_journal
+
+    path = tmp_path / "journal.log"
+    path.write_bytes(MAGIC_V1 + b"".join(frame_v1(entry(s)) for s in range(1, 4)) + frame_v1(entry(4))[:7])
+    result = scan(path)
+    assert (result.version, result.last_seq, result.last_epoch, result.torn_bytes) == (1, 3, 0, 7)
+    writer = JournalWriter(path, epoch=1)
+    writer.append(4, entry(4))
+    writer.close()
+    assert (tmp_path / "journal-000000000001-000000000003.log").read_bytes()[:8] == MAGIC_V1
+    assert path.read_bytes()[:8] == MAGIC and scan(path).last_epoch == 1
+    assert [e.seq for e in read_journal(path)] == [1, 2, 3, 4]

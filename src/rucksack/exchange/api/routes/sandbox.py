@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rucksack.exchange.api.errors import ApiError, bad_request
+from rucksack.exchange.api.errors import bad_request
 from rucksack.exchange.api.routes.subaccounts import parse_public_key
 from rucksack.exchange.api.wire import parse_amount
 from rucksack.exchange.core import queries
@@ -70,26 +70,6 @@ async def sandbox_signup(service: ExchangeService, body: Any) -> Any:
 
 async def sandbox_set_price(service: ExchangeService, body: Any) -> Any:
     """Move the reference price the demo makers quote around (``rucksack sandbox price``)."""
-    if not isinstance(body, dict):
-        raise bad_request("body must be a JSON object")
-    mw = service.wire.market(body.get("symbol"))
-    ticks = mw.parse_price(body.get("price"))
-    if service.feed is None or mw.symbol not in service.feed.prices:
-        raise bad_request(f"no price feed drives {mw.symbol} on this server")
-    from rucksack.exchange.core.commands import SetIndexPrice
-    from rucksack.exchange.feeds.index import index_targets
+    from rucksack.exchange.api.routes.operator import set_index_price  # (it imports this module)
 
-    targets = [(market, ticks * num // den) for market, num, den in index_targets(service, service.feed)[mw.symbol]]
-    for market, price in targets:  # every market it drives must accept the price: check all before any moves
-        limit = service.wire.markets[market]
-        if not limit.spec.min_price_ticks <= price <= limit.spec.max_price_ticks:
-            raise ApiError(
-                400,
-                "INVALID_PRICE",
-                f"price must be within {market}'s limits {limit.price(limit.spec.min_price_ticks)}"
-                f"..{limit.price(limit.spec.max_price_ticks)}",
-            )
-    service.feed.set(mw.symbol, ticks)
-    for market, price in targets:
-        await service.submit(SetIndexPrice(market, price))  # at once, not at the next feed step
-    return {"symbol": mw.symbol, "price": mw.price(ticks)}
+    return await set_index_price(service, body)
