@@ -97,6 +97,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     native = args.native or os.environ.get("RUCKSACK_NATIVE") or None
     # before the server's imports load the core: which one runs is decided here, and said once
     sys.stderr.write(f"rucksack: {use_compiled(Path(native) if native else None)}\n")
+    if native:  # the gateway processes load the same core
+        os.environ["RUCKSACK_NATIVE"] = native
     from rucksack.exchange.server import serve
 
     return serve(
@@ -113,6 +115,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         chain_poll=args.chain_poll,
         sweep_every=args.sweep_every,
         snapshot_every=args.snapshot_every,
+        gateways=(os.cpu_count() or 1) if args.gateways is None else args.gateways,
     )
 
 
@@ -199,6 +202,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     serve.add_argument("--no-makers", action="store_true", help="start without the demo market makers")
     serve.add_argument("--production", action="store_true", help="disable sandbox endpoints (no admin token)")
     serve.add_argument("--seed", type=int, default=7)
+    serve.add_argument(
+        "--gateways",
+        type=int,
+        default=None,
+        help="gateway processes serving the API in front of the sequencer process (default: the number of "
+        "cores; 0: one process does everything)",
+    )
     serve.add_argument(
         "--unsafe-no-fsync",
         action="store_true",
