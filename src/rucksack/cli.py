@@ -54,7 +54,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.what == "api":
         from rucksack.bench.api_bench import bench_api
 
-        _print(bench_api(args.orders, [int(c) for c in args.connections.split(",")]))
+        gateways = [int(g) for g in args.gateways.split(",")]
+        _print(bench_api(args.orders, [int(c) for c in args.connections.split(",")], gateways, args.batch))
         return 0
     if args.what == "engine":
         _print(
@@ -280,6 +281,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     api = bsub.add_parser("api", help="signed orders/s and latency through the HTTP server on loopback")
     api.add_argument("--orders", type=int, default=20_000)
     api.add_argument("--connections", default="1,8", help="comma-separated connection counts, one run each")
+    api.add_argument(
+        "--gateways", default="1,2", help="comma-separated gateway counts, one server each (0: one process)"
+    )
+    api.add_argument("--batch", type=int, default=None, help="also run batch requests of this many orders (max 50)")
     api.set_defaults(func=cmd_bench)
     jour = bsub.add_parser("journal", help="acknowledged durable commands per second")
     jour.add_argument("--records", type=int, default=500_000)

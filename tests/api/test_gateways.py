@@ -102,6 +102,7 @@ def test_gateway_killed_under_load_loses_no_acknowledged_order(server: Server) -
     threads = [threading.Thread(target=load, args=(n,)) for n in range(LOAD_THREADS)]
     for t in threads:
         t.start()
+
     def wait_for_acks(count: int) -> None:  # however slow a shared host makes each request
         deadline = time.monotonic() + 60
         while sum(len(a) for a in acked) < count:
@@ -134,7 +135,9 @@ def test_gateway_killed_under_load_loses_no_acknowledged_order(server: Server) -
         for client_id, order_id in acked[n].items():
             assert by_client_id.get(client_id) == [order_id], f"acknowledged order {order_id} lost or doubled"
         for client_id in unanswered[n]:
-            assert len(by_client_id.get(client_id, [])) == 1, f"clientId {client_id} applied {by_client_id.get(client_id)}"
+            assert len(by_client_id.get(client_id, [])) == 1, (
+                f"clientId {client_id} applied {by_client_id.get(client_id)}"
+            )
         assert len(orders) == len(acked[n]) + len(unanswered[n])
         # every gateway (fresh connections land on either) tells the same story
         for _ in range(6):
