@@ -157,7 +157,8 @@ def _serve_with_gateways(
         if not sandbox:
             argv.append("--production")
         supervisor = Supervisor(argv, gateways)
-        app = create_app(service, [*background, link.serve, supervisor.run])
+        # the supervisor first: at shutdown its gateways stop gracefully while the link still answers
+        app = create_app(service, [*background, supervisor.run, link.serve], websockets=False)
         config = uvicorn.Config(
             app, uds=str(internal), log_level="warning", access_log=False, lifespan="on", ws_max_size=MAX_FRAME
         )

@@ -22,7 +22,6 @@ restarts it, and the new process starts from a fresh ``Welcome``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from pathlib import Path
 
@@ -93,10 +92,8 @@ class GatewayLink:
         server = await asyncio.start_unix_server(self._peer, path=str(self.path), limit=READ_SIZE)
         try:
             await asyncio.Future()
-        finally:
+        finally:  # connected gateways keep their link until they exit (the supervisor stops them)
             server.close()
-            for peer in self.peers:
-                peer.writer.close()
 
     async def _peer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = Peer(writer)
@@ -160,8 +157,3 @@ class GatewayLink:
             data = frame(Visible(low))
             for peer in self.peers:
                 peer.send(data)
-
-    def close(self) -> None:
-        for peer in self.peers:
-            with contextlib.suppress(Exception):
-                peer.flush()
