@@ -58,7 +58,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.what == "api":
         from rucksack.bench.api_bench import bench_api
 
-        _print(bench_api(args.orders, [int(c) for c in args.connections.split(",")]))
+        gateways = [int(g) for g in args.gateways.split(",")]
+        _print(bench_api(args.orders, [int(c) for c in args.connections.split(",")], gateways, args.batch))
         return 0
     if args.what == "engine":
         _print(
@@ -101,6 +102,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     native = args.native or os.environ.get("RUCKSACK_NATIVE") or None
     # before the server's imports load the core: which one runs is decided here, and said once
     sys.stderr.write(f"rucksack: {use_compiled(Path(native) if native else None)}\n")
+    if native:  # the gateway processes load the same core
+        os.environ["RUCKSACK_NATIVE"] = native
     from rucksack.exchange.sequencer.journal import JournalCorrupt
     from rucksack.exchange.sequencer.writer_lock import DataDirLocked
     from rucksack.exchange.server import serve
@@ -121,6 +124,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             sweep_every=args.sweep_every,
             snapshot_every=args.snapshot_every,
             operator_key=args.operator_key,
+            gateways=(os.cpu_count() or 1) if args.gateways is None else args.gateways,
         )
     except DataDirLocked as exc:  # a second writer: refused at once, naming the holder
         sys.stderr.write(f"rucksack serve: {exc}\n")
@@ -293,6 +297,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     )
     serve.add_argument("--seed", type=int, default=7)
     serve.add_argument(
+        "--gateways",
+        type=int,
+        default=None,
+        help="gateway processes serving the API in front of the sequencer process (default: the number of "
+        "cores; 0: one process does everything)",
+    )
+    serve.add_argument(
         "--unsafe-no-fsync",
         action="store_true",
         help="benchmarks only: acknowledge without fdatasync (a power cut can lose acked orders)",
@@ -388,6 +399,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     api = bsub.add_parser("api", help="signed orders/s and latency through the HTTP server on loopback")
     api.add_argument("--orders", type=int, default=20_000)
     api.add_argument("--connections", default="1,8", help="comma-separated connection counts, one run each")
+    api.add_argument(
+        "--gateways", default="1,2", help="comma-separated gateway counts, one server each (0: one process)"
+    )
+    api.add_argument("--batch", type=int, default=None, help="also run batch requests of this many orders (max 50)")
     api.set_defaults(func=cmd_bench)
     jour = bsub.add_parser("journal", help="acknowledged durable commands per second")
     jour.add_argument("--records", type=int, default=500_000)

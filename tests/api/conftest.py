@@ -38,9 +38,22 @@ class Server:
 
 
 def start_server(data_dir: Path, *extra: str) -> Server:
+    """A server on ``data_dir``: one process (``--gateways 0``) unless ``extra`` names a gateway count."""
     port = free_port()
+    gateways = [] if any(a.startswith("--gateways") for a in extra) else ["--gateways", "0"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rucksack", "serve", "--data-dir", str(data_dir), "--port", str(port), *extra],
+        [
+            sys.executable,
+            "-m",
+            "rucksack",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+            *gateways,
+            *extra,
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -155,5 +168,15 @@ def _render(value: Any) -> str:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     srv = start_server(tmp_path_factory.mktemp("exchange"), "--no-makers", "--feed", "manual")
+    yield srv
+    srv.stop()
+
+
+def serve_gateways(tmp_path_factory: pytest.TempPathFactory, gateways: int) -> Iterator[Server]:
+    """A server with ``gateways`` gateway processes in front of its sequencer process (for a
+    module's ``server`` fixture: the real client suites run against two, and cannot tell)."""
+    srv = start_server(
+        tmp_path_factory.mktemp("exchange"), "--no-makers", "--feed", "manual", "--gateways", str(gateways)
+    )
     yield srv
     srv.stop()

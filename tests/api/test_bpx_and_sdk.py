@@ -6,6 +6,7 @@ import json
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,17 @@ from backpack_exchange_sdk.authenticated import AuthenticationClient
 from backpack_exchange_sdk.public import PublicClient
 from backpack_exchange_sdk.websocket import WebSocketClient
 
-from tests.api.conftest import Server, sandbox_account
+from tests.api.conftest import Server, sandbox_account, serve_gateways
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module", name="server")
+def two_gateways(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """This client suite runs against two gateway processes in front of the sequencer (issue 15)."""
+    yield from serve_gateways(tmp_path_factory, 2)
+
+
 ROOT = Path(__file__).resolve().parents[2]
 BPX_PYTHON = ROOT / ".venv-bpx" / "bin" / "python"
 

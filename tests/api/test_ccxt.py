@@ -7,9 +7,15 @@ from collections.abc import Iterator
 import ccxt
 import pytest
 
-from tests.api.conftest import Server, sandbox_account
+from tests.api.conftest import Server, sandbox_account, serve_gateways
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module", name="server")
+def two_gateways(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """This client suite runs against two gateway processes in front of the sequencer (issue 15)."""
+    yield from serve_gateways(tmp_path_factory, 2)
 
 
 def client(server: Server, creds: object | None = None) -> ccxt.backpack:

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from typing import Any
 
 import ccxt.pro
 import pytest
 
-from tests.api.conftest import Creds, Server, sandbox_account
+from tests.api.conftest import Creds, Server, sandbox_account, serve_gateways
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module", name="server")
+def two_gateways(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """This client suite runs against two gateway processes in front of the sequencer (issue 15)."""
+    yield from serve_gateways(tmp_path_factory, 2)
 
 
 def pro(server: Server, creds: Creds | None = None) -> Any:

@@ -1,11 +1,19 @@
 """``rucksack bench api``: signed orders per second through the real HTTP server, on loopback.
 
-The server runs in its own process (``rucksack serve --no-makers``, journal fsync on) and the
-load generator in this one, so each has a core. Requests are signed before timing (ED25519
-signing is the client's cost, not the server's) with a 60 s window; each connection is a raw
-HTTP/1.1 keep-alive socket driven closed-loop by asyncio. Orders alternate bids and asks at
-prices that rest (pure order-entry path: auth, parse, sequencer, journal group commit, response).
-Reported: orders/s, p50/p99 latency, and the server's CPU seconds per order.
+The server runs in its own processes (``rucksack serve --no-makers --gateways G``: with G >= 1 a
+sequencer process and G gateway processes; 0 is the single-process server) and the load generator
+in this one. Requests are signed before timing (ED25519 signing is the client's cost, not the
+server's) with a 60 s window; each connection is a raw HTTP/1.1 keep-alive socket driven
+closed-loop by asyncio. Orders alternate bids and asks at prices that rest (pure order-entry path:
+auth, parse, validate, sequencer, journal group commit, projection, replicas, response), one per
+``POST /api/v1/order`` (batch 1) or ``batch`` per ``POST /api/v1/orders`` under one signature.
+
+One run per gateway count, durability (journal fsync on, and ``--unsafe-no-fsync``), batch size and
+connection count; the last line printed is
+``{"bench": "api", "runs": [{"gateways", "batch", "durable", "connections", "orders_per_s",
+"p50_ms", "p99_ms", "server_cpu_us_per_order"}, ...]}``. Latencies are per request (a batch
+request's covers its whole batch); the server's CPU is the user+system time of every process of
+the server (sequencer and gateways) over the run, per order.
 """
 
 from __future__ import annotations
@@ -35,8 +43,48 @@ def _free_port() -> int:
 
 
 def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User+system CPU seconds of ``pid`` and its live descendants (the gateways)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            children = (task / "children").read_text().split()
+        except FileNotFoundError:
+            continue
+        total += sum(_cpu_seconds(int(child)) for child in children)
+    return total
+
+
+def _order(n: int) -> dict[str, str]:
+    side = "Bid" if n % 2 == 0 else "Ask"
+    price = f"{99 - (n % 97) / 100:.2f}" if side == "Bid" else f"{101 + (n % 97) / 100:.2f}"
+    return {"orderType": "Limit", "price": price, "quantity": "0.1", "side": side, "symbol": "SOL_USDC"}
+
+
+def _signed_batches(secret: str, api_key: str, requests: int, batch: int, offset: int) -> list[bytes]:
+    """``requests`` signed ``POST /api/v1/orders`` requests of ``batch`` orders each."""
+    key = nacl.signing.SigningKey(base64.b64decode(secret))
+    out = []
+    ts = int(time.time() * 1000)
+    for r in range(requests):
+        orders = [_order(offset + r * batch + i) for i in range(batch)]
+        text = json.dumps(orders, separators=(",", ":"))
+        message = "&".join(
+            "instruction=orderExecute&" + "&".join(f"{k}={v}" for k, v in sorted(o.items())) for o in orders
+        )
+        message += f"&timestamp={ts}&window=60000"
+        signature = base64.b64encode(key.sign(message.encode()).signature).decode()
+        out.append(
+            (
+                f"POST /api/v1/orders HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                f"X-API-Key: {api_key}\r\nX-Signature: {signature}\r\nX-Timestamp: {ts}\r\nX-Window: 60000\r\n"
+                f"Content-Length: {len(text)}\r\n\r\n{text}"
+            ).encode()
+        )
+    return out
 
 
 def _signed_requests(secret: str, api_key: str, count: int, offset: int) -> list[bytes]:
@@ -44,10 +92,7 @@ def _signed_requests(secret: str, api_key: str, count: int, offset: int) -> list
     out = []
     ts = int(time.time() * 1000)
     for i in range(count):
-        n = offset + i
-        side = "Bid" if n % 2 == 0 else "Ask"
-        price = f"{99 - (n % 97) / 100:.2f}" if side == "Bid" else f"{101 + (n % 97) / 100:.2f}"
-        body = {"orderType": "Limit", "price": price, "quantity": "0.1", "side": side, "symbol": "SOL_USDC"}
+        body = _order(offset + i)
         text = json.dumps(body, separators=(",", ":"), sort_keys=True)
         message = "instruction=orderExecute&" + "&".join(f"{k}={v}" for k, v in sorted(body.items()))
         message += f"&timestamp={ts}&window=60000"
@@ -94,70 +139,71 @@ def _pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
 
 
-def bench_api(orders: int, connections: list[int]) -> dict[str, Any]:
-    durable = _bench_server(orders, connections, fsync=True)
-    cpu_only = _bench_server(orders, connections, fsync=False)
-    best = max(durable, key=lambda r: r["orders_per_s"])
-    return {
-        "bench": "api",
-        "orders_per_s": best["orders_per_s"],
-        "p50_ms": durable[0]["p50_ms"],
-        "p99_ms": durable[0]["p99_ms"],
-        "durable": durable,
-        "no_fsync": cpu_only,
-    }
+def bench_api(
+    orders: int, connections: list[int], gateways: list[int] | None = None, batch: int | None = None
+) -> dict[str, Any]:
+    """Every run (see the module docstring); ``orders`` per single-order run, 5x that per batch run."""
+    runs: list[dict[str, Any]] = []
+    for count in gateways if gateways is not None else [0]:
+        for durable in (True, False):
+            for size in [1] + ([batch] if batch and batch > 1 else []):
+                total = orders if size == 1 else orders * 5
+                runs += _bench_server(total, connections, fsync=durable, gateways=count, batch=size)
+    return {"bench": "api", "runs": runs}
 
 
-def _bench_server(orders: int, connections: list[int], *, fsync: bool) -> list[dict[str, Any]]:
+def _start(data: Path, port: int, fsync: bool, gateways: int) -> subprocess.Popen[bytes]:
+    extra = [] if fsync else ["--unsafe-no-fsync"]
+    command = [sys.executable, "-m", "rucksack", "serve", "--data-dir", str(data), "--port", str(port)]
+    command += ["--no-makers", "--feed", "manual", "--gateways", str(gateways), *extra]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not (data / "admin.token").exists() or not _up(port):
+        if time.monotonic() > deadline or server.poll() is not None:
+            raise SystemExit("server did not start")
+        time.sleep(0.1)
+    time.sleep(1.0 if gateways > 1 else 0.0)  # the last gateway joins a moment after the first
+    return server
+
+
+def _bench_server(
+    orders: int, connections: list[int], *, fsync: bool, gateways: int, batch: int
+) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
         port = _free_port()
-        extra = [] if fsync else ["--unsafe-no-fsync"]
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "rucksack",
-                "serve",
-                "--data-dir",
-                str(data),
-                "--port",
-                str(port),
-                "--no-makers",
-                "--feed",
-                "manual",
-                *extra,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        server = _start(data, port, fsync, gateways)
         try:
-            deadline = time.monotonic() + 60
-            while not (data / "admin.token").exists() or not _up(port):
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("server did not start")
-                time.sleep(0.1)
             api_key, secret = new_keypair()
-            _admin(port, data, {"publicKey": api_key, "fund": {"USDC": "100000000", "SOL": "1000000"}})
+            _admin(port, data, {"publicKey": api_key, "fund": {"USDC": "1000000000", "SOL": "10000000"}})
             results = []
             offset = 0
             for conns in connections:
-                per = max(1, orders // conns)
-                batches = [_signed_requests(secret, api_key, per, offset + i * per) for i in range(conns)]
-                offset += per * conns
+                per = max(1, orders // conns // batch)  # requests per connection
+                if batch == 1:
+                    work = [_signed_requests(secret, api_key, per, offset + i * per) for i in range(conns)]
+                else:
+                    work = [
+                        _signed_batches(secret, api_key, per, batch, offset + i * per * batch) for i in range(conns)
+                    ]
+                offset += per * conns * batch
                 cpu0 = _cpu_seconds(server.pid)
-                seconds, latencies, errors = asyncio.run(_run(port, batches))
+                seconds, latencies, errors = asyncio.run(_run(port, work))
                 cpu = _cpu_seconds(server.pid) - cpu0
-                done = len(latencies)
+                done = len(latencies) * batch
+                sys.stderr.write(
+                    f"api bench: gateways={gateways} batch={batch} durable={fsync} connections={conns}: "
+                    f"{done} orders in {seconds:.3f} s, {errors} error responses\n"
+                )
                 results.append(
                     {
+                        "gateways": gateways,
+                        "batch": batch,
+                        "durable": fsync,
                         "connections": conns,
-                        "orders": done,
-                        "seconds": round(seconds, 3),
                         "orders_per_s": round(done / seconds),
                         "p50_ms": round(_pct(latencies, 0.5), 3),
                         "p99_ms": round(_pct(latencies, 0.99), 3),
-                        "errors": errors,
                         "server_cpu_us_per_order": round(cpu / done * 1e6, 1),
                     }
                 )

@@ -1,15 +1,25 @@
 """``rucksack serve``: the exchange behind Backpack's API on one host and port.
 
-Single process: the sequencer and engine run in the asyncio event loop thread (the only
-writer), the journal's flusher thread does the fsyncs, uvicorn serves HTTP. The data directory
-holds the journal, snapshots, read models and, in sandbox mode, the admin token.
+``--gateways 0``: one process; the sequencer and engine run in the asyncio event loop thread (the
+only writer), the journal's group commit runs from that loop, uvicorn serves HTTP on the port.
+
+``--gateways N`` (N >= 1; the default is the number of cores): this process is the sequencer
+(sequencer, engine, journal, read-model projection, scheduler, makers, index feed, custody) and
+serves the API only on a private Unix socket (the routes gateways proxy); it starts N gateway
+processes (``exchange.gateway``) that serve the public port together (``SO_REUSEPORT``), links them
+over another Unix socket (``gateway.link``) and restarts any that exits (``gateway.supervisor``).
+Both sockets live in a private temporary directory, removed at exit.
+
+The data directory holds the journal, snapshots, read models and, in sandbox mode, the admin token.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -114,6 +124,7 @@ def serve(
     sweep_every: int = 10,
     snapshot_every: int | None = None,
     operator_key: str | None = None,
+    gateways: int = 0,
 ) -> int:
     """Run the exchange until stopped. Production (``sandbox=False``): no makers, no sandbox paths
     or admin token, no grants, the index from ``production_feed`` (docs/api.md "Production mode")."""
@@ -153,16 +164,58 @@ def serve(
         custody = start_custody(service, chain_rpc, confirmations, chain_poll, sweep_every)
         if custody is not None:
             background.append(custody.run)
-    app = create_app(service, background)
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-        ws_max_size=MAX_FRAME,
-        log_config=None,  # uvicorn's records go through our JSON handler
-    )
-    uvicorn.Server(config).run()
+    if gateways <= 0:
+        app = create_app(service, background)
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            ws_max_size=MAX_FRAME,
+            log_config=None,  # uvicorn's records go through our JSON handler
+        )
+        uvicorn.Server(config).run()
+        return 0
+    return _serve_with_gateways(service, background, data_dir, host, port, sandbox, gateways)
+
+
+def _serve_with_gateways(
+    service: ExchangeService,
+    background: list[Callable[[], Awaitable[None]]],
+    data_dir: Path,
+    host: str,
+    port: int,
+    sandbox: bool,
+    gateways: int,
+) -> int:
+    """The sequencer process: the link, the supervised gateways, the API on a private socket."""
+    from rucksack.exchange.gateway.link import GatewayLink
+    from rucksack.exchange.gateway.supervisor import Supervisor
+
+    run_dir = Path(tempfile.mkdtemp(prefix="rucksack-"))  # 0700: the sockets are the owner's alone
+    try:
+        link = GatewayLink(service, run_dir / "link.sock")
+        internal = run_dir / "http.sock"
+        argv = [sys.executable, "-m", "rucksack.exchange.gateway", "--data-dir", str(data_dir), "--host", host]
+        argv += ["--port", str(port), "--link", str(link.path), "--internal", str(internal)]
+        if not sandbox:
+            argv.append("--production")
+        supervisor = Supervisor(argv, gateways)
+        # the supervisor first: at shutdown its gateways stop gracefully while the link still answers
+        app = create_app(service, [*background, supervisor.run, link.serve], websockets=False)
+        config = uvicorn.Config(
+            app,
+            uds=str(internal),
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            ws_max_size=MAX_FRAME,
+            log_config=None,
+        )
+        sys.stderr.write(f"rucksack: sequencer process; {gateways} gateway(s) on port {port}\n")
+        uvicorn.Server(config).run()
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
     return 0

@@ -48,7 +48,7 @@ from rucksack.exchange.api.open_orders import OpenOrders, Steps
 from rucksack.exchange.api.wire import Wire
 from rucksack.exchange.config import default_config_text
 from rucksack.exchange.core.book.order import Order
-from rucksack.exchange.core.commands import Command, Deposit
+from rucksack.exchange.core.commands import Command, Deposit, Stamped
 from rucksack.exchange.core.events import Deposited, Event
 from rucksack.exchange.core.state import Snapshot
 from rucksack.exchange.feeds import PriceFeed
@@ -158,6 +158,11 @@ class ExchangeService:
         # account creation checks then awaits (key free? subaccount count under the cap?): one at a
         # time, so concurrent requests cannot all pass the check and leave keyless accounts behind
         self.accounts_lock = asyncio.Lock()
+        # the gateway link (``serve --gateways N``, exchange.gateway.link): called after each release
+        # with the released commands as journaled, once the read models hold them
+        self.broadcast: Callable[[list[Stamped]], None] | None = None
+        self._unreleased: deque[Stamped] = deque()
+        self._released_seq = self.engine.last_seq
 
     def _admin_token(self) -> str:
         path = admin_token_path(self.data_dir)
@@ -182,17 +187,26 @@ class ExchangeService:
 
     async def submit(self, command: Command) -> list[Event]:
         """Apply ``command``; return its events once the journal holds it durably."""
-        started = time.perf_counter()
-        seq, events = self.sequencer.submit(command)
-        metrics.command_applied(command, time.perf_counter() - started)
+        seq, events = self.submit_nowait(command)
         assert self._loop is not None, "service not started"
         future: asyncio.Future[None] = self._loop.create_future()
         self._waiters.append((seq, future))
-        if self.inline_commit and not self._flush_scheduled:
-            self._flush_scheduled = True
-            self._loop.call_soon(self._flush_inline)
         await future
         return events
+
+    def submit_nowait(self, command: Command) -> tuple[int, list[Event]]:
+        """Sequence, journal and apply ``command`` and schedule its group commit; return its seq
+        and events at once (not yet durable: nobody may be told of them before its release)."""
+        started = time.perf_counter()
+        seq, events = self.sequencer.submit(command)
+        metrics.command_applied(command, time.perf_counter() - started)
+        if self.broadcast is not None:
+            self._unreleased.append(Stamped(seq, self.engine.last_ts_us, command))
+        if self.inline_commit and not self._flush_scheduled:
+            assert self._loop is not None, "service not started"
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush_inline)
+        return seq, events
 
     def _flush_inline(self) -> None:
         """One group commit from the event loop: everything submitted since the last one."""
@@ -204,6 +218,13 @@ class ExchangeService:
         """Publish every durable command now: read models, listeners, then the requests waiting on them."""
         self.sequencer.release()
         self.store.commit()
+        if self.broadcast is not None and self._unreleased:
+            released: list[Stamped] = []
+            unreleased = self._unreleased
+            while unreleased and unreleased[0].seq <= self._released_seq:
+                released.append(unreleased.popleft())
+            if released:
+                self.broadcast(released)
         idle = self._snapshot_job is None or self._snapshot_job.done()
         if idle and not self._closing and self.exchange.snapshot_due():
             started = time.perf_counter()
@@ -243,6 +264,7 @@ class ExchangeService:
 
     def _on_released(self, seq: int, ts_us: int, events: list[Event]) -> None:
         metrics.events_released(events)
+        self._released_seq = seq
         if self.store.failed is None:  # once abandoned, the next start projects from the journal
             try:
                 self.store.project(seq, ts_us, events)

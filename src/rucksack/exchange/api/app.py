@@ -152,8 +152,12 @@ def json_response(payload: Any) -> Response:
     return Response(msgspec.json.encode(payload), media_type=JSON)
 
 
-def create_app(service: ExchangeService, background: list[Callable[[], Awaitable[None]]] | None = None) -> Starlette:
-    """The ASGI app; ``background`` coroutines (demo makers, feeds) run while it serves."""
+def create_app(
+    service: ExchangeService, background: list[Callable[[], Awaitable[None]]] | None = None, *, websockets: bool = True
+) -> Starlette:
+    """The ASGI app; ``background`` coroutines (demo makers, feeds) run while it serves. Without
+    ``websockets`` (the sequencer process behind gateways, whose gateways run the streams) there is
+    no hub and no /ws."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette):  # type: ignore[no-untyped-def]
@@ -176,18 +180,22 @@ def create_app(service: ExchangeService, background: list[Callable[[], Awaitable
         metrics.request_done(request.method, route_label(request.url.path), response.status_code, elapsed)
         return response
 
-    hub = Hub(service)
     # production (no admin token) serves no sandbox path, so its document lists none
     hidden = set() if service.admin_token is not None else set(ADMIN)
     service.openapi = msgspec.json.encode(
         openapi.build(set(PRIVATE) | set(OPERATOR), set(ADMIN) - SANDBOX_OPEN, list(service.wire.markets), hidden)
     )
 
-    async def websocket(socket: WebSocket) -> None:
-        await hub.serve(socket)
+    jobs = [*(background or [])]
+    routes: list[BaseRoute] = []
+    if websockets:
+        hub = Hub(service)
 
-    jobs = [*(background or []), hub.tick]
-    routes: list[BaseRoute] = [WebSocketRoute("/ws", websocket), WebSocketRoute("/", websocket)]
+        async def websocket(socket: WebSocket) -> None:
+            await hub.serve(socket)
+
+        jobs.append(hub.tick)
+        routes += [WebSocketRoute("/ws", websocket), WebSocketRoute("/", websocket)]
     if (WEB_DIR / "index.html").is_file():
 
         async def index(request: Request) -> Response:

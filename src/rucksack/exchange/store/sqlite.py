@@ -231,24 +231,30 @@ class PositionRow:
 class ReadStore:
     """The projector (writes) and the queries behind the history endpoints (reads)."""
 
-    def __init__(self, path: Path, spec: ExchangeSpec) -> None:
+    def __init__(self, path: Path, spec: ExchangeSpec, *, readonly: bool = False) -> None:
+        """Open (or create) the read models; ``readonly``: queries only, on a database another
+        process projects into (a gateway's view; ``project`` is then refused by SQLite)."""
         self.path = path
         self.base_assets = {m.symbol: m.base for m in spec.markets}
         self.quote_assets = {m.symbol: m.quote for m in spec.markets}
         self.lot_tick_atoms = {m.symbol: m.lot_tick_atoms for m in spec.markets}
         self.perps = {m.symbol for m in spec.markets if m.market_type == "PERP"}
-        self.db = self._open()
         self._dirty = False
         self.failed: BaseException | None = None  # set by abandon(): no more writes
         self.liquidating: set[int] = set()
+        self.client_ids: dict[int, int] = {}
+        self.open_positions: dict[tuple[int, str], PositionRow] = {}
+        if readonly:
+            self.db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+            return
+        self.db = self._open()
         # order id -> client id, for every open order that has one (so fills need no query)
-        self.client_ids: dict[int, int] = dict(
+        self.client_ids = dict(
             self.db.execute(
                 "SELECT id, client_id FROM orders WHERE status IN (?, ?) AND client_id >= 0", OPEN_STATUSES
             ).fetchall()
         )
         # open positions, (account, market) -> row: kept in memory, written through on every change
-        self.open_positions: dict[tuple[int, str], PositionRow] = {}
         for r in self._rows("SELECT * FROM positions WHERE state='Open'", []):
             row = PositionRow(r["id"], r["account"], r["market"])
             row.pos.lots, row.pos.cost, row.pos.entry_cost = r["lots"], r["cost"], r["entry_cost"]

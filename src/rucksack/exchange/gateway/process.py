@@ -1,0 +1,157 @@
+"""A gateway process: the whole public API (REST and WebSocket) on the shared public port.
+
+Every gateway binds the same host and port with ``SO_REUSEPORT``, so the kernel spreads incoming
+connections over the live gateways (a connection stays with the gateway that accepted it); one
+that dies stops receiving new connections at once and its supervisor starts a replacement.
+
+What a gateway does itself: HTTP and WebSocket parsing, signature and window checks, validation,
+reads (replica engine, read models opened read-only), WebSocket streams, and forwarding commands
+(``replica.GatewayService.submit``). What it hands to the sequencer process unchanged, over that
+process's private HTTP socket (``PROXIED``): the sandbox/admin endpoints (the price feed, reserves
+snapshots, signup), chain custody (deposit addresses, withdrawals and their chain data) and the
+subaccount/API-key creations whose check-then-write must be serialized in one place. After a
+proxied answer the gateway waits for its replica to have applied everything the sequencer had
+(``sync``), so the client's next request, on any gateway, sees the change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import socket
+import sys
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from rucksack.exchange.api.app import ADMIN, MAX_BODY, OPERATOR, create_app, error_response
+from rucksack.exchange.api.errors import ApiError
+from rucksack.exchange.api.ws import MAX_FRAME
+from rucksack.exchange.gateway.replica import GatewayService, open_link
+from rucksack.exchange.logs import configure as configure_logging
+from rucksack.exchange.sequencer.datadir import read_spec
+
+log = logging.getLogger("rucksack.gateway")
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+PROXIED: frozenset[tuple[str, str]] = frozenset(
+    {
+        *ADMIN,
+        *OPERATOR,  # signed by the operator key the sequencer process holds; journaled there
+        ("GET", "/wapi/v1/capital/deposit/address"),
+        ("GET", "/wapi/v1/capital/deposits"),
+        ("GET", "/wapi/v1/capital/withdrawals"),
+        ("POST", "/wapi/v1/capital/withdrawals"),
+        ("POST", "/api/v1/subaccounts"),
+        ("POST", "/api/v1/subaccounts/apiKeys"),
+    }
+)
+HOP_HEADERS = {b"host", b"content-length", b"connection", b"transfer-encoding", b"keep-alive"}
+
+
+def with_proxy(app: ASGIApp, service: GatewayService, internal: str) -> ASGIApp:
+    """``app`` with the ``PROXIED`` routes answered by the sequencer process (see the docstring)."""
+    client = httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(uds=internal), timeout=120)
+
+    async def proxied(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or (scope["method"], scope["path"]) not in PROXIED:
+            await app(scope, receive, send)
+            return
+        try:
+            body = await _read_body(receive)
+            query = scope.get("query_string", b"").decode("latin-1")
+            url = "http://sequencer" + scope["path"] + (f"?{query}" if query else "")
+            headers = [(k, v) for k, v in scope["headers"] if k.lower() not in HOP_HEADERS]
+            answer = await client.request(scope["method"], url, content=body, headers=headers)
+            await service.sync()
+            status, content, media = answer.status_code, answer.content, answer.headers.get("content-type")
+        except ApiError as err:
+            await error_response(err)(scope, receive, send)
+            return
+        except httpx.HTTPError:
+            log.exception("the sequencer process did not answer %s %s", scope["method"], scope["path"])
+            await error_response(ApiError(503, "SERVICE_UNAVAILABLE", "The exchange is unavailable"))(
+                scope, receive, send
+            )
+            return
+        head = [(b"content-length", str(len(content)).encode())]
+        if media:
+            head.append((b"content-type", media.encode("latin-1")))
+        await send({"type": "http.response.start", "status": status, "headers": head})
+        await send({"type": "http.response.body", "body": content})
+
+    return proxied
+
+
+async def _read_body(receive: Receive) -> bytes:
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise ApiError(413, "INVALID_CLIENT_REQUEST", "request body too large")
+        parts.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(parts)
+
+
+def public_socket(host: str, port: int) -> socket.socket:
+    """The shared public listening socket (``SO_REUSEPORT``: every gateway binds the same port)."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(address)
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+async def run(args: argparse.Namespace) -> None:
+    data_dir = Path(args.data_dir)
+    welcome, link = await open_link(args.link)
+    service = GatewayService(data_dir, read_spec(data_dir), welcome, link, sandbox=args.sandbox)
+    app = with_proxy(create_app(service, []), service, args.internal)
+    sock = public_socket(args.host, args.port)
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="on", ws_max_size=MAX_FRAME, loop="none"
+    )
+    sys.stderr.write(f"rucksack: gateway {os.getpid()} serving http://{args.host}:{args.port} from seq {welcome.seq}\n")
+    await uvicorn.Server(config).serve(sockets=[sock])
+
+
+def main(argv: list[str] | None = None) -> int:
+    from rucksack.exchange.server import pin_recursion_limit
+
+    parser = argparse.ArgumentParser(prog="rucksack-gateway")
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--host", required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--link", required=True, help="the sequencer's gateway link (Unix socket)")
+    parser.add_argument("--internal", required=True, help="the sequencer's private HTTP (Unix socket)")
+    parser.add_argument("--production", dest="sandbox", action="store_false")
+    args = parser.parse_args(argv)
+    pin_recursion_limit()
+    configure_logging()  # one JSON object a line, secrets never (exchange/logs.py)
+    os.umask(0o077)
+    try:
+        import uvloop
+
+        uvloop.run(run(args))
+    except ImportError:
+        asyncio.run(run(args))
+    return 0
