@@ -113,6 +113,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         chain_poll=args.chain_poll,
         sweep_every=args.sweep_every,
         snapshot_every=args.snapshot_every,
+        store=args.store,
     )
 
 
@@ -210,6 +211,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         default=[],
         metavar="URL|CHAIN=URL",
         help="watch deposits and send withdrawals: a devnet root (chain k at URL/k) or one chain's node",
+    )
+    serve.add_argument(
+        "--store",
+        default=None,
+        metavar="URL",
+        help="read models (order history, fills, trades, capital, positions): postgresql://USER@HOST:PORT/DB, "
+        "or sqlite:PATH (default: read.sqlite in the data dir)",
     )
     serve.add_argument("--confirmations", type=int, default=1, help="blocks/slots before a deposit is credited")
     serve.add_argument("--chain-poll", type=float, default=1.0, help="seconds between chain polls")

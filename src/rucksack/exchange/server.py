@@ -47,6 +47,16 @@ def pin_recursion_limit(limit: int = RECURSION_LIMIT) -> None:
     setattr(sys, "setrecursionlimit", keep)  # noqa: B010 (a module attribute, replaced on purpose)
 
 
+def store_name(url: str | None) -> str:
+    """The read store for the start-up line, without a password the URL may carry."""
+    if url is None or not url.startswith(("postgresql://", "postgres://")):
+        return "SQLite"
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"PostgreSQL {parts.hostname}:{parts.port or 5432}{parts.path}"
+
+
 def start_custody(
     service: ExchangeService, chain_rpc: list[str], confirmations: int, poll: float, sweep_every: int = 10
 ) -> Any:
@@ -85,12 +95,13 @@ def serve(
     chain_poll: float = 1.0,
     sweep_every: int = 10,
     snapshot_every: int | None = None,
+    store: str | None = None,
 ) -> int:
     pin_recursion_limit()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     every = DEFAULT_SNAPSHOT_EVERY if snapshot_every is None else snapshot_every
     os.umask(0o077)  # whatever the server writes (read models, reserves, custody seed) is the owner's alone
-    service = ExchangeService(data_dir, sandbox=sandbox, fsync=fsync, snapshot_every=every)
+    service = ExchangeService(data_dir, sandbox=sandbox, fsync=fsync, snapshot_every=every, store=store)
     if not fsync:
         sys.stderr.write("rucksack: WARNING --unsafe-no-fsync: acknowledged orders can be lost on power failure\n")
     rec = service.exchange.recovered
@@ -98,7 +109,7 @@ def serve(
         f"rucksack: recovered seq {service.engine.last_seq} (snapshot {rec.snapshot_seq}, {rec.replayed} "
         f"replayed, {service.exchange.journal.torn_bytes_truncated} torn bytes truncated; "
         f"{f'a snapshot every {every} commands' if every > 0 else 'snapshots at shutdown only'}); "
-        f"{'sandbox' if sandbox else 'production'} mode; http://{host}:{port}\n"
+        f"{'sandbox' if sandbox else 'production'} mode; read models in {store_name(store)}; http://{host}:{port}\n"
     )
     service.feed = make_feed(service, feed, seed)
     background: list[Callable[[], Awaitable[None]]] = []

@@ -54,6 +54,6 @@ def test_a_failing_projection_halts_writes_and_loses_nothing(tmp_path: Path, cap
     assert any("read model projection failed" in r.getMessage() for r in caplog.records)
     restarted = ExchangeService(data, sandbox=False)  # projects both deposits from the journal
     assert restarted.halted is None and restarted.store.last_seq == restarted.engine.last_seq
-    assert sorted(row["ref"] for row in restarted.store.capital(1000, "deposit")) == ["bad", "good"]
+    assert sorted(row["ref"] for row in asyncio.run(restarted.store.capital(1000, "deposit"))) == ["bad", "good"]
     assert restarted.engine.ledger.available(1000, restarted.engine.asset_index["USDC"]) == 12
     restarted.close()
