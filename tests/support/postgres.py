@@ -20,7 +20,20 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-PG_BIN = Path(os.environ.get("RUCKSACK_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+def _pg_bin() -> Path:
+    """``RUCKSACK_PG_BIN``, else Debian's PostgreSQL 15, else the newest Debian PostgreSQL there is."""
+    if os.environ.get("RUCKSACK_PG_BIN"):
+        return Path(os.environ["RUCKSACK_PG_BIN"])
+    preferred = Path("/usr/lib/postgresql/15/bin")
+    found = sorted(
+        (p.parent for p in Path("/usr/lib/postgresql").glob("*/bin/initdb") if p.parent.parent.name.isdigit()),
+        key=lambda b: int(b.parent.name),
+    )
+    return preferred if preferred.exists() or not found else found[-1]
+
+
+PG_BIN = _pg_bin()
 SUPERUSER = "postgres"
 
 
