@@ -120,39 +120,93 @@ def plain(record: asyncpg.Record) -> dict[str, Any]:
     return {k: int(v) if isinstance(v, Decimal) else v for k, v in record.items()}
 
 
-class PostgresStore(SqlReadModels):
-    """The projector's batches written to PostgreSQL by a writer thread, and the queries over it."""
+class PostgresReadModels(SqlReadModels):
+    """The queries alone (what a gateway process holds): a small pool on the store's own thread
+    and loop. It never writes and never touches the schema; opened before the writer has created
+    the tables, its queries fail until the writer has."""
 
-    def __init__(self, dsn: str, spec: ExchangeSpec, *, readers: int = 4) -> None:
+    def __init__(self, dsn: str, *, readers: int = 4) -> None:
         self.dsn = dsn
-        self.on_visible: Callable[[], None] | None = None
-        self._failed: BaseException | None = None
-        self._failed_seq = 0
+        self._closed = False
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="pg-store", daemon=True)
         self._thread.start()
+        try:
+            self._call(self._open_pool(readers))
+        except BaseException:
+            self._stop_loop()
+            raise
+
+    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` on the store's loop and wait for it (from any other thread)."""
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    async def _open_pool(self, readers: int) -> None:
+        self._pool: asyncpg.Pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=readers)
+
+    async def _shut(self) -> None:
+        await self._pool.close()
+
+    def _stop_loop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+
+    def close(self) -> None:
+        """Close the connections and the thread (again: nothing)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._call(self._shut())
+        finally:
+            self._stop_loop()
+
+    async def _query(self, sql: str, args: list[Any]) -> list[dict[str, Any]]:
+        async with self._pool.acquire() as con:
+            return [plain(r) for r in await con.fetch(numbered(sql), *args)]
+
+    async def _fetch(self, sql: str, args: list[Any]) -> list[dict[str, Any]]:
+        future = asyncio.run_coroutine_threadsafe(self._query(sql, args), self._loop)
+        return await asyncio.wrap_future(future)
+
+    def _fetch_now(self, sql: str, args: list[Any]) -> list[dict[str, Any]]:
+        return self._call(self._query(sql, args))
+
+    def _sum_sql(self, expr: str, name: str) -> str:
+        return f"SUM({expr}) AS {name}"
+
+    def _sum_value(self, row: dict[str, Any], name: str) -> int:
+        total = int(row[name] or 0)
+        row[name] = total
+        return total
+
+
+class PostgresStore(PostgresReadModels):
+    """The projector's batches written to PostgreSQL by a writer thread, and the queries over it."""
+
+    def __init__(self, dsn: str, spec: ExchangeSpec, *, readers: int = 4) -> None:
+        self.on_visible: Callable[[], None] | None = None
+        self._failed: BaseException | None = None
+        self._failed_seq = 0
         self._cond = threading.Condition()
         self._pending: list[Batch] = []
         self._writing = False
         self._handed = 0  # the last seq handed to the writer
-        self._closed = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        super().__init__(dsn, readers=readers)
         try:
-            loaded = self._call(self._connect(readers))
+            loaded = self._call(self._connect())
         except BaseException:
-            self._stop_loop()
+            super().close()
             raise
         self.projector = Projector(spec, loaded)
         self._visible = self._handed = loaded.last_seq
 
     # ---------------------------------------------------------------- the store's thread
 
-    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run ``coro`` on the store's loop and wait for it (from any other thread)."""
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
-
-    async def _connect(self, readers: int) -> Loaded:
+    async def _connect(self) -> Loaded:
         self._writer: asyncpg.Connection = await asyncpg.connect(self.dsn)
-        self._pool: asyncpg.Pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=readers)
         con = self._writer
         async with con.transaction():
             await con.execute(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK})")
@@ -210,10 +264,10 @@ class PostgresStore(SqlReadModels):
         if callback is not None:
             callback()
 
-    def _stop_loop(self) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-        self._loop.close()
+    async def _shut(self) -> None:
+        await super()._shut()
+        if getattr(self, "_writer", None) is not None:  # None: the connection failed at start
+            await self._writer.close()
 
     # ---------------------------------------------------------------- projection (loop thread)
 
@@ -251,7 +305,12 @@ class PostgresStore(SqlReadModels):
             if self._writing:
                 return  # the writer takes it with whatever else is waiting
             self._writing = True
-        self._loop.call_soon_threadsafe(lambda: self._loop.create_task(self._drain()))
+        self._loop.call_soon_threadsafe(self._start_writer)
+
+    def _start_writer(self) -> None:  # in the store's thread
+        task = self._loop.create_task(self._drain())
+        self._tasks.add(task)  # the loop holds tasks weakly: keep it until it is done
+        task.add_done_callback(self._tasks.discard)
 
     def wait_visible(self) -> None:
         with self._cond:
@@ -267,36 +326,6 @@ class PostgresStore(SqlReadModels):
         """Write what was committed, then close the connections and the thread (again: nothing)."""
         if self._closed:
             return
-        self._closed = True
         self.commit()
         self.wait_visible()
-
-        async def shut() -> None:
-            await self._pool.close()
-            await self._writer.close()
-
-        try:
-            self._call(shut())
-        finally:
-            self._stop_loop()
-
-    # ---------------------------------------------------------------- queries
-
-    async def _query(self, sql: str, args: list[Any]) -> list[dict[str, Any]]:
-        async with self._pool.acquire() as con:
-            return [plain(r) for r in await con.fetch(numbered(sql), *args)]
-
-    async def _fetch(self, sql: str, args: list[Any]) -> list[dict[str, Any]]:
-        future = asyncio.run_coroutine_threadsafe(self._query(sql, args), self._loop)
-        return await asyncio.wrap_future(future)
-
-    def _fetch_now(self, sql: str, args: list[Any]) -> list[dict[str, Any]]:
-        return self._call(self._query(sql, args))
-
-    def _sum_sql(self, expr: str, name: str) -> str:
-        return f"SUM({expr}) AS {name}"
-
-    def _sum_value(self, row: dict[str, Any], name: str) -> int:
-        total = int(row[name] or 0)
-        row[name] = total
-        return total
+        super().close()

@@ -104,16 +104,47 @@ CREATE INDEX positions_open ON positions (state, market);
 """
 
 
-class SqliteStore(SqlReadModels):
+class SqliteReadModels(SqlReadModels):
+    """The queries alone, over a read-only connection (what a reader in another process holds; WAL
+    lets it read while the writer writes)."""
+
+    def __init__(self, path: Path, db: sqlite3.Connection | None = None) -> None:
+        self.path = path
+        self.db = db or sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False)
+        self._closed = False
+
+    def close(self) -> None:
+        """Close the file (again: nothing)."""
+        if not self._closed:
+            self._closed = True
+            self.db.close()
+
+    async def _fetch(self, sql: str, args: list[Any]) -> list[dict[str, Any]]:
+        return self._rows(sql, args)
+
+    def _fetch_now(self, sql: str, args: list[Any]) -> list[dict[str, Any]]:
+        return self._rows(sql, args)
+
+    def _sum_sql(self, expr: str, name: str) -> str:
+        return wide_sum(expr, name)
+
+    def _sum_value(self, row: dict[str, Any], name: str) -> int:
+        return join_wide(row, name)
+
+    def _rows(self, sql: str, args: Any) -> list[dict[str, Any]]:
+        cur = self.db.execute(sql, args)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+class SqliteStore(SqliteReadModels):
     """The projector's batches written to one SQLite file, and the queries over it."""
 
     def __init__(self, path: Path, spec: ExchangeSpec) -> None:
-        self.path = path
-        self.db = self._open()
+        super().__init__(path, self._open(path))
         self.on_visible: Callable[[], None] | None = None
         self._failed: BaseException | None = None
         self._failed_seq = 0
-        self._closed = False
         last_seq = int(self.db.execute(READ_LAST_SEQ).fetchone()[0])
         (max_ids,) = self._rows(MAX_IDS, [])
         self.projector = Projector(
@@ -121,8 +152,9 @@ class SqliteStore(SqlReadModels):
         )
         self._visible = last_seq
 
-    def _open(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+    @staticmethod
+    def _open(path: Path) -> sqlite3.Connection:
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         version = None
@@ -134,8 +166,8 @@ class SqliteStore(SqlReadModels):
         if version != SCHEMA_VERSION:
             db.close()
             for suffix in ("", "-wal", "-shm"):
-                Path(str(self.path) + suffix).unlink(missing_ok=True)
-            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+                Path(str(path) + suffix).unlink(missing_ok=True)
+            db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(SCHEMA)
@@ -204,30 +236,9 @@ class SqliteStore(SqlReadModels):
 
     def close(self) -> None:
         """Write the open batch and close the file (again: nothing)."""
-        if self._closed:
-            return
-        self._closed = True
-        self.commit()
-        self.db.close()
-
-    # ---------------------------------------------------------------- queries
-
-    async def _fetch(self, sql: str, args: list[Any]) -> list[dict[str, Any]]:
-        return self._rows(sql, args)
-
-    def _fetch_now(self, sql: str, args: list[Any]) -> list[dict[str, Any]]:
-        return self._rows(sql, args)
-
-    def _sum_sql(self, expr: str, name: str) -> str:
-        return wide_sum(expr, name)
-
-    def _sum_value(self, row: dict[str, Any], name: str) -> int:
-        return join_wide(row, name)
-
-    def _rows(self, sql: str, args: Any) -> list[dict[str, Any]]:
-        cur = self.db.execute(sql, args)
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+        if not self._closed:
+            self.commit()
+            super().close()
 
 
 ReadStore = SqliteStore  # the name other modules and older tests know it by

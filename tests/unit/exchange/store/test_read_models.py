@@ -21,11 +21,11 @@ from rucksack.exchange.core.commands import (
 from rucksack.exchange.core.events import Event, FundingPaid
 from rucksack.exchange.core.markets import ExchangeSpec
 from rucksack.exchange.store.postgres import PostgresStore
-from rucksack.exchange.store.protocol import Store
+from rucksack.exchange.store.protocol import ReadModels, Store
 from rucksack.exchange.store.sql import StoreFenced
 from rucksack.exchange.store.sqlite import SqliteStore
 from tests.unit.exchange.core.perps.helpers import SOL, USDC, PerpDriver
-from tests.unit.exchange.store.conftest import Opener, _empty, wait
+from tests.unit.exchange.store.conftest import Opener, ReaderOpener, _empty, wait
 
 PERP = "SOL_USDC_PERP"
 Log = list[tuple[int, int, list[Event]]]
@@ -82,7 +82,7 @@ def feed(store: Store, log: Log, every: int = 3) -> None:
     store.wait_visible()
 
 
-def answers(store: Store, accounts: list[int]) -> dict[str, Any]:
+def answers(store: ReadModels, accounts: list[int]) -> dict[str, Any]:
     """Every query's answer (what the API serves), for comparing stores."""
 
     async def ask() -> dict[str, Any]:
@@ -161,6 +161,22 @@ def test_a_second_writer_is_refused_whole(open_store: Opener, venue: Any) -> Non
     assert answers(first, accounts) == written  # nothing of the second writer's landed
     with pytest.raises(RuntimeError):
         second.project(6, 6, [])
+
+
+def test_a_reader_answers_what_the_writer_made_visible(
+    open_store: Opener, open_reader: ReaderOpener, venue: Any
+) -> None:
+    """A process that only reads (a gateway) holds ``ReadModels``: it sees each batch once the
+    writer's ``visible_seq`` covers it, and answers exactly as the writer's own store does."""
+    spec, log, accounts = venue
+    store = open_store(spec)
+    feed(store, log[: len(log) // 2])
+    reader = open_reader()
+    assert answers(reader, accounts) == answers(store, accounts)
+    feed(store, log)
+    assert answers(reader, accounts) == answers(store, accounts)
+    (row,) = wait(reader.capital(accounts[2], "withdrawal"))
+    assert row["amount"] == 1_234 * USDC
 
 
 def test_sqlite_and_postgresql_answer_every_query_alike(tmp_path: Any, pg_dsn: str, venue: Any) -> None:
