@@ -17,9 +17,9 @@ ZK_NODE := build/zk/node
 DATA   ?= data
 DEVNET_PORT ?= 8899
 
-.PHONY: setup run test test-pure test-native check native bench clean chromium
+.PHONY: setup run test test-pure test-native check native bench clean chromium postgresql
 
-setup: $(STAMP) $(BPX)/.installed chromium $(ZK_NODE)/.installed
+setup: $(STAMP) $(BPX)/.installed chromium postgresql $(ZK_NODE)/.installed
 
 # Debian's chromium for the browser tests (tests/web, driven by Playwright with this system browser:
 # Playwright's own browser downloads cannot work here). Installed with apt when missing and allowed.
@@ -30,6 +30,18 @@ chromium:
 	  else echo "make: install Debian's chromium for tests/web (apt-get install chromium)" >&2; exit 1; fi; \
 	  echo "make: installing chromium with apt-get"; \
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# Debian's PostgreSQL 15 for the read-store tests (tests/support/postgres.py starts a throwaway
+# cluster from these binaries, as the unprivileged postgres user the package creates) and for
+# `rucksack serve --store postgresql://...`. Installed with apt when missing and allowed; the
+# package's own cluster is not needed (the tests make theirs), so its service is left as apt sets it.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then SUDO=; \
+	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO=sudo; \
+	  else echo "make: install Debian's postgresql (15) for the read-store tests (apt-get install postgresql)" >&2; exit 1; fi; \
+	  echo "make: installing postgresql with apt-get"; \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
 $(ZK_NODE)/.installed: tools/zk/package.json tools/zk/package-lock.json
 	mkdir -p $(ZK_NODE)

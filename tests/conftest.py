@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import pytest
 
@@ -16,6 +16,7 @@ from rucksack.exchange.core.invariants import check_invariants
 from rucksack.exchange.core.lending.curve import RateCurve
 from rucksack.exchange.core.markets import AssetSpec, ExchangeSpec, FeeTier, make_market
 from rucksack.exchange.core.risk.margin_fn import MarginFunction
+from tests.support.postgres import Cluster, start_cluster
 
 if os.environ.get("RUCKSACK_EXPECT_COMPILED") == "1":  # make test-native: be sure what we test
     assert not str(engine_module.__file__).endswith(".py"), "expected the mypyc-compiled core"
@@ -112,3 +113,23 @@ def spec() -> ExchangeSpec:
 @pytest.fixture
 def driver(spec: ExchangeSpec) -> Driver:
     return Driver(spec)
+
+
+# ---------------------------------------------------------------- PostgreSQL (read-store tests)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """One throwaway PostgreSQL 15 cluster for the session (tests/support/postgres.py)."""
+    cluster = start_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="module")
+def pg_dsn(pg_cluster: Cluster, request: pytest.FixtureRequest) -> str:
+    """A fresh, empty database for this test module; its DSN."""
+    name = "t_" + "".join(c if c.isalnum() else "_" for c in request.module.__name__.rsplit(".", 1)[-1])
+    return pg_cluster.create_database(name[:60])

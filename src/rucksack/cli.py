@@ -124,6 +124,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             sweep_every=args.sweep_every,
             snapshot_every=args.snapshot_every,
             operator_key=args.operator_key,
+            store=args.store,
             gateways=(os.cpu_count() or 1) if args.gateways is None else args.gateways,
         )
     except DataDirLocked as exc:  # a second writer: refused at once, naming the holder
@@ -314,6 +315,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         default=[],
         metavar="URL|CHAIN=URL",
         help="watch deposits and send withdrawals: a devnet root (chain k at URL/k) or one chain's node",
+    )
+    serve.add_argument(
+        "--store",
+        default=None,
+        metavar="URL",
+        help="read models (order history, fills, trades, capital, positions): postgresql://USER@HOST:PORT/DB, "
+        "or sqlite:PATH (default: read.sqlite in the data dir)",
     )
     serve.add_argument("--confirmations", type=int, default=1, help="blocks/slots before a deposit is credited")
     serve.add_argument("--chain-poll", type=float, default=1.0, help="seconds between chain polls")

@@ -58,6 +58,16 @@ def pin_recursion_limit(limit: int = RECURSION_LIMIT) -> None:
     setattr(sys, "setrecursionlimit", keep)  # noqa: B010 (a module attribute, replaced on purpose)
 
 
+def store_name(url: str | None) -> str:
+    """The read store for the start-up line, without a password the URL may carry."""
+    if url is None or not url.startswith(("postgresql://", "postgres://")):
+        return "SQLite"
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"PostgreSQL {parts.hostname}:{parts.port or 5432}{parts.path}"
+
+
 def start_custody(
     service: ExchangeService, chain_rpc: list[str], confirmations: int, poll: float, sweep_every: int = 10
 ) -> Any:
@@ -125,6 +135,7 @@ def serve(
     snapshot_every: int | None = None,
     operator_key: str | None = None,
     gateways: int = 0,
+    store: str | None = None,
 ) -> int:
     """Run the exchange until stopped. Production (``sandbox=False``): no makers, no sandbox paths
     or admin token, no grants, the index from ``production_feed`` (docs/api.md "Production mode")."""
@@ -139,7 +150,7 @@ def serve(
     configure_logging()  # one JSON object a line on stderr, secrets never (exchange/logs.py)
     every = DEFAULT_SNAPSHOT_EVERY if snapshot_every is None else snapshot_every
     os.umask(0o077)  # whatever the server writes (read models, reserves, custody seed) is the owner's alone
-    service = ExchangeService(data_dir, sandbox=sandbox, fsync=fsync, snapshot_every=every)
+    service = ExchangeService(data_dir, sandbox=sandbox, fsync=fsync, snapshot_every=every, store=store)
     if not fsync:
         sys.stderr.write("rucksack: WARNING --unsafe-no-fsync: acknowledged orders can be lost on power failure\n")
     rec = service.exchange.recovered
@@ -147,7 +158,7 @@ def serve(
         f"rucksack: recovered seq {service.engine.last_seq} (snapshot {rec.snapshot_seq}, {rec.replayed} "
         f"replayed, {service.exchange.journal.torn_bytes_truncated} torn bytes truncated; "
         f"{f'a snapshot every {every} commands' if every > 0 else 'snapshots at shutdown only'}); "
-        f"{'sandbox' if sandbox else 'production'} mode; http://{host}:{port}\n"
+        f"{'sandbox' if sandbox else 'production'} mode; read models in {store_name(store)}; http://{host}:{port}\n"
     )
     service.operator_key = operator
     service.feed = make_feed(service, feed, seed, start=sandbox)
@@ -178,7 +189,7 @@ def serve(
         )
         uvicorn.Server(config).run()
         return 0
-    return _serve_with_gateways(service, background, data_dir, host, port, sandbox, gateways)
+    return _serve_with_gateways(service, background, data_dir, host, port, sandbox, gateways, store)
 
 
 def _serve_with_gateways(
@@ -189,6 +200,7 @@ def _serve_with_gateways(
     port: int,
     sandbox: bool,
     gateways: int,
+    store: str | None,
 ) -> int:
     """The sequencer process: the link, the supervised gateways, the API on a private socket."""
     from rucksack.exchange.gateway.link import GatewayLink
@@ -202,6 +214,8 @@ def _serve_with_gateways(
         argv += ["--port", str(port), "--link", str(link.path), "--internal", str(internal)]
         if not sandbox:
             argv.append("--production")
+        if store is not None:
+            argv += ["--store", store]
         supervisor = Supervisor(argv, gateways)
         # the supervisor first: at shutdown its gateways stop gracefully while the link still answers
         app = create_app(service, [*background, supervisor.run, link.serve], websockets=False)

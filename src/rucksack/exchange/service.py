@@ -9,17 +9,23 @@ each declare the narrow protocol they need and receive it (``ExchangeLedger`` be
 
 ``submit`` runs in the event-loop thread: it sequences, journals and applies a command at once
 (microseconds) and then awaits the group commit that covers it; the journal's flusher thread
-wakes the loop, which releases every durable command's events to the read store (one SQLite
-transaction per batch), to the open-orders read model (``open_orders.OpenOrders``, once per
-command) and then to the listeners (the WebSocket hub, with that model's per-event steps), then
-resolves the waiting requests in order.
+wakes the loop, which releases every durable command's events to the read store (projected in
+memory, then committed as one batch per released group: ``store.protocol.Store``), to the
+open-orders read model (``open_orders.OpenOrders``, once per command) and then to the listeners
+(the WebSocket hub, with that model's per-event steps), then resolves the waiting requests in order
+-- each once the store's ``visible_seq`` covers it too, so a client reads its own writes (an
+order's fills are in its history when the order's response is sent). SQLite's batch is visible
+when ``commit`` returns; PostgreSQL's writer thread writes it meanwhile and wakes the loop
+(``on_visible``), so the loop never waits on a database round trip and keeps sequencing.
 
-A read-model projection that raises halts writes rather than skipping events: the store rolls
-its open batch back (``ReadStore.abandon``), the sequencer accepts no further command (the API
-answers 503 and ``/api/v1/status`` says ``Maintenance``), and the open-orders model and the
-WebSocket hub still receive that command's events and every later durable one's. The next start
-projects from the journal again; a projection that fails there stops the start with an error
-naming the sequence number (the journal itself is intact either way).
+A read-model projection that raises, or a batch that fails to write, halts writes rather than
+skipping events: the store drops its open batch and writes nothing more (``Store.abandon``,
+``Store.failed``), the sequencer accepts no further command (the API answers 503 and
+``/api/v1/status`` says ``Maintenance``), waiting requests are answered by durability alone, and
+the open-orders model and the WebSocket hub still receive that command's events and every later
+durable one's. The next start projects from the journal again (from the store's ``last_seq``); a
+projection that fails there stops the start with an error naming the sequence number (the journal
+itself is intact either way).
 
 Periodic snapshots (``snapshot_every`` commands): after a release that leaves every command
 durable, the state is captured in the event-loop thread -- the single writer, between two
@@ -60,7 +66,7 @@ from rucksack.exchange.sequencer.datadir import (
     read_spec,
 )
 from rucksack.exchange.sequencer.writer_lock import WriterLock
-from rucksack.exchange.store.sqlite import ReadStore
+from rucksack.exchange.store import READ_DB_NAME, Store, open_store
 
 if TYPE_CHECKING:
     from rucksack.exchange.custody.service import Custody
@@ -68,7 +74,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ADMIN_TOKEN_NAME = "admin.token"
-READ_DB_NAME = "read.sqlite"
+RECOVERY_BATCH = 1000  # commands per read-store batch while catching up at start-up
+__all__ = ["READ_DB_NAME", "ExchangeLedger", "ExchangeService", "ReadModelFailed"]
 
 
 def wall_clock_us() -> int:
@@ -100,6 +107,7 @@ class ExchangeService:
         fsync: bool = True,
         inline_commit: bool = True,
         snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
+        store: str | None = None,
     ) -> None:
         if (data_dir / CONFIG_NAME).exists():
             spec = read_spec(data_dir)
@@ -111,7 +119,7 @@ class ExchangeService:
         self.inline_commit = inline_commit
         lock = WriterLock.acquire(data_dir)  # one writer: before the read store is touched
         try:
-            self.store = ReadStore(data_dir / READ_DB_NAME, spec)
+            self.store: Store = open_store(store, data_dir, spec)  # None: SQLite in the data dir
             self.exchange = Exchange(
                 data_dir,
                 clock,
@@ -131,6 +139,9 @@ class ExchangeService:
         self._closing = False
         self._flush_scheduled = False
         self.store.commit()
+        self.store.wait_visible()
+        if self.store.failed is not None:
+            raise ReadModelFailed(self.store.failed_seq, self.store.failed)
         self.spec = self.exchange.spec
         self.engine = self.exchange.engine
         self.sequencer = self.exchange.sequencer
@@ -185,6 +196,13 @@ class ExchangeService:
 
             self.exchange.journal.on_durable = wake
 
+        # a store that writes in its own thread (PostgreSQL) wakes the loop when a batch is visible
+        def visible() -> None:  # runs in the store's thread
+            with contextlib.suppress(RuntimeError):  # the loop closed at shutdown: nobody waits
+                loop.call_soon_threadsafe(self._resolve_waiters)
+
+        self.store.on_visible = visible
+
     async def submit(self, command: Command) -> list[Event]:
         """Apply ``command``; return its events once the journal holds it durably."""
         seq, events = self.submit_nowait(command)
@@ -231,9 +249,21 @@ class ExchangeService:
             snap = self.exchange.capture_periodic()  # the event loop pauses for this part only
             paused = time.perf_counter() - started
             self._snapshot_job = self._snapshot_writer.submit(self._write_snapshot, snap, paused)
-        durable = self.sequencer.durable_seq
+        self._resolve_waiters()
+
+    def _resolve_waiters(self) -> None:
+        """Answer every request whose command is durable and visible in the read store (durable
+        only, once the store has failed: writes are halted then, and the journal holds it all)."""
+        store = self.store
+        reached = self.sequencer.durable_seq
+        if store.failed is None:
+            reached = min(reached, store.visible_seq)
+        elif self.sequencer.halted is None:  # a batch failed to write in the store's own thread
+            failure = ReadModelFailed(store.failed_seq, store.failed)
+            log.critical("%s", failure, exc_info=store.failed)
+            self.sequencer.halt(failure)
         waiters = self._waiters
-        while waiters and waiters[0][0] <= durable:
+        while waiters and waiters[0][0] <= reached:
             _, future = waiters.popleft()
             if not future.done():
                 future.set_result(None)
@@ -244,6 +274,7 @@ class ExchangeService:
         group commit; for rare cuts such as a reserves snapshot."""
         self.exchange.journal.wait_durable(self.engine.last_seq)
         self.release()
+        self.store.wait_visible()
 
     def _write_snapshot(self, snap: Snapshot, paused: float) -> None:
         """Encode, hash and write a captured snapshot (in the snapshot thread)."""
@@ -289,6 +320,8 @@ class ExchangeService:
             self.store.project(seq, ts_us, events)
         except Exception as exc:
             raise ReadModelFailed(seq, exc) from exc
+        if seq % RECOVERY_BATCH == 0:  # bounded batches (PostgreSQL writes them meanwhile)
+            self.store.commit()
 
     @property
     def halted(self) -> BaseException | None:

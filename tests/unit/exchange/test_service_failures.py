@@ -8,6 +8,7 @@ import asyncio
 import logging
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from rucksack.exchange.api.routes.market import status
@@ -15,6 +16,7 @@ from rucksack.exchange.core.commands import CreateAccount, Deposit
 from rucksack.exchange.core.events import Deposited, Event
 from rucksack.exchange.sequencer.sequencer import SequencerHalted
 from rucksack.exchange.service import ExchangeService
+from rucksack.exchange.store.sql import StoreFenced
 
 
 def test_a_failing_projection_halts_writes_and_loses_nothing(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -54,6 +56,43 @@ def test_a_failing_projection_halts_writes_and_loses_nothing(tmp_path: Path, cap
     assert any("read model projection failed" in r.getMessage() for r in caplog.records)
     restarted = ExchangeService(data, sandbox=False)  # projects both deposits from the journal
     assert restarted.halted is None and restarted.store.last_seq == restarted.engine.last_seq
-    assert sorted(row["ref"] for row in restarted.store.capital(1000, "deposit")) == ["bad", "good"]
+    assert sorted(row["ref"] for row in asyncio.run(restarted.store.capital(1000, "deposit"))) == ["bad", "good"]
     assert restarted.engine.ledger.available(1000, restarted.engine.asset_index["USDC"]) == 12
     restarted.close()
+
+
+def test_a_postgresql_batch_that_fails_to_write_halts_writes(tmp_path: Path, pg_dsn: str) -> None:
+    """The writer thread's failure (here: another writer moved ``meta.last_seq``, so the batch is
+    fenced) halts the sequencer like a projection error; the waiting request is still answered
+    (its command is durable), and a restart on a clean database projects everything again."""
+    data = tmp_path / "d"
+
+    async def scenario() -> None:
+        service = ExchangeService(data, sandbox=False, store=pg_dsn)
+        service.start()
+        await service.submit(CreateAccount("a"))
+        rows = await service.store.subaccounts(0)
+        assert list(rows) == [1000]  # read its own write: visible once submit returned
+        con = await asyncpg.connect(pg_dsn)
+        await con.execute("UPDATE meta SET value = value + 100 WHERE key = 'last_seq'")  # a usurper
+        await con.close()
+        (deposited,) = await service.submit(Deposit(1000, "USDC", 5, "fenced"))
+        assert isinstance(deposited, Deposited)  # applied and durable, answered all the same
+        assert isinstance(service.store.failed, StoreFenced)
+        assert service.halted is not None and "command" in str(service.halted)
+        with pytest.raises(SequencerHalted):
+            await service.submit(Deposit(1000, "USDC", 9, "after"))
+        service.close()
+
+    asyncio.run(scenario())
+    asyncio.run(_drop_meta(pg_dsn))  # the usurper's seq is wrong: rebuild the read models from the journal
+    restarted = ExchangeService(data, sandbox=False, store=pg_dsn)
+    assert restarted.halted is None and restarted.store.last_seq == restarted.engine.last_seq
+    assert [r["ref"] for r in asyncio.run(restarted.store.capital(1000, "deposit"))] == ["fenced"]
+    restarted.close()
+
+
+async def _drop_meta(dsn: str) -> None:
+    con = await asyncpg.connect(dsn)
+    await con.execute("DROP TABLE meta")
+    await con.close()

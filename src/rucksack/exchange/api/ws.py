@@ -529,7 +529,7 @@ class Hub:
                 stream = f"ticker.{symbol}"
                 subs = self.subscribers(stream)
                 if subs and queries.market(self.service.engine, symbol).last_price:  # never traded: nothing to say
-                    t = ticker_json(self.service, symbol, 86_400_000_000)
+                    t = await ticker_json(self.service, symbol, 86_400_000_000)
                     data = {
                         "e": "ticker",
                         "E": now,
@@ -548,12 +548,12 @@ class Hub:
                     stream = f"kline.{interval}.{symbol}"
                     subs = self.subscribers(stream)
                     if subs:
-                        self._kline(stream, symbol, seconds * 1_000_000, now, subs)
+                        await self._kline(stream, symbol, seconds * 1_000_000, now, subs)
 
-    def _kline(self, stream: str, symbol: str, step: int, now: int, subs: list[Connection]) -> None:
+    async def _kline(self, stream: str, symbol: str, step: int, now: int, subs: list[Connection]) -> None:
         mw = self.wire.markets[symbol]
         start = now // step * step
-        rows = self.service.store.klines(symbol, step, start, start + step)
+        rows = await self.service.store.klines(symbol, step, start, start + step)
         if not rows:
             return
         r = rows[-1]

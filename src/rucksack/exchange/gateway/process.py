@@ -124,7 +124,7 @@ def public_socket(host: str, port: int) -> socket.socket:
 async def run(args: argparse.Namespace) -> None:
     data_dir = Path(args.data_dir)
     welcome, link = await open_link(args.link)
-    service = GatewayService(data_dir, read_spec(data_dir), welcome, link, sandbox=args.sandbox)
+    service = GatewayService(data_dir, read_spec(data_dir), welcome, link, sandbox=args.sandbox, store=args.store)
     app = with_proxy(create_app(service, []), service, args.internal)
     sock = public_socket(args.host, args.port)
     config = uvicorn.Config(
@@ -144,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--link", required=True, help="the sequencer's gateway link (Unix socket)")
     parser.add_argument("--internal", required=True, help="the sequencer's private HTTP (Unix socket)")
     parser.add_argument("--production", dest="sandbox", action="store_false")
+    parser.add_argument("--store", default=None, help="the read store the sequencer projects into (as serve's)")
     args = parser.parse_args(argv)
     pin_recursion_limit()
     configure_logging()  # one JSON object a line, secrets never (exchange/logs.py)

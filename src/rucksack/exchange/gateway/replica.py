@@ -54,8 +54,8 @@ from rucksack.exchange.gateway.protocol import (
     to_gateway,
 )
 from rucksack.exchange.sequencer.sequencer import Sequencer, SequencerHalted, UnencodableCommand
-from rucksack.exchange.service import READ_DB_NAME, ExchangeService, admin_token_path, wall_clock_us
-from rucksack.exchange.store.sqlite import ReadStore
+from rucksack.exchange.service import ExchangeService, admin_token_path, wall_clock_us
+from rucksack.exchange.store import open_read_models
 
 log = logging.getLogger("rucksack.gateway")
 READ_SIZE = 1 << 18
@@ -73,11 +73,12 @@ class GatewayService(ExchangeService):
         link: tuple[asyncio.StreamReader, asyncio.StreamWriter, FrameBuffer, list[bytes]],
         *,
         sandbox: bool = True,
+        store: str | None = None,
         clock: Callable[[], int] = wall_clock_us,
     ) -> None:
         # no ExchangeService.__init__: a gateway has no journal and writes nothing
         self.data_dir, self.spec, self.sandbox, self.clock = data_dir, spec, sandbox, clock
-        self.store = ReadStore(data_dir / READ_DB_NAME, spec, readonly=True)
+        self.store = open_read_models(store, data_dir)  # type: ignore[assignment]  # reads only
         self.engine = restore(spec, decode_snapshot(welcome.snapshot))
         self.sequencer = Sequencer(self.engine, None, clock)  # never submits: its seq and halted state
         self.wire = Wire(spec)

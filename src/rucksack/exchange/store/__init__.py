@@ -1,1 +1,45 @@
-"""Read models built from events: SQLite (the embedded default)."""
+"""Read models projected from released events: SQLite (embedded, the default) or PostgreSQL
+(``--store postgresql://...``), behind the protocols in :mod:`.protocol`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rucksack.exchange.core.markets import ExchangeSpec
+from rucksack.exchange.store.protocol import ReadModels, Store
+
+READ_DB_NAME = "read.sqlite"
+__all__ = ["READ_DB_NAME", "ReadModels", "Store", "open_read_models", "open_store"]
+
+
+def open_store(url: str | None, data_dir: Path, spec: ExchangeSpec) -> Store:
+    """The read store ``url`` names: None (or ``sqlite``) for ``read.sqlite`` in the data dir,
+    ``sqlite:PATH`` for another file, ``postgresql://...`` (or ``postgres://``) for PostgreSQL."""
+    if url is None or url == "sqlite":
+        from rucksack.exchange.store.sqlite import SqliteStore
+
+        return SqliteStore(data_dir / READ_DB_NAME, spec)
+    if url.startswith("sqlite:"):
+        from rucksack.exchange.store.sqlite import SqliteStore
+
+        return SqliteStore(Path(url.removeprefix("sqlite:")), spec)
+    if url.startswith(("postgresql://", "postgres://")):
+        from rucksack.exchange.store.postgres import PostgresStore
+
+        return PostgresStore(url, spec)
+    raise ValueError(f"unknown read store {url!r}: use sqlite, sqlite:PATH or postgresql://...")
+
+
+def open_read_models(url: str | None, data_dir: Path) -> ReadModels:
+    """Queries alone over the store ``url`` names (as :func:`open_store`), for a process that reads
+    what the writer projects (a gateway): it never writes, never changes the schema."""
+    if url is None or url == "sqlite" or url.startswith("sqlite:"):
+        from rucksack.exchange.store.sqlite import SqliteReadModels
+
+        path = data_dir / READ_DB_NAME if url in (None, "sqlite") else Path(url.removeprefix("sqlite:"))
+        return SqliteReadModels(path)
+    if url.startswith(("postgresql://", "postgres://")):
+        from rucksack.exchange.store.postgres import PostgresReadModels
+
+        return PostgresReadModels(url)
+    raise ValueError(f"unknown read store {url!r}: use sqlite, sqlite:PATH or postgresql://...")

@@ -1,23 +1,23 @@
 """The positions read model takes a liquidation's fee from the engine's ``TradeExecuted``
-(``liquidation_fee``) instead of re-deriving it from the spec's rate."""
+(``liquidation_fee``) instead of re-deriving it from the spec's rate (both backends)."""
 
 from __future__ import annotations
 
 from fractions import Fraction as F
-from pathlib import Path
 
 from rucksack.exchange.core.commands import Command, LiquidationSweep, PlaceOrder
 from rucksack.exchange.core.events import Event, LiquidationEnded, LiquidationStarted, TradeExecuted
-from rucksack.exchange.store.sqlite import ReadStore
+from rucksack.exchange.store.protocol import Store
 from tests.unit.exchange.core.perps.helpers import BTC, USDC, PerpDriver
+from tests.unit.exchange.store.conftest import Opener, wait
 
 PERP = "SOL_USDC_PERP"
 
 
 class ProjectingDriver(PerpDriver):
-    def __init__(self, store_path: Path) -> None:
+    def __init__(self, open_store: Opener) -> None:
         super().__init__()
-        self.store = ReadStore(store_path, self.spec)
+        self.store: Store = open_store(self.spec)
         self.events: list[Event] = []
 
     def __call__(self, command: Command) -> list[Event]:
@@ -27,8 +27,8 @@ class ProjectingDriver(PerpDriver):
         return events
 
 
-def test_the_liquidated_position_records_the_engines_liquidation_fees(tmp_path: Path) -> None:
-    d = ProjectingDriver(tmp_path / "read.sqlite")
+def test_the_liquidated_position_records_the_engines_liquidation_fees(open_store: Opener) -> None:
+    d = ProjectingDriver(open_store)
     maker = d.new_account(USDC=10_000_000 * USDC)
     trader = d.new_account(BTC=BTC // 10)
     d.index("BTC", "60000")
@@ -44,10 +44,10 @@ def test_the_liquidated_position_records_the_engines_liquidation_fees(tmp_path: 
         if any(isinstance(e, LiquidationEnded) for e in d(LiquidationSweep())):
             break
     d.store.commit()
+    d.store.wait_visible()
     fees = [e.liquidation_fee for e in d.events if isinstance(e, TradeExecuted) and e.taker_account == trader]
     assert sum(fees) > 0
     fund = d.acct(d.engine.risk.liquidity_fund_account)
     assert sum(fees) == fund.unsettled  # what the fund received, fill by fill
-    (row,) = d.store.position_history(trader, symbol=PERP)
+    (row,) = wait(d.store.position_history(trader, symbol=PERP))
     assert row["liquidated"] == 1 and row["liquidation_fees"] == sum(fees)
-    d.store.close()

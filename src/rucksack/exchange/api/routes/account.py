@@ -111,7 +111,7 @@ async def deposits(service: ExchangeService, account: int, params: Any) -> Any:
     limit, offset, _ = page_params(params)
     from_ms = int_param(params, "from", -1, hi=TIME_MS_MAX)
     to_ms = int_param(params, "to", int_param(params, "endTime", -1, hi=TIME_MS_MAX), hi=TIME_MS_MAX)
-    rows = service.store.capital(
+    rows = await service.store.capital(
         account,
         "deposit",
         from_us=from_ms * 1000 if from_ms >= 0 else None,
@@ -148,7 +148,7 @@ async def deposits(service: ExchangeService, account: int, params: Any) -> Any:
 
 async def withdrawals(service: ExchangeService, account: int, params: Any) -> Any:
     limit, offset, _ = page_params(params)
-    rows = service.store.capital(account, "withdrawal", limit=limit, offset=offset)
+    rows = await service.store.capital(account, "withdrawal", limit=limit, offset=offset)
     out = []
     custody = service.custody  # chain data, when custody runs
     for r in rows:

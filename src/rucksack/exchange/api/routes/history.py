@@ -36,7 +36,7 @@ async def funding_history(service: ExchangeService, account: int, params: Any) -
     if symbol is not None:
         service.wire.market(symbol)
     limit, offset, ascending = page_params(params)
-    rows = service.store.funding_payments(account, symbol=symbol, limit=limit, offset=offset, ascending=ascending)
+    rows = await service.store.funding_payments(account, symbol=symbol, limit=limit, offset=offset, ascending=ascending)
     sub = subaccount_id(service, account)
     uid = user_id(service, account)
     return [
@@ -62,7 +62,7 @@ async def settlement_history(service: ExchangeService, account: int, params: Any
     limit, offset, ascending = page_params(params)
     if source not in (None, "RealizePnl"):
         return []
-    rows = service.store.settlements(account, limit=limit, offset=offset, ascending=ascending)
+    rows = await service.store.settlements(account, limit=limit, offset=offset, ascending=ascending)
     sub = subaccount_id(service, account)
     uid = user_id(service, account)
     return [
@@ -98,7 +98,7 @@ async def position_history(service: ExchangeService, account: int, params: Any) 
     limit, offset, ascending = page_params(params)
     if market_type == "SPOT":
         return []
-    rows = service.store.position_history(
+    rows = await service.store.position_history(
         account, symbol=symbol, state=state, limit=limit, offset=offset, ascending=ascending
     )
     out = []

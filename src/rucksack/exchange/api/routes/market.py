@@ -38,9 +38,9 @@ async def market(service: ExchangeService, params: dict[str, str]) -> Any:
     return service.wire.market_json(service.wire.market(params.get("symbol")), created_at(service))
 
 
-def ticker_json(service: ExchangeService, symbol: str, interval_us: int) -> dict[str, Any]:
+async def ticker_json(service: ExchangeService, symbol: str, interval_us: int) -> dict[str, Any]:
     mw = service.wire.markets[symbol]
-    stats = service.store.ticker(symbol, service.clock() - interval_us)
+    stats = await service.store.ticker(symbol, service.clock() - interval_us)
     last = stats["last"]
     first = stats["first"] if stats["first"] is not None else last
     lta = mw.spec.lot_tick_atoms
@@ -69,12 +69,12 @@ def ticker_interval(params: dict[str, str]) -> int:
 
 async def ticker(service: ExchangeService, params: dict[str, str]) -> Any:
     mw = service.wire.market(params.get("symbol"))
-    return ticker_json(service, mw.symbol, ticker_interval(params))
+    return await ticker_json(service, mw.symbol, ticker_interval(params))
 
 
 async def tickers(service: ExchangeService, params: dict[str, str]) -> Any:
     interval = ticker_interval(params)
-    return [ticker_json(service, symbol, interval) for symbol in service.wire.markets]
+    return [await ticker_json(service, symbol, interval) for symbol in service.wire.markets]
 
 
 async def depth(service: ExchangeService, params: dict[str, str]) -> Any:
@@ -110,7 +110,7 @@ def _trade_json(service: ExchangeService, row: dict[str, Any]) -> dict[str, Any]
 async def trades(service: ExchangeService, params: dict[str, str]) -> Any:
     mw = service.wire.market(params.get("symbol"))
     limit = int_param(params, "limit", 100, lo=1, hi=1000)
-    rows = service.store.trades(mw.symbol, limit=limit)
+    rows = await service.store.trades(mw.symbol, limit=limit)
     return [_trade_json(service, r) for r in reversed(rows)]
 
 
@@ -118,7 +118,7 @@ async def trades_history(service: ExchangeService, params: dict[str, str]) -> An
     mw = service.wire.market(params.get("symbol"))
     limit = int_param(params, "limit", 100, lo=1, hi=1000)
     offset = int_param(params, "offset", 0)
-    rows = service.store.trades(mw.symbol, limit=limit, offset=offset)
+    rows = await service.store.trades(mw.symbol, limit=limit, offset=offset)
     return [_trade_json(service, r) for r in reversed(rows)]
 
 
@@ -138,7 +138,7 @@ async def klines(service: ExchangeService, params: dict[str, str]) -> Any:
     # candles whose start lies in [startTime, endTime]; the last one may still be open
     first_bucket = -(-start * 1_000_000 // step) * step
     last_bucket = end * 1_000_000 // step * step
-    rows = service.store.klines(mw.symbol, step, first_bucket, last_bucket + step)
+    rows = await service.store.klines(mw.symbol, step, first_bucket, last_bucket + step)
     lta = mw.spec.lot_tick_atoms
     return [
         {
@@ -244,7 +244,7 @@ async def funding_rates(service: ExchangeService, params: dict[str, str]) -> Any
     mw = service.wire.market(params.get("symbol"))
     limit = int_param(params, "limit", 100, lo=1, hi=10_000)
     offset = int_param(params, "offset", 0)
-    rows = service.store.funding_rates(mw.symbol, limit=limit, offset=offset)
+    rows = await service.store.funding_rates(mw.symbol, limit=limit, offset=offset)
     return [
         {
             "symbol": mw.symbol,

@@ -154,7 +154,7 @@ def keys_by_account(service: ExchangeService) -> dict[int, list[str]]:
 
 
 async def list_subaccounts(service: ExchangeService, account: int, params: Any) -> Any:
-    labels = service.store.subaccounts(account)
+    labels = await service.store.subaccounts(account)
     keys = keys_by_account(service)
     out = []
     for a in queries.subaccounts(service.engine, account):

@@ -162,7 +162,7 @@ async def order_history(service: ExchangeService, account: int, params: Any) -> 
         service.wire.market(symbol)
     order_id = parse_order_id(params["orderId"]) if params.get("orderId") is not None else None
     limit, offset, ascending = page_params(params)
-    rows = service.store.order_history(
+    rows = await service.store.order_history(
         account, symbol=symbol, order_id=order_id, limit=limit, offset=offset, ascending=ascending
     )
     return [history_order_json(service.wire, r) for r in rows]
@@ -191,7 +191,7 @@ async def fill_history(service: ExchangeService, account: int, params: Any) -> A
     limit, offset, ascending = page_params(params)
     from_ms = int_param(params, "from", -1, hi=TIME_MS_MAX)
     to_ms = int_param(params, "to", -1, hi=TIME_MS_MAX)
-    rows = service.store.fills(
+    rows = await service.store.fills(
         account,
         symbol=symbol,
         order_id=order_id,

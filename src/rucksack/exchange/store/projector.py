@@ -1,0 +1,460 @@
+"""Events -> read-model rows, the same for every backend (SQLite, PostgreSQL).
+
+The projector turns each released command's events into rows in memory and hands a backend one
+:class:`Batch` per released group (:meth:`Projector.take`); the backend writes the batch in one
+transaction together with the batch's last sequence number. So a backend never reads while
+projecting and needs no round trip per event: a batch is a handful of multi-row statements, one
+per table, whatever its size.
+
+Invariants:
+
+- Idempotent by seq: a command whose seq is at or below the last one projected is skipped
+  (:meth:`Projector.project` returns False), so a replayed event never doubles a row. A batch
+  carries ``after_seq``, the store's last seq when it began; a backend writes it only if the
+  database still says ``after_seq`` (else another writer got there first: the batch is refused).
+- Every row a batch writes is final for that batch: append-only rows (trades, fills, capital,
+  accounts, funding, settlements) are new; an order or position touched in the batch is written
+  once, as it stands at the batch's end (an upsert keyed by its id). Open orders and open
+  positions are kept in memory for that (and reloaded from the database at start-up), as are the
+  client ids of open orders, so a fill's client id costs no query.
+- Ids of capital, funding, settlement and position rows are given here, in event order, from
+  counters that continue the database's largest id: the same journal gives the same ids on every
+  backend.
+- Amounts are exact integers (atoms, ticks, lots; funding rates in WAD). Funding shares round as
+  the engine does: payers' amounts up, receivers' down.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from rucksack.exchange.core.commands import PlaceOrder
+from rucksack.exchange.core.events import (
+    AccountCreated,
+    Deposited,
+    Event,
+    FundingPaid,
+    LiquidationEnded,
+    LiquidationStarted,
+    OrderAccepted,
+    OrderClosed,
+    PnlSettled,
+    PositionTransferred,
+    TradeExecuted,
+    TriggerAccepted,
+    Withdrawn,
+)
+from rucksack.exchange.core.lending.curve import WAD
+from rucksack.exchange.core.markets import ExchangeSpec
+from rucksack.exchange.core.numeric import ceil_div
+from rucksack.exchange.core.perps.position import Position
+
+# the columns of ``orders`` that copy the placement: the leading fields of ``PlaceOrder`` up to
+# ``client_id``, in its order (the engine refuses to run if that order ever changes)
+PLACED_FIELDS: tuple[str, ...] = PlaceOrder.__struct_fields__[: PlaceOrder.__struct_fields__.index("client_id") + 1]
+ORDER_COLUMNS: tuple[str, ...] = (
+    "id",
+    *PLACED_FIELDS,
+    "created_us",
+    "status",
+    "expiry_reason",
+    "filled_lots",
+    "filled_quote",
+    "updated_us",
+)
+# what an order's later events change (a trigger that fires keeps its id and its created_us)
+ORDER_MUTABLE = ("status", "expiry_reason", "filled_lots", "filled_quote", "updated_us")
+OPEN_STATUSES = ("New", "PartiallyFilled", "TriggerPending")
+NO_CLIENT_ID = -1
+
+POSITION_FIELDS = (
+    "lots",
+    "cost",
+    "entry_cost",
+    "realized",
+    "funding",
+    "fees",
+    "liquidation_fees",
+    "closed_lots",
+    "liquidated",
+    "closing_price",
+    "closed_us",
+)
+POSITION_COLUMNS = ("id", "account", "market", "state", *POSITION_FIELDS, "opened_us")
+
+# append-only tables, their columns in row order
+TABLES: dict[str, tuple[str, ...]] = {
+    "trades": ("id", "market", "price", "lots", "buyer_is_maker", "buy_order", "sell_order", "ts_us"),
+    "fills": (
+        "trade_id",
+        "is_maker",
+        "account",
+        "order_id",
+        "market",
+        "side",
+        "price",
+        "lots",
+        "fee",
+        "fee_asset",
+        "client_id",
+        "ts_us",
+    ),
+    "capital": ("id", "seq", "account", "kind", "asset", "amount", "ref", "ts_us"),
+    "accounts": ("id", "parent", "label", "created_us"),
+    "funding": ("id", "account", "market", "hour", "rate_wad", "quantity"),
+    "settlements": ("id", "account", "quantity", "realized", "ts_us"),
+}
+FUNDING_RATE_COLUMNS = ("market", "hour", "rate_wad", "mark")
+COUNTED = ("capital", "funding", "settlements", "positions")  # tables whose ids the projector gives
+
+
+def placed_row(order: PlaceOrder) -> tuple[Any, ...]:
+    """The ``PLACED_FIELDS`` of a placement, in column order (flags as 0/1)."""
+    return tuple(int(v) if isinstance(v, bool) else v for v in msgspec.structs.astuple(order)[: len(PLACED_FIELDS)])
+
+
+class OrderRow:
+    """An open order's history row (placement, status, fills so far), kept until it closes."""
+
+    __slots__ = ("created_us", "filled_lots", "filled_quote", "id", "placed", "reason", "status", "updated_us")
+
+    def __init__(self, order_id: int, placed: tuple[Any, ...], created_us: int, status: str) -> None:
+        self.id = order_id
+        self.placed = placed
+        self.created_us = created_us
+        self.status = status
+        self.reason = ""
+        self.filled_lots = 0
+        self.filled_quote = 0
+        self.updated_us = created_us
+
+    def values(self) -> tuple[Any, ...]:
+        return (
+            self.id,
+            *self.placed,
+            self.created_us,
+            self.status,
+            self.reason,
+            self.filled_lots,
+            self.filled_quote,
+            self.updated_us,
+        )
+
+
+class PositionRow:
+    """One position's life in the read model, rebuilt from fills, transfers and funding alone
+    (``core.perps.position.Position`` does the entry-cost arithmetic, so it matches the engine)."""
+
+    __slots__ = (
+        "account",
+        "closed_lots",
+        "closed_us",
+        "closing_price",
+        "fees",
+        "funding",
+        "id",
+        "liquidated",
+        "liquidation_fees",
+        "market",
+        "opened_us",
+        "pos",
+        "realized",
+    )
+
+    def __init__(self, row_id: int, account: int, market: str, opened_us: int) -> None:
+        self.id = row_id
+        self.account = account
+        self.market = market
+        self.opened_us = opened_us
+        self.pos = Position(0)
+        self.realized = 0  # PnL of the closed parts: exit notional - entry notional removed
+        self.funding = 0
+        self.fees = 0
+        self.liquidation_fees = 0
+        self.closed_lots = 0
+        self.liquidated = 0
+        self.closing_price = 0
+        self.closed_us = 0
+
+    @classmethod
+    def from_row(cls, r: dict[str, Any]) -> PositionRow:
+        row = cls(r["id"], r["account"], r["market"], r["opened_us"])
+        row.pos.lots, row.pos.cost, row.pos.entry_cost = r["lots"], r["cost"], r["entry_cost"]
+        for name in POSITION_FIELDS[3:]:
+            setattr(row, name, r[name])
+        return row
+
+    def fill(self, lots: int, price: int, lta: int) -> None:
+        pos = self.pos
+        old, entry_old = pos.lots, pos.entry_cost
+        pos.apply_fill(lots, lots * price * lta)
+        if old and (old > 0) != (lots > 0):
+            closed = min(abs(lots), abs(old))
+            removed = entry_old if abs(lots) >= abs(old) else entry_old - pos.entry_cost
+            self.realized += (1 if old > 0 else -1) * closed * price * lta - removed
+            self.closed_lots += closed
+            self.closing_price = price
+
+    def values(self) -> tuple[Any, ...]:
+        p = self.pos
+        state = "Open" if p.lots else "Closed"
+        return (
+            self.id,
+            self.account,
+            self.market,
+            state,
+            p.lots,
+            p.cost,
+            p.entry_cost,
+            self.realized,
+            self.funding,
+            self.fees,
+            self.liquidation_fees,
+            self.closed_lots,
+            self.liquidated,
+            self.closing_price,
+            self.closed_us,
+            self.opened_us,
+        )
+
+
+@dataclass
+class Batch:
+    """Rows for one transaction: every command with ``after_seq`` < seq <= ``last_seq``."""
+
+    after_seq: int
+    last_seq: int
+    rows: dict[str, list[tuple[Any, ...]]] = field(default_factory=lambda: {t: [] for t in TABLES})
+    funding_rates: dict[tuple[str, int], tuple[Any, ...]] = field(default_factory=dict)
+    orders: dict[int, tuple[Any, ...]] = field(default_factory=dict)  # final values, by id
+    positions: dict[int, tuple[Any, ...]] = field(default_factory=dict)
+
+    def merge(self, later: Batch) -> None:
+        """Append a later batch (``later.after_seq == self.last_seq``): one transaction for both."""
+        assert later.after_seq == self.last_seq, "batches merge in seq order"
+        self.last_seq = later.last_seq
+        for table, rows in later.rows.items():
+            self.rows[table].extend(rows)
+        self.funding_rates.update(later.funding_rates)
+        self.orders.update(later.orders)
+        self.positions.update(later.positions)
+
+
+@dataclass
+class Loaded:
+    """What the projector needs from the database at start-up."""
+
+    last_seq: int
+    open_orders: list[dict[str, Any]]  # rows of orders in OPEN_STATUSES
+    open_positions: list[dict[str, Any]]  # rows of positions with state 'Open'
+    max_ids: dict[str, int]  # table in COUNTED -> its largest id (0 when empty)
+
+
+class Projector:
+    """The in-memory half of a read store (loop thread only): events in, batches out."""
+
+    def __init__(self, spec: ExchangeSpec, loaded: Loaded) -> None:
+        self.base_assets = {m.symbol: m.base for m in spec.markets}
+        self.quote_assets = {m.symbol: m.quote for m in spec.markets}
+        self.lot_tick_atoms = {m.symbol: m.lot_tick_atoms for m in spec.markets}
+        self.perps = {m.symbol for m in spec.markets if m.market_type == "PERP"}
+        self.last_seq = loaded.last_seq
+        self.next_id = {t: loaded.max_ids.get(t, 0) + 1 for t in COUNTED}
+        self.liquidating: set[int] = set()
+        self.open_orders: dict[int, OrderRow] = {}
+        for r in loaded.open_orders:
+            row = OrderRow(r["id"], tuple(r[c] for c in PLACED_FIELDS), r["created_us"], r["status"])
+            row.reason, row.filled_lots, row.filled_quote = r["expiry_reason"], r["filled_lots"], r["filled_quote"]
+            row.updated_us = r["updated_us"]
+            self.open_orders[row.id] = row
+        # order id -> client id, for every open order that has one
+        self.client_ids: dict[int, int] = {
+            i: o.placed[-1] for i, o in self.open_orders.items() if o.placed[-1] >= 0 and o.status != "TriggerPending"
+        }
+        self.open_positions: dict[tuple[int, str], PositionRow] = {}
+        for r in loaded.open_positions:
+            pos = PositionRow.from_row(r)
+            self.open_positions[(pos.account, pos.market)] = pos
+        self._batch = Batch(self.last_seq, self.last_seq)
+        self._orders: dict[int, OrderRow] = {}  # touched in the open batch
+        self._positions: dict[int, PositionRow] = {}
+
+    def _new_id(self, table: str) -> int:
+        i = self.next_id[table]
+        self.next_id[table] = i + 1
+        return i
+
+    def take(self) -> Batch | None:
+        """The open batch with its rows frozen (None when no command was projected since the last
+        take); a new batch opens after it."""
+        b = self._batch
+        if b.last_seq == b.after_seq:
+            return None
+        b.orders = {i: o.values() for i, o in self._orders.items()}
+        b.positions = {i: p.values() for i, p in self._positions.items()}
+        self._batch = Batch(b.last_seq, b.last_seq)
+        self._orders, self._positions = {}, {}
+        return b
+
+    @property
+    def batch_start(self) -> int:
+        """The first seq of the open batch."""
+        return self._batch.after_seq + 1
+
+    def discard(self) -> None:
+        """Forget the open batch's rows (the store was abandoned: nothing more is written)."""
+        self.last_seq = self._batch.after_seq
+        self._batch = Batch(self.last_seq, self.last_seq)
+        self._orders, self._positions = {}, {}
+
+    def project(self, seq: int, ts_us: int, events: list[Event]) -> bool:
+        """Add one command's events to the open batch; False (and nothing added) when ``seq`` was
+        projected already."""
+        if seq <= self.last_seq:
+            return False
+        rows = self._batch.rows
+        for ev in events:
+            if isinstance(ev, OrderAccepted):
+                self._accept(ev.order_id, ev.order, ev.ts_us, "New")
+            elif isinstance(ev, TriggerAccepted):
+                self._accept(ev.order_id, ev.order, ev.ts_us, "TriggerPending")
+            elif isinstance(ev, TradeExecuted):
+                self._project_trade(ev)
+                if ev.market in self.perps:
+                    self._project_perp_fill(ev)
+            elif isinstance(ev, OrderClosed):
+                self._close(ev, ts_us)
+            elif isinstance(ev, Deposited):
+                rows["capital"].append(
+                    (self._new_id("capital"), seq, ev.account, "deposit", ev.asset, ev.amount, ev.tx_id, ts_us)
+                )
+            elif isinstance(ev, Withdrawn):
+                rows["capital"].append(
+                    (self._new_id("capital"), seq, ev.account, "withdrawal", ev.asset, ev.amount, ev.request_id, ts_us)
+                )
+            elif isinstance(ev, AccountCreated):
+                rows["accounts"].append((ev.account, ev.parent, ev.label, ts_us))
+            elif isinstance(ev, FundingPaid):
+                self._project_funding(ev)
+            elif isinstance(ev, PnlSettled):
+                if ev.paid or ev.realized:
+                    rows["settlements"].append((self._new_id("settlements"), ev.account, ev.paid, ev.realized, ts_us))
+            elif isinstance(ev, PositionTransferred):
+                self._project_transfer(ev, ts_us)
+            elif isinstance(ev, LiquidationStarted):
+                self.liquidating.add(ev.account)
+            elif isinstance(ev, LiquidationEnded):
+                self.liquidating.discard(ev.account)
+        self.last_seq = self._batch.last_seq = seq
+        return True
+
+    # orders
+
+    def _accept(self, order_id: int, order: PlaceOrder, ts_us: int, status: str) -> None:
+        row = self.open_orders.get(order_id)
+        if row is None:  # a new order (a trigger that fires keeps its pending row, created_us and all)
+            row = self.open_orders[order_id] = OrderRow(order_id, placed_row(order), ts_us, status)
+        row.status, row.updated_us = status, ts_us
+        if status == "New" and order.client_id >= 0:
+            self.client_ids[order_id] = order.client_id
+        self._orders[order_id] = row
+
+    def _close(self, ev: OrderClosed, ts_us: int) -> None:
+        self.client_ids.pop(ev.order_id, None)
+        row = self.open_orders.pop(ev.order_id, None)
+        if row is None:
+            return
+        row.status, row.reason, row.updated_us = ev.status, ev.reason, ts_us
+        row.filled_lots, row.filled_quote = ev.filled_lots, ev.filled_quote_atoms
+        self._orders[row.id] = row
+
+    def _project_trade(self, ev: TradeExecuted) -> None:
+        rows = self._batch.rows
+        taker_buys = ev.taker_side == "Bid"
+        base, quote = self.base_assets[ev.market], self.quote_assets[ev.market]
+        buy_order, sell_order = (
+            (ev.taker_order_id, ev.maker_order_id) if taker_buys else (ev.maker_order_id, ev.taker_order_id)
+        )
+        rows["trades"].append(
+            (ev.trade_id, ev.market, ev.price, ev.lots, int(not taker_buys), buy_order, sell_order, ev.ts_us)
+        )
+        maker_side = "Ask" if taker_buys else "Bid"
+        spot = ev.market not in self.perps
+        for is_maker, account, order_id, side, fee in (
+            (0, ev.taker_account, ev.taker_order_id, ev.taker_side, ev.taker_fee),
+            (1, ev.maker_account, ev.maker_order_id, maker_side, ev.maker_fee),
+        ):
+            fee_asset = base if side == "Bid" and spot else quote
+            client_id = self.client_ids.get(order_id, NO_CLIENT_ID)
+            fill = (ev.trade_id, is_maker, account, order_id, ev.market, side, ev.price, ev.lots, fee, fee_asset)
+            rows["fills"].append((*fill, client_id, ev.ts_us))
+        quote_atoms = ev.lots * ev.price * self.lot_tick_atoms[ev.market]
+        for order_id in (ev.taker_order_id, ev.maker_order_id):
+            row = self.open_orders.get(order_id)
+            if row is None:
+                continue
+            row.filled_lots += ev.lots
+            row.filled_quote += quote_atoms
+            if row.status == "New":
+                row.status = "PartiallyFilled"
+            row.updated_us = ev.ts_us
+            self._orders[order_id] = row
+
+    # positions, from events only: perp fills, liquidation transfers, funding
+
+    def _position(self, account: int, market: str, ts_us: int) -> PositionRow:
+        row = self.open_positions.get((account, market))
+        if row is None:
+            row = PositionRow(self._new_id("positions"), account, market, ts_us)
+            self.open_positions[(account, market)] = row
+        self._positions[row.id] = row
+        return row
+
+    def _settle_position(self, row: PositionRow, ts_us: int) -> None:
+        if row.pos.lots == 0:
+            row.closed_us = ts_us
+            self.open_positions.pop((row.account, row.market), None)
+
+    def _project_perp_fill(self, ev: TradeExecuted) -> None:
+        lta = self.lot_tick_atoms[ev.market]
+        sign = 1 if ev.taker_side == "Bid" else -1
+        taker = self._position(ev.taker_account, ev.market, ev.ts_us)
+        maker = self._position(ev.maker_account, ev.market, ev.ts_us)
+        taker.fill(sign * ev.lots, ev.price, lta)
+        maker.fill(-sign * ev.lots, ev.price, lta)
+        taker.fees += ev.taker_fee
+        maker.fees += ev.maker_fee
+        if ev.taker_account in self.liquidating:
+            taker.liquidated = 1
+            taker.liquidation_fees += ev.liquidation_fee  # the engine's own figure (TradeExecuted)
+        self._settle_position(taker, ev.ts_us)
+        if maker is not taker:
+            self._settle_position(maker, ev.ts_us)
+
+    def _project_transfer(self, ev: PositionTransferred, ts_us: int) -> None:
+        lta = self.lot_tick_atoms[ev.market]
+        row = self._position(ev.account, ev.market, ts_us)
+        row.liquidated = 1
+        row.fill(-ev.lots, ev.price, lta)
+        self._settle_position(row, ts_us)
+        row = self._position(ev.counterparty, ev.market, ts_us)
+        row.fill(ev.lots, ev.counterparty_price, lta)
+        self._settle_position(row, ts_us)
+
+    def _project_funding(self, ev: FundingPaid) -> None:
+        """One market's funding: each holder's share by the engine's own rule (payers' amounts
+        rounded up, receivers' down) from the positions this read model has rebuilt."""
+        self._batch.funding_rates[(ev.market, ev.hour)] = (ev.market, ev.hour, ev.rate_wad, ev.mark_price)
+        unit = ev.mark_price * self.lot_tick_atoms[ev.market]
+        funding = self._batch.rows["funding"]
+        for (account, market), row in sorted(self.open_positions.items()):
+            if market != ev.market or not row.pos.lots:
+                continue
+            amount = ev.rate_wad * row.pos.lots * unit
+            quantity = -ceil_div(amount, WAD) if amount > 0 else -amount // WAD
+            row.funding += quantity
+            funding.append((self._new_id("funding"), account, market, ev.hour, ev.rate_wad, quantity))
+            self._positions[row.id] = row
