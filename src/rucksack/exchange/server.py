@@ -85,12 +85,17 @@ def serve(
     chain_poll: float = 1.0,
     sweep_every: int = 10,
     snapshot_every: int | None = None,
+    journal: str | None = None,
+    standby: bool = False,
 ) -> int:
     pin_recursion_limit()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     every = DEFAULT_SNAPSHOT_EVERY if snapshot_every is None else snapshot_every
     os.umask(0o077)  # whatever the server writes (read models, reserves, custody seed) is the owner's alone
-    service = ExchangeService(data_dir, sandbox=sandbox, fsync=fsync, snapshot_every=every)
+    # the replicated journal's group commit waits on the stream, so it runs in the journal's thread
+    service = ExchangeService(
+        data_dir, sandbox=sandbox, fsync=fsync, snapshot_every=every, inline_commit=journal is None
+    )
     if not fsync:
         sys.stderr.write("rucksack: WARNING --unsafe-no-fsync: acknowledged orders can be lost on power failure\n")
     rec = service.exchange.recovered
@@ -100,6 +105,13 @@ def serve(
         f"{f'a snapshot every {every} commands' if every > 0 else 'snapshots at shutdown only'}); "
         f"{'sandbox' if sandbox else 'production'} mode; http://{host}:{port}\n"
     )
+    node = None
+    if journal is not None:  # follow the replicated journal until this process holds the lease
+        from rucksack.exchange.replica.node import start_replicated
+
+        node = start_replicated(service, journal, standby=standby, address=f"http://{host}:{port}")
+        if node is None:
+            return 2
     service.feed = make_feed(service, feed, seed)
     background: list[Callable[[], Awaitable[None]]] = []
     if makers and service.feed:
@@ -119,4 +131,6 @@ def serve(
         app, host=host, port=port, log_level="warning", access_log=False, lifespan="on", ws_max_size=MAX_FRAME
     )
     uvicorn.Server(config).run()
+    if node is not None:
+        node.close()
     return 0

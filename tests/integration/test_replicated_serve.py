@@ -1,0 +1,99 @@
+"""``rucksack serve --journal nats://...``: a primary and a hot standby on a real JetStream cluster.
+
+The primary acknowledges orders; it is killed (SIGKILL); the standby takes the lease, serves the
+API, holds every acknowledged order, and its state hash equals a from-scratch replay of the stream.
+A second primary while the lease is held refuses to start, naming the holder.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from rucksack.exchange.config import default_config_text, load_spec_text
+from rucksack.exchange.core.state import state_hash
+from rucksack.exchange.replica.node import replay_stream
+from tests.api.conftest import Server, Signed, free_port, sandbox_account
+
+ORDER = {"symbol": "SOL_USDC", "side": "Bid", "orderType": "Limit", "price": "100", "quantity": "0.1"}
+
+
+def start(data_dir: Path, url: str, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    cmd = [sys.executable, "-m", "rucksack", "serve", "--data-dir", str(data_dir), "--port", str(port)]
+    cmd += ["--no-makers", "--feed", "manual", "--journal", url, *extra]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def wait_serving(proc: subprocess.Popen[bytes], url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "exited"
+        try:
+            if httpx.get(url + "/api/v1/status", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    raise TimeoutError(url)
+
+
+def replay_hash(data_dir: Path) -> str:
+    out = subprocess.run(
+        [sys.executable, "-m", "rucksack", "replay", "--data-dir", str(data_dir)], capture_output=True, check=True
+    )
+    return str(json.loads(out.stdout)["state_hash"])
+
+
+def test_the_standby_takes_over_with_every_acknowledged_order(tmp_path: Path, nats_url: str) -> None:
+    primary, url1 = start(tmp_path / "a", nats_url)
+    standby = None
+    try:
+        wait_serving(primary, url1)
+        creds = sandbox_account(Server(url1, tmp_path / "a", primary), USDC="100000")
+        client = Signed(url1, creds)
+        acked = []
+        for _ in range(15):
+            r = client.request("POST", "/api/v1/order", "orderExecute", ORDER)
+            assert r.status_code == 200, r.text
+            acked.append(r.json()["id"])
+        standby, url2 = start(tmp_path / "b", nats_url, "--standby")
+        time.sleep(1.0)  # it follows; it does not serve while the primary holds the lease
+        for _ in range(5):
+            acked.append(client.request("POST", "/api/v1/order", "orderExecute", ORDER).json()["id"])
+        killed = time.monotonic()
+        primary.kill()
+        primary.wait()
+        wait_serving(standby, url2)
+        takeover = time.monotonic() - killed
+        assert takeover < 3.0, takeover
+        client2 = Signed(url2, creds)
+        open_ids = {o["id"] for o in client2.request("GET", "/api/v1/orders", "orderQueryAll", ORDER).json()}
+        assert set(acked) <= open_ids
+        r = client2.request("POST", "/api/v1/order", "orderExecute", ORDER)
+        assert r.status_code == 200, r.text
+        standby.terminate()
+        assert standby.wait(timeout=30) in (0, -15)  # uvicorn re-raises SIGTERM after its clean shutdown
+        spec = load_spec_text(default_config_text())
+        assert replay_hash(tmp_path / "b") == state_hash(replay_stream(nats_url, spec))
+    finally:
+        for proc in (primary, standby):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+
+
+def test_a_second_primary_refuses_while_the_lease_is_held(tmp_path: Path, nats_url: str) -> None:
+    primary, url1 = start(tmp_path / "a", nats_url)
+    try:
+        wait_serving(primary, url1)
+        second, _ = start(tmp_path / "b", nats_url)
+        assert second.wait(timeout=60) == 2
+        assert second.stderr is not None
+        assert "writer lease is held by" in second.stderr.read().decode()
+    finally:
+        primary.kill()
