@@ -90,7 +90,7 @@ class Lease:
         except KeyNotFoundError:  # never taken, expired or deleted
             return await self.try_acquire()
         if entry.revision != self._seen_revision:
-            self._seen_revision, self._seen_at = entry.revision, started
+            self._seen_revision, self._seen_at = entry.revision or 0, started
             return False
         if started - self._seen_at < self.ttl:
             return False
