@@ -106,12 +106,10 @@ def serve(
         f"{'sandbox' if sandbox else 'production'} mode; http://{host}:{port}\n"
     )
     node = None
-    if journal is not None:  # follow the replicated journal until this process holds the lease
-        from rucksack.exchange.replica.node import start_replicated
+    if journal is not None:  # the replicated journal: connect and catch up with the stream
+        from rucksack.exchange.replica.node import become_writer, connect_replicated
 
-        node = start_replicated(service, journal, standby=standby, address=f"http://{host}:{port}")
-        if node is None:
-            return 2
+        node = connect_replicated(service, journal, standby=standby, address=f"http://{host}:{port}")
     service.feed = make_feed(service, feed, seed)
     background: list[Callable[[], Awaitable[None]]] = []
     if makers and service.feed:
@@ -130,6 +128,10 @@ def serve(
     config = uvicorn.Config(
         app, host=host, port=port, log_level="warning", access_log=False, lifespan="on", ws_max_size=MAX_FRAME
     )
+    if node is not None:  # everything loaded first, so that serving follows the takeover at once
+        config.load()
+        if not become_writer(node, standby=standby):
+            return 2
     uvicorn.Server(config).run()
     if node is not None:
         node.close()

@@ -37,6 +37,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -272,15 +273,20 @@ def kill_trial(venue: Venue, load: Load, rng: random.Random, pause: bool = False
     standby = venue.start_standby()
     load.urls[:] = [old.url, standby.url]
     time.sleep(rng.uniform(0.3, 1.5))  # a random moment of the load
-    killed = time.monotonic()
+    killed, killed_wall = time.monotonic(), time.time()
     old.proc.send_signal(signal.SIGSTOP if pause else signal.SIGKILL)
     venue.wait_serving(standby, 30.0)
+    serving = time.monotonic() - killed
     venue.writer, venue.standby = standby, None
     deadline = time.monotonic() + 10
     while (first := load.first_ack_after(killed, standby.url)) is None and time.monotonic() < deadline:
         time.sleep(0.01)
     takeover = (first - killed) if first is not None else float("inf")
     result: dict[str, Any] = {"trial": "pause" if pause else "kill", "takeover_s": round(takeover, 3)}
+    took = took_over_at(standby.log)
+    if took is not None:  # the lease part of it: from the kill to the new writer's marker
+        result["lease_s"] = round(took - killed_wall, 3)
+    result["serving_s"] = round(serving, 3)
     if pause:
         time.sleep(0.5)
         old.proc.send_signal(signal.SIGCONT)
@@ -294,6 +300,15 @@ def kill_trial(venue: Venue, load: Load, rng: random.Random, pause: bool = False
         old.proc.wait()
     time.sleep(0.3)
     return result | check(venue, load, venue.writer)
+
+
+def took_over_at(log: Path) -> float | None:
+    """Wall-clock time of the server log's "took over" line (its asctime, millisecond precision)."""
+    for line in log.read_text(errors="replace").splitlines():
+        if "took over" in line:
+            stamp = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
+            return stamp.timestamp()
+    return None
 
 
 def node_trial(venue: Venue, load: Load) -> dict[str, Any]:

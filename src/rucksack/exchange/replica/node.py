@@ -28,6 +28,7 @@ import logging
 import os
 import secrets
 import socket
+import sys
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -169,7 +170,6 @@ class ReplicatedNode:
 
     def run_until_writer(self, standby: bool, on_follow: Callable[[], None] | None = None) -> None:
         """Follow the stream; take over when the lease is free (a primary refuses when it is held)."""
-        self.catch_up_to_end(timeout=600.0)
         if not standby:
             holder = self.link.call(self.lease.holder(), 5.0)
             if holder is not None or not self.link.call(self.lease.try_acquire(), 5.0):
@@ -265,10 +265,9 @@ async def _read_all(link: NatsLink, after: int) -> list[tuple[int, dict[str, str
     return out
 
 
-def start_replicated(service: Followed, url: str, *, standby: bool, address: str) -> ReplicatedNode | None:
-    """``serve --journal``: follow until this process is the writer (None: a primary found the
-    lease held, said so on stderr). A fenced writer halts and exits with status 75."""
-    import sys
+def connect_replicated(service: Followed, url: str, *, standby: bool, address: str) -> ReplicatedNode:
+    """``serve --journal``: connect to the cluster and apply the stream up to its end. A writer
+    that is fenced later halts and exits with status 75 (see :meth:`ReplicatedNode._fence`)."""
 
     def exit_fenced(why: str) -> None:
         sys.stderr.write(f"rucksack: fenced ({why}): this writer stops; restart it as a standby\n")
@@ -278,14 +277,21 @@ def start_replicated(service: Followed, url: str, *, standby: bool, address: str
     node = ReplicatedNode(service, url, address=address, on_fenced=exit_fenced)
     role = "standby" if standby else "primary"
     sys.stderr.write(f"rucksack: {role} {node.writer_id} following {url} from seq {node.engine.last_seq}\n")
+    node.catch_up_to_end(timeout=600.0)
+    return node
+
+
+def become_writer(node: ReplicatedNode, *, standby: bool) -> bool:
+    """Follow until this process holds the lease and has appended its marker; False when a
+    primary found the lease held (said on stderr)."""
     try:
         node.run_until_writer(standby)
     except LeaseHeld as exc:
         sys.stderr.write(f"rucksack: {exc}; start with --standby to follow it\n")
         node.close()
-        return None
+        return False
     sys.stderr.write(f"rucksack: writer {node.writer_id} at seq {node.engine.last_seq} (epoch {node.lease.revision})\n")
-    return node
+    return True
 
 
-__all__ = ["LeaseHeld", "ReplicatedNode", "read_stream", "replay_stream", "start_replicated"]
+__all__ = ["LeaseHeld", "ReplicatedNode", "become_writer", "connect_replicated", "read_stream", "replay_stream"]
