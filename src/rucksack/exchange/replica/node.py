@@ -277,7 +277,10 @@ def connect_replicated(service: Followed, url: str, *, standby: bool, address: s
     node = ReplicatedNode(service, url, address=address, on_fenced=exit_fenced)
     role = "standby" if standby else "primary"
     sys.stderr.write(f"rucksack: {role} {node.writer_id} following {url} from seq {node.engine.last_seq}\n")
+    started = time.monotonic()
     node.catch_up_to_end(timeout=600.0)
+    elapsed = time.monotonic() - started
+    sys.stderr.write(f"rucksack: caught up with the stream at seq {node.engine.last_seq} in {elapsed:.2f} s\n")
     return node
 
 
