@@ -97,3 +97,37 @@ def test_a_second_primary_refuses_while_the_lease_is_held(tmp_path: Path, nats_u
         assert "writer lease is held by" in second.stderr.read().decode()
     finally:
         primary.kill()
+
+
+def test_a_new_standby_starts_from_the_replicated_snapshot(tmp_path: Path, nats_url: str) -> None:
+    primary, url1 = start(tmp_path / "a", nats_url, "--snapshot-every", "10")
+    standby = None
+    try:
+        wait_serving(primary, url1)
+        creds = sandbox_account(Server(url1, tmp_path / "a", primary), USDC="100000")
+        client = Signed(url1, creds)
+        acked = [client.request("POST", "/api/v1/order", "orderExecute", ORDER).json()["id"] for _ in range(25)]
+        time.sleep(2.5)  # the writer uploads its newest snapshot within a second of writing it
+        standby, url2 = start(tmp_path / "b", nats_url, "--standby")
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "b" / "journal.base").exists():
+            assert time.monotonic() < deadline and standby.poll() is None
+            time.sleep(0.05)
+        base = int((tmp_path / "b" / "journal.base").read_text())
+        assert base >= 10
+        acked += [client.request("POST", "/api/v1/order", "orderExecute", ORDER).json()["id"] for _ in range(5)]
+        time.sleep(1.0)
+        primary.kill()
+        primary.wait()
+        wait_serving(standby, url2)
+        client2 = Signed(url2, creds)
+        open_ids = {o["id"] for o in client2.request("GET", "/api/v1/orders", "orderQueryAll", ORDER).json()}
+        assert set(acked) <= open_ids
+        standby.terminate()
+        standby.wait(timeout=30)
+        spec = load_spec_text(default_config_text())
+        assert replay_hash(tmp_path / "b") == state_hash(replay_stream(nats_url, spec))
+    finally:
+        for proc in (primary, standby):
+            if proc is not None and proc.poll() is None:
+                proc.kill()

@@ -92,6 +92,13 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     every = DEFAULT_SNAPSHOT_EVERY if snapshot_every is None else snapshot_every
     os.umask(0o077)  # whatever the server writes (read models, reserves, custody seed) is the owner's alone
+    seeded = None
+    if journal is not None and standby and not (data_dir / "config.toml").exists():
+        from rucksack.exchange.replica.snapshots import seed_data_dir
+
+        seeded = seed_data_dir(data_dir, journal)  # a new standby starts from the latest snapshot
+        if seeded is not None:
+            sys.stderr.write(f"rucksack: seeded from the replicated snapshot at seq {seeded.seq}\n")
     # the replicated journal's group commit waits on the stream, so it runs in the journal's thread
     service = ExchangeService(
         data_dir, sandbox=sandbox, fsync=fsync, snapshot_every=every, inline_commit=journal is None
@@ -109,7 +116,9 @@ def serve(
     if journal is not None:  # the replicated journal: connect and catch up with the stream
         from rucksack.exchange.replica.node import become_writer, connect_replicated
 
-        node = connect_replicated(service, journal, standby=standby, address=f"http://{host}:{port}")
+        start_after = seeded.stream_seq if seeded is not None else 0
+        address = f"http://{host}:{port}"
+        node = connect_replicated(service, journal, standby=standby, address=address, start_after=start_after)
     service.feed = make_feed(service, feed, seed)
     background: list[Callable[[], Awaitable[None]]] = []
     if makers and service.feed:

@@ -1,7 +1,8 @@
 """``rucksack chaos failover``: kill the writer under load and prove nothing acknowledged is lost.
 
 Setup: a 3-node JetStream cluster (:mod:`.cluster`), a primary ``rucksack serve --journal`` and,
-per trial, a fresh hot standby (``--standby``, its own data dir, following the stream). Four
+per trial, a fresh hot standby (``--standby``, its own empty data dir: it starts from the latest
+snapshot in the object store -- every 500 commands here -- and follows the stream). Four
 sandbox accounts trade SOL_USDC against each other through signed ``POST /api/v1/order``
 requests from four client threads (crossing limit orders, so there are fills). A client counts
 an order **acknowledged** when it got a 200 with an order id; on a refused connection or a 503
@@ -58,6 +59,7 @@ from rucksack.exchange.sequencer.datadir import recover
 SYMBOL = "SOL_USDC"
 LOTS = 1  # 0.01 SOL per order
 TAKEOVER_TARGET_S = 3.0
+SNAPSHOT_EVERY = 500
 CLIENT_TIMEOUT_S = 1.0  # a client gives up on an unanswered request after this and tries the next address
 
 
@@ -171,6 +173,7 @@ class Venue:
         data_dir, port, log = self.workdir / name, free_port(), self.workdir / f"{name}.log"
         cmd = [sys.executable, "-m", "rucksack", "serve", "--data-dir", str(data_dir), "--port", str(port)]
         cmd += ["--no-makers", "--feed", "manual", "--journal", self.cluster.url]
+        cmd += ["--snapshot-every", str(SNAPSHOT_EVERY)]  # later standbys start from the object store
         cmd += ["--standby"] if standby else []
         with open(log, "wb") as out:
             proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)

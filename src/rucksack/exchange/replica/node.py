@@ -40,6 +40,7 @@ from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.markets import ExchangeSpec
 from rucksack.exchange.replica.lease import DEFAULT_TTL, Lease
 from rucksack.exchange.replica.link import STREAM, SUBJECT, NatsLink, ensure_streams
+from rucksack.exchange.replica.snapshots import upload_forever
 from rucksack.exchange.replica.stream import TRANSIENT, Fenced, StreamWriter, decode_group, header_int
 from rucksack.exchange.sequencer.datadir import Exchange
 
@@ -70,6 +71,7 @@ class ReplicatedNode:
         address: str = "",
         lease_ttl: float = DEFAULT_TTL,
         on_fenced: Callable[[str], None] | None = None,
+        start_after: int = 0,
     ) -> None:
         self.service = service
         self.exchange = service.exchange
@@ -81,7 +83,8 @@ class ReplicatedNode:
         self._on_fenced = on_fenced
         self.stream = StreamWriter(self.link, self.writer_id, self.lease.valid, self._fence)
         self.exchange.journal.replica = self.stream
-        self.stream_seq = 0  # stream sequence of the last message applied
+        self.stream_seq = start_after  # stream sequence of the last message applied (or to start after)
+        self.positions = self.stream.groups  # (last command seq, stream seq) of recent messages
         self.markers: list[int] = []  # epochs seen, in order
         self._sub: Any = None
         self._idle_fetches = 0
@@ -110,6 +113,7 @@ class ReplicatedNode:
             if entry.seq > self.exchange.sequencer.seq:
                 self.exchange.sequencer.follow(entry)
         self.stream_seq = stream_seq
+        self.positions.append((self.exchange.sequencer.seq, stream_seq))
 
     def _fetch(self, timeout: float) -> list[Any]:
         try:
@@ -195,6 +199,7 @@ class ReplicatedNode:
                 continue  # the deposed writer's last group landed first: read it, then try again
             self.stream_seq = self.stream.stream_last
             self.link.spawn(self.lease.renew_forever(self._fence))
+            self.link.spawn(upload_forever(self.link, self.exchange.path, self.positions))
             log.warning(
                 "writer %s took over at seq %d (stream %d, epoch %d) in %.3f s",
                 self.writer_id,
@@ -265,7 +270,9 @@ async def _read_all(link: NatsLink, after: int) -> list[tuple[int, dict[str, str
     return out
 
 
-def connect_replicated(service: Followed, url: str, *, standby: bool, address: str) -> ReplicatedNode:
+def connect_replicated(
+    service: Followed, url: str, *, standby: bool, address: str, start_after: int = 0
+) -> ReplicatedNode:
     """``serve --journal``: connect to the cluster and apply the stream up to its end. A writer
     that is fenced later halts and exits with status 75 (see :meth:`ReplicatedNode._fence`)."""
 
@@ -274,7 +281,7 @@ def connect_replicated(service: Followed, url: str, *, standby: bool, address: s
         sys.stderr.flush()
         os._exit(75)
 
-    node = ReplicatedNode(service, url, address=address, on_fenced=exit_fenced)
+    node = ReplicatedNode(service, url, address=address, on_fenced=exit_fenced, start_after=start_after)
     role = "standby" if standby else "primary"
     sys.stderr.write(f"rucksack: {role} {node.writer_id} following {url} from seq {node.engine.last_seq}\n")
     started = time.monotonic()

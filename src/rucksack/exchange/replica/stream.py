@@ -28,6 +28,7 @@ import logging
 import struct
 import time
 import zlib
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
 
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 HEADER = struct.Struct("<II")
 _decoder = msgspec.msgpack.Decoder(Stamped)
 WRONG_LAST_SEQUENCE = 10071
+POSITIONS = 1_000_000  # messages remembered for snapshot positions (a few snapshot intervals)
 TRANSIENT = (NatsTimeout, FutureTimeout, TimeoutError, NoRespondersError, NoStreamResponseError, ConnectionClosedError)
 
 
@@ -93,7 +95,8 @@ class StreamWriter:
         self.stream_last = 0  # stream sequence of the last message known (applied or appended)
         self.epoch = 0
         self.appended = 0  # groups appended by this writer
-        self.groups: list[tuple[int, int]] = []  # (last command seq, stream seq) of recent groups
+        # (last command seq, stream seq) of recent messages: where a snapshot's reader continues
+        self.groups: deque[tuple[int, int]] = deque(maxlen=POSITIONS)
 
     def take_over(self, stream_last: int, epoch: int) -> None:
         """Append this writer's marker right after ``stream_last``; :class:`Fenced` if anything
@@ -103,6 +106,8 @@ class StreamWriter:
         headers = {"Rk-Writer": self.writer_id, "Rk-Epoch": str(epoch)}
         self.stream_last = self._publish(b"", headers, f"{self.writer_id}-marker")
         self.following = False
+        if self.groups:
+            self.groups.append((self.groups[-1][0], self.stream_last))
 
     def append_group(self, records: list[bytes], last_seq: int) -> None:
         if self.following:
@@ -117,7 +122,6 @@ class StreamWriter:
             raise
         self.appended += 1
         self.groups.append((last_seq, self.stream_last))
-        del self.groups[:-64]
 
     def _publish(self, payload: bytes, headers: dict[str, str], msg_id: str) -> int:
         """Append after ``stream_last``; return the new stream sequence."""

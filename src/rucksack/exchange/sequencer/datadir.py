@@ -6,6 +6,8 @@ Layout::
     DIR/journal.log           the command journal (its active segment)
     DIR/journal-<a>-<b>.log   archived journal segments, entries a..b (kept: the complete record)
     DIR/snapshots/*.bin       snapshots at exact sequence numbers
+    DIR/journal.base          only in a data dir seeded from a replicated snapshot (a standby,
+                              docs/deploy.md): the seq the journal starts after
 
 Recovery = newest intact snapshot + every journal entry after it. Opening for writing also
 truncates a torn journal tail; read-only recovery (``rucksack replay``) only reports it.
@@ -43,6 +45,7 @@ from rucksack.exchange.sequencer.snapshots import SnapshotStore
 
 CONFIG_NAME = "config.toml"
 JOURNAL_NAME = "journal.log"
+JOURNAL_BASE_NAME = "journal.base"
 SNAPSHOT_DIR = "snapshots"
 DEFAULT_SNAPSHOT_EVERY = 100_000
 """Commands between periodic snapshots (``rucksack serve --snapshot-every``; 0: only at shutdown)."""
@@ -94,6 +97,12 @@ def init_data_dir(path: Path, config_text: str) -> ExchangeSpec:
     return spec
 
 
+def journal_base(path: Path) -> int:
+    """The seq the journal starts after: 0, or a seeded standby's snapshot seq (``journal.base``)."""
+    base = path / JOURNAL_BASE_NAME
+    return int(base.read_text(encoding="utf-8")) if base.exists() else 0
+
+
 def read_spec(path: Path) -> ExchangeSpec:
     config = path / CONFIG_NAME
     if not config.exists():
@@ -136,7 +145,7 @@ def recover(
         if on_events is not None and events_after is not None and entry.seq > events_after:
             on_events(entry.seq, entry.ts_us, events)
         replayed += 1
-    if result.last_seq < snapshot_seq:
+    if max(result.last_seq, journal_base(path)) < snapshot_seq:
         raise ValueError(
             f"snapshot at {snapshot_seq} is ahead of the journal ({result.last_seq}); the journal lost data"
         )
@@ -229,4 +238,4 @@ class Exchange:
         self.journal.close()
 
 
-__all__ = ["Exchange", "Recovered", "init_data_dir", "read_spec", "recover"]
+__all__ = ["Exchange", "Recovered", "init_data_dir", "journal_base", "read_spec", "recover"]
