@@ -114,7 +114,10 @@ def cmd_cluster(args: argparse.Namespace) -> int:
 def cmd_chaos(args: argparse.Namespace) -> int:
     from rucksack.exchange.replica.chaos import run_failover
 
-    summary = run_failover(args.trials, seed=args.seed, workdir=Path(args.dir) if args.dir else None, out=_print)
+    workdir = Path(args.dir) if args.dir else None
+    summary = run_failover(
+        args.trials, seed=args.seed, workdir=workdir, out=_print, takeover_target=args.takeover_target
+    )
     return 0 if summary["ok"] else 1
 
 
@@ -277,6 +280,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     fail = csub.add_parser("failover", help="SIGKILL the writer under signed-order load; check nothing acked is lost")
     fail.add_argument("--trials", type=int, default=20, help="primary kills (plus one NATS-node kill and one pause)")
     fail.add_argument("--seed", type=int, default=1)
+    fail.add_argument(
+        "--takeover-target", type=float, default=3.0, help="seconds a takeover may take (a trial fails past it)"
+    )
     fail.add_argument("--dir", default=None, help="work directory (default: a temporary one, removed)")
     fail.set_defaults(func=cmd_chaos)
     clu.set_defaults(func=cmd_cluster)

@@ -324,7 +324,12 @@ def node_trial(venue: Venue, load: Load) -> dict[str, Any]:
 
 
 def run_failover(
-    trials: int, *, seed: int = 1, workdir: Path | None = None, out: Callable[[dict[str, Any]], None]
+    trials: int,
+    *,
+    seed: int = 1,
+    workdir: Path | None = None,
+    out: Callable[[dict[str, Any]], None],
+    takeover_target: float = TAKEOVER_TARGET_S,
 ) -> dict[str, Any]:
     rng = random.Random(seed)
     own = workdir is None
@@ -351,19 +356,19 @@ def run_failover(
         venue.stop()
         if own:
             shutil.rmtree(base, ignore_errors=True)
-    summary = summarize(trials, results)
+    summary = summarize(trials, results, takeover_target)
     out(summary)
     return summary
 
 
-def summarize(trials: int, results: list[dict[str, Any]]) -> dict[str, Any]:
+def summarize(trials: int, results: list[dict[str, Any]], takeover_target: float = TAKEOVER_TARGET_S) -> dict[str, Any]:
     takeovers = [r["takeover_s"] for r in results if "takeover_s" in r]
     last = results[-1] if results else {}
     ok_trial = [
         r["acked_lost"] == 0
         and r["hash_equal"]
         and r["seq_twice"] == 0
-        and r.get("takeover_s", 0) <= TAKEOVER_TARGET_S
+        and r.get("takeover_s", 0) <= takeover_target
         and r.get("writer_kept", True)
         and r.get("old_writer_fenced", True)
         for r in results
