@@ -17,9 +17,9 @@ ZK_NODE := build/zk/node
 DATA   ?= data
 DEVNET_PORT ?= 8899
 
-.PHONY: setup run test test-pure test-native check native bench clean chromium postgresql
+.PHONY: setup run test test-pure test-native check native bench clean chromium postgresql nats-server cluster chaos
 
-setup: $(STAMP) $(BPX)/.installed chromium postgresql $(ZK_NODE)/.installed
+setup: $(STAMP) $(BPX)/.installed chromium postgresql nats-server $(ZK_NODE)/.installed
 
 # Debian's chromium for the browser tests (tests/web, driven by Playwright with this system browser:
 # Playwright's own browser downloads cannot work here). Installed with apt when missing and allowed.
@@ -42,6 +42,25 @@ postgresql:
 	  else echo "make: install Debian's postgresql (15) for the read-store tests (apt-get install postgresql)" >&2; exit 1; fi; \
 	  echo "make: installing postgresql with apt-get"; \
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
+# Debian's nats-server (2.9) for the replicated journal (tests/unit/exchange/replica, the failover
+# tests and `make cluster`): the project starts its own 3-node cluster on loopback ports.
+nats-server:
+	@command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then SUDO=; \
+	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO=sudo; \
+	  else echo "make: install Debian's nats-server (apt-get install nats-server)" >&2; exit 1; fi; \
+	  echo "make: installing nats-server with apt-get"; \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null; }
+
+# a 3-node JetStream cluster on 127.0.0.1:14222-14224 (routes 14322-14324) until Ctrl-C; then
+#   rucksack serve --journal nats://127.0.0.1:14222,127.0.0.1:14223,127.0.0.1:14224 [--standby]
+cluster: setup
+	$(PY) -m rucksack cluster --dir build/cluster --base-port 14222
+
+# the failover proof (docs/deploy.md): SIGKILLed primaries, a killed NATS node, a paused primary
+chaos: setup
+	$(PY) -m rucksack chaos failover --trials 20
 
 $(ZK_NODE)/.installed: tools/zk/package.json tools/zk/package-lock.json
 	mkdir -p $(ZK_NODE)

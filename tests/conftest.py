@@ -133,3 +133,22 @@ def pg_dsn(pg_cluster: Cluster, request: pytest.FixtureRequest) -> str:
     """A fresh, empty database for this test module; its DSN."""
     name = "t_" + "".join(c if c.isalnum() else "_" for c in request.module.__name__.rsplit(".", 1)[-1])
     return pg_cluster.create_database(name[:60])
+
+
+@pytest.fixture(scope="session")
+def nats_cluster(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A 3-node JetStream cluster on loopback for this test session (Debian's nats-server)."""
+    from rucksack.exchange.replica.cluster import Cluster
+
+    cluster = Cluster(tmp_path_factory.mktemp("nats")).start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def nats_url(nats_cluster) -> str:  # type: ignore[no-untyped-def]
+    """The session cluster's server list, with the venue's streams dropped first (a fresh venue)."""
+    from rucksack.exchange.replica.link import drop_venue_streams
+
+    drop_venue_streams(nats_cluster.url)
+    return str(nats_cluster.url)

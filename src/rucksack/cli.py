@@ -96,6 +96,36 @@ def _reserves_proof(data_dir: Path, account: int, seq: int | None) -> bytes:
     return cli_proof(data_dir, account, seq)
 
 
+def cmd_cluster(args: argparse.Namespace) -> int:
+    import signal
+    import time
+
+    from rucksack.exchange.replica.cluster import Cluster
+
+    cluster = Cluster(Path(args.dir), base_port=args.base_port).start()
+    _print({"cluster": cluster.url, "dir": str(Path(args.dir).resolve())})
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        while all(n.proc is not None and n.proc.poll() is None for n in cluster.nodes):
+            time.sleep(0.5)
+        sys.stderr.write("rucksack cluster: a nats-server exited; stopping the others\n")
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        cluster.stop()
+
+
+def cmd_chaos(args: argparse.Namespace) -> int:
+    from rucksack.exchange.replica.chaos import run_failover
+
+    workdir = Path(args.dir) if args.dir else None
+    summary = run_failover(
+        args.trials, seed=args.seed, workdir=workdir, out=_print, takeover_target=args.takeover_target
+    )
+    return 0 if summary["ok"] else 1
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from rucksack.exchange.native import use_compiled
 
@@ -125,6 +155,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             snapshot_every=args.snapshot_every,
             operator_key=args.operator_key,
             store=args.store,
+            journal=args.journal,
+            standby=args.standby,
             gateways=(os.cpu_count() or 1) if args.gateways is None else args.gateways,
         )
     except DataDirLocked as exc:  # a second writer: refused at once, naming the holder
@@ -343,6 +375,29 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     )
     serve.set_defaults(func=cmd_serve)
 
+    serve.add_argument(
+        "--journal",
+        default=None,
+        metavar="nats://HOST:PORT[,...]",
+        help="also replicate the journal to this NATS JetStream cluster (docs/deploy.md)",
+    )
+    serve.add_argument(
+        "--standby", action="store_true", help="with --journal: follow the writer, take over when its lease lapses"
+    )
+    clu = sub.add_parser("cluster", help="run a 3-node NATS JetStream cluster on loopback (foreground)")
+    clu.add_argument("--dir", default="build/cluster", help="configs, logs and JetStream data of the nodes")
+    clu.add_argument("--base-port", type=int, default=14222, help="client ports N..N+2, routes +100, monitor +200")
+    chaos = sub.add_parser("chaos", help="failure drills on a replicated deployment (one JSON line each)")
+    csub = chaos.add_subparsers(dest="what", required=True)
+    fail = csub.add_parser("failover", help="SIGKILL the writer under signed-order load; check nothing acked is lost")
+    fail.add_argument("--trials", type=int, default=20, help="primary kills (plus one NATS-node kill and one pause)")
+    fail.add_argument("--seed", type=int, default=1)
+    fail.add_argument(
+        "--takeover-target", type=float, default=3.0, help="seconds a takeover may take (a trial fails past it)"
+    )
+    fail.add_argument("--dir", default=None, help="work directory (default: a temporary one, removed)")
+    fail.set_defaults(func=cmd_chaos)
+    clu.set_defaults(func=cmd_cluster)
     sandbox = sub.add_parser("sandbox", help="sandbox helpers for bots and tests (server in sandbox mode)")
     ssub = sandbox.add_subparsers(dest="what", required=True)
     acc = ssub.add_parser("account", help="create a funded account; prints apiKey, apiSecret, accountId")

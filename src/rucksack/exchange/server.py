@@ -136,6 +136,8 @@ def serve(
     operator_key: str | None = None,
     gateways: int = 0,
     store: str | None = None,
+    journal: str | None = None,
+    standby: bool = False,
 ) -> int:
     """Run the exchange until stopped. Production (``sandbox=False``): no makers, no sandbox paths
     or admin token, no grants, the index from ``production_feed`` (docs/api.md "Production mode")."""
@@ -150,7 +152,17 @@ def serve(
     configure_logging()  # one JSON object a line on stderr, secrets never (exchange/logs.py)
     every = DEFAULT_SNAPSHOT_EVERY if snapshot_every is None else snapshot_every
     os.umask(0o077)  # whatever the server writes (read models, reserves, custody seed) is the owner's alone
-    service = ExchangeService(data_dir, sandbox=sandbox, fsync=fsync, snapshot_every=every, store=store)
+    seeded = None
+    if journal is not None and standby and not (data_dir / "config.toml").exists():
+        from rucksack.exchange.replica.snapshots import seed_data_dir
+
+        seeded = seed_data_dir(data_dir, journal)  # a new standby starts from the latest snapshot
+        if seeded is not None:
+            sys.stderr.write(f"rucksack: seeded from the replicated snapshot at seq {seeded.seq}\n")
+    # the replicated journal's group commit waits on the stream, so it runs in the journal's thread
+    service = ExchangeService(
+        data_dir, sandbox=sandbox, fsync=fsync, snapshot_every=every, store=store, inline_commit=journal is None
+    )
     if not fsync:
         sys.stderr.write("rucksack: WARNING --unsafe-no-fsync: acknowledged orders can be lost on power failure\n")
     rec = service.exchange.recovered
@@ -160,6 +172,13 @@ def serve(
         f"{f'a snapshot every {every} commands' if every > 0 else 'snapshots at shutdown only'}); "
         f"{'sandbox' if sandbox else 'production'} mode; read models in {store_name(store)}; http://{host}:{port}\n"
     )
+    node = None
+    if journal is not None:  # the replicated journal: connect and catch up with the stream
+        from rucksack.exchange.replica.node import become_writer, connect_replicated
+
+        start_after = seeded.stream_seq if seeded is not None else 0
+        address = f"http://{host}:{port}"
+        node = connect_replicated(service, journal, standby=standby, address=address, start_after=start_after)
     service.operator_key = operator
     service.feed = make_feed(service, feed, seed, start=sandbox)
     background: list[Callable[[], Awaitable[None]]] = []
@@ -175,7 +194,11 @@ def serve(
         custody = start_custody(service, chain_rpc, confirmations, chain_poll, sweep_every)
         if custody is not None:
             background.append(custody.run)
-    if gateways <= 0:
+    try:
+        if gateways > 0:
+            if node is not None and not become_writer(node, standby=standby):
+                return 2  # (one process: the takeover waits until the app is loaded, below)
+            return _serve_with_gateways(service, background, data_dir, host, port, sandbox, gateways, store)
         app = create_app(service, background)
         config = uvicorn.Config(
             app,
@@ -187,9 +210,15 @@ def serve(
             ws_max_size=MAX_FRAME,
             log_config=None,  # uvicorn's records go through our JSON handler
         )
+        if node is not None:  # everything loaded first, so that serving follows the takeover at once
+            config.load()
+            if not become_writer(node, standby=standby):
+                return 2
         uvicorn.Server(config).run()
         return 0
-    return _serve_with_gateways(service, background, data_dir, host, port, sandbox, gateways, store)
+    finally:
+        if node is not None:
+            node.close()
 
 
 def _serve_with_gateways(

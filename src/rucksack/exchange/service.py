@@ -63,6 +63,7 @@ from rucksack.exchange.sequencer.datadir import (
     DEFAULT_SNAPSHOT_EVERY,
     Exchange,
     init_data_dir,
+    journal_base,
     read_spec,
 )
 from rucksack.exchange.sequencer.writer_lock import WriterLock
@@ -126,7 +127,8 @@ class ExchangeService:
                 spec=spec,
                 fsync=fsync,
                 threaded_journal=not inline_commit,
-                events_after=self.store.last_seq,
+                # a standby seeded from a replicated snapshot projects from there (docs/deploy.md)
+                events_after=max(self.store.last_seq, journal_base(data_dir)),
                 on_events=self._project_recovered,
                 snapshot_every=snapshot_every,
                 lock=lock,

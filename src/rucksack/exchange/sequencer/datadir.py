@@ -7,6 +7,8 @@ Layout::
     DIR/journal-<a>-<b>.log   archived journal segments, entries a..b (kept: the complete record)
     DIR/snapshots/*.bin       snapshots at exact sequence numbers
     DIR/writer.lock           the writer's OS lock: holder pid/host/start time and writer epoch
+    DIR/journal.base          only in a data dir seeded from a replicated snapshot (a standby,
+                              docs/deploy.md): the seq the journal starts after
 
 One writer: :class:`Exchange` takes the writer lock (``writer_lock.WriterLock``) before it reads
 anything and holds it until :meth:`Exchange.close` (or the process ends); a second writer is
@@ -49,6 +51,7 @@ from rucksack.exchange.sequencer.writer_lock import WriterLock
 
 CONFIG_NAME = "config.toml"
 JOURNAL_NAME = "journal.log"
+JOURNAL_BASE_NAME = "journal.base"
 SNAPSHOT_DIR = "snapshots"
 DEFAULT_SNAPSHOT_EVERY = 100_000
 """Commands between periodic snapshots (``rucksack serve --snapshot-every``; 0: only at shutdown)."""
@@ -101,6 +104,12 @@ def init_data_dir(path: Path, config_text: str) -> ExchangeSpec:
     return spec
 
 
+def journal_base(path: Path) -> int:
+    """The seq the journal starts after: 0, or a seeded standby's snapshot seq (``journal.base``)."""
+    base = path / JOURNAL_BASE_NAME
+    return int(base.read_text(encoding="utf-8")) if base.exists() else 0
+
+
 def read_spec(path: Path) -> ExchangeSpec:
     config = path / CONFIG_NAME
     if not config.exists():
@@ -148,7 +157,7 @@ def recover(
         replayed += 1
         if progress is not None and replayed % 1000 == 0:
             progress(1000)
-    if result.last_seq < snapshot_seq:
+    if max(result.last_seq, journal_base(path)) < snapshot_seq:
         raise ValueError(
             f"snapshot at {snapshot_seq} is ahead of the journal ({result.last_seq}); the journal lost data"
         )
@@ -256,4 +265,4 @@ class Exchange:
             self.lock.release()
 
 
-__all__ = ["Exchange", "Recovered", "init_data_dir", "read_spec", "recover"]
+__all__ = ["Exchange", "Recovered", "init_data_dir", "journal_base", "read_spec", "recover"]

@@ -41,6 +41,12 @@ A command counts as acknowledged only once ``durable_seq`` covers it. Two ways t
 - ``threaded=False``: the owner calls :meth:`JournalWriter.flush` — the server does it from its
   event loop once per loop iteration, so requests that arrive during a sync form the next group
   and no thread hand-off is paid per order.
+
+Replication (``rucksack serve --journal nats://...``, :mod:`rucksack.exchange.replica`): when
+``replica`` is set, each group, once written and synced here, is handed to
+``replica.append_group(records, last_seq)`` before ``durable_seq`` advances; that call returns
+when the replicated stream holds the group (quorum ack) and raises when it cannot (the writer is
+fenced), which stops the writer like any I/O error. Unset (the default), nothing changes.
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Protocol
 
 import msgspec
 
@@ -87,9 +94,14 @@ def encode_entry(entry: Stamped) -> bytes:
     return _encoder.encode(entry)
 
 
+def record_checksum(payload: bytes, epoch: int) -> int:
+    """A format-2 record's checksum: crc32 of the epoch field and the payload."""
+    return zlib.crc32(payload, zlib.crc32(_EPOCH.pack(epoch)))
+
+
 def frame(payload: bytes, epoch: int = 0) -> bytes:
     """One format-2 record: header (length, checksum, epoch) and payload."""
-    return HEADER.pack(len(payload), zlib.crc32(payload, zlib.crc32(_EPOCH.pack(epoch))), epoch) + payload
+    return HEADER.pack(len(payload), record_checksum(payload, epoch), epoch) + payload
 
 
 def frame_v1(payload: bytes) -> bytes:
@@ -243,6 +255,12 @@ def scan(path: Path) -> ScanResult:
     return result
 
 
+class Replica(Protocol):
+    """Where a group goes after the local fsync (the replicated journal); raises if it cannot."""
+
+    def append_group(self, records: list[bytes], last_seq: int) -> None: ...
+
+
 class JournalWriter:
     """Appends framed records; a flusher thread makes them durable in groups.
 
@@ -288,6 +306,7 @@ class JournalWriter:
         self.on_durable: Callable[[int], None] | None = None
         # called with (records, fdatasync seconds) after each group is written and synced (metrics)
         self.on_group: Callable[[int, float], None] | None = None
+        self.replica: Replica | None = None  # set before the first append (see the module docstring)
         self._queue: list[bytes] = []
         self._queued_seq = self.last_seq
         self._cond = threading.Condition()
@@ -322,7 +341,7 @@ class JournalWriter:
             batch, self._queue = self._queue, []
             upto = self._queued_seq
         if batch:
-            self._write_group(batch)
+            self._write_group(batch, upto)
             with self._cond:
                 self.durable_seq = upto
                 self.flushes += 1
@@ -381,7 +400,7 @@ class JournalWriter:
                 self._queue = []
                 upto = self._queued_seq
             try:
-                self._write_group(batch)
+                self._write_group(batch, upto)
             except BaseException as exc:  # disk full, I/O error: stop acknowledging anything
                 with self._cond:
                     self._error = exc
@@ -395,7 +414,7 @@ class JournalWriter:
             if callback is not None:
                 callback(upto)
 
-    def _write_group(self, batch: list[bytes]) -> None:
+    def _write_group(self, batch: list[bytes], upto: int) -> None:
         view = memoryview(b"".join(batch))
         while view:
             view = view[os.write(self._fd, view) :]
@@ -407,6 +426,8 @@ class JournalWriter:
         hook = self.on_group
         if hook is not None:
             hook(len(batch), synced)
+        if self.replica is not None:
+            self.replica.append_group(batch, upto)
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -75,6 +75,25 @@ class Sequencer:
             self._pending.append((seq, ts_us, events))
         return seq, events
 
+    def follow(self, entry: Stamped) -> list[Event]:
+        """Journal and apply a command another writer already stamped (the hot standby following
+        the replicated journal): the same path as :meth:`submit` with the entry's own seq and time."""
+        if self.halted is not None:
+            raise SequencerHalted("sequencer halted after an engine failure") from self.halted
+        if entry.seq != self.seq + 1:
+            raise ValueError(f"entry {entry.seq} does not follow {self.seq}")
+        if self.journal is not None:
+            self.journal.append(entry.seq, encode_entry(entry))
+        try:
+            events = self.engine.apply(entry.command, entry.seq, entry.ts_us)
+        except BaseException as exc:
+            self.halted = exc
+            raise SequencerHalted(f"engine failed on command {entry.seq}") from exc
+        self.seq = entry.seq
+        if self.listeners:
+            self._pending.append((entry.seq, entry.ts_us, events))
+        return events
+
     def halt(self, reason: BaseException) -> None:
         """Accept no more commands (the first reason is kept)."""
         if self.halted is None:
