@@ -39,7 +39,7 @@ def test_the_full_command_line_still_offers_every_command() -> None:
         "sub = next(a for a in build_parser()._actions if a.dest == 'command')\n"
         "print(json.dumps({'commands': sorted(sub.choices)}))\n"
     )
-    assert result == {"commands": ["bench", "devnet", "replay", "reserves", "sandbox", "serve", "wallet"]}
+    assert result == {"commands": ["bench", "devnet", "operator", "replay", "reserves", "sandbox", "serve", "wallet"]}
 
 
 def test_no_library_changes_the_servers_recursion_limit() -> None:
