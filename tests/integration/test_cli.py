@@ -113,6 +113,15 @@ def test_replay_refuses_mid_file_corruption_naming_the_offset(tmp_path: Path) ->
     assert out["code"] == 2 and "corrupt at byte offset" in out["stderr"]
 
 
+def ancestry(pid: int) -> list[int]:
+    """``pid`` and its parents' pids (Linux /proc)."""
+    chain = [pid]
+    while pid > 1:
+        pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        chain.append(pid)
+    return chain
+
+
 def test_a_second_server_on_the_same_data_dir_exits_at_once_naming_the_first(tmp_path: Path) -> None:
     from tests.api.conftest import free_port, start_server
 
@@ -126,7 +135,9 @@ def test_a_second_server_on_the_same_data_dir_exits_at_once_naming_the_first(tmp
             timeout=60,
         )
         assert second.returncode == 3 and time.monotonic() - started < 30
-        assert f"in use by another writer (pid {first.proc.pid} on " in second.stderr
+        holder = json.loads((tmp_path / "d" / "writer.lock").read_text())  # the first server's writer
+        assert f"in use by another writer (pid {holder['pid']} on {holder['host']}, started " in second.stderr
+        assert first.proc.pid in ancestry(holder["pid"])  # the server, or its writer process
         assert httpx.get(first.url + "/api/v1/status").json()["status"] == "Ok"  # the first one serves on
     finally:
         first.stop()

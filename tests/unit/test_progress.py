@@ -18,8 +18,12 @@ from rucksack.exchange.sequencer.datadir import Exchange, init_data_dir
 
 
 def replay(data_dir: Path, *, terminal: bool) -> tuple[str, str]:
-    """``rucksack replay``'s stdout and stderr, stderr on a pseudo-terminal or a pipe."""
-    command = [sys.executable, "-m", "rucksack", "replay", "--data-dir", str(data_dir)]
+    return run(["replay", "--data-dir", str(data_dir)], terminal=terminal)
+
+
+def run(args: list[str], *, terminal: bool) -> tuple[str, str]:
+    """``rucksack ARGS``'s stdout and stderr, stderr on a pseudo-terminal or a pipe."""
+    command = [sys.executable, "-m", "rucksack", *args]
     if not terminal:
         done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
         return done.stdout, done.stderr
@@ -53,3 +57,16 @@ def test_replay_draws_a_bar_on_a_terminal_and_nothing_on_a_pipe(tmp_path: Path) 
     assert '"seq": 3000' in out and "replay" in err and "3000/" not in err and "cmd" in err
     out, err = replay(tmp_path, terminal=False)
     assert '"seq": 3000' in out and err == ""
+
+
+def test_reserves_snapshot_draws_its_bars_on_a_terminal(tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    init_data_dir(data, default_config_text())
+    ex = Exchange(data, SimClock(), fsync=False)
+    for i in range(2000):
+        ex.sequencer.submit(Deposit(1000 + i % 5, "USDC", 10, f"d{i}"))
+    ex.close()
+    out, err = run(["reserves", "snapshot", "--data-dir", str(data), "--out", str(tmp_path / "a")], terminal=True)
+    assert '"accounts": 5' in out and "recovering" in err and "inclusion proofs" in err and "5/5" in err
+    out, err = run(["reserves", "snapshot", "--data-dir", str(data), "--out", str(tmp_path / "b")], terminal=False)
+    assert '"accounts": 5' in out and "inclusion proofs" not in err and "recovering:" not in err

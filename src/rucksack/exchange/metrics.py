@@ -17,10 +17,12 @@ What is measured (names as exported; counters end in ``_total``; rates are ``rat
 - ``rucksack_http_request_seconds{method,route,status}``: per-route latency; ``route`` is the
   path of a known route, else ``other`` (so hostile paths cannot blow up the series);
 - ``rucksack_ws_connections`` and ``rucksack_ws_dropped_messages_total{reason}``: open WebSocket
-  connections, and messages never delivered because a connection was closed for falling behind;
-- ``rucksack_liquidation_sweep_seconds``: the engine time of each ``LiquidationSweep``.
+  connections, and messages never delivered (``slow_client``: its queue was full and it was
+  closed; ``closing``: sent while it was being closed; ``disconnected``: queued when it left);
+- ``rucksack_liquidation_sweep_seconds``: the time each ``LiquidationSweep`` took to be sequenced
+  (stamped, queued for the journal) and applied by the engine, in the writer's thread.
 
-The hooks are cheap (a dict lookup and an increment) and never raise into the caller's path.
+The hooks are cheap: a cached labelled child and an increment or observation (about 1-2 µs).
 """
 
 from __future__ import annotations
@@ -101,7 +103,7 @@ METRICS = Metrics()
 
 
 def command_applied(command: object, seconds: float) -> None:
-    """A command was sequenced and applied in ``seconds`` of engine time."""
+    """A command was sequenced and applied in ``seconds`` (the writer's time, not the commit wait)."""
     name = type(command).__name__
     METRICS.command(name)
     if name == "LiquidationSweep":

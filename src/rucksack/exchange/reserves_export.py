@@ -341,8 +341,16 @@ def reissue_proof(snapshot_dir: Path, account: int) -> bytes:
 
 
 def cli_liabilities(data_dir: Path) -> tuple[LiabilitySnapshot, dict[str, bytes]]:
-    """For ``rucksack reserves snapshot --data-dir``: the snapshot plus exchange-accounts.json."""
-    liab = liabilities_from_data_dir(data_dir)
+    """For ``rucksack reserves snapshot --data-dir``: the snapshot plus exchange-accounts.json (the
+    recovery drawn as a progress bar when stderr is a terminal)."""
+    from rucksack.exchange.sequencer.datadir import recover
+    from rucksack.progress import progress_bar
+
+    bar = progress_bar("recovering", unit="cmd")
+    try:
+        liab = liabilities(recover(data_dir, progress=bar.update).engine)
+    finally:
+        bar.close()
     return liab.snapshot, {EXCHANGE_ACCOUNTS: exchange_accounts_json(liab)}
 
 

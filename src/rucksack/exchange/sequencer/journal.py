@@ -51,6 +51,7 @@ fenced), which stops the writer like any I/O error. Unset (the default), nothing
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import struct
@@ -240,7 +241,12 @@ def _checksum(payload: memoryview, epoch_field: list[int]) -> int:
     """A record's checksum: of the payload (format 1), or of the epoch field then the payload."""
     if not epoch_field:
         return zlib.crc32(payload)
-    return zlib.crc32(payload, zlib.crc32(_EPOCH.pack(epoch_field[0])))
+    return zlib.crc32(payload, _epoch_crc(epoch_field[0]))
+
+
+@functools.lru_cache(maxsize=64)
+def _epoch_crc(epoch: int) -> int:
+    return zlib.crc32(_EPOCH.pack(epoch))
 
 
 def _only_zeros(view: memoryview) -> bool:
@@ -278,6 +284,7 @@ class JournalWriter:
         if not 0 <= epoch <= MAX_EPOCH or epoch < result.last_epoch:
             raise ValueError(f"writer epoch {epoch} is below the journal's last ({result.last_epoch})")
         self.epoch = epoch
+        self._epoch_crc = zlib.crc32(_EPOCH.pack(epoch))  # each record's checksum starts from it
         self.torn_bytes_truncated = result.torn_bytes
         exists = path.exists()
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
@@ -320,7 +327,7 @@ class JournalWriter:
 
     def append(self, seq: int, payload: bytes) -> None:
         """Queue one record; it becomes durable at the next group flush."""
-        record = frame(payload, self.epoch)
+        record = HEADER.pack(len(payload), zlib.crc32(payload, self._epoch_crc), self.epoch) + payload
         with self._cond:
             if self._error is not None:
                 raise RuntimeError("journal writer failed") from self._error

@@ -71,7 +71,8 @@ class WriterLock:
             holder = _parse(_read(fd))
             os.close(fd)
             raise DataDirLocked(path, holder) from None
-        lock = cls(path, fd, int(_parse(_read(fd)).get("epoch", 0)))
+        previous = _parse(_read(fd)).get("epoch", 0)
+        lock = cls(path, fd, previous if isinstance(previous, int) and previous >= 0 else 0)  # (the journal's too)
         lock._write()
         return lock
 
