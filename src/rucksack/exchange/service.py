@@ -116,16 +116,21 @@ class ExchangeService:
         self.clock = clock
         self.store: Store = open_store(store, data_dir, spec)  # None: SQLite in the data dir
         self.inline_commit = inline_commit
-        self.exchange = Exchange(
-            data_dir,
-            clock,
-            spec=spec,
-            fsync=fsync,
-            threaded_journal=not inline_commit,
-            events_after=self.store.last_seq,
-            on_events=self._project_recovered,
-            snapshot_every=snapshot_every,
-        )
+        try:
+            self.exchange = Exchange(
+                data_dir,
+                clock,
+                spec=spec,
+                fsync=fsync,
+                threaded_journal=not inline_commit,
+                events_after=self.store.last_seq,
+                on_events=self._project_recovered,
+                snapshot_every=snapshot_every,
+            )
+        except BaseException as exc:  # nothing half-projected is written; the store's connections close
+            self.store.abandon(exc)
+            self.store.close()
+            raise
         self._snapshot_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot")
         self._snapshot_job: Future[None] | None = None
         self._closing = False
