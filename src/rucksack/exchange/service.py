@@ -64,7 +64,7 @@ from rucksack.exchange.sequencer.datadir import (
     init_data_dir,
     read_spec,
 )
-from rucksack.exchange.store import READ_DB_NAME, Store, open_store
+from rucksack.exchange.store import READ_DB_NAME, Store, StoreUnavailable, open_store
 
 if TYPE_CHECKING:
     from rucksack.exchange.custody.service import Custody
@@ -139,6 +139,14 @@ class ExchangeService:
         self.store.wait_visible()
         if self.store.failed is not None:
             raise ReadModelFailed(self.store.failed_seq, self.store.failed)
+        if self.store.last_seq > self.exchange.engine.last_seq:  # it would skip this venue's commands
+            self.exchange.close()
+            self.store.close()
+            raise StoreUnavailable(
+                f"the read store is at command {self.store.last_seq} but this data directory's journal ends at "
+                f"{self.exchange.engine.last_seq}: it holds another venue's (or a lost journal's) read models; "
+                "point --store at an empty database or drop its tables to rebuild them from this journal"
+            )
         self.spec = self.exchange.spec
         self.engine = self.exchange.engine
         self.sequencer = self.exchange.sequencer
