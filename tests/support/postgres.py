@@ -72,11 +72,14 @@ class Cluster:
         return self.dsn(name)
 
     def stop(self) -> None:
-        subprocess.run(
-            _as_server_user([str(PG_BIN / "pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate", "-w", "stop"]),
-            capture_output=True,
-        )
+        _pg_ctl_stop(self.root / "data")
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _pg_ctl_stop(data: Path) -> None:
+    subprocess.run(
+        _as_server_user([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]), capture_output=True
+    )
 
 
 def start_cluster() -> Cluster:
@@ -97,22 +100,28 @@ def start_cluster() -> Cluster:
         check=True,
         capture_output=True,
     )
-    port = free_port()
-    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off -c synchronous_commit=off"
-    options += " -c full_page_writes=off -c max_connections=200"
-    pg_ctl = [str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "60", "start"]
-    started = subprocess.run(_as_server_user(pg_ctl), capture_output=True)
-    cluster = Cluster(root, port)
-    if started.returncode != 0:
-        text = log.read_text(errors="replace") if log.exists() else started.stderr.decode(errors="replace")
-        cluster.stop()
-        raise RuntimeError(f"PostgreSQL did not start: {text}")
+    for _ in range(3):  # a free port can be taken by someone else before the server binds it
+        port = free_port()
+        options = f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off -c synchronous_commit=off"
+        options += " -c full_page_writes=off -c max_connections=200"
+        pg_ctl = [str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "60", "start"]
+        started = subprocess.run(_as_server_user(pg_ctl), capture_output=True)
+        if started.returncode == 0:
+            if _listening(port):
+                return Cluster(root, port)
+            _pg_ctl_stop(data)
+    text = log.read_text(errors="replace") if log.exists() else started.stderr.decode(errors="replace")
+    Cluster(root, 0).stop()
+    raise RuntimeError(f"PostgreSQL did not start: {text}")
+
+
+def _listening(port: int) -> bool:
+    """pg_ctl -w waited for the socket file; make sure TCP answers too."""
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:  # pg_ctl -w waited for the socket; make sure TCP answers too
+    while time.monotonic() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return cluster
+            return True
         except OSError:
             time.sleep(0.05)
-    cluster.stop()
-    raise RuntimeError("PostgreSQL did not listen on its port")
+    return False

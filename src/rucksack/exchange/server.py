@@ -35,6 +35,7 @@ from rucksack.exchange.reserves_export import daily_snapshots
 from rucksack.exchange.scheduler import accrual_ticks, risk_ticks
 from rucksack.exchange.sequencer.datadir import DEFAULT_SNAPSHOT_EVERY
 from rucksack.exchange.service import ExchangeLedger, ExchangeService
+from rucksack.exchange.store import StoreUnavailable, redacted
 
 # CPython's default. Python's recursion guard must trip before the C stack runs out, and the JSON
 # parsers recurse in C (payload.MAX_DEPTH keeps their input shallow in the first place)
@@ -56,16 +57,6 @@ def pin_recursion_limit(limit: int = RECURSION_LIMIT) -> None:
             log.warning("kept the recursion limit at %d (a library asked for %d)", limit, new)
 
     setattr(sys, "setrecursionlimit", keep)  # noqa: B010 (a module attribute, replaced on purpose)
-
-
-def store_name(url: str | None) -> str:
-    """The read store for the start-up line, without a password the URL may carry."""
-    if url is None or not url.startswith(("postgresql://", "postgres://")):
-        return "SQLite"
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    return f"PostgreSQL {parts.hostname}:{parts.port or 5432}{parts.path}"
 
 
 def start_custody(
@@ -160,9 +151,13 @@ def serve(
         if seeded is not None:
             sys.stderr.write(f"rucksack: seeded from the replicated snapshot at seq {seeded.seq}\n")
     # the replicated journal's group commit waits on the stream, so it runs in the journal's thread
-    service = ExchangeService(
-        data_dir, sandbox=sandbox, fsync=fsync, snapshot_every=every, store=store, inline_commit=journal is None
-    )
+    try:
+        service = ExchangeService(
+            data_dir, sandbox=sandbox, fsync=fsync, snapshot_every=every, store=store, inline_commit=journal is None
+        )
+    except StoreUnavailable as exc:
+        sys.stderr.write(f"rucksack: {exc}\n")
+        return 2
     if not fsync:
         sys.stderr.write("rucksack: WARNING --unsafe-no-fsync: acknowledged orders can be lost on power failure\n")
     rec = service.exchange.recovered
@@ -170,7 +165,7 @@ def serve(
         f"rucksack: recovered seq {service.engine.last_seq} (snapshot {rec.snapshot_seq}, {rec.replayed} "
         f"replayed, {service.exchange.journal.torn_bytes_truncated} torn bytes truncated; "
         f"{f'a snapshot every {every} commands' if every > 0 else 'snapshots at shutdown only'}); "
-        f"{'sandbox' if sandbox else 'production'} mode; read models in {store_name(store)}; http://{host}:{port}\n"
+        f"{'sandbox' if sandbox else 'production'} mode; read models in {redacted(store) if store else 'SQLite'}; http://{host}:{port}\n"
     )
     node = None
     if journal is not None:  # the replicated journal: connect and catch up with the stream

@@ -67,7 +67,7 @@ from rucksack.exchange.sequencer.datadir import (
     read_spec,
 )
 from rucksack.exchange.sequencer.writer_lock import WriterLock
-from rucksack.exchange.store import READ_DB_NAME, Store, open_store
+from rucksack.exchange.store import READ_DB_NAME, Store, StoreUnavailable, open_store
 
 if TYPE_CHECKING:
     from rucksack.exchange.custody.service import Custody
@@ -121,6 +121,10 @@ class ExchangeService:
         lock = WriterLock.acquire(data_dir)  # one writer: before the read store is touched
         try:
             self.store: Store = open_store(store, data_dir, spec)  # None: SQLite in the data dir
+        except BaseException:
+            lock.release()
+            raise
+        try:
             self.exchange = Exchange(
                 data_dir,
                 clock,
@@ -133,7 +137,9 @@ class ExchangeService:
                 snapshot_every=snapshot_every,
                 lock=lock,
             )
-        except BaseException:
+        except BaseException as exc:  # nothing half-projected is written; the store's connections close
+            self.store.abandon(exc)
+            self.store.close()
             lock.release()
             raise
         self._snapshot_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot")
@@ -144,6 +150,14 @@ class ExchangeService:
         self.store.wait_visible()
         if self.store.failed is not None:
             raise ReadModelFailed(self.store.failed_seq, self.store.failed)
+        if self.store.last_seq > self.exchange.engine.last_seq:  # it would skip this venue's commands
+            self.exchange.close()
+            self.store.close()
+            raise StoreUnavailable(
+                f"the read store is at command {self.store.last_seq} but this data directory's journal ends at "
+                f"{self.exchange.engine.last_seq}: it holds another venue's (or a lost journal's) read models; "
+                "point --store at an empty database or drop its tables to rebuild them from this journal"
+            )
         self.spec = self.exchange.spec
         self.engine = self.exchange.engine
         self.sequencer = self.exchange.sequencer

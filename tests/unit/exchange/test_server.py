@@ -7,8 +7,10 @@ limit to 100,000 for the whole process, after which nested JSON overflowed the C
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
+from pathlib import Path
 
 WALLET_STACK = ("py_ecc", "eth", "eth_account", "eth_keys", "rucksack.wallet", "rucksack.chains.devnet")
 
@@ -66,3 +68,25 @@ def test_no_library_changes_the_servers_recursion_limit() -> None:
         "print(json.dumps({'limit': sys.getrecursionlimit(), 'pinned': RECURSION_LIMIT}))\n"
     )
     assert result == {"limit": 1000, "pinned": 1000}
+
+
+def test_serve_names_a_read_store_it_cannot_use_and_stops(tmp_path: Path) -> None:
+    """``--store`` that cannot be used stops the start with one clear line (no traceback, no password)."""
+    with socket.socket() as s:  # a loopback port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    for store, said in (
+        (
+            f"postgresql://venue:s3cret@127.0.0.1:{port}/reads",
+            f"cannot reach the PostgreSQL read store postgresql://127.0.0.1:{port}/reads",
+        ),
+        ("mysql://127.0.0.1/reads", "unknown read store 'mysql://127.0.0.1/reads'"),
+    ):
+        out = subprocess.run(
+            [sys.executable, "-m", "rucksack", "serve", "--data-dir", str(tmp_path / "d"), "--store", store],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert out.returncode == 2 and said in out.stderr, out.stderr
+        assert "Traceback" not in out.stderr and "s3cret" not in out.stderr

@@ -16,6 +16,7 @@ from rucksack.exchange.core.commands import CreateAccount, Deposit
 from rucksack.exchange.core.events import Deposited, Event
 from rucksack.exchange.sequencer.sequencer import SequencerHalted
 from rucksack.exchange.service import ExchangeService
+from rucksack.exchange.store import StoreUnavailable
 from rucksack.exchange.store.sql import StoreFenced
 
 
@@ -94,5 +95,25 @@ def test_a_postgresql_batch_that_fails_to_write_halts_writes(tmp_path: Path, pg_
 
 async def _drop_meta(dsn: str) -> None:
     con = await asyncpg.connect(dsn)
-    await con.execute("DROP TABLE meta")
+    await con.execute("DROP TABLE IF EXISTS meta")
     await con.close()
+
+
+def test_a_read_store_ahead_of_the_journal_is_refused(tmp_path: Path, pg_dsn: str) -> None:
+    """Another venue's database (or one kept while the data directory was replaced) is ahead of
+    this journal: the store would skip this venue's first commands as already projected, so the
+    start stops and says why instead."""
+    asyncio.run(_drop_meta(pg_dsn))
+
+    async def venue(data: Path, commands: int) -> None:
+        service = ExchangeService(data, sandbox=False, store=pg_dsn)
+        service.start()
+        for i in range(commands):
+            await service.submit(CreateAccount(f"a{i}"))
+        service.close()
+
+    asyncio.run(venue(tmp_path / "first", 3))
+    with pytest.raises(
+        StoreUnavailable, match="read store is at command 3 but this data directory's journal ends at 0"
+    ):
+        ExchangeService(tmp_path / "second", sandbox=False, store=pg_dsn)

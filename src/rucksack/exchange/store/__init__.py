@@ -9,7 +9,11 @@ from rucksack.exchange.core.markets import ExchangeSpec
 from rucksack.exchange.store.protocol import ReadModels, Store
 
 READ_DB_NAME = "read.sqlite"
-__all__ = ["READ_DB_NAME", "ReadModels", "Store", "open_read_models", "open_store"]
+__all__ = ["READ_DB_NAME", "ReadModels", "Store", "StoreUnavailable", "open_read_models", "open_store"]
+
+
+class StoreUnavailable(RuntimeError):
+    """The read store named cannot be used: an unknown kind, or a database that cannot be reached."""
 
 
 def open_store(url: str | None, data_dir: Path, spec: ExchangeSpec) -> Store:
@@ -24,10 +28,15 @@ def open_store(url: str | None, data_dir: Path, spec: ExchangeSpec) -> Store:
 
         return SqliteStore(Path(url.removeprefix("sqlite:")), spec)
     if url.startswith(("postgresql://", "postgres://")):
+        import asyncpg
+
         from rucksack.exchange.store.postgres import PostgresStore
 
-        return PostgresStore(url, spec)
-    raise ValueError(f"unknown read store {url!r}: use sqlite, sqlite:PATH or postgresql://...")
+        try:
+            return PostgresStore(url, spec)
+        except (OSError, asyncpg.PostgresError) as exc:  # refused, unreachable, no such database or role
+            raise StoreUnavailable(f"cannot reach the PostgreSQL read store {redacted(url)}: {exc}") from exc
+    raise StoreUnavailable(f"unknown read store {url!r}: use sqlite, sqlite:PATH or postgresql://...")
 
 
 def open_read_models(url: str | None, data_dir: Path) -> ReadModels:
@@ -42,4 +51,14 @@ def open_read_models(url: str | None, data_dir: Path) -> ReadModels:
         from rucksack.exchange.store.postgres import PostgresReadModels
 
         return PostgresReadModels(url)
-    raise ValueError(f"unknown read store {url!r}: use sqlite, sqlite:PATH or postgresql://...")
+    raise StoreUnavailable(f"unknown read store {url!r}: use sqlite, sqlite:PATH or postgresql://...")
+
+
+def redacted(url: str) -> str:
+    """A store URL fit for a log line: host, port and database, never a password."""
+    if not url.startswith(("postgresql://", "postgres://")):
+        return url
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"postgresql://{parts.hostname}:{parts.port or 5432}{parts.path}"

@@ -11,6 +11,8 @@ an order's fills are in the order history by the time the order's response is se
 
 Both backends: ``store.sqlite.SqliteStore`` (embedded, the default) and
 ``store.postgres.PostgresStore`` (``--store postgresql://...``); ``store.open_store`` picks one.
+``store.open_read_models`` opens the queries alone (``SqliteReadModels``, ``PostgresReadModels``)
+for a process that reads what another projects.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ are rare.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -43,6 +44,7 @@ def join_wide(row: dict[str, Any], name: str) -> int:
     return total
 
 
+@functools.lru_cache(maxsize=1024)
 def numbered(sql: str) -> str:
     """``?`` placeholders as PostgreSQL's ``$1, $2, ...`` (no statement here has a ``?`` in a literal)."""
     counter = iter(range(1, sql.count("?") + 1))
