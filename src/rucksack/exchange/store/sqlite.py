@@ -34,6 +34,7 @@ from typing import Any
 import msgspec
 
 from rucksack.exchange.core.commands import PlaceOrder
+from rucksack.exchange.core.enums import OrderStatus
 from rucksack.exchange.core.events import (
     AccountCreated,
     Deposited,
@@ -118,15 +119,15 @@ CREATE INDEX positions_open ON positions (state, market);
 PLACED_FIELDS: tuple[str, ...] = PlaceOrder.__struct_fields__[: PlaceOrder.__struct_fields__.index("client_id") + 1]
 INSERT_ORDER = (
     f"INSERT INTO orders (id, {', '.join(PLACED_FIELDS)}, created_us, status, updated_us)"
-    f" VALUES (?,{'?,' * len(PLACED_FIELDS)}?,'New',?)"
+    f" VALUES (?,{'?,' * len(PLACED_FIELDS)}?,'{OrderStatus.NEW}',?)"
     # a trigger that fires keeps its id: its TriggerPending row becomes the order's (created_us kept)
-    " ON CONFLICT(id) DO UPDATE SET status='New', updated_us=excluded.updated_us"
+    f" ON CONFLICT(id) DO UPDATE SET status='{OrderStatus.NEW}', updated_us=excluded.updated_us"
 )
 INSERT_TRIGGER = (  # a pending trigger order has a history row from the start, like any order
     f"INSERT INTO orders (id, {', '.join(PLACED_FIELDS)}, created_us, status, updated_us)"
-    f" VALUES (?,{'?,' * len(PLACED_FIELDS)}?,'TriggerPending',?)"
+    f" VALUES (?,{'?,' * len(PLACED_FIELDS)}?,'{OrderStatus.TRIGGER_PENDING}',?)"
 )
-OPEN_STATUSES = ("New", "PartiallyFilled")
+OPEN_STATUSES = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
 WIDE_SHIFT = 32  # wide_sum's split: each partial sum has 2**31 rows of headroom
 
 
@@ -443,8 +444,9 @@ class ReadStore:
             )
         for order_id in (ev.taker_order_id, ev.maker_order_id):
             db.execute(
-                "UPDATE orders SET filled_lots = filled_lots + ?, filled_quote = filled_quote + ?,"
-                " status = CASE WHEN status = 'New' THEN 'PartiallyFilled' ELSE status END, updated_us=? WHERE id=?",
+                "UPDATE orders SET filled_lots = filled_lots + ?, filled_quote = filled_quote + ?, status = CASE"
+                f" WHEN status = '{OrderStatus.NEW}' THEN '{OrderStatus.PARTIALLY_FILLED}' ELSE status END,"
+                " updated_us=? WHERE id=?",
                 (ev.lots, ev.lots * ev.price * self.lot_tick_atoms[ev.market], ev.ts_us, order_id),
             )
 
