@@ -19,7 +19,7 @@ from rucksack.exchange.core.events import (
     TriggerAccepted,
     TriggerFired,
 )
-from rucksack.exchange.core.perps.triggers import Trigger
+from rucksack.exchange.core.orders.triggers import Trigger
 
 SIDES = ("Bid", "Ask")
 ORDER_TYPES = ("Limit", "Market")
