@@ -159,3 +159,32 @@ def test_the_read_view_check_catches_what_it_forbids(tmp_path: Path) -> None:
     found = read_view_violations(bad)
     # FIRST; .orders, .client_orders, .triggers, ._place off the engine; max_borrow(engine); two privates
     assert len(found) == 8, found
+
+
+# -- order statuses: the API and its read store spell them through enums.OrderStatus -----------------
+
+
+def status_literals(path: Path) -> list[str]:
+    """String constants (or SQL string literals inside them) that spell an order status."""
+    from rucksack.exchange.core.enums import ORDER_TRANSITIONS
+
+    statuses = set(ORDER_TRANSITIONS)
+    found: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+            continue
+        if node.value in statuses or any(f"'{s}'" in node.value for s in statuses):
+            found.append(f"{path}:{node.lineno}: {node.value!r}")
+    return found
+
+
+def test_api_and_store_spell_order_statuses_through_the_enum() -> None:
+    paths = [*(EXCHANGE / "api").rglob("*.py"), EXCHANGE / "store" / "sqlite.py"]
+    problems = [p for path in paths for p in status_literals(path)]
+    assert not problems, "use enums.OrderStatus:\n" + "\n".join(problems)
+
+
+def test_the_status_check_catches_literals(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("a = 'New'\nb = \"UPDATE orders SET status = 'Cancelled'\"\nc = 'Newest'\n", encoding="utf-8")
+    assert len(status_literals(bad)) == 2

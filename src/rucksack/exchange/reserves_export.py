@@ -63,8 +63,8 @@ import msgspec
 
 from rucksack.exchange.core import queries
 from rucksack.exchange.core.engine import Engine
-from rucksack.exchange.core.lending.curve import WAD
 from rucksack.exchange.core.markets import FIRST_USER_ACCOUNT
+from rucksack.exchange.core.numeric import WAD
 from rucksack.reserves.liabilities import (
     AssetInfo,
     CustodyHolding,

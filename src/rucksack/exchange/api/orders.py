@@ -8,7 +8,7 @@ from rucksack.exchange.api.errors import ApiError, bad_request, from_reason
 from rucksack.exchange.api.wire import MarketWire, Wire, iso_ms
 from rucksack.exchange.core.book.order import Order
 from rucksack.exchange.core.commands import PlaceOrder
-from rucksack.exchange.core.enums import STP_NAMES, TIF_NAMES
+from rucksack.exchange.core.enums import STP_NAMES, TIF_NAMES, OrderStatus
 from rucksack.exchange.core.events import (
     BorrowLendExecuted,
     Event,
@@ -19,7 +19,7 @@ from rucksack.exchange.core.events import (
     TriggerAccepted,
     TriggerFired,
 )
-from rucksack.exchange.core.perps.triggers import TRIGGER_PENDING, Trigger
+from rucksack.exchange.core.orders.triggers import Trigger
 
 SIDES = ("Bid", "Ask")
 ORDER_TYPES = ("Limit", "Market")
@@ -272,7 +272,7 @@ def resting_order_json(wire: Wire, symbol: str, o: Order, command: PlaceOrder | 
         stp=STP_NAMES[o.stp],
         client_id=o.client_id,
         created_us=o.ts_us,
-        status="PartiallyFilled" if o.filled_lots else "New",
+        status=OrderStatus.PARTIALLY_FILLED if o.filled_lots else OrderStatus.NEW,
         filled_lots=o.filled_lots,
         filled_quote=o.filled_quote,
         reduce_only=o.reduce_only,
@@ -289,7 +289,7 @@ def trigger_order_json(wire: Wire, t: Trigger) -> dict[str, Any]:
         order_id=t.id,
         quote_atoms=0,
         created_us=t.ts_us,
-        status=TRIGGER_PENDING,
+        status=OrderStatus.TRIGGER_PENDING,
         filled_lots=0,
         filled_quote=0,
         related_order_id=t.parent_id,
@@ -346,18 +346,18 @@ def placed_order_json(wire: Wire, events: list[Event], start: int = 0) -> tuple[
     c = first.order
     mw = wire.markets[c.market]
     filled_lots = filled_quote = 0
-    status = "New" if isinstance(first, OrderAccepted) else TRIGGER_PENDING
+    status = OrderStatus.NEW if isinstance(first, OrderAccepted) else OrderStatus.TRIGGER_PENDING
     end = start + 1
     while end < len(events) and not _starts_placement(events[end]):
         ev = events[end]
         if isinstance(ev, OrderClosed) and ev.order_id == first.order_id:
             status, filled_lots, filled_quote = ev.status, ev.filled_lots, ev.filled_quote_atoms
-        elif isinstance(ev, TradeExecuted) and ev.taker_order_id == first.order_id and status == "New":
+        elif isinstance(ev, TradeExecuted) and ev.taker_order_id == first.order_id and status == OrderStatus.NEW:
             filled_lots += ev.lots
             filled_quote += ev.lots * ev.price * mw.spec.lot_tick_atoms
         end += 1
-    if status == "New" and filled_lots:
-        status = "PartiallyFilled"
+    if status == OrderStatus.NEW and filled_lots:
+        status = OrderStatus.PARTIALLY_FILLED
     return command_order_json(
         mw,
         c,

@@ -43,6 +43,7 @@ from rucksack.exchange.api.routes.market import funding_estimates as _estimates
 from rucksack.exchange.api.routes.market import ticker_json
 from rucksack.exchange.api.wire import format_atoms, iso_seconds
 from rucksack.exchange.core import queries
+from rucksack.exchange.core.enums import OrderStatus
 from rucksack.exchange.core.events import (
     ApiKeyRemoved,
     Deposited,
@@ -139,7 +140,7 @@ class Hub:
         funded: set[str] = set()
         for ev, step in zip(events, steps, strict=True):
             if isinstance(ev, TriggerAccepted):
-                self._order_event(step[0], "orderAccepted", ts_us, "TriggerPending")
+                self._order_event(step[0], "orderAccepted", ts_us, OrderStatus.TRIGGER_PENDING)
             elif isinstance(ev, OrderAccepted):
                 accepted = step[0]
                 assert accepted is not None
@@ -147,7 +148,7 @@ class Hub:
                 if o.order_type == "Limit":
                     touched.setdefault(o.market, set()).add((o.side, o.price))
                 kind = "triggerPlaced" if accepted.order.fired else "orderAccepted"
-                self._order_event(accepted, kind, ts_us, "New")
+                self._order_event(accepted, kind, ts_us, OrderStatus.NEW)
             elif isinstance(ev, TradeExecuted):
                 self._trade(ev, step, ts_us, touched)
                 if self.wire.markets[ev.market].spec.market_type == "PERP":
@@ -161,12 +162,12 @@ class Hub:
                     placed = closed.order.placed
                     if placed.order_type == "Limit":
                         touched.setdefault(placed.market, set()).add((placed.side, placed.price))
-                    if ev.status == "Cancelled":
-                        self._order_event(closed, "orderCancelled", ts_us, "Cancelled")
-                    elif ev.status == "Expired":
-                        self._order_event(closed, "orderExpired", ts_us, "Expired", reason=ev.reason)
-                    elif ev.status == "TriggerFailed":
-                        self._order_event(closed, "triggerFailed", ts_us, "TriggerFailed", reason=ev.reason)
+                    if ev.status == OrderStatus.CANCELLED:
+                        self._order_event(closed, "orderCancelled", ts_us, ev.status)
+                    elif ev.status == OrderStatus.EXPIRED:
+                        self._order_event(closed, "orderExpired", ts_us, ev.status, reason=ev.reason)
+                    elif ev.status == OrderStatus.TRIGGER_FAILED:
+                        self._order_event(closed, "triggerFailed", ts_us, ev.status, reason=ev.reason)
             elif isinstance(ev, (Deposited, Withdrawn)):
                 self._balance(ev.account, ev.asset, ts_us)
             elif isinstance(ev, IndexPriceSet):
@@ -237,7 +238,7 @@ class Hub:
                 step,
                 "orderFill",
                 ts_us,
-                "Filled" if done else "PartiallyFilled",
+                OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED,
                 fill={
                     "t": ev.trade_id,
                     "l": mw.qty(ev.lots),

@@ -5,8 +5,10 @@ Layering (each layer calls only the ones below it, through public functions):
 1. ``ExchangeState`` (this module): markets and books, the ledger, lending pools, order and
    client-id indexes, trigger orders, counters, the clock of the current command and the list
    its events go to.
-2. Balance operations (``ledger.operations``): redeem, borrow, auto-lend, auto-repay; pre-trade
-   margin checks (``risk.checks``).
+2. Balance operations: every balance change is a ``ledger.plan.Plan`` of signed deltas, checked
+   as a whole and applied all or nothing (fills excepted, for speed: ``ledger.balances``);
+   ``ledger.operations``: redeem, borrow, lend, repay, auto-lend, auto-repay, shortfall cover;
+   pre-trade margin checks (``risk.checks``).
 3. Orders (``orders``): placement in stages, settlement of fills, cancels, triggers.
 4. Settlement, funding (``perps``) and liquidation (``liquidation``) on top.
 

@@ -30,7 +30,7 @@ from rucksack.exchange.core.ledger.balances import Account
 from rucksack.exchange.core.lending.pool import Pool
 from rucksack.exchange.core.market_state import MarketState
 from rucksack.exchange.core.markets import ExchangeSpec
-from rucksack.exchange.core.perps.triggers import Trigger
+from rucksack.exchange.core.orders.triggers import Trigger
 from rucksack.exchange.core.risk import limits
 from rucksack.exchange.core.risk.collateral import AccountRisk, account_risk
 from rucksack.exchange.core.risk.margin import Margin

@@ -32,6 +32,7 @@ from typing import Any
 import msgspec
 
 from rucksack.exchange.core.commands import PlaceOrder
+from rucksack.exchange.core.enums import OrderStatus
 from rucksack.exchange.core.events import (
     AccountCreated,
     Deposited,
@@ -67,7 +68,7 @@ ORDER_COLUMNS: tuple[str, ...] = (
 )
 # what an order's later events change (a trigger that fires keeps its id and its created_us)
 ORDER_MUTABLE = ("status", "expiry_reason", "filled_lots", "filled_quote", "updated_us")
-OPEN_STATUSES = ("New", "PartiallyFilled", "TriggerPending")
+OPEN_STATUSES = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatus.TRIGGER_PENDING)
 NO_CLIENT_ID = -1
 
 POSITION_FIELDS = (
@@ -272,7 +273,9 @@ class Projector:
             self.open_orders[row.id] = row
         # order id -> client id, for every open order that has one
         self.client_ids: dict[int, int] = {
-            i: o.placed[-1] for i, o in self.open_orders.items() if o.placed[-1] >= 0 and o.status != "TriggerPending"
+            i: o.placed[-1]
+            for i, o in self.open_orders.items()
+            if o.placed[-1] >= 0 and o.status != OrderStatus.TRIGGER_PENDING
         }
         self.open_positions: dict[tuple[int, str], PositionRow] = {}
         for r in loaded.open_positions:
@@ -318,9 +321,9 @@ class Projector:
         rows = self._batch.rows
         for ev in events:
             if isinstance(ev, OrderAccepted):
-                self._accept(ev.order_id, ev.order, ev.ts_us, "New")
+                self._accept(ev.order_id, ev.order, ev.ts_us, OrderStatus.NEW)
             elif isinstance(ev, TriggerAccepted):
-                self._accept(ev.order_id, ev.order, ev.ts_us, "TriggerPending")
+                self._accept(ev.order_id, ev.order, ev.ts_us, OrderStatus.TRIGGER_PENDING)
             elif isinstance(ev, TradeExecuted):
                 self._project_trade(ev)
                 if ev.market in self.perps:
@@ -358,7 +361,7 @@ class Projector:
         if row is None:  # a new order (a trigger that fires keeps its pending row, created_us and all)
             row = self.open_orders[order_id] = OrderRow(order_id, placed_row(order), ts_us, status)
         row.status, row.updated_us = status, ts_us
-        if status == "New" and order.client_id >= 0:
+        if status == OrderStatus.NEW and order.client_id >= 0:
             self.client_ids[order_id] = order.client_id
         self._orders[order_id] = row
 
@@ -398,8 +401,8 @@ class Projector:
                 continue
             row.filled_lots += ev.lots
             row.filled_quote += quote_atoms
-            if row.status == "New":
-                row.status = "PartiallyFilled"
+            if row.status == OrderStatus.NEW:
+                row.status = OrderStatus.PARTIALLY_FILLED
             row.updated_us = ev.ts_us
             self._orders[order_id] = row
 

@@ -71,7 +71,8 @@ def wad(value: int) -> str:
 
 def apy(apr: int) -> int:
     """(1 + APR/8760)^8760 - 1 in WAD, by repeated squaring (rounded down at each step)."""
-    from rucksack.exchange.core.lending.curve import HOURS_PER_YEAR, WAD
+    from rucksack.exchange.core.lending.curve import HOURS_PER_YEAR
+    from rucksack.exchange.core.numeric import WAD
 
     base = WAD + apr // HOURS_PER_YEAR
     result, exponent = WAD, HOURS_PER_YEAR

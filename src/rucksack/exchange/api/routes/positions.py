@@ -24,9 +24,8 @@ from rucksack.exchange.api.routes.subaccounts import subaccount_id, target_accou
 from rucksack.exchange.api.wire import MarketWire, format_atoms, function_json
 from rucksack.exchange.core import queries
 from rucksack.exchange.core.ledger.balances import Account
-from rucksack.exchange.core.lending.curve import WAD
 from rucksack.exchange.core.market_state import MarketState
-from rucksack.exchange.core.numeric import ceil_div
+from rucksack.exchange.core.numeric import WAD, ceil_div
 from rucksack.exchange.core.perps.position import Position
 from rucksack.exchange.core.risk.margin_fn import fraction
 from rucksack.exchange.service import ExchangeService

@@ -17,8 +17,7 @@ from typing import Final
 
 import msgspec
 
-from rucksack.exchange.core.numeric import WAD as WAD  # re-exported: WAD lives in numeric
-from rucksack.exchange.core.numeric import ceil_div
+from rucksack.exchange.core.numeric import WAD, ceil_div
 
 HOURS_PER_YEAR: Final = 8760
 

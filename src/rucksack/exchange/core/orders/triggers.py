@@ -55,8 +55,6 @@ BY_MARK: Final = 0
 BY_LAST: Final = 1
 BY_INDEX: Final = 2
 BY_NAMES: Final = ("MarkPrice", "LastPrice", "IndexPrice")
-TRIGGER_PENDING: Final = OrderStatus.TRIGGER_PENDING  # kept for the API's imports
-TRIGGER_FAILED: Final = OrderStatus.TRIGGER_FAILED
 STOP_WITHOUT_POSITION: Final = "StopWithoutPosition"
 ALREADY_CROSSED: Final = "TriggerAlreadyCrossed"  # an attached TP/SL due when created
 _MAX_TICKS: Final = (1 << 60) - 1
@@ -262,7 +260,9 @@ def _attach(engine: ExchangeState, parent_id: int, c: PlaceOrder, lots: int, ts_
         )
         engine.events.append(TriggerAccepted(order_id, ts_us, order, parent_id))
         if _is_due(m, t):
-            engine.events.append(OrderClosed(order_id, c.account, m.symbol, TRIGGER_FAILED, ALREADY_CROSSED, 0, 0))
+            engine.events.append(
+                OrderClosed(order_id, c.account, m.symbol, OrderStatus.TRIGGER_FAILED, ALREADY_CROSSED, 0, 0)
+            )
         else:
             engine.triggers[order_id] = t
 
@@ -374,6 +374,6 @@ def _fire(engine: ExchangeState, t: Trigger, ts_us: int) -> None:
     placement.place(engine, t.order, ts_us, reuse_id=t.id)
     first = events[start]
     if isinstance(first, OrderRejected):
-        events.append(OrderClosed(t.id, t.account, m.symbol, TRIGGER_FAILED, first.reason, 0, 0))
+        events.append(OrderClosed(t.id, t.account, m.symbol, OrderStatus.TRIGGER_FAILED, first.reason, 0, 0))
     elif t.order.take_profit_price or t.order.stop_loss_price:
         _after_parent(engine, t.order, start, ts_us)

@@ -78,7 +78,7 @@ def collect(engine: ExchangeState, acct: Account, pot: Account) -> tuple[int, in
     if paid < owed and pool is not None and bal.lend_shares:
         want = min(owed - paid, pool.claim(bal.lend_shares))
         try:
-            redeem_lend(engine, acct, bal, settle, want, report=False)  # the whole claim: every share
+            redeem_lend(engine, acct, bal, settle, want, report=False)  # all of the claim burns every share
             apply(engine.ledger, Plan().move(bal, into_pot, want))
             paid += want
         except PoolError:

@@ -32,8 +32,7 @@ from rucksack.exchange.core.ledger.balances import Account
 from rucksack.exchange.core.lending.pool import Pool
 from rucksack.exchange.core.market_state import MarketState
 from rucksack.exchange.core.markets import ExchangeSpec
-from rucksack.exchange.core.numeric import PPB as PPB  # re-exported: PPB lives in numeric
-from rucksack.exchange.core.numeric import WAD, ceil_div
+from rucksack.exchange.core.numeric import PPB, WAD, ceil_div
 from rucksack.exchange.core.risk.haircut import Haircut, weight
 from rucksack.exchange.core.risk.margin_fn import MarginFunction, fraction
 

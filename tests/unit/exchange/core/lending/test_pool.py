@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rucksack.exchange.core.lending.curve import WAD, borrow_apr, lend_apr, utilization
+from rucksack.exchange.core.lending.curve import borrow_apr, lend_apr, utilization
 from rucksack.exchange.core.lending.pool import Pool, PoolError
+from rucksack.exchange.core.numeric import WAD
 from tests.conftest import CURVE
 
 # USDC-like (tests/conftest.py): optimal 80%, 0% base, 4% up to optimal, +60% above; exchange keeps 10%

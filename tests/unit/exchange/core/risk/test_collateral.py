@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rucksack.exchange.core.commands import BorrowLend, Deposit, PlaceOrder, SetIndexPrice
-from rucksack.exchange.core.lending.curve import WAD
+from rucksack.exchange.core.numeric import WAD
 from rucksack.exchange.core.risk.collateral import account_risk
 from rucksack.exchange.core.risk.haircut import Haircut, weight
 from tests.conftest import Driver, default_spec
