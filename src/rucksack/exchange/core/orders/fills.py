@@ -9,7 +9,7 @@ orders are trimmed to what the positions left them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rucksack.exchange.core.book.order import Order
 from rucksack.exchange.core.enums import BID, SIDE_NAMES
@@ -17,14 +17,14 @@ from rucksack.exchange.core.ledger.balances import Account, settle_spot_fill
 from rucksack.exchange.core.ledger.operations import after_proceeds
 from rucksack.exchange.core.market_state import MarketState
 from rucksack.exchange.core.numeric import fee_atoms
-from rucksack.exchange.core.orders.resting import record_fill, trim_reduce_only
+from rucksack.exchange.core.orders.resting import order_account, record_fill, trim_reduce_only
 
 if TYPE_CHECKING:
     from rucksack.exchange.core.exchange_state import ExchangeState
 
 
 def settle_spot(
-    s: ExchangeState, m: MarketState, taker: Order, taker_acct: Account, fills: list[Order], ts_us: int
+    s: ExchangeState, m: MarketState, taker: Order, taker_acct: Account, fills: list[Order], ts_box: Any
 ) -> None:
     accounts = s.ledger.accounts
     fee_acct = accounts[s.fee_account]
@@ -43,7 +43,7 @@ def settle_spot(
         price = maker.price
         base_atoms = n * lot_atoms
         quote_atoms = n * price * lta
-        maker_acct = accounts[maker.account]
+        maker_acct = order_account(s, maker)
         maker_rate = maker_rates[maker_acct.tier]
         # fees on what each side receives, rounded up (ledger's favour)
         if taker_buys:
@@ -91,7 +91,7 @@ def settle_spot(
             taker_side=taker_side,
             taker_fee=taker_fee,
             maker_fee=maker_fee,
-            ts_us=ts_us,
+            ts_box=ts_box,
         )
         if maker.auto_repay or maker_acct.auto_lend:
             lenders.append((maker, maker_acct))  # looked up once (a boxed-id dict lookup per fill)
@@ -107,7 +107,7 @@ def settle_spot(
 
 
 def settle_perp(
-    s: ExchangeState, m: MarketState, taker: Order, taker_acct: Account, fills: list[Order], ts_us: int
+    s: ExchangeState, m: MarketState, taker: Order, taker_acct: Account, fills: list[Order], ts_box: Any
 ) -> None:
     """Settle perp fills: positions move, fees are charged to unsettled balances (USDC)."""
     accounts = s.ledger.accounts
@@ -127,7 +127,7 @@ def settle_perp(
         n = maker.fill_lots
         price = maker.price
         notional = n * price * lta
-        maker_acct = accounts[maker.account]
+        maker_acct = order_account(s, maker)
         maker_pos = maker_acct.position(mi)
         taker_fee = fee_atoms(notional, taker_rate)
         maker_fee = fee_atoms(notional, s.futures_maker_ppm[maker_acct.tier])
@@ -166,7 +166,7 @@ def settle_perp(
             taker_side=taker_side,
             taker_fee=taker_fee,
             maker_fee=maker_fee,
-            ts_us=ts_us,
+            ts_box=ts_box,
             liquidation_fee=penalty,
         )
         if closed and maker.reduce_only:

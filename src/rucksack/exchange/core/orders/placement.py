@@ -58,7 +58,7 @@ from rucksack.exchange.core.market_state import MarketState, mark_price
 from rucksack.exchange.core.markets import MAX_AMOUNT_ATOMS
 from rucksack.exchange.core.numeric import PPM, ceil_div
 from rucksack.exchange.core.orders.fills import settle_perp, settle_spot
-from rucksack.exchange.core.orders.resting import NO_CLIENT_ID, close_taker, forget, release
+from rucksack.exchange.core.orders.resting import NO_CLIENT_ID, close_taker, forget, order_account, release
 from rucksack.exchange.core.risk.checks import has_exposure, margin_allows, perp_margin_check
 
 if TYPE_CHECKING:
@@ -197,14 +197,15 @@ def place(
     p = validate(s, c, command_fields(c) if fields is None else fields)
     if p is None or not reserve(s, p, system):
         return
-    taker = accept(s, p, ts_us, reuse_id)
+    ts_box: Any = ts_us  # one Python int for every event of this placement
+    taker = accept(s, p, ts_us, ts_box, reuse_id)
     fills: list[Order] = []
     stp_expired: list[Order] = []
     stop = match_taker(p, taker, fills, stp_expired)
     if stop < 0:
         close_taker(s, p.held, taker, OrderStatus.EXPIRED, Reason.FILL_OR_KILL)
         return
-    settle(s, p, taker, fills, stp_expired, ts_us)
+    settle(s, p, taker, fills, stp_expired, ts_box)
     finish(s, p, taker, stop)
 
 
@@ -411,7 +412,7 @@ def _reserve_spot(s: ExchangeState, p: Placement, acct: Account, system: bool) -
 # ---------------------------------------------------------------------- accept and match
 
 
-def accept(s: ExchangeState, p: Placement, ts_us: int, reuse_id: int) -> Order:
+def accept(s: ExchangeState, p: Placement, ts_us: int, ts_box: Any, reuse_id: int) -> Order:
     """The order gets its id (a firing trigger keeps its own) and is announced."""
     if reuse_id:
         order_id = reuse_id
@@ -433,11 +434,12 @@ def accept(s: ExchangeState, p: Placement, ts_us: int, reuse_id: int) -> Order:
         is_limit=p.is_limit,
         quote_atoms=p.quote_atoms,
         ts_us=ts_us,
+        acct=p.acct,
     )
     taker.hold = p.hold
     taker.reduce_only = p.reduce_only
     taker.auto_repay = p.auto_repay or p.acct.auto_repay_borrows
-    s.events.append(ORDER_ACCEPTED(order_id, ts_us, p.c))
+    s.events.append(ORDER_ACCEPTED(taker.id_box, ts_box, p.c))
     return taker
 
 
@@ -482,7 +484,7 @@ def match_taker(p: Placement, taker: Order, fills: list[Order], stp_expired: lis
 
 
 def settle(
-    s: ExchangeState, p: Placement, taker: Order, fills: list[Order], stp_expired: list[Order], ts_us: int
+    s: ExchangeState, p: Placement, taker: Order, fills: list[Order], stp_expired: list[Order], ts_box: Any
 ) -> None:
     """R2: settle the fills, then close the makers self-trade prevention expired."""
     acct = p.acct
@@ -490,16 +492,16 @@ def settle(
     m = p.m
     if fills:
         if m.is_perp:
-            settle_perp(s, m, taker, acct, fills, ts_us)
+            settle_perp(s, m, taker, acct, fills, ts_box)
         else:
-            settle_spot(s, m, taker, acct, fills, ts_us)
+            settle_spot(s, m, taker, acct, fills, ts_box)
     for maker in stp_expired:
         forget(s, maker)
         release(s, maker)
         s.events.append(
             ORDER_CLOSED(
-                maker.id,
-                maker.account,
+                maker.id_box,
+                order_account(s, maker).id_box,
                 m.symbol,
                 OrderStatus.EXPIRED,
                 Reason.SELF_TRADE_PREVENTION,
@@ -569,9 +571,9 @@ def _rest_perp(s: ExchangeState, p: Placement, taker: Order) -> None:
 
 def _rest(s: ExchangeState, p: Placement, taker: Order) -> None:
     (p.m.bids if p.is_buy else p.m.asks).add(taker)
-    s.orders[taker.id] = taker
+    s.orders[taker.id_box] = taker
     if p.client_key >= 0:
-        s.client_orders[p.client_key] = taker.id
+        s.client_orders[p.client_key] = taker.id_box
 
 
 # ---------------------------------------------------------------------- wire codes
