@@ -59,6 +59,9 @@ class ExchangeState:
         self.last_seq = 0
         self.last_ts_us = 0
         self.events: list[Event] = []  # the current command's events
+        # scratch of the placement being matched (orders.placement), reused: not state
+        self.fills: list[Order] = []
+        self.stp_expired: list[Order] = []
         self.ledger.account(self.fee_account)
         self.risk = spec.risk
         self.ledger.account(self.risk.liquidity_fund_account)

@@ -94,10 +94,13 @@ class Order:
 
 
 class Level:
-    __slots__ = ("count", "head", "lots", "price", "tail")
+    """One price's FIFO; ``key`` is its key in the book side's dict, boxed once."""
 
-    def __init__(self, price: int) -> None:
+    __slots__ = ("count", "head", "key", "lots", "price", "tail")
+
+    def __init__(self, price: int, key: Any = None) -> None:
         self.price = price
+        self.key: Any = price if key is None else key
         self.lots = 0
         self.count = 0
         self.head: Order | None = None

@@ -111,6 +111,7 @@ class Placement:
 
     __slots__ = (
         "account",
+        "account_box",
         "acct",
         "asset",
         "auto_borrow",
@@ -144,6 +145,7 @@ class Placement:
         self.c = c
         self.m = m
         self.account: int = fields[0]
+        self.account_box: Any = fields[0]  # the command's own int object, a dict key as it is
         self.side = _side_code(fields[2])
         self.order_type: str = fields[3]
         self.lots: int = fields[4]
@@ -199,8 +201,10 @@ def place(
         return
     ts_box: Any = ts_us  # one Python int for every event of this placement
     taker = accept(s, p, ts_us, ts_box, reuse_id)
-    fills: list[Order] = []
-    stp_expired: list[Order] = []
+    fills = s.fills  # scratch lists, emptied here: no placement starts inside another one
+    fills.clear()
+    stp_expired = s.stp_expired
+    stp_expired.clear()
     stop = match_taker(p, taker, fills, stp_expired)
     if stop < 0:
         close_taker(s, p.held, taker, OrderStatus.EXPIRED, Reason.FILL_OR_KILL)
@@ -303,7 +307,7 @@ def _book_reason(s: ExchangeState, p: Placement) -> str:
 def reserve(s: ExchangeState, p: Placement, system: bool) -> bool:
     """R1: hold funds (spot) or check margin (perps). False (after an ``OrderRejected``) when
     the account cannot take the order; nothing has changed then."""
-    acct = s.ledger.accounts.get(p.account)
+    acct = s.ledger.accounts.get(p.account_box)
     reason = ""
     if acct is None:
         reason = Reason.INSUFFICIENT_FUNDS
