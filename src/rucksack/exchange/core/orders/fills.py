@@ -37,7 +37,7 @@ def settle_spot(
     taker_side = SIDE_NAMES[taker.side]
     symbol = m.symbol
     price = 0
-    lenders: list[tuple[Order, Account]] = []
+    lenders: list[Order] = []  # makers whose proceeds may repay or be lent
     for maker in fills:
         n = maker.fill_lots
         price = maker.price
@@ -94,13 +94,12 @@ def settle_spot(
             ts_box=ts_box,
         )
         if maker.auto_repay or maker_acct.auto_lend:
-            lenders.append((maker, maker_acct))  # looked up once (a boxed-id dict lookup per fill)
+            lenders.append(maker)
     # spot margin and auto-lend: proceeds repay a borrow of the received asset, then are lent
-    got_taker, got_maker = (base, quote) if taker_buys else (quote, base)
     if taker.auto_repay or taker_acct.auto_lend:
-        after_proceeds(s, taker_acct, got_taker, taker.auto_repay)
-    for maker, maker_acct in lenders:
-        after_proceeds(s, maker_acct, got_maker, maker.auto_repay)
+        after_proceeds(s, taker_acct, base if taker_buys else quote, taker.auto_repay)
+    for maker in lenders:
+        after_proceeds(s, order_account(s, maker), quote if taker_buys else base, maker.auto_repay)
     m.last_price = price
     if not m.index_price:
         s.margin.epoch += 1  # unpriced debts are valued at the last trade

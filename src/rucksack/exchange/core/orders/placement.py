@@ -202,9 +202,11 @@ def place(
     ts_box: Any = ts_us  # one Python int for every event of this placement
     taker = accept(s, p, ts_us, ts_box, reuse_id)
     fills = s.fills  # scratch lists, emptied here: no placement starts inside another one
-    fills.clear()
+    if fills:
+        fills.clear()
     stp_expired = s.stp_expired
-    stp_expired.clear()
+    if stp_expired:
+        stp_expired.clear()
     stop = match_taker(p, taker, fills, stp_expired)
     if stop < 0:
         close_taker(s, p.held, taker, OrderStatus.EXPIRED, Reason.FILL_OR_KILL)
