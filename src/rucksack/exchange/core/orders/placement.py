@@ -107,7 +107,8 @@ CLIENT_ID_LIMIT: Final = 1 << 32
 
 class Placement:
     """One order on its way through the stages: the command's fields decoded once, then what
-    each stage works out (the account, the hold, the matching limits)."""
+    each stage works out (the account, the hold, the matching limits). Each state keeps one and
+    reloads it for every order (placements never nest): no allocation and free per order."""
 
     __slots__ = (
         "account",
@@ -142,6 +143,10 @@ class Placement:
     )
 
     def __init__(self, c: PlaceOrder, fields: tuple[Any, ...], m: MarketState) -> None:
+        self.load(c, fields, m)
+
+    def load(self, c: PlaceOrder, fields: tuple[Any, ...], m: MarketState) -> None:
+        """Start over with the order ``c`` (its ``command_fields``) on market ``m``."""
         self.c = c
         self.m = m
         self.account: int = fields[0]
@@ -228,7 +233,11 @@ def validate(s: ExchangeState, c: PlaceOrder, fields: tuple[Any, ...]) -> Placem
     if m is None:
         reject(s, c, Reason.UNKNOWN_MARKET)
         return None
-    p = Placement(c, fields, m)
+    p = s.placement
+    if p is None:
+        p = s.placement = Placement(c, fields, m)
+    else:
+        p.load(c, fields, m)
     reason = _market_reason(p)
     if not reason:
         reason = _shape_reason(p)
