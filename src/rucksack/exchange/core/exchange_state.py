@@ -30,6 +30,7 @@ from rucksack.exchange.core.markets import FIRST_USER_ACCOUNT, ExchangeSpec, Fee
 from rucksack.exchange.core.risk.margin import MarginCalc
 
 if TYPE_CHECKING:
+    from rucksack.exchange.core.orders.placement import Placement
     from rucksack.exchange.core.orders.triggers import Trigger
 
 
@@ -61,6 +62,10 @@ class ExchangeState:
         self.last_seq = 0
         self.last_ts_us = 0
         self.events: list[Event] = []  # the current command's events
+        # scratch of the placement being matched (orders.placement), reused: not state
+        self.fills: list[Order] = []
+        self.stp_expired: list[Order] = []
+        self.placement: Placement | None = None
         self.ledger.account(self.fee_account)
         self.risk = spec.risk
         self.ledger.account(self.risk.liquidity_fund_account)

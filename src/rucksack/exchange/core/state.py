@@ -348,6 +348,7 @@ def restore(spec: ExchangeSpec, snapshot: Snapshot) -> Engine:
                 is_limit=True,
                 quote_atoms=0,
                 ts_us=o.ts_us,
+                acct=ledger.account(o.account),
             )
             order.orig_lots = o.orig_lots
             order.filled_lots = o.filled_lots

@@ -5,14 +5,25 @@ FIFO (``prev``/``next``), so cancel is O(1) and the book never holds dead entrie
 the amount of the held asset (quote for bids, base for asks) still locked in the ledger for this
 order; the engine keeps it equal to what the remaining quantity needs. A resting perp order holds
 no funds: its ``hold`` is its remaining lots as counted in the position's open buys or sells.
+
+``acct`` is the owner's ledger account (the object, so settling a fill or releasing a hold needs
+no lookup by account id) and ``id_box`` the order id as a Python int created once: compiled, an
+``int`` field is a machine word that would be boxed anew each time it is used as a dict key or an
+event field (docs/performance.md).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rucksack.exchange.core.ledger.balances import Account
 
 
 class Order:
     __slots__ = (
         "account",
+        "acct",
         "auto_repay",
         "client_id",
         "fill_lots",
@@ -20,6 +31,7 @@ class Order:
         "filled_quote",
         "hold",
         "id",
+        "id_box",
         "is_limit",
         "level",
         "lots",
@@ -52,8 +64,11 @@ class Order:
         is_limit: bool,
         quote_atoms: int,
         ts_us: int,
+        acct: Account | None = None,
     ) -> None:
         self.id = order_id
+        self.id_box: Any = order_id  # boxed once (see the module docstring)
+        self.acct = acct
         self.account = account
         self.market = market
         self.side = side
@@ -79,10 +94,13 @@ class Order:
 
 
 class Level:
-    __slots__ = ("count", "head", "lots", "price", "tail")
+    """One price's FIFO; ``key`` is its key in the book side's dict, boxed once."""
 
-    def __init__(self, price: int) -> None:
+    __slots__ = ("count", "head", "key", "lots", "price", "tail")
+
+    def __init__(self, price: int, key: Any = None) -> None:
         self.price = price
+        self.key: Any = price if key is None else key
         self.lots = 0
         self.count = 0
         self.head: Order | None = None

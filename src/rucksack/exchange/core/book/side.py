@@ -10,15 +10,14 @@ Invariants:
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
-from typing import Final
+from bisect import bisect_left
+from typing import Any, Final
 
 from rucksack.exchange.core.book.order import Level, Order
 
-# bisect's C functions as Final names: C statics when compiled, not a globals-dict lookup each
-# time a level is added or dropped.
+# bisect's C function as a Final name: a C static when compiled, not a globals-dict lookup each
+# time a level far from the best is added or dropped.
 BISECT_LEFT: Final = bisect_left
-INSORT: Final = insort
 
 
 class BookSide:
@@ -40,11 +39,12 @@ class BookSide:
 
     def add(self, order: Order) -> None:
         price = order.price
-        level = self.levels.get(price)
+        box: Any = price  # boxed once for the lookup and, for a new level, its dict key
+        level = self.levels.get(box)
         if level is None:
-            level = Level(price)
-            self.levels[price] = level
-            INSORT(self.keys, price if self.is_bid else -price)
+            level = Level(price, box)
+            self.levels[box] = level
+            self._insert_key(price if self.is_bid else -price)
             best = self.best_level
             if best is None or (price > best.price if self.is_bid else price < best.price):
                 self.best_level = level
@@ -78,21 +78,41 @@ class BookSide:
         level.lots -= order.lots
         level.count -= 1
         if level.count == 0:
-            self._drop_level(level.price)
+            self._drop_level(level)
 
-    def _drop_level(self, price: int) -> None:
-        del self.levels[price]
+    def _insert_key(self, key: int) -> None:
+        """Insert ``key`` into the ascending ``keys``. New levels open near the best price (the
+        end of the list), so the place is found by stepping down from the end, comparing
+        machine integers; far from it, by bisection."""
+        keys = self.keys
+        i = len(keys)
+        stop = i - 8 if i > 8 else 0
+        while i > stop and keys[i - 1] > key:
+            i -= 1
+        if i == stop and i > 0 and keys[i - 1] > key:
+            i = BISECT_LEFT(keys, key, 0, i)
+        keys.insert(i, key)
+
+    def _drop_level(self, level: Level) -> None:
+        del self.levels[level.key]
+        price = level.price
         key = price if self.is_bid else -price
         keys = self.keys
-        if keys[-1] == key:
+        i = len(keys) - 1
+        if keys[i] == key:
             keys.pop()
             if keys:
                 top = keys[-1]
                 self.best_level = self.levels[top if self.is_bid else -top]
             else:
                 self.best_level = None
-        else:
-            del keys[BISECT_LEFT(keys, key)]
+            return
+        stop = i - 8 if i > 8 else 0
+        while i > stop and keys[i] != key:
+            i -= 1
+        if keys[i] != key:
+            i = BISECT_LEFT(keys, key, 0, i)
+        del keys[i]
 
     def sweep_price(self, lots: int, limit: int) -> int:
         """The worst price a taker of ``lots`` would reach, walking levels from the best and

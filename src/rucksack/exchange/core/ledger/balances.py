@@ -21,6 +21,8 @@ updates fields in place (unboxed machine integers when the core is compiled with
 
 from __future__ import annotations
 
+from typing import Any
+
 from rucksack.exchange.core.perps.position import Position
 
 
@@ -45,6 +47,8 @@ class Account:
     fees and funding not yet settled into the wallet) and its Backpack settings.
 
     ``parent`` is 0 for a top-level account, else the account that owns this subaccount.
+    ``id_box`` is the account id as a Python int created once, for event fields (compiled, the
+    ``int`` field would be boxed anew on each use).
     """
 
     __slots__ = (
@@ -54,6 +58,7 @@ class Account:
         "auto_lend",
         "auto_realize_pnl",
         "auto_repay_borrows",
+        "id_box",
         "leverage_limit",
         "liquidating",
         "parent",
@@ -65,6 +70,7 @@ class Account:
 
     def __init__(self, account: int, n_assets: int) -> None:
         self.account = account
+        self.id_box: Any = account
         self.assets: list[Balance] = [Balance() for _ in range(n_assets)]
         self.tier = 0
         self.parent = 0

@@ -4,7 +4,9 @@ nothing."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
+
+from msgspec.structs import astuple
 
 from rucksack.exchange.core.commands import CancelAllOrders, CancelOrder
 from rucksack.exchange.core.enums import OrderStatus, Reason
@@ -18,16 +20,28 @@ if TYPE_CHECKING:
     from rucksack.exchange.core.exchange_state import ExchangeState
 
 CLIENT_ID_LIMIT: Final = 1 << 32
+AS_TUPLE: Final = astuple
+
+# ``cancel`` unpacks CancelOrder positionally; refuse to run if its fields are ever reordered.
+if CancelOrder.__struct_fields__ != ("account", "market", "order_id", "client_id"):  # pragma: no cover
+    raise ImportError("CancelOrder's fields changed; update orders.cancel.cancel")
 
 
 def cancel(s: ExchangeState, c: CancelOrder) -> None:
-    order_id = c.order_id
-    if order_id < 0 and 0 <= c.client_id < CLIENT_ID_LIMIT:
-        order_id = s.client_orders.get(client_key(c.account, c.client_id), -1)
-    order = s.orders.get(order_id)
+    fields = AS_TUPLE(c)  # one C call instead of a generic getattr per field (compiled)
+    account: int = fields[0]
+    market: str = fields[1]
+    key: Any = fields[2]  # the order id as given: a dict key without boxing it again
+    order_id: int = key
+    if order_id < 0:
+        client_id: int = fields[3]
+        if 0 <= client_id < CLIENT_ID_LIMIT:
+            order_id = s.client_orders.get(client_key(account, client_id), -1)
+            key = order_id
+    order = s.orders.get(key)
     if order is None and s.triggers and cancel_trigger(s, c, order_id):
         return
-    if order is None or order.account != c.account or s.markets[order.market].symbol != c.market:
+    if order is None or order.account != account or s.markets[order.market].symbol != market:
         s.events.append(CancelRejected(c.account, c.market, c.order_id, c.client_id, Reason.ORDER_NOT_FOUND))
         return
     remove_resting(s, order, OrderStatus.CANCELLED, Reason.USER_CANCELLED)

@@ -9,7 +9,7 @@ orders are trimmed to what the positions left them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rucksack.exchange.core.book.order import Order
 from rucksack.exchange.core.enums import BID, SIDE_NAMES
@@ -17,14 +17,14 @@ from rucksack.exchange.core.ledger.balances import Account, settle_spot_fill
 from rucksack.exchange.core.ledger.operations import after_proceeds
 from rucksack.exchange.core.market_state import MarketState
 from rucksack.exchange.core.numeric import fee_atoms
-from rucksack.exchange.core.orders.resting import record_fill, trim_reduce_only
+from rucksack.exchange.core.orders.resting import order_account, record_fill, trim_reduce_only
 
 if TYPE_CHECKING:
     from rucksack.exchange.core.exchange_state import ExchangeState
 
 
 def settle_spot(
-    s: ExchangeState, m: MarketState, taker: Order, taker_acct: Account, fills: list[Order], ts_us: int
+    s: ExchangeState, m: MarketState, taker: Order, taker_acct: Account, fills: list[Order], ts_box: Any
 ) -> None:
     accounts = s.ledger.accounts
     fee_acct = accounts[s.fee_account]
@@ -37,13 +37,13 @@ def settle_spot(
     taker_side = SIDE_NAMES[taker.side]
     symbol = m.symbol
     price = 0
-    lenders: list[tuple[Order, Account]] = []
+    lenders: list[Order] = []  # makers whose proceeds may repay or be lent
     for maker in fills:
         n = maker.fill_lots
         price = maker.price
         base_atoms = n * lot_atoms
         quote_atoms = n * price * lta
-        maker_acct = accounts[maker.account]
+        maker_acct = order_account(s, maker)
         maker_rate = maker_rates[maker_acct.tier]
         # fees on what each side receives, rounded up (ledger's favour)
         if taker_buys:
@@ -91,23 +91,22 @@ def settle_spot(
             taker_side=taker_side,
             taker_fee=taker_fee,
             maker_fee=maker_fee,
-            ts_us=ts_us,
+            ts_box=ts_box,
         )
         if maker.auto_repay or maker_acct.auto_lend:
-            lenders.append((maker, maker_acct))  # looked up once (a boxed-id dict lookup per fill)
+            lenders.append(maker)
     # spot margin and auto-lend: proceeds repay a borrow of the received asset, then are lent
-    got_taker, got_maker = (base, quote) if taker_buys else (quote, base)
     if taker.auto_repay or taker_acct.auto_lend:
-        after_proceeds(s, taker_acct, got_taker, taker.auto_repay)
-    for maker, maker_acct in lenders:
-        after_proceeds(s, maker_acct, got_maker, maker.auto_repay)
+        after_proceeds(s, taker_acct, base if taker_buys else quote, taker.auto_repay)
+    for maker in lenders:
+        after_proceeds(s, order_account(s, maker), quote if taker_buys else base, maker.auto_repay)
     m.last_price = price
     if not m.index_price:
         s.margin.epoch += 1  # unpriced debts are valued at the last trade
 
 
 def settle_perp(
-    s: ExchangeState, m: MarketState, taker: Order, taker_acct: Account, fills: list[Order], ts_us: int
+    s: ExchangeState, m: MarketState, taker: Order, taker_acct: Account, fills: list[Order], ts_box: Any
 ) -> None:
     """Settle perp fills: positions move, fees are charged to unsettled balances (USDC)."""
     accounts = s.ledger.accounts
@@ -127,7 +126,7 @@ def settle_perp(
         n = maker.fill_lots
         price = maker.price
         notional = n * price * lta
-        maker_acct = accounts[maker.account]
+        maker_acct = order_account(s, maker)
         maker_pos = maker_acct.position(mi)
         taker_fee = fee_atoms(notional, taker_rate)
         maker_fee = fee_atoms(notional, s.futures_maker_ppm[maker_acct.tier])
@@ -166,7 +165,7 @@ def settle_perp(
             taker_side=taker_side,
             taker_fee=taker_fee,
             maker_fee=maker_fee,
-            ts_us=ts_us,
+            ts_box=ts_box,
             liquidation_fee=penalty,
         )
         if closed and maker.reduce_only:

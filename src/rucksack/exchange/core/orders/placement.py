@@ -58,7 +58,7 @@ from rucksack.exchange.core.market_state import MarketState, mark_price
 from rucksack.exchange.core.markets import MAX_AMOUNT_ATOMS
 from rucksack.exchange.core.numeric import PPM, ceil_div
 from rucksack.exchange.core.orders.fills import settle_perp, settle_spot
-from rucksack.exchange.core.orders.resting import NO_CLIENT_ID, close_taker, forget, release
+from rucksack.exchange.core.orders.resting import NO_CLIENT_ID, close_taker, forget, order_account, release
 from rucksack.exchange.core.risk.checks import has_exposure, margin_allows, perp_margin_check
 
 if TYPE_CHECKING:
@@ -107,10 +107,12 @@ CLIENT_ID_LIMIT: Final = 1 << 32
 
 class Placement:
     """One order on its way through the stages: the command's fields decoded once, then what
-    each stage works out (the account, the hold, the matching limits)."""
+    each stage works out (the account, the hold, the matching limits). Each state keeps one and
+    reloads it for every order (placements never nest): no allocation and free per order."""
 
     __slots__ = (
         "account",
+        "account_box",
         "acct",
         "asset",
         "auto_borrow",
@@ -141,9 +143,14 @@ class Placement:
     )
 
     def __init__(self, c: PlaceOrder, fields: tuple[Any, ...], m: MarketState) -> None:
+        self.load(c, fields, m)
+
+    def load(self, c: PlaceOrder, fields: tuple[Any, ...], m: MarketState) -> None:
+        """Start over with the order ``c`` (its ``command_fields``) on market ``m``."""
         self.c = c
         self.m = m
         self.account: int = fields[0]
+        self.account_box: Any = fields[0]  # the command's own int object, a dict key as it is
         self.side = _side_code(fields[2])
         self.order_type: str = fields[3]
         self.lots: int = fields[4]
@@ -197,14 +204,19 @@ def place(
     p = validate(s, c, command_fields(c) if fields is None else fields)
     if p is None or not reserve(s, p, system):
         return
-    taker = accept(s, p, ts_us, reuse_id)
-    fills: list[Order] = []
-    stp_expired: list[Order] = []
+    ts_box: Any = ts_us  # one Python int for every event of this placement
+    taker = accept(s, p, ts_us, ts_box, reuse_id)
+    fills = s.fills  # scratch lists, emptied here: no placement starts inside another one
+    if fills:
+        fills.clear()
+    stp_expired = s.stp_expired
+    if stp_expired:
+        stp_expired.clear()
     stop = match_taker(p, taker, fills, stp_expired)
     if stop < 0:
         close_taker(s, p.held, taker, OrderStatus.EXPIRED, Reason.FILL_OR_KILL)
         return
-    settle(s, p, taker, fills, stp_expired, ts_us)
+    settle(s, p, taker, fills, stp_expired, ts_box)
     finish(s, p, taker, stop)
 
 
@@ -221,7 +233,11 @@ def validate(s: ExchangeState, c: PlaceOrder, fields: tuple[Any, ...]) -> Placem
     if m is None:
         reject(s, c, Reason.UNKNOWN_MARKET)
         return None
-    p = Placement(c, fields, m)
+    p = s.placement
+    if p is None:
+        p = s.placement = Placement(c, fields, m)
+    else:
+        p.load(c, fields, m)
     reason = _market_reason(p)
     if not reason:
         reason = _shape_reason(p)
@@ -302,7 +318,7 @@ def _book_reason(s: ExchangeState, p: Placement) -> str:
 def reserve(s: ExchangeState, p: Placement, system: bool) -> bool:
     """R1: hold funds (spot) or check margin (perps). False (after an ``OrderRejected``) when
     the account cannot take the order; nothing has changed then."""
-    acct = s.ledger.accounts.get(p.account)
+    acct = s.ledger.accounts.get(p.account_box)
     reason = ""
     if acct is None:
         reason = Reason.INSUFFICIENT_FUNDS
@@ -411,7 +427,7 @@ def _reserve_spot(s: ExchangeState, p: Placement, acct: Account, system: bool) -
 # ---------------------------------------------------------------------- accept and match
 
 
-def accept(s: ExchangeState, p: Placement, ts_us: int, reuse_id: int) -> Order:
+def accept(s: ExchangeState, p: Placement, ts_us: int, ts_box: Any, reuse_id: int) -> Order:
     """The order gets its id (a firing trigger keeps its own) and is announced."""
     if reuse_id:
         order_id = reuse_id
@@ -433,11 +449,12 @@ def accept(s: ExchangeState, p: Placement, ts_us: int, reuse_id: int) -> Order:
         is_limit=p.is_limit,
         quote_atoms=p.quote_atoms,
         ts_us=ts_us,
+        acct=p.acct,
     )
     taker.hold = p.hold
     taker.reduce_only = p.reduce_only
     taker.auto_repay = p.auto_repay or p.acct.auto_repay_borrows
-    s.events.append(ORDER_ACCEPTED(order_id, ts_us, p.c))
+    s.events.append(ORDER_ACCEPTED(taker.id_box, ts_box, p.c))
     return taker
 
 
@@ -482,7 +499,7 @@ def match_taker(p: Placement, taker: Order, fills: list[Order], stp_expired: lis
 
 
 def settle(
-    s: ExchangeState, p: Placement, taker: Order, fills: list[Order], stp_expired: list[Order], ts_us: int
+    s: ExchangeState, p: Placement, taker: Order, fills: list[Order], stp_expired: list[Order], ts_box: Any
 ) -> None:
     """R2: settle the fills, then close the makers self-trade prevention expired."""
     acct = p.acct
@@ -490,16 +507,16 @@ def settle(
     m = p.m
     if fills:
         if m.is_perp:
-            settle_perp(s, m, taker, acct, fills, ts_us)
+            settle_perp(s, m, taker, acct, fills, ts_box)
         else:
-            settle_spot(s, m, taker, acct, fills, ts_us)
+            settle_spot(s, m, taker, acct, fills, ts_box)
     for maker in stp_expired:
         forget(s, maker)
         release(s, maker)
         s.events.append(
             ORDER_CLOSED(
-                maker.id,
-                maker.account,
+                maker.id_box,
+                order_account(s, maker).id_box,
                 m.symbol,
                 OrderStatus.EXPIRED,
                 Reason.SELF_TRADE_PREVENTION,
@@ -569,9 +586,9 @@ def _rest_perp(s: ExchangeState, p: Placement, taker: Order) -> None:
 
 def _rest(s: ExchangeState, p: Placement, taker: Order) -> None:
     (p.m.bids if p.is_buy else p.m.asks).add(taker)
-    s.orders[taker.id] = taker
+    s.orders[taker.id_box] = taker
     if p.client_key >= 0:
-        s.client_orders[p.client_key] = taker.id
+        s.client_orders[p.client_key] = taker.id_box
 
 
 # ---------------------------------------------------------------------- wire codes

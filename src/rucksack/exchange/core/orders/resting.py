@@ -8,13 +8,13 @@ lots counted as the position's open orders), released when it leaves.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from rucksack.exchange.core.book.order import Order
 from rucksack.exchange.core.enums import ASK, BID, OrderStatus, Reason
 from rucksack.exchange.core.events import OrderClosed, TradeExecuted
 from rucksack.exchange.core.exchange_state import client_key
-from rucksack.exchange.core.ledger.balances import Balance, apply_release
+from rucksack.exchange.core.ledger.balances import Account, Balance, apply_release
 from rucksack.exchange.core.market_state import MarketState
 from rucksack.exchange.core.perps.position import Position
 
@@ -42,11 +42,12 @@ def record_fill(
     taker_side: str,
     taker_fee: int,
     maker_fee: int,
-    ts_us: int,
+    ts_box: Any,
     liquidation_fee: int = 0,
 ) -> bool:
     """The bookkeeping every fill shares (spot and perp): filled totals on both orders, the
-    TradeExecuted event, and the maker's close when it is done. Returns whether it closed."""
+    TradeExecuted event, and the maker's close when it is done. Returns whether it closed.
+    ``ts_box`` is the command's time as one Python int for every event of the placement."""
     taker.lots -= n
     taker.filled_lots += n
     taker.filled_quote += quote_atoms
@@ -55,28 +56,32 @@ def record_fill(
     trade_id = s.next_trade_id
     s.next_trade_id = trade_id + 1
     events = s.events
+    maker_acct = order_account(s, maker)
+    # positional: msgspec matches keyword names one by one; the ids are the boxes made once
     events.append(
         TRADE_EXECUTED(
-            trade_id=trade_id,
-            market=symbol,
-            price=price,
-            lots=n,
-            taker_order_id=taker.id,
-            maker_order_id=maker.id,
-            taker_account=taker.account,
-            maker_account=maker.account,
-            taker_side=taker_side,
-            taker_fee=taker_fee,
-            maker_fee=maker_fee,
-            ts_us=ts_us,
-            liquidation_fee=liquidation_fee,
+            trade_id,
+            symbol,
+            price,
+            n,
+            taker.id_box,
+            maker.id_box,
+            order_account(s, taker).id_box,
+            maker_acct.id_box,
+            taker_side,
+            taker_fee,
+            maker_fee,
+            ts_box,
+            liquidation_fee,
         )
     )
     if maker.lots:
         return False
     forget(s, maker)
     events.append(
-        ORDER_CLOSED(maker.id, maker.account, symbol, OrderStatus.FILLED, "", maker.filled_lots, maker.filled_quote)
+        ORDER_CLOSED(
+            maker.id_box, maker_acct.id_box, symbol, OrderStatus.FILLED, "", maker.filled_lots, maker.filled_quote
+        )
     )
     return True
 
@@ -87,8 +92,8 @@ def close_taker(s: ExchangeState, held: Balance | None, taker: Order, status: st
         taker.hold = 0
     s.events.append(
         ORDER_CLOSED(
-            taker.id,
-            taker.account,
+            taker.id_box,
+            order_account(s, taker).id_box,
             s.markets[taker.market].symbol,
             status,
             reason,
@@ -100,7 +105,7 @@ def close_taker(s: ExchangeState, held: Balance | None, taker: Order, status: st
 
 def forget(s: ExchangeState, order: Order) -> None:
     """Drop a no-longer-resting order from the indexes (the book already unlinked it)."""
-    del s.orders[order.id]
+    del s.orders[order.id_box]
     if order.client_id != NO_CLIENT_ID:
         s.client_orders.pop(client_key(order.account, order.client_id), None)
 
@@ -108,7 +113,7 @@ def forget(s: ExchangeState, order: Order) -> None:
 def release(s: ExchangeState, order: Order) -> None:
     m = s.markets[order.market]
     if m.is_perp:
-        pos = s.ledger.accounts[order.account].positions[order.market]
+        pos = order_account(s, order).positions[order.market]
         if order.side == BID:
             pos.open_buys -= order.hold
         else:
@@ -118,7 +123,7 @@ def release(s: ExchangeState, order: Order) -> None:
             pos.reduce_only.remove(order.id)
     elif order.hold:
         asset = m.quote if order.side == BID else m.base
-        apply_release(s.ledger.accounts[order.account].assets[asset], order.hold)
+        apply_release(order_account(s, order).assets[asset], order.hold)
         order.hold = 0
 
 
@@ -127,9 +132,15 @@ def remove_resting(s: ExchangeState, order: Order, status: str, reason: str) -> 
     (m.bids if order.side == BID else m.asks).remove(order)
     forget(s, order)
     release(s, order)
-    s.events.append(
-        ORDER_CLOSED(order.id, order.account, m.symbol, status, reason, order.filled_lots, order.filled_quote)
-    )
+    owner = order_account(s, order).id_box
+    s.events.append(ORDER_CLOSED(order.id_box, owner, m.symbol, status, reason, order.filled_lots, order.filled_quote))
+
+
+def order_account(s: ExchangeState, order: Order) -> Account:
+    """The order's account: the object it carries (orders built outside placement and restore,
+    as in the book's unit tests, may carry none)."""
+    acct = order.acct
+    return acct if acct is not None else s.ledger.accounts[order.account]
 
 
 def trim_reduce_only(s: ExchangeState, m: MarketState, pos: Position) -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import random
+
 from rucksack.exchange.core.book.order import Order
 from rucksack.exchange.core.book.side import BookSide
 
@@ -42,3 +44,23 @@ def test_remove_from_middle_of_level_keeps_links() -> None:
     assert [o.id for o in side.orders()] == [1, 3]
     level = side.best()
     assert level is not None and level.lots == 4 and level.tail is orders[2] and orders[2].next is None
+
+
+def test_levels_stay_sorted_when_added_and_dropped_far_from_the_best() -> None:
+    """Keys are placed by stepping down from the best and, past a few levels, by bisection:
+    either way the side keeps one sorted key per level and the right best level."""
+    rng = random.Random(7)
+    for is_bid in (True, False):
+        side = BookSide(is_bid)
+        resting: list[Order] = []
+        for oid in range(1, 3000):
+            if resting and rng.random() < 0.45:
+                side.remove(resting.pop(rng.randrange(len(resting))))
+            else:
+                o = order(oid, rng.randint(1, 60), side=0 if is_bid else 1)
+                side.add(o)
+                resting.append(o)
+            prices = sorted({o.price for o in resting}, reverse=is_bid)
+            assert side.keys == sorted(p if is_bid else -p for p in prices)
+            assert sorted(side.levels) == sorted(prices)
+            assert side.best_price() == (prices[0] if prices else 0)
