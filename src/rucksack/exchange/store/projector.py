@@ -48,9 +48,8 @@ from rucksack.exchange.core.events import (
     TriggerAccepted,
     Withdrawn,
 )
-from rucksack.exchange.core.lending.curve import WAD
 from rucksack.exchange.core.markets import ExchangeSpec
-from rucksack.exchange.core.numeric import ceil_div
+from rucksack.exchange.core.numeric import WAD, ceil_div
 from rucksack.exchange.core.perps.position import Position
 
 # the columns of ``orders`` that copy the placement: the leading fields of ``PlaceOrder`` up to
