@@ -182,6 +182,7 @@ class ExchangeService:
         # first use for deposit addresses only (``ensure_custody``); None when neither has happened
         self.custody: Custody | None = None
         self._custody_tried = False
+        self._custody_lock = asyncio.Lock()  # the first use makes custody once, in a worker thread
         # account creation checks then awaits (key free? subaccount count under the cap?): one at a
         # time, so concurrent requests cannot all pass the check and leave keyless accounts behind
         self.accounts_lock = asyncio.Lock()
@@ -349,17 +350,26 @@ class ExchangeService:
         confirmed against the engine, which is the live truth)."""
         return self.orders.resting(account, self.engine.orders)
 
-    def ensure_custody(self) -> Custody | None:
+    async def ensure_custody(self) -> Custody | None:
         """The server's custody; made on first use when ``--chain-rpc`` did not start it (deposit
-        addresses only), None when it cannot be (production mode without ``RUCKSACK_CUSTODY_PASSWORD``)."""
+        addresses only), None when it cannot be (production mode without ``RUCKSACK_CUSTODY_PASSWORD``).
+        The first use loads the chain libraries and the seed (seconds): that runs in a worker thread,
+        so the event loop keeps serving everyone else meanwhile; concurrent first uses wait for it."""
         if self.custody is None and not self._custody_tried:
-            self._custody_tried = True
-            from rucksack.exchange.custody.seed import CustodySeedError
-            from rucksack.exchange.custody.service import Custody
-
-            with contextlib.suppress(CustodySeedError):  # production without its password: none
-                self.custody = Custody(ExchangeLedger(self))
+            async with self._custody_lock:
+                if self.custody is None and not self._custody_tried:
+                    self.custody = await asyncio.to_thread(self._make_custody)
+                    self._custody_tried = True
         return self.custody
+
+    def _make_custody(self) -> Custody | None:
+        from rucksack.exchange.custody.seed import CustodySeedError
+        from rucksack.exchange.custody.service import Custody
+
+        try:
+            return Custody(ExchangeLedger(self))
+        except CustodySeedError:  # production without its password: none
+            return None
 
     def now_ms(self) -> int:
         return time.time_ns() // 1_000_000

@@ -121,7 +121,7 @@ class GatewayService(ExchangeService):
     def release(self) -> None:
         return None
 
-    def ensure_custody(self) -> None:
+    async def ensure_custody(self) -> None:
         return None
 
     # ------------------------------------------------------------------ writes

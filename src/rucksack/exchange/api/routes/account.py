@@ -272,8 +272,8 @@ def _chain_param(params: Any) -> Any:
     return chain
 
 
-def _require_custody(service: ExchangeService) -> Any:
-    custody = service.ensure_custody()
+async def _require_custody(service: ExchangeService) -> Any:
+    custody = await service.ensure_custody()
     if custody is None:
         raise ApiError(503, "SERVICE_UNAVAILABLE", "Custody is not configured on this server")
     return custody
@@ -282,7 +282,7 @@ def _require_custody(service: ExchangeService) -> Any:
 async def deposit_address(service: ExchangeService, account: int, params: Any) -> Any:
     """The account's deposit address on ``blockchain`` (deterministic in the account id)."""
     chain = _chain_param(params)
-    return {"address": _require_custody(service).deposit_address(chain, account)}
+    return {"address": (await _require_custody(service)).deposit_address(chain, account)}
 
 
 def _chain_withdrawal(service: ExchangeService, w: dict[str, Any]) -> dict[str, Any]:
@@ -324,7 +324,7 @@ async def withdraw(service: ExchangeService, account: int, params: Any) -> Any:
     from rucksack.exchange.core.commands import Withdraw
     from rucksack.exchange.core.events import WithdrawalRejected
 
-    custody = _require_custody(service)
+    custody = await _require_custody(service)
     for key in ("address", "blockchain", "quantity", "symbol"):
         if params.get(key) in (None, ""):
             raise bad_request(f"{key} is required")
