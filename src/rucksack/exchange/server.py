@@ -10,11 +10,17 @@ processes (``exchange.gateway``) that serve the public port together (``SO_REUSE
 over another Unix socket (``gateway.link``) and restarts any that exits (``gateway.supervisor``).
 Both sockets live in a private temporary directory, removed at exit.
 
+``--journal nats://...``: a primary takes the writer lease before it serves. A ``--standby`` with
+gateways starts them at once (warm): they follow what it follows, serve reads and answer writes
+503 until it takes over (``standby_then``), so a takeover costs the lease, not a state transfer.
+Without gateways a standby serves nothing until it is the writer.
+
 The data directory holds the journal, snapshots, read models and, in sandbox mode, the admin token.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import shutil
@@ -22,7 +28,7 @@ import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
@@ -36,6 +42,9 @@ from rucksack.exchange.scheduler import accrual_ticks, risk_ticks
 from rucksack.exchange.sequencer.datadir import DEFAULT_SNAPSHOT_EVERY
 from rucksack.exchange.service import ExchangeLedger, ExchangeService
 from rucksack.exchange.store import StoreUnavailable, redacted
+
+if TYPE_CHECKING:
+    from rucksack.exchange.replica.node import ReplicatedNode
 
 # CPython's default. Python's recursion guard must trip before the C stack runs out, and the JSON
 # parsers recurse in C (payload.MAX_DEPTH keeps their input shallow in the first place)
@@ -191,7 +200,10 @@ def serve(
             background.append(custody.run)
     try:
         if gateways > 0:
-            if node is not None and not become_writer(node, standby=standby):
+            if node is not None and standby:  # warm gateways at once; the writer's jobs after the takeover
+                service.standby = True
+                background = [standby_then(node, service, background)]
+            elif node is not None and not become_writer(node, standby=False):
                 return 2  # (one process: the takeover waits until the app is loaded, below)
             return _serve_with_gateways(service, background, data_dir, host, port, sandbox, gateways, store)
         app = create_app(service, background)
@@ -214,6 +226,29 @@ def serve(
     finally:
         if node is not None:
             node.close()
+
+
+def standby_then(
+    node: ReplicatedNode, service: ExchangeService, jobs: list[Callable[[], Awaitable[None]]]
+) -> Callable[[], Awaitable[None]]:
+    """The hot standby behind warm gateways: follow the stream in the serving loop (the gateways
+    apply what it releases and refuse writes, ``service.standby``), take over when the lease lapses,
+    then accept commands and run the writer's ``jobs`` (makers, ticks, feed). If following fails,
+    the process exits (its gateways with it): a standby that stopped following must not serve."""
+
+    async def run() -> None:
+        try:
+            await node.follow_until_writer()
+        except Exception:
+            log.critical("the standby stopped following the replicated journal; exiting", exc_info=True)
+            logging.shutdown()
+            os._exit(70)
+        service.standby = False
+        where = f"at seq {node.engine.last_seq} (epoch {node.lease.revision})"
+        sys.stderr.write(f"rucksack: writer {node.writer_id} {where}; its gateways accept writes\n")
+        await asyncio.gather(*(job() for job in jobs))
+
+    return run
 
 
 def _serve_with_gateways(

@@ -66,6 +66,7 @@ from rucksack.exchange.sequencer.datadir import (
     journal_base,
     read_spec,
 )
+from rucksack.exchange.sequencer.sequencer import NotWriter
 from rucksack.exchange.sequencer.writer_lock import WriterLock
 from rucksack.exchange.store import READ_DB_NAME, Store, StoreUnavailable, open_store
 
@@ -191,6 +192,9 @@ class ExchangeService:
         self.broadcast: Callable[[list[Stamped]], None] | None = None
         self._unreleased: deque[Stamped] = deque()
         self._released_seq = self.engine.last_seq
+        # a hot standby serving through warm gateways (``serve --standby --gateways N``): it follows
+        # the replicated journal and refuses every command (NotWriter) until it has taken over
+        self.standby = False
 
     def _admin_token(self) -> str:
         path = admin_token_path(self.data_dir)
@@ -232,6 +236,8 @@ class ExchangeService:
     def submit_nowait(self, command: Command) -> tuple[int, list[Event]]:
         """Sequence, journal and apply ``command`` and schedule its group commit; return its seq
         and events at once (not yet durable: nobody may be told of them before its release)."""
+        if self.standby:
+            raise NotWriter("this server is a hot standby; it accepts commands once it takes over as the writer")
         started = time.perf_counter()
         seq, events = self.sequencer.submit(command)
         metrics.command_applied(command, time.perf_counter() - started)
@@ -242,6 +248,13 @@ class ExchangeService:
             self._flush_scheduled = True
             self._loop.call_soon(self._flush_inline)
         return seq, events
+
+    def follow(self, entry: Stamped) -> None:
+        """Journal and apply a command the replicated journal's writer stamped (a standby
+        following it); released like a submitted one, so linked gateways apply it too."""
+        self.sequencer.follow(entry)
+        if self.broadcast is not None:
+            self._unreleased.append(entry)
 
     def _flush_inline(self) -> None:
         """One group commit from the event loop: everything submitted since the last one."""

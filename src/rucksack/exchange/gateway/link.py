@@ -7,9 +7,10 @@ atomic with respect to the engine:
   the engine is captured (``take_snapshot``) at that seq and sent as ``Welcome``; from then on the
   gateway receives every ``Released`` batch. Its replica starts exactly where the stream resumes.
 - ``Submit``: the command is sequenced, journaled and applied (``submit_nowait``) and answered at
-  once with its seq (``Accepted``) or why it was refused (``Refused``: halted, unencodable); its
-  group commit is scheduled as for any command.
+  once with its seq (``Accepted``) or why it was refused (``Refused``: halted, a standby that is
+  not the writer yet, unencodable); its group commit is scheduled as for any command.
 - after each release (the read models already hold it) the stamped commands go to every gateway
+  (on a hot standby: the commands it follows from the replicated journal, released the same way)
   in one ``Released`` frame; each gateway answers ``Applied`` once its replica has applied them.
 - ``Visible``: the lowest seq every connected gateway has applied. A gateway answers a write only
   once ``Visible`` covers it, so whichever gateway a client reaches next has already applied it
@@ -45,7 +46,7 @@ from rucksack.exchange.gateway.protocol import (
     frame,
     to_sequencer,
 )
-from rucksack.exchange.sequencer.sequencer import SequencerHalted, UnencodableCommand
+from rucksack.exchange.sequencer.sequencer import NotWriter, SequencerHalted, UnencodableCommand
 from rucksack.exchange.service import ExchangeService
 
 log = logging.getLogger("rucksack.gateway.link")
@@ -115,6 +116,8 @@ class GatewayLink:
         if isinstance(msg, Submit):
             try:
                 seq, _ = self.service.submit_nowait(msg.command)
+            except NotWriter as exc:  # a standby's warm gateways: refused until the takeover
+                peer.send(frame(Refused(msg.req, "standby", str(exc))))
             except SequencerHalted as exc:
                 peer.send(frame(Refused(msg.req, "halted", str(exc))))
             except UnencodableCommand as exc:

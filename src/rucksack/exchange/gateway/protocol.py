@@ -56,7 +56,7 @@ class Accepted(msgspec.Struct, tag=11, array_like=True, frozen=True):
 
 class Refused(msgspec.Struct, tag=12, array_like=True, frozen=True):
     req: int
-    kind: str  # "halted" or "unencodable"
+    kind: str  # "halted", "standby" (not the writer yet) or "unencodable"
     message: str
 
 

@@ -17,6 +17,9 @@ Invariants:
   client asks next. A gateway that dies before that never acknowledged the command; the
   sequencer may still have sequenced it (applied once) or not (not at all).
 - Link loss (the sequencer stopped) ends the gateway process: it has nothing true to serve.
+- Behind a hot standby (``serve --standby --gateways N``) the gateway is warm: its replica follows
+  what the standby follows, reads are served, writes are refused (``NotWriter``: 503) until the
+  standby takes over; from then on the same link carries the new writer's commands.
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ from rucksack.exchange.gateway.protocol import (
     frame,
     to_gateway,
 )
-from rucksack.exchange.sequencer.sequencer import Sequencer, SequencerHalted, UnencodableCommand
+from rucksack.exchange.sequencer.sequencer import NotWriter, Sequencer, SequencerHalted, UnencodableCommand
 from rucksack.exchange.service import ExchangeService, admin_token_path, wall_clock_us
 from rucksack.exchange.store import open_read_models
 
@@ -192,8 +195,8 @@ class GatewayService(ExchangeService):
             else:  # resolved with the Visible that covers it (seqs awaited only grow: FIFO link)
                 self._awaiting.append((msg.seq, future))
         elif isinstance(msg, Refused):
-            exc_type = SequencerHalted if msg.kind == "halted" else UnencodableCommand
-            if msg.kind == "halted":
+            exc_type = {"halted": SequencerHalted, "standby": NotWriter}.get(msg.kind, UnencodableCommand)
+            if msg.kind == "halted":  # for good (a standby's refusal ends when it takes over)
                 self.sequencer.halt(SequencerHalted(msg.message))
             self._fail(self._requests.pop(msg.req), exc_type(msg.message))
 

@@ -2,17 +2,19 @@
 
 Setup: a 3-node JetStream cluster (:mod:`.cluster`), a primary ``rucksack serve --journal`` and,
 per trial, a fresh hot standby (``--standby``, its own empty data dir: it starts from the latest
-snapshot in the object store -- every 500 commands here -- and follows the stream). Four
-sandbox accounts trade SOL_USDC against each other through signed ``POST /api/v1/order``
-requests from four client threads (crossing limit orders, so there are fills). A client counts
-an order **acknowledged** when it got a 200 with an order id; on a refused connection or a 503
-it reconnects to the next address it knows (the standby's port: gateways would make this
-transparent, see docs/deploy.md).
+snapshot in the object store -- every 500 commands here -- and follows the stream), each with
+``GATEWAYS`` gateway processes on its own port. Four sandbox accounts trade SOL_USDC against each
+other through signed ``POST /api/v1/order`` requests from four client threads (crossing limit
+orders, so there are fills). A client counts an order **acknowledged** when it got a 200 with an
+order id; on a refused connection or a 503 (a standby's warm gateways refuse writes until it takes
+over) it moves to the next address it knows (see docs/deploy.md, "Gateways and the standby").
 
 Trials (one JSON line each, then a summary line):
 
 - ``kill`` (``--trials`` of them): SIGKILL the writer at a random moment of the load; the standby
-  takes over; ``takeover_s`` is from the kill to the first order acknowledged by the new writer;
+  takes over; ``takeover_s`` is from the kill to the first order acknowledged by the new writer
+  (``serving_s``: until its port answered, ~0 since its gateways are warm: they serve reads and
+  answer writes 503 from the start, see docs/deploy.md);
 - ``nats_node``: SIGKILL one NATS node (one that leads neither the journal nor the lease stream)
   under load; the writer keeps acknowledging on 2 of 3 nodes; the node is restarted;
 - ``pause``: SIGSTOP the writer past its lease; the standby takes over; SIGCONT: the old writer
@@ -60,6 +62,7 @@ SYMBOL = "SOL_USDC"
 LOTS = 1  # 0.01 SOL per order
 TAKEOVER_TARGET_S = 3.0
 SNAPSHOT_EVERY = 500
+GATEWAYS = 2  # per server: a standby's are warm (reads, 503 on writes) until it takes over
 CLIENT_TIMEOUT_S = 1.0  # a client gives up on an unanswered request after this and tries the next address
 
 
@@ -172,7 +175,7 @@ class Venue:
         name = f"s{self.count}"
         data_dir, port, log = self.workdir / name, free_port(), self.workdir / f"{name}.log"
         cmd = [sys.executable, "-m", "rucksack", "serve", "--data-dir", str(data_dir), "--port", str(port)]
-        cmd += ["--no-makers", "--feed", "manual", "--journal", self.cluster.url]
+        cmd += ["--no-makers", "--feed", "manual", "--journal", self.cluster.url, "--gateways", str(GATEWAYS)]
         cmd += ["--snapshot-every", str(SNAPSHOT_EVERY)]  # later standbys start from the object store
         cmd += ["--standby"] if standby else []
         with open(log, "wb") as out:
@@ -189,13 +192,15 @@ class Venue:
             time.sleep(0.02)
 
     def start_standby(self) -> Proc:
-        """A fresh standby, once it follows the stream (its log says so and it has caught up)."""
+        """A fresh standby, once it follows the stream (its log says so and it has caught up) and
+        its warm gateways serve (reads; writes 503 until it takes over)."""
         p = self.start_server(standby=True)
         deadline = time.monotonic() + 60
         while "caught up" not in p.log.read_text(errors="replace"):
             if p.proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"standby did not start: {p.log.read_text()[-2000:]}")
             time.sleep(0.05)
+        self.wait_serving(p, 60.0)
         self.standby = p
         return p
 
@@ -293,11 +298,13 @@ def kill_trial(venue: Venue, load: Load, rng: random.Random, pause: bool = False
 
 
 def took_over_at(log: Path) -> float | None:
-    """Wall-clock time of the server log's "took over" line (its asctime, millisecond precision)."""
+    """Wall-clock time of the server log's "took over" record (a JSON line: its ``ts``)."""
     for line in log.read_text(errors="replace").splitlines():
-        if "took over" in line:
-            stamp = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
-            return stamp.timestamp()
+        if "took over" in line and line.startswith("{"):
+            try:
+                return datetime.fromisoformat(json.loads(line)["ts"]).timestamp()
+            except (ValueError, KeyError):
+                continue
     return None
 
 

@@ -23,6 +23,7 @@ a follower whose data dir is empty starts from it (see :mod:`rucksack.exchange.r
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -56,6 +57,8 @@ class Followed(Protocol):
     def exchange(self) -> Exchange: ...
 
     def catch_up(self) -> None: ...
+
+    def follow(self, entry: Stamped) -> None: ...
 
 
 class LeaseHeld(RuntimeError):
@@ -97,7 +100,9 @@ class ReplicatedNode:
 
     def poll(self, timeout: float = 0.2) -> int:
         """Apply what the stream holds after ``stream_seq`` (one fetch); return messages applied."""
-        msgs = self._fetch(timeout)
+        return self._apply_all(self._fetch(timeout))
+
+    def _apply_all(self, msgs: list[Any]) -> int:
         for msg in msgs:
             self._apply(int(msg.metadata.sequence.stream), msg.headers, msg.data)
         if msgs:
@@ -111,7 +116,7 @@ class ReplicatedNode:
             self.markers.append(header_int(headers, "Rk-Epoch"))
         for entry in decode_group(data):
             if entry.seq > self.exchange.sequencer.seq:
-                self.exchange.sequencer.follow(entry)
+                self.service.follow(entry)
         self.stream_seq = stream_seq
         self.positions.append((self.exchange.sequencer.seq, stream_seq))
 
@@ -188,6 +193,17 @@ class ReplicatedNode:
             self.poll(0.1)
             if on_follow is not None:
                 on_follow()
+
+    async def follow_until_writer(self) -> None:
+        """:meth:`run_until_writer` for a standby inside an event loop that serves meanwhile (the
+        sequencer process behind warm gateways): the waits on NATS run in a worker thread, the
+        commands are applied in the loop's thread (the engine's only writer), and the takeover
+        itself (short: the rest of the stream, the marker) in the loop's thread too."""
+        while True:
+            if await asyncio.to_thread(self.link.call, self.lease.try_take_over(), 5.0):
+                self._take_over()
+                return
+            self._apply_all(await asyncio.to_thread(self._fetch, 0.1))
 
     def _take_over(self) -> None:
         started = time.monotonic()

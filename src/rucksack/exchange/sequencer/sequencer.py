@@ -41,6 +41,11 @@ class SequencerHalted(RuntimeError):
     """The engine or a listener raised; nothing more is accepted until a restart."""
 
 
+class NotWriter(SequencerHalted):
+    """This process is a hot standby: it follows the replicated journal and accepts commands only
+    once it has taken over as the writer (answered as 503 SERVICE_UNAVAILABLE, like a halt)."""
+
+
 class Sequencer:
     def __init__(self, engine: Engine, journal: JournalWriter | None, clock: Callable[[], int]) -> None:
         self.engine = engine

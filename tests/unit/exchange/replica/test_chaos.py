@@ -1,8 +1,9 @@
 """``rucksack chaos failover``, short: 2 SIGKILLed writers, a killed NATS node, a paused writer.
 
-The real thing end to end (its own cluster, real ``rucksack serve`` processes, signed orders on
-loopback); the full 20-trial run's figures are in docs/deploy.md (takeover <= 2.44 s there; this
-short run allows 5 s, since make test runs other tests on the same two cores meanwhile).
+The real thing end to end (its own cluster, real ``rucksack serve`` processes with 2 gateways
+each, signed orders on loopback); the longer runs' figures are in docs/deploy.md (takeover
+<= 2.06 s with gateways there; this short run allows 5 s, since make test runs other tests on the
+same two cores meanwhile).
 """
 
 from __future__ import annotations
