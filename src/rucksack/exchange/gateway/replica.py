@@ -212,9 +212,11 @@ class GatewayService(ExchangeService):
             if seq in waited:
                 self._events[seq] = events
         self._send(frame(Applied(engine.last_seq)))
+        if msg.peers == 1:  # the only gateway: applied here is applied everywhere
+            self._visible(engine.last_seq)
 
     def _visible(self, seq: int) -> None:
-        self._visible_seq = seq
+        seq = self._visible_seq = max(seq, self._visible_seq)
         awaiting = self._awaiting
         while awaiting and awaiting[0][0] <= seq:
             done, future = awaiting.popleft()
