@@ -142,3 +142,27 @@ def test_gateway_killed_under_load_loses_no_acknowledged_order(server: Server) -
         # every gateway (fresh connections land on either) tells the same story
         for _ in range(6):
             assert {o["id"] for o in open_orders(client)} == {o["id"] for o in orders}
+
+
+def test_one_gateway_serves_and_restarts(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """``--gateways 1``: the same API through a single gateway; killed, it comes back with the state."""
+    for srv in serve_gateways(tmp_path_factory, 1):
+        (pid,) = wait_for_gateways(srv, 1)
+        client = Signed(srv.url, sandbox_account(srv, USDC="100000"))
+        placed = place(client, 7)
+        assert placed.status_code == 200, placed.text
+        os.kill(pid, signal.SIGKILL)
+        (new_pid,) = wait_for_gateways(srv, 1)
+        assert new_pid != pid
+        deadline = time.monotonic() + 60
+        while True:  # the port answers again once the new gateway has its state
+            try:
+                orders = open_orders(client)
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+        assert [o["id"] for o in orders] == [placed.json()["id"]]
+        cancelled = client.request("DELETE", "/api/v1/order", "orderCancel", {"symbol": "SOL_USDC", "clientId": 7})
+        assert cancelled.status_code == 200 and cancelled.json()["status"] == "Cancelled", cancelled.text
+        assert open_orders(client) == []
