@@ -42,6 +42,7 @@ from rucksack.exchange.gateway.protocol import (
     Accepted,
     Applied,
     FrameBuffer,
+    Hello,
     Refused,
     Released,
     Submit,
@@ -237,8 +238,6 @@ async def open_link(
     path: str,
 ) -> tuple[Welcome, tuple[asyncio.StreamReader, asyncio.StreamWriter, FrameBuffer, list[bytes]]]:
     """Connect to the sequencer, say hello and receive the state transfer."""
-    from rucksack.exchange.gateway.protocol import Hello
-
     for attempt in range(100):  # the sequencer may still be starting its link
         try:
             reader, writer = await asyncio.open_unix_connection(path, limit=READ_SIZE)
