@@ -2,11 +2,12 @@
 
 The server runs in its own processes (``rucksack serve --no-makers --gateways G``: with G >= 1 a
 sequencer process and G gateway processes; 0 is the single-process server) and the load generator
-in this one. Requests are signed before timing (ED25519 signing is the client's cost, not the
-server's) with a 60 s window; each connection is a raw HTTP/1.1 keep-alive socket driven
-closed-loop by asyncio. Orders alternate bids and asks at prices that rest (pure order-entry path:
-auth, parse, validate, sequencer, journal group commit, projection, replicas, response), one per
-``POST /api/v1/order`` (batch 1) or ``batch`` per ``POST /api/v1/orders`` under one signature.
+in this one. Each request is signed just before it is sent (60 s window; a run on a slow host can
+outlast a window signed up front) and its latency is timed from its send; each connection is a
+raw HTTP/1.1 keep-alive socket driven closed-loop by asyncio. Orders alternate bids and asks at
+prices that rest (pure order-entry path: auth, parse, validate, sequencer, journal group commit,
+projection, replicas, response), one per ``POST /api/v1/order`` (batch 1) or ``batch`` per
+``POST /api/v1/orders`` under one signature.
 
 One run per gateway count, durability (journal fsync on, and ``--unsafe-no-fsync``), batch size and
 connection count; the last line printed is
@@ -28,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,12 +66,12 @@ def _order(n: int) -> dict[str, str]:
     return {"orderType": "Limit", "price": price, "quantity": "0.1", "side": side, "symbol": "SOL_USDC"}
 
 
-def _signed_batches(secret: str, api_key: str, requests: int, batch: int, offset: int) -> list[bytes]:
-    """``requests`` signed ``POST /api/v1/orders`` requests of ``batch`` orders each."""
+def _signed_batches(secret: str, api_key: str, requests: int, batch: int, offset: int) -> Iterator[bytes]:
+    """``requests`` signed ``POST /api/v1/orders`` requests of ``batch`` orders each (signed as
+    they are sent: a slow run must not outlive the signatures' 60 s window)."""
     key = nacl.signing.SigningKey(base64.b64decode(secret))
-    out = []
-    ts = int(time.time() * 1000)
     for r in range(requests):
+        ts = int(time.time() * 1000)
         orders = [_order(offset + r * batch + i) for i in range(batch)]
         text = json.dumps(orders, separators=(",", ":"))
         message = "&".join(
@@ -77,37 +79,33 @@ def _signed_batches(secret: str, api_key: str, requests: int, batch: int, offset
         )
         message += f"&timestamp={ts}&window=60000"
         signature = base64.b64encode(key.sign(message.encode()).signature).decode()
-        out.append(
+        yield (
             (
                 f"POST /api/v1/orders HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                 f"X-API-Key: {api_key}\r\nX-Signature: {signature}\r\nX-Timestamp: {ts}\r\nX-Window: 60000\r\n"
                 f"Content-Length: {len(text)}\r\n\r\n{text}"
             ).encode()
         )
-    return out
 
 
-def _signed_requests(secret: str, api_key: str, count: int, offset: int) -> list[bytes]:
+def _signed_requests(secret: str, api_key: str, count: int, offset: int) -> Iterator[bytes]:
+    """``count`` signed ``POST /api/v1/order`` requests (signed as they are sent, see above)."""
     key = nacl.signing.SigningKey(base64.b64decode(secret))
-    out = []
-    ts = int(time.time() * 1000)
     for i in range(count):
+        ts = int(time.time() * 1000)
         body = _order(offset + i)
         text = json.dumps(body, separators=(",", ":"), sort_keys=True)
         message = "instruction=orderExecute&" + "&".join(f"{k}={v}" for k, v in sorted(body.items()))
         message += f"&timestamp={ts}&window=60000"
         signature = base64.b64encode(key.sign(message.encode()).signature).decode()
-        out.append(
-            (
-                f"POST /api/v1/order HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                f"X-API-Key: {api_key}\r\nX-Signature: {signature}\r\nX-Timestamp: {ts}\r\nX-Window: 60000\r\n"
-                f"Content-Length: {len(text)}\r\n\r\n{text}"
-            ).encode()
-        )
-    return out
+        yield (
+            f"POST /api/v1/order HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"X-API-Key: {api_key}\r\nX-Signature: {signature}\r\nX-Timestamp: {ts}\r\nX-Window: 60000\r\n"
+            f"Content-Length: {len(text)}\r\n\r\n{text}"
+        ).encode()
 
 
-async def _connection(port: int, requests: list[bytes], latencies: list[float], errors: list[int]) -> None:
+async def _connection(port: int, requests: Iterator[bytes], latencies: list[float], errors: list[int]) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         for request in requests:
@@ -126,7 +124,7 @@ async def _connection(port: int, requests: list[bytes], latencies: list[float], 
         writer.close()
 
 
-async def _run(port: int, batches: list[list[bytes]]) -> tuple[float, list[float], int]:
+async def _run(port: int, batches: list[Iterator[bytes]]) -> tuple[float, list[float], int]:
     latencies: list[float] = []
     errors: list[int] = []
     start = time.perf_counter()

@@ -5,9 +5,10 @@ only writer), the journal's group commit runs from that loop, uvicorn serves HTT
 
 ``--gateways N`` (N >= 1; the default is the number of cores): this process is the sequencer
 (sequencer, engine, journal, read-model projection, scheduler, makers, index feed, custody) and
-serves the API only on a private Unix socket (the routes gateways proxy); it starts N gateway
-processes (``exchange.gateway``) that serve the public port together (``SO_REUSEPORT``), links them
-over another Unix socket (``gateway.link``) and restarts any that exits (``gateway.supervisor``).
+serves the API only on a private Unix socket (the routes gateways proxy); it binds the public port
+and starts N gateway processes (``exchange.gateway``) that inherit that socket and serve it
+together, links them over another Unix socket (``gateway.link``) and restarts any that exits
+(``gateway.supervisor``).
 Both sockets live in a private temporary directory, removed at exit.
 
 ``--journal nats://...``: a primary takes the writer lease before it serves. A ``--standby`` with
@@ -263,19 +264,27 @@ def _serve_with_gateways(
 ) -> int:
     """The sequencer process: the link, the supervised gateways, the API on a private socket."""
     from rucksack.exchange.gateway.link import GatewayLink
+    from rucksack.exchange.gateway.process import public_socket
     from rucksack.exchange.gateway.supervisor import Supervisor
 
+    try:
+        public = public_socket(host, port)  # bound here, once: a port in use stops the start now
+    except OSError as exc:
+        sys.stderr.write(f"rucksack: cannot listen on {host}:{port}: {exc}\n")
+        service.close()
+        return 1
     run_dir = Path(tempfile.mkdtemp(prefix="rucksack-"))  # 0700: the sockets are the owner's alone
     try:
         link = GatewayLink(service, run_dir / "link.sock")
         internal = run_dir / "http.sock"
         argv = [sys.executable, "-m", "rucksack.exchange.gateway", "--data-dir", str(data_dir), "--host", host]
-        argv += ["--port", str(port), "--link", str(link.path), "--internal", str(internal)]
+        argv += ["--port", str(port), "--fd", str(public.fileno())]
+        argv += ["--link", str(link.path), "--internal", str(internal)]
         if not sandbox:
             argv.append("--production")
         if store is not None:
             argv += ["--store", store]
-        supervisor = Supervisor(argv, gateways)
+        supervisor = Supervisor(argv, gateways, pass_fds=(public.fileno(),))
         # the supervisor first: at shutdown its gateways stop gracefully while the link still answers
         app = create_app(service, [*background, supervisor.run, link.serve], websockets=False)
         config = uvicorn.Config(
@@ -290,5 +299,6 @@ def _serve_with_gateways(
         sys.stderr.write(f"rucksack: sequencer process; {gateways} gateway(s) on port {port}\n")
         uvicorn.Server(config).run()
     finally:
+        public.close()
         shutil.rmtree(run_dir, ignore_errors=True)
     return 0

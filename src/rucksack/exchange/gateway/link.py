@@ -145,7 +145,7 @@ class GatewayLink:
 
     def _broadcast(self, entries: list[Stamped]) -> None:
         if self.peers:
-            data = frame(Released(entries))
+            data = frame(Released(entries, len(self.peers)))
             for peer in self.peers:
                 peer.send(data)
         else:  # no gateway to wait for: visible as soon as released

@@ -1,8 +1,13 @@
 """A gateway process: the whole public API (REST and WebSocket) on the shared public port.
 
-Every gateway binds the same host and port with ``SO_REUSEPORT``, so the kernel spreads incoming
-connections over the live gateways (a connection stays with the gateway that accepted it); one
-that dies stops receiving new connections at once and its supervisor starts a replacement.
+The sequencer process binds the public port once (``public_socket``: an exclusive bind, so a port
+another server holds is refused at start) and every gateway inherits that listening socket and
+accepts from it (the pre-fork model): the kernel hands each new connection to whichever gateway
+accepts first, and a connection stays with the gateway that accepted it. A gateway that dies takes
+only its accepted connections with it; connections still queued on the socket are accepted by the
+others and by its replacement. (Chosen over ``SO_REUSEPORT``, where each gateway binds its own
+socket: there a dying gateway's queued connections are reset, and a foreign server of the same
+user could silently share the port.)
 
 What a gateway does itself: HTTP and WebSocket parsing, signature and window checks, validation,
 reads (replica engine, read models opened read-only), WebSocket streams, and forwarding commands
@@ -110,11 +115,10 @@ async def _read_body(receive: Receive) -> bytes:
 
 
 def public_socket(host: str, port: int) -> socket.socket:
-    """The shared public listening socket (``SO_REUSEPORT``: every gateway binds the same port)."""
+    """The public listening socket, bound by the sequencer process and inherited by the gateways."""
     family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     sock = socket.socket(family, kind, proto)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT only, not sharing
     sock.bind(address)
     sock.listen(2048)
     sock.set_inheritable(True)
@@ -126,7 +130,7 @@ async def run(args: argparse.Namespace) -> None:
     welcome, link = await open_link(args.link)
     service = GatewayService(data_dir, read_spec(data_dir), welcome, link, sandbox=args.sandbox, store=args.store)
     app = with_proxy(create_app(service, []), service, args.internal)
-    sock = public_socket(args.host, args.port)
+    sock = socket.socket(fileno=args.fd)  # the sequencer's listening socket, inherited
     config = uvicorn.Config(
         app, log_level="warning", access_log=False, lifespan="on", ws_max_size=MAX_FRAME, loop="none"
     )
@@ -141,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--host", required=True)
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--fd", type=int, required=True, help="the inherited public listening socket")
     parser.add_argument("--link", required=True, help="the sequencer's gateway link (Unix socket)")
     parser.add_argument("--internal", required=True, help="the sequencer's private HTTP (Unix socket)")
     parser.add_argument("--production", dest="sandbox", action="store_false")

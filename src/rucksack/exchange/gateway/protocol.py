@@ -11,7 +11,9 @@ which is durable, projected and released), ``Accepted``/``Refused`` (the answer 
 sent at once -- before its ``Released`` on the same ordered stream), ``Released`` (durable,
 projected commands, in seq order, stamped as journaled), ``Visible`` (every connected gateway's
 replica has applied up to ``seq``: a gateway acknowledges a write only then, so a client that
-reads from another gateway next sees it), ``Synced`` (the answer to ``Sync``).
+reads from another gateway next sees it; when ``Released.peers`` is 1 the only gateway knows that
+itself once it has applied them, saving the round trip -- a gateway that joins later starts from
+a snapshot that holds them), ``Synced`` (the answer to ``Sync``).
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ class Refused(msgspec.Struct, tag=12, array_like=True, frozen=True):
 
 class Released(msgspec.Struct, tag=13, array_like=True, frozen=True):
     entries: list[Stamped]
+    peers: int  # gateways connected when sent: with one, applying is being visible everywhere
 
 
 class Visible(msgspec.Struct, tag=14, array_like=True, frozen=True):

@@ -45,6 +45,7 @@ from rucksack.exchange.gateway.protocol import (
     Accepted,
     Applied,
     FrameBuffer,
+    Hello,
     Refused,
     Released,
     Submit,
@@ -216,9 +217,11 @@ class GatewayService(ExchangeService):
             if seq in waited:
                 self._events[seq] = events
         self._send(frame(Applied(engine.last_seq)))
+        if msg.peers == 1:  # the only gateway: applied here is applied everywhere
+            self._visible(engine.last_seq)
 
     def _visible(self, seq: int) -> None:
-        self._visible_seq = seq
+        seq = self._visible_seq = max(seq, self._visible_seq)
         awaiting = self._awaiting
         while awaiting and awaiting[0][0] <= seq:
             done, future = awaiting.popleft()
@@ -239,8 +242,6 @@ async def open_link(
     path: str,
 ) -> tuple[Welcome, tuple[asyncio.StreamReader, asyncio.StreamWriter, FrameBuffer, list[bytes]]]:
     """Connect to the sequencer, say hello and receive the state transfer."""
-    from rucksack.exchange.gateway.protocol import Hello
-
     for attempt in range(100):  # the sequencer may still be starting its link
         try:
             reader, writer = await asyncio.open_unix_connection(path, limit=READ_SIZE)

@@ -18,14 +18,15 @@ STOP_GRACE = 10.0
 
 
 class Supervisor:
-    def __init__(self, argv: list[str], count: int) -> None:
+    def __init__(self, argv: list[str], count: int, pass_fds: tuple[int, ...] = ()) -> None:
         self.argv = argv
         self.count = count
+        self.pass_fds = pass_fds
         self.procs: dict[int, asyncio.subprocess.Process] = {}
         self.restarts = 0
 
     async def _spawn(self, index: int) -> None:
-        proc = await asyncio.create_subprocess_exec(*self.argv)
+        proc = await asyncio.create_subprocess_exec(*self.argv, pass_fds=self.pass_fds)
         self.procs[index] = proc
         sys.stderr.write(f"rucksack: gateway {index} started (pid {proc.pid})\n")
 

@@ -19,7 +19,7 @@ from rucksack.exchange.gateway.protocol import (
 
 
 def test_frames_survive_any_cut() -> None:
-    sent = [Accepted(1, 7), Released([Stamped(7, 123, Deposit(1, "USDC", 10**18, "tx"))]), Accepted(2, 8)]
+    sent = [Accepted(1, 7), Released([Stamped(7, 123, Deposit(1, "USDC", 10**18, "tx"))], 2), Accepted(2, 8)]
     stream = b"".join(frame(m) for m in sent)
     for cut in (1, 3, 4, 5, 17, len(stream)):
         buf = FrameBuffer()
