@@ -162,3 +162,18 @@ def test_one_gateway_serves_and_restarts(tmp_path_factory: pytest.TempPathFactor
         cancelled = client.request("DELETE", "/api/v1/order", "orderCancel", {"symbol": "SOL_USDC", "clientId": 7})
         assert cancelled.status_code == 200 and cancelled.json()["status"] == "Cancelled", cancelled.text
         assert open_orders(client) == []
+
+
+def test_metrics_of_the_gateways_and_of_the_sequencer_behind_them(server: Server) -> None:
+    """Behind gateways, ``/metrics`` answers the gateway that took the connection and
+    ``/metrics/sequencer`` the writer's registry, where the commands are counted."""
+    client = Signed(server.url, sandbox_account(server, USDC="1000"))
+    assert place(client, 4242).status_code == 200
+    gateway = httpx.get(server.url + "/metrics", timeout=30)
+    writer = httpx.get(server.url + "/metrics/sequencer", timeout=30)
+    assert gateway.status_code == writer.status_code == 200
+    assert "rucksack_http_request_seconds" in gateway.text
+    placed = [
+        line for line in writer.text.splitlines() if line.startswith('rucksack_commands_total{command="PlaceOrder"}')
+    ]
+    assert placed and float(placed[0].split()[-1]) >= 1, writer.text[:2000]

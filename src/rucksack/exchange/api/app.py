@@ -133,9 +133,12 @@ OPERATOR: dict[tuple[str, str], tuple[str, Callable[[ExchangeService, Any], Awai
 }
 # sandbox paths that need sandbox mode but no admin token (the web front end's "start trading")
 SANDBOX_OPEN = {("POST", "/api/v1/sandbox/signup")}
+# behind gateways the public port is theirs: the sequencer process's own metrics are answered here
+# (the gateway forwards this path to it unchanged, gateway.process.PROXIED); with no gateways, too
+SEQUENCER_METRICS = "/metrics/sequencer"
 # every path we answer (the metrics label a request's route by it)
 KNOWN_PATHS = {p for _, p in (*PUBLIC, *PRIVATE, *ADMIN, *OPERATOR)} | {"/api/v1/ping", "/api/v1/time", "/openapi.json"}
-KNOWN_PATHS.add("/metrics")
+KNOWN_PATHS |= {"/metrics", SEQUENCER_METRICS}
 # the static web front end (docs/web.md); RUCKSACK_WEB_DIR points elsewhere, a missing folder serves none
 WEB_DIR = Path(os.environ.get("RUCKSACK_WEB_DIR", Path(__file__).resolve().parents[4] / "web"))
 
@@ -238,7 +241,7 @@ async def _dispatch(service: ExchangeService, request: Request) -> Response:
         return Response(str(service.now_ms()), media_type=JSON)
     if path == "/openapi.json" and method == "GET":
         return Response(service.openapi, media_type=JSON)
-    if path == "/metrics" and method == "GET":  # this process's Prometheus metrics (docs/operations.md)
+    if path in ("/metrics", SEQUENCER_METRICS) and method == "GET":  # this process's (docs/operations.md)
         body, content_type = metrics.render()
         return Response(body, media_type=content_type)
     public = PUBLIC.get(key)

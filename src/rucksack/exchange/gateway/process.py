@@ -34,7 +34,7 @@ from typing import Any
 import httpx
 import uvicorn
 
-from rucksack.exchange.api.app import ADMIN, MAX_BODY, OPERATOR, create_app, error_response
+from rucksack.exchange.api.app import ADMIN, MAX_BODY, OPERATOR, SEQUENCER_METRICS, create_app, error_response
 from rucksack.exchange.api.errors import ApiError
 from rucksack.exchange.api.ws import MAX_FRAME
 from rucksack.exchange.gateway.replica import GatewayService, open_link
@@ -52,6 +52,7 @@ PROXIED: frozenset[tuple[str, str]] = frozenset(
     {
         *ADMIN,
         *OPERATOR,  # signed by the operator key the sequencer process holds; journaled there
+        ("GET", SEQUENCER_METRICS),  # the writer's own metrics (docs/operations.md)
         ("GET", "/wapi/v1/capital/deposit/address"),
         ("GET", "/wapi/v1/capital/deposits"),
         ("GET", "/wapi/v1/capital/withdrawals"),
