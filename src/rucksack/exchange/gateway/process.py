@@ -154,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     pin_recursion_limit()
     configure_logging()  # one JSON object a line, secrets never (exchange/logs.py)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per proxied request
     os.umask(0o077)
     try:
         import uvloop
