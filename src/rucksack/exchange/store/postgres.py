@@ -34,7 +34,6 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from rucksack.exchange.core.events import Event
 from rucksack.exchange.core.markets import ExchangeSpec
 from rucksack.exchange.store.projector import Batch, Loaded, Projector
 from rucksack.exchange.store.sql import (
@@ -43,6 +42,7 @@ from rucksack.exchange.store.sql import (
     OPEN_POSITIONS,
     READ_LAST_SEQ,
     WRITE_LAST_SEQ,
+    ProjectingState,
     SqlReadModels,
     StoreFenced,
     batch_statements,
@@ -182,7 +182,7 @@ class PostgresReadModels(SqlReadModels):
         return total
 
 
-class PostgresStore(PostgresReadModels):
+class PostgresStore(ProjectingState, PostgresReadModels):
     """The projector's batches written to PostgreSQL by a writer thread, and the queries over it."""
 
     def __init__(self, dsn: str, spec: ExchangeSpec, *, readers: int = 4) -> None:
@@ -270,27 +270,6 @@ class PostgresStore(PostgresReadModels):
             await self._writer.close()
 
     # ---------------------------------------------------------------- projection (loop thread)
-
-    @property
-    def last_seq(self) -> int:
-        return self.projector.last_seq
-
-    @property
-    def visible_seq(self) -> int:
-        return self._visible
-
-    @property
-    def failed(self) -> BaseException | None:
-        return self._failed
-
-    @property
-    def failed_seq(self) -> int:
-        return self._failed_seq
-
-    def project(self, seq: int, ts_us: int, events: list[Event]) -> None:
-        if self._failed is not None:
-            raise RuntimeError("the read model stopped after a projection failure") from self._failed
-        self.projector.project(seq, ts_us, events)
 
     def commit(self) -> None:
         """Hand the open batch to the writer (no waiting); it is visible once ``visible_seq`` says so."""

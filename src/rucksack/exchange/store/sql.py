@@ -17,6 +17,7 @@ import functools
 import re
 from typing import Any
 
+from rucksack.exchange.core.events import Event
 from rucksack.exchange.store.projector import (
     FUNDING_RATE_COLUMNS,
     OPEN_STATUSES,
@@ -25,6 +26,7 @@ from rucksack.exchange.store.projector import (
     POSITION_COLUMNS,
     TABLES,
     Batch,
+    Projector,
 )
 
 WIDE_SHIFT = 32  # wide_sum's split: each partial sum has 2**31 rows of headroom
@@ -96,6 +98,37 @@ class StoreFenced(RuntimeError):
 
 def _page(ascending: bool) -> str:
     return "ASC" if ascending else "DESC"
+
+
+class ProjectingState:
+    """What both writing stores keep about their projection: the projector (``last_seq``), the
+    seq visible to readers, and the failure that stopped it (then ``project`` refuses)."""
+
+    projector: Projector
+    _visible: int
+    _failed: BaseException | None
+    _failed_seq: int
+
+    @property
+    def last_seq(self) -> int:
+        return self.projector.last_seq
+
+    @property
+    def visible_seq(self) -> int:
+        return self._visible
+
+    @property
+    def failed(self) -> BaseException | None:
+        return self._failed
+
+    @property
+    def failed_seq(self) -> int:
+        return self._failed_seq
+
+    def project(self, seq: int, ts_us: int, events: list[Event]) -> None:
+        if self._failed is not None:
+            raise RuntimeError("the read model stopped after a projection failure") from self._failed
+        self.projector.project(seq, ts_us, events)
 
 
 class SqlReadModels:

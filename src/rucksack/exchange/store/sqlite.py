@@ -29,7 +29,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rucksack.exchange.core.events import Event
 from rucksack.exchange.core.markets import ExchangeSpec
 from rucksack.exchange.store.projector import Loaded, Projector
 from rucksack.exchange.store.sql import (
@@ -38,6 +37,7 @@ from rucksack.exchange.store.sql import (
     OPEN_POSITIONS,
     READ_LAST_SEQ,
     WRITE_LAST_SEQ,
+    ProjectingState,
     SqlReadModels,
     StoreFenced,
     batch_statements,
@@ -137,7 +137,7 @@ class SqliteReadModels(SqlReadModels):
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-class SqliteStore(SqliteReadModels):
+class SqliteStore(ProjectingState, SqliteReadModels):
     """The projector's batches written to one SQLite file, and the queries over it."""
 
     def __init__(self, path: Path, spec: ExchangeSpec) -> None:
@@ -175,31 +175,10 @@ class SqliteStore(SqliteReadModels):
         return db
 
     @property
-    def last_seq(self) -> int:
-        return self.projector.last_seq
-
-    @property
-    def visible_seq(self) -> int:
-        return self._visible
-
-    @property
-    def failed(self) -> BaseException | None:
-        return self._failed
-
-    @property
-    def failed_seq(self) -> int:
-        return self._failed_seq
-
-    @property
     def client_ids(self) -> dict[int, int]:
         return self.projector.client_ids
 
     # ---------------------------------------------------------------- projection
-
-    def project(self, seq: int, ts_us: int, events: list[Event]) -> None:
-        if self._failed is not None:
-            raise RuntimeError("the read model was abandoned after a projection failure") from self._failed
-        self.projector.project(seq, ts_us, events)
 
     def commit(self) -> None:
         if self._failed is not None:
