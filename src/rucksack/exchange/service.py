@@ -110,6 +110,7 @@ class ExchangeService:
         inline_commit: bool = True,
         snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
         store: str | None = None,
+        follower: bool = False,
     ) -> None:
         if (data_dir / CONFIG_NAME).exists():
             spec = read_spec(data_dir)
@@ -121,7 +122,9 @@ class ExchangeService:
         self.inline_commit = inline_commit
         lock = WriterLock.acquire(data_dir)  # one writer: before the read store is touched
         try:
-            self.store: Store = open_store(store, data_dir, spec)  # None: SQLite in the data dir
+            # None: SQLite in the data dir; a hot standby (``follower``) shares a PostgreSQL store
+            # with the writer and writes it only once it has taken over (``lead``)
+            self.store: Store = open_store(store, data_dir, spec, follower=follower)
         except BaseException:
             lock.release()
             raise
@@ -151,7 +154,9 @@ class ExchangeService:
         self.store.wait_visible()
         if self.store.failed is not None:
             raise ReadModelFailed(self.store.failed_seq, self.store.failed)
-        if self.store.last_seq > self.exchange.engine.last_seq:  # it would skip this venue's commands
+        # it would skip this venue's commands; a standby's shared store is ahead of it until it has
+        # followed the stream (the writer's projection), which it does before it can take over
+        if self.store.last_seq > self.exchange.engine.last_seq and not follower:
             self.exchange.close()
             self.store.close()
             raise StoreUnavailable(
@@ -255,6 +260,12 @@ class ExchangeService:
         self.sequencer.follow(entry)
         if self.broadcast is not None:
             self._unreleased.append(entry)
+
+    def lead(self) -> None:
+        """This hot standby took over as the writer: its read store writes what the old writer had
+        not written (a shared PostgreSQL store), then it accepts commands."""
+        self.store.lead()
+        self.standby = False
 
     def _flush_inline(self) -> None:
         """One group commit from the event loop: everything submitted since the last one."""

@@ -16,9 +16,10 @@ class StoreUnavailable(RuntimeError):
     """The read store named cannot be used: an unknown kind, or a database that cannot be reached."""
 
 
-def open_store(url: str | None, data_dir: Path, spec: ExchangeSpec) -> Store:
+def open_store(url: str | None, data_dir: Path, spec: ExchangeSpec, *, follower: bool = False) -> Store:
     """The read store ``url`` names: None (or ``sqlite``) for ``read.sqlite`` in the data dir,
-    ``sqlite:PATH`` for another file, ``postgresql://...`` (or ``postgres://``) for PostgreSQL."""
+    ``sqlite:PATH`` for another file, ``postgresql://...`` (or ``postgres://``) for PostgreSQL.
+    ``follower``: a hot standby's; a PostgreSQL store is the writer's, written only after ``lead``."""
     if url is None or url == "sqlite":
         from rucksack.exchange.store.sqlite import SqliteStore
 
@@ -33,7 +34,7 @@ def open_store(url: str | None, data_dir: Path, spec: ExchangeSpec) -> Store:
         from rucksack.exchange.store.postgres import PostgresStore
 
         try:
-            return PostgresStore(url, spec)
+            return PostgresStore(url, spec, follower=follower)
         except (OSError, asyncpg.PostgresError) as exc:  # refused, unreachable, no such database or role
             raise StoreUnavailable(f"cannot reach the PostgreSQL read store {redacted(url)}: {exc}") from exc
     raise StoreUnavailable(f"unknown read store {url!r}: use sqlite, sqlite:PATH or postgresql://...")
