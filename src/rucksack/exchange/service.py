@@ -68,7 +68,7 @@ from rucksack.exchange.sequencer.datadir import (
 )
 from rucksack.exchange.sequencer.sequencer import NotWriter
 from rucksack.exchange.sequencer.writer_lock import WriterLock
-from rucksack.exchange.store import READ_DB_NAME, Store, StoreUnavailable, open_store
+from rucksack.exchange.store import READ_DB_NAME, Store, StoreUnavailable, is_shared, open_store
 
 if TYPE_CHECKING:
     from rucksack.exchange.custody.service import Custody
@@ -128,6 +128,15 @@ class ExchangeService:
         except BaseException:
             lock.release()
             raise
+        # a standby seeded from a replicated snapshot projects after it: a shared store behind the
+        # snapshot would miss the commands between (rare: the writer writes within milliseconds)
+        if follower and is_shared(store) and self.store.last_seq < journal_base(data_dir):
+            self.store.close()
+            lock.release()
+            raise StoreUnavailable(
+                f"the shared read store is at command {self.store.last_seq}, behind the replicated snapshot this "
+                f"standby starts from ({journal_base(data_dir)}); start it again once the writer has projected it"
+            )
         try:
             self.exchange = Exchange(
                 data_dir,

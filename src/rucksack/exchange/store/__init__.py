@@ -9,7 +9,7 @@ from rucksack.exchange.core.markets import ExchangeSpec
 from rucksack.exchange.store.protocol import ReadModels, Store
 
 READ_DB_NAME = "read.sqlite"
-__all__ = ["READ_DB_NAME", "ReadModels", "Store", "StoreUnavailable", "open_read_models", "open_store"]
+__all__ = ["READ_DB_NAME", "ReadModels", "Store", "StoreUnavailable", "is_shared", "open_read_models", "open_store"]
 
 
 class StoreUnavailable(RuntimeError):
@@ -38,6 +38,11 @@ def open_store(url: str | None, data_dir: Path, spec: ExchangeSpec, *, follower:
         except (OSError, asyncpg.PostgresError) as exc:  # refused, unreachable, no such database or role
             raise StoreUnavailable(f"cannot reach the PostgreSQL read store {redacted(url)}: {exc}") from exc
     raise StoreUnavailable(f"unknown read store {url!r}: use sqlite, sqlite:PATH or postgresql://...")
+
+
+def is_shared(url: str | None) -> bool:
+    """Whether ``url`` names a store other processes write too (PostgreSQL: a writer and its standby)."""
+    return url is not None and url.startswith(("postgresql://", "postgres://"))
 
 
 def open_read_models(url: str | None, data_dir: Path) -> ReadModels:
