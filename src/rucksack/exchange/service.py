@@ -285,14 +285,7 @@ class ExchangeService:
     def release(self) -> None:
         """Publish every durable command now: read models, listeners, then the requests waiting on them."""
         self.sequencer.release()
-        self.store.commit()
-        if self.broadcast is not None and self._unreleased:
-            released: list[Stamped] = []
-            unreleased = self._unreleased
-            while unreleased and unreleased[0].seq <= self._released_seq:
-                released.append(unreleased.popleft())
-            if released:
-                self.broadcast(released)
+        self.store.commit()  # the linked gateways hear of it once the store shows it (_resolve_waiters)
         idle = self._snapshot_job is None or self._snapshot_job.done()
         if idle and not self._closing and self.exchange.snapshot_due():
             started = time.perf_counter()
@@ -300,6 +293,23 @@ class ExchangeService:
             paused = time.perf_counter() - started
             self._snapshot_job = self._snapshot_writer.submit(self._write_snapshot, snap, paused)
         self._resolve_waiters()
+
+    def _broadcast(self) -> None:
+        """Send the linked gateways every released command the read store shows (a gateway answers
+        its client once its replica applied the command: the history must already hold it). With
+        PostgreSQL that is when the batch's transaction committed, so this runs again on each
+        ``visible_seq`` advance; once the store failed, durability alone (writes are halted)."""
+        if self.broadcast is None or not self._unreleased:
+            return
+        upto = self._released_seq
+        if self.store.failed is None:
+            upto = min(upto, self.store.visible_seq)
+        released: list[Stamped] = []
+        unreleased = self._unreleased
+        while unreleased and unreleased[0].seq <= upto:
+            released.append(unreleased.popleft())
+        if released:
+            self.broadcast(released)
 
     def _resolve_waiters(self) -> None:
         """Answer every request whose command is durable and visible in the read store (durable
@@ -312,6 +322,7 @@ class ExchangeService:
             failure = ReadModelFailed(store.failed_seq, store.failed)
             log.critical("%s", failure, exc_info=store.failed)
             self.sequencer.halt(failure)
+        self._broadcast()
         waiters = self._waiters
         while waiters and waiters[0][0] <= reached:
             _, future = waiters.popleft()
@@ -325,6 +336,7 @@ class ExchangeService:
         self.exchange.journal.wait_durable(self.engine.last_seq)
         self.release()
         self.store.wait_visible()
+        self._broadcast()  # a gateway joining now starts after every command sent to the others
 
     def _write_snapshot(self, snap: Snapshot, paused: float) -> None:
         """Encode, hash and write a captured snapshot (in the snapshot thread)."""
