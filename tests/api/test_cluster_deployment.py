@@ -152,14 +152,15 @@ def test_after_sigkill_the_standby_has_every_acknowledged_order_and_trades_on(cl
     cluster.primary.wait()
     maker = ccxt_client(cluster.standby_url, cluster.maker)
     taker = ccxt_client(cluster.standby_url, cluster.taker)
-    while True:  # a client moves to the standby's port and retries while it answers 503
+    while True:  # a client moves to the standby's port and retries while it answers 503 TRADING_PAUSED
         try:
             ask = maker.create_order(BTC, "limit", "sell", 0.02, 65000, {"clientOrderId": 99})
             break
         except ccxt.ExchangeNotAvailable:
             assert time.monotonic() - killed < 10, log_of(cluster.standby)[-2000:]
             time.sleep(0.05)
-    assert time.monotonic() - killed < 10
+    takeover = time.monotonic() - killed
+    assert takeover < 10  # ~1.5 s (the lease's TTL) here; room for a loaded CI machine
     # every acknowledged order, with the status the client was told, in the history (PostgreSQL)
     history = {o["id"]: o["status"] for o in maker.fetch_orders(BTC, limit=100)}
     history.update({o["id"]: o["status"] for o in taker.fetch_orders(BTC, limit=100)})
@@ -170,7 +171,6 @@ def test_after_sigkill_the_standby_has_every_acknowledged_order_and_trades_on(cl
     assert bought["status"] == "closed" and bought["filled"] == 0.02
     assert bought["id"] in {t["order"] for t in taker.fetch_my_trades(BTC)}
     assert maker.fetch_order(ask["id"], BTC)["status"] == "closed"
-    assert maker.fetch_open_orders(BTC) == [] or [o["id"] for o in maker.fetch_open_orders(BTC)] == [
-        i for i, status in cluster.acked.items() if status == "open"
-    ]
+    resting = [i for i, status in cluster.acked.items() if status == "open"]
+    assert [o["id"] for o in maker.fetch_open_orders(BTC)] == resting
     assert taker.fetch_balance()["BTC"]["total"] == pytest.approx(0.05 * (1 - 0.001))  # 10 bp taker fee
