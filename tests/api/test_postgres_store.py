@@ -86,3 +86,23 @@ def test_history_fills_trades_and_capital_come_from_postgresql(tmp_path: Path, p
             assert sql(pg_dsn, counts) == [written]  # nothing doubled
         finally:
             server.stop()
+
+
+def test_behind_gateways_each_fill_is_in_the_history_when_its_order_is_answered(
+    tmp_path: Path, pg_cluster: Any
+) -> None:
+    """``--gateways 2 --store postgresql://...``: a gateway answers an order once its replica has
+    applied it, so the sequencer sends a command to the gateways only once PostgreSQL shows its
+    rows: the fills are there, whichever gateway the next request reaches."""
+    dsn = pg_cluster.create_database("t_pg_behind_gateways")
+    server = start_server(tmp_path / "d", *SERVE, "--store", dsn, "--gateways", "2")
+    try:
+        maker = Signed(server.url, sandbox_account(server, USDC="100000", SOL="500"))
+        taker = Signed(server.url, sandbox_account(server, USDC="100000", SOL="500"))
+        order(maker, orderType="Limit", side="Ask", price="100.5", quantity="20")
+        for i in range(20):
+            taken = order(taker, orderType="Market", side="Bid", quantity="1", clientId=i)
+            fills = taker.request("GET", "/wapi/v1/history/fills", "fillHistoryQueryAll").json()
+            assert [f["orderId"] for f in fills[:1]] == [taken["id"]], i
+    finally:
+        server.stop()

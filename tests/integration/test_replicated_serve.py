@@ -102,7 +102,7 @@ def test_the_standby_takes_over_with_every_acknowledged_order(tmp_path: Path, na
         wait_serving(standby, url2)  # its gateways are warm: they serve reads ...
         client2 = Signed(url2, creds)
         refused = client2.request("POST", "/api/v1/order", "orderExecute", ORDER)
-        assert refused.status_code == 503 and refused.json()["code"] == "SERVICE_UNAVAILABLE", refused.text
+        assert refused.status_code == 503 and refused.json()["code"] == "TRADING_PAUSED", refused.text
         for _ in range(5):  # ... of the orders the primary acknowledges, as the standby follows them
             acked.append(client.request("POST", "/api/v1/order", "orderExecute", ORDER).json()["id"])
         assert set(acked) <= open_order_ids(client2, len(acked))

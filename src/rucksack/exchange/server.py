@@ -163,7 +163,13 @@ def serve(
     # the replicated journal's group commit waits on the stream, so it runs in the journal's thread
     try:
         service = ExchangeService(
-            data_dir, sandbox=sandbox, fsync=fsync, snapshot_every=every, store=store, inline_commit=journal is None
+            data_dir,
+            sandbox=sandbox,
+            fsync=fsync,
+            snapshot_every=every,
+            store=store,
+            inline_commit=journal is None,
+            follower=journal is not None and standby,
         )
     except StoreUnavailable as exc:
         sys.stderr.write(f"rucksack: {exc}\n")
@@ -222,6 +228,7 @@ def serve(
             config.load()
             if not become_writer(node, standby=standby):
                 return 2
+            service.lead()
         uvicorn.Server(config).run()
         return 0
     finally:
@@ -244,7 +251,7 @@ def standby_then(
             log.critical("the standby stopped following the replicated journal; exiting", exc_info=True)
             logging.shutdown()
             os._exit(70)
-        service.standby = False
+        service.lead()
         where = f"at seq {node.engine.last_seq} (epoch {node.lease.revision})"
         sys.stderr.write(f"rucksack: writer {node.writer_id} {where}; its gateways accept writes\n")
         await asyncio.gather(*(job() for job in jobs))

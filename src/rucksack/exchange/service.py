@@ -68,7 +68,7 @@ from rucksack.exchange.sequencer.datadir import (
 )
 from rucksack.exchange.sequencer.sequencer import NotWriter
 from rucksack.exchange.sequencer.writer_lock import WriterLock
-from rucksack.exchange.store import READ_DB_NAME, Store, StoreUnavailable, open_store
+from rucksack.exchange.store import READ_DB_NAME, Store, StoreUnavailable, is_shared, open_store
 
 if TYPE_CHECKING:
     from rucksack.exchange.custody.service import Custody
@@ -110,6 +110,7 @@ class ExchangeService:
         inline_commit: bool = True,
         snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
         store: str | None = None,
+        follower: bool = False,
     ) -> None:
         if (data_dir / CONFIG_NAME).exists():
             spec = read_spec(data_dir)
@@ -121,10 +122,21 @@ class ExchangeService:
         self.inline_commit = inline_commit
         lock = WriterLock.acquire(data_dir)  # one writer: before the read store is touched
         try:
-            self.store: Store = open_store(store, data_dir, spec)  # None: SQLite in the data dir
+            # None: SQLite in the data dir; a hot standby (``follower``) shares a PostgreSQL store
+            # with the writer and writes it only once it has taken over (``lead``)
+            self.store: Store = open_store(store, data_dir, spec, follower=follower)
         except BaseException:
             lock.release()
             raise
+        # a standby seeded from a replicated snapshot projects after it: a shared store behind the
+        # snapshot would miss the commands between (rare: the writer writes within milliseconds)
+        if follower and is_shared(store) and self.store.last_seq < journal_base(data_dir):
+            self.store.close()
+            lock.release()
+            raise StoreUnavailable(
+                f"the shared read store is at command {self.store.last_seq}, behind the replicated snapshot this "
+                f"standby starts from ({journal_base(data_dir)}); start it again once the writer has projected it"
+            )
         try:
             self.exchange = Exchange(
                 data_dir,
@@ -151,7 +163,9 @@ class ExchangeService:
         self.store.wait_visible()
         if self.store.failed is not None:
             raise ReadModelFailed(self.store.failed_seq, self.store.failed)
-        if self.store.last_seq > self.exchange.engine.last_seq:  # it would skip this venue's commands
+        # it would skip this venue's commands; a standby's shared store is ahead of it until it has
+        # followed the stream (the writer's projection), which it does before it can take over
+        if self.store.last_seq > self.exchange.engine.last_seq and not follower:
             self.exchange.close()
             self.store.close()
             raise StoreUnavailable(
@@ -256,6 +270,12 @@ class ExchangeService:
         if self.broadcast is not None:
             self._unreleased.append(entry)
 
+    def lead(self) -> None:
+        """This hot standby took over as the writer: its read store writes what the old writer had
+        not written (a shared PostgreSQL store), then it accepts commands."""
+        self.store.lead()
+        self.standby = False
+
     def _flush_inline(self) -> None:
         """One group commit from the event loop: everything submitted since the last one."""
         self._flush_scheduled = False
@@ -265,14 +285,7 @@ class ExchangeService:
     def release(self) -> None:
         """Publish every durable command now: read models, listeners, then the requests waiting on them."""
         self.sequencer.release()
-        self.store.commit()
-        if self.broadcast is not None and self._unreleased:
-            released: list[Stamped] = []
-            unreleased = self._unreleased
-            while unreleased and unreleased[0].seq <= self._released_seq:
-                released.append(unreleased.popleft())
-            if released:
-                self.broadcast(released)
+        self.store.commit()  # the linked gateways hear of it once the store shows it (_resolve_waiters)
         idle = self._snapshot_job is None or self._snapshot_job.done()
         if idle and not self._closing and self.exchange.snapshot_due():
             started = time.perf_counter()
@@ -280,6 +293,23 @@ class ExchangeService:
             paused = time.perf_counter() - started
             self._snapshot_job = self._snapshot_writer.submit(self._write_snapshot, snap, paused)
         self._resolve_waiters()
+
+    def _broadcast(self) -> None:
+        """Send the linked gateways every released command the read store shows (a gateway answers
+        its client once its replica applied the command: the history must already hold it). With
+        PostgreSQL that is when the batch's transaction committed, so this runs again on each
+        ``visible_seq`` advance; once the store failed, durability alone (writes are halted)."""
+        if self.broadcast is None or not self._unreleased:
+            return
+        upto = self._released_seq
+        if self.store.failed is None:
+            upto = min(upto, self.store.visible_seq)
+        released: list[Stamped] = []
+        unreleased = self._unreleased
+        while unreleased and unreleased[0].seq <= upto:
+            released.append(unreleased.popleft())
+        if released:
+            self.broadcast(released)
 
     def _resolve_waiters(self) -> None:
         """Answer every request whose command is durable and visible in the read store (durable
@@ -292,6 +322,7 @@ class ExchangeService:
             failure = ReadModelFailed(store.failed_seq, store.failed)
             log.critical("%s", failure, exc_info=store.failed)
             self.sequencer.halt(failure)
+        self._broadcast()
         waiters = self._waiters
         while waiters and waiters[0][0] <= reached:
             _, future = waiters.popleft()
@@ -305,6 +336,7 @@ class ExchangeService:
         self.exchange.journal.wait_durable(self.engine.last_seq)
         self.release()
         self.store.wait_visible()
+        self._broadcast()  # a gateway joining now starts after every command sent to the others
 
     def _write_snapshot(self, snap: Snapshot, paused: float) -> None:
         """Encode, hash and write a captured snapshot (in the snapshot thread)."""

@@ -24,3 +24,16 @@ def test_config_is_parsed_once_per_start(tmp_path: Path, monkeypatch: pytest.Mon
         service = ExchangeService(tmp_path / "d", sandbox=False)
         assert len(parsed) == 1
         service.close()
+
+
+def test_a_seeded_standby_refuses_a_shared_store_behind_its_snapshot(tmp_path: Path, pg_dsn: str) -> None:
+    """A standby seeded from the replicated snapshot at seq 40 projects after it; the writer's
+    PostgreSQL store at 0 would never get 1..40 from it, so the start is refused, saying why."""
+    from rucksack.exchange.config import default_config_text
+    from rucksack.exchange.sequencer.datadir import init_data_dir
+    from rucksack.exchange.store import StoreUnavailable
+
+    init_data_dir(tmp_path, default_config_text())
+    (tmp_path / "journal.base").write_text("40")
+    with pytest.raises(StoreUnavailable, match="behind the replicated snapshot"):
+        ExchangeService(tmp_path, store=pg_dsn, follower=True, inline_commit=False)

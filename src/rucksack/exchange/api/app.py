@@ -218,8 +218,9 @@ async def _answer(service: ExchangeService, request: Request) -> Response:
         return error_response(err)
     except UnencodableCommand as exc:
         return error_response(ApiError(400, "INVALID_CLIENT_REQUEST", str(exc)))
-    except NotWriter:  # a hot standby's gateways before it takes over: try the writer (or again soon)
-        return error_response(ApiError(503, "SERVICE_UNAVAILABLE", "This server is a standby; it is not the writer"))
+    except NotWriter:  # a hot standby's gateways before it takes over: try the writer (or again soon);
+        # Backpack's code for "no trading here now": clients retry it (ccxt: ExchangeNotAvailable)
+        return error_response(ApiError(503, "TRADING_PAUSED", "This server is a standby; it is not the writer"))
     except SequencerHalted:  # an engine or read-model failure stopped writes (logged when it happened)
         return error_response(ApiError(503, "SERVICE_UNAVAILABLE", "The exchange is halted for maintenance"))
     except Exception:  # a bug: answer in Backpack's shape and keep serving

@@ -43,7 +43,7 @@ class SequencerHalted(RuntimeError):
 
 class NotWriter(SequencerHalted):
     """This process is a hot standby: it follows the replicated journal and accepts commands only
-    once it has taken over as the writer (answered as 503 SERVICE_UNAVAILABLE, like a halt)."""
+    once it has taken over as the writer (answered as 503 TRADING_PAUSED, a retryable refusal)."""
 
 
 class Sequencer:

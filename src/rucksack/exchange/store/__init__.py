@@ -9,16 +9,17 @@ from rucksack.exchange.core.markets import ExchangeSpec
 from rucksack.exchange.store.protocol import ReadModels, Store
 
 READ_DB_NAME = "read.sqlite"
-__all__ = ["READ_DB_NAME", "ReadModels", "Store", "StoreUnavailable", "open_read_models", "open_store"]
+__all__ = ["READ_DB_NAME", "ReadModels", "Store", "StoreUnavailable", "is_shared", "open_read_models", "open_store"]
 
 
 class StoreUnavailable(RuntimeError):
     """The read store named cannot be used: an unknown kind, or a database that cannot be reached."""
 
 
-def open_store(url: str | None, data_dir: Path, spec: ExchangeSpec) -> Store:
+def open_store(url: str | None, data_dir: Path, spec: ExchangeSpec, *, follower: bool = False) -> Store:
     """The read store ``url`` names: None (or ``sqlite``) for ``read.sqlite`` in the data dir,
-    ``sqlite:PATH`` for another file, ``postgresql://...`` (or ``postgres://``) for PostgreSQL."""
+    ``sqlite:PATH`` for another file, ``postgresql://...`` (or ``postgres://``) for PostgreSQL.
+    ``follower``: a hot standby's; a PostgreSQL store is the writer's, written only after ``lead``."""
     if url is None or url == "sqlite":
         from rucksack.exchange.store.sqlite import SqliteStore
 
@@ -33,10 +34,15 @@ def open_store(url: str | None, data_dir: Path, spec: ExchangeSpec) -> Store:
         from rucksack.exchange.store.postgres import PostgresStore
 
         try:
-            return PostgresStore(url, spec)
+            return PostgresStore(url, spec, follower=follower)
         except (OSError, asyncpg.PostgresError) as exc:  # refused, unreachable, no such database or role
             raise StoreUnavailable(f"cannot reach the PostgreSQL read store {redacted(url)}: {exc}") from exc
     raise StoreUnavailable(f"unknown read store {url!r}: use sqlite, sqlite:PATH or postgresql://...")
+
+
+def is_shared(url: str | None) -> bool:
+    """Whether ``url`` names a store other processes write too (PostgreSQL: a writer and its standby)."""
+    return url is not None and url.startswith(("postgresql://", "postgres://"))
 
 
 def open_read_models(url: str | None, data_dir: Path) -> ReadModels:

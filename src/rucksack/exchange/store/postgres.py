@@ -18,6 +18,15 @@ transaction and writes them as one (a few multi-row statements, not a round trip
 advances ``visible_seq`` and calls ``on_visible``. Queries run on a small pool beside the writer's
 connection; a coroutine query awaits its result without blocking the caller's loop.
 
+A hot standby shares the writer's database (``serve --standby --store postgresql://...``, opened
+with ``follower=True``): it projects every command it follows in memory, as the writer does, but
+writes nothing -- the database is the writer's -- and keeps the batches the database does not hold
+yet (trimmed against ``meta.last_seq`` as it goes). When it takes over (``lead``) it writes those
+first: a batch the dead writer had written whole is skipped, one it had written in part is written
+with its inserts skipping the keys already there. That is safe because both projected the same
+stream: a writer releases (projects) a command only once the stream holds it, so the rows, and the
+ids the projector gives, are the same whoever wrote them. Any other mismatch is still a fence.
+
 A write that fails (the server gone, a fence) sets ``failed``: nothing more is written, the
 service halts writes, and the next start projects again from ``meta.last_seq``. The schema is
 created on first use (under an advisory lock, so processes opening it together agree); a database
@@ -51,6 +60,7 @@ from rucksack.exchange.store.sql import (
 
 SCHEMA_VERSION = 1
 SCHEMA_LOCK = 0x7275636B  # pg_advisory_xact_lock key for schema creation ("ruck")
+SHADOW_TRIM = 64  # a follower checks which of its batches the writer has written every this many
 TABLES = "meta, orders, fills, trades, capital, accounts, funding_rates, funding, settlements, positions"
 
 SCHEMA = """
@@ -185,8 +195,12 @@ class PostgresReadModels(SqlReadModels):
 class PostgresStore(ProjectingState, PostgresReadModels):
     """The projector's batches written to PostgreSQL by a writer thread, and the queries over it."""
 
-    def __init__(self, dsn: str, spec: ExchangeSpec, *, readers: int = 4) -> None:
+    def __init__(self, dsn: str, spec: ExchangeSpec, *, readers: int = 4, follower: bool = False) -> None:
         self.on_visible: Callable[[], None] | None = None
+        self._following = follower  # a hot standby's: the writer writes, this one keeps ``_shadow``
+        self._shadow: list[Batch] = []  # following: batches the database may not hold yet
+        self._trimming = False
+        self._overlap_until = 0  # batches from before the takeover may overlap the old writer's rows
         self._failed: BaseException | None = None
         self._failed_seq = 0
         self._cond = threading.Condition()
@@ -227,9 +241,12 @@ class PostgresStore(ProjectingState, PostgresReadModels):
         con = self._writer
         async with con.transaction():
             found = int(await con.fetchval(READ_LAST_SEQ + " FOR UPDATE"))
-            if found != batch.after_seq:
+            overlap = found != batch.after_seq
+            if overlap and not batch.after_seq < min(found, self._overlap_until):
                 raise StoreFenced(batch.after_seq, found)
-            for sql, rows in batch_statements(batch):
+            if found >= batch.last_seq:  # the old writer wrote all of it (taken over: see the docstring)
+                return
+            for sql, rows in batch_statements(batch, overlap=overlap):
                 await con.executemany(numbered(sql), rows)
             await con.execute(numbered(WRITE_LAST_SEQ), batch.last_seq)
 
@@ -279,17 +296,54 @@ class PostgresStore(ProjectingState, PostgresReadModels):
         if batch is None:
             return
         with self._cond:
+            if self._following:  # the writer writes it; nobody here waits for it
+                self._shadow.append(batch)
+                self._handed = self._visible = batch.last_seq
+                if len(self._shadow) < SHADOW_TRIM or self._trimming:
+                    return
+                self._trimming = True
+                self._loop.call_soon_threadsafe(self._start, self._trim)
+                return
             self._pending.append(batch)
             self._handed = batch.last_seq
             if self._writing:
                 return  # the writer takes it with whatever else is waiting
             self._writing = True
-        self._loop.call_soon_threadsafe(self._start_writer)
+        self._loop.call_soon_threadsafe(self._start, self._drain)
 
-    def _start_writer(self) -> None:  # in the store's thread
-        task = self._loop.create_task(self._drain())
+    def _start(self, job: Callable[[], Coroutine[Any, Any, None]]) -> None:  # in the store's thread
+        task = self._loop.create_task(job())
         self._tasks.add(task)  # the loop holds tasks weakly: keep it until it is done
         task.add_done_callback(self._tasks.discard)
+
+    async def _trim(self) -> None:
+        """Following: forget the batches the writer has written (``meta.last_seq`` covers them)."""
+        try:
+            found = int(await self._writer.fetchval(READ_LAST_SEQ))
+        except Exception:  # kept for now; the next trim (or the takeover) reads it again
+            found = 0
+        with self._cond:
+            self._shadow = [b for b in self._shadow if b.last_seq > found]
+            self._trimming = False
+            self._cond.notify_all()
+
+    def lead(self) -> None:
+        """This process took over as the writer: write what it projected while following that the
+        database lacks (blocks for that transaction), then every batch as a writer does."""
+        with self._cond:
+            if not self._following:
+                return
+            self._cond.wait_for(lambda: not self._trimming)  # one operation at a time on the connection
+            self._following = False
+            shadow, self._shadow = self._shadow, []
+            if not shadow:
+                return
+            self._overlap_until = shadow[-1].last_seq
+            self._pending = shadow + self._pending
+            self._visible = shadow[0].after_seq
+            self._writing = True
+        self._loop.call_soon_threadsafe(self._start, self._drain)
+        self.wait_visible()
 
     def wait_visible(self) -> None:
         with self._cond:

@@ -137,5 +137,9 @@ class Store(ReadModels, Protocol):
     def wait_visible(self) -> None:
         """Block until every committed batch is visible (or the store failed)."""
 
+    def lead(self) -> None:
+        """This process took over as the writer: a store it shares with the old writer (opened with
+        ``follower``) writes what that one had not written, then writes as a writer's does."""
+
     def abandon(self, exc: BaseException) -> None:
         """A projection raised: drop the open batch and refuse every later write."""

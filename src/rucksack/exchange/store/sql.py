@@ -75,10 +75,13 @@ MAX_IDS = "SELECT " + ", ".join(
 )
 
 
-def batch_statements(batch: Batch) -> list[tuple[str, list[tuple[Any, ...]]]]:
+def batch_statements(batch: Batch, *, overlap: bool = False) -> list[tuple[str, list[tuple[Any, ...]]]]:
     """The statements (``?`` placeholders) that write ``batch``, each with its rows: one per table
-    with rows, in any order (each table's rows are independent of the others')."""
-    out: list[tuple[str, list[tuple[Any, ...]]]] = [(INSERTS[t], rows) for t, rows in batch.rows.items() if rows]
+    with rows, in any order (each table's rows are independent of the others'). ``overlap``: part of
+    the batch is already in the database (written by the writer before this one, from the same
+    journal, so the same rows with the same keys): inserts skip a row whose key is there."""
+    skip = " ON CONFLICT DO NOTHING" if overlap else ""
+    out: list[tuple[str, list[tuple[Any, ...]]]] = [(INSERTS[t] + skip, rows) for t, rows in batch.rows.items() if rows]
     if batch.orders:
         out.append((UPSERT_ORDER, list(batch.orders.values())))
     if batch.positions:

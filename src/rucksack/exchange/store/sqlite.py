@@ -206,6 +206,9 @@ class SqliteStore(ProjectingState, SqliteReadModels):
     def wait_visible(self) -> None:
         """Nothing to wait for: a commit is visible when ``commit`` returns."""
 
+    def lead(self) -> None:
+        """Nothing to do: this file is this process's own (a standby writes it while following)."""
+
     def abandon(self, exc: BaseException) -> None:
         """A projection failed: drop the open batch and refuse every later write, so the database
         stays a prefix of the journal (the next start projects the rest again)."""

@@ -20,6 +20,7 @@ from rucksack.exchange.core.commands import (
 )
 from rucksack.exchange.core.events import Event, FundingPaid
 from rucksack.exchange.core.markets import ExchangeSpec
+from rucksack.exchange.store import postgres
 from rucksack.exchange.store.postgres import PostgresStore
 from rucksack.exchange.store.protocol import ReadModels, Store
 from rucksack.exchange.store.sql import StoreFenced
@@ -192,3 +193,41 @@ def test_sqlite_and_postgresql_answer_every_query_alike(tmp_path: Any, pg_dsn: s
     finally:
         for store in stores:
             store.close()
+
+
+def test_a_standby_sharing_the_store_writes_only_what_the_dead_writer_had_not(
+    pg_dsn: str, venue: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``serve --standby --store postgresql://...``: the standby projects what it follows but
+    writes nothing while the writer lives; when it takes over (``lead``) it writes what the dead
+    writer had not -- batches whose boundaries differ from the writer's, one of them straddling the
+    writer's last -- and the database ends exactly as one writer would have left it."""
+    spec, log, accounts = venue
+    monkeypatch.setattr(postgres, "SHADOW_TRIM", 2)  # the standby forgets what the writer wrote as it goes
+    asyncio.run(_empty(pg_dsn))
+    alone = PostgresStore(pg_dsn, spec)
+    feed(alone, log)
+    whole = answers(alone, accounts)
+    alone.close()
+    asyncio.run(_empty(pg_dsn))
+    writer = PostgresStore(pg_dsn, spec)
+    standby = PostgresStore(pg_dsn, spec, follower=True)
+    try:
+        cut = 5 * ((len(log) - 4) // 5) + 2  # inside one of the standby's batches of 5 (below)
+        feed(writer, log[:cut], every=3)
+        at_cut = answers(writer, accounts)
+        feed(standby, log, every=5)  # ahead of the writer, in other groups: nothing written
+        assert standby.failed is None and standby.visible_seq == log[-1][0]
+        assert answers(writer, accounts) == at_cut
+        writer.close()  # the writer dies with log[cut:] durable in the stream but not projected
+        assert log[cut - 1][0] == cut < len(log)  # the standby's batch 1+5k..5k+5 was written in part
+        standby.lead()
+        assert standby.failed is None and standby.visible_seq == log[-1][0]
+        assert answers(standby, accounts) == whole
+        standby.project(log[-1][0] + 1, log[-1][1] + 1, [])  # a writer now: its batches continue the database
+        standby.commit()
+        standby.wait_visible()
+        assert standby.failed is None
+    finally:
+        writer.close()
+        standby.close()
