@@ -24,7 +24,9 @@ from collections import deque
 from pathlib import Path
 
 import msgspec
-from nats.js.errors import NotFoundError, ObjectNotFoundError
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js.errors import NotFoundError, ObjectNotFoundError, ServiceUnavailableError
 
 from rucksack.exchange.replica.link import SNAPSHOT_BUCKET, NatsLink
 from rucksack.exchange.sequencer.datadir import CONFIG_NAME, JOURNAL_BASE_NAME, SNAPSHOT_DIR, init_data_dir
@@ -98,13 +100,27 @@ def seed_data_dir(data_dir: Path, url: str) -> SnapshotObject | None:
     return obj
 
 
+# what a JetStream election looks like to a client (a node lost: 4-9 s in nats-server 2.9)
+ELECTION = (NatsTimeout, NoRespondersError, ServiceUnavailableError)
+DOWNLOAD_PATIENCE_S = 60.0
+
+
 async def _download(link: NatsLink) -> SnapshotObject | None:
-    try:
-        store = await link.js.object_store(SNAPSHOT_BUCKET)
-        result = await store.get(OBJECT)
-    except (ObjectNotFoundError, NotFoundError):
-        return None
-    return msgspec.msgpack.decode(result.data or b"", type=SnapshotObject)
+    """The latest snapshot object, waiting out a JetStream election (None: there is none)."""
+    deadline = asyncio.get_running_loop().time() + DOWNLOAD_PATIENCE_S
+    while True:
+        try:
+            store = await link.js.object_store(SNAPSHOT_BUCKET)
+            result = await store.get(OBJECT)
+        except (ObjectNotFoundError, NotFoundError):
+            return None
+        except ELECTION:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            log.warning("the snapshot store did not answer (an election?); trying again")
+            await asyncio.sleep(0.5)
+            continue
+        return msgspec.msgpack.decode(result.data or b"", type=SnapshotObject)
 
 
 def _write(path: Path, data: bytes) -> None:
