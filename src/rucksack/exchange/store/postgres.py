@@ -44,7 +44,7 @@ from typing import Any, TypeVar
 import asyncpg
 
 from rucksack.exchange.core.markets import ExchangeSpec
-from rucksack.exchange.store.projector import Batch, Loaded, Projector
+from rucksack.exchange.store.projector import OPEN_STATUSES, Batch, Loaded, Projector
 from rucksack.exchange.store.sql import (
     MAX_IDS,
     OPEN_ORDERS,
@@ -73,7 +73,7 @@ CREATE TABLE orders (
     filled_lots NUMERIC NOT NULL DEFAULT 0, filled_quote NUMERIC NOT NULL DEFAULT 0, updated_us BIGINT NOT NULL
 );
 CREATE INDEX orders_by_account ON orders (account, id);
-CREATE INDEX orders_open ON orders (status) WHERE status IN ('New', 'PartiallyFilled', 'TriggerPending');
+CREATE INDEX orders_open ON orders (status) WHERE status IN ({OPEN_STATUS_LIST});
 CREATE TABLE fills (
     trade_id BIGINT NOT NULL, is_maker SMALLINT NOT NULL, account BIGINT NOT NULL, order_id BIGINT NOT NULL,
     market TEXT NOT NULL, side TEXT NOT NULL, price NUMERIC NOT NULL, lots NUMERIC NOT NULL,
@@ -120,7 +120,10 @@ CREATE TABLE positions (
 );
 CREATE INDEX positions_by_account ON positions (account, id);
 CREATE INDEX positions_open ON positions (state, market);
-"""
+""".replace(
+    "{OPEN_STATUS_LIST}",
+    ", ".join(f"'{status}'" for status in OPEN_STATUSES),  # the projector's open statuses
+)
 
 T = TypeVar("T")
 
