@@ -95,3 +95,27 @@ def test_after_an_index_gap_the_makers_bring_the_mark_back_to_the_index(server: 
             break
         assert time.monotonic() < deadline, f"the mark stayed at {mark} against index {index}"
         time.sleep(0.5)
+
+
+def test_mark_and_index_klines_through_ccxt(server: Server) -> None:
+    """ccxt's fetch_mark_ohlcv / fetch_index_ohlcv ask klines with priceType Mark / Index: the
+    candles are the journaled index and mark prices (no volume), the last close the current price."""
+    token = (server.data_dir / "admin.token").read_text().strip()
+    for price in ("61000", "60500", "61200"):
+        answer = httpx.post(
+            server.url + "/api/v1/sandbox/price",
+            json={"symbol": "BTC_USDC", "price": price},
+            headers={"X-Admin-Token": token},
+        )
+        assert answer.status_code == 200, answer.text
+    ex = ccxt.backpack({"urls": {"api": {"public": server.url, "private": server.url}}})
+    since = int(time.time() // 3600 * 3_600_000)  # the current hour's candle starts at or after it
+    marks = ex.fetch_mark_ohlcv("BTC/USDC:USDC", "1m", since)
+    index = ex.fetch_index_ohlcv("BTC/USDC:USDC", "1h", since)
+    [row] = httpx.get(server.url + "/api/v1/markPrices?symbol=BTC_USDC_PERP").json()
+    assert marks and index
+    assert index[-1][4] == float(row["indexPrice"]) == 61200
+    assert abs(marks[-1][4] / float(row["markPrice"]) - 1) < 0.01  # the makers' book moves the mark a little
+    assert index[-1][2] >= 61200 and index[-1][3] <= 60500 and index[-1][5] == 0  # high, low, no volume
+    bad = httpx.get(server.url + "/api/v1/klines?symbol=BTC_USDC_PERP&interval=1m&startTime=0&priceType=Nope")
+    assert bad.status_code == 400 and bad.json()["code"] == "INVALID_CLIENT_REQUEST"

@@ -58,10 +58,10 @@ from rucksack.exchange.store.sql import (
     numbered,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA_LOCK = 0x7275636B  # pg_advisory_xact_lock key for schema creation ("ruck")
 SHADOW_TRIM = 64  # a follower checks which of its batches the writer has written every this many
-TABLES = "meta, orders, fills, trades, capital, accounts, funding_rates, funding, settlements, positions"
+TABLES = "meta, orders, fills, trades, capital, accounts, funding_rates, funding, settlements, positions, price_candles"
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL);
@@ -120,6 +120,11 @@ CREATE TABLE positions (
 );
 CREATE INDEX positions_by_account ON positions (account, id);
 CREATE INDEX positions_open ON positions (state, market);
+CREATE TABLE price_candles (
+    market TEXT NOT NULL, kind TEXT NOT NULL, bucket BIGINT NOT NULL,
+    open NUMERIC NOT NULL, high NUMERIC NOT NULL, low NUMERIC NOT NULL, close NUMERIC NOT NULL,
+    PRIMARY KEY (market, kind, bucket)
+);
 """.replace(
     "{OPEN_STATUS_LIST}",
     ", ".join(f"'{status}'" for status in OPEN_STATUSES),  # the projector's open statuses

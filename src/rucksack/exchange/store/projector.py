@@ -22,6 +22,10 @@ Invariants:
   backend.
 - Amounts are exact integers (atoms, ticks, lots; funding rates in WAD). Funding shares round as
   the engine does: payers' amounts up, receivers' down.
+- Index and mark prices are kept as one-minute candles per market (``price_candles``, what klines
+  with ``priceType`` Index or Mark read): a batch holds each touched minute's open, high, low and
+  close within the batch, and the write merges it with the row already there (the first open
+  stays, highs and lows widen, the batch's close wins), so writing a batch twice changes nothing.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from rucksack.exchange.core.events import (
     Deposited,
     Event,
     FundingPaid,
+    IndexPriceSet,
     LiquidationEnded,
     LiquidationStarted,
     OrderAccepted,
@@ -108,6 +113,8 @@ TABLES: dict[str, tuple[str, ...]] = {
     "settlements": ("id", "account", "quantity", "realized", "ts_us"),
 }
 FUNDING_RATE_COLUMNS = ("market", "hour", "rate_wad", "mark")
+CANDLE_COLUMNS = ("market", "kind", "bucket", "open", "high", "low", "close")
+CANDLE_US = 60_000_000  # index/mark candles are kept per minute; longer klines are built from them
 COUNTED = ("capital", "funding", "settlements", "positions")  # tables whose ids the projector gives
 
 
@@ -229,6 +236,8 @@ class Batch:
     last_seq: int
     rows: dict[str, list[tuple[Any, ...]]] = field(default_factory=lambda: {t: [] for t in TABLES})
     funding_rates: dict[tuple[str, int], tuple[Any, ...]] = field(default_factory=dict)
+    # (market, "Index" | "Mark", minute start in µs) -> [open, high, low, close] within the batch
+    candles: dict[tuple[str, str, int], list[int]] = field(default_factory=dict)
     orders: dict[int, tuple[Any, ...]] = field(default_factory=dict)  # final values, by id
     positions: dict[int, tuple[Any, ...]] = field(default_factory=dict)
 
@@ -239,6 +248,9 @@ class Batch:
         for table, rows in later.rows.items():
             self.rows[table].extend(rows)
         self.funding_rates.update(later.funding_rates)
+        for key, (o, h, lo, c) in later.candles.items():
+            mine = self.candles.get(key)
+            self.candles[key] = [o, h, lo, c] if mine is None else [mine[0], max(mine[1], h), min(mine[2], lo), c]
         self.orders.update(later.orders)
         self.positions.update(later.positions)
 
@@ -350,8 +362,19 @@ class Projector:
                 self.liquidating.add(ev.account)
             elif isinstance(ev, LiquidationEnded):
                 self.liquidating.discard(ev.account)
+            elif isinstance(ev, IndexPriceSet):
+                self._candle(ev.market, "Index", ev.index_price, ts_us)
+                self._candle(ev.market, "Mark", ev.mark_price, ts_us)
         self.last_seq = self._batch.last_seq = seq
         return True
+
+    def _candle(self, market: str, kind: str, price: int, ts_us: int) -> None:
+        key = (market, kind, ts_us // CANDLE_US * CANDLE_US)
+        candle = self._batch.candles.get(key)
+        if candle is None:
+            self._batch.candles[key] = [price, price, price, price]
+        else:
+            candle[1], candle[2], candle[3] = max(candle[1], price), min(candle[2], price), price
 
     # orders
 

@@ -57,6 +57,13 @@ class ReadModels(Protocol):
 
     async def klines(self, market: str, interval_us: int, start_us: int, end_us: int) -> list[dict[str, Any]]: ...
 
+    async def price_klines(
+        self, market: str, kind: str, interval_us: int, start_us: int, end_us: int
+    ) -> list[dict[str, Any]]:
+        """Index (``kind`` "Index") or mark ("Mark") candles: ``period`` (start, µs), ``open``,
+        ``high``, ``low``, ``close`` in ticks, for the periods starting in [start_us, end_us)."""
+        ...
+
     async def capital(
         self,
         account: int,

@@ -19,6 +19,7 @@ from typing import Any
 
 from rucksack.exchange.core.events import Event
 from rucksack.exchange.store.projector import (
+    CANDLE_COLUMNS,
     FUNDING_RATE_COLUMNS,
     OPEN_STATUSES,
     ORDER_COLUMNS,
@@ -65,6 +66,12 @@ def _upsert(table: str, columns: tuple[str, ...], key: str, mutable: tuple[str, 
 INSERTS = {table: _insert(table, columns) for table, columns in TABLES.items()}
 UPSERT_ORDER = _upsert("orders", ORDER_COLUMNS, "id", ORDER_MUTABLE)
 UPSERT_POSITION = _upsert("positions", POSITION_COLUMNS, "id", POSITION_COLUMNS[3:-1])
+# a minute already written keeps its open; its high and low widen; the later write's close wins
+UPSERT_CANDLE = f"{_insert('price_candles', CANDLE_COLUMNS)} ON CONFLICT (market, kind, bucket) DO UPDATE SET " + (
+    "high = CASE WHEN excluded.high > price_candles.high THEN excluded.high ELSE price_candles.high END, "
+    "low = CASE WHEN excluded.low < price_candles.low THEN excluded.low ELSE price_candles.low END, "
+    "close = excluded.close"
+)
 UPSERT_FUNDING_RATE = _upsert("funding_rates", FUNDING_RATE_COLUMNS, "market, hour", ("rate_wad", "mark"))
 READ_LAST_SEQ = "SELECT value FROM meta WHERE key = 'last_seq'"
 WRITE_LAST_SEQ = "UPDATE meta SET value = ? WHERE key = 'last_seq'"
@@ -88,6 +95,8 @@ def batch_statements(batch: Batch, *, overlap: bool = False) -> list[tuple[str, 
         out.append((UPSERT_POSITION, list(batch.positions.values())))
     if batch.funding_rates:
         out.append((UPSERT_FUNDING_RATE, list(batch.funding_rates.values())))
+    if batch.candles:
+        out.append((UPSERT_CANDLE, [(*key, *ohlc) for key, ohlc in batch.candles.items()]))
     return out
 
 
@@ -237,6 +246,22 @@ class SqlReadModels:
             self._sum_value(row, "lots")
             self._sum_value(row, "lot_ticks")
         return rows
+
+    async def price_klines(
+        self, market: str, kind: str, interval_us: int, start_us: int, end_us: int
+    ) -> list[dict[str, Any]]:
+        # one-minute candles folded into the interval: the first minute's open, the last one's close
+        sql = (
+            "WITH b AS (SELECT (bucket / ?) * ? AS period, MIN(low) AS low, MAX(high) AS high,"
+            " MIN(bucket) AS first_minute, MAX(bucket) AS last_minute FROM price_candles"
+            " WHERE market = ? AND kind = ? AND bucket >= ? AND bucket < ? GROUP BY 1)"
+            " SELECT b.*, f.open AS open, l.close AS close FROM b"
+            " JOIN price_candles f ON f.market = ? AND f.kind = ? AND f.bucket = b.first_minute"
+            " JOIN price_candles l ON l.market = ? AND l.kind = ? AND l.bucket = b.last_minute ORDER BY b.period"
+        )
+        return await self._fetch(
+            sql, [interval_us, interval_us, market, kind, start_us, end_us, market, kind, market, kind]
+        )
 
     async def capital(
         self,

@@ -45,7 +45,7 @@ from rucksack.exchange.store.sql import (
     wide_sum,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -101,6 +101,11 @@ CREATE TABLE positions (
 );
 CREATE INDEX positions_by_account ON positions (account, id);
 CREATE INDEX positions_open ON positions (state, market);
+CREATE TABLE price_candles (
+    market TEXT NOT NULL, kind TEXT NOT NULL, bucket INTEGER NOT NULL,
+    open INTEGER NOT NULL, high INTEGER NOT NULL, low INTEGER NOT NULL, close INTEGER NOT NULL,
+    PRIMARY KEY (market, kind, bucket)
+);
 """
 
 

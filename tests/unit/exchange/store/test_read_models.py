@@ -102,6 +102,8 @@ def answers(store: ReadModels, accounts: list[int]) -> dict[str, Any]:
             out[f"ticker {market}"] = await store.ticker(market, 0)
             out[f"klines {market}"] = await store.klines(market, 60_000_000, 0, 2**62)
             out[f"funding rates {market}"] = await store.funding_rates(market)
+            for kind in ("Index", "Mark"):
+                out[f"{kind} klines {market}"] = await store.price_klines(market, kind, 60_000_000, 0, 2**62)
         return out
 
     result = asyncio.run(ask())
@@ -134,6 +136,9 @@ def test_every_history_is_built_from_the_events(open_store: Opener, venue: Any) 
     assert (b_position["state"], b_position["lots"], b_position["closed_lots"]) == ("Open", 600, 400)
     assert b_position["funding"] == sum(p["quantity"] for p in got[f"funding {b}"])
     assert len(got["funding rates SOL_USDC_PERP"]) == 3
+    (whole,) = wait(store.price_klines(PERP, "Index", 2**40, 0, 2**62))  # every minute folded into one
+    assert (whole["open"], whole["high"], whole["low"], whole["close"]) == (15_000, 15_200, 14_900, 15_200)
+    assert got["Index klines SOL_USDC"] and got["Mark klines SOL_USDC_PERP"]
 
 
 def test_a_replayed_command_never_doubles_a_row(open_store: Opener, venue: Any) -> None:

@@ -128,8 +128,8 @@ async def klines(service: ExchangeService, params: dict[str, str]) -> Any:
     if interval not in KLINE_SECONDS:
         raise bad_request(f"failed to parse parameter `interval`: {str(interval)[:20]!r} is not a KlineInterval")
     price_type = params.get("priceType", "Last")
-    if price_type != "Last":
-        raise bad_request("priceType Index and Mark arrive with perpetual markets")
+    if price_type not in ("Last", "Index", "Mark"):
+        raise bad_request(f"failed to parse parameter `priceType`: {price_type[:20]!r} is not a KlinePriceType")
     if "startTime" not in params:
         raise bad_request("startTime is required (seconds)")
     start = int_param(params, "startTime", 0, hi=TIME_S_MAX)
@@ -138,6 +138,22 @@ async def klines(service: ExchangeService, params: dict[str, str]) -> Any:
     # candles whose start lies in [startTime, endTime]; the last one may still be open
     first_bucket = -(-start * 1_000_000 // step) * step
     last_bucket = end * 1_000_000 // step * step
+    if price_type != "Last":  # the index or mark path: no volume, no trades
+        candles = await service.store.price_klines(mw.symbol, price_type, step, first_bucket, last_bucket + step)
+        return [
+            {
+                "start": space_seconds(r["period"]),
+                "end": space_seconds(r["period"] + step),
+                "open": mw.price(r["open"]),
+                "high": mw.price(r["high"]),
+                "low": mw.price(r["low"]),
+                "close": mw.price(r["close"]),
+                "volume": "0",
+                "quoteVolume": "0",
+                "trades": "0",
+            }
+            for r in candles
+        ]
     rows = await service.store.klines(mw.symbol, step, first_bucket, last_bucket + step)
     lta = mw.spec.lot_tick_atoms
     return [
