@@ -6,7 +6,9 @@ quantity, fills so far) comes from the service's open-orders read model
 depth deltas and order updates describe each order as of that event. Every frame is
 ``{"stream": <exact subscribed name>, "data": {...}}`` with µs timestamps ``E``/``T``.
 
-Streams: ``depth.<s>``, ``trade.<s>``, ``bookTicker.<s>``, ``ticker.<s>`` (every second),
+Streams: ``depth.<s>`` (every change), ``depth.200ms.<s>``, ``depth.600ms.<s>``, ``depth.1000ms.<s>``
+(the levels changed within the interval, each at its size when the interval ends; ``U`` the first
+and ``u`` the last sequence number folded in), ``trade.<s>``, ``bookTicker.<s>``, ``ticker.<s>`` (every second),
 ``kline.<interval>.<s>``, ``markPrice.<s>``, ``openInterest.<s>`` (on change, checked each second,
 and every 60 s), ``liquidation`` (liquidation fills and backstop/ADL transfers); signed:
 ``account.orderUpdate[.<s>]``, ``account.balanceUpdate``, ``account.positionUpdate[.<s>]``
@@ -70,6 +72,7 @@ MAX_ERRORS = 10  # error replies allowed per window; one more closes the connect
 ERROR_WINDOW_S = 10.0
 CLOSE_GRACE_S = 5.0  # how long a closing connection may take to drain what was queued before it
 PRIVATE_ACCEPTED = ("account.rfqUpdate", "account.positionUpdate")
+DEPTH_INTERVALS_MS = (200, 600, 1000)  # Backpack's aggregated depth streams: depth.<ms>ms.<symbol>
 OPEN_INTEREST_PERIOD_US = 60_000_000
 _encode = msgspec.json.Encoder().encode
 
@@ -127,6 +130,8 @@ class Hub:
         self.sent_lots: dict[tuple[int, int], int] = {}
         self.liquidating: set[int] = queries.liquidating_accounts(service.engine)
         self.open_interest: dict[str, tuple[int, int]] = {}  # symbol -> (lots sent, time sent)
+        # aggregated depth: stream -> (levels changed since the last flush, first seq, last seq)
+        self.depth_pending: dict[str, tuple[set[tuple[str, int]], int, int]] = {}
         service.listeners.append(self.on_events)
 
     # ------------------------------------------------------------------ fan-out
@@ -434,10 +439,31 @@ class Hub:
                 c.send(stream, data)
 
     def _depth(self, symbol: str, levels: set[tuple[str, int]], seq: int, ts_us: int) -> None:
+        for ms in DEPTH_INTERVALS_MS:  # folded into the next aggregated frame of each subscribed interval
+            aggregated = f"depth.{ms}ms.{symbol}"
+            if not self.subscribers(aggregated):
+                continue
+            pending = self.depth_pending.get(aggregated)
+            if pending is None:
+                self.depth_pending[aggregated] = (set(levels), seq, seq)
+            else:
+                pending[0].update(levels)
+                self.depth_pending[aggregated] = (pending[0], pending[1], seq)
         stream = f"depth.{symbol}"
         subs = self.subscribers(stream)
-        if not subs:
-            return
+        if subs:
+            self._send_depth(stream, subs, symbol, levels, seq, seq, ts_us)
+
+    def _send_depth(
+        self,
+        stream: str,
+        subs: list[Connection],
+        symbol: str,
+        levels: set[tuple[str, int]],
+        first: int,
+        last: int,
+        ts_us: int,
+    ) -> None:
         mw = self.wire.markets[symbol]
         state = queries.market(self.service.engine, symbol)
         bids: list[list[str]] = []
@@ -446,9 +472,24 @@ class Hub:
             book = state.bids if side == "Bid" else state.asks
             level = book.levels.get(price)
             (bids if side == "Bid" else asks).append([mw.price(price), mw.qty(level.lots if level else 0)])
-        data = {"e": "depth", "E": ts_us, "s": symbol, "a": asks, "b": bids, "U": seq, "u": seq, "T": ts_us}
+        data = {"e": "depth", "E": ts_us, "s": symbol, "a": asks, "b": bids, "U": first, "u": last, "T": ts_us}
         for c in subs:
             c.send(stream, data)
+
+    async def depth_tick(self) -> None:
+        """Every 200 ms: flush the aggregated depth streams whose interval has ended."""
+        step = DEPTH_INTERVALS_MS[0]
+        ticks = 0
+        while True:
+            await asyncio.sleep(step / 1000)
+            ticks += 1
+            due = tuple(f"depth.{ms}ms." for ms in DEPTH_INTERVALS_MS if ticks % (ms // step) == 0)
+            for stream in [s for s in self.depth_pending if s.startswith(due)]:
+                levels, first, last = self.depth_pending.pop(stream)
+                subs = self.subscribers(stream)
+                if subs:
+                    symbol = stream.rsplit(".", 1)[1]
+                    self._send_depth(stream, subs, symbol, levels, first, last, self.service.clock())
 
     def _mark_price(self, ev: IndexPriceSet, ts_us: int) -> None:
         stream = f"markPrice.{ev.market}"
@@ -645,10 +686,10 @@ class Hub:
             except ApiError as err:
                 conn.error(request_id, 4001, err.message)
                 return
-        for stream in params:
-            if not self._valid(stream):
-                conn.error(request_id, 4006, "Invalid stream")
-                return
+        invalid = [p for p in params if not self._valid(p)]
+        if invalid:  # the valid streams sent with it are still subscribed
+            conn.error(request_id, 4006, "Invalid stream")
+            params = [p for p in params if p not in invalid]
         new = [p for p in params if p not in conn.streams]
         conn.streams.update(params)
         for stream in params:
@@ -661,6 +702,8 @@ class Hub:
     def _valid(self, stream: str) -> bool:
         parts = stream.split(".")
         markets = self.wire.markets
+        if parts[0] == "depth" and len(parts) == 3:
+            return parts[1] in {f"{ms}ms" for ms in DEPTH_INTERVALS_MS} and parts[2] in markets
         if parts[0] in ("depth", "trade", "ticker", "bookTicker", "markPrice", "openInterest"):
             return len(parts) == 2 and parts[1] in markets
         if stream == "liquidation":
