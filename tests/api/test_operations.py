@@ -95,3 +95,33 @@ def test_logs_are_json_lines_with_the_account_and_never_a_secret(logged: tuple[S
     text = "".join(lines)
     for secret in (creds.secret, signature, forged.request.headers["X-Signature"], admin_token, creds.api_key):
         assert secret not in text
+
+
+def test_a_client_leaving_mid_request_is_not_an_error(logged: tuple[Server, list[str]]) -> None:
+    """A client that disconnects before its body arrives (or right after a WebSocket upgrade) is
+    ordinary network life: nothing is logged as an error, no traceback, and the server serves on."""
+    import base64
+    import os
+    import socket
+    import struct
+
+    server, lines = logged
+    host, port = server.url.removeprefix("http://").split(":")
+    before = len(lines)
+    reset = struct.pack("ii", 1, 0)  # SO_LINGER 0: close with a TCP reset
+    with socket.create_connection((host, int(port))) as s:
+        s.sendall(b'POST /api/v1/order HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"symbol":')
+        time.sleep(0.2)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, reset)
+    with socket.create_connection((host, int(port))) as s:
+        key = base64.b64encode(os.urandom(16)).decode()
+        s.sendall(
+            f"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+        assert s.recv(100).startswith(b"HTTP/1.1 101")
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, reset)
+    time.sleep(0.5)
+    assert httpx.get(server.url + "/api/v1/status").json()["status"] == "Ok"
+    new = lines[before:]
+    assert not [ln for ln in new if '"ERROR"' in ln or "Traceback" in ln], new

@@ -21,7 +21,7 @@ from typing import Any
 
 import msgspec
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
@@ -197,7 +197,7 @@ def create_app(
         async def websocket(socket: WebSocket) -> None:
             await hub.serve(socket)
 
-        jobs.append(hub.tick)
+        jobs += [hub.tick, hub.depth_tick]
         routes += [WebSocketRoute("/ws", websocket), WebSocketRoute("/", websocket)]
     if (WEB_DIR / "index.html").is_file():
 
@@ -223,6 +223,9 @@ async def _answer(service: ExchangeService, request: Request) -> Response:
         return error_response(ApiError(503, "TRADING_PAUSED", "This server is a standby; it is not the writer"))
     except SequencerHalted:  # an engine or read-model failure stopped writes (logged when it happened)
         return error_response(ApiError(503, "SERVICE_UNAVAILABLE", "The exchange is halted for maintenance"))
+    except ClientDisconnect:  # the client left before its body arrived: nothing was submitted, nobody to answer
+        log.debug("client disconnected during %s %s", request.method, request.url.path)
+        return Response(status_code=499)
     except Exception:  # a bug: answer in Backpack's shape and keep serving
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(ApiError(500, "SERVER_ERROR", "Internal server error"))
