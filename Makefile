@@ -16,6 +16,8 @@ CORE_SRC := $(shell find src/rucksack/exchange/core -name '*.py' -not -path '*/_
 ZK_NODE := build/zk/node
 DATA   ?= data
 DEVNET_PORT ?= 8899
+# make run's API and web port (export RUCKSACK_URL=http://127.0.0.1:<PORT> for the CLI when it is moved)
+PORT   ?= 8000
 
 .PHONY: setup run test test-pure test-native check native bench clean chromium postgresql nats-server cluster chaos
 
@@ -87,7 +89,7 @@ run: setup
 	@$(MAKE) --no-print-directory $(NATIVE_STAMP) || echo "make: no compiled core (see above): serving on pure Python"
 	@$(PY) -m rucksack devnet --port $(DEVNET_PORT) & devnet=$$!; \
 	trap 'kill $$devnet 2>/dev/null' EXIT INT TERM; \
-	$(PY) -m rucksack serve --data-dir $(DATA) --chain-rpc http://127.0.0.1:$(DEVNET_PORT) --native $(NATIVE)
+	$(PY) -m rucksack serve --data-dir $(DATA) --port $(PORT) --chain-rpc http://127.0.0.1:$(DEVNET_PORT) --native $(NATIVE)
 
 check: setup
 	$(PY) -m ruff check src tests tools

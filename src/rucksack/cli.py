@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from rucksack.endpoints import DEFAULT_EXCHANGE, EXCHANGE_HELP
+
 
 def _print(obj: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(obj, sort_keys=False) + "\n")
@@ -401,19 +403,19 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     sandbox = sub.add_parser("sandbox", help="sandbox helpers for bots and tests (server in sandbox mode)")
     ssub = sandbox.add_subparsers(dest="what", required=True)
     acc = ssub.add_parser("account", help="create a funded account; prints apiKey, apiSecret, accountId")
-    acc.add_argument("--url", default="http://127.0.0.1:8000")
+    acc.add_argument("--url", default=DEFAULT_EXCHANGE, help=EXCHANGE_HELP)
     acc.add_argument("--data-dir", help="where the server keeps its admin token (default: ./data, else make run's)")
     acc.add_argument("--fund", action="append", default=[], metavar="ASSET=QTY")
     acc.add_argument("--label", default="")
     acc.set_defaults(func=cmd_sandbox_account)
     price = ssub.add_parser("price", help="set the reference price the demo makers quote around")
-    price.add_argument("--url", default="http://127.0.0.1:8000")
+    price.add_argument("--url", default=DEFAULT_EXCHANGE, help=EXCHANGE_HELP)
     price.add_argument("--data-dir")
     price.add_argument("--symbol", required=True)
     price.add_argument("--price", required=True)
     price.set_defaults(func=cmd_sandbox_price)
     snap = ssub.add_parser("reserves-snapshot", help="publish a proof-of-reserves snapshot now")
-    snap.add_argument("--url", default="http://127.0.0.1:8000")
+    snap.add_argument("--url", default=DEFAULT_EXCHANGE, help=EXCHANGE_HELP)
     snap.add_argument("--data-dir")
     snap.set_defaults(func=cmd_sandbox_reserves)
 
@@ -429,7 +431,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         ("reserves-snapshot", "publish a proof-of-reserves snapshot now"),
     ):
         action = osub.add_parser(name, help=helptext)
-        action.add_argument("--url", default="http://127.0.0.1:8000")
+        action.add_argument("--url", default=DEFAULT_EXCHANGE, help=EXCHANGE_HELP)
         action.add_argument("--key-file", required=True, help="the operator's secret key (from `operator keygen`)")
         if name == "price":
             action.add_argument("--symbol", required=True)

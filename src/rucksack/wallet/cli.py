@@ -23,10 +23,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rucksack.wallet.rpc import DEFAULT_DEVNET
+from rucksack.endpoints import DEFAULT_DEVNET, DEVNET_HELP
 
 DEFAULT_KEYSTORE = "~/.rucksack/wallet.json"
-DEFAULT_EXCHANGE = "http://127.0.0.1:8000"  # where `make run` serves the API
 EXIT_ERROR = 2
 EXIT_REFUSED = 3
 
@@ -371,7 +370,7 @@ def add_parser(sub: Any) -> None:
         p.add_argument("--keystore", default=DEFAULT_KEYSTORE, help=f"keystore file (default {DEFAULT_KEYSTORE})")
         p.add_argument("--password-file", default=None, help="read the password from this file (scripts, tests)")
         if network:
-            p.add_argument("--devnet", default=DEFAULT_DEVNET, help="devnet base URL; chains at URL/<chain>")
+            p.add_argument("--devnet", default=DEFAULT_DEVNET, help=DEVNET_HELP)
             p.add_argument("--rpc", action="append", default=[], metavar="CHAIN=URL", help="a chain's own RPC URL")
 
     def new_keys(p: argparse.ArgumentParser) -> None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rucksack.wallet.cli import DEFAULT_EXCHANGE, _open, _print, _read_line, _reviewed_send, _say, run, signing_options
+from rucksack.endpoints import DEFAULT_EXCHANGE, EXCHANGE_HELP
+from rucksack.wallet.cli import _open, _print, _read_line, _reviewed_send, _say, run, signing_options
 
 
 def _exchange(args: argparse.Namespace, wallet: Any) -> Any:
@@ -123,9 +124,7 @@ def cmd_reserves(args: argparse.Namespace) -> int:
 
 def add_parser(wsub: Any, common: Any) -> None:
     def exchange(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--exchange", default=DEFAULT_EXCHANGE, metavar="URL", help=f"the exchange (default {DEFAULT_EXCHANGE})"
-        )
+        p.add_argument("--exchange", default=DEFAULT_EXCHANGE, metavar="URL", help=EXCHANGE_HELP)
 
     p = wsub.add_parser("exchange-key", help="the exchange API key (derived from the seed, or --import-file)")
     common(p)

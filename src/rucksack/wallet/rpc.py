@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rucksack.chains.registry import get_chain
-
-DEFAULT_DEVNET = "http://127.0.0.1:8899"
+from rucksack.endpoints import DEFAULT_DEVNET
 
 
 class RpcError(Exception):
