@@ -274,3 +274,45 @@ def test_position_limit_is_enforced(server: Server) -> None:
     assert "positionLimit" in refused.json()["message"]
     summary = signer.request("GET", "/api/v1/capital/collateral", "collateralQuery").json()
     assert F(summary["netExposureFutures"]) == 66 * mark  # the refused order changed nothing
+
+
+def test_a_resting_reduce_only_order_is_trimmed_with_order_modified(server: Server) -> None:
+    """The position shrinks under a resting reduce-only order: Backpack cuts the order to the
+    position and says so with ``orderModified`` (the open order and its history show the new
+    quantity); when the position is gone, the order expires."""
+    import websockets
+
+    quotes(server)
+    signer = Signed(server.url, sandbox_account(server, USDC="10000"))
+
+    def order(**params: Any) -> dict[str, Any]:
+        answer = signer.request("POST", "/api/v1/order", "orderExecute", {"symbol": "SOL_USDC_PERP", **params})
+        assert answer.status_code == 200, answer.text
+        body: dict[str, Any] = answer.json()
+        return body
+
+    order(side="Bid", orderType="Market", quantity="3")  # 3 SOL long
+    resting = order(side="Ask", orderType="Limit", quantity="3", price="160", reduceOnly=True)
+
+    async def scenario() -> list[dict[str, Any]]:
+        async with websockets.connect(server.url.replace("http://", "ws://") + "/ws") as ws:
+            headers = signer.headers("subscribe", {})
+            signature = [headers["X-API-Key"], headers["X-Signature"], headers["X-Timestamp"], headers["X-Window"]]
+            await ws.send(
+                json.dumps({"method": "SUBSCRIBE", "params": ["account.orderUpdate"], "signature": signature})
+            )
+            await asyncio.sleep(0.3)
+            await asyncio.to_thread(order, side="Ask", orderType="Market", quantity="1")  # 2 SOL left
+            seen: list[dict[str, Any]] = []
+            while not any(f["e"] == "orderModified" for f in seen):
+                seen.append(json.loads(await asyncio.wait_for(ws.recv(), 10))["data"])
+            return seen
+
+    [modified] = [f for f in asyncio.run(scenario()) if f["e"] == "orderModified"]
+    assert modified["i"] == resting["id"] and modified["q"] == "2.00" and modified["X"] == "New"
+    [open_order] = signer.request("GET", "/api/v1/orders", "orderQueryAll", {"symbol": "SOL_USDC_PERP"}).json()
+    assert open_order["id"] == resting["id"] and open_order["quantity"] == "2.00"
+    order(side="Ask", orderType="Market", quantity="2")  # flat: nothing left to reduce
+    history = signer.request("GET", "/wapi/v1/history/orders", "orderHistoryQueryAll", {"orderId": resting["id"]})
+    [row] = history.json()
+    assert (row["status"], row["quantity"], row["expiryReason"]) == ("Expired", "2.00", "ReduceOnlyNotReduced")

@@ -23,12 +23,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import msgspec
+
 from rucksack.exchange.core import queries
 from rucksack.exchange.core.book.order import Order
 from rucksack.exchange.core.commands import PlaceOrder
 from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.enums import SIDE_NAMES, STP_NAMES, TIF_NAMES
-from rucksack.exchange.core.events import Event, OrderAccepted, OrderClosed, TradeExecuted, TriggerAccepted
+from rucksack.exchange.core.events import (
+    Event,
+    OrderAccepted,
+    OrderClosed,
+    OrderModified,
+    TradeExecuted,
+    TriggerAccepted,
+)
 
 
 @dataclass(slots=True)
@@ -117,6 +126,13 @@ class OpenOrders:
                     if not ids:
                         del self.limit_ids[ev.account]
                 out.append((OrderStep(closed, ev.filled_lots, ev.filled_quote_atoms),))
+            elif isinstance(ev, OrderModified):  # a resting reduce-only order cut: its quantity is the new one
+                cut = orders.get(ev.order_id)
+                if cut is None:
+                    out.append((None,))
+                    continue
+                cut.placed = msgspec.structs.replace(cut.placed, lots=ev.lots)
+                out.append((OrderStep(cut, cut.filled_lots, cut.filled_quote),))
             elif isinstance(ev, TriggerAccepted):
                 entry = OpenOrder(ev.order_id, ev.order, pending=True)
                 orders[ev.order_id] = entry

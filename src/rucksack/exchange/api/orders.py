@@ -385,7 +385,8 @@ def history_order_json(wire: Wire, row: dict[str, Any]) -> dict[str, Any]:
         "createdAt": iso_ms(row["created_us"]),
         "executedQuantity": mw.qty(row["filled_lots"]),
         "executedQuoteQuantity": mw.quote_amount(row["filled_quote"]),
-        "expiryReason": row["expiry_reason"] or None,
+        # Backpack's OrderExpiryReason belongs to expired orders only (a cancel has none)
+        "expiryReason": (row["expiry_reason"] or None) if row["status"] == OrderStatus.EXPIRED else None,
         "orderType": row["order_type"],
         "postOnly": bool(row["post_only"]) if limit else None,
         "price": mw.price(row["price"]) if limit else None,

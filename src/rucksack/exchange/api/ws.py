@@ -56,6 +56,7 @@ from rucksack.exchange.core.events import (
     LiquidationStarted,
     OrderAccepted,
     OrderClosed,
+    OrderModified,
     PnlSettled,
     PositionTransferred,
     TradeExecuted,
@@ -173,6 +174,13 @@ class Hub:
                         self._order_event(closed, "orderExpired", ts_us, ev.status, reason=ev.reason)
                     elif ev.status == OrderStatus.TRIGGER_FAILED:
                         self._order_event(closed, "triggerFailed", ts_us, ev.status, reason=ev.reason)
+            elif isinstance(ev, OrderModified):  # a resting reduce-only order cut to its position
+                cut = step[0]
+                if cut is not None:
+                    placed = cut.order.placed
+                    touched.setdefault(placed.market, set()).add((placed.side, placed.price))
+                    status = OrderStatus.PARTIALLY_FILLED if cut.filled_lots else OrderStatus.NEW
+                    self._order_event(cut, "orderModified", ts_us, status)
             elif isinstance(ev, (Deposited, Withdrawn)):
                 self._balance(ev.account, ev.asset, ts_us)
             elif isinstance(ev, IndexPriceSet):

@@ -5,7 +5,8 @@ event with a :class:`~rucksack.exchange.core.enums.Reason` string and changes no
 
 Order lifecycle for one placement: ``OrderAccepted`` -> zero or more ``TradeExecuted`` ->
 ``OrderClosed`` (Filled, Expired) unless the remainder rests on the book; a resting order later
-ends with ``OrderClosed`` (Filled, Cancelled, Expired). ``lots``/``quote_atoms`` on
+ends with ``OrderClosed`` (Filled, Cancelled, Expired), and a resting reduce-only order whose
+position shrank under it may first be cut (``OrderModified``). ``lots``/``quote_atoms`` on
 ``OrderClosed`` are the totals executed.
 """
 
@@ -68,6 +69,16 @@ class OrderClosed(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=Fal
     reason: str
     filled_lots: int
     filled_quote_atoms: int
+
+
+class OrderModified(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """A resting reduce-only order cut to what its shrunken position leaves room for (Backpack's
+    ``orderModified``): ``lots`` is its new quantity (what it had filled plus what still rests)."""
+
+    order_id: int
+    account: int
+    market: str
+    lots: int
 
 
 class CancelRejected(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
@@ -334,6 +345,7 @@ Event = (
     | OrderRejected
     | TradeExecuted
     | OrderClosed
+    | OrderModified
     | CancelRejected
     | Deposited
     | DepositRejected

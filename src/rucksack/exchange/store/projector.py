@@ -47,6 +47,7 @@ from rucksack.exchange.core.events import (
     LiquidationStarted,
     OrderAccepted,
     OrderClosed,
+    OrderModified,
     PnlSettled,
     PositionTransferred,
     TradeExecuted,
@@ -60,6 +61,7 @@ from rucksack.exchange.core.perps.position import Position
 # the columns of ``orders`` that copy the placement: the leading fields of ``PlaceOrder`` up to
 # ``client_id``, in its order (the engine refuses to run if that order ever changes)
 PLACED_FIELDS: tuple[str, ...] = PlaceOrder.__struct_fields__[: PlaceOrder.__struct_fields__.index("client_id") + 1]
+LOTS_FIELD = PLACED_FIELDS.index("lots")  # the order's quantity, which a reduce-only cut changes
 ORDER_COLUMNS: tuple[str, ...] = (
     "id",
     *PLACED_FIELDS,
@@ -70,8 +72,9 @@ ORDER_COLUMNS: tuple[str, ...] = (
     "filled_quote",
     "updated_us",
 )
-# what an order's later events change (a trigger that fires keeps its id and its created_us)
-ORDER_MUTABLE = ("status", "expiry_reason", "filled_lots", "filled_quote", "updated_us")
+# what an order's later events change (a trigger that fires keeps its id and its created_us; a
+# resting reduce-only order cut to its position changes its quantity)
+ORDER_MUTABLE = ("lots", "status", "expiry_reason", "filled_lots", "filled_quote", "updated_us")
 OPEN_STATUSES = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatus.TRIGGER_PENDING)
 NO_CLIENT_ID = -1
 
@@ -341,6 +344,8 @@ class Projector:
                     self._project_perp_fill(ev)
             elif isinstance(ev, OrderClosed):
                 self._close(ev, ts_us)
+            elif isinstance(ev, OrderModified):
+                self._modify(ev, ts_us)
             elif isinstance(ev, Deposited):
                 rows["capital"].append(
                     (self._new_id("capital"), seq, ev.account, "deposit", ev.asset, ev.amount, ev.tx_id, ts_us)
@@ -386,6 +391,14 @@ class Projector:
         if status == OrderStatus.NEW and order.client_id >= 0:
             self.client_ids[order_id] = order.client_id
         self._orders[order_id] = row
+
+    def _modify(self, ev: OrderModified, ts_us: int) -> None:
+        row = self.open_orders.get(ev.order_id)
+        if row is not None:  # its quantity is the cut one from now on
+            placed = list(row.placed)
+            placed[LOTS_FIELD] = ev.lots
+            row.placed, row.updated_us = tuple(placed), ts_us
+            self._orders[row.id] = row
 
     def _close(self, ev: OrderClosed, ts_us: int) -> None:
         self.client_ids.pop(ev.order_id, None)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from rucksack.exchange.core.book.order import Order
 from rucksack.exchange.core.enums import ASK, BID, OrderStatus, Reason
-from rucksack.exchange.core.events import OrderClosed, TradeExecuted
+from rucksack.exchange.core.events import OrderClosed, OrderModified, TradeExecuted
 from rucksack.exchange.core.exchange_state import client_key
 from rucksack.exchange.core.ledger.balances import Account, Balance, apply_release
 from rucksack.exchange.core.market_state import MarketState
@@ -144,12 +144,35 @@ def order_account(s: ExchangeState, order: Order) -> Account:
 
 
 def trim_reduce_only(s: ExchangeState, m: MarketState, pos: Position) -> None:
-    """Resting reduce-only orders may not exceed the position: expire what would flip it."""
+    """Resting reduce-only orders may not exceed the position, as Backpack trims them: in the order
+    they were placed, each on the closing side keeps what the position still leaves room for, cut
+    to it when it would flip the position (``OrderModified``) and expired when no room is left; one
+    on the opening side (the position flipped under it) is expired."""
     room = abs(pos.lots)
     closing_side = ASK if pos.lots > 0 else BID
     for order_id in list(pos.reduce_only):
         order = s.orders[order_id]
-        if order.side != closing_side or order.lots > room:
+        if order.side != closing_side or room == 0:
             remove_resting(s, order, OrderStatus.EXPIRED, Reason.REDUCE_ONLY_NOT_REDUCED)
+        elif order.lots > room:
+            cut_resting(s, m, order, pos, order.lots - room)
+            room = 0
         else:
             room -= order.lots
+
+
+def cut_resting(s: ExchangeState, m: MarketState, order: Order, pos: Position, lots: int) -> None:
+    """Take ``lots`` off a resting perp order: its remaining and total quantity, its level, its
+    hold and its position's open orders all shrink by them; it keeps its place in the queue."""
+    order.lots -= lots
+    order.orig_lots -= lots
+    order.hold -= lots
+    level = order.level
+    assert level is not None
+    level.lots -= lots
+    if order.side == BID:
+        pos.open_buys -= lots
+    else:
+        pos.open_sells -= lots
+    owner = order_account(s, order).id_box
+    s.events.append(OrderModified(order.id_box, owner, m.symbol, order.orig_lots))

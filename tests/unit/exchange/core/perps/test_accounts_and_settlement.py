@@ -19,6 +19,7 @@ from rucksack.exchange.core.events import (
     AccountRejected,
     AccountUpdated,
     OrderClosed,
+    OrderModified,
     OrderRejected,
     PnlSettled,
     Transferred,
@@ -99,11 +100,23 @@ def test_reduce_only_orders_never_flip_and_are_never_margin_blocked() -> None:
     events = d(PlaceOrder(a, PERP, "Ask", "Limit", lots=5_000, price=16_000, reduce_only=True))
     order_id = events[0].order_id  # type: ignore[union-attr]
     assert d.engine.orders[order_id].lots == 3_000
-    # the position shrinks by another fill: the resting reduce-only order would flip it: expired
+    # the position shrinks by another fill: the resting reduce-only order would flip it: it is cut
+    # to the position, as Backpack trims it (orderModified), and keeps its place
     d(PlaceOrder(maker, PERP, "Bid", "Limit", lots=1_000, price=14_990))
     events = d(PlaceOrder(a, PERP, "Ask", "Market", lots=1_000))
+    assert [e for e in events if isinstance(e, OrderModified)] == [OrderModified(order_id, a, PERP, 2_000)]
+    order = d.engine.orders[order_id]
+    assert order.lots == order.hold == 2_000 and order.level is not None and order.level.lots == 2_000
+    pos = d.acct(a).positions[d.engine.market_by_symbol[PERP].index]
+    assert pos.open_sells == 2_000
+    # the position closes by another order: nothing is left to reduce: expired
+    d(PlaceOrder(maker, PERP, "Bid", "Limit", lots=2_000, price=14_990))
+    events = d(PlaceOrder(a, PERP, "Ask", "Market", lots=2_000))
     expired = [e for e in events if isinstance(e, OrderClosed) and e.order_id == order_id]
     assert expired and expired[0].reason == "ReduceOnlyNotReduced"
+    assert not any(isinstance(e, OrderModified) for e in events)
+    d(PlaceOrder(maker, PERP, "Ask", "Limit", lots=2_000, price=15_000))
+    d(PlaceOrder(a, PERP, "Bid", "Limit", lots=2_000, price=15_000))  # 20 SOL long again
     # even deep under water, a reduce-only close is accepted
     d.index("SOL", "120")
     d(PlaceOrder(maker, PERP, "Bid", "Limit", lots=2_000, price=12_000))
