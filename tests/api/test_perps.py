@@ -316,3 +316,15 @@ def test_a_resting_reduce_only_order_is_trimmed_with_order_modified(server: Serv
     history = signer.request("GET", "/wapi/v1/history/orders", "orderHistoryQueryAll", {"orderId": resting["id"]})
     [row] = history.json()
     assert (row["status"], row["quantity"], row["expiryReason"]) == ("Expired", "2.00", "ReduceOnlyNotReduced")
+
+
+def test_a_cancelled_order_has_no_expiry_reason(server: Server) -> None:
+    """Backpack's OrderExpiryReason has no "UserCancelled": a cancel leaves expiryReason null."""
+    signer = Signed(server.url, sandbox_account(server, USDC="1000"))
+    params = {"symbol": "SOL_USDC_PERP", "side": "Bid", "orderType": "Limit", "quantity": "1", "price": "140"}
+    placed = signer.request("POST", "/api/v1/order", "orderExecute", params).json()
+    cancel = {"symbol": "SOL_USDC_PERP", "orderId": placed["id"]}
+    assert signer.request("DELETE", "/api/v1/order", "orderCancel", cancel).status_code == 200
+    history = signer.request("GET", "/wapi/v1/history/orders", "orderHistoryQueryAll", {"orderId": placed["id"]})
+    [row] = history.json()
+    assert (row["status"], row["expiryReason"]) == ("Cancelled", None)
