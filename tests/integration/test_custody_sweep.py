@@ -69,6 +69,8 @@ def test_withdrawal_the_hot_wallet_cannot_pay_waits_then_is_refunded(world: Worl
     wait_for(lambda: world.balances() == before)
     row = next(w for w in CustodyDb(world.data_dir / DB_NAME).withdrawals() if w["id"] == wid)
     assert row["error"].startswith("the hot wallet cannot pay it: 0 token units, needs 1000000")
+    listed = next(w for w in world.get("/wapi/v1/capital/withdrawals", "withdrawalQueryAll") if w["id"] == wid)
+    assert listed["refundReason"] == row["error"]  # the history says why (Rucksack extension)
 
 
 class LazySweepWorld(World):
@@ -92,3 +94,32 @@ def test_withdrawal_right_after_a_deposit_waits_for_the_sweep_it_asks_for(lazy: 
     assert settled(lazy, wid)["status"] == "confirmed"
     assert lazy.svm_balance(to) == 2 * 10**9
     assert lazy.svm_balance(sol) == 0  # the sweep the waiting withdrawal asked for
+
+
+class GaslessWorld(World):
+    serve_args = ("--sweep-every", "1")
+
+
+@pytest.fixture(scope="module")
+def gasless(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    net = Devnet("127.0.0.1", 0, chains=["base"]).start()
+    w = GaslessWorld(net, tmp_path_factory.mktemp("gasless"))
+    yield w
+    w.server.stop()
+    net.stop()
+
+
+def test_the_sandbox_funds_gas_for_a_token_only_deposit_and_its_withdrawal(gasless: World) -> None:
+    """Only USDC arrives on Base: nobody gave the exchange ETH for gas. The sandbox's devnet faucet
+    keeps a small gas float in the hot wallet, so the deposit is swept and withdrawn back on chain
+    instead of being refunded for want of gas."""
+    base = gasless.address("Base")
+    gasless.evm_send(base, usdc=12_000_000)
+    wait_for(lambda: gasless.balances().get("USDC") == "13")  # + the 1 USDC sign-up grant
+    wait_for(lambda: gasless.evm_usdc(base) == 0)  # swept with gas the hot wallet sent it
+    to = Web3.to_checksum_address("0x" + "34" * 20)
+    wid = gasless.withdraw(address=to, blockchain="Base", quantity="12", symbol="USDC").json()["id"]
+    assert settled(gasless, wid)["status"] == "confirmed"
+    assert gasless.evm_usdc(to) == 12_000_000
+    hot = next(w for w in gasless.get("/wapi/v1/capital/withdrawals", "withdrawalQueryAll") if w["id"] == wid)
+    assert hot["refundReason"] is None and hot["transactionHash"]

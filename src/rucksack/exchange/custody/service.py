@@ -28,6 +28,7 @@ from rucksack.exchange.custody.keys import CustodyKeys
 from rucksack.exchange.custody.limits import WithdrawalLimits
 from rucksack.exchange.custody.reserves import OnchainHolding, onchain_holdings
 from rucksack.exchange.custody.rpc import JsonRpc
+from rucksack.exchange.custody.sandbox_gas import SandboxGas
 from rucksack.exchange.custody.seed import load_or_create
 from rucksack.exchange.custody.sweeps import Sweeper
 from rucksack.exchange.custody.watchers import Ledger, Watcher, make_watcher
@@ -92,6 +93,8 @@ class Custody:
             for k, rpc in self.rpcs.items()
         ]
         self.sweeper = Sweeper(self.keys, self.db, self.rpcs)
+        # sandbox only: the devnet faucet keeps the hot wallets in gas (nobody else would)
+        self.gas = SandboxGas(self.keys, self.rpcs, urls or {}) if exchange.sandbox else None
         self.sweep_every = sweep_every  # passes between sweeps; 0: never
         self._passes = 0
         # a withdrawal the hot wallet cannot pay waits up to three sweeps (none when sweeps are off)
@@ -133,7 +136,11 @@ class Custody:
                 if w.chain.key not in self._down:  # once until it answers again
                     log.warning("%s watcher: node unreachable (%s); retrying", w.chain.key, exc)
                 self._down.add(w.chain.key)
+        if self.gas is not None:
+            await self.gas.keep_up()
         await self.broadcaster.process_once()
+        if self.gas is not None and self.broadcaster.short:  # a withdrawal waits for the hot wallet
+            await self.gas.keep_up(now=True)
         self._passes += 1
         if self.sweep_every and (self._passes % self.sweep_every == 0 or self.broadcaster.short):
             self.broadcaster.short = False  # a waiting withdrawal asks for a sweep now

@@ -313,6 +313,8 @@ def _chain_withdrawal(service: ExchangeService, w: dict[str, Any]) -> dict[str, 
         "bankIdentifier": None,
         "accountIdentifier": None,
         "triggerAt": None,
+        # Rucksack extension: why the exchange gave the funds back (null unless refunded)
+        "refundReason": w["error"] if w["status"] == "refunded" else None,
     }
 
 
