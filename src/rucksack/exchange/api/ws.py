@@ -128,6 +128,18 @@ class Hub:
         self.liquidating: set[int] = queries.liquidating_accounts(service.engine)
         self.open_interest: dict[str, tuple[int, int]] = {}  # symbol -> (lots sent, time sent)
         service.listeners.append(self.on_events)
+        service.on_resync.append(self.resync)
+
+    def resync(self) -> None:
+        """The engine was replaced by a new writer's state (an independent gateway after a
+        failover): events between were never seen here, so every connection is closed (1012,
+        service restart) for its client to subscribe again, and the sent-state caches start over."""
+        for conn in self.connections:
+            conn.close("the exchange state was resynchronised; subscribe again", 1012)
+        self.best.clear()
+        self.sent_lots.clear()
+        self.open_interest.clear()
+        self.liquidating = queries.liquidating_accounts(self.service.engine)
 
     # ------------------------------------------------------------------ fan-out
 

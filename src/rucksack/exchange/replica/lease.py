@@ -41,11 +41,19 @@ MARGIN = 0.3
 
 
 class Lease:
-    def __init__(self, link: NatsLink, writer_id: str, address: str, ttl: float = DEFAULT_TTL) -> None:
+    def __init__(
+        self,
+        link: NatsLink,
+        writer_id: str,
+        address: str,
+        ttl: float = DEFAULT_TTL,
+        published: dict[str, str] | None = None,
+    ) -> None:
         self.link = link
         self.writer_id = writer_id
         self.ttl = ttl
-        self.value = json.dumps({"writer": writer_id, "address": address, "pid": os.getpid()}).encode()
+        value = {"writer": writer_id, "address": address, "pid": os.getpid(), **(published or {})}
+        self.value = json.dumps(value).encode()
         self.revision = 0
         self.valid_until = 0.0  # time.monotonic() bound; 0: not held
         self.lost: str | None = None
@@ -110,13 +118,21 @@ class Lease:
         kv = await self._bucket()
         while True:
             await asyncio.sleep(self.ttl / 5)
+            if self.lost == "released":  # a clean shutdown gave it up
+                return None
             if time.monotonic() >= self.valid_until:
                 return self._lose("the lease lapsed before it could be renewed", on_lost)
             started = time.monotonic()
             try:
-                self.revision = await kv.update(LEASE_KEY, self.value, last=self.revision)
+                revision = await kv.update(LEASE_KEY, self.value, last=self.revision)
+                if self.lost == "released":  # released while this renewal was on its way
+                    await kv.delete(LEASE_KEY, last=revision)
+                    return None
+                self.revision = revision
                 self.valid_until = started + self.ttl - MARGIN
             except KeyWrongLastSequenceError:
+                if self.lost == "released":
+                    return None
                 return self._lose("another writer holds the lease", on_lost)
             except Exception as exc:  # a node restarting: retry until the lease would lapse
                 log.warning("lease renewal failed (%s); retrying", exc)
