@@ -215,6 +215,9 @@ def serve(
         node = connect_replicated(
             service, journal, standby=standby, address=address, start_after=start_after, published=published
         )
+        # a clean stop (SIGTERM: uvicorn re-raises it once it has stopped, so no ``finally`` here
+        # runs after it) gives the lease up as soon as the journal is closed: a standby takes over at once
+        service.after_close.append(node.close)
     service.operator_key = operator
     service.feed = make_feed(service, feed, seed, start=sandbox)
     background: list[Callable[[], Awaitable[None]]] = []

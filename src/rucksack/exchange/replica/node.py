@@ -93,6 +93,7 @@ class ReplicatedNode:
         self._sub: Any = None
         self._idle_fetches = 0
         self.exit_hooks: list[Callable[[], None]] = []  # run before an abrupt exit (fenced): cleanup
+        self.closed = False
 
     def run_exit_hooks(self) -> None:
         for hook in self.exit_hooks:
@@ -243,7 +244,11 @@ class ReplicatedNode:
                 self._on_fenced(why)
 
     def close(self) -> None:
-        """At a clean shutdown, after the exchange closed: give the lease up, disconnect."""
+        """At a clean shutdown, after the exchange closed (every group appended): give the lease
+        up, so a standby takes over at once instead of after the TTL, and disconnect. Idempotent."""
+        if self.closed:
+            return
+        self.closed = True
         with contextlib.suppress(Exception):  # the cluster is gone: the lease lapses by itself
             self.link.call(self.lease.release(), 5.0)
         self.link.close()
