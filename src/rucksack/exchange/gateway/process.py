@@ -7,7 +7,8 @@ accepts first, and a connection stays with the gateway that accepted it. A gatew
 only its accepted connections with it; connections still queued on the socket are accepted by the
 others and by its replacement. (Chosen over ``SO_REUSEPORT``, where each gateway binds its own
 socket: there a dying gateway's queued connections are reset, and a foreign server of the same
-user could silently share the port.)
+user could silently share the port. Independent gateways, ``rucksack gateway``, have no common
+parent to inherit a socket from, so they do use ``SO_REUSEPORT``: ``gateway.discovery``.)
 
 What a gateway does itself: HTTP and WebSocket parsing, signature and window checks, validation,
 reads (replica engine, read models opened read-only), WebSocket streams, and forwarding commands

@@ -16,6 +16,12 @@ A writer considers itself valid until ``ttl - margin`` after the start of its la
 renewal; past that, or when a renewal is refused (someone else's key, or none), it is deposed:
 ``on_lost`` is called once and the writer must stop appending (the stream's expected-last-sequence
 check fences it in any case; this makes it stop promptly instead of at its next append).
+
+The value (JSON) names the holder: ``writer`` (its id), ``address``, ``pid``, and what the server
+publishes (``serve --link``): ``link`` and ``api``, the loopback addresses where independent
+gateways link to it (``gateway.discovery``), and ``data_dir``. At a clean stop the writer gives
+the lease up (``release``: a compare-and-set delete) so a standby takes it at once; its renewal
+loop then ends without calling ``on_lost``.
 """
 
 from __future__ import annotations
