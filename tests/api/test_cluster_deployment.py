@@ -185,7 +185,8 @@ def test_after_sigkill_the_same_port_has_every_acknowledged_order_and_trades_on(
             time.sleep(0.05)
     takeover = time.monotonic() - killed
     assert takeover < 10  # ~1.5 s (the lease's TTL) here; room for a loaded CI machine
-    assert statuses <= {"maintenance"} and maker.fetch_status()["status"] == "ok"
+    # paused gateways say "maintenance"; the other gateway may already be linked again ("ok")
+    assert "maintenance" in statuses and maker.fetch_status()["status"] == "ok"
     assert all(g.poll() is None for g in cluster.gateways)  # the same gateways, relinked
     # every acknowledged order, with the status the client was told, in the history (PostgreSQL)
     history = {o["id"]: o["status"] for o in maker.fetch_orders(BTC, limit=100)}

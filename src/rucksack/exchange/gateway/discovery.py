@@ -58,7 +58,7 @@ from rucksack.exchange.store import open_read_models
 
 log = logging.getLogger("rucksack.gateway.discovery")
 POLL_S = 0.05  # how often the lease is read: bounds how late a moved lease is noticed
-HANDSHAKE_S = 5.0  # a writer that accepts but never sends its state (stopped): try again
+HANDSHAKE_S = 30.0  # at most this long for a state transfer from a writer that still holds the lease
 
 
 class WriterWatch:
@@ -103,9 +103,22 @@ class WriterWatch:
             reader, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port), limit=1 << 18), 1.0)
         except (OSError, TimeoutError):
             return None  # the lease still names a writer that died: it lapses within its TTL
+        transfer = asyncio.ensure_future(handshake(reader, writer))
+        waited = 0.0
+        while not transfer.done():  # a stalled writer accepts but never answers: give up once it lost the lease
+            await asyncio.wait({transfer}, timeout=0.25)
+            waited += 0.25
+            if transfer.done():
+                break
+            now = await self.holder()
+            if waited > HANDSHAKE_S or now is None or now.get("writer") != holder.get("writer"):
+                transfer.cancel()
+                writer.close()
+                log.warning("writer %s did not send its state; trying again", holder.get("writer"))
+                return None
         try:
-            welcome, link = await asyncio.wait_for(handshake(reader, writer), HANDSHAKE_S)
-        except (OSError, TimeoutError, ConnectionError, msgspec.DecodeError) as exc:
+            welcome, link = transfer.result()
+        except (OSError, ConnectionError, msgspec.DecodeError) as exc:
             writer.close()
             log.warning("writer %s did not send its state (%s); trying again", holder.get("writer"), exc)
             return None

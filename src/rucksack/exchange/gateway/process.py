@@ -74,16 +74,18 @@ class Upstream:
     def __init__(self, uds: str | None = None) -> None:
         self.base = "http://sequencer"
         self.client: httpx.AsyncClient | None = None
-        self._closing: asyncio.Future[None] | None = None
+        self._tcp: httpx.AsyncClient | None = None  # made once: a client is not tied to one host
         if uds is not None:
             self.client = httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(uds=uds), timeout=120)
 
     def point(self, base: str | None) -> None:
-        old, self.client = self.client, None
-        if old is not None:
-            self._closing = asyncio.ensure_future(old.aclose())  # requests still on it finish or fail
-        if base is not None:
-            self.base, self.client = base, httpx.AsyncClient(timeout=120)
+        """Send the proxied routes to ``base`` (plain HTTP on loopback) from now on; None: nowhere."""
+        if base is None:
+            self.client = None
+            return
+        if self._tcp is None:
+            self._tcp = httpx.AsyncClient(timeout=120)
+        self.base, self.client = base, self._tcp
 
 
 def with_proxy(app: ASGIApp, service: GatewayService, upstream: Upstream) -> ASGIApp:
