@@ -22,6 +22,9 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 from rucksack.exchange.config import default_config_text, load_spec_text
 from rucksack.exchange.core.state import state_hash
@@ -240,23 +243,32 @@ def test_independent_gateways_move_to_the_new_writer_and_a_clean_stop_hands_over
         wait_caught_up(standby)
         acked += [client.request("POST", "/api/v1/order", "orderExecute", ORDER).json()["id"] for _ in range(5)]
 
-        killed = time.monotonic()
-        primary.kill()
-        primary.wait()
-        seen = set()
-        r = client.request("POST", "/api/v1/order", "orderExecute", ORDER)
-        while r.status_code == 503:  # TRADING_PAUSED until the gateways are linked to the new writer
-            assert r.json()["code"] == "TRADING_PAUSED" and time.monotonic() - killed < 10, r.text
-            seen.add(status_of(url))
-            orders = client.request("GET", "/api/v1/orders", "orderQueryAll", ORDER)
-            assert orders.status_code == 200  # reads keep working from the gateways' replicas
-            time.sleep(0.02)
+        # a WebSocket client on one of the two gateways, across the failover
+        with connect(url.replace("http://", "ws://") + "/ws") as stream:
+            stream.send(json.dumps({"method": "SUBSCRIBE", "params": ["depth.SOL_USDC"]}))
+            killed = time.monotonic()
+            primary.kill()
+            primary.wait()
+            seen = set()
             r = client.request("POST", "/api/v1/order", "orderExecute", ORDER)
-        assert r.status_code == 200, r.text
-        assert "Maintenance" in seen and status_of(url) == "Ok"
-        acked.append(r.json()["id"])
-        assert set(acked) <= open_order_ids(client, len(acked))
-        assert all(g.poll() is None for g in gateways)  # the same gateway processes, relinked
+            while r.status_code == 503:  # TRADING_PAUSED until the gateways are linked to the new writer
+                assert r.json()["code"] == "TRADING_PAUSED" and time.monotonic() - killed < 10, r.text
+                seen.add(status_of(url))
+                orders = client.request("GET", "/api/v1/orders", "orderQueryAll", ORDER)
+                assert orders.status_code == 200  # reads keep working from the gateways' replicas
+                time.sleep(0.02)
+                r = client.request("POST", "/api/v1/order", "orderExecute", ORDER)
+            assert r.status_code == 200, r.text
+            assert "Maintenance" in seen and status_of(url) == "Ok"
+            acked.append(r.json()["id"])
+            assert set(acked) <= open_order_ids(client, len(acked))
+            assert all(g.poll() is None for g in gateways)  # the same gateway processes, relinked
+            replaced = ["replica replaced" in (tmp_path / f"g{i}.log").read_text() for i in range(2)]
+            if all(replaced):  # a replica replaced missed events: its WebSocket clients must subscribe again
+                with pytest.raises(ConnectionClosed) as closed:
+                    while True:
+                        stream.recv(timeout=5)
+                assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012
 
         third, _ = start(tmp_path / "c", nats_url, *SEQUENCER, "--standby")
         procs.append(third)

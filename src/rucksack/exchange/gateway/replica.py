@@ -155,6 +155,7 @@ class GatewayService(ExchangeService):
     def attach(self, welcome: Welcome, link: Link) -> None:
         """Serve from a (new) writer: resync the replica from its state transfer, then follow it."""
         if welcome.seq != self.engine.last_seq:
+            log.warning("replica replaced: at seq %d, the writer's state at %d", self.engine.last_seq, welcome.seq)
             self.engine = restore(self.spec, decode_snapshot(welcome.snapshot))
             self.orders = OpenOrders(self.engine)
             for hook in self.on_resync:
