@@ -55,12 +55,15 @@ nats-server:
 	  echo "make: installing nats-server with apt-get"; \
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null; }
 
-# a 3-node JetStream cluster on 127.0.0.1:14222-14224 (routes 14322-14324) until Ctrl-C; then
-#   rucksack serve --journal nats://127.0.0.1:14222,127.0.0.1:14223,127.0.0.1:14224 [--standby]
+# a 3-node JetStream cluster on 127.0.0.1:14222-14224 (routes 14322-14324) until Ctrl-C; then, with
+# J=nats://127.0.0.1:14222,127.0.0.1:14223,127.0.0.1:14224 (docs/deploy.md, "Try it"):
+#   rucksack serve --journal $J --data-dir a --gateways 0 --link 127.0.0.1:0 [--standby]
+#   rucksack gateway --journal $J --port 8000    (two or more: they share the port)
 cluster: setup
 	$(PY) -m rucksack cluster --dir build/cluster --base-port 14222
 
-# the failover proof (docs/deploy.md): SIGKILLed primaries, a killed NATS node, a paused primary
+# the failover proof (docs/deploy.md): SIGKILLed primaries, a killed NATS node, a paused primary,
+# with 2 independent gateways on one port in front of them
 chaos: setup
 	$(PY) -m rucksack chaos failover --trials 20
 

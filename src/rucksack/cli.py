@@ -128,6 +128,16 @@ def cmd_chaos(args: argparse.Namespace) -> int:
     return 0 if summary["ok"] else 1
 
 
+def cmd_gateway(args: argparse.Namespace) -> int:
+    from rucksack.exchange.native import use_compiled
+
+    native = args.native or os.environ.get("RUCKSACK_NATIVE") or None
+    sys.stderr.write(f"rucksack: {use_compiled(Path(native) if native else None)}\n")
+    from rucksack.exchange.gateway.discovery import main
+
+    return main(args)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from rucksack.exchange.native import use_compiled
 
@@ -160,6 +170,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             journal=args.journal,
             standby=args.standby,
             gateways=(os.cpu_count() or 1) if args.gateways is None else args.gateways,
+            link=args.link,
         )
     except DataDirLocked as exc:  # a second writer: refused at once, naming the holder
         sys.stderr.write(f"rucksack serve: {exc}\n")
@@ -299,7 +310,7 @@ def cmd_operator(args: argparse.Namespace) -> int:
 
 # the commands defined here; running one of them builds a parser without the others' modules, so
 # ``rucksack serve`` never imports the wallet's stack (whose py_ecc raises the recursion limit)
-OWN_COMMANDS = ("serve", "sandbox", "operator", "replay", "bench")
+OWN_COMMANDS = ("serve", "gateway", "sandbox", "operator", "replay", "bench")
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -386,6 +397,29 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     serve.add_argument(
         "--standby", action="store_true", help="with --journal: follow the writer, take over when its lease lapses"
     )
+    serve.add_argument(
+        "--link",
+        default=None,
+        metavar="HOST:PORT",
+        help="with --journal: serve the gateway link here (port 0: any free one) and publish it in the writer "
+        "lease, for independent gateways (`rucksack gateway`); with --gateways 0, no gateways of its own",
+    )
+    gate = sub.add_parser(
+        "gateway", help="an independent gateway: the public API in front of whichever server holds the writer lease"
+    )
+    gate.add_argument("--journal", required=True, metavar="nats://HOST:PORT[,...]", help="the venue's JetStream")
+    gate.add_argument("--host", default="127.0.0.1")
+    gate.add_argument("--port", type=int, default=8000, help="shared with the other gateways (SO_REUSEPORT)")
+    gate.add_argument(
+        "--store",
+        default=None,
+        metavar="URL",
+        help="the read store the writer projects into (as serve's --store; "
+        "default: the writer's SQLite, same host only)",
+    )
+    gate.add_argument("--production", dest="sandbox", action="store_false", help="as serve's --production")
+    gate.add_argument("--native", default=None, metavar="DIR", help="as serve's --native")
+    gate.set_defaults(func=cmd_gateway)
     clu = sub.add_parser("cluster", help="run a 3-node NATS JetStream cluster on loopback (foreground)")
     clu.add_argument("--dir", default="build/cluster", help="configs, logs and JetStream data of the nodes")
     clu.add_argument("--base-port", type=int, default=14222, help="client ports N..N+2, routes +100, monitor +200")

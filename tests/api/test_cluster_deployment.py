@@ -2,12 +2,14 @@
 
 One deployment for the module: the 3-node JetStream cluster (the session's, streams dropped
 first), one PostgreSQL database for the read models, a primary ``rucksack serve --journal nats://…
---store postgresql://… --gateways 2`` and a hot standby ``--standby`` with the same journal and
-the same store, each with its own data dir and port. ccxt, bpx-py and backpack-exchange-sdk trade
-on the primary; the standby's warm gateways show the same orders and refuse writes; the primary is
-killed with SIGKILL; ccxt on the standby's port then finds every acknowledged order and fill (the
-history is PostgreSQL's, written by the dead primary and continued by the new writer) and keeps
-trading there.
+--store postgresql://… --gateways 0 --link 127.0.0.1:0`` and a hot standby (``--standby``, the same
+journal, store and flags, its own data dir), and in front of them two independent gateways
+(``rucksack gateway --journal nats://… --store postgresql://…``) sharing one port. The clients
+only ever talk to that port. ccxt, bpx-py and backpack-exchange-sdk trade there; the primary is
+killed with SIGKILL; ccxt, on the same port, sees ``Maintenance`` and ``ExchangeNotAvailable``
+(503 ``TRADING_PAUSED``) while the gateways find the new writer, then finds every acknowledged
+order and fill (the history is PostgreSQL's, written by the dead primary and continued by the new
+writer) and keeps trading; bpx-py and the SDK carry on too.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import ccxt
@@ -24,9 +27,9 @@ import pytest
 from backpack_exchange_sdk.authenticated import AuthenticationClient
 from backpack_exchange_sdk.public import PublicClient
 
-from tests.api.conftest import Creds, Server, sandbox_account
+from tests.api.conftest import Creds, Server, free_port, sandbox_account
 from tests.api.test_bpx_and_sdk import BPX_PYTHON, ROOT
-from tests.integration.test_replicated_serve import log_of, start, wait_caught_up, wait_serving
+from tests.integration.test_replicated_serve import SEQUENCER, log_of, start, start_gateway, wait_caught_up
 
 pytestmark = pytest.mark.slow
 BTC = "BTC/USDC"  # ccxt's market here; bpx-py and the SDK trade SOL_USDC beside it
@@ -36,11 +39,12 @@ BTC = "BTC/USDC"  # ccxt's market here; bpx-py and the SDK trade SOL_USDC beside
 class Deployment:
     primary: subprocess.Popen[bytes]
     standby: subprocess.Popen[bytes]
-    writer_url: str
-    standby_url: str
-    writer: Server  # for sandbox accounts (the admin token is in its data dir)
+    gateways: list[subprocess.Popen[bytes]]
+    url: str  # the gateways' one port: the only address clients use
+    writer: Server  # for sandbox accounts (the admin token is in the primary's data dir)
     maker: Creds
     taker: Creds
+    logs: Path
     acked: dict[str, str] = field(default_factory=dict)  # order id -> status the client was told
     fills: set[tuple[str, str]] = field(default_factory=set)  # (order id, trade id) the taker saw
 
@@ -52,22 +56,43 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, nats_cluster: Any, pg_dsn:
     drop_venue_streams(nats_cluster.url)  # a fresh venue on the session's cluster
     url = str(nats_cluster.url)
     base = tmp_path_factory.mktemp("cluster")
-    primary, writer_url = start(base / "a", url, "--store", pg_dsn, "--gateways", "2")
-    standby = None
+    port = free_port()
+    gateway_url = f"http://127.0.0.1:{port}"
+    procs: list[subprocess.Popen[bytes]] = []
     try:
-        wait_serving(primary, writer_url)
-        writer = Server(writer_url, base / "a", primary)
+        primary, _ = start(base / "a", url, "--store", pg_dsn, *SEQUENCER)
+        procs.append(primary)
+        wait_caught_up(primary)
+        gateways = [start_gateway(base / f"g{i}.log", url, port, "--store", pg_dsn) for i in range(2)]
+        procs += gateways
+        wait_ok(gateway_url, procs, base)
+        writer = Server(gateway_url, base / "a", primary)
         maker = sandbox_account(writer, USDC="100000", BTC="10")
         taker = sandbox_account(writer, USDC="100000")
-        standby, standby_url = start(base / "b", url, "--store", pg_dsn, "--standby", "--gateways", "2")
+        standby, _ = start(base / "b", url, "--store", pg_dsn, "--standby", *SEQUENCER)
+        procs.append(standby)
         wait_caught_up(standby)
-        wait_serving(standby, standby_url)
-        yield Deployment(primary, standby, writer_url, standby_url, writer, maker, taker)
+        yield Deployment(primary, standby, gateways, gateway_url, writer, maker, taker, base)
     finally:
-        for proc in (primary, standby):
-            if proc is not None and proc.poll() is None:
+        for proc in procs:
+            if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+def wait_ok(url: str, procs: list[subprocess.Popen[bytes]], logs: Path, timeout: float = 60.0) -> None:
+    """Until the gateways' port says ``Ok`` (linked to a writer)."""
+    public = ccxt.backpack({"urls": {"api": {"public": url, "private": url}}})
+    deadline = time.monotonic() + timeout
+    while True:
+        assert all(p.poll() is None for p in procs), (logs / "g0.log").read_text()[-2000:]
+        try:
+            if public.fetch_status()["status"] == "ok":
+                return
+        except ccxt.NetworkError:
+            pass
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
 
 
 def ccxt_client(url: str, creds: Creds | None = None) -> ccxt.backpack:
@@ -79,8 +104,8 @@ def ccxt_client(url: str, creds: Creds | None = None) -> ccxt.backpack:
     return ex
 
 
-def test_ccxt_trades_on_the_writer(cluster: Deployment) -> None:
-    maker, taker = ccxt_client(cluster.writer_url, cluster.maker), ccxt_client(cluster.writer_url, cluster.taker)
+def test_ccxt_trades_through_the_gateways(cluster: Deployment) -> None:
+    maker, taker = ccxt_client(cluster.url, cluster.maker), ccxt_client(cluster.url, cluster.taker)
     assert BTC in maker.markets
     assert maker.fetch_balance()["USDC"]["free"] == 100000
     rest = maker.create_order(BTC, "limit", "buy", 0.01, 60000, {"clientOrderId": 7})
@@ -104,13 +129,27 @@ def test_ccxt_trades_on_the_writer(cluster: Deployment) -> None:
     assert history[rest["id"]] == "canceled" and history[resting["id"]] == "open"
 
 
-def test_bpx_py_and_the_sdk_on_the_writer(cluster: Deployment) -> None:
-    url = cluster.writer_url
-    lp = sandbox_account(cluster.writer, USDC="10000", SOL="100")  # liquidity bpx_flow.py trades against
+def test_bpx_py_and_the_sdk_through_the_gateways(cluster: Deployment) -> None:
+    url = cluster.url
+    creds = bpx_flow(cluster.writer)
+    sdk = AuthenticationClient(*keys(creds), base_url=url + "/")
+    assert PublicClient(base_url=url + "/").get_depth("SOL_USDC")["asks"][0] == ["100.50", "20.00"]
+    placed = sdk.execute_order("Limit", "Ask", "SOL_USDC", price="111", quantity="1", clientId=9)
+    assert placed["status"] == "New"
+    assert [o["id"] for o in sdk.get_open_orders(symbol="SOL_USDC")] == [placed["id"]]
+    assert sdk.cancel_open_order("SOL_USDC", orderId=placed["id"])["status"] == "Cancelled"
+    assert sdk.get_order_history(symbol="SOL_USDC")[0]["id"] == placed["id"]
+
+
+def bpx_flow(server: Server) -> Creds:
+    """bpx-py's whole flow (tests/api/clients/bpx_flow.py) on ``server.url`` against fresh
+    liquidity, with a fresh account (returned), sandbox accounts made with ``server``'s admin token."""
+    url = server.url
+    lp = sandbox_account(server, USDC="10000", SOL="100")  # liquidity bpx_flow.py trades against
     liquidity = AuthenticationClient(*keys(lp), base_url=url + "/")
     liquidity.execute_order("Limit", "Ask", "SOL_USDC", price="100.5", quantity="20")
     liquidity.execute_order("Limit", "Bid", "SOL_USDC", price="99.5", quantity="20")
-    creds = sandbox_account(cluster.writer, USDC="5000", SOL="20")
+    creds = sandbox_account(server, USDC="5000", SOL="20")
     out = subprocess.run(
         [str(BPX_PYTHON), str(ROOT / "tests/api/clients/bpx_flow.py"), url, creds.api_key, creds.secret],
         capture_output=True,
@@ -122,45 +161,33 @@ def test_bpx_py_and_the_sdk_on_the_writer(cluster: Deployment) -> None:
     assert r["placed"]["status"] == "New" and r["cancelled"]["status"] == "Cancelled"
     assert r["market"]["status"] == "Filled" and r["fills"][0]["price"] == "99.50"
     assert {h["status"] for h in r["history"]} == {"Cancelled", "Filled"}
-    sdk = AuthenticationClient(*keys(creds), base_url=url + "/")
-    assert PublicClient(base_url=url + "/").get_depth("SOL_USDC")["asks"][0] == ["100.50", "20.00"]
-    placed = sdk.execute_order("Limit", "Ask", "SOL_USDC", price="111", quantity="1", clientId=9)
-    assert placed["status"] == "New"
-    assert [o["id"] for o in sdk.get_open_orders(symbol="SOL_USDC")] == [placed["id"]]
-    assert sdk.cancel_open_order("SOL_USDC", orderId=placed["id"])["status"] == "Cancelled"
-    assert sdk.get_order_history(symbol="SOL_USDC")[0]["id"] == placed["id"]
+    return creds
 
 
 def keys(creds: Creds) -> tuple[str, str]:
     return creds.api_key, creds.secret
 
 
-def test_the_standby_serves_the_same_orders_and_refuses_writes(cluster: Deployment) -> None:
-    maker = ccxt_client(cluster.standby_url, cluster.maker)
-    resting = {i for i, status in cluster.acked.items() if status == "open"}
-    deadline = time.monotonic() + 5  # the standby's gateways follow a few milliseconds behind
-    while {o["id"] for o in maker.fetch_open_orders(BTC)} != resting:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    with pytest.raises(ccxt.ExchangeNotAvailable):
-        maker.create_order(BTC, "limit", "buy", 0.01, 60000)
-
-
-def test_after_sigkill_the_standby_has_every_acknowledged_order_and_trades_on(cluster: Deployment) -> None:
+def test_after_sigkill_the_same_port_has_every_acknowledged_order_and_trades_on(cluster: Deployment) -> None:
+    maker = ccxt_client(cluster.url, cluster.maker)
+    taker = ccxt_client(cluster.url, cluster.taker)
     killed = time.monotonic()
     cluster.primary.kill()
     cluster.primary.wait()
-    maker = ccxt_client(cluster.standby_url, cluster.maker)
-    taker = ccxt_client(cluster.standby_url, cluster.taker)
-    while True:  # a client moves to the standby's port and retries while it answers 503 TRADING_PAUSED
+    statuses = set()
+    while True:  # the same port: 503 TRADING_PAUSED (retryable) until the gateways link to the new writer
         try:
             ask = maker.create_order(BTC, "limit", "sell", 0.02, 65000, {"clientOrderId": 99})
             break
         except ccxt.ExchangeNotAvailable:
             assert time.monotonic() - killed < 10, log_of(cluster.standby)[-2000:]
+            statuses.add(maker.fetch_status()["status"])  # reads keep working meanwhile
             time.sleep(0.05)
     takeover = time.monotonic() - killed
     assert takeover < 10  # ~1.5 s (the lease's TTL) here; room for a loaded CI machine
+    # paused gateways say "maintenance"; the other gateway may already be linked again ("ok")
+    assert "maintenance" in statuses and maker.fetch_status()["status"] == "ok"
+    assert all(g.poll() is None for g in cluster.gateways)  # the same gateways, relinked
     # every acknowledged order, with the status the client was told, in the history (PostgreSQL)
     history = {o["id"]: o["status"] for o in maker.fetch_orders(BTC, limit=100)}
     history.update({o["id"]: o["status"] for o in taker.fetch_orders(BTC, limit=100)})
@@ -174,3 +201,16 @@ def test_after_sigkill_the_standby_has_every_acknowledged_order_and_trades_on(cl
     resting = [i for i, status in cluster.acked.items() if status == "open"]
     assert [o["id"] for o in maker.fetch_open_orders(BTC)] == resting
     assert taker.fetch_balance()["BTC"]["total"] == pytest.approx(0.05 * (1 - 0.001))  # 10 bp taker fee
+
+
+def test_bpx_py_and_the_sdk_carry_on_after_the_failover(cluster: Deployment) -> None:
+    """After the SIGKILL (the test above), on the same port: the SDK places and cancels an order,
+    and bpx-py runs its whole flow against the new writer."""
+    creds = cluster.maker
+    sdk = AuthenticationClient(*keys(creds), base_url=cluster.url + "/")
+    placed = sdk.execute_order("Limit", "Bid", "BTC_USDC", price="50000", quantity="0.01", clientId=11)
+    assert placed["status"] == "New"
+    assert placed["id"] in {o["id"] for o in sdk.get_open_orders(symbol="BTC_USDC")}
+    assert sdk.cancel_open_order("BTC_USDC", orderId=placed["id"])["status"] == "Cancelled"
+    # sandbox accounts now with the new writer's admin token (each server's own, in its data dir)
+    bpx_flow(Server(cluster.url, cluster.logs / "b", cluster.standby))

@@ -9,7 +9,14 @@ serves the API only on a private Unix socket (the routes gateways proxy); it bin
 and starts N gateway processes (``exchange.gateway``) that inherit that socket and serve it
 together, links them over another Unix socket (``gateway.link``) and restarts any that exits
 (``gateway.supervisor``).
-Both sockets live in a private temporary directory, removed at exit.
+Both sockets live in a private temporary directory, removed at exit (a fenced exit included).
+
+``--link HOST:PORT`` (with ``--journal``): the sequencer process also serves its gateway link on
+that loopback TCP address (port 0: any free one) and its private API on another free port of the
+same host, and publishes both in the writer lease, so **independent gateways** (``rucksack
+gateway``: ``gateway.discovery``) find the writer, link to it, and move to the next writer after a
+failover. With ``--link`` and ``--gateways 0`` the process runs no gateways of its own and binds no
+public port: the independent gateways are the venue's public port.
 
 ``--journal nats://...``: a primary takes the writer lease before it serves. A ``--standby`` with
 gateways starts them at once (warm): they follow what it follows, serve reads and answer writes
@@ -25,6 +32,7 @@ import asyncio
 import logging
 import os
 import shutil
+import socket
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -139,10 +147,14 @@ def serve(
     store: str | None = None,
     journal: str | None = None,
     standby: bool = False,
+    link: str | None = None,
 ) -> int:
     """Run the exchange until stopped. Production (``sandbox=False``): no makers, no sandbox paths
     or admin token, no grants, the index from ``production_feed`` (docs/api.md "Production mode")."""
     pin_recursion_limit()
+    if link is not None and journal is None:
+        sys.stderr.write("rucksack serve: --link needs --journal (independent gateways find it in the writer lease)\n")
+        return 2
     try:
         operator = operator_public_key(operator_key)
         feed = (feed or "sim") if sandbox else production_feed(feed)
@@ -184,12 +196,28 @@ def serve(
         f"{'sandbox' if sandbox else 'production'} mode; read models in {redacted(store) if store else 'SQLite'}; http://{host}:{port}\n"
     )
     node = None
+    outside = None  # ``--link``: the link and the private API on loopback TCP, for independent gateways
+    if link is not None:
+        try:
+            outside = link_sockets(link)
+        except (OSError, ValueError) as exc:
+            sys.stderr.write(f"rucksack: cannot listen on --link {link}: {exc}\n")
+            service.close()
+            return 1
     if journal is not None:  # the replicated journal: connect and catch up with the stream
         from rucksack.exchange.replica.node import become_writer, connect_replicated
 
         start_after = seeded.stream_seq if seeded is not None else 0
         address = f"http://{host}:{port}"
-        node = connect_replicated(service, journal, standby=standby, address=address, start_after=start_after)
+        published = {"data_dir": str(data_dir.resolve())}
+        if outside is not None:
+            published |= {"link": sock_address(outside[0]), "api": f"http://{sock_address(outside[1])}"}
+        node = connect_replicated(
+            service, journal, standby=standby, address=address, start_after=start_after, published=published
+        )
+        # a clean stop (SIGTERM: uvicorn re-raises it once it has stopped, so no ``finally`` here
+        # runs after it) gives the lease up as soon as the journal is closed: a standby takes over at once
+        service.after_close.append(node.close)
     service.operator_key = operator
     service.feed = make_feed(service, feed, seed, start=sandbox)
     background: list[Callable[[], Awaitable[None]]] = []
@@ -206,13 +234,16 @@ def serve(
         if custody is not None:
             background.append(custody.run)
     try:
-        if gateways > 0:
+        if gateways > 0 or outside is not None:
+            on_lead: list[Callable[[], None]] = []
             if node is not None and standby:  # warm gateways at once; the writer's jobs after the takeover
                 service.standby = True
-                background = [standby_then(node, service, background)]
+                background = [standby_then(node, service, background, on_lead)]
             elif node is not None and not become_writer(node, standby=False):
                 return 2  # (one process: the takeover waits until the app is loaded, below)
-            return _serve_with_gateways(service, background, data_dir, host, port, sandbox, gateways, store)
+            return _serve_with_gateways(
+                service, background, data_dir, host, port, sandbox, gateways, store, outside, on_lead, node
+            )
         app = create_app(service, background)
         config = uvicorn.Config(
             app,
@@ -236,8 +267,31 @@ def serve(
             node.close()
 
 
+def link_sockets(address: str) -> tuple[socket.socket, socket.socket]:
+    """``--link HOST:PORT``: the gateway link's listening socket there, and the private API's on a
+    free port of the same host (both loopback in the deployments documented: docs/deploy.md)."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError("expected HOST:PORT, e.g. 127.0.0.1:7100")
+    return listening(host, int(port)), listening(host, 0)
+
+
+def listening(host: str, port: int) -> socket.socket:
+    sock = socket.create_server((host, port), backlog=2048)
+    sock.set_inheritable(False)
+    return sock
+
+
+def sock_address(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"{host}:{port}"
+
+
 def standby_then(
-    node: ReplicatedNode, service: ExchangeService, jobs: list[Callable[[], Awaitable[None]]]
+    node: ReplicatedNode,
+    service: ExchangeService,
+    jobs: list[Callable[[], Awaitable[None]]],
+    on_lead: list[Callable[[], None]] | None = None,
 ) -> Callable[[], Awaitable[None]]:
     """The hot standby behind warm gateways: follow the stream in the serving loop (the gateways
     apply what it releases and refuse writes, ``service.standby``), take over when the lease lapses,
@@ -249,9 +303,12 @@ def standby_then(
             await node.follow_until_writer()
         except Exception:
             log.critical("the standby stopped following the replicated journal; exiting", exc_info=True)
+            node.run_exit_hooks()
             logging.shutdown()
             os._exit(70)
         service.lead()
+        for hook in on_lead or []:
+            hook()
         where = f"at seq {node.engine.last_seq} (epoch {node.lease.revision})"
         sys.stderr.write(f"rucksack: writer {node.writer_id} {where}; its gateways accept writes\n")
         await asyncio.gather(*(job() for job in jobs))
@@ -268,44 +325,65 @@ def _serve_with_gateways(
     sandbox: bool,
     gateways: int,
     store: str | None,
+    outside: tuple[socket.socket, socket.socket] | None = None,
+    on_lead: list[Callable[[], None]] | None = None,
+    node: ReplicatedNode | None = None,
 ) -> int:
-    """The sequencer process: the link, the supervised gateways, the API on a private socket."""
+    """The sequencer process: the link, the supervised gateways, the API on a private socket (and,
+    with ``outside``, the link and the API on loopback TCP for independent gateways)."""
     from rucksack.exchange.gateway.link import GatewayLink
     from rucksack.exchange.gateway.process import public_socket
     from rucksack.exchange.gateway.supervisor import Supervisor
 
-    try:
-        public = public_socket(host, port)  # bound here, once: a port in use stops the start now
-    except OSError as exc:
-        sys.stderr.write(f"rucksack: cannot listen on {host}:{port}: {exc}\n")
-        service.close()
-        return 1
+    public = None
+    if gateways > 0:
+        try:
+            public = public_socket(host, port)  # bound here, once: a port in use stops the start now
+        except OSError as exc:
+            sys.stderr.write(f"rucksack: cannot listen on {host}:{port}: {exc}\n")
+            service.close()
+            return 1
     run_dir = Path(tempfile.mkdtemp(prefix="rucksack-"))  # 0700: the sockets are the owner's alone
+    if node is not None:  # a fenced exit skips the finally below
+        node.exit_hooks.append(lambda: shutil.rmtree(run_dir, ignore_errors=True))
     try:
-        link = GatewayLink(service, run_dir / "link.sock")
+        link = GatewayLink(service, run_dir / "link.sock", outside[0] if outside is not None else None)
+        if on_lead is not None:
+            on_lead.append(link.lead)
         internal = run_dir / "http.sock"
-        argv = [sys.executable, "-m", "rucksack.exchange.gateway", "--data-dir", str(data_dir), "--host", host]
-        argv += ["--port", str(port), "--fd", str(public.fileno())]
-        argv += ["--link", str(link.path), "--internal", str(internal)]
-        if not sandbox:
-            argv.append("--production")
-        if store is not None:
-            argv += ["--store", store]
-        supervisor = Supervisor(argv, gateways, pass_fds=(public.fileno(),))
-        # the supervisor first: at shutdown its gateways stop gracefully while the link still answers
-        app = create_app(service, [*background, supervisor.run, link.serve], websockets=False)
+        jobs = [*background, link.serve]
+        if public is not None:
+            argv = [sys.executable, "-m", "rucksack.exchange.gateway", "--data-dir", str(data_dir), "--host", host]
+            argv += ["--port", str(port), "--fd", str(public.fileno())]
+            argv += ["--link", str(link.path), "--internal", str(internal)]
+            if not sandbox:
+                argv.append("--production")
+            if store is not None:
+                argv += ["--store", store]
+            supervisor = Supervisor(argv, gateways, pass_fds=(public.fileno(),))
+            # the supervisor first: at shutdown its gateways stop gracefully while the link still answers
+            jobs = [*background, supervisor.run, link.serve]
+        app = create_app(service, jobs, websockets=False)
         config = uvicorn.Config(
-            app,
-            uds=str(internal),
-            log_level="warning",
-            access_log=False,
-            lifespan="on",
-            ws_max_size=MAX_FRAME,
-            log_config=None,
+            app, log_level="warning", access_log=False, lifespan="on", ws_max_size=MAX_FRAME, log_config=None
         )
-        sys.stderr.write(f"rucksack: sequencer process; {gateways} gateway(s) on port {port}\n")
-        uvicorn.Server(config).run()
+        sockets = [unix_listening(internal)] + ([outside[1]] if outside is not None else [])
+        where = f"{gateways} gateway(s) on port {port}" if public is not None else "no gateways of its own"
+        if outside is not None:
+            where += f"; link {sock_address(outside[0])}, API {sock_address(outside[1])} for independent gateways"
+        sys.stderr.write(f"rucksack: sequencer process; {where}\n")
+        uvicorn.Server(config).run(sockets=sockets)
     finally:
-        public.close()
+        if public is not None:
+            public.close()
         shutil.rmtree(run_dir, ignore_errors=True)
     return 0
+
+
+def unix_listening(path: Path) -> socket.socket:
+    """The private API's Unix socket (in the 0700 run directory: the owner's alone)."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    path.unlink(missing_ok=True)
+    sock.bind(str(path))
+    sock.listen(2048)
+    return sock

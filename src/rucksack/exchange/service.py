@@ -209,6 +209,10 @@ class ExchangeService:
         # a hot standby serving through warm gateways (``serve --standby --gateways N``): it follows
         # the replicated journal and refuses every command (NotWriter) until it has taken over
         self.standby = False
+        # called when a gateway's replica is replaced by a new writer's state (gateway.replica);
+        # never here: the sequencer's engine is the record
+        self.on_resync: list[Callable[[], None]] = []
+        self.after_close: list[Callable[[], None]] = []  # run once the journal is closed (``close``)
 
     def _admin_token(self) -> str:
         path = admin_token_path(self.data_dir)
@@ -425,6 +429,8 @@ class ExchangeService:
         self.exchange.snapshot()
         self.exchange.close()
         self.store.close()
+        for hook in self.after_close:  # e.g. give the writer lease up: everything is durable now
+            hook()
 
 
 class ExchangeLedger:

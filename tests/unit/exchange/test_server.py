@@ -47,6 +47,7 @@ def test_the_full_command_line_still_offers_every_command() -> None:
             "chaos",
             "cluster",
             "devnet",
+            "gateway",
             "operator",
             "replay",
             "reserves",

@@ -134,6 +134,18 @@ class Hub:
         # aggregated depth: stream -> (levels changed since the last flush, first seq, last seq)
         self.depth_pending: dict[str, tuple[set[tuple[str, int]], int, int]] = {}
         service.listeners.append(self.on_events)
+        service.on_resync.append(self.resync)
+
+    def resync(self) -> None:
+        """The engine was replaced by a new writer's state (an independent gateway after a
+        failover): events between were never seen here, so every connection is closed (1012,
+        service restart) for its client to subscribe again, and the sent-state caches start over."""
+        for conn in self.connections:
+            conn.close("the exchange state was resynchronised; subscribe again", 1012)
+        self.best.clear()
+        self.sent_lots.clear()
+        self.open_interest.clear()
+        self.liquidating = queries.liquidating_accounts(self.service.engine)
 
     # ------------------------------------------------------------------ fan-out
 

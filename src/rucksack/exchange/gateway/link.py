@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from pathlib import Path
 
 import msgspec
@@ -37,6 +38,7 @@ from rucksack.exchange.gateway.protocol import (
     Hello,
     Refused,
     Released,
+    Role,
     Submit,
     Sync,
     Synced,
@@ -46,6 +48,7 @@ from rucksack.exchange.gateway.protocol import (
     frame,
     to_sequencer,
 )
+from rucksack.exchange.sequencer.datadir import CONFIG_NAME
 from rucksack.exchange.sequencer.sequencer import NotWriter, SequencerHalted, UnencodableCommand
 from rucksack.exchange.service import ExchangeService
 
@@ -80,21 +83,30 @@ class Peer:
 
 
 class GatewayLink:
-    def __init__(self, service: ExchangeService, path: Path) -> None:
+    def __init__(self, service: ExchangeService, path: Path, tcp: socket.socket | None = None) -> None:
         self.service = service
         self.path = path
+        self.tcp = tcp  # ``serve --link``: independent gateways connect here (bound, listening)
         self.peers: list[Peer] = []
         self.visible = 0
         service.broadcast = self._broadcast
 
     async def serve(self) -> None:
-        """Accept gateways on the Unix socket until cancelled."""
+        """Accept gateways on the Unix socket (and the TCP one, if any) until cancelled."""
         self.path.unlink(missing_ok=True)
-        server = await asyncio.start_unix_server(self._peer, path=str(self.path), limit=READ_SIZE)
+        servers = [await asyncio.start_unix_server(self._peer, path=str(self.path), limit=READ_SIZE)]
+        if self.tcp is not None:
+            servers.append(await asyncio.start_server(self._peer, sock=self.tcp, limit=READ_SIZE))
         try:
             await asyncio.Future()
         finally:  # connected gateways keep their link until they exit (the supervisor stops them)
-            server.close()
+            for server in servers:
+                server.close()
+
+    def lead(self) -> None:
+        """The hot standby took over: tell every gateway that writes are accepted now."""
+        for peer in self.peers:
+            peer.send(frame(Role(False)))
 
     async def _peer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = Peer(writer)
@@ -139,7 +151,8 @@ class GatewayLink:
         seq = service.engine.last_seq
         snapshot = encode_snapshot(take_snapshot(service.engine))
         peer.pid, peer.applied = pid, seq
-        peer.send(frame(Welcome(seq, snapshot, service.started_us)))
+        config = (service.data_dir / CONFIG_NAME).read_text(encoding="utf-8")
+        peer.send(frame(Welcome(seq, snapshot, service.started_us, config, service.standby)))
         self.peers.append(peer)
         log.info("gateway %d joined at seq %d (%d bytes of state)", pid, seq, len(snapshot))
 

@@ -7,7 +7,8 @@ accepts first, and a connection stays with the gateway that accepted it. A gatew
 only its accepted connections with it; connections still queued on the socket are accepted by the
 others and by its replacement. (Chosen over ``SO_REUSEPORT``, where each gateway binds its own
 socket: there a dying gateway's queued connections are reset, and a foreign server of the same
-user could silently share the port.)
+user could silently share the port. Independent gateways, ``rucksack gateway``, have no common
+parent to inherit a socket from, so they do use ``SO_REUSEPORT``: ``gateway.discovery``.)
 
 What a gateway does itself: HTTP and WebSocket parsing, signature and window checks, validation,
 reads (replica engine, read models opened read-only), WebSocket streams, and forwarding commands
@@ -40,6 +41,7 @@ from rucksack.exchange.api.ws import MAX_FRAME
 from rucksack.exchange.gateway.replica import GatewayService, open_link
 from rucksack.exchange.logs import configure as configure_logging
 from rucksack.exchange.sequencer.datadir import read_spec
+from rucksack.exchange.sequencer.sequencer import NotWriter
 
 log = logging.getLogger("rucksack.gateway")
 Scope = MutableMapping[str, Any]
@@ -64,9 +66,30 @@ PROXIED: frozenset[tuple[str, str]] = frozenset(
 HOP_HEADERS = {b"host", b"content-length", b"connection", b"transfer-encoding", b"keep-alive"}
 
 
-def with_proxy(app: ASGIApp, service: GatewayService, internal: str) -> ASGIApp:
+class Upstream:
+    """Where the ``PROXIED`` routes go: the sequencer process's private API, over its Unix socket
+    (embedded gateways) or at the loopback address the writer lease names (independent gateways,
+    ``gateway.discovery``, which re-points it after a failover); ``client`` is None without a writer."""
+
+    def __init__(self, uds: str | None = None) -> None:
+        self.base = "http://sequencer"
+        self.client: httpx.AsyncClient | None = None
+        self._tcp: httpx.AsyncClient | None = None  # made once: a client is not tied to one host
+        if uds is not None:
+            self.client = httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(uds=uds), timeout=120)
+
+    def point(self, base: str | None) -> None:
+        """Send the proxied routes to ``base`` (plain HTTP on loopback) from now on; None: nowhere."""
+        if base is None:
+            self.client = None
+            return
+        if self._tcp is None:
+            self._tcp = httpx.AsyncClient(timeout=120)
+        self.base, self.client = base, self._tcp
+
+
+def with_proxy(app: ASGIApp, service: GatewayService, upstream: Upstream) -> ASGIApp:
     """``app`` with the ``PROXIED`` routes answered by the sequencer process (see the docstring)."""
-    client = httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(uds=internal), timeout=120)
 
     async def proxied(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or (scope["method"], scope["path"]) not in PROXIED:
@@ -75,13 +98,19 @@ def with_proxy(app: ASGIApp, service: GatewayService, internal: str) -> ASGIApp:
         try:
             body = await _read_body(receive)
             query = scope.get("query_string", b"").decode("latin-1")
-            url = "http://sequencer" + scope["path"] + (f"?{query}" if query else "")
+            url = upstream.base + scope["path"] + (f"?{query}" if query else "")
             headers = [(k, v) for k, v in scope["headers"] if k.lower() not in HOP_HEADERS]
+            if (client := upstream.client) is None:
+                raise NotWriter("no writer linked")
             answer = await client.request(scope["method"], url, content=body, headers=headers)
             await service.sync()
             status, content, media = answer.status_code, answer.content, answer.headers.get("content-type")
         except ApiError as err:
             await error_response(err)(scope, receive, send)
+            return
+        except NotWriter:  # an independent gateway between two writers: as the API answers it
+            paused = ApiError(503, "TRADING_PAUSED", "Trading is paused: this server is not linked to the writer")
+            await error_response(paused)(scope, receive, send)
             return
         except httpx.HTTPError:
             log.exception("the sequencer process did not answer %s %s", scope["method"], scope["path"])
@@ -130,7 +159,7 @@ async def run(args: argparse.Namespace) -> None:
     data_dir = Path(args.data_dir)
     welcome, link = await open_link(args.link)
     service = GatewayService(data_dir, read_spec(data_dir), welcome, link, sandbox=args.sandbox, store=args.store)
-    app = with_proxy(create_app(service, []), service, args.internal)
+    app = with_proxy(create_app(service, []), service, Upstream(uds=args.internal))
     sock = socket.socket(fileno=args.fd)  # the sequencer's listening socket, inherited
     config = uvicorn.Config(
         app, log_level="warning", access_log=False, lifespan="on", ws_max_size=MAX_FRAME, loop="none"

@@ -13,7 +13,12 @@ projected commands, in seq order, stamped as journaled), ``Visible`` (every conn
 replica has applied up to ``seq``: a gateway acknowledges a write only then, so a client that
 reads from another gateway next sees it; when ``Released.peers`` is 1 the only gateway knows that
 itself once it has applied them, saving the round trip -- a gateway that joins later starts from
-a snapshot that holds them), ``Synced`` (the answer to ``Sync``).
+a snapshot that holds them), ``Synced`` (the answer to ``Sync``), ``Role`` (a hot standby became
+the writer).
+
+The link runs over the sequencer's Unix socket (its own gateways, ``serve --gateways N``) and, with
+``serve --link HOST:PORT``, over loopback TCP as well (independent gateways, ``rucksack gateway``,
+which find that address in the writer lease: ``gateway.discovery``).
 """
 
 from __future__ import annotations
@@ -49,6 +54,8 @@ class Welcome(msgspec.Struct, tag=10, array_like=True, frozen=True):
     seq: int
     snapshot: bytes
     started_us: int
+    config: str = ""  # the venue's config.toml: what a gateway without the data dir parses its spec from
+    standby: bool = False  # the sequencer is a hot standby: writes are refused until ``Role(False)``
 
 
 class Accepted(msgspec.Struct, tag=11, array_like=True, frozen=True):
@@ -76,8 +83,12 @@ class Synced(msgspec.Struct, tag=15, array_like=True, frozen=True):
     seq: int
 
 
+class Role(msgspec.Struct, tag=16, array_like=True, frozen=True):
+    standby: bool  # the hot standby took over (False): writes are accepted from now on
+
+
 ToSequencer = Hello | Submit | Applied | Sync
-ToGateway = Welcome | Accepted | Refused | Released | Visible | Synced
+ToGateway = Welcome | Accepted | Refused | Released | Visible | Synced | Role
 
 _encoder = msgspec.msgpack.Encoder()
 to_sequencer = msgspec.msgpack.Decoder(ToSequencer)

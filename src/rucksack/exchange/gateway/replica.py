@@ -16,7 +16,14 @@ Invariants:
   (``Visible``): durable, projected into the read models, and visible whichever gateway the
   client asks next. A gateway that dies before that never acknowledged the command; the
   sequencer may still have sequenced it (applied once) or not (not at all).
-- Link loss (the sequencer stopped) ends the gateway process: it has nothing true to serve.
+- Link loss (the sequencer stopped) ends an embedded gateway's process: it has nothing true to
+  serve. An independent gateway (``rucksack gateway``, ``on_link_lost`` set) pauses instead
+  (``detach``: requests in flight fail 503 ``TRADING_PAUSED``, unacknowledged: their commands were
+  applied once or not at all; reads go on from the replica as it was) until ``gateway.discovery``
+  links it to the writer the lease names and ``attach`` resyncs the replica from that writer's
+  state transfer: kept as it is when the transfer is at the replica's own seq (the same state: the
+  stream is one history), replaced otherwise (WebSocket clients are then disconnected, code 1012,
+  to subscribe again: they missed events).
 - Behind a hot standby (``serve --standby --gateways N``) the gateway is warm: its replica follows
   what the standby follows, reads are served, writes are refused (``NotWriter``: 503) until the
   standby takes over; from then on the same link carries the new writer's commands.
@@ -48,6 +55,7 @@ from rucksack.exchange.gateway.protocol import (
     Hello,
     Refused,
     Released,
+    Role,
     Submit,
     Sync,
     Synced,
@@ -63,6 +71,7 @@ from rucksack.exchange.store import open_read_models
 
 log = logging.getLogger("rucksack.gateway")
 READ_SIZE = 1 << 18
+Link = tuple[asyncio.StreamReader, asyncio.StreamWriter, FrameBuffer, list[bytes]]
 EXIT_LINK_LOST = 75
 
 
@@ -74,7 +83,7 @@ class GatewayService(ExchangeService):
         data_dir: Path,
         spec: ExchangeSpec,
         welcome: Welcome,
-        link: tuple[asyncio.StreamReader, asyncio.StreamWriter, FrameBuffer, list[bytes]],
+        link: Link,
         *,
         sandbox: bool = True,
         store: str | None = None,
@@ -106,6 +115,10 @@ class GatewayService(ExchangeService):
         self._events: dict[int, list[Event]] = {}
         self._task: asyncio.Task[None] | None = None
         self._visible_seq = welcome.seq
+        self.standby = welcome.standby  # a standby's warm gateway, or one without a writer: writes 503
+        self.connected = True
+        self.on_link_lost: Callable[[str], None] | None = None  # set: pause and reconnect, not exit
+        self.on_resync: list[Callable[[], None]] = []  # the replica was replaced (the WebSocket hub)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -118,6 +131,40 @@ class GatewayService(ExchangeService):
             self._task.cancel()
         self._writer.close()
         self.store.close()
+
+    def detach(self, why: str) -> None:
+        """The writer is gone (link closed, or the lease names another): pause writes, fail what is
+        in flight (not acknowledged: applied once or not at all) and tell ``on_link_lost``."""
+        if not self.connected:
+            return
+        self.connected, self.standby = False, True
+        if self._task is not None and self._task is not asyncio.current_task():
+            self._task.cancel()
+        self._writer.close()
+        self._out.clear()
+        paused = NotWriter(f"trading is paused while the gateway finds the writer ({why})")
+        for future in [*self._requests.values(), *(f for _, f in self._awaiting)]:
+            self._fail(future, paused)
+        self._requests.clear()
+        self._awaiting.clear()
+        self._events.clear()
+        log.warning("gateway paused: %s", why)
+        if self.on_link_lost is not None:
+            self.on_link_lost(why)
+
+    def attach(self, welcome: Welcome, link: Link) -> None:
+        """Serve from a (new) writer: resync the replica from its state transfer, then follow it."""
+        if welcome.seq != self.engine.last_seq:
+            log.warning("replica replaced: at seq %d, the writer's state at %d", self.engine.last_seq, welcome.seq)
+            self.engine = restore(self.spec, decode_snapshot(welcome.snapshot))
+            self.orders = OpenOrders(self.engine)
+            for hook in self.on_resync:
+                hook()
+        self.sequencer = Sequencer(self.engine, None, self.clock)  # not halted: a new writer
+        self._reader, self._writer, self._frames, self._early = link
+        self._visible_seq, self.started_us, self.standby = welcome.seq, welcome.started_us, welcome.standby
+        self.connected = True
+        self._task = asyncio.ensure_future(self._read_link())
 
     def catch_up(self) -> None:  # the replica is always as far as the stream has come
         return None
@@ -132,6 +179,8 @@ class GatewayService(ExchangeService):
 
     async def submit(self, command: Command) -> list[Event]:
         """Forward ``command`` to the sequencer; its events once every gateway has applied it."""
+        if not self.connected:
+            raise NotWriter("trading is paused while the gateway finds the writer")
         try:
             data = frame(Submit(self._req(), command))
         except (msgspec.EncodeError, OverflowError, TypeError) as exc:
@@ -142,6 +191,8 @@ class GatewayService(ExchangeService):
 
     async def sync(self) -> None:
         """Wait until this replica (and every other) has applied all the sequencer has applied now."""
+        if not self.connected:
+            raise NotWriter("trading is paused while the gateway finds the writer")
         await self._ask(frame(Sync(self._req())))
 
     def _req(self) -> int:
@@ -174,11 +225,19 @@ class GatewayService(ExchangeService):
             while data := await self._reader.read(READ_SIZE):
                 for payload in self._frames.feed(data):
                     self._handle(to_gateway.decode(payload))
-            log.critical("the sequencer closed the link; the gateway stops")
+            why = "the sequencer closed the link"
         except asyncio.CancelledError:
             return
+        except ConnectionError as exc:
+            why = f"the link failed: {exc}"
         except BaseException:
             log.critical("gateway link or replica failed; the gateway stops", exc_info=True)
+            logging.shutdown()
+            os._exit(EXIT_LINK_LOST)
+        if self.on_link_lost is not None:  # an independent gateway: pause until linked to the writer
+            self.detach(why)
+            return
+        log.critical("%s; the gateway stops", why)
         logging.shutdown()
         os._exit(EXIT_LINK_LOST)
 
@@ -195,6 +254,8 @@ class GatewayService(ExchangeService):
                 self._resolve(future, None)
             else:  # resolved with the Visible that covers it (seqs awaited only grow: FIFO link)
                 self._awaiting.append((msg.seq, future))
+        elif isinstance(msg, Role):
+            self.standby = msg.standby
         elif isinstance(msg, Refused):
             exc_type = {"halted": SequencerHalted, "standby": NotWriter}.get(msg.kind, UnencodableCommand)
             if msg.kind == "halted":  # for good (a standby's refusal ends when it takes over)
@@ -238,9 +299,7 @@ class GatewayService(ExchangeService):
             future.set_exception(exc)
 
 
-async def open_link(
-    path: str,
-) -> tuple[Welcome, tuple[asyncio.StreamReader, asyncio.StreamWriter, FrameBuffer, list[bytes]]]:
+async def open_link(path: str) -> tuple[Welcome, Link]:
     """Connect to the sequencer, say hello and receive the state transfer."""
     for attempt in range(100):  # the sequencer may still be starting its link
         try:
@@ -250,6 +309,11 @@ async def open_link(
             if attempt == 99:
                 raise
             await asyncio.sleep(0.1)
+    return await handshake(reader, writer)
+
+
+async def handshake(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> tuple[Welcome, Link]:
+    """Say hello on a connected link and receive the state transfer."""
     writer.write(frame(Hello(os.getpid())))
     frames = FrameBuffer()
     while True:

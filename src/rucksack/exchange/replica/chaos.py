@@ -1,24 +1,30 @@
 """``rucksack chaos failover``: kill the writer under load and prove nothing acknowledged is lost.
 
-Setup: a 3-node JetStream cluster (:mod:`.cluster`), a primary ``rucksack serve --journal`` and,
-per trial, a fresh hot standby (``--standby``, its own empty data dir: it starts from the latest
-snapshot in the object store -- every 500 commands here -- and follows the stream), each with
-``GATEWAYS`` gateway processes on its own port. Four sandbox accounts trade SOL_USDC against each
+Setup: a 3-node JetStream cluster (:mod:`.cluster`), a primary ``rucksack serve --journal
+--gateways 0 --link 127.0.0.1:0`` (the sequencer alone, its link published in the writer lease)
+and, per trial, a fresh hot standby started the same way with ``--standby`` (its own empty data
+dir: it starts from the latest snapshot in the object store -- every 500 commands here -- and
+follows the stream); in front of them ``GATEWAYS`` independent gateways (``rucksack gateway``),
+started once, sharing one public port (``SO_REUSEPORT``) and finding the writer through the lease
+(:mod:`rucksack.exchange.gateway.discovery`). Four sandbox accounts trade SOL_USDC against each
 other through signed ``POST /api/v1/order`` requests from four client threads (crossing limit
-orders, so there are fills). A client counts an order **acknowledged** when it got a 200 with an
-order id; on a refused connection or a 503 (a standby's warm gateways refuse writes until it takes
-over) it moves to the next address it knows (see docs/deploy.md, "Gateways and the standby").
+orders, so there are fills), all to the gateways' one port: clients never switch addresses. A
+client counts an order **acknowledged** when it got a 200 with an order id; on an error, a 503
+(``TRADING_PAUSED`` while the gateways find the new writer) or a 1 s timeout it tries again.
 
 Trials (one JSON line each, then a summary line):
 
 - ``kill`` (``--trials`` of them): SIGKILL the writer at a random moment of the load; the standby
-  takes over; ``takeover_s`` is from the kill to the first order acknowledged by the new writer
-  (``serving_s``: until its port answered, ~0 since its gateways are warm: they serve reads and
-  answer writes 503 from the start, see docs/deploy.md);
+  takes over; the gateways relink to it. ``takeover_s`` is the outage as clients saw it: from the
+  last order acknowledged before the kill to the first acknowledged after it (the longest gap
+  between acknowledgements around the kill); ``lease_s`` from the kill to the new writer's
+  marker; ``relink_s`` from the kill until both gateways were linked to the new writer;
 - ``nats_node``: SIGKILL one NATS node (one that leads neither the journal nor the lease stream)
   under load; the writer keeps acknowledging on 2 of 3 nodes; the node is restarted;
 - ``pause``: SIGSTOP the writer past its lease; the standby takes over; SIGCONT: the old writer
   must find itself fenced and exit (status 75) without appending anything.
+
+The gateways must live through every trial (``gateways_kept``).
 
 Checks after each trial: every acknowledged order is in a from-scratch replay of the stream
 (accepted, with at least the lots the client saw filled); the new writer's state (its data dir
@@ -29,6 +35,7 @@ sequence numbers in the stream are contiguous with none written twice.
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import random
 import shutil
@@ -62,8 +69,8 @@ SYMBOL = "SOL_USDC"
 LOTS = 1  # 0.01 SOL per order
 TAKEOVER_TARGET_S = 3.0
 SNAPSHOT_EVERY = 500
-GATEWAYS = 2  # per server: a standby's are warm (reads, 503 on writes) until it takes over
-CLIENT_TIMEOUT_S = 1.0  # a client gives up on an unanswered request after this and tries the next address
+GATEWAYS = 2  # independent gateways in front of the writer and its standby, on one port
+CLIENT_TIMEOUT_S = 1.0  # a client gives up on an unanswered request after this and tries again
 
 
 @dataclass
@@ -75,10 +82,15 @@ class Proc:
     log: Path
 
     def serving(self) -> bool:
+        """Its port answers ``GET /api/v1/status`` with ``Ok`` (linked to a writer that writes)."""
         try:
-            return httpx.get(self.url + "/api/v1/status", timeout=0.5).status_code == 200
+            r = httpx.get(self.url + "/api/v1/status", timeout=0.5)
         except httpx.HTTPError:
             return False
+        return r.status_code == 200 and r.json().get("status") == "Ok"
+
+    def says(self, text: str) -> bool:
+        return text in self.log.read_text(errors="replace")
 
 
 @dataclass
@@ -89,12 +101,12 @@ class Acked:
 
 @dataclass
 class Load:
-    """Signed-order clients that fail over to the next address they know."""
+    """Signed-order clients, all on the gateways' one address."""
 
     accounts: list[tuple[str, nacl.signing.SigningKey]]
-    urls: list[str]
+    url: str
     acked: list[Acked] = field(default_factory=list)
-    acked_at: list[tuple[float, str]] = field(default_factory=list)  # (time, url) per ack
+    acked_at: list[float] = field(default_factory=list)  # time of each ack
     stop: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -107,41 +119,49 @@ class Load:
     def _client(self, i: int) -> None:
         api_key, key = self.accounts[i]
         side = "Bid" if i % 2 == 0 else "Ask"
-        which = 0
         with httpx.Client(timeout=CLIENT_TIMEOUT_S) as http:
             while not self.stop.is_set():
-                url = self.urls[which % len(self.urls)]
                 params = {"symbol": SYMBOL, "side": side, "orderType": "Limit", "price": "100", "quantity": "0.01"}
                 try:
                     r = http.post(
-                        url + "/api/v1/order", content=json.dumps(params), headers=_sign(api_key, key, params)
+                        self.url + "/api/v1/order", content=json.dumps(params), headers=_sign(api_key, key, params)
                     )
                 except httpx.HTTPError:
-                    which += 1
                     time.sleep(0.02)
                     continue
-                if r.status_code != 200:
-                    which += 1 if r.status_code == 503 else 0
+                if r.status_code != 200:  # 503 TRADING_PAUSED while the gateways find the new writer
                     time.sleep(0.02)
                     continue
                 body = r.json()
                 lots = round(float(body.get("executedQuantity", "0")) * 100)
                 with self._lock:
                     self.acked.append(Acked(int(body["id"]), lots))
-                    self.acked_at.append((time.monotonic(), url))
+                    self.acked_at.append(time.monotonic())
 
     def snapshot(self) -> list[Acked]:
         with self._lock:
             return list(self.acked)
 
-    def first_ack_after(self, t: float, url: str) -> float | None:
+    def first_ack_after(self, t: float) -> float | None:
         with self._lock:
-            times = [at for at, u in self.acked_at if at > t and u == url]
+            times = [at for at in self.acked_at if at > t]
         return min(times) if times else None
+
+    def outage(self, t: float, until: float) -> float:
+        """The longest gap between acknowledgements from the last one before ``t`` up to ``until``:
+        the outage as the clients saw it (last ack before the kill to first ack after it)."""
+        with self._lock:
+            times = sorted(at for at in self.acked_at if at <= until)
+        before = [at for at in times if at <= t]
+        after = [at for at in times if at > t]
+        if not before or not after:
+            return float("inf")
+        window = [before[-1], *after]
+        return max(b - a for a, b in itertools.pairwise(window))
 
     def count_after(self, t: float) -> int:
         with self._lock:
-            return sum(1 for at, _ in self.acked_at if at > t)
+            return sum(1 for at in self.acked_at if at > t)
 
 
 def _sign(api_key: str, key: nacl.signing.SigningKey, params: dict[str, str]) -> dict[str, str]:
@@ -159,7 +179,7 @@ def _sign(api_key: str, key: nacl.signing.SigningKey, params: dict[str, str]) ->
 
 
 class Venue:
-    """The cluster, the writer and its standby, in one work directory."""
+    """The cluster, the writer and its standby, the independent gateways, in one work directory."""
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
@@ -167,20 +187,36 @@ class Venue:
         self.spec: ExchangeSpec = load_spec_text(default_config_text())
         self.count = 0
         self.writer = self.start_server(standby=False)
-        self.wait_serving(self.writer, 60.0)
+        self.wait_linked(self.writer, 60.0)
         self.standby: Proc | None = None
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.gateways = [self.start_gateway(i, port) for i in range(GATEWAYS)]
+        for gateway in self.gateways:
+            self.wait_serving(gateway, 60.0)
 
     def start_server(self, standby: bool) -> Proc:
         self.count += 1
         name = f"s{self.count}"
-        data_dir, port, log = self.workdir / name, free_port(), self.workdir / f"{name}.log"
-        cmd = [sys.executable, "-m", "rucksack", "serve", "--data-dir", str(data_dir), "--port", str(port)]
-        cmd += ["--no-makers", "--feed", "manual", "--journal", self.cluster.url, "--gateways", str(GATEWAYS)]
+        data_dir, log = self.workdir / name, self.workdir / f"{name}.log"
+        cmd = [sys.executable, "-m", "rucksack", "serve", "--data-dir", str(data_dir), "--no-makers"]
+        cmd += ["--feed", "manual", "--journal", self.cluster.url, "--gateways", "0", "--link", "127.0.0.1:0"]
         cmd += ["--snapshot-every", str(SNAPSHOT_EVERY)]  # later standbys start from the object store
         cmd += ["--standby"] if standby else []
-        with open(log, "wb") as out:
-            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
-        return Proc(name, data_dir, f"http://127.0.0.1:{port}", proc, log)
+        return Proc(name, data_dir, "", _spawn(cmd, log), log)
+
+    def start_gateway(self, index: int, port: int) -> Proc:
+        log = self.workdir / f"g{index}.log"
+        cmd = [sys.executable, "-m", "rucksack", "gateway", "--journal", self.cluster.url, "--port", str(port)]
+        return Proc(f"g{index}", self.workdir, f"http://127.0.0.1:{port}", _spawn(cmd, log), log)
+
+    def wait_linked(self, p: Proc, timeout: float) -> None:
+        """Until a server follows the stream and serves its link (its log says both)."""
+        deadline = time.monotonic() + timeout
+        while not (p.says("caught up") and p.says("sequencer process")):
+            if p.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{p.name} did not start: {p.log.read_text()[-2000:]}")
+            time.sleep(0.05)
 
     def wait_serving(self, p: Proc, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -192,17 +228,14 @@ class Venue:
             time.sleep(0.02)
 
     def start_standby(self) -> Proc:
-        """A fresh standby, once it follows the stream (its log says so and it has caught up) and
-        its warm gateways serve (reads; writes 503 until it takes over)."""
+        """A fresh standby, once it follows the stream (caught up) and its link listens."""
         p = self.start_server(standby=True)
-        deadline = time.monotonic() + 60
-        while "caught up" not in p.log.read_text(errors="replace"):
-            if p.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"standby did not start: {p.log.read_text()[-2000:]}")
-            time.sleep(0.05)
-        self.wait_serving(p, 60.0)
+        self.wait_linked(p, 60.0)
         self.standby = p
         return p
+
+    def gateways_alive(self) -> bool:
+        return all(g.proc.poll() is None for g in self.gateways)
 
     def accounts(self, n: int) -> list[tuple[str, nacl.signing.SigningKey]]:
         token = (self.writer.data_dir / "admin.token").read_text().strip()
@@ -211,18 +244,23 @@ class Venue:
             api_key, secret = new_keypair()
             body = {"publicKey": api_key, "fund": {"USDC": "10000000", "SOL": "100000"}, "label": "chaos"}
             r = httpx.post(
-                self.writer.url + "/api/v1/sandbox/accounts", json=body, headers={"X-Admin-Token": token}, timeout=30
+                self.url + "/api/v1/sandbox/accounts", json=body, headers={"X-Admin-Token": token}, timeout=30
             )
             r.raise_for_status()
             out.append((api_key, nacl.signing.SigningKey(base64.b64decode(secret))))
         return out
 
     def stop(self) -> None:
-        for p in (self.writer, self.standby):
+        for p in (*self.gateways, self.writer, self.standby):
             if p is not None and p.proc.poll() is None:
                 p.proc.kill()
                 p.proc.wait()
         self.cluster.stop()
+
+
+def _spawn(cmd: list[str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "wb") as out:
+        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
 
 
 def stream_replay(url: str, spec: ExchangeSpec, at_seq: int) -> tuple[dict[int, int], str, list[str]]:
@@ -266,22 +304,22 @@ def check(venue: Venue, load: Load, writer: Proc) -> dict[str, Any]:
 def kill_trial(venue: Venue, load: Load, rng: random.Random, pause: bool = False) -> dict[str, Any]:
     old = venue.writer
     standby = venue.start_standby()
-    load.urls[:] = [old.url, standby.url]
     time.sleep(rng.uniform(0.3, 1.5))  # a random moment of the load
     killed, killed_wall = time.monotonic(), time.time()
     old.proc.send_signal(signal.SIGSTOP if pause else signal.SIGKILL)
-    venue.wait_serving(standby, 30.0)
-    serving = time.monotonic() - killed
     venue.writer, venue.standby = standby, None
-    deadline = time.monotonic() + 10
-    while (first := load.first_ack_after(killed, standby.url)) is None and time.monotonic() < deadline:
-        time.sleep(0.01)
-    takeover = (first - killed) if first is not None else float("inf")
+    deadline = time.monotonic() + 15
+    while load.first_ack_after(killed + 0.2) is None and time.monotonic() < deadline:
+        time.sleep(0.01)  # (acks within 0.2 s of the kill may be the old writer's, in flight)
+    time.sleep(0.1)
+    takeover = load.outage(killed, time.monotonic())
     result: dict[str, Any] = {"trial": "pause" if pause else "kill", "takeover_s": round(takeover, 3)}
-    took = took_over_at(standby.log)
+    took = logged_at(standby.log, "took over")
     if took is not None:  # the lease part of it: from the kill to the new writer's marker
         result["lease_s"] = round(took - killed_wall, 3)
-    result["serving_s"] = round(serving, 3)
+    linked = [logged_at(g.log, "linked to writer", after=killed_wall) for g in venue.gateways]
+    if all(t is not None for t in linked):
+        result["relink_s"] = round(max(t for t in linked if t is not None) - killed_wall, 3)
     if pause:
         time.sleep(0.5)
         old.proc.send_signal(signal.SIGCONT)
@@ -290,21 +328,24 @@ def kill_trial(venue: Venue, load: Load, rng: random.Random, pause: bool = False
         except subprocess.TimeoutExpired:
             status = None
         result["old_writer_exit"] = status
-        result["old_writer_fenced"] = status == 75 and "fenced" in old.log.read_text(errors="replace")
+        result["old_writer_fenced"] = status == 75 and old.says("fenced")
     else:
         old.proc.wait()
     time.sleep(0.3)
+    result["gateways_kept"] = venue.gateways_alive()
     return result | check(venue, load, venue.writer)
 
 
-def took_over_at(log: Path) -> float | None:
-    """Wall-clock time of the server log's "took over" record (a JSON line: its ``ts``)."""
+def logged_at(log: Path, text: str, after: float = 0.0) -> float | None:
+    """Wall-clock time of the first JSON log record holding ``text`` (its ``ts``) after ``after``."""
     for line in log.read_text(errors="replace").splitlines():
-        if "took over" in line and line.startswith("{"):
+        if text in line and line.startswith("{"):
             try:
-                return datetime.fromisoformat(json.loads(line)["ts"]).timestamp()
+                at = datetime.fromisoformat(json.loads(line)["ts"]).timestamp()
             except (ValueError, KeyError):
                 continue
+            if at > after:
+                return at
     return None
 
 
@@ -327,6 +368,7 @@ def node_trial(venue: Venue, load: Load) -> dict[str, Any]:
     venue.cluster.wait_ready()
     result = {"trial": "nats_node", "node": node.name, "acked_after_kill": after}
     result["writer_kept"] = writer.proc.poll() is None and venue.writer is writer
+    result["gateways_kept"] = venue.gateways_alive()
     return result | check(venue, load, writer)
 
 
@@ -344,7 +386,7 @@ def run_failover(
     base.mkdir(parents=True, exist_ok=True)
     venue = Venue(base)
     results: list[dict[str, Any]] = []
-    load = Load(venue.accounts(4), [venue.writer.url])
+    load = Load(venue.accounts(4), venue.url)
     threads = load.run()
     try:
         plan = ["kill"] * trials + ["nats_node", "pause"]
@@ -377,6 +419,7 @@ def summarize(trials: int, results: list[dict[str, Any]], takeover_target: float
         and r["seq_twice"] == 0
         and r.get("takeover_s", 0) <= takeover_target
         and r.get("writer_kept", True)
+        and r.get("gateways_kept", True)
         and r.get("old_writer_fenced", True)
         for r in results
     ]

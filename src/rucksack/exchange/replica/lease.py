@@ -16,6 +16,12 @@ A writer considers itself valid until ``ttl - margin`` after the start of its la
 renewal; past that, or when a renewal is refused (someone else's key, or none), it is deposed:
 ``on_lost`` is called once and the writer must stop appending (the stream's expected-last-sequence
 check fences it in any case; this makes it stop promptly instead of at its next append).
+
+The value (JSON) names the holder: ``writer`` (its id), ``address``, ``pid``, and what the server
+publishes (``serve --link``): ``link`` and ``api``, the loopback addresses where independent
+gateways link to it (``gateway.discovery``), and ``data_dir``. At a clean stop the writer gives
+the lease up (``release``: a compare-and-set delete) so a standby takes it at once; its renewal
+loop then ends without calling ``on_lost``.
 """
 
 from __future__ import annotations
@@ -41,11 +47,19 @@ MARGIN = 0.3
 
 
 class Lease:
-    def __init__(self, link: NatsLink, writer_id: str, address: str, ttl: float = DEFAULT_TTL) -> None:
+    def __init__(
+        self,
+        link: NatsLink,
+        writer_id: str,
+        address: str,
+        ttl: float = DEFAULT_TTL,
+        published: dict[str, str] | None = None,
+    ) -> None:
         self.link = link
         self.writer_id = writer_id
         self.ttl = ttl
-        self.value = json.dumps({"writer": writer_id, "address": address, "pid": os.getpid()}).encode()
+        value = {"writer": writer_id, "address": address, "pid": os.getpid(), **(published or {})}
+        self.value = json.dumps(value).encode()
         self.revision = 0
         self.valid_until = 0.0  # time.monotonic() bound; 0: not held
         self.lost: str | None = None
@@ -110,13 +124,21 @@ class Lease:
         kv = await self._bucket()
         while True:
             await asyncio.sleep(self.ttl / 5)
+            if self.lost == "released":  # a clean shutdown gave it up
+                return None
             if time.monotonic() >= self.valid_until:
                 return self._lose("the lease lapsed before it could be renewed", on_lost)
             started = time.monotonic()
             try:
-                self.revision = await kv.update(LEASE_KEY, self.value, last=self.revision)
+                revision = await kv.update(LEASE_KEY, self.value, last=self.revision)
+                if self.lost == "released":  # released while this renewal was on its way
+                    await kv.delete(LEASE_KEY, last=revision)
+                    return None
+                self.revision = revision
                 self.valid_until = started + self.ttl - MARGIN
             except KeyWrongLastSequenceError:
+                if self.lost == "released":
+                    return None
                 return self._lose("another writer holds the lease", on_lost)
             except Exception as exc:  # a node restarting: retry until the lease would lapse
                 log.warning("lease renewal failed (%s); retrying", exc)

@@ -75,13 +75,14 @@ class ReplicatedNode:
         lease_ttl: float = DEFAULT_TTL,
         on_fenced: Callable[[str], None] | None = None,
         start_after: int = 0,
+        published: dict[str, str] | None = None,
     ) -> None:
         self.service = service
         self.exchange = service.exchange
         self.writer_id = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         self.link = NatsLink(url, name=f"rucksack-{self.writer_id}")
         self.link.call(ensure_streams(self.link.js, lease_ttl), timeout=30)
-        self.lease = Lease(self.link, self.writer_id, address, lease_ttl)
+        self.lease = Lease(self.link, self.writer_id, address, lease_ttl, published)
         self.fenced: str | None = None
         self._on_fenced = on_fenced
         self.stream = StreamWriter(self.link, self.writer_id, self.lease.valid, self._fence)
@@ -91,6 +92,13 @@ class ReplicatedNode:
         self.markers: list[int] = []  # epochs seen, in order
         self._sub: Any = None
         self._idle_fetches = 0
+        self.exit_hooks: list[Callable[[], None]] = []  # run before an abrupt exit (fenced): cleanup
+        self.closed = False
+
+    def run_exit_hooks(self) -> None:
+        for hook in self.exit_hooks:
+            with contextlib.suppress(Exception):  # exiting anyway: the others still run
+                hook()
 
     @property
     def engine(self) -> Engine:
@@ -236,7 +244,11 @@ class ReplicatedNode:
                 self._on_fenced(why)
 
     def close(self) -> None:
-        """At a clean shutdown, after the exchange closed: give the lease up, disconnect."""
+        """At a clean shutdown, after the exchange closed (every group appended): give the lease
+        up, so a standby takes over at once instead of after the TTL, and disconnect. Idempotent."""
+        if self.closed:
+            return
+        self.closed = True
         with contextlib.suppress(Exception):  # the cluster is gone: the lease lapses by itself
             self.link.call(self.lease.release(), 5.0)
         self.link.close()
@@ -287,17 +299,28 @@ async def _read_all(link: NatsLink, after: int) -> list[tuple[int, dict[str, str
 
 
 def connect_replicated(
-    service: Followed, url: str, *, standby: bool, address: str, start_after: int = 0
+    service: Followed,
+    url: str,
+    *,
+    standby: bool,
+    address: str,
+    start_after: int = 0,
+    published: dict[str, str] | None = None,
 ) -> ReplicatedNode:
     """``serve --journal``: connect to the cluster and apply the stream up to its end. A writer
-    that is fenced later halts and exits with status 75 (see :meth:`ReplicatedNode._fence`)."""
+    that is fenced later halts and exits with status 75 (see :meth:`ReplicatedNode._fence`),
+    after its ``exit_hooks``. ``published`` goes into the lease's value while this process holds
+    it (where independent gateways find its link: ``gateway.discovery``)."""
 
     def exit_fenced(why: str) -> None:
         sys.stderr.write(f"rucksack: fenced ({why}): this writer stops; restart it as a standby\n")
         sys.stderr.flush()
+        node.run_exit_hooks()
         os._exit(75)
 
-    node = ReplicatedNode(service, url, address=address, on_fenced=exit_fenced, start_after=start_after)
+    node = ReplicatedNode(
+        service, url, address=address, on_fenced=exit_fenced, start_after=start_after, published=published
+    )
     role = "standby" if standby else "primary"
     sys.stderr.write(f"rucksack: {role} {node.writer_id} following {url} from seq {node.engine.last_seq}\n")
     started = time.monotonic()

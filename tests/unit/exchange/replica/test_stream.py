@@ -123,3 +123,24 @@ def test_a_standby_takes_a_lease_not_renewed_for_a_whole_ttl(links: tuple[NatsLi
     lost: list[str] = []
     links[0].call(a.renew_forever(lost.append), 5)
     assert lost
+
+
+def test_a_released_lease_is_taken_at_once_and_names_the_writers_link(links: tuple[NatsLink, NatsLink]) -> None:
+    """A clean stop gives the lease up: the standby takes it at its next try, not a TTL later; the
+    renewal loop then ends quietly (not "lost": nobody must fence a writer that stopped). The value
+    carries what independent gateways need (``serve --link``)."""
+    published = {"link": "127.0.0.1:7100", "api": "http://127.0.0.1:7101", "data_dir": "/d"}
+    a = Lease(links[0], "a", "http://a", ttl=2.0, published=published)
+    b = Lease(links[1], "b", "http://b", ttl=2.0)
+    assert links[0].call(a.try_acquire())
+    assert links[1].call(b.holder()) == {"writer": "a", "address": "http://a", "pid": os.getpid(), **published}
+    lost: list[str] = []
+    renewing = links[0].spawn(a.renew_forever(lost.append))
+    time.sleep(0.5)  # a few renewals
+    assert not links[1].call(b.try_take_over())
+    started = time.monotonic()
+    links[0].call(a.release())
+    assert links[1].call(b.try_take_over())
+    assert time.monotonic() - started < 1.0 and b.valid()
+    renewing.result(timeout=5)
+    assert lost == [] and a.lost == "released"

@@ -175,6 +175,8 @@ async def klines(service: ExchangeService, params: dict[str, str]) -> Any:
 async def status(service: ExchangeService, params: dict[str, str]) -> Any:
     if service.halted is not None:  # writes stopped after a failure (see ExchangeService)
         return {"status": "Maintenance", "message": "The exchange is halted; writes are refused until a restart"}
+    if service.standby:  # a hot standby's warm gateways, or a gateway finding the new writer: reads only
+        return {"status": "Maintenance", "message": "Trading is paused: this server is not linked to the writer"}
     return {"status": "Ok", "message": None}
 
 
