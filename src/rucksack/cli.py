@@ -52,6 +52,36 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0 if not problems else 1
 
 
+def cmd_surveil(args: argparse.Namespace) -> int:
+    """Every detector over the whole journal (read-only; the server may be running): the same
+    alerts, with the same ids and resolutions, as the live monitor shows (docs/surveillance.md)."""
+    from rucksack.exchange.core import queries
+    from rucksack.exchange.sequencer.datadir import read_spec, recover
+    from rucksack.exchange.sequencer.journal import JournalCorrupt
+    from rucksack.exchange.surveillance import Surveillance, thresholds_from_toml
+    from rucksack.exchange.surveillance.config import ThresholdError
+    from rucksack.progress import progress_bar
+
+    data_dir = Path(args.data_dir)
+    bar = progress_bar("surveil", unit="cmd")  # on a terminal only
+    try:
+        spec = read_spec(data_dir)
+        monitor = Surveillance(spec, thresholds_from_toml((data_dir / "config.toml").read_text("utf-8")))
+        rec = recover(data_dir, spec=spec, events_after=0, on_events=monitor.feed, progress=bar.update)
+    except (JournalCorrupt, FileNotFoundError, ValueError, ThresholdError) as exc:
+        bar.close()
+        sys.stderr.write(f"rucksack surveil: {exc}\n")
+        return 2
+    bar.close()
+    alerts = monitor.alert_list(args.status, args.typology)
+    counts: dict[str, int] = {}
+    for alert in alerts:
+        counts[alert["typology"]] = counts.get(alert["typology"], 0) + 1
+    statuses = {m.symbol: queries.market_status(rec.engine, m.symbol)[0] for m in spec.markets}
+    _print({"seq": rec.engine.last_seq, "marketStatus": statuses, "counts": counts, "alerts": alerts})
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from rucksack.bench.runners import bench_engine, bench_journal
 
@@ -297,7 +327,7 @@ def cmd_operator(args: argparse.Namespace) -> int:
 
 # the commands defined here; running one of them builds a parser without the others' modules, so
 # ``rucksack serve`` never imports the wallet's stack (whose py_ecc raises the recursion limit)
-OWN_COMMANDS = ("serve", "sandbox", "operator", "replay", "bench")
+OWN_COMMANDS = ("serve", "sandbox", "operator", "replay", "surveil", "bench")
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -445,6 +475,14 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     replay = sub.add_parser("replay", help="rebuild state from snapshot + journal and print its hash")
     replay.add_argument("--data-dir", required=True)
     replay.set_defaults(func=cmd_replay)
+
+    surveil = sub.add_parser(
+        "surveil", help="run market surveillance over a data directory's journal and print the alerts"
+    )
+    surveil.add_argument("--data-dir", required=True)
+    surveil.add_argument("--status", default=None, help="only alerts in this status (Open, Dismissed, ...)")
+    surveil.add_argument("--typology", default=None, help="only this typology (WashTrading, Spoofing, ...)")
+    surveil.set_defaults(func=cmd_surveil)
 
     bench = sub.add_parser("bench", help="benchmarks (print one JSON line)")
     bsub = bench.add_subparsers(dest="what", required=True)
