@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import msgspec
 
-from rucksack.exchange.core.commands import CancelOrder, Deposit, PlaceOrder, ResolveAlert, SetIndexPrice, SetMarketStatus
+from rucksack.exchange.core.commands import (
+    CancelOrder,
+    Deposit,
+    PlaceOrder,
+    ResolveAlert,
+    SetIndexPrice,
+    SetMarketStatus,
+)
 from rucksack.exchange.core.events import (
     AlertResolutionRejected,
     AlertResolved,

@@ -110,7 +110,7 @@ def spoof_setup(v: Venue) -> tuple[int, int, int]:
 
 def test_spoofing_a_large_bid_cancelled_while_selling_on_the_other_side() -> None:
     v = venue()
-    maker, spoofer, buyer = spoof_setup(v)
+    _maker, spoofer, buyer = spoof_setup(v)
     t = v.ts + SECOND
     spoof = v.order(t, spoofer, "Bid", 100, 14_995)  # 10x the best bid's size, one-sided
     v.order(t + SECOND // 2, buyer, "Bid", 5)  # lifts the spoofer's ask
@@ -130,7 +130,7 @@ def test_spoofing_a_large_bid_cancelled_while_selling_on_the_other_side() -> Non
 
 def test_layering_several_large_bids_over_several_prices() -> None:
     v = venue()
-    maker, spoofer, buyer = spoof_setup(v)
+    _maker, spoofer, buyer = spoof_setup(v)
     t = v.ts + SECOND
     layers = [v.order(t, spoofer, "Bid", 60, 14_995 - i) for i in range(3)]
     v.order(t + SECOND // 2, buyer, "Bid", 5)
@@ -142,7 +142,7 @@ def test_layering_several_large_bids_over_several_prices() -> None:
 
 def test_a_large_order_that_rests_long_or_has_no_opposite_trade_is_not_spoofing() -> None:
     v = venue()
-    maker, spoofer, buyer = spoof_setup(v)
+    _maker, spoofer, buyer = spoof_setup(v)
     t = v.ts + SECOND
     slow = v.order(t, spoofer, "Bid", 100, 14_995)
     v.order(t + SECOND // 2, buyer, "Bid", 5)
