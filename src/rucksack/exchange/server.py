@@ -43,7 +43,7 @@ from rucksack.exchange.scheduler import accrual_ticks, risk_ticks
 from rucksack.exchange.sequencer.datadir import DEFAULT_SNAPSHOT_EVERY
 from rucksack.exchange.service import ExchangeLedger, ExchangeService
 from rucksack.exchange.store import StoreUnavailable, redacted
-from rucksack.exchange.surveillance.config import thresholds_from_toml
+from rucksack.exchange.surveillance.config import ThresholdError, thresholds_from_toml
 from rucksack.exchange.surveillance.live import LiveSurveillance
 
 if TYPE_CHECKING:
@@ -194,7 +194,11 @@ def serve(
         node = connect_replicated(service, journal, standby=standby, address=address, start_after=start_after)
     service.operator_key = operator
     service.feed = make_feed(service, feed, seed, start=sandbox)
-    service.surveillance = start_surveillance(service, data_dir)  # exchange.surveillance (live + catch-up)
+    try:
+        service.surveillance = start_surveillance(service, data_dir)  # exchange.surveillance (live + catch-up)
+    except ThresholdError as exc:
+        sys.stderr.write(f"rucksack serve: {exc}\n")
+        return 2
     background: list[Callable[[], Awaitable[None]]] = []
     if makers and service.feed:
         background.append(lambda: run_makers(service, service.feed, seed))  # type: ignore[arg-type]

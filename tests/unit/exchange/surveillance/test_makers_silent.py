@@ -14,10 +14,13 @@ import contextlib
 from decimal import Decimal
 from pathlib import Path
 
+import msgspec
+
+from rucksack.exchange.config import default_config_text
 from rucksack.exchange.feeds.index import make_feed, publish_index_prices
 from rucksack.exchange.makers import run_makers
 from rucksack.exchange.service import ExchangeService
-from rucksack.exchange.surveillance import Thresholds, replay
+from rucksack.exchange.surveillance import Thresholds, replay, thresholds_from_toml
 
 SECOND = 1_000_000
 START = 1_700_002_800 * SECOND - 90 * SECOND  # 90 s before a whole hour
@@ -54,7 +57,9 @@ def test_the_demo_makers_raise_no_alert(tmp_path: Path) -> None:
     clock = FakeClock()
     asyncio.run(_run(tmp_path, clock, 6.0))
     assert clock.now - START > 120 * SECOND  # the run crossed the hour
-    thresholds = Thresholds(pump_window_seconds=60, pump_min_rise=Decimal("0.02"))
+    shipped = thresholds_from_toml(default_config_text())
+    assert shipped == Thresholds()  # the shipped [surveillance] table is the documented defaults
+    thresholds = msgspec.structs.replace(shipped, pump_window_seconds=60, pump_min_rise=Decimal("0.02"))
     from rucksack.exchange.sequencer.datadir import read_spec
 
     monitor, seq = replay(tmp_path, read_spec(tmp_path), thresholds)
