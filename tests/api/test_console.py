@@ -51,6 +51,10 @@ def book_state(server: Server, symbol: str) -> str:
     return state
 
 
+def set_status(op: Signed, body: dict[str, Any]) -> Any:
+    return ok(op.request("POST", "/api/v1/operator/market/status", "operatorMarketStatus", body))
+
+
 def alerts(op: Signed, **params: str) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = ok(op.request("GET", "/api/v1/operator/alerts", "operatorAlertQueryAll", params))
     return found
@@ -96,7 +100,7 @@ def test_a_halted_market_refuses_orders_with_trading_paused_and_resumes(venue: A
     bob = Signed(server.url, sandbox_account(server, USDC="10000", SOL="10"))
     resting = ok(order(bob, "Bid", "140"))
     halt = {"symbol": "SOL_USDC", "status": "Halted", "reason": "token migration"}
-    changed = ok(op.request("POST", "/api/v1/operator/market/status", "operatorMarketStatus", halt))
+    changed = set_status(op, halt)
     assert changed == {
         "symbol": "SOL_USDC",
         "status": "Halted",
