@@ -171,3 +171,24 @@ def test_surveil_over_the_journal_gives_the_same_alerts_and_statuses(venue: Any)
     report = json.loads(done.stdout)
     assert report["alerts"] == live and report["counts"] == {"WashTrading": 1}
     assert report["marketStatus"] == statuses
+
+
+def test_a_restart_shows_the_same_alerts_resolutions_and_statuses(venue: Any) -> None:
+    server, op = venue
+    before = alerts(op)
+    markets = ok(op.request("GET", "/api/v1/operator/markets", "operatorMarketQueryAll"))
+    server.stop()
+    again = start_server(server.data_dir, "--no-makers", "--feed", "manual", "--operator-key", op.creds.api_key)
+    try:
+        client = Signed(again.url, op.creds)
+        deadline = time.monotonic() + 20
+        while alerts(client) != before and time.monotonic() < deadline:  # caught up from the journal
+            time.sleep(0.2)
+        assert alerts(client) == before and before[0]["status"] == "Dismissed"
+        after = ok(client.request("GET", "/api/v1/operator/markets", "operatorMarketQueryAll"))
+        assert [(m["symbol"], m["status"], m["reason"]) for m in after] == [
+            (m["symbol"], m["status"], m["reason"]) for m in markets
+        ]
+        assert book_state(again, "ETH_USDC") == "CancelOnly"
+    finally:
+        again.stop()
