@@ -267,7 +267,12 @@ OPERATOR_ACTIONS = {
     "account": ("/api/v1/operator/accounts", "operatorAccountCreate"),
     "backstop": ("/api/v1/operator/backstop", "operatorBackstop"),
     "reserves-snapshot": ("/api/v1/operator/reserves/snapshot", "operatorReservesSnapshot"),
+    # the operator console (docs/surveillance.md)
+    "market": ("/api/v1/operator/market/status", "operatorMarketStatus"),
+    "alerts": ("/api/v1/operator/alerts", "operatorAlertQueryAll"),
+    "resolve": ("/api/v1/operator/alert/resolve", "operatorAlertResolve"),
 }
+OPERATOR_QUERIES = {"alerts"}  # GETs: the fields are signed as the query
 
 
 def cmd_operator_keygen(args: argparse.Namespace) -> int:
@@ -285,6 +290,7 @@ def cmd_operator(args: argparse.Namespace) -> int:
     """Sign an operator action like a Backpack client (instruction, sorted body, timestamp, window)."""
     import time
     import urllib.error
+    import urllib.parse
     import urllib.request
 
     from rucksack.exchange.api.auth import sign
@@ -297,6 +303,12 @@ def cmd_operator(args: argparse.Namespace) -> int:
         body = {"publicKey": args.public_key, "label": args.label}
     elif args.what == "backstop":
         body = {"accountId": args.account, "enabled": not args.disable}
+    elif args.what == "market":
+        body = {"symbol": args.symbol, "status": args.status, "cancelOrders": args.cancel_orders, "reason": args.reason}
+    elif args.what == "alerts":
+        body = {k: v for k, v in (("status", args.status), ("typology", args.typology)) if v}
+    elif args.what == "resolve":
+        body = {"id": args.id, "resolution": args.resolution, "note": args.note}
     secret = Path(args.key_file).read_text(encoding="utf-8").strip()
     ts, window = int(time.time() * 1000), 5000
     fields = "".join(f"&{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in sorted(body.items()))
@@ -313,7 +325,11 @@ def cmd_operator(args: argparse.Namespace) -> int:
         "X-Timestamp": str(ts),
         "X-Window": str(window),
     }
-    request = urllib.request.Request(args.url.rstrip("/") + path, json.dumps(body).encode(), headers, method="POST")
+    if args.what in OPERATOR_QUERIES:
+        url = args.url.rstrip("/") + path + ("?" + urllib.parse.urlencode(sorted(body.items())) if body else "")
+        request = urllib.request.Request(url, None, headers, method="GET")
+    else:
+        request = urllib.request.Request(args.url.rstrip("/") + path, json.dumps(body).encode(), headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             _print(json.loads(response.read() or b"{}"))
@@ -457,6 +473,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         ("account", "open an unfunded account for a customer's public key"),
         ("backstop", "make an account a backstop liquidity provider (or not)"),
         ("reserves-snapshot", "publish a proof-of-reserves snapshot now"),
+        ("market", "open (list, resume), halt or delist a market"),
+        ("alerts", "list the market surveillance alerts with their evidence"),
+        ("resolve", "resolve a surveillance alert (journaled)"),
     ):
         action = osub.add_parser(name, help=helptext)
         action.add_argument("--url", default="http://127.0.0.1:8000")
@@ -470,6 +489,18 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         elif name == "backstop":
             action.add_argument("--account", type=int, required=True)
             action.add_argument("--disable", action="store_true")
+        elif name == "market":
+            action.add_argument("--symbol", required=True)
+            action.add_argument("--status", required=True, choices=["Open", "Halted", "Delisted"])
+            action.add_argument("--cancel-orders", action="store_true", help="a halt cancels open orders too")
+            action.add_argument("--reason", default="Operator")
+        elif name == "alerts":
+            action.add_argument("--status", default=None, help="Open, Dismissed, Reported or Actioned")
+            action.add_argument("--typology", default=None)
+        elif name == "resolve":
+            action.add_argument("--id", required=True)
+            action.add_argument("--resolution", required=True, choices=["Dismissed", "Reported", "Actioned"])
+            action.add_argument("--note", default="")
         action.set_defaults(func=cmd_operator)
 
     replay = sub.add_parser("replay", help="rebuild state from snapshot + journal and print its hash")

@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -153,6 +154,30 @@ def test_the_circuit_breaker_halts_a_market_on_an_index_jump(venue: Any) -> None
     assert set(fund["balances"]) >= {"USDC", "SOL"}
     tiers = ok(op.request("GET", "/api/v1/operator/feeTiers", "operatorFeeTierQueryAll"))
     assert tiers[0]["tier"] == 0 and len(tiers) >= 2
+
+
+def test_the_operator_command_line_halts_resumes_and_lists_alerts(venue: Any, tmp_path: Path) -> None:
+    server, op = venue
+    key_file = tmp_path / "operator.key"
+    key_file.write_text(op.creds.secret + "\n")
+
+    def cli(*args: str) -> Any:
+        done = subprocess.run(
+            [sys.executable, "-m", "rucksack", "operator", *args, "--url", server.url, "--key-file", str(key_file)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    assert cli("market", "--symbol", "BTC_USDC", "--status", "Halted", "--reason", "maintenance")["orderBookState"] == (
+        "CancelOnly"
+    )
+    assert book_state(server, "BTC_USDC") == "CancelOnly"
+    assert cli("market", "--symbol", "BTC_USDC", "--status", "Open")["status"] == "Open"
+    listed = cli("alerts", "--status", "Dismissed")
+    assert [a["typology"] for a in listed] == ["WashTrading"]
 
 
 def test_surveil_over_the_journal_gives_the_same_alerts_and_statuses(venue: Any) -> None:
