@@ -6,7 +6,10 @@ the events, exactly as it does live (release listener) and on replay (``rucksack
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
+
+import pytest
 
 from rucksack.exchange.config import load_spec
 from rucksack.exchange.core.commands import (
@@ -20,7 +23,8 @@ from rucksack.exchange.core.commands import (
 )
 from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.events import Event, OrderAccepted
-from rucksack.exchange.surveillance import Surveillance, Thresholds
+from rucksack.exchange.surveillance import Surveillance, Thresholds, thresholds_from_toml
+from rucksack.exchange.surveillance.config import ThresholdError
 
 SECOND = 1_000_000
 HOUR = 3600 * SECOND
@@ -189,3 +193,11 @@ def test_pump_and_dump_a_burst_of_volume_and_a_price_rise() -> None:
     [alert] = v.alerts()
     assert alert["typology"] == "PumpAndDump" and alert["owner"] == pumper
     assert alert["accounts"][0] == pumper and float(alert["evidence"]["figures"]["rise"]) >= 0.10
+
+
+def test_thresholds_come_from_the_config_and_bad_ones_are_refused() -> None:
+    assert thresholds_from_toml('[surveillance]\npump_min_rise = "0.2"\n').pump_min_rise == Decimal("0.2")
+    assert thresholds_from_toml("") == Thresholds()
+    for bad in ("spoof_levelz = 5", 'wash_min_trades = "many"', "close_min_trades = 0"):
+        with pytest.raises(ThresholdError):
+            thresholds_from_toml(f"[surveillance]\n{bad}\n")
