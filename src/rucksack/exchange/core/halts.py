@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 CIRCUIT_BREAKER: Final = "CircuitBreaker"
 HALT_CANCELLED: Final = "MarketHalted"  # the reason on orders a halt or delisting cancels
+MAX_REASON: Final = 200  # characters of the operator's reason (it is journaled and evented)
 
 
 def refusal(s: ExchangeState, m: MarketState) -> str:
@@ -52,7 +53,7 @@ def set_status(s: ExchangeState, c: SetMarketStatus) -> None:
     reason = ""
     if m is None:
         reason = Reason.UNKNOWN_MARKET
-    elif c.status not in STATUSES:
+    elif c.status not in STATUSES or len(c.reason) > MAX_REASON:
         reason = Reason.INVALID_STATUS
     elif c.status == DELISTED and m.open_interest:
         reason = Reason.OPEN_INTEREST

@@ -68,6 +68,7 @@ def test_delisting_cancels_everything_and_refuses_a_perp_with_open_interest() ->
     assert d(PlaceOrder(1000, "SOL_USDC", "Bid", "Limit", lots=1, price=14_900))[0].reason == "MarketClosed"  # type: ignore[union-attr]
     assert d(SetMarketStatus("SOL_USDC", "Paused")) == [MarketStatusRejected("SOL_USDC", "Paused", "InvalidStatus")]
     assert d(SetMarketStatus("NOPE", "Open")) == [MarketStatusRejected("NOPE", "Open", "UnknownMarket")]
+    assert d(SetMarketStatus("SOL_USDC", "Open", False, "x" * 201))[0].reason == "InvalidStatus"  # type: ignore[union-attr]
     d.check = False  # (the invariant checker would see the open interest below has no positions)
     d.engine.market_by_symbol["SOL_USDC_PERP"].open_interest = 5  # as if positions were open
     assert d(SetMarketStatus("SOL_USDC_PERP", "Delisted"))[0].reason == "OpenInterest"  # type: ignore[union-attr]
