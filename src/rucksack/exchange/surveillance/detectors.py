@@ -116,20 +116,20 @@ class Spoofing:
                 tape.popleft()
 
     def _is_large(self, rest: Rest) -> bool:
-        book = self.tape.resting.get(rest.market, {})
-        same = [o for o in book.values() if o.side == rest.side and o.owner != rest.owner]
-        if not same:
+        """Within its side's best ``levels`` prices, >= multiple x the best price's size (both of
+        others' orders), and >= multiple x what its owner rests on the other side."""
+        depth, bid = self.tape.depth, rest.side == "Bid"
+        best = 0
+        for better, (price, lots) in enumerate(depth.others(rest.market, rest.side, rest.owner)):
+            best = best or lots
+            if (price <= rest.price) if bid else (price >= rest.price):
+                break
+            if better + 1 >= self.levels:  # this many of others' prices are better than its own
+                return False
+        if not best or rest.lots < self.multiple * best:
             return False
-        bid = rest.side == "Bid"
-        prices = sorted({o.price for o in same} | {rest.price}, reverse=bid)  # best first
-        if prices.index(rest.price) >= self.levels:
-            return False
-        best = max(o.price for o in same) if bid else min(o.price for o in same)
-        top = sum(o.remaining for o in same if o.price == best)
-        if rest.lots < self.multiple * top:
-            return False
-        mine_opposite = sum(o.remaining for o in book.values() if o.owner == rest.owner and o.side != rest.side)
-        return mine_opposite * self.multiple <= rest.lots
+        opposite = depth.owner_total.get((rest.owner, rest.market, "Ask" if bid else "Bid"), 0)
+        return opposite * self.multiple <= rest.lots
 
     def _opposite_trade(self, rest: Rest) -> Fill | None:
         opposite = "Ask" if rest.side == "Bid" else "Bid"

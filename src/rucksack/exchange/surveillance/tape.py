@@ -12,6 +12,8 @@ lots, microseconds) which ``evidence_json`` renders as Backpack-style decimal st
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -83,10 +85,54 @@ class Alert:
             self.orders.append(order)
 
 
+class Depth:
+    """Resting lots by market and side: per price for everyone, per price and in total per owner,
+    so a detector reads the touch without scanning the book (each update is O(log levels))."""
+
+    def __init__(self) -> None:
+        self.levels: dict[tuple[str, str], dict[int, int]] = {}
+        self.prices: dict[tuple[str, str], list[int]] = {}  # the levels' prices, ascending
+        self.owner_levels: dict[tuple[int, str, str], dict[int, int]] = {}
+        self.owner_total: dict[tuple[int, str, str], int] = {}
+
+    def add(self, rest: Rest, lots: int) -> None:
+        """``lots`` (negative: fewer) of ``rest``'s owner at its price and side."""
+        key = (rest.market, rest.side)
+        levels = self.levels.setdefault(key, {})
+        prices = self.prices.setdefault(key, [])
+        before = levels.get(rest.price, 0)
+        if before + lots:
+            levels[rest.price] = before + lots
+            if not before:
+                insort(prices, rest.price)
+        elif before:
+            del levels[rest.price]
+            del prices[bisect_left(prices, rest.price)]
+        mine_key = (rest.owner, rest.market, rest.side)
+        mine = self.owner_levels.setdefault(mine_key, {})
+        left = mine.get(rest.price, 0) + lots
+        if left:
+            mine[rest.price] = left
+        else:
+            mine.pop(rest.price, None)
+        self.owner_total[mine_key] = self.owner_total.get(mine_key, 0) + lots
+
+    def others(self, market: str, side: str, owner: int) -> Iterator[tuple[int, int]]:
+        """``(price, lots)`` resting on ``side`` of ``market`` by anyone but ``owner``, best first."""
+        prices = self.prices.get((market, side), [])
+        levels = self.levels.get((market, side), {})
+        mine = self.owner_levels.get((owner, market, side), {})
+        for price in reversed(prices) if side == "Bid" else prices:
+            lots = levels[price] - mine.get(price, 0)
+            if lots > 0:
+                yield price, lots
+
+
 class Tape:
     """Owners and resting orders, folded from the events (see the module docstring)."""
 
     def __init__(self) -> None:
+        self.depth = Depth()
         self.parents: dict[int, int] = {}
         self.resting: dict[str, dict[int, Rest]] = {}  # market -> order id -> order
         self.closed: dict[int, Rest] = {}  # orders closed by the current command
@@ -120,6 +166,7 @@ class Tape:
                     seq,
                 )
                 self.resting.setdefault(o.market, {})[event.order_id] = rest
+                self.depth.add(rest, o.lots)
                 self.placed.append(rest)
         elif isinstance(event, TradeExecuted):
             book = self.resting.get(event.market, {})
@@ -127,6 +174,7 @@ class Tape:
                 filled = book.get(order_id)
                 if filled is not None:
                     filled.remaining -= event.lots
+                    self.depth.add(filled, -event.lots)
             buy = event.taker_side == "Bid"
             return Fill(
                 event.trade_id,
@@ -142,6 +190,7 @@ class Tape:
         elif isinstance(event, OrderClosed):
             closed = self.resting.get(event.market, {}).pop(event.order_id, None)
             if closed is not None:
+                self.depth.add(closed, -closed.remaining)
                 closed.closed_us = ts_us
                 closed.status = event.status
                 closed.remaining = closed.lots - event.filled_lots

@@ -66,3 +66,10 @@ def test_the_demo_makers_raise_no_alert(tmp_path: Path) -> None:
     trades = sum(1 for _ in monitor.tape.resting)  # markets with orders seen
     assert seq > 1000 and trades >= 2
     assert monitor.alert_list() == []
+    # the depth the spoofing detector reads equals the resting orders it folded
+    levels: dict[tuple[str, str], dict[int, int]] = {}
+    for book in monitor.tape.resting.values():
+        for o in book.values():
+            side = levels.setdefault((o.market, o.side), {})
+            side[o.price] = side.get(o.price, 0) + o.remaining
+    assert {k: v for k, v in monitor.tape.depth.levels.items() if v} == {k: v for k, v in levels.items() if v}
