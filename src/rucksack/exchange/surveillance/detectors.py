@@ -88,7 +88,9 @@ class Spoofing:
         self.layering = t.layering_min_orders
         self.tape, self.raise_alert = tape, raise_alert
         self.fills: dict[tuple[int, str], deque[tuple[Fill, str]]] = {}  # owner's fills and the side they took
-        self.candidates: list[Rest] = []  # cancelled large orders waiting for an opposite trade
+        # cancelled large orders waiting for their owner's opposite trade, by (owner, market)
+        self.waiting: dict[tuple[int, str], list[Rest]] = {}
+        self.expiry: deque[Rest] = deque()  # the same orders by cancel time, to drop them when late
         self.episodes: dict[tuple[int, str, str], Alert] = {}
 
     def after_command(self, ts_us: int) -> None:
@@ -98,14 +100,16 @@ class Spoofing:
         for rest in self.tape.closed.values():
             short = rest.closed_us - rest.placed_us <= self.lifetime_us
             if rest.large and rest.status == "Cancelled" and rest.remaining == rest.lots and short:
-                self.candidates.append(rest)
-        waiting = []
-        for rest in self.candidates:
-            if self._opposite_trade(rest) is not None:
-                self._episode(rest)
-            elif ts_us - rest.closed_us <= self.opposite_us:
-                waiting.append(rest)
-        self.candidates = waiting
+                if self._opposite_trade(rest) is not None:  # it already traded the other side
+                    self._episode(rest)
+                else:  # it may yet, within opposite_us of the cancel
+                    self.waiting.setdefault((rest.owner, rest.market), []).append(rest)
+                    self.expiry.append(rest)
+        while self.expiry and ts_us - self.expiry[0].closed_us > self.opposite_us:
+            late = self.expiry.popleft()
+            mine = self.waiting.get((late.owner, late.market), [])
+            if late in mine:
+                mine.remove(late)
 
     def on_fill(self, fill: Fill) -> None:
         for account, side in ((fill.buyer, "Bid"), (fill.seller, "Ask")):
@@ -114,6 +118,11 @@ class Spoofing:
             tape.append((fill, side))
             while tape and fill.ts_us - tape[0][0].ts_us > 2 * self.opposite_us + self.lifetime_us:
                 tape.popleft()
+            waiting = self.waiting.get(key)
+            if waiting:  # a cancelled large order of this owner on the other side: an episode now
+                for rest in [r for r in waiting if r.side != side and fill.ts_us - r.closed_us <= self.opposite_us]:
+                    waiting.remove(rest)
+                    self._episode(rest)
 
     def _is_large(self, rest: Rest) -> bool:
         """Within its side's best ``levels`` prices, >= multiple x the best price's size (both of
