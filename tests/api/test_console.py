@@ -92,7 +92,7 @@ def test_wash_trade_across_subaccounts_raises_an_alert_that_the_operator_resolve
     assert alerts(op, status="Open") == []
     bad = op.request("POST", "/api/v1/operator/alert/resolve", "operatorAlertResolve", {**resolve, "resolution": "Meh"})
     assert bad.status_code == 400 and bad.json()["code"] == "INVALID_CLIENT_REQUEST"
-    missing = op.request("GET", "/api/v1/operator/alert", "operatorAlertQuery", {"id": "WASH-NOPE-1"})
+    missing = op.request("GET", "/api/v1/operator/alert", "operatorAlertQuery", {"id": "WASH-NOPE-T1"})
     assert missing.status_code == 404
 
 

@@ -64,7 +64,7 @@ class WashTrading:
         self.pending.pop(key, None)
         first = fills[0]
         alert = Alert(
-            f"WASH-{fill.market}-{first.seq}",
+            f"WASH-{fill.market}-T{first.trade_id}",
             "WashTrading",
             fill.market,
             owner,
@@ -154,7 +154,7 @@ class Spoofing:
         alert = self.episodes.get(key)
         if alert is None or rest.placed_us - alert.orders[-1].closed_us > self.opposite_us:
             alert = Alert(
-                f"SPOOF-{rest.market}-{rest.seq}",
+                f"SPOOF-{rest.market}-O{rest.order_id}",
                 "Spoofing",
                 rest.market,
                 rest.owner,
@@ -228,7 +228,7 @@ class MarkingTheClose:
                 continue
             accounts = sorted({f.buyer if f.taker_side == "Bid" else f.seller for f in mine})
             alert = Alert(
-                f"CLOSE-{market}-{mine[0].seq}",
+                f"CLOSE-{market}-T{mine[0].trade_id}",
                 "MarkingTheClose",
                 market,
                 owner,
@@ -295,7 +295,7 @@ class PumpAndDump:
         top = buyers[0][1] if buyers else 0
         end_us = (self.bucket + 1) * self.window_us
         alert = Alert(
-            f"PUMP-{market}-{fills[0].seq}",
+            f"PUMP-{market}-T{fills[0].trade_id}",
             "PumpAndDump",
             market,
             top,

@@ -5,8 +5,9 @@ same tape live and on replay. Owners: ``AccountCreated`` names a subaccount's pa
 account's owner is its parent or itself. Resting orders: an ``OrderAccepted`` limit order rests
 until an ``OrderClosed`` names it, less what ``TradeExecuted`` filled of it.
 
-``Alert`` is what a detector raises: a deterministic id (typology, market, the seq of the first
-evidence), the owner and accounts involved, and evidence in the core's integer units (ticks,
+``Alert`` is what a detector raises: a deterministic, unique id (typology, market, and the id of
+its first trade ``T<id>`` or order ``O<id>``, e.g. ``WASH-SOL_USDC-T17``), the seq of the command
+holding that evidence, the owner and accounts involved, and evidence in the core's integer units (ticks,
 lots, microseconds) which ``evidence_json`` renders as Backpack-style decimal strings and ms.
 """
 

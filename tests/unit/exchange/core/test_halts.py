@@ -108,7 +108,7 @@ def test_the_circuit_breaker_halts_on_a_jump_within_the_window_only() -> None:
 def test_the_breaker_is_off_by_default_and_alert_resolutions_are_checked() -> None:
     d = funded()
     assert len(d(SetIndexPrice("SOL_USDC", 30_000))) == 1  # +100%, no breaker configured
-    ok = d(ResolveAlert("WASH-SOL_USDC-12", "Dismissed", "market maker rebalancing"))
+    ok = d(ResolveAlert("WASH-SOL_USDC-T12", "Dismissed", "market maker rebalancing"))
     assert isinstance(ok[0], AlertResolved) and ok[0].note == "market maker rebalancing"
-    assert isinstance(d(ResolveAlert("WASH-SOL_USDC-12", "Maybe"))[0], AlertResolutionRejected)
+    assert isinstance(d(ResolveAlert("WASH-SOL_USDC-T12", "Maybe"))[0], AlertResolutionRejected)
     assert isinstance(d(ResolveAlert("", "Dismissed"))[0], AlertResolutionRejected)
