@@ -54,6 +54,36 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0 if not problems else 1
 
 
+def cmd_surveil(args: argparse.Namespace) -> int:
+    """Every detector over the whole journal (read-only; the server may be running): the same
+    alerts, with the same ids and resolutions, as the live monitor shows (docs/surveillance.md)."""
+    from rucksack.exchange.core import queries
+    from rucksack.exchange.sequencer.datadir import read_spec, recover
+    from rucksack.exchange.sequencer.journal import JournalCorrupt
+    from rucksack.exchange.surveillance import Surveillance, thresholds_from_toml
+    from rucksack.exchange.surveillance.config import ThresholdError
+    from rucksack.progress import progress_bar
+
+    data_dir = Path(args.data_dir)
+    bar = progress_bar("surveil", unit="cmd")  # on a terminal only
+    try:
+        spec = read_spec(data_dir)
+        monitor = Surveillance(spec, thresholds_from_toml((data_dir / "config.toml").read_text("utf-8")))
+        rec = recover(data_dir, spec=spec, events_after=0, on_events=monitor.feed, progress=bar.update)
+    except (JournalCorrupt, FileNotFoundError, ValueError, ThresholdError) as exc:
+        bar.close()
+        sys.stderr.write(f"rucksack surveil: {exc}\n")
+        return 2
+    bar.close()
+    alerts = monitor.alert_list(args.status, args.typology)
+    counts: dict[str, int] = {}
+    for alert in alerts:
+        counts[alert["typology"]] = counts.get(alert["typology"], 0) + 1
+    statuses = {m.symbol: queries.market_status(rec.engine, m.symbol)[0] for m in spec.markets}
+    _print({"seq": rec.engine.last_seq, "marketStatus": statuses, "counts": counts, "alerts": alerts})
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from rucksack.bench.runners import bench_engine, bench_journal
 
@@ -250,7 +280,12 @@ OPERATOR_ACTIONS = {
     "account": ("/api/v1/operator/accounts", "operatorAccountCreate"),
     "backstop": ("/api/v1/operator/backstop", "operatorBackstop"),
     "reserves-snapshot": ("/api/v1/operator/reserves/snapshot", "operatorReservesSnapshot"),
+    # the operator console (docs/surveillance.md)
+    "market": ("/api/v1/operator/market/status", "operatorMarketStatus"),
+    "alerts": ("/api/v1/operator/alerts", "operatorAlertQueryAll"),
+    "resolve": ("/api/v1/operator/alert/resolve", "operatorAlertResolve"),
 }
+OPERATOR_QUERIES = {"alerts"}  # GETs: the fields are signed as the query
 
 
 def cmd_operator_keygen(args: argparse.Namespace) -> int:
@@ -268,6 +303,7 @@ def cmd_operator(args: argparse.Namespace) -> int:
     """Sign an operator action like a Backpack client (instruction, sorted body, timestamp, window)."""
     import time
     import urllib.error
+    import urllib.parse
     import urllib.request
 
     from rucksack.exchange.api.auth import sign
@@ -280,6 +316,12 @@ def cmd_operator(args: argparse.Namespace) -> int:
         body = {"publicKey": args.public_key, "label": args.label}
     elif args.what == "backstop":
         body = {"accountId": args.account, "enabled": not args.disable}
+    elif args.what == "market":
+        body = {"symbol": args.symbol, "status": args.status, "cancelOrders": args.cancel_orders, "reason": args.reason}
+    elif args.what == "alerts":
+        body = {k: v for k, v in (("status", args.status), ("typology", args.typology)) if v}
+    elif args.what == "resolve":
+        body = {"id": args.id, "resolution": args.resolution, "note": args.note}
     secret = Path(args.key_file).read_text(encoding="utf-8").strip()
     ts, window = int(time.time() * 1000), 5000
     fields = "".join(f"&{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in sorted(body.items()))
@@ -296,7 +338,11 @@ def cmd_operator(args: argparse.Namespace) -> int:
         "X-Timestamp": str(ts),
         "X-Window": str(window),
     }
-    request = urllib.request.Request(args.url.rstrip("/") + path, json.dumps(body).encode(), headers, method="POST")
+    if args.what in OPERATOR_QUERIES:
+        url = args.url.rstrip("/") + path + ("?" + urllib.parse.urlencode(sorted(body.items())) if body else "")
+        request = urllib.request.Request(url, None, headers, method="GET")
+    else:
+        request = urllib.request.Request(args.url.rstrip("/") + path, json.dumps(body).encode(), headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             _print(json.loads(response.read() or b"{}"))
@@ -310,7 +356,7 @@ def cmd_operator(args: argparse.Namespace) -> int:
 
 # the commands defined here; running one of them builds a parser without the others' modules, so
 # ``rucksack serve`` never imports the wallet's stack (whose py_ecc raises the recursion limit)
-OWN_COMMANDS = ("serve", "gateway", "sandbox", "operator", "replay", "bench")
+OWN_COMMANDS = ("serve", "gateway", "sandbox", "operator", "replay", "surveil", "bench")
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -463,6 +509,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         ("account", "open an unfunded account for a customer's public key"),
         ("backstop", "make an account a backstop liquidity provider (or not)"),
         ("reserves-snapshot", "publish a proof-of-reserves snapshot now"),
+        ("market", "open (list, resume), halt or delist a market"),
+        ("alerts", "list the market surveillance alerts with their evidence"),
+        ("resolve", "resolve a surveillance alert (journaled)"),
     ):
         action = osub.add_parser(name, help=helptext)
         action.add_argument("--url", default=DEFAULT_EXCHANGE, help=EXCHANGE_HELP)
@@ -476,11 +525,31 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         elif name == "backstop":
             action.add_argument("--account", type=int, required=True)
             action.add_argument("--disable", action="store_true")
+        elif name == "market":
+            action.add_argument("--symbol", required=True)
+            action.add_argument("--status", required=True, choices=["Open", "Halted", "Delisted"])
+            action.add_argument("--cancel-orders", action="store_true", help="a halt cancels open orders too")
+            action.add_argument("--reason", default="Operator")
+        elif name == "alerts":
+            action.add_argument("--status", default=None, help="Open, Dismissed, Reported or Actioned")
+            action.add_argument("--typology", default=None)
+        elif name == "resolve":
+            action.add_argument("--id", required=True)
+            action.add_argument("--resolution", required=True, choices=["Dismissed", "Reported", "Actioned"])
+            action.add_argument("--note", default="")
         action.set_defaults(func=cmd_operator)
 
     replay = sub.add_parser("replay", help="rebuild state from snapshot + journal and print its hash")
     replay.add_argument("--data-dir", required=True)
     replay.set_defaults(func=cmd_replay)
+
+    surveil = sub.add_parser(
+        "surveil", help="run market surveillance over a data directory's journal and print the alerts"
+    )
+    surveil.add_argument("--data-dir", required=True)
+    surveil.add_argument("--status", default=None, help="only alerts in this status (Open, Dismissed, ...)")
+    surveil.add_argument("--typology", default=None, help="only this typology (WashTrading, Spoofing, ...)")
+    surveil.set_defaults(func=cmd_surveil)
 
     bench = sub.add_parser("bench", help="benchmarks (print one JSON line)")
     bsub = bench.add_subparsers(dest="what", required=True)

@@ -57,6 +57,8 @@ def test_replay_draws_a_bar_on_a_terminal_and_nothing_on_a_pipe(tmp_path: Path) 
     assert '"seq": 3000' in out and "replay" in err and "3000/" not in err and "cmd" in err
     out, err = replay(tmp_path, terminal=False)
     assert '"seq": 3000' in out and err == ""
+    out, err = run(["surveil", "--data-dir", str(tmp_path)], terminal=True)  # market surveillance, the same bar
+    assert '"seq": 3000' in out and '"alerts": []' in out and "surveil" in err and "cmd" in err
 
 
 def test_reserves_snapshot_draws_its_bars_on_a_terminal(tmp_path: Path) -> None:

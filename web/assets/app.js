@@ -1,6 +1,7 @@
 // Rucksack's web front end: a static single-page app over the public REST and WebSocket API.
 import { ApiError, Client, Keys, Streams } from '/assets/api.js';
 import { el, patchChildren } from '/assets/dom.js';
+import { loadConsole, wireConsole } from '/assets/console.js';
 import { verifyProof } from '/assets/reserves.js';
 
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -124,6 +125,7 @@ function showPage(name) {
   if (name === 'lend') loadLendMarkets();
   if (name === 'account') refreshAccount();
   if (name === 'reserves') loadReserves();
+  if (name === 'console') loadConsole();
   if (name === 'trade' && chart) requestAnimationFrame(() => chart.timeScale().scrollToRealTime());
   if (location.hash !== `#${name}`) history.replaceState(null, '', `#${name}`);
 }
@@ -1612,6 +1614,7 @@ function wire() {
   for (const b of $$('.side-toggle button')) b.addEventListener('click', () => setSide(b.dataset.side));
   for (const b of $$('#order-tabs [data-tab]')) b.addEventListener('click', () => showTab(b.dataset.tab));
   wirePagers();
+  wireConsole();
   $('#order-type').addEventListener('change', setOrderType);
   $('#order-postonly').addEventListener('change', setOrderType);
   $('#order-reduceonly').addEventListener('change', refreshMaxSizeSoon);
@@ -1686,7 +1689,7 @@ async function main() {
   }
   setSide('Bid');
   const page = location.hash.slice(1);
-  showPage(['trade', 'account', 'lend', 'reserves'].includes(page) ? page : 'trade');
+  showPage(['trade', 'account', 'lend', 'reserves', 'console'].includes(page) ? page : 'trade');
   await restoreSession();
   setInterval(refreshTickers, 5000);
   setInterval(() => {

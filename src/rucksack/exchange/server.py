@@ -51,6 +51,8 @@ from rucksack.exchange.scheduler import accrual_ticks, risk_ticks
 from rucksack.exchange.sequencer.datadir import DEFAULT_SNAPSHOT_EVERY
 from rucksack.exchange.service import ExchangeLedger, ExchangeService
 from rucksack.exchange.store import StoreUnavailable, redacted
+from rucksack.exchange.surveillance.config import ThresholdError, thresholds_from_toml
+from rucksack.exchange.surveillance.live import LiveSurveillance
 
 if TYPE_CHECKING:
     from rucksack.exchange.replica.node import ReplicatedNode
@@ -220,6 +222,11 @@ def serve(
         service.after_close.append(node.close)
     service.operator_key = operator
     service.feed = make_feed(service, feed, seed, start=sandbox)
+    try:
+        service.surveillance = start_surveillance(service, data_dir)  # exchange.surveillance (live + catch-up)
+    except ThresholdError as exc:
+        sys.stderr.write(f"rucksack serve: {exc}\n")
+        return 2
     background: list[Callable[[], Awaitable[None]]] = []
     if makers and service.feed:
         background.append(lambda: run_makers(service, service.feed, seed))  # type: ignore[arg-type]
@@ -314,6 +321,15 @@ def standby_then(
         await asyncio.gather(*(job() for job in jobs))
 
     return run
+
+
+def start_surveillance(service: ExchangeService, data_dir: Path) -> LiveSurveillance:
+    """The market surveillance monitor: thresholds from the data dir's ``[surveillance]`` table,
+    fed every released command, caught up from the journal in the background."""
+    live = LiveSurveillance(data_dir, service.spec, thresholds_from_toml((data_dir / "config.toml").read_text("utf-8")))
+    service.listeners.append(live.listener)
+    live.start()
+    return live
 
 
 def _serve_with_gateways(

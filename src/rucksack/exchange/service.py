@@ -72,6 +72,7 @@ from rucksack.exchange.store import READ_DB_NAME, Store, StoreUnavailable, is_sh
 
 if TYPE_CHECKING:
     from rucksack.exchange.custody.service import Custody
+    from rucksack.exchange.surveillance.live import LiveSurveillance
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +192,8 @@ class ExchangeService:
         # the operator's ED25519 public key (base64; ``serve --operator-key``): signs operator actions
         self.operator_key: str | None = None
         self.feed: PriceFeed | None = None
+        # market surveillance (exchange.surveillance.live), attached by ``rucksack serve``
+        self.surveillance: LiveSurveillance | None = None
         self.orders = OpenOrders(self.engine)  # seeded from the engine, then fed released events
         self.openapi = b"{}"
         # chain custody: started by ``serve --chain-rpc`` (watchers, sweeps, withdrawals) or made on

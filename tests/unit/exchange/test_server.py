@@ -53,6 +53,7 @@ def test_the_full_command_line_still_offers_every_command() -> None:
             "reserves",
             "sandbox",
             "serve",
+            "surveil",
             "wallet",
         ]
     }

@@ -33,6 +33,7 @@ from rucksack.exchange.api.errors import ApiError, bad_request, unauthorized
 from rucksack.exchange.api.payload import parse_json
 from rucksack.exchange.api.routes import (
     account,
+    console,
     history,
     lending,
     market,
@@ -124,12 +125,32 @@ ADMIN: dict[tuple[str, str], Callable[[ExchangeService, Any], Awaitable[Any]]] =
     ("POST", "/api/v1/sandbox/backstop"): sandbox_margin.sandbox_backstop,
     ("POST", "/api/v1/sandbox/reserves/snapshot"): reserves.sandbox_reserves_snapshot,
 }
-# operator actions, signed with the operator key like Backpack's API signing (routes/operator.py)
-OPERATOR: dict[tuple[str, str], tuple[str, Callable[[ExchangeService, Any], Awaitable[Any]]]] = {
-    ("POST", "/api/v1/operator/price"): ("operatorIndexPrice", operator.set_index_price),
-    ("POST", "/api/v1/operator/accounts"): ("operatorAccountCreate", operator.create_account),
-    ("POST", "/api/v1/operator/backstop"): ("operatorBackstop", operator.backstop),
-    ("POST", "/api/v1/operator/reserves/snapshot"): ("operatorReservesSnapshot", operator.reserves_snapshot),
+# operator actions, signed with an operator key like Backpack's API signing (routes/operator.py,
+# routes/console.py): (instruction, handler, roles allowed). Roles are among "compliance", "risk",
+# "operations"; this branch has one operator key that holds every role (the role check lands with
+# the operator keys' roles, helper comp17). GETs sign their query, the rest their JSON body.
+OperatorHandler = Callable[[ExchangeService, Any], Awaitable[Any]]
+COMPLIANCE = frozenset({"compliance"})
+RISK_OPS = frozenset({"risk", "operations"})
+OPERATIONS = frozenset({"operations"})
+OPERATOR: dict[tuple[str, str], tuple[str, OperatorHandler, frozenset[str]]] = {
+    ("POST", "/api/v1/operator/price"): ("operatorIndexPrice", operator.set_index_price, RISK_OPS),
+    ("POST", "/api/v1/operator/accounts"): ("operatorAccountCreate", operator.create_account, OPERATIONS),
+    ("POST", "/api/v1/operator/backstop"): ("operatorBackstop", operator.backstop, RISK_OPS),
+    ("POST", "/api/v1/operator/reserves/snapshot"): (
+        "operatorReservesSnapshot",
+        operator.reserves_snapshot,
+        OPERATIONS,
+    ),
+    # the operator console (docs/api.md, "Operator console"; docs/surveillance.md)
+    ("GET", "/api/v1/operator/markets"): ("operatorMarketQueryAll", console.markets, RISK_OPS),
+    ("POST", "/api/v1/operator/market/status"): ("operatorMarketStatus", console.set_market_status, RISK_OPS),
+    ("GET", "/api/v1/operator/alerts"): ("operatorAlertQueryAll", console.alerts, COMPLIANCE),
+    ("GET", "/api/v1/operator/alert"): ("operatorAlertQuery", console.alert, COMPLIANCE),
+    ("POST", "/api/v1/operator/alert/resolve"): ("operatorAlertResolve", console.resolve_alert, COMPLIANCE),
+    ("GET", "/api/v1/operator/insuranceFund"): ("operatorInsuranceFundQuery", console.insurance_fund, RISK_OPS),
+    ("GET", "/api/v1/operator/feeTiers"): ("operatorFeeTierQueryAll", console.fee_tiers, OPERATIONS),
+    ("POST", "/api/v1/operator/feeTier"): ("operatorFeeTierSet", console.set_fee_tier, OPERATIONS),
 }
 # sandbox paths that need sandbox mode but no admin token (the web front end's "start trading")
 SANDBOX_OPEN = {("POST", "/api/v1/sandbox/signup")}
@@ -274,7 +295,11 @@ async def _dispatch(service: ExchangeService, request: Request) -> Response:
         return json_response(await handler(service, account_id, params))
     operator_action = OPERATOR.get(key)
     if operator_action is not None:
-        instruction, act = operator_action
+        instruction, act, _roles = operator_action  # roles: every role is the one operator key's here
+        if method == "GET":
+            pairs = list(request.query_params.multi_items())
+            _authenticate_operator(service, request, instruction, pairs, from_query=True)
+            return json_response(await act(service, dict(pairs)))
         body = await _body(request)
         params = parse_json(body) if body.strip() else {}
         if not isinstance(params, dict):
@@ -332,7 +357,9 @@ def _authenticate(service: ExchangeService, request: Request, instruction: str, 
     return account_id
 
 
-def _authenticate_operator(service: ExchangeService, request: Request, instruction: str, signed: Any) -> None:
+def _authenticate_operator(
+    service: ExchangeService, request: Request, instruction: str, signed: Any, *, from_query: bool = False
+) -> None:
     """The operator key's signature over the operator instruction (Backpack's signing rules)."""
     if service.operator_key is None:
         raise ApiError(403, "FORBIDDEN", "operator endpoints are disabled: no --operator-key was given at start")
@@ -347,7 +374,7 @@ def _authenticate_operator(service: ExchangeService, request: Request, instructi
     window = headers.get("x-window")
     try:
         service.verifier.check(
-            api_key, signature, timestamp, window, service.now_ms(), instruction, signed, from_query=False
+            api_key, signature, timestamp, window, service.now_ms(), instruction, signed, from_query=from_query
         )
     except ApiError as err:
         log.warning("operator request refused: %s", err.message, extra={"route": request.url.path, "code": err.code})

@@ -490,6 +490,74 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
         None,
         [401, 403],
     ),
+    # the operator console (routes/console.py; docs/api.md "Operator console", docs/surveillance.md)
+    ("GET", "/api/v1/operator/markets"): (
+        "Operator: every market's status, prices, open orders and circuit breaker (operatorMarketQueryAll)",
+        [],
+        None,
+        [401, 403],
+    ),
+    ("POST", "/api/v1/operator/market/status"): (
+        "Operator: list/resume (Open), halt or delist a market (operatorMarketStatus; journaled SetMarketStatus)",
+        [],
+        {
+            "type": "object",
+            "required": ["symbol", "status"],
+            "properties": {
+                "symbol": SYMBOL,
+                "status": {"type": "string", "enum": ["Open", "Halted", "Delisted"]},
+                "cancelOrders": {"type": "boolean"},
+                "reason": {"type": "string", "maxLength": 200},
+            },
+        },
+        [400, 401, 403],
+    ),
+    ("GET", "/api/v1/operator/alerts"): (
+        "Operator: surveillance alerts, newest first, with evidence (operatorAlertQueryAll)",
+        [
+            q("status", {"type": "string", "enum": ["Open", "Dismissed", "Reported", "Actioned"]}),
+            q("typology", {"type": "string"}),
+        ],
+        None,
+        [401, 403, 503],
+    ),
+    ("GET", "/api/v1/operator/alert"): (
+        "Operator: one surveillance alert with its evidence (operatorAlertQuery)",
+        [q("id", {"type": "string"}, True)],
+        None,
+        [401, 403, 404, 503],
+    ),
+    ("POST", "/api/v1/operator/alert/resolve"): (
+        "Operator: resolve an alert (operatorAlertResolve; journaled ResolveAlert)",
+        [],
+        {
+            "type": "object",
+            "required": ["id", "resolution"],
+            "properties": {
+                "id": {"type": "string"},
+                "resolution": {"type": "string", "enum": ["Dismissed", "Reported", "Actioned"]},
+                "note": {"type": "string", "maxLength": 1000},
+            },
+        },
+        [400, 401, 403, 404, 503],
+    ),
+    ("GET", "/api/v1/operator/insuranceFund"): (
+        "Operator: the liquidity (insurance) fund's balances (operatorInsuranceFundQuery)",
+        [],
+        None,
+        [401, 403],
+    ),
+    ("GET", "/api/v1/operator/feeTiers"): ("Operator: the fee tiers (operatorFeeTierQueryAll)", [], None, [401, 403]),
+    ("POST", "/api/v1/operator/feeTier"): (
+        "Operator: put an account on a fee tier (operatorFeeTierSet; journaled SetFeeTier)",
+        [],
+        {
+            "type": "object",
+            "required": ["accountId", "tier"],
+            "properties": {"accountId": {"type": "integer", "minimum": 0}, "tier": {"type": "integer", "minimum": 0}},
+        },
+        [400, 401, 403, 404],
+    ),
 }
 
 

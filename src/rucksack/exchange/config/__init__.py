@@ -14,6 +14,7 @@ from typing import Any
 from rucksack.exchange.core.lending.curve import RateCurve
 from rucksack.exchange.core.markets import (
     AssetSpec,
+    CircuitBreakerSpec,
     ExchangeSpec,
     FeeTier,
     RiskParams,
@@ -131,9 +132,20 @@ def _build(raw: dict[str, Any]) -> ExchangeSpec:
         fee_tiers=tiers,
         fee_account=int(raw.get("exchange", {}).get("fee_account", 1)),
         risk=_risk(raw.get("risk", {})),
+        circuit_breaker=_breaker(raw.get("circuit_breaker", {})),
     )
     validate_spec(spec)
     return spec
+
+
+def _breaker(raw: dict[str, Any]) -> CircuitBreakerSpec:
+    """``[circuit_breaker]``: ``band`` (decimal fraction, "0" = off), ``window_seconds`` (integer)."""
+    unknown = set(raw) - {"band", "window_seconds"}
+    if unknown:
+        raise SpecError(f"circuit_breaker: unknown keys {sorted(unknown)}")
+    return CircuitBreakerSpec(
+        band_ppm=parse_decimal(raw.get("band", "0"), 6), window_us=int(raw.get("window_seconds", 60)) * 1_000_000
+    )
 
 
 _CURVE_KEYS = {"optimal_utilization", "base_apr", "slope1_apr", "slope2_apr", "fee", "max_utilization"}

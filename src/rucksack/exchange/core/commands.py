@@ -181,6 +181,24 @@ class AccrueInterest(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=
     hour: int
 
 
+class SetMarketStatus(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """Operator: open (list, resume), halt or delist a market (core.halts). A halt keeps
+    open orders unless ``cancel_orders``; a delisting always cancels them."""
+
+    market: str
+    status: str  # Open | Halted | Delisted
+    cancel_orders: bool = False
+    reason: str = ""
+
+
+class ResolveAlert(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """Operator: resolve a surveillance alert (journaled as the audit trail; no core state)."""
+
+    alert_id: str
+    resolution: str  # Dismissed | Reported | Actioned
+    note: str = ""
+
+
 Command = (
     PlaceOrder
     | PlaceOrders
@@ -201,6 +219,8 @@ Command = (
     | ApplyFunding
     | LiquidationSweep
     | RemoveApiKey
+    | SetMarketStatus
+    | ResolveAlert
 )
 
 

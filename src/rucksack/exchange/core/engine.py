@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Final, cast
 
-from rucksack.exchange.core import accounts, capital, prices
+from rucksack.exchange.core import accounts, alerts, capital, halts, prices
 from rucksack.exchange.core.commands import (
     AccrueInterest,
     AddApiKey,
@@ -32,9 +32,11 @@ from rucksack.exchange.core.commands import (
     PlaceOrder,
     PlaceOrders,
     RemoveApiKey,
+    ResolveAlert,
     SetBackstopProvider,
     SetFeeTier,
     SetIndexPrice,
+    SetMarketStatus,
     SettlePnl,
     Transfer,
     UpdateAccount,
@@ -119,6 +121,10 @@ class Engine(ExchangeState):
             sweep(self)
         elif isinstance(command, RemoveApiKey):
             accounts.remove_api_key(self, command)
+        elif isinstance(command, SetMarketStatus):
+            halts.set_status(self, command)
+        elif isinstance(command, ResolveAlert):
+            alerts.resolve(self, command)
         else:  # pragma: no cover - the decoder only yields known commands
             raise TypeError(f"unknown command {type(command).__name__}")
         if self.triggers or self.tpsl:
@@ -126,6 +132,10 @@ class Engine(ExchangeState):
         return events
 
     def _place_one(self, c: PlaceOrder, ts_us: int) -> None:
+        m = self.market_by_symbol.get(c.market)
+        if m is not None and not self.market_status.is_open(m.index):  # halted or delisted
+            self.events.append(OrderRejected(c.account, c.market, c.client_id, halts.refusal(self, m)))
+            return
         fields = command_fields(c)  # read once, for the trigger check and the placement
         if has_trigger(fields):
             place_with_triggers(self, c, ts_us)

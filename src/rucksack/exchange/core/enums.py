@@ -99,6 +99,10 @@ class Reason:
     UNKNOWN_MARKET: Final = "UnknownMarket"
     UNKNOWN_ASSET: Final = "UnknownAsset"
     MARKET_CLOSED: Final = "MarketClosed"
+    MARKET_HALTED: Final = "MarketHalted"  # core.market_status: Halted (CancelOnly)
+    INVALID_STATUS: Final = "InvalidStatus"
+    OPEN_INTEREST: Final = "OpenInterest"  # a perp with open positions cannot be delisted
+    INVALID_RESOLUTION: Final = "InvalidResolution"
     INVALID_ORDER: Final = "InvalidOrder"
     DUPLICATE_CLIENT_ID: Final = "DuplicateClientId"
     ORDER_NOT_FOUND: Final = "OrderNotFound"

@@ -340,6 +340,41 @@ class TriggerFired(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=Fa
     ts_us: int
 
 
+class MarketStatusChanged(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """A market opened, halted or was delisted (core.halts); ``cancelled`` orders and
+    triggers went with it. A circuit breaker's halt carries the index ``price`` that tripped it
+    and the window's ``reference`` price (both 0 otherwise)."""
+
+    market: str
+    status: str
+    reason: str
+    cancelled: int
+    ts_us: int
+    price: int = 0
+    reference: int = 0
+
+
+class MarketStatusRejected(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    market: str
+    status: str
+    reason: str
+
+
+class AlertResolved(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """An operator resolved a surveillance alert: the journal is its audit trail (the core keeps
+    no alert state; exchange.surveillance applies these when it reads the events)."""
+
+    alert_id: str
+    resolution: str
+    note: str
+    ts_us: int
+
+
+class AlertResolutionRejected(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    alert_id: str
+    reason: str
+
+
 Event = (
     OrderAccepted
     | OrderRejected
@@ -376,4 +411,8 @@ Event = (
     | LossSocialized
     | TriggerAccepted
     | TriggerFired
+    | MarketStatusChanged
+    | MarketStatusRejected
+    | AlertResolved
+    | AlertResolutionRejected
 )

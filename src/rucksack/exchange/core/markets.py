@@ -129,6 +129,14 @@ class RiskParams(msgspec.Struct, frozen=True):
     settlement_account: int = 3
 
 
+class CircuitBreakerSpec(msgspec.Struct, frozen=True):
+    """Halt a market when its index moves more than ``band_ppm`` within ``window_us`` (0: off;
+    core.market_status)."""
+
+    band_ppm: int = 0
+    window_us: int = 60_000_000
+
+
 class ExchangeSpec(msgspec.Struct, frozen=True):
     assets: list[AssetSpec]
     markets: list[MarketSpec]
@@ -138,6 +146,7 @@ class ExchangeSpec(msgspec.Struct, frozen=True):
     settlement_asset: str = "USDC"
     """Collateral, equity, fees of perps and PnL are valued and settled in this asset."""
     risk: RiskParams = RiskParams()
+    circuit_breaker: CircuitBreakerSpec = CircuitBreakerSpec()
 
     def asset_index(self, symbol: str) -> int:
         for i, asset in enumerate(self.assets):
@@ -325,3 +334,6 @@ def validate_spec(spec: ExchangeSpec) -> None:
         raise SpecError("fee, liquidity fund and settlement accounts must be distinct system account ids")
     if not 1 <= spec.risk.max_leverage <= 1000 or spec.risk.acmf_divisor < 1 or spec.risk.funding_divisor < 1:
         raise SpecError("risk parameters out of range")
+    breaker = spec.circuit_breaker
+    if not 0 <= breaker.band_ppm < PPM or not 0 < breaker.window_us <= 86_400_000_000:
+        raise SpecError("circuit breaker: band must be in [0, 100%) and the window 1 us .. 1 day")

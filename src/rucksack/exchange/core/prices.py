@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from rucksack.exchange.core.commands import SetIndexPrice
 from rucksack.exchange.core.enums import Reason
 from rucksack.exchange.core.events import IndexPriceRejected, IndexPriceSet
+from rucksack.exchange.core.halts import observe_index as circuit_breaker
 from rucksack.exchange.core.market_state import drop_stale_basis, mark_price, observe_index
 from rucksack.exchange.core.orders.placement import MAX_PRICE_TICKS
 from rucksack.exchange.core.perps.funding import sample_premium
@@ -40,3 +41,4 @@ def set_index(s: ExchangeState, c: SetIndexPrice) -> None:
     if m.is_perp:
         sample_premium(m, mark)
     s.events.append(IndexPriceSet(c.market, c.price, mark))
+    circuit_breaker(s, m, c.price)  # may halt the market (core.halts)

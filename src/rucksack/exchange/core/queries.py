@@ -29,7 +29,7 @@ from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.ledger.balances import Account
 from rucksack.exchange.core.lending.pool import Pool
 from rucksack.exchange.core.market_state import MarketState
-from rucksack.exchange.core.markets import ExchangeSpec
+from rucksack.exchange.core.markets import ExchangeSpec, FeeTier
 from rucksack.exchange.core.orders.triggers import Trigger
 from rucksack.exchange.core.risk import limits
 from rucksack.exchange.core.risk.collateral import AccountRisk, account_risk
@@ -146,6 +146,22 @@ def markets(engine: Engine) -> Sequence[MarketState]:
 def market(engine: Engine, symbol: str) -> MarketState:
     """The market named ``symbol`` (KeyError for an unknown one: callers validate symbols first)."""
     return engine.market_by_symbol[symbol]
+
+
+def market_status(engine: Engine, symbol: str) -> tuple[str, str, int]:
+    """``(status, reason, since_us)`` of a market (core.market_status: Open | Halted | Delisted)."""
+    book, i = engine.market_status, engine.market_by_symbol[symbol].index
+    return book.status[i], book.reason[i], book.since_us[i]
+
+
+def insurance_fund_account(engine: Engine) -> int:
+    """The liquidity (insurance) fund's system account: liquidation fees in, bad debt out."""
+    return engine.risk.liquidity_fund_account
+
+
+def fee_tiers(engine: Engine) -> Sequence[FeeTier]:
+    """The fee tiers, by index (``SetFeeTier`` names one)."""
+    return engine.fee_tiers
 
 
 def market_at(engine: Engine, index: int) -> MarketState:

@@ -107,6 +107,16 @@ class PoolRecord(msgspec.Struct, array_like=True, frozen=True):
     u_cap: int
 
 
+class MarketStatusRecord(msgspec.Struct, array_like=True, frozen=True):
+    """A market's status (core.market_status) and its circuit breaker's window."""
+
+    symbol: str
+    status: str
+    reason: str
+    since_us: int
+    window: list[tuple[int, int]]
+
+
 class Snapshot(msgspec.Struct, array_like=True, frozen=True):
     version: int
     seq: int
@@ -127,6 +137,8 @@ class Snapshot(msgspec.Struct, array_like=True, frozen=True):
     last_funding_hour: int
     triggers: list[TriggerRecord]  # pending trigger orders by id
     tpsl: list[tuple[int, PlaceOrder]]  # resting orders with TP/SL attached, by id
+    # last, with a default: a snapshot written before market status existed reads as all open
+    market_status: list[MarketStatusRecord] = msgspec.field(default_factory=list)
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -247,7 +259,16 @@ def take_snapshot(engine: Engine) -> Snapshot:
             for _, t in sorted(engine.triggers.items())
         ],
         tpsl=sorted(engine.tpsl.items()),
+        market_status=_status_records(engine),
     )
+
+
+def _status_records(engine: Engine) -> list[MarketStatusRecord]:
+    book = engine.market_status
+    return [
+        MarketStatusRecord(m.symbol, book.status[i], book.reason[i], book.since_us[i], list(book.window[i]))
+        for i, m in enumerate(engine.markets)
+    ]
 
 
 def encode_snapshot(snapshot: Snapshot) -> bytes:
@@ -381,6 +402,11 @@ def restore(spec: ExchangeSpec, snapshot: Snapshot) -> Engine:
         if trigger.client_id >= 0:
             engine.client_orders[(trigger.account << 32) | trigger.client_id] = trec.id
     engine.tpsl = dict(snapshot.tpsl)
+    book = engine.market_status
+    for srec in snapshot.market_status:
+        i = engine.market_by_symbol[srec.symbol].index
+        book.status[i], book.reason[i], book.since_us[i] = srec.status, srec.reason, srec.since_us
+        book.window[i] = [(ts, price) for ts, price in srec.window]
     for prec in snapshot.pools:
         pool = engine.pools[engine.asset_index[prec.asset]]
         if pool is None:

@@ -16,6 +16,7 @@ from rucksack.exchange.api.routes.common import (
 )
 from rucksack.exchange.api.wire import format_atoms, space_seconds
 from rucksack.exchange.core import queries
+from rucksack.exchange.core.market_status import BOOK_STATE, DELISTED
 from rucksack.exchange.service import ExchangeService
 
 
@@ -31,11 +32,23 @@ async def assets(service: ExchangeService, params: dict[str, str]) -> Any:
 
 
 async def markets(service: ExchangeService, params: dict[str, str]) -> Any:
-    return [service.wire.market_json(mw, created_at(service)) for mw in service.wire.markets.values()]
+    made = created_at(service)
+    return [_with_status(service, service.wire.market_json(mw, made)) for mw in service.wire.markets.values()]
 
 
 async def market(service: ExchangeService, params: dict[str, str]) -> Any:
-    return service.wire.market_json(service.wire.market(params.get("symbol")), created_at(service))
+    mw = service.wire.market(params.get("symbol"))
+    return _with_status(service, service.wire.market_json(mw, created_at(service)))
+
+
+def _with_status(service: ExchangeService, body: dict[str, Any]) -> dict[str, Any]:
+    """Backpack's ``orderBookState`` from the market's live status (core.market_status: a halt is
+    ``CancelOnly``, a delisting ``Closed``); a delisted market is no longer ``visible``."""
+    status, _, _ = queries.market_status(service.engine, body["symbol"])
+    if body["orderBookState"] == "Open":
+        body["orderBookState"] = BOOK_STATE[status]
+    body["visible"] = status != DELISTED
+    return body
 
 
 async def ticker_json(service: ExchangeService, symbol: str, interval_us: int) -> dict[str, Any]:

@@ -293,6 +293,14 @@ def cancel_all(engine: ExchangeState, account: int, market: int) -> None:
             _close(engine, t, OrderStatus.CANCELLED, Reason.USER_CANCELLED)
 
 
+def cancel_market_triggers(engine: ExchangeState, market: int, reason: str) -> int:
+    """Cancel every pending trigger of ``market`` (a delisting or a halt that cancels); how many."""
+    mine = [order_id for order_id in sorted(engine.triggers) if engine.triggers[order_id].market == market]
+    for order_id in mine:
+        _close(engine, engine.triggers[order_id], OrderStatus.CANCELLED, reason)
+    return len(mine)
+
+
 # ---------------------------------------------------------------------- checks
 
 
@@ -349,8 +357,9 @@ def _drop_stale(engine: ExchangeState) -> None:
 def _next_due(engine: ExchangeState) -> Trigger | None:
     best: Trigger | None = None
     markets = engine.markets
+    status = engine.market_status.status
     for t in engine.triggers.values():
-        if not _is_due(markets[t.market], t):
+        if status[t.market] != "Open" or not _is_due(markets[t.market], t):  # a halt holds triggers
             continue
         if best is None or (t.market, t.price, t.id) < (best.market, best.price, best.id):
             best = t
