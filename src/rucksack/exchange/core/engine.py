@@ -40,6 +40,9 @@ from rucksack.exchange.core.commands import (
     UpdateAccount,
     Withdraw,
 )
+from rucksack.exchange.core.compliance import dispatch as compliance
+from rucksack.exchange.core.compliance.checks import order_refusal
+from rucksack.exchange.core.compliance.commands import COMPLIANCE_COMMANDS
 from rucksack.exchange.core.enums import Reason
 from rucksack.exchange.core.events import Event, OrderRejected
 from rucksack.exchange.core.exchange_state import ExchangeState
@@ -119,6 +122,8 @@ class Engine(ExchangeState):
             sweep(self)
         elif isinstance(command, RemoveApiKey):
             accounts.remove_api_key(self, command)
+        elif isinstance(command, COMPLIANCE_COMMANDS):
+            compliance.apply(self, command)
         else:  # pragma: no cover - the decoder only yields known commands
             raise TypeError(f"unknown command {type(command).__name__}")
         if self.triggers or self.tpsl:
@@ -126,6 +131,10 @@ class Engine(ExchangeState):
         return events
 
     def _place_one(self, c: PlaceOrder, ts_us: int) -> None:
+        refused = order_refusal(self, c)  # region, product and level (core/compliance)
+        if refused:
+            self.events.append(OrderRejected(c.account, c.market, c.client_id, refused))
+            return
         fields = command_fields(c)  # read once, for the trigger check and the placement
         if has_trigger(fields):
             place_with_triggers(self, c, ts_us)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import msgspec
 
 from rucksack.exchange.core.commands import PlaceOrder
+from rucksack.exchange.core.compliance.events import ComplianceEvent
 
 
 class OrderAccepted(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
@@ -364,4 +365,5 @@ Event = (
     | LossSocialized
     | TriggerAccepted
     | TriggerFired
+    | ComplianceEvent
 )

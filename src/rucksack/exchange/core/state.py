@@ -21,12 +21,14 @@ import msgspec
 
 from rucksack.exchange.core.book.order import Order
 from rucksack.exchange.core.commands import PlaceOrder
+from rucksack.exchange.core.compliance.checks import refresh_all
+from rucksack.exchange.core.compliance.state import ComplianceRecord
 from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.market_state import mark_price
 from rucksack.exchange.core.markets import ExchangeSpec
 from rucksack.exchange.core.orders.triggers import Trigger
 
-SNAPSHOT_VERSION = 6
+SNAPSHOT_VERSION = 7
 
 
 class OrderRecord(msgspec.Struct, array_like=True, frozen=True):
@@ -127,6 +129,7 @@ class Snapshot(msgspec.Struct, array_like=True, frozen=True):
     last_funding_hour: int
     triggers: list[TriggerRecord]  # pending trigger orders by id
     tpsl: list[tuple[int, PlaceOrder]]  # resting orders with TP/SL attached, by id
+    compliance: ComplianceRecord  # rules in force, identities, usage, withdrawal holds, operators, audit
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -247,6 +250,7 @@ def take_snapshot(engine: Engine) -> Snapshot:
             for _, t in sorted(engine.triggers.items())
         ],
         tpsl=sorted(engine.tpsl.items()),
+        compliance=engine.compliance.record(),
     )
 
 
@@ -381,6 +385,8 @@ def restore(spec: ExchangeSpec, snapshot: Snapshot) -> Engine:
         if trigger.client_id >= 0:
             engine.client_orders[(trigger.account << 32) | trigger.client_id] = trec.id
     engine.tpsl = dict(snapshot.tpsl)
+    engine.compliance.load(snapshot.compliance)
+    refresh_all(engine, clamp=False)  # the derived lookups; leverage limits are already in the snapshot
     for prec in snapshot.pools:
         pool = engine.pools[engine.asset_index[prec.asset]]
         if pool is None:
