@@ -284,4 +284,3 @@ def operator_roles(engine: Engine, public_key: str) -> list[str] | None:
 def withdrawal_held(engine: Engine, request_id: str) -> Held | None:
     """The held withdrawal with this request id (in its delay or in review), or None."""
     return engine.compliance.held.get(request_id)
-
