@@ -309,6 +309,7 @@ def cmd_operator(args: argparse.Namespace) -> int:
         body = {"id": args.id, "approve": not args.reject}
     secret = Path(args.key_file).read_text(encoding="utf-8").strip()
     ts, window = int(time.time() * 1000), 5000
+
     def render(v: Any) -> str:
         if isinstance(v, bool):
             return str(v).lower()
