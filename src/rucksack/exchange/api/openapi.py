@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from rucksack.exchange.api.openapi_compliance import COMPLIANCE_OPERATIONS, NO_CONTENT
+from rucksack.exchange.api.openapi_compliance import EMPTY_OK as COMPLIANCE_EMPTY_OK
 
 DECIMAL = {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$", "description": "decimal string"}
 SYMBOL = {"type": "string", "description": "market symbol, e.g. SOL_USDC"}
@@ -508,6 +509,7 @@ OPERATIONS.update(COMPLIANCE_OPERATIONS)  # core/compliance's routes (api/openap
 OPERATIONS_JSON = {f"{m} {p}": v for (m, p), v in OPERATIONS.items()}
 # operations that answer success with 200 and an empty body, as Backpack does
 EMPTY_OK = {("PATCH", "/api/v1/account"), ("POST", "/api/v1/borrowLend"), ("POST", "/api/v1/subaccounts/transfer")}
+EMPTY_OK |= COMPLIANCE_EMPTY_OK
 
 
 def build(

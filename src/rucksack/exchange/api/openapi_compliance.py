@@ -30,6 +30,8 @@ def _obj(required: list[str], **props: Any) -> dict[str, Any]:
 
 NO_CONTENT = {("GET", "/wapi/v1/capital/withdrawals/delay")}
 """Operations that answer 204 with no body (Backpack: no delay set)."""
+EMPTY_OK = {("POST", "/wapi/v1/capital/withdrawals/delay")}
+"""Operations that answer 200 with an empty body (Backpack's delay create)."""
 
 COMPLIANCE_OPERATIONS: dict[tuple[str, str], tuple[str, list[Any], dict[str, Any] | None, list[int]]] = {
     ("GET", "/api/v1/account/compliance"): (

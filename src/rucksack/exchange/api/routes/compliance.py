@@ -131,8 +131,9 @@ def _hours(params: Any) -> int:
     hours = params.get("withdrawalDelayHours")
     if isinstance(hours, bool) or not isinstance(hours, (int, str)) or not str(hours).isdigit():
         raise bad_request("withdrawalDelayHours must be a whole number of hours")
-    if not params.get("twoFactorToken"):
-        raise bad_request("twoFactorToken is required")
+    token = params.get("twoFactorToken")
+    if not isinstance(token, str) or not token or len(token) > 64:
+        raise bad_request("twoFactorToken is required (a string)")
     return int(hours)
 
 
