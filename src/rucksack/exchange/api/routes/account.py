@@ -125,7 +125,7 @@ async def deposits(service: ExchangeService, account: int, params: Any) -> Any:
         asset = service.wire.assets[r["asset"]]
         sandbox = r["ref"].startswith("sandbox:")
         chain = custody.db.deposit(r["ref"]) if custody is not None else None  # a credited chain transfer
-        internal = sandbox or r["ref"].startswith("withdrawal-refund:")
+        internal = sandbox or r["ref"].startswith(("withdrawal-refund:", "cancelled:"))
         out.append(
             {
                 "id": r["id"],
