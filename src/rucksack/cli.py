@@ -256,11 +256,40 @@ def cmd_sandbox_account(args: argparse.Namespace) -> int:
             raise SystemExit(f"--fund takes ASSET=QUANTITY, got {item!r}")
         fund[asset] = qty
     api_key, api_secret = new_keypair()  # the secret never leaves this process
-    created = _admin_post(
-        args.url, args.data_dir, "/api/v1/sandbox/accounts", {"publicKey": api_key, "fund": fund, "label": args.label}
-    )
-    _print({"apiKey": api_key, "apiSecret": api_secret, "accountId": created["accountId"]})
+    body: dict[str, Any] = {"publicKey": api_key, "fund": fund, "label": args.label}
+    if args.region:  # sign up as a resident of a region (docs/compliance.md)
+        body.update(region=args.region, level=args.level)
+    created = _admin_post(args.url, args.data_dir, "/api/v1/sandbox/accounts", body)
+    out = {"apiKey": api_key, "apiSecret": api_secret, "accountId": created["accountId"]}
+    _print({**out, **({"region": created["region"], "level": created["level"]} if args.region else {})})
     return 0
+
+
+def cmd_sandbox_compliance(args: argparse.Namespace) -> int:
+    """GET /api/v1/account/compliance signed with the account's key: which products are open and why."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    from rucksack.exchange.api.auth import sign
+
+    ts, window = int(time.time() * 1000), 5000
+    message = f"instruction=accountComplianceQuery&timestamp={ts}&window={window}".encode()
+    headers = {
+        "X-API-Key": args.api_key,
+        "X-Signature": sign(args.api_secret, message),
+        "X-Timestamp": str(ts),
+        "X-Window": str(window),
+    }
+    request = urllib.request.Request(args.url.rstrip("/") + "/api/v1/account/compliance", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            _print(json.loads(response.read()))
+            return 0
+    except urllib.error.HTTPError as err:
+        raise SystemExit(f"rucksack sandbox: {err.code} {err.read().decode(errors='replace')}") from err
+    except urllib.error.URLError as err:
+        raise SystemExit(f"rucksack sandbox: cannot reach {args.url}: {err.reason}") from err
 
 
 def cmd_sandbox_price(args: argparse.Namespace) -> int:
@@ -284,8 +313,12 @@ OPERATOR_ACTIONS = {
     "market": ("/api/v1/operator/market/status", "operatorMarketStatus"),
     "alerts": ("/api/v1/operator/alerts", "operatorAlertQueryAll"),
     "resolve": ("/api/v1/operator/alert/resolve", "operatorAlertResolve"),
+    "identity": ("/api/v1/operator/identity", "operatorIdentitySet"),
+    "key": ("/api/v1/operator/keys", "operatorKeySet"),
+    "review": ("/api/v1/operator/withdrawals/review", "operatorWithdrawalReview"),
+    "audit": ("/api/v1/operator/audit/export", "operatorAuditExport"),
 }
-OPERATOR_QUERIES = {"alerts"}  # GETs: the fields are signed as the query
+OPERATOR_QUERIES = {"alerts", "audit"}  # GETs: the fields are signed as the query
 
 
 def cmd_operator_keygen(args: argparse.Namespace) -> int:
@@ -322,9 +355,22 @@ def cmd_operator(args: argparse.Namespace) -> int:
         body = {k: v for k, v in (("status", args.status), ("typology", args.typology)) if v}
     elif args.what == "resolve":
         body = {"id": args.id, "resolution": args.resolution, "note": args.note}
+    elif args.what == "identity":
+        body = {"accountId": args.account, **({"level": args.level} if args.level else {})}
+        body.update({"region": args.region} if args.region else {})
+    elif args.what == "key":
+        body = {"publicKey": args.public_key, "roles": args.role}
+    elif args.what == "review":
+        body = {"id": args.id, "approve": not args.reject}
     secret = Path(args.key_file).read_text(encoding="utf-8").strip()
     ts, window = int(time.time() * 1000), 5000
-    fields = "".join(f"&{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in sorted(body.items()))
+
+    def render(v: Any) -> str:
+        if isinstance(v, bool):
+            return str(v).lower()
+        return json.dumps(v, separators=(",", ":")) if isinstance(v, list) else str(v)
+
+    fields = "".join(f"&{k}={render(v)}" for k, v in sorted(body.items()))
     message = f"instruction={instruction}{fields}&timestamp={ts}&window={window}".encode()
     import base64
 
@@ -487,7 +533,14 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     acc.add_argument("--data-dir", help="where the server keeps its admin token (default: ./data, else make run's)")
     acc.add_argument("--fund", action="append", default=[], metavar="ASSET=QTY")
     acc.add_argument("--label", default="")
+    acc.add_argument("--region", help="sign up as a resident of this region (ISO 3166, e.g. JP; docs/compliance.md)")
+    acc.add_argument("--level", default="full", choices=("none", "basic", "full"), help="verification level")
     acc.set_defaults(func=cmd_sandbox_account)
+    comp = ssub.add_parser("compliance", help="which products are open to an account, and why")
+    comp.add_argument("--url", default="http://127.0.0.1:8000")
+    comp.add_argument("--api-key", required=True)
+    comp.add_argument("--api-secret", required=True)
+    comp.set_defaults(func=cmd_sandbox_compliance)
     price = ssub.add_parser("price", help="set the reference price the demo makers quote around")
     price.add_argument("--url", default=DEFAULT_EXCHANGE, help=EXCHANGE_HELP)
     price.add_argument("--data-dir")
@@ -512,6 +565,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         ("market", "open (list, resume), halt or delist a market"),
         ("alerts", "list the market surveillance alerts with their evidence"),
         ("resolve", "resolve a surveillance alert (journaled)"),
+        ("identity", "set an account's verification level and/or region (compliance role)"),
+        ("key", "register an operator key with roles, or remove it with none (admin key only)"),
+        ("review", "approve (or --reject) a withdrawal held for review (operations role)"),
+        ("audit", "export the operator audit trail, hash-chained (compliance role)"),
     ):
         action = osub.add_parser(name, help=helptext)
         action.add_argument("--url", default=DEFAULT_EXCHANGE, help=EXCHANGE_HELP)
@@ -537,6 +594,16 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
             action.add_argument("--id", required=True)
             action.add_argument("--resolution", required=True, choices=["Dismissed", "Reported", "Actioned"])
             action.add_argument("--note", default="")
+        elif name == "identity":
+            action.add_argument("--account", type=int, required=True)
+            action.add_argument("--level", choices=("none", "basic", "full"))
+            action.add_argument("--region", help="ISO 3166 code, e.g. JP")
+        elif name == "key":
+            action.add_argument("--public-key", required=True)
+            action.add_argument("--role", action="append", default=[], choices=("compliance", "risk", "operations"))
+        elif name == "review":
+            action.add_argument("--id", type=int, required=True)
+            action.add_argument("--reject", action="store_true")
         action.set_defaults(func=cmd_operator)
 
     replay = sub.add_parser("replay", help="rebuild state from snapshot + journal and print its hash")

@@ -84,7 +84,7 @@ def test_operator_actions_are_signed_with_the_operator_key_and_journaled(venue: 
         *("operator", "price", "--url", server.url, "--key-file", str(stranger)),
         *("--symbol", "SOL_USDC", "--price", "1"),
     )
-    assert refused.returncode == 1 and "401" in refused.stderr and "Not the operator key" in refused.stderr
+    assert refused.returncode == 1 and "401" in refused.stderr and "Not an operator key" in refused.stderr
     operator_public = (key_file.parent / "operator.pub").read_text().strip()
     forged = httpx.post(
         server.url + "/api/v1/operator/price",

@@ -3,7 +3,9 @@
 - every second a ``LiquidationSweep``, every ten seconds a ``SettlePnl`` (margin-model.md §14.3,
   §14.6);
 - once per wall-clock hour ``AccrueInterest`` and ``ApplyFunding`` (each idempotent by hour, so a
-  restart never pays twice).
+  restart never pays twice);
+- ``ReleaseWithdrawals`` when a held withdrawal's security delay or a pending delay change is due
+  (checked every second; core/compliance/withdrawals.py).
 
 They are ordinary commands through the sequencer, so replay from the journal is bit-identical;
 the wall clock is read here, never in the core. Periodic snapshots are not ticks: they are due
@@ -19,6 +21,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from rucksack.exchange.core.commands import AccrueInterest, ApplyFunding, Command, LiquidationSweep, SettlePnl
+from rucksack.exchange.core.compliance.commands import ReleaseWithdrawals
 from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.events import Event
 
@@ -55,7 +58,17 @@ async def risk_ticks(exchange: Clocked, sweep_period: float = 1.0, settle_every:
     n = 0
     while True:
         await exchange.submit(LiquidationSweep())
+        if release_due(exchange.engine, exchange.clock()):
+            await exchange.submit(ReleaseWithdrawals())
         n += 1
         if n % settle_every == 0:
             await exchange.submit(SettlePnl())
         await asyncio.sleep(sweep_period)
+
+
+def release_due(engine: Engine, now_us: int) -> bool:
+    """Whether a ``ReleaseWithdrawals`` would release something at ``now_us``."""
+    comp = engine.compliance
+    if any(not h.review and h.trigger_at_us <= now_us for h in comp.held.values()):
+        return True
+    return any(pending >= 0 and at <= now_us for _, pending, at in comp.delays.values())

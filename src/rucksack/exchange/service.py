@@ -53,6 +53,7 @@ from rucksack.exchange.api.auth import Verifier
 from rucksack.exchange.api.open_orders import OpenOrders, Steps
 from rucksack.exchange.api.wire import Wire
 from rucksack.exchange.config import default_config_text
+from rucksack.exchange.core import queries
 from rucksack.exchange.core.book.order import Order
 from rucksack.exchange.core.commands import Command, Deposit, Stamped
 from rucksack.exchange.core.events import Deposited, Event
@@ -462,6 +463,9 @@ class ExchangeLedger:
 
     def withdrawal_debited(self, ref: str) -> bool:
         return self._service.store.withdrawal_debited(ref)
+
+    def withdrawal_held(self, ref: str) -> bool:
+        return queries.withdrawal_held(self._service.engine, ref) is not None
 
     async def deposit(self, account: int, asset: str, atoms: int, tx_id: str) -> bool:
         events = await self._service.submit(Deposit(account, asset, atoms, tx_id))

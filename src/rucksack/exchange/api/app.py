@@ -33,11 +33,13 @@ from rucksack.exchange.api.errors import ApiError, bad_request, unauthorized
 from rucksack.exchange.api.payload import parse_json
 from rucksack.exchange.api.routes import (
     account,
+    compliance,
     console,
     history,
     lending,
     market,
     operator,
+    operator_compliance,
     positions,
     reserves,
     sandbox,
@@ -47,6 +49,7 @@ from rucksack.exchange.api.routes import (
 )
 from rucksack.exchange.api.ws import Hub
 from rucksack.exchange.core import queries
+from rucksack.exchange.core.compliance.commands import RecordOperatorAction
 from rucksack.exchange.sequencer.sequencer import NotWriter, SequencerHalted, UnencodableCommand
 from rucksack.exchange.service import ExchangeService
 
@@ -115,6 +118,16 @@ PRIVATE: dict[tuple[str, str], tuple[str, Handler]] = {
     ("DELETE", "/api/v1/subaccounts/apiKeys"): ("subaccountApiKeyDelete", subaccounts.remove_api_key),
     # Rucksack extension: the caller's own proof-of-reserves inclusion proof (docs/reserves.md)
     ("GET", "/api/v1/reserves/proof"): ("reservesProofQuery", reserves.reserves_proof),
+    # withdrawal protection (Backpack's delay; the allow-list and cancel are Rucksack extensions)
+    ("GET", "/wapi/v1/capital/withdrawals/delay"): ("withdrawalDelayQuery", compliance.delay_query),
+    ("POST", "/wapi/v1/capital/withdrawals/delay"): ("withdrawalDelayCreate", compliance.delay_create),
+    ("PATCH", "/wapi/v1/capital/withdrawals/delay"): ("withdrawalDelayUpdate", compliance.delay_update),
+    ("DELETE", "/wapi/v1/capital/withdrawals"): ("withdrawalCancel", compliance.withdrawal_cancel),
+    ("GET", "/wapi/v1/capital/withdrawals/addresses"): ("withdrawalAddressQueryAll", compliance.addresses),
+    ("POST", "/wapi/v1/capital/withdrawals/addresses"): ("withdrawalAddressCreate", compliance.address_add),
+    ("DELETE", "/wapi/v1/capital/withdrawals/addresses"): ("withdrawalAddressDelete", compliance.address_remove),
+    # Rucksack extension: which products are open to the account and why (docs/compliance.md)
+    ("GET", "/api/v1/account/compliance"): ("accountComplianceQuery", compliance.account_compliance),
 }
 
 ADMIN: dict[tuple[str, str], Callable[[ExchangeService, Any], Awaitable[Any]]] = {
@@ -126,17 +139,20 @@ ADMIN: dict[tuple[str, str], Callable[[ExchangeService, Any], Awaitable[Any]]] =
     ("POST", "/api/v1/sandbox/reserves/snapshot"): reserves.sandbox_reserves_snapshot,
 }
 # operator actions, signed with an operator key like Backpack's API signing (routes/operator.py,
-# routes/console.py): (instruction, handler, roles allowed). Roles are among "compliance", "risk",
-# "operations"; this branch has one operator key that holds every role (the role check lands with
-# the operator keys' roles, helper comp17). GETs sign their query, the rest their JSON body.
+# routes/operator_compliance.py, routes/console.py):
+# (instruction, handler, roles) -- a key may act when it holds one of the roles (the admin key given
+# with --operator-key holds them all); every request that changes something is journaled in the audit
+# trail (RecordOperatorAction; docs/compliance.md)
 OperatorHandler = Callable[[ExchangeService, Any], Awaitable[Any]]
+ADMIN_ONLY = frozenset({"admin"})
 COMPLIANCE = frozenset({"compliance"})
-RISK_OPS = frozenset({"risk", "operations"})
+RISK = frozenset({"risk"})
 OPERATIONS = frozenset({"operations"})
+RISK_OPS = RISK | OPERATIONS
 OPERATOR: dict[tuple[str, str], tuple[str, OperatorHandler, frozenset[str]]] = {
-    ("POST", "/api/v1/operator/price"): ("operatorIndexPrice", operator.set_index_price, RISK_OPS),
-    ("POST", "/api/v1/operator/accounts"): ("operatorAccountCreate", operator.create_account, OPERATIONS),
-    ("POST", "/api/v1/operator/backstop"): ("operatorBackstop", operator.backstop, RISK_OPS),
+    ("POST", "/api/v1/operator/price"): ("operatorIndexPrice", operator.set_index_price, RISK),
+    ("POST", "/api/v1/operator/accounts"): ("operatorAccountCreate", operator.create_account, COMPLIANCE | OPERATIONS),
+    ("POST", "/api/v1/operator/backstop"): ("operatorBackstop", operator.backstop, RISK),
     ("POST", "/api/v1/operator/reserves/snapshot"): (
         "operatorReservesSnapshot",
         operator.reserves_snapshot,
@@ -151,6 +167,46 @@ OPERATOR: dict[tuple[str, str], tuple[str, OperatorHandler, frozenset[str]]] = {
     ("GET", "/api/v1/operator/insuranceFund"): ("operatorInsuranceFundQuery", console.insurance_fund, RISK_OPS),
     ("GET", "/api/v1/operator/feeTiers"): ("operatorFeeTierQueryAll", console.fee_tiers, OPERATIONS),
     ("POST", "/api/v1/operator/feeTier"): ("operatorFeeTierSet", console.set_fee_tier, OPERATIONS),
+    ("POST", "/api/v1/operator/keys"): ("operatorKeySet", operator_compliance.keys_set, ADMIN_ONLY),
+    ("GET", "/api/v1/operator/keys"): ("operatorKeyQueryAll", operator_compliance.keys_list, ADMIN_ONLY),
+    ("POST", "/api/v1/operator/identity"): ("operatorIdentitySet", operator_compliance.identity_set, COMPLIANCE),
+    ("GET", "/api/v1/operator/compliance/accounts"): (
+        "operatorComplianceAccountQuery",
+        operator_compliance.accounts_review,
+        COMPLIANCE | OPERATIONS,
+    ),
+    ("GET", "/api/v1/operator/compliance/rules"): (
+        "operatorComplianceRulesQuery",
+        operator_compliance.rules_get,
+        COMPLIANCE | RISK | OPERATIONS,
+    ),
+    ("POST", "/api/v1/operator/compliance/rules"): (
+        "operatorComplianceRuleSet",
+        operator_compliance.rule_set,
+        COMPLIANCE,
+    ),
+    ("POST", "/api/v1/operator/compliance/refused"): (
+        "operatorComplianceRefusedSet",
+        operator_compliance.refused_set,
+        COMPLIANCE,
+    ),
+    ("POST", "/api/v1/operator/compliance/limits"): (
+        "operatorComplianceLimitsSet",
+        operator_compliance.limits_set,
+        COMPLIANCE,
+    ),
+    ("GET", "/api/v1/operator/withdrawals"): (
+        "operatorWithdrawalQueryAll",
+        operator_compliance.withdrawals_held,
+        COMPLIANCE | OPERATIONS,
+    ),
+    ("POST", "/api/v1/operator/withdrawals/review"): (
+        "operatorWithdrawalReview",
+        operator_compliance.withdrawal_review,
+        OPERATIONS,
+    ),
+    ("GET", "/api/v1/operator/audit"): ("operatorAuditQuery", operator_compliance.audit_query, COMPLIANCE),
+    ("GET", "/api/v1/operator/audit/export"): ("operatorAuditExport", operator_compliance.audit_export, COMPLIANCE),
 }
 # sandbox paths that need sandbox mode but no admin token (the web front end's "start trading")
 SANDBOX_OPEN = {("POST", "/api/v1/sandbox/signup")}
@@ -171,6 +227,8 @@ def error_response(err: ApiError) -> Response:
 
 
 def json_response(payload: Any) -> Response:
+    if isinstance(payload, Response):  # a handler's own answer (204 No Content)
+        return payload
     if payload is None:
         return Response(b"", status_code=200)
     return Response(msgspec.json.encode(payload), media_type=JSON)
@@ -295,17 +353,27 @@ async def _dispatch(service: ExchangeService, request: Request) -> Response:
         return json_response(await handler(service, account_id, params))
     operator_action = OPERATOR.get(key)
     if operator_action is not None:
-        instruction, act, _roles = operator_action  # roles: every role is the one operator key's here
-        if method == "GET":
-            pairs = list(request.query_params.multi_items())
-            _authenticate_operator(service, request, instruction, pairs, from_query=True)
-            return json_response(await act(service, dict(pairs)))
+        instruction, act, roles = operator_action
+        from_query = method == "GET"
         body = await _body(request)
-        params = parse_json(body) if body.strip() else {}
-        if not isinstance(params, dict):
-            raise bad_request("request body must be a JSON object")
-        _authenticate_operator(service, request, instruction, list(params.items()))
-        return json_response(await act(service, params))
+        if from_query:
+            pairs = list(request.query_params.multi_items())
+            params, signed = dict(pairs), pairs
+        else:
+            params = parse_json(body) if body.strip() else {}
+            if not isinstance(params, dict):
+                raise bad_request("request body must be a JSON object")
+            signed = list(params.items())
+        operator_key = await _authenticate_operator(service, request, instruction, signed, roles, from_query)
+        if from_query:  # reads change nothing: not in the audit trail
+            return json_response(await act(service, params))
+        try:
+            result = await act(service, params)
+        except ApiError as err:
+            await _audit(service, operator_key, instruction, params, f"refused {err.status} {err.code}")
+            raise
+        await _audit(service, operator_key, instruction, params, "ok")
+        return json_response(result)
     admin = ADMIN.get(key)
     if admin is not None and service.admin_token is not None:  # production: no such endpoint (below)
         token = request.headers.get("x-admin-token", "")
@@ -357,10 +425,23 @@ def _authenticate(service: ExchangeService, request: Request, instruction: str, 
     return account_id
 
 
-def _authenticate_operator(
-    service: ExchangeService, request: Request, instruction: str, signed: Any, *, from_query: bool = False
-) -> None:
-    """The operator key's signature over the operator instruction (Backpack's signing rules)."""
+async def _audit(service: ExchangeService, operator_key: str, instruction: str, params: Any, outcome: str) -> None:
+    """One journaled audit record of an operator request (``RecordOperatorAction``)."""
+    await service.submit(RecordOperatorAction(operator_key, instruction, operator_compliance.detail(params), outcome))
+
+
+async def _authenticate_operator(
+    service: ExchangeService,
+    request: Request,
+    instruction: str,
+    signed: Any,
+    roles: frozenset[str],
+    from_query: bool,
+) -> str:
+    """The signature of an operator key over the operator instruction (Backpack's signing rules),
+    and one of ``roles`` held by it: the admin key (``--operator-key``) holds every role, a
+    registered key its own (``POST /api/v1/operator/keys``). Returns the key. A registered key
+    refused for its roles is recorded in the audit trail as ``denied``."""
     if service.operator_key is None:
         raise ApiError(403, "FORBIDDEN", "operator endpoints are disabled: no --operator-key was given at start")
     headers = request.headers
@@ -369,8 +450,10 @@ def _authenticate_operator(
     timestamp = headers.get("x-timestamp")
     if not api_key or not signature or not timestamp:
         raise unauthorized("Missing X-API-Key, X-Signature or X-Timestamp header")
-    if not _consteq(api_key, service.operator_key):
-        raise unauthorized("Not the operator key")
+    admin = _consteq(api_key, service.operator_key)
+    held = None if admin else queries.operator_roles(service.engine, api_key)
+    if not admin and held is None:
+        raise unauthorized("Not an operator key")
     window = headers.get("x-window")
     try:
         service.verifier.check(
@@ -379,7 +462,13 @@ def _authenticate_operator(
     except ApiError as err:
         log.warning("operator request refused: %s", err.message, extra={"route": request.url.path, "code": err.code})
         raise
+    if held is not None and not roles & set(held):
+        if not from_query:
+            await _audit(service, api_key, instruction, dict(signed), "denied")
+        need = " or ".join(sorted(roles))
+        raise ApiError(403, "FORBIDDEN", f"{instruction} needs the {need} role; this operator key has {held}")
     log.info("operator action %s", instruction, extra={"route": request.url.path})
+    return api_key
 
 
 def _consteq(a: str, b: str) -> bool:

@@ -73,6 +73,53 @@ REASONS: dict[str, tuple[int, str, str]] = {
     Reason.NO_MARK_PRICE: (400, "INVALID_MARKET", "The market has no mark price yet"),
     Reason.INVALID_SETTING: (400, "INVALID_CLIENT_REQUEST", "Invalid account setting"),
     Reason.POOL_LIMIT: (400, "INSUFFICIENT_SUPPLY", "The lending pool cannot pay this out now (utilization limit)"),
+    # compliance (core/compliance; docs/compliance.md): GET /api/v1/account/compliance says why
+    Reason.REGION_REFUSED: (403, "FORBIDDEN", "Residents of this region cannot be served"),
+    Reason.INVALID_REGION: (400, "INVALID_CLIENT_REQUEST", "region must be an ISO 3166 code such as JP or UA-43"),
+    Reason.INVALID_LEVEL: (400, "INVALID_CLIENT_REQUEST", "level must be none, basic or full"),
+    Reason.SPOT_NOT_OFFERED: (403, "FORBIDDEN", "Spot trading is not offered to residents of the account's region"),
+    Reason.MARGIN_NOT_OFFERED: (
+        403,
+        "FORBIDDEN",
+        "Margin trading and borrowing are not offered to residents of the account's region",
+    ),
+    Reason.PERPS_NOT_OFFERED: (
+        403,
+        "FORBIDDEN",
+        "Perpetual futures are not offered to residents of the account's region",
+    ),
+    Reason.LENDING_NOT_OFFERED: (403, "FORBIDDEN", "Lending is not offered to residents of the account's region"),
+    Reason.VERIFICATION_REQUIRED: (
+        403,
+        "FORBIDDEN",
+        "The account's verification level does not open this product; complete verification first",
+    ),
+    Reason.LEVERAGE_CAP: (
+        400,
+        "MAX_LEVERAGE_REACHED",
+        "Leverage above the maximum allowed for residents of the account's region",
+    ),
+    Reason.DEPOSIT_LIMIT: (400, "INVALID_QUANTITY", "The deposit would exceed the account's daily deposit limit"),
+    Reason.WITHDRAWAL_LIMIT: (
+        400,
+        "INVALID_QUANTITY",
+        "The withdrawal would exceed the account's daily withdrawal limit",
+    ),
+    Reason.RECIPIENT_INFORMATION_REQUIRED: (
+        400,
+        "INVALID_CLIENT_REQUEST",
+        "recipientInformation (the beneficiary's name, and its exchange when it is one) is required for this "
+        "withdrawal (Travel Rule)",
+    ),
+    Reason.DELAY_EXISTS: (409, "INVALID_CLIENT_REQUEST", "A withdrawal delay already exists; PATCH changes it"),
+    Reason.NO_DELAY: (404, "RESOURCE_NOT_FOUND", "No withdrawal delay is set; POST creates one"),
+    Reason.INVALID_DELAY: (400, "INVALID_CLIENT_REQUEST", "withdrawalDelayHours is out of range"),
+    Reason.WITHDRAWAL_NOT_HELD: (
+        400,
+        "INVALID_CLIENT_REQUEST",
+        "The withdrawal is not held (already released, cancelled or unknown)",
+    ),
+    Reason.INVALID_RULE: (400, "INVALID_CLIENT_REQUEST", "The compliance rule is invalid"),
 }
 
 

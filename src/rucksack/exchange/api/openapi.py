@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from rucksack.exchange.api.openapi_compliance import COMPLIANCE_OPERATIONS, NO_CONTENT
+from rucksack.exchange.api.openapi_compliance import EMPTY_OK as COMPLIANCE_EMPTY_OK
+
 DECIMAL = {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$", "description": "decimal string"}
 SYMBOL = {"type": "string", "description": "market symbol, e.g. SOL_USDC"}
 BLOCKCHAIN = {
@@ -434,6 +437,8 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
                 "publicKey": {"type": "string", "description": "base64 ED25519 public key"},
                 "fund": {"type": "object", "additionalProperties": DECIMAL},
                 "label": {"type": "string"},
+                "region": {"type": "string", "description": "residence, ISO 3166 (docs/compliance.md)"},
+                "level": {"type": "string", "enum": ["none", "basic", "full"]},
             },
         },
         [400, 403],
@@ -447,6 +452,8 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
             "properties": {
                 "publicKey": {"type": "string", "description": "base64 ED25519 public key"},
                 "label": {"type": "string"},
+                "region": {"type": "string", "description": "residence, ISO 3166 (docs/compliance.md)"},
+                "level": {"type": "string", "enum": ["none", "basic", "full"]},
             },
         },
         [400, 403],
@@ -470,7 +477,12 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
         {
             "type": "object",
             "required": ["publicKey"],
-            "properties": {"publicKey": {"type": "string"}, "label": {"type": "string"}},
+            "properties": {
+                "publicKey": {"type": "string"},
+                "label": {"type": "string"},
+                "region": {"type": "string"},
+                "level": {"type": "string"},
+            },
         },
         [400, 401, 403],
     ),
@@ -561,9 +573,11 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
 }
 
 
+OPERATIONS.update(COMPLIANCE_OPERATIONS)  # core/compliance's routes (api/openapi_compliance.py)
 OPERATIONS_JSON = {f"{m} {p}": v for (m, p), v in OPERATIONS.items()}
 # operations that answer success with 200 and an empty body, as Backpack does
 EMPTY_OK = {("PATCH", "/api/v1/account"), ("POST", "/api/v1/borrowLend"), ("POST", "/api/v1/subaccounts/transfer")}
+EMPTY_OK |= COMPLIANCE_EMPTY_OK
 
 
 def build(
@@ -589,6 +603,8 @@ def build(
             responses["200"] = {"description": "pong", "content": {"text/plain": {"schema": {"type": "string"}}}}
         if (method, path) in EMPTY_OK:
             responses["200"] = {"description": "OK (empty body)"}
+        if (method, path) in NO_CONTENT:
+            responses["204"] = {"description": "No Content"}
         codes = set(statuses) | {400}
         if (method, path) in private:
             codes |= {401}

@@ -11,6 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from rucksack.exchange.config.compliance import load_compliance
 from rucksack.exchange.core.lending.curve import RateCurve
 from rucksack.exchange.core.markets import (
     AssetSpec,
@@ -133,6 +134,7 @@ def _build(raw: dict[str, Any]) -> ExchangeSpec:
         fee_account=int(raw.get("exchange", {}).get("fee_account", 1)),
         risk=_risk(raw.get("risk", {})),
         circuit_breaker=_breaker(raw.get("circuit_breaker", {})),
+        compliance=load_compliance(raw.get("compliance"), _settle_decimals(raw, assets)),
     )
     validate_spec(spec)
     return spec
@@ -146,6 +148,11 @@ def _breaker(raw: dict[str, Any]) -> CircuitBreakerSpec:
     return CircuitBreakerSpec(
         band_ppm=parse_decimal(raw.get("band", "0"), 6), window_us=int(raw.get("window_seconds", 60)) * 1_000_000
     )
+
+
+def _settle_decimals(raw: dict[str, Any], assets: list[AssetSpec]) -> int:
+    settle = raw.get("exchange", {}).get("settlement_asset", "USDC")
+    return next((a.decimals for a in assets if a.symbol == settle), 6)
 
 
 _CURVE_KEYS = {"optimal_utilization", "base_apr", "slope1_apr", "slope2_apr", "fee", "max_utilization"}

@@ -14,6 +14,8 @@ from rucksack.exchange.core.commands import (
     SetFeeTier,
     UpdateAccount,
 )
+from rucksack.exchange.core.compliance import checks as compliance
+from rucksack.exchange.core.compliance.rules import LENDING, LEVELS
 from rucksack.exchange.core.enums import Reason
 from rucksack.exchange.core.events import (
     AccountCreated,
@@ -46,9 +48,17 @@ def create_account(s: ExchangeState, c: CreateAccount) -> None:
     if c.parent and s.owner(c.parent) != c.parent:
         s.events.append(AccountRejected(c.parent, Reason.UNKNOWN_ACCOUNT))
         return
+    refused = "" if c.parent else compliance.signup_refusal(s, c.region, c.level)
+    if refused:  # sign-up from a refused region (or a bad region code) opens nothing
+        s.events.append(AccountRejected(0, refused))
+        return
     account = s.next_account_id
     s.next_account_id = account + 1
     s.ledger.account(account).parent = c.parent
+    if c.region and not c.parent:
+        compliance.set_identity(s, account, LEVELS.index(c.level or "none"), c.region)
+    else:
+        compliance.inherit(s, account, c.parent)
     s.events.append(AccountCreated(account, c.label, c.parent))
 
 
@@ -60,6 +70,12 @@ def update_account(s: ExchangeState, c: UpdateAccount) -> None:
     lev = c.leverage_limit
     if lev is not None and not 1 <= lev <= s.risk.max_leverage:
         s.events.append(AccountRejected(c.account, Reason.INVALID_SETTING))
+        return
+    refused = compliance.leverage_refusal(s, c.account, lev) if lev is not None else ""
+    if not refused and c.auto_lend:
+        refused = compliance.product_refusal(s, c.account, LENDING)
+    if refused:  # the region's leverage cap, or lending not offered (core/compliance)
+        s.events.append(AccountRejected(c.account, refused))
         return
     if lev is not None and lev != acct.leverage_limit and has_exposure(s, acct):
         old = acct.leverage_limit

@@ -4,7 +4,9 @@ A deposit is refused when its transaction id was seen or the asset's total would
 ``MAX_ASSET_ATOMS``; it first repays a borrow of the asset (autoRepay) and is then lent
 (autoLend). Capital may leave an account (withdrawal, outgoing transfer) only when it is not
 liquidating and, with exposure, keeps available equity >= 0 (``risk.checks``); what the available
-balance lacks is redeemed from the account's lend first (autoLend accounts).
+balance lacks is redeemed from the account's lend first (autoLend accounts). Deposits and
+withdrawals are also checked against the owner's daily limits and the Travel Rule, and a
+withdrawal may then be held for its security delay or a review (``compliance``).
 
 Every change is a ``ledger.plan.Plan``: the checks above run first (a refusal is an event and
 changes nothing), then the redemption's dry run is applied on the same path and the movement
@@ -16,6 +18,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rucksack.exchange.core.commands import Deposit, Transfer, Withdraw
+from rucksack.exchange.core.compliance import checks as compliance
+from rucksack.exchange.core.compliance.withdrawals import hold
 from rucksack.exchange.core.enums import Reason
 from rucksack.exchange.core.events import (
     Deposited,
@@ -43,7 +47,10 @@ def deposit(s: ExchangeState, c: Deposit) -> None:
         s.events.append(DepositRejected(c.account, c.asset, c.amount, c.tx_id, Reason.INVALID_AMOUNT))
     elif c.tx_id in s.deposit_ids:
         s.events.append(DepositRejected(c.account, c.asset, c.amount, c.tx_id, Reason.DUPLICATE_DEPOSIT))
+    elif (limit := compliance.deposit_refusal(s, c))[0]:
+        s.events.append(DepositRejected(c.account, c.asset, c.amount, c.tx_id, limit[0]))
     else:
+        compliance.count_deposit(s, c.account, limit[1])
         s.deposit_ids.add(c.tx_id)
         acct = s.ledger.account(c.account)
         apply(s.ledger, Plan().deposit(asset, acct.assets[asset], c.amount))
@@ -64,11 +71,14 @@ def withdraw(s: ExchangeState, c: Withdraw) -> None:
         s.events.append(WithdrawalRejected(c.account, c.asset, c.amount, c.request_id, Reason.INSUFFICIENT_FUNDS))
     elif not capital_may_leave(s, s.ledger.accounts[c.account], asset, c.amount):
         s.events.append(WithdrawalRejected(c.account, c.asset, c.amount, c.request_id, Reason.INSUFFICIENT_MARGIN))
+    elif (limit := compliance.withdrawal_refusal(s, c))[0]:
+        s.events.append(WithdrawalRejected(c.account, c.asset, c.amount, c.request_id, limit[0]))
     else:
         acct = s.ledger.accounts[c.account]
         _redeem(s, acct, asset, c.amount, redeem)
         apply(s.ledger, Plan().withdraw(asset, acct.assets[asset], c.amount))
         s.events.append(Withdrawn(c.account, c.asset, c.amount, c.request_id))
+        hold(s, c, limit[1])  # the security delay and review (core/compliance/withdrawals)
 
 
 def transfer(s: ExchangeState, c: Transfer) -> None:

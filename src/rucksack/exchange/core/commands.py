@@ -12,6 +12,7 @@ from typing import Literal
 
 import msgspec
 
+from rucksack.exchange.core.compliance.commands import ComplianceCommand
 from rucksack.exchange.core.enums import OrderType, SelfTradePrevention, Side, TimeInForce
 
 
@@ -85,6 +86,8 @@ class Withdraw(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False)
     asset: str
     amount: int
     request_id: str = ""
+    address: str = ""  # "<blockchain>:<address>" of a chain withdrawal ("" internal): allow-list, delay
+    beneficiary: str = ""  # Travel Rule beneficiary details (JSON text), required above the entity's threshold
 
 
 class SetFeeTier(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
@@ -97,6 +100,8 @@ class CreateAccount(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=F
 
     label: str = ""
     parent: int = 0
+    region: str = ""  # residence (ISO 3166); refused regions fail here (core/compliance)
+    level: str = ""  # verification level ("" the rules' level for new accounts: none)
 
 
 class Transfer(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
@@ -221,6 +226,7 @@ Command = (
     | RemoveApiKey
     | SetMarketStatus
     | ResolveAlert
+    | ComplianceCommand
 )
 
 

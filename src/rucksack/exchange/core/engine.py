@@ -42,6 +42,9 @@ from rucksack.exchange.core.commands import (
     UpdateAccount,
     Withdraw,
 )
+from rucksack.exchange.core.compliance import dispatch as compliance
+from rucksack.exchange.core.compliance.checks import order_refusal
+from rucksack.exchange.core.compliance.commands import COMPLIANCE_COMMANDS
 from rucksack.exchange.core.enums import Reason
 from rucksack.exchange.core.events import Event, OrderRejected
 from rucksack.exchange.core.exchange_state import ExchangeState
@@ -125,6 +128,8 @@ class Engine(ExchangeState):
             halts.set_status(self, command)
         elif isinstance(command, ResolveAlert):
             alerts.resolve(self, command)
+        elif isinstance(command, COMPLIANCE_COMMANDS):
+            compliance.apply(self, command)
         else:  # pragma: no cover - the decoder only yields known commands
             raise TypeError(f"unknown command {type(command).__name__}")
         if self.triggers or self.tpsl:
@@ -135,6 +140,10 @@ class Engine(ExchangeState):
         m = self.market_by_symbol.get(c.market)
         if m is not None and not self.market_status.is_open(m.index):  # halted or delisted
             self.events.append(OrderRejected(c.account, c.market, c.client_id, halts.refusal(self, m)))
+            return
+        refused = order_refusal(self, c)  # region, product and level (core/compliance)
+        if refused:
+            self.events.append(OrderRejected(c.account, c.market, c.client_id, refused))
             return
         fields = command_fields(c)  # read once, for the trigger check and the placement
         if has_trigger(fields):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import msgspec
 
 from rucksack.exchange.core.commands import PlaceOrder
+from rucksack.exchange.core.compliance.events import ComplianceEvent
 
 
 class OrderAccepted(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
@@ -415,4 +416,5 @@ Event = (
     | MarketStatusRejected
     | AlertResolved
     | AlertResolutionRejected
+    | ComplianceEvent
 )

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from rucksack.exchange.core.book.order import Order
 from rucksack.exchange.core.commands import PlaceOrder
+from rucksack.exchange.core.compliance.state import ComplianceState
 from rucksack.exchange.core.events import Event
 from rucksack.exchange.core.ledger.balances import Ledger
 from rucksack.exchange.core.lending.pool import Pool
@@ -81,6 +82,7 @@ class ExchangeState:
         self.triggers: dict[int, Trigger] = {}  # pending trigger orders by id (orders.triggers)
         self.tpsl: dict[int, PlaceOrder] = {}  # resting orders with take-profit/stop-loss attached
         self.market_status = MarketStatusBook(len(self.markets), spec.circuit_breaker)  # open/halted/delisted
+        self.compliance = ComplianceState(spec.compliance)  # identities, rules, withdrawal holds
 
     def owner(self, account: int) -> int:
         """The top-level account owning ``account`` (itself when it is not a subaccount)."""

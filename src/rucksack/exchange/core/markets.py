@@ -36,6 +36,7 @@ from typing import Final
 
 import msgspec
 
+from rucksack.exchange.core.compliance.rules import ComplianceRules, permissive
 from rucksack.exchange.core.enums import MarketType
 from rucksack.exchange.core.lending.curve import RateCurve
 from rucksack.exchange.core.numeric import PPM, decimal_places, parse_decimal
@@ -147,6 +148,8 @@ class ExchangeSpec(msgspec.Struct, frozen=True):
     """Collateral, equity, fees of perps and PnL are valued and settled in this asset."""
     risk: RiskParams = RiskParams()
     circuit_breaker: CircuitBreakerSpec = CircuitBreakerSpec()
+    compliance: ComplianceRules = msgspec.field(default_factory=permissive)
+    """Entities, region rules, levels and limits (core/compliance; config ``[compliance]``)."""
 
     def asset_index(self, symbol: str) -> int:
         for i, asset in enumerate(self.assets):

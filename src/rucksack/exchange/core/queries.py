@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 
 from rucksack.exchange.core.book.order import Order
 from rucksack.exchange.core.commands import PlaceOrder
+from rucksack.exchange.core.compliance.state import ComplianceState, Held
 from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.ledger.balances import Account
 from rucksack.exchange.core.lending.pool import Pool
@@ -281,3 +282,21 @@ def max_order_lots(engine: Engine, acct: Account, m: MarketState, *, is_buy: boo
 def estimated_liquidation_price(engine: Engine, acct: Account, m: MarketState) -> int:
     """The mark price (ticks) at which the account's position in ``m`` would be liquidated; 0: none."""
     return limits.estimated_liquidation_price(engine, acct, m)
+
+
+# -- compliance (core/compliance) -----------------------------------------------------------------
+
+
+def compliance(engine: Engine) -> ComplianceState:
+    """The compliance state: rules in force, identities, usage, withdrawal holds, operators, audit."""
+    return engine.compliance
+
+
+def operator_roles(engine: Engine, public_key: str) -> list[str] | None:
+    """The roles of a registered operator key, or None."""
+    return engine.compliance.operators.get(public_key)
+
+
+def withdrawal_held(engine: Engine, request_id: str) -> Held | None:
+    """The held withdrawal with this request id (in its delay or in review), or None."""
+    return engine.compliance.held.get(request_id)

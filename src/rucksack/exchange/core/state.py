@@ -21,12 +21,14 @@ import msgspec
 
 from rucksack.exchange.core.book.order import Order
 from rucksack.exchange.core.commands import PlaceOrder
+from rucksack.exchange.core.compliance.checks import refresh_all
+from rucksack.exchange.core.compliance.state import ComplianceRecord
 from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.market_state import mark_price
 from rucksack.exchange.core.markets import ExchangeSpec
 from rucksack.exchange.core.orders.triggers import Trigger
 
-SNAPSHOT_VERSION = 6
+SNAPSHOT_VERSION = 7
 
 
 class OrderRecord(msgspec.Struct, array_like=True, frozen=True):
@@ -137,6 +139,7 @@ class Snapshot(msgspec.Struct, array_like=True, frozen=True):
     last_funding_hour: int
     triggers: list[TriggerRecord]  # pending trigger orders by id
     tpsl: list[tuple[int, PlaceOrder]]  # resting orders with TP/SL attached, by id
+    compliance: ComplianceRecord  # rules in force, identities, usage, withdrawal holds, operators, audit
     # last, with a default: a snapshot written before market status existed reads as all open
     market_status: list[MarketStatusRecord] = msgspec.field(default_factory=list)
 
@@ -260,6 +263,7 @@ def take_snapshot(engine: Engine) -> Snapshot:
         ],
         tpsl=sorted(engine.tpsl.items()),
         market_status=_status_records(engine),
+        compliance=engine.compliance.record(),
     )
 
 
@@ -407,6 +411,8 @@ def restore(spec: ExchangeSpec, snapshot: Snapshot) -> Engine:
         i = engine.market_by_symbol[srec.symbol].index
         book.status[i], book.reason[i], book.since_us[i] = srec.status, srec.reason, srec.since_us
         book.window[i] = [(ts, price) for ts, price in srec.window]
+    engine.compliance.load(snapshot.compliance)
+    refresh_all(engine, clamp=False)  # the derived lookups; leverage limits are already in the snapshot
     for prec in snapshot.pools:
         pool = engine.pools[engine.asset_index[prec.asset]]
         if pool is None:

@@ -4,8 +4,10 @@
 - ``deposits``: each credited chain transfer by ``tx_id`` (``<chain>:<txid>:<n>``) with its
   from/to addresses, hash and dust -- the history endpoint's chain data. The engine's journaled set
   of credited tx ids is the authority; this table may lag it and is rebuilt by rescanning.
-- ``withdrawals``: one row per request. ``raw`` is the signed transaction, stored *before* it is
-  sent, so a crash between signing and sending rebroadcasts the same bytes (same hash: never twice).
+- ``withdrawals``: one row per request (``trigger_us``: end of its security delay; ``recipient``:
+  the Travel Rule beneficiary details given with it, also in the journaled ``Withdraw``). ``raw``
+  is the signed transaction, stored *before* it is sent, so a crash between signing and sending
+  rebroadcasts the same bytes (same hash: never twice).
 - ``cursors``: per-chain scan positions (EVM: next block); losing them only costs a rescan.
 """
 
@@ -27,16 +29,20 @@ CREATE TABLE IF NOT EXISTS deposits (
 CREATE TABLE IF NOT EXISTS withdrawals (
     id INTEGER PRIMARY KEY AUTOINCREMENT, account INTEGER NOT NULL, chain TEXT NOT NULL, asset TEXT NOT NULL,
     atoms INTEGER NOT NULL, units INTEGER NOT NULL, to_address TEXT NOT NULL, client_id TEXT,
-    status TEXT NOT NULL, tx_hash TEXT, raw BLOB, error TEXT, created_us INTEGER NOT NULL);
+    status TEXT NOT NULL, tx_hash TEXT, raw BLOB, error TEXT, created_us INTEGER NOT NULL,
+    trigger_us INTEGER, recipient TEXT);
 CREATE TABLE IF NOT EXISTS cursors (chain TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
-# withdrawal row status: requested (Withdraw not yet journaled) -> pending (funds debited) ->
+# withdrawal row status: requested (Withdraw not yet journaled) -> [delayed (held by the engine: its
+# security delay or a review; -> cancelled, funds back, or on release ->)] pending (funds debited) ->
 # signed (raw stored, maybe sent) -> confirmed | refunding (refund being journaled) -> refunded
 # (funds returned) ; declined (engine refused). Every status a row can hold has a wire status: a
 # history read between refunding and refunded must not fail.
 WIRE_STATUS = {
     "requested": "pending",
+    "delayed": "pending",
+    "cancelled": "cancelled",
     "pending": "pending",
     "signed": "pending",
     "refunding": "pending",
@@ -52,6 +58,10 @@ class CustodyDb:
         self.conn.row_factory = sqlite3.Row
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.executescript(SCHEMA)
+        columns = {r["name"] for r in self.conn.execute("PRAGMA table_info(withdrawals)")}
+        for column, kind in (("trigger_us", "INTEGER"), ("recipient", "TEXT")):  # rows from before them
+            if column not in columns:
+                self.conn.execute(f"ALTER TABLE withdrawals ADD COLUMN {column} {kind}")
 
     def close(self) -> None:
         self.conn.close()

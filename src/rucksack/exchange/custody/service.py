@@ -68,6 +68,10 @@ class Exchange(Ledger, Protocol):
         with the journal at start, answers)."""
         ...
 
+    def withdrawal_held(self, ref: str) -> bool:
+        """Whether the engine holds this withdrawal (in its security delay or in review)."""
+        ...
+
 
 class Custody:
     def __init__(
@@ -108,7 +112,19 @@ class Custody:
         """Rows left ``requested`` by a crash: the journal decides whether the Withdraw happened."""
         for w in self.db.withdrawals(statuses=("requested",)):
             debited = self.ledger.withdrawal_debited(f"withdrawal:{w['id']}")
-            self.db.update_withdrawal(w["id"], status="pending" if debited else "declined")
+            held = debited and self.ledger.withdrawal_held(f"withdrawal:{w['id']}")
+            self.db.update_withdrawal(w["id"], status="delayed" if held else "pending" if debited else "declined")
+        self.release_held()
+
+    def release_held(self) -> None:
+        """``delayed`` rows the engine no longer holds: cancelled (its refund ``cancelled:<ref>`` is
+        credited) or released (sent on)."""
+        for w in self.db.withdrawals(statuses=("delayed",)):
+            ref = f"withdrawal:{w['id']}"
+            if self.ledger.credited(f"cancelled:{ref}"):
+                self.db.update_withdrawal(w["id"], status="cancelled")
+            elif not self.ledger.withdrawal_held(ref):
+                self.db.update_withdrawal(w["id"], status="pending")
 
     def deposit_address(self, chain: Chain, account: int) -> str:
         address = self.keys.deposit_address(chain, account)
@@ -138,6 +154,7 @@ class Custody:
                 self._down.add(w.chain.key)
         if self.gas is not None:
             await self.gas.keep_up()
+        self.release_held()
         await self.broadcaster.process_once()
         if self.gas is not None and self.broadcaster.short:  # a withdrawal waits for the hot wallet
             await self.gas.keep_up(now=True)

@@ -59,6 +59,7 @@ PROXIED: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/wapi/v1/capital/deposits"),
         ("GET", "/wapi/v1/capital/withdrawals"),
         ("POST", "/wapi/v1/capital/withdrawals"),
+        ("DELETE", "/wapi/v1/capital/withdrawals"),  # cancelling a held one updates custody's row too
         ("POST", "/api/v1/subaccounts"),
         ("POST", "/api/v1/subaccounts/apiKeys"),
     }

@@ -125,7 +125,7 @@ async def deposits(service: ExchangeService, account: int, params: Any) -> Any:
         asset = service.wire.assets[r["asset"]]
         sandbox = r["ref"].startswith("sandbox:")
         chain = custody.db.deposit(r["ref"]) if custody is not None else None  # a credited chain transfer
-        internal = sandbox or r["ref"].startswith("withdrawal-refund:")
+        internal = sandbox or r["ref"].startswith(("withdrawal-refund:", "cancelled:"))
         out.append(
             {
                 "id": r["id"],
@@ -156,7 +156,7 @@ async def withdrawals(service: ExchangeService, account: int, params: Any) -> An
         wid = r["ref"].removeprefix("withdrawal:")
         row = custody.db.withdrawal(int(wid)) if custody is not None and wid != r["ref"] and wid.isdigit() else None
         if row is not None:
-            out.append(_chain_withdrawal(service, row))
+            out.append(chain_withdrawal(service, row))
             continue
         out.append(
             {
@@ -285,7 +285,7 @@ async def deposit_address(service: ExchangeService, account: int, params: Any) -
     return {"address": (await _require_custody(service)).deposit_address(chain, account)}
 
 
-def _chain_withdrawal(service: ExchangeService, w: dict[str, Any]) -> dict[str, Any]:
+def chain_withdrawal(service: ExchangeService, w: dict[str, Any]) -> dict[str, Any]:
     from rucksack.exchange.custody.db import WIRE_STATUS
     from rucksack.exchange.custody.keys import BLOCKCHAIN_OF
 
@@ -312,10 +312,33 @@ def _chain_withdrawal(service: ExchangeService, w: dict[str, Any]) -> dict[str, 
         "bankName": None,
         "bankIdentifier": None,
         "accountIdentifier": None,
-        "triggerAt": None,
+        "triggerAt": iso_ms(w["trigger_us"]) if w.get("trigger_us") and w["status"] == "delayed" else None,
         # Rucksack extension: why the exchange gave the funds back (null unless refunded)
         "refundReason": w["error"] if w["status"] == "refunded" else None,
     }
+
+
+def _recipient(params: Any) -> str:
+    """Backpack's ``recipientInformation`` (Travel Rule beneficiary details) as canonical JSON
+    text, "" when absent. An object (``withdrawal_address_id``, ``withdrawal_purpose``,
+    ``sanctions_representation``; Rucksack also reads ``beneficiaryName``, ``beneficiaryVasp``,
+    ``walletType``) or a string (what the sdk sends)."""
+    import json
+
+    info = params.get("recipientInformation")
+    if info is None or info == "":
+        return ""
+    if isinstance(info, str):
+        try:
+            info = json.loads(info)
+        except ValueError:
+            info = {"beneficiaryName": info}
+    if not isinstance(info, dict) or not info:
+        raise bad_request("recipientInformation must be an object")
+    text = json.dumps(info, sort_keys=True, separators=(",", ":"))
+    if len(text) > 2000:
+        raise bad_request("recipientInformation is at most 2000 characters")
+    return text
 
 
 async def withdraw(service: ExchangeService, account: int, params: Any) -> Any:
@@ -324,7 +347,9 @@ async def withdraw(service: ExchangeService, account: int, params: Any) -> Any:
     from rucksack.chains.units import NotRepresentable, withdrawal_units
     from rucksack.exchange.api.wire import parse_amount
     from rucksack.exchange.core.commands import Withdraw
+    from rucksack.exchange.core.compliance.events import WithdrawalHeld
     from rucksack.exchange.core.events import WithdrawalRejected
+    from rucksack.exchange.custody.keys import BLOCKCHAIN_OF
 
     custody = await _require_custody(service)
     for key in ("address", "blockchain", "quantity", "symbol"):
@@ -369,11 +394,20 @@ async def withdraw(service: ExchangeService, account: int, params: Any) -> Any:
         None if client_id is None else str(client_id),
         service.clock(),
     )
-    events = await service.submit(Withdraw(account, symbol, atoms, f"withdrawal:{wid}"))
+    recipient = _recipient(params)
+    custody.db.update_withdrawal(wid, recipient=recipient or None)
+    target = f"{BLOCKCHAIN_OF[chain.key]}:{address}"  # the allow-list's key (core/compliance)
+    events = await service.submit(Withdraw(account, symbol, atoms, f"withdrawal:{wid}", target, recipient))
+    held = None
     for ev in events:
         if isinstance(ev, WithdrawalRejected):
             custody.db.update_withdrawal(wid, status="declined", error=ev.reason)
             raise from_reason(ev.reason)
+        if isinstance(ev, WithdrawalHeld):
+            held = ev
+    if held is not None:  # in its security delay and/or waiting for review: custody waits for the release
+        custody.db.update_withdrawal(wid, status="delayed", trigger_us=held.trigger_at_us)
+        return chain_withdrawal(service, custody.db.withdrawal(wid))
     custody.db.update_withdrawal(wid, status="pending")
     custody.wake()
-    return _chain_withdrawal(service, custody.db.withdrawal(wid))
+    return chain_withdrawal(service, custody.db.withdrawal(wid))

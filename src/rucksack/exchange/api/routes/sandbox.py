@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rucksack.exchange.api.errors import bad_request
+from rucksack.exchange.api.errors import bad_request, from_reason
 from rucksack.exchange.api.routes.subaccounts import parse_public_key
 from rucksack.exchange.api.wire import parse_amount
 from rucksack.exchange.core import queries
@@ -13,7 +13,7 @@ from rucksack.exchange.core.commands import (
     CreateAccount,
     Deposit,
 )
-from rucksack.exchange.core.events import AccountCreated, ApiKeyRejected, DepositRejected
+from rucksack.exchange.core.events import AccountCreated, AccountRejected, ApiKeyRejected, DepositRejected
 from rucksack.exchange.core.markets import MAX_AMOUNT_ATOMS
 from rucksack.exchange.service import ExchangeService
 
@@ -33,10 +33,14 @@ async def sandbox_create_account(service: ExchangeService, body: Any) -> Any:
     for asset, atoms in amounts:  # refused before the account exists, not after
         if atoms > MAX_AMOUNT_ATOMS:
             raise bad_request(f"fund.{asset.symbol}: at most {MAX_AMOUNT_ATOMS} atoms per deposit")
+    region, level = _identity(body)
     async with service.accounts_lock:  # the key check and the account it guards, with no signup between
         if queries.account_for_key(service.engine, public_key) is not None:
             raise bad_request("that public key is already registered")
-        events = await service.submit(CreateAccount(str(body.get("label", ""))[:64]))
+        events = await service.submit(CreateAccount(str(body.get("label", ""))[:64], 0, region, level))
+        refused = next((e for e in events if isinstance(e, AccountRejected)), None)
+        if refused is not None:  # a refused region (core/compliance): no account is opened
+            raise from_reason(refused.reason)
         created = next(e for e in events if isinstance(e, AccountCreated))
         account = created.account
         events = await service.submit(AddApiKey(account, public_key))
@@ -47,7 +51,18 @@ async def sandbox_create_account(service: ExchangeService, body: Any) -> Any:
         if isinstance(events[0], DepositRejected):  # e.g. the exchange would hold more than 2**60 atoms
             reason = events[0].reason
             raise bad_request(f"account {account} was created, but its {asset.symbol} grant was refused: {reason}")
-    return {"accountId": account, "apiKey": public_key}
+    return {"accountId": account, "apiKey": public_key, **({"region": region, "level": level} if region else {})}
+
+
+def _identity(body: dict[str, Any]) -> tuple[str, str]:
+    """``region`` (ISO 3166, optional: none leaves the account unidentified, the rules'
+    ``unidentified_level``) and ``level`` (none, basic, full; default full in the sandbox)."""
+    region, level = body.get("region", ""), body.get("level", "")
+    if not isinstance(region, str) or not isinstance(level, str) or len(region) > 8 or len(level) > 8:
+        raise bad_request("region and level are strings")
+    if level and not region:
+        raise bad_request("level needs a region")
+    return region.upper(), (level or "full") if region else ""
 
 
 # What "start trading" in the web front end grants: no admin token, so the caller picks nothing but its key.
@@ -58,12 +73,14 @@ async def sandbox_signup(service: ExchangeService, body: Any) -> Any:
     """Self-service sandbox account (no admin token): the caller's public key, a fixed demo grant.
 
     The browser generates the ED25519 key pair and sends only ``publicKey``; ``fund`` is refused so
-    the grant stays the same for everyone. Sandbox mode only (403 otherwise, like the other paths).
+    the grant stays the same for everyone. ``region`` (and ``level``, default full) sign up as a
+    resident of a region: a refused region fails here (403 ``FORBIDDEN``). Sandbox mode only (403
+    otherwise, like the other paths).
     """
     if not isinstance(body, dict):
         raise bad_request("body must be a JSON object")
-    if set(body) - {"publicKey", "label"}:
-        raise bad_request("only publicKey (and label) may be given; the sandbox grant is fixed")
+    if set(body) - {"publicKey", "label", "region", "level"}:
+        raise bad_request("only publicKey (and label, region, level) may be given; the sandbox grant is fixed")
     fund = {sym: qty for sym, qty in SIGNUP_FUND.items() if sym in service.wire.assets}
     return await sandbox_create_account(service, {**body, "fund": fund})
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rucksack.exchange.core.commands import AccrueInterest, BorrowLend
+from rucksack.exchange.core.compliance.checks import product_refusal
+from rucksack.exchange.core.compliance.rules import LENDING, MARGIN
 from rucksack.exchange.core.enums import Reason
 from rucksack.exchange.core.events import BorrowLendRejected, InterestAccrued
 from rucksack.exchange.core.ledger.operations import lend, new_borrow, redeem_lend, repay
@@ -38,6 +40,8 @@ def borrow_lend(s: ExchangeState, c: BorrowLend) -> None:
         reason = Reason.NO_LENDING_MARKET
     elif not 0 < c.amount <= MAX_AMOUNT_ATOMS or c.side not in ("Borrow", "Lend"):
         reason = Reason.INVALID_AMOUNT
+    if not reason:  # region, product and level (core/compliance)
+        reason = product_refusal(s, c.account, MARGIN if c.side == "Borrow" else LENDING)
     acct = s.ledger.accounts.get(c.account)
     if reason or pool is None or acct is None:
         s.events.append(BorrowLendRejected(c.account, c.asset, c.side, c.amount, reason or Reason.INSUFFICIENT_FUNDS))
