@@ -13,6 +13,14 @@ from typing import Literal
 import msgspec
 
 from rucksack.exchange.core.enums import OrderType, SelfTradePrevention, Side, TimeInForce
+from rucksack.exchange.core.rfq.commands import (
+    AcceptQuote,
+    CancelRfq,
+    ExpireRfqs,
+    RefreshRfq,
+    SubmitQuote,
+    SubmitRfq,
+)
 
 
 class PlaceOrder(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
@@ -201,6 +209,12 @@ Command = (
     | ApplyFunding
     | LiquidationSweep
     | RemoveApiKey
+    | SubmitRfq
+    | SubmitQuote
+    | AcceptQuote
+    | RefreshRfq
+    | CancelRfq
+    | ExpireRfqs
 )
 
 

@@ -14,6 +14,15 @@ from __future__ import annotations
 import msgspec
 
 from rucksack.exchange.core.commands import PlaceOrder
+from rucksack.exchange.core.rfq.events import (
+    QuoteClosed,
+    QuoteSubmitted,
+    RfqClosed,
+    RfqFilled,
+    RfqRefreshed,
+    RfqRejected,
+    RfqSubmitted,
+)
 
 
 class OrderAccepted(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
@@ -364,4 +373,11 @@ Event = (
     | LossSocialized
     | TriggerAccepted
     | TriggerFired
+    | RfqSubmitted
+    | RfqRejected
+    | QuoteSubmitted
+    | RfqRefreshed
+    | RfqFilled
+    | RfqClosed
+    | QuoteClosed
 )

@@ -27,6 +27,7 @@ from rucksack.exchange.core.ledger.balances import Ledger
 from rucksack.exchange.core.lending.pool import Pool
 from rucksack.exchange.core.market_state import MarketState
 from rucksack.exchange.core.markets import FIRST_USER_ACCOUNT, ExchangeSpec, FeeTier, validate_spec
+from rucksack.exchange.core.rfq.book import RfqBook
 from rucksack.exchange.core.risk.margin import MarginCalc
 
 if TYPE_CHECKING:
@@ -79,6 +80,7 @@ class ExchangeState:
         self.liquidation_fee_ppm = 0  # set while a liquidation order executes
         self.triggers: dict[int, Trigger] = {}  # pending trigger orders by id (orders.triggers)
         self.tpsl: dict[int, PlaceOrder] = {}  # resting orders with take-profit/stop-loss attached
+        self.rfq = RfqBook()  # requests for quote, quotes and RFQ fills (core.rfq)
 
     def owner(self, account: int) -> int:
         """The top-level account owning ``account`` (itself when it is not a subaccount)."""

@@ -39,6 +39,7 @@ import msgspec
 from rucksack.exchange.core.enums import MarketType
 from rucksack.exchange.core.lending.curve import RateCurve
 from rucksack.exchange.core.numeric import PPM, decimal_places, parse_decimal
+from rucksack.exchange.core.rfq.sessions import Calendar, SecuritySpec
 from rucksack.exchange.core.risk.haircut import Haircut
 from rucksack.exchange.core.risk.margin_fn import MarginFunction
 
@@ -138,6 +139,12 @@ class ExchangeSpec(msgspec.Struct, frozen=True):
     settlement_asset: str = "USDC"
     """Collateral, equity, fees of perps and PnL are valued and settled in this asset."""
     risk: RiskParams = RiskParams()
+    # RFQ (core.rfq): markets traded only by request for quote (never on a book), tokenized
+    # equities on them with their session calendar, and how long an RFQ stays open
+    rfq_markets: list[MarketSpec] = []
+    securities: list[SecuritySpec] = []
+    calendar: Calendar | None = None
+    rfq_ttl_us: int = 30_000_000
 
     def asset_index(self, symbol: str) -> int:
         for i, asset in enumerate(self.assets):
@@ -312,6 +319,7 @@ def validate_spec(spec: ExchangeSpec) -> None:
                 raise SpecError(f"{market.symbol}: perps settle in {spec.settlement_asset}")
             market.imf.validate()
             market.mmf.validate()
+    _validate_rfq(spec, seen, symbols)
     if not spec.fee_tiers:
         raise SpecError("at least one fee tier is required")
     for tier in spec.fee_tiers:
@@ -325,3 +333,24 @@ def validate_spec(spec: ExchangeSpec) -> None:
         raise SpecError("fee, liquidity fund and settlement accounts must be distinct system account ids")
     if not 1 <= spec.risk.max_leverage <= 1000 or spec.risk.acmf_divisor < 1 or spec.risk.funding_divisor < 1:
         raise SpecError("risk parameters out of range")
+
+
+def _validate_rfq(spec: ExchangeSpec, assets: set[str], symbols: set[str]) -> None:
+    """RFQ markets: unique symbols, known assets, type RFQ; securities: an RFQ market each and a
+    session calendar naming every session they list."""
+    for market in spec.rfq_markets:
+        if market.symbol in symbols or market.base not in assets or market.quote not in assets:
+            raise SpecError(f"{market.symbol}: an RFQ market needs a unique symbol and known assets")
+        if market.market_type != "RFQ":
+            raise SpecError(f"{market.symbol}: RFQ markets have type RFQ")
+        symbols.add(market.symbol)
+    rfq_markets = {m.symbol: m for m in spec.rfq_markets}
+    sessions = {s.name for s in spec.calendar.sessions} if spec.calendar is not None else set()
+    for security in spec.securities:
+        market = rfq_markets.get(security.market)
+        if security.asset not in assets or market is None or market.base != security.asset:
+            raise SpecError(f"security {security.asset}: needs its asset and an RFQ market on it")
+        if not security.sessions or any(s.name not in sessions or s.min_lots <= 0 for s in security.sessions):
+            raise SpecError(f"security {security.asset}: sessions must be calendar sessions with a minimum")
+    if spec.rfq_ttl_us <= 0:
+        raise SpecError("rfq_ttl_us must be positive")

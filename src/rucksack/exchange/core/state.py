@@ -25,6 +25,7 @@ from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.market_state import mark_price
 from rucksack.exchange.core.markets import ExchangeSpec
 from rucksack.exchange.core.orders.triggers import Trigger
+from rucksack.exchange.core.rfq.book import RfqBook, RfqRecord
 
 SNAPSHOT_VERSION = 6
 
@@ -127,6 +128,7 @@ class Snapshot(msgspec.Struct, array_like=True, frozen=True):
     last_funding_hour: int
     triggers: list[TriggerRecord]  # pending trigger orders by id
     tpsl: list[tuple[int, PlaceOrder]]  # resting orders with TP/SL attached, by id
+    rfq: RfqRecord | None = None  # RFQs, quotes and RFQ fills (core.rfq.book); None: none yet
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -247,6 +249,7 @@ def take_snapshot(engine: Engine) -> Snapshot:
             for _, t in sorted(engine.triggers.items())
         ],
         tpsl=sorted(engine.tpsl.items()),
+        rfq=engine.rfq.record() if engine.rfq.rfqs else None,
     )
 
 
@@ -381,6 +384,8 @@ def restore(spec: ExchangeSpec, snapshot: Snapshot) -> Engine:
         if trigger.client_id >= 0:
             engine.client_orders[(trigger.account << 32) | trigger.client_id] = trec.id
     engine.tpsl = dict(snapshot.tpsl)
+    if snapshot.rfq is not None:
+        engine.rfq = RfqBook.from_record(snapshot.rfq)
     for prec in snapshot.pools:
         pool = engine.pools[engine.asset_index[prec.asset]]
         if pool is None:
