@@ -33,12 +33,14 @@ from rucksack.exchange.api.errors import ApiError, bad_request, unauthorized
 from rucksack.exchange.api.payload import parse_json
 from rucksack.exchange.api.routes import (
     account,
+    equities,
     history,
     lending,
     market,
     operator,
     positions,
     reserves,
+    rfq,
     sandbox,
     sandbox_margin,
     subaccounts,
@@ -67,7 +69,6 @@ PUBLIC: dict[tuple[str, str], PublicHandler] = {
     ("GET", "/api/v1/trades/history"): market.trades_history,
     ("GET", "/api/v1/klines"): market.klines,
     ("GET", "/api/v1/status"): market.status,
-    ("GET", "/api/v1/securities"): market.securities,
     ("GET", "/api/v1/wallets"): market.wallets,
     ("GET", "/api/v1/borrowLend/markets"): lending.borrow_lend_markets,
     ("GET", "/api/v1/markPrices"): market.mark_prices,
@@ -77,6 +78,8 @@ PUBLIC: dict[tuple[str, str], PublicHandler] = {
     # Rucksack extension: proof of reserves (docs/reserves.md)
     ("GET", "/api/v1/reserves/snapshot"): reserves.reserves_snapshot,
 }
+
+PUBLIC.update(equities.PUBLIC)  # securities, stock sessions/holidays, indicative quotes
 
 # the one private route whose body is a JSON array (Backpack's batch order execute)
 BATCH = {("POST", "/api/v1/orders")}
@@ -115,6 +118,8 @@ PRIVATE: dict[tuple[str, str], tuple[str, Handler]] = {
     # Rucksack extension: the caller's own proof-of-reserves inclusion proof (docs/reserves.md)
     ("GET", "/api/v1/reserves/proof"): ("reservesProofQuery", reserves.reserves_proof),
 }
+
+PRIVATE.update(rfq.PRIVATE)  # RFQ: request, quote, accept, refresh, cancel, open RFQs, histories
 
 ADMIN: dict[tuple[str, str], Callable[[ExchangeService, Any], Awaitable[Any]]] = {
     ("POST", "/api/v1/sandbox/accounts"): sandbox.sandbox_create_account,

@@ -246,7 +246,9 @@ def _rfq(raw: dict[str, Any], assets: dict[str, AssetSpec], defaults: dict[str, 
                 cusip=sec.get("cusip"),
                 reference_price=price // tick,
                 sessions=[
-                    SecuritySession(s["name"], lots(s["min_quantity"]), lots(s["max_quantity"]) if "max_quantity" in s else 0)
+                    SecuritySession(
+                        s["name"], lots(s["min_quantity"]), lots(s["max_quantity"]) if "max_quantity" in s else 0
+                    )
                     for s in sec["sessions"]
                 ],
             )
@@ -276,9 +278,16 @@ def _calendar(raw: dict[str, Any]) -> Calendar:
         offsets=offsets,
         sessions=[
             SessionSpec(
-                s["name"], _minute(s["start"]), _minute(s["end"]), int(s.get("start_weekday", 1)), int(s.get("end_weekday", 5))
+                s["name"],
+                _minute(s["start"]),
+                _minute(s["end"]),
+                int(s.get("start_weekday", 1)),
+                int(s.get("end_weekday", 5)),
             )
             for s in raw["sessions"]
         ],
-        holidays=[HolidaySpec(h["date"], h["name"], _minute(h["close"]) if "close" in h else 0) for h in raw.get("holidays", [])],
+        holidays=[
+            HolidaySpec(h["date"], h["name"], _minute(h["close"]) if "close" in h else 0)
+            for h in raw.get("holidays", [])
+        ],
     )

@@ -347,8 +347,8 @@ def _validate_rfq(spec: ExchangeSpec, assets: set[str], symbols: set[str]) -> No
     rfq_markets = {m.symbol: m for m in spec.rfq_markets}
     sessions = {s.name for s in spec.calendar.sessions} if spec.calendar is not None else set()
     for security in spec.securities:
-        market = rfq_markets.get(security.market)
-        if security.asset not in assets or market is None or market.base != security.asset:
+        listed = rfq_markets.get(security.market)
+        if security.asset not in assets or listed is None or listed.base != security.asset:
             raise SpecError(f"security {security.asset}: needs its asset and an RFQ market on it")
         if not security.sessions or any(s.name not in sessions or s.min_lots <= 0 for s in security.sessions):
             raise SpecError(f"security {security.asset}: sessions must be calendar sessions with a minimum")

@@ -129,11 +129,15 @@ def submit(s: ExchangeState, c: SubmitRfq, ts_us: int) -> None:
     book.next_rfq_id = rfq_id + 1
     auto = AutoFlags(c.auto_borrow, c.auto_borrow_repay, c.auto_lend, c.auto_lend_redeem)
     expiry = ts_us + s.spec.rfq_ttl_us
-    rfq = Rfq(rfq_id, c.account, c.market, c.side, c.lots, c.quote_atoms, c.price, c.client_id, c.mode, ts_us, expiry, auto)
+    rfq = Rfq(
+        rfq_id, c.account, c.market, c.side, c.lots, c.quote_atoms, c.price, c.client_id, c.mode, ts_us, expiry, auto
+    )
     book.rfqs[rfq_id] = rfq
     book.open.append(rfq_id)
     s.events.append(
-        RfqSubmitted(rfq_id, c.account, c.market, c.side, c.lots, c.quote_atoms, c.price, c.client_id, c.mode, ts_us, expiry)
+        RfqSubmitted(
+            rfq_id, c.account, c.market, c.side, c.lots, c.quote_atoms, c.price, c.client_id, c.mode, ts_us, expiry
+        )
     )
 
 
@@ -213,7 +217,16 @@ def _quote_reason(s: ExchangeState, c: SubmitQuote, rfq: Rfq | None, ts_us: int)
     if reason:
         return reason
     # the quoter must be able to pay its side of the trade now
-    q = Quote(0, rfq.id, c.account, c.bid, c.ask, c.client_id, ts_us, AutoFlags(c.auto_borrow, c.auto_borrow_repay, c.auto_lend, c.auto_lend_redeem))
+    q = Quote(
+        0,
+        rfq.id,
+        c.account,
+        c.bid,
+        c.ask,
+        c.client_id,
+        ts_us,
+        AutoFlags(c.auto_borrow, c.auto_borrow_repay, c.auto_lend, c.auto_lend_redeem),
+    )
     _, legs = _legs(s, rfq, q, m)
     if isinstance(legs, str):
         return legs
@@ -245,7 +258,9 @@ def accept(s: ExchangeState, c: AcceptQuote, ts_us: int) -> None:
         reject(s, c.account, rfq.id, c.client_id, reason)
 
 
-def _legs(s: ExchangeState, rfq: Rfq, q: Quote, m: MarketSpec) -> tuple[int, tuple[settlement.Leg, settlement.Leg] | str]:
+def _legs(
+    s: ExchangeState, rfq: Rfq, q: Quote, m: MarketSpec
+) -> tuple[int, tuple[settlement.Leg, settlement.Leg] | str]:
     """(price, (buyer leg, seller leg)) of ``rfq`` filled by ``q``, or a reason it cannot fill."""
     price = q.ask if rfq.side == "Bid" else q.bid
     lots = rfq.lots or rfq.quote_atoms // (price * m.lot_tick_atoms)
@@ -290,12 +305,40 @@ def execute(s: ExchangeState, rfq: Rfq, q: Quote, ts_us: int) -> str:
     fill_id = s.next_trade_id  # RFQ fills share the trade id sequence with book trades
     s.next_trade_id = fill_id + 1
     book.fills.append(
-        RfqFill(fill_id, rfq.id, q.id, rfq.market, rfq.account, q.account, rfq.side, lots, price, notional, requester_fee, quoter_fee, ts_us)
+        RfqFill(
+            fill_id,
+            rfq.id,
+            q.id,
+            rfq.market,
+            rfq.account,
+            q.account,
+            rfq.side,
+            lots,
+            price,
+            notional,
+            requester_fee,
+            quoter_fee,
+            ts_us,
+        )
     )
     book.last_prices[m.symbol] = price
     rfq.filled_lots, rfq.filled_quote, rfq.fill_price, rfq.quote_id = lots, notional, price, q.id
     s.events.append(
-        RfqFilled(fill_id, rfq.id, q.id, rfq.market, rfq.account, q.account, rfq.side, lots, price, notional, requester_fee, quoter_fee, ts_us)
+        RfqFilled(
+            fill_id,
+            rfq.id,
+            q.id,
+            rfq.market,
+            rfq.account,
+            q.account,
+            rfq.side,
+            lots,
+            price,
+            notional,
+            requester_fee,
+            quoter_fee,
+            ts_us,
+        )
     )
     _close_quote(s, q, OrderStatus.FILLED)
     _close_rfq(s, rfq, OrderStatus.FILLED, "", ts_us)

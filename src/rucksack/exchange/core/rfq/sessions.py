@@ -90,7 +90,10 @@ def session_at(calendar: Calendar, ts_us: int) -> str:
     if holiday is not None and (holiday.close_minute == 0 or minute >= holiday.close_minute):
         return ""
     for session in calendar.sessions:
-        if session.start_weekday <= weekday <= session.end_weekday and session.start_minute <= minute < session.end_minute:
+        if (
+            session.start_weekday <= weekday <= session.end_weekday
+            and session.start_minute <= minute < session.end_minute
+        ):
             return session.name
     return ""
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 class Leg:
     """One side of the trade: who pays what, and the cover its payment needs."""
 
-    __slots__ = ("acct", "auto", "got", "got_amount", "paid", "paid_amount", "redeem", "borrow")
+    __slots__ = ("acct", "auto", "borrow", "got", "got_amount", "paid", "paid_amount", "redeem")
 
     def __init__(self, acct: Account, auto: AutoFlags, paid: int, paid_amount: int, got: int, got_amount: int) -> None:
         self.acct = acct
@@ -59,14 +59,18 @@ def check_leg(s: ExchangeState, leg: Leg) -> str:
     return ""
 
 
-def settle(s: ExchangeState, m: MarketSpec, buyer: Leg, seller: Leg, buyer_fee_ppm: int, seller_fee_ppm: int) -> tuple[int, int]:
+def settle(
+    s: ExchangeState, m: MarketSpec, buyer: Leg, seller: Leg, buyer_fee_ppm: int, seller_fee_ppm: int
+) -> tuple[int, int]:
     """Move the funds of two legs ``check_leg`` passed (on this same state); returns the fees
     (buyer's in base atoms, seller's in quote atoms)."""
     for leg in (buyer, seller):
         short = leg.paid_amount - leg.acct.assets[leg.paid].available
         if short > 0:
             may_redeem = leg.auto.lend_redeem or leg.acct.auto_lend
-            done = cover_shortfall(s, leg.acct, leg.acct.assets[leg.paid], leg.paid, short, may_redeem, leg.auto.borrow, apply=True)
+            done = cover_shortfall(
+                s, leg.acct, leg.acct.assets[leg.paid], leg.paid, short, may_redeem, leg.auto.borrow, apply=True
+            )
             assert done == (leg.redeem, leg.borrow)  # the dry run's path on the same state
         apply_hold(leg.acct.assets[leg.paid], leg.paid_amount)
     base, quote = buyer.got, buyer.paid

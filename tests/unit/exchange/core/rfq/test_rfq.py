@@ -87,7 +87,9 @@ def test_await_accept_settles_like_a_book_trade(venue: Venue) -> None:
 def test_immediate_executes_the_first_quote_within_its_bound(venue: Venue) -> None:
     taker = venue.account(NVDA_US=10 * 10**6)
     maker = venue.account(USDC=10_000 * 10**6)
-    [sub] = only(venue(SubmitRfq(taker, "NVDA.US_USDC_RFQ", "Ask", lots=1_000, price=17_900, mode="Immediate")), RfqSubmitted)
+    [sub] = only(
+        venue(SubmitRfq(taker, "NVDA.US_USDC_RFQ", "Ask", lots=1_000, price=17_900, mode="Immediate")), RfqSubmitted
+    )
     assert not only(venue(SubmitQuote(maker, sub.rfq_id, bid=17_800, ask=18_000)), RfqFilled)  # below the bound
     [fill] = only(venue(SubmitQuote(maker, sub.rfq_id, bid=17_950, ask=18_000)), RfqFilled)
     assert fill.price == 17_950 and fill.side == "Ask"
@@ -108,7 +110,9 @@ def test_refusals_change_nothing(venue: Venue) -> None:
 
     assert reason(SubmitRfq(taker, "NOPE_USDC", "Bid", lots=1)) == "UnknownMarket"
     assert reason(SubmitRfq(taker, "NVDA.US_USDC_RFQ", "Bid")) == "InvalidQuantity"
-    assert reason(SubmitRfq(taker, "NVDA.US_USDC_RFQ", "Bid", lots=1, price=100)) == "InvalidOrder"  # price: Immediate only
+    assert (
+        reason(SubmitRfq(taker, "NVDA.US_USDC_RFQ", "Bid", lots=1, price=100)) == "InvalidOrder"
+    )  # price: Immediate only
     assert reason(SubmitRfq(taker, "NVDA.US_USDC_RFQ", "Bid", lots=20_000_000)) == "InvalidQuantity"  # > regular max
     [sub] = only(venue(SubmitRfq(taker, "NVDA.US_USDC_RFQ", "Bid", lots=1_000, client_id=7)), RfqSubmitted)
     assert reason(SubmitRfq(taker, "NVDA.US_USDC_RFQ", "Bid", lots=1_000, client_id=7)) == "DuplicateClientId"
@@ -147,7 +151,12 @@ def test_equities_trade_only_inside_their_sessions() -> None:
     assert spec.calendar is not None
     assert session_at(spec.calendar, MONDAY_REGULAR) == "US_EQUITIES_REGULAR"
     assert session_at(spec.calendar, PRE_MARKET) == "US_EQUITIES_PRE_MARKET"
-    assert session_at(spec.calendar, SATURDAY) == session_at(spec.calendar, CHRISTMAS) == session_at(spec.calendar, NIGHT) == ""
+    assert (
+        session_at(spec.calendar, SATURDAY)
+        == session_at(spec.calendar, CHRISTMAS)
+        == session_at(spec.calendar, NIGHT)
+        == ""
+    )
     for ts, ok in ((SATURDAY, False), (CHRISTMAS, False), (NIGHT, False), (PRE_MARKET, True)):
         venue = Venue(ts)
         taker = venue.account(USDC=10**9)
@@ -158,8 +167,13 @@ def test_equities_trade_only_inside_their_sessions() -> None:
     venue = Venue(PRE_MARKET)
     taker = venue.account(USDC=10**9)
     # TSLA.US lists the regular session only; pre-market limits are smaller than regular ones
-    assert only(venue(SubmitRfq(taker, "TSLA.US_USDC_RFQ", "Bid", lots=1_000)), RfqRejected)[0].reason == "SessionClosed"
-    assert only(venue(SubmitRfq(taker, "NVDA.US_USDC_RFQ", "Bid", lots=2_000_000)), RfqRejected)[0].reason == "InvalidQuantity"
+    assert (
+        only(venue(SubmitRfq(taker, "TSLA.US_USDC_RFQ", "Bid", lots=1_000)), RfqRejected)[0].reason == "SessionClosed"
+    )
+    assert (
+        only(venue(SubmitRfq(taker, "NVDA.US_USDC_RFQ", "Bid", lots=2_000_000)), RfqRejected)[0].reason
+        == "InvalidQuantity"
+    )
     # an RFQ opened in session cannot settle once the session ended (the accept's own time)
     venue = Venue(int(datetime.fromisoformat("2026-12-08T00:59:50+00:00").timestamp()) * 1_000_000)  # 19:59:50 NY
     taker = venue.account(USDC=10**9)
