@@ -11,7 +11,6 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import ccxt
@@ -156,8 +155,11 @@ def test_rfq_await_accept_with_the_sdk_bpx_and_the_rfq_stream(server: Server) ->
         assert seen["q"] == "2.000" and "C" not in seen and seen["W"] == rfq["expiryTime"]
         # the maker answers with bpx-py (unmodified)
         out = subprocess.run(
-            [str(BPX_PYTHON), str(ROOT / "tests/api/clients/bpx_quote.py"), server.url, maker.api_key, maker.secret]
-            + [rfq["rfqId"], "229.50", "229.90"],
+            [
+                str(BPX_PYTHON),
+                str(ROOT / "tests/api/clients/bpx_quote.py"),
+                *(server.url, maker.api_key, maker.secret, rfq["rfqId"], "229.50", "229.90"),
+            ],
             capture_output=True,
             text=True,
             timeout=60,
