@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from rucksack.exchange.api.routes.rfq import market_wire
 from rucksack.exchange.core import queries
+from rucksack.exchange.core.enums import OrderStatus
 from rucksack.exchange.core.events import Event
 from rucksack.exchange.core.rfq.book import Rfq
 from rucksack.exchange.core.rfq.events import (
@@ -60,11 +61,11 @@ class RfqStream:
                     "l": mw.qty(ev.lots),
                     "L": mw.quote_amount(ev.quote_atoms),
                 }
-                self._send(ev.requester, rfq, "rfqFilled", ts_us, X="Filled", **fill)
-                self._send(ev.quoter, rfq, "quoteAccepted", ts_us, X="Filled", maker=True, **fill)
-            elif isinstance(ev, RfqClosed) and ev.status != "Filled":
+                self._send(ev.requester, rfq, "rfqFilled", ts_us, X=OrderStatus.FILLED, **fill)
+                self._send(ev.quoter, rfq, "quoteAccepted", ts_us, X=OrderStatus.FILLED, maker=True, **fill)
+            elif isinstance(ev, RfqClosed) and ev.status != OrderStatus.FILLED:
                 self._send(ev.account, self._rfq(ev.rfq_id), "rfqCancelled", ts_us, X=ev.status)
-            elif isinstance(ev, QuoteClosed) and ev.status != "Filled":
+            elif isinstance(ev, QuoteClosed) and ev.status != OrderStatus.FILLED:
                 rfq = self._rfq(ev.rfq_id)
                 self._send(ev.account, rfq, "quoteCancelled", ts_us, X=ev.status, u=str(ev.quote_id), maker=True)
 
@@ -84,7 +85,7 @@ class RfqStream:
             "S": rfq.side,
             "w": rfq.expiry_us // 1000,
             "W": rfq.expiry_us // 1000,
-            "X": rfq.status if rfq.status == "New" else extra.get("X", rfq.status),
+            "X": rfq.status if rfq.status == OrderStatus.NEW else extra.get("X", rfq.status),
             "T": ts_us,
         }
         if rfq.lots:

@@ -266,7 +266,9 @@ async def rfq_cancel(service: ExchangeService, account: int, params: Any) -> Any
         raise bad_request("rfqId or clientId is required")
     events = await _submit(service, CancelRfq(account, rfq_id=rfq_id, client_id=client_id))
     closed = next(
-        ev.rfq_id for ev in events if isinstance(ev, RfqClosed) and ev.account == account and ev.status == "Cancelled"
+        ev.rfq_id
+        for ev in events
+        if isinstance(ev, RfqClosed) and ev.account == account and ev.status == OrderStatus.CANCELLED
     )
     return rfq_json(service, queries.rfq_book(service.engine).rfqs[closed])
 
