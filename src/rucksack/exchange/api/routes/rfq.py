@@ -17,6 +17,7 @@ from rucksack.exchange.api.routes.common import page_params
 from rucksack.exchange.api.wire import MarketWire, format_atoms, iso_ms
 from rucksack.exchange.core import queries
 from rucksack.exchange.core.commands import Command
+from rucksack.exchange.core.enums import OrderStatus
 from rucksack.exchange.core.events import Event
 from rucksack.exchange.core.rfq.book import Quote, Rfq, RfqFill
 from rucksack.exchange.core.rfq.commands import AcceptQuote, CancelRfq, RefreshRfq, SubmitQuote, SubmitRfq
