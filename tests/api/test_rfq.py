@@ -213,6 +213,8 @@ def test_refresh_cancel_expiry_and_errors(server: Server) -> None:
     signed = Signed(server.url, creds)
     missing = signed.request("POST", "/api/v1/rfq/accept", "quoteAccept", {"quoteId": "999999"})
     assert missing.status_code == 404 and missing.json()["code"] == "RESOURCE_NOT_FOUND"
+    foreign = signed.request("GET", "/wapi/v1/history/rfq", "rfqHistoryQueryAll", {"subaccountId": "999999"})
+    assert foreign.status_code == 404  # another owner's (or no) subaccount: not found
     short = client.submit_rfq("SOL_USDC_RFQ", "Ask", quantity="1")
     time.sleep(9.5)  # the scheduler journals ExpireRfqs once the 8 s are up
     rows = signed.request("GET", "/wapi/v1/history/rfq", "rfqHistoryQueryAll", {"rfqId": short["rfqId"]}).json()

@@ -4,8 +4,8 @@
 Any account may quote (the sandbox's makers do); an RFQ's requester is never shown to makers. An
 RFQ symbol is an RFQ-only market (``NVDA.US_USDC_RFQ``) or a spot market (``SOL_USDC`` or
 ``SOL_USDC_RFQ``). Every request is one journaled command; a refusal is a Backpack error and
-changes nothing. The histories are read from the engine (``queries.rfq_book``), newest first
-unless ``sortDirection=Asc``.
+changes nothing. The open RFQs and the histories are read from the engine (``queries.rfq_book``),
+newest first unless ``sortDirection=Asc``; they honour ``subaccountId`` (own subaccounts only).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 from rucksack.exchange.api.errors import ApiError, bad_request, from_reason
 from rucksack.exchange.api.routes.common import page_params
+from rucksack.exchange.api.routes.subaccounts import target_account
 from rucksack.exchange.api.wire import MarketWire, format_atoms, iso_ms
 from rucksack.exchange.core import queries
 from rucksack.exchange.core.commands import Command
@@ -279,6 +280,7 @@ async def rfq_cancel(service: ExchangeService, account: int, params: Any) -> Any
 
 async def rfqs_query(service: ExchangeService, account: int, params: Any) -> Any:
     """The account's open RFQs, each with its open quotes (``{rfq, quotes}``, as bpx's RfqWithQuotes)."""
+    account = target_account(service, account, params)
     book = queries.rfq_book(service.engine)
     symbol, rfq_id = params.get("symbol"), _int(params, "rfqId")
     out = []
@@ -307,6 +309,7 @@ def _side(params: Any) -> str | None:
 
 
 async def rfq_history(service: ExchangeService, account: int, params: Any) -> Any:
+    account = target_account(service, account, params)
     book = queries.rfq_book(service.engine)
     symbol, status, side, rfq_id = params.get("symbol"), params.get("status"), _side(params), _int(params, "rfqId")
     rows = [
@@ -322,6 +325,7 @@ async def rfq_history(service: ExchangeService, account: int, params: Any) -> An
 
 
 async def quote_history(service: ExchangeService, account: int, params: Any) -> Any:
+    account = target_account(service, account, params)
     book = queries.rfq_book(service.engine)
     symbol, status, quote_id = params.get("symbol"), params.get("status"), _int(params, "quoteId")
     rows = [
@@ -341,6 +345,7 @@ def _fills(service: ExchangeService, account: int, params: Any, *, quoter: bool)
         raise bad_request("fillType must be User or CollateralConversion")
     if fill_type == "CollateralConversion":
         return []  # no collateral conversion is settled by RFQ here
+    account = target_account(service, account, params)
     book = queries.rfq_book(service.engine)
     symbol, side, quote_id = params.get("symbol"), _side(params), _int(params, "quoteId")
     rows = [
