@@ -6,6 +6,11 @@ market orders, so everything they do is journaled, replayable and visible throug
 account ids are kept in ``DATA/demo.json`` so a restart reuses them. The quoters lend part of
 their USDC (so settlement and spot margin can borrow), and the last quoter is registered as a
 backstop liquidity provider.
+
+RFQ makers (``run_rfq_makers``): the quoters answer every open RFQ from another account with a
+two-sided quote -- tokenized equities at the indicative price (``indicative``: their reference
++-10 bp), spot markets +-10 bp around the feed -- and quote again when an RFQ is refreshed. They
+hold each security (``SECURITY_UNITS`` shares, deposited once by idempotent sandbox deposits).
 """
 
 from __future__ import annotations
@@ -31,10 +36,12 @@ from rucksack.exchange.core.commands import (
 from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.enums import Side
 from rucksack.exchange.core.events import AccountCreated, Event
-from rucksack.exchange.core.markets import ExchangeSpec
+from rucksack.exchange.core.markets import ExchangeSpec, MarketSpec
+from rucksack.exchange.core.rfq.commands import SubmitQuote
 from rucksack.exchange.feeds import PriceFeed
+from rucksack.exchange.indicative import indicative_price
 
-__all__ = ["Venue", "ensure_accounts", "margin_setup", "quoted_markets", "run_makers"]
+__all__ = ["Venue", "ensure_accounts", "margin_setup", "quoted_markets", "rfq_quote", "run_makers", "run_rfq_makers"]
 
 log = logging.getLogger("rucksack.makers")
 FUND_UNITS = {"USDC": 50_000_000, "SOL": 200_000, "BTC": 1_000, "ETH": 20_000}
@@ -43,6 +50,8 @@ LEVELS = 8
 # a newcomer's market order of a few SOL fills inside the impact band even while one of the two
 # quoters is between its cancel and its new ladder
 STEP_NOTIONAL = 50
+SECURITY_UNITS = 10_000  # shares of each tokenized equity a quoter holds
+RFQ_PERIOD = 0.2  # seconds between looks for RFQs to quote
 
 
 class Venue(Protocol):
@@ -116,6 +125,23 @@ async def run_makers(service: Venue, feed: PriceFeed, seed: int = 7, period: flo
     taker = makers[-1]
     quoting = makers[:-1]
     await margin_setup(service, quoting)
+    rfq_task = asyncio.create_task(run_rfq_makers(service, feed, quoting))
+    try:
+        await _quote_books(service, feed, rng, markets, decimals, quoting, taker, period)
+    finally:
+        rfq_task.cancel()
+
+
+async def _quote_books(
+    service: Venue,
+    feed: PriceFeed,
+    rng: random.Random,
+    markets: dict[str, MarketSpec],
+    decimals: dict[str, int],
+    quoting: list[int],
+    taker: int,
+    period: float,
+) -> None:
     while True:
         for symbol, mid in quoted_markets(service, feed):
             market = markets[symbol]
@@ -138,3 +164,35 @@ async def run_makers(service: Venue, feed: PriceFeed, seed: int = 7, period: flo
                     PlaceOrder(taker, symbol, side, "Market", lots=base_lots * rng.randint(1, 5), tif="IOC")
                 )
         await asyncio.sleep(period)
+
+
+def rfq_quote(service: Venue, feed: PriceFeed, market: str) -> tuple[int, int] | None:
+    """(bid, ask) in ticks a demo maker quotes for an RFQ on ``market``, or None (no price yet)."""
+    m = queries.rfq_market(service.engine, market)
+    if m is None:
+        return None
+    reference = queries.rfq_reference_price(service.engine, m.symbol) or feed.prices.get(m.symbol, 0)
+    if not reference:
+        return None
+    return indicative_price(reference, "Ask"), indicative_price(reference, "Bid")
+
+
+async def run_rfq_makers(service: Venue, feed: PriceFeed, quoting: list[int]) -> None:
+    """Quote every open RFQ of another account once (again after a refresh); the quoters take
+    turns by RFQ id."""
+    for maker in quoting:
+        for security in service.spec.securities:
+            units = SECURITY_UNITS * 10 ** service.spec.assets[service.spec.asset_index(security.asset)].decimals
+            await service.submit(Deposit(maker, security.asset, units, f"sandbox:demo:{maker}:{security.asset}"))
+    quoted: set[tuple[int, int]] = set()  # (RFQ id, its expiry): a refreshed RFQ is quoted again
+    while True:
+        book = queries.rfq_book(service.engine)
+        for rfq_id in list(book.open):
+            rfq = book.rfqs[rfq_id]
+            if (rfq_id, rfq.expiry_us) in quoted or rfq.account in quoting:
+                continue
+            quoted.add((rfq_id, rfq.expiry_us))
+            prices = rfq_quote(service, feed, rfq.market)
+            if prices is not None:
+                await service.submit(SubmitQuote(quoting[rfq_id % len(quoting)], rfq_id, prices[0], prices[1]))
+        await asyncio.sleep(RFQ_PERIOD)

@@ -1,7 +1,7 @@
 """The scheduler: the exchange's clock-driven commands, journaled like any other.
 
-- every second a ``LiquidationSweep``, every ten seconds a ``SettlePnl`` (margin-model.md §14.3,
-  §14.6);
+- every second a ``LiquidationSweep`` (and ``ExpireRfqs`` when an open RFQ's time is up), every
+  ten seconds a ``SettlePnl`` (margin-model.md §14.3, §14.6);
 - once per wall-clock hour ``AccrueInterest`` and ``ApplyFunding`` (each idempotent by hour, so a
   restart never pays twice);
 - ``ReleaseWithdrawals`` when a held withdrawal's security delay or a pending delay change is due
@@ -20,10 +20,12 @@ import asyncio
 from collections.abc import Callable
 from typing import Protocol
 
+from rucksack.exchange.core import queries
 from rucksack.exchange.core.commands import AccrueInterest, ApplyFunding, Command, LiquidationSweep, SettlePnl
 from rucksack.exchange.core.compliance.commands import ReleaseWithdrawals
 from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.events import Event
+from rucksack.exchange.core.rfq.commands import ExpireRfqs
 
 HOUR_US = 3_600_000_000
 
@@ -52,14 +54,23 @@ async def accrual_ticks(exchange: Clocked, period: float = 10.0) -> None:
         await asyncio.sleep(period)
 
 
+def rfq_expiry_due(exchange: Clocked) -> bool:
+    """An open RFQ's time is up by the wall clock (the core decides again by the command's time)."""
+    book = queries.rfq_book(exchange.engine)
+    now = exchange.clock()
+    return any(book.rfqs[i].expiry_us <= now for i in book.open)
+
+
 async def risk_ticks(exchange: Clocked, sweep_period: float = 1.0, settle_every: int = 10) -> None:
-    """A journaled LiquidationSweep every ``sweep_period`` seconds and SettlePnl every
-    ``settle_every`` sweeps."""
+    """A journaled LiquidationSweep every ``sweep_period`` seconds, ExpireRfqs after it when an
+    RFQ's time is up, and SettlePnl every ``settle_every`` sweeps."""
     n = 0
     while True:
         await exchange.submit(LiquidationSweep())
         if release_due(exchange.engine, exchange.clock()):
             await exchange.submit(ReleaseWithdrawals())
+        if rfq_expiry_due(exchange):
+            await exchange.submit(ExpireRfqs())
         n += 1
         if n % settle_every == 0:
             await exchange.submit(SettlePnl())

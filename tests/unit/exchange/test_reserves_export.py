@@ -49,7 +49,8 @@ def test_equity_debt_rule_and_system_accounts() -> None:
     snap = liab.snapshot
     assert snap.seq == engine.last_seq and snap.ts_us == engine.last_ts_us
     symbols = [a.symbol for a in snap.assets]
-    assert symbols == ["USDC", "SOL", "BTC", "ETH"]
+    assert symbols == [a.symbol for a in engine.spec.assets]  # every listed asset, tokenized equities too
+    assert symbols[:4] == ["USDC", "SOL", "BTC", "ETH"]
     rows = {r.account: r for r in snap.rows}
     # system accounts are the exchange's own: listed apart, never leaves
     assert {r.account for r in liab.system} == {1, 2, 3}
@@ -85,10 +86,20 @@ def test_equity_debt_rule_and_system_accounts() -> None:
     assert rows[who["long"]].debt[sol] >= SOL and rows[who["long"]].equity[sol] == 0
     long_acct = engine.ledger.accounts[who["long"]]
     assert long_acct.positions and rows[who["long"]].equity[usdc] > 20_000 * USDC - 100 * USDC
-    assert rows[who["sub"]].equity == [0, 0, 0, 0] and rows[who["sub"]].debt == [0, 0, 0, 0]
+    zero = [0] * len(symbols)
+    assert rows[who["sub"]].equity == zero and rows[who["sub"]].debt == zero
     # prices: exact decimals of settlement units per whole unit, the settlement asset at 1
     prices = {a.symbol: a.price for a in snap.assets}
-    assert prices == {"USDC": "1", "SOL": "160", "BTC": "60000", "ETH": "3000"}
+    assert prices == {
+        "USDC": "1",
+        "SOL": "160",
+        "BTC": "60000",
+        "ETH": "3000",
+        "NVDA.US": "0",
+        "AAPL.US": "0",
+        "TSLA.US": "0",
+    }
+    # tokenized equities have no book or index: unpriced (0) here, their liabilities still listed in shares
     assert all(0 <= Fraction(a.collateral_weight) <= 1 for a in snap.assets)
     # reserves: deposited - withdrawn per asset, from the ledger
     custody = {h.asset: h.balance for h in snap.custody}
@@ -121,4 +132,4 @@ def test_publish_verify_and_reissue(tmp_path: Path) -> None:
         assert json.loads(reissue_proof(out, account)) == proof  # re-issued exactly
     # the snapshot's totals are covered by the ledger's reserves (the verifier's solvency check)
     solvency = verify(snapshot, None, reserves).solvency
-    assert len(solvency) == 4 and all(s.ok for s in solvency)
+    assert len(solvency) == len(snapshot["assets"]) and all(s.ok for s in solvency)

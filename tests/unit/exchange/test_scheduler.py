@@ -1,5 +1,6 @@
 """The scheduler's ticks are journaled commands: the hourly pair once per wall-clock hour, the
-risk pair as a sweep every period and a settlement every ``settle_every`` sweeps."""
+risk pair as a sweep every period and a settlement every ``settle_every`` sweeps, an RFQ expiry
+once an open RFQ is due."""
 
 from __future__ import annotations
 
@@ -9,9 +10,17 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
-from rucksack.exchange.core.commands import AccrueInterest, ApplyFunding, Command, LiquidationSweep, SettlePnl
-from rucksack.exchange.core.events import Event
-from rucksack.exchange.scheduler import HOUR_US, accrual_ticks, risk_ticks
+from rucksack.exchange.core.commands import (
+    AccrueInterest,
+    ApplyFunding,
+    Command,
+    CreateAccount,
+    LiquidationSweep,
+    SettlePnl,
+)
+from rucksack.exchange.core.events import AccountCreated, Event
+from rucksack.exchange.core.rfq.commands import ExpireRfqs, SubmitRfq
+from rucksack.exchange.scheduler import HOUR_US, accrual_ticks, rfq_expiry_due, risk_ticks
 from rucksack.exchange.service import ExchangeService
 
 
@@ -55,4 +64,27 @@ def test_a_settlement_every_settle_every_sweeps(tmp_path: Path) -> None:
     settles = [c for c in service.sent if isinstance(c, SettlePnl)]
     assert len(sweeps) >= 3 and len(settles) == len(sweeps) // 3
     assert service.engine.last_seq >= len(service.sent)  # every one journaled and applied
+    service.close()
+
+
+def test_rfq_expiry_is_journaled_once_an_rfq_is_due(tmp_path: Path) -> None:
+    now = [1_765_000_000_000_000]
+    service = Recording(tmp_path / "d", sandbox=False, clock=lambda: now[0])
+    service.sent = []
+
+    async def scenario() -> None:
+        service.start()
+        [created] = [e for e in await service.submit(CreateAccount()) if isinstance(e, AccountCreated)]
+        await service.submit(SubmitRfq(created.account, "SOL_USDC", "Bid", lots=10))
+        assert not rfq_expiry_due(service)
+        now[0] += service.spec.rfq_ttl_us
+        task = asyncio.ensure_future(risk_ticks(service, sweep_period=0.01))
+        await asyncio.sleep(0.1)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(scenario())
+    assert service.sent.count(ExpireRfqs()) == 1  # due once: the journaled expiry closed it
+    assert service.engine.rfq.rfqs[1].status == "Expired"
     service.close()

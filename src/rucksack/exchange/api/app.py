@@ -35,6 +35,7 @@ from rucksack.exchange.api.routes import (
     account,
     compliance,
     console,
+    equities,
     history,
     lending,
     market,
@@ -42,6 +43,7 @@ from rucksack.exchange.api.routes import (
     operator_compliance,
     positions,
     reserves,
+    rfq,
     sandbox,
     sandbox_margin,
     subaccounts,
@@ -71,7 +73,6 @@ PUBLIC: dict[tuple[str, str], PublicHandler] = {
     ("GET", "/api/v1/trades/history"): market.trades_history,
     ("GET", "/api/v1/klines"): market.klines,
     ("GET", "/api/v1/status"): market.status,
-    ("GET", "/api/v1/securities"): market.securities,
     ("GET", "/api/v1/wallets"): market.wallets,
     ("GET", "/api/v1/borrowLend/markets"): lending.borrow_lend_markets,
     ("GET", "/api/v1/markPrices"): market.mark_prices,
@@ -81,6 +82,8 @@ PUBLIC: dict[tuple[str, str], PublicHandler] = {
     # Rucksack extension: proof of reserves (docs/reserves.md)
     ("GET", "/api/v1/reserves/snapshot"): reserves.reserves_snapshot,
 }
+
+PUBLIC.update(equities.PUBLIC)  # securities, stock sessions/holidays, indicative quotes
 
 # the one private route whose body is a JSON array (Backpack's batch order execute)
 BATCH = {("POST", "/api/v1/orders")}
@@ -129,6 +132,8 @@ PRIVATE: dict[tuple[str, str], tuple[str, Handler]] = {
     # Rucksack extension: which products are open to the account and why (docs/compliance.md)
     ("GET", "/api/v1/account/compliance"): ("accountComplianceQuery", compliance.account_compliance),
 }
+
+PRIVATE.update(rfq.PRIVATE)  # RFQ: request, quote, accept, refresh, cancel, open RFQs, histories
 
 ADMIN: dict[tuple[str, str], Callable[[ExchangeService, Any], Awaitable[Any]]] = {
     ("POST", "/api/v1/sandbox/accounts"): sandbox.sandbox_create_account,

@@ -126,7 +126,6 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
     ("GET", "/api/v1/status"): ("System status", [], None, []),
     ("GET", "/api/v1/ping"): ("Ping (text pong)", [], None, []),
     ("GET", "/api/v1/time"): ("Server time in ms (bare integer)", [], None, []),
-    ("GET", "/api/v1/securities"): ("Tokenized securities (none)", [], None, []),
     ("GET", "/api/v1/wallets"): ("Exchange wallets", [], None, []),
     ("GET", "/api/v1/account"): ("Account settings (accountQuery)", [q("subaccountId", SUBACCOUNT)], None, [404]),
     ("GET", "/api/v1/capital"): ("Balances (balanceQuery)", [q("subaccountId", SUBACCOUNT)], None, [404]),
@@ -574,6 +573,133 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
 
 
 OPERATIONS.update(COMPLIANCE_OPERATIONS)  # core/compliance's routes (api/openapi_compliance.py)
+# RFQ and tokenized equities (api/routes/rfq.py, api/routes/equities.py); RFQ symbols are not
+# book markets, so they are plain strings here
+RFQ_SYMBOL = {"type": "string", "description": "RFQ market, e.g. NVDA.US_USDC_RFQ or SOL_USDC"}
+ID = {"type": "string", "pattern": "^[0-9]{1,19}$"}
+AUTO = {k: {"type": "boolean"} for k in ("autoBorrow", "autoBorrowRepay", "autoLend", "autoLendRedeem")}
+RFQ_OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any] | None, list[int]]] = {
+    ("GET", "/api/v1/securities"): ("Tokenized securities and their session quantity limits", [], None, []),
+    ("GET", "/api/v1/stockSessions"): ("Stock trading sessions", [], None, []),
+    ("GET", "/api/v1/stockHolidays"): ("Stock market holidays", [], None, []),
+    ("GET", "/api/v1/market-sessions"): ("Market sessions (as stockSessions)", [], None, []),
+    ("GET", "/api/v1/market-holidays"): ("Market holidays (as stockHolidays)", [], None, []),
+    ("GET", "/api/v1/stockIndicativeQuote"): (
+        "Indicative stock quote",
+        [q("symbol", {"type": "string"}, True), q("side", SIDE, True), q("quantity", DECIMAL)],
+        None,
+        [400],
+    ),
+    ("POST", "/api/v1/rfq"): (
+        "Submit RFQ (rfqSubmit)",
+        [],
+        {
+            "type": "object",
+            "required": ["symbol", "side"],
+            "properties": {
+                "symbol": RFQ_SYMBOL,
+                "side": SIDE,
+                "quantity": DECIMAL,
+                "quoteQuantity": DECIMAL,
+                "price": DECIMAL,
+                "clientId": {"type": "integer", "minimum": 0, "maximum": 4294967295},
+                "executionMode": {"type": "string", "enum": ["AwaitAccept", "Immediate"]},
+                **AUTO,
+            },
+        },
+        [400],
+    ),
+    ("POST", "/api/v1/rfq/quote"): (
+        "Submit quote (quoteSubmit)",
+        [],
+        {
+            "type": "object",
+            "required": ["rfqId", "bidPrice", "askPrice"],
+            "properties": {
+                "rfqId": ID,
+                "bidPrice": DECIMAL,
+                "askPrice": DECIMAL,
+                "clientId": {"type": "integer", "minimum": 0, "maximum": 4294967295},
+                **AUTO,
+            },
+        },
+        [400, 404],
+    ),
+    ("POST", "/api/v1/rfq/accept"): (
+        "Accept quote (quoteAccept)",
+        [],
+        {
+            "type": "object",
+            "required": ["quoteId"],
+            "properties": {"quoteId": ID, "rfqId": ID, "clientId": {"type": "integer", "minimum": 0}},
+        },
+        [400, 404],
+    ),
+    ("POST", "/api/v1/rfq/refresh"): (
+        "Refresh RFQ (rfqRefresh)",
+        [],
+        {"type": "object", "required": ["rfqId"], "properties": {"rfqId": ID}},
+        [400, 404],
+    ),
+    ("POST", "/api/v1/rfq/cancel"): (
+        "Cancel RFQ (rfqCancel)",
+        [],
+        {"type": "object", "properties": {"rfqId": ID, "clientId": {"type": "integer", "minimum": 0}}},
+        [400, 404],
+    ),
+    ("GET", "/api/v1/rfqs"): (
+        "Open RFQs with their quotes (rfqQuery)",
+        [q("symbol", RFQ_SYMBOL), q("rfqId", ID)],
+        None,
+        [400],
+    ),
+    ("GET", "/wapi/v1/history/rfq"): (
+        "RFQ history (rfqHistoryQueryAll)",
+        [
+            q("rfqId", ID),
+            q("symbol", RFQ_SYMBOL),
+            q("status", {"type": "string"}),
+            q("side", SIDE),
+            q("subaccountId", SUBACCOUNT),
+            *PAGE,
+        ],
+        None,
+        [400, 404],
+    ),
+    ("GET", "/wapi/v1/history/quote"): (
+        "Quote history (quoteHistoryQueryAll)",
+        [
+            q("quoteId", ID),
+            q("symbol", RFQ_SYMBOL),
+            q("status", {"type": "string"}),
+            q("subaccountId", SUBACCOUNT),
+            *PAGE,
+        ],
+        None,
+        [400, 404],
+    ),
+    ("GET", "/wapi/v1/history/rfq/fill"): (
+        "RFQ fills as requester (rfqFillHistoryQueryAll)",
+        [
+            q("quoteId", ID),
+            q("symbol", RFQ_SYMBOL),
+            q("side", SIDE),
+            q("fillType", {"type": "string"}),
+            q("subaccountId", SUBACCOUNT),
+            *PAGE,
+        ],
+        None,
+        [400, 404],
+    ),
+    ("GET", "/wapi/v1/history/quote/fill"): (
+        "RFQ fills as quoter (quoteFillHistoryQueryAll)",
+        [q("quoteId", ID), q("symbol", RFQ_SYMBOL), q("side", SIDE), q("subaccountId", SUBACCOUNT), *PAGE],
+        None,
+        [400, 404],
+    ),
+}
+OPERATIONS.update(RFQ_OPERATIONS)
+
 OPERATIONS_JSON = {f"{m} {p}": v for (m, p), v in OPERATIONS.items()}
 # operations that answer success with 200 and an empty body, as Backpack does
 EMPTY_OK = {("PATCH", "/api/v1/account"), ("POST", "/api/v1/borrowLend"), ("POST", "/api/v1/subaccounts/transfer")}

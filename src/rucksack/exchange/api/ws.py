@@ -14,7 +14,7 @@ and every 60 s), ``liquidation`` (liquidation fills and backstop/ADL transfers);
 ``account.orderUpdate[.<s>]``, ``account.balanceUpdate``, ``account.positionUpdate[.<s>]``
 (``positionOpened``/``positionAdjusted``/``positionClosed`` after perp fills, liquidation
 transfers, funding and settlement; the open positions, without ``e``, on subscribe);
-``account.rfqUpdate`` is accepted (nothing to send yet).
+``account.rfqUpdate[.<s>]`` (RFQs to makers, quotes and fills to requesters: ``rfq_stream``).
 
 A client that stops reading is disconnected once ``MAX_QUEUE`` frames wait for it, so a slow
 consumer never holds the sequencer back; error replies count towards the same bound. Client
@@ -37,9 +37,11 @@ import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from rucksack.exchange import metrics
+from rucksack.exchange.api import rfq_stream
 from rucksack.exchange.api.errors import ApiError
 from rucksack.exchange.api.open_orders import OrderStep, Steps
 from rucksack.exchange.api.payload import MAX_DEPTH, too_deep
+from rucksack.exchange.api.rfq_stream import RfqStream
 from rucksack.exchange.api.routes.common import KLINE_SECONDS
 from rucksack.exchange.api.routes.market import funding_estimates as _estimates
 from rucksack.exchange.api.routes.market import ticker_json
@@ -64,6 +66,7 @@ from rucksack.exchange.core.events import (
     TriggerAccepted,
     Withdrawn,
 )
+from rucksack.exchange.core.rfq.events import RfqFilled
 from rucksack.exchange.service import ExchangeService
 
 log = logging.getLogger("rucksack.ws")
@@ -72,7 +75,7 @@ MAX_FRAME = 1 << 20  # bytes of one client frame (uvicorn's ws_max_size)
 MAX_ERRORS = 10  # error replies allowed per window; one more closes the connection (1008)
 ERROR_WINDOW_S = 10.0
 CLOSE_GRACE_S = 5.0  # how long a closing connection may take to drain what was queued before it
-PRIVATE_ACCEPTED = ("account.rfqUpdate", "account.positionUpdate")
+PRIVATE_ACCEPTED = ("account.positionUpdate",)
 DEPTH_INTERVALS_MS = (200, 600, 1000)  # Backpack's aggregated depth streams: depth.<ms>ms.<symbol>
 OPEN_INTEREST_PERIOD_US = 60_000_000
 _encode = msgspec.json.Encoder().encode
@@ -135,6 +138,7 @@ class Hub:
         self.depth_pending: dict[str, tuple[set[tuple[str, int]], int, int]] = {}
         service.listeners.append(self.on_events)
         service.on_resync.append(self.resync)
+        self.rfq = RfqStream(self)
 
     def resync(self) -> None:
         """The engine was replaced by a new writer's state (an independent gateway after a
@@ -153,6 +157,7 @@ class Hub:
         return [c for c in self.connections if stream in c.streams]
 
     def on_events(self, seq: int, ts_us: int, events: list[Event], steps: list[Steps]) -> None:
+        self.rfq.on_events(ts_us, events)
         touched: dict[str, set[tuple[str, int]]] = {}
         positions: set[tuple[int, str]] = set()  # (account, perp symbol) whose position changed
         funded: set[str] = set()
@@ -195,6 +200,11 @@ class Hub:
                     self._order_event(cut, "orderModified", ts_us, status)
             elif isinstance(ev, (Deposited, Withdrawn)):
                 self._balance(ev.account, ev.asset, ts_us)
+            elif isinstance(ev, RfqFilled):  # both parties' base and quote balances moved
+                m = queries.rfq_market(self.service.engine, ev.market)
+                for account in (ev.requester, ev.quoter):
+                    for asset in (m.base, m.quote) if m is not None else ():
+                        self._balance(account, asset, ts_us)
             elif isinstance(ev, IndexPriceSet):
                 self._mark_price(ev, ts_us)
             elif isinstance(ev, Transferred):
@@ -730,6 +740,8 @@ class Hub:
             return True
         if parts[0] == "kline":
             return len(parts) == 3 and parts[1] in KLINE_SECONDS and parts[2] in markets
+        if stream.startswith("account.rfqUpdate"):
+            return rfq_stream.valid(self.service, stream)
         if stream in ("account.orderUpdate", "account.balanceUpdate") or stream.startswith(PRIVATE_ACCEPTED):
             return len(parts) == 2 or (len(parts) == 3 and parts[2] in markets)
         return len(parts) == 3 and parts[1] == "orderUpdate" and parts[2] in markets

@@ -7,6 +7,7 @@ not exactly representable; the core then validates the result again (``validate_
 from __future__ import annotations
 
 import tomllib
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from rucksack.exchange.core.markets import (
     validate_spec,
 )
 from rucksack.exchange.core.numeric import DecimalError, parse_decimal
+from rucksack.exchange.core.rfq.sessions import Calendar, HolidaySpec, SecuritySession, SecuritySpec, SessionSpec
 from rucksack.exchange.core.risk.haircut import Haircut
 from rucksack.exchange.core.risk.margin_fn import MarginFunction
 
@@ -135,6 +137,7 @@ def _build(raw: dict[str, Any]) -> ExchangeSpec:
         risk=_risk(raw.get("risk", {})),
         circuit_breaker=_breaker(raw.get("circuit_breaker", {})),
         compliance=load_compliance(raw.get("compliance"), _settle_decimals(raw, assets)),
+        **_rfq(raw, by_symbol, defaults),
     )
     validate_spec(spec)
     return spec
@@ -214,3 +217,96 @@ def _risk(raw: dict[str, Any]) -> RiskParams:
     if "slice_min_notional" in raw:
         values["slice_min_notional"] = parse_decimal(raw["slice_min_notional"], 6)
     return RiskParams(**values)
+
+
+def _rfq(raw: dict[str, Any], assets: dict[str, AssetSpec], defaults: dict[str, Any]) -> dict[str, Any]:
+    """``[rfq]``, ``[[rfq_markets]]``, ``[[securities]]`` and ``[calendar]``: the RFQ-only
+    markets, the tokenized equities on them and their session calendar (core.rfq.sessions)."""
+    markets = []
+    for m in raw.get("rfq_markets", []):
+        if m["base"] not in assets or m["quote"] not in assets:
+            raise SpecError(f"RFQ market {m['symbol']}: unknown base or quote asset")
+        markets.append(
+            make_market(
+                symbol=m["symbol"],
+                base=assets[m["base"]],
+                quote=assets[m["quote"]],
+                market_type="RFQ",
+                tick_size=m["tick_size"],
+                step_size=m["step_size"],
+                min_quantity=m["min_quantity"],
+                max_quantity=m.get("max_quantity"),
+                min_notional=m.get("min_notional", defaults.get("min_notional", "0")),
+            )
+        )
+    by_symbol = {m.symbol: m for m in markets}
+    securities = []
+    for sec in raw.get("securities", []):
+        market = by_symbol.get(sec.get("market", ""))
+        if market is None:
+            raise SpecError(f"security {sec.get('asset')}: unknown RFQ market {sec.get('market')!r}")
+        lot = parse_decimal(market.step_size, 18)
+
+        def lots(text: str, lot: int = lot, symbol: str = market.symbol) -> int:
+            value = parse_decimal(text, 18)
+            if value % lot:
+                raise SpecError(f"{symbol}: session quantity {text} is not a multiple of the step")
+            return value // lot
+
+        tick = parse_decimal(market.tick_size, 18)
+        price = parse_decimal(sec["reference_price"], 18)
+        if price % tick:
+            raise SpecError(f"security {sec['asset']}: reference price is not a multiple of the tick")
+        securities.append(
+            SecuritySpec(
+                asset=sec["asset"],
+                name=sec["name"],
+                market=market.symbol,
+                cusip=sec.get("cusip"),
+                reference_price=price // tick,
+                sessions=[
+                    SecuritySession(
+                        s["name"], lots(s["min_quantity"]), lots(s["max_quantity"]) if "max_quantity" in s else 0
+                    )
+                    for s in sec["sessions"]
+                ],
+            )
+        )
+    out: dict[str, Any] = {"rfq_markets": markets, "securities": securities}
+    if "calendar" in raw:
+        out["calendar"] = _calendar(raw["calendar"])
+    if "rfq" in raw:
+        out["rfq_ttl_us"] = parse_decimal(str(raw["rfq"]["ttl_seconds"]), 6)
+    return out
+
+
+def _minute(text: str) -> int:
+    """``HH:MM`` -> minutes of the day."""
+    hours, minutes = text.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def _calendar(raw: dict[str, Any]) -> Calendar:
+    offsets = [
+        (int(datetime.fromisoformat(start).timestamp()) * 1_000_000, int(minutes)) for start, minutes in raw["offsets"]
+    ]
+    if offsets != sorted(offsets):
+        raise SpecError("calendar offsets must be in time order")
+    return Calendar(
+        timezone=raw["timezone"],
+        offsets=offsets,
+        sessions=[
+            SessionSpec(
+                s["name"],
+                _minute(s["start"]),
+                _minute(s["end"]),
+                int(s.get("start_weekday", 1)),
+                int(s.get("end_weekday", 5)),
+            )
+            for s in raw["sessions"]
+        ],
+        holidays=[
+            HolidaySpec(h["date"], h["name"], _minute(h["close"]) if "close" in h else 0)
+            for h in raw.get("holidays", [])
+        ],
+    )

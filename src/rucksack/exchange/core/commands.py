@@ -14,6 +14,14 @@ import msgspec
 
 from rucksack.exchange.core.compliance.commands import ComplianceCommand
 from rucksack.exchange.core.enums import OrderType, SelfTradePrevention, Side, TimeInForce
+from rucksack.exchange.core.rfq.commands import (
+    AcceptQuote,
+    CancelRfq,
+    ExpireRfqs,
+    RefreshRfq,
+    SubmitQuote,
+    SubmitRfq,
+)
 
 
 class PlaceOrder(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
@@ -227,6 +235,12 @@ Command = (
     | SetMarketStatus
     | ResolveAlert
     | ComplianceCommand
+    | SubmitRfq
+    | SubmitQuote
+    | AcceptQuote
+    | RefreshRfq
+    | CancelRfq
+    | ExpireRfqs
 )
 
 

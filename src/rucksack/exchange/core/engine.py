@@ -57,6 +57,8 @@ from rucksack.exchange.core.orders.triggers import after_command
 from rucksack.exchange.core.orders.triggers import place as place_with_triggers
 from rucksack.exchange.core.perps.funding import apply_funding
 from rucksack.exchange.core.perps.settlement import settle_pnl
+from rucksack.exchange.core.rfq import handlers as rfq
+from rucksack.exchange.core.rfq.commands import RFQ_COMMANDS
 
 # The two commands that make up most of the traffic are dispatched by exact type against Final
 # names (C statics when compiled): no globals-dict lookup and no isinstance() protocol for them
@@ -130,6 +132,8 @@ class Engine(ExchangeState):
             alerts.resolve(self, command)
         elif isinstance(command, COMPLIANCE_COMMANDS):
             compliance.apply(self, command)
+        elif isinstance(command, RFQ_COMMANDS):
+            rfq.apply(self, command, ts_us)
         else:  # pragma: no cover - the decoder only yields known commands
             raise TypeError(f"unknown command {type(command).__name__}")
         if self.triggers or self.tpsl:

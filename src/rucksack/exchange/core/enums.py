@@ -13,7 +13,7 @@ Side = Literal["Bid", "Ask"]
 OrderType = Literal["Limit", "Market"]
 TimeInForce = Literal["GTC", "IOC", "FOK"]
 SelfTradePrevention = Literal["RejectTaker", "RejectMaker", "RejectBoth", "Allow"]
-MarketType = Literal["SPOT", "PERP"]
+MarketType = Literal["SPOT", "PERP", "RFQ"]
 
 BID: Final = 0
 ASK: Final = 1

@@ -16,6 +16,15 @@ import msgspec
 
 from rucksack.exchange.core.commands import PlaceOrder
 from rucksack.exchange.core.compliance.events import ComplianceEvent
+from rucksack.exchange.core.rfq.events import (
+    QuoteClosed,
+    QuoteSubmitted,
+    RfqClosed,
+    RfqFilled,
+    RfqRefreshed,
+    RfqRejected,
+    RfqSubmitted,
+)
 
 
 class OrderAccepted(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
@@ -417,4 +426,11 @@ Event = (
     | AlertResolved
     | AlertResolutionRejected
     | ComplianceEvent
+    | RfqSubmitted
+    | RfqRejected
+    | QuoteSubmitted
+    | RfqRefreshed
+    | RfqFilled
+    | RfqClosed
+    | QuoteClosed
 )

@@ -12,12 +12,15 @@
   the settlement pot equals the sum of unsettled balances minus the sum of position costs (so
   realized PnL, fees and funding are zero-sum);
 - trigger orders: pending ids are issued and never also resting, client ids indexed, TP/SL
-  parents still resting.
+  parents still resting;
+- RFQs (``rfq.book.check``): the open list, one fill per filled RFQ, no open quote on a closed
+  RFQ. RFQs hold no funds between commands, so conservation and holds need nothing more.
 """
 
 from __future__ import annotations
 
 from rucksack.exchange.core.engine import Engine
+from rucksack.exchange.core.rfq import book as rfq_book
 
 
 def conservation_report(engine: Engine) -> dict[str, dict[str, int]]:
@@ -124,6 +127,7 @@ def check_invariants(engine: Engine) -> list[str]:
         if owner_key != client_key:
             problems.append(f"client id index entry {client_key} is stale")
     problems.extend(_trigger_problems(engine))
+    problems.extend(rfq_book.check(engine.rfq))
     return problems
 
 

@@ -40,6 +40,7 @@ from rucksack.exchange.core.compliance.rules import ComplianceRules, permissive
 from rucksack.exchange.core.enums import MarketType
 from rucksack.exchange.core.lending.curve import RateCurve
 from rucksack.exchange.core.numeric import PPM, decimal_places, parse_decimal
+from rucksack.exchange.core.rfq.sessions import Calendar, SecuritySpec
 from rucksack.exchange.core.risk.haircut import Haircut
 from rucksack.exchange.core.risk.margin_fn import MarginFunction
 
@@ -150,6 +151,12 @@ class ExchangeSpec(msgspec.Struct, frozen=True):
     circuit_breaker: CircuitBreakerSpec = CircuitBreakerSpec()
     compliance: ComplianceRules = msgspec.field(default_factory=permissive)
     """Entities, region rules, levels and limits (core/compliance; config ``[compliance]``)."""
+    # RFQ (core.rfq): markets traded only by request for quote (never on a book), tokenized
+    # equities on them with their session calendar, and how long an RFQ stays open
+    rfq_markets: list[MarketSpec] = []
+    securities: list[SecuritySpec] = []
+    calendar: Calendar | None = None
+    rfq_ttl_us: int = 30_000_000
 
     def asset_index(self, symbol: str) -> int:
         for i, asset in enumerate(self.assets):
@@ -324,6 +331,7 @@ def validate_spec(spec: ExchangeSpec) -> None:
                 raise SpecError(f"{market.symbol}: perps settle in {spec.settlement_asset}")
             market.imf.validate()
             market.mmf.validate()
+    _validate_rfq(spec, seen, symbols)
     if not spec.fee_tiers:
         raise SpecError("at least one fee tier is required")
     for tier in spec.fee_tiers:
@@ -340,3 +348,24 @@ def validate_spec(spec: ExchangeSpec) -> None:
     breaker = spec.circuit_breaker
     if not 0 <= breaker.band_ppm < PPM or not 0 < breaker.window_us <= 86_400_000_000:
         raise SpecError("circuit breaker: band must be in [0, 100%) and the window 1 us .. 1 day")
+
+
+def _validate_rfq(spec: ExchangeSpec, assets: set[str], symbols: set[str]) -> None:
+    """RFQ markets: unique symbols, known assets, type RFQ; securities: an RFQ market each and a
+    session calendar naming every session they list."""
+    for market in spec.rfq_markets:
+        if market.symbol in symbols or market.base not in assets or market.quote not in assets:
+            raise SpecError(f"{market.symbol}: an RFQ market needs a unique symbol and known assets")
+        if market.market_type != "RFQ":
+            raise SpecError(f"{market.symbol}: RFQ markets have type RFQ")
+        symbols.add(market.symbol)
+    rfq_markets = {m.symbol: m for m in spec.rfq_markets}
+    sessions = {s.name for s in spec.calendar.sessions} if spec.calendar is not None else set()
+    for security in spec.securities:
+        listed = rfq_markets.get(security.market)
+        if security.asset not in assets or listed is None or listed.base != security.asset:
+            raise SpecError(f"security {security.asset}: needs its asset and an RFQ market on it")
+        if not security.sessions or any(s.name not in sessions or s.min_lots <= 0 for s in security.sessions):
+            raise SpecError(f"security {security.asset}: sessions must be calendar sessions with a minimum")
+    if spec.rfq_ttl_us <= 0:
+        raise SpecError("rfq_ttl_us must be positive")

@@ -30,8 +30,11 @@ from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.ledger.balances import Account
 from rucksack.exchange.core.lending.pool import Pool
 from rucksack.exchange.core.market_state import MarketState
-from rucksack.exchange.core.markets import ExchangeSpec, FeeTier
+from rucksack.exchange.core.markets import ExchangeSpec, FeeTier, MarketSpec
 from rucksack.exchange.core.orders.triggers import Trigger
+from rucksack.exchange.core.rfq import handlers
+from rucksack.exchange.core.rfq.book import RfqBook
+from rucksack.exchange.core.rfq.sessions import session_at
 from rucksack.exchange.core.risk import limits
 from rucksack.exchange.core.risk.collateral import AccountRisk, account_risk
 from rucksack.exchange.core.risk.margin import Margin
@@ -300,3 +303,32 @@ def operator_roles(engine: Engine, public_key: str) -> list[str] | None:
 def withdrawal_held(engine: Engine, request_id: str) -> Held | None:
     """The held withdrawal with this request id (in its delay or in review), or None."""
     return engine.compliance.held.get(request_id)
+
+
+# ------------------------------------------------------------------ RFQ (core.rfq)
+
+
+def rfq_book(engine: Engine) -> RfqBook:
+    """Every RFQ, quote and RFQ fill (read only)."""
+    return engine.rfq
+
+
+def rfq_market(engine: Engine, symbol: str) -> MarketSpec | None:
+    """The market an RFQ on ``symbol`` trades (an RFQ-only market or a spot market), or None."""
+    return handlers.rfq_market(engine, symbol)
+
+
+def rfq_session(engine: Engine, ts_us: int) -> str:
+    """The stock session open at ``ts_us`` ("" closed, or no calendar)."""
+    calendar = engine.spec.calendar
+    return session_at(calendar, ts_us) if calendar is not None else ""
+
+
+def rfq_reference_price(engine: Engine, market: str) -> int:
+    """A security's reference price (ticks): its last RFQ fill, else the configured one; 0 when
+    ``market`` is no security's."""
+    book = engine.rfq
+    for security in engine.spec.securities:
+        if security.market == market:
+            return book.last_prices.get(market, security.reference_price)
+    return 0

@@ -27,6 +27,7 @@ from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.market_state import mark_price
 from rucksack.exchange.core.markets import ExchangeSpec
 from rucksack.exchange.core.orders.triggers import Trigger
+from rucksack.exchange.core.rfq.book import RfqBook, RfqRecord
 
 SNAPSHOT_VERSION = 7
 
@@ -142,6 +143,7 @@ class Snapshot(msgspec.Struct, array_like=True, frozen=True):
     compliance: ComplianceRecord  # rules in force, identities, usage, withdrawal holds, operators, audit
     # last, with a default: a snapshot written before market status existed reads as all open
     market_status: list[MarketStatusRecord] = msgspec.field(default_factory=list)
+    rfq: RfqRecord | None = None  # RFQs, quotes and RFQ fills (core.rfq.book); None: none yet
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -264,6 +266,7 @@ def take_snapshot(engine: Engine) -> Snapshot:
         tpsl=sorted(engine.tpsl.items()),
         market_status=_status_records(engine),
         compliance=engine.compliance.record(),
+        rfq=engine.rfq.record() if engine.rfq.rfqs else None,
     )
 
 
@@ -413,6 +416,8 @@ def restore(spec: ExchangeSpec, snapshot: Snapshot) -> Engine:
         book.window[i] = [(ts, price) for ts, price in srec.window]
     engine.compliance.load(snapshot.compliance)
     refresh_all(engine, clamp=False)  # the derived lookups; leverage limits are already in the snapshot
+    if snapshot.rfq is not None:
+        engine.rfq = RfqBook.from_record(snapshot.rfq)
     for prec in snapshot.pools:
         pool = engine.pools[engine.asset_index[prec.asset]]
         if pool is None:

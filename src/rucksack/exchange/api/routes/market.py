@@ -193,10 +193,6 @@ async def status(service: ExchangeService, params: dict[str, str]) -> Any:
     return {"status": "Ok", "message": None}
 
 
-async def securities(service: ExchangeService, params: dict[str, str]) -> Any:
-    return []  # no tokenized stocks on this venue
-
-
 async def wallets(service: ExchangeService, params: dict[str, str]) -> Any:
     return []  # exchange hot wallets are published with the chains adapters
 
