@@ -222,7 +222,7 @@ function selectMarket(symbol) {
   for (const u of $$('.unit.quote')) u.textContent = m.quoteSymbol;
   $('#order-price').placeholder = m.filters.price.tickSize;
   $('#order-qty').placeholder = m.filters.quantity.stepSize;
-  resetPerpControls(m);
+  showPerpControls(m, symbol !== old);
   setupTriggerFields(m);
   renderStats();
   startMarkPrice(symbol);
@@ -235,12 +235,14 @@ function selectMarket(symbol) {
 }
 
 /** Perp-only controls (reduce-only, TP/SL rows) and figures (mark, index, funding) show on perps alone;
- * a market switch always starts them afresh, so a reduce-only tick never carries over to another market. */
-function resetPerpControls(m) {
+ * a switch to another market starts them afresh, so a reduce-only tick never carries over to it (a
+ * re-subscription after a reconnect keeps what the user set). */
+function showPerpControls(m, switched) {
   const perp = isPerp(m);
   for (const node of $$('.perp-only')) node.hidden = !perp;
-  $('#order-reduceonly').checked = false;
   $('#order-reduceonly').disabled = !perp;
+  if (!switched && perp) return;
+  $('#order-reduceonly').checked = false;
   for (const id of ['#order-tp', '#order-tp-limit', '#order-sl', '#order-sl-limit']) $(id).value = '';
 }
 
@@ -1397,7 +1399,7 @@ async function transferSub(toSub) {
 
 /** The account page's custody panels, read for the acting wallet: assets once, the rest every refresh. */
 async function refreshCapital() {
-  if (!state.session) return;
+  if (!state.session || $('#page-account').hidden) return; // showing the page reads it
   if (!state.assets) {
     try {
       state.assets = await client.get('/api/v1/assets');
