@@ -78,3 +78,26 @@ def test_reserves_page_checks_my_proof_in_the_browser(web: Web, server) -> None:
         "other": False,
         "signature": False,
     }, tampered
+
+
+def test_reserves_page_tells_a_newer_account_it_is_not_in_the_snapshot(web: Web, server) -> None:  # type: ignore[no-untyped-def]
+    """An account opened after the latest snapshot: the proof endpoint's 404 RESOURCE_NOT_FOUND becomes words
+    naming the snapshot and when it was cut, never the raw code."""
+    seq = publish_snapshot(web, server.data_dir)  # cut before the account below exists
+    page = start_trading(web)
+    account = page.evaluate("JSON.parse(localStorage.getItem('rucksack.session')).accountId")
+    page.click("#nav button[data-page='reserves']")
+    expect(page.locator("#por-seq")).to_have_text(str(seq))
+    cut = page.locator("#por-time").inner_text()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", cut), cut
+    web.console.expect("Failed to load resource.*404")
+    page.click("#check-proof")
+    msg = page.locator("#proof-msg")
+    expect(msg).to_have_attribute("data-reason", "not-in-snapshot")
+    expect(msg).to_have_text(
+        f"Your account ({account}) is not in the latest snapshot (seq {seq}, cut at {cut}): it was opened after "
+        "that snapshot was taken. Your proof will be there from the next snapshot on."
+    )
+    expect(msg).not_to_contain_text("RESOURCE_NOT_FOUND")
+    expect(page.locator("#proof-result")).to_be_hidden()
+    web.shot("22-reserves-not-in-snapshot")

@@ -205,6 +205,7 @@ def test_phone_width(phone: Web) -> None:
     wait_for_live_market(page)
     page.click("#start-trading")
     expect(page.locator("body")).to_have_class(re.compile("signed-in"))
+    page.select_option("#market-select", "SOL_USDC_PERP")  # the TP / SL rows exist on perps only
     page.click("#tpsl summary")  # the trigger / TP / SL rows open, with their trigger-by choices
     controls = {
         "trade": [
@@ -213,8 +214,9 @@ def test_phone_width(phone: Web) -> None:
             "#order-sl-limit",
             "#order-sl-by",
             "#order-tabs [data-tab='position-history']",
+            "#stat-countdown",
         ],
-        "account": ["#balances", "#lev-input", "#lev-set"],
+        "account": ["#balances", "#lev-input", "#lev-set", "#withdraw-qty", "#withdraw-submit"],
         "lend": ["button.lend"],
     }
     for name in ("trade", "account", "lend"):

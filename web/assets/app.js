@@ -40,6 +40,9 @@ const state = {
   interval: '1m',
   session: null, // {apiKey, label, accountId}
   reserves: null, // GET /api/v1/reserves/snapshot
+  mark: null, // perps: {mark, index, funding, next} from GET markPrices, then the markPrice.<symbol> stream
+  assets: null, // GET /api/v1/assets: each asset's `tokens` (blockchains, deposit/withdraw flags)
+  depositFor: null, // the key the shown deposit address was read with (the acting wallet's)
   shownLeverage: null, // the leverage limit last written into the leverage form (so typing is not overwritten)
 };
 
@@ -99,6 +102,16 @@ function showMsg(target, text, kind = 'error') {
 
 function errorText(err) {
   return err instanceof ApiError ? err.message : String(err && err.message ? err.message : err);
+}
+
+/** An API error as a sentence for a person (the code kept in brackets for support), not a raw code. */
+function inWords(err) {
+  if (!(err instanceof ApiError)) return errorText(err);
+  if (err.code === 'NETWORK') return `The exchange cannot be reached right now; try again in a moment (${err.apiMessage}).`;
+  if (err.status === 401) return `The exchange did not accept this browser's key: ${err.apiMessage}. Sign in again.`;
+  if (err.status === 429) return 'Too many requests in a short time: wait a moment and try again.';
+  if (err.status >= 500) return `The exchange could not answer just now (${err.code}: ${err.apiMessage}); try again later.`;
+  return `The exchange refused the request: ${err.apiMessage} (${err.code}).`;
 }
 
 function debounce(fn, ms) {
@@ -197,7 +210,9 @@ function onTicker(d) {
 function selectMarket(symbol) {
   const old = state.symbol;
   if (old) {
-    for (const s of [`depth.${old}`, `trade.${old}`, `ticker.${old}`, `kline.${state.interval}.${old}`]) streams.unsubscribe(s);
+    for (const s of [`depth.${old}`, `trade.${old}`, `ticker.${old}`, `kline.${state.interval}.${old}`, `markPrice.${old}`]) {
+      streams.unsubscribe(s);
+    }
   }
   state.symbol = symbol;
   const m = market();
@@ -209,15 +224,93 @@ function selectMarket(symbol) {
   for (const u of $$('.unit.quote')) u.textContent = m.quoteSymbol;
   $('#order-price').placeholder = m.filters.price.tickSize;
   $('#order-qty').placeholder = m.filters.quantity.stepSize;
-  $('#order-reduceonly').disabled = !isPerp(m);
+  showPerpControls(m, symbol !== old);
   setupTriggerFields(m);
   renderStats();
+  startMarkPrice(symbol);
   startBook(symbol);
   startTrades(symbol);
   startChart(symbol);
   streams.subscribe(`ticker.${symbol}`, onTicker);
   renderOpenOrders();
   setSide(state.side); // the button names the base asset; refreshes the summary
+}
+
+/** Perp-only controls (reduce-only, TP/SL rows) and figures (mark, index, funding) show on perps alone;
+ * a switch to another market starts them afresh, so a reduce-only tick never carries over to it (a
+ * re-subscription after a reconnect keeps what the user set). */
+function showPerpControls(m, switched) {
+  const perp = isPerp(m);
+  for (const node of $$('.perp-only')) node.hidden = !perp;
+  $('#order-reduceonly').disabled = !perp;
+  if (!switched && perp) return;
+  $('#order-reduceonly').checked = false;
+  for (const id of ['#order-tp', '#order-tp-limit', '#order-sl', '#order-sl-limit']) $(id).value = '';
+}
+
+// ------------------------------------------------------------------ perps: mark, index, funding
+
+/** Perps: seed from `GET /api/v1/markPrices?symbol=`, then live from `markPrice.<symbol>` frames
+ * (`p` mark, `i` index, `f` funding rate estimate, `n` next funding time in ms). */
+function startMarkPrice(symbol) {
+  state.mark = null;
+  $('#stat-mark').dataset.frames = '0';
+  renderMark();
+  if (!isPerp()) return;
+  streams.subscribe(`markPrice.${symbol}`, (d) => {
+    if (d.s !== state.symbol) return;
+    const shown = $('#stat-mark');
+    shown.dataset.frames = String(Number(shown.dataset.frames || 0) + 1); // live frames seen (the tests wait for one)
+    const live = { mark: d.p, index: d.i };
+    if (d.f !== undefined) live.funding = d.f;
+    if (d.n !== undefined) live.next = Number(d.n);
+    state.mark = { ...state.mark, ...live };
+    renderMark();
+  });
+  seedMarkPrice(symbol);
+}
+
+let markSeededAt = 0;
+
+async function seedMarkPrice(symbol) {
+  markSeededAt = Date.now();
+  try {
+    const [row] = await client.get('/api/v1/markPrices', { symbol });
+    if (symbol !== state.symbol || !row) return;
+    const seeded = { mark: row.markPrice, index: row.indexPrice, funding: row.fundingRate, next: Number(row.nextFundingTimestamp) };
+    state.mark = { ...seeded, ...state.mark }; // a stream frame that came first is the newer
+    renderMark();
+  } catch {
+    // the stream fills the figures in
+  }
+}
+
+function renderMark() {
+  const m = market();
+  const mk = state.mark || {};
+  const pd = m ? decimals(m.filters.price.tickSize) : 2;
+  $('#stat-mark').textContent = mk.mark ? fmt(mk.mark, pd) : '–';
+  $('#stat-index').textContent = mk.index ? fmt(mk.index, pd) : '–';
+  const funding = $('#stat-funding');
+  funding.textContent = mk.funding !== undefined ? pct(mk.funding, 4) : '–';
+  funding.className = Number(mk.funding) < 0 ? 'down' : Number(mk.funding) > 0 ? 'up' : '';
+  funding.title = mk.funding === undefined ? '' : Number(mk.funding) >= 0 ? 'longs pay shorts' : 'shorts pay longs';
+  renderCountdown();
+}
+
+/** hh:mm:ss to the next funding, every second; once it has passed, the next hour's is read again. */
+function renderCountdown() {
+  const out = $('#stat-countdown');
+  const next = state.mark && state.mark.next;
+  if (!next || !isPerp()) {
+    out.textContent = '–';
+    delete out.dataset.seconds;
+    return;
+  }
+  const left = Math.max(0, Math.floor((next - client.now()) / 1000));
+  out.textContent = [Math.floor(left / 3600), Math.floor((left % 3600) / 60), left % 60].map((v) => String(v).padStart(2, '0')).join(':');
+  out.dataset.seconds = String(left);
+  if (left === 0 && Date.now() - markSeededAt > 5000) seedMarkPrice(state.symbol);
 }
 
 // ------------------------------------------------------------------ order book
@@ -514,7 +607,7 @@ function setupTriggerFields(m) {
     ? 'A trigger price makes this a stop/trigger order that waits as "TriggerPending". Take profit and stop loss attach ' +
       'to the order: each fill creates reduce-only trigger orders for the filled size, limit at the TP/SL limit price, ' +
       'or market when it is left empty.'
-    : 'A trigger price works on every market (on the last price); take profit and stop loss attach to perpetual orders only.';
+    : 'A trigger price works on every market (on the last price); reduce-only, take profit and stop loss exist on perpetual markets only.';
 }
 
 /** The initial margin fraction of a perp order: the market's sqrt function, never below 1 / leverage limit. */
@@ -1053,6 +1146,7 @@ async function refreshAccount() {
     renderSettings(account);
     renderBalances();
     showMsg('#account-msg', '');
+    refreshCapital();
   } catch (err) {
     showMsg('#account-msg', errorText(err));
   }
@@ -1233,6 +1327,7 @@ function clearPrivate() {
   renderOpenOrders();
   renderPositions();
   clearHistories();
+  clearCapital();
   renderBalances();
   updateOrderSummary();
 }
@@ -1300,6 +1395,230 @@ async function transferSub(toSub) {
     showMsg('#sub-msg', errorText(err));
   }
   refreshPrivate(); // on the Account page, where the transfer buttons are, this reads the account's figures too
+}
+
+// ------------------------------------------------------------------ deposits and withdrawals (docs/chains.md)
+
+/** The account page's custody panels, read for the acting wallet: assets once, the rest every refresh. */
+async function refreshCapital() {
+  if (!state.session || $('#page-account').hidden) return; // showing the page reads it
+  if (!state.assets) {
+    try {
+      state.assets = await client.get('/api/v1/assets');
+    } catch (err) {
+      showMsg('#deposit-msg', `Cannot read the exchange's assets: ${inWords(err)}`);
+      return;
+    }
+    fillCapitalAssets();
+  }
+  if (state.depositFor !== trader.keys) {
+    state.depositFor = trader.keys;
+    loadDepositAddress();
+  }
+  refreshWithdrawLimit();
+  loadCapitalHistory();
+}
+
+/** The blockchains `symbol` may be deposited (`depositEnabled`) or withdrawn (`withdrawEnabled`) on. */
+function chainsOf(symbol, flag) {
+  const a = (state.assets || []).find((x) => x.symbol === symbol);
+  return ((a && a.tokens) || []).filter((t) => t[flag]);
+}
+
+function fillCapitalAssets() {
+  for (const [panel, flag, what] of [['deposit', 'depositEnabled', 'Deposits'], ['withdraw', 'withdrawEnabled', 'Withdrawals']]) {
+    const select = $(`#${panel}-asset`);
+    const usable = (state.assets || []).filter((a) => chainsOf(a.symbol, flag).length);
+    select.replaceChildren(...usable.map((a) => el('option', { value: a.symbol }, a.symbol)));
+    const none = usable.length === 0;
+    $(`#${panel}-panel`).dataset.state = none ? 'no-chain' : 'ready';
+    for (const node of $$(`#${panel}-panel select, #${panel}-panel input, #${panel}-panel button`)) node.disabled = none;
+    showMsg(
+      `#${panel}-msg`,
+      none
+        ? `${what} are off: this exchange has no blockchain attached (it runs without --chain-rpc), so no asset can move on chain.`
+        : '',
+      'info',
+    );
+    fillCapitalChains(panel);
+  }
+  $('#deposit-note').hidden = $('#deposit-panel').dataset.state === 'no-chain';
+}
+
+function fillCapitalChains(panel) {
+  const flag = panel === 'deposit' ? 'depositEnabled' : 'withdrawEnabled';
+  const select = $(`#${panel}-chain`);
+  const keep = select.value;
+  const tokens = chainsOf($(`#${panel}-asset`).value, flag);
+  select.replaceChildren(...tokens.map((t) => el('option', { value: t.blockchain }, t.displayName || t.blockchain)));
+  if (tokens.some((t) => t.blockchain === keep)) select.value = keep;
+  if (panel === 'withdraw') {
+    const t = tokens.find((x) => x.blockchain === select.value);
+    $('#withdraw-min').textContent = t && t.minimumWithdrawal ? `(minimum ${t.minimumWithdrawal}, fee ${t.withdrawalFee || '0'})` : '';
+  }
+}
+
+/** Custody errors in words: a server without custody says so; anything else is the exchange's refusal. */
+function custodyErrorText(err, what) {
+  if (err instanceof ApiError && (err.status === 503 || err.code === 'SERVICE_UNAVAILABLE')) {
+    return `${what} are not available on this exchange: ${err.apiMessage}.`;
+  }
+  return `Refused by the exchange: ${errorText(err)}`;
+}
+
+let depositSeq = 0;
+
+async function loadDepositAddress() {
+  const seq = ++depositSeq;
+  const keys = trader.keys;
+  const blockchain = $('#deposit-chain').value;
+  $('#deposit-address-row').hidden = true;
+  $('#deposit-address').value = '';
+  if (!blockchain || !state.session) return;
+  try {
+    const got = await trader.signed('GET', '/wapi/v1/capital/deposit/address', 'depositAddressQuery', { blockchain });
+    if (seq !== depositSeq || trader.keys !== keys) return;
+    $('#deposit-address').value = got.address;
+    $('#deposit-address-row').hidden = false;
+    showMsg('#deposit-msg', '');
+  } catch (err) {
+    if (seq === depositSeq) showMsg('#deposit-msg', custodyErrorText(err, 'Deposits'));
+  }
+}
+
+async function copyDepositAddress() {
+  const input = $('#deposit-address');
+  try {
+    await navigator.clipboard.writeText(input.value);
+  } catch {
+    input.select(); // no clipboard permission: the address is selected for the user to copy
+    if (!document.execCommand('copy')) return showMsg('#deposit-msg', 'Copying is blocked here: the address is selected, copy it yourself.');
+  }
+  showMsg('#deposit-msg', 'Address copied', 'ok');
+}
+
+let withdrawLimitSeq = 0;
+
+/** `GET /api/v1/account/limits/withdrawal`: what margin lets leave the acting wallet now. */
+async function refreshWithdrawLimit() {
+  const out = $('#withdraw-limit');
+  const symbol = $('#withdraw-asset').value;
+  const seq = ++withdrawLimitSeq;
+  if (!symbol || !state.session) {
+    out.textContent = '–';
+    delete out.dataset.qty;
+    return;
+  }
+  try {
+    const got = await trader.signed('GET', '/api/v1/account/limits/withdrawal', 'maxWithdrawalQuantity', { symbol });
+    if (seq !== withdrawLimitSeq) return;
+    out.textContent = `${got.maxWithdrawalQuantity} ${symbol}`;
+    out.dataset.qty = got.maxWithdrawalQuantity;
+  } catch (err) {
+    if (seq === withdrawLimitSeq) out.textContent = `– (${errorText(err)})`;
+  }
+}
+
+async function submitWithdraw(event) {
+  event.preventDefault();
+  showMsg('#withdraw-msg', '');
+  const params = {
+    symbol: $('#withdraw-asset').value,
+    blockchain: $('#withdraw-chain').value,
+    address: $('#withdraw-address').value.trim(),
+    quantity: $('#withdraw-qty').value.trim(),
+  };
+  if (!params.symbol || !params.blockchain) return showMsg('#withdraw-msg', 'Choose an asset and a blockchain.');
+  if (!params.address) return showMsg('#withdraw-msg', 'Enter the destination address.');
+  if (!/^\d+(\.\d+)?$/.test(params.quantity) || !(Number(params.quantity) > 0)) {
+    return showMsg('#withdraw-msg', 'Enter a positive quantity, e.g. 12.5.');
+  }
+  $('#withdraw-submit').disabled = true;
+  try {
+    const w = await trader.signed('POST', '/wapi/v1/capital/withdrawals', 'withdraw', params);
+    showMsg('#withdraw-msg', `Withdrawal ${w.id}: ${w.quantity} ${w.symbol} to ${w.toAddress} on ${w.blockchain}: ${w.status}`, 'ok');
+    $('#withdraw-qty').value = '';
+  } catch (err) {
+    showMsg('#withdraw-msg', custodyErrorText(err, 'Withdrawals'));
+  } finally {
+    $('#withdraw-submit').disabled = false;
+  }
+  showCapitalTab('withdrawals');
+  await refreshPrivate(); // balances, the max and both histories
+}
+
+function hashCell(hash) {
+  return el('td', { class: 'hash mono', title: hash || '' }, hash || '–');
+}
+
+function depositRow(d) {
+  return el(
+    'tr',
+    { dataset: { id: String(d.id), status: d.status } },
+    el('td', {}, dateTime(d.createdAt)),
+    el('td', {}, d.symbol),
+    el('td', { class: 'qty' }, d.quantity),
+    el('td', {}, d.source),
+    el('td', { class: 'status' }, d.status),
+    hashCell(d.transactionHash),
+  );
+}
+
+function withdrawalRow(w) {
+  return el(
+    'tr',
+    { dataset: { id: String(w.id), status: w.status } },
+    el('td', {}, dateTime(w.createdAt)),
+    el('td', {}, w.symbol),
+    el('td', { class: 'qty' }, w.quantity),
+    el('td', {}, w.blockchain || (w.isInternal ? 'internal' : '–')),
+    el('td', { class: 'mono to', title: w.toAddress || '' }, w.toAddress || '–'),
+    el('td', { class: `status ${w.status === 'refunded' || w.status === 'declined' ? 'down' : ''}`.trim() }, w.status),
+    hashCell(w.transactionHash),
+    el('td', { class: 'refund' }, w.refundReason || '–'), // Rucksack extension, when the server gives one
+  );
+}
+
+let capitalSeq = 0;
+
+async function loadCapitalHistory() {
+  if (!state.session) return;
+  const keys = trader.keys;
+  const seq = ++capitalSeq;
+  try {
+    const [deposits, withdrawals] = await Promise.all([
+      trader.signed('GET', '/wapi/v1/capital/deposits', 'depositQueryAll', { limit: 50 }),
+      trader.signed('GET', '/wapi/v1/capital/withdrawals', 'withdrawalQueryAll', { limit: 50 }),
+    ]);
+    if (seq !== capitalSeq || trader.keys !== keys) return;
+    const newest = (a, b) => String(b.createdAt).localeCompare(String(a.createdAt));
+    renderCapitalTable('#deposit-history', deposits.sort(newest).map(depositRow));
+    renderCapitalTable('#withdrawal-history', withdrawals.sort(newest).map(withdrawalRow));
+    showMsg('#capital-history-msg', '');
+  } catch (err) {
+    if (seq === capitalSeq) showMsg('#capital-history-msg', inWords(err));
+  }
+}
+
+function renderCapitalTable(table, rows) {
+  $(`${table} tbody`).replaceChildren(...rows);
+  $(table).parentElement.querySelector('.empty-note').hidden = rows.length > 0;
+}
+
+function showCapitalTab(tab) {
+  for (const b of $$('#capital-tabs [data-tab]')) b.classList.toggle('active', b.dataset.tab === tab);
+  for (const w of $$('#capital-history-panel [data-capital]')) w.hidden = w.dataset.capital !== tab;
+}
+
+function clearCapital() {
+  state.depositFor = null;
+  depositSeq += 1;
+  capitalSeq += 1;
+  $('#deposit-address-row').hidden = true;
+  $('#deposit-address').value = '';
+  $('#withdraw-limit').textContent = '–';
+  renderCapitalTable('#deposit-history', []);
+  renderCapitalTable('#withdrawal-history', []);
 }
 
 // ------------------------------------------------------------------ lend and borrow
@@ -1539,16 +1858,37 @@ async function loadReserves() {
     state.reserves = await client.get('/api/v1/reserves/snapshot');
     showMsg('#reserves-msg', '');
   } catch (err) {
-    showMsg('#reserves-msg', errorText(err));
+    showMsg('#reserves-msg', reservesErrorText(err));
     return;
   }
   renderReserves();
 }
 
+/** When a snapshot was cut, e.g. "2026-12-07 22:58:03 UTC". */
+function snapshotTime(snapshot) {
+  return new Date(Math.floor(snapshot.ts_us / 1000)).toISOString().replace('T', ' ').slice(0, 19) + ' UTC';
+}
+
+function reservesErrorText(err) {
+  if (err instanceof ApiError && err.code === 'RESOURCE_NOT_FOUND') {
+    return 'No proof-of-reserves snapshot has been published yet: the exchange publishes one periodically, check back later.';
+  }
+  return inWords(err);
+}
+
+/** The proof endpoint's 404: the account is newer than the snapshot; said in words, with the snapshot's time. */
+function notInSnapshotText() {
+  const who = state.session && state.session.accountId ? `Your account (${state.session.accountId})` : 'Your account';
+  if (!state.reserves) return `${who} is not in the latest proof-of-reserves snapshot.`;
+  const { snapshot } = state.reserves;
+  return `${who} is not in the latest snapshot (seq ${snapshot.seq}, cut at ${snapshotTime(snapshot)}): it was opened after ` +
+    'that snapshot was taken. Your proof will be there from the next snapshot on.';
+}
+
 function renderReserves() {
   const { snapshot, reserves } = state.reserves;
   $('#por-seq').textContent = String(snapshot.seq);
-  $('#por-time').textContent = new Date(Math.floor(snapshot.ts_us / 1000)).toISOString().replace('T', ' ').slice(0, 19) + ' UTC';
+  $('#por-time').textContent = snapshotTime(snapshot);
   $('#por-depth').textContent = String(snapshot.depth);
   $('#por-root').textContent = snapshot.root;
   $('#por-key').textContent = snapshot.public_key;
@@ -1576,6 +1916,7 @@ function renderReserves() {
 
 async function checkProof() {
   showMsg('#proof-msg', '');
+  delete $('#proof-msg').dataset.reason;
   $('#proof-result').hidden = true;
   $('#check-proof').disabled = true;
   try {
@@ -1601,7 +1942,13 @@ async function checkProof() {
       ? `Verified in your browser: account ${got.account} is in snapshot ${snapshot.seq}`
       : 'Verification FAILED: see the checks below', result.ok ? 'ok' : 'error');
   } catch (err) {
-    showMsg('#proof-msg', errorText(err));
+    if (err instanceof ApiError && err.code === 'RESOURCE_NOT_FOUND') {
+      await loadReserves(); // name the snapshot the server answered from (a newer one may have been published)
+      showMsg('#proof-msg', state.reserves ? notInSnapshotText() : reservesErrorText(err), 'info');
+      $('#proof-msg').dataset.reason = state.reserves ? 'not-in-snapshot' : 'no-snapshot';
+    } else {
+      showMsg('#proof-msg', inWords(err));
+    }
   } finally {
     $('#check-proof').disabled = false;
   }
@@ -1662,6 +2009,23 @@ function wire() {
   $('#sub-create').addEventListener('click', createSubaccount);
   $('#xfer-to').addEventListener('click', () => transferSub(true));
   $('#xfer-from').addEventListener('click', () => transferSub(false));
+  $('#deposit-asset').addEventListener('change', () => {
+    fillCapitalChains('deposit');
+    loadDepositAddress();
+  });
+  $('#deposit-chain').addEventListener('change', loadDepositAddress);
+  $('#deposit-copy').addEventListener('click', copyDepositAddress);
+  $('#withdraw-asset').addEventListener('change', () => {
+    fillCapitalChains('withdraw');
+    refreshWithdrawLimit();
+  });
+  $('#withdraw-chain').addEventListener('change', () => fillCapitalChains('withdraw'));
+  $('#withdraw-max').addEventListener('click', () => {
+    const max = $('#withdraw-limit').dataset.qty;
+    if (max) $('#withdraw-qty').value = max;
+  });
+  $('#withdraw-panel').addEventListener('submit', submitWithdraw);
+  for (const b of $$('#capital-tabs [data-tab]')) b.addEventListener('click', () => showCapitalTab(b.dataset.tab));
   streams.onStatus = (up, problem) => {
     const dot = $('#ws-status');
     dot.className = up ? 'up' : 'down';
@@ -1698,6 +2062,11 @@ async function main() {
   setInterval(() => {
     if (!$('#page-lend').hidden) loadLendMarkets();
   }, 10000);
+  setInterval(renderCountdown, 1000); // the funding countdown ticks every second
+  setInterval(() => {
+    // a withdrawal on its way changes status (sent, confirmed, refunded) without a balance change
+    if (!$('#page-account').hidden && $('#withdrawal-history tbody tr[data-status="pending"]')) loadCapitalHistory();
+  }, 3000);
   document.body.dataset.ready = '1';
 }
 

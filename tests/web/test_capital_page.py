@@ -1,0 +1,138 @@
+"""Deposits and withdrawals on the Account page against a server with a chain attached: a real
+``rucksack serve --chain-rpc`` beside the Solana devnet (as tests/integration/test_custody.py).
+
+The page shows the acting wallet's deposit address (copied to the clipboard by its button), the max
+withdrawable, the exchange's refusal in its own words, and a withdrawal made from the page landing on
+chain and listed in the history with its transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import pytest
+from playwright.sync_api import expect
+from solana.rpc.async_api import AsyncClient
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+
+from rucksack.chains.devnet import genesis
+from rucksack.chains.devnet.server import Devnet
+from rucksack.chains.svm import transfers as svm
+from rucksack.exchange.custody.keys import CustodyKeys
+from rucksack.exchange.custody.seed import load_or_create
+from tests.api.conftest import Server, start_server
+from tests.web.conftest import Web, browser_client, start_trading
+
+
+@pytest.fixture(scope="module")
+def devnet() -> Iterator[Devnet]:
+    net = Devnet("127.0.0.1", 0, chains=["solana"]).start()
+    yield net
+    net.stop()
+
+
+@pytest.fixture(scope="module")
+def server(devnet: Devnet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Replaces the module's plain server: Solana attached, deposits polled every 0.1 s, no sweeping."""
+    srv = start_server(
+        tmp_path_factory.mktemp("web-custody"),
+        "--no-makers",
+        "--feed",
+        "manual",
+        "--chain-rpc",
+        f"solana={devnet.url('solana')}",
+        "--chain-poll",
+        "0.1",
+        "--sweep-every",
+        "0",
+    )
+    yield srv
+    srv.stop()
+
+
+T = TypeVar("T")
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Playwright's sync API keeps an event loop on this thread: chain calls run on another."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+def svm_send(devnet: Devnet, to: str, lamports: int) -> None:
+    faucet = genesis.svm_faucet()
+
+    async def send() -> None:
+        async with AsyncClient(devnet.url("solana")) as client:
+            blockhash = (await client.get_latest_blockhash()).value.blockhash
+            msg = svm.native_transfer_message(faucet.pubkey(), Pubkey.from_string(to), lamports)
+            await client.send_raw_transaction(bytes(svm.sign(msg, [faucet], blockhash)))
+
+    run(send())
+
+
+def svm_balance(devnet: Devnet, owner: str) -> int:
+    async def read() -> int:
+        async with AsyncClient(devnet.url("solana")) as client:
+            return int((await client.get_balance(Pubkey.from_string(owner))).value)
+
+    return run(read())
+
+
+def test_deposit_address_and_a_withdrawal_from_the_page(web: Web, server: Server, devnet: Devnet) -> None:
+    web.page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page = start_trading(web)
+    account = page.evaluate("JSON.parse(localStorage.getItem('rucksack.session')).accountId")
+    keys = CustodyKeys(load_or_create(server.data_dir, sandbox=True))
+    page.click("#nav [data-page='account']")
+
+    # deposit: the chains Solana lists for SOL, and this account's own address there
+    expect(page.locator("#deposit-panel")).to_have_attribute("data-state", "ready")
+    page.select_option("#deposit-asset", "SOL")
+    expect(page.locator("#deposit-chain option")).to_have_text(["Solana"])
+    expect(page.locator("#deposit-address")).to_have_value(str(keys.svm_deposit(account).pubkey()))
+    page.click("#deposit-copy")
+    expect(page.locator("#deposit-msg")).to_have_text("Address copied")
+    assert page.evaluate("navigator.clipboard.readText()") == str(keys.svm_deposit(account).pubkey())
+
+    # withdraw: the max is the API's; too much is refused with the exchange's own error
+    page.select_option("#withdraw-asset", "SOL")
+    api_max = browser_client(web).request(
+        "GET", "/api/v1/account/limits/withdrawal", "maxWithdrawalQuantity", {"symbol": "SOL"}
+    )
+    expect(page.locator("#withdraw-limit")).to_have_text(f"{api_max.json()['maxWithdrawalQuantity']} SOL")
+    to = str(Keypair().pubkey())
+    page.fill("#withdraw-address", to)
+    page.fill("#withdraw-qty", "100000")
+    web.console.expect("Failed to load resource.*400")
+    page.click("#withdraw-submit")
+    expect(page.locator("#withdraw-msg")).to_contain_text("Refused by the exchange: INSUFFICIENT_FUNDS")
+    page.fill("#withdraw-qty", "not a number")
+    page.click("#withdraw-submit")  # refused in the page, no request
+    expect(page.locator("#withdraw-msg")).to_have_text("Enter a positive quantity, e.g. 12.5.")
+
+    # a withdrawal the hot wallet can pay lands on chain and is listed, confirmed, with its transaction
+    svm_send(devnet, str(keys.svm_hot.pubkey()), 10 * 10**9)
+    page.fill("#withdraw-qty", "0.5")
+    page.click("#withdraw-submit")
+    sent = re.compile(rf"Withdrawal \d+: 0\.5 SOL to {to} on Solana: pending")
+    expect(page.locator("#withdraw-msg")).to_contain_text(sent)
+    row = page.locator("#withdrawal-history tbody tr").first
+    expect(row).to_contain_text(to)
+    expect(row.locator("td.status")).to_have_text("confirmed", timeout=20_000)
+    expect(row.locator("td.hash")).to_have_text(re.compile(r"^[1-9A-HJ-NP-Za-km-z]{60,90}$"))
+    assert svm_balance(devnet, to) == 500_000_000
+    balance = page.locator("#balances tr[data-asset='SOL'] td.available")
+    expect(balance).not_to_have_text("500")
+    api = browser_client(web).request("GET", "/api/v1/capital", "balanceQuery").json()
+    lent = browser_client(web).request("GET", "/api/v1/borrowLend/positions", "borrowLendPositionQuery").json()
+    held = Decimal(api.get("SOL", {}).get("available", "0")) + sum(
+        Decimal(p["netQuantity"]) for p in lent if p["symbol"] == "SOL"
+    )
+    assert held == Decimal("499.5"), (api, lent)
+    web.shot("32-account-withdrawal")
