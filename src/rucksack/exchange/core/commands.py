@@ -97,6 +97,7 @@ class CreateAccount(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=F
 
     label: str = ""
     parent: int = 0
+    auto_lend: bool = True  # Backpack's default for a new account (False: the wallet stays idle)
 
 
 class Transfer(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
