@@ -214,7 +214,10 @@ def cmd_sandbox_account(args: argparse.Namespace) -> int:
         fund[asset] = qty
     api_key, api_secret = new_keypair()  # the secret never leaves this process
     created = _admin_post(
-        args.url, args.data_dir, "/api/v1/sandbox/accounts", {"publicKey": api_key, "fund": fund, "label": args.label}
+        args.url,
+        args.data_dir,
+        "/api/v1/sandbox/accounts",
+        {"publicKey": api_key, "fund": fund, "label": args.label, "autoLend": not args.no_auto_lend},
     )
     _print({"apiKey": api_key, "apiSecret": api_secret, "accountId": created["accountId"]})
     return 0
@@ -405,6 +408,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     acc.add_argument("--data-dir", help="where the server keeps its admin token (default: ./data, else make run's)")
     acc.add_argument("--fund", action="append", default=[], metavar="ASSET=QTY")
     acc.add_argument("--label", default="")
+    acc.add_argument(
+        "--no-auto-lend", action="store_true", help="open it with autoLend off (Backpack's default, and ours, is on)"
+    )
     acc.set_defaults(func=cmd_sandbox_account)
     price = ssub.add_parser("price", help="set the reference price the demo makers quote around")
     price.add_argument("--url", default="http://127.0.0.1:8000")

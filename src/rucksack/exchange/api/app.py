@@ -35,6 +35,7 @@ from rucksack.exchange.api.routes import (
     account,
     history,
     lending,
+    lending_history,
     market,
     operator,
     positions,
@@ -70,6 +71,7 @@ PUBLIC: dict[tuple[str, str], PublicHandler] = {
     ("GET", "/api/v1/securities"): market.securities,
     ("GET", "/api/v1/wallets"): market.wallets,
     ("GET", "/api/v1/borrowLend/markets"): lending.borrow_lend_markets,
+    ("GET", "/api/v1/borrowLend/markets/history"): lending_history.markets_history,
     ("GET", "/api/v1/markPrices"): market.mark_prices,
     ("GET", "/api/v1/collateral"): market.collateral_functions,
     ("GET", "/api/v1/openInterest"): market.open_interest,
@@ -106,6 +108,16 @@ PRIVATE: dict[tuple[str, str], tuple[str, Handler]] = {
     ("GET", "/wapi/v1/history/funding"): ("fundingHistoryQueryAll", history.funding_history),
     ("GET", "/wapi/v1/history/settlement"): ("settlementHistoryQueryAll", history.settlement_history),
     ("GET", "/wapi/v1/history/position"): ("positionHistoryQueryAll", history.position_history),
+    ("GET", "/wapi/v1/history/borrowLend"): ("borrowHistoryQueryAll", lending_history.borrow_lend_history),
+    ("GET", "/wapi/v1/history/interest"): ("interestHistoryQueryAll", lending_history.interest_history),
+    ("GET", "/wapi/v1/history/borrowLend/positions"): (
+        "borrowPositionHistoryQueryAll",
+        lending_history.borrow_lend_position_history,
+    ),
+    ("GET", "/api/v1/borrowLend/position/liquidationPrice"): (
+        "borrowLendPositionLiquidationPrice",
+        lending_history.liquidation_price,
+    ),
     # Rucksack extension: subaccounts (Backpack publishes no endpoint; docs/api.md)
     ("POST", "/api/v1/subaccounts"): ("subaccountCreate", subaccounts.create_subaccount),
     ("GET", "/api/v1/subaccounts"): ("subaccountQueryAll", subaccounts.list_subaccounts),

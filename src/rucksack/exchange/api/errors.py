@@ -68,7 +68,17 @@ REASONS: dict[str, tuple[int, str, str]] = {
     Reason.ACCOUNT_LIQUIDATING: (400, "ACCOUNT_LIQUIDATING", "The account is being liquidated"),
     Reason.NO_MARK_PRICE: (400, "INVALID_MARKET", "The market has no mark price yet"),
     Reason.INVALID_SETTING: (400, "INVALID_CLIENT_REQUEST", "Invalid account setting"),
-    Reason.POOL_LIMIT: (400, "INSUFFICIENT_SUPPLY", "The lending pool cannot pay this out now (utilization limit)"),
+    Reason.POOL_LIMIT: (
+        400,
+        "INSUFFICIENT_SUPPLY",
+        "The lending pool's utilization cap: borrowing this would take utilization above the pool's "
+        "maximum (or this hour's throttle)",
+    ),
+    Reason.POOL_EMPTY: (
+        400,
+        "INSUFFICIENT_SUPPLY",
+        "The lending pool does not hold this much: not enough of the asset is lent and idle",
+    ),
 }
 
 

@@ -307,6 +307,16 @@ class InterestAccrued(msgspec.Struct, frozen=True, tag=True, array_like=True, gc
     utilization: int = 0
 
 
+class DustConverted(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """``quantity`` atoms of ``asset`` (a balance too small to trade) sold to the exchange for
+    ``usdc`` atoms of the settlement asset (``ConvertDust``)."""
+
+    account: int
+    asset: str
+    quantity: int
+    usdc: int
+
+
 class IndexPriceSet(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
     """A market's index and mark: after ``SetIndexPrice``, and when a risk or funding tick turns a
     perp's mark back to its index (its book lost its mid)."""
@@ -373,6 +383,7 @@ Event = (
     | BorrowLendRejected
     | InterestAccrued
     | InterestPaid
+    | DustConverted
     | IndexPriceSet
     | IndexPriceRejected
     | AccountRejected

@@ -35,9 +35,13 @@ from rucksack.exchange.core.commands import PlaceOrder
 from rucksack.exchange.core.enums import OrderStatus
 from rucksack.exchange.core.events import (
     AccountCreated,
+    BorrowLendExecuted,
     Deposited,
+    DustConverted,
     Event,
     FundingPaid,
+    InterestAccrued,
+    InterestPaid,
     LiquidationEnded,
     LiquidationStarted,
     OrderAccepted,
@@ -51,6 +55,7 @@ from rucksack.exchange.core.events import (
 from rucksack.exchange.core.markets import ExchangeSpec
 from rucksack.exchange.core.numeric import WAD, ceil_div
 from rucksack.exchange.core.perps.position import Position
+from rucksack.exchange.store import lending
 
 # the columns of ``orders`` that copy the placement: the leading fields of ``PlaceOrder`` up to
 # ``client_id``, in its order (the engine refuses to run if that order ever changes)
@@ -106,9 +111,13 @@ TABLES: dict[str, tuple[str, ...]] = {
     "accounts": ("id", "parent", "label", "created_us"),
     "funding": ("id", "account", "market", "hour", "rate_wad", "quantity"),
     "settlements": ("id", "account", "quantity", "realized", "ts_us"),
+    **lending.TABLES,
 }
 FUNDING_RATE_COLUMNS = ("market", "hour", "rate_wad", "mark")
-COUNTED = ("capital", "funding", "settlements", "positions")  # tables whose ids the projector gives
+# tables whose ids the projector gives
+COUNTED = ("capital", "funding", "settlements", "positions", *lending.COUNTED)
+# tables written by upsert from ``Batch.upserts``: (columns, conflict key, columns an update changes)
+UPSERTS = lending.UPSERTS
 
 
 def placed_row(order: PlaceOrder) -> tuple[Any, ...]:
@@ -231,6 +240,7 @@ class Batch:
     funding_rates: dict[tuple[str, int], tuple[Any, ...]] = field(default_factory=dict)
     orders: dict[int, tuple[Any, ...]] = field(default_factory=dict)  # final values, by id
     positions: dict[int, tuple[Any, ...]] = field(default_factory=dict)
+    upserts: dict[str, dict[Any, tuple[Any, ...]]] = field(default_factory=lambda: {t: {} for t in UPSERTS})
 
     def merge(self, later: Batch) -> None:
         """Append a later batch (``later.after_seq == self.last_seq``): one transaction for both."""
@@ -241,6 +251,8 @@ class Batch:
         self.funding_rates.update(later.funding_rates)
         self.orders.update(later.orders)
         self.positions.update(later.positions)
+        for table, rows_by_key in later.upserts.items():
+            self.upserts[table].update(rows_by_key)
 
 
 @dataclass
@@ -251,6 +263,7 @@ class Loaded:
     open_orders: list[dict[str, Any]]  # rows of orders in OPEN_STATUSES
     open_positions: list[dict[str, Any]]  # rows of positions with state 'Open'
     max_ids: dict[str, int]  # table in COUNTED -> its largest id (0 when empty)
+    open_lending: list[dict[str, Any]] = field(default_factory=list)  # bl_positions rows with state 'Open'
 
 
 class Projector:
@@ -280,6 +293,7 @@ class Projector:
         for r in loaded.open_positions:
             pos = PositionRow.from_row(r)
             self.open_positions[(pos.account, pos.market)] = pos
+        self.lending = lending.LendingProjection(loaded.open_lending, self._new_id)
         self._batch = Batch(self.last_seq, self.last_seq)
         self._orders: dict[int, OrderRow] = {}  # touched in the open batch
         self._positions: dict[int, PositionRow] = {}
@@ -350,6 +364,8 @@ class Projector:
                 self.liquidating.add(ev.account)
             elif isinstance(ev, LiquidationEnded):
                 self.liquidating.discard(ev.account)
+            elif isinstance(ev, (BorrowLendExecuted, InterestPaid, InterestAccrued, DustConverted)):
+                self.lending.project(ev, ts_us, rows, self._batch.upserts)
         self.last_seq = self._batch.last_seq = seq
         return True
 

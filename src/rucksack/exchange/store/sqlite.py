@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from rucksack.exchange.core.markets import ExchangeSpec
+from rucksack.exchange.store.lending import OPEN_BL_POSITIONS
+from rucksack.exchange.store.lending import schema as lending_schema
 from rucksack.exchange.store.projector import Loaded, Projector
 from rucksack.exchange.store.sql import (
     MAX_IDS,
@@ -45,7 +47,7 @@ from rucksack.exchange.store.sql import (
     wide_sum,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -101,7 +103,7 @@ CREATE TABLE positions (
 );
 CREATE INDEX positions_by_account ON positions (account, id);
 CREATE INDEX positions_open ON positions (state, market);
-"""
+""" + lending_schema("INTEGER", "INTEGER", "INTEGER PRIMARY KEY")
 
 
 class SqliteReadModels(SqlReadModels):
@@ -148,7 +150,14 @@ class SqliteStore(ProjectingState, SqliteReadModels):
         last_seq = int(self.db.execute(READ_LAST_SEQ).fetchone()[0])
         (max_ids,) = self._rows(MAX_IDS, [])
         self.projector = Projector(
-            spec, Loaded(last_seq, self._rows(OPEN_ORDERS, []), self._rows(OPEN_POSITIONS, []), max_ids)
+            spec,
+            Loaded(
+                last_seq,
+                self._rows(OPEN_ORDERS, []),
+                self._rows(OPEN_POSITIONS, []),
+                max_ids,
+                self._rows(OPEN_BL_POSITIONS, []),
+            ),
         )
         self._visible = last_seq
 

@@ -19,10 +19,14 @@ from rucksack.exchange.service import ExchangeService
 
 
 async def sandbox_create_account(service: ExchangeService, body: Any) -> Any:
-    """Create an account bound to the caller's public key and fund it with sandbox deposits."""
+    """Create an account bound to the caller's public key and fund it with sandbox deposits
+    (``autoLend``: on unless false, as on Backpack)."""
     if not isinstance(body, dict):
         raise bad_request("body must be a JSON object")
     public_key = parse_public_key(body.get("publicKey"))
+    auto_lend = body.get("autoLend", True)
+    if not isinstance(auto_lend, bool):
+        raise bad_request("autoLend must be true or false")
     fund = body.get("fund", {})
     if not isinstance(fund, dict):
         raise bad_request("fund must be an object of asset -> decimal quantity")
@@ -36,7 +40,7 @@ async def sandbox_create_account(service: ExchangeService, body: Any) -> Any:
     async with service.accounts_lock:  # the key check and the account it guards, with no signup between
         if queries.account_for_key(service.engine, public_key) is not None:
             raise bad_request("that public key is already registered")
-        events = await service.submit(CreateAccount(str(body.get("label", ""))[:64]))
+        events = await service.submit(CreateAccount(str(body.get("label", ""))[:64], auto_lend=auto_lend))
         created = next(e for e in events if isinstance(e, AccountCreated))
         account = created.account
         events = await service.submit(AddApiKey(account, public_key))

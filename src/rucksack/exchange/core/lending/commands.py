@@ -73,7 +73,9 @@ def borrow_lend(s: ExchangeState, c: BorrowLend) -> None:
             # a new borrow: the debt (and its entry fee) is exposure, so available equity
             # must stay >= 0 afterwards; checked on the hypothetical before anything moves
             fee = pool.entry_fee(amount, s.seconds_left_in_hour())
-            if not pool.can_borrow(amount, fee):
+            if amount > pool.cash:
+                reason = Reason.POOL_EMPTY
+            elif not pool.can_borrow(amount, fee):
                 reason = Reason.POOL_LIMIT
             elif not borrow_margin_ok(s, acct, asset, amount, fee):
                 reason = Reason.INSUFFICIENT_MARGIN

@@ -15,10 +15,10 @@ from rucksack.exchange.core.commands import (
     UpdateAccount,
 )
 from rucksack.exchange.core.events import (
-    BorrowLendExecuted,
     AccountCreated,
     AccountRejected,
     AccountUpdated,
+    BorrowLendExecuted,
     OrderClosed,
     OrderRejected,
     PnlSettled,
