@@ -198,7 +198,7 @@ def borrow_liquidation_price(engine: ExchangeState, acct: Account, asset: int, b
             return mark
         top = mark * 100
         if liquidatable(top):  # the smallest liquidatable price in (mark, top]
-            return top - _largest(lambda k: k == 0 or not liquidatable(top - k), top - mark - 1)
+            return mark + 1 + _largest(lambda n: n == 0 or not liquidatable(mark + n), top - mark - 1)
         if liquidatable(1):  # the largest liquidatable price in [1, mark)
             return _largest(lambda p: p == 0 or liquidatable(p), mark - 1)
         return 0
