@@ -122,11 +122,11 @@ def test_liquidation_price_of_a_borrow(server: Server) -> None:
 
 def test_an_empty_pool_and_a_utilization_cap_say_which(server: Server) -> None:
     client = sdk(server, sandbox_account(server, auto_lend=False, USDC="1000000"))
-    with pytest.raises(Exception, match="INSUFFICIENT_SUPPLY.*does not hold"):
+    with pytest.raises(Exception, match=r"INSUFFICIENT_SUPPLY.*does not hold"):
         client.execute_borrow_lend(quantity="1", side="Borrow", symbol="BTC")  # nobody lent BTC here
     public = PublicClient(base_url=server.url + "/")
     lent = Decimal(next(m for m in public.get_borrow_lend_markets() if m["symbol"] == "USDC")["lentQuantity"])
-    with pytest.raises(Exception, match="INSUFFICIENT_SUPPLY.*utilization"):
+    with pytest.raises(Exception, match=r"INSUFFICIENT_SUPPLY.*utilization"):
         client.execute_borrow_lend(quantity=str(int(lent * Decimal("0.99"))), side="Borrow", symbol="USDC")
     market = next(m for m in public.get_borrow_lend_markets() if m["symbol"] == "USDC")
     assert market["throttleUtilizationThreshold"] is not None and market["throttleUpdateFraction"] is not None
