@@ -33,6 +33,7 @@ from rucksack.exchange.api.errors import ApiError, bad_request, unauthorized
 from rucksack.exchange.api.payload import parse_json
 from rucksack.exchange.api.routes import (
     account,
+    conversion,
     history,
     lending,
     lending_history,
@@ -118,6 +119,10 @@ PRIVATE: dict[tuple[str, str], tuple[str, Handler]] = {
         "borrowLendPositionLiquidationPrice",
         lending_history.liquidation_price,
     ),
+    ("POST", "/api/v1/account/convertDust"): ("convertDust", conversion.convert_dust),
+    ("GET", "/wapi/v1/history/dust"): ("dustHistoryQueryAll", conversion.dust_history),
+    # Rucksack extension: collateral conversion at the book (Backpack converts through RFQ; docs/api.md)
+    ("POST", "/api/v1/account/convertCollateral"): ("collateralConvert", conversion.convert_collateral),
     # Rucksack extension: subaccounts (Backpack publishes no endpoint; docs/api.md)
     ("POST", "/api/v1/subaccounts"): ("subaccountCreate", subaccounts.create_subaccount),
     ("GET", "/api/v1/subaccounts"): ("subaccountQueryAll", subaccounts.list_subaccounts),

@@ -74,6 +74,12 @@ REASONS: dict[str, tuple[int, str, str]] = {
         "The lending pool's utilization cap: borrowing this would take utilization above the pool's "
         "maximum (or this hour's throttle)",
     ),
+    Reason.NOT_DUST: (
+        400,
+        "INVALID_CLIENT_REQUEST",
+        "Not dust: only a balance (lend included, nothing locked or borrowed) below the market's minimum "
+        "order quantity converts",
+    ),
     Reason.POOL_EMPTY: (
         400,
         "INSUFFICIENT_SUPPLY",

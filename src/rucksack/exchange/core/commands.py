@@ -182,6 +182,14 @@ class AccrueInterest(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=
     hour: int
 
 
+class ConvertDust(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """Sell the account's dust of ``asset`` ("" every asset) to the exchange for the settlement
+    asset (``core.conversion``)."""
+
+    account: int
+    asset: str = ""
+
+
 Command = (
     PlaceOrder
     | PlaceOrders
@@ -202,6 +210,7 @@ Command = (
     | ApplyFunding
     | LiquidationSweep
     | RemoveApiKey
+    | ConvertDust
 )
 
 

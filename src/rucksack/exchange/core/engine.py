@@ -26,6 +26,7 @@ from rucksack.exchange.core.commands import (
     CancelAllOrders,
     CancelOrder,
     Command,
+    ConvertDust,
     CreateAccount,
     Deposit,
     LiquidationSweep,
@@ -40,6 +41,7 @@ from rucksack.exchange.core.commands import (
     UpdateAccount,
     Withdraw,
 )
+from rucksack.exchange.core.conversion import convert_dust
 from rucksack.exchange.core.enums import Reason
 from rucksack.exchange.core.events import Event, OrderRejected
 from rucksack.exchange.core.exchange_state import ExchangeState
@@ -119,6 +121,8 @@ class Engine(ExchangeState):
             sweep(self)
         elif isinstance(command, RemoveApiKey):
             accounts.remove_api_key(self, command)
+        elif isinstance(command, ConvertDust):
+            convert_dust(self, command)
         else:  # pragma: no cover - the decoder only yields known commands
             raise TypeError(f"unknown command {type(command).__name__}")
         if self.triggers or self.tpsl:

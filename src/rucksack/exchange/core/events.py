@@ -317,6 +317,12 @@ class DustConverted(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=F
     usdc: int
 
 
+class ConvertDustRejected(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    account: int
+    asset: str
+    reason: str
+
+
 class IndexPriceSet(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
     """A market's index and mark: after ``SetIndexPrice``, and when a risk or funding tick turns a
     perp's mark back to its index (its book lost its mid)."""
@@ -384,6 +390,7 @@ Event = (
     | InterestAccrued
     | InterestPaid
     | DustConverted
+    | ConvertDustRejected
     | IndexPriceSet
     | IndexPriceRejected
     | AccountRejected

@@ -13,7 +13,7 @@ import binascii
 import json
 from typing import Any
 
-from rucksack.exchange.api.errors import bad_request
+from rucksack.exchange.api.errors import ApiError, bad_request
 from rucksack.exchange.api.routes.common import apy, page_params, wad
 from rucksack.exchange.api.routes.market import hour_iso
 from rucksack.exchange.api.routes.subaccounts import target_account
@@ -56,7 +56,7 @@ def _position_param(params: Any) -> int | None:
     if value is None:
         return None
     if not str(value).isdigit() or len(str(value)) > 18:
-        raise bad_request("positionId must be a position id")
+        raise ApiError(400, "INVALID_POSITION_ID", "positionId must be a position id")
     return int(value)
 
 
