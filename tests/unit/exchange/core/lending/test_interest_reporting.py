@@ -16,7 +16,7 @@ def test_new_accounts_auto_lend_and_every_movement_says_why() -> None:
     d = PerpDriver()
     account = d.engine.next_account_id
     d(CreateAccount("default"))  # Backpack's default: autoLend on
-    [deposited, lent] = d(Deposit(account, "USDC", 1_000 * USDC, "d1"))
+    [_deposited, lent] = d(Deposit(account, "USDC", 1_000 * USDC, "d1"))
     assert isinstance(lent, BorrowLendExecuted)
     assert (lent.kind, lent.source, lent.amount, lent.net) == ("Lend", "AutoLend", 1_000 * USDC, 1_000 * USDC)
     redeem, _ = d(Withdraw(account, "USDC", 300 * USDC, "w1"))
