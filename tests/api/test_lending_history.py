@@ -95,6 +95,13 @@ def test_interest_is_reported_per_position_and_hour(server: Server) -> None:
     [closed] = borrower.get_borrow_position_history(symbol="USDC")
     assert closed["state"] == "Closed" and closed["positionId"] == life["positionId"]
     assert [h["eventType"] for h in borrower.get_borrow_history(symbol="USDC")] == ["BorrowRepay", "Borrow"]
+    # ccxt's implicit methods read the same histories
+    ex = ccxt_client(server, borrower_creds)
+    assert ex.privateGetWapiV1HistoryInterest({"symbol": "USDC"}) == borrower.get_interest_history(symbol="USDC")
+    assert ex.privateGetWapiV1HistoryBorrowLendPositions()[0]["state"] == "Closed"
+    assert [h["eventType"] for h in ex.privateGetWapiV1HistoryBorrowLend({"type": "Borrow"})] == ["Borrow"]
+    rates = ex.publicGetApiV1BorrowLendMarketsHistory({"interval": "1w", "symbol": "USDC"})
+    assert len(rates) >= 3 and rates[0]["symbol"] == "USDC"
     # the rate history: one row per pool and hour accrued, with the borrow visible in it
     history = PublicClient(base_url=server.url + "/").get_borrow_lend_market_history("1d", "USDC")
     assert len(history) >= 3 and {h["symbol"] for h in history} == {"USDC"}
