@@ -19,6 +19,7 @@ from rucksack.exchange.api.routes.market import hour_iso
 from rucksack.exchange.api.routes.subaccounts import target_account
 from rucksack.exchange.api.wire import format_atoms, iso_ms, parse_amount
 from rucksack.exchange.core import queries
+from rucksack.exchange.core.markets import MAX_AMOUNT_ATOMS
 from rucksack.exchange.service import ExchangeService
 
 EVENT_TYPES = ("Borrow", "BorrowRepay", "Lend", "LendRedeem")
@@ -214,6 +215,8 @@ async def liquidation_price(service: ExchangeService, account: int, params: Any)
         raise bad_request("borrow must be {quantity, side: Borrow | Lend, symbol}")
     asset = service.wire.asset(borrow.get("symbol"))
     amount = parse_amount(borrow.get("quantity"), asset, "borrow.quantity")
+    if amount > MAX_AMOUNT_ATOMS:
+        raise ApiError(400, "INVALID_QUANTITY", "borrow.quantity is too large")
     engine = service.engine
     index = queries.asset_index(engine, asset.symbol)
     m = queries.price_market(engine, index)
