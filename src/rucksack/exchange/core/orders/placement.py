@@ -53,7 +53,7 @@ from rucksack.exchange.core.enums import (
 from rucksack.exchange.core.events import OrderAccepted, OrderClosed, OrderRejected
 from rucksack.exchange.core.exchange_state import client_key
 from rucksack.exchange.core.ledger.balances import Account, Balance, apply_hold, apply_release
-from rucksack.exchange.core.ledger.operations import cover_shortfall
+from rucksack.exchange.core.ledger.operations import auto_lend, cover_shortfall
 from rucksack.exchange.core.market_state import MarketState, mark_price
 from rucksack.exchange.core.markets import MAX_AMOUNT_ATOMS
 from rucksack.exchange.core.numeric import PPM, ceil_div
@@ -550,6 +550,10 @@ def finish(s: ExchangeState, p: Placement, taker: Order, stop: int) -> None:
             apply_release(held, extra)
             taker.hold = need
         _rest(s, p, taker)
+    if held is not None and not p.m.is_perp:
+        acct = order_account(s, taker)
+        if acct.auto_lend and held.available > 0:
+            auto_lend(s, acct, p.asset)  # what the hold released (a market bid's unspent budget) earns again
 
 
 def _end_reason(p: Placement, taker: Order, stop: int) -> str:
