@@ -109,8 +109,8 @@ async def interest_history(service: ExchangeService, account: int, params: Any) 
     if source not in (None, "UnrealizedPnl", "BorrowLend"):
         raise bad_request("source must be UnrealizedPnl or BorrowLend")
     limit, offset, ascending = page_params(params)
-    if source == "UnrealizedPnl":
-        return []
+    if source == "UnrealizedPnl" or params.get("symbol") in service.wire.markets:
+        return []  # a market's symbol: interest on unrealized PnL, which Rucksack does not charge
     rows = await service.store.interest_history(
         account,
         asset=_asset_param(service, params, "asset", "symbol"),
