@@ -159,8 +159,8 @@ def estimated_liquidation_price(engine: ExchangeState, acct: Account, m: MarketS
         top = mark * 100
         if not liquidatable(top) or liquidatable(mark):
             return 0 if not liquidatable(top) else mark
-        # the smallest liquidatable price in (mark, top]
-        return top - _largest(lambda k: k == 0 or not liquidatable(top - k), top - mark - 1)
+        # the smallest liquidatable price in (mark, top]: one above the largest step that is not
+        return mark + 1 + _largest(lambda n: n == 0 or not liquidatable(mark + n), top - mark - 1)
     finally:
         m.index_price, m.basis_ewma = saved
         m.mark = saved_mark
