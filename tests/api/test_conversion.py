@@ -70,3 +70,22 @@ def test_collateral_converts_at_the_book(server: Server) -> None:
     assert refused.status_code == 400 and refused.json()["code"] == "INVALID_MARKET"
     too_much = convert(fromSymbol="SOL", toSymbol="USDC", quantity="100")
     assert too_much.status_code == 400 and too_much.json()["code"] == "INSUFFICIENT_FUNDS"
+
+
+def test_a_conversion_that_would_break_margin_is_refused_and_positions_stay(server: Server) -> None:
+    admin(server, "/api/v1/sandbox/price", {"symbol": "SOL_USDC", "price": "150"})
+    maker = Signed(server.url, sandbox_account(server, USDC="1000000", SOL="1000"))
+    order(maker, orderType="Limit", side="Ask", price="151", quantity="500")  # SOL to buy with USDC
+    perp = {"symbol": "SOL_USDC_PERP", "orderType": "Limit", "price": "150", "side": "Ask", "quantity": "500"}
+    assert maker.request("POST", "/api/v1/order", "orderExecute", perp).status_code == 200
+    trader = Signed(server.url, sandbox_account(server, USDC="1000"))
+    limits = {"symbol": "SOL_USDC_PERP", "side": "Bid", "price": "150"}
+    most = trader.request("GET", "/api/v1/account/limits/order", "maxOrderQuantity", limits).json()
+    bought = {**perp, "side": "Bid", "quantity": most["maxOrderQuantity"]}
+    assert trader.request("POST", "/api/v1/order", "orderExecute", bought).json()["status"] == "Filled"
+    # all its margin is in use: swapping USDC (weight 1) for SOL (weight < 1) would leave too little
+    body = {"fromSymbol": "USDC", "toSymbol": "SOL", "quantity": "500"}
+    refused = trader.request("POST", "/api/v1/account/convertCollateral", "collateralConvert", body)
+    assert refused.status_code == 400 and refused.json()["code"] == "INSUFFICIENT_MARGIN", refused.text
+    [position] = trader.request("GET", "/api/v1/position", "positionQuery").json()
+    assert position["netQuantity"] == most["maxOrderQuantity"]
