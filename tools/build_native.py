@@ -44,6 +44,7 @@ COMPILED = [
     "rucksack/exchange/core/orders/cancel.py",
     "rucksack/exchange/core/capital.py",
     "rucksack/exchange/core/accounts.py",
+    "rucksack/exchange/core/conversion.py",
     "rucksack/exchange/core/lending/commands.py",
     "rucksack/exchange/core/prices.py",
     "rucksack/exchange/core/market_state.py",

@@ -256,7 +256,7 @@ def cmd_sandbox_account(args: argparse.Namespace) -> int:
             raise SystemExit(f"--fund takes ASSET=QUANTITY, got {item!r}")
         fund[asset] = qty
     api_key, api_secret = new_keypair()  # the secret never leaves this process
-    body: dict[str, Any] = {"publicKey": api_key, "fund": fund, "label": args.label}
+    body: dict[str, Any] = {"publicKey": api_key, "fund": fund, "label": args.label, "autoLend": not args.no_auto_lend}
     if args.region:  # sign up as a resident of a region (docs/compliance.md)
         body.update(region=args.region, level=args.level)
     created = _admin_post(args.url, args.data_dir, "/api/v1/sandbox/accounts", body)
@@ -535,6 +535,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     acc.add_argument("--label", default="")
     acc.add_argument("--region", help="sign up as a resident of this region (ISO 3166, e.g. JP; docs/compliance.md)")
     acc.add_argument("--level", default="full", choices=("none", "basic", "full"), help="verification level")
+    acc.add_argument(
+        "--no-auto-lend", action="store_true", help="open it with autoLend off (Backpack's default, and ours, is on)"
+    )
     acc.set_defaults(func=cmd_sandbox_account)
     comp = ssub.add_parser("compliance", help="which products are open to an account, and why")
     comp.add_argument("--url", default="http://127.0.0.1:8000")

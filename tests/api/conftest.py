@@ -95,7 +95,8 @@ class Creds:
     account: int
 
 
-def sandbox_account(server: Server, **fund: str) -> Creds:
+def sandbox_account(server: Server, auto_lend: bool = True, **fund: str) -> Creds:
+    """A funded account from ``rucksack sandbox account`` (``auto_lend``: Backpack's default, on)."""
     out = subprocess.run(
         [
             sys.executable,
@@ -108,6 +109,7 @@ def sandbox_account(server: Server, **fund: str) -> Creds:
             "--data-dir",
             str(server.data_dir),
             *[f"--fund={k}={v}" for k, v in fund.items()],
+            *([] if auto_lend else ["--no-auto-lend"]),
         ],
         capture_output=True,
         text=True,

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_lend_and_redeem_through_ccxt(server: Server) -> None:
-    creds = sandbox_account(server, USDC="1000")
+    creds = sandbox_account(server, auto_lend=False, USDC="1000")  # lends by hand here
     ex = ccxt.backpack(
         {
             "apiKey": creds.api_key,
@@ -49,7 +49,7 @@ def test_lend_and_redeem_through_ccxt(server: Server) -> None:
 
 
 def test_errors_through_the_sdk(server: Server) -> None:
-    creds = sandbox_account(server, USDC="10")
+    creds = sandbox_account(server, auto_lend=False, USDC="10")  # nothing of its own lent either
     client = AuthenticationClient(creds.api_key, creds.secret, base_url=server.url + "/")
     for quantity, side, code in (
         ("11", "Lend", "INSUFFICIENT_FUNDS"),

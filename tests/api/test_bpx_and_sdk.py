@@ -67,6 +67,10 @@ def test_bpx_py(server: Server, liquidity: None) -> None:
     assert r["fills"][0]["price"] == "99.50" and r["fills"][0]["feeSymbol"] == "USDC"
     assert {d["symbol"] for d in r["deposits"]} == {"USDC", "SOL"}
     assert r["cancel_all"] == []
+    # a new account lends its deposits (autoLend), and the market sell redeemed SOL for its hold
+    moves = {(h["eventType"], h["source"], h["symbol"]) for h in r["borrow_history"]}
+    assert {("Lend", "AutoLend", "USDC"), ("Lend", "AutoLend", "SOL"), ("LendRedeem", "SpotMargin", "SOL")} <= moves
+    assert r["interest"] == []  # no hour has been accrued on this server
 
 
 def test_sdk_rest(server: Server, liquidity: None) -> None:

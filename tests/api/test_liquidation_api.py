@@ -80,7 +80,7 @@ def test_a_bankrupt_account_is_closed_out_at_zero_without_borrowing_from_lenders
     105 (a deficit of 3,507.50). The backstop takes the position; the loss goes to the liquidity
     fund and the opposing short, not to the USDC pool, and the account leaves liquidation at zero."""
     admin(server, "/api/v1/sandbox/price", {"symbol": "SOL_USDC", "price": "150"})
-    lender = Signed(server.url, sandbox_account(server, USDC="100000"))
+    lender = Signed(server.url, sandbox_account(server, auto_lend=False, USDC="100000"))
     lend = {"symbol": "USDC", "side": "Lend", "quantity": "50000"}
     assert lender.request("POST", "/api/v1/borrowLend", "borrowLendExecute", lend).status_code == 200
     provider = sandbox_account(server, USDC="100000")

@@ -123,7 +123,7 @@ def test_ccxt_trigger_and_bracket_orders_with_the_order_stream(server: Server) -
 def test_sdk_trigger_cancel_and_auto_borrow_spot_order(server: Server) -> None:
     wait_for_marks(server)
     quotes(server)
-    lender = rest(server, sandbox_account(server, SOL="100"))
+    lender = rest(server, sandbox_account(server, auto_lend=False, SOL="100"))
     lender.privatePostApiV1BorrowLend({"symbol": "SOL", "side": "Lend", "quantity": "50"})
     creds = sandbox_account(server, USDC="5000")
     client = AuthenticationClient(creds.api_key, creds.secret, base_url=server.url + "/")

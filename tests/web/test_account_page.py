@@ -20,16 +20,21 @@ def test_automatic_actions_are_the_accounts_settings(web: Web) -> None:
     boxes = {name: page.locator(f"#settings-panel input[data-setting='{name}']") for name in SETTINGS}
     for name, box in boxes.items():  # the page shows what the server holds
         expect(box).to_be_checked(checked=bool(held[name]))
-    assert held["autoLend"] is False
+    assert held["autoLend"] is True  # Backpack's default for a new account
 
-    # auto-lend on: the idle USDC is lent at once and still counts as collateral
-    boxes["autoLend"].check()
-    expect(page.locator("#settings-msg")).to_have_text("Auto-lend: on for Main account")
-    assert api.request("GET", "/api/v1/account", "accountQuery").json()["autoLend"] is True
+    # auto-lend on from the start: the USDC was lent at once, still counts as collateral and is
+    # still available (an order or withdrawal redeems what it needs)
     usdc = page.locator("#balances tbody tr[data-asset='USDC']")
     expect(usdc.locator("td.lent")).not_to_have_text("0")
     assert number(usdc.locator("td.lent").inner_text()) == Decimal(100000)
-    assert number(usdc.locator("td.available").inner_text()) == 0
+    assert number(usdc.locator("td.available").inner_text()) == Decimal(100000)
+    boxes["autoLend"].uncheck()
+    expect(page.locator("#settings-msg")).to_have_text("Auto-lend: off for Main account")
+    assert api.request("GET", "/api/v1/account", "accountQuery").json()["autoLend"] is False
+    expect(usdc.locator("td.available")).to_have_text("0")  # off: the lend is no longer spent by itself
+    boxes["autoLend"].check()
+    expect(page.locator("#settings-msg")).to_have_text("Auto-lend: on for Main account")
+    expect(usdc.locator("td.available")).to_have_text("100000")
     lent = {
         p["symbol"]: p["netQuantity"]
         for p in api.request("GET", "/api/v1/borrowLend/positions", "borrowLendPositionQuery").json()

@@ -135,7 +135,10 @@ def test_trade_lend_and_redeem(web: Web) -> None:
     assert available(page, "USDC") == Decimal(100000) - spent
     web.shot("04-account")
 
-    # lend 1000 USDC, then redeem it
+    # the account lends by itself (autoLend, Backpack's default): its USDC is lent already, and
+    # still available. Redeem 1000 of it on the Lend page, then lend it again
+    lent = Decimal(page.locator("#balances tr[data-asset='USDC'] td.lent").inner_text())
+    assert lent == Decimal(100000) - spent
     page.click("#nav [data-page='lend']")
     usdc = page.locator("#lend-markets tr[data-asset='USDC']")
     expect(usdc).to_be_visible()
@@ -148,22 +151,23 @@ def test_trade_lend_and_redeem(web: Web) -> None:
     expect(curve.locator("circle.now")).to_have_count(2)
     assert len(curve.locator("polyline.borrow").get_attribute("points").split()) == 3  # kinked at U*
     assert curve.locator("line.now").get_attribute("x1") == curve.locator("line.axis").get_attribute("x1")  # U = 0
-    usdc.locator("input.amount").fill("1000")
-    usdc.locator("button.lend").click()
-    expect(usdc.locator(".msg")).to_contain_text("Lent 1000 USDC")
-    expect(usdc.locator("td.position")).to_have_text("lent 1000")
+    expect(usdc.locator("td.position")).to_have_text(f"lent {lent.normalize():f}")
     expect(usdc.locator("button.redeem")).to_have_text("Redeem")
-    web.shot("05-lend")
-    page.click("#nav [data-page='account']")
-    expect(page.locator("#balances tr[data-asset='USDC'] td.lent")).to_have_text("1000")
-    assert available(page, "USDC") == Decimal(100000) - spent - 1000
-    page.click("#nav [data-page='lend']")
     usdc.locator("input.amount").fill("1000")
     usdc.locator("button.redeem").click()
     expect(usdc.locator(".msg")).to_contain_text("Redeemed 1000 USDC")
-    expect(usdc.locator("td.position")).to_have_text("–")
+    expect(usdc.locator("td.position")).to_have_text(f"lent {(lent - 1000).normalize():f}")
     page.click("#nav [data-page='account']")
-    expect(page.locator("#balances tr[data-asset='USDC'] td.lent")).to_have_text("0")
+    expect(page.locator("#balances tr[data-asset='USDC'] td.lent")).to_have_text(f"{(lent - 1000).normalize():f}")
+    assert available(page, "USDC") == Decimal(100000) - spent  # 1000 idle, the rest lent: all available
+    page.click("#nav [data-page='lend']")
+    usdc.locator("input.amount").fill("1000")
+    usdc.locator("button.lend").click()
+    expect(usdc.locator(".msg")).to_contain_text("Lent 1000 USDC")
+    expect(usdc.locator("td.position")).to_have_text(f"lent {lent.normalize():f}")
+    web.shot("05-lend")
+    page.click("#nav [data-page='account']")
+    expect(page.locator("#balances tr[data-asset='USDC'] td.lent")).to_have_text(f"{lent.normalize():f}")
 
     # a reload keeps the sandbox session (localStorage); signing out forgets the key
     page.reload()

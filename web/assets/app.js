@@ -969,13 +969,15 @@ async function refreshPrivate() {
   const keys = trader.keys;
   const perps = refreshPositions(); // read alongside the rest
   try {
-    const [capital, orders, positions] = await Promise.all([
+    const [capital, orders, positions, account] = await Promise.all([
       trader.signed('GET', '/api/v1/capital', 'balanceQuery'),
       trader.signed('GET', '/api/v1/orders', 'orderQueryAll'),
       trader.signed('GET', '/api/v1/borrowLend/positions', 'borrowLendPositionQuery'),
+      trader.signed('GET', '/api/v1/account', 'accountQuery'),
     ]);
     if (trader.keys !== keys) return; // the page switched wallets meanwhile
     state.capital = capital;
+    state.account = account;
     state.openOrders = orders;
     state.lent = {};
     for (const p of positions) state.lent[p.symbol] = p.netQuantity;
@@ -1098,7 +1100,10 @@ function renderBalances() {
     ...[...assets].sort().map((asset) => {
       const b = state.capital[asset] || { available: '0', locked: '0' };
       const lent = Number(state.lent[asset] || 0) > 0 ? state.lent[asset] : '0';
-      const total = Number(b.available) + Number(b.locked) + Number(lent);
+      // with autoLend on, the server counts the lend in `available` (orders and withdrawals redeem
+      // it as they need): the lent column is then part of the available one, not added to it
+      const autoLent = state.account && state.account.autoLend;
+      const total = Number(b.available) + Number(b.locked) + (autoLent ? 0 : Number(lent));
       const c = collateral[asset];
       return el(
         'tr',

@@ -78,7 +78,9 @@ async def ensure_accounts(service: Venue, count: int) -> list[int]:
             return accounts[:count]
     accounts = []
     for i in range(count):
-        events = await service.submit(CreateAccount(f"demo-{i}"))
+        # the makers quote from an idle wallet (their fills would otherwise redeem and re-lend at
+        # every trade); what they supply to the pools is lent once, by ``margin_setup``
+        events = await service.submit(CreateAccount(f"demo-{i}", auto_lend=False))
         account = next(e.account for e in events if isinstance(e, AccountCreated))
         for asset, units in FUND_UNITS.items():
             decimals = service.spec.assets[service.spec.asset_index(asset)].decimals
@@ -107,12 +109,17 @@ def quoted_markets(service: Venue, feed: PriceFeed) -> list[tuple[str, int]]:
 
 
 async def margin_setup(service: Venue, quoting: list[int]) -> None:
-    """Lend half of each quoter's USDC once, and make the last one a backstop provider."""
-    usdc = queries.asset_index(service.engine, "USDC")
+    """The sandbox's treasury: each quoter lends half of every asset that has a lending pool once
+    (so a newcomer can borrow SOL, BTC or ETH as well as USDC), and the last one is a backstop provider."""
+    pools = queries.pools(service.engine)
     for maker in quoting:
-        acct = queries.account(service.engine, maker)
-        if acct is not None and not acct.assets[usdc].lend_shares:
-            await service.submit(BorrowLend(maker, "USDC", "Lend", acct.assets[usdc].available // 2))
+        for index, asset in enumerate(service.spec.assets):
+            acct = queries.account(service.engine, maker)
+            if pools[index] is None or acct is None or acct.assets[index].lend_shares:
+                continue
+            half = acct.assets[index].available // 2
+            if half > 0:
+                await service.submit(BorrowLend(maker, asset.symbol, "Lend", half))
     if quoting[-1] not in queries.backstop_providers(service.engine):
         await service.submit(SetBackstopProvider(quoting[-1], True))
 

@@ -37,4 +37,6 @@ out["history"] = account.get_order_history(symbol="SOL_USDC", limit=10, offset=0
 out["fills"] = account.get_fill_history(symbol="SOL_USDC", limit=10, offset=0)
 out["deposits"] = account.get_deposits(limit=10, offset=0)
 out["cancel_all"] = account.cancel_all_orders("SOL_USDC")
+out["borrow_history"] = account.get_borrow_history(limit=100, offset=0)
+out["interest"] = account.get_interest_history(symbol="USDC", limit=100, offset=0)
 print(json.dumps(out))

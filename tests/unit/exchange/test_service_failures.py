@@ -28,7 +28,7 @@ def test_a_failing_projection_halts_writes_and_loses_nothing(tmp_path: Path, cap
         service.start()
         heard: list[tuple[int, list[Event]]] = []
         service.listeners.append(lambda seq, ts, events, steps: heard.append((seq, events)))
-        await service.submit(CreateAccount("a"))
+        await service.submit(CreateAccount("a", auto_lend=False))  # its balance stays available
         projected = service.store.last_seq
         healthy = service.store.project
 
@@ -71,7 +71,7 @@ def test_a_postgresql_batch_that_fails_to_write_halts_writes(tmp_path: Path, pg_
     async def scenario() -> None:
         service = ExchangeService(data, sandbox=False, store=pg_dsn)
         service.start()
-        await service.submit(CreateAccount("a"))
+        await service.submit(CreateAccount("a", auto_lend=False))
         rows = await service.store.subaccounts(0)
         assert list(rows) == [1000]  # read its own write: visible once submit returned
         con = await asyncpg.connect(pg_dsn)

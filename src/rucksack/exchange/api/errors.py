@@ -72,7 +72,6 @@ REASONS: dict[str, tuple[int, str, str]] = {
     Reason.ACCOUNT_LIQUIDATING: (400, "ACCOUNT_LIQUIDATING", "The account is being liquidated"),
     Reason.NO_MARK_PRICE: (400, "INVALID_MARKET", "The market has no mark price yet"),
     Reason.INVALID_SETTING: (400, "INVALID_CLIENT_REQUEST", "Invalid account setting"),
-    Reason.POOL_LIMIT: (400, "INSUFFICIENT_SUPPLY", "The lending pool cannot pay this out now (utilization limit)"),
     # compliance (core/compliance; docs/compliance.md): GET /api/v1/account/compliance says why
     Reason.REGION_REFUSED: (403, "FORBIDDEN", "Residents of this region cannot be served"),
     Reason.INVALID_REGION: (400, "INVALID_CLIENT_REQUEST", "region must be an ISO 3166 code such as JP or UA-43"),
@@ -120,6 +119,23 @@ REASONS: dict[str, tuple[int, str, str]] = {
         "The withdrawal is not held (already released, cancelled or unknown)",
     ),
     Reason.INVALID_RULE: (400, "INVALID_CLIENT_REQUEST", "The compliance rule is invalid"),
+    Reason.POOL_LIMIT: (
+        400,
+        "INSUFFICIENT_SUPPLY",
+        "The lending pool's utilization cap: borrowing this would take utilization above the pool's "
+        "maximum (or this hour's throttle)",
+    ),
+    Reason.NOT_DUST: (
+        400,
+        "INVALID_CLIENT_REQUEST",
+        "Not dust: only a balance (lend included, nothing locked or borrowed) below the market's minimum "
+        "order quantity converts",
+    ),
+    Reason.POOL_EMPTY: (
+        400,
+        "INSUFFICIENT_SUPPLY",
+        "The lending pool does not hold this much: not enough of the asset is lent and idle",
+    ),
 }
 
 

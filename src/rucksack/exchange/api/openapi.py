@@ -386,7 +386,7 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
         {
             "type": "object",
             "required": ["tick"],
-            "properties": {"tick": {"type": "string", "enum": ["funding", "settlement", "liquidation"]}},
+            "properties": {"tick": {"type": "string", "enum": ["funding", "settlement", "liquidation", "interest"]}},
         },
         [400, 403],
     ),
@@ -438,6 +438,7 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
                 "label": {"type": "string"},
                 "region": {"type": "string", "description": "residence, ISO 3166 (docs/compliance.md)"},
                 "level": {"type": "string", "enum": ["none", "basic", "full"]},
+                "autoLend": {"type": "boolean", "description": "default true, as on Backpack"},
             },
         },
         [400, 403],
@@ -704,6 +705,105 @@ OPERATIONS_JSON = {f"{m} {p}": v for (m, p), v in OPERATIONS.items()}
 # operations that answer success with 200 and an empty body, as Backpack does
 EMPTY_OK = {("PATCH", "/api/v1/account"), ("POST", "/api/v1/borrowLend"), ("POST", "/api/v1/subaccounts/transfer")}
 EMPTY_OK |= COMPLIANCE_EMPTY_OK
+ASSET = {"type": "string", "description": "asset, e.g. USDC"}
+POSITION_ID = {"type": "string", "pattern": "^[0-9]{1,18}$"}
+# borrow/lend histories and conversions (api/routes/lending_history.py, conversion.py)
+OPERATIONS.update(
+    {
+        ("GET", "/api/v1/borrowLend/markets/history"): (
+            "Each pool's rates and totals by hour over an interval",
+            [
+                q("interval", {"type": "string", "enum": ["1d", "1w", "1month", "1year"]}, True),
+                q("symbol", ASSET),
+            ],
+            None,
+            [400],
+        ),
+        ("GET", "/api/v1/borrowLend/position/liquidationPrice"): (
+            "Liquidation price after a hypothetical borrow (borrowLendPositionLiquidationPrice)",
+            [
+                q("borrow", {"type": "string", "description": "base64 of {quantity, side, symbol}"}, True),
+                q("subaccountId", SUBACCOUNT),
+            ],
+            None,
+            [404],
+        ),
+        ("GET", "/wapi/v1/history/borrowLend"): (
+            "Borrow/lend movements (borrowHistoryQueryAll)",
+            [
+                q("type", {"type": "string", "enum": ["Borrow", "BorrowRepay", "Lend", "LendRedeem"]}),
+                q("sources", {"type": "string", "description": "comma list of BorrowLendSource"}),
+                q("positionId", POSITION_ID),
+                q("symbol", ASSET),
+                q("subaccountId", SUBACCOUNT),
+                *PAGE,
+            ],
+            None,
+            [404],
+        ),
+        ("GET", "/wapi/v1/history/interest"): (
+            "Interest payments: every hourly accrual and entry fee (interestHistoryQueryAll)",
+            [
+                q("asset", ASSET),
+                q("symbol", ASSET),
+                q("positionId", POSITION_ID),
+                q("source", {"type": "string", "enum": ["UnrealizedPnl", "BorrowLend"]}),
+                q("subaccountId", SUBACCOUNT),
+                *PAGE,
+            ],
+            None,
+            [404],
+        ),
+        ("GET", "/wapi/v1/history/borrowLend/positions"): (
+            "Borrow/lend positions open and closed (borrowPositionHistoryQueryAll)",
+            [
+                q("symbol", ASSET),
+                q("side", {"type": "string", "enum": ["Borrow", "Lend"]}),
+                q("state", {"type": "string", "enum": ["Open", "Closed"]}),
+                q("subaccountId", SUBACCOUNT),
+                *PAGE,
+            ],
+            None,
+            [404],
+        ),
+        ("POST", "/api/v1/account/convertDust"): (
+            "Convert dust (one asset, or all) to USDC (convertDust)",
+            [],
+            {"type": "object", "properties": {"symbol": ASSET}},
+            [404],
+        ),
+        ("GET", "/wapi/v1/history/dust"): (
+            "Dust conversions (dustHistoryQueryAll)",
+            [
+                q("id", {"type": "string", "pattern": "^[0-9]{1,18}$"}),
+                q("symbol", ASSET),
+                q("subaccountId", SUBACCOUNT),
+                *PAGE,
+            ],
+            None,
+            [404],
+        ),
+        ("POST", "/api/v1/account/convertCollateral"): (
+            "Rucksack extension: swap one collateral asset for another at the book (collateralConvert)",
+            [],
+            {
+                "type": "object",
+                "required": ["fromSymbol", "toSymbol", "quantity"],
+                "properties": {"fromSymbol": ASSET, "toSymbol": ASSET, "quantity": DECIMAL},
+            },
+            [404],
+        ),
+    }
+)
+
+OPERATIONS_JSON = {f"{m} {p}": v for (m, p), v in OPERATIONS.items()}
+# operations that answer success with 200 and an empty body, as Backpack does
+EMPTY_OK = {
+    ("PATCH", "/api/v1/account"),
+    ("POST", "/api/v1/borrowLend"),
+    ("POST", "/api/v1/subaccounts/transfer"),
+    ("POST", "/api/v1/account/convertDust"),
+}
 
 
 def build(

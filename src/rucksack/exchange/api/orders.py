@@ -12,6 +12,7 @@ from rucksack.exchange.core.enums import STP_NAMES, TIF_NAMES, OrderStatus
 from rucksack.exchange.core.events import (
     BorrowLendExecuted,
     Event,
+    InterestPaid,
     OrderAccepted,
     OrderClosed,
     OrderRejected,
@@ -337,7 +338,7 @@ def placed_order_json(wire: Wire, events: list[Event], start: int = 0) -> tuple[
     Returns the JSON and the index just past this placement's events. Raises the mapped
     :class:`ApiError` when the order was rejected.
     """
-    while isinstance(events[start], BorrowLendExecuted):  # spot margin funds the hold first
+    while isinstance(events[start], (BorrowLendExecuted, InterestPaid)):  # spot margin funds the hold first
         start += 1
     first = events[start]
     if isinstance(first, OrderRejected):

@@ -54,7 +54,9 @@ def create_account(s: ExchangeState, c: CreateAccount) -> None:
         return
     account = s.next_account_id
     s.next_account_id = account + 1
-    s.ledger.account(account).parent = c.parent
+    acct = s.ledger.account(account)
+    acct.parent = c.parent
+    acct.auto_lend = c.auto_lend  # on by default, as on Backpack: idle funds earn the lend rate
     if c.region and not c.parent:
         compliance.set_identity(s, account, LEVELS.index(c.level or "none"), c.region)
     else:

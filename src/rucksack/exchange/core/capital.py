@@ -115,6 +115,14 @@ def _redeem(s: ExchangeState, acct: Account, asset: int, amount: int, redeem: in
     if redeem:
         bal = acct.assets[asset]
         done = cover_shortfall(
-            s, acct, bal, asset, amount - bal.available, may_redeem=True, may_borrow=False, apply=True
+            s,
+            acct,
+            bal,
+            asset,
+            amount - bal.available,
+            may_redeem=True,
+            may_borrow=False,
+            apply=True,
+            source="Withdrawal",
         )
         assert done[0] == redeem  # the same path as the dry run, on the same state

@@ -110,6 +110,7 @@ class CreateAccount(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=F
     parent: int = 0
     region: str = ""  # residence (ISO 3166); refused regions fail here (core/compliance)
     level: str = ""  # verification level ("" the rules' level for new accounts: none)
+    auto_lend: bool = True  # Backpack's default for a new account (False: the wallet stays idle)
 
 
 class Transfer(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
@@ -212,6 +213,14 @@ class ResolveAlert(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=Fa
     note: str = ""
 
 
+class ConvertDust(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """Sell the account's dust of ``asset`` ("" every asset) to the exchange for the settlement
+    asset (``core.conversion``)."""
+
+    account: int
+    asset: str = ""
+
+
 Command = (
     PlaceOrder
     | PlaceOrders
@@ -241,6 +250,7 @@ Command = (
     | RefreshRfq
     | CancelRfq
     | ExpireRfqs
+    | ConvertDust
 )
 
 

@@ -26,6 +26,7 @@ from rucksack.exchange.core.commands import (
     CancelAllOrders,
     CancelOrder,
     Command,
+    ConvertDust,
     CreateAccount,
     Deposit,
     LiquidationSweep,
@@ -45,6 +46,7 @@ from rucksack.exchange.core.commands import (
 from rucksack.exchange.core.compliance import dispatch as compliance
 from rucksack.exchange.core.compliance.checks import order_refusal
 from rucksack.exchange.core.compliance.commands import COMPLIANCE_COMMANDS
+from rucksack.exchange.core.conversion import convert_dust
 from rucksack.exchange.core.enums import Reason
 from rucksack.exchange.core.events import Event, OrderRejected
 from rucksack.exchange.core.exchange_state import ExchangeState
@@ -134,6 +136,8 @@ class Engine(ExchangeState):
             compliance.apply(self, command)
         elif isinstance(command, RFQ_COMMANDS):
             rfq.apply(self, command, ts_us)
+        elif isinstance(command, ConvertDust):
+            convert_dust(self, command)
         else:  # pragma: no cover - the decoder only yields known commands
             raise TypeError(f"unknown command {type(command).__name__}")
         if self.triggers or self.tpsl:

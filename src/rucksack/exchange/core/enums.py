@@ -119,7 +119,9 @@ class Reason:
     LEND_REQUIRES_BORROW_REPAY: Final = "LendRequiresBorrowRepay"
     BORROW_REQUIRES_LEND_REDEEM: Final = "BorrowRequiresLendRedeem"
     BORROW_LIMIT: Final = "BorrowLimit"
-    POOL_LIMIT: Final = "PoolLimit"
+    POOL_LIMIT: Final = "PoolLimit"  # the utilization cap (or its hourly throttle) would be passed
+    NOT_DUST: Final = "NotDust"  # ConvertDust: the balance is tradable (or empty, locked or borrowed)
+    POOL_EMPTY: Final = "PoolEmpty"  # the pool's idle cash is smaller than the amount (nothing lent)
     # margin (Backpack spellings where it has them)
     INSUFFICIENT_MARGIN: Final = "InsufficientMargin"
     REDUCE_ONLY_NOT_REDUCED: Final = "ReduceOnlyNotReduced"

@@ -276,13 +276,31 @@ class ApiKeyRejected(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=
 
 
 class BorrowLendExecuted(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
-    """``kind``: Lend, LendRedeem, Borrow or BorrowRepay (Backpack's BorrowLendEventType)."""
+    """``kind``: Lend, LendRedeem, Borrow or BorrowRepay (Backpack's BorrowLendEventType);
+    ``source`` Backpack's BorrowLendSource (Manual, AutoLend, AutoBorrowRepay, SpotMargin,
+    Withdrawal, Liquidation, DustConversion, ...); ``net`` the account's net position in the asset
+    once it moved (lend claim minus debt, atoms: > 0 a lend, < 0 a borrow, 0 closed)."""
 
     account: int
     asset: str
     kind: str
     amount: int
     shares: int
+    source: str = "Manual"
+    net: int = 0
+
+
+class InterestPaid(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """Interest on one account's borrow/lend position in ``asset``: every hourly accrual
+    (``payment_type`` Lend or Borrow) and a new borrow's entry fee (EntryFee). ``quantity`` is
+    signed atoms (> 0 earned by a lender, < 0 paid by a borrower), ``rate_wad`` the APR applied."""
+
+    account: int
+    asset: str
+    hour: int
+    payment_type: str
+    rate_wad: int
+    quantity: int
 
 
 class BorrowLendRejected(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
@@ -302,6 +320,28 @@ class InterestAccrued(msgspec.Struct, frozen=True, tag=True, array_like=True, gc
     lend_index: int
     to_lenders: int
     fee_shares: int
+    # the pool as the hour closed (for the rate history): totals in atoms, APRs and utilization in WAD
+    borrowed: int = 0
+    lent: int = 0
+    borrow_apr: int = 0
+    lend_apr: int = 0
+    utilization: int = 0
+
+
+class DustConverted(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """``quantity`` atoms of ``asset`` (a balance too small to trade) sold to the exchange for
+    ``usdc`` atoms of the settlement asset (``ConvertDust``)."""
+
+    account: int
+    asset: str
+    quantity: int
+    usdc: int
+
+
+class ConvertDustRejected(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    account: int
+    asset: str
+    reason: str
 
 
 class IndexPriceSet(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
@@ -405,6 +445,9 @@ Event = (
     | BorrowLendExecuted
     | BorrowLendRejected
     | InterestAccrued
+    | InterestPaid
+    | DustConverted
+    | ConvertDustRejected
     | IndexPriceSet
     | IndexPriceRejected
     | AccountRejected

@@ -275,11 +275,25 @@ def max_withdrawal(engine: Engine, acct: Account, asset: int) -> int:
     return limits.max_withdrawal(engine, acct, asset)
 
 
-def max_order_lots(engine: Engine, acct: Account, m: MarketState, *, is_buy: bool, price: int) -> int:
-    """Lots of an order at ``price`` (0: the engine's reference price) the pre-trade rules accept."""
+def max_order_lots(
+    engine: Engine, acct: Account, m: MarketState, *, is_buy: bool, price: int, may_redeem: bool = False
+) -> int:
+    """Lots of an order at ``price`` (0: the engine's reference price) the pre-trade rules accept
+    (``may_redeem``: the order would carry ``autoLendRedeem``)."""
     if m.is_perp:
         return limits.max_perp_order_lots(engine, acct, m, is_buy, price)
-    return limits.max_spot_order_lots(engine, acct, m, is_buy, price)
+    return limits.max_spot_order_lots(engine, acct, m, is_buy, price, may_redeem)
+
+
+def spendable(engine: Engine, acct: Account, asset: int) -> int:
+    """Available atoms plus, with ``autoLend`` on, what redeeming the lend would free now."""
+    return limits.spendable(engine, acct, asset, False)
+
+
+def borrow_liquidation_price(engine: Engine, acct: Account, asset: int, borrow: int) -> int:
+    """The index (ticks of the asset's pricing market) at which the account, after borrowing
+    ``borrow`` more atoms of ``asset``, would be liquidated; 0: none."""
+    return limits.borrow_liquidation_price(engine, acct, asset, borrow)
 
 
 def estimated_liquidation_price(engine: Engine, acct: Account, m: MarketState) -> int:

@@ -44,6 +44,8 @@ from typing import Any, TypeVar
 import asyncpg
 
 from rucksack.exchange.core.markets import ExchangeSpec
+from rucksack.exchange.store.lending import OPEN_BL_POSITIONS
+from rucksack.exchange.store.lending import schema as lending_schema
 from rucksack.exchange.store.projector import OPEN_STATUSES, Batch, Loaded, Projector
 from rucksack.exchange.store.sql import (
     MAX_IDS,
@@ -58,10 +60,13 @@ from rucksack.exchange.store.sql import (
     numbered,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SCHEMA_LOCK = 0x7275636B  # pg_advisory_xact_lock key for schema creation ("ruck")
 SHADOW_TRIM = 64  # a follower checks which of its batches the writer has written every this many
-TABLES = "meta, orders, fills, trades, capital, accounts, funding_rates, funding, settlements, positions, price_candles"
+TABLES = (
+    "meta, orders, fills, trades, capital, accounts, funding_rates, funding, settlements, positions, price_candles,"
+    " borrow_lend, interest, dust, bl_positions, pool_rates"
+)
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL);
@@ -125,7 +130,8 @@ CREATE TABLE price_candles (
     open NUMERIC NOT NULL, high NUMERIC NOT NULL, low NUMERIC NOT NULL, close NUMERIC NOT NULL,
     PRIMARY KEY (market, kind, bucket)
 );
-""".replace(
+""" + lending_schema("BIGINT", "NUMERIC", "BIGINT PRIMARY KEY")
+SCHEMA = SCHEMA.replace(
     "{OPEN_STATUS_LIST}",
     ", ".join(f"'{status}'" for status in OPEN_STATUSES),  # the projector's open statuses
 )
@@ -243,7 +249,8 @@ class PostgresStore(ProjectingState, PostgresReadModels):
             orders = [plain(r) for r in await con.fetch(OPEN_ORDERS)]
             positions = [plain(r) for r in await con.fetch(OPEN_POSITIONS)]
             max_ids = plain(await con.fetchrow(MAX_IDS))
-        return Loaded(last_seq, orders, positions, max_ids)
+            lending = [plain(r) for r in await con.fetch(OPEN_BL_POSITIONS)]
+        return Loaded(last_seq, orders, positions, max_ids, lending)
 
     async def _write(self, batch: Batch) -> None:
         con = self._writer

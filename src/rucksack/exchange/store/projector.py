@@ -39,10 +39,14 @@ from rucksack.exchange.core.commands import PlaceOrder
 from rucksack.exchange.core.enums import OrderStatus
 from rucksack.exchange.core.events import (
     AccountCreated,
+    BorrowLendExecuted,
     Deposited,
+    DustConverted,
     Event,
     FundingPaid,
     IndexPriceSet,
+    InterestAccrued,
+    InterestPaid,
     LiquidationEnded,
     LiquidationStarted,
     OrderAccepted,
@@ -57,6 +61,7 @@ from rucksack.exchange.core.events import (
 from rucksack.exchange.core.markets import ExchangeSpec
 from rucksack.exchange.core.numeric import WAD, ceil_div
 from rucksack.exchange.core.perps.position import Position
+from rucksack.exchange.store import lending
 
 # the columns of ``orders`` that copy the placement: the leading fields of ``PlaceOrder`` up to
 # ``client_id``, in its order (the engine refuses to run if that order ever changes)
@@ -114,11 +119,15 @@ TABLES: dict[str, tuple[str, ...]] = {
     "accounts": ("id", "parent", "label", "created_us"),
     "funding": ("id", "account", "market", "hour", "rate_wad", "quantity"),
     "settlements": ("id", "account", "quantity", "realized", "ts_us"),
+    **lending.TABLES,
 }
 FUNDING_RATE_COLUMNS = ("market", "hour", "rate_wad", "mark")
 CANDLE_COLUMNS = ("market", "kind", "bucket", "open", "high", "low", "close")
 CANDLE_US = 60_000_000  # index/mark candles are kept per minute; longer klines are built from them
-COUNTED = ("capital", "funding", "settlements", "positions")  # tables whose ids the projector gives
+# tables whose ids the projector gives
+COUNTED = ("capital", "funding", "settlements", "positions", *lending.COUNTED)
+# tables written by upsert from ``Batch.upserts``: (columns, conflict key, columns an update changes)
+UPSERTS = lending.UPSERTS
 
 
 def placed_row(order: PlaceOrder) -> tuple[Any, ...]:
@@ -243,6 +252,7 @@ class Batch:
     candles: dict[tuple[str, str, int], list[int]] = field(default_factory=dict)
     orders: dict[int, tuple[Any, ...]] = field(default_factory=dict)  # final values, by id
     positions: dict[int, tuple[Any, ...]] = field(default_factory=dict)
+    upserts: dict[str, dict[Any, tuple[Any, ...]]] = field(default_factory=lambda: {t: {} for t in UPSERTS})
 
     def merge(self, later: Batch) -> None:
         """Append a later batch (``later.after_seq == self.last_seq``): one transaction for both."""
@@ -256,6 +266,8 @@ class Batch:
             self.candles[key] = [o, h, lo, c] if mine is None else [mine[0], max(mine[1], h), min(mine[2], lo), c]
         self.orders.update(later.orders)
         self.positions.update(later.positions)
+        for table, rows_by_key in later.upserts.items():
+            self.upserts[table].update(rows_by_key)
 
 
 @dataclass
@@ -266,6 +278,7 @@ class Loaded:
     open_orders: list[dict[str, Any]]  # rows of orders in OPEN_STATUSES
     open_positions: list[dict[str, Any]]  # rows of positions with state 'Open'
     max_ids: dict[str, int]  # table in COUNTED -> its largest id (0 when empty)
+    open_lending: list[dict[str, Any]] = field(default_factory=list)  # bl_positions rows with state 'Open'
 
 
 class Projector:
@@ -295,6 +308,7 @@ class Projector:
         for r in loaded.open_positions:
             pos = PositionRow.from_row(r)
             self.open_positions[(pos.account, pos.market)] = pos
+        self.lending = lending.LendingProjection(loaded.open_lending, self._new_id)
         self._batch = Batch(self.last_seq, self.last_seq)
         self._orders: dict[int, OrderRow] = {}  # touched in the open batch
         self._positions: dict[int, PositionRow] = {}
@@ -370,6 +384,8 @@ class Projector:
             elif isinstance(ev, IndexPriceSet):
                 self._candle(ev.market, "Index", ev.index_price, ts_us)
                 self._candle(ev.market, "Mark", ev.mark_price, ts_us)
+            elif isinstance(ev, (BorrowLendExecuted, InterestPaid, InterestAccrued, DustConverted)):
+                self.lending.project(ev, ts_us, rows, self._batch.upserts)
         self.last_seq = self._batch.last_seq = seq
         return True
 

@@ -21,11 +21,13 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from rucksack.exchange.core.events import Event
+from rucksack.exchange.store.lending import LendingQueries
 
 
-class ReadModels(Protocol):
+class ReadModels(LendingQueries, Protocol):
     """History queries: orders, fills, trades, tickers, klines, capital, funding, settlements,
-    positions, subaccounts. Rows are dicts of exact integers and strings."""
+    positions, subaccounts, and the borrow/lend ones (``store.lending``). Rows are dicts of exact
+    integers and strings."""
 
     async def order_history(
         self,

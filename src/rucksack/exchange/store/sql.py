@@ -18,14 +18,17 @@ import re
 from typing import Any
 
 from rucksack.exchange.core.events import Event
+from rucksack.exchange.store.lending import LendingReadModels
 from rucksack.exchange.store.projector import (
     CANDLE_COLUMNS,
+    COUNTED,
     FUNDING_RATE_COLUMNS,
     OPEN_STATUSES,
     ORDER_COLUMNS,
     ORDER_MUTABLE,
     POSITION_COLUMNS,
     TABLES,
+    UPSERTS,
     Batch,
     Projector,
 )
@@ -77,9 +80,8 @@ READ_LAST_SEQ = "SELECT value FROM meta WHERE key = 'last_seq'"
 WRITE_LAST_SEQ = "UPDATE meta SET value = ? WHERE key = 'last_seq'"
 OPEN_ORDERS = f"SELECT * FROM orders WHERE status IN ({', '.join(repr(s) for s in OPEN_STATUSES)})"
 OPEN_POSITIONS = "SELECT * FROM positions WHERE state = 'Open'"
-MAX_IDS = "SELECT " + ", ".join(
-    f"(SELECT COALESCE(MAX(id), 0) FROM {t}) AS {t}" for t in ("capital", "funding", "settlements", "positions")
-)
+MAX_IDS = "SELECT " + ", ".join(f"(SELECT COALESCE(MAX(id), 0) FROM {t}) AS {t}" for t in COUNTED)
+UPSERT_SQL = {table: _upsert(table, columns, key, mutable) for table, (columns, key, mutable) in UPSERTS.items()}
 
 
 def batch_statements(batch: Batch, *, overlap: bool = False) -> list[tuple[str, list[tuple[Any, ...]]]]:
@@ -97,6 +99,7 @@ def batch_statements(batch: Batch, *, overlap: bool = False) -> list[tuple[str, 
         out.append((UPSERT_FUNDING_RATE, list(batch.funding_rates.values())))
     if batch.candles:
         out.append((UPSERT_CANDLE, [(*key, *ohlc) for key, ohlc in batch.candles.items()]))
+    out.extend((UPSERT_SQL[table], list(rows.values())) for table, rows in batch.upserts.items() if rows)
     return out
 
 
@@ -143,9 +146,9 @@ class ProjectingState:
         self.projector.project(seq, ts_us, events)
 
 
-class SqlReadModels:
+class SqlReadModels(LendingReadModels):
     """The read-model queries over either database (subclasses provide ``_fetch``, ``_fetch_now``,
-    ``_sum_sql`` and ``_sum_value``)."""
+    ``_sum_sql`` and ``_sum_value``); the borrow/lend ones are in ``store.lending``."""
 
     async def _fetch(self, sql: str, args: list[Any]) -> list[dict[str, Any]]:
         raise NotImplementedError

@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from rucksack.exchange.core.markets import ExchangeSpec
+from rucksack.exchange.store.lending import OPEN_BL_POSITIONS
+from rucksack.exchange.store.lending import schema as lending_schema
 from rucksack.exchange.store.projector import Loaded, Projector
 from rucksack.exchange.store.sql import (
     MAX_IDS,
@@ -45,7 +47,7 @@ from rucksack.exchange.store.sql import (
     wide_sum,
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -106,7 +108,7 @@ CREATE TABLE price_candles (
     open INTEGER NOT NULL, high INTEGER NOT NULL, low INTEGER NOT NULL, close INTEGER NOT NULL,
     PRIMARY KEY (market, kind, bucket)
 );
-"""
+""" + lending_schema("INTEGER", "INTEGER", "INTEGER PRIMARY KEY")
 
 
 class SqliteReadModels(SqlReadModels):
@@ -153,7 +155,14 @@ class SqliteStore(ProjectingState, SqliteReadModels):
         last_seq = int(self.db.execute(READ_LAST_SEQ).fetchone()[0])
         (max_ids,) = self._rows(MAX_IDS, [])
         self.projector = Projector(
-            spec, Loaded(last_seq, self._rows(OPEN_ORDERS, []), self._rows(OPEN_POSITIONS, []), max_ids)
+            spec,
+            Loaded(
+                last_seq,
+                self._rows(OPEN_ORDERS, []),
+                self._rows(OPEN_POSITIONS, []),
+                max_ids,
+                self._rows(OPEN_BL_POSITIONS, []),
+            ),
         )
         self._visible = last_seq
 

@@ -92,15 +92,21 @@ async def account_update(service: ExchangeService, account: int, params: Any) ->
 
 
 async def capital(service: ExchangeService, account: int, params: Any) -> Any:
+    """Balances by asset. With ``autoLend`` on (the default), idle funds sit in the lending pool and
+    an order or withdrawal redeems them as needed, so ``available`` counts the lend claim too (as
+    Backpack's does: ccxt's ``fetch_balance`` shows the lent balance); ``locked`` is what open
+    orders hold. The lend itself is in ``GET /api/v1/borrowLend/positions``."""
     account = target_account(service, account, params)
     acct = queries.account(service.engine, account)
     out: dict[str, Any] = {}
     if acct is None:
         return out
-    for asset, bal in zip(service.spec.assets, acct.assets, strict=True):
-        if bal.available or bal.locked:
+    pools = queries.pools(service.engine)
+    for asset, bal, pool in zip(service.spec.assets, acct.assets, pools, strict=True):
+        lent = pool.claim(bal.lend_shares) if pool is not None and acct.auto_lend else 0
+        if bal.available or bal.locked or lent:
             out[asset.symbol] = {
-                "available": format_atoms(bal.available, asset.decimals),
+                "available": format_atoms(bal.available + lent, asset.decimals),
                 "locked": format_atoms(bal.locked, asset.decimals),
                 "staked": "0",
             }
@@ -224,7 +230,8 @@ async def max_order_quantity(service: ExchangeService, account: int, params: Any
     else:
         if flags["reduceOnly"]:
             raise ApiError(400, "INVALID_ORDER", "reduceOnly applies to futures markets only")
-        lots = queries.max_order_lots(service.engine, acct, m, is_buy=is_buy, price=price)
+        redeem = bool(flags["autoLendRedeem"])
+        lots = queries.max_order_lots(service.engine, acct, m, is_buy=is_buy, price=price, may_redeem=redeem)
     if mw.spec.max_lots:
         lots = min(lots, mw.spec.max_lots)
     out: dict[str, Any] = {
@@ -238,7 +245,8 @@ async def max_order_quantity(service: ExchangeService, account: int, params: Any
 
 
 async def max_withdrawal_quantity(service: ExchangeService, account: int, params: Any) -> Any:
-    """The available balance that margin lets leave (``risk.limits.max_withdrawal``)."""
+    """The available balance that margin lets leave, plus with ``autoLend`` on what redeeming the
+    lend would free, as the withdrawal itself redeems (``risk.limits.max_withdrawal``)."""
     account = target_account(service, account, params)
     asset = service.wire.asset(params.get("symbol"))
     flags = {k: _flag(params, k) for k in ("autoBorrow", "autoLendRedeem")}

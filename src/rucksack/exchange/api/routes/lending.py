@@ -27,7 +27,7 @@ async def borrow_lend_markets(service: ExchangeService, params: dict[str, str]) 
         curve = pool.curve
         out.append(
             {
-                "state": "Open",
+                "state": "Open",  # Rucksack's pools have no closed or repay-only state
                 "assetMarkPrice": format_atoms(mark, settle.decimals) if mark else None,
                 "borrowInterestRate": wad(apy(pool.borrow_apr())),
                 "borrowedQuantity": format_atoms(pool.borrowed(), asset.decimals),
@@ -39,9 +39,9 @@ async def borrow_lend_markets(service: ExchangeService, params: dict[str, str]) 
                 "optimalUtilization": wad(curve.optimal_utilization),
                 "symbol": asset.symbol,
                 "timestamp": iso_ms(queries.last_ts_us(service.engine) or service.clock()),
-                "throttleUtilizationThreshold": None,
-                "throttleUtilizationBound": None,
-                "throttleUpdateFraction": None,
+                "throttleUtilizationThreshold": wad(curve.throttle_threshold),
+                "throttleUtilizationBound": wad(min(curve.throttle_bound, curve.max_utilization)),
+                "throttleUpdateFraction": wad(curve.throttle_update_fraction),
                 "utilization": wad(u),
                 "stepSize": format_atoms(1, asset.decimals),
                 # Rucksack extension (Backpack publishes only optimalUtilization): the two-slope
@@ -76,7 +76,8 @@ async def borrow_lend_execute(service: ExchangeService, account: int, params: An
 
 
 async def borrow_lend_positions(service: ExchangeService, account: int, params: Any) -> Any:
-    """Net borrow/lend position per asset. A borrow's exposure is its gross debt valued at the index
+    """Net borrow/lend position per asset (``cumulativeInterest``: earned by a lend, > 0; paid by
+    a borrow, < 0). A borrow's exposure is its gross debt valued at the index
     (as the margin engine counts it), with the asset's borrow IMF/MMF at that size; lends carry none."""
     from rucksack.exchange.api.routes.positions import margin_floor
     from rucksack.exchange.api.routes.subaccounts import target_account
@@ -91,6 +92,9 @@ async def borrow_lend_positions(service: ExchangeService, account: int, params: 
         return out
     settle = service.wire.assets[service.spec.settlement_asset]
     floor = margin_floor(service, acct)
+    # a borrow's interest so far: its open position's interest rows in the read model (paid: < 0)
+    open_rows = await service.store.borrow_lend_positions(account, state="Open", limit=1000)
+    borrow_interest = {r["asset"]: r["cumulative_interest"] for r in open_rows if r["side"] == "Borrow"}
     for index, (asset, pool, bal) in enumerate(
         zip(service.spec.assets, queries.pools(engine), acct.assets, strict=True)
     ):
@@ -110,7 +114,11 @@ async def borrow_lend_positions(service: ExchangeService, account: int, params: 
         mmf = fraction(asset.borrow_mmf, exposure, settle.decimals, 0) if asset.borrow_mmf and debt else 0
         out.append(
             {
-                "cumulativeInterest": format_atoms(max(0, lent - bal.lent_principal), asset.decimals),
+                # a lend's: what its claim gained over the principal lent (exact, from the engine)
+                "cumulativeInterest": format_atoms(
+                    max(0, lent - bal.lent_principal) if lent else borrow_interest.get(asset.symbol, 0),
+                    asset.decimals,
+                ),
                 "id": asset.symbol,
                 "imf": wad(imf),
                 "imfFunction": function_json(asset.borrow_imf),

@@ -19,10 +19,14 @@ from rucksack.exchange.service import ExchangeService
 
 
 async def sandbox_create_account(service: ExchangeService, body: Any) -> Any:
-    """Create an account bound to the caller's public key and fund it with sandbox deposits."""
+    """Create an account bound to the caller's public key and fund it with sandbox deposits
+    (``autoLend``: on unless false, as on Backpack)."""
     if not isinstance(body, dict):
         raise bad_request("body must be a JSON object")
     public_key = parse_public_key(body.get("publicKey"))
+    auto_lend = body.get("autoLend", True)
+    if not isinstance(auto_lend, bool):
+        raise bad_request("autoLend must be true or false")
     fund = body.get("fund", {})
     if not isinstance(fund, dict):
         raise bad_request("fund must be an object of asset -> decimal quantity")
@@ -37,7 +41,9 @@ async def sandbox_create_account(service: ExchangeService, body: Any) -> Any:
     async with service.accounts_lock:  # the key check and the account it guards, with no signup between
         if queries.account_for_key(service.engine, public_key) is not None:
             raise bad_request("that public key is already registered")
-        events = await service.submit(CreateAccount(str(body.get("label", ""))[:64], 0, region, level))
+        events = await service.submit(
+            CreateAccount(str(body.get("label", ""))[:64], 0, region, level, auto_lend=auto_lend)
+        )
         refused = next((e for e in events if isinstance(e, AccountRejected)), None)
         if refused is not None:  # a refused region (core/compliance): no account is opened
             raise from_reason(refused.reason)

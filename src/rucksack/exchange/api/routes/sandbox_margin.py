@@ -1,11 +1,12 @@
 """Sandbox administration of the margin engine's scheduler (X-Admin-Token; Rucksack extension).
 
-Bots rehearse funding, settlement and liquidation without waiting for the clock:
+Bots rehearse funding, settlement, liquidation and interest without waiting for the clock:
 
-- ``POST /api/v1/sandbox/tick`` ``{"tick": "funding" | "settlement" | "liquidation"}`` journals one
-  ``ApplyFunding`` (the hour after the last one paid: funding of the next interval is paid now; the
-  very first tick also sets the funding clock to the current hour first), ``SettlePnl`` or
-  ``LiquidationSweep`` and answers the number of events it produced.
+- ``POST /api/v1/sandbox/tick`` ``{"tick": "funding" | "settlement" | "liquidation" | "interest"}``
+  journals one ``ApplyFunding`` (the hour after the last one paid: funding of the next interval is
+  paid now; the very first tick also sets the funding clock to the current hour first),
+  ``SettlePnl``, ``LiquidationSweep`` or ``AccrueInterest`` (the hour after the last one accrued,
+  likewise) and answers the number of events it produced.
 - ``POST /api/v1/sandbox/backstop`` ``{"accountId": n, "enabled": true}`` makes an account a
   backstop liquidity provider (stage 2 of liquidation).
 """
@@ -16,14 +17,20 @@ from typing import Any
 
 from rucksack.exchange.api.errors import bad_request, from_reason
 from rucksack.exchange.core import queries
-from rucksack.exchange.core.commands import ApplyFunding, LiquidationSweep, SetBackstopProvider, SettlePnl
+from rucksack.exchange.core.commands import (
+    AccrueInterest,
+    ApplyFunding,
+    LiquidationSweep,
+    SetBackstopProvider,
+    SettlePnl,
+)
 from rucksack.exchange.core.events import AccountRejected
 from rucksack.exchange.service import ExchangeService
 
 
 async def sandbox_tick(service: ExchangeService, body: Any) -> Any:
-    if not isinstance(body, dict) or body.get("tick") not in ("funding", "settlement", "liquidation"):
-        raise bad_request("tick must be funding, settlement or liquidation")
+    if not isinstance(body, dict) or body.get("tick") not in ("funding", "settlement", "liquidation", "interest"):
+        raise bad_request("tick must be funding, settlement, liquidation or interest")
     kind = body["tick"]
     count = 0
     if kind == "funding":
@@ -31,6 +38,12 @@ async def sandbox_tick(service: ExchangeService, body: Any) -> Any:
         if last_hour < 0:
             await service.submit(ApplyFunding(service.clock() // 3_600_000_000))
         count = len(await service.submit(ApplyFunding(last_hour + 1)))
+    elif kind == "interest":  # one more hour of interest on every pool, as the scheduler's hourly tick
+        last_hour = queries.last_accrual_hour(service.engine)
+        if last_hour < 0:
+            last_hour = service.clock() // 3_600_000_000
+            await service.submit(AccrueInterest(last_hour))
+        count = len(await service.submit(AccrueInterest(last_hour + 1)))
     elif kind == "settlement":
         count = len(await service.submit(SettlePnl()))
     else:

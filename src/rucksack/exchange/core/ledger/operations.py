@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rucksack.exchange.core.events import BorrowLendExecuted
+from rucksack.exchange.core.events import BorrowLendExecuted, InterestPaid
 from rucksack.exchange.core.ledger.balances import Account, Balance
 from rucksack.exchange.core.ledger.plan import Plan, apply
 from rucksack.exchange.core.numeric import WAD
@@ -35,6 +35,7 @@ def cover_shortfall(
     may_redeem: bool,
     may_borrow: bool,
     apply: bool = False,
+    source: str = "SpotMargin",
 ) -> tuple[int, int]:
     """Cover ``short`` atoms of ``asset`` missing from ``bal``: redeem from the account's lend
     first, then borrow from the pool. Returns (redeemed, borrowed), or (-1, -1) when it cannot be
@@ -67,13 +68,23 @@ def cover_shortfall(
             return (-1, -1)
     if apply:
         if redeem:
-            redeem_lend(s, acct, bal, asset, redeem)
+            redeem_lend(s, acct, bal, asset, redeem, source=source)
         if borrow:
-            new_borrow(s, acct, asset, borrow, acct.account)
+            new_borrow(s, acct, asset, borrow, acct.account, source=source)
     return (redeem, borrow)
 
 
-def redeem_lend(s: ExchangeState, acct: Account, bal: Balance, asset: int, amount: int, report: bool = True) -> None:
+def executed(s: ExchangeState, acct: Account, asset: int, kind: str, amount: int, shares: int, source: str) -> None:
+    """Report one pool movement (``BorrowLendExecuted``) with the account's net position after it."""
+    pool = s.pools[asset]
+    bal = acct.assets[asset]
+    net = 0 if pool is None else pool.claim(bal.lend_shares) - pool.debt(bal.borrow_shares)
+    s.events.append(BorrowLendExecuted(acct.account, s.spec.assets[asset].symbol, kind, amount, shares, source, net))
+
+
+def redeem_lend(
+    s: ExchangeState, acct: Account, bal: Balance, asset: int, amount: int, report: bool = True, source: str = "Manual"
+) -> None:
     """Redeem ``amount`` atoms (at most the claim) of the account's lend into its available
     balance; redeeming the whole claim burns every share. The pool checks first (``PoolError``)
     and nothing moves then."""
@@ -88,10 +99,10 @@ def redeem_lend(s: ExchangeState, acct: Account, bal: Balance, asset: int, amoun
     principal = min(amount, bal.lent_principal)  # what is redeemed beyond it was interest
     apply(s.ledger, Plan().available(bal, amount).lend(bal, -burned, -principal))
     if report:
-        s.events.append(BorrowLendExecuted(acct.account, s.spec.assets[asset].symbol, "LendRedeem", amount, burned))
+        executed(s, acct, asset, "LendRedeem", amount, burned, source)
 
 
-def new_borrow(s: ExchangeState, acct: Account, asset: int, amount: int, account: int) -> None:
+def new_borrow(s: ExchangeState, acct: Account, asset: int, amount: int, account: int, source: str = "Manual") -> None:
     """Borrow ``amount`` (pre-checked with ``Pool.can_borrow``) plus the entry fee: the
     pro-rated interest to the next hour, added to the debt and paid to the lenders (the
     exchange's cut as lend shares to the fee account)."""
@@ -99,6 +110,7 @@ def new_borrow(s: ExchangeState, acct: Account, asset: int, amount: int, account
     assert pool is not None
     bal = acct.assets[asset]
     fee = pool.entry_fee(amount, s.seconds_left_in_hour())
+    rate = pool.borrow_apr()
     minted = pool.borrow(amount, fee)  # the utilization cap holds with the fee added
     fee_debt, fee_shares = pool.charge_entry_fee(fee)
     plan = Plan().available(bal, amount).borrow(bal, minted + fee_debt)
@@ -106,7 +118,10 @@ def new_borrow(s: ExchangeState, acct: Account, asset: int, amount: int, account
         plan.lend(s.ledger.accounts[s.fee_account].assets[asset], fee_shares)
     apply(s.ledger, plan)
     s.margin.epoch += 1 if fee else 0  # the lend index moved
-    s.events.append(BorrowLendExecuted(account, s.spec.assets[asset].symbol, "Borrow", amount, minted))
+    executed(s, acct, asset, "Borrow", amount, minted, source)
+    if fee:
+        hour = s.last_ts_us // 3_600_000_000
+        s.events.append(InterestPaid(acct.account, s.spec.assets[asset].symbol, hour, "EntryFee", rate, -fee))
 
 
 def auto_lend(s: ExchangeState, acct: Account, asset: int) -> None:
@@ -118,17 +133,17 @@ def auto_lend(s: ExchangeState, acct: Account, asset: int) -> None:
     amount = bal.available
     if amount * WAD // pool.lend_index <= 0:
         return
-    lend(s, acct, asset, amount)
+    lend(s, acct, asset, amount, source="AutoLend")
 
 
-def lend(s: ExchangeState, acct: Account, asset: int, amount: int) -> None:
+def lend(s: ExchangeState, acct: Account, asset: int, amount: int, source: str = "Manual") -> None:
     """Lend ``amount`` available atoms (pre-checked) to the pool for lend shares."""
     pool = s.pools[asset]
     assert pool is not None
     bal = acct.assets[asset]
     minted = pool.lend(amount)
     apply(s.ledger, Plan().available(bal, -amount).lend(bal, minted, amount))
-    s.events.append(BorrowLendExecuted(acct.account, s.spec.assets[asset].symbol, "Lend", amount, minted))
+    executed(s, acct, asset, "Lend", amount, minted, source)
 
 
 def after_proceeds(s: ExchangeState, acct: Account, asset: int, repay: bool) -> None:
@@ -138,7 +153,7 @@ def after_proceeds(s: ExchangeState, acct: Account, asset: int, repay: bool) -> 
         auto_lend(s, acct, asset)
 
 
-def auto_repay(s: ExchangeState, acct: Account, asset: int) -> None:
+def auto_repay(s: ExchangeState, acct: Account, asset: int, source: str = "AutoBorrowRepay") -> None:
     """Repay a borrow of ``asset`` from its available balance (autoBorrowRepay; liquidation's
     repayments too): one ``BorrowLendExecuted`` per repayment, none when nothing is owed."""
     bal = acct.assets[asset]
@@ -148,10 +163,12 @@ def auto_repay(s: ExchangeState, acct: Account, asset: int) -> None:
     amount = min(bal.available, pool.debt(bal.borrow_shares))
     if amount <= 0:
         return
-    repay(s, acct, asset, amount)
+    repay(s, acct, asset, amount, source=source)
 
 
-def repay(s: ExchangeState, acct: Account, asset: int, amount: int, report: bool = True) -> None:
+def repay(
+    s: ExchangeState, acct: Account, asset: int, amount: int, report: bool = True, source: str = "Manual"
+) -> None:
     """Repay ``amount`` atoms (pre-checked: available, at most the debt) of a borrow."""
     pool = s.pools[asset]
     assert pool is not None
@@ -159,7 +176,7 @@ def repay(s: ExchangeState, acct: Account, asset: int, amount: int, report: bool
     burned = pool.repay(amount, bal.borrow_shares)
     apply(s.ledger, Plan().available(bal, -amount).borrow(bal, -burned))
     if report:
-        s.events.append(BorrowLendExecuted(acct.account, s.spec.assets[asset].symbol, "BorrowRepay", amount, burned))
+        executed(s, acct, asset, "BorrowRepay", amount, burned, source)
 
 
 def redeem_for(s: ExchangeState, account: int, asset: int, amount: int) -> int:

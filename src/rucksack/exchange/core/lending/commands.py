@@ -4,7 +4,8 @@
 borrow first (at most all of it), a Borrow redeems an open lend first; a new borrow must leave
 available equity >= 0 with its entry fee counted. ``AccrueInterest`` moves every pool one hour
 per hour passed (the first tick only sets the clock); the exchange's cut is lend shares to the
-fee account.
+fee account. Each pool-hour emits ``InterestAccrued`` (with the pool's totals and rates, for the
+rate history) and each position's share of it an ``InterestPaid`` (for the interest history).
 
 Balances change only through ``ledger.operations`` (lend, repay, redeem, borrow: the pool moves
 first, after its own checks, then the account's side as one ``ledger.plan.Plan``) and, for the
@@ -19,11 +20,14 @@ from rucksack.exchange.core.commands import AccrueInterest, BorrowLend
 from rucksack.exchange.core.compliance.checks import product_refusal
 from rucksack.exchange.core.compliance.rules import LENDING, MARGIN
 from rucksack.exchange.core.enums import Reason
-from rucksack.exchange.core.events import BorrowLendRejected, InterestAccrued
+from rucksack.exchange.core.events import BorrowLendRejected, InterestAccrued, InterestPaid
+from rucksack.exchange.core.ledger.balances import Account
 from rucksack.exchange.core.ledger.operations import lend, new_borrow, redeem_lend, repay
 from rucksack.exchange.core.ledger.plan import Plan, apply
+from rucksack.exchange.core.lending.curve import borrow_apr, lend_apr
 from rucksack.exchange.core.lending.pool import PoolError
 from rucksack.exchange.core.markets import MAX_AMOUNT_ATOMS
+from rucksack.exchange.core.numeric import WAD, ceil_div
 from rucksack.exchange.core.risk.checks import borrow_margin_ok
 
 if TYPE_CHECKING:
@@ -73,7 +77,9 @@ def borrow_lend(s: ExchangeState, c: BorrowLend) -> None:
             # a new borrow: the debt (and its entry fee) is exposure, so available equity
             # must stay >= 0 afterwards; checked on the hypothetical before anything moves
             fee = pool.entry_fee(amount, s.seconds_left_in_hour())
-            if not pool.can_borrow(amount, fee):
+            if amount > pool.cash:
+                reason = Reason.POOL_EMPTY
+            elif not pool.can_borrow(amount, fee):
                 reason = Reason.POOL_LIMIT
             elif not borrow_margin_ok(s, acct, asset, amount, fee):
                 reason = Reason.INSUFFICIENT_MARGIN
@@ -91,21 +97,72 @@ def accrue(s: ExchangeState, c: AccrueInterest) -> None:
         return
     fee_assets = s.ledger.account(s.fee_account).assets
     for hour in range(s.last_accrual_hour + 1, c.hour + 1):
+        holders = _holders(s)
         for index, pool in enumerate(s.pools):
             if pool is None:
                 continue
+            u = pool.utilization()
+            b_apr, l_apr = borrow_apr(pool.curve, u), lend_apr(pool.curve, u)
+            before = (pool.lend_index, pool.borrow_index)
             to_lenders, fee_shares = pool.accrue_hour()
             s.margin.epoch += 1
             if to_lenders or fee_shares:
                 apply(s.ledger, Plan().lend(fee_assets[index], fee_shares))
-                s.events.append(
-                    InterestAccrued(
-                        hour=hour,
-                        asset=s.spec.assets[index].symbol,
-                        borrow_index=pool.borrow_index,
-                        lend_index=pool.lend_index,
-                        to_lenders=to_lenders,
-                        fee_shares=fee_shares,
-                    )
+            symbol = s.spec.assets[index].symbol
+            s.events.append(
+                InterestAccrued(
+                    hour=hour,
+                    asset=symbol,
+                    borrow_index=pool.borrow_index,
+                    lend_index=pool.lend_index,
+                    to_lenders=to_lenders,
+                    fee_shares=fee_shares,
+                    borrowed=pool.borrowed(),
+                    lent=pool.lent(),
+                    borrow_apr=b_apr,
+                    lend_apr=l_apr,
+                    utilization=pool.utilization(),
                 )
+            )
+            if before != (pool.lend_index, pool.borrow_index):
+                _pay_holders(s, holders[index], index, symbol, hour, before, b_apr, l_apr)
     s.last_accrual_hour = c.hour
+
+
+def _holders(s: ExchangeState) -> list[list[Account]]:
+    """Per asset, the accounts (in id order) with a lend or borrow position in its pool."""
+    out: list[list[Account]] = [[] for _ in s.pools]
+    for account in sorted(s.ledger.accounts):
+        acct = s.ledger.accounts[account]
+        for index, bal in enumerate(acct.assets):
+            if bal.lend_shares or bal.borrow_shares:
+                out[index].append(acct)
+    return out
+
+
+def _pay_holders(
+    s: ExchangeState,
+    holders: list[Account],
+    index: int,
+    symbol: str,
+    hour: int,
+    before: tuple[int, int],
+    b_apr: int,
+    l_apr: int,
+) -> None:
+    """One ``InterestPaid`` per position for this hour: what its claim gained (lend, rounded down
+    like every claim) or its debt grew (borrow, rounded up like every debt). Reporting only: the
+    indices already moved every position at once."""
+    lend_before, borrow_before = before
+    pool = s.pools[index]
+    assert pool is not None
+    for acct in holders:
+        bal = acct.assets[index]
+        if bal.lend_shares:
+            gain = pool.claim(bal.lend_shares) - bal.lend_shares * lend_before // WAD
+            if gain:
+                s.events.append(InterestPaid(acct.account, symbol, hour, "Lend", l_apr, gain))
+        if bal.borrow_shares:
+            growth = pool.debt(bal.borrow_shares) - ceil_div(bal.borrow_shares * borrow_before, WAD)
+            if growth:
+                s.events.append(InterestPaid(acct.account, symbol, hour, "Borrow", b_apr, -growth))

@@ -190,7 +190,7 @@ def repay_borrows(engine: ExchangeState, acct: Account) -> None:
     spot books for the settlement asset while settlement-asset debt remains. Every repayment goes
     through ``ledger.operations.auto_repay``, so it is a ``BorrowLendExecuted`` event like any other."""
     for i in range(len(acct.assets)):
-        auto_repay(engine, acct, i)
+        auto_repay(engine, acct, i, source="Liquidation")
     settle = engine.settle_asset
     _buy_back_debts(engine, acct)
     pool = engine.pools[settle]
@@ -198,7 +198,7 @@ def repay_borrows(engine: ExchangeState, acct: Account) -> None:
         return
     owed = pool.debt(acct.assets[settle].borrow_shares) - acct.assets[settle].available
     sell_collateral(engine, acct, owed)
-    auto_repay(engine, acct, settle)
+    auto_repay(engine, acct, settle, source="Liquidation")
 
 
 def sell_collateral(engine: ExchangeState, acct: Account, owed: int) -> None:
@@ -249,7 +249,7 @@ def _buy_back_debts(engine: ExchangeState, acct: Account) -> None:
             engine.last_ts_us,
             system=True,
         )
-        auto_repay(engine, acct, i)
+        auto_repay(engine, acct, i, source="Liquidation")
 
 
 def zero_price(mark: int, equity: int, exposure: int, selling: bool) -> int:

@@ -53,13 +53,14 @@ from rucksack.exchange.core.enums import (
 from rucksack.exchange.core.events import OrderAccepted, OrderClosed, OrderRejected
 from rucksack.exchange.core.exchange_state import client_key
 from rucksack.exchange.core.ledger.balances import Account, Balance, apply_hold, apply_release
-from rucksack.exchange.core.ledger.operations import cover_shortfall
+from rucksack.exchange.core.ledger.operations import auto_lend, cover_shortfall
 from rucksack.exchange.core.market_state import MarketState, mark_price
 from rucksack.exchange.core.markets import MAX_AMOUNT_ATOMS
 from rucksack.exchange.core.numeric import PPM, ceil_div
 from rucksack.exchange.core.orders.fills import settle_perp, settle_spot
 from rucksack.exchange.core.orders.resting import NO_CLIENT_ID, close_taker, forget, order_account, release
 from rucksack.exchange.core.risk.checks import has_exposure, margin_allows, perp_margin_check
+from rucksack.exchange.core.risk.limits import redeemable
 
 if TYPE_CHECKING:
     from rucksack.exchange.core.exchange_state import ExchangeState
@@ -360,29 +361,31 @@ def _reserve_perp(s: ExchangeState, p: Placement, acct: Account, system: bool) -
     return ""
 
 
-def _spot_budget(p: Placement, acct: Account) -> int:
-    """Set the hold, lot and quote limits of a spot order; returns the balance available."""
+def _spot_budget(s: ExchangeState, p: Placement, acct: Account) -> int:
+    """Set the hold, lot and quote limits of a spot order; returns the balance available. A
+    market order whose size is its budget (a bid sized in lots, an ask sized in quote) may spend
+    the lend too when the engine would redeem it (autoLend, autoLendRedeem)."""
     m = p.m
+    p.asset = m.quote if p.is_buy else m.base
+    held = acct.assets[p.asset]
+    available = held.available
+    budget = available
+    if not p.is_limit and (p.is_buy != bool(p.quote_atoms)) and (p.auto_redeem or acct.auto_lend):
+        budget += redeemable(s, acct, p.asset)
     if p.is_buy:
-        p.asset = m.quote
-        held = acct.assets[p.asset]
-        available = held.available
         if p.is_limit:
             p.hold = p.lots * p.price * m.lot_tick_atoms
         elif p.quote_atoms:
             p.hold = p.max_quote = p.quote_atoms
         else:
-            p.hold = p.max_quote = available  # market bid sized in lots: the whole balance is the budget
+            p.hold = p.max_quote = budget  # market bid sized in lots: the whole balance is the budget
         p.max_lots = p.lots if p.lots else MAX_PRICE_TICKS
     else:
-        p.asset = m.base
-        held = acct.assets[p.asset]
-        available = held.available
         if p.lots:
             p.hold = p.lots * m.lot_atoms
             p.max_lots = p.lots
         else:
-            p.max_lots = available // m.lot_atoms  # market ask sized in quote
+            p.max_lots = budget // m.lot_atoms  # market ask sized in quote
             p.hold = p.max_lots * m.lot_atoms
             p.max_quote = p.quote_atoms
     p.held = held
@@ -392,15 +395,17 @@ def _spot_budget(p: Placement, acct: Account) -> int:
 def _reserve_spot(s: ExchangeState, p: Placement, acct: Account, system: bool) -> str:
     """Hold what the order may spend, covering a shortfall by redeeming lent funds and then
     borrowing (spot margin); every check first, then the changes."""
-    available = _spot_budget(p, acct)
+    available = _spot_budget(s, p, acct)
     held = p.held
     assert held is not None
     m, hold, is_buy = p.m, p.hold, p.is_buy
     redeem = borrow = 0
     may_redeem = p.auto_redeem or acct.auto_lend
-    if hold > available and not (is_buy and not p.is_limit and not p.quote_atoms):
+    # a market bid sized in lots spends its whole budget: it may redeem for it, never borrow
+    may_borrow = p.auto_borrow and not (is_buy and not p.is_limit and not p.quote_atoms)
+    if hold > available:
         # spot margin: redeem lent funds, then borrow, for what the hold lacks (dry run first)
-        redeem, borrow = cover_shortfall(s, acct, held, p.asset, hold - available, may_redeem, p.auto_borrow)
+        redeem, borrow = cover_shortfall(s, acct, held, p.asset, hold - available, may_redeem, may_borrow)
         if redeem < 0:
             return Reason.INSUFFICIENT_FUNDS if not p.auto_borrow else Reason.POOL_LIMIT
     if hold > available + redeem + borrow or hold <= 0:
@@ -418,7 +423,7 @@ def _reserve_spot(s: ExchangeState, p: Placement, acct: Account, system: bool) -
         ):
             return Reason.INSUFFICIENT_MARGIN
     if redeem or borrow:
-        done = cover_shortfall(s, acct, held, p.asset, hold - available, may_redeem, p.auto_borrow, apply=True)
+        done = cover_shortfall(s, acct, held, p.asset, hold - available, may_redeem, may_borrow, apply=True)
         assert done == (redeem, borrow)  # the same path as the dry run, on the same state
     apply_hold(held, hold)
     return ""
@@ -545,6 +550,10 @@ def finish(s: ExchangeState, p: Placement, taker: Order, stop: int) -> None:
             apply_release(held, extra)
             taker.hold = need
         _rest(s, p, taker)
+    if held is not None and not p.m.is_perp:
+        acct = order_account(s, taker)
+        if acct.auto_lend and held.available > 0:
+            auto_lend(s, acct, p.asset)  # what the hold released (a market bid's unspent budget) earns again
 
 
 def _end_reason(p: Placement, taker: Order, stop: int) -> str:

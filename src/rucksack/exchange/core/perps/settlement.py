@@ -18,8 +18,9 @@ Every ``SettlePnl`` (the scheduler sends one each 10 s):
    holds: first repaying their USDC borrow (``autoRepayBorrows``), the rest as available USDC.
 
 Every balance change is a ``ledger.plan.Plan`` or a ``ledger.operations`` call (redeem, borrow,
-repay, auto-lend: pool first, then the account's plan); the waterfall's redemptions and repayments
-are reported in ``PnlSettled`` rather than as ``BorrowLendExecuted``, and its borrow as both.
+repay, auto-lend: pool first, then the account's plan); the waterfall's redemptions, borrows and
+repayments are each a ``BorrowLendExecuted`` (sources AutoLend and AutoBorrowRepay, for the
+borrow/lend history) as well as part of ``PnlSettled``.
 
 Invariant (checked in ``invariants``): the pot's USDC equals the sum of all unsettled balances
 minus the sum of every position's cost. Fills, fees and funding move amounts between accounts;
@@ -78,7 +79,7 @@ def collect(engine: ExchangeState, acct: Account, pot: Account) -> tuple[int, in
     if paid < owed and pool is not None and bal.lend_shares:
         want = min(owed - paid, pool.claim(bal.lend_shares))
         try:
-            redeem_lend(engine, acct, bal, settle, want, report=False)  # all of the claim burns every share
+            redeem_lend(engine, acct, bal, settle, want, source="AutoLend")  # all of the claim burns every share
             apply(engine.ledger, Plan().move(bal, into_pot, want))
             paid += want
         except PoolError:
@@ -89,7 +90,7 @@ def collect(engine: ExchangeState, acct: Account, pot: Account) -> tuple[int, in
         while want > 0:
             fee = pool.entry_fee(want, engine.seconds_left_in_hour())
             if pool.can_borrow(want, fee) and borrow_margin_ok(engine, acct, settle, want, fee):
-                new_borrow(engine, acct, settle, want, acct.account)
+                new_borrow(engine, acct, settle, want, acct.account, source="AutoBorrowRepay")
                 apply(engine.ledger, Plan().move(bal, into_pot, want))
                 paid += want
                 borrowed = want
@@ -122,7 +123,7 @@ def pay_out(engine: ExchangeState, acct: Account, pot: Account) -> int:
     if acct.auto_repay_borrows and pool is not None and bal.borrow_shares:
         debt = min(rest, pool.debt(bal.borrow_shares))
         if debt > 0:
-            repay(engine, acct, settle, debt, report=False)
+            repay(engine, acct, settle, debt, source="AutoBorrowRepay")
             rest -= debt
     if acct.auto_lend and rest > 0:
         auto_lend(engine, acct, settle)

@@ -11,7 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rucksack.exchange.core.ledger.balances import Account
+from rucksack.exchange.core.ledger.operations import cover_shortfall
 from rucksack.exchange.core.market_state import MarketState, mark_price
+from rucksack.exchange.core.numeric import WAD, ceil_div
 from rucksack.exchange.core.risk.checks import (
     borrow_margin_ok,
     capital_may_leave,
@@ -55,16 +57,37 @@ def max_perp_order_lots(engine: ExchangeState, acct: Account, m: MarketState, is
     return _largest(lambda n: n <= reducing or not perp_margin_check(engine, acct, m, is_buy, n, worst, mark), hi)
 
 
-def max_spot_order_lots(engine: ExchangeState, acct: Account, m: MarketState, is_buy: bool, price: int) -> int:
-    """Lots of a spot order: what the balance can hold (and, with exposure, what margin allows)."""
+def redeemable(engine: ExchangeState, acct: Account, asset: int) -> int:
+    """Atoms of the account's lend in ``asset`` that a redemption could pay out now (the pool's
+    cash and utilization cap allowing), as an order's hold or a withdrawal would redeem them."""
+    pool = engine.pools[asset]
+    bal = acct.assets[asset]
+    if pool is None or not bal.lend_shares:
+        return 0
+    claim = pool.claim(bal.lend_shares)
+    return _largest(lambda r: r == 0 or cover_shortfall(engine, acct, bal, asset, r, True, False)[0] >= 0, claim)
+
+
+def spendable(engine: ExchangeState, acct: Account, asset: int, may_redeem: bool) -> int:
+    """The available balance, plus what redeeming the lend would free when the engine would redeem
+    it (``autoLend`` on, or the order's ``autoLendRedeem``)."""
+    extra = redeemable(engine, acct, asset) if may_redeem or acct.auto_lend else 0
+    return acct.assets[asset].available + extra
+
+
+def max_spot_order_lots(
+    engine: ExchangeState, acct: Account, m: MarketState, is_buy: bool, price: int, may_redeem: bool = False
+) -> int:
+    """Lots of a spot order: what the balance can hold, lent funds the engine would redeem for it
+    included (and, with exposure, what margin allows)."""
     if is_buy:
         price_used = price or m.asks.best_price() or m.last_price
         if not price_used:
             return 0
-        hi = acct.assets[m.quote].available // (price_used * m.lot_tick_atoms)
+        hi = spendable(engine, acct, m.quote, may_redeem) // (price_used * m.lot_tick_atoms)
     else:
         price_used = price or m.bids.best_price() or m.last_price
-        hi = acct.assets[m.base].available // m.lot_atoms
+        hi = spendable(engine, acct, m.base, may_redeem) // m.lot_atoms
     if m.max_lots:
         hi = min(hi, m.max_lots)
     if not has_exposure(engine, acct) or not price_used:
@@ -80,8 +103,9 @@ def max_spot_order_lots(engine: ExchangeState, acct: Account, m: MarketState, is
 
 
 def max_withdrawal(engine: ExchangeState, acct: Account, asset: int) -> int:
-    """Atoms of ``asset`` that may leave now (available balance, checked against margin)."""
-    hi = acct.assets[asset].available
+    """Atoms of ``asset`` that may leave now: the available balance plus, with ``autoLend`` on,
+    what redeeming the lend would free (as the withdrawal itself redeems), checked against margin."""
+    hi = spendable(engine, acct, asset, False)
     if acct.liquidating:
         return 0
     if not has_exposure(engine, acct):
@@ -135,9 +159,49 @@ def estimated_liquidation_price(engine: ExchangeState, acct: Account, m: MarketS
         top = mark * 100
         if not liquidatable(top) or liquidatable(mark):
             return 0 if not liquidatable(top) else mark
-        # the smallest liquidatable price in (mark, top]
-        return top - _largest(lambda k: k == 0 or not liquidatable(top - k), top - mark - 1)
+        # the smallest liquidatable price in (mark, top]: one above the largest step that is not
+        return mark + 1 + _largest(lambda n: n == 0 or not liquidatable(mark + n), top - mark - 1)
     finally:
         m.index_price, m.basis_ewma = saved
         m.mark = saved_mark
+        engine.margin.epoch += 1
+
+
+def borrow_liquidation_price(engine: ExchangeState, acct: Account, asset: int, borrow: int) -> int:
+    """Backpack's borrow-lend liquidation price: the index (ticks of the market that prices
+    ``asset``) at which the account, once it borrowed ``borrow`` more atoms of ``asset`` (0: as it
+    stands; a lend changes no equity), would be down to maintenance, everything else frozen. The
+    nearest such price above the mark (a debt grows with the price), else below it; 0 when none
+    is within (0, 100 x mark] or no market prices the asset. The hypothetical borrow is added to
+    the balance and restored before returning: nothing changes."""
+    pool = engine.pools[asset]
+    m = engine.margin.pricers[asset] if asset != engine.settle_asset else None
+    if m is None or pool is None:
+        return 0
+    mark = m.valuation_price()
+    if not mark:
+        return 0
+    bal = acct.assets[asset]
+    shares = ceil_div(borrow * WAD, pool.borrow_index) if borrow > 0 else 0
+    saved = (m.index_price, m.basis_ewma, m.mark, bal.available, bal.borrow_shares)
+    bal.available += max(borrow, 0)
+    bal.borrow_shares += shares
+
+    def liquidatable(price: int) -> bool:
+        m.index_price, m.basis_ewma, m.mark = price, 0, price
+        engine.margin.epoch += 1
+        r = engine.margin.compute(acct)
+        return r.equity <= r.mm
+
+    try:
+        if liquidatable(mark):
+            return mark
+        top = mark * 100
+        if liquidatable(top):  # the smallest liquidatable price in (mark, top]
+            return mark + 1 + _largest(lambda n: n == 0 or not liquidatable(mark + n), top - mark - 1)
+        if liquidatable(1):  # the largest liquidatable price in [1, mark)
+            return _largest(lambda p: p == 0 or liquidatable(p), mark - 1)
+        return 0
+    finally:
+        m.index_price, m.basis_ewma, m.mark, bal.available, bal.borrow_shares = saved
         engine.margin.epoch += 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fractions import Fraction as F
 
 from rucksack.exchange.core.commands import AccrueInterest, BorrowLend
-from rucksack.exchange.core.events import BorrowLendExecuted, BorrowLendRejected
+from rucksack.exchange.core.events import BorrowLendExecuted, BorrowLendRejected, InterestPaid
 from tests.unit.exchange.core.perps.helpers import USDC, PerpDriver
 
 WAD = 10**18
@@ -23,14 +23,17 @@ def test_a_new_borrow_pays_interest_to_the_next_hour_up_front() -> None:
     # the command is stamped one second after the driver's clock
     seconds_left = 3600 - ((d.now + 1_000_000) // 1_000_000) % 3600
     [ev] = d(BorrowLend(borrower, "USDC", "Borrow", 100_000 * USDC))
-    assert isinstance(ev, BorrowLendExecuted) and ev.kind == "Borrow"
+    assert isinstance(ev, BorrowLendExecuted) and ev.kind == "Borrow" and ev.net == -100_000 * USDC
     # U = 0 before the borrow: the APR is R0 = 0, so the first borrow pays nothing ...
     assert pool.debt(d.acct(borrower).assets[0].borrow_shares) == 100_000 * USDC
     # ... the second pays the hour's remainder at the rate for U = 10%: 4% x 0.1/0.8 = 0.5% APR
     seconds_left = 3600 - ((d.now + 1_000_000) // 1_000_000) % 3600
-    d(BorrowLend(borrower, "USDC", "Borrow", 100_000 * USDC))
+    _, fee_paid = d(BorrowLend(borrower, "USDC", "Borrow", 100_000 * USDC))
     apr = F("0.04") * F(1, 10) / F("0.8")
     fee = F(100_000) * apr / 8760 * F(seconds_left, 3600)
+    # the fee is reported as the position's EntryFee interest payment
+    assert isinstance(fee_paid, InterestPaid) and fee_paid.payment_type == "EntryFee"
+    assert 0 <= -F(fee_paid.quantity, USDC) - fee <= F(2, USDC)
     debt = F(pool.debt(d.acct(borrower).assets[0].borrow_shares), USDC)
     assert 0 <= debt - (200_000 + fee) <= F(2, USDC)  # rounded up (the hourly rate and the fee)
     # lenders get 90% of the fee, the exchange's 10% is lend shares on the fee account
@@ -57,7 +60,7 @@ def test_the_throttle_slows_utilization_above_the_threshold() -> None:
     room = int((ceiling * F(pool.lent(), 1) - pool.borrowed()) // 1)  # atoms up to the ceiling
     [no] = d(BorrowLend(borrower, "USDC", "Borrow", room + 1_000 * USDC))
     assert isinstance(no, BorrowLendRejected) and no.reason == "PoolLimit"
-    [ok] = d(BorrowLend(borrower, "USDC", "Borrow", room // 2))
+    ok, *_fee = d(BorrowLend(borrower, "USDC", "Borrow", room // 2))
     assert isinstance(ok, BorrowLendExecuted)
 
 
@@ -75,7 +78,7 @@ def test_the_entry_fee_counts_in_the_utilization_cap() -> None:
 
     def attempt(atoms: int) -> tuple[bool, F]:
         trial, borrower = scenario()
-        [ev] = trial(BorrowLend(borrower, "USDC", "Borrow", atoms))
+        ev, *_fee = trial(BorrowLend(borrower, "USDC", "Borrow", atoms))
         p = trial.engine.pools[0]
         assert p is not None
         return isinstance(ev, BorrowLendExecuted), F(p.borrowed(), p.lent())

@@ -33,9 +33,11 @@ class PerpDriver(Driver):
         assert not problems, problems
         return events
 
-    def new_account(self, **amounts: int) -> int:
+    def new_account(self, auto_lend: bool = False, **amounts: int) -> int:
+        """A funded account; by default with autoLend off (Backpack's default is on, which the tests
+        of auto-lend ask for), so a test's balances stay where it put them."""
         account = self.engine.next_account_id
-        self(CreateAccount(f"acct-{account}"))
+        self(CreateAccount(f"acct-{account}", auto_lend=auto_lend))
         for asset, atoms in amounts.items():
             self(Deposit(account, asset, atoms, f"dep-{account}-{asset}"))
         return account

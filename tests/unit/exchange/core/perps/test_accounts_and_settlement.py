@@ -18,6 +18,7 @@ from rucksack.exchange.core.events import (
     AccountCreated,
     AccountRejected,
     AccountUpdated,
+    BorrowLendExecuted,
     OrderClosed,
     OrderModified,
     OrderRejected,
@@ -39,8 +40,9 @@ def test_subaccounts_transfers_and_isolation() -> None:
     other = d.new_account(USDC=1 * USDC)
     [bad] = d(CreateAccount("nested", parent=sub))  # subaccounts of subaccounts are refused
     assert isinstance(bad, AccountRejected)
-    [moved] = d(Transfer(main, main, sub, "USDC", 1_000 * USDC))
+    moved, lent = d(Transfer(main, main, sub, "USDC", 1_000 * USDC))  # a new subaccount auto-lends
     assert isinstance(moved, Transferred)
+    assert isinstance(lent, BorrowLendExecuted) and (lent.kind, lent.source) == ("Lend", "AutoLend")
     for command, reason in (
         (Transfer(main, main, other, "USDC", 1), "UnknownAccount"),  # not the owner's wallet
         (Transfer(other, sub, other, "USDC", 1), "UnknownAccount"),  # another owner's subaccount

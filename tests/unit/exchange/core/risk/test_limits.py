@@ -38,6 +38,27 @@ def test_estimated_liquidation_price_of_a_10x_long() -> None:
     assert m.index_price == 15_000  # the estimate leaves the market as it was
 
 
+def test_estimated_liquidation_price_of_a_short_is_above_the_mark() -> None:
+    """A short is liquidated as the price rises: the smallest such price (the search once answered
+    100 x the mark, the far end of its range, for every short)."""
+    d = PerpDriver()
+    maker = d.new_account(USDC=10_000_000 * USDC)
+    trader = d.new_account(USDC=1_000 * USDC)
+    d.index("SOL", "150")
+    d(PlaceOrder(maker, PERP, "Bid", "Limit", lots=3_000, price=15_000))
+    d(PlaceOrder(trader, PERP, "Ask", "Limit", lots=3_000, price=15_000))  # 30 SOL short, taker
+    m = d.engine.market_by_symbol[PERP]
+    est = estimated_liquidation_price(d.engine, d.acct(trader), m)
+
+    def liquidatable(cents: int) -> bool:
+        p = F(cents, 100)
+        x = 30 * p
+        return 1000 - F("2.25") - 30 * (p - 150) <= x * max(F("0.025"), F("0.00013416") * sqrt_frac(x))
+
+    assert 15_000 < est < 20_000 and liquidatable(est) and not liquidatable(est - 1)
+    assert m.index_price == 15_000
+
+
 def test_limits_match_what_the_engine_accepts() -> None:
     d = PerpDriver()
     lender = d.new_account(USDC=1_000_000 * USDC)
