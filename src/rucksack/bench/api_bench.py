@@ -13,10 +13,11 @@ One run per gateway count, durability (journal fsync on, and ``--unsafe-no-fsync
 connection count; the last line printed is
 ``{"bench": "api", "runs": [{"gateways", "batch", "durable", "connections", "orders_per_s",
 "p50_ms", "p99_ms", "server_cpu_us_per_order", "sequencer_cpu_us_per_order",
-"gateways_cpu_us_per_order"}, ...]}``. Latencies are per request (a batch request's covers its
-whole batch); the server's CPU is the user+system time of every process of the server (sequencer
-and gateways) over the run, per order, and its split between the sequencer process (the whole
-server with 0 gateways) and all its gateways.
+"gateways_cpu_us_per_order", "client_cpu_us_per_order"}, ...]}``. Latencies are per request (a
+batch request's covers its whole batch); the server's CPU is the user+system time of every
+process of the server (sequencer and gateways) over the run, per order, and its split between the
+sequencer process (the whole server with 0 gateways) and all its gateways; the client's is this
+process's (signing and HTTP), on the same cores.
 """
 
 from __future__ import annotations
@@ -188,9 +189,9 @@ def _bench_server(
                         _signed_batches(secret, api_key, per, batch, offset + i * per * batch) for i in range(conns)
                     ]
                 offset += per * conns * batch
-                cpu0 = _cpu_by_process(server.pid)
+                cpu0, client0 = _cpu_by_process(server.pid), time.process_time()
                 seconds, latencies, errors = asyncio.run(_run(port, work))
-                cpu1 = _cpu_by_process(server.pid)
+                cpu1, client = _cpu_by_process(server.pid), time.process_time() - client0
                 used = {pid: cpu1[pid] - cpu0.get(pid, 0.0) for pid in cpu1}
                 cpu = sum(used.values())
                 sequencer = used.get(server.pid, 0.0)
@@ -212,6 +213,8 @@ def _bench_server(
                         # the sequencer process (the whole server with 0 gateways) and its gateways
                         "sequencer_cpu_us_per_order": round(sequencer / done * 1e6, 1),
                         "gateways_cpu_us_per_order": round((cpu - sequencer) / done * 1e6, 1),
+                        # this load generator (signing, HTTP), on the same cores
+                        "client_cpu_us_per_order": round(client / done * 1e6, 1),
                     }
                 )
         finally:
