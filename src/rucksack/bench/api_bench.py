@@ -12,9 +12,12 @@ projection, replicas, response), one per ``POST /api/v1/order`` (batch 1) or ``b
 One run per gateway count, durability (journal fsync on, and ``--unsafe-no-fsync``), batch size and
 connection count; the last line printed is
 ``{"bench": "api", "runs": [{"gateways", "batch", "durable", "connections", "orders_per_s",
-"p50_ms", "p99_ms", "server_cpu_us_per_order"}, ...]}``. Latencies are per request (a batch
-request's covers its whole batch); the server's CPU is the user+system time of every process of
-the server (sequencer and gateways) over the run, per order.
+"p50_ms", "p99_ms", "server_cpu_us_per_order", "sequencer_cpu_us_per_order",
+"gateways_cpu_us_per_order", "client_cpu_us_per_order"}, ...]}``. Latencies are per request (a
+batch request's covers its whole batch); the server's CPU is the user+system time of every
+process of the server (sequencer and gateways) over the run, per order, and its split between the
+sequencer process (the whole server with 0 gateways) and all its gateways; the client's is this
+process's (signing and HTTP), on the same cores.
 """
 
 from __future__ import annotations
@@ -44,20 +47,21 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User+system CPU seconds of ``pid`` and its live descendants (the gateways)."""
+def _cpu_by_process(pid: int) -> dict[int, float]:
+    """User+system CPU seconds of ``pid`` and of each of its live descendants, by pid."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except FileNotFoundError:
-        return 0.0
-    total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return {}
+    out = {pid: (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")}
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
             children = (task / "children").read_text().split()
         except FileNotFoundError:
             continue
-        total += sum(_cpu_seconds(int(child)) for child in children)
-    return total
+        for child in children:
+            out.update(_cpu_by_process(int(child)))
+    return out
 
 
 def _order(n: int) -> dict[str, str]:
@@ -185,9 +189,12 @@ def _bench_server(
                         _signed_batches(secret, api_key, per, batch, offset + i * per * batch) for i in range(conns)
                     ]
                 offset += per * conns * batch
-                cpu0 = _cpu_seconds(server.pid)
+                cpu0, client0 = _cpu_by_process(server.pid), time.process_time()
                 seconds, latencies, errors = asyncio.run(_run(port, work))
-                cpu = _cpu_seconds(server.pid) - cpu0
+                cpu1, client = _cpu_by_process(server.pid), time.process_time() - client0
+                used = {pid: cpu1[pid] - cpu0.get(pid, 0.0) for pid in cpu1}
+                cpu = sum(used.values())
+                sequencer = used.get(server.pid, 0.0)
                 done = len(latencies) * batch
                 sys.stderr.write(
                     f"api bench: gateways={gateways} batch={batch} durable={fsync} connections={conns}: "
@@ -203,6 +210,11 @@ def _bench_server(
                         "p50_ms": round(_pct(latencies, 0.5), 3),
                         "p99_ms": round(_pct(latencies, 0.99), 3),
                         "server_cpu_us_per_order": round(cpu / done * 1e6, 1),
+                        # the sequencer process (the whole server with 0 gateways) and its gateways
+                        "sequencer_cpu_us_per_order": round(sequencer / done * 1e6, 1),
+                        "gateways_cpu_us_per_order": round((cpu - sequencer) / done * 1e6, 1),
+                        # this load generator (signing, HTTP), on the same cores
+                        "client_cpu_us_per_order": round(client / done * 1e6, 1),
                     }
                 )
         finally:

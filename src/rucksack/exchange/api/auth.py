@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -83,11 +83,22 @@ def candidates(
     window: str,
     *,
     from_query: bool,
-) -> list[bytes]:
-    """Every signing string a legitimate client could have produced for these parameters."""
+) -> Iterator[bytes]:
+    """Every signing string a legitimate client could have produced for these parameters, each
+    once, most likely first; rendered lazily (most requests verify against the first)."""
     suffix = f"&timestamp={timestamp}&window={window}"
+    seen: set[str] = set()
+    for variant in _variants(instruction, params, from_query=from_query):
+        if variant not in seen:
+            seen.add(variant)
+            yield (variant + suffix).encode()
+
+
+def _variants(
+    instruction: str, params: Sequence[tuple[str, Any]] | list[dict[str, Any]], *, from_query: bool
+) -> Iterator[str]:
+    """The renderings :func:`candidates` tries, in order (see the module docstring)."""
     if isinstance(params, list) and params and isinstance(params[0], dict):  # batch body
-        variants = []
         for encode in (False, True):
             parts = []
             for order in params:
@@ -95,19 +106,18 @@ def candidates(
                 if encode:
                     pairs = [(k, quote(v, safe="/")) for k, v in pairs]
                 parts.append(_join(instruction, pairs))
-            variants.append("&".join(parts) + suffix)
-        return [v.encode() for v in dict.fromkeys(variants)]
+            yield "&".join(parts)
+        return
     rendered = [(k, r) for k, v in params if (r := render(v)) is not None]
-    variants = [_join(instruction, rendered) if rendered else "instruction=" + instruction]
-    variants.append(_join(instruction, [(k, quote(v, safe="/")) for k, v in rendered]))
+    yield _join(instruction, rendered) if rendered else "instruction=" + instruction
+    yield _join(instruction, [(k, quote(v, safe="/")) for k, v in rendered])
     if from_query:
         lowered = [(k, v.lower() if v in ("True", "False") else v) for k, v in rendered]
-        variants.append(_join(instruction, lowered))
+        yield _join(instruction, lowered)
         merged: dict[str, list[str]] = {}
         for k, v in lowered:
             merged.setdefault(k, []).append(v)
-        variants.append(_join(instruction, [(k, ",".join(vs)) for k, vs in merged.items()]))
-    return [(v + suffix).encode() for v in dict.fromkeys(variants)]
+        yield _join(instruction, [(k, ",".join(vs)) for k, vs in merged.items()])
 
 
 class Verifier:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from rucksack.exchange.api.errors import ApiError, bad_request, from_reason
 from rucksack.exchange.api.wire import MarketWire, Wire, iso_ms
@@ -184,8 +184,12 @@ def _default_by(mw: MarketWire, by: str) -> str:
 
 def trigger_fields(mw: MarketWire, c: PlaceOrder | None, triggered_us: int = 0) -> dict[str, Any]:
     """The Order object's trigger and TP/SL fields for command ``c`` (all null without one)."""
-    if c is None:
-        c = _NO_TRIGGERS
+    if c is None or not (c.trigger_price or c.take_profit_price or c.stop_loss_price or triggered_us):
+        return dict(_NO_TRIGGER_FIELDS)  # the common case: nothing to render
+    return _trigger_fields(mw, c, triggered_us)
+
+
+def _trigger_fields(mw: MarketWire, c: PlaceOrder, triggered_us: int) -> dict[str, Any]:
     tp, sl = c.take_profit_price, c.stop_loss_price
     return {
         "stopLossLimitPrice": mw.price(c.stop_loss_limit) if sl and c.stop_loss_limit else None,
@@ -201,7 +205,8 @@ def trigger_fields(mw: MarketWire, c: PlaceOrder | None, triggered_us: int = 0) 
     }
 
 
-_NO_TRIGGERS = PlaceOrder(0, "", "Bid", "Limit")
+# every field null, in order (a command with no trigger, TP or SL renders no price: no market needed)
+_NO_TRIGGER_FIELDS = _trigger_fields(cast(MarketWire, None), PlaceOrder(0, "", "Bid", "Limit"), 0)
 
 
 def order_json(

@@ -11,7 +11,9 @@ atomic with respect to the engine:
   not the writer yet, unencodable); its group commit is scheduled as for any command.
 - after each release (the read models already hold it) the stamped commands go to every gateway
   (on a hot standby: the commands it follows from the replicated journal, released the same way)
-  in one ``Released`` frame; each gateway answers ``Applied`` once its replica has applied them.
+  in one ``Released`` frame; each gateway answers ``Applied`` once its replica has applied them
+  (unless the frame said it was the only gateway: then its ``applied`` here stays behind, which
+  only holds ``Visible`` back until its next ``Applied``, sent once there are others).
 - ``Visible``: the lowest seq every connected gateway has applied. A gateway answers a write only
   once ``Visible`` covers it, so whichever gateway a client reaches next has already applied it
   (read-your-writes across gateways). A gateway that disconnects leaves the minimum at once.

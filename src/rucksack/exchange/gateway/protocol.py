@@ -12,9 +12,9 @@ sent at once -- before its ``Released`` on the same ordered stream), ``Released`
 projected commands, in seq order, stamped as journaled), ``Visible`` (every connected gateway's
 replica has applied up to ``seq``: a gateway acknowledges a write only then, so a client that
 reads from another gateway next sees it; when ``Released.peers`` is 1 the only gateway knows that
-itself once it has applied them, saving the round trip -- a gateway that joins later starts from
-a snapshot that holds them), ``Synced`` (the answer to ``Sync``), ``Role`` (a hot standby became
-the writer).
+itself once it has applied them and sends no ``Applied`` for them, saving the round trip and a
+wake-up of each process per group -- a gateway that joins later starts from a snapshot that holds
+them), ``Synced`` (the answer to ``Sync``), ``Role`` (a hot standby became the writer).
 
 The link runs over the sequencer's Unix socket (its own gateways, ``serve --gateways N``) and, with
 ``serve --link HOST:PORT``, over loopback TCP as well (independent gateways, ``rucksack gateway``,

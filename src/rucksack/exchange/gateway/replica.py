@@ -277,9 +277,10 @@ class GatewayService(ExchangeService):
                     log.critical("listener %r failed on command %d", listener, seq, exc_info=True)
             if seq in waited:
                 self._events[seq] = events
-        self._send(frame(Applied(engine.last_seq)))
-        if msg.peers == 1:  # the only gateway: applied here is applied everywhere
+        if msg.peers == 1:  # the only gateway: applied here is applied everywhere (no Applied/Visible trip)
             self._visible(engine.last_seq)
+        else:
+            self._send(frame(Applied(engine.last_seq)))
 
     def _visible(self, seq: int) -> None:
         seq = self._visible_seq = max(seq, self._visible_seq)
