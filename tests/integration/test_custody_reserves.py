@@ -49,16 +49,19 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 def test_assets_list_tokens_per_connected_chain(world: World) -> None:
     assets = {a["symbol"]: a for a in httpx.get(world.server.url + "/api/v1/assets", timeout=10).json()}
     usdc = {t["blockchain"]: t for t in assets["USDC"]["tokens"]}
-    assert set(usdc) == {"Solana", "Base", "Ethereum"}  # only the chains the server is connected to
+    assert {"Solana", "Base", "Ethereum", "Polygon"} <= set(usdc)  # every chain that carries it
+    enabled = {b for b, t in usdc.items() if t["depositEnabled"] and t["withdrawEnabled"]}
+    assert enabled == {"Solana", "Base", "Ethereum"}  # only the chains the server is connected to
+    assert not usdc["Polygon"]["depositEnabled"] and not usdc["Polygon"]["withdrawEnabled"]
     assert usdc["Solana"]["contractAddress"] and usdc["Base"]["contractAddress"].startswith("0x")
     assert usdc["Base"]["minimumWithdrawal"] == "2" and usdc["Base"]["withdrawalFee"] == "0"
-    assert usdc["Base"]["depositEnabled"] and usdc["Base"]["withdrawEnabled"]
     assert usdc["Base"]["maximumWithdrawal"] is None and usdc["Base"]["minimumDeposit"] == "0.000001"
     sol = assets["SOL"]["tokens"]
     assert [(t["blockchain"], t["contractAddress"], t["minimumWithdrawal"]) for t in sol] == [("Solana", None, "0.01")]
-    assert {t["blockchain"] for t in assets["ETH"]["tokens"]} == {"Base", "Ethereum"}
-    assert assets["ETH"]["tokens"][0]["minimumWithdrawal"] == "0.001"
-    assert assets["BTC"]["tokens"] == []  # no connected chain carries it
+    eth = {t["blockchain"]: t for t in assets["ETH"]["tokens"]}
+    assert {b for b, t in eth.items() if t["depositEnabled"]} == {"Base", "Ethereum"}
+    assert eth["Base"]["minimumWithdrawal"] == "0.001"
+    assert assets["BTC"]["tokens"] == []  # no chain of the registry carries it
 
 
 def test_withdrawal_below_the_minimum_is_refused(world: World) -> None:

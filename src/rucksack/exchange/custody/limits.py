@@ -13,10 +13,12 @@ the server at start). ``POST /wapi/v1/capital/withdrawals`` refuses a quantity b
 ``INVALID_QUANTITY`` before anything is held. There is no maximum beyond the engine's checks
 (available balance and margin) and no withdrawal fee: the hot wallet pays the network fee.
 
-**Tokens.** :func:`asset_tokens` lists, for one exchange asset, the chains custody is connected to
-(``--chain-rpc``) on which it is the native coin or the USDC-like token, with Backpack's fields
-(``blockchain`` in Backpack's enum spelling, ``contractAddress`` null for a native coin). Without
-chains the list is empty, as before.
+**Tokens.** :func:`asset_tokens` lists, for one exchange asset, every chain of the registry on which
+it is the native coin or the USDC-like token, with Backpack's fields (``blockchain`` in Backpack's
+enum spelling, ``contractAddress`` null for a native coin); ``depositEnabled`` and
+``withdrawEnabled`` are true only on the chains custody is connected to (``--chain-rpc``). A
+server without chains still publishes the tokens, every flag false (ccxt's ``fetchCurrencies``
+reads its networks from them).
 """
 
 from __future__ import annotations
@@ -85,30 +87,34 @@ class WithdrawalLimits:
 
 
 def asset_tokens(
-    symbol: str, decimals: int, chain_keys: Iterable[str], limits: WithdrawalLimits
+    symbol: str, decimals: int, connected: Iterable[str], limits: WithdrawalLimits | None
 ) -> list[dict[str, Any]]:
-    """Backpack's ``tokens`` rows for ``symbol`` on the connected chains (``[]`` without any)."""
+    """Backpack's ``tokens`` rows for ``symbol``: one for every chain of the registry that carries
+    it (as its native coin or as its token), deposits and withdrawals enabled on the ``connected``
+    chains only (``--chain-rpc``); ``[]`` for an asset no chain carries (BTC, the stocks)."""
+    from rucksack.chains.registry import CHAINS
     from rucksack.exchange.custody.keys import BLOCKCHAIN_OF
 
     smallest = format(Decimal(1).scaleb(-decimals), "f")  # one atom: the dust rule credits nothing less
+    live = set(connected)
+    minimum = limits.minimum(symbol) if limits is not None else smallest
     out = []
-    for key in chain_keys:
-        chain = get_chain(key)
+    for chain in CHAINS:
         if symbol == chain.native_symbol:
             contract = None
         elif symbol == chain.token.symbol:
             contract = chain.token.address
         else:
             continue
-        minimum = limits.minimum(symbol)
+        enabled = chain.key in live
         out.append(
             {
                 "displayName": chain.name,
-                "blockchain": BLOCKCHAIN_OF[key],
+                "blockchain": BLOCKCHAIN_OF[chain.key],
                 "contractAddress": contract,
-                "depositEnabled": True,
+                "depositEnabled": enabled,
                 "minimumDeposit": smallest,
-                "withdrawEnabled": True,
+                "withdrawEnabled": enabled,
                 "minimumWithdrawal": minimum,
                 "maximumWithdrawal": None,
                 "withdrawalFee": "0",

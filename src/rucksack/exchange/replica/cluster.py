@@ -14,6 +14,7 @@ Nothing here talks to anything but 127.0.0.1; the binary is ``$RUCKSACK_NATS_SER
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -45,6 +46,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct free ports: every socket stays bound until all are chosen (one at a time, the
+    kernel may hand the same port out twice, and a node's monitor then lands on another's client port)."""
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in range(n)]
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in socks]
+
+
 @dataclass
 class Node:
     name: str
@@ -68,12 +79,13 @@ class Cluster:
     nodes: list[Node] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        free = free_ports(3 * NODES) if not self.base_port else []
         for i in range(NODES):
             if self.base_port:
-                ports = (self.base_port + i, self.base_port + 100 + i, self.base_port + 200 + i)
+                client, route, monitor = (self.base_port + i, self.base_port + 100 + i, self.base_port + 200 + i)
             else:
-                ports = (free_port(), free_port(), free_port())
-            self.nodes.append(Node(f"n{i + 1}", *ports, self.base_dir / f"n{i + 1}"))
+                client, route, monitor = free[3 * i : 3 * i + 3]
+            self.nodes.append(Node(f"n{i + 1}", client, route, monitor, self.base_dir / f"n{i + 1}"))
 
     @property
     def urls(self) -> list[str]:

@@ -50,7 +50,7 @@ class Venue:
         return events
 
     def account(self, parent: int = 0) -> int:
-        events = self.at(self.ts, CreateAccount("x", parent))
+        events = self.at(self.ts, CreateAccount("x", parent, auto_lend=False))
         account: int = events[0].account  # type: ignore[union-attr]
         self.at(self.ts, Deposit(account, "USDC", 10**13, f"u{account}"))
         self.at(self.ts, Deposit(account, "SOL", 10**12, f"s{account}"))

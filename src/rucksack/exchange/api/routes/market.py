@@ -21,13 +21,13 @@ from rucksack.exchange.service import ExchangeService
 
 
 async def assets(service: ExchangeService, params: dict[str, str]) -> Any:
-    out = [service.wire.asset_json(a) for a in service.spec.assets]
-    custody = service.custody  # tokens only when chains are connected (--chain-rpc)
-    if custody is not None and custody.rpcs:
-        from rucksack.exchange.custody.limits import asset_tokens
+    from rucksack.exchange.custody.limits import asset_tokens
 
-        for row, a in zip(out, service.spec.assets, strict=True):
-            row["tokens"] = asset_tokens(a.symbol, a.decimals, custody.rpcs, custody.limits)
+    out = [service.wire.asset_json(a) for a in service.spec.assets]
+    custody = service.custody  # every chain that carries the asset; enabled where connected (--chain-rpc)
+    connected, limits = (custody.rpcs, custody.limits) if custody is not None else ({}, None)
+    for row, a in zip(out, service.spec.assets, strict=True):
+        row["tokens"] = asset_tokens(a.symbol, a.decimals, connected, limits)
     return out
 
 

@@ -82,7 +82,7 @@ class Venue:
         return events
 
     def account(self, region: str = "", level: str = "") -> int:
-        events = self(CreateAccount("t", 0, region, level))
+        events = self(CreateAccount("t", 0, region, level, auto_lend=False))
         created = [e for e in events if isinstance(e, AccountCreated)]
         assert created, events
         return created[0].account
@@ -124,7 +124,7 @@ def test_a_japanese_resident_is_held_to_2x(venue: Venue) -> None:
     assert isinstance(venue(bid(other, "SOL_USDC_PERP", 1500, 14_000))[0], OrderAccepted)
     assert isinstance(venue(bid(jp, "SOL_USDC_PERP", 1000, 14_000))[0], OrderAccepted)  # 1.4x
     # a subaccount inherits the cap
-    sub = next(e for e in venue(CreateAccount("s", jp)) if isinstance(e, AccountCreated)).account
+    sub = next(e for e in venue(CreateAccount("s", jp, auto_lend=False)) if isinstance(e, AccountCreated)).account
     assert venue.engine.ledger.accounts[sub].leverage_limit == 2
     assert venue(UpdateAccount(sub, leverage_limit=5))[0].reason == "LeverageCap"  # type: ignore[union-attr]
 

@@ -44,7 +44,7 @@ class Venue:
 
     def account(self, **funds: int) -> int:
         account = self.engine.next_account_id
-        self(CreateAccount())
+        self(CreateAccount(auto_lend=False))
         for asset, atoms in funds.items():
             self(Deposit(account, asset.replace("_", "."), atoms, f"d{self.seq}"))
         return account
