@@ -703,8 +703,6 @@ OPERATIONS.update(RFQ_OPERATIONS)
 
 OPERATIONS_JSON = {f"{m} {p}": v for (m, p), v in OPERATIONS.items()}
 # operations that answer success with 200 and an empty body, as Backpack does
-EMPTY_OK = {("PATCH", "/api/v1/account"), ("POST", "/api/v1/borrowLend"), ("POST", "/api/v1/subaccounts/transfer")}
-EMPTY_OK |= COMPLIANCE_EMPTY_OK
 ASSET = {"type": "string", "description": "asset, e.g. USDC"}
 POSITION_ID = {"type": "string", "pattern": "^[0-9]{1,18}$"}
 # borrow/lend histories and conversions (api/routes/lending_history.py, conversion.py)
@@ -803,7 +801,7 @@ EMPTY_OK = {
     ("POST", "/api/v1/borrowLend"),
     ("POST", "/api/v1/subaccounts/transfer"),
     ("POST", "/api/v1/account/convertDust"),
-}
+} | COMPLIANCE_EMPTY_OK
 
 
 def build(

@@ -29,7 +29,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from rucksack.chains.registry import get_chain
+from rucksack.chains.registry import CHAINS
 
 CONFIG_NAME = "custody.toml"
 
@@ -92,7 +92,6 @@ def asset_tokens(
     """Backpack's ``tokens`` rows for ``symbol``: one for every chain of the registry that carries
     it (as its native coin or as its token), deposits and withdrawals enabled on the ``connected``
     chains only (``--chain-rpc``); ``[]`` for an asset no chain carries (BTC, the stocks)."""
-    from rucksack.chains.registry import CHAINS
     from rucksack.exchange.custody.keys import BLOCKCHAIN_OF
 
     smallest = format(Decimal(1).scaleb(-decimals), "f")  # one atom: the dust rule credits nothing less
