@@ -34,8 +34,10 @@ from typing import Any
 
 import httpx
 import uvicorn
+from starlette.datastructures import Headers
+from starlette.requests import ClientDisconnect
 
-from rucksack.exchange.api.app import ADMIN, MAX_BODY, OPERATOR, SEQUENCER_METRICS, create_app, error_response
+from rucksack.exchange.api.app import ADMIN, OPERATOR, SEQUENCER_METRICS, create_app, error_response, read_body
 from rucksack.exchange.api.errors import ApiError
 from rucksack.exchange.api.ws import MAX_FRAME
 from rucksack.exchange.gateway.replica import GatewayService, open_link
@@ -97,7 +99,7 @@ def with_proxy(app: ASGIApp, service: GatewayService, upstream: Upstream) -> ASG
             await app(scope, receive, send)
             return
         try:
-            body = await _read_body(receive)
+            body = await read_body(Headers(scope=scope), receive)
             query = scope.get("query_string", b"").decode("latin-1")
             url = upstream.base + scope["path"] + (f"?{query}" if query else "")
             headers = [(k, v) for k, v in scope["headers"] if k.lower() not in HOP_HEADERS]
@@ -108,6 +110,8 @@ def with_proxy(app: ASGIApp, service: GatewayService, upstream: Upstream) -> ASG
             status, content, media = answer.status_code, answer.content, answer.headers.get("content-type")
         except ApiError as err:
             await error_response(err)(scope, receive, send)
+            return
+        except ClientDisconnect:  # the client left before its body arrived: nothing is forwarded
             return
         except NotWriter:  # an independent gateway between two writers: as the API answers it
             paused = ApiError(503, "TRADING_PAUSED", "Trading is paused: this server is not linked to the writer")
@@ -126,23 +130,6 @@ def with_proxy(app: ASGIApp, service: GatewayService, upstream: Upstream) -> ASG
         await send({"type": "http.response.body", "body": content})
 
     return proxied
-
-
-async def _read_body(receive: Receive) -> bytes:
-    parts: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise ApiError(413, "INVALID_CLIENT_REQUEST", "request body too large")
-        parts.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(parts)
 
 
 def public_socket(host: str, port: int) -> socket.socket:
