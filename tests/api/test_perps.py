@@ -328,3 +328,11 @@ def test_a_cancelled_order_has_no_expiry_reason(server: Server) -> None:
     history = signer.request("GET", "/wapi/v1/history/orders", "orderHistoryQueryAll", {"orderId": placed["id"]})
     [row] = history.json()
     assert (row["status"], row["expiryReason"]) == ("Cancelled", None)
+
+
+def test_a_reduce_only_order_without_a_position_is_an_invalid_order(server: Server) -> None:
+    """Backpack's error codes have no REDUCE_ONLY_NOT_REDUCED: the refusal is INVALID_ORDER (ccxt: InvalidOrder)."""
+    signer = Signed(server.url, sandbox_account(server, USDC="1000"))
+    params = {"symbol": "SOL_USDC_PERP", "side": "Ask", "orderType": "Limit", "quantity": "1", "price": "160"}
+    answer = signer.request("POST", "/api/v1/order", "orderExecute", {**params, "reduceOnly": True})
+    assert answer.status_code == 400 and answer.json()["code"] == "INVALID_ORDER", answer.text

@@ -61,7 +61,11 @@ REASONS: dict[str, tuple[int, str, str]] = {
     ),
     Reason.BORROW_LIMIT: (400, "BORROW_LIMIT", "Borrow limit reached"),
     Reason.INSUFFICIENT_MARGIN: (400, "INSUFFICIENT_MARGIN", "Insufficient margin: available equity would be negative"),
-    Reason.REDUCE_ONLY_NOT_REDUCED: (400, "REDUCE_ONLY_NOT_REDUCED", "A reduce-only order must reduce the position"),
+    Reason.REDUCE_ONLY_NOT_REDUCED: (
+        400,
+        "INVALID_ORDER",
+        "Reduce only order not reduced: a reduce-only order must reduce the position",
+    ),
     Reason.POSITION_LIMIT: (
         400,
         "POSITION_LIMIT",
