@@ -86,6 +86,18 @@ def test_a_refused_region_is_refused_on_the_page(web: Web, server: Server) -> No
     page.fill("#signup-region-other", "br")
     page.click("#start-trading")
     expect(page.locator("#session-msg")).to_contain_text("as a resident of Brazil (BR)")
-    assert browser_client(web).request("GET", "/api/v1/account/compliance", "accountComplianceQuery").json()[
-        "region"
-    ] == "BR"
+    assert (
+        browser_client(web).request("GET", "/api/v1/account/compliance", "accountComplianceQuery").json()["region"]
+        == "BR"
+    )
+
+
+def test_the_region_choice_fits_a_phone(phone: Web) -> None:
+    open_page(phone)
+    page = phone.page
+    page.select_option("#signup-region", "other")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    for control in ("#signup-region", "#signup-region-other", "#start-trading"):
+        box = page.locator(control).bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, (control, box)
+    phone.shot("phone-signup-region", full_page=False)
