@@ -73,6 +73,7 @@ async function signIn(event) {
   for (const node of document.querySelectorAll('#page-console .operator-only tbody')) node.replaceChildren();
   $('#op-evidence').hidden = true;
   $('#op-profile').hidden = true;
+  $('#op-breaker').textContent = '–';
   say('#op-msg', 'Signed in with the operator key', 'ok');
   document.body.classList.add('operator');
   await loadConsole();
