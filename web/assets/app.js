@@ -1152,9 +1152,71 @@ async function refreshAccount() {
     renderBalances();
     showMsg('#account-msg', '');
     refreshCapital();
+    if (!$('#page-account').hidden) refreshCompliance();
   } catch (err) {
     showMsg('#account-msg', errorText(err));
   }
+}
+
+// ------------------------------------------------------------------ compliance (docs/compliance.md)
+
+const PRODUCT_LABELS = { spot: 'Spot', margin: 'Margin and borrowing', perps: 'Perpetual futures', lending: 'Lending' };
+
+function regionName(code) {
+  if (!code) return '';
+  try {
+    const name = /^[A-Z]{2}$/.test(code) ? new Intl.DisplayNames(['en'], { type: 'region' }).of(code) : '';
+    return name && name !== code ? `${name} (${code})` : code;
+  } catch {
+    return code;
+  }
+}
+
+/** The owner's compliance profile: region, entity, level, and each product open or not with the reason. */
+async function refreshCompliance() {
+  if (!state.session) return;
+  try {
+    const p = await client.signed('GET', '/api/v1/account/compliance', 'accountComplianceQuery');
+    $('#compliance-panel').dataset.level = p.level;
+    $('#cp-region').textContent = p.region ? regionName(p.region) + (p.refused ? ' — refused' : '') : 'not declared';
+    $('#cp-entity').textContent = `${p.entity.name} (${p.entity.licence})`;
+    $('#cp-level').textContent = p.level;
+    $('#cp-leverage').textContent = `${p.maxLeverage}×`;
+    $('#cp-withdrawals').textContent = `${p.limits.withdrawnToday} / ${p.limits.withdrawalPerDay}`;
+    const rows = p.products.map((x) =>
+      el(
+        'tr',
+        { dataset: { product: x.product, open: String(x.open) } },
+        el('td', {}, PRODUCT_LABELS[x.product] || x.product),
+        el('td', { class: x.open ? 'up' : 'down' }, x.open ? 'open' : 'closed'),
+        el('td', { class: 'small' }, x.why),
+      ),
+    );
+    patchChildren($('#compliance-products tbody'), rows, (tr) => tr.dataset.product);
+    showMsg('#compliance-msg', '');
+  } catch (err) {
+    showMsg('#compliance-msg', inWords(err));
+  }
+}
+
+/** The sign-up's region choices: every region the rules name, the refused ones apart, and "other". */
+async function loadRegions() {
+  const select = $('#signup-region');
+  let listed;
+  try {
+    listed = await client.get('/api/v1/compliance/regions');
+  } catch {
+    return; // an exchange without the list: sign up without a region, as before
+  }
+  const option = (code, note) => el('option', { value: code }, `${regionName(code)}${note ? ` — ${note}` : ''}`);
+  const served = el('optgroup', { label: 'Served' }, ...listed.regions.map((r) => option(r.region, `${r.entityName}, ${r.products.join(' + ')}`)));
+  const refused = el('optgroup', { label: 'Not served' }, ...listed.refused.map((r) => option(r.region, 'refused')));
+  select.append(served, refused, el('option', { value: 'other' }, 'Other region…'));
+}
+
+function signupRegion() {
+  const chosen = $('#signup-region').value;
+  return chosen === 'other' ? $('#signup-region-other').value.trim().toUpperCase() : chosen;
 }
 
 // ------------------------------------------------------------------ leverage limit (PATCH account)
@@ -1769,6 +1831,8 @@ async function useKeys(keys, session) {
   state.session = session;
   $('#session-label').textContent = `${session.accountId ? `Account ${session.accountId} · ` : ''}key ${keys.apiKey.slice(0, 6)}…`;
   $('#start-trading').hidden = true;
+  $('#signup-region').hidden = true;
+  $('#signup-region-other').hidden = true;
   $('#show-apikey').hidden = true;
   $('#sign-out').hidden = false;
   $('#apikey-form').hidden = true;
@@ -1788,6 +1852,8 @@ function signOut() {
   renderActing();
   $('#session-label').textContent = '';
   $('#start-trading').hidden = false;
+  $('#signup-region').hidden = false;
+  $('#signup-region-other').hidden = $('#signup-region').value !== 'other';
   $('#show-apikey').hidden = false;
   $('#sign-out').hidden = true;
   clearPrivate();
@@ -1801,20 +1867,28 @@ async function startTrading() {
   button.disabled = true;
   try {
     const keys = await Keys.generate(); // the seed never leaves this page
-    const created = await client.request('POST', '/api/v1/sandbox/signup', { publicKey: keys.apiKey, label: 'web' });
+    const region = signupRegion();
+    const created = await client.request('POST', '/api/v1/sandbox/signup', { publicKey: keys.apiKey, label: 'web', region });
     const session = { apiKey: keys.apiKey, accountId: created.accountId, sandbox: true };
     saveSession(session, keys, true);
     await useKeys(keys, session);
-    showMsg('#session-msg', 'Sandbox account funded', 'ok');
+    const where = region ? ` as a resident of ${regionName(region)}: the Account page shows what is open to you` : '';
+    showMsg('#session-msg', `Sandbox account funded${where}`, 'ok');
   } catch (err) {
-    const text =
-      err instanceof ApiError && err.status === 403
-        ? 'This exchange is not in sandbox mode: sign in with an API key.'
-        : errorText(err);
-    showMsg('#session-msg', text);
+    showMsg('#session-msg', signupErrorText(err, signupRegion()));
   } finally {
     button.disabled = false;
   }
+}
+
+function signupErrorText(err, region) {
+  if (!(err instanceof ApiError)) return errorText(err);
+  if (err.status === 403 && region) {
+    return `Residents of ${regionName(region)} cannot sign up here: the exchange's rules refuse that region (${err.apiMessage}; ${err.code}).`;
+  }
+  if (err.status === 403 || err.status === 404) return 'This exchange is not in sandbox mode: sign in with an API key.';
+  if (err.status === 400 && region) return `The region "${region}" was not accepted: ${err.apiMessage} (${err.code}). Use an ISO 3166 code such as BR.`;
+  return inWords(err);
 }
 
 async function apiKeySignIn(event) {
@@ -2001,6 +2075,9 @@ function wire() {
     startChart(state.symbol, old);
   });
   $('#start-trading').addEventListener('click', startTrading);
+  $('#signup-region').addEventListener('change', () => {
+    $('#signup-region-other').hidden = $('#signup-region').value !== 'other';
+  });
   $('#show-apikey').addEventListener('click', () => {
     $('#apikey-form').hidden = !$('#apikey-form').hidden;
   });
@@ -2052,6 +2129,7 @@ async function main() {
     await client.syncClock();
     trader.clockOffset = client.clockOffset;
     await loadMarkets();
+    await loadRegions();
   } catch (err) {
     showMsg('#session-msg', `Exchange unreachable: ${errorText(err)}`);
     return;

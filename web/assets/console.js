@@ -1,14 +1,19 @@
-// The operator console (docs/web.md, docs/surveillance.md): markets (halt, resume, delist), the
-// surveillance alert queue with evidence and resolution, the insurance fund and the fee tiers.
-// Every request is signed here with the operator key the operator pastes; the secret stays in
-// this page's memory (never stored, never sent) and every change is a journaled command.
+// The operator console (docs/web.md, docs/surveillance.md, docs/compliance.md): account review
+// (levels and regions), held withdrawals (approve, reject), markets (halt, resume, delist), the
+// surveillance alert queue with evidence and resolution, the insurance fund, the fee tiers and the
+// audit trail. Every request is signed here with the operator key the operator pastes; the secret
+// stays in this page's memory (never stored, never sent) and every change is a journaled command.
+// Each panel needs a role (api/app.py, OPERATOR): a panel the key's roles do not open shows the
+// server's 403 in words once and is not asked again until another key signs in.
 import { ApiError, Client, Keys } from '/assets/api.js';
 import { el } from '/assets/dom.js';
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const op = new Client();
 let selected = null; // the alert whose evidence is shown
+let reviewed = null; // the account whose profile is shown
 let timer = null;
+const denied = new Set(); // panels this key's roles do not open (403 once)
 
 function say(target, text, kind = 'error') {
   const node = $(target);
@@ -20,6 +25,30 @@ function errorText(err) {
   return err instanceof ApiError ? `${err.code}: ${err.message}` : String(err && err.message ? err.message : err);
 }
 
+/** A refusal for a person: a 403 names the role the action needs (the server's own words). */
+function refusalText(err) {
+  if (err instanceof ApiError && err.status === 403) {
+    return `This operator key may not do this: ${err.apiMessage}. Sign in with a key that holds that role.`;
+  }
+  if (err instanceof ApiError && err.status === 401) return `The exchange did not accept this operator key: ${err.apiMessage}.`;
+  return errorText(err);
+}
+
+/** Load one panel; a 403 marks it denied for this key (said in words, not asked again). */
+async function panel(name, msg, load) {
+  if (denied.has(name)) return;
+  try {
+    await load();
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 403) {
+      denied.add(name);
+      const node = document.querySelector(`[data-panel='${name}']`);
+      if (node) node.dataset.denied = 'true';
+    }
+    say(msg, refusalText(err));
+  }
+}
+
 function time(ms) {
   return ms ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) : '–';
 }
@@ -29,13 +58,22 @@ async function signIn(event) {
   try {
     op.keys = await Keys.fromStrings($('#op-key').value.trim(), $('#op-secret').value.trim());
     await op.syncClock();
-    await op.signed('GET', '/api/v1/operator/markets', 'operatorMarketQueryAll'); // proves the key
+    // proves the key: every role (and the admin key) may read the rules in force
+    await op.signed('GET', '/api/v1/operator/compliance/rules', 'operatorComplianceRulesQuery');
   } catch (err) {
     op.keys = null;
     say('#op-msg', errorText(err));
     return;
   }
   $('#op-secret').value = '';
+  denied.clear();
+  selected = reviewed = null;
+  for (const node of document.querySelectorAll('[data-panel]')) delete node.dataset.denied;
+  for (const node of document.querySelectorAll('#page-console .operator-only .msg')) say(`#${node.id}`, '');
+  for (const node of document.querySelectorAll('#page-console .operator-only tbody')) node.replaceChildren();
+  $('#op-evidence').hidden = true;
+  $('#op-profile').hidden = true;
+  $('#op-breaker').textContent = '–';
   say('#op-msg', 'Signed in with the operator key', 'ok');
   document.body.classList.add('operator');
   await loadConsole();
@@ -52,9 +90,9 @@ async function setStatus(symbol, status, cancelOrders = false) {
     });
     say('#op-markets-msg', `${symbol}: ${done.status} (${done.cancelledOrders} orders cancelled)`, 'ok');
   } catch (err) {
-    say('#op-markets-msg', errorText(err));
+    say('#op-markets-msg', refusalText(err));
   }
-  await loadMarkets();
+  await panel('markets', '#op-markets-msg', loadMarkets);
 }
 
 function actions(m) {
@@ -157,17 +195,20 @@ async function resolveAlert(event) {
     say('#op-alerts-msg', `${selected} resolved`, 'ok');
     $('#op-note').value = '';
   } catch (err) {
-    say('#op-alerts-msg', errorText(err));
+    say('#op-alerts-msg', refusalText(err));
   }
   await loadAlerts();
   await showAlert(selected);
 }
 
-async function loadFunds() {
+async function loadFund() {
   const fund = await op.signed('GET', '/api/v1/operator/insuranceFund', 'operatorInsuranceFundQuery');
   $('#op-fund tbody').replaceChildren(
     ...Object.entries(fund.balances).map(([asset, amount]) => el('tr', {}, el('td', {}, asset), el('td', {}, amount))),
   );
+}
+
+async function loadTiers() {
   const tiers = await op.signed('GET', '/api/v1/operator/feeTiers', 'operatorFeeTierQueryAll');
   $('#op-tiers tbody').replaceChildren(
     ...tiers.map((t) =>
@@ -186,20 +227,159 @@ async function setTier(event) {
     });
     say('#op-tier-msg', `account ${done.accountId} is on tier ${done.tier}`, 'ok');
   } catch (err) {
-    say('#op-tier-msg', errorText(err));
+    say('#op-tier-msg', refusalText(err));
   }
+}
+
+// -- compliance: account review, held withdrawals, the audit trail (docs/compliance.md)
+
+async function loadAccounts() {
+  const accounts = await op.signed('GET', '/api/v1/operator/compliance/accounts', 'operatorComplianceAccountQuery');
+  $('#op-accounts tbody').replaceChildren(
+    ...accounts.map((a) => {
+      const review = el('button', { type: 'button', 'data-action': 'Review' }, 'Review');
+      review.addEventListener('click', () => reviewAccount(a.accountId));
+      return el(
+        'tr',
+        { 'data-account': String(a.accountId), 'data-level': a.level, class: a.accountId === reviewed ? 'selected' : '' },
+        el('td', {}, String(a.accountId)),
+        el('td', {}, a.region || '–'),
+        el('td', {}, a.level),
+        el('td', {}, a.rule),
+        el('td', { class: 'row-actions' }, review),
+      );
+    }),
+  );
+  $('#op-accounts-empty').hidden = accounts.length > 0;
+  if (reviewed !== null) await showProfile(reviewed);
+}
+
+async function showProfile(accountId) {
+  const p = await op.signed('GET', '/api/v1/operator/compliance/accounts', 'operatorComplianceAccountQuery', { accountId });
+  $('#op-profile').hidden = false;
+  $('#op-profile').dataset.account = String(p.accountId);
+  const region = p.region ? `${p.region}${p.refused ? ' (refused)' : ''}` : 'no region declared';
+  $('#op-profile-title').textContent =
+    `Account ${p.accountId}: ${region}, level ${p.level}, ${p.entity.name} (rule ${p.rule}), max leverage ${p.maxLeverage}×`;
+  $('#op-profile-products tbody').replaceChildren(
+    ...p.products.map((x) =>
+      el('tr', { 'data-product': x.product, 'data-open': String(x.open) }, el('td', {}, x.product),
+        el('td', { class: x.open ? 'up' : 'down' }, x.open ? 'open' : 'closed'), el('td', { class: 'small' }, x.why)),
+    ),
+  );
+}
+
+async function reviewAccount(accountId) {
+  reviewed = accountId;
+  $('#op-id-account').value = String(accountId);
+  for (const row of document.querySelectorAll('#op-accounts tbody tr')) row.classList.toggle('selected', row.dataset.account === String(accountId));
+  try {
+    await showProfile(accountId);
+  } catch (err) {
+    say('#op-accounts-msg', refusalText(err));
+  }
+}
+
+async function setIdentity(event) {
+  event.preventDefault();
+  const accountId = Number($('#op-id-account').value);
+  const level = $('#op-id-level').value;
+  const region = $('#op-id-region').value.trim().toUpperCase();
+  try {
+    const p = await op.signed('POST', '/api/v1/operator/identity', 'operatorIdentitySet', {
+      accountId,
+      level: level || undefined,
+      region: region || undefined,
+    });
+    const open = p.products.filter((x) => x.open).map((x) => x.product);
+    say('#op-accounts-msg', `account ${p.accountId}: level ${p.level}, ${p.region || 'no region'}; open: ${open.join(', ') || 'nothing'}`, 'ok');
+    reviewed = p.accountId;
+  } catch (err) {
+    say('#op-accounts-msg', refusalText(err));
+  }
+  await panel('accounts', '#op-accounts-msg', loadAccounts);
+}
+
+function beneficiary(info) {
+  if (!info) return '–';
+  if (typeof info === 'string') return info;
+  return Object.entries(info).map(([k, v]) => `${k}: ${v}`).join(', ');
+}
+
+async function loadWithdrawals() {
+  const held = await op.signed('GET', '/api/v1/operator/withdrawals', 'operatorWithdrawalQueryAll');
+  $('#op-withdrawals tbody').replaceChildren(
+    ...held.map((w) => {
+      const buttons = [];
+      if (w.review) {
+        for (const [label, approve] of [['Approve', true], ['Reject', false]]) {
+          const b = el('button', { type: 'button', 'data-action': label }, label);
+          b.addEventListener('click', () => reviewWithdrawal(w.id, approve));
+          buttons.push(b);
+        }
+      }
+      return el(
+        'tr',
+        { 'data-id': String(w.id), 'data-review': String(w.review) },
+        el('td', {}, String(w.id)),
+        el('td', {}, String(w.accountId)),
+        el('td', {}, w.symbol),
+        el('td', {}, w.quantity),
+        el('td', { class: 'mono small' }, w.toAddress || '–'),
+        el('td', { class: 'small' }, beneficiary(w.recipientInformation)),
+        el('td', {}, w.triggerAt ? String(w.triggerAt).replace('T', ' ').slice(0, 19) : '–'),
+        el('td', {}, w.review ? 'operator review' : 'its security delay'),
+        el('td', { class: 'row-actions' }, ...buttons),
+      );
+    }),
+  );
+  $('#op-withdrawals-empty').hidden = held.length > 0;
+}
+
+async function reviewWithdrawal(id, approve) {
+  try {
+    await op.signed('POST', '/api/v1/operator/withdrawals/review', 'operatorWithdrawalReview', { id, approve });
+    say('#op-withdrawals-msg', `withdrawal ${id} ${approve ? 'approved: it goes out once its delay is over' : 'rejected: the funds are back in the account'}`, 'ok');
+  } catch (err) {
+    say('#op-withdrawals-msg', refusalText(err));
+  }
+  await panel('withdrawals', '#op-withdrawals-msg', loadWithdrawals);
+}
+
+async function loadAudit() {
+  const trail = await op.signed('GET', '/api/v1/operator/audit', 'operatorAuditQuery', { limit: 50 });
+  $('#op-audit tbody').replaceChildren(
+    ...trail.map((r) =>
+      el(
+        'tr',
+        { 'data-seq': String(r.seq), 'data-instruction': r.instruction, 'data-outcome': r.outcome },
+        el('td', {}, String(r.seq)),
+        el('td', {}, String(r.timestamp).replace('T', ' ').slice(0, 19)),
+        el('td', { class: 'mono small', title: r.operatorKey }, `${r.operatorKey.slice(0, 8)}…`),
+        el('td', {}, r.instruction),
+        el('td', { class: r.outcome === 'ok' ? 'up' : 'down' }, r.outcome),
+        el('td', { class: 'mono small' }, r.detail),
+      ),
+    ),
+  );
 }
 
 /** Reload every console panel (when the page is shown, and every 5 s while it is). */
 export async function loadConsole() {
   if (!op.keys) return;
-  try {
-    await Promise.all([loadMarkets(), loadAlerts(), loadFunds()]);
-    if (selected) await showAlert(selected);
-    document.body.dataset.consoleLoaded = String(Date.now());
-  } catch (err) {
-    say('#op-msg', errorText(err));
-  }
+  await Promise.all([
+    panel('accounts', '#op-accounts-msg', loadAccounts),
+    panel('withdrawals', '#op-withdrawals-msg', loadWithdrawals),
+    panel('markets', '#op-markets-msg', loadMarkets),
+    panel('alerts', '#op-alerts-msg', async () => {
+      await loadAlerts();
+      if (selected) await showAlert(selected);
+    }),
+    panel('fund', '#op-tier-msg', loadFund),
+    panel('tiers', '#op-tier-msg', loadTiers),
+    panel('audit', '#op-audit-msg', loadAudit),
+  ]);
+  document.body.dataset.consoleLoaded = String(Date.now());
   clearTimeout(timer);
   timer = setTimeout(() => {
     if (!$('#page-console').hidden) loadConsole();
@@ -209,7 +389,8 @@ export async function loadConsole() {
 export function wireConsole() {
   $('#op-signin').addEventListener('submit', signIn);
   $('#op-resolve').addEventListener('submit', resolveAlert);
-  $('#op-alert-filter').addEventListener('change', loadAlerts);
+  $('#op-alert-filter').addEventListener('change', () => panel('alerts', '#op-alerts-msg', loadAlerts));
+  $('#op-identity-form').addEventListener('submit', setIdentity);
   $('#op-tier-form').addEventListener('submit', setTier);
   $('#op-refresh').addEventListener('click', loadConsole);
 }

@@ -94,6 +94,8 @@ PUBLIC: dict[tuple[str, str], PublicHandler] = {
     ("GET", "/api/v1/fundingRates"): market.funding_rates,
     # Rucksack extension: proof of reserves (docs/reserves.md)
     ("GET", "/api/v1/reserves/snapshot"): reserves.reserves_snapshot,
+    # Rucksack extension: the regions the compliance rules name (docs/compliance.md; the sign-up form)
+    ("GET", "/api/v1/compliance/regions"): compliance.regions,
 }
 
 PUBLIC.update(equities.PUBLIC)  # securities, stock sessions/holidays, indicative quotes

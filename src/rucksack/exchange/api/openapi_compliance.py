@@ -34,6 +34,12 @@ EMPTY_OK = {("POST", "/wapi/v1/capital/withdrawals/delay")}
 """Operations that answer 200 with an empty body (Backpack's delay create)."""
 
 COMPLIANCE_OPERATIONS: dict[tuple[str, str], tuple[str, list[Any], dict[str, Any] | None, list[int]]] = {
+    ("GET", "/api/v1/compliance/regions"): (
+        "Rucksack extension (public): the regions the rules name, their entity and products, and the refused ones",
+        [],
+        None,
+        [],
+    ),
     ("GET", "/api/v1/account/compliance"): (
         "Rucksack: region, level, entity, each product open or not and why, limits (accountComplianceQuery)",
         [],

@@ -3,6 +3,8 @@ withdrawal address allow-list, cancelling a held withdrawal (docs/compliance.md,
 
 - ``GET /api/v1/account/compliance`` (``accountComplianceQuery``; Rucksack extension): region,
   level, entity, each product open or not with the reason, leverage cap, daily limits and use.
+- ``GET /api/v1/compliance/regions`` (public; Rucksack extension): each region the rules name with
+  its rule, entity, products and leverage cap, and the refused regions (the web sign-up's choices).
 - ``GET | POST | PATCH /wapi/v1/capital/withdrawals/delay`` (``withdrawalDelayQuery``,
   ``withdrawalDelayCreate``, ``withdrawalDelayUpdate``; Backpack): ``withdrawalDelayHours`` and
   ``twoFactorToken`` (Rucksack has no second factor yet: the signed request authenticates, the
@@ -100,6 +102,26 @@ def profile(service: ExchangeService, account: int) -> dict[str, Any]:
 def _refused_source(refused: Any, region: str) -> str:
     country = region.partition("-")[0]
     return next((r.source for r in refused if r.region in (region, country)), "refused")
+
+
+async def regions(service: ExchangeService, params: dict[str, str]) -> Any:
+    """Public: what a newcomer may declare and what each region opens (no account needed)."""
+    rules = queries.compliance(service.engine).rules
+    names = {e.id: e.name for e in rules.entities}
+    served = [
+        {
+            "region": region,
+            "rule": r.name,
+            "entity": r.entity,
+            "entityName": names.get(r.entity, r.entity),
+            "products": r.products,
+            "maxLeverage": str(r.max_leverage or service.spec.risk.max_leverage),
+        }
+        for r in rules.rules
+        for region in r.regions
+    ]
+    refused = [{"region": r.region, "source": r.source} for r in rules.refused]
+    return {"regions": sorted(served, key=lambda x: x["region"]), "refused": sorted(refused, key=lambda x: x["region"])}
 
 
 async def account_compliance(service: ExchangeService, account: int, params: Any) -> Any:
