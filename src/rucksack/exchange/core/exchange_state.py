@@ -30,8 +30,8 @@ from rucksack.exchange.core.market_state import MarketState
 from rucksack.exchange.core.market_status import MarketStatusBook
 from rucksack.exchange.core.markets import FIRST_USER_ACCOUNT, ExchangeSpec, FeeTier, validate_spec
 from rucksack.exchange.core.rfq.book import RfqBook
-from rucksack.exchange.core.strategies.book import StrategyBook
 from rucksack.exchange.core.risk.margin import MarginCalc
+from rucksack.exchange.core.strategies.book import StrategyBook
 
 if TYPE_CHECKING:
     from rucksack.exchange.core.orders.placement import Placement

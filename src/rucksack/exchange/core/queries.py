@@ -35,10 +35,10 @@ from rucksack.exchange.core.orders.triggers import Trigger
 from rucksack.exchange.core.rfq import handlers
 from rucksack.exchange.core.rfq.book import RfqBook
 from rucksack.exchange.core.rfq.sessions import session_at
-from rucksack.exchange.core.strategies.book import StrategyBook
 from rucksack.exchange.core.risk import limits
 from rucksack.exchange.core.risk.collateral import AccountRisk, account_risk
 from rucksack.exchange.core.risk.margin import Margin
+from rucksack.exchange.core.strategies.book import StrategyBook
 
 # ------------------------------------------------------------------ the state's clock and spec
 

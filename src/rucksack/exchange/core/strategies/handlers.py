@@ -33,8 +33,8 @@ from rucksack.exchange.core.strategies.book import CANCELLED, COMPLETED, RUNNING
 from rucksack.exchange.core.strategies.commands import (
     CancelStrategies,
     CancelStrategy,
-    CreateStrategy,
     CrankStrategies,
+    CreateStrategy,
     StrategyCommand,
 )
 from rucksack.exchange.core.strategies.events import (
@@ -107,13 +107,16 @@ def create(engine: ExchangeState, c: CreateStrategy, ts_us: int) -> None:
         reason = Reason.INVALID_QUANTITY
     elif c.price < 0 or (c.price and not m.min_price <= c.price <= m.max_price):
         reason = Reason.INVALID_PRICE
-    elif c.interval_us <= 0 or c.duration_us < c.interval_us or c.duration_us // c.interval_us > MAX_SLICES:
-        reason = Reason.INVALID_ORDER
-    elif c.slippage < 0 or (c.slippage and c.slippage_type not in ("TickSize", "Percent")):
-        reason = Reason.INVALID_ORDER
-    elif c.tif not in ("IOC", "FOK") or c.stp not in STP_NAMES:
-        reason = Reason.INVALID_ORDER
-    elif c.reduce_only and m.is_spot:
+    elif (
+        c.interval_us <= 0
+        or c.duration_us < c.interval_us
+        or c.duration_us // c.interval_us > MAX_SLICES
+        or c.slippage < 0
+        or (c.slippage and c.slippage_type not in ("TickSize", "Percent"))
+        or c.tif not in ("IOC", "FOK")
+        or c.stp not in STP_NAMES
+        or (c.reduce_only and m.is_spot)
+    ):
         reason = Reason.INVALID_ORDER
     elif c.client_id >= 0 and book.running_by_client(c.account, c.market, c.client_id) is not None:
         reason = DUPLICATE_CLIENT_ID

@@ -14,8 +14,8 @@ from rucksack.exchange.core.state import decode_snapshot, encode_snapshot, resto
 from rucksack.exchange.core.strategies.commands import (
     CancelStrategies,
     CancelStrategy,
-    CreateStrategy,
     CrankStrategies,
+    CreateStrategy,
 )
 from rucksack.exchange.core.strategies.events import (
     StrategyOrderSent,
