@@ -766,7 +766,7 @@ OPERATIONS.update(
                 q("subaccountId", SUBACCOUNT),
             ],
             None,
-            [400],
+            [400, 404],
         ),
         ("DELETE", "/api/v1/strategies"): (
             "Cancel every running strategy of a market (strategyCancelAll)",
