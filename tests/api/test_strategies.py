@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -14,9 +15,16 @@ import pytest
 import websockets
 from backpack_exchange_sdk.authenticated import AuthenticationClient
 
-from tests.api.conftest import Creds, Server, Signed, sandbox_account
+from tests.api.conftest import Creds, Server, Signed, sandbox_account, serve_gateways
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module", name="server")
+def two_gateways(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Behind two gateway processes, as the other client suites: the strategy reads come from the
+    gateways' replicas of the engine."""
+    yield from serve_gateways(tmp_path_factory, 2)
 
 
 def admin(server: Server, path: str, body: dict[str, Any]) -> Any:
