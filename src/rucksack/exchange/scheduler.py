@@ -1,6 +1,7 @@
 """The scheduler: the exchange's clock-driven commands, journaled like any other.
 
-- every second a ``LiquidationSweep`` (and ``ExpireRfqs`` when an open RFQ's time is up), every
+- every second a ``LiquidationSweep`` (and ``ExpireRfqs`` when an open RFQ's time is up, and
+  ``CrankStrategies`` carrying the wall-clock time when a Scheduled strategy's slice is due), every
   ten seconds a ``SettlePnl`` (margin-model.md §14.3, §14.6);
 - once per wall-clock hour ``AccrueInterest`` and ``ApplyFunding`` (each idempotent by hour, so a
   restart never pays twice);
@@ -26,6 +27,7 @@ from rucksack.exchange.core.compliance.commands import ReleaseWithdrawals
 from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.events import Event
 from rucksack.exchange.core.rfq.commands import ExpireRfqs
+from rucksack.exchange.core.strategies.commands import CrankStrategies
 
 HOUR_US = 3_600_000_000
 
@@ -71,10 +73,20 @@ async def risk_ticks(exchange: Clocked, sweep_period: float = 1.0, settle_every:
             await exchange.submit(ReleaseWithdrawals())
         if rfq_expiry_due(exchange):
             await exchange.submit(ExpireRfqs())
+        now = exchange.clock()
+        if strategy_slice_due(exchange.engine, now):
+            await exchange.submit(CrankStrategies(now))
         n += 1
         if n % settle_every == 0:
             await exchange.submit(SettlePnl())
         await asyncio.sleep(sweep_period)
+
+
+def strategy_slice_due(engine: Engine, now_us: int) -> bool:
+    """A running strategy's next slice is due by ``now_us`` (the core decides again by the
+    command's time)."""
+    book = queries.strategy_book(engine)
+    return any(book.strategies[i].due_us(book.strategies[i].slices_sent) <= now_us for i in book.running)
 
 
 def release_due(engine: Engine, now_us: int) -> bool:

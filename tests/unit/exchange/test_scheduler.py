@@ -1,6 +1,6 @@
 """The scheduler's ticks are journaled commands: the hourly pair once per wall-clock hour, the
 risk pair as a sweep every period and a settlement every ``settle_every`` sweeps, an RFQ expiry
-once an open RFQ is due."""
+once an open RFQ is due, a strategy crank (carrying the clock) once a slice is due."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from rucksack.exchange.core.commands import (
 )
 from rucksack.exchange.core.events import AccountCreated, Event
 from rucksack.exchange.core.rfq.commands import ExpireRfqs, SubmitRfq
-from rucksack.exchange.scheduler import HOUR_US, accrual_ticks, rfq_expiry_due, risk_ticks
+from rucksack.exchange.core.strategies.commands import CrankStrategies, CreateStrategy
+from rucksack.exchange.scheduler import HOUR_US, accrual_ticks, rfq_expiry_due, risk_ticks, strategy_slice_due
 from rucksack.exchange.service import ExchangeService
 
 
@@ -87,4 +88,29 @@ def test_rfq_expiry_is_journaled_once_an_rfq_is_due(tmp_path: Path) -> None:
     asyncio.run(scenario())
     assert service.sent.count(ExpireRfqs()) == 1  # due once: the journaled expiry closed it
     assert service.engine.rfq.rfqs[1].status == "Expired"
+    service.close()
+
+
+def test_a_strategy_crank_carrying_the_clock_once_a_slice_is_due(tmp_path: Path) -> None:
+    now = [1_765_000_000_000_000]
+    service = Recording(tmp_path / "d", sandbox=False, clock=lambda: now[0])
+    service.sent = []
+
+    async def scenario() -> None:
+        service.start()
+        [created] = [e for e in await service.submit(CreateAccount()) if isinstance(e, AccountCreated)]
+        await service.submit(CreateStrategy(created.account, "SOL_USDC", "Bid", 10, 60_000_000, 30_000_000, seed=1))
+        task = asyncio.ensure_future(risk_ticks(service, sweep_period=0.01))
+        await asyncio.sleep(0.1)  # the first slice was due at creation: one crank, nothing more due
+        now[0] += 30_000_000  # the second (last) slice falls due
+        await asyncio.sleep(0.1)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(scenario())
+    cranks = [c for c in service.sent if isinstance(c, CrankStrategies)]
+    assert cranks[-1].now_us == now[0] and len(cranks) == 2
+    assert not strategy_slice_due(service.engine, now[0])
+    assert service.engine.strategies.strategies[1].status == "Completed"  # no liquidity: both skipped
     service.close()

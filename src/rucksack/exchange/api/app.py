@@ -55,6 +55,7 @@ from rucksack.exchange.api.routes import (
     rfq,
     sandbox,
     sandbox_margin,
+    strategies,
     subaccounts,
     trading,
 )
@@ -163,6 +164,7 @@ PRIVATE: dict[tuple[str, str], tuple[str, Handler]] = {
 }
 
 PRIVATE.update(rfq.PRIVATE)  # RFQ: request, quote, accept, refresh, cancel, open RFQs, histories
+PRIVATE.update(strategies.PRIVATE)  # Scheduled strategies: create, query, cancel, cancel all, history
 
 ADMIN: dict[tuple[str, str], Callable[[ExchangeService, Any], Awaitable[Any]]] = {
     ("POST", "/api/v1/sandbox/accounts"): sandbox.sandbox_create_account,

@@ -173,7 +173,7 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
     ),
     ("GET", "/wapi/v1/history/orders"): (
         "Order history (orderHistoryQueryAll)",
-        [q("symbol", SYMBOL), q("orderId", {"type": "string"}), *PAGE],
+        [q("symbol", SYMBOL), q("orderId", {"type": "string"}), q("strategyId", {"type": "string"}), *PAGE],
         None,
         [400, 404],
     ),
@@ -182,6 +182,7 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
         [
             q("symbol", SYMBOL),
             q("orderId", {"type": "string"}),
+            q("strategyId", {"type": "string"}),
             q("fillType", {"type": "string"}),
             q("from", {"type": "integer"}),
             q("to", {"type": "integer"}),
@@ -381,12 +382,15 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
         [403],
     ),
     ("POST", "/api/v1/sandbox/tick"): (
-        "Sandbox: run one funding, settlement or liquidation tick now (X-Admin-Token)",
+        "Sandbox: run one funding, settlement, liquidation, interest or strategies tick now (X-Admin-Token)",
         [],
         {
             "type": "object",
             "required": ["tick"],
-            "properties": {"tick": {"type": "string", "enum": ["funding", "settlement", "liquidation", "interest"]}},
+            "properties": {
+                "tick": {"type": "string", "enum": ["funding", "settlement", "liquidation", "interest", "strategies"]},
+                "advanceMs": {"type": "integer", "minimum": 0, "maximum": 86400000},
+            },
         },
         [400, 403],
     ),
@@ -700,6 +704,90 @@ RFQ_OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str,
     ),
 }
 OPERATIONS.update(RFQ_OPERATIONS)
+
+# Scheduled strategies (api/routes/strategies.py)
+STRATEGY_ID = {"type": "string", "pattern": "^[0-9]{1,18}$"}
+CLIENT_STRATEGY_ID = {"type": "integer", "minimum": 0, "maximum": 4294967295}
+STRATEGY_TYPE = {"type": "string", "enum": ["Scheduled"]}
+MARKET_TYPE = {"type": "string", "enum": ["SPOT", "PERP", "IPERP", "DATED", "PREDICTION", "RFQ"]}
+STRATEGY_TARGET = {
+    "type": "object",
+    "required": ["symbol"],
+    "properties": {"symbol": SYMBOL, "strategyId": STRATEGY_ID, "clientStrategyId": CLIENT_STRATEGY_ID},
+}
+OPERATIONS.update(
+    {
+        ("POST", "/api/v1/strategy"): (
+            "Create a Scheduled (TWAP) strategy (strategyCreate); duration and interval in ms",
+            [],
+            {
+                "type": "object",
+                "required": ["symbol", "side", "strategyType", "quantity"],
+                "properties": {
+                    "symbol": SYMBOL,
+                    "side": SIDE,
+                    "strategyType": STRATEGY_TYPE,
+                    "quantity": DECIMAL,
+                    "price": DECIMAL,
+                    "postOnly": {"type": "boolean", "enum": [False]},
+                    "reduceOnly": {"type": "boolean"},
+                    "selfTradePrevention": {"type": "string", "enum": ["RejectTaker", "RejectMaker", "RejectBoth"]},
+                    "timeInForce": {"type": "string", "enum": ["IOC", "FOK"]},
+                    "duration": {"type": "integer", "minimum": 1, "maximum": 1 << 39},
+                    "interval": {"type": "integer", "minimum": 1, "maximum": 1 << 39},
+                    "randomizedIntervalQuantity": {"type": "boolean"},
+                    "clientStrategyId": CLIENT_STRATEGY_ID,
+                    "slippageTolerance": DECIMAL,
+                    "slippageToleranceType": {"type": "string", "enum": ["TickSize", "Percent"]},
+                    "brokerId": {"type": "integer", "minimum": 0, "maximum": 65535},
+                    **AUTO,
+                },
+            },
+            [400],
+        ),
+        ("GET", "/api/v1/strategy"): (
+            "A running strategy (strategyQuery)",
+            [
+                q("symbol", SYMBOL, True),
+                q("strategyId", STRATEGY_ID),
+                q("clientStrategyId", CLIENT_STRATEGY_ID),
+                q("subaccountId", SUBACCOUNT),
+            ],
+            None,
+            [400, 404],
+        ),
+        ("DELETE", "/api/v1/strategy"): ("Cancel a running strategy (strategyCancel)", [], STRATEGY_TARGET, [400, 404]),
+        ("GET", "/api/v1/strategies"): (
+            "Running strategies (strategyQueryAll)",
+            [
+                q("symbol", SYMBOL),
+                q("marketType", MARKET_TYPE),
+                q("strategyType", STRATEGY_TYPE),
+                q("subaccountId", SUBACCOUNT),
+            ],
+            None,
+            [400, 404],
+        ),
+        ("DELETE", "/api/v1/strategies"): (
+            "Cancel every running strategy of a market (strategyCancelAll)",
+            [],
+            {"type": "object", "required": ["symbol"], "properties": {"symbol": SYMBOL, "strategyType": STRATEGY_TYPE}},
+            [400],
+        ),
+        ("GET", "/wapi/v1/history/strategies"): (
+            "Strategy history (strategyHistoryQueryAll)",
+            [
+                q("strategyId", STRATEGY_ID),
+                q("symbol", SYMBOL),
+                q("marketType", MARKET_TYPE),
+                q("subaccountId", SUBACCOUNT),
+                *PAGE,
+            ],
+            None,
+            [400, 404],
+        ),
+    }
+)
 
 OPERATIONS_JSON = {f"{m} {p}": v for (m, p), v in OPERATIONS.items()}
 # operations that answer success with 200 and an empty body, as Backpack does

@@ -343,6 +343,9 @@ class Hub:
                 data["Y"] = mw.qty(cmd.lots)
         if reason:
             data["R"] = reason
+        strategy_id = queries.strategy_of_order(self.service.engine, order.id)
+        if strategy_id >= 0:  # a Scheduled strategy's slice (core.strategies)
+            data["H"] = str(strategy_id)
         if fill:
             data.update(fill)
         for c, s in targets:

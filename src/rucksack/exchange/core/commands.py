@@ -22,6 +22,7 @@ from rucksack.exchange.core.rfq.commands import (
     SubmitQuote,
     SubmitRfq,
 )
+from rucksack.exchange.core.strategies.commands import StrategyCommand
 
 
 class PlaceOrder(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
@@ -251,6 +252,7 @@ Command = (
     | CancelRfq
     | ExpireRfqs
     | ConvertDust
+    | StrategyCommand
 )
 
 

@@ -25,6 +25,7 @@ from rucksack.exchange.core.rfq.events import (
     RfqRejected,
     RfqSubmitted,
 )
+from rucksack.exchange.core.strategies.events import StrategyEvent
 
 
 class OrderAccepted(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
@@ -476,4 +477,5 @@ Event = (
     | RfqFilled
     | RfqClosed
     | QuoteClosed
+    | StrategyEvent
 )

@@ -31,6 +31,7 @@ from rucksack.exchange.core.market_status import MarketStatusBook
 from rucksack.exchange.core.markets import FIRST_USER_ACCOUNT, ExchangeSpec, FeeTier, validate_spec
 from rucksack.exchange.core.rfq.book import RfqBook
 from rucksack.exchange.core.risk.margin import MarginCalc
+from rucksack.exchange.core.strategies.book import StrategyBook
 
 if TYPE_CHECKING:
     from rucksack.exchange.core.orders.placement import Placement
@@ -85,6 +86,7 @@ class ExchangeState:
         self.market_status = MarketStatusBook(len(self.markets), spec.circuit_breaker)  # open/halted/delisted
         self.compliance = ComplianceState(spec.compliance)  # identities, rules, withdrawal holds
         self.rfq = RfqBook()  # requests for quote, quotes and RFQ fills (core.rfq)
+        self.strategies = StrategyBook()  # Scheduled (TWAP) strategies and their orders (core.strategies)
 
     def owner(self, account: int) -> int:
         """The top-level account owning ``account`` (itself when it is not a subaccount)."""

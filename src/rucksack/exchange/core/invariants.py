@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.rfq import book as rfq_book
+from rucksack.exchange.core.strategies import book as strategy_book
 
 
 def conservation_report(engine: Engine) -> dict[str, dict[str, int]]:
@@ -128,6 +129,7 @@ def check_invariants(engine: Engine) -> list[str]:
             problems.append(f"client id index entry {client_key} is stale")
     problems.extend(_trigger_problems(engine))
     problems.extend(rfq_book.check(engine.rfq))
+    problems.extend(strategy_book.check(engine.strategies))
     return problems
 
 

@@ -38,6 +38,7 @@ from rucksack.exchange.core.rfq.sessions import session_at
 from rucksack.exchange.core.risk import limits
 from rucksack.exchange.core.risk.collateral import AccountRisk, account_risk
 from rucksack.exchange.core.risk.margin import Margin
+from rucksack.exchange.core.strategies.book import StrategyBook
 
 # ------------------------------------------------------------------ the state's clock and spec
 
@@ -346,3 +347,16 @@ def rfq_reference_price(engine: Engine, market: str) -> int:
         if security.market == market:
             return book.last_prices.get(market, security.reference_price)
     return 0
+
+
+# ------------------------------------------------------------------ strategies (core.strategies)
+
+
+def strategy_book(engine: Engine) -> StrategyBook:
+    """Every Scheduled strategy (running and ended) and the order ids its slices became."""
+    return engine.strategies
+
+
+def strategy_of_order(engine: Engine, order_id: int) -> int:
+    """The strategy whose slice order ``order_id`` is, or -1."""
+    return engine.strategies.order_strategy.get(order_id, -1)

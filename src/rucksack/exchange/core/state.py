@@ -28,6 +28,7 @@ from rucksack.exchange.core.market_state import mark_price
 from rucksack.exchange.core.markets import ExchangeSpec
 from rucksack.exchange.core.orders.triggers import Trigger
 from rucksack.exchange.core.rfq.book import RfqBook, RfqRecord
+from rucksack.exchange.core.strategies.book import StrategyBook, StrategyRecord
 
 SNAPSHOT_VERSION = 7
 
@@ -144,6 +145,7 @@ class Snapshot(msgspec.Struct, array_like=True, frozen=True):
     # last, with a default: a snapshot written before market status existed reads as all open
     market_status: list[MarketStatusRecord] = msgspec.field(default_factory=list)
     rfq: RfqRecord | None = None  # RFQs, quotes and RFQ fills (core.rfq.book); None: none yet
+    strategies: StrategyRecord | None = None  # Scheduled strategies (core.strategies.book); None: none yet
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -267,7 +269,13 @@ def take_snapshot(engine: Engine) -> Snapshot:
         market_status=_status_records(engine),
         compliance=engine.compliance.record(),
         rfq=engine.rfq.record() if engine.rfq.rfqs else None,
+        strategies=_strategy_record(engine.strategies),
     )
+
+
+def _strategy_record(book: StrategyBook) -> StrategyRecord | None:
+    """None while nothing strategy-related happened (older snapshots and hashes stay the same)."""
+    return book.record() if book.strategies or book.now_us else None
 
 
 def _status_records(engine: Engine) -> list[MarketStatusRecord]:
@@ -418,6 +426,8 @@ def restore(spec: ExchangeSpec, snapshot: Snapshot) -> Engine:
     refresh_all(engine, clamp=False)  # the derived lookups; leverage limits are already in the snapshot
     if snapshot.rfq is not None:
         engine.rfq = RfqBook.from_record(snapshot.rfq)
+    if snapshot.strategies is not None:
+        engine.strategies = StrategyBook.from_record(snapshot.strategies)
     for prec in snapshot.pools:
         pool = engine.pools[engine.asset_index[prec.asset]]
         if pool is None:

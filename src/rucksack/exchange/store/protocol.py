@@ -17,7 +17,7 @@ for a process that reads what another projects.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from rucksack.exchange.core.events import Event
@@ -38,6 +38,7 @@ class ReadModels(LendingQueries, Protocol):
         limit: int = 100,
         offset: int = 0,
         ascending: bool = False,
+        order_ids: Sequence[int] | None = None,
     ) -> list[dict[str, Any]]: ...
 
     async def fills(
@@ -51,6 +52,7 @@ class ReadModels(LendingQueries, Protocol):
         limit: int = 100,
         offset: int = 0,
         ascending: bool = False,
+        order_ids: Sequence[int] | None = None,
     ) -> list[dict[str, Any]]: ...
 
     async def trades(self, market: str, *, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]: ...

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from rucksack.exchange.core.events import Event
@@ -111,6 +112,11 @@ class StoreFenced(RuntimeError):
         super().__init__(f"read store fenced: it continues from seq {expected} but the database is at {found}")
 
 
+def _id_in(column: str, ids: Sequence[int] | None) -> str:
+    """`` AND <column> IN (?, ...)`` for ``ids`` ('' when None); the ids go in as parameters."""
+    return "" if not ids else f" AND {column} IN ({', '.join('?' * len(ids))})"
+
+
 def _page(ascending: bool) -> str:
     return "ASC" if ascending else "DESC"
 
@@ -171,9 +177,13 @@ class SqlReadModels(LendingReadModels):
         limit: int = 100,
         offset: int = 0,
         ascending: bool = False,
+        order_ids: Sequence[int] | None = None,
     ) -> list[dict[str, Any]]:
-        sql = "SELECT * FROM orders WHERE account = ?"
-        args: list[Any] = [account]
+        """``order_ids``: only these orders (a strategy's slices); empty: none."""
+        if order_ids is not None and not order_ids:
+            return []
+        sql = "SELECT * FROM orders WHERE account = ?" + _id_in("id", order_ids)
+        args: list[Any] = [account, *(order_ids or ())]
         for clause, value in (("market = ?", symbol or None), ("id = ?", order_id)):
             if value is not None:
                 sql += " AND " + clause
@@ -192,9 +202,12 @@ class SqlReadModels(LendingReadModels):
         limit: int = 100,
         offset: int = 0,
         ascending: bool = False,
+        order_ids: Sequence[int] | None = None,
     ) -> list[dict[str, Any]]:
-        sql = "SELECT * FROM fills WHERE account = ?"
-        args: list[Any] = [account]
+        if order_ids is not None and not order_ids:
+            return []
+        sql = "SELECT * FROM fills WHERE account = ?" + _id_in("order_id", order_ids)
+        args: list[Any] = [account, *(order_ids or ())]
         for clause, value in (
             ("market = ?", symbol),
             ("order_id = ?", order_id),

@@ -7,6 +7,10 @@ Bots rehearse funding, settlement, liquidation and interest without waiting for 
   paid now; the very first tick also sets the funding clock to the current hour first),
   ``SettlePnl``, ``LiquidationSweep`` or ``AccrueInterest`` (the hour after the last one accrued,
   likewise) and answers the number of events it produced.
+- ``POST /api/v1/sandbox/tick`` ``{"tick": "strategies", "advanceMs"?: n}`` journals one
+  ``CrankStrategies`` at the later of now and the strategy clock, plus ``advanceMs`` (default 0,
+  at most a day): every Scheduled strategy slice due by then is sent, so a bot can rehearse a
+  whole TWAP in a few calls. The strategy clock never goes back, so later slices stay in order.
 - ``POST /api/v1/sandbox/backstop`` ``{"accountId": n, "enabled": true}`` makes an account a
   backstop liquidity provider (stage 2 of liquidation).
 """
@@ -25,15 +29,26 @@ from rucksack.exchange.core.commands import (
     SettlePnl,
 )
 from rucksack.exchange.core.events import AccountRejected
+from rucksack.exchange.core.strategies.commands import CrankStrategies
 from rucksack.exchange.service import ExchangeService
+
+TICKS = ("funding", "settlement", "liquidation", "interest", "strategies")
+DAY_MS = 86_400_000
 
 
 async def sandbox_tick(service: ExchangeService, body: Any) -> Any:
-    if not isinstance(body, dict) or body.get("tick") not in ("funding", "settlement", "liquidation", "interest"):
-        raise bad_request("tick must be funding, settlement, liquidation or interest")
+    if not isinstance(body, dict) or body.get("tick") not in TICKS:
+        raise bad_request("tick must be funding, settlement, liquidation, interest or strategies")
     kind = body["tick"]
     count = 0
-    if kind == "funding":
+    if kind == "strategies":
+        text = str(body.get("advanceMs", 0))
+        advance = int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else -1
+        if not 0 <= advance <= DAY_MS:
+            raise bad_request("advanceMs must be an integer from 0 to 86400000")
+        now = max(service.clock(), queries.strategy_book(service.engine).now_us)
+        count = len(await service.submit(CrankStrategies(now + advance * 1000)))
+    elif kind == "funding":
         last_hour = queries.last_funding_hour(service.engine)
         if last_hour < 0:
             await service.submit(ApplyFunding(service.clock() // 3_600_000_000))

@@ -19,6 +19,7 @@ from rucksack.exchange.api.routes.common import (
     int_param,
     page_params,
 )
+from rucksack.exchange.api.routes.strategies import parse_strategy_id
 from rucksack.exchange.api.wire import format_atoms, iso_ms
 from rucksack.exchange.core import queries
 from rucksack.exchange.core.commands import (
@@ -163,9 +164,31 @@ async def order_history(service: ExchangeService, account: int, params: Any) -> 
     order_id = parse_order_id(params["orderId"]) if params.get("orderId") is not None else None
     limit, offset, ascending = page_params(params)
     rows = await service.store.order_history(
-        account, symbol=symbol, order_id=order_id, limit=limit, offset=offset, ascending=ascending
+        account,
+        symbol=symbol,
+        order_id=order_id,
+        limit=limit,
+        offset=offset,
+        ascending=ascending,
+        order_ids=strategy_orders(service, params),
     )
-    return [history_order_json(service.wire, r) for r in rows]
+    out = []
+    for r in rows:
+        order = history_order_json(service.wire, r)
+        strategy_id = queries.strategy_of_order(service.engine, r["id"])
+        order["strategyId"] = str(strategy_id) if strategy_id >= 0 else None
+        out.append(order)
+    return out
+
+
+def strategy_orders(service: ExchangeService, params: Any) -> list[int] | None:
+    """The order ids of the ``strategyId`` filter (its slices, ascending), None without one."""
+    if params.get("strategyId") is None:
+        return None
+    strategy_id = parse_strategy_id(params["strategyId"])
+    return sorted(
+        oid for oid, sid in queries.strategy_book(service.engine).order_strategy.items() if sid == strategy_id
+    )
 
 
 async def fill_history(service: ExchangeService, account: int, params: Any) -> Any:
@@ -200,10 +223,12 @@ async def fill_history(service: ExchangeService, account: int, params: Any) -> A
         limit=limit,
         offset=offset,
         ascending=ascending,
+        order_ids=strategy_orders(service, params),
     )
     out = []
     for r in rows:
         mw = service.wire.markets[r["market"]]
+        strategy_id = queries.strategy_of_order(service.engine, r["order_id"])
         fee_asset = service.wire.assets[r["fee_asset"]]
         out.append(
             {
@@ -215,6 +240,7 @@ async def fill_history(service: ExchangeService, account: int, params: Any) -> A
                 "price": mw.price(r["price"]),
                 "quantity": mw.qty(r["lots"]),
                 "side": r["side"],
+                "strategyId": str(strategy_id) if strategy_id >= 0 else None,  # Rucksack: the slice's strategy
                 "symbol": r["market"],
                 "systemOrderType": None,
                 "timestamp": iso_ms(r["ts_us"]),

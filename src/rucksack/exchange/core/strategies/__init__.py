@@ -1,0 +1,1 @@
+"""Scheduled (TWAP) strategies: the state (``book``), commands, events and handlers."""
