@@ -49,10 +49,9 @@ from nats.js.kv import KeyValue
 from rucksack.exchange.api.app import create_app
 from rucksack.exchange.api.ws import MAX_FRAME
 from rucksack.exchange.config import load_spec_text
-from rucksack.exchange.gateway.process import Upstream, with_proxy
+from rucksack.exchange.gateway.process import Upstream, start, with_proxy
 from rucksack.exchange.gateway.protocol import Welcome
 from rucksack.exchange.gateway.replica import GatewayService, Link, handshake
-from rucksack.exchange.logs import configure as configure_logging
 from rucksack.exchange.replica.link import LEASE_BUCKET, LEASE_KEY, parse_servers
 from rucksack.exchange.store import open_read_models
 
@@ -207,16 +206,4 @@ async def run(args: argparse.Namespace) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from rucksack.exchange.server import pin_recursion_limit
-
-    pin_recursion_limit()
-    configure_logging()
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    os.umask(0o077)
-    try:
-        import uvloop
-
-        uvloop.run(run(args))
-    except ImportError:
-        asyncio.run(run(args))
-    return 0
+    return start(run(args))

@@ -28,7 +28,7 @@ import logging
 import os
 import socket
 import sys
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -157,8 +157,6 @@ async def run(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rucksack.exchange.server import pin_recursion_limit
-
     parser = argparse.ArgumentParser(prog="rucksack-gateway")
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--host", required=True)
@@ -168,7 +166,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--internal", required=True, help="the sequencer's private HTTP (Unix socket)")
     parser.add_argument("--production", dest="sandbox", action="store_false")
     parser.add_argument("--store", default=None, help="the read store the sequencer projects into (as serve's)")
-    args = parser.parse_args(argv)
+    return start(run(parser.parse_args(argv)))
+
+
+def start(main: Coroutine[Any, Any, None]) -> int:
+    """Run a gateway process's ``main`` coroutine (embedded or independent): the server's recursion
+    limit, JSON logs (secrets never; no line per proxied request), private files, uvloop when there."""
+    from rucksack.exchange.server import pin_recursion_limit  # the server imports this module
+
     pin_recursion_limit()
     configure_logging()  # one JSON object a line, secrets never (exchange/logs.py)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per proxied request
@@ -176,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         import uvloop
 
-        uvloop.run(run(args))
+        uvloop.run(main)
     except ImportError:
-        asyncio.run(run(args))
+        asyncio.run(main)
     return 0
