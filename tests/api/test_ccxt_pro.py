@@ -31,6 +31,22 @@ def pro(server: Server, creds: Creds | None = None) -> Any:
     return ccxt.pro.backpack(config)
 
 
+async def first_book(watcher: Any, maker: Any) -> Any:
+    """The watcher's first book. ccxt resolves it on the first depth delta after its SUBSCRIBE is in
+    (then it seeds from REST), and under load a fixed sleep may not cover the subscribe: poke the
+    book (a bid far from the touch, placed and cancelled) until a delta reaches the watcher."""
+    for _ in range(20):
+        watch = asyncio.create_task(watcher.watch_order_book("ETH/USDC"))
+        await asyncio.sleep(0.2)
+        placed = await maker.create_order("ETH/USDC", "limit", "buy", 0.01, 2500)
+        await maker.cancel_order(placed["id"], "ETH/USDC")
+        try:
+            return await asyncio.wait_for(watch, 3)
+        except (TimeoutError, ccxt.ExchangeError):  # not subscribed yet, or a snapshot behind its delta
+            continue
+    raise AssertionError("no depth delta reached the watcher")
+
+
 def test_public_streams(server: Server) -> None:
     maker_creds = sandbox_account(server, USDC="100000", ETH="10")
     taker_creds = sandbox_account(server, USDC="100000", SOL="1000")
@@ -40,8 +56,9 @@ def test_public_streams(server: Server) -> None:
         try:
             await maker.load_markets()
             await taker.load_markets()
-            book_task = asyncio.create_task(watcher.watch_order_book("ETH/USDC"))
-            await asyncio.sleep(0.5)
+            await first_book(watcher, maker)
+            book_task = asyncio.create_task(watcher.watch_order_book("ETH/USDC"))  # waiting before the delta
+            await asyncio.sleep(0.2)
             await maker.create_order("ETH/USDC", "limit", "sell", 0.5, 3000)
             book = await asyncio.wait_for(book_task, 10)
             for _ in range(10):
