@@ -107,8 +107,9 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
 def instances(template: str, service: ExchangeService) -> list[str]:
     """Every concrete stream ``template`` names here: each market, interval, security."""
     securities = service.spec.securities
+    rfq = template.startswith("account.rfqUpdate")
     values = {
-        "<symbol>": [s.market for s in securities] if template.startswith("account.rfqUpdate") else list(service.wire.markets),
+        "<symbol>": [s.market for s in securities] if rfq else list(service.wire.markets),
         "<interval>": kline_intervals(),
         "<TICKER>": [s.asset.replace(".US", "") for s in securities],
         "<BASE>": [s.asset for s in securities],
@@ -134,8 +135,8 @@ def test_the_spec_parses_into_every_table_row() -> None:
     ]:
         assert expected in pairs
     templates = stream_templates()
-    for expected_stream in ["depth.1000ms.<symbol>", "liquidation", "externalTicker.<BASE>_USDC", "account.balanceUpdate"]:
-        assert expected_stream in templates
+    for stream in ["depth.1000ms.<symbol>", "liquidation", "externalTicker.<BASE>_USDC", "account.balanceUpdate"]:
+        assert stream in templates
     assert "1month" in kline_intervals()
 
 

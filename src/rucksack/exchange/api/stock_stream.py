@@ -49,8 +49,8 @@ def frame(service: ExchangeService, stream: str, security: SecuritySpec, now: in
     kind = stream.split(".", 1)[0]
     if kind == "externalTicker":
         last = mw.price(reference)
-        symbol = stream.split(".", 1)[1]
-        return {"e": kind, "E": now, "s": symbol, "o": last, "c": last, "h": last, "l": last, "v": "0", "V": "0", "n": 0}
+        day = {"o": last, "c": last, "h": last, "l": last, "v": "0", "V": "0", "n": 0}
+        return {"e": kind, "E": now, "s": stream.split(".", 1)[1], **day}
     out: dict[str, Any] = {"e": kind, "E": now, "s": security.asset, "timestamp": now // 1000}
     if kind == "stockPrice":
         out["bid"] = out["ask"] = mw.price(reference)

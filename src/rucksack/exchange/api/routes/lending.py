@@ -61,12 +61,13 @@ async def borrow_lend_markets(service: ExchangeService, params: dict[str, str]) 
 
 
 async def borrow_lend_apy(service: ExchangeService, params: dict[str, str]) -> Any:
-    """``GET /api/v1/borrowLend/apy`` (ccxt's implicit API; Backpack documents no shape): each
-    pool's current lend and borrow APY, the same fractions ``borrowLend/markets`` reports (docs/api.md)."""
-    return [
-        {"symbol": m["symbol"], "lendInterestRate": m["lendInterestRate"], "borrowInterestRate": m["borrowInterestRate"]}
+    """``GET /api/v1/borrowLend/apy`` (ccxt's implicit API, typed as an object; Backpack documents
+    no shape): each pool's current APY fractions, keyed by asset, the same values
+    ``borrowLend/markets`` reports (docs/api.md)."""
+    return {
+        m["symbol"]: {"lendInterestRate": m["lendInterestRate"], "borrowInterestRate": m["borrowInterestRate"]}
         for m in await borrow_lend_markets(service, params)
-    ]
+    }
 
 
 async def borrow_lend_execute(service: ExchangeService, account: int, params: Any) -> Any:
