@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import ccxt
@@ -16,9 +17,16 @@ import pytest
 from backpack_exchange_sdk.public import PublicClient
 from websockets.sync.client import connect
 
-from tests.api.conftest import Server
+from tests.api.conftest import Server, serve_gateways
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module", name="server")
+def one_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Behind a gateway process, as `rucksack serve` runs by default: its hub sends the streams."""
+    yield from serve_gateways(tmp_path_factory, 1)
+
 
 NVDA = "NVDA.US.RFQ/USDC"
 

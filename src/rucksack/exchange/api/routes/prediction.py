@@ -2,7 +2,7 @@
 
 Backpack lists these routes (ccxt's implicit API and the SDK call them) but documents no shape.
 Rucksack lists no prediction market (``MarketType`` ``PREDICTION``), so both answer an empty JSON
-array, as Backpack does for a venue without any; docs/api.md says so. ``symbol`` filters nothing
+array (docs/api.md says so): the clients' calls succeed and find nothing, rather than a 404. ``symbol`` filters nothing
 that exists: any value answers ``[]``.
 """
 
