@@ -2,8 +2,8 @@
 
 Backpack lists these routes (ccxt's implicit API and the SDK call them) but documents no shape.
 Rucksack lists no prediction market (``MarketType`` ``PREDICTION``), so both answer an empty JSON
-array (docs/api.md says so): the clients' calls succeed and find nothing, rather than a 404. ``symbol`` filters nothing
-that exists: any value answers ``[]``.
+array (docs/api.md says so): the clients' calls succeed and find nothing, rather than a 404.
+``symbol`` filters nothing that exists: any value answers ``[]``.
 """
 
 from __future__ import annotations
