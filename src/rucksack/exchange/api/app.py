@@ -51,6 +51,7 @@ from rucksack.exchange.api.routes import (
     operator,
     operator_compliance,
     positions,
+    prediction,
     reserves,
     rfq,
     sandbox,
@@ -89,6 +90,7 @@ PUBLIC: dict[tuple[str, str], PublicHandler] = {
     ("GET", "/api/v1/wallets"): market.wallets,
     ("GET", "/api/v1/borrowLend/markets"): lending.borrow_lend_markets,
     ("GET", "/api/v1/borrowLend/markets/history"): lending_history.markets_history,
+    ("GET", "/api/v1/borrowLend/apy"): lending.borrow_lend_apy,
     ("GET", "/api/v1/markPrices"): market.mark_prices,
     ("GET", "/api/v1/collateral"): market.collateral_functions,
     ("GET", "/api/v1/openInterest"): market.open_interest,
@@ -100,6 +102,7 @@ PUBLIC: dict[tuple[str, str], PublicHandler] = {
 }
 
 PUBLIC.update(equities.PUBLIC)  # securities, stock sessions/holidays, indicative quotes
+PUBLIC.update(prediction.PUBLIC)  # prediction markets: none listed, an empty list (docs/api.md)
 
 # the one private route whose body is a JSON array (Backpack's batch order execute)
 BATCH = {("POST", "/api/v1/orders")}

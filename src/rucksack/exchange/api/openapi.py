@@ -229,6 +229,14 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
         [400, 503],
     ),
     ("GET", "/api/v1/borrowLend/markets"): ("Borrow/lend markets", [], None, []),
+    ("GET", "/api/v1/borrowLend/apy"): ("Each pool's current lend and borrow APY", [], None, []),
+    ("GET", "/api/v1/prediction"): (
+        "Prediction markets (none are listed: an empty list)",
+        [q("symbol", {"type": "string"})],
+        None,
+        [],
+    ),
+    ("GET", "/api/v1/prediction/tags"): ("Prediction market tags (none: an empty list)", [], None, []),
     ("GET", "/api/v1/collateral"): ("Collateral haircut functions per asset", [], None, []),
     ("GET", "/api/v1/account/limits/order"): (
         "Max order quantity (maxOrderQuantity)",

@@ -10,7 +10,9 @@ Streams: ``depth.<s>`` (every change), ``depth.200ms.<s>``, ``depth.600ms.<s>``,
 (the levels changed within the interval, each at its size when the interval ends; ``U`` the first
 and ``u`` the last sequence number folded in), ``trade.<s>``, ``bookTicker.<s>``, ``ticker.<s>`` (every second),
 ``kline.<interval>.<s>``, ``markPrice.<s>``, ``openInterest.<s>`` (on change, checked each second,
-and every 60 s), ``liquidation`` (liquidation fills and backstop/ADL transfers); signed:
+and every 60 s), ``liquidation`` (liquidation fills and backstop/ADL transfers), the stock quote
+streams ``stockPrice.<T>``, ``stockIndicativeQuote.<T>``, ``externalTicker.<asset>_USDC`` (every
+second: ``stock_stream``); signed:
 ``account.orderUpdate[.<s>]``, ``account.balanceUpdate``, ``account.positionUpdate[.<s>]``
 (``positionOpened``/``positionAdjusted``/``positionClosed`` after perp fills, liquidation
 transfers, funding and settlement; the open positions, without ``e``, on subscribe);
@@ -37,7 +39,7 @@ import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from rucksack.exchange import metrics
-from rucksack.exchange.api import rfq_stream
+from rucksack.exchange.api import rfq_stream, stock_stream
 from rucksack.exchange.api.errors import ApiError
 from rucksack.exchange.api.open_orders import OrderStep, Steps
 from rucksack.exchange.api.payload import MAX_DEPTH, too_deep
@@ -624,6 +626,17 @@ class Hub:
                     subs = self.subscribers(stream)
                     if subs:
                         await self._kline(stream, symbol, seconds * 1_000_000, now, subs)
+            self._stock_quotes(now)
+
+    def _stock_quotes(self, now: int) -> None:
+        """The subscribed stock quote streams (``stock_stream``), one frame each."""
+        for security in self.service.spec.securities:
+            for stream in stock_stream.names(security):
+                subs = self.subscribers(stream)
+                if subs:
+                    data = stock_stream.frame(self.service, stream, security, now)
+                    for c in subs:
+                        c.send(stream, data)
 
     async def _kline(self, stream: str, symbol: str, step: int, now: int, subs: list[Connection]) -> None:
         mw = self.wire.markets[symbol]
@@ -719,7 +732,7 @@ class Hub:
             except ApiError as err:
                 conn.error(request_id, 4001, err.message)
                 return
-        invalid = [p for p in params if not self._valid(p)]
+        invalid = [p for p in params if not self.valid(p)]
         if invalid:  # the valid streams sent with it are still subscribed
             conn.error(request_id, 4006, "Invalid stream")
             params = [p for p in params if p not in invalid]
@@ -732,7 +745,8 @@ class Hub:
                 self.open_interest.pop(stream.split(".", 1)[1], None)  # the next tick sends the current value
         self._snapshot_positions(conn, [p for p in new if p.startswith("account.positionUpdate")])
 
-    def _valid(self, stream: str) -> bool:
+    def valid(self, stream: str) -> bool:
+        """Whether ``stream`` names a stream this hub serves (a SUBSCRIBE of any other is refused)."""
         parts = stream.split(".")
         markets = self.wire.markets
         if parts[0] == "depth" and len(parts) == 3:
@@ -745,6 +759,8 @@ class Hub:
             return len(parts) == 3 and parts[1] in KLINE_SECONDS and parts[2] in markets
         if stream.startswith("account.rfqUpdate"):
             return rfq_stream.valid(self.service, stream)
+        if stream.startswith(stock_stream.PREFIXES):
+            return stock_stream.security_of(self.service, stream) is not None
         if stream in ("account.orderUpdate", "account.balanceUpdate") or stream.startswith(PRIVATE_ACCEPTED):
             return len(parts) == 2 or (len(parts) == 3 and parts[2] in markets)
         return len(parts) == 3 and parts[1] == "orderUpdate" and parts[2] in markets

@@ -60,6 +60,16 @@ async def borrow_lend_markets(service: ExchangeService, params: dict[str, str]) 
     return out
 
 
+async def borrow_lend_apy(service: ExchangeService, params: dict[str, str]) -> Any:
+    """``GET /api/v1/borrowLend/apy`` (ccxt's implicit API, typed as an object; Backpack documents
+    no shape): each pool's current APY fractions, keyed by asset, the same values
+    ``borrowLend/markets`` reports (docs/api.md)."""
+    return {
+        m["symbol"]: {"lendInterestRate": m["lendInterestRate"], "borrowInterestRate": m["borrowInterestRate"]}
+        for m in await borrow_lend_markets(service, params)
+    }
+
+
 async def borrow_lend_execute(service: ExchangeService, account: int, params: Any) -> Any:
     from rucksack.exchange.core.commands import BorrowLend
     from rucksack.exchange.core.events import BorrowLendRejected
