@@ -60,7 +60,7 @@ from rucksack.exchange.store.sql import (
     numbered,
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 SCHEMA_LOCK = 0x7275636B  # pg_advisory_xact_lock key for schema creation ("ruck")
 SHADOW_TRIM = 64  # a follower checks which of its batches the writer has written every this many
 TABLES = (
@@ -83,6 +83,7 @@ CREATE TABLE fills (
     trade_id BIGINT NOT NULL, is_maker SMALLINT NOT NULL, account BIGINT NOT NULL, order_id BIGINT NOT NULL,
     market TEXT NOT NULL, side TEXT NOT NULL, price NUMERIC NOT NULL, lots NUMERIC NOT NULL,
     fee NUMERIC NOT NULL, fee_asset TEXT NOT NULL, client_id BIGINT NOT NULL, ts_us BIGINT NOT NULL,
+    fill_type TEXT NOT NULL, liquidated SMALLINT NOT NULL,
     PRIMARY KEY (trade_id, is_maker)
 );
 CREATE INDEX fills_by_account ON fills (account, ts_us);

@@ -47,7 +47,7 @@ from rucksack.exchange.store.sql import (
     wide_sum,
 )
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -63,6 +63,7 @@ CREATE TABLE fills (
     trade_id INTEGER NOT NULL, is_maker INTEGER NOT NULL, account INTEGER NOT NULL, order_id INTEGER NOT NULL,
     market TEXT NOT NULL, side TEXT NOT NULL, price INTEGER NOT NULL, lots INTEGER NOT NULL,
     fee INTEGER NOT NULL, fee_asset TEXT NOT NULL, client_id INTEGER NOT NULL, ts_us INTEGER NOT NULL,
+    fill_type TEXT NOT NULL, liquidated INTEGER NOT NULL,
     PRIMARY KEY (trade_id, is_maker)
 );
 CREATE INDEX fills_by_account ON fills (account, ts_us);
