@@ -29,9 +29,8 @@ def admin(server: Server, path: str, body: dict[str, Any]) -> None:
 
 
 def client(server: Server, creds: Creds) -> Any:
-    return ccxt.backpack(
-        {"apiKey": creds.api_key, "secret": creds.secret, "urls": {"api": {"public": server.url, "private": server.url}}}
-    )
+    urls = {"api": {"public": server.url, "private": server.url}}
+    return ccxt.backpack({"apiKey": creds.api_key, "secret": creds.secret, "urls": urls})
 
 
 def trades(ex: Any, fill_type: str) -> list[dict[str, Any]]:

@@ -20,6 +20,11 @@ Invariants:
 - Ids of capital, funding, settlement and position rows are given here, in event order, from
   counters that continue the database's largest id: the same journal gives the same ids on every
   backend.
+- Every fill row says what produced it (``fill_type``, ``liquidated``: ``store.fill_types``): a
+  taker fill with a liquidation fee or of an account between ``LiquidationStarted`` and
+  ``LiquidationEnded`` is the liquidation engine's; a ``SettlePnl``'s (the command with
+  ``PnlSettled``) is a collateral conversion; each ``PositionTransferred`` adds one row per party
+  under a trade id counted from ``fill_types.TRANSFER_TRADE_IDS`` (continuing the database's largest).
 - Amounts are exact integers (atoms, ticks, lots; funding rates in WAD). Funding shares round as
   the engine does: payers' amounts up, receivers' down.
 - Index and mark prices are kept as one-minute candles per market (``price_candles``, what klines
