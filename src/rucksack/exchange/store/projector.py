@@ -22,7 +22,8 @@ Invariants:
   backend.
 - Every fill row says what produced it (``fill_type``, ``liquidated``: ``store.fill_types``): a
   taker fill with a liquidation fee or of an account between ``LiquidationStarted`` and
-  ``LiquidationEnded`` is the liquidation engine's; a ``SettlePnl``'s (the command with
+  ``LiquidationEnded`` is the liquidation engine's (that set is a table too, ``liquidating``, reloaded
+  at start-up); a ``SettlePnl``'s (the command with
   ``PnlSettled``) is a collateral conversion; each ``PositionTransferred`` adds one row per party
   under a trade id counted from ``fill_types.TRANSFER_TRADE_IDS`` (continuing the database's largest).
 - Amounts are exact integers (atoms, ticks, lots; funding rates in WAD). Funding shares round as
@@ -143,7 +144,9 @@ CANDLE_US = 60_000_000  # index/mark candles are kept per minute; longer klines 
 # tables whose ids the projector gives
 COUNTED = ("capital", "funding", "settlements", "positions", *lending.COUNTED)
 # tables written by upsert from ``Batch.upserts``: (columns, conflict key, columns an update changes)
-UPSERTS = lending.UPSERTS
+# the accounts in liquidation (``active`` 1), so a restarted writer still knows whose taker fills are the engine's
+LIQUIDATING_COLUMNS = ("account", "active")
+UPSERTS = {**lending.UPSERTS, "liquidating": (LIQUIDATING_COLUMNS, "account", ("active",))}
 
 
 def placed_row(order: PlaceOrder) -> tuple[Any, ...]:
@@ -295,6 +298,7 @@ class Loaded:
     open_positions: list[dict[str, Any]]  # rows of positions with state 'Open'
     max_ids: dict[str, int]  # table in COUNTED (and TRANSFER_COUNTER) -> its largest id (0 when empty)
     open_lending: list[dict[str, Any]] = field(default_factory=list)  # bl_positions rows with state 'Open'
+    liquidating: list[int] = field(default_factory=list)  # accounts in liquidation
 
 
 class Projector:
@@ -307,7 +311,7 @@ class Projector:
         self.perps = {m.symbol for m in spec.markets if m.market_type == "PERP"}
         self.last_seq = loaded.last_seq
         self.next_id = {t: loaded.max_ids.get(t, 0) + 1 for t in (*COUNTED, TRANSFER_COUNTER)}
-        self.liquidating: set[int] = set()
+        self.liquidating: set[int] = set(loaded.liquidating)
         self.open_orders: dict[int, OrderRow] = {}
         for r in loaded.open_orders:
             row = OrderRow(r["id"], tuple(r[c] for c in PLACED_FIELDS), r["created_us"], r["status"])
@@ -397,8 +401,10 @@ class Projector:
                 self._project_transfer(ev, ts_us)
             elif isinstance(ev, LiquidationStarted):
                 self.liquidating.add(ev.account)
+                self._batch.upserts["liquidating"][ev.account] = (ev.account, 1)
             elif isinstance(ev, LiquidationEnded):
                 self.liquidating.discard(ev.account)
+                self._batch.upserts["liquidating"][ev.account] = (ev.account, 0)
             elif isinstance(ev, IndexPriceSet):
                 self._candle(ev.market, "Index", ev.index_price, ts_us)
                 self._candle(ev.market, "Mark", ev.mark_price, ts_us)

@@ -83,6 +83,7 @@ READ_LAST_SEQ = "SELECT value FROM meta WHERE key = 'last_seq'"
 WRITE_LAST_SEQ = "UPDATE meta SET value = ? WHERE key = 'last_seq'"
 OPEN_ORDERS = f"SELECT * FROM orders WHERE status IN ({', '.join(repr(s) for s in OPEN_STATUSES)})"
 OPEN_POSITIONS = "SELECT * FROM positions WHERE state = 'Open'"
+LIQUIDATING = "SELECT account FROM liquidating WHERE active = 1"
 MAX_IDS = (
     "SELECT "
     + ", ".join(f"(SELECT COALESCE(MAX(id), 0) FROM {t}) AS {t}" for t in COUNTED)

@@ -34,6 +34,7 @@ from rucksack.exchange.store.lending import OPEN_BL_POSITIONS
 from rucksack.exchange.store.lending import schema as lending_schema
 from rucksack.exchange.store.projector import Loaded, Projector
 from rucksack.exchange.store.sql import (
+    LIQUIDATING,
     MAX_IDS,
     OPEN_ORDERS,
     OPEN_POSITIONS,
@@ -67,6 +68,7 @@ CREATE TABLE fills (
     PRIMARY KEY (trade_id, is_maker)
 );
 CREATE INDEX fills_by_account ON fills (account, ts_us);
+CREATE TABLE liquidating (account INTEGER PRIMARY KEY, active INTEGER NOT NULL);
 CREATE TABLE trades (
     id INTEGER PRIMARY KEY, market TEXT NOT NULL, price INTEGER NOT NULL, lots INTEGER NOT NULL,
     buyer_is_maker INTEGER NOT NULL, buy_order INTEGER NOT NULL, sell_order INTEGER NOT NULL, ts_us INTEGER NOT NULL
@@ -163,6 +165,7 @@ class SqliteStore(ProjectingState, SqliteReadModels):
                 self._rows(OPEN_POSITIONS, []),
                 max_ids,
                 self._rows(OPEN_BL_POSITIONS, []),
+                [r["account"] for r in self._rows(LIQUIDATING, [])],
             ),
         )
         self._visible = last_seq

@@ -118,3 +118,18 @@ def test_transfer_trade_ids_continue_after_a_restart(open_store: Opener) -> None
     project(reopened, [[PositionTransferred("Adl", PERP, MAKER, WINNER, -5, 13_100, 13_100)]], first_seq=6)
     assert kinds(reopened, MAKER, "Adl") == [(TRANSFER_TRADE_IDS + 3, "Adl", "Bid", 13_100)]
     assert kinds(reopened, WINNER, "Adl")[-1] == (TRANSFER_TRADE_IDS + 3, "Adl", "Ask", 13_100)
+
+
+def test_a_restarted_writer_remembers_who_is_being_liquidated(open_store: Opener) -> None:
+    """A liquidation that spans a restart: the spot sale after it is still the engine's."""
+    spec = default_spec()
+    store = open_store(spec)
+    project(store, [[LiquidationStarted(VICTIM, 10, 20, 1000)]])
+    store.close()
+    reopened = open_store(spec)
+    project(reopened, [[trade(7, SPOT, VICTIM, MAKER, "Ask")], [LiquidationEnded(VICTIM, 0, 0)]], first_seq=2)
+    reopened.close()
+    again = open_store(spec)
+    project(again, [[trade(8, SPOT, VICTIM, MAKER, "Ask")]], first_seq=4)
+    assert kinds(again, VICTIM, "CollateralConversionAndSpotLiquidation") == [(7, "SpotLiquidation", "Ask", 13_000)]
+    assert kinds(again, VICTIM, "User") == [(8, "User", "Ask", 13_000)]
