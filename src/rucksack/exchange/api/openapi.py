@@ -11,6 +11,7 @@ from typing import Any
 
 from rucksack.exchange.api.openapi_compliance import COMPLIANCE_OPERATIONS, NO_CONTENT
 from rucksack.exchange.api.openapi_compliance import EMPTY_OK as COMPLIANCE_EMPTY_OK
+from rucksack.exchange.store.fill_types import FILL_TYPE_QUERIES
 
 DECIMAL = {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$", "description": "decimal string"}
 SYMBOL = {"type": "string", "description": "market symbol, e.g. SOL_USDC"}
@@ -183,7 +184,7 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
             q("symbol", SYMBOL),
             q("orderId", {"type": "string"}),
             q("strategyId", {"type": "string"}),
-            q("fillType", {"type": "string"}),
+            q("fillType", {"type": "string", "enum": list(FILL_TYPE_QUERIES)}),
             q("from", {"type": "integer"}),
             q("to", {"type": "integer"}),
             *PAGE,

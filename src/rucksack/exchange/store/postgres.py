@@ -48,6 +48,7 @@ from rucksack.exchange.store.lending import OPEN_BL_POSITIONS
 from rucksack.exchange.store.lending import schema as lending_schema
 from rucksack.exchange.store.projector import OPEN_STATUSES, Batch, Loaded, Projector
 from rucksack.exchange.store.sql import (
+    LIQUIDATING,
     MAX_IDS,
     OPEN_ORDERS,
     OPEN_POSITIONS,
@@ -60,12 +61,12 @@ from rucksack.exchange.store.sql import (
     numbered,
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 SCHEMA_LOCK = 0x7275636B  # pg_advisory_xact_lock key for schema creation ("ruck")
 SHADOW_TRIM = 64  # a follower checks which of its batches the writer has written every this many
 TABLES = (
     "meta, orders, fills, trades, capital, accounts, funding_rates, funding, settlements, positions, price_candles,"
-    " borrow_lend, interest, dust, bl_positions, pool_rates"
+    " borrow_lend, interest, dust, bl_positions, pool_rates, liquidating"
 )
 
 SCHEMA = """
@@ -83,9 +84,11 @@ CREATE TABLE fills (
     trade_id BIGINT NOT NULL, is_maker SMALLINT NOT NULL, account BIGINT NOT NULL, order_id BIGINT NOT NULL,
     market TEXT NOT NULL, side TEXT NOT NULL, price NUMERIC NOT NULL, lots NUMERIC NOT NULL,
     fee NUMERIC NOT NULL, fee_asset TEXT NOT NULL, client_id BIGINT NOT NULL, ts_us BIGINT NOT NULL,
+    fill_type TEXT NOT NULL, liquidated SMALLINT NOT NULL,
     PRIMARY KEY (trade_id, is_maker)
 );
 CREATE INDEX fills_by_account ON fills (account, ts_us);
+CREATE TABLE liquidating (account BIGINT PRIMARY KEY, active SMALLINT NOT NULL);
 CREATE TABLE trades (
     id BIGINT PRIMARY KEY, market TEXT NOT NULL, price NUMERIC NOT NULL, lots NUMERIC NOT NULL,
     buyer_is_maker SMALLINT NOT NULL, buy_order BIGINT NOT NULL, sell_order BIGINT NOT NULL, ts_us BIGINT NOT NULL
@@ -250,7 +253,8 @@ class PostgresStore(ProjectingState, PostgresReadModels):
             positions = [plain(r) for r in await con.fetch(OPEN_POSITIONS)]
             max_ids = plain(await con.fetchrow(MAX_IDS))
             lending = [plain(r) for r in await con.fetch(OPEN_BL_POSITIONS)]
-        return Loaded(last_seq, orders, positions, max_ids, lending)
+            liquidating = [int(r["account"]) for r in await con.fetch(LIQUIDATING)]
+        return Loaded(last_seq, orders, positions, max_ids, lending, liquidating)
 
     async def _write(self, batch: Batch) -> None:
         con = self._writer

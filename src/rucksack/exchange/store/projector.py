@@ -20,6 +20,12 @@ Invariants:
 - Ids of capital, funding, settlement and position rows are given here, in event order, from
   counters that continue the database's largest id: the same journal gives the same ids on every
   backend.
+- Every fill row says what produced it (``fill_type``, ``liquidated``: ``store.fill_types``): a
+  taker fill with a liquidation fee or of an account between ``LiquidationStarted`` and
+  ``LiquidationEnded`` is the liquidation engine's (that set is a table too, ``liquidating``, reloaded
+  at start-up); a ``SettlePnl``'s (the command with
+  ``PnlSettled``) is a collateral conversion; each ``PositionTransferred`` adds one row per party
+  under a trade id counted from ``fill_types.TRANSFER_TRADE_IDS`` (continuing the database's largest).
 - Amounts are exact integers (atoms, ticks, lots; funding rates in WAD). Funding shares round as
   the engine does: payers' amounts up, receivers' down.
 - Index and mark prices are kept as one-minute candles per market (``price_candles``, what klines
@@ -62,6 +68,15 @@ from rucksack.exchange.core.markets import ExchangeSpec
 from rucksack.exchange.core.numeric import WAD, ceil_div
 from rucksack.exchange.core.perps.position import Position
 from rucksack.exchange.store import lending
+from rucksack.exchange.store.fill_types import (
+    BOOK_LIQUIDATION,
+    COLLATERAL_CONVERSION,
+    SPOT_LIQUIDATION,
+    TRANSFER_TRADE_IDS,
+    USER,
+)
+
+TRANSFER_COUNTER = "transfer_fills"  # next_id key of the transfer fills' trade ids
 
 # the columns of ``orders`` that copy the placement: the leading fields of ``PlaceOrder`` up to
 # ``client_id``, in its order (the engine refuses to run if that order ever changes)
@@ -114,6 +129,8 @@ TABLES: dict[str, tuple[str, ...]] = {
         "fee_asset",
         "client_id",
         "ts_us",
+        "fill_type",
+        "liquidated",
     ),
     "capital": ("id", "seq", "account", "kind", "asset", "amount", "ref", "ts_us"),
     "accounts": ("id", "parent", "label", "created_us"),
@@ -127,7 +144,9 @@ CANDLE_US = 60_000_000  # index/mark candles are kept per minute; longer klines 
 # tables whose ids the projector gives
 COUNTED = ("capital", "funding", "settlements", "positions", *lending.COUNTED)
 # tables written by upsert from ``Batch.upserts``: (columns, conflict key, columns an update changes)
-UPSERTS = lending.UPSERTS
+# the accounts in liquidation (``active`` 1), so a restarted writer still knows whose taker fills are the engine's
+LIQUIDATING_COLUMNS = ("account", "active")
+UPSERTS = {**lending.UPSERTS, "liquidating": (LIQUIDATING_COLUMNS, "account", ("active",))}
 
 
 def placed_row(order: PlaceOrder) -> tuple[Any, ...]:
@@ -277,8 +296,9 @@ class Loaded:
     last_seq: int
     open_orders: list[dict[str, Any]]  # rows of orders in OPEN_STATUSES
     open_positions: list[dict[str, Any]]  # rows of positions with state 'Open'
-    max_ids: dict[str, int]  # table in COUNTED -> its largest id (0 when empty)
+    max_ids: dict[str, int]  # table in COUNTED (and TRANSFER_COUNTER) -> its largest id (0 when empty)
     open_lending: list[dict[str, Any]] = field(default_factory=list)  # bl_positions rows with state 'Open'
+    liquidating: list[int] = field(default_factory=list)  # accounts in liquidation
 
 
 class Projector:
@@ -290,8 +310,8 @@ class Projector:
         self.lot_tick_atoms = {m.symbol: m.lot_tick_atoms for m in spec.markets}
         self.perps = {m.symbol for m in spec.markets if m.market_type == "PERP"}
         self.last_seq = loaded.last_seq
-        self.next_id = {t: loaded.max_ids.get(t, 0) + 1 for t in COUNTED}
-        self.liquidating: set[int] = set()
+        self.next_id = {t: loaded.max_ids.get(t, 0) + 1 for t in (*COUNTED, TRANSFER_COUNTER)}
+        self.liquidating: set[int] = set(loaded.liquidating)
         self.open_orders: dict[int, OrderRow] = {}
         for r in loaded.open_orders:
             row = OrderRow(r["id"], tuple(r[c] for c in PLACED_FIELDS), r["created_us"], r["status"])
@@ -347,13 +367,15 @@ class Projector:
         if seq <= self.last_seq:
             return False
         rows = self._batch.rows
+        # a settlement's own orders are collateral sales (``SettlePnl`` is the one command with PnlSettled)
+        settling = any(type(ev) is PnlSettled for ev in events)
         for ev in events:
             if isinstance(ev, OrderAccepted):
                 self._accept(ev.order_id, ev.order, ev.ts_us, OrderStatus.NEW)
             elif isinstance(ev, TriggerAccepted):
                 self._accept(ev.order_id, ev.order, ev.ts_us, OrderStatus.TRIGGER_PENDING)
             elif isinstance(ev, TradeExecuted):
-                self._project_trade(ev)
+                self._project_trade(ev, settling)
                 if ev.market in self.perps:
                     self._project_perp_fill(ev)
             elif isinstance(ev, OrderClosed):
@@ -379,8 +401,10 @@ class Projector:
                 self._project_transfer(ev, ts_us)
             elif isinstance(ev, LiquidationStarted):
                 self.liquidating.add(ev.account)
+                self._batch.upserts["liquidating"][ev.account] = (ev.account, 1)
             elif isinstance(ev, LiquidationEnded):
                 self.liquidating.discard(ev.account)
+                self._batch.upserts["liquidating"][ev.account] = (ev.account, 0)
             elif isinstance(ev, IndexPriceSet):
                 self._candle(ev.market, "Index", ev.index_price, ts_us)
                 self._candle(ev.market, "Mark", ev.mark_price, ts_us)
@@ -425,7 +449,15 @@ class Projector:
         row.filled_lots, row.filled_quote = ev.filled_lots, ev.filled_quote_atoms
         self._orders[row.id] = row
 
-    def _project_trade(self, ev: TradeExecuted) -> None:
+    def _taker_kind(self, ev: TradeExecuted, settling: bool) -> tuple[str, int]:
+        """The taker's ``fill_type`` and ``liquidated`` flag: an account being liquidated places no
+        order itself, so its taker fills are the engine's (on a perp book: the position's slice;
+        on a spot book: selling collateral or buying back a debt); a settlement's are collateral sales."""
+        if ev.liquidation_fee or ev.taker_account in self.liquidating:
+            return (BOOK_LIQUIDATION if ev.market in self.perps else SPOT_LIQUIDATION), 1
+        return (COLLATERAL_CONVERSION if settling else USER), 0
+
+    def _project_trade(self, ev: TradeExecuted, settling: bool) -> None:
         rows = self._batch.rows
         taker_buys = ev.taker_side == "Bid"
         base, quote = self.base_assets[ev.market], self.quote_assets[ev.market]
@@ -437,14 +469,15 @@ class Projector:
         )
         maker_side = "Ask" if taker_buys else "Bid"
         spot = ev.market not in self.perps
-        for is_maker, account, order_id, side, fee in (
-            (0, ev.taker_account, ev.taker_order_id, ev.taker_side, ev.taker_fee),
-            (1, ev.maker_account, ev.maker_order_id, maker_side, ev.maker_fee),
+        taker_kind, taker_liquidated = self._taker_kind(ev, settling)
+        for is_maker, account, order_id, side, fee, kind, liquidated in (
+            (0, ev.taker_account, ev.taker_order_id, ev.taker_side, ev.taker_fee, taker_kind, taker_liquidated),
+            (1, ev.maker_account, ev.maker_order_id, maker_side, ev.maker_fee, USER, 0),
         ):
             fee_asset = base if side == "Bid" and spot else quote
             client_id = self.client_ids.get(order_id, NO_CLIENT_ID)
             fill = (ev.trade_id, is_maker, account, order_id, ev.market, side, ev.price, ev.lots, fee, fee_asset)
-            rows["fills"].append((*fill, client_id, ev.ts_us))
+            rows["fills"].append((*fill, client_id, ev.ts_us, kind, liquidated))
         quote_atoms = ev.lots * ev.price * self.lot_tick_atoms[ev.market]
         for order_id in (ev.taker_order_id, ev.maker_order_id):
             row = self.open_orders.get(order_id)
@@ -489,6 +522,7 @@ class Projector:
             self._settle_position(maker, ev.ts_us)
 
     def _project_transfer(self, ev: PositionTransferred, ts_us: int) -> None:
+        self._transfer_fills(ev, ts_us)
         lta = self.lot_tick_atoms[ev.market]
         row = self._position(ev.account, ev.market, ts_us)
         row.liquidated = 1
@@ -497,6 +531,21 @@ class Projector:
         row = self._position(ev.counterparty, ev.market, ts_us)
         row.fill(ev.lots, ev.counterparty_price, lta)
         self._settle_position(row, ts_us)
+
+    def _transfer_fills(self, ev: PositionTransferred, ts_us: int) -> None:
+        """A backstop or ADL transfer as two fill rows (one trade id): the liquidated account's
+        (``is_maker`` 0, at ``price``) and the counterparty's (``is_maker`` 1, at
+        ``counterparty_price``). No order (``order_id`` 0) and no fee: the engine charges none on a
+        transfer (the price difference is the liquidity fund's)."""
+        trade_id = TRANSFER_TRADE_IDS + self._new_id(TRANSFER_COUNTER)
+        sells = ev.lots > 0
+        lots, quote = abs(ev.lots), self.quote_assets[ev.market]
+        for is_maker, account, side, price, liquidated in (
+            (0, ev.account, "Ask" if sells else "Bid", ev.price, 1),
+            (1, ev.counterparty, "Bid" if sells else "Ask", ev.counterparty_price, 0),
+        ):
+            fill = (trade_id, is_maker, account, 0, ev.market, side, price, lots, 0, quote, NO_CLIENT_ID, ts_us)
+            self._batch.rows["fills"].append((*fill, ev.kind, liquidated))
 
     def _project_funding(self, ev: FundingPaid) -> None:
         """One market's funding: each holder's share by the engine's own rule (payers' amounts

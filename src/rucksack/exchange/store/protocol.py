@@ -53,7 +53,10 @@ class ReadModels(LendingQueries, Protocol):
         offset: int = 0,
         ascending: bool = False,
         order_ids: Sequence[int] | None = None,
-    ) -> list[dict[str, Any]]: ...
+        fill_type: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """The account's fill rows; ``fill_type`` one of Backpack's ``fillType`` values (None: all)."""
+        ...
 
     async def trades(self, market: str, *, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]: ...
 

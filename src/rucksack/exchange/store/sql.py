@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rucksack.exchange.core.events import Event
+from rucksack.exchange.store.fill_types import FILL_TYPE_QUERIES, TRANSFER_TRADE_IDS
 from rucksack.exchange.store.lending import LendingReadModels
 from rucksack.exchange.store.projector import (
     CANDLE_COLUMNS,
@@ -29,6 +30,7 @@ from rucksack.exchange.store.projector import (
     ORDER_MUTABLE,
     POSITION_COLUMNS,
     TABLES,
+    TRANSFER_COUNTER,
     UPSERTS,
     Batch,
     Projector,
@@ -81,7 +83,13 @@ READ_LAST_SEQ = "SELECT value FROM meta WHERE key = 'last_seq'"
 WRITE_LAST_SEQ = "UPDATE meta SET value = ? WHERE key = 'last_seq'"
 OPEN_ORDERS = f"SELECT * FROM orders WHERE status IN ({', '.join(repr(s) for s in OPEN_STATUSES)})"
 OPEN_POSITIONS = "SELECT * FROM positions WHERE state = 'Open'"
-MAX_IDS = "SELECT " + ", ".join(f"(SELECT COALESCE(MAX(id), 0) FROM {t}) AS {t}" for t in COUNTED)
+LIQUIDATING = "SELECT account FROM liquidating WHERE active = 1"
+MAX_IDS = (
+    "SELECT "
+    + ", ".join(f"(SELECT COALESCE(MAX(id), 0) FROM {t}) AS {t}" for t in COUNTED)
+    + f", (SELECT COALESCE(MAX(trade_id) - {TRANSFER_TRADE_IDS}, 0) FROM fills WHERE trade_id > {TRANSFER_TRADE_IDS})"
+    + f" AS {TRANSFER_COUNTER}"
+)
 UPSERT_SQL = {table: _upsert(table, columns, key, mutable) for table, (columns, key, mutable) in UPSERTS.items()}
 
 
@@ -203,11 +211,20 @@ class SqlReadModels(LendingReadModels):
         offset: int = 0,
         ascending: bool = False,
         order_ids: Sequence[int] | None = None,
+        fill_type: str | None = None,
     ) -> list[dict[str, Any]]:
+        """``fill_type``: one of Backpack's ``fillType`` values (``fill_types.FILL_TYPE_QUERIES``);
+        None: every fill row of the account."""
         if order_ids is not None and not order_ids:
             return []
         sql = "SELECT * FROM fills WHERE account = ?" + _id_in("order_id", order_ids)
         args: list[Any] = [account, *(order_ids or ())]
+        if fill_type is not None:
+            kinds, liquidated_only = FILL_TYPE_QUERIES[fill_type]
+            sql += f" AND fill_type IN ({', '.join('?' * len(kinds))})" + (
+                " AND liquidated = 1" if liquidated_only else ""
+            )
+            args.extend(kinds)
         for clause, value in (
             ("market = ?", symbol),
             ("order_id = ?", order_id),

@@ -34,6 +34,7 @@ from rucksack.exchange.store.lending import OPEN_BL_POSITIONS
 from rucksack.exchange.store.lending import schema as lending_schema
 from rucksack.exchange.store.projector import Loaded, Projector
 from rucksack.exchange.store.sql import (
+    LIQUIDATING,
     MAX_IDS,
     OPEN_ORDERS,
     OPEN_POSITIONS,
@@ -47,7 +48,7 @@ from rucksack.exchange.store.sql import (
     wide_sum,
 )
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -63,9 +64,11 @@ CREATE TABLE fills (
     trade_id INTEGER NOT NULL, is_maker INTEGER NOT NULL, account INTEGER NOT NULL, order_id INTEGER NOT NULL,
     market TEXT NOT NULL, side TEXT NOT NULL, price INTEGER NOT NULL, lots INTEGER NOT NULL,
     fee INTEGER NOT NULL, fee_asset TEXT NOT NULL, client_id INTEGER NOT NULL, ts_us INTEGER NOT NULL,
+    fill_type TEXT NOT NULL, liquidated INTEGER NOT NULL,
     PRIMARY KEY (trade_id, is_maker)
 );
 CREATE INDEX fills_by_account ON fills (account, ts_us);
+CREATE TABLE liquidating (account INTEGER PRIMARY KEY, active INTEGER NOT NULL);
 CREATE TABLE trades (
     id INTEGER PRIMARY KEY, market TEXT NOT NULL, price INTEGER NOT NULL, lots INTEGER NOT NULL,
     buyer_is_maker INTEGER NOT NULL, buy_order INTEGER NOT NULL, sell_order INTEGER NOT NULL, ts_us INTEGER NOT NULL
@@ -162,6 +165,7 @@ class SqliteStore(ProjectingState, SqliteReadModels):
                 self._rows(OPEN_POSITIONS, []),
                 max_ids,
                 self._rows(OPEN_BL_POSITIONS, []),
+                [r["account"] for r in self._rows(LIQUIDATING, [])],
             ),
         )
         self._visible = last_seq

@@ -30,6 +30,7 @@ from rucksack.exchange.core.commands import (
 from rucksack.exchange.core.events import CancelRejected, OrderClosed
 from rucksack.exchange.core.markets import MAX_BATCH
 from rucksack.exchange.service import ExchangeService
+from rucksack.exchange.store.fill_types import ADL, BACKSTOP, FILL_TYPE_QUERIES, SYSTEM_ORDER_TYPES
 
 
 async def order_execute(service: ExchangeService, account: int, params: Any) -> Any:
@@ -196,20 +197,8 @@ async def fill_history(service: ExchangeService, account: int, params: Any) -> A
     if symbol is not None:
         service.wire.market(symbol)
     fill_type = params.get("fillType")
-    if fill_type not in (
-        None,
-        "User",
-        "BookLiquidation",
-        "Adl",
-        "Backstop",
-        "Liquidation",
-        "AllLiquidation",
-        "CollateralConversion",
-        "CollateralConversionAndSpotLiquidation",
-    ):
+    if fill_type is not None and fill_type not in FILL_TYPE_QUERIES:
         raise bad_request("unknown fillType")
-    if fill_type not in (None, "User"):
-        return []  # liquidation fills arrive with the margin engine
     order_id = parse_order_id(params["orderId"]) if params.get("orderId") is not None else None
     limit, offset, ascending = page_params(params)
     from_ms = int_param(params, "from", -1, hi=TIME_MS_MAX)
@@ -224,10 +213,12 @@ async def fill_history(service: ExchangeService, account: int, params: Any) -> A
         offset=offset,
         ascending=ascending,
         order_ids=strategy_orders(service, params),
+        fill_type=fill_type,
     )
     out = []
     for r in rows:
         mw = service.wire.markets[r["market"]]
+        transfer = r["fill_type"] in (BACKSTOP, ADL)  # a position transfer: no order
         strategy_id = queries.strategy_of_order(service.engine, r["order_id"])
         fee_asset = service.wire.assets[r["fee_asset"]]
         out.append(
@@ -236,13 +227,13 @@ async def fill_history(service: ExchangeService, account: int, params: Any) -> A
                 "fee": format_atoms(r["fee"], fee_asset.decimals),
                 "feeSymbol": r["fee_asset"],
                 "isMaker": bool(r["is_maker"]),
-                "orderId": str(r["order_id"]),
+                "orderId": None if transfer else str(r["order_id"]),
                 "price": mw.price(r["price"]),
                 "quantity": mw.qty(r["lots"]),
                 "side": r["side"],
                 "strategyId": str(strategy_id) if strategy_id >= 0 else None,  # Rucksack: the slice's strategy
                 "symbol": r["market"],
-                "systemOrderType": None,
+                "systemOrderType": SYSTEM_ORDER_TYPES[r["fill_type"]],
                 "timestamp": iso_ms(r["ts_us"]),
                 "tradeId": r["trade_id"],
             }
