@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from rucksack.exchange.api.errors import ApiError, bad_request, from_reason
+from rucksack.exchange.api.routes.common import bool_param
 from rucksack.exchange.api.wire import MarketWire, Wire, iso_ms
 from rucksack.exchange.core.book.order import Order
 from rucksack.exchange.core.commands import PlaceOrder
@@ -44,19 +45,6 @@ def _opt_price(mw: MarketWire, params: dict[str, Any], key: str) -> int:
     return mw.parse_price(value) if value is not None else 0
 
 
-def _bool(params: dict[str, Any], key: str) -> bool:
-    value = params.get(key)
-    if value is None:
-        return False
-    if isinstance(value, bool):
-        return value
-    if value in ("true", "True"):
-        return True
-    if value in ("false", "False"):
-        return False
-    raise bad_request(f"{key} must be a boolean")
-
-
 def parse_client_id(value: Any, field: str = "clientId") -> int:
     if value is None:
         return -1
@@ -91,7 +79,7 @@ def parse_place(wire: Wire, account: int, params: Any) -> PlaceOrder:
         if params.get(key) not in (None, False):
             raise ApiError(400, "INVALID_ORDER", f"{key} is not supported yet")
     is_perp = mw.spec.market_type == "PERP"
-    reduce_only = _bool(params, "reduceOnly")
+    reduce_only = bool_param(params, "reduceOnly")
     if reduce_only and not is_perp:
         raise ApiError(400, "INVALID_ORDER", "reduceOnly applies to futures markets only")
     tif = params.get("timeInForce", "GTC" if order_type == "Limit" else "IOC")
@@ -100,7 +88,7 @@ def parse_place(wire: Wire, account: int, params: Any) -> PlaceOrder:
     stp = params.get("selfTradePrevention", "RejectTaker")
     if stp not in STPS:
         raise bad_request("selfTradePrevention must be RejectTaker, RejectMaker or RejectBoth")
-    post_only = _bool(params, "postOnly")
+    post_only = bool_param(params, "postOnly")
     quantity, quote_qty, price = params.get("quantity"), params.get("quoteQuantity"), params.get("price")
     trigger_price = _opt_price(mw, params, "triggerPrice")
     trigger_qty = params.get("triggerQuantity")
@@ -129,9 +117,9 @@ def parse_place(wire: Wire, account: int, params: Any) -> PlaceOrder:
     if (tp or sl) and not is_perp:
         raise ApiError(400, "INVALID_ORDER", "take-profit and stop-loss apply to futures markets only")
     # spot margin flags; futures orders are margined anyway, so Backpack ignores them there
-    auto_borrow = _bool(params, "autoBorrow") and not is_perp
-    auto_borrow_repay = _bool(params, "autoBorrowRepay") and not is_perp
-    auto_lend_redeem = _bool(params, "autoLendRedeem") and not is_perp
+    auto_borrow = bool_param(params, "autoBorrow") and not is_perp
+    auto_borrow_repay = bool_param(params, "autoBorrowRepay") and not is_perp
+    auto_lend_redeem = bool_param(params, "autoLendRedeem") and not is_perp
     lots = mw.parse_qty(quantity) if quantity is not None else 0
     if order_type == "Limit":
         if price is None or quantity is None:

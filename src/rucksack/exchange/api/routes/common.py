@@ -52,6 +52,37 @@ def int_param(params: dict[str, Any], key: str, default: int, *, lo: int = 0, hi
     return number
 
 
+def uint_param(params: dict[str, Any], key: str, default: int, *, bits: int = 63) -> int:
+    """An unsigned integer sent as a JSON number or a numeric string (clients differ, spec §1.3),
+    below ``2**bits``; ``default`` when absent."""
+    value = params.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not (
+        isinstance(value, int) or (isinstance(value, str) and value.isascii() and value.isdigit())
+    ):
+        raise bad_request(f"{key} must be an unsigned integer")
+    number = int(value) if len(str(value)) <= 20 else 1 << bits
+    if not 0 <= number < 1 << bits:
+        raise bad_request(f"{key} is out of range")
+    return number
+
+
+def bool_param(params: dict[str, Any], key: str) -> bool:
+    """A boolean sent as JSON true/false or as the strings clients use ("true", "True", ...);
+    False when absent."""
+    value = params.get(key)
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "True"):
+        return True
+    if value in ("false", "False"):
+        return False
+    raise bad_request(f"{key} must be a boolean")
+
+
 def created_at(service: ExchangeService) -> str:
     return iso_ms(service.started_us)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from rucksack.exchange.api.errors import ApiError, bad_request, from_reason
-from rucksack.exchange.api.routes.common import page_params
+from rucksack.exchange.api.routes.common import bool_param, page_params, uint_param
 from rucksack.exchange.api.routes.subaccounts import target_account
 from rucksack.exchange.api.wire import MarketWire, format_atoms, iso_ms
 from rucksack.exchange.core import queries
@@ -55,38 +55,12 @@ def market_wire(service: ExchangeService, symbol: Any) -> MarketWire:
     return MarketWire(m, service.wire.assets[m.base], service.wire.assets[m.quote])
 
 
-def _int(params: dict[str, Any], key: str, *, bits: int = 63) -> int:
-    """An unsigned integer sent as a JSON number or a numeric string (clients differ, spec §1.3); -1 absent."""
-    value = params.get(key)
-    if value is None:
-        return -1
-    if isinstance(value, bool) or not (
-        isinstance(value, int) or (isinstance(value, str) and value.isascii() and value.isdigit())
-    ):
-        raise bad_request(f"{key} must be an unsigned integer")
-    number = int(value) if len(str(value)) <= 20 else 1 << bits
-    if not 0 <= number < 1 << bits:
-        raise bad_request(f"{key} is out of range")
-    return number
-
-
-def _flag(params: dict[str, Any], key: str) -> bool:
-    value = params.get(key)
-    if value is None:
-        return False
-    if isinstance(value, bool):
-        return value
-    if value in ("true", "false"):
-        return bool(value == "true")
-    raise bad_request(f"{key} must be a boolean")
-
-
 def _auto(params: dict[str, Any]) -> dict[str, bool]:
     return {
-        "auto_borrow": _flag(params, "autoBorrow"),
-        "auto_borrow_repay": _flag(params, "autoBorrowRepay"),
-        "auto_lend": _flag(params, "autoLend"),
-        "auto_lend_redeem": _flag(params, "autoLendRedeem"),
+        "auto_borrow": bool_param(params, "autoBorrow"),
+        "auto_borrow_repay": bool_param(params, "autoBorrowRepay"),
+        "auto_lend": bool_param(params, "autoLend"),
+        "auto_lend_redeem": bool_param(params, "autoLendRedeem"),
     }
 
 
@@ -213,7 +187,7 @@ async def rfq_submit(service: ExchangeService, account: int, params: Any) -> Any
         lots=mw.parse_qty(quantity) if quantity is not None else 0,
         quote_atoms=mw.parse_quote(quote_quantity) if quote_quantity is not None else 0,
         price=mw.parse_price(price) if price is not None else 0,
-        client_id=_int(params, "clientId", bits=32),
+        client_id=uint_param(params, "clientId", -1, bits=32),
         mode=mode,
         **_auto(params),
     )
@@ -223,7 +197,7 @@ async def rfq_submit(service: ExchangeService, account: int, params: Any) -> Any
 
 
 async def quote_submit(service: ExchangeService, account: int, params: Any) -> Any:
-    rfq_id = _int(params, "rfqId")
+    rfq_id = uint_param(params, "rfqId", -1)
     rfq = queries.rfq_book(service.engine).rfqs.get(rfq_id)
     if rfq is None:
         raise rfq_error("RfqNotFound")
@@ -236,7 +210,7 @@ async def quote_submit(service: ExchangeService, account: int, params: Any) -> A
         rfq_id,
         bid=mw.parse_price(params["bidPrice"], "bidPrice"),
         ask=mw.parse_price(params["askPrice"], "askPrice"),
-        client_id=_int(params, "clientId", bits=32),
+        client_id=uint_param(params, "clientId", -1, bits=32),
         **_auto(params),
     )
     events = await _submit(service, command)
@@ -245,17 +219,19 @@ async def quote_submit(service: ExchangeService, account: int, params: Any) -> A
 
 
 async def quote_accept(service: ExchangeService, account: int, params: Any) -> Any:
-    quote_id = _int(params, "quoteId")
+    quote_id = uint_param(params, "quoteId", -1)
     if quote_id < 0:
         raise bad_request("quoteId is required")
-    command = AcceptQuote(account, quote_id, rfq_id=_int(params, "rfqId"), client_id=_int(params, "clientId", bits=32))
+    command = AcceptQuote(
+        account, quote_id, rfq_id=uint_param(params, "rfqId", -1), client_id=uint_param(params, "clientId", -1, bits=32)
+    )
     await _submit(service, command)
     book = queries.rfq_book(service.engine)
     return rfq_json(service, book.rfqs[book.quotes[quote_id].rfq_id])
 
 
 async def rfq_refresh(service: ExchangeService, account: int, params: Any) -> Any:
-    rfq_id = _int(params, "rfqId")
+    rfq_id = uint_param(params, "rfqId", -1)
     if rfq_id < 0:
         raise bad_request("rfqId is required")
     await _submit(service, RefreshRfq(account, rfq_id))
@@ -263,7 +239,7 @@ async def rfq_refresh(service: ExchangeService, account: int, params: Any) -> An
 
 
 async def rfq_cancel(service: ExchangeService, account: int, params: Any) -> Any:
-    rfq_id, client_id = _int(params, "rfqId"), _int(params, "clientId", bits=32)
+    rfq_id, client_id = uint_param(params, "rfqId", -1), uint_param(params, "clientId", -1, bits=32)
     if rfq_id < 0 and client_id < 0:
         raise bad_request("rfqId or clientId is required")
     events = await _submit(service, CancelRfq(account, rfq_id=rfq_id, client_id=client_id))
@@ -282,7 +258,7 @@ async def rfqs_query(service: ExchangeService, account: int, params: Any) -> Any
     """The account's open RFQs, each with its open quotes (``{rfq, quotes}``, as bpx's RfqWithQuotes)."""
     account = target_account(service, account, params)
     book = queries.rfq_book(service.engine)
-    symbol, rfq_id = params.get("symbol"), _int(params, "rfqId")
+    symbol, rfq_id = params.get("symbol"), uint_param(params, "rfqId", -1)
     out = []
     for open_id in book.open:
         rfq = book.rfqs[open_id]
@@ -311,7 +287,12 @@ def _side(params: Any) -> str | None:
 async def rfq_history(service: ExchangeService, account: int, params: Any) -> Any:
     account = target_account(service, account, params)
     book = queries.rfq_book(service.engine)
-    symbol, status, side, rfq_id = params.get("symbol"), params.get("status"), _side(params), _int(params, "rfqId")
+    symbol, status, side, rfq_id = (
+        params.get("symbol"),
+        params.get("status"),
+        _side(params),
+        uint_param(params, "rfqId", -1),
+    )
     rows = [
         r
         for _, r in sorted(book.rfqs.items())
@@ -327,7 +308,7 @@ async def rfq_history(service: ExchangeService, account: int, params: Any) -> An
 async def quote_history(service: ExchangeService, account: int, params: Any) -> Any:
     account = target_account(service, account, params)
     book = queries.rfq_book(service.engine)
-    symbol, status, quote_id = params.get("symbol"), params.get("status"), _int(params, "quoteId")
+    symbol, status, quote_id = params.get("symbol"), params.get("status"), uint_param(params, "quoteId", -1)
     rows = [
         q
         for _, q in sorted(book.quotes.items())
@@ -347,7 +328,7 @@ def _fills(service: ExchangeService, account: int, params: Any, *, quoter: bool)
         return []  # no collateral conversion is settled by RFQ here
     account = target_account(service, account, params)
     book = queries.rfq_book(service.engine)
-    symbol, side, quote_id = params.get("symbol"), _side(params), _int(params, "quoteId")
+    symbol, side, quote_id = params.get("symbol"), _side(params), uint_param(params, "quoteId", -1)
     rows = [
         fill_json(service, f, quoter=quoter)
         for f in book.fills

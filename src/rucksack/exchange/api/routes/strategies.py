@@ -23,7 +23,7 @@ from typing import Any
 
 from rucksack.exchange.api.errors import ApiError, bad_request, from_reason, not_found
 from rucksack.exchange.api.orders import STPS
-from rucksack.exchange.api.routes.common import page_params
+from rucksack.exchange.api.routes.common import bool_param, page_params, uint_param
 from rucksack.exchange.api.routes.subaccounts import target_account
 from rucksack.exchange.api.wire import MarketWire
 from rucksack.exchange.core import queries
@@ -64,29 +64,6 @@ def parse_strategy_id(value: Any) -> int:
     if len(text) > 18:
         raise not_found("Strategy not found")
     return int(text)
-
-
-def _uint(params: dict[str, Any], key: str, default: int, *, bits: int = 63) -> int:
-    value = params.get(key)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not (
-        isinstance(value, int) or (isinstance(value, str) and value.isascii() and value.isdigit())
-    ):
-        raise bad_request(f"{key} must be an unsigned integer")
-    number = int(value) if len(str(value)) <= 20 else 1 << bits
-    if not 0 <= number < 1 << bits:
-        raise bad_request(f"{key} is out of range")
-    return number
-
-
-def _flag(params: dict[str, Any], key: str) -> bool:
-    value = params.get(key)
-    if value is None or isinstance(value, bool):
-        return bool(value)
-    if value in ("true", "True", "false", "False"):
-        return value in ("true", "True")
-    raise bad_request(f"{key} must be a boolean")
 
 
 def _market(service: ExchangeService, symbol: Any) -> MarketWire:
@@ -181,7 +158,7 @@ async def strategy_create(service: ExchangeService, account: int, params: Any) -
     tif = params.get("timeInForce", "IOC")
     if tif not in ("IOC", "FOK"):
         raise bad_request("timeInForce must be IOC or FOK: every slice is an immediate order", "INVALID_ORDER")
-    if _flag(params, "postOnly"):
+    if bool_param(params, "postOnly"):
         raise bad_request("postOnly cannot be used: every slice takes liquidity", "INVALID_ORDER")
     stp = params.get("selfTradePrevention", "RejectTaker")
     if stp not in STPS:
@@ -193,22 +170,22 @@ async def strategy_create(service: ExchangeService, account: int, params: Any) -
         mw.symbol,
         side,
         mw.parse_qty(params["quantity"]),
-        duration_us=_uint(params, "duration", DEFAULT_DURATION_MS, bits=40) * MS,
-        interval_us=_uint(params, "interval", DEFAULT_INTERVAL_MS, bits=40) * MS,
+        duration_us=uint_param(params, "duration", DEFAULT_DURATION_MS, bits=40) * MS,
+        interval_us=uint_param(params, "interval", DEFAULT_INTERVAL_MS, bits=40) * MS,
         seed=secrets.randbits(63),
         price=mw.parse_price(price) if price is not None else 0,
-        randomized=_flag(params, "randomizedIntervalQuantity"),
-        client_id=_uint(params, "clientStrategyId", -1, bits=32),
+        randomized=bool_param(params, "randomizedIntervalQuantity"),
+        client_id=uint_param(params, "clientStrategyId", -1, bits=32),
         slippage=slippage,
         slippage_type=slippage_type,
         tif=tif,
         stp=stp,
-        reduce_only=_flag(params, "reduceOnly"),
-        auto_borrow=_flag(params, "autoBorrow"),
-        auto_borrow_repay=_flag(params, "autoBorrowRepay"),
-        auto_lend_redeem=_flag(params, "autoLendRedeem"),
+        reduce_only=bool_param(params, "reduceOnly"),
+        auto_borrow=bool_param(params, "autoBorrow"),
+        auto_borrow_repay=bool_param(params, "autoBorrowRepay"),
+        auto_lend_redeem=bool_param(params, "autoLendRedeem"),
     )
-    _flag(params, "autoLend")  # checked; proceeds follow the account's auto-lend setting
+    bool_param(params, "autoLend")  # checked; proceeds follow the account's auto-lend setting
     events = await _submit(service, command)
     created = next(ev.strategy for ev in events if isinstance(ev, StrategyUpdated))
     return strategy_json(service, created)
@@ -220,7 +197,7 @@ def _running(service: ExchangeService, account: int, params: dict[str, Any], mw:
         s = book.strategies.get(parse_strategy_id(params["strategyId"]))
         found = s if s is not None and s.account == account and s.market == mw.symbol else None
     elif params.get("clientStrategyId") is not None:
-        found = book.running_by_client(account, mw.symbol, _uint(params, "clientStrategyId", -1, bits=32))
+        found = book.running_by_client(account, mw.symbol, uint_param(params, "clientStrategyId", -1, bits=32))
     else:
         raise bad_request("strategyId or clientStrategyId is required")
     if found is None or found.status != "Running":

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import msgspec
+
 from rucksack.exchange.core.enums import OrderStatus, Reason
 from rucksack.exchange.core.markets import MarketSpec
 from rucksack.exchange.core.rfq import settle as settlement
@@ -304,42 +306,25 @@ def execute(s: ExchangeState, rfq: Rfq, q: Quote, ts_us: int) -> str:
     notional = buyer.paid_amount
     fill_id = s.next_trade_id  # RFQ fills share the trade id sequence with book trades
     s.next_trade_id = fill_id + 1
-    book.fills.append(
-        RfqFill(
-            fill_id,
-            rfq.id,
-            q.id,
-            rfq.market,
-            rfq.account,
-            q.account,
-            rfq.side,
-            lots,
-            price,
-            notional,
-            requester_fee,
-            quoter_fee,
-            ts_us,
-        )
+    fill = RfqFill(
+        fill_id,
+        rfq.id,
+        q.id,
+        rfq.market,
+        rfq.account,
+        q.account,
+        rfq.side,
+        lots,
+        price,
+        notional,
+        requester_fee,
+        quoter_fee,
+        ts_us,
     )
+    book.fills.append(fill)
     book.last_prices[m.symbol] = price
     rfq.filled_lots, rfq.filled_quote, rfq.fill_price, rfq.quote_id = lots, notional, price, q.id
-    s.events.append(
-        RfqFilled(
-            fill_id,
-            rfq.id,
-            q.id,
-            rfq.market,
-            rfq.account,
-            q.account,
-            rfq.side,
-            lots,
-            price,
-            notional,
-            requester_fee,
-            quoter_fee,
-            ts_us,
-        )
-    )
+    s.events.append(RfqFilled(*msgspec.structs.astuple(fill)))  # the event states the fill as recorded
     _close_quote(s, q, OrderStatus.FILLED)
     _close_rfq(s, rfq, OrderStatus.FILLED, "", ts_us)
     return ""
