@@ -86,6 +86,7 @@ def _build(raw: dict[str, Any]) -> ExchangeSpec:
         for a in raw["assets"]
     ]
     by_symbol = {a.symbol: a for a in assets}
+    settle_decimals = _settle_decimals(raw, assets)
     tiers = [
         FeeTier(
             name=t["name"],
@@ -93,6 +94,9 @@ def _build(raw: dict[str, Any]) -> ExchangeSpec:
             spot_taker_ppm=parse_decimal(t["spot_taker"], 6),
             futures_maker_ppm=parse_decimal(t["futures_maker"], 6),
             futures_taker_ppm=parse_decimal(t["futures_taker"], 6),
+            # 30-day volume thresholds in the settlement asset (USDC), core.tiers
+            spot_volume=parse_decimal(t.get("spot_volume", "0"), settle_decimals),
+            futures_volume=parse_decimal(t.get("futures_volume", "0"), settle_decimals),
         )
         for t in raw["fee_tiers"]
     ]
@@ -138,6 +142,7 @@ def _build(raw: dict[str, Any]) -> ExchangeSpec:
         circuit_breaker=_breaker(raw.get("circuit_breaker", {})),
         compliance=load_compliance(raw.get("compliance"), _settle_decimals(raw, assets)),
         **_rfq(raw, by_symbol, defaults),
+        nft_vip_level=int(raw.get("fee_program", {}).get("nft_vip_level", 1)),
     )
     validate_spec(spec)
     return spec

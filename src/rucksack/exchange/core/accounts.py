@@ -31,6 +31,7 @@ from rucksack.exchange.core.events import (
 from rucksack.exchange.core.ledger.operations import auto_lend
 from rucksack.exchange.core.markets import FIRST_USER_ACCOUNT
 from rucksack.exchange.core.risk.checks import has_exposure
+from rucksack.exchange.core.tiers import handlers as tiers
 
 if TYPE_CHECKING:
     from rucksack.exchange.core.exchange_state import ExchangeState
@@ -40,7 +41,7 @@ def set_fee_tier(s: ExchangeState, c: SetFeeTier) -> None:
     if not 0 <= c.tier < len(s.fee_tiers):
         s.events.append(FeeTierRejected(c.account, c.tier, Reason.UNKNOWN_FEE_TIER))
         return
-    s.ledger.account(c.account).tier = c.tier
+    tiers.set_vip(s, c.account, c.tier)
     s.events.append(FeeTierSet(c.account, c.tier))
 
 
@@ -56,6 +57,8 @@ def create_account(s: ExchangeState, c: CreateAccount) -> None:
     s.next_account_id = account + 1
     acct = s.ledger.account(account)
     acct.parent = c.parent
+    if c.parent:  # a subaccount pays its owner's tier (core.tiers)
+        acct.tier = s.ledger.accounts[c.parent].tier
     acct.auto_lend = c.auto_lend  # on by default, as on Backpack: idle funds earn the lend rate
     if c.region and not c.parent:
         compliance.set_identity(s, account, LEVELS.index(c.level or "none"), c.region)

@@ -23,6 +23,7 @@ from rucksack.exchange.core.rfq.commands import (
     SubmitRfq,
 )
 from rucksack.exchange.core.strategies.commands import StrategyCommand
+from rucksack.exchange.core.tiers.commands import TierCommand
 
 
 class PlaceOrder(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
@@ -100,6 +101,9 @@ class Withdraw(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False)
 
 
 class SetFeeTier(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """The operator's VIP level (a tier index) for ``account``'s owner: its accounts' tier is never
+    below it (core.tiers; 0 removes it). The name predates volume tiers; the journal keeps it."""
+
     account: int
     tier: int
 
@@ -253,6 +257,7 @@ Command = (
     | ExpireRfqs
     | ConvertDust
     | StrategyCommand
+    | TierCommand
 )
 
 

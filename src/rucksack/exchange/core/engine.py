@@ -64,6 +64,8 @@ from rucksack.exchange.core.rfq import handlers as rfq
 from rucksack.exchange.core.rfq.commands import RFQ_COMMANDS
 from rucksack.exchange.core.strategies import handlers as strategies
 from rucksack.exchange.core.strategies.commands import STRATEGY_COMMANDS
+from rucksack.exchange.core.tiers import handlers as tiers
+from rucksack.exchange.core.tiers.commands import TIER_COMMANDS
 
 # The two commands that make up most of the traffic are dispatched by exact type against Final
 # names (C statics when compiled): no globals-dict lookup and no isinstance() protocol for them
@@ -143,6 +145,8 @@ class Engine(ExchangeState):
             convert_dust(self, command)
         elif isinstance(command, STRATEGY_COMMANDS):
             strategies.apply(self, command, ts_us)
+        elif isinstance(command, TIER_COMMANDS):
+            tiers.apply(self, command)
         else:  # pragma: no cover - the decoder only yields known commands
             raise TypeError(f"unknown command {type(command).__name__}")
         if self.triggers or self.tpsl:

@@ -80,6 +80,10 @@ class FeeTier(msgspec.Struct, frozen=True):
     spot_taker_ppm: int
     futures_maker_ppm: int
     futures_taker_ppm: int
+    # 30-day volume (settlement-asset atoms) that reaches this tier (core.tiers); 0 above the
+    # first tier: that kind of volume does not reach it (VIP only)
+    spot_volume: int = 0
+    futures_volume: int = 0
 
 
 class MarketSpec(msgspec.Struct, frozen=True):
@@ -157,6 +161,8 @@ class ExchangeSpec(msgspec.Struct, frozen=True):
     securities: list[SecuritySpec] = []
     calendar: Calendar | None = None
     rfq_ttl_us: int = 30_000_000
+    # fee tiers (core.tiers): the VIP level (tier index) a holder of the designated NFT gets
+    nft_vip_level: int = 1
 
     def asset_index(self, symbol: str) -> int:
         for i, asset in enumerate(self.assets):
@@ -338,6 +344,10 @@ def validate_spec(spec: ExchangeSpec) -> None:
         rates = (tier.spot_maker_ppm, tier.spot_taker_ppm, tier.futures_maker_ppm, tier.futures_taker_ppm)
         if min(rates) < 0 or max(rates) >= PPM:
             raise SpecError(f"fee tier {tier.name}: rates must be in [0, 100%)")
+        if tier.spot_volume < 0 or tier.futures_volume < 0:
+            raise SpecError(f"fee tier {tier.name}: volume thresholds must be >= 0")
+    if spec.nft_vip_level < 0:  # above the last tier: the last tier (core.tiers.handlers.levels)
+        raise SpecError("nft_vip_level must be >= 0")
     if spec.settlement_asset not in seen:
         raise SpecError(f"settlement asset {spec.settlement_asset} is not an asset")
     system = (spec.fee_account, spec.risk.liquidity_fund_account, spec.risk.settlement_account)

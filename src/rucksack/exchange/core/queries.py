@@ -39,6 +39,8 @@ from rucksack.exchange.core.risk import limits
 from rucksack.exchange.core.risk.collateral import AccountRisk, account_risk
 from rucksack.exchange.core.risk.margin import Margin
 from rucksack.exchange.core.strategies.book import StrategyBook
+from rucksack.exchange.core.tiers import handlers as tier_handlers
+from rucksack.exchange.core.tiers.book import NftHolding
 
 # ------------------------------------------------------------------ the state's clock and spec
 
@@ -167,6 +169,22 @@ def insurance_fund_account(engine: Engine) -> int:
 def fee_tiers(engine: Engine) -> Sequence[FeeTier]:
     """The fee tiers, by index (``SetFeeTier`` names one)."""
     return engine.fee_tiers
+
+
+def fee_tier_status(engine: Engine, account_id: int, today: int) -> tier_handlers.TierStatus:
+    """An account's fee tier, its levels and its owner's 30-day volume up to ``today`` (UTC day
+    number; core.tiers)."""
+    return tier_handlers.status(engine, account_id, today)
+
+
+def fee_tier_day(engine: Engine) -> int:
+    """The last UTC day ``RecomputeFeeTiers`` applied (-1: never)."""
+    return engine.tiers.day
+
+
+def nft_holdings(engine: Engine) -> dict[int, NftHolding]:
+    """Each owner's NFT proof in force (owner -> address and token id)."""
+    return dict(engine.tiers.nft)
 
 
 def market_at(engine: Engine, index: int) -> MarketState:

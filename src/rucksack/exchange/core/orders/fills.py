@@ -18,6 +18,7 @@ from rucksack.exchange.core.ledger.operations import after_proceeds
 from rucksack.exchange.core.market_state import MarketState
 from rucksack.exchange.core.numeric import fee_atoms
 from rucksack.exchange.core.orders.resting import order_account, record_fill, trim_reduce_only
+from rucksack.exchange.core.tiers.handlers import count_trade
 
 if TYPE_CHECKING:
     from rucksack.exchange.core.exchange_state import ExchangeState
@@ -38,6 +39,7 @@ def settle_spot(
     symbol = m.symbol
     price = 0
     lenders: list[Order] = []  # makers whose proceeds may repay or be lent
+    tiers = s.tiers if quote == s.settle_asset else None  # fee-tier volume: USDC-quoted markets only
     for maker in fills:
         n = maker.fill_lots
         price = maker.price
@@ -93,6 +95,8 @@ def settle_spot(
             maker_fee=maker_fee,
             ts_box=ts_box,
         )
+        if tiers is not None:
+            count_trade(tiers, taker_acct, maker_acct, ts_box, quote_atoms, False)
         if maker.auto_repay or maker_acct.auto_lend:
             lenders.append(maker)
     # spot margin and auto-lend: proceeds repay a borrow of the received asset, then are lent
@@ -168,6 +172,7 @@ def settle_perp(
             ts_box=ts_box,
             liquidation_fee=penalty,
         )
+        count_trade(s.tiers, taker_acct, maker_acct, ts_box, notional, True)  # fee-tier volume
         if closed and maker.reduce_only:
             maker_pos.reduce_only.remove(maker.id)
         if maker_pos.reduce_only:

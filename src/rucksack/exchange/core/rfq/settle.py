@@ -21,6 +21,7 @@ from rucksack.exchange.core.markets import MarketSpec
 from rucksack.exchange.core.numeric import fee_atoms
 from rucksack.exchange.core.rfq.book import AutoFlags
 from rucksack.exchange.core.risk.checks import has_exposure, margin_allows
+from rucksack.exchange.core.tiers.handlers import count_trade
 
 if TYPE_CHECKING:
     from rucksack.exchange.core.exchange_state import ExchangeState
@@ -90,6 +91,8 @@ def settle(
         buyer_fee=buyer_fee,
         seller_fee=seller_fee,
     )
+    if quote == s.settle_asset:  # fee-tier volume, as a book trade's (core.tiers)
+        count_trade(s.tiers, buyer.acct, seller.acct, s.last_ts_us, quote_atoms, False)
     for leg in (buyer, seller):
         after_proceeds(s, leg.acct, leg.got, leg.auto.borrow_repay or leg.acct.auto_repay_borrows)
         if leg.auto.lend and not leg.acct.auto_lend:  # this RFQ's autoLend: lend the proceeds
