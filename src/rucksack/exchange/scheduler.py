@@ -6,7 +6,14 @@
 - once per wall-clock hour ``AccrueInterest`` and ``ApplyFunding`` (each idempotent by hour, so a
   restart never pays twice);
 - ``ReleaseWithdrawals`` when a held withdrawal's security delay or a pending delay change is due
-  (checked every second; core/compliance/withdrawals.py).
+  (checked every second; core/compliance/withdrawals.py);
+- at each UTC day boundary ``RecomputeFeeTiers(day)`` (core/tiers: every account to the tier of
+  its 30-day volume; idempotent by day);
+- the NFT VIP perk's holders re-checked on the chain (``exchange.nft_perk``): ``LapseNftVip`` for
+  a token that left its address.
+
+``due_now`` runs the clock-driven checks once: the sandbox calls it right after advancing the
+clock (``POST /api/v1/sandbox/clock``), so what the advance made due is journaled at once.
 
 They are ordinary commands through the sequencer, so replay from the journal is bit-identical;
 the wall clock is read here, never in the core. Periodic snapshots are not ticks: they are due
@@ -28,8 +35,10 @@ from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.events import Event
 from rucksack.exchange.core.rfq.commands import ExpireRfqs
 from rucksack.exchange.core.strategies.commands import CrankStrategies
+from rucksack.exchange.core.tiers.commands import RecomputeFeeTiers
 
 HOUR_US = 3_600_000_000
+DAY_US = 24 * HOUR_US
 
 
 class Clocked(Protocol):
@@ -95,3 +104,23 @@ def release_due(engine: Engine, now_us: int) -> bool:
     if any(not h.review and h.trigger_at_us <= now_us for h in comp.held.values()):
         return True
     return any(pending >= 0 and at <= now_us for _, pending, at in comp.delays.values())
+
+
+async def day_boundary(exchange: Clocked) -> list[Event]:
+    """``RecomputeFeeTiers`` for the clock's UTC day when the engine has not applied it yet."""
+    day = exchange.clock() // DAY_US
+    if day > queries.fee_tier_day(exchange.engine):
+        return await exchange.submit(RecomputeFeeTiers(day))
+    return []
+
+
+async def due_now(exchange: Clocked) -> list[Event]:
+    """The clock-driven commands that are due now and not left to the per-second ticks."""
+    return await day_boundary(exchange)
+
+
+async def day_ticks(exchange: Clocked, period: float = 10.0) -> None:
+    """Every ``period`` seconds: whatever ``due_now`` finds due (the day boundary)."""
+    while True:
+        await due_now(exchange)
+        await asyncio.sleep(period)

@@ -47,7 +47,7 @@ from rucksack.exchange.feeds.index import make_feed, publish_index_prices
 from rucksack.exchange.logs import configure as configure_logging
 from rucksack.exchange.makers import run_makers
 from rucksack.exchange.reserves_export import daily_snapshots
-from rucksack.exchange.scheduler import accrual_ticks, risk_ticks
+from rucksack.exchange.scheduler import accrual_ticks, day_ticks, risk_ticks
 from rucksack.exchange.sequencer.datadir import DEFAULT_SNAPSHOT_EVERY
 from rucksack.exchange.service import ExchangeLedger, ExchangeService
 from rucksack.exchange.store import StoreUnavailable, redacted
@@ -232,6 +232,7 @@ def serve(
         background.append(lambda: run_makers(service, service.feed, seed))  # type: ignore[arg-type]
     background.append(lambda: accrual_ticks(service))
     background.append(lambda: risk_ticks(service))
+    background.append(lambda: day_ticks(service))
     background.append(lambda: daily_snapshots(service))  # proof of reserves, tier (a)
     feed_ = service.feed
     if feed_ is not None:

@@ -52,6 +52,7 @@ from rucksack.exchange import metrics
 from rucksack.exchange.api.auth import Verifier
 from rucksack.exchange.api.open_orders import OpenOrders, Steps
 from rucksack.exchange.api.wire import Wire
+from rucksack.exchange.clock import ExchangeClock
 from rucksack.exchange.config import default_config_text
 from rucksack.exchange.core import queries
 from rucksack.exchange.core.book.order import Order
@@ -120,7 +121,8 @@ class ExchangeService:
             spec = init_data_dir(data_dir, default_config_text())
         self.data_dir = data_dir
         self.sandbox = sandbox
-        self.clock = clock
+        # the sequencer's and the scheduler's clock: a sandbox can advance it (exchange.clock)
+        self.clock = ExchangeClock(clock, sandbox=sandbox)
         self.inline_commit = inline_commit
         lock = WriterLock.acquire(data_dir)  # one writer: before the read store is touched
         try:
@@ -142,7 +144,7 @@ class ExchangeService:
         try:
             self.exchange = Exchange(
                 data_dir,
-                clock,
+                self.clock,
                 spec=spec,
                 fsync=fsync,
                 threaded_journal=not inline_commit,
@@ -177,6 +179,7 @@ class ExchangeService:
             )
         self.spec = self.exchange.spec
         self.engine = self.exchange.engine
+        self.clock.catch_up(self.engine.last_ts_us)
         self.sequencer = self.exchange.sequencer
         self.wire = Wire(self.spec)
         self.verifier = Verifier()

@@ -174,6 +174,7 @@ ADMIN: dict[tuple[str, str], Callable[[ExchangeService, Any], Awaitable[Any]]] =
     ("POST", "/api/v1/sandbox/price"): sandbox.sandbox_set_price,
     ("POST", "/api/v1/sandbox/signup"): sandbox.sandbox_signup,
     ("POST", "/api/v1/sandbox/tick"): sandbox_margin.sandbox_tick,
+    ("POST", "/api/v1/sandbox/clock"): sandbox_margin.sandbox_clock,
     ("POST", "/api/v1/sandbox/backstop"): sandbox_margin.sandbox_backstop,
     ("POST", "/api/v1/sandbox/reserves/snapshot"): reserves.sandbox_reserves_snapshot,
 }
@@ -206,6 +207,7 @@ OPERATOR: dict[tuple[str, str], tuple[str, OperatorHandler, frozenset[str]]] = {
     ("GET", "/api/v1/operator/insuranceFund"): ("operatorInsuranceFundQuery", console.insurance_fund, RISK_OPS),
     ("GET", "/api/v1/operator/feeTiers"): ("operatorFeeTierQueryAll", console.fee_tiers, OPERATIONS),
     ("POST", "/api/v1/operator/feeTier"): ("operatorFeeTierSet", console.set_fee_tier, OPERATIONS),
+    ("POST", "/api/v1/operator/vipLevel"): ("operatorVipLevelSet", console.set_vip_level, OPERATIONS),
     ("POST", "/api/v1/operator/keys"): ("operatorKeySet", operator_compliance.keys_set, ADMIN_ONLY),
     ("GET", "/api/v1/operator/keys"): ("operatorKeyQueryAll", operator_compliance.keys_list, ADMIN_ONLY),
     ("POST", "/api/v1/operator/identity"): ("operatorIdentitySet", operator_compliance.identity_set, COMPLIANCE),

@@ -403,6 +403,15 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
         },
         [400, 403],
     ),
+    ("POST", "/api/v1/sandbox/clock"): (
+        "Sandbox: advance the exchange's clock (schedules come due, journaled at once; X-Admin-Token)",
+        [],
+        {
+            "type": "object",
+            "properties": {"advanceMs": {"type": "integer", "minimum": 0, "maximum": 34560000000}},
+        },
+        [400, 403],
+    ),
     ("POST", "/api/v1/sandbox/backstop"): (
         "Sandbox: make an account a backstop liquidity provider (X-Admin-Token)",
         [],
@@ -580,6 +589,19 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
             "type": "object",
             "required": ["accountId", "tier"],
             "properties": {"accountId": {"type": "integer", "minimum": 0}, "tier": {"type": "integer", "minimum": 0}},
+        },
+        [400, 401, 403, 404],
+    ),
+    ("POST", "/api/v1/operator/vipLevel"): (
+        "Operator: an account owner's VIP level, the lowest tier it pays (operatorVipLevelSet; journaled SetFeeTier)",
+        [],
+        {
+            "type": "object",
+            "required": ["accountId", "vipLevel"],
+            "properties": {
+                "accountId": {"type": "integer", "minimum": 0},
+                "vipLevel": {"type": "integer", "minimum": 0},
+            },
         },
         [400, 401, 403, 404],
     ),

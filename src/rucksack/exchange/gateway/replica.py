@@ -44,6 +44,7 @@ import msgspec
 from rucksack.exchange.api.auth import Verifier
 from rucksack.exchange.api.open_orders import OpenOrders, Steps
 from rucksack.exchange.api.wire import Wire
+from rucksack.exchange.clock import ExchangeClock
 from rucksack.exchange.core.commands import Command
 from rucksack.exchange.core.events import Event
 from rucksack.exchange.core.markets import ExchangeSpec
@@ -90,7 +91,10 @@ class GatewayService(ExchangeService):
         clock: Callable[[], int] = wall_clock_us,
     ) -> None:
         # no ExchangeService.__init__: a gateway has no journal and writes nothing
-        self.data_dir, self.spec, self.sandbox, self.clock = data_dir, spec, sandbox, clock
+        # the wall clock: the sandbox's clock advance is proxied to the sequencer (ADMIN), whose
+        # stamps reach this replica through the stream
+        self.data_dir, self.spec, self.sandbox = data_dir, spec, sandbox
+        self.clock = ExchangeClock(clock, sandbox=False)
         self.store = open_read_models(store, data_dir)  # type: ignore[assignment]  # reads only
         self.engine = restore(spec, decode_snapshot(welcome.snapshot))
         self.sequencer = Sequencer(self.engine, None, clock)  # never submits: its seq and halted state

@@ -49,6 +49,48 @@ async def account(service: ExchangeService, account: int, params: Any) -> Any:
         "spotMakerFee": format_atoms(tier.spot_maker_ppm, 2),
         "spotTakerFee": format_atoms(tier.spot_taker_ppm, 2),
         "triggerOrders": len(queries.pending_triggers(engine, account)),
+        **fee_tier_fields(service, account),
+    }
+
+
+DAY_US = 86_400_000_000
+
+
+def fee_tier_fields(service: ExchangeService, account: int) -> dict[str, Any]:
+    """Rucksack extension fields of ``GET /api/v1/account`` (docs/api.md, "Fee tiers"): the tier
+    in force and the levels behind it, the owner's 30-day volume up to today (what the next UTC
+    day boundary counts) and what the next tier needs (``null`` at the top tier)."""
+    today = max(service.clock(), queries.last_ts_us(service.engine)) // DAY_US  # a gateway: the stream's time
+    st = queries.fee_tier_status(service.engine, account, today)
+    tiers = queries.fee_tiers(service.engine)
+    decimals = service.wire.assets[service.spec.settlement_asset].decimals
+    nxt: dict[str, Any] | None = None
+    if st.volume_tier + 1 < len(tiers):
+        t = tiers[st.volume_tier + 1]
+        nxt = {
+            "feeTier": t.name,
+            "feeTierIndex": st.volume_tier + 1,
+            "spotVolume": format_atoms(t.spot_volume, decimals) if t.spot_volume else None,
+            "futuresVolume": format_atoms(t.futures_volume, decimals) if t.futures_volume else None,
+            "spotVolumeNeeded": format_atoms(max(0, t.spot_volume - st.spot_volume), decimals)
+            if t.spot_volume
+            else None,
+            "futuresVolumeNeeded": format_atoms(max(0, t.futures_volume - st.futures_volume), decimals)
+            if t.futures_volume
+            else None,
+        }
+    holding = st.nft_holding
+    return {
+        "feeTier": tiers[st.tier].name,
+        "feeTierIndex": st.tier,
+        "volumeTier": st.volume_tier,
+        "vipLevel": st.vip,
+        "nftVipLevel": st.nft,
+        "nftVip": {"address": holding.address, "tokenId": str(holding.token_id)} if holding else None,
+        "spotVolume30d": format_atoms(st.spot_volume, decimals),
+        "futuresVolume30d": format_atoms(st.futures_volume, decimals),
+        "nextFeeTier": nxt,
+        "feeTierRecomputedAt": st.recomputed_day * (DAY_US // 1000) if st.recomputed_day >= 0 else None,
     }
 
 

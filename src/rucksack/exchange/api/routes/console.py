@@ -12,8 +12,9 @@ see it:
   /api/v1/operator/alert`` (``id``), ``POST /api/v1/operator/alert/resolve`` ``{id, resolution:
   Dismissed | Reported | Actioned, note?}`` -> ``ResolveAlert``;
 - ``GET /api/v1/operator/insuranceFund``: the liquidity fund's balances;
-- fee tiers: ``GET /api/v1/operator/feeTiers``; ``POST /api/v1/operator/feeTier`` ``{accountId,
-  tier}`` -> ``SetFeeTier``.
+- fee tiers: ``GET /api/v1/operator/feeTiers`` (rates and 30-day volume thresholds); ``POST
+  /api/v1/operator/vipLevel`` ``{accountId, vipLevel}`` (or the older ``POST
+  /api/v1/operator/feeTier`` ``{accountId, tier}``) -> ``SetFeeTier``: the owner's VIP level.
 """
 
 from __future__ import annotations
@@ -139,6 +140,7 @@ async def insurance_fund(service: ExchangeService, params: dict[str, Any]) -> An
 
 
 async def fee_tiers(service: ExchangeService, params: dict[str, Any]) -> Any:
+    settle = service.wire.assets[service.spec.settlement_asset].decimals
     return [
         {
             "tier": i,
@@ -147,21 +149,36 @@ async def fee_tiers(service: ExchangeService, params: dict[str, Any]) -> Any:
             "spotTaker": format_atoms(t.spot_taker_ppm, 6),
             "futuresMaker": format_atoms(t.futures_maker_ppm, 6),
             "futuresTaker": format_atoms(t.futures_taker_ppm, 6),
+            "spotVolume": format_atoms(t.spot_volume, settle),
+            "futuresVolume": format_atoms(t.futures_volume, settle),
         }
         for i, t in enumerate(queries.fee_tiers(service.engine))
     ]
 
 
 async def set_fee_tier(service: ExchangeService, body: dict[str, Any]) -> Any:
-    account, tier = body.get("accountId"), body.get("tier")
-    if type(account) is not int or type(tier) is not int or not 0 <= account < 1 << 62 or not 0 <= tier < 1 << 31:
-        raise bad_request("accountId and tier must be non-negative integers")
+    """``{accountId, tier}``: the older spelling of ``vipLevel`` (the same ``SetFeeTier``)."""
+    account, level = await _set_vip(service, body.get("accountId"), body.get("tier"), "tier")
+    return {"accountId": account, "tier": level}
+
+
+async def set_vip_level(service: ExchangeService, body: dict[str, Any]) -> Any:
+    """``{accountId, vipLevel}``: the account's owner never pays above tier ``vipLevel`` (0 removes
+    it); its tier in force is the highest of that, its volume tier and an NFT perk (core.tiers)."""
+    account, level = await _set_vip(service, body.get("accountId"), body.get("vipLevel"), "vipLevel")
+    tier = queries.account_or_empty(service.engine, account).tier
+    return {"accountId": account, "vipLevel": level, "feeTierIndex": tier}
+
+
+async def _set_vip(service: ExchangeService, account: Any, level: Any, name: str) -> tuple[int, int]:
+    if type(account) is not int or type(level) is not int or not 0 <= account < 1 << 62 or not 0 <= level < 1 << 31:
+        raise bad_request(f"accountId and {name} must be non-negative integers")
     if queries.account(service.engine, account) is None or queries.owner(service.engine, account) < 0:
         raise ApiError(404, "RESOURCE_NOT_FOUND", "Account not found")
-    events = await service.submit(SetFeeTier(account, tier))
+    events = await service.submit(SetFeeTier(account, level))
     for ev in events:
         if isinstance(ev, FeeTierRejected):
             raise _refused(ev.reason)
         if isinstance(ev, FeeTierSet):
-            return {"accountId": ev.account, "tier": ev.tier}
+            return ev.account, ev.tier
     raise ApiError(500, "SERVER_ERROR", "no fee tier event")  # pragma: no cover

@@ -11,6 +11,9 @@ Bots rehearse funding, settlement, liquidation and interest without waiting for 
   ``CrankStrategies`` at the later of now and the strategy clock, plus ``advanceMs`` (default 0,
   at most a day): every Scheduled strategy slice due by then is sent, so a bot can rehearse a
   whole TWAP in a few calls. The strategy clock never goes back, so later slices stay in order.
+- ``POST /api/v1/sandbox/clock`` ``{"advanceMs": n}`` advances the exchange's clock itself (the
+  sequencer's stamps and every schedule: day boundaries, hours, points weeks) and journals what
+  became due (``sandbox_clock``).
 - ``POST /api/v1/sandbox/backstop`` ``{"accountId": n, "enabled": true}`` makes an account a
   backstop liquidity provider (stage 2 of liquidation).
 """
@@ -20,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from rucksack.exchange.api.errors import bad_request, from_reason
+from rucksack.exchange.clock import MAX_ADVANCE_US, ClockNotAdvanceable
 from rucksack.exchange.core import queries
 from rucksack.exchange.core.commands import (
     AccrueInterest,
@@ -30,6 +34,7 @@ from rucksack.exchange.core.commands import (
 )
 from rucksack.exchange.core.events import AccountRejected
 from rucksack.exchange.core.strategies.commands import CrankStrategies
+from rucksack.exchange.scheduler import due_now
 from rucksack.exchange.service import ExchangeService
 
 TICKS = ("funding", "settlement", "liquidation", "interest", "strategies")
@@ -79,3 +84,22 @@ async def sandbox_backstop(service: ExchangeService, body: Any) -> Any:
     if isinstance(events[0], AccountRejected):
         raise from_reason(events[0].reason)
     return {"accountId": int(text), "enabled": enabled}
+
+
+async def sandbox_clock(service: ExchangeService, body: Any) -> Any:
+    """``POST /api/v1/sandbox/clock`` ``{"advanceMs": n}`` (0 to 400 days): move the exchange's
+    clock forward (``exchange.clock``; never back, never on a production venue), then journal what
+    the advance made due at once (``scheduler.due_now``: the day boundary's ``RecomputeFeeTiers``).
+    Answers the new time, the total offset from the wall clock and the events journaled."""
+    if not isinstance(body, dict):
+        raise bad_request("body must be a JSON object")
+    text = str(body.get("advanceMs", 0))
+    advance = int(text) if text.isascii() and text.isdigit() and len(text) <= 11 else -1
+    if not 0 <= advance * 1000 <= MAX_ADVANCE_US:
+        raise bad_request(f"advanceMs must be an integer from 0 to {MAX_ADVANCE_US // 1000}")
+    try:
+        now = service.clock.advance(advance * 1000)
+    except ClockNotAdvanceable as exc:  # a production venue (its admin routes are not served anyway)
+        raise bad_request(str(exc)) from exc
+    events = await due_now(service)
+    return {"now": now // 1000, "offsetMs": service.clock.offset_us // 1000, "events": len(events)}
