@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from rucksack.exchange.api.errors import REASONS, ApiError, bad_request
+from rucksack.exchange.api.routes.common import uint_param
 from rucksack.exchange.api.wire import format_atoms
 from rucksack.exchange.core import queries
 from rucksack.exchange.core.commands import ResolveAlert, SetFeeTier, SetMarketStatus
@@ -158,21 +159,23 @@ async def fee_tiers(service: ExchangeService, params: dict[str, Any]) -> Any:
 
 async def set_fee_tier(service: ExchangeService, body: dict[str, Any]) -> Any:
     """``{accountId, tier}``: the older spelling of ``vipLevel`` (the same ``SetFeeTier``)."""
-    account, level = await _set_vip(service, body.get("accountId"), body.get("tier"), "tier")
+    account, level = await _set_vip(service, body, "tier")
     return {"accountId": account, "tier": level}
 
 
 async def set_vip_level(service: ExchangeService, body: dict[str, Any]) -> Any:
     """``{accountId, vipLevel}``: the account's owner never pays above tier ``vipLevel`` (0 removes
     it); its tier in force is the highest of that, its volume tier and an NFT perk (core.tiers)."""
-    account, level = await _set_vip(service, body.get("accountId"), body.get("vipLevel"), "vipLevel")
+    account, level = await _set_vip(service, body, "vipLevel")
     tier = queries.account_or_empty(service.engine, account).tier
     return {"accountId": account, "vipLevel": level, "feeTierIndex": tier}
 
 
-async def _set_vip(service: ExchangeService, account: Any, level: Any, name: str) -> tuple[int, int]:
-    if type(account) is not int or type(level) is not int or not 0 <= account < 1 << 62 or not 0 <= level < 1 << 31:
-        raise bad_request(f"accountId and {name} must be non-negative integers")
+async def _set_vip(service: ExchangeService, body: dict[str, Any], name: str) -> tuple[int, int]:
+    """JSON numbers arrive as their exact text (api.payload), hence ``uint_param``."""
+    if body.get("accountId") is None or body.get(name) is None:
+        raise bad_request(f"accountId and {name} are required")
+    account, level = uint_param(body, "accountId", 0, bits=62), uint_param(body, name, 0, bits=31)
     if queries.account(service.engine, account) is None or queries.owner(service.engine, account) < 0:
         raise ApiError(404, "RESOURCE_NOT_FOUND", "Account not found")
     events = await service.submit(SetFeeTier(account, level))
