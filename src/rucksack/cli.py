@@ -201,6 +201,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             standby=args.standby,
             gateways=(os.cpu_count() or 1) if args.gateways is None else args.gateways,
             link=args.link,
+            nft_vip=args.nft_vip,
+            nft_check_every=args.nft_check_every,
         )
     except DataDirLocked as exc:  # a second writer: refused at once, naming the holder
         sys.stderr.write(f"rucksack serve: {exc}\n")
@@ -459,6 +461,16 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         metavar="URL",
         help="read models (order history, fills, trades, capital, positions): postgresql://USER@HOST:PORT/DB, "
         "or sqlite:PATH (default: read.sqlite in the data dir)",
+    )
+    serve.add_argument(
+        "--nft-vip",
+        default=None,
+        metavar="CHAIN:ADDRESS",
+        help="the ERC-721 collection whose holders get the NFT VIP fee level (default in a sandbox with an EVM "
+        "devnet: the devnet's own collection on ethereum)",
+    )
+    serve.add_argument(
+        "--nft-check-every", type=float, default=60.0, help="seconds between re-checks of NFT VIP holders on chain"
     )
     serve.add_argument("--confirmations", type=int, default=1, help="blocks/slots before a deposit is credited")
     serve.add_argument("--chain-poll", type=float, default=1.0, help="seconds between chain polls")

@@ -58,6 +58,8 @@ class Chain:
 # Devnet USDC-like token addresses (see module docstring; devnet/genesis.py makes them).
 DEVNET_SVM_USDC_MINT = "6XB1Ki4QQQqtGDDkfgfqYkLMGSpQy14SizdhkAa3ZqYZ"
 DEVNET_EVM_USDC = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+# The devnet's ERC-721 collection (contracts/RucksackLads.vy): account 0's second transaction
+DEVNET_EVM_LADS = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
 
 _USDC_SVM = Token("USDC", DEVNET_SVM_USDC_MINT, 6, 6)
 _USDC_EVM = Token("USDC", DEVNET_EVM_USDC, 6, 6)

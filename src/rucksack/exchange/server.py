@@ -46,6 +46,8 @@ from rucksack.exchange.api.ws import MAX_FRAME
 from rucksack.exchange.feeds.index import make_feed, publish_index_prices
 from rucksack.exchange.logs import configure as configure_logging
 from rucksack.exchange.makers import run_makers
+from rucksack.exchange.nft_perk import NftPerk, checksum
+from rucksack.exchange.nft_perk import watch as watch_nft_holders
 from rucksack.exchange.reserves_export import daily_snapshots
 from rucksack.exchange.scheduler import accrual_ticks, day_ticks, risk_ticks
 from rucksack.exchange.sequencer.datadir import DEFAULT_SNAPSHOT_EVERY
@@ -103,6 +105,30 @@ def start_custody(
     return custody
 
 
+def nft_perk(spec: str | None, chain_rpc: list[str], sandbox: bool) -> NftPerk | None:
+    """``--nft-vip CHAIN:ADDRESS``: the ERC-721 collection whose holders get the NFT VIP level,
+    checked through that chain's ``--chain-rpc`` node. A sandbox with an EVM devnet and no
+    ``--nft-vip`` designates the devnet's own collection on ethereum. ``ValueError`` when the
+    collection's chain has no node."""
+    from rucksack.chains.registry import DEVNET_EVM_LADS, get_chain
+    from rucksack.exchange.custody.service import chain_urls
+
+    urls = chain_urls(chain_rpc)
+    if spec is None:
+        if not sandbox or "ethereum" not in urls:
+            return None
+        spec = f"ethereum:{DEVNET_EVM_LADS}"
+    chain, _, address = spec.partition(":")
+    try:
+        if not get_chain(chain).is_evm:
+            raise ValueError(f"--nft-vip: {chain} is not an EVM chain")
+    except KeyError as exc:
+        raise ValueError(f"--nft-vip: {exc.args[0]}") from None
+    if chain not in urls:
+        raise ValueError(f"--nft-vip: no --chain-rpc node for {chain}")
+    return NftPerk(chain, checksum(address), urls[chain])
+
+
 def production_feed(feed: str | None) -> str:
     """A production venue's index source: a CSV feed or the operator's prices (``manual``, the
     default); the simulated random walk is refused (``ValueError``)."""
@@ -150,6 +176,8 @@ def serve(
     journal: str | None = None,
     standby: bool = False,
     link: str | None = None,
+    nft_vip: str | None = None,
+    nft_check_every: float = 60.0,
 ) -> int:
     """Run the exchange until stopped. Production (``sandbox=False``): no makers, no sandbox paths
     or admin token, no grants, the index from ``production_feed`` (docs/api.md "Production mode")."""
@@ -237,6 +265,14 @@ def serve(
     feed_ = service.feed
     if feed_ is not None:
         background.append(lambda: publish_index_prices(service, feed_))
+    try:
+        service.nft_perk = nft_perk(nft_vip, chain_rpc or [], sandbox)
+    except ValueError as exc:
+        sys.stderr.write(f"rucksack serve: {exc}\n")
+        return 2
+    perk = service.nft_perk
+    if perk is not None:
+        background.append(lambda: watch_nft_holders(service, perk, nft_check_every))
     if chain_rpc:  # without it custody starts lazily, on the first deposit-address request
         custody = start_custody(service, chain_rpc, confirmations, chain_poll, sweep_every)
         if custody is not None:

@@ -60,6 +60,7 @@ from rucksack.exchange.core.commands import Command, Deposit, Stamped
 from rucksack.exchange.core.events import Deposited, Event
 from rucksack.exchange.core.state import Snapshot
 from rucksack.exchange.feeds import PriceFeed
+from rucksack.exchange.nft_perk import NftPerk
 from rucksack.exchange.sequencer.datadir import (
     CONFIG_NAME,
     DEFAULT_SNAPSHOT_EVERY,
@@ -195,6 +196,8 @@ class ExchangeService:
         self.admin_token = self._admin_token() if sandbox else None
         # the operator's ED25519 public key (base64; ``serve --operator-key``): signs operator actions
         self.operator_key: str | None = None
+        # the NFT VIP perk's collection and chain node (``serve --nft-vip``; exchange.nft_perk)
+        self.nft_perk: NftPerk | None = None
         self.feed: PriceFeed | None = None
         # market surveillance (exchange.surveillance.live), attached by ``rucksack serve``
         self.surveillance: LiveSurveillance | None = None

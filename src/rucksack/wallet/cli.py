@@ -247,6 +247,18 @@ def cmd_faucet(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_faucet_nft(args: argparse.Namespace) -> int:
+    from rucksack.chains.registry import get_chain
+    from rucksack.wallet.faucet import fund_nft
+
+    chain = get_chain(args.chain)
+    to = args.to or _open(args, unlock=False).account(chain.family.value, args.account).address
+    got = fund_nft(_endpoints(args), chain.key, to)
+    _say(f"Devnet faucet sent token {got['tokenId']} of the NFT collection {got['collection']} to {to}")
+    _print(got)
+    return 0
+
+
 def cmd_sign_message(args: argparse.Namespace) -> int:
     from rucksack.chains.registry import get_chain
     from rucksack.wallet import messages
@@ -458,6 +470,13 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--account", type=int, default=0)
     p.add_argument("--to", default=None, help="another address (default: this wallet's account)")
     p.set_defaults(func=run, wallet_func=cmd_faucet)
+
+    p = wsub.add_parser("faucet-nft", help="devnet only: a token of the devnet's NFT collection (the VIP perk)")
+    common(p, network=True)
+    p.add_argument("--chain", default="ethereum", help="an EVM devnet chain (default ethereum)")
+    p.add_argument("--account", type=int, default=0)
+    p.add_argument("--to", default=None, help="another address (default: this wallet's EVM account)")
+    p.set_defaults(func=run, wallet_func=cmd_faucet_nft)
 
     from rucksack.wallet import exchange_cli
 

@@ -1,4 +1,5 @@
-"""``rucksack wallet exchange-key|exchange-signup|exchange-balance|deposit|trade|withdraw|reserves``:
+"""``rucksack wallet exchange-key|exchange-signup|exchange-balance|deposit|trade|withdraw|reserves|
+exchange-nft-vip``:
 the wallet's link to a Backpack-API exchange, over HTTP only (``wallet/exchange_link.py``).
 
 Same conventions as ``wallet/cli.py``: one JSON object on stdout, the review and errors on stderr;
@@ -64,6 +65,28 @@ def cmd_withdraw(args: argparse.Namespace) -> int:
     got = _exchange(args, wallet).withdraw(to, chain.name, args.amount, symbol)
     _say(f"Withdrawal {got['id']} requested: {got['quantity']} {symbol} on {chain.name} to {to} ({got['status']})")
     _print({"withdrawal": got})
+    return 0
+
+
+def cmd_exchange_nft_vip(args: argparse.Namespace) -> int:
+    """Prove to the exchange that this wallet's EVM address holds token ``--token-id`` of the
+    exchange's designated collection: fetch its challenge, sign it (EIP-191, the wallet's own
+    message signing) with that address's key, send the signature. The exchange checks the chain."""
+    from rucksack.chains.registry import get_chain
+    from rucksack.wallet import messages
+
+    chain = get_chain(args.chain)
+    if not chain.is_evm:
+        raise SystemExit("rucksack wallet: the NFT VIP perk is proved with an EVM address (--chain ethereum, ...)")
+    wallet = _open(args)
+    account = wallet.account("evm", args.account)
+    client = _exchange(args, wallet)
+    challenge = client.nft_vip_challenge(account.address)
+    _say(f"Signing the exchange's challenge for {challenge['collection']} with {account.address}")
+    signed = messages.sign_personal(chain, wallet.signer(account), challenge["message"].encode())
+    got = client.nft_vip_prove(account.address, args.token_id, challenge["message"], signed.signature)
+    _say(f"NFT VIP level {got['nftVipLevel']} granted to account {got['accountId']}: fee tier {got['feeTier']}")
+    _print(got)
     return 0
 
 
@@ -156,6 +179,14 @@ def add_parser(wsub: Any, common: Any) -> None:
     p.add_argument("--account", type=int, default=0, help="which of the wallet's accounts receives it")
     p.add_argument("--to", default=None, help="another address instead of the wallet's own")
     p.set_defaults(func=run, wallet_func=cmd_withdraw)
+
+    p = wsub.add_parser("exchange-nft-vip", help="prove this wallet holds the exchange's VIP NFT (signed challenge)")
+    common(p)
+    exchange(p)
+    p.add_argument("--chain", default="ethereum", help="the EVM chain of the collection (default ethereum)")
+    p.add_argument("--token-id", type=int, required=True, help="the token this wallet's address holds")
+    p.add_argument("--account", type=int, default=0, help="which of the wallet's EVM accounts holds it")
+    p.set_defaults(func=run, wallet_func=cmd_exchange_nft_vip)
 
     p = wsub.add_parser("exchange-balance", help="your balances on the exchange (signed balanceQuery)")
     common(p)

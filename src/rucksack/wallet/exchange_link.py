@@ -196,6 +196,15 @@ class ExchangeClient:
     def open_orders(self, symbol: str | None = None) -> list[Any]:
         return list(self.request("GET", "/api/v1/orders", "orderQueryAll", {"symbol": symbol}))
 
+    def nft_vip_challenge(self, address: str) -> Any:
+        """``GET /api/v1/account/nftVip/challenge`` (Rucksack extension): the text to sign."""
+        return self.request("GET", "/api/v1/account/nftVip/challenge", "nftVipChallenge", {"address": address})
+
+    def nft_vip_prove(self, address: str, token_id: int, message: str, signature: str) -> Any:
+        """``POST /api/v1/account/nftVip``: the challenge signed by the holding address."""
+        body = {"address": address, "tokenId": token_id, "message": message, "signature": signature}
+        return self.request("POST", "/api/v1/account/nftVip", "nftVipProve", body)
+
     def withdraw(self, address: str, blockchain: str, quantity: str, symbol: str) -> Any:
         body = {"address": address, "blockchain": blockchain, "quantity": quantity, "symbol": symbol}
         return self.request("POST", "/wapi/v1/capital/withdrawals", "withdraw", body)

@@ -80,3 +80,32 @@ def fund(endpoints: Endpoints, chain_key: str, asset: str, to: str, amount: str)
     acct = genesis.evm_faucet()
     receipt = evm.send(rpc, evm.sign(evm.transfer_tx(rpc, chain, acct.address, to, resolved, units), acct))
     return {**out, "txHash": receipt["transactionHash"]}
+
+
+def fund_nft(endpoints: Endpoints, chain_key: str, to: str) -> dict[str, Any]:
+    """Hand ``to`` the lowest token of the devnet NFT collection the faucet still holds (a real
+    signed ``transferFrom``); ``ValueError`` once all are given out."""
+    from rucksack.chains.evm import erc721
+    from rucksack.chains.registry import DEVNET_EVM_LADS
+
+    chain = get_chain(chain_key)
+    if not chain.is_evm:
+        raise ValueError("the NFT collection lives on the EVM devnet chains")
+    rpc = endpoints.rpc(chain.key)
+    require_devnet(endpoints.url(chain.key), rpc, chain)
+    acct = genesis.evm_faucet()
+    for token_id in range(1, erc721.SUPPLY + 1):
+        result = rpc.call(
+            "eth_call", {"to": DEVNET_EVM_LADS, "data": "0x" + erc721.owner_of_data(token_id).hex()}, "latest"
+        )
+        if erc721.decode_owner(bytes.fromhex(str(result).removeprefix("0x"))) == acct.address:
+            data = erc721.transfer_from_data(acct.address, to, token_id)
+            receipt = evm.send(rpc, evm.sign(evm.call_tx(rpc, chain, acct.address, DEVNET_EVM_LADS, data), acct))
+            return {
+                "chain": chain.key,
+                "to": to,
+                "collection": DEVNET_EVM_LADS,
+                "tokenId": token_id,
+                "txHash": receipt["transactionHash"],
+            }
+    raise ValueError("the devnet faucet has given out every token of the collection")

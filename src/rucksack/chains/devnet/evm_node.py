@@ -32,9 +32,9 @@ from eth_utils.address import to_checksum_address
 
 from rucksack.chains.devnet import genesis
 from rucksack.chains.devnet.rpc import INVALID_PARAMS, SERVER_ERROR, Node, RpcError
-from rucksack.chains.evm import erc20
+from rucksack.chains.evm import erc20, erc721
 from rucksack.chains.evm.transfers import raw_chain_id
-from rucksack.chains.registry import Chain
+from rucksack.chains.registry import DEVNET_EVM_LADS, Chain
 
 EXECUTION_REVERTED = 3  # geth's code for a reverted eth_call / eth_estimateGas
 PRIORITY_FEE = 10**9  # 1 gwei suggested tip
@@ -171,6 +171,7 @@ class EvmNode(Node):
         m["eth_estimateGas"] = self.estimate_gas
         m["eth_getLogs"] = self.get_logs
         self._deploy_token()
+        self._deploy_collection()
 
     # -- genesis -------------------------------------------------------------------------------
 
@@ -190,6 +191,24 @@ class EvmNode(Node):
         receipt = self.tester.get_transaction_receipt(tx_hash)
         if receipt["status"] != 1 or receipt["contract_address"] != self.chain.token.address:
             raise RuntimeError(f"{self.key}: token deploy went wrong: {receipt}")
+
+    def _deploy_collection(self) -> None:
+        """The sandbox's NFT collection (tokens 1..10 held by account 0; the NFT VIP perk)."""
+        faucet = genesis.evm_faucet()
+        tx: TransactionDictType = {
+            "type": 2,
+            "chainId": self.chain_id,
+            "nonce": 1,
+            "data": erc721.deploy_data(),
+            "gas": 3_000_000,
+            "maxFeePerGas": 2 * self._base_fee() + PRIORITY_FEE,
+            "maxPriorityFeePerGas": PRIORITY_FEE,
+            "value": 0,
+        }
+        tx_hash = self.send_raw_transaction(["0x" + bytes(faucet.sign_transaction(tx).raw_transaction).hex()])
+        receipt = self.tester.get_transaction_receipt(tx_hash)
+        if receipt["status"] != 1 or receipt["contract_address"] != DEVNET_EVM_LADS:
+            raise RuntimeError(f"{self.key}: NFT collection deploy went wrong: {receipt}")
 
     def _call_fee(self) -> int:
         """A price that passes py-evm's base-fee check whichever block a call runs on."""

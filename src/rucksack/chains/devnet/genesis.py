@@ -11,6 +11,8 @@ Hardhat and anvil also use, so EVM account 0 is the familiar
 - EVM accounts: ``m/44'/60'/0'/0/{i}``, i < ``EVM_ACCOUNTS``, each with ``EVM_ACCOUNT_WEI``.
   Account 0 deploys the token (``contracts/UsdcLike.vy``) as its first transaction, so the token
   address is the same on every EVM chain (``registry.DEVNET_EVM_USDC``) and holds ``TOKEN_SUPPLY``.
+  Its second transaction deploys the NFT collection (``contracts/RucksackLads.vy``, tokens 1..10,
+  all held by account 0 until the faucet hands them out) at ``registry.DEVNET_EVM_LADS``.
 """
 
 from __future__ import annotations

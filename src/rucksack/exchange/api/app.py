@@ -48,6 +48,7 @@ from rucksack.exchange.api.routes import (
     lending,
     lending_history,
     market,
+    nft_vip,
     operator,
     operator_compliance,
     positions,
@@ -108,6 +109,9 @@ PUBLIC.update(prediction.PUBLIC)  # prediction markets: none listed, an empty li
 BATCH = {("POST", "/api/v1/orders")}
 PRIVATE: dict[tuple[str, str], tuple[str, Handler]] = {
     ("GET", "/api/v1/account"): ("accountQuery", account.account),
+    # Rucksack extension: the NFT VIP perk's proof (routes/nft_vip.py; exchange.nft_perk)
+    ("GET", "/api/v1/account/nftVip/challenge"): ("nftVipChallenge", nft_vip.challenge),
+    ("POST", "/api/v1/account/nftVip"): ("nftVipProve", nft_vip.prove),
     ("GET", "/api/v1/capital"): ("balanceQuery", account.capital),
     ("POST", "/api/v1/order"): ("orderExecute", trading.order_execute),
     ("GET", "/api/v1/order"): ("orderQuery", trading.order_query),

@@ -64,6 +64,9 @@ PROXIED: frozenset[tuple[str, str]] = frozenset(
         ("DELETE", "/wapi/v1/capital/withdrawals"),  # cancelling a held one updates custody's row too
         ("POST", "/api/v1/subaccounts"),
         ("POST", "/api/v1/subaccounts/apiKeys"),
+        # the NFT VIP challenge is an HMAC under the sequencer process's secret (exchange.nft_perk)
+        ("GET", "/api/v1/account/nftVip/challenge"),
+        ("POST", "/api/v1/account/nftVip"),
     }
 )
 HOP_HEADERS = {b"host", b"content-length", b"connection", b"transfer-encoding", b"keep-alive"}
