@@ -294,6 +294,25 @@ def cmd_sandbox_compliance(args: argparse.Namespace) -> int:
         raise SystemExit(f"rucksack sandbox: cannot reach {args.url}: {err.reason}") from err
 
 
+DURATION_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+
+
+def cmd_sandbox_clock(args: argparse.Namespace) -> int:
+    """``POST /api/v1/sandbox/clock``: ``--advance 1d`` (s, m, h, d or bare ms) or ``--next-day``."""
+    if args.next_day:
+        now = int(_admin_post(args.url, args.data_dir, "/api/v1/sandbox/clock", {"advanceMs": 0})["now"])
+        advance = DURATION_MS["d"] - now % DURATION_MS["d"] + 1000
+    else:
+        text = args.advance.strip()
+        unit = DURATION_MS.get(text[-1:], 0)
+        digits = text[:-1] if unit else text
+        if not digits.isdigit():
+            raise SystemExit("rucksack sandbox clock: --advance is a whole number with s, m, h or d (or milliseconds)")
+        advance = int(digits) * (unit or 1)
+    _print(_admin_post(args.url, args.data_dir, "/api/v1/sandbox/clock", {"advanceMs": advance}))
+    return 0
+
+
 def cmd_sandbox_price(args: argparse.Namespace) -> int:
     _print(_admin_post(args.url, args.data_dir, "/api/v1/sandbox/price", {"symbol": args.symbol, "price": args.price}))
     return 0
@@ -319,6 +338,7 @@ OPERATOR_ACTIONS = {
     "key": ("/api/v1/operator/keys", "operatorKeySet"),
     "review": ("/api/v1/operator/withdrawals/review", "operatorWithdrawalReview"),
     "audit": ("/api/v1/operator/audit/export", "operatorAuditExport"),
+    "vip": ("/api/v1/operator/vipLevel", "operatorVipLevelSet"),  # fee tiers (core/tiers)
 }
 OPERATOR_QUERIES = {"alerts", "audit"}  # GETs: the fields are signed as the query
 
@@ -364,6 +384,8 @@ def cmd_operator(args: argparse.Namespace) -> int:
         body = {"publicKey": args.public_key, "roles": args.role}
     elif args.what == "review":
         body = {"id": args.id, "approve": not args.reject}
+    elif args.what == "vip":
+        body = {"accountId": args.account, "vipLevel": args.level}
     secret = Path(args.key_file).read_text(encoding="utf-8").strip()
     ts, window = int(time.time() * 1000), 5000
 
@@ -562,6 +584,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     price.add_argument("--symbol", required=True)
     price.add_argument("--price", required=True)
     price.set_defaults(func=cmd_sandbox_price)
+    clock = ssub.add_parser("clock", help="advance the exchange's clock (schedules come due: day boundary, ...)")
+    clock.add_argument("--url", default=DEFAULT_EXCHANGE, help=EXCHANGE_HELP)
+    clock.add_argument("--data-dir")
+    step = clock.add_mutually_exclusive_group(required=True)
+    step.add_argument("--advance", help="how far: 90s, 30m, 2h, 1d (or milliseconds)")
+    step.add_argument("--next-day", action="store_true", help="just past the next 00:00 UTC (one second after)")
+    clock.set_defaults(func=cmd_sandbox_clock)
     snap = ssub.add_parser("reserves-snapshot", help="publish a proof-of-reserves snapshot now")
     snap.add_argument("--url", default=DEFAULT_EXCHANGE, help=EXCHANGE_HELP)
     snap.add_argument("--data-dir")
@@ -584,6 +613,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         ("key", "register an operator key with roles, or remove it with none (admin key only)"),
         ("review", "approve (or --reject) a withdrawal held for review (operations role)"),
         ("audit", "export the operator audit trail, hash-chained (compliance role)"),
+        ("vip", "set an account owner's VIP level: the lowest fee tier it pays, 0 removes it (operations role)"),
     ):
         action = osub.add_parser(name, help=helptext)
         action.add_argument("--url", default=DEFAULT_EXCHANGE, help=EXCHANGE_HELP)
@@ -619,6 +649,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         elif name == "review":
             action.add_argument("--id", type=int, required=True)
             action.add_argument("--reject", action="store_true")
+        elif name == "vip":
+            action.add_argument("--account", type=int, required=True)
+            action.add_argument("--level", type=int, required=True, help="a tier index (VIP 0 = Tier 1)")
         action.set_defaults(func=cmd_operator)
 
     replay = sub.add_parser("replay", help="rebuild state from snapshot + journal and print its hash")

@@ -10,6 +10,9 @@ next fill, 10 SOL at 150: the buyer (taker) pays 0.009 SOL, the seller (maker) 1
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +58,12 @@ def fill_fee(client: Signed, order_id: str) -> tuple[str, str]:
     return fills[0]["fee"], fills[0]["feeSymbol"]
 
 
+def cli(*args: str) -> Any:
+    done = subprocess.run([sys.executable, "-m", "rucksack", *args], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
 def replay_checked(data_dir: Path) -> int:
     """Apply the whole journal to a fresh engine, checking every invariant (conservation
     included) after each command and that time never goes back; the last command's time."""
@@ -98,10 +107,10 @@ def test_crossing_tier_2_at_the_day_change_moves_the_next_fills_fee(venue: Any) 
         "105000",
         "0",
     )
-    # advance the exchange's clock just past the next 00:00 UTC
+    # advance the exchange's clock just past the next 00:00 UTC (the README's command line)
     now = ok(admin(server, "/api/v1/sandbox/clock", {"advanceMs": 0}))["now"]
-    moved = ok(admin(server, "/api/v1/sandbox/clock", {"advanceMs": DAY_MS - now % DAY_MS + 1000}))
-    assert moved["now"] // DAY_MS == now // DAY_MS + 1
+    moved = cli("sandbox", "clock", "--next-day", "--url", server.url, "--data-dir", str(server.data_dir))
+    assert moved["now"] // DAY_MS == now // DAY_MS + 1 and moved["now"] % DAY_MS >= 1000
     after = account(alice)
     assert (after["feeTier"], after["feeTierIndex"], after["volumeTier"]) == ("Tier 2", 1, 1)
     assert (after["spotMakerFee"], after["spotTakerFee"]) == ("7", "9")
@@ -124,7 +133,7 @@ def test_sandbox_clock_refuses_bad_input_and_never_goes_back(venue: Any) -> None
     assert r.status_code in (401, 403)
 
 
-def test_operator_sets_a_vip_level_audited(venue: Any) -> None:
+def test_operator_sets_a_vip_level_audited(venue: Any, tmp_path: Path) -> None:
     server, op, public = venue
     carol_creds = sandbox_account(server, USDC="1000")
     carol = Signed(server.url, carol_creds)
@@ -143,7 +152,21 @@ def test_operator_sets_a_vip_level_audited(venue: Any) -> None:
     )
     bad = op.request("POST", "/api/v1/operator/vipLevel", "operatorVipLevelSet", {**set_vip, "vipLevel": 99})
     assert bad.status_code == 400, bad.text
-    ok(op.request("POST", "/api/v1/operator/vipLevel", "operatorVipLevelSet", {**set_vip, "vipLevel": 0}))
+    key_file = tmp_path / "operator.key"
+    key_file.write_text(op.creds.secret + "\n")
+    reset = cli(
+        "operator",
+        "vip",
+        "--account",
+        str(carol_creds.account),
+        "--level",
+        "0",
+        "--url",
+        server.url,
+        "--key-file",
+        str(key_file),
+    )
+    assert reset == {"accountId": carol_creds.account, "vipLevel": 0, "feeTierIndex": 0}
     assert account(carol)["feeTier"] == "Tier 1"
     trail = ok(op.request("GET", "/api/v1/operator/audit", "operatorAuditQuery"))
     assert [(r["operatorKey"], r["outcome"]) for r in reversed(trail) if r["instruction"] == "operatorVipLevelSet"] == [

@@ -910,6 +910,27 @@ OPERATIONS.update(
             },
             [404],
         ),
+        ("GET", "/api/v1/account/nftVip/challenge"): (
+            "Rucksack extension: the text the NFT-holding address signs (nftVipChallenge; NFT VIP perk)",
+            [q("address", {"type": "string", "pattern": "^0x[0-9a-fA-F]{40}$"}, True)],
+            None,
+            [400, 404],
+        ),
+        ("POST", "/api/v1/account/nftVip"): (
+            "Rucksack extension: prove the NFT with the signed challenge; journaled GrantNftVip (nftVipProve)",
+            [],
+            {
+                "type": "object",
+                "required": ["address", "tokenId", "message", "signature"],
+                "properties": {
+                    "address": {"type": "string", "pattern": "^0x[0-9a-fA-F]{40}$"},
+                    "tokenId": {"type": "integer", "minimum": 0, "maximum": 9223372036854775807},
+                    "message": {"type": "string", "maxLength": 1000},
+                    "signature": {"type": "string", "pattern": "^0x[0-9a-fA-F]{130}$"},
+                },
+            },
+            [400, 404],
+        ),
     }
 )
 

@@ -21,7 +21,7 @@ from rucksack.exchange.service import ExchangeService
 
 def _perk(service: ExchangeService) -> NftPerk:
     if service.nft_perk is None:
-        raise ApiError(503, "SERVICE_UNAVAILABLE", "no NFT collection is designated on this exchange (serve --nft-vip)")
+        raise ApiError(404, "RESOURCE_NOT_FOUND", "no NFT collection is designated on this exchange (serve --nft-vip)")
     return service.nft_perk
 
 
