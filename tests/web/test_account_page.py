@@ -102,3 +102,28 @@ def test_subaccount_keys_are_listed_and_revoked(web: Web) -> None:
     assert str(sub) not in stored.get("subKeys", {}) and stored["acting"] == 0
     listed = main.request("GET", "/api/v1/subaccounts", "subaccountQueryAll").json()
     assert [a["apiKeys"] for a in listed] == [[]]
+
+
+def test_fee_tier_panel_shows_the_tier_the_volume_and_the_next_tier(web: Web) -> None:
+    """A fresh account is on Tier 1 with no volume and 100,000 USDC of spot volume to go; after a
+    trade the page shows the 30-day volume and what is left, as the account endpoint says."""
+    page = start_trading(web, "/?market=SOL_USDC#account")
+    expect(page.locator("#ft-tier")).to_have_text("Tier 1")
+    expect(page.locator("#ft-spot-fees")).to_have_text("0.08% / 0.10%")
+    expect(page.locator("#ft-futures-fees")).to_have_text("0.02% / 0.05%")
+    expect(page.locator("#ft-why")).to_have_text("volume tier 0")
+    expect(page.locator("#ft-spot-volume")).to_have_text("0.00 USDC")
+    expect(page.locator("#ft-next")).to_have_text(
+        "Tier 2 at the next 00:00 UTC with 100,000.00 USDC more spot volume or 500,000.00 USDC more futures volume"
+    )
+    api = browser_client(web)
+    body = {"orderType": "Market", "quantity": "2", "side": "Bid", "symbol": "SOL_USDC"}
+    assert api.request("POST", "/api/v1/order", "orderExecute", body).json()["status"] == "Filled"
+    held = api.request("GET", "/api/v1/account", "accountQuery").json()
+    volume = Decimal(held["spotVolume30d"])
+    assert volume > 0 and Decimal(held["nextFeeTier"]["spotVolumeNeeded"]) == 100000 - volume
+    page.reload()
+    page.wait_for_selector("body.signed-in")
+    expect(page.locator("#ft-spot-volume")).to_have_text(f"{volume:,.2f} USDC")
+    expect(page.locator("#ft-next")).to_contain_text(f"with {100000 - volume:,.2f} USDC more spot volume")
+    web.shot("31-account-fee-tier")

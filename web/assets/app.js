@@ -1149,6 +1149,7 @@ async function refreshAccount() {
     $('#col-fees').textContent = `${(Number(account.spotMakerFee) / 100).toFixed(2)}% / ${(Number(account.spotTakerFee) / 100).toFixed(2)}%`;
     renderLeverage(account);
     renderSettings(account);
+    renderFeeTier(account);
     renderBalances();
     showMsg('#account-msg', '');
     refreshCapital();
@@ -1261,6 +1262,30 @@ async function setLeverage(event) {
   await refreshAccount();
   updateOrderSummary();
   refreshMaxSizeSoon();
+}
+
+/** The fee tier in force, why, the 30-day volume and what the next tier needs (GET /api/v1/account's
+ * Rucksack extension fields; docs/api.md "Fee tiers"). Fees come in basis points. */
+function renderFeeTier(account) {
+  const bp = (value) => `${(Number(value) / 100).toFixed(4).replace(/0{1,2}$/, '')}%`; // 8 -> 0.08%, 5.4 -> 0.054%
+  $('#ft-tier').textContent = account.feeTier;
+  $('#ft-spot-fees').textContent = `${bp(account.spotMakerFee)} / ${bp(account.spotTakerFee)}`;
+  $('#ft-futures-fees').textContent = `${bp(account.futuresMakerFee)} / ${bp(account.futuresTakerFee)}`;
+  const why = [`volume tier ${account.volumeTier}`];
+  if (account.vipLevel) why.push(`VIP ${account.vipLevel} (operator)`);
+  if (account.nftVip) why.push(`NFT VIP ${account.nftVipLevel} (token ${account.nftVip.tokenId})`);
+  $('#ft-why').textContent = why.join(', ');
+  $('#ft-spot-volume').textContent = `${fmt(account.spotVolume30d)} USDC`;
+  $('#ft-futures-volume').textContent = `${fmt(account.futuresVolume30d)} USDC`;
+  const next = account.nextFeeTier;
+  if (!next) {
+    $('#ft-next').textContent = 'You are on the top volume tier.';
+    return;
+  }
+  const needs = [];
+  if (next.spotVolumeNeeded !== null) needs.push(`${fmt(next.spotVolumeNeeded)} USDC more spot volume`);
+  if (next.futuresVolumeNeeded !== null) needs.push(`${fmt(next.futuresVolumeNeeded)} USDC more futures volume`);
+  $('#ft-next').textContent = `${next.feeTier} at the next 00:00 UTC with ${needs.join(' or ')}`;
 }
 
 /** The acting wallet's automatic actions (`PATCH /api/v1/account` booleans), as checkboxes. */
