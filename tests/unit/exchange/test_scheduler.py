@@ -114,3 +114,29 @@ def test_a_strategy_crank_carrying_the_clock_once_a_slice_is_due(tmp_path: Path)
     assert not strategy_slice_due(service.engine, now[0])
     assert service.engine.strategies.strategies[1].status == "Completed"  # no liquidity: both skipped
     service.close()
+
+
+def test_the_day_boundary_is_journaled_once_a_day_and_follows_a_clock_advance(tmp_path: Path) -> None:
+    from rucksack.exchange.core.tiers.commands import RecomputeFeeTiers
+    from rucksack.exchange.scheduler import DAY_US, day_ticks, due_now
+
+    wall = [20_000 * DAY_US + 23 * HOUR_US]  # 23:00 UTC on day 20_000
+    service = Recording(tmp_path / "d", sandbox=True, clock=lambda: wall[0])
+    service.sent = []
+
+    async def scenario() -> None:
+        service.start()
+        task = asyncio.ensure_future(day_ticks(service, period=0.01))
+        await asyncio.sleep(0.2)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        assert service.sent == [RecomputeFeeTiers(20_000)]  # many passes, one day: once
+        service.clock.advance(HOUR_US)  # the sandbox clock: 00:00 UTC of the next day
+        assert len(await due_now(service)) == 1  # FeeTiersRecomputed (no account to move)
+        assert await due_now(service) == []
+
+    asyncio.run(scenario())
+    assert service.sent[1:] == [RecomputeFeeTiers(20_001)]
+    assert service.engine.last_ts_us >= 20_001 * DAY_US  # the journal stamps the advanced time
+    service.close()

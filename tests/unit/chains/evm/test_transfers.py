@@ -56,3 +56,26 @@ def test_shipped_token_bytecode_is_the_compiled_source() -> None:
     pytest.importorskip("vyper")
     fresh = erc20.compile_artifact()
     assert fresh["bytecode"] == art["bytecode"] and fresh["abi"] == art["abi"]
+
+
+def test_erc721_codec() -> None:
+    from rucksack.chains.evm import erc721
+
+    assert erc721.owner_of_data(7).hex() == "6352211e" + "00" * 31 + "07"
+    data = erc721.transfer_from_data(KEY.address, TO, 3)
+    assert data[:4].hex() == "23b872dd" and int.from_bytes(data[-32:], "big") == 3
+    assert erc721.decode_owner(bytes(12) + bytes.fromhex(TO[2:])) == TO
+
+
+def test_shipped_collection_bytecode_is_the_compiled_source() -> None:
+    from rucksack.chains.evm import erc721
+
+    pytest.importorskip("vyper")
+    shipped = erc721.artifact()
+    assert shipped["source_sha256"] == erc721.source_sha256()
+    fresh = erc721.compile_artifact()
+    assert (fresh["bytecode"], fresh["abi"], fresh["compiler"]) == (
+        shipped["bytecode"],
+        shipped["abi"],
+        shipped["compiler"],
+    )
