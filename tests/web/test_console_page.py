@@ -110,3 +110,13 @@ def test_the_console_resolves_an_alert_and_halts_a_market(web: Web, server: Serv
     sol.locator("button[data-action='Resume']").click()
     expect(sol).to_have_attribute("data-status", "Open")
     expect(page.locator("#op-markets-msg")).to_have_text(re.compile("SOL_USDC: Open"))
+
+    # fee tiers: the table with its volume thresholds, and an account's VIP level set from the form
+    expect(page.locator("#op-tiers tbody tr")).to_have_count(7)
+    expect(page.locator("#op-tiers tbody tr").nth(1)).to_contain_text("100000")
+    page.fill("#op-tier-account", str(trader.creds.account))
+    page.fill("#op-tier-value", "2")
+    page.click("#op-tier-form button[type='submit']")
+    expect(page.locator("#op-tier-msg")).to_have_text(f"account {trader.creds.account}: VIP level 2, now paying tier 2")
+    shown = ok(trader.request("GET", "/api/v1/account", "accountQuery"))
+    assert (shown["feeTier"], shown["vipLevel"]) == ("Tier 3", 2)

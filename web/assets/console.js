@@ -213,7 +213,7 @@ async function loadTiers() {
   $('#op-tiers tbody').replaceChildren(
     ...tiers.map((t) =>
       el('tr', {}, el('td', {}, String(t.tier)), el('td', {}, t.name), el('td', {}, t.spotMaker), el('td', {}, t.spotTaker),
-        el('td', {}, t.futuresMaker), el('td', {}, t.futuresTaker)),
+        el('td', {}, t.futuresMaker), el('td', {}, t.futuresTaker), el('td', {}, t.spotVolume), el('td', {}, t.futuresVolume)),
     ),
   );
 }
@@ -221,11 +221,12 @@ async function loadTiers() {
 async function setTier(event) {
   event.preventDefault();
   try {
-    const done = await op.signed('POST', '/api/v1/operator/feeTier', 'operatorFeeTierSet', {
+    // the owner's VIP level: the lowest tier its accounts pay (docs/api.md "Fee tiers")
+    const done = await op.signed('POST', '/api/v1/operator/vipLevel', 'operatorVipLevelSet', {
       accountId: Number($('#op-tier-account').value),
-      tier: Number($('#op-tier-value').value),
+      vipLevel: Number($('#op-tier-value').value),
     });
-    say('#op-tier-msg', `account ${done.accountId} is on tier ${done.tier}`, 'ok');
+    say('#op-tier-msg', `account ${done.accountId}: VIP level ${done.vipLevel}, now paying tier ${done.feeTierIndex}`, 'ok');
   } catch (err) {
     say('#op-tier-msg', refusalText(err));
   }
