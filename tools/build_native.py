@@ -40,6 +40,7 @@ COMPILED = [
     "rucksack/exchange/core/risk/checks.py",
     "rucksack/exchange/core/orders/resting.py",
     "rucksack/exchange/core/orders/fills.py",
+    "rucksack/exchange/core/tiers/volume.py",  # each fill's fee-tier volume (per fill side)
     "rucksack/exchange/core/orders/placement.py",
     "rucksack/exchange/core/orders/cancel.py",
     "rucksack/exchange/core/capital.py",

@@ -131,7 +131,7 @@ def check_invariants(engine: Engine) -> list[str]:
     problems.extend(_trigger_problems(engine))
     problems.extend(rfq_book.check(engine.rfq))
     problems.extend(strategy_book.check(engine.strategies))
-    problems.extend(tier_book.check(engine.tiers, len(engine.fee_tiers)))
+    problems.extend(tier_book.check(engine.tiers, len(engine.fee_tiers), engine.ledger.accounts.values()))
     return problems
 
 

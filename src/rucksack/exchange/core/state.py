@@ -272,7 +272,7 @@ def take_snapshot(engine: Engine) -> Snapshot:
         compliance=engine.compliance.record(),
         rfq=engine.rfq.record() if engine.rfq.rfqs else None,
         strategies=_strategy_record(engine.strategies),
-        tiers=None if engine.tiers.empty() else engine.tiers.record(),
+        tiers=engine.tiers.record(engine.ledger.accounts.values()),
     )
 
 

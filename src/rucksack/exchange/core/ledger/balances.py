@@ -47,6 +47,9 @@ class Account:
     fees and funding not yet settled into the wallet) and its Backpack settings.
 
     ``parent`` is 0 for a top-level account, else the account that owns this subaccount.
+    ``vol_day``/``vol_spot``/``vol_futures``: this account's fee-tier volume of its latest trading
+    day not yet moved into the tier book (core.tiers.volume: plain slots, so a fill adds to them
+    without a dict probe).
     ``id_box`` is the account id as a Python int created once, for event fields (compiled, the
     ``int`` field would be boxed anew on each use).
     """
@@ -66,6 +69,9 @@ class Account:
         "risk_cache",
         "tier",
         "unsettled",
+        "vol_day",
+        "vol_futures",
+        "vol_spot",
     )
 
     def __init__(self, account: int, n_assets: int) -> None:
@@ -83,6 +89,9 @@ class Account:
         self.leverage_limit = 0  # 0: the platform maximum
         self.liquidating = False
         self.risk_cache: list[int] = []  # MarginCalc's cache of the balance part (not state)
+        self.vol_day = -1
+        self.vol_spot = 0
+        self.vol_futures = 0
 
     def position(self, market: int) -> Position:
         pos = self.positions.get(market)

@@ -18,7 +18,7 @@ from rucksack.exchange.core.ledger.operations import after_proceeds
 from rucksack.exchange.core.market_state import MarketState
 from rucksack.exchange.core.numeric import fee_atoms
 from rucksack.exchange.core.orders.resting import order_account, record_fill, trim_reduce_only
-from rucksack.exchange.core.tiers.handlers import count_trade
+from rucksack.exchange.core.tiers.volume import count_trade
 
 if TYPE_CHECKING:
     from rucksack.exchange.core.exchange_state import ExchangeState

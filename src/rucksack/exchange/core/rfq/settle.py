@@ -21,7 +21,7 @@ from rucksack.exchange.core.markets import MarketSpec
 from rucksack.exchange.core.numeric import fee_atoms
 from rucksack.exchange.core.rfq.book import AutoFlags
 from rucksack.exchange.core.risk.checks import has_exposure, margin_allows
-from rucksack.exchange.core.tiers.handlers import count_trade
+from rucksack.exchange.core.tiers.volume import count_trade
 
 if TYPE_CHECKING:
     from rucksack.exchange.core.exchange_state import ExchangeState

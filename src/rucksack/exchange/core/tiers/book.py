@@ -1,7 +1,8 @@
 """The fee-tier state: 30-day volume per owner, the tier it earns, VIP levels, NFT holdings.
 
 Volume is settlement-asset atoms of notional (quote atoms of a fill, USDC), bucketed by the UTC
-day of the command that filled (days since the epoch), per *owner*: a subaccount's fills count
+day of the command that filled (days since the epoch; an account's latest day waits in its own
+counters first, ``tiers.volume``), per *owner*: a subaccount's fills count
 towards its top-level account (vaults-growth.md §3.1), and every account of an owner pays the
 owner's tier. Only markets quoted in the settlement asset count. Both sides of a fill count.
 
@@ -17,7 +18,13 @@ valid tier indexes; ``day`` (the last recomputed day) only grows.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 import msgspec
+
+if TYPE_CHECKING:
+    from rucksack.exchange.core.ledger.balances import Account
 
 WINDOW_DAYS = 30
 DAY_US = 86_400_000_000
@@ -47,9 +54,6 @@ class TierBook:
         self.volume_tier: dict[int, int] = {}  # owner -> tier its window earned (absent: 0)
         self.vip: dict[int, int] = {}  # owner -> operator VIP level (absent: 0)
         self.nft: dict[int, NftHolding] = {}  # owner -> the NFT proof in force
-
-    def empty(self) -> bool:
-        return self.day < 0 and not self.volume and not self.vip and not self.nft
 
     def add(self, owner: int, day: int, spot_atoms: int, futures_atoms: int) -> None:
         """Count one fill's notional for ``owner`` on ``day`` (hot path: called per fill side)."""
@@ -81,10 +85,21 @@ class TierBook:
             if not days:
                 del self.volume[owner]
 
-    def record(self) -> TierRecord:
+    def record(self, accounts: Iterable[Account]) -> TierRecord | None:
+        """The snapshot's picture, the fills' day counters still on ``accounts`` merged into the
+        buckets (a restored engine holds them there: same volume, same hash); None while there is
+        nothing at all (older snapshots and hashes stay the same)."""
+        volume = {o: {d: list(b) for d, b in days.items()} for o, days in self.volume.items()}
+        for a in accounts:
+            if a.vol_spot or a.vol_futures:
+                bucket = volume.setdefault(a.parent or a.account, {}).setdefault(a.vol_day, [0, 0])
+                bucket[0] += a.vol_spot
+                bucket[1] += a.vol_futures
+        if self.day < 0 and not volume and not self.vip and not self.nft:
+            return None
         return TierRecord(
             day=self.day,
-            volume=[(o, d, b[0], b[1]) for o in sorted(self.volume) for d, b in sorted(self.volume[o].items())],
+            volume=[(o, d, b[0], b[1]) for o in sorted(volume) for d, b in sorted(volume[o].items())],
             volume_tier=sorted(self.volume_tier.items()),
             vip=sorted(self.vip.items()),
             nft=sorted(self.nft.items()),
@@ -102,9 +117,11 @@ class TierBook:
         return book
 
 
-def check(book: TierBook, n_tiers: int) -> list[str]:
+def check(book: TierBook, n_tiers: int, accounts: Iterable[Account] = ()) -> list[str]:
     """The invariants of the module docstring (``core.invariants`` runs them)."""
-    problems = []
+    problems = [
+        f"tiers: negative day volume of account {a.account}" for a in accounts if a.vol_spot < 0 or a.vol_futures < 0
+    ]
     for owner, days in book.volume.items():
         if any(s < 0 or f < 0 for s, f in days.values()):
             problems.append(f"tiers: negative volume of owner {owner}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 
 from rucksack.exchange.core.enums import Reason
-from rucksack.exchange.core.tiers.book import DAY_US, NftHolding, TierBook
+from rucksack.exchange.core.tiers.book import WINDOW_DAYS, NftHolding
 from rucksack.exchange.core.tiers.commands import GrantNftVip, LapseNftVip, RecomputeFeeTiers, TierCommand
 from rucksack.exchange.core.tiers.events import (
     AccountTierChanged,
@@ -18,24 +18,12 @@ from rucksack.exchange.core.tiers.events import (
     NftVipLapsed,
     NftVipRejected,
 )
+from rucksack.exchange.core.tiers.volume import flush
 
 if TYPE_CHECKING:
     from rucksack.exchange.core.exchange_state import ExchangeState
     from rucksack.exchange.core.ledger.balances import Account
     from rucksack.exchange.core.markets import FeeTier
-
-
-def count_trade(book: TierBook, taker: Account, maker: Account, ts_us: int, atoms: int, futures: bool) -> None:
-    """Add a fill's ``atoms`` of settlement-asset notional to both owners' day. A trade between
-    two accounts of one owner counts for neither (a tier cannot be bought with wash trades)."""
-    taker_owner = taker.parent or taker.account
-    maker_owner = maker.parent or maker.account
-    if taker_owner == maker_owner:
-        return
-    day = ts_us // DAY_US
-    spot, fut = (0, atoms) if futures else (atoms, 0)
-    book.add(taker_owner, day, spot, fut)
-    book.add(maker_owner, day, spot, fut)
 
 
 def volume_tier(tiers: list[FeeTier], spot: int, futures: int) -> int:
@@ -77,6 +65,9 @@ def recompute(s: ExchangeState, c: RecomputeFeeTiers) -> None:
     book = s.tiers
     if c.day <= book.day:
         return
+    accounts = s.ledger.accounts
+    for a in sorted(accounts):  # the fills' day counters into the book first (tiers.volume)
+        flush(book, accounts[a])
     book.day = c.day
     book.prune(c.day)
     tiers = s.fee_tiers
@@ -85,7 +76,6 @@ def recompute(s: ExchangeState, c: RecomputeFeeTiers) -> None:
         tier = volume_tier(tiers, *book.window(owner, c.day))
         if tier:
             book.volume_tier[owner] = tier
-    accounts = s.ledger.accounts
     moved = _apply(s, [accounts[a] for a in sorted(accounts)])
     s.events.append(FeeTiersRecomputed(c.day, moved))
 
@@ -154,6 +144,10 @@ def status(s: ExchangeState, account: int, today: int) -> TierStatus:
     acct = s.ledger.accounts.get(account)
     vol, vip, nft = levels(s, owner)
     spot, futures = s.tiers.window(owner, today + 1)
+    for a in s.ledger.accounts.values():  # the fills' day counters not yet in the book
+        if (a.parent or a.account) == owner and today - WINDOW_DAYS < a.vol_day <= today:
+            spot += a.vol_spot
+            futures += a.vol_futures
     return TierStatus(
         owner=owner,
         tier=acct.tier if acct is not None else 0,
