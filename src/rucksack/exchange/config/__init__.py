@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rucksack.exchange.config.compliance import load_compliance
+from rucksack.exchange.config.growth import load_growth
 from rucksack.exchange.core.lending.curve import RateCurve
 from rucksack.exchange.core.markets import (
     AssetSpec,
@@ -137,6 +138,7 @@ def _build(raw: dict[str, Any]) -> ExchangeSpec:
         risk=_risk(raw.get("risk", {})),
         circuit_breaker=_breaker(raw.get("circuit_breaker", {})),
         compliance=load_compliance(raw.get("compliance"), _settle_decimals(raw, assets)),
+        growth=load_growth(raw.get("points"), raw.get("affiliates"), _settle_decimals(raw, assets)),
         **_rfq(raw, by_symbol, defaults),
     )
     validate_spec(spec)

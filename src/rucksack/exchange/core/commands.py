@@ -13,6 +13,7 @@ from typing import Literal
 import msgspec
 
 from rucksack.exchange.core.compliance.commands import ComplianceCommand
+from rucksack.exchange.core.growth.commands import GrowthCommand
 from rucksack.exchange.core.enums import OrderType, SelfTradePrevention, Side, TimeInForce
 from rucksack.exchange.core.rfq.commands import (
     AcceptQuote,
@@ -112,6 +113,7 @@ class CreateAccount(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=F
     region: str = ""  # residence (ISO 3166); refused regions fail here (core/compliance)
     level: str = ""  # verification level ("" the rules' level for new accounts: none)
     auto_lend: bool = True  # Backpack's default for a new account (False: the wallet stays idle)
+    referral_code: str = ""  # signed up with this code: tied to its referrer for good (core.growth)
 
 
 class Transfer(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
@@ -253,6 +255,7 @@ Command = (
     | ExpireRfqs
     | ConvertDust
     | StrategyCommand
+    | GrowthCommand  # points and affiliates (core.growth)
 )
 
 

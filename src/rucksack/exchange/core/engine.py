@@ -51,6 +51,8 @@ from rucksack.exchange.core.conversion import convert_dust
 from rucksack.exchange.core.enums import Reason
 from rucksack.exchange.core.events import Event, OrderRejected
 from rucksack.exchange.core.exchange_state import ExchangeState
+from rucksack.exchange.core.growth import handlers as growth
+from rucksack.exchange.core.growth.commands import GROWTH_COMMANDS
 from rucksack.exchange.core.lending.commands import accrue, borrow_lend
 from rucksack.exchange.core.liquidation.sweep import sweep
 from rucksack.exchange.core.markets import MAX_BATCH
@@ -143,10 +145,14 @@ class Engine(ExchangeState):
             convert_dust(self, command)
         elif isinstance(command, STRATEGY_COMMANDS):
             strategies.apply(self, command, ts_us)
+        elif isinstance(command, GROWTH_COMMANDS):
+            growth.apply(self, command)
         else:  # pragma: no cover - the decoder only yields known commands
             raise TypeError(f"unknown command {type(command).__name__}")
         if self.triggers or self.tpsl:
             after_command(self, ts_us)
+        if self.growth.active:  # trades earn points volume and referral rebates (core.growth)
+            growth.observe(self, events)
         return events
 
     def _place_one(self, c: PlaceOrder, ts_us: int) -> None:

@@ -24,6 +24,7 @@ from rucksack.exchange.core.commands import PlaceOrder
 from rucksack.exchange.core.compliance.checks import refresh_all
 from rucksack.exchange.core.compliance.state import ComplianceRecord
 from rucksack.exchange.core.engine import Engine
+from rucksack.exchange.core.growth.book import GrowthBook, GrowthRecord
 from rucksack.exchange.core.market_state import mark_price
 from rucksack.exchange.core.markets import ExchangeSpec
 from rucksack.exchange.core.orders.triggers import Trigger
@@ -146,6 +147,7 @@ class Snapshot(msgspec.Struct, array_like=True, frozen=True):
     market_status: list[MarketStatusRecord] = msgspec.field(default_factory=list)
     rfq: RfqRecord | None = None  # RFQs, quotes and RFQ fills (core.rfq.book); None: none yet
     strategies: StrategyRecord | None = None  # Scheduled strategies (core.strategies.book); None: none yet
+    growth: GrowthRecord | None = None  # points and affiliates (core.growth.book); None: nothing yet
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -270,6 +272,7 @@ def take_snapshot(engine: Engine) -> Snapshot:
         compliance=engine.compliance.record(),
         rfq=engine.rfq.record() if engine.rfq.rfqs else None,
         strategies=_strategy_record(engine.strategies),
+        growth=None if engine.growth.empty() else engine.growth.record(),
     )
 
 
@@ -428,6 +431,10 @@ def restore(spec: ExchangeSpec, snapshot: Snapshot) -> Engine:
         engine.rfq = RfqBook.from_record(snapshot.rfq)
     if snapshot.strategies is not None:
         engine.strategies = StrategyBook.from_record(snapshot.strategies)
+    if snapshot.growth is not None:
+        active = engine.growth.active
+        engine.growth = GrowthBook.from_record(snapshot.growth)
+        engine.growth.active = engine.growth.active or active
     for prec in snapshot.pools:
         pool = engine.pools[engine.asset_index[prec.asset]]
         if pool is None:
