@@ -47,7 +47,8 @@ from rucksack.exchange.feeds.index import make_feed, publish_index_prices
 from rucksack.exchange.logs import configure as configure_logging
 from rucksack.exchange.makers import run_makers
 from rucksack.exchange.reserves_export import daily_snapshots
-from rucksack.exchange.scheduler import accrual_ticks, risk_ticks
+from rucksack.exchange.surveillance.points import flag_ticks
+from rucksack.exchange.scheduler import accrual_ticks, growth_ticks, risk_ticks
 from rucksack.exchange.sequencer.datadir import DEFAULT_SNAPSHOT_EVERY
 from rucksack.exchange.service import ExchangeLedger, ExchangeService
 from rucksack.exchange.store import StoreUnavailable, redacted
@@ -232,6 +233,10 @@ def serve(
         background.append(lambda: run_makers(service, service.feed, seed))  # type: ignore[arg-type]
     background.append(lambda: accrual_ticks(service))
     background.append(lambda: risk_ticks(service))
+    background.append(lambda: growth_ticks(service))  # points weeks and affiliate payouts (core/growth)
+    live = service.surveillance
+    if live is not None:  # surveillance's flagged trades earn no points (journaled FlagTrades)
+        background.append(lambda: flag_ticks(live.monitor, lambda: service.engine, service.submit))
     background.append(lambda: daily_snapshots(service))  # proof of reserves, tier (a)
     feed_ = service.feed
     if feed_ is not None:
