@@ -47,13 +47,13 @@ from rucksack.exchange.feeds.index import make_feed, publish_index_prices
 from rucksack.exchange.logs import configure as configure_logging
 from rucksack.exchange.makers import run_makers
 from rucksack.exchange.reserves_export import daily_snapshots
-from rucksack.exchange.surveillance.points import flag_ticks
 from rucksack.exchange.scheduler import accrual_ticks, growth_ticks, risk_ticks
 from rucksack.exchange.sequencer.datadir import DEFAULT_SNAPSHOT_EVERY
 from rucksack.exchange.service import ExchangeLedger, ExchangeService
 from rucksack.exchange.store import StoreUnavailable, redacted
 from rucksack.exchange.surveillance.config import ThresholdError, thresholds_from_toml
 from rucksack.exchange.surveillance.live import LiveSurveillance
+from rucksack.exchange.surveillance.points import flag_ticks
 
 if TYPE_CHECKING:
     from rucksack.exchange.replica.node import ReplicatedNode

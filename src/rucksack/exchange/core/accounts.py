@@ -17,7 +17,6 @@ from rucksack.exchange.core.commands import (
 from rucksack.exchange.core.compliance import checks as compliance
 from rucksack.exchange.core.compliance.rules import LENDING, LEVELS
 from rucksack.exchange.core.enums import Reason
-from rucksack.exchange.core.growth import affiliates
 from rucksack.exchange.core.events import (
     AccountCreated,
     AccountRejected,
@@ -29,6 +28,7 @@ from rucksack.exchange.core.events import (
     FeeTierRejected,
     FeeTierSet,
 )
+from rucksack.exchange.core.growth import affiliates
 from rucksack.exchange.core.ledger.operations import auto_lend
 from rucksack.exchange.core.markets import FIRST_USER_ACCOUNT
 from rucksack.exchange.core.risk.checks import has_exposure

@@ -13,8 +13,8 @@ from typing import Literal
 import msgspec
 
 from rucksack.exchange.core.compliance.commands import ComplianceCommand
-from rucksack.exchange.core.growth.commands import GrowthCommand
 from rucksack.exchange.core.enums import OrderType, SelfTradePrevention, Side, TimeInForce
+from rucksack.exchange.core.growth.commands import GrowthCommand
 from rucksack.exchange.core.rfq.commands import (
     AcceptQuote,
     CancelRfq,

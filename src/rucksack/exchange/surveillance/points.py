@@ -42,7 +42,10 @@ def flags_due(monitor: Surveillance, engine: Engine) -> list[FlagTrades]:
 
 
 async def flag_ticks(
-    monitor: Surveillance, engine: Callable[[], Engine], submit: Callable[[Command], Awaitable[list[Event]]], period: float = 5.0
+    monitor: Surveillance,
+    engine: Callable[[], Engine],
+    submit: Callable[[Command], Awaitable[list[Event]]],
+    period: float = 5.0,
 ) -> None:
     """Send the due flags every ``period`` seconds (journaled like any command)."""
     while True:

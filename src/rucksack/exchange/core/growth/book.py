@@ -170,12 +170,17 @@ class GrowthBook:
     @classmethod
     def from_record(cls, rec: GrowthRecord) -> GrowthBook:
         book = cls()
-        book.week_volume, book.week_lend, book.week_hold = dict(rec.week_volume), dict(rec.week_lend), dict(rec.week_hold)
+        book.week_volume, book.week_lend, book.week_hold = (
+            dict(rec.week_volume),
+            dict(rec.week_lend),
+            dict(rec.week_hold),
+        )
         book.last_sample_hour, book.last_snapshot_us = rec.last_sample_hour, rec.last_snapshot_us
         book.pending_season, book.pending = rec.pending_season, dict(rec.pending)
         book.last_distributed_us = rec.last_distributed_us
         book.standings = {
-            season: {o: Standing(s.points, s.rank, list(s.weeks)) for o, s in owners} for season, owners in rec.standings
+            season: {o: Standing(s.points, s.rank, list(s.weeks)) for o, s in owners}
+            for season, owners in rec.standings
         }
         book.flagged = set(rec.flagged)
         for a, b, since in rec.link_edges:

@@ -25,7 +25,7 @@ from rucksack.exchange.core.growth.commands import (
     SetAffiliateRate,
     SnapshotPoints,
 )
-from rucksack.exchange.core.growth.events import AffiliatePaid, GrowthRejected, ReferralTied
+from rucksack.exchange.core.growth.events import AffiliatePaid, GrowthRejected
 from rucksack.exchange.core.growth.points import RANKS, rank_for, rank_season
 from rucksack.exchange.core.growth.spec import HOUR_US, WEEK_US, GrowthSpec, Season
 from rucksack.exchange.core.invariants import check_invariants
@@ -79,7 +79,9 @@ class Venue:
     def trade(self, seller: int, buyer: int, lots: int, price: int = P150, taker_sells: bool = False) -> TradeExecuted:
         maker, taker = (buyer, seller) if taker_sells else (seller, buyer)
         self(PlaceOrder(maker, "SOL_USDC", "Bid" if taker_sells else "Ask", "Limit", lots=lots, price=price))
-        events = self(PlaceOrder(taker, "SOL_USDC", "Ask" if taker_sells else "Bid", "Limit", lots=lots, price=price, tif="IOC"))
+        events = self(
+            PlaceOrder(taker, "SOL_USDC", "Ask" if taker_sells else "Bid", "Limit", lots=lots, price=price, tif="IOC")
+        )
         trades = [e for e in events if isinstance(e, TradeExecuted)]
         assert len(trades) == 1 and trades[0].lots == lots, events
         return trades[0]
@@ -148,7 +150,19 @@ def test_a_flag_after_the_snapshot_is_taken_from_the_next_week(venue: Venue) -> 
 
 def test_rank_boundaries() -> None:
     # n = 1000: top 1 Challenger, next 9 Diamond, then up to 50 Platinum, 150 Gold, 400 Silver
-    assert [rank_for(p, 1000) for p in (0, 1, 9, 10, 49, 50, 149, 150, 399, 400, 999)] == [5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0]
+    assert [rank_for(p, 1000) for p in (0, 1, 9, 10, 49, 50, 149, 150, 399, 400, 999)] == [
+        5,
+        4,
+        4,
+        3,
+        3,
+        2,
+        2,
+        1,
+        1,
+        0,
+        0,
+    ]
     # n = 10: p=0 Challenger (0 < 10/1000), p=1 Gold (100 < 150), p=2,3 Silver (300 < 400), the rest Bronze
     assert [RANKS[rank_for(p, 10)] for p in range(10)] == ["Challenger", "Gold", "Silver", "Silver"] + ["Bronze"] * 6
     standings = {i: Standing(points) for i, points in enumerate([50, 40, 40, 30, 20, 10, 10, 5, 1, 0])}
