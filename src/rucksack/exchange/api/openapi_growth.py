@@ -60,7 +60,12 @@ GROWTH_OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[s
             "type": "object",
             "required": ["accountIds"],
             "properties": {
-                "accountIds": {"type": "array", "items": ACCOUNT, "minItems": 2, "maxItems": 1000},
+                "accountIds": {
+                    "type": "array",
+                    "items": {"type": "string", "pattern": "^[0-9]{1,18}$"},
+                    "minItems": 2,
+                    "maxItems": 1000,
+                },
                 "reason": {"type": "string", "maxLength": 200},
             },
         },
