@@ -11,9 +11,9 @@ import asyncio
 import base64
 import contextlib
 import re
-from datetime import UTC, datetime
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 import nacl.signing
