@@ -101,6 +101,7 @@ class GrowthBook:
             or self.last_snapshot_us
             or self.standings
             or self.link_edges
+            or self.flagged
             or self.code_owner
             or self.referrals
             or self.rates
@@ -111,6 +112,9 @@ class GrowthBook:
         return self.link_root.get(owner, owner)
 
     def link(self, a: int, b: int, since_us: int) -> None:
+        """Owners ``a`` and ``b`` are one from ``since_us`` (nothing new when they already are)."""
+        if self.root(a) == self.root(b):
+            return
         self.link_edges.append((a, b, since_us))
         self._merge(a, b)
 

@@ -51,9 +51,11 @@ def observe(s: ExchangeState, events: list[Event]) -> None:
 
 def _trade(s: ExchangeState, e: TradeExecuted) -> None:
     m = s.market_by_symbol[e.market]
+    if m.quote != s.settle_asset:  # only markets quoted in USDC earn points and rebates (docs/points.md)
+        return
     taker, maker = s.owner(e.taker_account), s.owner(e.maker_account)
     book = s.growth
-    notional = e.lots * e.price * m.lot_tick_atoms if m.quote == s.settle_asset else 0
+    notional = e.lots * e.price * m.lot_tick_atoms
     wash = book.root(taker) == book.root(maker)  # one owner (or linked owners): earns nothing
     volume = 0 if wash else notional
     taker_buys = e.taker_side == "Bid"
