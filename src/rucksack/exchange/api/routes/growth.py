@@ -203,9 +203,10 @@ async def referral(service: ExchangeService, account: int, params: Any) -> Any:
 
 
 def _account_id(value: Any, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).isdigit():
+    text = str(value)
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not (text.isascii() and text.isdigit()) or len(text) > 18:
         raise bad_request(f"{field} must be an account id")
-    return int(value)
+    return int(text)
 
 
 async def set_rate(service: ExchangeService, body: Any) -> Any:
