@@ -204,7 +204,12 @@ async def referral(service: ExchangeService, account: int, params: Any) -> Any:
 
 def _account_id(value: Any, field: str) -> int:
     text = str(value)
-    if isinstance(value, bool) or not isinstance(value, (int, str)) or not (text.isascii() and text.isdigit()) or len(text) > 18:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, str))
+        or not (text.isascii() and text.isdigit())
+        or len(text) > 18
+    ):
         raise bad_request(f"{field} must be an account id")
     return int(text)
 
