@@ -81,6 +81,7 @@ class Engine(ExchangeState):
         """Apply one stamped command and return the events it produced."""
         events: list[Event] = []
         self.events = events
+        first_trade = self.next_trade_id
         self.last_seq = seq
         self.last_ts_us = ts_us
         cls = type(command)
@@ -151,7 +152,7 @@ class Engine(ExchangeState):
             raise TypeError(f"unknown command {type(command).__name__}")
         if self.triggers or self.tpsl:
             after_command(self, ts_us)
-        if self.growth.active:  # trades earn points volume and referral rebates (core.growth)
+        if self.next_trade_id != first_trade and self.growth.active:  # trades earn points and rebates (core.growth)
             growth.observe(self, events)
         return events
 
