@@ -21,6 +21,7 @@ from rucksack.exchange.core.growth.commands import (
 
 if TYPE_CHECKING:
     from rucksack.exchange.core.exchange_state import ExchangeState
+    from rucksack.exchange.core.market_state import MarketState
 
 
 def apply(s: ExchangeState, command: GrowthCommand) -> None:
@@ -50,25 +51,32 @@ def observe(s: ExchangeState, events: list[Event]) -> None:
 
 
 def _trade(s: ExchangeState, e: TradeExecuted) -> None:
+    """Volume to both owners unless they are one (or linked); the fees to their referrers.
+    Runs for every book trade: the common case (no links, no referrals) is two dict updates."""
     m = s.market_by_symbol[e.market]
     if m.quote != s.settle_asset:  # only markets quoted in USDC earn points and rebates (docs/points.md)
         return
     taker, maker = s.owner(e.taker_account), s.owner(e.maker_account)
     book = s.growth
-    notional = e.lots * e.price * m.lot_tick_atoms
-    wash = book.root(taker) == book.root(maker)  # one owner (or linked owners): earns nothing
-    volume = 0 if wash else notional
+    wash = book.root(taker) == book.root(maker) if book.link_root else taker == maker
+    volume = 0 if wash else e.lots * e.price * m.lot_tick_atoms
+    if volume:
+        week = book.week_volume
+        if taker >= 0:  # not a system account
+            week[taker] = week.get(taker, 0) + volume
+        if maker >= 0:
+            week[maker] = week.get(maker, 0) + volume
+    if not book.referrals:
+        return
     taker_buys = e.taker_side == "Bid"
-    sides = (
-        (taker, e.taker_fee - e.liquidation_fee, taker_buys),
-        (maker, e.maker_fee, not taker_buys),
-    )
-    for owner, fee, buys in sides:
-        if owner < 0:  # a system account
-            continue
-        if volume:
-            points.add_volume(s, owner, volume)
-        value = fee
-        if fee > 0 and buys and m.is_spot:  # charged in the base asset: valued at the trade price
-            value = fee * e.price * m.lot_tick_atoms // m.lot_atoms
-        affiliates.on_fee(s, owner, value, volume)
+    if taker >= 0:
+        affiliates.on_fee(s, taker, _fee_value(m, e.taker_fee - e.liquidation_fee, taker_buys, e.price), volume)
+    if maker >= 0:
+        affiliates.on_fee(s, maker, _fee_value(m, e.maker_fee, not taker_buys, e.price), volume)
+
+
+def _fee_value(m: MarketState, fee: int, buys: bool, price: int) -> int:
+    """A fee in settlement atoms: one charged in the base asset (a spot buy) at the trade price, rounded down."""
+    if fee > 0 and buys and m.is_spot:
+        return fee * price * m.lot_tick_atoms // m.lot_atoms
+    return fee
