@@ -56,6 +56,9 @@ COMPILED = [
     "rucksack/exchange/core/liquidation/sweep.py",
     "rucksack/exchange/core/risk/margin.py",
     "rucksack/exchange/core/risk/limits.py",
+    "rucksack/exchange/core/growth/handlers.py",  # observe: every command with trades (docs/performance.md)
+    "rucksack/exchange/core/growth/points.py",
+    "rucksack/exchange/core/growth/affiliates.py",
 ]
 
 

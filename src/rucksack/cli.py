@@ -261,6 +261,8 @@ def cmd_sandbox_account(args: argparse.Namespace) -> int:
     body: dict[str, Any] = {"publicKey": api_key, "fund": fund, "label": args.label, "autoLend": not args.no_auto_lend}
     if args.region:  # sign up as a resident of a region (docs/compliance.md)
         body.update(region=args.region, level=args.level)
+    if args.referral_code:  # tied to the code's account for good (docs/points.md)
+        body.update(referralCode=args.referral_code)
     created = _admin_post(args.url, args.data_dir, "/api/v1/sandbox/accounts", body)
     out = {"apiKey": api_key, "apiSecret": api_secret, "accountId": created["accountId"]}
     _print({**out, **({"region": created["region"], "level": created["level"]} if args.region else {})})
@@ -569,6 +571,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     acc.add_argument("--label", default="")
     acc.add_argument("--region", help="sign up as a resident of this region (ISO 3166, e.g. JP; docs/compliance.md)")
     acc.add_argument("--level", default="full", choices=("none", "basic", "full"), help="verification level")
+    acc.add_argument("--referral-code", help="sign up with a referral code (docs/points.md)")
     acc.add_argument(
         "--no-auto-lend", action="store_true", help="open it with autoLend off (Backpack's default, and ours, is on)"
     )

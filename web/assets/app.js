@@ -2,6 +2,7 @@
 import { ApiError, Client, Keys, Streams } from '/assets/api.js';
 import { el, patchChildren } from '/assets/dom.js';
 import { loadConsole, wireConsole } from '/assets/console.js';
+import { loadGrowth, referralFromUrl, wireGrowth } from '/assets/growth.js';
 import { verifyProof } from '/assets/reserves.js';
 
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -139,6 +140,7 @@ function showPage(name) {
   if (name === 'account') refreshAccount();
   if (name === 'reserves') loadReserves();
   if (name === 'console') loadConsole();
+  if (name === 'points') loadGrowth();
   if (name === 'trade' && chart) requestAnimationFrame(() => chart.timeScale().scrollToRealTime());
   if (location.hash !== `#${name}`) history.replaceState(null, '', `#${name}`);
 }
@@ -1858,12 +1860,14 @@ async function useKeys(keys, session) {
   $('#start-trading').hidden = true;
   $('#signup-region').hidden = true;
   $('#signup-region-other').hidden = true;
+  $('#signup-referral').hidden = true;
   $('#show-apikey').hidden = true;
   $('#sign-out').hidden = false;
   $('#apikey-form').hidden = true;
   document.body.classList.add('signed-in');
   await actAs(session.acting || 0); // the wallet chosen before a reload, with its stored key
   if (!$('#page-lend').hidden) renderLendMarkets();
+  if (!$('#page-points').hidden) loadGrowth();
 }
 
 function signOut() {
@@ -1879,6 +1883,7 @@ function signOut() {
   $('#start-trading').hidden = false;
   $('#signup-region').hidden = false;
   $('#signup-region-other').hidden = $('#signup-region').value !== 'other';
+  $('#signup-referral').hidden = false;
   $('#show-apikey').hidden = false;
   $('#sign-out').hidden = true;
   clearPrivate();
@@ -1893,7 +1898,8 @@ async function startTrading() {
   try {
     const keys = await Keys.generate(); // the seed never leaves this page
     const region = signupRegion();
-    const created = await client.request('POST', '/api/v1/sandbox/signup', { publicKey: keys.apiKey, label: 'web', region });
+    const referralCode = $('#signup-referral').value.trim().toUpperCase(); // tied to its referrer for good
+    const created = await client.request('POST', '/api/v1/sandbox/signup', { publicKey: keys.apiKey, label: 'web', region, referralCode });
     const session = { apiKey: keys.apiKey, accountId: created.accountId, sandbox: true };
     saveSession(session, keys, true);
     await useKeys(keys, session);
@@ -1908,6 +1914,7 @@ async function startTrading() {
 
 function signupErrorText(err, region) {
   if (!(err instanceof ApiError)) return errorText(err);
+  if (err.status === 400 && /referral/i.test(err.apiMessage)) return `The referral code was not accepted: ${err.apiMessage}.`;
   if (err.status === 403 && region) {
     return `Residents of ${regionName(region)} cannot sign up here: the exchange's rules refuse that region (${err.apiMessage}; ${err.code}).`;
   }
@@ -2066,6 +2073,8 @@ function wire() {
   for (const b of $$('#order-tabs [data-tab]')) b.addEventListener('click', () => showTab(b.dataset.tab));
   wirePagers();
   wireConsole();
+  wireGrowth(client);
+  $('#signup-referral').value = referralFromUrl();
   $('#order-type').addEventListener('change', setOrderType);
   $('#order-postonly').addEventListener('change', setOrderType);
   $('#order-reduceonly').addEventListener('change', refreshMaxSizeSoon);
@@ -2161,7 +2170,7 @@ async function main() {
   }
   setSide('Bid');
   const page = location.hash.slice(1);
-  showPage(['trade', 'account', 'lend', 'reserves', 'console'].includes(page) ? page : 'trade');
+  showPage(['trade', 'account', 'lend', 'reserves', 'points', 'console'].includes(page) ? page : 'trade');
   await restoreSession();
   setInterval(refreshTickers, 5000);
   setInterval(() => {

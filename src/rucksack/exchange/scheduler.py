@@ -5,6 +5,9 @@
   ten seconds a ``SettlePnl`` (margin-model.md §14.3, §14.6);
 - once per wall-clock hour ``AccrueInterest`` and ``ApplyFunding`` (each idempotent by hour, so a
   restart never pays twice);
+- points and affiliates (core/growth): ``SamplePoints`` every hour, ``SnapshotPoints`` at Thursday
+  00:00 UTC, ``DistributePoints`` and ``PayAffiliates`` at Friday 02:00 UTC (each carries the
+  instant it is for and the core refuses it twice; ``growth_due``);
 - ``ReleaseWithdrawals`` when a held withdrawal's security delay or a pending delay change is due
   (checked every second; core/compliance/withdrawals.py);
 - at each UTC day boundary ``RecomputeFeeTiers(day)`` (core/tiers: every account to the tier of
@@ -33,6 +36,8 @@ from rucksack.exchange.core.commands import AccrueInterest, ApplyFunding, Comman
 from rucksack.exchange.core.compliance.commands import ReleaseWithdrawals
 from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.events import Event
+from rucksack.exchange.core.growth.commands import DistributePoints, PayAffiliates, SamplePoints, SnapshotPoints
+from rucksack.exchange.core.growth.spec import DISTRIBUTION_DELAY_US, WEEK_US
 from rucksack.exchange.core.rfq.commands import ExpireRfqs
 from rucksack.exchange.core.strategies.commands import CrankStrategies
 from rucksack.exchange.core.tiers.commands import RecomputeFeeTiers
@@ -115,12 +120,38 @@ async def day_boundary(exchange: Clocked) -> list[Event]:
 
 
 async def due_now(exchange: Clocked) -> list[Event]:
-    """The clock-driven commands that are due now and not left to the per-second ticks."""
-    return await day_boundary(exchange)
+    """The calendar's commands that are due now (the UTC day boundary, the points week and the
+    affiliate payout), not left to the per-second ticks."""
+    events = await day_boundary(exchange)
+    for command in growth_due(exchange.engine, exchange.clock()):
+        events += await exchange.submit(command)
+    return events
 
 
 async def day_ticks(exchange: Clocked, period: float = 10.0) -> None:
-    """Every ``period`` seconds: whatever ``due_now`` finds due (the day boundary)."""
+    """Every ``period`` seconds: whatever ``due_now`` finds due."""
     while True:
         await due_now(exchange)
         await asyncio.sleep(period)
+
+
+def growth_due(engine: Engine, now_us: int) -> list[Command]:
+    """What is due at ``now_us``: the hour's sample, the snapshot of the week that ended on the
+    last Thursday 00:00 UTC, its distribution and the affiliate payout once Friday 02:00 UTC
+    has passed (the core decides again by each command's time)."""
+    book = queries.growth_book(engine)
+    due: list[Command] = []
+    hour = now_us // HOUR_US
+    if hour > book.last_sample_hour:
+        due.append(SamplePoints(hour))
+    week_end = now_us // WEEK_US * WEEK_US
+    snapshot = book.last_snapshot_us
+    if week_end > snapshot:
+        due.append(SnapshotPoints(week_end))
+        snapshot = week_end
+    if book.last_distributed_us < snapshot <= now_us - DISTRIBUTION_DELAY_US:
+        due.append(DistributePoints(snapshot))
+    paid_week = (now_us - DISTRIBUTION_DELAY_US) // WEEK_US * WEEK_US
+    if paid_week > book.last_payout_us:
+        due.append(PayAffiliates(paid_week))
+    return due

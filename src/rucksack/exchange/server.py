@@ -55,6 +55,7 @@ from rucksack.exchange.service import ExchangeLedger, ExchangeService
 from rucksack.exchange.store import StoreUnavailable, redacted
 from rucksack.exchange.surveillance.config import ThresholdError, thresholds_from_toml
 from rucksack.exchange.surveillance.live import LiveSurveillance
+from rucksack.exchange.surveillance.points import flag_ticks
 
 if TYPE_CHECKING:
     from rucksack.exchange.replica.node import ReplicatedNode
@@ -260,7 +261,10 @@ def serve(
         background.append(lambda: run_makers(service, service.feed, seed))  # type: ignore[arg-type]
     background.append(lambda: accrual_ticks(service))
     background.append(lambda: risk_ticks(service))
-    background.append(lambda: day_ticks(service))
+    background.append(lambda: day_ticks(service))  # fee tiers, points weeks, affiliate payouts
+    live = service.surveillance
+    if live is not None:  # surveillance's flagged trades earn no points (journaled FlagTrades)
+        background.append(lambda: flag_ticks(live.monitor, lambda: service.engine, service.submit))
     background.append(lambda: daily_snapshots(service))  # proof of reserves, tier (a)
     feed_ = service.feed
     if feed_ is not None:

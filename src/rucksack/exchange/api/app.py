@@ -44,6 +44,7 @@ from rucksack.exchange.api.routes import (
     console,
     conversion,
     equities,
+    growth,
     history,
     lending,
     lending_history,
@@ -104,6 +105,7 @@ PUBLIC: dict[tuple[str, str], PublicHandler] = {
 
 PUBLIC.update(equities.PUBLIC)  # securities, stock sessions/holidays, indicative quotes
 PUBLIC.update(prediction.PUBLIC)  # prediction markets: none listed, an empty list (docs/api.md)
+PUBLIC.update(growth.PUBLIC)  # Rucksack extension: points seasons and the leaderboard (docs/points.md)
 
 # the one private route whose body is a JSON array (Backpack's batch order execute)
 BATCH = {("POST", "/api/v1/orders")}
@@ -172,6 +174,7 @@ PRIVATE: dict[tuple[str, str], tuple[str, Handler]] = {
 
 PRIVATE.update(rfq.PRIVATE)  # RFQ: request, quote, accept, refresh, cancel, open RFQs, histories
 PRIVATE.update(strategies.PRIVATE)  # Scheduled strategies: create, query, cancel, cancel all, history
+PRIVATE.update(growth.PRIVATE)  # Rucksack extension: own points, referral code and dashboard (docs/points.md)
 
 ADMIN: dict[tuple[str, str], Callable[[ExchangeService, Any], Awaitable[Any]]] = {
     ("POST", "/api/v1/sandbox/accounts"): sandbox.sandbox_create_account,
@@ -252,6 +255,9 @@ OPERATOR: dict[tuple[str, str], tuple[str, OperatorHandler, frozenset[str]]] = {
     ),
     ("GET", "/api/v1/operator/audit"): ("operatorAuditQuery", operator_compliance.audit_query, COMPLIANCE),
     ("GET", "/api/v1/operator/audit/export"): ("operatorAuditExport", operator_compliance.audit_export, COMPLIANCE),
+    # points and affiliates (docs/points.md): an approved affiliate rate; surveillance's links between owners
+    ("POST", "/api/v1/operator/affiliate/rate"): ("operatorAffiliateRateSet", growth.set_rate, OPERATIONS),
+    ("POST", "/api/v1/operator/points/link"): ("operatorPointsLink", growth.link, COMPLIANCE),
 }
 # private routes answered ahead of Starlette (the module docstring): the order-entry hot path
 ORDER_ENTRY = frozenset({("POST", "/api/v1/order"), ("POST", "/api/v1/orders"), ("DELETE", "/api/v1/order")})

@@ -11,6 +11,7 @@ from typing import Any
 
 from rucksack.exchange.api.openapi_compliance import COMPLIANCE_OPERATIONS, NO_CONTENT
 from rucksack.exchange.api.openapi_compliance import EMPTY_OK as COMPLIANCE_EMPTY_OK
+from rucksack.exchange.api.openapi_growth import GROWTH_OPERATIONS
 from rucksack.exchange.store.fill_types import FILL_TYPE_QUERIES
 
 DECIMAL = {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$", "description": "decimal string"}
@@ -341,7 +342,10 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
     ("POST", "/api/v1/subaccounts"): (
         "Rucksack extension: create a subaccount (subaccountCreate)",
         [],
-        {"type": "object", "properties": {"label": {"type": "string", "maxLength": 64}}},
+        {
+            "type": "object",
+            "properties": {"label": {"type": "string", "maxLength": 64}, "referralCode": {"type": "string"}},
+        },
         [400],
     ),
     ("GET", "/api/v1/subaccounts"): ("Rucksack extension: list subaccounts (subaccountQueryAll)", [], None, []),
@@ -460,6 +464,7 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
                 "label": {"type": "string"},
                 "region": {"type": "string", "description": "residence, ISO 3166 (docs/compliance.md)"},
                 "level": {"type": "string", "enum": ["none", "basic", "full"]},
+                "referralCode": {"type": "string", "description": "sign up with a referral code (docs/points.md)"},
                 "autoLend": {"type": "boolean", "description": "default true, as on Backpack"},
             },
         },
@@ -476,6 +481,7 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
                 "label": {"type": "string"},
                 "region": {"type": "string", "description": "residence, ISO 3166 (docs/compliance.md)"},
                 "level": {"type": "string", "enum": ["none", "basic", "full"]},
+                "referralCode": {"type": "string", "description": "sign up with a referral code (docs/points.md)"},
             },
         },
         [400, 403],
@@ -609,6 +615,7 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
 
 
 OPERATIONS.update(COMPLIANCE_OPERATIONS)  # core/compliance's routes (api/openapi_compliance.py)
+OPERATIONS.update(GROWTH_OPERATIONS)  # points and affiliates (api/openapi_growth.py)
 # RFQ and tokenized equities (api/routes/rfq.py, api/routes/equities.py); RFQ symbols are not
 # book markets, so they are plain strings here
 RFQ_SYMBOL = {"type": "string", "description": "RFQ market, e.g. NVDA.US_USDC_RFQ or SOL_USDC"}

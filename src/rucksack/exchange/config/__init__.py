@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rucksack.exchange.config.compliance import load_compliance
+from rucksack.exchange.config.growth import load_growth
 from rucksack.exchange.core.lending.curve import RateCurve
 from rucksack.exchange.core.markets import (
     AssetSpec,
@@ -141,6 +142,7 @@ def _build(raw: dict[str, Any]) -> ExchangeSpec:
         risk=_risk(raw.get("risk", {})),
         circuit_breaker=_breaker(raw.get("circuit_breaker", {})),
         compliance=load_compliance(raw.get("compliance"), _settle_decimals(raw, assets)),
+        growth=load_growth(raw.get("points"), raw.get("affiliates"), _settle_decimals(raw, assets)),
         **_rfq(raw, by_symbol, defaults),
         nft_vip_level=int(raw.get("fee_program", {}).get("nft_vip_level", 1)),
     )

@@ -28,6 +28,7 @@ from rucksack.exchange.core.events import (
     FeeTierRejected,
     FeeTierSet,
 )
+from rucksack.exchange.core.growth import affiliates
 from rucksack.exchange.core.ledger.operations import auto_lend
 from rucksack.exchange.core.markets import FIRST_USER_ACCOUNT
 from rucksack.exchange.core.risk.checks import has_exposure
@@ -50,6 +51,8 @@ def create_account(s: ExchangeState, c: CreateAccount) -> None:
         s.events.append(AccountRejected(c.parent, Reason.UNKNOWN_ACCOUNT))
         return
     refused = "" if c.parent else compliance.signup_refusal(s, c.region, c.level)
+    if not refused and c.referral_code:  # unknown code, or one owner's own (core.growth.affiliates)
+        refused = affiliates.signup_refusal(s, c.referral_code, c.parent)
     if refused:  # sign-up from a refused region (or a bad region code) opens nothing
         s.events.append(AccountRejected(0, refused))
         return
@@ -65,6 +68,8 @@ def create_account(s: ExchangeState, c: CreateAccount) -> None:
     else:
         compliance.inherit(s, account, c.parent)
     s.events.append(AccountCreated(account, c.label, c.parent))
+    if c.referral_code:
+        affiliates.tie(s, account, c.referral_code)
 
 
 def update_account(s: ExchangeState, c: UpdateAccount) -> None:

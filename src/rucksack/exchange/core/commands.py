@@ -14,6 +14,7 @@ import msgspec
 
 from rucksack.exchange.core.compliance.commands import ComplianceCommand
 from rucksack.exchange.core.enums import OrderType, SelfTradePrevention, Side, TimeInForce
+from rucksack.exchange.core.growth.commands import GrowthCommand
 from rucksack.exchange.core.rfq.commands import (
     AcceptQuote,
     CancelRfq,
@@ -116,6 +117,7 @@ class CreateAccount(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=F
     region: str = ""  # residence (ISO 3166); refused regions fail here (core/compliance)
     level: str = ""  # verification level ("" the rules' level for new accounts: none)
     auto_lend: bool = True  # Backpack's default for a new account (False: the wallet stays idle)
+    referral_code: str = ""  # signed up with this code: tied to its referrer for good (core.growth)
 
 
 class Transfer(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
@@ -258,6 +260,7 @@ Command = (
     | ConvertDust
     | StrategyCommand
     | TierCommand
+    | GrowthCommand  # points and affiliates (core.growth)
 )
 
 

@@ -51,6 +51,8 @@ from rucksack.exchange.core.conversion import convert_dust
 from rucksack.exchange.core.enums import Reason
 from rucksack.exchange.core.events import Event, OrderRejected
 from rucksack.exchange.core.exchange_state import ExchangeState
+from rucksack.exchange.core.growth import handlers as growth
+from rucksack.exchange.core.growth.commands import GROWTH_COMMANDS
 from rucksack.exchange.core.lending.commands import accrue, borrow_lend
 from rucksack.exchange.core.liquidation.sweep import sweep
 from rucksack.exchange.core.markets import MAX_BATCH
@@ -81,6 +83,7 @@ class Engine(ExchangeState):
         """Apply one stamped command and return the events it produced."""
         events: list[Event] = []
         self.events = events
+        first_trade = self.next_trade_id
         self.last_seq = seq
         self.last_ts_us = ts_us
         cls = type(command)
@@ -147,10 +150,14 @@ class Engine(ExchangeState):
             strategies.apply(self, command, ts_us)
         elif isinstance(command, TIER_COMMANDS):
             tiers.apply(self, command)
+        elif isinstance(command, GROWTH_COMMANDS):
+            growth.apply(self, command)
         else:  # pragma: no cover - the decoder only yields known commands
             raise TypeError(f"unknown command {type(command).__name__}")
         if self.triggers or self.tpsl:
             after_command(self, ts_us)
+        if self.next_trade_id != first_trade and self.growth.active:  # trades earn points and rebates (core.growth)
+            growth.observe(self, events)
         return events
 
     def _place_one(self, c: PlaceOrder, ts_us: int) -> None:

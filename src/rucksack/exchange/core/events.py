@@ -16,6 +16,7 @@ import msgspec
 
 from rucksack.exchange.core.commands import PlaceOrder
 from rucksack.exchange.core.compliance.events import ComplianceEvent
+from rucksack.exchange.core.growth.events import GrowthEvent
 from rucksack.exchange.core.rfq.events import (
     QuoteClosed,
     QuoteSubmitted,
@@ -480,4 +481,5 @@ Event = (
     | QuoteClosed
     | StrategyEvent
     | TierEvent
+    | GrowthEvent
 )

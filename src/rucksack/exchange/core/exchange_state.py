@@ -24,6 +24,7 @@ from rucksack.exchange.core.book.order import Order
 from rucksack.exchange.core.commands import PlaceOrder
 from rucksack.exchange.core.compliance.state import ComplianceState
 from rucksack.exchange.core.events import Event
+from rucksack.exchange.core.growth.book import GrowthBook
 from rucksack.exchange.core.ledger.balances import Ledger
 from rucksack.exchange.core.lending.pool import Pool
 from rucksack.exchange.core.market_state import MarketState
@@ -89,6 +90,8 @@ class ExchangeState:
         self.rfq = RfqBook()  # requests for quote, quotes and RFQ fills (core.rfq)
         self.strategies = StrategyBook()  # Scheduled (TWAP) strategies and their orders (core.strategies)
         self.tiers = TierBook()  # 30-day volume, VIP levels, NFT perks (core.tiers)
+        self.growth = GrowthBook()  # points seasons and affiliates (core.growth)
+        self.growth.active = bool(spec.growth.seasons)
 
     def owner(self, account: int) -> int:
         """The top-level account owning ``account`` (itself when it is not a subaccount)."""

@@ -38,6 +38,8 @@ import msgspec
 
 from rucksack.exchange.core.compliance.rules import ComplianceRules, permissive
 from rucksack.exchange.core.enums import MarketType
+from rucksack.exchange.core.growth.spec import GrowthSpec
+from rucksack.exchange.core.growth.spec import validate as growth_problems
 from rucksack.exchange.core.lending.curve import RateCurve
 from rucksack.exchange.core.numeric import PPM, decimal_places, parse_decimal
 from rucksack.exchange.core.rfq.sessions import Calendar, SecuritySpec
@@ -163,6 +165,8 @@ class ExchangeSpec(msgspec.Struct, frozen=True):
     rfq_ttl_us: int = 30_000_000
     # fee tiers (core.tiers): the VIP level (tier index) a holder of the designated NFT gets
     nft_vip_level: int = 1
+    growth: GrowthSpec = GrowthSpec()
+    """Points seasons and the points formula's units, the standard referral rate (core.growth)."""
 
     def asset_index(self, symbol: str) -> int:
         for i, asset in enumerate(self.assets):
@@ -358,6 +362,8 @@ def validate_spec(spec: ExchangeSpec) -> None:
     breaker = spec.circuit_breaker
     if not 0 <= breaker.band_ppm < PPM or not 0 < breaker.window_us <= 86_400_000_000:
         raise SpecError("circuit breaker: band must be in [0, 100%) and the window 1 us .. 1 day")
+    for problem in growth_problems(spec.growth):
+        raise SpecError(f"points: {problem}")
 
 
 def _validate_rfq(spec: ExchangeSpec, assets: set[str], symbols: set[str]) -> None:

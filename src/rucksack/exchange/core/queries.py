@@ -27,6 +27,8 @@ from rucksack.exchange.core.book.order import Order
 from rucksack.exchange.core.commands import PlaceOrder
 from rucksack.exchange.core.compliance.state import ComplianceState, Held
 from rucksack.exchange.core.engine import Engine
+from rucksack.exchange.core.growth.book import GrowthBook
+from rucksack.exchange.core.growth.spec import season_at
 from rucksack.exchange.core.ledger.balances import Account
 from rucksack.exchange.core.lending.pool import Pool
 from rucksack.exchange.core.market_state import MarketState
@@ -378,3 +380,21 @@ def strategy_book(engine: Engine) -> StrategyBook:
 def strategy_of_order(engine: Engine, order_id: int) -> int:
     """The strategy whose slice order ``order_id`` is, or -1."""
     return engine.strategies.order_strategy.get(order_id, -1)
+
+
+# ------------------------------------------------------------------ points and affiliates (core.growth)
+
+
+def growth_book(engine: Engine) -> GrowthBook:
+    """Points weeks and seasons, links, referral codes, ties, rates, owed and paid rebates."""
+    return engine.growth
+
+
+def points_season(engine: Engine, ts_us: int) -> int:
+    """Index of the points season running at ``ts_us`` (``spec(engine).growth.seasons``), or -1."""
+    return season_at(engine.spec.growth, ts_us)
+
+
+def affiliate_rate(engine: Engine, referrer: int) -> int:
+    """The share (ppm) of its referred accounts' fees ``referrer`` earns."""
+    return engine.growth.rates.get(referrer, engine.spec.growth.referral_rate_ppm)

@@ -24,6 +24,7 @@ from rucksack.exchange.core.commands import PlaceOrder
 from rucksack.exchange.core.compliance.checks import refresh_all
 from rucksack.exchange.core.compliance.state import ComplianceRecord
 from rucksack.exchange.core.engine import Engine
+from rucksack.exchange.core.growth.book import GrowthBook, GrowthRecord
 from rucksack.exchange.core.market_state import mark_price
 from rucksack.exchange.core.markets import ExchangeSpec
 from rucksack.exchange.core.orders.triggers import Trigger
@@ -148,6 +149,7 @@ class Snapshot(msgspec.Struct, array_like=True, frozen=True):
     rfq: RfqRecord | None = None  # RFQs, quotes and RFQ fills (core.rfq.book); None: none yet
     strategies: StrategyRecord | None = None  # Scheduled strategies (core.strategies.book); None: none yet
     tiers: TierRecord | None = None  # volume, VIP levels, NFT perks (core.tiers.book); None: none yet
+    growth: GrowthRecord | None = None  # points and affiliates (core.growth.book); None: nothing yet
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -273,6 +275,7 @@ def take_snapshot(engine: Engine) -> Snapshot:
         rfq=engine.rfq.record() if engine.rfq.rfqs else None,
         strategies=_strategy_record(engine.strategies),
         tiers=engine.tiers.record(engine.ledger.accounts.values()),
+        growth=None if engine.growth.empty() else engine.growth.record(),
     )
 
 
@@ -433,6 +436,10 @@ def restore(spec: ExchangeSpec, snapshot: Snapshot) -> Engine:
         engine.strategies = StrategyBook.from_record(snapshot.strategies)
     if snapshot.tiers is not None:
         engine.tiers = TierBook.from_record(snapshot.tiers)
+    if snapshot.growth is not None:
+        active = engine.growth.active
+        engine.growth = GrowthBook.from_record(snapshot.growth)
+        engine.growth.active = engine.growth.active or active
     for prec in snapshot.pools:
         pool = engine.pools[engine.asset_index[prec.asset]]
         if pool is None:

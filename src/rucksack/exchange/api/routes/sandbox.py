@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rucksack.exchange.api.errors import bad_request, from_reason
+from rucksack.exchange.api.errors import bad_request
+from rucksack.exchange.api.routes.growth import growth_error
 from rucksack.exchange.api.routes.subaccounts import parse_public_key
 from rucksack.exchange.api.wire import parse_amount
 from rucksack.exchange.core import queries
@@ -38,15 +39,16 @@ async def sandbox_create_account(service: ExchangeService, body: Any) -> Any:
         if atoms > MAX_AMOUNT_ATOMS:
             raise bad_request(f"fund.{asset.symbol}: at most {MAX_AMOUNT_ATOMS} atoms per deposit")
     region, level = _identity(body)
+    code = _referral_code(body)
     async with service.accounts_lock:  # the key check and the account it guards, with no signup between
         if queries.account_for_key(service.engine, public_key) is not None:
             raise bad_request("that public key is already registered")
         events = await service.submit(
-            CreateAccount(str(body.get("label", ""))[:64], 0, region, level, auto_lend=auto_lend)
+            CreateAccount(str(body.get("label", ""))[:64], 0, region, level, auto_lend=auto_lend, referral_code=code)
         )
         refused = next((e for e in events if isinstance(e, AccountRejected)), None)
-        if refused is not None:  # a refused region (core/compliance): no account is opened
-            raise from_reason(refused.reason)
+        if refused is not None:  # a refused region (core/compliance) or referral code: no account is opened
+            raise growth_error(refused.reason)
         created = next(e for e in events if isinstance(e, AccountCreated))
         account = created.account
         events = await service.submit(AddApiKey(account, public_key))
@@ -58,6 +60,14 @@ async def sandbox_create_account(service: ExchangeService, body: Any) -> Any:
             reason = events[0].reason
             raise bad_request(f"account {account} was created, but its {asset.symbol} grant was refused: {reason}")
     return {"accountId": account, "apiKey": public_key, **({"region": region, "level": level} if region else {})}
+
+
+def _referral_code(body: dict[str, Any]) -> str:
+    """``referralCode`` (optional): the sign-up is tied to that code's account for good."""
+    code = body.get("referralCode") or ""
+    if not isinstance(code, str) or len(code) > 16:
+        raise bad_request("referralCode must be a referral code (4 to 16 characters, A-Z and 0-9)")
+    return code.strip().upper()
 
 
 def _identity(body: dict[str, Any]) -> tuple[str, str]:
@@ -85,8 +95,10 @@ async def sandbox_signup(service: ExchangeService, body: Any) -> Any:
     """
     if not isinstance(body, dict):
         raise bad_request("body must be a JSON object")
-    if set(body) - {"publicKey", "label", "region", "level"}:
-        raise bad_request("only publicKey (and label, region, level) may be given; the sandbox grant is fixed")
+    if set(body) - {"publicKey", "label", "region", "level", "referralCode"}:
+        raise bad_request(
+            "only publicKey (and label, region, level, referralCode) may be given; the sandbox grant is fixed"
+        )
     fund = {sym: qty for sym, qty in SIGNUP_FUND.items() if sym in service.wire.assets}
     return await sandbox_create_account(service, {**body, "fund": fund})
 

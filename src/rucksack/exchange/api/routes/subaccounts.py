@@ -28,6 +28,7 @@ from typing import Any
 
 from rucksack.exchange.api.errors import ApiError, bad_request, from_reason
 from rucksack.exchange.api.payload import Num
+from rucksack.exchange.api.routes.growth import growth_error
 from rucksack.exchange.api.wire import iso_ms, parse_amount
 from rucksack.exchange.core import queries
 from rucksack.exchange.core.commands import AddApiKey, CreateAccount, RemoveApiKey, Transfer
@@ -94,11 +95,18 @@ async def create_subaccount(service: ExchangeService, account: int, params: Any)
         count = len(queries.subaccounts(service.engine, account))
         if count >= MAX_SUBACCOUNTS:
             raise ApiError(400, "INVALID_CLIENT_REQUEST", f"at most {MAX_SUBACCOUNTS} subaccounts per account")
-        events = await service.submit(CreateAccount(label, parent=account))
+        events = await service.submit(CreateAccount(label, parent=account, referral_code=_referral_code(params)))
     created = next((e for e in events if isinstance(e, AccountCreated)), None)
-    if created is None:
-        raise from_reason(getattr(events[0], "reason", Reason.UNKNOWN_ACCOUNT))
+    if created is None:  # a referral code on a subaccount is refused (core/growth/affiliates.py)
+        raise growth_error(getattr(events[0], "reason", Reason.UNKNOWN_ACCOUNT))
     return {"subaccountId": created.account, "label": label, "parentId": account}
+
+
+def _referral_code(params: dict[str, Any]) -> str:
+    code = params.get("referralCode") or ""
+    if not isinstance(code, str) or len(code) > 16:
+        raise bad_request("referralCode must be a referral code")
+    return code.upper()
 
 
 def parse_public_key(value: Any) -> str:
