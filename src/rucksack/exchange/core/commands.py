@@ -23,6 +23,7 @@ from rucksack.exchange.core.rfq.commands import (
     SubmitRfq,
 )
 from rucksack.exchange.core.strategies.commands import StrategyCommand
+from rucksack.exchange.core.vaults.commands import VaultCommand
 
 
 class PlaceOrder(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
@@ -253,6 +254,7 @@ Command = (
     | ExpireRfqs
     | ConvertDust
     | StrategyCommand
+    | VaultCommand
 )
 
 

@@ -4,7 +4,7 @@
 table: each command goes to the one function that handles it, in the module named for what it
 does (``orders.placement``, ``orders.cancel``, ``capital``, ``accounts``, ``lending.commands``,
 ``prices``, ``perps.settlement``, ``perps.funding``, ``liquidation.sweep``, ``rfq``,
-``strategies``). After every command, pending trigger orders and take-profit/stop-loss parents
+``strategies``, ``vaults``). After every command, pending trigger orders and take-profit/stop-loss parents
 are checked (``orders.triggers``).
 
 An expected failure is a rejection event, never an exception; a rejected command changes
@@ -64,6 +64,8 @@ from rucksack.exchange.core.rfq import handlers as rfq
 from rucksack.exchange.core.rfq.commands import RFQ_COMMANDS
 from rucksack.exchange.core.strategies import handlers as strategies
 from rucksack.exchange.core.strategies.commands import STRATEGY_COMMANDS
+from rucksack.exchange.core.vaults import handlers as vaults
+from rucksack.exchange.core.vaults.commands import VAULT_COMMANDS
 
 # The two commands that make up most of the traffic are dispatched by exact type against Final
 # names (C statics when compiled): no globals-dict lookup and no isinstance() protocol for them
@@ -143,6 +145,8 @@ class Engine(ExchangeState):
             convert_dust(self, command)
         elif isinstance(command, STRATEGY_COMMANDS):
             strategies.apply(self, command, ts_us)
+        elif isinstance(command, VAULT_COMMANDS):
+            vaults.apply(self, command, ts_us)
         else:  # pragma: no cover - the decoder only yields known commands
             raise TypeError(f"unknown command {type(command).__name__}")
         if self.triggers or self.tpsl:

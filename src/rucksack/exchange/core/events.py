@@ -26,6 +26,7 @@ from rucksack.exchange.core.rfq.events import (
     RfqSubmitted,
 )
 from rucksack.exchange.core.strategies.events import StrategyEvent
+from rucksack.exchange.core.vaults.events import VaultEvent
 
 
 class OrderAccepted(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
@@ -478,4 +479,5 @@ Event = (
     | RfqClosed
     | QuoteClosed
     | StrategyEvent
+    | VaultEvent
 )

@@ -32,6 +32,7 @@ from rucksack.exchange.core.markets import FIRST_USER_ACCOUNT, ExchangeSpec, Fee
 from rucksack.exchange.core.rfq.book import RfqBook
 from rucksack.exchange.core.risk.margin import MarginCalc
 from rucksack.exchange.core.strategies.book import StrategyBook
+from rucksack.exchange.core.vaults.book import VaultBook
 
 if TYPE_CHECKING:
     from rucksack.exchange.core.orders.placement import Placement
@@ -87,6 +88,7 @@ class ExchangeState:
         self.compliance = ComplianceState(spec.compliance)  # identities, rules, withdrawal holds
         self.rfq = RfqBook()  # requests for quote, quotes and RFQ fills (core.rfq)
         self.strategies = StrategyBook()  # Scheduled (TWAP) strategies and their orders (core.strategies)
+        self.vaults = VaultBook()  # vaults: shares, redemption queues, NAV samples (core.vaults)
 
     def owner(self, account: int) -> int:
         """The top-level account owning ``account`` (itself when it is not a subaccount)."""

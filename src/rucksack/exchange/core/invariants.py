@@ -22,6 +22,7 @@ from __future__ import annotations
 from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.rfq import book as rfq_book
 from rucksack.exchange.core.strategies import book as strategy_book
+from rucksack.exchange.core.vaults import book as vault_book
 
 
 def conservation_report(engine: Engine) -> dict[str, dict[str, int]]:
@@ -130,6 +131,7 @@ def check_invariants(engine: Engine) -> list[str]:
     problems.extend(_trigger_problems(engine))
     problems.extend(rfq_book.check(engine.rfq))
     problems.extend(strategy_book.check(engine.strategies))
+    problems.extend(vault_book.check(engine.vaults))
     return problems
 
 

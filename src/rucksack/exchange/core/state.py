@@ -29,6 +29,7 @@ from rucksack.exchange.core.markets import ExchangeSpec
 from rucksack.exchange.core.orders.triggers import Trigger
 from rucksack.exchange.core.rfq.book import RfqBook, RfqRecord
 from rucksack.exchange.core.strategies.book import StrategyBook, StrategyRecord
+from rucksack.exchange.core.vaults.book import VaultBook, VaultRecord
 
 SNAPSHOT_VERSION = 7
 
@@ -146,6 +147,7 @@ class Snapshot(msgspec.Struct, array_like=True, frozen=True):
     market_status: list[MarketStatusRecord] = msgspec.field(default_factory=list)
     rfq: RfqRecord | None = None  # RFQs, quotes and RFQ fills (core.rfq.book); None: none yet
     strategies: StrategyRecord | None = None  # Scheduled strategies (core.strategies.book); None: none yet
+    vaults: VaultRecord | None = None  # vaults (core.vaults.book); None: none yet
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -270,6 +272,7 @@ def take_snapshot(engine: Engine) -> Snapshot:
         compliance=engine.compliance.record(),
         rfq=engine.rfq.record() if engine.rfq.rfqs else None,
         strategies=_strategy_record(engine.strategies),
+        vaults=engine.vaults.record() if engine.vaults.vaults else None,
     )
 
 
@@ -428,6 +431,8 @@ def restore(spec: ExchangeSpec, snapshot: Snapshot) -> Engine:
         engine.rfq = RfqBook.from_record(snapshot.rfq)
     if snapshot.strategies is not None:
         engine.strategies = StrategyBook.from_record(snapshot.strategies)
+    if snapshot.vaults is not None:
+        engine.vaults = VaultBook.from_record(snapshot.vaults)
     for prec in snapshot.pools:
         pool = engine.pools[engine.asset_index[prec.asset]]
         if pool is None:
