@@ -39,6 +39,8 @@ from rucksack.exchange.core.risk import limits
 from rucksack.exchange.core.risk.collateral import AccountRisk, account_risk
 from rucksack.exchange.core.risk.margin import Margin
 from rucksack.exchange.core.strategies.book import StrategyBook
+from rucksack.exchange.core.vaults import handlers as vault_handlers
+from rucksack.exchange.core.vaults.book import Depositor, Vault, VaultBook
 
 # ------------------------------------------------------------------ the state's clock and spec
 
@@ -360,3 +362,26 @@ def strategy_book(engine: Engine) -> StrategyBook:
 def strategy_of_order(engine: Engine, order_id: int) -> int:
     """The strategy whose slice order ``order_id`` is, or -1."""
     return engine.strategies.order_strategy.get(order_id, -1)
+
+
+# ------------------------------------------------------------------ vaults (core.vaults)
+
+
+def vault_book(engine: Engine) -> VaultBook:
+    """Every vault: its shares by depositor, redemption queue and NAV samples."""
+    return engine.vaults
+
+
+def vault_nav(engine: Engine, vault: Vault) -> int:
+    """The vault's NAV now (settlement atoms), by the core's own mark-to-market valuation."""
+    return vault_handlers.nav(engine, vault)
+
+
+def vault_redeem_quote(engine: Engine, vault: Vault, depositor: Depositor, shares: int) -> tuple[int, int, int]:
+    """(performance-fee shares, amount paid, basis released) were ``shares`` redeemed now."""
+    return vault_handlers.quote(engine, vault, depositor, shares)
+
+
+def vault_crank_due(engine: Engine, now_us: int) -> bool:
+    """Whether a ``CrankVaults`` at ``now_us`` would pay a redemption or take a NAV sample."""
+    return vault_handlers.crank_due(engine, now_us)

@@ -11,6 +11,8 @@ Bots rehearse funding, settlement, liquidation and interest without waiting for 
   ``CrankStrategies`` at the later of now and the strategy clock, plus ``advanceMs`` (default 0,
   at most a day): every Scheduled strategy slice due by then is sent, so a bot can rehearse a
   whole TWAP in a few calls. The strategy clock never goes back, so later slices stay in order.
+- ``POST /api/v1/sandbox/tick`` ``{"tick": "vaults"}`` journals one ``CrankVaults`` now: vault
+  management fees to now, due redemptions paid (unwinding when needed), a NAV sample when due.
 - ``POST /api/v1/sandbox/backstop`` ``{"accountId": n, "enabled": true}`` makes an account a
   backstop liquidity provider (stage 2 of liquidation).
 """
@@ -30,15 +32,16 @@ from rucksack.exchange.core.commands import (
 )
 from rucksack.exchange.core.events import AccountRejected
 from rucksack.exchange.core.strategies.commands import CrankStrategies
+from rucksack.exchange.core.vaults.commands import CrankVaults
 from rucksack.exchange.service import ExchangeService
 
-TICKS = ("funding", "settlement", "liquidation", "interest", "strategies")
+TICKS = ("funding", "settlement", "liquidation", "interest", "strategies", "vaults")
 DAY_MS = 86_400_000
 
 
 async def sandbox_tick(service: ExchangeService, body: Any) -> Any:
     if not isinstance(body, dict) or body.get("tick") not in TICKS:
-        raise bad_request("tick must be funding, settlement, liquidation, interest or strategies")
+        raise bad_request("tick must be funding, settlement, liquidation, interest, strategies or vaults")
     kind = body["tick"]
     count = 0
     if kind == "strategies":
@@ -48,6 +51,8 @@ async def sandbox_tick(service: ExchangeService, body: Any) -> Any:
             raise bad_request("advanceMs must be an integer from 0 to 86400000")
         now = max(service.clock(), queries.strategy_book(service.engine).now_us)
         count = len(await service.submit(CrankStrategies(now + advance * 1000)))
+    elif kind == "vaults":  # fees to now, due redemptions paid, a NAV sample (core.vaults)
+        count = len(await service.submit(CrankVaults(service.clock())))
     elif kind == "funding":
         last_hour = queries.last_funding_hour(service.engine)
         if last_hour < 0:

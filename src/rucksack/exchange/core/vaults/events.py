@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 import msgspec
+
+# Backpack's VaultRedeem statuses
+REQUESTED: Final = "Requested"
+REDEEMED: Final = "Redeemed"
+CANCELLED: Final = "Cancelled"
 
 
 class VaultCreated(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):

@@ -32,13 +32,14 @@ from typing import TYPE_CHECKING
 
 from rucksack.exchange.core import halts
 from rucksack.exchange.core.accounts import create_account
-from rucksack.exchange.core.capital import VAULT_ACCOUNT, redeem_lend
+from rucksack.exchange.core.capital import redeem_lend
 from rucksack.exchange.core.commands import CancelAllOrders, CreateAccount, PlaceOrder
-from rucksack.exchange.core.enums import Reason
+from rucksack.exchange.core.enums import Reason, Side
 from rucksack.exchange.core.events import AccountCreated
 from rucksack.exchange.core.ledger.balances import Account
 from rucksack.exchange.core.ledger.operations import redeem_for
-from rucksack.exchange.core.ledger.plan import Plan, apply as apply_plan
+from rucksack.exchange.core.ledger.plan import Plan
+from rucksack.exchange.core.ledger.plan import apply as apply_plan
 from rucksack.exchange.core.markets import MAX_AMOUNT_ATOMS
 from rucksack.exchange.core.numeric import PPM, ceil_div
 from rucksack.exchange.core.orders.cancel import cancel_all
@@ -373,7 +374,7 @@ def _unwind(s: ExchangeState, v: Vault, needed: int, ts_us: int) -> None:
         lots = ceil_div(abs(pos.lots), UNWIND_DIVISOR)
         if pos.lots == 0 or halts.refusal(s, m):
             continue
-        side = "Ask" if pos.lots > 0 else "Bid"
+        side: Side = "Ask" if pos.lots > 0 else "Bid"
         place(s, PlaceOrder(v.account, m.spec.symbol, side, "Market", lots=lots, tif="IOC", reduce_only=True), ts_us)
 
 

@@ -30,7 +30,13 @@ from rucksack.exchange.core.events import (
 from rucksack.exchange.core.invariants import check_invariants, conservation_report
 from rucksack.exchange.core.state import decode_snapshot, encode_snapshot, restore, state_hash, take_snapshot
 from rucksack.exchange.core.vaults.book import FEE_DENOMINATOR, YEAR_US
-from rucksack.exchange.core.vaults.commands import CancelVaultRedeem, CrankVaults, CreateVault, VaultDeposit, VaultRedeem
+from rucksack.exchange.core.vaults.commands import (
+    CancelVaultRedeem,
+    CrankVaults,
+    CreateVault,
+    VaultDeposit,
+    VaultRedeem,
+)
 from rucksack.exchange.core.vaults.events import (
     VaultFeeAccrued,
     VaultMinted,
@@ -140,7 +146,7 @@ def test_hyperliquid_example_profit_and_performance_fee(venue: Venue) -> None:
 
 
 def test_a_leaders_loss_is_shared_pro_rata(venue: Venue) -> None:
-    vid, vacct, leader = make_vault(venue, 1_000 * USDC, performance_fee_ppm=200_000)
+    vid, vacct, _ = make_vault(venue, 1_000 * USDC, performance_fee_ppm=200_000)
     alice, bob = venue.account(USDC=3_000 * USDC), venue.account(USDC=6_000 * USDC)
     venue(VaultDeposit(alice, vid, "USDC", 3_000 * USDC))
     venue(VaultDeposit(bob, vid, "USDC", 6_000 * USDC))
