@@ -3,6 +3,7 @@ import { ApiError, Client, Keys, Streams } from '/assets/api.js';
 import { el, patchChildren } from '/assets/dom.js';
 import { loadConsole, wireConsole } from '/assets/console.js';
 import { verifyProof } from '/assets/reserves.js';
+import { loadVaults } from '/assets/vaults.js';
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
@@ -139,6 +140,7 @@ function showPage(name) {
   if (name === 'account') refreshAccount();
   if (name === 'reserves') loadReserves();
   if (name === 'console') loadConsole();
+  if (name === 'vaults') loadVaults(client, trader, Boolean(state.session));
   if (name === 'trade' && chart) requestAnimationFrame(() => chart.timeScale().scrollToRealTime());
   if (location.hash !== `#${name}`) history.replaceState(null, '', `#${name}`);
 }
@@ -1839,6 +1841,7 @@ async function useKeys(keys, session) {
   document.body.classList.add('signed-in');
   await actAs(session.acting || 0); // the wallet chosen before a reload, with its stored key
   if (!$('#page-lend').hidden) renderLendMarkets();
+  if (!$('#page-vaults').hidden) loadVaults(client, trader, true);
 }
 
 function signOut() {
@@ -2136,7 +2139,7 @@ async function main() {
   }
   setSide('Bid');
   const page = location.hash.slice(1);
-  showPage(['trade', 'account', 'lend', 'reserves', 'console'].includes(page) ? page : 'trade');
+  showPage(['trade', 'account', 'lend', 'vaults', 'reserves', 'console'].includes(page) ? page : 'trade');
   await restoreSession();
   setInterval(refreshTickers, 5000);
   setInterval(() => {
@@ -2144,6 +2147,7 @@ async function main() {
   }, 5000);
   setInterval(() => {
     if (!$('#page-lend').hidden) loadLendMarkets();
+    if (!$('#page-vaults').hidden) loadVaults(client, trader, Boolean(state.session));
   }, 10000);
   setInterval(renderCountdown, 1000); // the funding countdown ticks every second
   setInterval(() => {
