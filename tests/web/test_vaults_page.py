@@ -14,7 +14,9 @@ from tests.web.conftest import Web, browser_client, start_trading
 
 def test_deposit_and_withdraw_from_the_vaults_page(web: Web, server: Server) -> None:
     leader = Signed(server.url, sandbox_account(server, auto_lend=False, USDC="1000"))
-    made = leader.request("POST", "/api/v1/vault", "vaultCreate", {"name": "Page vault", "quantity": "1000", "performanceFee": "0.1"})
+    made = leader.request(
+        "POST", "/api/v1/vault", "vaultCreate", {"name": "Page vault", "quantity": "1000", "performanceFee": "0.1"}
+    )
     assert made.status_code == 200, made.text
     vid = made.json()["id"]
 

@@ -66,6 +66,7 @@ from rucksack.exchange.core.strategies import handlers as strategies
 from rucksack.exchange.core.strategies.commands import STRATEGY_COMMANDS
 from rucksack.exchange.core.vaults import handlers as vaults
 from rucksack.exchange.core.vaults.commands import VAULT_COMMANDS
+from rucksack.exchange.core.vaults.handlers import VAULT_HALTED
 
 # The two commands that make up most of the traffic are dispatched by exact type against Final
 # names (C statics when compiled): no globals-dict lookup and no isinstance() protocol for them
@@ -158,6 +159,9 @@ class Engine(ExchangeState):
         if m is not None and not self.market_status.is_open(m.index):  # halted or delisted
             self.events.append(OrderRejected(c.account, c.market, c.client_id, halts.refusal(self, m)))
             return
+        if self.vaults.by_account and not c.reduce_only and self.vaults.halted(c.account):
+            self.events.append(OrderRejected(c.account, c.market, c.client_id, VAULT_HALTED))
+            return  # a halted vault only reduces its positions (core.vaults)
         refused = order_refusal(self, c)  # region, product and level (core/compliance)
         if refused:
             self.events.append(OrderRejected(c.account, c.market, c.client_id, refused))

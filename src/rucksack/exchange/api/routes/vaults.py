@@ -153,6 +153,7 @@ def vault_json(service: ExchangeService, v: Vault) -> dict[str, Any]:
         "lockupMs": v.lockup_us // MS,
         "createdAt": v.created_us // MS,
         "pendingRedeems": len(v.queue),
+        "halted": v.halted or None,  # why the vault is halted (its risk limits), null while it runs
         # since inception and from the highest sampled NAV per token, parts of one ("0.05" = 5%)
         "performance": format_atoms((now - start) * 10**6 // start, 6) if start else "0",
         "drawdown": format_atoms((peak - now) * 10**6 // peak, 6) if peak > now else "0",

@@ -70,6 +70,7 @@ class Vault(msgspec.Struct, array_like=True):
     queue: list[Redeem] = []
     samples: list[Sample] = []
     last_sample_us: int = 0
+    halted: str = ""  # why the vault is halted ("" running): its account may only reduce positions
 
 
 class VaultRecord(msgspec.Struct, array_like=True, frozen=True):
@@ -99,6 +100,17 @@ class VaultBook:
 
     def is_vault(self, account: int) -> bool:
         return account in self.by_account
+
+    def halted(self, account: int) -> bool:
+        """Whether ``account`` is a halted vault's account (``HaltVault``)."""
+        vid = self.by_account.get(account)
+        return vid is not None and bool(self.vaults[vid].halted)
+
+    def backstop_order(self, providers: list[int]) -> list[int]:
+        """Backstop providers in the order they are asked: exchange-run (protocol) vaults first,
+        the first backstop (vaults-growth.md §4), then the rest in id order."""
+        first = [a for a in providers if a in self.by_account and self.vaults[self.by_account[a]].protocol]
+        return first + [a for a in providers if a not in first] if first else providers
 
 
 def _copy(v: Vault) -> Vault:

@@ -55,5 +55,15 @@ class CrankVaults(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=Fal
     now_us: int
 
 
-VaultCommand = CreateVault | VaultDeposit | VaultRedeem | CancelVaultRedeem | CrankVaults
-VAULT_COMMANDS = (CreateVault, VaultDeposit, VaultRedeem, CancelVaultRedeem, CrankVaults)
+class HaltVault(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """Mark vault ``vault_id`` halted for ``reason`` ("" resumes it): the liquidity vault's risk
+    limits (exchange.liquidity) journal their halt so it is durable and public. ``leader`` must be
+    the vault's leader. While halted, the vault's account places reduce-only orders only."""
+
+    leader: int
+    vault_id: int
+    reason: str = ""
+
+
+VaultCommand = CreateVault | VaultDeposit | VaultRedeem | CancelVaultRedeem | CrankVaults | HaltVault
+VAULT_COMMANDS = (CreateVault, VaultDeposit, VaultRedeem, CancelVaultRedeem, CrankVaults, HaltVault)

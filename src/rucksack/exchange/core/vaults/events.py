@@ -75,6 +75,13 @@ class VaultUnwinding(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=
     needed: int
 
 
+class VaultHalted(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """The vault was halted for ``reason``, or resumed ("")."""
+
+    vault_id: int
+    reason: str
+
+
 class VaultRejected(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
     account: int
     vault_id: int
@@ -89,5 +96,6 @@ VaultEvent = (
     | VaultRedeemCancelled
     | VaultFeeAccrued
     | VaultUnwinding
+    | VaultHalted
     | VaultRejected
 )

@@ -59,6 +59,7 @@ from rucksack.exchange.core.vaults.commands import (
     CancelVaultRedeem,
     CrankVaults,
     CreateVault,
+    HaltVault,
     VaultCommand,
     VaultDeposit,
     VaultRedeem,
@@ -66,6 +67,7 @@ from rucksack.exchange.core.vaults.commands import (
 from rucksack.exchange.core.vaults.events import (
     VaultCreated,
     VaultFeeAccrued,
+    VaultHalted,
     VaultMinted,
     VaultRedeemCancelled,
     VaultRedeemed,
@@ -85,6 +87,7 @@ LEADER_SHARE = "VaultLeaderMinimumShare"
 VAULT_FULL = "VaultFull"
 INSOLVENT = "VaultInsolvent"
 INVALID_VAULT = "InvalidVault"
+VAULT_HALTED = "VaultHalted"  # an order refused: the vault is halted and may only reduce
 MAX_MANAGEMENT_PPM = 100_000  # 10% a year
 MAX_PERFORMANCE_PPM = 500_000  # 50% of the gain
 MAX_DURATION_US = 365 * 24 * 3600 * 1_000_000
@@ -100,6 +103,8 @@ def apply(s: ExchangeState, c: VaultCommand, ts_us: int) -> None:
         cancel_redeem(s, c)
     elif isinstance(c, CrankVaults):
         crank(s, c.now_us)
+    elif isinstance(c, HaltVault):
+        halt(s, c)
     else:
         create(s, c, ts_us)
 
@@ -376,6 +381,15 @@ def _unwind(s: ExchangeState, v: Vault, needed: int, ts_us: int) -> None:
             continue
         side: Side = "Ask" if pos.lots > 0 else "Bid"
         place(s, PlaceOrder(v.account, m.spec.symbol, side, "Market", lots=lots, tif="IOC", reduce_only=True), ts_us)
+
+
+def halt(s: ExchangeState, c: HaltVault) -> None:
+    v = s.vaults.vaults.get(c.vault_id)
+    if v is None or v.leader != c.leader or len(c.reason) > 64:
+        _reject(s, c.leader, c.vault_id, UNKNOWN_VAULT if v is None else INVALID_VAULT)
+        return
+    v.halted = c.reason
+    s.events.append(VaultHalted(v.id, c.reason))
 
 
 # ---------------------------------------------------------------------- the crank
