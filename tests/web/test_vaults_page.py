@@ -40,3 +40,22 @@ def test_deposit_and_withdraw_from_the_vaults_page(web: Web, server: Server) -> 
     assert api.request("GET", "/api/v1/vault/positions", "vaultPositionQuery").json() == []
     usdc = api.request("GET", "/api/v1/capital", "balanceQuery").json()["USDC"]
     assert Decimal(usdc["available"]) + Decimal(usdc.get("lendQuantity", "0") or 0) >= Decimal(100000) - 1
+
+
+def test_the_liquidity_vault_is_listed_quoting_and_takes_deposits(web: Web, server: Server) -> None:
+    """The sandbox opens the exchange-run liquidity vault itself (exchange/liquidity.py): it is
+    listed without fees, and a newcomer deposits and withdraws at NAV."""
+    page = start_trading(web, "/#vaults")
+    row = page.locator("#vaults tbody tr", has_text="Liquidity vault")
+    expect(row.locator("td.vault-name")).to_contain_text("exchange-run")
+    expect(row.locator("td").nth(5)).to_have_text("mgmt 0.00% · perf 0.00%")
+    api = browser_client(web)
+    vid = int(row.get_attribute("data-vault") or 0)
+    row.locator("input.amount").fill("1000")
+    row.locator("button.deposit").click()
+    expect(row.locator(".msg")).to_contain_text("Deposited 1000 USDC for")
+    [pos] = [p for p in api.request("GET", "/api/v1/vault/positions", "vaultPositionQuery").json() if p["vaultId"] == vid]
+    assert abs(Decimal(pos["value"]) - 1000) < 10  # at NAV; the vault trades on meanwhile
+    web.shot("61-liquidity-vault")
+    row.locator("button.withdraw").click()
+    expect(row.locator(".msg")).to_contain_text("Redeemed")
