@@ -54,7 +54,9 @@ def test_the_liquidity_vault_is_listed_quoting_and_takes_deposits(web: Web, serv
     row.locator("input.amount").fill("1000")
     row.locator("button.deposit").click()
     expect(row.locator(".msg")).to_contain_text("Deposited 1000 USDC for")
-    [pos] = [p for p in api.request("GET", "/api/v1/vault/positions", "vaultPositionQuery").json() if p["vaultId"] == vid]
+    [pos] = [
+        p for p in api.request("GET", "/api/v1/vault/positions", "vaultPositionQuery").json() if p["vaultId"] == vid
+    ]
     assert abs(Decimal(pos["value"]) - 1000) < 10  # at NAV; the vault trades on meanwhile
     web.shot("61-liquidity-vault")
     row.locator("button.withdraw").click()

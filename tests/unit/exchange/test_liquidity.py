@@ -24,6 +24,7 @@ from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.events import Event, OrderAccepted, OrderRejected, PositionTransferred
 from rucksack.exchange.core.invariants import check_invariants, conservation_report
 from rucksack.exchange.core.markets import ExchangeSpec
+from rucksack.exchange.core.state import decode_snapshot, encode_snapshot, restore, state_hash, take_snapshot
 from rucksack.exchange.core.vaults.book import Vault
 from rucksack.exchange.core.vaults.commands import HaltVault, VaultDeposit, VaultRedeem
 from rucksack.exchange.core.vaults.events import VaultRedeemed
@@ -179,6 +180,9 @@ def test_halts_at_its_daily_loss_limit(venue: Venue) -> None:
     assert only(refused, OrderRejected)[0].reason == "VaultHalted"
     done = venue.apply(PlaceOrder(vault.account, PERP, "Ask", "Limit", lots=10, price=12_900, reduce_only=True))
     assert only(done, OrderAccepted)
+    # the halt is state: a snapshot restores it (same hash, same refusal)
+    restored = restore(venue.spec, decode_snapshot(encode_snapshot(take_snapshot(venue.engine))))
+    assert state_hash(restored) == state_hash(venue.engine) and restored.halted_vaults == {vault.account}
     # the next UTC day it resumes
     venue.ts += 86_400_000_000
     assert only(venue.run(quoter, vault), HaltVault) and vault.halted == ""

@@ -397,7 +397,10 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
             "type": "object",
             "required": ["tick"],
             "properties": {
-                "tick": {"type": "string", "enum": ["funding", "settlement", "liquidation", "interest", "strategies", "vaults"]},
+                "tick": {
+                    "type": "string",
+                    "enum": ["funding", "settlement", "liquidation", "interest", "strategies", "vaults"],
+                },
                 "advanceMs": {"type": "integer", "minimum": 0, "maximum": 86400000},
             },
         },

@@ -159,7 +159,7 @@ class Engine(ExchangeState):
         if m is not None and not self.market_status.is_open(m.index):  # halted or delisted
             self.events.append(OrderRejected(c.account, c.market, c.client_id, halts.refusal(self, m)))
             return
-        if self.vaults.by_account and not c.reduce_only and self.vaults.halted(c.account):
+        if self.halted_vaults and not c.reduce_only and c.account in self.halted_vaults:
             self.events.append(OrderRejected(c.account, c.market, c.client_id, VAULT_HALTED))
             return  # a halted vault only reduces its positions (core.vaults)
         refused = order_refusal(self, c)  # region, product and level (core/compliance)

@@ -89,6 +89,9 @@ class ExchangeState:
         self.rfq = RfqBook()  # requests for quote, quotes and RFQ fills (core.rfq)
         self.strategies = StrategyBook()  # Scheduled (TWAP) strategies and their orders (core.strategies)
         self.vaults = VaultBook()  # vaults: shares, redemption queues, NAV samples (core.vaults)
+        # accounts of halted vaults (derived from ``vaults``, rebuilt at restore): a native set
+        # so the order path's check costs nothing while it is empty
+        self.halted_vaults: set[int] = set()
 
     def owner(self, account: int) -> int:
         """The top-level account owning ``account`` (itself when it is not a subaccount)."""

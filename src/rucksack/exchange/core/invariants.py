@@ -132,6 +132,7 @@ def check_invariants(engine: Engine) -> list[str]:
     problems.extend(rfq_book.check(engine.rfq))
     problems.extend(strategy_book.check(engine.strategies))
     problems.extend(vault_book.check(engine.vaults))
+    problems.extend(vault_book.check_halted(engine.vaults, engine.halted_vaults))
     return problems
 
 

@@ -433,6 +433,7 @@ def restore(spec: ExchangeSpec, snapshot: Snapshot) -> Engine:
         engine.strategies = StrategyBook.from_record(snapshot.strategies)
     if snapshot.vaults is not None:
         engine.vaults = VaultBook.from_record(snapshot.vaults)
+        engine.halted_vaults = {v.account for v in engine.vaults.vaults.values() if v.halted}
     for prec in snapshot.pools:
         pool = engine.pools[engine.asset_index[prec.asset]]
         if pool is None:

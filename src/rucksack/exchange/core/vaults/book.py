@@ -101,11 +101,6 @@ class VaultBook:
     def is_vault(self, account: int) -> bool:
         return account in self.by_account
 
-    def halted(self, account: int) -> bool:
-        """Whether ``account`` is a halted vault's account (``HaltVault``)."""
-        vid = self.by_account.get(account)
-        return vid is not None and bool(self.vaults[vid].halted)
-
     def backstop_order(self, providers: list[int]) -> list[int]:
         """Backstop providers in the order they are asked: exchange-run (protocol) vaults first,
         the first backstop (vaults-growth.md §4), then the rest in id order."""
@@ -138,3 +133,10 @@ def check(book: VaultBook) -> list[str]:
         if book.by_account.get(v.account) != v.id:
             problems.append(f"vault {v.id}: account index differs")
     return problems
+
+
+def check_halted(book: VaultBook, halted_accounts: set[int]) -> list[str]:
+    """The engine's ``halted_vaults`` index names exactly the halted vaults' accounts."""
+    if halted_accounts != {v.account for v in book.vaults.values() if v.halted}:
+        return ["vaults: the halted-account index differs from the vaults' halt flags"]
+    return []

@@ -389,6 +389,10 @@ def halt(s: ExchangeState, c: HaltVault) -> None:
         _reject(s, c.leader, c.vault_id, UNKNOWN_VAULT if v is None else INVALID_VAULT)
         return
     v.halted = c.reason
+    if c.reason:
+        s.halted_vaults.add(v.account)
+    else:
+        s.halted_vaults.discard(v.account)
     s.events.append(VaultHalted(v.id, c.reason))
 
 
