@@ -7,6 +7,8 @@ Conservation and the core's invariants hold after every command."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,7 +31,20 @@ from rucksack.exchange.core.vaults.book import Vault
 from rucksack.exchange.core.vaults.commands import HaltVault, VaultDeposit, VaultRedeem
 from rucksack.exchange.core.vaults.events import VaultRedeemed
 from rucksack.exchange.core.vaults.handlers import nav
-from rucksack.exchange.liquidity import LiquidityConfig, Quoter, ensure_vault, load_config
+from rucksack.exchange.config import default_config_text
+from rucksack.exchange.feeds.index import make_feed, publish_index_prices
+from rucksack.exchange.liquidity import (
+    LiquidityConfig,
+    Quoter,
+    ensure_vault,
+    liquidity_vault,
+    load_config,
+    run_liquidity,
+)
+from rucksack.exchange.makers import run_makers
+from rucksack.exchange.sequencer.datadir import read_spec, recover
+from rucksack.exchange.service import ExchangeService
+from rucksack.exchange.surveillance import replay, thresholds_from_toml
 from tests.conftest import default_spec
 
 T0 = 1_765_000_000_000_000
@@ -186,3 +201,48 @@ def test_halts_at_its_daily_loss_limit(venue: Venue) -> None:
     # the next UTC day it resumes
     venue.ts += 86_400_000_000
     assert only(venue.run(quoter, vault), HaltVault) and vault.halted == ""
+
+
+def test_quoting_beside_the_demo_makers_raises_no_surveillance_alert(tmp_path: Path) -> None:
+    """The liquidity vault cancels and re-quotes as the index moves: normal activity that the
+    spoofing/layering detectors must not flag. Makers, the seeded feed and the vault run for real
+    through an ``ExchangeService`` on a fast fake clock; the journal is replayed through every
+    detector."""
+    from tests.unit.exchange.surveillance.test_makers_silent import FakeClock
+
+    clock = FakeClock()
+
+    async def run() -> None:
+        service = ExchangeService(tmp_path, clock=clock, fsync=False)
+        service.start()
+        feed = make_feed(service, "sim", 7)
+        service.feed = feed
+        cfg = LiquidityConfig(period_ms=100)
+        tasks = [
+            asyncio.ensure_future(run_makers(service, feed, seed=7, period=0.0)),
+            asyncio.ensure_future(publish_index_prices(service, feed, period=0.02)),
+            asyncio.ensure_future(run_liquidity(service, cfg, service.clock)),
+        ]
+        await asyncio.sleep(6.0)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        service.close()
+
+    asyncio.run(run())
+    engine = recover(tmp_path).engine
+    vault = liquidity_vault(engine)
+    assert vault is not None
+    quoted = {
+        m.spec.symbol
+        for m in engine.markets
+        for side in (m.bids, m.asks)
+        for o in side.orders()
+        if o.account == vault.account
+    }
+    assert len(quoted) >= 4  # it quotes the spot and perp books
+    monitor, seq = replay(tmp_path, read_spec(tmp_path), thresholds_from_toml(default_config_text()))
+    assert seq > 1000
+    assert monitor.alert_list() == [], monitor.alert_list()
