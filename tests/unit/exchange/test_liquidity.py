@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from rucksack.exchange.config import default_config_text
 from rucksack.exchange.core.commands import (
     Command,
     CreateAccount,
@@ -31,7 +32,6 @@ from rucksack.exchange.core.vaults.book import Vault
 from rucksack.exchange.core.vaults.commands import HaltVault, VaultDeposit, VaultRedeem
 from rucksack.exchange.core.vaults.events import VaultRedeemed
 from rucksack.exchange.core.vaults.handlers import nav
-from rucksack.exchange.config import default_config_text
 from rucksack.exchange.feeds.index import make_feed, publish_index_prices
 from rucksack.exchange.liquidity import (
     LiquidityConfig,
