@@ -428,7 +428,7 @@ def cmd_operator(args: argparse.Namespace) -> int:
 
 # the commands defined here; running one of them builds a parser without the others' modules, so
 # ``rucksack serve`` never imports the wallet's stack (whose py_ecc raises the recursion limit)
-OWN_COMMANDS = ("serve", "gateway", "sandbox", "operator", "replay", "surveil", "bench")
+OWN_COMMANDS = ("serve", "gateway", "sandbox", "operator", "replay", "surveil", "bench", "vault")
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -696,6 +696,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     jour.add_argument("--no-fsync", action="store_true", help="skip fdatasync (CPU cost only)")
     jour.set_defaults(func=cmd_bench)
 
+    from rucksack.exchange.vault_cli import add_parser as add_vault_parser
+
+    add_vault_parser(sub)  # rucksack vault ... (docs/vaults.md)
     if command not in OWN_COMMANDS:
         _add_other_commands(sub)
     return parser

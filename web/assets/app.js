@@ -4,6 +4,7 @@ import { el, patchChildren } from '/assets/dom.js';
 import { loadConsole, wireConsole } from '/assets/console.js';
 import { loadGrowth, referralFromUrl, wireGrowth } from '/assets/growth.js';
 import { verifyProof } from '/assets/reserves.js';
+import { loadVaults } from '/assets/vaults.js';
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
@@ -141,6 +142,7 @@ function showPage(name) {
   if (name === 'reserves') loadReserves();
   if (name === 'console') loadConsole();
   if (name === 'points') loadGrowth();
+  if (name === 'vaults') loadVaults(client, trader, Boolean(state.session));
   if (name === 'trade' && chart) requestAnimationFrame(() => chart.timeScale().scrollToRealTime());
   if (location.hash !== `#${name}`) history.replaceState(null, '', `#${name}`);
 }
@@ -1868,6 +1870,7 @@ async function useKeys(keys, session) {
   await actAs(session.acting || 0); // the wallet chosen before a reload, with its stored key
   if (!$('#page-lend').hidden) renderLendMarkets();
   if (!$('#page-points').hidden) loadGrowth();
+  if (!$('#page-vaults').hidden) loadVaults(client, trader, true);
 }
 
 function signOut() {
@@ -2170,7 +2173,7 @@ async function main() {
   }
   setSide('Bid');
   const page = location.hash.slice(1);
-  showPage(['trade', 'account', 'lend', 'reserves', 'points', 'console'].includes(page) ? page : 'trade');
+  showPage(['trade', 'account', 'lend', 'vaults', 'reserves', 'points', 'console'].includes(page) ? page : 'trade');
   await restoreSession();
   setInterval(refreshTickers, 5000);
   setInterval(() => {
@@ -2178,6 +2181,7 @@ async function main() {
   }, 5000);
   setInterval(() => {
     if (!$('#page-lend').hidden) loadLendMarkets();
+    if (!$('#page-vaults').hidden) loadVaults(client, trader, Boolean(state.session));
   }, 10000);
   setInterval(renderCountdown, 1000); // the funding countdown ticks every second
   setInterval(() => {

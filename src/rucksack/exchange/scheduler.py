@@ -1,7 +1,8 @@
 """The scheduler: the exchange's clock-driven commands, journaled like any other.
 
 - every second a ``LiquidationSweep`` (and ``ExpireRfqs`` when an open RFQ's time is up, and
-  ``CrankStrategies`` carrying the wall-clock time when a Scheduled strategy's slice is due), every
+  ``CrankStrategies`` carrying the wall-clock time when a Scheduled strategy's slice is due, and
+  ``CrankVaults`` when a vault redemption is due or an hourly NAV sample is), every
   ten seconds a ``SettlePnl`` (margin-model.md §14.3, §14.6);
 - once per wall-clock hour ``AccrueInterest`` and ``ApplyFunding`` (each idempotent by hour, so a
   restart never pays twice);
@@ -41,6 +42,7 @@ from rucksack.exchange.core.growth.spec import DISTRIBUTION_DELAY_US, WEEK_US
 from rucksack.exchange.core.rfq.commands import ExpireRfqs
 from rucksack.exchange.core.strategies.commands import CrankStrategies
 from rucksack.exchange.core.tiers.commands import RecomputeFeeTiers
+from rucksack.exchange.core.vaults.commands import CrankVaults
 
 HOUR_US = 3_600_000_000
 DAY_US = 24 * HOUR_US
@@ -90,6 +92,8 @@ async def risk_ticks(exchange: Clocked, sweep_period: float = 1.0, settle_every:
         now = exchange.clock()
         if strategy_slice_due(exchange.engine, now):
             await exchange.submit(CrankStrategies(now))
+        if queries.vault_crank_due(exchange.engine, now):
+            await exchange.submit(CrankVaults(now))
         n += 1
         if n % settle_every == 0:
             await exchange.submit(SettlePnl())

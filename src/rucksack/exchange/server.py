@@ -44,6 +44,7 @@ import uvicorn
 from rucksack.exchange.api.app import create_app
 from rucksack.exchange.api.ws import MAX_FRAME
 from rucksack.exchange.feeds.index import make_feed, publish_index_prices
+from rucksack.exchange.liquidity import config_from_data_dir, run_liquidity
 from rucksack.exchange.logs import configure as configure_logging
 from rucksack.exchange.makers import run_makers
 from rucksack.exchange.nft_perk import NftPerk, checksum
@@ -259,6 +260,9 @@ def serve(
     background: list[Callable[[], Awaitable[None]]] = []
     if makers and service.feed:
         background.append(lambda: run_makers(service, service.feed, seed))  # type: ignore[arg-type]
+    liquidity = config_from_data_dir(data_dir)  # the liquidity vault (exchange/liquidity.py): sandbox for now
+    if makers and service.feed and liquidity.enabled:
+        background.append(lambda: run_liquidity(service, liquidity, service.clock))
     background.append(lambda: accrual_ticks(service))
     background.append(lambda: risk_ticks(service))
     background.append(lambda: day_ticks(service))  # fee tiers, points weeks, affiliate payouts

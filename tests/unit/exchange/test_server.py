@@ -54,6 +54,7 @@ def test_the_full_command_line_still_offers_every_command() -> None:
             "sandbox",
             "serve",
             "surveil",
+            "vault",
             "wallet",
         ]
     }

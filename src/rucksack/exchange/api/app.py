@@ -61,6 +61,7 @@ from rucksack.exchange.api.routes import (
     strategies,
     subaccounts,
     trading,
+    vaults,
 )
 from rucksack.exchange.api.ws import Hub
 from rucksack.exchange.core import queries
@@ -106,6 +107,7 @@ PUBLIC: dict[tuple[str, str], PublicHandler] = {
 PUBLIC.update(equities.PUBLIC)  # securities, stock sessions/holidays, indicative quotes
 PUBLIC.update(prediction.PUBLIC)  # prediction markets: none listed, an empty list (docs/api.md)
 PUBLIC.update(growth.PUBLIC)  # Rucksack extension: points seasons and the leaderboard (docs/points.md)
+PUBLIC.update(vaults.PUBLIC)  # vaults: the list and NAV history (docs/vaults.md)
 
 # the one private route whose body is a JSON array (Backpack's batch order execute)
 BATCH = {("POST", "/api/v1/orders")}
@@ -175,6 +177,7 @@ PRIVATE: dict[tuple[str, str], tuple[str, Handler]] = {
 PRIVATE.update(rfq.PRIVATE)  # RFQ: request, quote, accept, refresh, cancel, open RFQs, histories
 PRIVATE.update(strategies.PRIVATE)  # Scheduled strategies: create, query, cancel, cancel all, history
 PRIVATE.update(growth.PRIVATE)  # Rucksack extension: own points, referral code and dashboard (docs/points.md)
+PRIVATE.update(vaults.PRIVATE)  # vaults: create, mint, redeem, cancel, pending, NAV, positions (docs/vaults.md)
 
 ADMIN: dict[tuple[str, str], Callable[[ExchangeService, Any], Awaitable[Any]]] = {
     ("POST", "/api/v1/sandbox/accounts"): sandbox.sandbox_create_account,

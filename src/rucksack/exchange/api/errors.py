@@ -76,6 +76,7 @@ REASONS: dict[str, tuple[int, str, str]] = {
     Reason.ACCOUNT_LIQUIDATING: (400, "ACCOUNT_LIQUIDATING", "The account is being liquidated"),
     Reason.NO_MARK_PRICE: (400, "INVALID_MARKET", "The market has no mark price yet"),
     Reason.INVALID_SETTING: (400, "INVALID_CLIENT_REQUEST", "Invalid account setting"),
+    "VaultHalted": (400, "INVALID_ORDER", "The vault is halted by its risk limits: reduce-only orders only"),
     # compliance (core/compliance; docs/compliance.md): GET /api/v1/account/compliance says why
     Reason.REGION_REFUSED: (403, "FORBIDDEN", "Residents of this region cannot be served"),
     Reason.INVALID_REGION: (400, "INVALID_CLIENT_REQUEST", "region must be an ISO 3166 code such as JP or UA-43"),

@@ -401,7 +401,10 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
             "type": "object",
             "required": ["tick"],
             "properties": {
-                "tick": {"type": "string", "enum": ["funding", "settlement", "liquidation", "interest", "strategies"]},
+                "tick": {
+                    "type": "string",
+                    "enum": ["funding", "settlement", "liquidation", "interest", "strategies", "vaults"],
+                },
                 "advanceMs": {"type": "integer", "minimum": 0, "maximum": 86400000},
             },
         },
@@ -823,6 +826,85 @@ OPERATIONS.update(
             ],
             None,
             [400, 404],
+        ),
+    }
+)
+
+# vaults (api/routes/vaults.py; docs/vaults.md)
+VAULT_ID = {"type": "integer", "minimum": 0, "maximum": 4294967295}
+FRACTION = {"type": "string", "pattern": r"^(0(\.[0-9]{1,6})?|1(\.0{1,6})?)$", "description": "fraction of one"}
+VAULT_ONLY = {"type": "object", "required": ["vaultId"], "properties": {"vaultId": VAULT_ID}}
+OPERATIONS.update(
+    {
+        ("GET", "/api/v1/vaults"): ("Vaults with NAV, performance and drawdown (public)", [], None, []),
+        ("GET", "/api/v1/vaults/history"): (
+            "A vault's NAV samples over an interval (public)",
+            [q("vaultId", VAULT_ID, True), q("interval", {"type": "string", "enum": ["1d", "1w", "1month", "1year"]})],
+            None,
+            [400, 404],
+        ),
+        ("POST", "/api/v1/vault"): (
+            "Rucksack extension: open a vault you lead with a first deposit of the settlement asset (vaultCreate)",
+            [],
+            {
+                "type": "object",
+                "required": ["name", "quantity"],
+                "properties": {
+                    "name": {"type": "string", "minLength": 1, "maxLength": 64},
+                    "quantity": DECIMAL,
+                    "managementFee": FRACTION,
+                    "performanceFee": FRACTION,
+                    "leaderMinShare": FRACTION,
+                    "lockupMs": {"type": "integer", "minimum": 0, "maximum": 31536000000},
+                    "redeemDelayMs": {"type": "integer", "minimum": 0, "maximum": 31536000000},
+                    "depositCap": DECIMAL,
+                },
+            },
+            [400],
+        ),
+        ("POST", "/api/v1/vault/mint"): (
+            "Deposit into a vault for vault tokens at NAV (vaultMint)",
+            [],
+            {
+                "type": "object",
+                "required": ["vaultId", "symbol", "quantity"],
+                "properties": {"vaultId": VAULT_ID, "symbol": {"type": "string"}, "quantity": DECIMAL},
+            },
+            [400, 404],
+        ),
+        ("POST", "/api/v1/vault/redeem"): (
+            "Request a redemption at NAV; all tokens when no quantity (vaultRedeemRequest)",
+            [],
+            {
+                "type": "object",
+                "required": ["vaultId"],
+                "properties": {"vaultId": VAULT_ID, "vaultTokenQuantity": DECIMAL},
+            },
+            [400, 404],
+        ),
+        ("DELETE", "/api/v1/vault/redeem"): (
+            "Cancel the pending redemption (vaultRedeemCancel)",
+            [],
+            VAULT_ONLY,
+            [400, 404],
+        ),
+        ("GET", "/api/v1/vault/redeems/pending"): (
+            "A vault's redemption queue: the vault's account or its leader (vaultPendingRedeemsQuery)",
+            [q("vaultId", VAULT_ID, True)],
+            None,
+            [400, 403, 404],
+        ),
+        ("GET", "/api/v1/vault/nav"): (
+            "A vault's NAV: the vault's account or its leader (vaultNavQuery)",
+            [q("vaultId", VAULT_ID, True)],
+            None,
+            [400, 403, 404],
+        ),
+        ("GET", "/api/v1/vault/positions"): (
+            "Rucksack extension: your shares in every vault, valued now (vaultPositionQuery)",
+            [],
+            None,
+            [],
         ),
     }
 )

@@ -6,7 +6,8 @@ A deposit is refused when its transaction id was seen or the asset's total would
 liquidating and, with exposure, keeps available equity >= 0 (``risk.checks``); what the available
 balance lacks is redeemed from the account's lend first (autoLend accounts). Deposits and
 withdrawals are also checked against the owner's daily limits and the Travel Rule, and a
-withdrawal may then be held for its security delay or a review (``compliance``).
+withdrawal may then be held for its security delay or a review (``compliance``). A vault's own
+account (``core.vaults``) neither withdraws nor transfers: its capital moves by mint and redeem.
 
 Every change is a ``ledger.plan.Plan``: the checks above run first (a refusal is an event and
 changes nothing), then the redemption's dry run is applied on the same path and the movement
@@ -34,6 +35,8 @@ from rucksack.exchange.core.ledger.operations import auto_lend, auto_repay, cove
 from rucksack.exchange.core.ledger.plan import Plan, apply
 from rucksack.exchange.core.markets import MAX_AMOUNT_ATOMS, MAX_ASSET_ATOMS
 from rucksack.exchange.core.risk.checks import capital_may_leave
+
+VAULT_ACCOUNT = "VaultAccount"  # core.vaults.handlers names the same reason
 
 if TYPE_CHECKING:
     from rucksack.exchange.core.exchange_state import ExchangeState
@@ -67,6 +70,8 @@ def withdraw(s: ExchangeState, c: Withdraw) -> None:
         s.events.append(WithdrawalRejected(c.account, c.asset, c.amount, c.request_id, Reason.UNKNOWN_ASSET))
     elif not 0 < c.amount <= MAX_AMOUNT_ATOMS:
         s.events.append(WithdrawalRejected(c.account, c.asset, c.amount, c.request_id, Reason.INVALID_AMOUNT))
+    elif s.vaults.is_vault(c.account):  # a vault's capital leaves only as redemptions (core.vaults)
+        s.events.append(WithdrawalRejected(c.account, c.asset, c.amount, c.request_id, VAULT_ACCOUNT))
     elif (redeem := redeem_for(s, c.account, asset, c.amount)) < 0:
         s.events.append(WithdrawalRejected(c.account, c.asset, c.amount, c.request_id, Reason.INSUFFICIENT_FUNDS))
     elif not capital_may_leave(s, s.ledger.accounts[c.account], asset, c.amount):
@@ -75,7 +80,7 @@ def withdraw(s: ExchangeState, c: Withdraw) -> None:
         s.events.append(WithdrawalRejected(c.account, c.asset, c.amount, c.request_id, limit[0]))
     else:
         acct = s.ledger.accounts[c.account]
-        _redeem(s, acct, asset, c.amount, redeem)
+        redeem_lend(s, acct, asset, c.amount, redeem)
         apply(s.ledger, Plan().withdraw(asset, acct.assets[asset], c.amount))
         s.events.append(Withdrawn(c.account, c.asset, c.amount, c.request_id))
         hold(s, c, limit[1])  # the security delay and review (core/compliance/withdrawals)
@@ -91,6 +96,8 @@ def transfer(s: ExchangeState, c: Transfer) -> None:
         reason = Reason.INVALID_AMOUNT
     elif s.owner(c.source) != c.account or s.owner(c.target) != c.account:
         reason = Reason.UNKNOWN_ACCOUNT
+    elif s.vaults.is_vault(c.source) or s.vaults.is_vault(c.target):
+        reason = VAULT_ACCOUNT  # value enters a vault for shares and leaves it by redemption only
     else:
         source = s.ledger.accounts[c.source]
         redeem = redeem_for(s, c.source, asset, c.amount)
@@ -102,14 +109,14 @@ def transfer(s: ExchangeState, c: Transfer) -> None:
         s.events.append(TransferRejected(c.account, c.source, c.target, c.asset, c.amount, reason))
         return
     source, target = s.ledger.accounts[c.source], s.ledger.accounts[c.target]
-    _redeem(s, source, asset, c.amount, redeem)
+    redeem_lend(s, source, asset, c.amount, redeem)
     apply(s.ledger, Plan().move(source.assets[asset], target.assets[asset], c.amount))
     s.events.append(Transferred(c.source, c.target, c.asset, c.amount))
     if target.auto_lend:
         auto_lend(s, target, asset)
 
 
-def _redeem(s: ExchangeState, acct: Account, asset: int, amount: int, redeem: int) -> None:
+def redeem_lend(s: ExchangeState, acct: Account, asset: int, amount: int, redeem: int) -> None:
     """Redeem from the lend what ``redeem_for`` found missing for ``amount`` to leave: the dry
     run's own path, applied on the same state, so it moves exactly ``redeem``."""
     if redeem:

@@ -25,6 +25,7 @@ from rucksack.exchange.core.rfq.commands import (
 )
 from rucksack.exchange.core.strategies.commands import StrategyCommand
 from rucksack.exchange.core.tiers.commands import TierCommand
+from rucksack.exchange.core.vaults.commands import VaultCommand
 
 
 class PlaceOrder(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
@@ -261,6 +262,7 @@ Command = (
     | StrategyCommand
     | TierCommand
     | GrowthCommand  # points and affiliates (core.growth)
+    | VaultCommand
 )
 
 

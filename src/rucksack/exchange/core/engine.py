@@ -4,7 +4,7 @@
 table: each command goes to the one function that handles it, in the module named for what it
 does (``orders.placement``, ``orders.cancel``, ``capital``, ``accounts``, ``lending.commands``,
 ``prices``, ``perps.settlement``, ``perps.funding``, ``liquidation.sweep``, ``rfq``,
-``strategies``). After every command, pending trigger orders and take-profit/stop-loss parents
+``strategies``, ``vaults``). After every command, pending trigger orders and take-profit/stop-loss parents
 are checked (``orders.triggers``).
 
 An expected failure is a rejection event, never an exception; a rejected command changes
@@ -68,6 +68,9 @@ from rucksack.exchange.core.strategies import handlers as strategies
 from rucksack.exchange.core.strategies.commands import STRATEGY_COMMANDS
 from rucksack.exchange.core.tiers import handlers as tiers
 from rucksack.exchange.core.tiers.commands import TIER_COMMANDS
+from rucksack.exchange.core.vaults import handlers as vaults
+from rucksack.exchange.core.vaults.commands import VAULT_COMMANDS
+from rucksack.exchange.core.vaults.handlers import VAULT_HALTED
 
 # The two commands that make up most of the traffic are dispatched by exact type against Final
 # names (C statics when compiled): no globals-dict lookup and no isinstance() protocol for them
@@ -152,6 +155,8 @@ class Engine(ExchangeState):
             tiers.apply(self, command)
         elif isinstance(command, GROWTH_COMMANDS):
             growth.apply(self, command)
+        elif isinstance(command, VAULT_COMMANDS):
+            vaults.apply(self, command, ts_us)
         else:  # pragma: no cover - the decoder only yields known commands
             raise TypeError(f"unknown command {type(command).__name__}")
         if self.triggers or self.tpsl:
@@ -165,6 +170,9 @@ class Engine(ExchangeState):
         if m is not None and not self.market_status.is_open(m.index):  # halted or delisted
             self.events.append(OrderRejected(c.account, c.market, c.client_id, halts.refusal(self, m)))
             return
+        if self.halted_vaults and not c.reduce_only and c.account in self.halted_vaults:
+            self.events.append(OrderRejected(c.account, c.market, c.client_id, VAULT_HALTED))
+            return  # a halted vault only reduces its positions (core.vaults)
         refused = order_refusal(self, c)  # region, product and level (core/compliance)
         if refused:
             self.events.append(OrderRejected(c.account, c.market, c.client_id, refused))

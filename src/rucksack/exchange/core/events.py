@@ -28,6 +28,7 @@ from rucksack.exchange.core.rfq.events import (
 )
 from rucksack.exchange.core.strategies.events import StrategyEvent
 from rucksack.exchange.core.tiers.events import TierEvent
+from rucksack.exchange.core.vaults.events import VaultEvent
 
 
 class OrderAccepted(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
@@ -482,4 +483,5 @@ Event = (
     | StrategyEvent
     | TierEvent
     | GrowthEvent
+    | VaultEvent
 )

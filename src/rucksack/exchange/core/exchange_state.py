@@ -34,6 +34,7 @@ from rucksack.exchange.core.rfq.book import RfqBook
 from rucksack.exchange.core.risk.margin import MarginCalc
 from rucksack.exchange.core.strategies.book import StrategyBook
 from rucksack.exchange.core.tiers.book import TierBook
+from rucksack.exchange.core.vaults.book import VaultBook
 
 if TYPE_CHECKING:
     from rucksack.exchange.core.orders.placement import Placement
@@ -92,6 +93,10 @@ class ExchangeState:
         self.tiers = TierBook()  # 30-day volume, VIP levels, NFT perks (core.tiers)
         self.growth = GrowthBook()  # points seasons and affiliates (core.growth)
         self.growth.active = bool(spec.growth.seasons)
+        self.vaults = VaultBook()  # vaults: shares, redemption queues, NAV samples (core.vaults)
+        # accounts of halted vaults (derived from ``vaults``, rebuilt at restore): a native set
+        # so the order path's check costs nothing while it is empty
+        self.halted_vaults: set[int] = set()
 
     def owner(self, account: int) -> int:
         """The top-level account owning ``account`` (itself when it is not a subaccount)."""

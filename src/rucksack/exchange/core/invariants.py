@@ -23,6 +23,7 @@ from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.rfq import book as rfq_book
 from rucksack.exchange.core.strategies import book as strategy_book
 from rucksack.exchange.core.tiers import book as tier_book
+from rucksack.exchange.core.vaults import book as vault_book
 
 
 def conservation_report(engine: Engine) -> dict[str, dict[str, int]]:
@@ -132,6 +133,8 @@ def check_invariants(engine: Engine) -> list[str]:
     problems.extend(rfq_book.check(engine.rfq))
     problems.extend(strategy_book.check(engine.strategies))
     problems.extend(tier_book.check(engine.tiers, len(engine.fee_tiers), engine.ledger.accounts.values()))
+    problems.extend(vault_book.check(engine.vaults))
+    problems.extend(vault_book.check_halted(engine.vaults, engine.halted_vaults))
     return problems
 
 

@@ -43,6 +43,8 @@ from rucksack.exchange.core.risk.margin import Margin
 from rucksack.exchange.core.strategies.book import StrategyBook
 from rucksack.exchange.core.tiers import handlers as tier_handlers
 from rucksack.exchange.core.tiers.book import NftHolding
+from rucksack.exchange.core.vaults import handlers as vault_handlers
+from rucksack.exchange.core.vaults.book import Depositor, Vault, VaultBook
 
 # ------------------------------------------------------------------ the state's clock and spec
 
@@ -398,3 +400,24 @@ def points_season(engine: Engine, ts_us: int) -> int:
 def affiliate_rate(engine: Engine, referrer: int) -> int:
     """The share (ppm) of its referred accounts' fees ``referrer`` earns."""
     return engine.growth.rates.get(referrer, engine.spec.growth.referral_rate_ppm)
+# ------------------------------------------------------------------ vaults (core.vaults)
+
+
+def vault_book(engine: Engine) -> VaultBook:
+    """Every vault: its shares by depositor, redemption queue and NAV samples."""
+    return engine.vaults
+
+
+def vault_nav(engine: Engine, vault: Vault) -> int:
+    """The vault's NAV now (settlement atoms), by the core's own mark-to-market valuation."""
+    return vault_handlers.nav(engine, vault)
+
+
+def vault_redeem_quote(engine: Engine, vault: Vault, depositor: Depositor, shares: int) -> tuple[int, int, int]:
+    """(performance-fee shares, amount paid, basis released) were ``shares`` redeemed now."""
+    return vault_handlers.quote(engine, vault, depositor, shares)
+
+
+def vault_crank_due(engine: Engine, now_us: int) -> bool:
+    """Whether a ``CrankVaults`` at ``now_us`` would pay a redemption or take a NAV sample."""
+    return vault_handlers.crank_due(engine, now_us)

@@ -31,6 +31,7 @@ from rucksack.exchange.core.orders.triggers import Trigger
 from rucksack.exchange.core.rfq.book import RfqBook, RfqRecord
 from rucksack.exchange.core.strategies.book import StrategyBook, StrategyRecord
 from rucksack.exchange.core.tiers.book import TierBook, TierRecord
+from rucksack.exchange.core.vaults.book import VaultBook, VaultRecord
 
 SNAPSHOT_VERSION = 7
 
@@ -150,6 +151,7 @@ class Snapshot(msgspec.Struct, array_like=True, frozen=True):
     strategies: StrategyRecord | None = None  # Scheduled strategies (core.strategies.book); None: none yet
     tiers: TierRecord | None = None  # volume, VIP levels, NFT perks (core.tiers.book); None: none yet
     growth: GrowthRecord | None = None  # points and affiliates (core.growth.book); None: nothing yet
+    vaults: VaultRecord | None = None  # vaults (core.vaults.book); None: none yet
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -276,6 +278,7 @@ def take_snapshot(engine: Engine) -> Snapshot:
         strategies=_strategy_record(engine.strategies),
         tiers=engine.tiers.record(engine.ledger.accounts.values()),
         growth=None if engine.growth.empty() else engine.growth.record(),
+        vaults=engine.vaults.record() if engine.vaults.vaults else None,
     )
 
 
@@ -440,6 +443,9 @@ def restore(spec: ExchangeSpec, snapshot: Snapshot) -> Engine:
         active = engine.growth.active
         engine.growth = GrowthBook.from_record(snapshot.growth)
         engine.growth.active = engine.growth.active or active
+    if snapshot.vaults is not None:
+        engine.vaults = VaultBook.from_record(snapshot.vaults)
+        engine.halted_vaults = {v.account for v in engine.vaults.vaults.values() if v.halted}
     for prec in snapshot.pools:
         pool = engine.pools[engine.asset_index[prec.asset]]
         if pool is None:

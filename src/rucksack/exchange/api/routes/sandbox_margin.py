@@ -14,6 +14,8 @@ Bots rehearse funding, settlement, liquidation and interest without waiting for 
 - ``POST /api/v1/sandbox/clock`` ``{"advanceMs": n}`` advances the exchange's clock itself (the
   sequencer's stamps and every schedule: day boundaries, hours, points weeks) and journals what
   became due (``sandbox_clock``).
+- ``POST /api/v1/sandbox/tick`` ``{"tick": "vaults"}`` journals one ``CrankVaults`` now: vault
+  management fees to now, due redemptions paid (unwinding when needed), a NAV sample when due.
 - ``POST /api/v1/sandbox/backstop`` ``{"accountId": n, "enabled": true}`` makes an account a
   backstop liquidity provider (stage 2 of liquidation).
 """
@@ -35,15 +37,16 @@ from rucksack.exchange.core.commands import (
 from rucksack.exchange.core.events import AccountRejected
 from rucksack.exchange.core.strategies.commands import CrankStrategies
 from rucksack.exchange.scheduler import due_now
+from rucksack.exchange.core.vaults.commands import CrankVaults
 from rucksack.exchange.service import ExchangeService
 
-TICKS = ("funding", "settlement", "liquidation", "interest", "strategies")
+TICKS = ("funding", "settlement", "liquidation", "interest", "strategies", "vaults")
 DAY_MS = 86_400_000
 
 
 async def sandbox_tick(service: ExchangeService, body: Any) -> Any:
     if not isinstance(body, dict) or body.get("tick") not in TICKS:
-        raise bad_request("tick must be funding, settlement, liquidation, interest or strategies")
+        raise bad_request("tick must be funding, settlement, liquidation, interest, strategies or vaults")
     kind = body["tick"]
     count = 0
     if kind == "strategies":
@@ -53,6 +56,8 @@ async def sandbox_tick(service: ExchangeService, body: Any) -> Any:
             raise bad_request("advanceMs must be an integer from 0 to 86400000")
         now = max(service.clock(), queries.strategy_book(service.engine).now_us)
         count = len(await service.submit(CrankStrategies(now + advance * 1000)))
+    elif kind == "vaults":  # fees to now, due redemptions paid, a NAV sample (core.vaults)
+        count = len(await service.submit(CrankVaults(service.clock())))
     elif kind == "funding":
         last_hour = queries.last_funding_hour(service.engine)
         if last_hour < 0:

@@ -12,7 +12,8 @@ Then, each sweep, with ``MF = equity / X`` and ``ACMF = max(MMF / d, MMF - o)``:
   notional) to the liquidity fund on top of the taker fee. Deterministic: every sweep, no coin
   flip (the unofficial 50% throttle would need randomness in the core).
 - **stage 2** (``MF < ACMF``): ``1 - MF/ACMF`` of each position (all of it when ``MF <= 0``) goes
-  to backstop liquidity providers, in id order, each taking what its own margin allows (halving
+  to backstop liquidity providers, the exchange's liquidity vault first (``core.vaults``), then in
+  id order, each taking what its own margin allows (halving
   down to one lot). The liquidated account fills at its zero price ``ZP = mark * (1 -/+ MF+)``
   (``MF+ = max(MF, 0)``), the provider at ``(2 ZP + mark) / 3``; the difference is credited to
   the liquidity fund.
@@ -305,7 +306,7 @@ def backstop(engine: ExchangeState, acct: Account, m: MarketState, lots: int, eq
     provider_price = (2 * zero + mark) // 3 if selling else ceil_div(2 * zero + mark, 3)
     left = abs(lots)
     sign = 1 if selling else -1
-    for provider_id in engine.backstop:
+    for provider_id in engine.vaults.backstop_order(engine.backstop):
         if left == 0:
             break
         provider = engine.ledger.accounts.get(provider_id)

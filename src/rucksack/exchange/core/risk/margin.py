@@ -162,6 +162,26 @@ class MarginCalc:
         num = atoms * price * m.lot_tick_atoms
         return ceil_div(num, m.lot_atoms) if round_up else num // m.lot_atoms
 
+    def mark_value(self, acct: Account) -> int:
+        """The account's value marked to market, without haircuts (a vault's NAV): every net
+        balance (wallet + lend claim - debt) at its index, holdings rounded down and debts up, as
+        ``value`` rounds them; perp positions at the mark (``q * mark - cost``, exact); plus the
+        unsettled amount. Settlement atoms."""
+        total = acct.unsettled
+        for i, bal in enumerate(acct.assets):
+            net = bal.available + bal.locked
+            pool = self.pools[i]
+            if pool is not None and (bal.lend_shares or bal.borrow_shares):
+                net += pool.claim(bal.lend_shares) - pool.debt(bal.borrow_shares)
+            if net > 0:
+                total += self.value(i, net, False)
+            elif net < 0:
+                total -= self.value(i, -net, True)
+        for pos in acct.positions.values():
+            m = self.markets[pos.market]
+            total += pos.lots * m.valuation_price() * m.lot_tick_atoms - pos.cost
+        return total
+
     def position_limit(self, acct: Account, equity: int) -> int:
         """Backpack's account ``positionLimit``: the futures notional (settlement atoms, open
         orders included, at the mark) the account may carry, ``max(equity, 0) x leverage limit``
