@@ -5,6 +5,8 @@
   ten seconds a ``SettlePnl`` (margin-model.md §14.3, §14.6);
 - once per wall-clock hour ``AccrueInterest`` and ``ApplyFunding`` (each idempotent by hour, so a
   restart never pays twice);
+- every second ``CrankPreMarkets`` while a pre-market is not settled (its banded mark; a listing's
+  reference samples and, once its window has passed, the settlement: core/premarket);
 - ``ReleaseWithdrawals`` when a held withdrawal's security delay or a pending delay change is due
   (checked every second; core/compliance/withdrawals.py).
 
@@ -26,6 +28,7 @@ from rucksack.exchange.core.commands import AccrueInterest, ApplyFunding, Comman
 from rucksack.exchange.core.compliance.commands import ReleaseWithdrawals
 from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.events import Event
+from rucksack.exchange.core.premarket.commands import CrankPreMarkets
 from rucksack.exchange.core.rfq.commands import ExpireRfqs
 from rucksack.exchange.core.strategies.commands import CrankStrategies
 
@@ -76,6 +79,8 @@ async def risk_ticks(exchange: Clocked, sweep_period: float = 1.0, settle_every:
         now = exchange.clock()
         if strategy_slice_due(exchange.engine, now):
             await exchange.submit(CrankStrategies(now))
+        if queries.premarkets_live(exchange.engine):
+            await exchange.submit(CrankPreMarkets())
         n += 1
         if n % settle_every == 0:
             await exchange.submit(SettlePnl())

@@ -22,6 +22,7 @@ from rucksack.exchange.core.rfq.commands import (
     SubmitQuote,
     SubmitRfq,
 )
+from rucksack.exchange.core.premarket.commands import PreMarketCommand
 from rucksack.exchange.core.strategies.commands import StrategyCommand
 
 
@@ -253,6 +254,7 @@ Command = (
     | ExpireRfqs
     | ConvertDust
     | StrategyCommand
+    | PreMarketCommand
 )
 
 

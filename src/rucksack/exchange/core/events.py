@@ -25,6 +25,7 @@ from rucksack.exchange.core.rfq.events import (
     RfqRejected,
     RfqSubmitted,
 )
+from rucksack.exchange.core.premarket.events import PreMarketEvent
 from rucksack.exchange.core.strategies.events import StrategyEvent
 
 
@@ -478,4 +479,5 @@ Event = (
     | RfqClosed
     | QuoteClosed
     | StrategyEvent
+    | PreMarketEvent
 )

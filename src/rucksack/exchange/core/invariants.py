@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.rfq import book as rfq_book
+from rucksack.exchange.core.premarket import book as premarket_book
 from rucksack.exchange.core.strategies import book as strategy_book
 
 
@@ -130,6 +131,7 @@ def check_invariants(engine: Engine) -> list[str]:
     problems.extend(_trigger_problems(engine))
     problems.extend(rfq_book.check(engine.rfq))
     problems.extend(strategy_book.check(engine.strategies))
+    problems.extend(premarket_book.check(engine.premarkets))
     return problems
 
 

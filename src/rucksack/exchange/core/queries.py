@@ -38,6 +38,7 @@ from rucksack.exchange.core.rfq.sessions import session_at
 from rucksack.exchange.core.risk import limits
 from rucksack.exchange.core.risk.collateral import AccountRisk, account_risk
 from rucksack.exchange.core.risk.margin import Margin
+from rucksack.exchange.core.premarket.book import SETTLED, PreMarket
 from rucksack.exchange.core.strategies.book import StrategyBook
 
 # ------------------------------------------------------------------ the state's clock and spec
@@ -360,3 +361,17 @@ def strategy_book(engine: Engine) -> StrategyBook:
 def strategy_of_order(engine: Engine, order_id: int) -> int:
     """The strategy whose slice order ``order_id`` is, or -1."""
     return engine.strategies.order_strategy.get(order_id, -1)
+
+
+# ------------------------------------------------------------------ pre-markets (core.premarket)
+
+
+def premarket(engine: Engine, symbol: str) -> PreMarket | None:
+    """A pre-market's phase, listing window, reference average and settlement price (None: not a
+    pre-market)."""
+    return engine.premarkets.markets.get(symbol)
+
+
+def premarkets_live(engine: Engine) -> bool:
+    """Whether some pre-market is not settled yet (the scheduler cranks them each second)."""
+    return any(p.phase != SETTLED for p in engine.premarkets.markets.values())

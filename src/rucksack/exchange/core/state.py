@@ -28,6 +28,7 @@ from rucksack.exchange.core.market_state import mark_price
 from rucksack.exchange.core.markets import ExchangeSpec
 from rucksack.exchange.core.orders.triggers import Trigger
 from rucksack.exchange.core.rfq.book import RfqBook, RfqRecord
+from rucksack.exchange.core.premarket.book import PreMarket
 from rucksack.exchange.core.strategies.book import StrategyBook, StrategyRecord
 
 SNAPSHOT_VERSION = 7
@@ -146,6 +147,7 @@ class Snapshot(msgspec.Struct, array_like=True, frozen=True):
     market_status: list[MarketStatusRecord] = msgspec.field(default_factory=list)
     rfq: RfqRecord | None = None  # RFQs, quotes and RFQ fills (core.rfq.book); None: none yet
     strategies: StrategyRecord | None = None  # Scheduled strategies (core.strategies.book); None: none yet
+    premarkets: list[PreMarket] | None = None  # pre-market phases (core.premarket.book); None: all trading
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -270,6 +272,7 @@ def take_snapshot(engine: Engine) -> Snapshot:
         compliance=engine.compliance.record(),
         rfq=engine.rfq.record() if engine.rfq.rfqs else None,
         strategies=_strategy_record(engine.strategies),
+        premarkets=engine.premarkets.record(),
     )
 
 
@@ -428,6 +431,8 @@ def restore(spec: ExchangeSpec, snapshot: Snapshot) -> Engine:
         engine.rfq = RfqBook.from_record(snapshot.rfq)
     if snapshot.strategies is not None:
         engine.strategies = StrategyBook.from_record(snapshot.strategies)
+    if snapshot.premarkets is not None:
+        engine.premarkets.load(snapshot.premarkets)
     for prec in snapshot.pools:
         pool = engine.pools[engine.asset_index[prec.asset]]
         if pool is None:
