@@ -14,6 +14,7 @@ import msgspec
 
 from rucksack.exchange.core.compliance.commands import ComplianceCommand
 from rucksack.exchange.core.enums import OrderType, SelfTradePrevention, Side, TimeInForce
+from rucksack.exchange.core.premarket.commands import PreMarketCommand
 from rucksack.exchange.core.rfq.commands import (
     AcceptQuote,
     CancelRfq,
@@ -22,7 +23,6 @@ from rucksack.exchange.core.rfq.commands import (
     SubmitQuote,
     SubmitRfq,
 )
-from rucksack.exchange.core.premarket.commands import PreMarketCommand
 from rucksack.exchange.core.strategies.commands import StrategyCommand
 
 

@@ -16,6 +16,7 @@ import msgspec
 
 from rucksack.exchange.core.commands import PlaceOrder
 from rucksack.exchange.core.compliance.events import ComplianceEvent
+from rucksack.exchange.core.premarket.events import PreMarketEvent
 from rucksack.exchange.core.rfq.events import (
     QuoteClosed,
     QuoteSubmitted,
@@ -25,7 +26,6 @@ from rucksack.exchange.core.rfq.events import (
     RfqRejected,
     RfqSubmitted,
 )
-from rucksack.exchange.core.premarket.events import PreMarketEvent
 from rucksack.exchange.core.strategies.events import StrategyEvent
 
 

@@ -20,8 +20,8 @@
 from __future__ import annotations
 
 from rucksack.exchange.core.engine import Engine
-from rucksack.exchange.core.rfq import book as rfq_book
 from rucksack.exchange.core.premarket import book as premarket_book
+from rucksack.exchange.core.rfq import book as rfq_book
 from rucksack.exchange.core.strategies import book as strategy_book
 
 

@@ -32,13 +32,13 @@ from rucksack.exchange.core.lending.pool import Pool
 from rucksack.exchange.core.market_state import MarketState
 from rucksack.exchange.core.markets import ExchangeSpec, FeeTier, MarketSpec
 from rucksack.exchange.core.orders.triggers import Trigger
+from rucksack.exchange.core.premarket.book import SETTLED, PreMarket
 from rucksack.exchange.core.rfq import handlers
 from rucksack.exchange.core.rfq.book import RfqBook
 from rucksack.exchange.core.rfq.sessions import session_at
 from rucksack.exchange.core.risk import limits
 from rucksack.exchange.core.risk.collateral import AccountRisk, account_risk
 from rucksack.exchange.core.risk.margin import Margin
-from rucksack.exchange.core.premarket.book import SETTLED, PreMarket
 from rucksack.exchange.core.strategies.book import StrategyBook
 
 # ------------------------------------------------------------------ the state's clock and spec
@@ -152,6 +152,12 @@ def markets(engine: Engine) -> Sequence[MarketState]:
 def market(engine: Engine, symbol: str) -> MarketState:
     """The market named ``symbol`` (KeyError for an unknown one: callers validate symbols first)."""
     return engine.market_by_symbol[symbol]
+
+
+def market_open(engine: Engine, symbol: str) -> bool:
+    """Whether ``symbol`` (a book market) takes new orders now (not halted, delisted or unlisted)."""
+    m = engine.market_by_symbol.get(symbol)
+    return m is not None and engine.market_status.is_open(m.index)
 
 
 def market_status(engine: Engine, symbol: str) -> tuple[str, str, int]:

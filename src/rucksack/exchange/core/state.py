@@ -27,8 +27,8 @@ from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.market_state import mark_price
 from rucksack.exchange.core.markets import ExchangeSpec
 from rucksack.exchange.core.orders.triggers import Trigger
-from rucksack.exchange.core.rfq.book import RfqBook, RfqRecord
 from rucksack.exchange.core.premarket.book import PreMarket
+from rucksack.exchange.core.rfq.book import RfqBook, RfqRecord
 from rucksack.exchange.core.strategies.book import StrategyBook, StrategyRecord
 
 SNAPSHOT_VERSION = 7

@@ -14,6 +14,7 @@ from rucksack.exchange.api.routes.common import (
     int_param,
     wad,
 )
+from rucksack.exchange.api.routes.premarket import premarket_json
 from rucksack.exchange.api.wire import format_atoms, space_seconds
 from rucksack.exchange.core import queries
 from rucksack.exchange.core.market_status import BOOK_STATE, DELISTED
@@ -48,6 +49,9 @@ def _with_status(service: ExchangeService, body: dict[str, Any]) -> dict[str, An
     if body["orderBookState"] == "Open":
         body["orderBookState"] = BOOK_STATE[status]
     body["visible"] = status != DELISTED
+    pre = premarket_json(service, service.wire.markets[body["symbol"]])
+    if pre is not None:  # a pre-market perp (Rucksack extension; routes/premarket.py)
+        body["preMarket"] = pre
     return body
 
 

@@ -12,9 +12,12 @@ class CrankPreMarkets(msgspec.Struct, frozen=True, tag=True, array_like=True, gc
 
 
 class ListPreMarket(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
-    """Operator: the real token lists on ``market``'s spot market now; the reference window starts."""
+    """Operator: the real token lists on ``market``'s spot market now; the reference window
+    starts. ``window_us`` > 0 overrides the configured window (at most 7 days; the sandbox's demo
+    uses a minute)."""
 
     market: str
+    window_us: int = 0
 
 
 PreMarketCommand = CrankPreMarkets | ListPreMarket

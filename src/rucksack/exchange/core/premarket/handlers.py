@@ -65,6 +65,7 @@ if TYPE_CHECKING:
 
 LISTED_REASON = "PreMarketListing"
 SETTLED_REASON = "PreMarketSettled"
+MAX_WINDOW_US = 7 * 86_400_000_000
 
 
 def apply_command(s: ExchangeState, c: PreMarketCommand) -> None:
@@ -118,11 +119,14 @@ def list_market(s: ExchangeState, c: ListPreMarket) -> None:
     if pre.phase != TRADING:
         s.events.append(PreMarketRejected(c.market, Reason.ALREADY_LISTED))
         return
+    if not 0 <= c.window_us <= MAX_WINDOW_US:
+        s.events.append(PreMarketRejected(c.market, Reason.INVALID_AMOUNT))
+        return
     spot = s.market_by_symbol[m.spec.premarket.spot_market]
     now = s.last_ts_us
     pre.phase = LISTING
     pre.start_us = pre.sampled_to_us = now
-    pre.end_us = now + m.spec.premarket.reference_window_us
+    pre.end_us = now + (c.window_us or m.spec.premarket.reference_window_us)
     if s.market_status.status[spot.index] != OPEN:
         halts.change_status(s, spot, OPEN, LISTED_REASON)
     s.events.append(PreMarketListed(m.symbol, spot.symbol, pre.start_us, pre.end_us))
