@@ -211,9 +211,12 @@ async def mark_prices(service: ExchangeService, params: dict[str, str]) -> Any:
 
 def estimated_rate(service: ExchangeService, m: Any) -> int:
     """The rate (WAD) the next ``ApplyFunding`` would pay: the engine's formula over the premium
-    samples of the interval so far (the interest term alone when there are none yet)."""
+    samples of the interval so far (the interest term alone when there are none yet); 0 on a
+    pre-market, which pays no funding."""
     from rucksack.exchange.core.perps.funding import funding_rate
 
+    if m.spec.premarket is not None:  # no index, no funding (core.premarket)
+        return 0
     risk = service.spec.risk
     count = m.premium_count
     total = m.premium_sum
