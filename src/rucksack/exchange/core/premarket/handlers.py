@@ -22,7 +22,9 @@ else nothing (that interval is not counted). Once ``now >= end`` the reference p
 mark when the spot market had no price in the whole window.
 
 Settlement (inside that crank): every resting order and trigger of the perp is cancelled; the
-mark is set to the reference price; each position (accounts in id order) closes at it: ``pnl =
+mark is set to the reference price; an account that is bankrupt at it (net equity < 0) goes
+through liquidation's loss waterfall first (``absorb_deficit``: the liquidity fund, then the
+opposing positions in profit, pro rata), so it ends at zero and its isolation holds; each position (accounts in id order) closes at it: ``pnl =
 lots x price x lot_tick_atoms - cost`` moves into the account's unsettled balance (zero-sum:
 the lots of a market sum to zero, so the settlement amounts move between accounts only), then
 the ordinary PnL settlement (``perps.settlement``) pays it out in the same command; the perp is
@@ -46,6 +48,7 @@ from rucksack.exchange.core import halts
 from rucksack.exchange.core.enums import Reason
 from rucksack.exchange.core.events import IndexPriceSet
 from rucksack.exchange.core.ledger.plan import Plan, apply
+from rucksack.exchange.core.liquidation.sweep import absorb_deficit
 from rucksack.exchange.core.market_status import DELISTED, OPEN
 from rucksack.exchange.core.numeric import PPM
 from rucksack.exchange.core.perps.settlement import settle_pnl
@@ -159,8 +162,14 @@ def _settle(s: ExchangeState, m: MarketState, pre: PreMarket) -> None:
     s.margin.epoch += 1
     s.events.append(IndexPriceSet(m.symbol, price, price))
     lta = m.lot_tick_atoms
+    holders = sorted(a for a, acct in s.ledger.accounts.items() if m.index in acct.positions)
+    for account in holders:  # bankrupt at the reference price: the loss waterfall, as liquidation's
+        acct = s.ledger.accounts[account]
+        equity = s.margin.compute(acct).equity
+        if equity < 0:
+            absorb_deficit(s, acct, -equity)  # the liquidity fund, then the opposing winners
     settled = 0
-    for account in sorted(a for a, acct in s.ledger.accounts.items() if m.index in acct.positions):
+    for account in holders:
         acct = s.ledger.accounts[account]
         pos = acct.positions[m.index]
         lots = pos.lots

@@ -18,10 +18,12 @@ from rucksack.exchange.core.commands import (
 from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.events import (
     AccountCreated,
+    BadDebt,
     BorrowLendRejected,
     Event,
     IndexPriceRejected,
     IndexPriceSet,
+    LossSocialized,
     MarketStatusChanged,
     OrderRejected,
 )
@@ -216,6 +218,11 @@ def test_a_loss_beyond_the_subaccount_never_reaches_the_owners_other_money() -> 
     c.now += 61 * MINUTE
     events = c(CrankPreMarkets())
     assert PreMarketPositionSettled(alice, PRE, 1_000, 1_000, -900 * USDC) in events
-    # alice's subaccount pays what it has; 300 USDC stay owed there, never taken from her main account
-    assert c.usdc(alice) == 0 and c.engine.ledger.accounts[alice].unsettled < 0
+    # bankrupt at 0.10: 600 - 0.5 (taker fee) - 900 = -300.5 USDC; the liquidity fund is empty, so
+    # the opposing winner (bob) absorbs it (liquidation's waterfall); her main account pays nothing
+    deficit = 300 * USDC + USDC // 2
+    assert BadDebt(alice, deficit, 0, deficit, 0) in events
+    assert LossSocialized(PRE, alice, bob, deficit) in events
+    assert (c.usdc(alice), c.engine.ledger.accounts[alice].unsettled) == (0, 0)
     assert c.usdc(alice_main) == before
+    assert c.usdc(bob) == 10_000 * USDC + 600 * USDC - USDC // 2 - USDC // 5  # alice's margin less both fees
