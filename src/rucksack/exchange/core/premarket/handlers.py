@@ -27,8 +27,8 @@ through liquidation's loss waterfall first (``absorb_deficit``: the liquidity fu
 opposing positions in profit, pro rata), so it ends at zero and its isolation holds; each
 position (accounts in id order) closes at it: ``pnl = lots x price x lot_tick_atoms - cost``
 moves into the account's unsettled balance (zero-sum: the lots of a market sum to zero, so the
-settlement amounts move between accounts only), then the ordinary PnL settlement (``perps.settlement``) pays it out in the same command; the perp is
-delisted (``Closed``). Conversion to a regular perp is not offered: settle-and-close is the one
+settlement amounts move between accounts only), then the ordinary PnL settlement
+(``perps.settlement``) pays it out in the same command; the perp is delisted (``Closed``). Conversion to a regular perp is not offered: settle-and-close is the one
 path (an index would have to exist first).
 
 Isolation (margin-model.md §1: margin is cross within a subaccount and isolated between
