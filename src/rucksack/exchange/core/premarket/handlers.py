@@ -21,15 +21,15 @@ else nothing (that interval is not counted). Once ``now >= end`` the reference p
 ``weighted_sum // weighted_us`` (the time-weighted average, rounded down to a tick), or the last
 mark when the spot market had no price in the whole window.
 
-Settlement (inside that crank): every resting order and trigger of the perp is cancelled; the
-mark is set to the reference price; an account that is bankrupt at it (net equity < 0) goes
-through liquidation's loss waterfall first (``absorb_deficit``: the liquidity fund, then the
-opposing positions in profit, pro rata), so it ends at zero and its isolation holds; each
-position (accounts in id order) closes at it: ``pnl = lots x price x lot_tick_atoms - cost``
-moves into the account's unsettled balance (zero-sum: the lots of a market sum to zero, so the
-settlement amounts move between accounts only), then the ordinary PnL settlement
-(``perps.settlement``) pays it out in the same command; the perp is delisted (``Closed``). Conversion to a regular perp is not offered: settle-and-close is the one
-path (an index would have to exist first).
+Settlement (inside that crank): every resting order and trigger of the perp is cancelled; the mark
+is set to the reference price; an account that is bankrupt at it (net equity < 0) goes through
+liquidation's loss waterfall first (``absorb_deficit``: the liquidity fund, then the opposing
+positions in profit, pro rata), so it ends at zero and its isolation holds; each position
+(accounts in id order) closes at it: ``pnl = lots x price x lot_tick_atoms - cost`` moves into the
+account's unsettled balance (zero-sum: the lots of a market sum to zero, so the settlement amounts
+move between accounts only), then the ordinary PnL settlement (``perps.settlement``) pays it out
+in the same command; the perp is delisted (``Closed``). Conversion to a regular perp is not
+offered: settle-and-close is the one path (an index would have to exist first).
 
 Isolation (margin-model.md §1: margin is cross within a subaccount and isolated between
 subaccounts): a pre-market is traded from a subaccount that holds nothing else at risk, so its
