@@ -87,7 +87,9 @@ def test_trade_a_pre_market_with_ccxt_to_its_settlement_at_listing(venue: tuple[
         "maxPrice": "4.0000",
         "maxChangePerUpdate": "0.01",
     }
-    assert market(server, SPOT)["orderBookState"] == "Closed" and "preMarket" not in market(server, "SOL_USDC_PERP")
+    symbols = {m["symbol"] for m in httpx.get(server.url + "/api/v1/markets").json()}
+    assert SPOT not in symbols and SPOT not in {t["symbol"] for t in httpx.get(server.url + "/api/v1/tickers").json()}
+    assert "preMarket" not in market(server, "SOL_USDC_PERP")  # not listed yet: not published
     public = ccxt.backpack({"urls": {"api": {"public": server.url, "private": server.url}}})
     swap = public.load_markets()["RUCK/USDC:USDC"]
     assert swap["swap"] and swap["settle"] == "USDC" and swap["info"]["preMarket"]["spotSymbol"] == SPOT

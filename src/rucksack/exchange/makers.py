@@ -235,7 +235,8 @@ async def premarket_quoters(service: Venue, quoting: list[int]) -> list[int]:
 
 async def run_premarket_makers(service: Venue, quoting: list[int], seed: int) -> None:
     """Light quoting on every open pre-market: a few small levels each side around its mark,
-    nudged at random so the book-derived mark wanders a little (within its band and step)."""
+    nudged at random so the book-derived mark wanders a little (within its band and step), and
+    now and then a small market order from the last quoter, so the contract has a last price."""
     premarkets = [m for m in service.spec.markets if m.premarket is not None]
     if not premarkets:
         return
@@ -258,4 +259,8 @@ async def run_premarket_makers(service: Venue, quoting: list[int], seed: int) ->
                     orders.append(PlaceOrder(sub, market.symbol, "Ask", "Limit", lots=lots, price=centre + offset))
                 await service.submit(CancelAllOrders(sub, market.symbol))
                 await service.submit(PlaceOrders(orders))
+            if rng.random() < 0.3:  # now and then a small trade between the quoters: a last price
+                side: Side = "Bid" if rng.random() < 0.5 else "Ask"
+                lots = max(market.min_lots, 10 * rng.randint(1, 5))
+                await service.submit(PlaceOrder(subs[-1], market.symbol, side, "Market", lots=lots, tif="IOC"))
         await asyncio.sleep(PREMARKET_PERIOD)

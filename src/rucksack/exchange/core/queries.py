@@ -30,9 +30,10 @@ from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.ledger.balances import Account
 from rucksack.exchange.core.lending.pool import Pool
 from rucksack.exchange.core.market_state import MarketState
+from rucksack.exchange.core.market_status import DELISTED
 from rucksack.exchange.core.markets import ExchangeSpec, FeeTier, MarketSpec
 from rucksack.exchange.core.orders.triggers import Trigger
-from rucksack.exchange.core.premarket.book import SETTLED, PreMarket
+from rucksack.exchange.core.premarket.book import NOT_LISTED_REASON, SETTLED, PreMarket
 from rucksack.exchange.core.rfq import handlers
 from rucksack.exchange.core.rfq.book import RfqBook
 from rucksack.exchange.core.rfq.sessions import session_at
@@ -158,6 +159,16 @@ def market_open(engine: Engine, symbol: str) -> bool:
     """Whether ``symbol`` (a book market) takes new orders now (not halted, delisted or unlisted)."""
     m = engine.market_by_symbol.get(symbol)
     return m is not None and engine.market_status.is_open(m.index)
+
+
+def market_listed(engine: Engine, symbol: str) -> bool:
+    """Whether ``symbol`` has been listed: every market but a pre-market's spot market still
+    waiting for its listing (core.premarket)."""
+    m = engine.market_by_symbol.get(symbol)
+    if m is None:
+        return False
+    book = engine.market_status
+    return not (book.status[m.index] == DELISTED and book.reason[m.index] == NOT_LISTED_REASON)
 
 
 def market_status(engine: Engine, symbol: str) -> tuple[str, str, int]:

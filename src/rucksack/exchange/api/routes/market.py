@@ -34,7 +34,11 @@ async def assets(service: ExchangeService, params: dict[str, str]) -> Any:
 
 async def markets(service: ExchangeService, params: dict[str, str]) -> Any:
     made = created_at(service)
-    return [_with_status(service, service.wire.market_json(mw, made)) for mw in service.wire.markets.values()]
+    return [
+        _with_status(service, service.wire.market_json(mw, made))
+        for mw in service.wire.markets.values()
+        if queries.market_listed(service.engine, mw.symbol)  # a pre-market's spot waits for its listing
+    ]
 
 
 async def market(service: ExchangeService, params: dict[str, str]) -> Any:
@@ -91,7 +95,8 @@ async def ticker(service: ExchangeService, params: dict[str, str]) -> Any:
 
 async def tickers(service: ExchangeService, params: dict[str, str]) -> Any:
     interval = ticker_interval(params)
-    return [await ticker_json(service, symbol, interval) for symbol in service.wire.markets]
+    listed = [symbol for symbol in service.wire.markets if queries.market_listed(service.engine, symbol)]
+    return [await ticker_json(service, symbol, interval) for symbol in listed]
 
 
 async def depth(service: ExchangeService, params: dict[str, str]) -> Any:
