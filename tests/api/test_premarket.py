@@ -138,6 +138,10 @@ def test_trade_a_pre_market_with_ccxt_to_its_settlement_at_listing(venue: tuple[
     bob_usdc = bob.fetch_balance()["USDC"]["total"]
     assert (Decimal(str(alice_usdc)), Decimal(str(bob_usdc))) == (Decimal("1149.475"), Decimal("849.79"))
     assert alice.fetch_positions(["RUCK/USDC:USDC"]) == [] and bob.fetch_positions(["RUCK/USDC:USDC"]) == []
+    history = ok(Signed(server.url, alice_creds).request("GET", "/wapi/v1/history/position", "positionHistoryQueryAll"))
+    [closed] = [p for p in history if p["symbol"] == PRE]
+    assert (closed["state"], closed["closingPrice"], closed["closedVolume"]) == ("Closed", "1.2000", "1000")
+    assert Decimal(closed["cumulativePnlRealized"]) == Decimal("150")
     with pytest.raises(ccxt.BaseError):
         alice.create_order("RUCK/USDC:USDC", "limit", "buy", 10, 1.2)
     # isolated: the main accounts kept their 9,000 USDC whatever the subaccounts did
