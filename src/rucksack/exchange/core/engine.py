@@ -164,8 +164,9 @@ class Engine(ExchangeState):
             return
         refused = order_refusal(self, c)  # region, product and level (core/compliance)
         if not refused and self.premarkets.markets and m is not None:
-            acct = self.ledger.accounts.get(c.account)  # isolated margin (core.premarket): only a pre-market's
-            if acct is not None and (acct.parent or m.spec.premarket is not None):  # order or a subaccount's
+            # isolated margin (core.premarket): only a pre-market's orders and subaccounts' can be refused
+            acct = self.ledger.accounts.get(c.account)
+            if acct is not None and (acct.parent or m.spec.premarket is not None):
                 refused = premarket.order_refusal(self, c.account, m)
         if refused:
             self.events.append(OrderRejected(c.account, c.market, c.client_id, refused))
