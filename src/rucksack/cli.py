@@ -320,6 +320,14 @@ def cmd_sandbox_price(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sandbox_premarket_list(args: argparse.Namespace) -> int:
+    """List a pre-market's token now (docs/premarket.md): its spot market opens and every position
+    settles at the spot TWAP once the window has passed."""
+    body = {"symbol": args.symbol, "windowSeconds": args.window_seconds}
+    _print(_admin_post(args.url, args.data_dir, "/api/v1/sandbox/premarket/list", body))
+    return 0
+
+
 def cmd_sandbox_reserves(args: argparse.Namespace) -> int:
     """Publish a proof-of-reserves snapshot now (the server also takes one at start and daily), so
     an account opened since the last one can fetch and verify its inclusion proof."""
@@ -331,6 +339,7 @@ OPERATOR_ACTIONS = {
     "price": ("/api/v1/operator/price", "operatorIndexPrice"),
     "account": ("/api/v1/operator/accounts", "operatorAccountCreate"),
     "backstop": ("/api/v1/operator/backstop", "operatorBackstop"),
+    "premarket-list": ("/api/v1/operator/premarket/list", "operatorPreMarketList"),
     "reserves-snapshot": ("/api/v1/operator/reserves/snapshot", "operatorReservesSnapshot"),
     # the operator console (docs/surveillance.md)
     "market": ("/api/v1/operator/market/status", "operatorMarketStatus"),
@@ -373,6 +382,8 @@ def cmd_operator(args: argparse.Namespace) -> int:
         body = {"publicKey": args.public_key, "label": args.label}
     elif args.what == "backstop":
         body = {"accountId": args.account, "enabled": not args.disable}
+    elif args.what == "premarket-list":
+        body = {"symbol": args.symbol, "windowSeconds": args.window_seconds}
     elif args.what == "market":
         body = {"symbol": args.symbol, "status": args.status, "cancelOrders": args.cancel_orders, "reason": args.reason}
     elif args.what == "alerts":
@@ -594,6 +605,12 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     step.add_argument("--advance", help="how far: 90s, 30m, 2h, 1d (or milliseconds)")
     step.add_argument("--next-day", action="store_true", help="just past the next 00:00 UTC (one second after)")
     clock.set_defaults(func=cmd_sandbox_clock)
+    plist = ssub.add_parser("premarket-list", help="list a pre-market's token now; it settles after the window")
+    plist.add_argument("--url", default=DEFAULT_EXCHANGE, help=EXCHANGE_HELP)
+    plist.add_argument("--data-dir")
+    plist.add_argument("--symbol", required=True)
+    plist.add_argument("--window-seconds", type=int, default=0, help="0: the configured window (an hour)")
+    plist.set_defaults(func=cmd_sandbox_premarket_list)
     snap = ssub.add_parser("reserves-snapshot", help="publish a proof-of-reserves snapshot now")
     snap.add_argument("--url", default=DEFAULT_EXCHANGE, help=EXCHANGE_HELP)
     snap.add_argument("--data-dir")
@@ -608,6 +625,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         ("price", "set a feed symbol's index price now"),
         ("account", "open an unfunded account for a customer's public key"),
         ("backstop", "make an account a backstop liquidity provider (or not)"),
+        ("premarket-list", "list a pre-market's token: its positions settle at the spot TWAP (docs/premarket.md)"),
         ("reserves-snapshot", "publish a proof-of-reserves snapshot now"),
         ("market", "open (list, resume), halt or delist a market"),
         ("alerts", "list the market surveillance alerts with their evidence"),
@@ -630,6 +648,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         elif name == "backstop":
             action.add_argument("--account", type=int, required=True)
             action.add_argument("--disable", action="store_true")
+        elif name == "premarket-list":
+            action.add_argument("--symbol", required=True)
+            action.add_argument("--window-seconds", type=int, default=0, help="0: the configured window")
         elif name == "market":
             action.add_argument("--symbol", required=True)
             action.add_argument("--status", required=True, choices=["Open", "Halted", "Delisted"])

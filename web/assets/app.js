@@ -174,10 +174,45 @@ async function refreshTickers() {
   for (const opt of $$('#market-select option')) {
     const t = state.tickers[opt.value];
     const m = state.markets[opt.value];
-    const label = `${m.baseSymbol}/${m.quoteSymbol}${m.marketType === 'PERP' ? ' PERP' : ''}`;
+    const kind = m.preMarket ? ' PRE-MARKET' : m.marketType === 'PERP' ? ' PERP' : '';
+    const label = `${m.baseSymbol}/${m.quoteSymbol}${kind}`;
     opt.textContent = t && Number(t.lastPrice) ? `${label}  ${t.lastPrice}  ${pct(t.priceChangePercent)}` : label;
   }
   renderStats();
+  refreshPreMarket();
+}
+
+// ------------------------------------------------------------------ pre-markets (docs/premarket.md)
+
+/** A pre-market (a `preMarket` object in its market) shows a badge beside the selector: its phase,
+ * leverage cap and isolated margin; the title tells the band and the settlement. Its phase is read
+ * again with the tickers (every 5 s), so Listing and the settlement price appear as they happen. */
+async function refreshPreMarket() {
+  const m = market();
+  if (!m || !m.preMarket) return renderPreMarket();
+  try {
+    const fresh = await client.get('/api/v1/market', { symbol: m.symbol });
+    if (fresh.preMarket) state.markets[m.symbol] = { ...m, preMarket: fresh.preMarket };
+  } catch {
+    // the next refresh tries again
+  }
+  renderPreMarket();
+}
+
+function renderPreMarket() {
+  const badge = $('#premarket-badge');
+  const m = market();
+  const pre = m && m.preMarket;
+  badge.hidden = !pre;
+  if (!pre) return;
+  const settled = pre.settlementPrice ? ` at ${pre.settlementPrice}` : '';
+  badge.textContent = `Pre-market · ${pre.status}${settled} · ${pre.maxLeverage}x isolated`;
+  badge.dataset.status = pre.status;
+  const band = pre.markPriceBand;
+  const when = pre.listingEndsAt ? `; settles at ${new Date(pre.listingEndsAt).toISOString()}` : '';
+  badge.title = `${m.baseSymbol} is not listed yet. Mark from this book within ${band.minPrice}–${band.maxPrice} ` +
+    `(±${Number(band.maxChangePerUpdate) * 100}% a second). When ${pre.spotSymbol} lists, every position settles at ` +
+    `its time-weighted average price over ${pre.referenceWindowMs / 60000} min${when}. Trade it from a subaccount.`;
 }
 
 function renderStats() {
@@ -229,6 +264,7 @@ function selectMarket(symbol) {
   $('#order-price').placeholder = m.filters.price.tickSize;
   $('#order-qty').placeholder = m.filters.quantity.stepSize;
   showPerpControls(m, symbol !== old);
+  renderPreMarket();
   setupTriggerFields(m);
   renderStats();
   startMarkPrice(symbol);

@@ -32,6 +32,7 @@ from rucksack.exchange.core.commands import (
     PlaceOrder,
     PlaceOrders,
     SetBackstopProvider,
+    Transfer,
 )
 from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.enums import Side
@@ -44,7 +45,10 @@ from rucksack.exchange.indicative import indicative_price
 __all__ = ["Venue", "ensure_accounts", "margin_setup", "quoted_markets", "rfq_quote", "run_makers", "run_rfq_makers"]
 
 log = logging.getLogger("rucksack.makers")
-FUND_UNITS = {"USDC": 50_000_000, "SOL": 200_000, "BTC": 1_000, "ETH": 20_000}
+FUND_UNITS = {"USDC": 50_000_000, "SOL": 200_000, "BTC": 1_000, "ETH": 20_000, "RUCK": 1_000_000}
+PREMARKET_USDC = 100_000  # USDC each pre-market quoter's isolated subaccount gets from its maker
+PREMARKET_LEVELS = 3  # light quoting: a few small levels each side
+PREMARKET_PERIOD = 2.0  # seconds between requotes
 LEVELS = 8
 # one ladder step is worth about this much quote (USDC) per random unit (1..20 units a level), so
 # a newcomer's market order of a few SOL fills inside the impact band even while one of the two
@@ -83,6 +87,8 @@ async def ensure_accounts(service: Venue, count: int) -> list[int]:
         events = await service.submit(CreateAccount(f"demo-{i}", auto_lend=False))
         account = next(e.account for e in events if isinstance(e, AccountCreated))
         for asset, units in FUND_UNITS.items():
+            if asset not in {a.symbol for a in service.spec.assets}:
+                continue
             decimals = service.spec.assets[service.spec.asset_index(asset)].decimals
             await service.submit(Deposit(account, asset, units * 10**decimals, f"sandbox:demo:{account}:{asset}"))
         accounts.append(account)
@@ -99,8 +105,9 @@ def quoted_markets(service: Venue, feed: PriceFeed) -> list[tuple[str, int]]:
     out = []
     for symbol, mid in feed.prices.items():
         out.append((symbol, mid))
+    out = [(symbol, mid) for symbol, mid in out if queries.market_open(service.engine, symbol)]
     for market in service.spec.markets:
-        if market.market_type == "PERP" and market.trading:
+        if market.market_type == "PERP" and market.trading and market.premarket is None:
             symbol = market.symbol
             index = queries.market(service.engine, symbol).index_price
             if index:
@@ -133,10 +140,12 @@ async def run_makers(service: Venue, feed: PriceFeed, seed: int = 7, period: flo
     quoting = makers[:-1]
     await margin_setup(service, quoting)
     rfq_task = asyncio.create_task(run_rfq_makers(service, feed, quoting))
+    premarket_task = asyncio.create_task(run_premarket_makers(service, quoting, seed))
     try:
         await _quote_books(service, feed, rng, markets, decimals, quoting, taker, period)
     finally:
         rfq_task.cancel()
+        premarket_task.cancel()
 
 
 async def _quote_books(
@@ -203,3 +212,55 @@ async def run_rfq_makers(service: Venue, feed: PriceFeed, quoting: list[int]) ->
             if prices is not None:
                 await service.submit(SubmitQuote(quoting[rfq_id % len(quoting)], rfq_id, prices[0], prices[1]))
         await asyncio.sleep(RFQ_PERIOD)
+
+
+async def premarket_quoters(service: Venue, quoting: list[int]) -> list[int]:
+    """One isolated subaccount per quoter for the pre-markets (core.premarket: a pre-market trades
+    from a subaccount holding nothing else), funded once from its maker; kept in ``demo.json``."""
+    path = service.data_dir / "demo.json"
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    subs: list[int] = saved.get("premarket", [])
+    if len(subs) >= len(quoting):
+        return subs[: len(quoting)]
+    usdc = PREMARKET_USDC * 10 ** service.spec.assets[service.spec.asset_index(service.spec.settlement_asset)].decimals
+    subs = []
+    for maker in quoting:
+        events = await service.submit(CreateAccount(f"demo-premarket-{maker}", parent=maker, auto_lend=False))
+        sub = next(e.account for e in events if isinstance(e, AccountCreated))
+        await service.submit(Transfer(maker, maker, sub, service.spec.settlement_asset, usdc))
+        subs.append(sub)
+    path.write_text(json.dumps({**saved, "premarket": subs}), encoding="utf-8")
+    return subs
+
+
+async def run_premarket_makers(service: Venue, quoting: list[int], seed: int) -> None:
+    """Light quoting on every open pre-market: a few small levels each side around its mark,
+    nudged at random so the book-derived mark wanders a little (within its band and step), and
+    now and then a small market order from the last quoter, so the contract has a last price."""
+    premarkets = [m for m in service.spec.markets if m.premarket is not None]
+    if not premarkets:
+        return
+    rng = random.Random(seed + 1)
+    subs = await premarket_quoters(service, quoting)
+    while True:
+        for market in premarkets:
+            if not queries.market_open(service.engine, market.symbol):
+                continue
+            mark = queries.market(service.engine, market.symbol).mark
+            centre = mark + rng.choice((-1, 0, 0, 1)) * max(1, mark // 400)
+            for i, sub in enumerate(subs):
+                orders = []
+                for level in range(1, PREMARKET_LEVELS + 1):
+                    offset = level * max(1, mark // 200) + i
+                    lots = max(market.min_lots, 50 * rng.randint(1, 4))
+                    orders.append(
+                        PlaceOrder(sub, market.symbol, "Bid", "Limit", lots=lots, price=max(1, centre - offset))
+                    )
+                    orders.append(PlaceOrder(sub, market.symbol, "Ask", "Limit", lots=lots, price=centre + offset))
+                await service.submit(CancelAllOrders(sub, market.symbol))
+                await service.submit(PlaceOrders(orders))
+            if rng.random() < 0.3:  # now and then a small trade between the quoters: a last price
+                side: Side = "Bid" if rng.random() < 0.5 else "Ask"
+                lots = max(market.min_lots, 10 * rng.randint(1, 5))
+                await service.submit(PlaceOrder(subs[-1], market.symbol, side, "Market", lots=lots, tif="IOC"))
+        await asyncio.sleep(PREMARKET_PERIOD)

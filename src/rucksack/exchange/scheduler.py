@@ -9,6 +9,8 @@
 - points and affiliates (core/growth): ``SamplePoints`` every hour, ``SnapshotPoints`` at Thursday
   00:00 UTC, ``DistributePoints`` and ``PayAffiliates`` at Friday 02:00 UTC (each carries the
   instant it is for and the core refuses it twice; ``growth_due``);
+- every second ``CrankPreMarkets`` while a pre-market is not settled (its banded mark; a listing's
+  reference samples and, once its window has passed, the settlement: core/premarket);
 - ``ReleaseWithdrawals`` when a held withdrawal's security delay or a pending delay change is due
   (checked every second; core/compliance/withdrawals.py);
 - at each UTC day boundary ``RecomputeFeeTiers(day)`` (core/tiers: every account to the tier of
@@ -39,6 +41,7 @@ from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.events import Event
 from rucksack.exchange.core.growth.commands import DistributePoints, PayAffiliates, SamplePoints, SnapshotPoints
 from rucksack.exchange.core.growth.spec import DISTRIBUTION_DELAY_US, WEEK_US
+from rucksack.exchange.core.premarket.commands import CrankPreMarkets
 from rucksack.exchange.core.rfq.commands import ExpireRfqs
 from rucksack.exchange.core.strategies.commands import CrankStrategies
 from rucksack.exchange.core.tiers.commands import RecomputeFeeTiers
@@ -94,6 +97,8 @@ async def risk_ticks(exchange: Clocked, sweep_period: float = 1.0, settle_every:
             await exchange.submit(CrankStrategies(now))
         if queries.vault_crank_due(exchange.engine, now):
             await exchange.submit(CrankVaults(now))
+        if queries.premarkets_live(exchange.engine):
+            await exchange.submit(CrankPreMarkets())
         n += 1
         if n % settle_every == 0:
             await exchange.submit(SettlePnl())

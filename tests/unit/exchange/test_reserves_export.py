@@ -98,6 +98,7 @@ def test_equity_debt_rule_and_system_accounts() -> None:
         "NVDA.US": "0",
         "AAPL.US": "0",
         "TSLA.US": "0",
+        "RUCK": "0",  # the pre-market demo token: no spot index yet
     }
     # tokenized equities have no book or index: unpriced (0) here, their liabilities still listed in shares
     assert all(0 <= Fraction(a.collateral_weight) <= 1 for a in snap.assets)

@@ -54,6 +54,7 @@ from rucksack.exchange.api.routes import (
     operator_compliance,
     positions,
     prediction,
+    premarket,
     reserves,
     rfq,
     sandbox,
@@ -187,6 +188,7 @@ ADMIN: dict[tuple[str, str], Callable[[ExchangeService, Any], Awaitable[Any]]] =
     ("POST", "/api/v1/sandbox/clock"): sandbox_margin.sandbox_clock,
     ("POST", "/api/v1/sandbox/backstop"): sandbox_margin.sandbox_backstop,
     ("POST", "/api/v1/sandbox/reserves/snapshot"): reserves.sandbox_reserves_snapshot,
+    ("POST", "/api/v1/sandbox/premarket/list"): premarket.list_premarket,  # list a pre-market's token now
 }
 # operator actions, signed with an operator key like Backpack's API signing (routes/operator.py,
 # routes/operator_compliance.py, routes/console.py):
@@ -203,6 +205,8 @@ OPERATOR: dict[tuple[str, str], tuple[str, OperatorHandler, frozenset[str]]] = {
     ("POST", "/api/v1/operator/price"): ("operatorIndexPrice", operator.set_index_price, RISK),
     ("POST", "/api/v1/operator/accounts"): ("operatorAccountCreate", operator.create_account, COMPLIANCE | OPERATIONS),
     ("POST", "/api/v1/operator/backstop"): ("operatorBackstop", operator.backstop, RISK),
+    # pre-markets (routes/premarket.py; docs/premarket.md): list the real token, settle at its TWAP
+    ("POST", "/api/v1/operator/premarket/list"): ("operatorPreMarketList", premarket.list_premarket, RISK_OPS),
     ("POST", "/api/v1/operator/reserves/snapshot"): (
         "operatorReservesSnapshot",
         operator.reserves_snapshot,

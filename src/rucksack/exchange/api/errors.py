@@ -77,6 +77,14 @@ REASONS: dict[str, tuple[int, str, str]] = {
     Reason.NO_MARK_PRICE: (400, "INVALID_MARKET", "The market has no mark price yet"),
     Reason.INVALID_SETTING: (400, "INVALID_CLIENT_REQUEST", "Invalid account setting"),
     "VaultHalted": (400, "INVALID_ORDER", "The vault is halted by its risk limits: reduce-only orders only"),
+    # pre-markets (core.premarket; docs/premarket.md)
+    Reason.ISOLATED_MARGIN_REQUIRED: (
+        400,
+        "PRECONDITION_FAILED",
+        "Pre-markets trade in isolated margin: from a subaccount holding no other position, order or borrow",
+    ),
+    Reason.ALREADY_LISTED: (400, "PRECONDITION_FAILED", "The pre-market's token is already listed"),
+    Reason.NO_INDEX: (400, "INVALID_MARKET", "A pre-market has no index price: its mark comes from its book"),
     # compliance (core/compliance; docs/compliance.md): GET /api/v1/account/compliance says why
     Reason.REGION_REFUSED: (403, "FORBIDDEN", "Residents of this region cannot be served"),
     Reason.INVALID_REGION: (400, "INVALID_CLIENT_REQUEST", "region must be an ISO 3166 code such as JP or UA-43"),

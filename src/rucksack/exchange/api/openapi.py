@@ -394,6 +394,16 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
         {"type": "object"},
         [403],
     ),
+    ("POST", "/api/v1/sandbox/premarket/list"): (
+        "Sandbox: list a pre-market's token now; positions settle at its spot TWAP over the window (X-Admin-Token)",
+        [],
+        {
+            "type": "object",
+            "required": ["symbol"],
+            "properties": {"symbol": SYMBOL, "windowSeconds": {"type": "integer", "minimum": 0, "maximum": 604800}},
+        },
+        [400, 403],
+    ),
     ("POST", "/api/v1/sandbox/tick"): (
         "Sandbox: run one funding, settlement, liquidation, interest or strategies tick now (X-Admin-Token)",
         [],
@@ -524,6 +534,16 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
             "type": "object",
             "required": ["accountId"],
             "properties": {"accountId": {"type": "integer"}, "enabled": {"type": "boolean"}},
+        },
+        [400, 401, 403],
+    ),
+    ("POST", "/api/v1/operator/premarket/list"): (
+        "Operator: list a pre-market's token; positions settle at its spot TWAP (instruction operatorPreMarketList)",
+        [],
+        {
+            "type": "object",
+            "required": ["symbol"],
+            "properties": {"symbol": SYMBOL, "windowSeconds": {"type": "integer", "minimum": 0, "maximum": 604800}},
         },
         [400, 401, 403],
     ),

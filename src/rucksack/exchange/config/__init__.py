@@ -12,6 +12,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from rucksack.exchange.config.compliance import load_compliance
 from rucksack.exchange.config.growth import load_growth
 from rucksack.exchange.core.lending.curve import RateCurve
@@ -20,12 +22,14 @@ from rucksack.exchange.core.markets import (
     CircuitBreakerSpec,
     ExchangeSpec,
     FeeTier,
+    MarketSpec,
+    PreMarketSpec,
     RiskParams,
     SpecError,
     make_market,
     validate_spec,
 )
-from rucksack.exchange.core.numeric import DecimalError, parse_decimal
+from rucksack.exchange.core.numeric import DecimalError, decimal_places, parse_decimal
 from rucksack.exchange.core.rfq.sessions import Calendar, HolidaySpec, SecuritySession, SecuritySpec, SessionSpec
 from rucksack.exchange.core.risk.haircut import Haircut
 from rucksack.exchange.core.risk.margin_fn import MarginFunction
@@ -51,6 +55,7 @@ _MARKET_KEYS = {
     "mmf_factor",
     "funding_bound",
     "open_interest_limit",
+    "premarket",
 }
 
 
@@ -134,6 +139,8 @@ def _build(raw: dict[str, Any]) -> ExchangeSpec:
                 open_interest_limit=m.get("open_interest_limit"),
             )
         )
+        if "premarket" in m:  # a pre-market perp (core.premarket)
+            markets[-1] = msgspec.structs.replace(markets[-1], premarket=_premarket(markets[-1], m["premarket"]))
     spec = ExchangeSpec(
         assets=assets,
         markets=markets,
@@ -148,6 +155,32 @@ def _build(raw: dict[str, Any]) -> ExchangeSpec:
     )
     validate_spec(spec)
     return spec
+
+
+_PREMARKET_KEYS = {"spot_market", "initial_price", "band", "step", "reference_window_seconds"}
+
+
+def _premarket(market: MarketSpec, raw: dict[str, Any]) -> PreMarketSpec:
+    """``[markets.premarket]``: ``spot_market``, ``initial_price`` (decimal, on the tick grid),
+    ``band`` ([min, max] multipliers of the initial price), ``step`` (largest move of the mark per
+    update, a fraction), ``reference_window_seconds`` (the listing TWAP's window)."""
+    unknown = set(raw) - _PREMARKET_KEYS
+    if unknown or "spot_market" not in raw or "initial_price" not in raw:
+        raise SpecError(f"{market.symbol} premarket: unknown keys {sorted(unknown)} or no spot_market/initial_price")
+    places = decimal_places(market.tick_size)
+    tick = parse_decimal(market.tick_size, places)
+    units = parse_decimal(raw["initial_price"], places)
+    if units <= 0 or units % tick:
+        raise SpecError(f"{market.symbol} premarket: initial price is not a positive multiple of the tick")
+    band_min, band_max = raw.get("band", ["0.25", "4"])
+    return PreMarketSpec(
+        spot_market=raw["spot_market"],
+        initial_price_ticks=units // tick,
+        band_min_ppm=parse_decimal(band_min, 6),
+        band_max_ppm=parse_decimal(band_max, 6),
+        step_ppm=parse_decimal(raw.get("step", "0.01"), 6),
+        reference_window_us=int(raw.get("reference_window_seconds", 3600)) * 1_000_000,
+    )
 
 
 def _breaker(raw: dict[str, Any]) -> CircuitBreakerSpec:

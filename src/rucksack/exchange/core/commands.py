@@ -15,6 +15,7 @@ import msgspec
 from rucksack.exchange.core.compliance.commands import ComplianceCommand
 from rucksack.exchange.core.enums import OrderType, SelfTradePrevention, Side, TimeInForce
 from rucksack.exchange.core.growth.commands import GrowthCommand
+from rucksack.exchange.core.premarket.commands import PreMarketCommand
 from rucksack.exchange.core.rfq.commands import (
     AcceptQuote,
     CancelRfq,
@@ -263,6 +264,7 @@ Command = (
     | TierCommand
     | GrowthCommand  # points and affiliates (core.growth)
     | VaultCommand
+    | PreMarketCommand
 )
 
 

@@ -49,7 +49,7 @@ from rucksack.exchange.core.compliance.checks import order_refusal
 from rucksack.exchange.core.compliance.commands import COMPLIANCE_COMMANDS
 from rucksack.exchange.core.conversion import convert_dust
 from rucksack.exchange.core.enums import Reason
-from rucksack.exchange.core.events import Event, OrderRejected
+from rucksack.exchange.core.events import BorrowLendRejected, Event, OrderRejected
 from rucksack.exchange.core.exchange_state import ExchangeState
 from rucksack.exchange.core.growth import handlers as growth
 from rucksack.exchange.core.growth.commands import GROWTH_COMMANDS
@@ -62,6 +62,8 @@ from rucksack.exchange.core.orders.triggers import after_command
 from rucksack.exchange.core.orders.triggers import place as place_with_triggers
 from rucksack.exchange.core.perps.funding import apply_funding
 from rucksack.exchange.core.perps.settlement import settle_pnl
+from rucksack.exchange.core.premarket import handlers as premarket
+from rucksack.exchange.core.premarket.commands import PREMARKET_COMMANDS
 from rucksack.exchange.core.rfq import handlers as rfq
 from rucksack.exchange.core.rfq.commands import RFQ_COMMANDS
 from rucksack.exchange.core.strategies import handlers as strategies
@@ -118,7 +120,11 @@ class Engine(ExchangeState):
         elif isinstance(command, AddApiKey):
             accounts.add_api_key(self, command)
         elif isinstance(command, BorrowLend):
-            borrow_lend(self, command)
+            refused = premarket.borrow_refusal(self, command.account) if command.side == "Borrow" else ""
+            if refused:  # an isolated pre-market subaccount never borrows (core.premarket)
+                events.append(BorrowLendRejected(command.account, command.asset, command.side, command.amount, refused))
+            else:
+                borrow_lend(self, command)
         elif isinstance(command, AccrueInterest):
             accrue(self, command)
         elif isinstance(command, SetIndexPrice):
@@ -157,6 +163,8 @@ class Engine(ExchangeState):
             growth.apply(self, command)
         elif isinstance(command, VAULT_COMMANDS):
             vaults.apply(self, command, ts_us)
+        elif isinstance(command, PREMARKET_COMMANDS):
+            premarket.apply_command(self, command)
         else:  # pragma: no cover - the decoder only yields known commands
             raise TypeError(f"unknown command {type(command).__name__}")
         if self.triggers or self.tpsl:
@@ -174,6 +182,11 @@ class Engine(ExchangeState):
             self.events.append(OrderRejected(c.account, c.market, c.client_id, VAULT_HALTED))
             return  # a halted vault only reduces its positions (core.vaults)
         refused = order_refusal(self, c)  # region, product and level (core/compliance)
+        if not refused and self.premarkets.markets and m is not None:
+            # isolated margin (core.premarket): only a pre-market's orders and subaccounts' can be refused
+            acct = self.ledger.accounts.get(c.account)
+            if acct is not None and (acct.parent or m.spec.premarket is not None):
+                refused = premarket.order_refusal(self, c.account, m)
         if refused:
             self.events.append(OrderRejected(c.account, c.market, c.client_id, refused))
             return

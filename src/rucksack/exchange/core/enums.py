@@ -131,6 +131,10 @@ class Reason:
     ACCOUNT_LIQUIDATING: Final = "AccountLiquidating"
     NO_MARK_PRICE: Final = "NoMarkPrice"
     INVALID_SETTING: Final = "InvalidSetting"
+    # pre-markets (core.premarket)
+    ISOLATED_MARGIN_REQUIRED: Final = "IsolatedMarginRequired"  # a pre-market trades from its own subaccount
+    ALREADY_LISTED: Final = "AlreadyListed"
+    NO_INDEX: Final = "PreMarketHasNoIndex"  # SetIndexPrice on a pre-market: its mark is its own
     # compliance (core/compliance): regions, products, levels, limits, withdrawal protection
     REGION_REFUSED: Final = "RegionRefused"
     INVALID_REGION: Final = "InvalidRegion"

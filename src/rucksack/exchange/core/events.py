@@ -17,6 +17,7 @@ import msgspec
 from rucksack.exchange.core.commands import PlaceOrder
 from rucksack.exchange.core.compliance.events import ComplianceEvent
 from rucksack.exchange.core.growth.events import GrowthEvent
+from rucksack.exchange.core.premarket.events import PreMarketEvent
 from rucksack.exchange.core.rfq.events import (
     QuoteClosed,
     QuoteSubmitted,
@@ -484,4 +485,5 @@ Event = (
     | TierEvent
     | GrowthEvent
     | VaultEvent
+    | PreMarketEvent
 )

@@ -30,6 +30,7 @@ from rucksack.exchange.core.lending.pool import Pool
 from rucksack.exchange.core.market_state import MarketState
 from rucksack.exchange.core.market_status import MarketStatusBook
 from rucksack.exchange.core.markets import FIRST_USER_ACCOUNT, ExchangeSpec, FeeTier, validate_spec
+from rucksack.exchange.core.premarket.book import PreMarketBook, start
 from rucksack.exchange.core.rfq.book import RfqBook
 from rucksack.exchange.core.risk.margin import MarginCalc
 from rucksack.exchange.core.strategies.book import StrategyBook
@@ -97,6 +98,10 @@ class ExchangeState:
         # accounts of halted vaults (derived from ``vaults``, rebuilt at restore): a native set
         # so the order path's check costs nothing while it is empty
         self.halted_vaults: set[int] = set()
+        # pre-market perps (core.premarket): phases and listing averages; their first marks and
+        # their spot markets' "not listed yet" status are set by premarket.book.start
+        self.premarkets = PreMarketBook([m.symbol for m in spec.markets if m.premarket is not None])
+        start(self.markets, self.market_status)
 
     def owner(self, account: int) -> int:
         """The top-level account owning ``account`` (itself when it is not a subaccount)."""

@@ -64,6 +64,19 @@ def set_status(s: ExchangeState, c: SetMarketStatus) -> None:
     _change(s, m, c.status, c.reason, cancelled)
 
 
+def change_status(s: ExchangeState, m: MarketState, status: str, reason: str) -> None:
+    """Set ``m``'s status from another command (core.premarket: a listing opens the spot market,
+    a settlement delists the perp); delisting cancels every order and trigger first. The caller
+    has checked what ``set_status`` checks (a delisted perp has no open interest)."""
+    cancelled = _cancel_all(s, m) if status == DELISTED else 0
+    _change(s, m, status, reason, cancelled)
+
+
+def cancel_all_orders(s: ExchangeState, m: MarketState, reason: str = HALT_CANCELLED) -> int:
+    """Cancel every resting order and pending trigger of ``m``; return how many."""
+    return _cancel_all(s, m, reason)
+
+
 def _change(
     s: ExchangeState, m: MarketState, status: str, reason: str, cancelled: int, price: int = 0, reference: int = 0
 ) -> None:
@@ -76,12 +89,12 @@ def _change(
     s.events.append(MarketStatusChanged(m.symbol, status, reason, cancelled, s.last_ts_us, price, reference))
 
 
-def _cancel_all(s: ExchangeState, m: MarketState) -> int:
+def _cancel_all(s: ExchangeState, m: MarketState, reason: str = HALT_CANCELLED) -> int:
     """Cancel every resting order and pending trigger of ``m`` (ascending ids); return how many."""
     orders = sorted((o for side in (m.bids, m.asks) for o in side.orders()), key=lambda o: o.id)
     for order in orders:
-        remove_resting(s, order, OrderStatus.CANCELLED, HALT_CANCELLED)
-    return len(orders) + cancel_market_triggers(s, m.index, HALT_CANCELLED)
+        remove_resting(s, order, OrderStatus.CANCELLED, reason)
+    return len(orders) + cancel_market_triggers(s, m.index, reason)
 
 
 def observe_index(s: ExchangeState, m: MarketState, price: int) -> None:

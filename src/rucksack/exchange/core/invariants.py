@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 from rucksack.exchange.core.engine import Engine
+from rucksack.exchange.core.premarket import book as premarket_book
 from rucksack.exchange.core.rfq import book as rfq_book
 from rucksack.exchange.core.strategies import book as strategy_book
 from rucksack.exchange.core.tiers import book as tier_book
@@ -135,6 +136,7 @@ def check_invariants(engine: Engine) -> list[str]:
     problems.extend(tier_book.check(engine.tiers, len(engine.fee_tiers), engine.ledger.accounts.values()))
     problems.extend(vault_book.check(engine.vaults))
     problems.extend(vault_book.check_halted(engine.vaults, engine.halted_vaults))
+    problems.extend(premarket_book.check(engine.premarkets))
     return problems
 
 

@@ -88,6 +88,23 @@ class FeeTier(msgspec.Struct, frozen=True):
     futures_volume: int = 0
 
 
+class PreMarketSpec(msgspec.Struct, frozen=True):
+    """A pre-market perp: a contract on a token not listed yet (core.premarket).
+
+    No index exists, so the mark is the book's own price with caps: ``initial_price_ticks`` is
+    the first mark; each mark update (one a second) moves it at most ``step_ppm`` of the previous
+    mark, and it never leaves ``[initial x band_min, initial x band_max]``. ``spot_market`` is
+    the spot market the operator lists the real token on; positions settle at its time-weighted
+    average price over the first ``reference_window_us`` after listing, then the perp closes."""
+
+    spot_market: str
+    initial_price_ticks: int
+    band_min_ppm: int = 250_000  # mark >= initial x 0.25
+    band_max_ppm: int = 4_000_000  # mark <= initial x 4 (the hyperp cap, vaults-growth.md §2.1)
+    step_ppm: int = 10_000  # +-1% per mark update (Binance pre-market, §2.2)
+    reference_window_us: int = 3_600_000_000  # the first hour of spot trading
+
+
 class MarketSpec(msgspec.Struct, frozen=True):
     """One market; every number is an integer in the unit named by its suffix."""
 
@@ -114,6 +131,7 @@ class MarketSpec(msgspec.Struct, frozen=True):
     funding_bound_wad: int = 0  # perps: |funding rate| per interval at most this (0: no bound)
     open_interest_limit_lots: int = 0  # perps: 0 = no limit
     max_position_lots: int = 0  # perps: largest exposure one account may open (make_market sets it)
+    premarket: PreMarketSpec | None = None  # a pre-market perp (core.premarket); None: a regular market
 
 
 class RiskParams(msgspec.Struct, frozen=True):
@@ -341,6 +359,7 @@ def validate_spec(spec: ExchangeSpec) -> None:
                 raise SpecError(f"{market.symbol}: perps settle in {spec.settlement_asset}")
             market.imf.validate()
             market.mmf.validate()
+    _validate_premarkets(spec)
     _validate_rfq(spec, seen, symbols)
     if not spec.fee_tiers:
         raise SpecError("at least one fee tier is required")
@@ -364,6 +383,30 @@ def validate_spec(spec: ExchangeSpec) -> None:
         raise SpecError("circuit breaker: band must be in [0, 100%) and the window 1 us .. 1 day")
     for problem in growth_problems(spec.growth):
         raise SpecError(f"points: {problem}")
+
+
+def _validate_premarkets(spec: ExchangeSpec) -> None:
+    """A pre-market is a perp whose spot market exists, is SPOT on the same base and quote with the
+    same tick size (its prices are the settlement's), and is no other pre-market's; its band holds
+    its initial price."""
+    by_symbol = {m.symbol: m for m in spec.markets}
+    spots: set[str] = set()
+    for market in spec.markets:
+        pre = market.premarket
+        if pre is None:
+            continue
+        spot = by_symbol.get(pre.spot_market)
+        if market.market_type != "PERP" or spot is None or spot.market_type != "SPOT" or pre.spot_market in spots:
+            raise SpecError(f"{market.symbol}: a pre-market is a perp with a spot market of its own")
+        if (spot.base, spot.quote, spot.tick_size) != (market.base, market.quote, market.tick_size):
+            raise SpecError(f"{market.symbol}: its spot market needs the same base, quote and tick size")
+        if not (0 < pre.band_min_ppm <= PPM <= pre.band_max_ppm and 0 < pre.step_ppm < PPM):
+            raise SpecError(f"{market.symbol}: pre-market band needs 0 < min <= 1 <= max, step in (0, 1)")
+        if not market.min_price_ticks <= pre.initial_price_ticks <= market.max_price_ticks:
+            raise SpecError(f"{market.symbol}: initial price out of the market's price range")
+        if not 0 < pre.reference_window_us <= 7 * 86_400_000_000:
+            raise SpecError(f"{market.symbol}: reference window must be 1 us .. 7 days")
+        spots.add(pre.spot_market)
 
 
 def _validate_rfq(spec: ExchangeSpec, assets: set[str], symbols: set[str]) -> None:

@@ -34,6 +34,9 @@ def set_index(s: ExchangeState, c: SetIndexPrice) -> None:
         reason = Reason.UNKNOWN_MARKET if m is None else Reason.INVALID_PRICE
         s.events.append(IndexPriceRejected(c.market, c.price, reason))
         return
+    if m.spec.premarket is not None:  # its mark is its own banded book price (core.premarket)
+        s.events.append(IndexPriceRejected(c.market, c.price, Reason.NO_INDEX))
+        return
     observe_index(m, c.price, s.last_ts_us)  # the basis EWMA, or the index when no mid (§7.1)
     mark = mark_price(m)
     m.mark = mark

@@ -32,8 +32,10 @@ from rucksack.exchange.core.growth.spec import season_at
 from rucksack.exchange.core.ledger.balances import Account
 from rucksack.exchange.core.lending.pool import Pool
 from rucksack.exchange.core.market_state import MarketState
+from rucksack.exchange.core.market_status import DELISTED
 from rucksack.exchange.core.markets import ExchangeSpec, FeeTier, MarketSpec
 from rucksack.exchange.core.orders.triggers import Trigger
+from rucksack.exchange.core.premarket.book import NOT_LISTED_REASON, SETTLED, PreMarket
 from rucksack.exchange.core.rfq import handlers
 from rucksack.exchange.core.rfq.book import RfqBook
 from rucksack.exchange.core.rfq.sessions import session_at
@@ -157,6 +159,22 @@ def markets(engine: Engine) -> Sequence[MarketState]:
 def market(engine: Engine, symbol: str) -> MarketState:
     """The market named ``symbol`` (KeyError for an unknown one: callers validate symbols first)."""
     return engine.market_by_symbol[symbol]
+
+
+def market_open(engine: Engine, symbol: str) -> bool:
+    """Whether ``symbol`` (a book market) takes new orders now (not halted, delisted or unlisted)."""
+    m = engine.market_by_symbol.get(symbol)
+    return m is not None and engine.market_status.is_open(m.index)
+
+
+def market_listed(engine: Engine, symbol: str) -> bool:
+    """Whether ``symbol`` has been listed: every market but a pre-market's spot market still
+    waiting for its listing (core.premarket)."""
+    m = engine.market_by_symbol.get(symbol)
+    if m is None:
+        return False
+    book = engine.market_status
+    return not (book.status[m.index] == DELISTED and book.reason[m.index] == NOT_LISTED_REASON)
 
 
 def market_status(engine: Engine, symbol: str) -> tuple[str, str, int]:
@@ -421,3 +439,15 @@ def vault_redeem_quote(engine: Engine, vault: Vault, depositor: Depositor, share
 def vault_crank_due(engine: Engine, now_us: int) -> bool:
     """Whether a ``CrankVaults`` at ``now_us`` would pay a redemption or take a NAV sample."""
     return vault_handlers.crank_due(engine, now_us)
+# ------------------------------------------------------------------ pre-markets (core.premarket)
+
+
+def premarket(engine: Engine, symbol: str) -> PreMarket | None:
+    """A pre-market's phase, listing window, reference average and settlement price (None: not a
+    pre-market)."""
+    return engine.premarkets.markets.get(symbol)
+
+
+def premarkets_live(engine: Engine) -> bool:
+    """Whether some pre-market is not settled yet (the scheduler cranks them each second)."""
+    return any(p.phase != SETTLED for p in engine.premarkets.markets.values())

@@ -28,6 +28,7 @@ from rucksack.exchange.core.growth.book import GrowthBook, GrowthRecord
 from rucksack.exchange.core.market_state import mark_price
 from rucksack.exchange.core.markets import ExchangeSpec
 from rucksack.exchange.core.orders.triggers import Trigger
+from rucksack.exchange.core.premarket.book import PreMarket
 from rucksack.exchange.core.rfq.book import RfqBook, RfqRecord
 from rucksack.exchange.core.strategies.book import StrategyBook, StrategyRecord
 from rucksack.exchange.core.tiers.book import TierBook, TierRecord
@@ -152,6 +153,7 @@ class Snapshot(msgspec.Struct, array_like=True, frozen=True):
     tiers: TierRecord | None = None  # volume, VIP levels, NFT perks (core.tiers.book); None: none yet
     growth: GrowthRecord | None = None  # points and affiliates (core.growth.book); None: nothing yet
     vaults: VaultRecord | None = None  # vaults (core.vaults.book); None: none yet
+    premarkets: list[PreMarket] | None = None  # pre-market phases (core.premarket.book); None: all trading
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -279,6 +281,7 @@ def take_snapshot(engine: Engine) -> Snapshot:
         tiers=engine.tiers.record(engine.ledger.accounts.values()),
         growth=None if engine.growth.empty() else engine.growth.record(),
         vaults=engine.vaults.record() if engine.vaults.vaults else None,
+        premarkets=engine.premarkets.record(),
     )
 
 
@@ -446,6 +449,8 @@ def restore(spec: ExchangeSpec, snapshot: Snapshot) -> Engine:
     if snapshot.vaults is not None:
         engine.vaults = VaultBook.from_record(snapshot.vaults)
         engine.halted_vaults = {v.account for v in engine.vaults.vaults.values() if v.halted}
+    if snapshot.premarkets is not None:
+        engine.premarkets.load(snapshot.premarkets)
     for prec in snapshot.pools:
         pool = engine.pools[engine.asset_index[prec.asset]]
         if pool is None:

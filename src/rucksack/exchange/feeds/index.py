@@ -19,7 +19,7 @@ from rucksack.exchange.core.numeric import decimal_places, parse_decimal
 from rucksack.exchange.feeds import PriceFeed
 
 # where the simulated feed starts on a market that has never traded (decimal prices)
-START_PRICE = {"SOL_USDC": "150", "BTC_USDC": "60000", "ETH_USDC": "3000"}
+START_PRICE = {"SOL_USDC": "150", "BTC_USDC": "60000", "ETH_USDC": "3000", "RUCK_USDC": "1"}
 
 
 class IndexTarget(Protocol):
@@ -69,8 +69,8 @@ def index_targets(exchange: IndexTarget, feed: PriceFeed) -> dict[str, list[tupl
         source = markets[symbol]
         source_places, source_unit = tick_grid(source)
         for target in markets.values():
-            if (target.base, target.quote) != (source.base, source.quote):
-                continue
+            if (target.base, target.quote) != (source.base, source.quote) or target.premarket is not None:
+                continue  # (a pre-market has no index: its mark is its own book's, core.premarket)
             target_places, target_unit = tick_grid(target)
             scale = 10 ** abs(target_places - source_places)
             if target_places >= source_places:

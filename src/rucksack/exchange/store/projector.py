@@ -67,6 +67,7 @@ from rucksack.exchange.core.events import (
 from rucksack.exchange.core.markets import ExchangeSpec
 from rucksack.exchange.core.numeric import WAD, ceil_div
 from rucksack.exchange.core.perps.position import Position
+from rucksack.exchange.core.premarket.events import PreMarketPositionSettled
 from rucksack.exchange.store import lending
 from rucksack.exchange.store.fill_types import (
     BOOK_LIQUIDATION,
@@ -405,6 +406,10 @@ class Projector:
             elif isinstance(ev, LiquidationEnded):
                 self.liquidating.discard(ev.account)
                 self._batch.upserts["liquidating"][ev.account] = (ev.account, 0)
+            elif isinstance(ev, PreMarketPositionSettled):  # closed at the listing price (core.premarket)
+                row = self._position(ev.account, ev.market, ts_us)
+                row.fill(-ev.lots, ev.price, self.lot_tick_atoms[ev.market])
+                self._settle_position(row, ts_us)
             elif isinstance(ev, IndexPriceSet):
                 self._candle(ev.market, "Index", ev.index_price, ts_us)
                 self._candle(ev.market, "Mark", ev.mark_price, ts_us)

@@ -14,6 +14,7 @@ from rucksack.exchange.api.routes.common import (
     int_param,
     wad,
 )
+from rucksack.exchange.api.routes.premarket import premarket_json
 from rucksack.exchange.api.wire import format_atoms, space_seconds
 from rucksack.exchange.core import queries
 from rucksack.exchange.core.market_status import BOOK_STATE, DELISTED
@@ -33,7 +34,11 @@ async def assets(service: ExchangeService, params: dict[str, str]) -> Any:
 
 async def markets(service: ExchangeService, params: dict[str, str]) -> Any:
     made = created_at(service)
-    return [_with_status(service, service.wire.market_json(mw, made)) for mw in service.wire.markets.values()]
+    return [
+        _with_status(service, service.wire.market_json(mw, made))
+        for mw in service.wire.markets.values()
+        if queries.market_listed(service.engine, mw.symbol)  # a pre-market's spot waits for its listing
+    ]
 
 
 async def market(service: ExchangeService, params: dict[str, str]) -> Any:
@@ -48,6 +53,9 @@ def _with_status(service: ExchangeService, body: dict[str, Any]) -> dict[str, An
     if body["orderBookState"] == "Open":
         body["orderBookState"] = BOOK_STATE[status]
     body["visible"] = status != DELISTED
+    pre = premarket_json(service, service.wire.markets[body["symbol"]])
+    if pre is not None:  # a pre-market perp (Rucksack extension; routes/premarket.py)
+        body["preMarket"] = pre
     return body
 
 
@@ -87,7 +95,8 @@ async def ticker(service: ExchangeService, params: dict[str, str]) -> Any:
 
 async def tickers(service: ExchangeService, params: dict[str, str]) -> Any:
     interval = ticker_interval(params)
-    return [await ticker_json(service, symbol, interval) for symbol in service.wire.markets]
+    listed = [symbol for symbol in service.wire.markets if queries.market_listed(service.engine, symbol)]
+    return [await ticker_json(service, symbol, interval) for symbol in listed]
 
 
 async def depth(service: ExchangeService, params: dict[str, str]) -> Any:
@@ -207,9 +216,12 @@ async def mark_prices(service: ExchangeService, params: dict[str, str]) -> Any:
 
 def estimated_rate(service: ExchangeService, m: Any) -> int:
     """The rate (WAD) the next ``ApplyFunding`` would pay: the engine's formula over the premium
-    samples of the interval so far (the interest term alone when there are none yet)."""
+    samples of the interval so far (the interest term alone when there are none yet); 0 on a
+    pre-market, which pays no funding."""
     from rucksack.exchange.core.perps.funding import funding_rate
 
+    if m.spec.premarket is not None:  # no index, no funding (core.premarket)
+        return 0
     risk = service.spec.risk
     count = m.premium_count
     total = m.premium_sum

@@ -62,7 +62,7 @@ def apply_funding(engine: ExchangeState, hour: int) -> None:
     fund = accounts[risk.liquidity_fund_account]
     holders = sorted(a for a, acct in accounts.items() if acct.positions)
     for m in engine.markets:
-        if not m.is_perp:
+        if not m.is_perp or m.spec.premarket is not None:  # a pre-market has no index: no funding
             continue
         mean = _trunc_div(m.premium_sum, m.premium_count) if m.premium_count else 0
         rate = funding_rate(
