@@ -222,6 +222,14 @@ class ConvertDust(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=Fal
     asset: str = ""
 
 
+class PublishCheckpoint(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """A signed record of the public chain of commitments (``exchange.checkpoints``) for the state at
+    ``seq``: journaled so the chain travels with the journal (restart, replicas, failover). No core state."""
+
+    seq: int
+    record: str  # canonical JSON of the signed record (rucksack.reserves.chain)
+
+
 Command = (
     PlaceOrder
     | PlaceOrders
@@ -253,6 +261,7 @@ Command = (
     | ExpireRfqs
     | ConvertDust
     | StrategyCommand
+    | PublishCheckpoint
 )
 
 

@@ -426,6 +426,18 @@ class AlertResolutionRejected(msgspec.Struct, frozen=True, tag=True, array_like=
     reason: str
 
 
+class CheckpointPublished(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """A record of the public chain of commitments entered the journal (core.checkpoints)."""
+
+    seq: int
+    record: str
+
+
+class CheckpointRejected(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    seq: int
+    reason: str
+
+
 Event = (
     OrderAccepted
     | OrderRejected
@@ -478,4 +490,6 @@ Event = (
     | RfqClosed
     | QuoteClosed
     | StrategyEvent
+    | CheckpointPublished
+    | CheckpointRejected
 )
