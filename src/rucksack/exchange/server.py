@@ -233,6 +233,7 @@ def serve(
     background.append(lambda: accrual_ticks(service))
     background.append(lambda: risk_ticks(service))
     background.append(lambda: daily_snapshots(service))  # proof of reserves, tier (a)
+    background.append(service.hourly_checkpoints)  # the public chain of commitments (exchange.checkpoints)
     feed_ = service.feed
     if feed_ is not None:
         background.append(lambda: publish_index_prices(service, feed_))
