@@ -200,10 +200,108 @@ def check_inclusion(proof: dict[str, Any], record: dict[str, Any]) -> str | None
     return None
 
 
+def _ts_ms(timestamp: Any) -> int | None:
+    """A Backpack fill's ``timestamp`` (ISO 8601, UTC; or ms) in ms since the epoch."""
+    from datetime import UTC, datetime
+
+    if isinstance(timestamp, int):
+        return timestamp
+    try:
+        when = datetime.fromisoformat(str(timestamp))
+    except ValueError:
+        return None
+    return int((when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp() * 1000)
+
+
+def _same_fill(fill: dict[str, Any], leaf: dict[str, Any]) -> list[str]:
+    from decimal import Decimal, InvalidOperation
+
+    diffs = [k for k in ("symbol", "side", "orderId", "isMaker") if fill.get(k) != leaf.get(k)]
+    for k in ("price", "quantity"):
+        try:
+            if Decimal(str(fill.get(k))) != Decimal(str(leaf.get(k))):
+                diffs.append(k)
+        except InvalidOperation:
+            diffs.append(k)
+    return diffs
+
+
+def check_fills(
+    records: list[dict[str, Any]], proofs: list[dict[str, Any]], fills: list[dict[str, Any]], account: int
+) -> dict[str, Any]:
+    """Check a user's fills against the chain: every proof reaches its record's segment root and is
+    the user's own; every fill the user knows of (Backpack fill objects) up to the newest record's
+    time has a proven leaf with the same trade, order, side, price and quantity ("dropped" when none,
+    "rewritten" when one differs); fills after it are ``pending`` (not checkpointed yet). Position
+    transfers (no ``orderId``: backstop, ADL) are not trades and are listed as ``skipped``."""
+    by_seq = {r.get("seq"): r for r in records}
+    problems: list[str] = []
+    proven: dict[tuple[Any, Any], dict[str, Any]] = {}
+    orders = 0
+    for p in proofs:
+        leaf = p.get("leaf") or {}
+        record = by_seq.get(p.get("checkpoint"))
+        where = f"{leaf.get('kind')} leaf at seq {leaf.get('seq')} (checkpoint {p.get('checkpoint')})"
+        if record is None:
+            problems.append(f"{where}: no such record in the chain")
+            continue
+        why = check_inclusion(p, record)
+        if why:
+            problems.append(f"{where}: {why}")
+            continue
+        if leaf.get("account") != account:
+            problems.append(f"{where}: belongs to account {leaf.get('account')}, not {account}")
+            continue
+        if leaf.get("kind") == "fill":
+            proven[(leaf.get("tradeId"), leaf.get("side"))] = leaf
+        elif leaf.get("kind") == "order":
+            orders += 1
+    head_ms = int(records[-1]["ts_us"]) // 1000 if records else -1
+    dropped: list[Any] = []
+    rewritten: list[dict[str, Any]] = []
+    pending: list[Any] = []
+    skipped: list[Any] = []
+    checked = 0
+    for fill in fills:
+        if fill.get("orderId") is None:
+            skipped.append(fill.get("tradeId"))
+            continue
+        ts = _ts_ms(fill.get("timestamp"))
+        if ts is None or ts > head_ms:
+            pending.append(fill.get("tradeId"))
+            continue
+        leaf = proven.get((fill.get("tradeId"), fill.get("side")))
+        if leaf is None:
+            dropped.append(fill.get("tradeId"))
+            problems.append(f"fill {fill.get('tradeId')} ({fill.get('side')}) has no proof of inclusion: dropped")
+            continue
+        diffs = _same_fill(fill, leaf)
+        if diffs:
+            rewritten.append({"tradeId": fill.get("tradeId"), "fields": diffs})
+            problems.append(
+                f"fill {fill.get('tradeId')} differs from its proven record in {', '.join(diffs)}: rewritten"
+            )
+            continue
+        checked += 1
+    return {
+        "ok": not problems,
+        "account": account,
+        "provenFills": len(proven),
+        "provenOrders": orders,
+        "fillsChecked": checked,
+        "dropped": dropped,
+        "rewritten": rewritten,
+        "pending": pending,
+        "skipped": skipped,
+        "problems": problems,
+    }
+
+
 __all__ = [
     "GENESIS",
     "VERSION",
     "check_chain",
+    "check_fills",
     "check_inclusion",
     "check_record_signature",
     "inclusion_path",
