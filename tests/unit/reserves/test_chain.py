@@ -127,7 +127,8 @@ def _proofs(records: list[dict[str, Any]], segments: list[list[dict[str, Any]]],
 def _served_fills(segments: list[list[dict[str, Any]]], account: int) -> list[dict[str, Any]]:
     """The account's fills as Backpack's fill history shows them."""
     return [
-        {k: v for k, v in leaf.items() if k not in ("kind", "seq", "account")} | {"timestamp": "2023-11-14T22:13:21.000"}
+        {k: v for k, v in leaf.items() if k not in ("kind", "seq", "account")}
+        | {"timestamp": "2023-11-14T22:13:21.000"}
         for seg in segments
         for leaf in seg
         if leaf["kind"] == "fill" and leaf["account"] == account
