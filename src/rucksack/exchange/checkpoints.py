@@ -43,7 +43,7 @@ from rucksack.exchange.core.events import CheckpointPublished, Event, OrderAccep
 from rucksack.exchange.core.markets import ExchangeSpec
 from rucksack.exchange.core.state import Snapshot, restore
 from rucksack.exchange.sequencer.journal import encode_entry
-from rucksack.reserves.chain import GENESIS, VERSION, leaf_hash, merkle_root, record_hash, signed_message
+from rucksack.reserves.chain import GENESIS, VERSION, merkle_root, record_hash, signed_message
 from rucksack.reserves.signing import canonical_json
 
 log = logging.getLogger(__name__)
@@ -57,10 +57,10 @@ class CheckpointUnavailable(RuntimeError):
 
 
 class Cut(NamedTuple):
-    """A checkpoint's capture: the engine snapshot at its seq and the segment's leaf hashes."""
+    """A checkpoint's capture: the engine snapshot at its seq and the segment's commands."""
 
     snapshot: Snapshot
-    hashes: list[bytes]
+    items: list[tuple[Stamped, list[Event]]]
 
 
 def chain_key(data_dir: Path) -> SigningKey:
@@ -80,54 +80,63 @@ class Leaf(NamedTuple):
     doc: dict[str, Any] | None
 
 
+_json = msgspec.json.Encoder()
+
+
+def _leaf(doc: dict[str, Any]) -> bytes:
+    """``rucksack.reserves.chain.leaf_hash`` for a leaf whose keys are already sorted and whose
+    strings are ASCII: msgspec then writes exactly ``canonical_json`` (compact, in key order), ten
+    times faster than ``json.dumps(sort_keys=True)`` on the command path (tests/unit/exchange/
+    test_checkpoints.py checks the two agree)."""
+    return hashlib.sha256(b"\x00" + _json.encode(doc)).digest()
+
+
 def leaves_of(wire: Wire, entry: Stamped, events: list[Event]) -> list[Leaf]:
     """The segment leaves of one journaled command: the command, then its accepted orders, then
-    both sides of each of its trades (``rucksack.reserves.chain`` gives the hashing)."""
+    both sides of each of its trades (``rucksack.reserves.chain`` gives the hashing). Every dict is
+    written with its keys in sorted order (see ``_leaf``)."""
     seq = entry.seq
-    command = {
-        "kind": "command",
-        "seq": seq,
-        "ts_us": entry.ts_us,
-        "sha256": hashlib.sha256(encode_entry(entry)).hexdigest(),
-    }
-    out = [Leaf(seq, leaf_hash(command), -1, None)]
+    digest = hashlib.sha256(encode_entry(entry)).hexdigest()
+    command = {"kind": "command", "seq": seq, "sha256": digest, "ts_us": entry.ts_us}
+    out = [Leaf(seq, _leaf(command), -1, None)]
     for ev in events:
-        if isinstance(ev, OrderAccepted):
+        if type(ev) is OrderAccepted:
             o = ev.order
             m = wire.markets[o.market]
             doc = {
-                "kind": "order",
-                "seq": seq,
                 "account": o.account,
-                "orderId": str(ev.order_id),
-                "symbol": o.market,
-                "side": o.side,
-                "orderType": o.order_type,
-                "quantity": m.qty(o.lots) if o.lots else None,
-                "price": m.price(o.price) if o.price else None,
                 "clientId": o.client_id if o.client_id >= 0 else None,
+                "kind": "order",
+                "orderId": str(ev.order_id),
+                "orderType": o.order_type,
+                "price": m.price(o.price) if o.price else None,
+                "quantity": m.qty(o.lots) if o.lots else None,
+                "seq": seq,
+                "side": o.side,
+                "symbol": o.market,
             }
-            out.append(Leaf(seq, leaf_hash(doc), o.account, doc))
-        elif isinstance(ev, TradeExecuted):
+            out.append(Leaf(seq, _leaf(doc), o.account, doc))
+        elif type(ev) is TradeExecuted:
             m = wire.markets[ev.market]
+            price, quantity = m.price(ev.price), m.qty(ev.lots)
             maker_side = "Ask" if ev.taker_side == "Bid" else "Bid"
             for account, order_id, side, is_maker in (
                 (ev.taker_account, ev.taker_order_id, ev.taker_side, False),
                 (ev.maker_account, ev.maker_order_id, maker_side, True),
             ):
                 doc = {
-                    "kind": "fill",
-                    "seq": seq,
                     "account": account,
-                    "tradeId": ev.trade_id,
-                    "orderId": str(order_id),
-                    "symbol": ev.market,
-                    "side": side,
-                    "price": m.price(ev.price),
-                    "quantity": m.qty(ev.lots),
                     "isMaker": is_maker,
+                    "kind": "fill",
+                    "orderId": str(order_id),
+                    "price": price,
+                    "quantity": quantity,
+                    "seq": seq,
+                    "side": side,
+                    "symbol": ev.market,
+                    "tradeId": ev.trade_id,
                 }
-                out.append(Leaf(seq, leaf_hash(doc), account, doc))
+                out.append(Leaf(seq, _leaf(doc), account, doc))
     return out
 
 
@@ -150,8 +159,16 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+Applied = tuple[Stamped, list[Event]]
+"""A command as applied and its events (immutable once applied): what a segment's leaves come from."""
+
+
 class Checkpointer:
-    """The chain as this node knows it, and the leaves of the segment in progress."""
+    """The chain as this node knows it, and the commands of the segment in progress.
+
+    The command path only appends (command, events) (``applied``): leaves are hashed when a checkpoint
+    is sealed, in the snapshot thread on the writer (``make_record``), or when a follower files a
+    record (``file``). Everything but ``make_record`` runs in the event loop's thread."""
 
     def __init__(self, data_dir: Path, spec: ExchangeSpec) -> None:
         self.root = data_dir / CHAIN_DIR
@@ -160,9 +177,10 @@ class Checkpointer:
         self.records: list[dict[str, Any]] = []
         for path in sorted((self.root / "records").glob("*.json")):
             self.records.append(json.loads(path.read_bytes()))
-        self.leaves: list[Leaf] = []
-        self.known_after: int | None = None  # the leaves are complete for every seq above this
+        self.pending: list[Applied] = []
+        self.known_after: int | None = None  # the pending commands are complete for every seq above this
         self.mismatch: str | None = None  # a filed record whose segment root differs from ours
+        self._sealed: tuple[int, str] | None = None  # (seq, root) of the record this writer sealed last
 
     # -- what the node sees ------------------------------------------------------------------
 
@@ -180,74 +198,88 @@ class Checkpointer:
 
     def track_from(self, seq: int) -> None:
         """Every command after ``seq`` will be handed to :meth:`applied`."""
-        self.leaves = []
+        self.pending = []
         self.known_after = seq
 
     def applied(self, entry: Stamped, events: list[Event]) -> None:
-        """A command was applied (writer or follower): its leaves join the segment in progress."""
+        """A command was applied (writer or follower): it joins the segment in progress."""
         if self.known_after is not None:
-            self.leaves.extend(leaves_of(self.wire, entry, events))
+            self.pending.append((entry, events))
 
     def released(self, events: list[Event]) -> None:
         """A durable command's events: file the records among them."""
         for ev in events:
-            if isinstance(ev, CheckpointPublished):
+            if type(ev) is CheckpointPublished:
                 self.file(ev.record)
+
+    def leaves(self, items: list[Applied]) -> list[Leaf]:
+        return [leaf for entry, events in items for leaf in leaves_of(self.wire, entry, events)]
 
     def file(self, record_json: str) -> None:
         """A record entered the journal: keep it, write its files, start the next segment."""
         record = json.loads(record_json)
         seq = int(record["seq"])
         if seq <= self.head_seq:  # filed already (recovery replays what was filed before a restart)
-            self.leaves = [leaf for leaf in self.leaves if leaf.seq > self.head_seq]
+            self._drop_upto(self.head_seq)
             return
         first = self.head_seq + 1
-        mine = [leaf for leaf in self.leaves if first <= leaf.seq <= seq]
-        if self.synced:
+        if self._sealed == (seq, record["segment"]["root"]):
+            pass  # this writer sealed it: its segment file is written already
+        elif self.synced:
+            mine = self.leaves([item for item in self.pending if first <= item[0].seq <= seq])
             root = merkle_root([leaf.hash for leaf in mine]).hex()
             if root != record["segment"]["root"] or len(mine) != record["segment"]["size"]:
                 self.mismatch = f"record {seq}: segment root {record['segment']['root']}, this node's {root}"
                 log.critical("chain: %s", self.mismatch)
             else:
-                users = [
-                    (i, leaf.account, canonical_json(leaf.doc).decode()) for i, leaf in enumerate(mine) if leaf.doc
-                ]
-                segment = SegmentFile(first, seq, b"".join(leaf.hash for leaf in mine), users)
-                _write_atomic(self.root / "segments" / f"{seq:012d}.msgpack", msgspec.msgpack.encode(segment))
+                self._write_segment(first, seq, mine)
         _write_atomic(self.root / "records" / f"{seq:012d}.json", canonical_json(record))
         self.records.append(record)
-        self.leaves = [leaf for leaf in self.leaves if leaf.seq > seq]
+        self._drop_upto(seq)
+
+    def _drop_upto(self, seq: int) -> None:
+        pending = self.pending
+        cut = 0
+        while cut < len(pending) and pending[cut][0].seq <= seq:
+            cut += 1
+        del pending[:cut]
+
+    def _write_segment(self, first: int, last: int, leaves: list[Leaf]) -> None:
+        users = [(i, leaf.account, _json.encode(leaf.doc).decode()) for i, leaf in enumerate(leaves) if leaf.doc]
+        segment = SegmentFile(first, last, b"".join(leaf.hash for leaf in leaves), users)
+        _write_atomic(self.root / "segments" / f"{last:012d}.msgpack", msgspec.msgpack.encode(segment))
 
     # -- the writer's cut ----------------------------------------------------------------------
 
-    def segment_upto(self, seq: int) -> list[bytes]:
-        """The leaf hashes of the segment from the head record up to ``seq`` (synced nodes only)."""
+    def segment_upto(self, seq: int) -> list[Applied]:
+        """The commands of the segment from the head record up to ``seq`` (synced nodes only)."""
         if not self.synced:
             raise RuntimeError("this node has not seen every command since the last checkpoint")
         first = self.head_seq + 1
-        return [leaf.hash for leaf in self.leaves if first <= leaf.seq <= seq]
+        return [item for item in self.pending if first <= item[0].seq <= seq]
 
     def make_record(
-        self, seq: int, ts_us: int, state_hash: str, hashes: list[bytes], key: SigningKey, liabilities_root: str | None
+        self, seq: int, ts_us: int, state_hash: str, items: list[Applied], key: SigningKey, liabilities_root: str | None
     ) -> PublishCheckpoint:
-        """The signed record for the state at ``seq`` (any thread: reads only the head)."""
+        """Hash the segment's leaves, write its file and sign the record for the state at ``seq``
+        (the snapshot thread: reads only the head, which nothing else changes while a cut is sealed)."""
         head = self.head
+        first = self.head_seq + 1
+        leaves = self.leaves(items)
+        root = merkle_root([leaf.hash for leaf in leaves]).hex()
+        self._write_segment(first, seq, leaves)
         record: dict[str, Any] = {
             "version": VERSION,
             "seq": seq,
             "ts_us": ts_us,
             "state_hash": state_hash,
-            "segment": {
-                "first": self.head_seq + 1,
-                "last": seq,
-                "size": len(hashes),
-                "root": merkle_root(hashes).hex(),
-            },
+            "segment": {"first": first, "last": seq, "size": len(leaves), "root": root},
             "prev_hash": record_hash(head) if head is not None else GENESIS,
             "liabilities_root": liabilities_root,
             "public_key": key.verify_key.encode().hex(),
         }
         record["signature"] = key.sign(signed_message(record)).signature.hex()
+        self._sealed = (seq, root)
         return PublishCheckpoint(seq, canonical_json(record).decode())
 
     def save_base(self, snapshot_path: Path) -> None:

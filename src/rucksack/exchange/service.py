@@ -403,7 +403,7 @@ class ExchangeService:
         try:
             self.checkpointer.save_base(self.exchange.snapshots.path_of(cut.snapshot.seq))
             return self.checkpointer.make_record(
-                cut.snapshot.seq, cut.snapshot.ts_us, state_hash, cut.hashes, chain_key(self.data_dir), liabilities_root
+                cut.snapshot.seq, cut.snapshot.ts_us, state_hash, cut.items, chain_key(self.data_dir), liabilities_root
             )
         except Exception:
             log.exception("checkpoint at %d could not be sealed", cut.snapshot.seq, extra={"seq": cut.snapshot.seq})
