@@ -50,7 +50,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from rucksack.exchange.sequencer.journal import JournalCorrupt
 
     try:
-        report = audit(Path(args.data_dir))
+        report = audit(_sandbox_data_dir(args.data_dir))
     except (JournalCorrupt, FileNotFoundError, ValueError) as exc:
         sys.stderr.write(f"rucksack audit: {exc}\n")
         return 2
@@ -654,7 +654,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_verify_exchange)
 
     aud = sub.add_parser("audit", help="re-derive every published state hash and liabilities root from the journal")
-    aud.add_argument("--data-dir", required=True)
+    aud.add_argument("--data-dir", default=None, help="the venue's data dir (default: ./data, else make run's)")
     aud.set_defaults(func=cmd_audit)
 
     replay = sub.add_parser("replay", help="rebuild state from snapshot + journal and print its hash")
