@@ -293,38 +293,63 @@ class Checkpointer:
         for old in sorted(base.glob("snapshot-*.bin"), reverse=True)[2:]:
             old.unlink(missing_ok=True)
 
-    # -- reading -------------------------------------------------------------------------------
-
     def proofs(self, account: int, from_seq: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
-        """Inclusion proofs of ``account``'s own leaves in checkpoints at or after ``from_seq``."""
-        from rucksack.reserves.chain import inclusion_path
+        return own_proofs(self.root.parent, account, from_seq, limit)
 
-        out: list[dict[str, Any]] = []
-        for record in self.records:
-            seq = int(record["seq"])
-            if seq < from_seq:
-                continue
-            path = self.root / "segments" / f"{seq:012d}.msgpack"
-            if not path.is_file():
-                continue
-            segment = msgspec.msgpack.decode(path.read_bytes(), type=SegmentFile)
-            mine = [(i, doc) for i, owner, doc in segment.users if owner == account]
-            if not mine:
-                continue
-            hashes = [segment.hashes[i : i + 32] for i in range(0, len(segment.hashes), 32)]
-            for index, doc in mine:
-                out.append(
-                    {
-                        "checkpoint": seq,
-                        "leaf": json.loads(doc),
-                        "index": index,
-                        "size": len(hashes),
-                        "path": [h.hex() for h in inclusion_path(hashes, index)],
-                    }
-                )
-                if len(out) >= limit:
-                    return out
+
+# -- reading the files (what the API serves; a gateway process reads the same data dir) ------------
+
+
+def _seq_of(path: Path) -> int:
+    return int(path.name.split(".")[0])
+
+
+def read_records(data_dir: Path, from_seq: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+    """The filed records at or after ``from_seq``, oldest first, at most ``limit``."""
+    paths = [p for p in sorted((data_dir / CHAIN_DIR / "records").glob("*.json")) if _seq_of(p) >= from_seq]
+    return [json.loads(p.read_bytes()) for p in paths[:limit]]
+
+
+def newest_seq(data_dir: Path) -> int | None:
+    """The newest filed record's seq, or None before the first."""
+    paths = sorted((data_dir / CHAIN_DIR / "records").glob("*.json"))
+    return _seq_of(paths[-1]) if paths else None
+
+
+def record_at(data_dir: Path, seq: int) -> dict[str, Any] | None:
+    path = data_dir / CHAIN_DIR / "records" / f"{seq:012d}.json"
+    return json.loads(path.read_bytes()) if path.is_file() else None
+
+
+def own_proofs(data_dir: Path, account: int, from_seq: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+    """Inclusion proofs of ``account``'s own leaves in the checkpoints at or after ``from_seq``."""
+    from rucksack.reserves.chain import inclusion_path
+
+    out: list[dict[str, Any]] = []
+    if limit <= 0:
         return out
+    for path in sorted((data_dir / CHAIN_DIR / "segments").glob("*.msgpack")):
+        seq = _seq_of(path)
+        if seq < from_seq or not (data_dir / CHAIN_DIR / "records" / f"{seq:012d}.json").is_file():
+            continue  # (a segment whose record never entered the journal is not served)
+        segment = msgspec.msgpack.decode(path.read_bytes(), type=SegmentFile)
+        mine = [(i, doc) for i, owner, doc in segment.users if owner == account]
+        if not mine:
+            continue
+        hashes = [segment.hashes[i : i + 32] for i in range(0, len(segment.hashes), 32)]
+        for index, doc in mine:
+            out.append(
+                {
+                    "checkpoint": seq,
+                    "leaf": json.loads(doc),
+                    "index": index,
+                    "size": len(hashes),
+                    "path": [h.hex() for h in inclusion_path(hashes, index)],
+                }
+            )
+            if len(out) >= limit:
+                return out
+    return out
 
 
 def sync_checkpointer(checkpointer: Checkpointer, data_dir: Path, upto: int) -> None:
@@ -375,6 +400,10 @@ __all__ = [
     "SegmentFile",
     "chain_key",
     "leaves_of",
+    "newest_seq",
+    "own_proofs",
+    "read_records",
+    "record_at",
     "replay_leaves",
     "sync_checkpointer",
 ]

@@ -27,6 +27,7 @@ import msgspec
 from rucksack.exchange.api.errors import ApiError
 from rucksack.exchange.api.routes.common import uint_param
 from rucksack.exchange.api.routes.subaccounts import target_account
+from rucksack.exchange.checkpoints import newest_seq, own_proofs, read_records, record_at
 from rucksack.exchange.reserves_export import EXCHANGE_ACCOUNTS, latest_dir, next_daily_us, publish_now
 from rucksack.exchange.service import ExchangeService
 
@@ -58,10 +59,7 @@ async def reserves_snapshot(service: ExchangeService, params: dict[str, str]) ->
 
 def _checkpoint_at(service: ExchangeService, seq: int) -> Any:
     """The chain record the snapshot was cut at (its ``liabilities_root`` is the snapshot's root)."""
-    for record in reversed(service.checkpointer.records):
-        if record["seq"] == seq:
-            return record
-    return None
+    return record_at(service.data_dir, seq)
 
 
 async def reserves_proof(service: ExchangeService, account: int, params: Any) -> Any:
@@ -105,9 +103,8 @@ async def chain(service: ExchangeService, params: dict[str, str]) -> Any:
     """The chain of signed records, oldest first, from seq ``from`` (at most ``limit``, 1000)."""
     start = uint_param(params, "from", 0)
     limit = min(uint_param(params, "limit", 1000), 1000)
-    records = [r for r in service.checkpointer.records if r["seq"] >= start][:limit]
-    head = service.checkpointer.head
-    return {"head": head["seq"] if head else None, "records": records}
+    records = await asyncio.to_thread(read_records, service.data_dir, start, limit)
+    return {"head": newest_seq(service.data_dir), "records": records}
 
 
 async def chain_proofs(service: ExchangeService, account: int, params: Any) -> Any:
@@ -116,5 +113,5 @@ async def chain_proofs(service: ExchangeService, account: int, params: Any) -> A
     target = target_account(service, account, params)
     start = uint_param(params, "from", 0)
     limit = min(uint_param(params, "limit", 1000), 1000)
-    proofs = await asyncio.to_thread(service.checkpointer.proofs, target, start, limit)
+    proofs = await asyncio.to_thread(own_proofs, service.data_dir, target, start, limit)
     return {"account": target, "proofs": proofs}
