@@ -126,6 +126,15 @@ def test_verify_exchange_and_verify_fills_against_a_sandbox(tmp_path: Path, caps
         for path, raw in saved:
             path.write_bytes(raw)
         assert wallet.verify_fills(server.url, "--fills", str(tmp_path / "kept.json"))[0] == 0
+
+        # an account opened after the snapshot: `wallet reserves` says when it will be included
+        late = sandbox_account(server, USDC="1")
+        (tmp_path / "late").mkdir()
+        late_wallet = WalletRun(tmp_path / "late", late, capsys)
+        code = main(["wallet", "reserves", *late_wallet.base, "--exchange", server.url])
+        out = capsys.readouterr()
+        assert code == 0 and json.loads(out.out)["pending"] is True, out
+        assert "opened after the newest reserves snapshot" in out.err and "next daily snapshot" in out.err
     finally:
         server.stop()
 

@@ -429,6 +429,8 @@ class Books(Protocol):
 
     def cut_checkpoint(self) -> Any: ...
 
+    async def cut_ready(self) -> None: ...
+
     async def checkpoint_now(self, cut: Any = None, liabilities_root: str | None = None) -> dict[str, Any]: ...
 
 
@@ -467,6 +469,7 @@ def sandbox_grants(service: Books, seq: int) -> dict[str, int]:
 async def publish_now(service: Books) -> dict[str, Any]:
     """Take a tier (a) snapshot now (the cut in the loop, the tree and files in a worker thread);
     with chain custody, reserves are read from the chains right after the cut."""
+    await service.cut_ready()  # a checkpoint being sealed first, so this one can be cut at the same seq
     liab, out = take_snapshot(service)
     if (out / "snapshot.json").is_file():
         return {"seq": liab.snapshot.seq, "dir": str(out), "existing": True}

@@ -398,6 +398,12 @@ class ExchangeService:
         self._cut_pending = True
         return Cut(snap, cp.segment_upto(snap.seq))
 
+    async def cut_ready(self, timeout: float = 30.0) -> None:
+        """Wait (up to ``timeout`` s) until no checkpoint is being sealed, so one can be cut now."""
+        deadline = time.monotonic() + timeout
+        while self._cut_pending and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+
     def _seal(self, cut: Cut, state_hash: str, liabilities_root: str | None) -> PublishCheckpoint | None:
         """Keep the cut's snapshot as the checkpoint's base and sign its record (any thread)."""
         try:
