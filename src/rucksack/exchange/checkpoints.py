@@ -369,6 +369,7 @@ def sync_checkpointer(checkpointer: Checkpointer, data_dir: Path, upto: int) -> 
     base = max(found, key=lambda snap: snap.seq) if found else None
     if base is None and journal_base(data_dir) > 0:
         log.warning("chain: no engine snapshot at or before checkpoint %d; synced at the next record", head)
+        checkpointer.track_from(upto)  # every command from here on: complete once a record past it is filed
         return
     entries = read_journal(data_dir / JOURNAL_NAME, ScanResult(), after_seq=base.seq if base is not None else 0)
     replay_leaves(checkpointer, base, entries, upto)
