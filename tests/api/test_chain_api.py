@@ -17,6 +17,7 @@ import msgspec
 import pytest
 
 from rucksack.cli import main
+from rucksack.exchange.api.auth import new_keypair
 from rucksack.exchange.checkpoints import SegmentFile
 from rucksack.exchange.service import admin_token_path
 from tests.api.conftest import Creds, Server, Signed, sandbox_account, start_server
@@ -157,3 +158,32 @@ def test_verify_exchange_and_verify_fills_against_a_sandbox(tmp_path: Path, caps
         cwd="/",
     )
     assert audited.returncode == 1 and "differ from the journal" in audited.stderr
+
+
+def test_an_operator_cuts_a_snapshot_and_its_checkpoint_on_demand(tmp_path: Path) -> None:
+    """``POST /api/v1/operator/reserves/snapshot``: the operator key, role ``operations`` (a ``risk``
+    key is refused); the snapshot it cuts names the checkpoint whose record carries its root."""
+    admin_public, admin_secret = new_keypair()
+    server = start_server(tmp_path / "d", "--no-makers", "--feed", "manual", "--operator-key", admin_public)
+    try:
+        admin = Signed(server.url, Creds(admin_public, admin_secret, 0))
+        keys = {}
+        for role in ("operations", "risk"):
+            public, secret = new_keypair()
+            body = {"publicKey": public, "roles": [role]}
+            assert admin.request("POST", "/api/v1/operator/keys", "operatorKeySet", body).status_code == 200
+            keys[role] = Signed(server.url, Creds(public, secret, 0))
+        _trade(server)
+        path, instruction = "/api/v1/operator/reserves/snapshot", "operatorReservesSnapshot"
+        assert keys["risk"].request("POST", path, instruction, {}).status_code == 403
+        cut = keys["operations"].request("POST", path, instruction, {})
+        assert cut.status_code == 200, cut.text
+        summary = cut.json()
+        record = summary["checkpoint"]
+        assert record["seq"] == summary["seq"] and record["liabilities_root"] == summary["root"]
+        served = httpx.get(server.url + "/api/v1/reserves/snapshot").json()
+        assert served["seq"] == summary["seq"] and served["checkpoint"] == record
+        code, report = verify_exchange(server.url, "--public-key", record["public_key"])
+        assert code == 0 and report["reserves"]["seq"] == summary["seq"], report
+    finally:
+        server.stop()
