@@ -50,6 +50,9 @@ log = logging.getLogger(__name__)
 
 CHAIN_DIR = "chain"
 HOUR_US = 3_600_000_000
+CHECKPOINT_EVERY = 100_000
+"""Commands in the segment in progress that force a checkpoint (and its snapshot) even between
+periodic snapshots: the writer keeps each command and its events until its segment is sealed."""
 
 
 class CheckpointUnavailable(RuntimeError):
@@ -205,6 +208,8 @@ class Checkpointer:
         """A command was applied (writer or follower): it joins the segment in progress."""
         if self.known_after is not None:
             self.pending.append((entry, events))
+            if len(self.pending) > 2 * CHECKPOINT_EVERY and not self.synced:  # no record is coming to use them
+                self.track_from(entry.seq)
 
     def released(self, events: list[Event]) -> None:
         """A durable command's events: file the records among them."""
@@ -393,6 +398,7 @@ def replay_leaves(
 
 __all__ = [
     "CHAIN_DIR",
+    "CHECKPOINT_EVERY",
     "HOUR_US",
     "CheckpointUnavailable",
     "Checkpointer",

@@ -53,6 +53,7 @@ from rucksack.exchange.api.auth import Verifier
 from rucksack.exchange.api.open_orders import OpenOrders, Steps
 from rucksack.exchange.api.wire import Wire
 from rucksack.exchange.checkpoints import (
+    CHECKPOINT_EVERY,
     HOUR_US,
     Checkpointer,
     CheckpointUnavailable,
@@ -310,12 +311,17 @@ class ExchangeService:
         self.sequencer.release()
         self.store.commit()  # the linked gateways hear of it once the store shows it (_resolve_waiters)
         idle = self._snapshot_job is None or self._snapshot_job.done()
-        if idle and not self._closing and self.exchange.snapshot_due():
-            started = time.perf_counter()
-            cut = self.cut_checkpoint()  # a checkpoint at every periodic snapshot when this node can
-            snap = cut.snapshot if cut is not None else self.exchange.capture_periodic()  # the loop pauses for this
-            paused = time.perf_counter() - started
-            self._snapshot_job = self._snapshot_writer.submit(self._write_snapshot, snap, paused, cut)
+        # a checkpoint (with its snapshot) at every periodic snapshot, and whenever the segment in
+        # progress holds CHECKPOINT_EVERY commands (its commands and events are kept until then)
+        if idle and not self._closing:
+            due = self.exchange.snapshot_due()
+            if due or len(self.checkpointer.pending) >= CHECKPOINT_EVERY:
+                started = time.perf_counter()
+                cut = self.cut_checkpoint()  # None when this node cannot cut one now
+                if cut is not None or due:
+                    snap = cut.snapshot if cut is not None else self.exchange.capture_periodic()  # the loop pauses
+                    paused = time.perf_counter() - started
+                    self._snapshot_job = self._snapshot_writer.submit(self._write_snapshot, snap, paused, cut)
         self._resolve_waiters()
 
     def _broadcast(self) -> None:
