@@ -21,6 +21,45 @@ def _print(obj: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
+def cmd_verify_exchange(args: argparse.Namespace) -> int:
+    import httpx
+
+    from rucksack.reserves.exchange_check import verify_exchange
+
+    try:
+        report = verify_exchange(args.url, args.public_key)
+    except (httpx.HTTPError, ValueError, KeyError) as exc:
+        sys.stderr.write(f"rucksack verify-exchange: cannot read {args.url}: {exc}\n")
+        return 2
+    head = report["head"]
+    sys.stderr.write(
+        f"{report['records']} signed records"
+        + (f", head seq {head['seq']} (state {head['state_hash'][:16]}...)" if head else "")
+        + (": chain OK\n" if report["ok"] else ": FAILED\n")
+    )
+    for line in report["problems"]:
+        sys.stderr.write(f"FAIL {line}\n")
+    for line in report["warnings"]:
+        sys.stderr.write(f"warning: {line}\n")
+    _print(report)
+    return 0 if report["ok"] else 1
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from rucksack.exchange.audit import audit
+    from rucksack.exchange.sequencer.journal import JournalCorrupt
+
+    try:
+        report = audit(_sandbox_data_dir(args.data_dir))
+    except (JournalCorrupt, FileNotFoundError, ValueError) as exc:
+        sys.stderr.write(f"rucksack audit: {exc}\n")
+        return 2
+    for line in report["problems"]:
+        sys.stderr.write(f"FAIL {line}\n")
+    _print(report)
+    return 0 if report["ok"] else 1
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
     from rucksack.exchange.core.invariants import check_invariants, conservation_report
     from rucksack.exchange.core.state import state_hash
@@ -439,7 +478,18 @@ def cmd_operator(args: argparse.Namespace) -> int:
 
 # the commands defined here; running one of them builds a parser without the others' modules, so
 # ``rucksack serve`` never imports the wallet's stack (whose py_ecc raises the recursion limit)
-OWN_COMMANDS = ("serve", "gateway", "sandbox", "operator", "replay", "surveil", "bench", "vault")
+OWN_COMMANDS = (
+    "serve",
+    "gateway",
+    "sandbox",
+    "operator",
+    "replay",
+    "surveil",
+    "bench",
+    "vault",
+    "verify-exchange",
+    "audit",
+)
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -677,6 +727,15 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
             action.add_argument("--account", type=int, required=True)
             action.add_argument("--level", type=int, required=True, help="a tier index (VIP 0 = Tier 1)")
         action.set_defaults(func=cmd_operator)
+
+    check = sub.add_parser("verify-exchange", help="check an exchange's signed chain of commitments over HTTP")
+    check.add_argument("--url", default=DEFAULT_EXCHANGE, help=EXCHANGE_HELP)
+    check.add_argument("--public-key", default=None, help="the exchange's key (hex), obtained independently")
+    check.set_defaults(func=cmd_verify_exchange)
+
+    aud = sub.add_parser("audit", help="re-derive every published state hash and liabilities root from the journal")
+    aud.add_argument("--data-dir", default=None, help="the venue's data dir (default: ./data, else make run's)")
+    aud.set_defaults(func=cmd_audit)
 
     replay = sub.add_parser("replay", help="rebuild state from snapshot + journal and print its hash")
     replay.add_argument("--data-dir", required=True)

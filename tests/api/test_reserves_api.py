@@ -99,9 +99,25 @@ def test_own_proof_verifies_and_nobody_gets_another(server: Server) -> None:
     headers = bob.headers("balanceQuery", {})
     assert httpx.get(server.url + "/api/v1/reserves/proof", headers=headers).status_code == 401
 
-    # an account opened after the snapshot has no proof in it yet
+    # an account opened after the snapshot has no proof in it yet, and is told when it will
     late = Signed(server.url, sandbox_account(server, USDC="1"))
-    assert late.request("GET", "/api/v1/reserves/proof", "reservesProofQuery").status_code == 404
+    answer = late.request("GET", "/api/v1/reserves/proof", "reservesProofQuery")
+    assert answer.status_code == 200, answer.text
+    pending = answer.json()
+    assert pending["included"] is False and pending["proof"] is None
+    snapshot_ms = latest(server)["snapshot"]["ts_us"] // 1000
+    assert snapshot_ms < pending["nextSnapshotAt"] <= snapshot_ms + 86_400_000
+    assert "next daily snapshot" in pending["message"]
+
+
+def test_a_snapshot_names_its_checkpoint(server: Server) -> None:
+    published = publish_now(server)
+    record = published["checkpoint"]
+    assert record["seq"] == published["seq"] and record["liabilities_root"] == published["root"]
+    served = latest(server)
+    assert served["seq"] == published["seq"] and served["checkpoint"] == record
+    chain = httpx.get(server.url + "/api/v1/chain", timeout=30).json()
+    assert record in chain["records"]
 
 
 def test_cli_on_the_data_dir(server: Server, tmp_path: Path) -> None:

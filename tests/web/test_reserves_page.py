@@ -38,6 +38,29 @@ def test_reserves_page_checks_my_proof_in_the_browser(web: Web, server) -> None:
     expect(page.locator("#por-root")).to_have_text(re.compile("^[0-9a-f]{64}$"))
     web.shot("20-reserves-snapshot")
 
+    # the chain of commitments, every signature and link checked in the browser; the snapshot names its record
+    chain = httpx.get(web.url + "/api/v1/chain").json()["records"]
+    expect(page.locator("#chain-table")).to_have_attribute("data-verdict", "pass")
+    expect(page.locator("#chain-msg")).to_contain_text("verified in your browser")
+    assert int(page.locator("#chain-table").get_attribute("data-records") or 0) >= len(chain) >= 1
+    expect(page.locator("#por-checkpoint")).to_have_text(
+        f"The snapshot above was cut at checkpoint seq {shown_seq}, whose record carries its Merkle-sum root."
+    )
+    expect(page.locator(f"#chain-table tr[data-seq='{shown_seq}'] td.liabilities")).not_to_have_text("–")
+    broken = page.evaluate(
+        """async (records) => {
+          const { verifyChain } = await import('/assets/reserves.js');
+          const out = { ok: (await verifyChain(records)).ok };
+          const t = JSON.parse(JSON.stringify(records)); t[t.length - 1].state_hash = '0'.repeat(64);
+          out.tampered = (await verifyChain(t)).ok;
+          out.dropped = records.length > 2 ? (await verifyChain([records[0], ...records.slice(2)])).ok : false;
+          return out;
+        }""",
+        chain,
+    )
+    assert broken == {"ok": True, "tampered": False, "dropped": False}, broken
+    web.shot("20b-reserves-chain")
+
     page.click("#check-proof")
     expect(page.locator("#proof-msg")).to_contain_text("Verified in your browser", timeout=20_000)
     expect(page.locator("#proof-result")).to_have_attribute("data-verdict", "pass")
@@ -81,8 +104,8 @@ def test_reserves_page_checks_my_proof_in_the_browser(web: Web, server) -> None:
 
 
 def test_reserves_page_tells_a_newer_account_it_is_not_in_the_snapshot(web: Web, server) -> None:  # type: ignore[no-untyped-def]
-    """An account opened after the latest snapshot: the proof endpoint's 404 RESOURCE_NOT_FOUND becomes words
-    naming the snapshot and when it was cut, never the raw code."""
+    """An account opened after the latest snapshot is told so in words naming the snapshot, when it was
+    cut and when the next one is due (the proof endpoint answers ``included: false``), never an error code."""
     seq = publish_snapshot(web, server.data_dir)  # cut before the account below exists
     page = start_trading(web)
     account = page.evaluate("JSON.parse(localStorage.getItem('rucksack.session')).accountId")
@@ -90,13 +113,17 @@ def test_reserves_page_tells_a_newer_account_it_is_not_in_the_snapshot(web: Web,
     expect(page.locator("#por-seq")).to_have_text(str(seq))
     cut = page.locator("#por-time").inner_text()
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", cut), cut
-    web.console.expect("Failed to load resource.*404")
     page.click("#check-proof")
     msg = page.locator("#proof-msg")
     expect(msg).to_have_attribute("data-reason", "not-in-snapshot")
     expect(msg).to_have_text(
-        f"Your account ({account}) is not in the latest snapshot (seq {seq}, cut at {cut}): it was opened after "
-        "that snapshot was taken. Your proof will be there from the next snapshot on."
+        re.compile(
+            re.escape(
+                f"Your account ({account}) is not in the latest snapshot (seq {seq}, cut at {cut}): it was opened "
+                "after that snapshot was taken. Your proof will be there from the next snapshot on. "
+            )
+            + r"The next snapshot is due at \d{4}-\d\d-\d\d 00:00 UTC\."
+        )
     )
     expect(msg).not_to_contain_text("RESOURCE_NOT_FOUND")
     expect(page.locator("#proof-result")).to_be_hidden()

@@ -3,7 +3,7 @@ import { ApiError, Client, Keys, Streams } from '/assets/api.js';
 import { el, patchChildren } from '/assets/dom.js';
 import { loadConsole, wireConsole } from '/assets/console.js';
 import { loadGrowth, referralFromUrl, wireGrowth } from '/assets/growth.js';
-import { verifyProof } from '/assets/reserves.js';
+import { verifyChain, verifyProof } from '/assets/reserves.js';
 import { loadVaults } from '/assets/vaults.js';
 
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -2012,6 +2012,38 @@ async function loadReserves() {
     return;
   }
   renderReserves();
+  await loadChain();
+}
+
+/** The public chain of commitments (GET /api/v1/chain), verified here; the newest 20 records shown. */
+async function loadChain() {
+  let records;
+  try {
+    records = (await client.get('/api/v1/chain')).records;
+  } catch (err) {
+    showMsg('#chain-msg', inWords(err));
+    return;
+  }
+  const verdict = await verifyChain(records);
+  const table = $('#chain-table');
+  table.dataset.verdict = verdict.ok ? 'pass' : 'fail';
+  table.dataset.records = String(records.length);
+  showMsg('#chain-msg', verdict.ok
+    ? `${records.length} signed records, every signature and link verified in your browser`
+    : `Chain verification FAILED: ${verdict.problems[0]}`, verdict.ok ? 'ok' : 'error');
+  const snap = state.reserves && state.reserves.checkpoint;
+  $('#por-checkpoint').textContent = snap
+    ? `The snapshot above was cut at checkpoint seq ${snap.seq}, whose record carries its Merkle-sum root.`
+    : '';
+  $('#chain-table tbody').replaceChildren(
+    ...records.slice(-20).reverse().map((r) => el('tr', { dataset: { seq: String(r.seq) } },
+      el('td', {}, String(r.seq)),
+      el('td', {}, new Date(Math.floor(r.ts_us / 1000)).toISOString().replace('T', ' ').slice(0, 19)),
+      el('td', {}, String(r.segment.last - r.segment.first + 1)),
+      el('td', {}, String(r.segment.size)),
+      el('td', { class: 'mono' }, r.state_hash.slice(0, 16) + '…'),
+      el('td', { class: 'mono liabilities' }, r.liabilities_root ? r.liabilities_root.slice(0, 16) + '…' : '–'))),
+  );
 }
 
 /** When a snapshot was cut, e.g. "2026-12-07 22:58:03 UTC". */
@@ -2074,6 +2106,12 @@ async function checkProof() {
     if (!state.reserves) return;
     const got = await client.signed('GET', '/api/v1/reserves/proof', 'reservesProofQuery', {});
     if (got.seq !== state.reserves.seq) await loadReserves(); // a newer snapshot was published meanwhile
+    if (got.included === false) { // opened after the snapshot: when it will be in one (the server's estimate)
+      const due = got.nextSnapshotAt ? new Date(got.nextSnapshotAt).toISOString().replace('T', ' ').slice(0, 16) + ' UTC' : null;
+      showMsg('#proof-msg', notInSnapshotText() + (due ? ` The next snapshot is due at ${due}.` : ''), 'info');
+      $('#proof-msg').dataset.reason = 'not-in-snapshot';
+      return;
+    }
     const { snapshot } = state.reserves;
     const mine = (state.session && state.session.accountId) || got.account;
     const result = await verifyProof(snapshot, got.proof, mine);

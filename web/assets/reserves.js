@@ -154,3 +154,48 @@ export async function verifyProof(snapshot, proof, account, publicKey = null) {
   }
   return done();
 }
+
+// ------------------------------------------------------------------ the chain of commitments
+// The same checks as src/rucksack/reserves/chain.py check_chain:
+//   record signature: ED25519 over "rucksack-chain-v1/record\n" ‖ canonical_json(all fields but signature)
+//   record hash = SHA-256(canonical_json(record)); each record's prev_hash is the previous one's (64 zeros first)
+//   seqs increase; each segment runs from right after the previous record's seq to its own.
+
+const CHAIN_VERSION = 'rucksack-chain-v1';
+export const GENESIS = '0'.repeat(64);
+
+export async function recordHash(record) {
+  return hex(await sha256(enc.encode(canonicalJson(record))));
+}
+
+/** Check a run of records (oldest first). Returns {ok, problems: [string]}; ``publicKey`` pins the key. */
+export async function verifyChain(records, publicKey = null) {
+  const problems = [];
+  let key = publicKey;
+  let prev = null;
+  for (const [i, r] of records.entries()) {
+    const where = `record ${i} (seq ${r.seq})`;
+    try {
+      const body = Object.fromEntries(Object.entries(r).filter(([k]) => k !== 'signature'));
+      const message = enc.encode(`${CHAIN_VERSION}/record\n` + canonicalJson(body));
+      const valid = await ed.verifyAsync(unhex(r.signature, 64, 'signature'), message, unhex(r.public_key, 32, 'public_key'));
+      if (!valid) problems.push(`${where}: the signature does not match the record`);
+    } catch (err) {
+      problems.push(`${where}: ${err.message}`);
+    }
+    if (key === null) key = r.public_key;
+    else if (r.public_key !== key) problems.push(`${where}: signed by another key`);
+    const seg = r.segment || {};
+    if (r.version !== CHAIN_VERSION) problems.push(`${where}: not a ${CHAIN_VERSION} record`);
+    if (seg.last !== r.seq) problems.push(`${where}: its segment does not end at its seq`);
+    if (prev === null) {
+      if (seg.first === 1 && r.prev_hash !== GENESIS) problems.push(`${where}: the first record does not start the chain`);
+    } else {
+      if (r.prev_hash !== await recordHash(prev)) problems.push(`${where}: prev_hash is not the hash of seq ${prev.seq}'s record`);
+      if (!(r.seq > prev.seq)) problems.push(`${where}: seq does not increase`);
+      else if (seg.first !== prev.seq + 1) problems.push(`${where}: its segment does not start right after seq ${prev.seq}`);
+    }
+    prev = r;
+  }
+  return { ok: problems.length === 0, problems };
+}

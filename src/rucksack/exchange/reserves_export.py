@@ -316,6 +316,19 @@ def snapshot_dirs(data_dir: Path) -> list[Path]:
     return sorted(found, key=lambda p: int(p.name), reverse=True)
 
 
+def next_daily_us(data_dir: Path) -> int | None:
+    """When the server's daily task cuts the next snapshot (the start of the UTC day after the
+    newest one's), or None before the first (cut at start-up)."""
+    latest = latest_dir(data_dir)
+    if latest is None:
+        return None
+    try:
+        ts_us = int(msgspec.json.decode((latest / "snapshot.json").read_bytes())["ts_us"])
+    except (OSError, ValueError, KeyError, msgspec.DecodeError):
+        return None
+    return (ts_us // DAY_US + 1) * DAY_US
+
+
 def latest_dir(data_dir: Path) -> Path | None:
     dirs = snapshot_dirs(data_dir)
     return dirs[0] if dirs else None
@@ -414,6 +427,12 @@ class Books(Protocol):
 
     def catch_up(self) -> None: ...
 
+    def cut_checkpoint(self) -> Any: ...
+
+    async def cut_ready(self) -> None: ...
+
+    async def checkpoint_now(self, cut: Any = None, liabilities_root: str | None = None) -> dict[str, Any]: ...
+
 
 def take_snapshot(service: Books) -> tuple[Liabilities, Path]:
     """Liabilities at the live engine's last seq, taken in the loop thread after the journal covers it."""
@@ -450,13 +469,21 @@ def sandbox_grants(service: Books, seq: int) -> dict[str, int]:
 async def publish_now(service: Books) -> dict[str, Any]:
     """Take a tier (a) snapshot now (the cut in the loop, the tree and files in a worker thread);
     with chain custody, reserves are read from the chains right after the cut."""
+    await service.cut_ready()  # a checkpoint being sealed first, so this one can be cut at the same seq
     liab, out = take_snapshot(service)
     if (out / "snapshot.json").is_file():
         return {"seq": liab.snapshot.seq, "dir": str(out), "existing": True}
+    # the checkpoint at the same seq (no await since the cut): its record will carry the tree's root
+    cut = service.cut_checkpoint()
     onchain = await onchain_reserves(service, liab.snapshot.seq)
     started = time.perf_counter()
     summary = await asyncio.to_thread(publish, liab, out, signing_key_path(service.data_dir), onchain=onchain)
     log.info("reserves snapshot at seq %s in %.2f s", liab.snapshot.seq, time.perf_counter() - started)
+    summary["checkpoint"] = None
+    if cut is None:
+        log.warning("reserves snapshot at seq %s has no checkpoint: this node cannot cut one now", liab.snapshot.seq)
+    else:
+        summary["checkpoint"] = await service.checkpoint_now(cut, liabilities_root=summary["root"])
     return summary
 
 
@@ -489,6 +516,7 @@ __all__ = [
     "latest_dir",
     "liabilities",
     "liabilities_from_data_dir",
+    "next_daily_us",
     "publish",
     "publish_now",
     "reissue_proof",

@@ -270,6 +270,7 @@ def serve(
     if live is not None:  # surveillance's flagged trades earn no points (journaled FlagTrades)
         background.append(lambda: flag_ticks(live.monitor, lambda: service.engine, service.submit))
     background.append(lambda: daily_snapshots(service))  # proof of reserves, tier (a)
+    background.append(service.hourly_checkpoints)  # the public chain of commitments (exchange.checkpoints)
     feed_ = service.feed
     if feed_ is not None:
         background.append(lambda: publish_index_prices(service, feed_))

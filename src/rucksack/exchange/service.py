@@ -46,17 +46,26 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rucksack.exchange import metrics
 from rucksack.exchange.api.auth import Verifier
 from rucksack.exchange.api.open_orders import OpenOrders, Steps
 from rucksack.exchange.api.wire import Wire
+from rucksack.exchange.checkpoints import (
+    CHECKPOINT_EVERY,
+    HOUR_US,
+    Checkpointer,
+    CheckpointUnavailable,
+    Cut,
+    chain_key,
+    sync_checkpointer,
+)
 from rucksack.exchange.clock import ExchangeClock
 from rucksack.exchange.config import default_config_text
 from rucksack.exchange.core import queries
 from rucksack.exchange.core.book.order import Order
-from rucksack.exchange.core.commands import Command, Deposit, Stamped
+from rucksack.exchange.core.commands import Command, Deposit, PublishCheckpoint, Stamped
 from rucksack.exchange.core.events import Deposited, Event
 from rucksack.exchange.core.state import Snapshot
 from rucksack.exchange.feeds import PriceFeed
@@ -161,6 +170,11 @@ class ExchangeService:
             lock.release()
             raise
         self._snapshot_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot")
+        # the public chain of commitments (exchange.checkpoints): records filed from the journal,
+        # the segment in progress brought up to the engine's seq by a replay from a snapshot
+        self.checkpointer = Checkpointer(data_dir, spec)
+        sync_checkpointer(self.checkpointer, data_dir, self.exchange.engine.last_seq)
+        self._cut_pending = False
         self._snapshot_job: Future[None] | None = None
         self._closing = False
         self._flush_scheduled = False
@@ -269,6 +283,7 @@ class ExchangeService:
         started = time.perf_counter()
         seq, events = self.sequencer.submit(command)
         metrics.command_applied(command, time.perf_counter() - started)
+        self.checkpointer.applied(Stamped(seq, self.engine.last_ts_us, command), events)
         if self.broadcast is not None:
             self._unreleased.append(Stamped(seq, self.engine.last_ts_us, command))
         if self.inline_commit and not self._flush_scheduled:
@@ -280,7 +295,8 @@ class ExchangeService:
     def follow(self, entry: Stamped) -> None:
         """Journal and apply a command the replicated journal's writer stamped (a standby
         following it); released like a submitted one, so linked gateways apply it too."""
-        self.sequencer.follow(entry)
+        events = self.sequencer.follow(entry)
+        self.checkpointer.applied(entry, events)
         if self.broadcast is not None:
             self._unreleased.append(entry)
 
@@ -301,11 +317,17 @@ class ExchangeService:
         self.sequencer.release()
         self.store.commit()  # the linked gateways hear of it once the store shows it (_resolve_waiters)
         idle = self._snapshot_job is None or self._snapshot_job.done()
-        if idle and not self._closing and self.exchange.snapshot_due():
-            started = time.perf_counter()
-            snap = self.exchange.capture_periodic()  # the event loop pauses for this part only
-            paused = time.perf_counter() - started
-            self._snapshot_job = self._snapshot_writer.submit(self._write_snapshot, snap, paused)
+        # a checkpoint (with its snapshot) at every periodic snapshot, and whenever the segment in
+        # progress holds CHECKPOINT_EVERY commands (its commands and events are kept until then)
+        if idle and not self._closing:
+            due = self.exchange.snapshot_due()
+            if due or len(self.checkpointer.pending) >= CHECKPOINT_EVERY:
+                started = time.perf_counter()
+                cut = self.cut_checkpoint()  # None when this node cannot cut one now
+                if cut is not None or due:
+                    snap = cut.snapshot if cut is not None else self.exchange.capture_periodic()  # the loop pauses
+                    paused = time.perf_counter() - started
+                    self._snapshot_job = self._snapshot_writer.submit(self._write_snapshot, snap, paused, cut)
         self._resolve_waiters()
 
     def _broadcast(self) -> None:
@@ -352,16 +374,22 @@ class ExchangeService:
         self.store.wait_visible()
         self._broadcast()  # a gateway joining now starts after every command sent to the others
 
-    def _write_snapshot(self, snap: Snapshot, paused: float) -> None:
-        """Encode, hash and write a captured snapshot (in the snapshot thread)."""
+    def _write_snapshot(self, snap: Snapshot, paused: float, cut: Cut | None = None) -> None:
+        """Encode, hash and write a captured snapshot (in the snapshot thread); with a checkpoint
+        cut at it, sign the record and hand it to the loop to journal."""
         started = time.perf_counter()
         try:
-            self.exchange.save(snap)
+            _, digest = self.exchange.save(snap)
         except Exception:
             log.exception(
                 "periodic snapshot at %d failed; the journal still holds everything", snap.seq, extra={"seq": snap.seq}
             )
+            self._cut_pending = False
             return
+        if cut is not None:
+            command = self._seal(cut, digest, None)
+            if command is not None and self._loop is not None:
+                self._loop.call_soon_threadsafe(self._publish_record, command)
         written = time.perf_counter() - started
         log.info(
             "snapshot at %d: captured in %.3f s (loop paused), written in %.3f s",
@@ -369,8 +397,97 @@ class ExchangeService:
             extra={"seq": snap.seq},
         )
 
+    # -- the public chain of commitments (exchange.checkpoints) ----------------------------------
+
+    def cut_checkpoint(self) -> Cut | None:
+        """Capture the state for a checkpoint now (in the loop, between two commands, all of it
+        released: call ``catch_up`` first unless the journal covers it); None when this node cannot
+        cut one (a standby, halted, not synced, or a cut still being sealed)."""
+        cp = self.checkpointer
+        if self.standby or self.halted is not None or self._cut_pending or not cp.synced:
+            return None
+        snap = self.exchange.capture_periodic()
+        self._cut_pending = True
+        return Cut(snap, cp.segment_upto(snap.seq))
+
+    async def cut_ready(self, timeout: float = 30.0) -> None:
+        """Wait (up to ``timeout`` s) until no checkpoint is being sealed, so one can be cut now."""
+        deadline = time.monotonic() + timeout
+        while self._cut_pending and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+
+    def _seal(self, cut: Cut, state_hash: str, liabilities_root: str | None) -> PublishCheckpoint | None:
+        """Keep the cut's snapshot as the checkpoint's base and sign its record (any thread)."""
+        try:
+            self.checkpointer.save_base(self.exchange.snapshots.path_of(cut.snapshot.seq))
+            return self.checkpointer.make_record(
+                cut.snapshot.seq, cut.snapshot.ts_us, state_hash, cut.items, chain_key(self.data_dir), liabilities_root
+            )
+        except Exception:
+            log.exception("checkpoint at %d could not be sealed", cut.snapshot.seq, extra={"seq": cut.snapshot.seq})
+            self._cut_pending = False
+            return None
+
+    def _publish_record(self, command: PublishCheckpoint) -> None:
+        """Journal a sealed record (in the loop); it is filed when released."""
+        self._cut_pending = False
+        try:
+            self.submit_nowait(command)
+        except Exception:
+            log.exception("checkpoint at %d could not be journaled", command.seq, extra={"seq": command.seq})
+
+    async def checkpoint_now(self, cut: Cut | None = None, liabilities_root: str | None = None) -> dict[str, Any]:
+        """Cut (unless ``cut`` was taken already), seal and journal a checkpoint; its record once filed.
+        Raises CheckpointUnavailable when this node cannot publish one now."""
+        if cut is None:
+            if self._snapshot_job is not None:
+                await asyncio.wrap_future(self._snapshot_job)  # a periodic one being sealed goes first
+            self.catch_up()
+            cut = self.cut_checkpoint()
+            if cut is None:
+                raise CheckpointUnavailable(self._why_no_checkpoint())
+        loop = asyncio.get_running_loop()
+
+        def seal() -> PublishCheckpoint | None:
+            _, digest = self.exchange.save(cut.snapshot)
+            return self._seal(cut, digest, liabilities_root)
+
+        command = await loop.run_in_executor(self._snapshot_writer, seal)
+        self._cut_pending = False
+        if command is None:
+            raise CheckpointUnavailable("the checkpoint could not be sealed (logged)")
+        await self.submit(command)
+        for record in reversed(self.checkpointer.records):
+            if record["seq"] == command.seq:
+                filed: dict[str, Any] = record
+                return filed
+        raise CheckpointUnavailable(f"the record for {command.seq} was not filed (logged)")
+
+    def _why_no_checkpoint(self) -> str:
+        if self.standby:
+            return "this server is a hot standby"
+        if self.halted is not None:
+            return "writes are halted"
+        if self._cut_pending:
+            return "a checkpoint is being sealed; try again in a moment"
+        return "this node has not seen every command since the last checkpoint; it will at the next one"
+
+    async def hourly_checkpoints(self, period: float = 60.0) -> None:
+        """A checkpoint whenever an hour has passed since the newest one (checked every ``period``)."""
+        while True:
+            head = self.checkpointer.head
+            if head is None or self.clock() - int(head["ts_us"]) >= HOUR_US:
+                try:
+                    await self.checkpoint_now()
+                except CheckpointUnavailable as exc:
+                    log.warning("hourly checkpoint skipped: %s", exc)
+                except Exception:  # a failed checkpoint must never stop the exchange
+                    log.exception("hourly checkpoint failed")
+            await asyncio.sleep(period)
+
     def _on_released(self, seq: int, ts_us: int, events: list[Event]) -> None:
         metrics.events_released(events)
+        self.checkpointer.released(events)
         self._released_seq = seq
         if self.store.failed is None:  # once abandoned, the next start projects from the journal
             try:
@@ -392,6 +509,7 @@ class ExchangeService:
 
     def _project_recovered(self, seq: int, ts_us: int, events: list[Event]) -> None:
         """Catch-up projection at start: a failure stops the start, naming the command."""
+        # (records in this replay are filed by sync_checkpointer, which replays the same journal)
         try:
             self.store.project(seq, ts_us, events)
         except Exception as exc:

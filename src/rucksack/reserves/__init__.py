@@ -13,6 +13,8 @@ Module map (read in this order):
 - ``build``        liabilities -> signed snapshot + one proof per account + reserves statement
 - ``verify``       the standalone verifier (stdlib + PyNaCl + ``commitments`` + ``signing`` only)
 - ``cli``          ``rucksack reserves snapshot | verify``
+- ``chain``        the public chain of commitments: record layout, RFC 6962 segment trees, checks (stdlib + PyNaCl)
+- ``exchange_check`` ``rucksack verify-exchange``: the chain and the newest snapshot's checkpoint over HTTP
 
 This file imports nothing on purpose, so ``import rucksack.reserves.verify`` stays standalone.
 """

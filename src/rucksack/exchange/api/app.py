@@ -101,6 +101,8 @@ PUBLIC: dict[tuple[str, str], PublicHandler] = {
     ("GET", "/api/v1/fundingRates"): market.funding_rates,
     # Rucksack extension: proof of reserves (docs/reserves.md)
     ("GET", "/api/v1/reserves/snapshot"): reserves.reserves_snapshot,
+    # Rucksack extension: the public chain of commitments (docs/reserves.md)
+    ("GET", "/api/v1/chain"): reserves.chain,
     # Rucksack extension: the regions the compliance rules name (docs/compliance.md; the sign-up form)
     ("GET", "/api/v1/compliance/regions"): compliance.regions,
 }
@@ -163,6 +165,8 @@ PRIVATE: dict[tuple[str, str], tuple[str, Handler]] = {
     ("DELETE", "/api/v1/subaccounts/apiKeys"): ("subaccountApiKeyDelete", subaccounts.remove_api_key),
     # Rucksack extension: the caller's own proof-of-reserves inclusion proof (docs/reserves.md)
     ("GET", "/api/v1/reserves/proof"): ("reservesProofQuery", reserves.reserves_proof),
+    # Rucksack extension: inclusion proofs of the caller's own orders and fills (docs/reserves.md)
+    ("GET", "/api/v1/chain/proofs"): ("chainProofQuery", reserves.chain_proofs),
     # withdrawal protection (Backpack's delay; the allow-list and cancel are Rucksack extensions)
     ("GET", "/wapi/v1/capital/withdrawals/delay"): ("withdrawalDelayQuery", compliance.delay_query),
     ("POST", "/wapi/v1/capital/withdrawals/delay"): ("withdrawalDelayCreate", compliance.delay_create),

@@ -41,6 +41,7 @@ REASONS: dict[str, tuple[int, str, str]] = {
     Reason.INVALID_STATUS: (400, "INVALID_CLIENT_REQUEST", "status must be Open, Halted or Delisted"),
     Reason.OPEN_INTEREST: (400, "PRECONDITION_FAILED", "A perp market with open positions cannot be delisted"),
     Reason.INVALID_RESOLUTION: (400, "INVALID_CLIENT_REQUEST", "Invalid alert resolution"),
+    Reason.INVALID_CHECKPOINT: (400, "INVALID_CLIENT_REQUEST", "Invalid checkpoint record"),
     Reason.POST_ONLY_TAKER: (400, "INVALID_ORDER", "Order would immediately match and take"),
     Reason.DUPLICATE_CLIENT_ID: (400, "INVALID_ORDER", "An open order already uses this clientId"),
     Reason.INVALID_ORDER: (400, "INVALID_ORDER", "Invalid order"),

@@ -388,6 +388,22 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
         None,
         [404],
     ),
+    ("GET", "/api/v1/chain"): (
+        "Rucksack extension: the public chain of signed state commitments, oldest first",
+        [q("from", {"type": "integer", "minimum": 0}), q("limit", {"type": "integer", "minimum": 0, "maximum": 1000})],
+        None,
+        [400],
+    ),
+    ("GET", "/api/v1/chain/proofs"): (
+        "Rucksack extension: inclusion proofs of your own orders and fills in the chain (chainProofQuery)",
+        [
+            q("subaccountId", SUBACCOUNT),
+            q("from", {"type": "integer", "minimum": 0}),
+            q("limit", {"type": "integer", "minimum": 0, "maximum": 1000}),
+        ],
+        None,
+        [400, 404],
+    ),
     ("POST", "/api/v1/sandbox/reserves/snapshot"): (
         "Sandbox: publish a proof-of-reserves snapshot now (X-Admin-Token)",
         [],

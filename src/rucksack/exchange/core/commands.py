@@ -230,6 +230,14 @@ class ConvertDust(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=Fal
     asset: str = ""
 
 
+class PublishCheckpoint(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """A signed record of the public chain of commitments (``exchange.checkpoints``) for the state at
+    ``seq``: journaled so the chain travels with the journal (restart, replicas, failover). No core state."""
+
+    seq: int
+    record: str  # canonical JSON of the signed record (rucksack.reserves.chain)
+
+
 Command = (
     PlaceOrder
     | PlaceOrders
@@ -265,6 +273,7 @@ Command = (
     | GrowthCommand  # points and affiliates (core.growth)
     | VaultCommand
     | PreMarketCommand
+    | PublishCheckpoint
 )
 
 

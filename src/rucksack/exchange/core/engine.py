@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Final, cast
 
-from rucksack.exchange.core import accounts, alerts, capital, halts, prices
+from rucksack.exchange.core import accounts, alerts, capital, checkpoints, halts, prices
 from rucksack.exchange.core.commands import (
     AccrueInterest,
     AddApiKey,
@@ -33,6 +33,7 @@ from rucksack.exchange.core.commands import (
     LiquidationSweep,
     PlaceOrder,
     PlaceOrders,
+    PublishCheckpoint,
     RemoveApiKey,
     ResolveAlert,
     SetBackstopProvider,
@@ -165,6 +166,8 @@ class Engine(ExchangeState):
             vaults.apply(self, command, ts_us)
         elif isinstance(command, PREMARKET_COMMANDS):
             premarket.apply_command(self, command)
+        elif isinstance(command, PublishCheckpoint):
+            checkpoints.publish(self, command)
         else:  # pragma: no cover - the decoder only yields known commands
             raise TypeError(f"unknown command {type(command).__name__}")
         if self.triggers or self.tpsl:

@@ -103,6 +103,7 @@ class Reason:
     INVALID_STATUS: Final = "InvalidStatus"
     OPEN_INTEREST: Final = "OpenInterest"  # a perp with open positions cannot be delisted
     INVALID_RESOLUTION: Final = "InvalidResolution"
+    INVALID_CHECKPOINT: Final = "InvalidCheckpoint"  # core.checkpoints
     INVALID_ORDER: Final = "InvalidOrder"
     DUPLICATE_CLIENT_ID: Final = "DuplicateClientId"
     ORDER_NOT_FOUND: Final = "OrderNotFound"

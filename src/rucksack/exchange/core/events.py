@@ -430,6 +430,18 @@ class AlertResolutionRejected(msgspec.Struct, frozen=True, tag=True, array_like=
     reason: str
 
 
+class CheckpointPublished(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """A record of the public chain of commitments entered the journal (core.checkpoints)."""
+
+    seq: int
+    record: str
+
+
+class CheckpointRejected(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    seq: int
+    reason: str
+
+
 Event = (
     OrderAccepted
     | OrderRejected
@@ -486,4 +498,6 @@ Event = (
     | GrowthEvent
     | VaultEvent
     | PreMarketEvent
+    | CheckpointPublished
+    | CheckpointRejected
 )

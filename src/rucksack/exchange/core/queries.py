@@ -418,6 +418,8 @@ def points_season(engine: Engine, ts_us: int) -> int:
 def affiliate_rate(engine: Engine, referrer: int) -> int:
     """The share (ppm) of its referred accounts' fees ``referrer`` earns."""
     return engine.growth.rates.get(referrer, engine.spec.growth.referral_rate_ppm)
+
+
 # ------------------------------------------------------------------ vaults (core.vaults)
 
 
@@ -439,6 +441,8 @@ def vault_redeem_quote(engine: Engine, vault: Vault, depositor: Depositor, share
 def vault_crank_due(engine: Engine, now_us: int) -> bool:
     """Whether a ``CrankVaults`` at ``now_us`` would pay a redemption or take a NAV sample."""
     return vault_handlers.crank_due(engine, now_us)
+
+
 # ------------------------------------------------------------------ pre-markets (core.premarket)
 
 

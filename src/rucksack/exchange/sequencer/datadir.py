@@ -6,6 +6,7 @@ Layout::
     DIR/journal.log           the command journal (its active segment)
     DIR/journal-<a>-<b>.log   archived journal segments, entries a..b (kept: the complete record)
     DIR/snapshots/*.bin       snapshots at exact sequence numbers
+    DIR/chain/                the public chain of commitments (exchange.checkpoints; not read here)
     DIR/writer.lock           the writer's OS lock: holder pid/host/start time and writer epoch
     DIR/journal.base          only in a data dir seeded from a replicated snapshot (a standby,
                               docs/deploy.md): the seq the journal starts after

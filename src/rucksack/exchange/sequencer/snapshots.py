@@ -50,7 +50,7 @@ class SnapshotStore:
         body = encode_snapshot(snapshot)
         digest = hashlib.sha256(body).hexdigest()
         data = _encoder.encode(SnapshotFile(SnapshotHeader(FORMAT, snapshot.seq, digest), body))
-        final = self.directory / f"snapshot-{snapshot.seq:012d}.bin"
+        final = self.path_of(snapshot.seq)
         tmp = final.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
@@ -69,6 +69,10 @@ class SnapshotStore:
         for old in self.paths()[self.keep :]:
             old.unlink(missing_ok=True)
         return final, digest
+
+    def path_of(self, seq: int) -> Path:
+        """Where the snapshot at ``seq`` is (or would be) written."""
+        return self.directory / f"snapshot-{seq:012d}.bin"
 
     def paths(self) -> list[Path]:
         """Snapshot files, newest first."""

@@ -36,8 +36,8 @@ from rucksack.exchange.core.commands import (
 )
 from rucksack.exchange.core.events import AccountRejected
 from rucksack.exchange.core.strategies.commands import CrankStrategies
-from rucksack.exchange.scheduler import due_now
 from rucksack.exchange.core.vaults.commands import CrankVaults
+from rucksack.exchange.scheduler import due_now
 from rucksack.exchange.service import ExchangeService
 
 TICKS = ("funding", "settlement", "liquidation", "interest", "strategies", "vaults")
