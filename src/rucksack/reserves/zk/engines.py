@@ -29,7 +29,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from importlib import metadata
 from pathlib import Path
@@ -65,7 +65,7 @@ def choose(name: str) -> str:
     if name not in ENGINES:
         raise ToolchainError(f"unknown prover {name!r} (have auto, {', '.join(ENGINES)})")
     if name == "arkworks" and not native_available():
-        raise ToolchainError(f"the arkworks prover needs the {NATIVE_PACKAGE} package (pip install 'rucksack[zk-native]')")
+        raise ToolchainError(f"the arkworks prover needs {NATIVE_PACKAGE} (pip install 'rucksack[zk-native]')")
     return name
 
 
@@ -203,76 +203,100 @@ def _save_done(work_dir: Path, index: int, tag: str, result: dict[str, Any]) -> 
 def prove_all(
     engine: str,
     artifacts: Artifacts,
-    inputs: list[dict[str, Any]],
+    inputs: Iterator[dict[str, Any]],
+    count: int,
     *,
     workers: int,
     work_dir: Path | None,
     progress: Progress,
     accounts_per_batch: int,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Prove every input; ``(results in order, how many were resumed from work_dir)``.
+    """Prove the ``count`` circuit inputs (taken from ``inputs`` as workers free up); ``(results in
+    order, how many were resumed from work_dir)``.
 
-    Raises :class:`NoWitness` for the first batch the circuit refuses (the others are kept in
-    ``work_dir``), :class:`ToolchainError` when a tool fails.
+    Raises :class:`NoWitness` for the first batch the circuit refuses (the ones proved are kept
+    in ``work_dir``), :class:`ToolchainError` when a tool fails.
     """
-    n = len(inputs)
     key = str(artifacts.info["key"])
     n_public = int(artifacts.verification_key()["nPublic"])
-    tags = [_tag(key, x) for x in inputs]
-    results: list[dict[str, Any] | None] = [None] * n
+    results: list[dict[str, Any] | None] = [None] * count
     if work_dir is not None:
         work_dir.mkdir(parents=True, exist_ok=True)
-        for i in range(n):
-            results[i] = _load_done(work_dir, i, tags[i])
-    todo = [i for i in range(n) if results[i] is None]
-    resumed = n - len(todo)
-    if resumed:
-        progress(f"resuming: {resumed} of {n} batches already proved in {work_dir}")
-    if not todo:
-        return [r for r in results if r is not None], resumed
     modules, exe = str(node_modules()), node()
     tmp = tempfile.mkdtemp(prefix="rucksack-zk-")  # witnesses in flight (arkworks), removed at the end
     init = (engine, str(artifacts.wasm), str(artifacts.zkey), modules, exe, tmp)
     started = time.perf_counter()
-    done = 0
+    proved = resumed = 0
     failure: NoWitness | None = None
     with contextlib.ExitStack() as stack:
         stack.callback(shutil.rmtree, tmp, True)
         pool = stack.enter_context(ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=init))
-        queue = iter(todo)
-        running: dict[Future[dict[str, Any]], int] = {}
+        numbered = enumerate(inputs)
+        running: dict[Future[dict[str, Any]], tuple[int, str]] = {}
 
         def submit() -> None:
-            i = next(queue, None)
-            if i is not None:
-                running[pool.submit(_prove_one, i, inputs[i], n_public)] = i
+            """Queue the next batch that is not already in the work directory."""
+            nonlocal resumed
+            for i, circuit_input in numbered:
+                tag = _tag(key, circuit_input)
+                saved = _load_done(work_dir, i, tag) if work_dir is not None else None
+                if saved is None:
+                    running[pool.submit(_prove_one, i, circuit_input, n_public)] = (i, tag)
+                    return
+                results[i] = saved
+                resumed += 1
 
         for _ in range(2 * workers):
             submit()
+        if resumed:
+            progress(f"resuming: {resumed} batches already proved in {work_dir}")
         while running:
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for fut in finished:
-                i = running.pop(fut)
+                i, tag = running.pop(fut)
                 out = fut.result()
                 if "error" in out:
                     failure = failure or NoWitness(i, str(out["error"]))
                     continue
                 results[i] = out
                 if work_dir is not None:
-                    _save_done(work_dir, i, tags[i], out)
-                done += 1
+                    _save_done(work_dir, i, tag, out)
+                proved += 1
                 elapsed = time.perf_counter() - started
-                rate = done * accounts_per_batch / elapsed
-                eta = (len(todo) - done) * elapsed / done
+                rate = proved * accounts_per_batch / elapsed
+                left = count - proved - resumed
                 progress(
-                    f"proved batch {resumed + done}/{n} in {out['ms'] / 1000:.2f} s "
-                    f"({rate:.1f} accounts/s, about {eta:.0f} s left)"
+                    f"proved batch {proved + resumed}/{count} in {out['ms'] / 1000:.2f} s "
+                    f"({rate:.1f} accounts/s, about {left * elapsed / proved:.0f} s left)"
                 )
                 if failure is None:
                     submit()
+        if failure is None:
+            submit()  # an input list ending in resumed batches: take them too
     if failure is not None:
         raise failure
+    if any(r is None for r in results):
+        raise ToolchainError("the prover did not answer for every batch")
     return [r for r in results if r is not None], resumed
+
+
+def verify_all_native(document: dict[str, Any]) -> list[int]:
+    """Indices of the batches of ``zk.json`` whose proof the native (arkworks) verifier rejects.
+    Only the pairing check: the chain, prices and totals are the standalone verifier's."""
+    import groth16py
+
+    vk = groth16py.VerifyingKey.from_snarkjs(json.dumps(document["verification_key"]))
+    verifier = groth16py.Verifier(vk)
+    bad = []
+    for i, batch in enumerate(document["batches"]):
+        proof = {**batch["proof"], "protocol": "groth16", "curve": "bn128"}
+        try:
+            good = verifier.verify_snarkjs(json.dumps(proof), json.dumps(batch["public"]))
+        except Exception:  # a malformed proof is a rejected one
+            good = False
+        if not good:
+            bad.append(i)
+    return bad
 
 
 def cleanup(work_dir: Path) -> None:

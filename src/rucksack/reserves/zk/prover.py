@@ -23,7 +23,7 @@ from __future__ import annotations
 import hmac
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,27 +128,31 @@ def build_zk(
     artifacts = ensure_artifacts(shape, say)
     timings["artifacts_s"] = round(time.perf_counter() - started, 2)
 
-    started = time.perf_counter()
     k = shape.assets
-    chain = st.chain_start(snapshot_id)
-    totals = [0] * (2 * k)
-    salt = 0
-    acc = st.acc_start(snapshot_id, k)
-    inputs: list[dict[str, Any]] = []
     expected: list[list[int]] = []
     levels_of: list[list[list[int]]] = []
-    for i, batch in enumerate(batches):
-        levels = st.merkle_levels([st.leaf(a.uid, a.equity, a.debt) for a in batch])
-        root = levels[-1][0]
-        next_chain = st.chain_step(chain, root)
-        next_totals = [
-            *(totals[j] + sum(a.equity[j] for a in batch) for j in range(k)),
-            *(totals[k + j] + sum(a.debt[j] for a in batch) for j in range(k)),
-        ]
-        next_salt = _field_from(secret, b"/zk-acc-salt", i + 1)
-        next_acc = st.accumulator(next_chain, next_totals, next_salt)
-        inputs.append(
-            {
+    final: dict[str, Any] = {}
+
+    def circuit_inputs() -> Iterator[dict[str, Any]]:
+        """Each batch's circuit input, computed as the workers ask for it (so the Python hashing
+        overlaps the proving); records the expected public signals and the batch's tree."""
+        chain = st.chain_start(snapshot_id)
+        totals = [0] * (2 * k)
+        salt = 0
+        acc = st.acc_start(snapshot_id, k)
+        for i, batch in enumerate(batches):
+            levels = st.merkle_levels([st.leaf(a.uid, a.equity, a.debt) for a in batch])
+            root = levels[-1][0]
+            next_chain = st.chain_step(chain, root)
+            next_totals = [
+                *(totals[j] + sum(a.equity[j] for a in batch) for j in range(k)),
+                *(totals[k + j] + sum(a.debt[j] for a in batch) for j in range(k)),
+            ]
+            next_salt = _field_from(secret, b"/zk-acc-salt", i + 1)
+            next_acc = st.accumulator(next_chain, next_totals, next_salt)
+            expected.append([root, acc, next_acc, *ccoef, *dcoef])
+            levels_of.append(levels)
+            yield {
                 "ccoef": _strs(ccoef),
                 "dcoef": _strs(dcoef),
                 "uid": _strs([a.uid for a in batch]),
@@ -159,11 +163,8 @@ def build_zk(
                 "salt_prev": str(salt),
                 "salt_next": str(next_salt),
             }
-        )
-        expected.append([root, acc, next_acc, *ccoef, *dcoef])
-        levels_of.append(levels)
-        chain, totals, salt, acc = next_chain, next_totals, next_salt, next_acc
-    timings["witness_inputs_s"] = round(time.perf_counter() - started, 2)
+            chain, totals, salt, acc = next_chain, next_totals, next_salt, next_acc
+        final.update(chain=chain, totals=totals, salt=salt)
 
     engine = engines.choose(prover)
     n_workers = workers or engines.default_workers(engine)
@@ -174,7 +175,14 @@ def build_zk(
     started = time.perf_counter()
     try:
         results, resumed = engines.prove_all(
-            engine, artifacts, inputs, workers=n_workers, work_dir=work_dir, progress=say, accounts_per_batch=shape.batch
+            engine,
+            artifacts,
+            circuit_inputs(),
+            len(batches),
+            workers=n_workers,
+            work_dir=work_dir,
+            progress=say,
+            accounts_per_batch=shape.batch,
         )
     except engines.NoWitness as exc:
         raise ZkProverError(f"the prover refused batch {exc.index}: {exc.message.splitlines()[0]}") from exc
@@ -182,7 +190,8 @@ def build_zk(
     timings["resumed_batches"] = resumed
     fresh = len(batches) - resumed
     timings["prove_per_batch_s"] = round(timings["prove_s"] / fresh, 3) if fresh else 0.0
-    timings["accounts_per_s"] = round(fresh * shape.batch / timings["prove_s"], 2) if fresh and timings["prove_s"] else 0.0
+    timings["accounts_per_s"] = round(fresh * shape.batch / timings["prove_s"], 2) if fresh else 0.0
+    chain, totals, salt = final["chain"], final["totals"], final["salt"]
     for i, (out, want) in enumerate(zip(results, expected, strict=True)):
         if [int(x) for x in out["public"]] != want:
             raise ToolchainError(f"batch {i}: the circuit's public signals differ from the Python statement")

@@ -225,7 +225,9 @@ def check_zk(
     )
     summary["totals"] = [str(t) for t in open_totals]
 
-    own_batch = _check_inclusion(add, zk_proof, snapshot_id, seq, symbols, account, publics, shape) if zk_proof else None
+    own_batch = None
+    if zk_proof:
+        own_batch = _check_inclusion(add, zk_proof, snapshot_id, seq, symbols, account, publics, shape)
     if all_batches:
         chosen = list(range(m))
     elif batch is not None:
