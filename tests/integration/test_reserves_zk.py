@@ -404,3 +404,41 @@ def test_out_of_range_balances_have_no_witness() -> None:
         inp["equity"][3][2] = bad
         with pytest.raises(engines.NoWitness):
             _prove(engine, shape, [inp])
+
+
+class _Exchange:
+    """The two reserves calls of the wallet's exchange client, answering with the published files
+    exactly as ``GET /api/v1/reserves/snapshot`` and ``/proof`` shape them (routes/reserves.py)."""
+
+    def __init__(self, out: Path, account: int, zk: dict[str, Any] | None = None) -> None:
+        d = load(out)
+        self.snapshot = {"seq": 7, "snapshot": d["snapshot"], "reserves": d["reserves"], "zk": zk or d["zk"]}
+        self.proof = {
+            "seq": 7,
+            "account": account,
+            "proof": json.loads((out / "proofs" / f"{account}.json").read_text()),
+            "zkProof": json.loads((out / "zk-proofs" / f"{account}.json").read_text()),
+        }
+
+    def reserves_snapshot(self) -> Any:
+        return copy.deepcopy(self.snapshot)
+
+    def reserves_proof(self) -> Any:
+        return copy.deepcopy(self.proof)
+
+
+def test_the_wallet_verifies_the_zk_proof_of_its_own_batch(published: Path) -> None:
+    from rucksack.wallet.exchange_link import verify_reserves
+
+    result = verify_reserves(_Exchange(published, 2006))  # type: ignore[arg-type]
+    report = result["report"]
+    own = json.loads((published / "zk-proofs" / "2006.json").read_text())["batch"]
+    assert result["ok"] and report["included"] and report["zk_verified"] is True
+    assert report["zk"]["verified_batches"] == [own]
+    assert f"[ok  ] zk.proof[{own}]" in result["text"] and "[ok  ] zk.inclusion" in result["text"]
+    # the exchange swaps in another batch's proof for this account's batch: the wallet notices
+    zk = copy.deepcopy(load(published)["zk"])
+    zk["batches"][own]["proof"] = zk["batches"][(own + 1) % 5]["proof"]
+    result = verify_reserves(_Exchange(published, 2006, resign(published, zk)))  # type: ignore[arg-type]
+    assert not result["ok"] and result["report"]["zk_verified"] is False
+    assert result["report"]["included"] is True  # tier (a) still holds; only the zk tier failed
