@@ -126,7 +126,7 @@ def _prove_one(index: int, circuit_input: dict[str, Any], n_public: int) -> dict
         return answer
     import groth16py
 
-    witness_ms = answer["ms"]
+    witness_ms, cpu = answer["ms"], time.process_time()
     try:
         blob = groth16py.prove_wtns(_worker["pk"], wtns)
         public = [str(x) for x in wtns_public(Path(wtns), n_public)]
@@ -138,6 +138,7 @@ def _prove_one(index: int, circuit_input: dict[str, Any], n_public: int) -> dict
         "public": public,
         "ms": round((time.perf_counter() - started) * 1000),
         "witness_ms": witness_ms,
+        "cpu_ms": answer["cpu_ms"] + round((time.process_time() - cpu) * 1000),
     }
 
 
@@ -196,7 +197,7 @@ def _load_done(work_dir: Path, index: int, tag: str) -> dict[str, Any] | None:
 def _save_done(work_dir: Path, index: int, tag: str, result: dict[str, Any]) -> None:
     path = _done_path(work_dir, index)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"tag": tag, "proof": result["proof"], "public": result["public"]}))
+    tmp.write_text(json.dumps({"tag": tag, "proof": result["proof"], "public": result["public"], "resumed": True}))
     os.replace(tmp, path)
 
 

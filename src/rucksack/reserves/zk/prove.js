@@ -1,9 +1,9 @@
 // Node side of the tier (b) prover: one long-lived process per prover worker (prover.py).
 //
 // usage: node prove.js NODE_MODULES_DIR MODE WASM ZKEY
-//   MODE "prove":   snarkjs Groth16 (witness + proof), answers {"index", "proof", "public", "ms"}
+//   MODE "prove":   snarkjs Groth16 (witness + proof), answers {"index", "proof", "public", "ms", "cpu_ms"}
 //   MODE "witness": the witness only, written to the request's "wtns" path (for a native prover),
-//                   answers {"index", "wtns", "ms"}
+//                   answers {"index", "wtns", "ms", "cpu_ms"}
 // stdin: one request per line, {"index": i, "input": circuit input object, "wtns": path (witness mode)}
 // stdout: one answer per request, in order; {"index", "error"} when the circuit has no witness for
 // the input (the process goes on with the next request). The circuit's wasm and the zkey are read
@@ -24,6 +24,7 @@ async function main() {
     if (!line.trim()) continue;
     const req = JSON.parse(line);
     const started = Date.now();
+    const cpu = process.cpuUsage();
     let answer;
     try {
       const wtns = { type: "mem" };
@@ -39,6 +40,8 @@ async function main() {
       answer = { index: req.index, error: String(err && err.message ? err.message : err) };
     }
     answer.ms = Date.now() - started;
+    const used = process.cpuUsage(cpu);
+    answer.cpu_ms = Math.round((used.user + used.system) / 1000); // this process, its threads included
     process.stdout.write(JSON.stringify(answer) + "\n");
   }
   process.exit(0);

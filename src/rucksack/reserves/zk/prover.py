@@ -192,6 +192,12 @@ def build_zk(
     timings["prove_per_batch_s"] = round(timings["prove_s"] / fresh, 3) if fresh else 0.0
     timings["accounts_per_s"] = round(fresh * shape.batch / timings["prove_s"], 2) if fresh else 0.0
     chain, totals, salt = final["chain"], final["totals"], final["salt"]
+    fresh_results = [r for r in results if not r.get("resumed")]
+    if fresh_results:  # where the time went, per batch: the witness (Node) and all of it, CPU of both
+        timings["batch_ms_mean"] = round(sum(r["ms"] for r in fresh_results) / len(fresh_results), 1)
+        timings["prove_cpu_s"] = round(sum(r.get("cpu_ms", 0) for r in fresh_results) / 1000, 2)
+        if all("witness_ms" in r for r in fresh_results):
+            timings["witness_ms_mean"] = round(sum(r["witness_ms"] for r in fresh_results) / len(fresh_results), 1)
     for i, (out, want) in enumerate(zip(results, expected, strict=True)):
         if [int(x) for x in out["public"]] != want:
             raise ToolchainError(f"batch {i}: the circuit's public signals differ from the Python statement")
