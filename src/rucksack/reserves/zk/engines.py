@@ -138,6 +138,7 @@ def _prove_one(index: int, circuit_input: dict[str, Any], n_public: int) -> dict
         "public": public,
         "ms": round((time.perf_counter() - started) * 1000),
         "witness_ms": witness_ms,
+        "witness_cpu_ms": answer["cpu_ms"],
         "cpu_ms": answer["cpu_ms"] + round((time.process_time() - cpu) * 1000),
     }
 

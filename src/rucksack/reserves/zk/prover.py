@@ -198,6 +198,7 @@ def build_zk(
         timings["prove_cpu_s"] = round(sum(r.get("cpu_ms", 0) for r in fresh_results) / 1000, 2)
         if all("witness_ms" in r for r in fresh_results):
             timings["witness_ms_mean"] = round(sum(r["witness_ms"] for r in fresh_results) / len(fresh_results), 1)
+            timings["witness_cpu_s"] = round(sum(r["witness_cpu_ms"] for r in fresh_results) / 1000, 2)
     for i, (out, want) in enumerate(zip(results, expected, strict=True)):
         if [int(x) for x in out["public"]] != want:
             raise ToolchainError(f"batch {i}: the circuit's public signals differ from the Python statement")
