@@ -11,8 +11,9 @@ so the figure is the steady state of a daily job. Reported (docs/performance.md)
   process: the Python hashing, JSON and signing), hence what the cores would give when nothing
   else runs; the figure to hold against the 50 accounts/s target;
 - the split: ``witness_ms_mean`` / ``witness_cpu_s`` (circuit witness, Node; arkworks only, where
-  it is a separate step), ``batch_ms_mean`` (witness + proof, wall) and ``prove_cpu_s`` (both, CPU), ``python_glue_ms_per_batch`` (the Python Poseidon hashing of leaves, tree, chain and
-  accumulator, which overlaps the proving), and ``hours_for_475k`` at the projected rate.
+  it is a separate step), ``batch_ms_mean`` (witness + proof, wall), ``prove_cpu_s`` (both, CPU),
+  ``python_glue_ms_per_batch`` (the Python Poseidon hashing of leaves, tree, chain and accumulator,
+  which overlaps the proving), and ``hours_for_475k`` at the projected rate.
 """
 
 from __future__ import annotations
