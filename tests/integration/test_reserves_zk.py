@@ -1,7 +1,8 @@
 """Tier (b) end to end: circom circuit, Groth16 proofs (snarkjs), the chain, the py_ecc verifier.
 
 One publication is made per test run through the real command (``rucksack reserves snapshot
---zk``, 7 assets: more than one Poseidon takes, so the leaves and accumulators are wide hashes)
+--zk``, 7 assets: the accumulators' 17 inputs are more than one Poseidon takes, so they are wide
+hashes, in the circuit and in Python)
 and shared by the xdist workers (file lock). The circuit (4 accounts x 7 assets) is compiled and
 set up once per machine and cached under ``build/zk`` (keyed by the circuit's hash); the first run
 pays for it (about 1.5 min on a loaded 2-core machine). Both provers are exercised: the command

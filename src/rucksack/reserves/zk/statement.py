@@ -17,9 +17,9 @@ and the standalone verifier so both use one definition of every value. The circu
   the same per-user salt as tier (a), so the owner can recompute it; 248 bits, below the field.
 - :func:`hash_wide` hashes any number of field elements: ``Poseidon(xs)`` for up to 16 inputs
   (circomlib's limit), else ``hash_wide(n, Poseidon(chunk_1), ..., Poseidon(chunk_m))`` over
-  consecutive chunks of 16 (the last one shorter) with the input count ``n`` first. For up to 6
-  assets it is the single Poseidon of the original layout.
-- ``leaf = hash_wide(1, uid, equity[0..K), debt[0..K), 0)``; Merkle nodes ``Poseidon(l, r)``.
+  consecutive chunks of 16 (the last one shorter) with the input count ``n`` first.
+- ``leaf = hash_wide(1, uid, equity[0..K), debt[0..K))`` (2 + 2K inputs: one Poseidon up to 7
+  assets); Merkle nodes ``Poseidon(l, r)``.
 - ``chain_0 = snapshot_id`` (16 bytes as an integer); ``chain_i = Poseidon(chain_{i-1}, root_i)``.
 - ``acc = hash_wide(2, chain, totals[0..2K), salt)``; ``acc_0`` has zero totals and salt 0,
   so anyone computes it from the snapshot id. Later salts are secret until the last one is opened.
@@ -87,7 +87,7 @@ def estimate_constraints(shape: Shape) -> int:
     k, b = shape.assets, shape.batch
     range_bits = 65 * 2 * k  # Num2Bits(64): 64 bits + their sum
     diff_bits = 131 + max(0, (k - 1).bit_length())
-    per_account = range_bits + 2 * k + diff_bits + hash_wide_cost(3 + 2 * k) + _poseidon_cost(2)
+    per_account = range_bits + 2 * k + diff_bits + hash_wide_cost(2 + 2 * k) + _poseidon_cost(2)
     per_batch = 2 * hash_wide_cost(3 + 2 * k) + _poseidon_cost(2)
     return b * per_account + per_batch
 
@@ -162,7 +162,7 @@ def zk_uid(salt: bytes, snapshot_id: bytes, account: int) -> int:
 
 def leaf(uid: int, equity: Sequence[int], debt: Sequence[int]) -> int:
     """``equity``/``debt`` already padded to the circuit's asset columns."""
-    return hash_wide([LEAF_TAG, uid, *equity, *debt, 0])
+    return hash_wide([LEAF_TAG, uid, *equity, *debt])
 
 
 def node(left: int, right: int) -> int:

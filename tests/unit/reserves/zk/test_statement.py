@@ -79,9 +79,10 @@ def test_hash_wide_is_one_poseidon_up_to_16_inputs_then_chunks_of_16() -> None:
     big = list(range(300))
     chunks = [poseidon(big[i : i + 16]) for i in range(0, 300, 16)]
     assert st.hash_wide(big) == poseidon([20, poseidon([300, *chunks[:15]]), poseidon(chunks[15:])])
-    # the leaf layout up to 6 assets is the single Poseidon it always was
-    assert st.leaf(9, [1, 2, 3, 4], [0, 0, 0, 5]) == poseidon([st.LEAF_TAG, 9, 1, 2, 3, 4, 0, 0, 0, 5, 0])
-    assert st.leaf(9, [1] * 7, [2] * 7) == st.hash_wide([st.LEAF_TAG, 9, *[1] * 7, *[2] * 7, 0])
+    # a leaf is one Poseidon up to 7 assets (2 + 2K inputs), wide above
+    assert st.leaf(9, [1, 2, 3, 4], [0, 0, 0, 5]) == poseidon([st.LEAF_TAG, 9, 1, 2, 3, 4, 0, 0, 0, 5])
+    assert st.leaf(9, [1] * 7, [2] * 7) == poseidon([st.LEAF_TAG, 9, *[1] * 7, *[2] * 7])
+    assert st.leaf(9, [1] * 8, [2] * 8) == st.hash_wide([st.LEAF_TAG, 9, *[1] * 8, *[2] * 8])
 
 
 def test_every_asset_count_gets_a_circuit_within_the_ptau() -> None:

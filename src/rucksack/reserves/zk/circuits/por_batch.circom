@@ -5,7 +5,7 @@ pragma circom 2.1.0;
 // Proves, for every account i of the batch, without revealing it:
 //   - every equity[i][a] and debt[i][a] is an integer in [0, 2^64)        (Num2Bits(64))
 //   - sum_a equity[i][a] * ccoef[a] >= sum_a debt[i][a] * dcoef[a]     (haircut collateral covers debt)
-//   - leaf[i] = HashWide(1, uid[i], equity[i][0..K), debt[i][0..K), 0)  (computed here, bound to the sums)
+//   - leaf[i] = HashWide(1, uid[i], equity[i][0..K), debt[i][0..K))  (computed here, bound to the sums)
 // and for the batch:
 //   - batch_root = binary Poseidon(2) Merkle root of leaf[0..B)
 //   - chain_next = Poseidon(chain_prev, batch_root)
@@ -113,14 +113,13 @@ template PorBatch(LOG_B, K) {
         diffBits[i] = Num2Bits(DIFF_BITS);
         diffBits[i].in <== collateral - owed;
 
-        leaf[i] = HashWide(3 + 2*K);
+        leaf[i] = HashWide(2 + 2*K);
         leaf[i].in[0] <== 1;
         leaf[i].in[1] <== uid[i];
         for (var a = 0; a < K; a++) {
             leaf[i].in[2 + a] <== equity[i][a];
             leaf[i].in[2 + K + a] <== debt[i][a];
         }
-        leaf[i].in[2 + 2*K] <== 0;
     }
 
     // binary Merkle tree over the leaves: level l has B >> l nodes
