@@ -15,3 +15,12 @@ trap 'rm -rf "$tmp"' EXIT
 "$PY" -m rucksack bench engine --workload spot --commands "$COMMANDS" --seed 1 --data-dir "$tmp/journaled"
 "$PY" -m rucksack replay --data-dir "$tmp/journaled" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(json.dumps({"bench": "replay", "seq": d["seq"], "state_hash": d["state_hash"]}))'
 "$PY" -m rucksack bench journal --records 1000000 --dir "$tmp"
+# the zk tool chain finds build/zk and ../shared/zk from src/; the mirror (build/native) is elsewhere
+export RUCKSACK_ZK_BUILD="${RUCKSACK_ZK_BUILD:-$PWD/build/zk}"
+if [ -z "${RUCKSACK_ZK_PTAU:-}" ] && [ -f ../shared/zk/pot14_final.ptau ]; then
+  export RUCKSACK_ZK_PTAU="$PWD/../shared/zk/pot14_final.ptau"
+fi
+# proof of reserves tier (b): Groth16 throughput at the default venue's 7 assets, both provers
+# (first run builds the circuit, ~1.5 min, cached in build/zk); the target is 50 accounts/s on 2 cores
+"$PY" -m rucksack.reserves.zk.bench --accounts "${ZK_ACCOUNTS:-128}" --assets 7 --prover arkworks
+"$PY" -m rucksack.reserves.zk.bench --accounts "${ZK_ACCOUNTS:-128}" --assets 7 --prover snarkjs

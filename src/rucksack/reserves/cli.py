@@ -6,8 +6,11 @@
   signing key. Publish ``snapshot.json`` and ``reserves.json`` only. Prints one JSON line.
   With ``--zk`` also tier (b): ``DIR/zk.json`` (publish) and ``DIR/zk-proofs/<account>.json``
   (private, one per account), proving every batch with the cached Groth16 circuit
-  (:mod:`rucksack.reserves.zk`); it fails, writing no zk.json, if any account's debt exceeds its
-  haircut collateral.
+  (:mod:`rucksack.reserves.zk`; ``--prover``, ``--workers``); it fails, writing no zk.json, if any
+  account's debt exceeds its haircut collateral. Every proved batch is kept in
+  ``DIR/private/zk-work/`` until the end, so after a crash ``--resume`` (same ``--out``) reuses
+  the run's secret and proves only what is missing; the output is then checked with the
+  standalone verifier before the command succeeds.
 - ``proof --in liabilities.json --secret FILE --account ID``: re-issues one account's proof from
   the same liabilities and snapshot secret (the build is deterministic).
 - ``verify``: see :mod:`rucksack.reserves.verify` (text by default, ``--json``; exit 0/1/2), with
@@ -89,6 +92,11 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
             key = load_signing_key(Path(args.key) if args.key else private / "signing.key", create=not args.key)
         if args.secret:
             secret = _read_secret(Path(args.secret))
+        elif args.resume:
+            if not (private / "snapshot-secret.hex").exists():
+                raise ValueError(f"--resume: no {private / 'snapshot-secret.hex'} from an earlier run")
+            secret = _read_secret(private / "snapshot-secret.hex")
+            _progress("resuming with the snapshot secret of the earlier run")
         else:
             secret = secrets.token_bytes(32)  # fresh per snapshot: unlinks leaves across snapshots
             private.mkdir(parents=True, exist_ok=True)
@@ -112,18 +120,9 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     _progress(f"written in {time.perf_counter() - built:.2f} s")
     zk_summary = None
     if args.zk:
-        from rucksack.reserves.zk.prover import ZkProverError, build_zk, write_zk
-        from rucksack.reserves.zk.toolchain import ToolchainError
-
-        started = time.perf_counter()
-        try:
-            zk = build_zk(snap, secret, key, pub.tree.snapshot_id, progress=_progress)
-        except (ZkProverError, ToolchainError) as exc:
-            sys.stderr.write(f"rucksack reserves snapshot --zk: {exc}\n")
+        zk_summary = _snapshot_zk(args, snap, secret, key, pub, out)
+        if zk_summary is None:
             return 1
-        zk_written = write_zk(zk, out)
-        _progress(f"tier (b) done in {time.perf_counter() - started:.2f} s: {zk.timings}")
-        zk_summary = {"zk": str(zk_written["zk"]), "zk_proofs": str(zk_written["zk_proofs"]), **zk.timings}
     summary: dict[str, object] = {
         "snapshot": str(written["snapshot"]),
         "reserves": str(written["reserves"]) if "reserves" in written else None,
@@ -139,6 +138,57 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
         summary.update(zk_summary)
     sys.stdout.write(json.dumps(summary) + "\n")
     return 0
+
+
+def _snapshot_zk(
+    args: argparse.Namespace, snap: Any, secret: bytes, key: Any, pub: Any, out: Path
+) -> dict[str, Any] | None:
+    """Tier (b) of ``snapshot --zk``: prove (resumable from ``OUT/private/zk-work``), write, then check
+    the output with the standalone verifier (chain, opening, totals and one Groth16 proof; every
+    proof too when the native verifier is installed). None (and a message) when it failed."""
+    from rucksack.reserves.documents import encode
+    from rucksack.reserves.zk import engines
+    from rucksack.reserves.zk.prover import ZkProverError, build_zk, write_zk
+    from rucksack.reserves.zk.toolchain import ToolchainError
+
+    work = out / "private" / "zk-work"
+    started = time.perf_counter()
+    try:
+        zk = build_zk(
+            snap,
+            secret,
+            key,
+            pub.tree.snapshot_id,
+            progress=_progress,
+            prover=args.prover,
+            workers=args.workers,
+            work_dir=work,
+        )
+    except (ZkProverError, ToolchainError) as exc:
+        sys.stderr.write(f"rucksack reserves snapshot --zk: {exc}\n")
+        if work.exists():
+            sys.stderr.write(f"rucksack reserves snapshot --zk: proved batches kept in {work}; rerun with --resume\n")
+        return None
+    zk_written = write_zk(zk, out)
+    _progress(f"tier (b) proved in {time.perf_counter() - started:.2f} s: {zk.timings}")
+    started = time.perf_counter()
+    report = verify.verify(json.loads(encode(pub.snapshot)), zk=zk.document)
+    bad = [f"{ch.name}: {ch.detail}" for ch in report.checks if ch.status == "fail"]
+    native = engines.verify_all_native(zk.document) if engines.native_available() else None
+    if native:
+        bad += [f"zk.proof[{i}]: invalid (native verifier)" for i in native]
+    checked = "every batch (native verifier)" if native is not None else "one batch (py_ecc)"
+    if bad:
+        sys.stderr.write("rucksack reserves snapshot --zk: the output does not verify: " + "; ".join(bad) + "\n")
+        return None
+    _progress(f"zk.json verified by the standalone verifier ({checked}) in {time.perf_counter() - started:.2f} s")
+    engines.cleanup(work)
+    return {
+        "zk": str(zk_written["zk"]),
+        "zk_proofs": str(zk_written["zk_proofs"]),
+        "zk_verified": checked,
+        **zk.timings,
+    }
 
 
 def cmd_proof(args: argparse.Namespace) -> int:
@@ -207,6 +257,18 @@ def register(sub: argparse._SubParsersAction, data_dir_hooks: DataDirHooks | Non
     snap.add_argument("--secret", help="hex snapshot secret file (default: fresh, saved in OUT/private/)")
     snap.add_argument("--min-depth", type=int, default=0, help="pad to at least 2**N leaves (hides the count)")
     snap.add_argument("--zk", action="store_true", help="also prove tier (b): zero-knowledge solvency (zk.json)")
+    snap.add_argument(
+        "--prover",
+        choices=("auto", "snarkjs", "arkworks"),
+        default="auto",
+        help="Groth16 prover for --zk (auto: arkworks when groth16py is installed, else snarkjs)",
+    )
+    snap.add_argument("--workers", type=int, help="prover processes for --zk (default: one per core; snarkjs: 1)")
+    snap.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue a crashed --zk run into the same --out: its secret, and the batches already proved",
+    )
     snap.set_defaults(func=cmd_snapshot)
 
     proof = rsub.add_parser("proof", help="re-issue one account's inclusion proof from the snapshot secret")

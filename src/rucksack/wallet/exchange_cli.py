@@ -144,6 +144,12 @@ def cmd_reserves(args: argparse.Namespace) -> int:
     _say(f"Your balances are {'INCLUDED' if report['included'] else 'NOT shown to be included'} in the snapshot;")
     solvent = {True: "covered", False: "NOT covered (see the failed checks)", None: "not stated"}[report["solvent"]]
     _say(f"the exchange's reserves statement: liabilities {solvent}.")
+    zk = {
+        True: "your batch's zero-knowledge proof (every account in it covered, sums exact) VERIFIED.",
+        False: "your batch's zero-knowledge proof did NOT verify (see the failed zk checks).",
+        None: "no zero-knowledge tier in this snapshot.",
+    }[report["zk_verified"]]
+    _say(f"Tier (b): {zk}")
     _print(report)
     return 0 if result["ok"] else 1
 

@@ -281,9 +281,14 @@ def verify_fills(
 
 def verify_reserves(client: ExchangeClient, expected_key: str | None = None) -> dict[str, Any]:
     """Fetch the public snapshot and this account's own proof; verify both with the standalone
-    verifier (signature, inclusion, solvency). ``expected_key``: the exchange's snapshot key (hex),
-    obtained independently; without it the key is reported as not pinned (a warning)."""
-    from rucksack.reserves.verify import format_text, verify
+    verifier (signature, inclusion, solvency). When the snapshot has a zero-knowledge tier
+    (``zk``) and the account its zk inclusion proof, also verify those: the account's leaf reaches
+    its batch's root, and that batch's Groth16 proof (the circuit's check that every account of
+    the batch is covered and the sums are right) verifies, with the chain and the opened totals.
+    ``expected_key``: the exchange's snapshot key (hex), obtained independently; without it the
+    key is reported as not pinned (a warning)."""
+    from rucksack.reserves.verify import format_text
+    from rucksack.reserves.zk.verify import verify
 
     snap = client.reserves_snapshot()
     mine = client.reserves_proof()
@@ -297,14 +302,32 @@ def verify_reserves(client: ExchangeClient, expected_key: str | None = None) -> 
         }
     if mine["seq"] != snap["seq"]:
         raise ExchangeError(409, f"proof is for snapshot {mine['seq']}, newest is {snap['seq']}; retry")
+    zk, zk_proof = snap.get("zk"), mine.get("zkProof")
+    with_zk = zk is not None and zk_proof is not None
     report = verify(
-        snap["snapshot"], mine["proof"], snap.get("reserves"), account=mine["account"], public_key=expected_key
+        snap["snapshot"],
+        mine["proof"],
+        snap.get("reserves"),
+        account=mine["account"],
+        public_key=expected_key,
+        zk=zk if with_zk else None,
+        zk_proof=zk_proof if with_zk else None,
     )
     # "included": the signed snapshot commits to exactly this account's balances (snapshot.* and
-    # proof.* checks); "solvent": the exchange's reserves statement covers its liabilities (reserves.*).
+    # proof.* checks); "solvent": the exchange's reserves statement covers its liabilities (reserves.*);
+    # "zk_verified": the account's zk leaf is in a batch whose Groth16 proof verified (None: no zk tier).
     mine_ok = [c.status != "fail" for c in report.checks if c.name.startswith(("snapshot.", "proof."))]
     backing = [c.status != "fail" for c in report.checks if c.name.startswith("reserves.")]
+    zk_checks = [c for c in report.checks if c.name.startswith("zk.")]
     out = report.to_dict()
     out["included"] = bool(mine_ok) and all(mine_ok) and any(c.name == "proof.root" for c in report.checks)
     out["solvent"] = (all(backing) if backing else None) if snap.get("reserves") is not None else None
+    own = out.get("zk") or {}
+    out["zk_verified"] = (
+        all(c.status != "fail" for c in zk_checks)
+        and any(c.name == "zk.inclusion" and c.status == "ok" for c in zk_checks)
+        and bool(own.get("verified_batches"))
+        if with_zk
+        else None
+    )
     return {"ok": report.ok, "seq": snap["seq"], "text": format_text(report), "report": out}

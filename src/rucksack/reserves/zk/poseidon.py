@@ -3,9 +3,9 @@
 The reference (unoptimised) permutation of circomlibjs ``poseidon_reference.js``: state
 ``[0, inputs...]`` of width ``t = n + 1``, 8 full rounds and ``N_ROUNDS_P[t - 2]`` partial rounds,
 x^5 S-box, round constants ``C`` and MDS matrix ``M`` from ``poseidon_constants.json`` beside this
-file (copied from circomlibjs 0.1.7's ``src/poseidon_constants.json``, widths 3 and 12 only: the
-Merkle nodes and the chain use 2 inputs, leaves and accumulators 11). The circuit's hashes are
-checked against this function in the tests (``tests/unit/reserves/zk``).
+file (copied from circomlibjs 0.1.7's ``src/poseidon_constants.json``, every width t = 2..17, i.e.
+1..16 inputs, as circomlib's Poseidon takes; wider inputs go through ``statement.hash_wide``). The
+circuit's hashes are checked against this function by the prover (every public signal) and the tests.
 
 Slow (about 0.4 ms per 2-input hash), which is fine for a verifier: it hashes one Merkle path and
 one chain of batch roots.

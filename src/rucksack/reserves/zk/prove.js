@@ -1,30 +1,48 @@
-// Groth16 prover for proof of reserves tier (b): proves every batch of a job with one snarkjs load.
+// Node side of the tier (b) prover: one long-lived process per prover worker (prover.py).
 //
-// usage: node prove.js NODE_MODULES_DIR < job.json
-//   job = {"wasm": path, "zkey": path, "inputs": [circuit input object, ...]}
-// stdout: one JSON line per batch, in order: {"index", "proof", "public", "ms"}
-//         or, on the first failure, {"index", "error"} and exit status 1.
-// Progress is the caller's business (it reads the lines as they come).
+// usage: node prove.js NODE_MODULES_DIR MODE WASM ZKEY
+//   MODE "prove":   snarkjs Groth16 (witness + proof), answers {"index", "proof", "public", "ms", "cpu_ms"}
+//   MODE "witness": the witness only, written to the request's "wtns" path (for a native prover),
+//                   answers {"index", "wtns", "ms", "cpu_ms"}
+// stdin: one request per line, {"index": i, "input": circuit input object, "wtns": path (witness mode)}
+// stdout: one answer per request, in order; {"index", "error"} when the circuit has no witness for
+// the input (the process goes on with the next request). The circuit's wasm and the zkey are read
+// once, so a request costs only the witness and the proof.
 "use strict";
 
+const fs = require("fs");
 const path = require("path");
+const readline = require("readline");
 
 async function main() {
-  const snarkjs = require(path.resolve(process.argv[2], "snarkjs"));
-  const chunks = [];
-  for await (const chunk of process.stdin) chunks.push(chunk);
-  const job = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-  for (let i = 0; i < job.inputs.length; i++) {
+  const [modules, mode, wasmPath, zkeyPath] = process.argv.slice(2);
+  const snarkjs = require(path.resolve(modules, "snarkjs"));
+  const wasm = new Uint8Array(fs.readFileSync(wasmPath));
+  const zkey = mode === "prove" ? new Uint8Array(fs.readFileSync(zkeyPath)) : null;
+  const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
+  for await (const line of lines) {
+    if (!line.trim()) continue;
+    const req = JSON.parse(line);
     const started = Date.now();
-    let out;
+    const cpu = process.cpuUsage();
+    let answer;
     try {
-      out = await snarkjs.groth16.fullProve(job.inputs[i], job.wasm, job.zkey);
+      const wtns = { type: "mem" };
+      await snarkjs.wtns.calculate(req.input, wasm, wtns);
+      if (mode === "prove") {
+        const out = await snarkjs.groth16.prove(zkey, wtns.data);
+        answer = { index: req.index, proof: out.proof, public: out.publicSignals };
+      } else {
+        fs.writeFileSync(req.wtns, wtns.data);
+        answer = { index: req.index, wtns: req.wtns };
+      }
     } catch (err) {
-      process.stdout.write(JSON.stringify({ index: i, error: String(err && err.message ? err.message : err) }) + "\n");
-      process.exit(1);
+      answer = { index: req.index, error: String(err && err.message ? err.message : err) };
     }
-    const line = { index: i, proof: out.proof, public: out.publicSignals, ms: Date.now() - started };
-    process.stdout.write(JSON.stringify(line) + "\n");
+    answer.ms = Date.now() - started;
+    const used = process.cpuUsage(cpu);
+    answer.cpu_ms = Math.round((used.user + used.system) / 1000); // this process, its threads included
+    process.stdout.write(JSON.stringify(answer) + "\n");
   }
   process.exit(0);
 }

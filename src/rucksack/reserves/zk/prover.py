@@ -1,10 +1,12 @@
 """Liabilities snapshot -> tier (b) publication: per-batch Groth16 proofs, the chain, the final opening.
 
 :func:`build_zk` is called after tier (a) with the same liabilities, snapshot secret and signing
-key. It orders accounts by tier (a)'s keyed shuffle, cuts them into batches of
-:data:`~rucksack.reserves.zk.statement.BATCH` (the last one padded with zero-balance accounts),
-proves every batch with snarkjs in one Node process, checks every public signal against the same
-values computed in Python, and returns:
+key. It orders accounts by tier (a)'s keyed shuffle, cuts them into batches of the circuit shape
+:func:`~rucksack.reserves.zk.statement.shape_for` picks for the snapshot's asset count (the last
+batch padded with zero-balance accounts), proves every batch with one of
+:mod:`~rucksack.reserves.zk.engines` (snarkjs, or the native arkworks prover; in parallel worker
+processes; resumable from a work directory), checks every public signal against the same values
+computed in Python, and returns:
 
 - ``zk.json`` (published, signed with kind ``zk``): circuit identity, setup note, scale and price
   coefficients, the verification key, every batch's proof and public signals, and the opening
@@ -20,9 +22,8 @@ from __future__ import annotations
 
 import hmac
 import json
-import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,9 @@ from nacl.signing import SigningKey
 from rucksack.reserves import commitments as c
 from rucksack.reserves.liabilities import LiabilitySnapshot, check_snapshot
 from rucksack.reserves.signing import sign_document
+from rucksack.reserves.zk import engines
 from rucksack.reserves.zk import statement as st
-from rucksack.reserves.zk.toolchain import PROVER_JS, Artifacts, ToolchainError, ensure_artifacts, node, node_modules
+from rucksack.reserves.zk.toolchain import ToolchainError, ensure_artifacts
 
 Progress = Callable[[str], None]
 
@@ -54,7 +56,7 @@ class _Account:
     account: int | None  # None: padding
     salt: bytes
     uid: int
-    equity: list[int]  # padded to K_MAX
+    equity: list[int]  # padded to the circuit's asset columns
     debt: list[int]
 
 
@@ -68,10 +70,11 @@ def _strs(values: list[int]) -> list[str]:
 
 def prepare_batches(
     snap: LiabilitySnapshot, secret: bytes, snapshot_id: bytes, *, precheck: bool = True
-) -> tuple[int, list[int], list[int], list[list[_Account]]]:
-    """``(scale, ccoef, dcoef, batches)``; raises :class:`ZkProverError` for an uncovered account."""
+) -> tuple[st.Shape, int, list[int], list[int], list[list[_Account]]]:
+    """``(shape, scale, ccoef, dcoef, batches)``; raises :class:`ZkProverError` for an uncovered account."""
     check_snapshot(snap)
     try:
+        shape = st.shape_for(len(snap.assets))
         scale, ccoef, dcoef = st.coefficients(
             [a.price for a in snap.assets],
             [a.collateral_weight for a in snap.assets],
@@ -82,7 +85,7 @@ def prepare_batches(
     rows = sorted(snap.rows, key=lambda r: c.order_key_account(secret, r.account))
     accounts: list[_Account] = []
     for row in rows:
-        equity, debt = st.pad(row.equity), st.pad(row.debt)
+        equity, debt = st.pad(row.equity, shape.assets), st.pad(row.debt, shape.assets)
         if precheck and not st.covered(equity, debt, ccoef, dcoef):
             raise ZkProverError(
                 f"account {row.account}: debt exceeds haircut collateral at the snapshot's prices; "
@@ -91,38 +94,12 @@ def prepare_batches(
         salt = c.derive_salt(secret, row.account)
         accounts.append(_Account(row.account, salt, st.zk_uid(salt, snapshot_id, row.account), equity, debt))
     i = 0
-    while not accounts or len(accounts) % st.BATCH:
-        zero = [0] * st.K_MAX
+    while not accounts or len(accounts) % shape.batch:
+        zero = [0] * shape.assets
         accounts.append(_Account(None, b"", _field_from(secret, b"/zk-pad", i), zero, zero))
         i += 1
-    batches = [accounts[j : j + st.BATCH] for j in range(0, len(accounts), st.BATCH)]
-    return scale, ccoef, dcoef, batches
-
-
-def _prove(artifacts: Artifacts, inputs: list[dict[str, Any]], progress: Progress) -> list[dict[str, Any]]:
-    job = json.dumps({"wasm": str(artifacts.wasm), "zkey": str(artifacts.zkey), "inputs": inputs})
-    proc = subprocess.Popen(
-        [node(), str(PROVER_JS), str(node_modules())],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
-    proc.stdin.write(job)
-    proc.stdin.close()
-    results: list[dict[str, Any]] = []
-    for line in proc.stdout:
-        out = json.loads(line)
-        if "error" in out:
-            proc.wait()
-            raise ZkProverError(f"the prover refused batch {out['index']}: {out['error'].splitlines()[0]}")
-        results.append(out)
-        progress(f"proved batch {len(results)}/{len(inputs)} in {out['ms'] / 1000:.2f} s")
-    err = proc.stderr.read()
-    if proc.wait() != 0 or len(results) != len(inputs):
-        raise ToolchainError(f"the Node prover stopped after {len(results)} of {len(inputs)} batches: {err[-2000:]}")
-    return results
+    batches = [accounts[j : j + shape.batch] for j in range(0, len(accounts), shape.batch)]
+    return shape, scale, ccoef, dcoef, batches
 
 
 def build_zk(
@@ -133,40 +110,49 @@ def build_zk(
     *,
     progress: Progress | None = None,
     precheck: bool = True,
+    prover: str = "auto",
+    workers: int | None = None,
+    work_dir: Path | None = None,
 ) -> ZkPublication:
     """Prove every batch and assemble the signed ``zk.json`` plus one private proof per account.
 
     ``snapshot_id`` is tier (a)'s (``Publication.snapshot.snapshot_id``); it seeds the chain, so the
     proofs cannot be replayed for another snapshot. ``precheck=False`` skips the Python check of
-    each account's collateral (tests use it to show the circuit itself refuses).
+    each account's collateral (tests use it to show the circuit itself refuses). ``prover``,
+    ``workers`` and ``work_dir`` (resume): see :mod:`rucksack.reserves.zk.engines`.
     """
     say = progress or (lambda _m: None)
-    scale, ccoef, dcoef, batches = prepare_batches(snap, secret, snapshot_id, precheck=precheck)
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    artifacts = ensure_artifacts(say)
+    shape, scale, ccoef, dcoef, batches = prepare_batches(snap, secret, snapshot_id, precheck=precheck)
+    artifacts = ensure_artifacts(shape, say)
     timings["artifacts_s"] = round(time.perf_counter() - started, 2)
 
-    started = time.perf_counter()
-    chain = st.chain_start(snapshot_id)
-    totals = [0] * (2 * st.K_MAX)
-    salt = 0
-    acc = st.acc_start(snapshot_id)
-    inputs: list[dict[str, Any]] = []
+    k = shape.assets
     expected: list[list[int]] = []
-    leaves_of: list[list[int]] = []
-    for i, batch in enumerate(batches):
-        leaves = [st.leaf(a.uid, a.equity, a.debt) for a in batch]
-        root = st.merkle_root(leaves)
-        next_chain = st.chain_step(chain, root)
-        next_totals = [
-            *(totals[k] + sum(a.equity[k] for a in batch) for k in range(st.K_MAX)),
-            *(totals[st.K_MAX + k] + sum(a.debt[k] for a in batch) for k in range(st.K_MAX)),
-        ]
-        next_salt = _field_from(secret, b"/zk-acc-salt", i + 1)
-        next_acc = st.accumulator(next_chain, next_totals, next_salt)
-        inputs.append(
-            {
+    levels_of: list[list[list[int]]] = []
+    final: dict[str, Any] = {}
+
+    def circuit_inputs() -> Iterator[dict[str, Any]]:
+        """Each batch's circuit input, computed as the workers ask for it (so the Python hashing
+        overlaps the proving); records the expected public signals and the batch's tree."""
+        chain = st.chain_start(snapshot_id)
+        totals = [0] * (2 * k)
+        salt = 0
+        acc = st.acc_start(snapshot_id, k)
+        for i, batch in enumerate(batches):
+            levels = st.merkle_levels([st.leaf(a.uid, a.equity, a.debt) for a in batch])
+            root = levels[-1][0]
+            next_chain = st.chain_step(chain, root)
+            next_totals = [
+                *(totals[j] + sum(a.equity[j] for a in batch) for j in range(k)),
+                *(totals[k + j] + sum(a.debt[j] for a in batch) for j in range(k)),
+            ]
+            next_salt = _field_from(secret, b"/zk-acc-salt", i + 1)
+            next_acc = st.accumulator(next_chain, next_totals, next_salt)
+            expected.append([root, acc, next_acc, *ccoef, *dcoef])
+            levels_of.append(levels)
+            yield {
                 "ccoef": _strs(ccoef),
                 "dcoef": _strs(dcoef),
                 "uid": _strs([a.uid for a in batch]),
@@ -177,17 +163,42 @@ def build_zk(
                 "salt_prev": str(salt),
                 "salt_next": str(next_salt),
             }
-        )
-        expected.append([root, acc, next_acc, *ccoef, *dcoef])
-        leaves_of.append(leaves)
-        chain, totals, salt, acc = next_chain, next_totals, next_salt, next_acc
-    timings["witness_inputs_s"] = round(time.perf_counter() - started, 2)
+            chain, totals, salt, acc = next_chain, next_totals, next_salt, next_acc
+        final.update(chain=chain, totals=totals, salt=salt)
 
-    say(f"proving {len(batches)} batches of {st.BATCH} accounts (Groth16, snarkjs)")
+    engine = engines.choose(prover)
+    n_workers = workers or engines.default_workers(engine)
+    say(
+        f"proving {len(batches)} batches of {shape.batch} accounts x {k} assets "
+        f"(Groth16, {engine}, {n_workers} worker{'s' if n_workers > 1 else ''})"
+    )
     started = time.perf_counter()
-    results = _prove(artifacts, inputs, say)
+    try:
+        results, resumed = engines.prove_all(
+            engine,
+            artifacts,
+            circuit_inputs(),
+            len(batches),
+            workers=n_workers,
+            work_dir=work_dir,
+            progress=say,
+            accounts_per_batch=shape.batch,
+        )
+    except engines.NoWitness as exc:
+        raise ZkProverError(f"the prover refused batch {exc.index}: {exc.message.splitlines()[0]}") from exc
     timings["prove_s"] = round(time.perf_counter() - started, 2)
-    timings["prove_per_batch_s"] = round(timings["prove_s"] / len(batches), 3)
+    timings["resumed_batches"] = resumed
+    fresh = len(batches) - resumed
+    timings["prove_per_batch_s"] = round(timings["prove_s"] / fresh, 3) if fresh else 0.0
+    timings["accounts_per_s"] = round(fresh * shape.batch / timings["prove_s"], 2) if fresh else 0.0
+    chain, totals, salt = final["chain"], final["totals"], final["salt"]
+    fresh_results = [r for r in results if not r.get("resumed")]
+    if fresh_results:  # where the time went, per batch: the witness (Node) and all of it, CPU of both
+        timings["batch_ms_mean"] = round(sum(r["ms"] for r in fresh_results) / len(fresh_results), 1)
+        timings["prove_cpu_s"] = round(sum(r.get("cpu_ms", 0) for r in fresh_results) / 1000, 2)
+        if all("witness_ms" in r for r in fresh_results):
+            timings["witness_ms_mean"] = round(sum(r["witness_ms"] for r in fresh_results) / len(fresh_results), 1)
+            timings["witness_cpu_s"] = round(sum(r["witness_cpu_ms"] for r in fresh_results) / 1000, 2)
     for i, (out, want) in enumerate(zip(results, expected, strict=True)):
         if [int(x) for x in out["public"]] != want:
             raise ToolchainError(f"batch {i}: the circuit's public signals differ from the Python statement")
@@ -199,11 +210,12 @@ def build_zk(
         "seq": snap.seq,
         "circuit": {
             "name": st.CIRCUIT_NAME,
-            "batch": st.BATCH,
-            "assets": st.K_MAX,
+            "batch": shape.batch,
+            "assets": shape.assets,
             "constraints": info["constraints"],
             "key": info["key"],
             "tools": f"circom2 {info['circom2']}, circomlib {info['circomlib']}, snarkjs {info['snarkjs']}",
+            "prover": engines.describe(engine),
         },
         "setup": {"ptau_sha256": info["ptau_sha256"], "note": info["setup"]},
         "scale": scale,
@@ -211,14 +223,14 @@ def build_zk(
         "dcoef": _strs(dcoef),
         "verification_key": artifacts.verification_key(),
         "batches": [
-            {"public": out["public"], "proof": {k: out["proof"][k] for k in ("pi_a", "pi_b", "pi_c")}}
+            {"public": out["public"], "proof": {name: out["proof"][name] for name in ("pi_a", "pi_b", "pi_c")}}
             for out in results
         ],
         "opening": {"chain": str(chain), "totals": _strs(totals), "salt": str(salt)},
     }
     signed = sign_document("zk", document, key)
 
-    k = len(snap.assets)
+    n_assets = len(snap.assets)
     proofs: dict[int, dict[str, Any]] = {}
     for b, batch in enumerate(batches):
         for pos, a in enumerate(batch):
@@ -233,9 +245,9 @@ def build_zk(
                 "batch": b,
                 "position": pos,
                 "assets": [x.symbol for x in snap.assets],
-                "equity": _strs(a.equity[:k]),
-                "debt": _strs(a.debt[:k]),
-                "siblings": _strs(st.merkle_path(leaves_of[b], pos)),
+                "equity": _strs(a.equity[:n_assets]),
+                "debt": _strs(a.debt[:n_assets]),
+                "siblings": _strs(st.path_from_levels(levels_of[b], pos)),
             }
     return ZkPublication(signed, proofs, timings)
 

@@ -42,7 +42,7 @@ _HERE = Path(__file__).resolve().parent
 CIRCUITS = _HERE / "circuits"
 PROVER_JS = _HERE / "prove.js"
 REPO = _HERE.parents[3]
-MAX_CONSTRAINTS_LOG2 = 14  # the provided ptau's power
+MAX_CONSTRAINTS_LOG2 = st.MAX_CONSTRAINTS_LOG2  # the provided ptau's power
 SHARED_PTAU = Path("/work/shared/zk/pot14_final.ptau")  # the team machines' shared folder
 SETUP_NOTE = (
     "LOCAL TEST SETUP: pot14_final.ptau made locally and a single local phase-2 contribution; "
@@ -142,19 +142,19 @@ class Artifacts:
         return vkey
 
 
-def _main_source() -> str:
+def _main_source(shape: st.Shape) -> str:
     return (
         "pragma circom 2.1.0;\n"
         'include "por_batch.circom";\n'
-        f"component main {{public [ccoef, dcoef]}} = PorBatch({st.LOG_BATCH}, {st.K_MAX});\n"
+        f"component main {{public [ccoef, dcoef]}} = PorBatch({shape.log_batch}, {shape.assets});\n"
     )
 
 
-def circuit_key(modules: Path, ptau: Path) -> str:
+def circuit_key(modules: Path, ptau: Path, shape: st.Shape) -> str:
     h = hashlib.sha256()
     for path in sorted(CIRCUITS.glob("*.circom")):
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    h.update(_main_source().encode())
+    h.update(_main_source(shape).encode())
     for package in ("circom2", "snarkjs", "circomlib"):
         h.update(f"{package}@{_version(modules, package)}\0".encode())
     h.update(_file_digest(ptau).encode())
@@ -206,13 +206,13 @@ def _load(directory: Path) -> Artifacts:
     )
 
 
-def ensure_artifacts(progress: Progress | None = None) -> Artifacts:
-    """Compile, set up and cache the batch circuit if needed; return its artifacts."""
+def ensure_artifacts(shape: st.Shape, progress: Progress | None = None) -> Artifacts:
+    """Compile, set up and cache the batch circuit of ``shape`` if needed; return its artifacts."""
     say = progress or (lambda _m: None)
     modules = node_modules()
     ptau = ptau_path()
     exe = node()
-    key = circuit_key(modules, ptau)
+    key = circuit_key(modules, ptau, shape)
     root = build_root() / "circuits"
     final = root / key
     if (final / "info.json").exists():
@@ -225,7 +225,7 @@ def ensure_artifacts(progress: Progress | None = None) -> Artifacts:
         work.mkdir(parents=True)
         for path in CIRCUITS.glob("*.circom"):
             shutil.copy(path, work / path.name)
-        (work / "main.circom").write_text(_main_source())
+        (work / "main.circom").write_text(_main_source(shape))
         # circom2 runs under WASI and only sees paths below its working directory: run it from the
         # common ancestor of the build and node_modules directories, with relative paths.
         base = Path(os.path.commonpath([work.resolve(), modules.resolve()]))
@@ -235,7 +235,7 @@ def ensure_artifacts(progress: Progress | None = None) -> Artifacts:
 
         includes = ["--O2", "--r1cs", "--wasm", "-l", rel_mods, "-l", rel_work, "-o", rel_work]
         started = time.perf_counter()
-        say(f"compiling the batch circuit ({st.BATCH} accounts x {st.K_MAX} assets) with circom2")
+        say(f"compiling the batch circuit ({shape.batch} accounts x {shape.assets} assets) with circom2")
         out = _run(
             [exe, str(modules / "circom2" / "cli.js"), f"{rel_work}/main.circom", *includes],
             base,
@@ -276,8 +276,8 @@ def ensure_artifacts(progress: Progress | None = None) -> Artifacts:
         info = {
             "key": key,
             "circuit": st.CIRCUIT_NAME,
-            "log_batch": st.LOG_BATCH,
-            "assets": st.K_MAX,
+            "log_batch": shape.log_batch,
+            "assets": shape.assets,
             "constraints": constraints,
             "circom2": _version(modules, "circom2"),
             "snarkjs": _version(modules, "snarkjs"),

@@ -102,9 +102,11 @@ def check_zk(
         zk_id = _field(zk, "snapshot_id", str)
         zk_seq = _field(zk, "seq", int)
         scale = _field(zk, "scale", int)
-        ccoef = _nums(_field(zk, "ccoef", list), st.K_MAX, "ccoef", st.COEF_LIMIT)
-        dcoef = _nums(_field(zk, "dcoef", list), st.K_MAX, "dcoef", st.COEF_LIMIT)
         circuit = _field(zk, "circuit", dict)
+        shape = _shape(circuit)
+        k = shape.assets
+        ccoef = _nums(_field(zk, "ccoef", list), k, "ccoef", st.COEF_LIMIT)
+        dcoef = _nums(_field(zk, "dcoef", list), k, "dcoef", st.COEF_LIMIT)
         setup = _field(zk, "setup", dict)
         vkey_doc = _field(zk, "verification_key", dict)
         raw_batches = _field(zk, "batches", list)
@@ -112,17 +114,19 @@ def check_zk(
             raise _Bad("no batches")
         publics: list[list[int]] = []
         for i, b in enumerate(raw_batches):
-            publics.append(_nums(_field(b, "public", list), st.N_PUBLIC, f"batches[{i}].public"))
+            publics.append(_nums(_field(b, "public", list), shape.n_public, f"batches[{i}].public"))
             _field(b, "proof", dict)
         opening = _field(zk, "opening", dict)
         open_chain = _num(_field(opening, "chain", str), "opening.chain")
-        open_totals = _nums(_field(opening, "totals", list), 2 * st.K_MAX, "opening.totals")
+        open_totals = _nums(_field(opening, "totals", list), 2 * k, "opening.totals")
         open_salt = _num(_field(opening, "salt", str), "opening.salt")
         symbols = [_field(a, "symbol", str) for a in _field(snapshot, "assets", list)]
         prices = [_field(a, "price", str) for a in snapshot["assets"]]
         weights = [_field(a, "collateral_weight", str) for a in snapshot["assets"]]
         decimals = [_field(a, "decimals", int) for a in snapshot["assets"]]
         totals = [int(_field(a, f"total_{side}", str)) for side in ("equity", "debt") for a in snapshot["assets"]]
+        if len(symbols) > k:
+            raise _Bad(f"the circuit has {k} asset columns, the snapshot {len(symbols)} assets")
     except _Bad as exc:
         add("zk.format", FAIL, str(exc))
         return summary
@@ -130,12 +134,17 @@ def check_zk(
     digest = hashlib.sha256(canonical_json(vkey_doc)).hexdigest()
     summary.update(
         batches=m,
-        batch_size=st.BATCH,
+        batch_size=shape.batch,
+        assets=k,
         circuit=circuit,
         setup=setup.get("note", ""),
         vkey_sha256=digest,
     )
-    add("zk.format", OK, f"{m} batches of {st.BATCH} accounts, circuit {circuit.get('name')} {circuit.get('key')}")
+    add(
+        "zk.format",
+        OK,
+        f"{m} batches of {shape.batch} accounts x {k} assets, circuit {circuit.get('name')} {circuit.get('key')}",
+    )
     problem = check_signature("zk", zk)
     add("zk.signature", FAIL if problem else OK, problem or "valid ED25519 signature (kind zk)")
     add(
@@ -148,7 +157,7 @@ def check_zk(
         return summary
 
     try:
-        want = st.coefficients(prices, weights, decimals)
+        want = st.coefficients(prices, weights, decimals, k)
     except (st.StatementError, ValueError, ZeroDivisionError) as exc:
         add("zk.prices", FAIL, f"the snapshot's prices cannot be used by the circuit: {exc}")
         return summary
@@ -166,8 +175,8 @@ def check_zk(
 
     try:
         vk = _verifying_key(digest, vkey_doc)
-        if vk.n_public != st.N_PUBLIC:
-            raise groth16.Groth16Error(f"key expects {vk.n_public} public signals, the circuit has {st.N_PUBLIC}")
+        if vk.n_public != shape.n_public:
+            raise groth16.Groth16Error(f"key expects {vk.n_public} public signals, the circuit has {shape.n_public}")
     except groth16.Groth16Error as exc:
         add("zk.key", FAIL, str(exc))
         return summary
@@ -190,7 +199,7 @@ def check_zk(
 
     # the chain of accumulators and batch roots
     breaks = []
-    if publics[0][1] != st.acc_start(snapshot_id):
+    if publics[0][1] != st.acc_start(snapshot_id, k):
         breaks.append("batch 0 does not start from this snapshot's public accumulator")
     breaks += [f"batch {i + 1} does not continue batch {i}" for i in range(m - 1) if publics[i][2] != publics[i + 1][1]]
     chain = st.chain_start(snapshot_id)
@@ -205,8 +214,8 @@ def check_zk(
         OK if opened else FAIL,
         "the opening hashes to the last accumulator" if opened else "the opening does not match the last accumulator",
     )
-    k = len(symbols)
-    padded = [*totals[:k], *[0] * (st.K_MAX - k), *totals[k:], *[0] * (st.K_MAX - k)]
+    n = len(symbols)
+    padded = [*totals[:n], *[0] * (k - n), *totals[n:], *[0] * (k - n)]
     add(
         "zk.totals",
         OK if open_totals == padded else FAIL,
@@ -216,7 +225,9 @@ def check_zk(
     )
     summary["totals"] = [str(t) for t in open_totals]
 
-    own_batch = _check_inclusion(add, zk_proof, snapshot_id, seq, symbols, account, publics) if zk_proof else None
+    own_batch = None
+    if zk_proof:
+        own_batch = _check_inclusion(add, zk_proof, snapshot_id, seq, symbols, account, publics, shape)
     if all_batches:
         chosen = list(range(m))
     elif batch is not None:
@@ -246,6 +257,16 @@ def check_zk(
     return summary
 
 
+def _shape(circuit: dict[str, Any]) -> st.Shape:
+    """The batch shape zk.json declares: ``batch`` a power of two, ``assets`` >= 1 (both small)."""
+    batch, assets = circuit.get("batch"), circuit.get("assets")
+    if type(batch) is not int or not 1 <= batch <= 1 << st.MAX_LOG_BATCH or batch & (batch - 1):
+        raise _Bad("circuit.batch must be a power of two up to 2**MAX_LOG_BATCH")
+    if type(assets) is not int or not 1 <= assets <= 1024:
+        raise _Bad("circuit.assets must be an integer from 1 to 1024")
+    return st.Shape(batch.bit_length() - 1, assets)
+
+
 _KEYS: dict[str, Any] = {}
 
 
@@ -260,7 +281,14 @@ def _verifying_key(digest: str, vkey_doc: dict[str, Any]) -> Any:
 
 
 def _check_inclusion(
-    add: Add, doc: Any, snapshot_id: bytes, seq: int, symbols: list[str], account: int | None, publics: list[list[int]]
+    add: Add,
+    doc: Any,
+    snapshot_id: bytes,
+    seq: int,
+    symbols: list[str],
+    account: int | None,
+    publics: list[list[int]],
+    shape: st.Shape,
 ) -> int | None:
     k = len(symbols)
     try:
@@ -276,7 +304,7 @@ def _check_inclusion(
         pos = _field(doc, "position", int)
         equity = _nums(_field(doc, "equity", list), k, "equity", c.U64_LIMIT)
         debt = _nums(_field(doc, "debt", list), k, "debt", c.U64_LIMIT)
-        siblings = _nums(_field(doc, "siblings", list), st.LOG_BATCH, "siblings")
+        siblings = _nums(_field(doc, "siblings", list), shape.log_batch, "siblings")
         if _field(doc, "assets", list) != symbols:
             same = False
     except (_Bad, ValueError) as exc:
@@ -288,10 +316,10 @@ def _check_inclusion(
     if account is not None and owner != account:
         add("zk.inclusion", FAIL, f"the zk proof is for account {owner}, not {account}")
         return None
-    if not (0 <= b < len(publics) and 0 <= pos < st.BATCH and 0 <= owner < c.U64_LIMIT):
+    if not (0 <= b < len(publics) and 0 <= pos < shape.batch and 0 <= owner < c.U64_LIMIT):
         add("zk.inclusion", FAIL, f"batch {b} / position {pos} does not exist")
         return None
-    leaf = st.leaf(st.zk_uid(salt, snapshot_id, owner), st.pad(equity), st.pad(debt))
+    leaf = st.leaf(st.zk_uid(salt, snapshot_id, owner), st.pad(equity, shape.assets), st.pad(debt, shape.assets))
     good = st.root_from_path(leaf, pos, siblings) == publics[b][0]
     add(
         "zk.inclusion",
