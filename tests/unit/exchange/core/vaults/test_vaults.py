@@ -29,7 +29,7 @@ from rucksack.exchange.core.events import (
 )
 from rucksack.exchange.core.invariants import check_invariants, conservation_report
 from rucksack.exchange.core.state import decode_snapshot, encode_snapshot, restore, state_hash, take_snapshot
-from rucksack.exchange.core.vaults.book import FEE_DENOMINATOR, YEAR_US
+from rucksack.exchange.core.vaults.book import FEE_DENOMINATOR, YEAR_SECONDS, YEAR_US
 from rucksack.exchange.core.vaults.commands import (
     CancelVaultRedeem,
     CrankVaults,
@@ -176,7 +176,7 @@ def test_management_fee_accrues_exactly_with_the_fraction_carried(venue: Venue) 
         at = start + YEAR_US * k * k // 1_000_000
         minted += sum(e.shares for e in only(venue(CrankVaults(at), dt_us=0), VaultFeeAccrued))
     # the depositors' shares x 2% x one year, in one division: the cranks lose nothing
-    assert minted == base * 20_000 * YEAR_US // FEE_DENOMINATOR == 18 * 10**6
+    assert minted == base * 20_000 * YEAR_SECONDS // FEE_DENOMINATOR == 18 * 10**6
     assert v.fee_remainder == 0 and v.depositors[leader].shares == 100 * 10**6 + minted
     assert venue.replayed_hash() == state_hash(venue.engine)
 
