@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -17,9 +18,16 @@ import httpx
 import pytest
 
 from rucksack.exchange.api.auth import new_keypair
-from tests.api.conftest import Creds, Server, Signed, sandbox_account
+from tests.api.conftest import Creds, Server, Signed, sandbox_account, serve_gateways
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module", name="server")
+def two_gateways(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Behind two gateway processes, as the client suites: the vault reads come from the
+    gateways' replicas of the engine."""
+    yield from serve_gateways(tmp_path_factory, 2)
 
 
 def admin(server: Server, path: str, body: dict[str, Any]) -> Any:

@@ -61,3 +61,13 @@ def test_the_liquidity_vault_is_listed_quoting_and_takes_deposits(web: Web, serv
     web.shot("61-liquidity-vault")
     row.locator("button.withdraw").click()
     expect(row.locator(".msg")).to_contain_text("Redeemed")
+
+
+def test_vaults_page_fits_a_phone(phone: Web) -> None:
+    page = start_trading(phone, "/#vaults")
+    expect(page.locator("#vaults tbody tr").first).to_be_visible()
+    page.wait_for_timeout(300)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    box = page.locator("#vaults button.deposit").first.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 390
+    phone.shot("62-vaults-phone")

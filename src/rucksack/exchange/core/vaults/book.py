@@ -21,8 +21,10 @@ import msgspec
 from rucksack.exchange.core.numeric import PPM
 
 SHARE_DECIMALS: Final = 6
-YEAR_US: Final = 365 * 24 * 3600 * 1_000_000
-FEE_DENOMINATOR: Final = PPM * YEAR_US  # management fee: shares x ppm x µs / (10^6 x one year)
+MAX_SHARES: Final = 1 << 60  # a vault's tokens stay inside 64 bits (docs/exchange-core.md "Bounds")
+YEAR_SECONDS: Final = 365 * 24 * 3600
+YEAR_US: Final = YEAR_SECONDS * 1_000_000
+FEE_DENOMINATOR: Final = PPM * YEAR_SECONDS  # management fee: shares x ppm x s / (10^6 x one year)
 SAMPLE_EVERY_US: Final = 3600 * 1_000_000  # the crank's NAV samples: hourly
 MAX_SAMPLES: Final = 2000  # the oldest samples drop off
 
@@ -63,7 +65,7 @@ class Vault(msgspec.Struct, array_like=True):
     protocol: bool
     created_us: int
     shares: int = 0
-    fee_clock_us: int = 0  # management fee accrued up to here
+    fee_clock_us: int = 0  # management fee accrued up to here (advances in whole seconds)
     fee_remainder: int = 0  # the fraction of a share not yet minted, x FEE_DENOMINATOR
     fee_shares: int = 0  # every fee share minted or taken so far
     depositors: dict[int, Depositor] = {}

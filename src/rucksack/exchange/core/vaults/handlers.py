@@ -13,7 +13,8 @@ the vault (docs/vaults.md "Rounding"):
   ``fee = floor(max(floor(n x NAV / S) - basis_n, 0) x rate / 10^6)`` in value,
   ``fee_shares = floor(fee x S / NAV)`` pass to the leader;
 - management fee: on the depositors' shares (the leader's excluded), minted to the leader:
-  ``floor((S - L) x rate x dt / (10^6 x year) + carried)``; the fraction left over is carried
+  ``floor((S - L) x rate x dt / (10^6 x year) + carried)`` (``dt`` in whole seconds, the rest of
+  a second waiting for the next accrual); the fraction left over is carried
   exactly (``fee_remainder``) to the next accrual. Fees accrue at every mint and redemption and
   at each ``CrankVaults``, so each stretch of time is charged on the shares outstanding during it.
 
@@ -48,6 +49,7 @@ from rucksack.exchange.core.risk.checks import capital_may_leave
 from rucksack.exchange.core.vaults.book import (
     FEE_DENOMINATOR,
     MAX_SAMPLES,
+    MAX_SHARES,
     SAMPLE_EVERY_US,
     SHARE_DECIMALS,
     Depositor,
@@ -228,7 +230,7 @@ def _mint(s: ExchangeState, v: Vault, account: int, asset: int, amount: int, ts_
         reason = INSOLVENT
     elif shares <= 0:
         reason = Reason.INVALID_AMOUNT
-    elif v.deposit_cap and before + value > v.deposit_cap:
+    elif (v.deposit_cap and before + value > v.deposit_cap) or total + shares > MAX_SHARES:
         reason = VAULT_FULL
     elif account != v.leader and _leader_shares(v) * PPM < v.leader_min_ppm * (total + shares):
         reason = LEADER_SHARE
@@ -418,11 +420,12 @@ def crank_due(s: ExchangeState, now_us: int) -> bool:
 
 
 def _accrue(s: ExchangeState, v: Vault, now_us: int) -> None:
-    """The management fee from ``fee_clock_us`` to ``now_us`` (see the module docstring)."""
-    dt = now_us - v.fee_clock_us
+    """The management fee from ``fee_clock_us`` to ``now_us`` in whole seconds (the part of a
+    second left waits for the next accrual, so nothing is lost; see the module docstring)."""
+    dt = (now_us - v.fee_clock_us) // 1_000_000
     if dt <= 0:
         return
-    v.fee_clock_us = now_us
+    v.fee_clock_us += dt * 1_000_000
     if not v.management_fee_ppm:
         return
     base = v.shares - _leader_shares(v)

@@ -29,7 +29,7 @@ from rucksack.exchange.core.events import (
 )
 from rucksack.exchange.core.invariants import check_invariants, conservation_report
 from rucksack.exchange.core.state import decode_snapshot, encode_snapshot, restore, state_hash, take_snapshot
-from rucksack.exchange.core.vaults.book import FEE_DENOMINATOR, YEAR_US
+from rucksack.exchange.core.vaults.book import FEE_DENOMINATOR, YEAR_SECONDS, YEAR_US
 from rucksack.exchange.core.vaults.commands import (
     CancelVaultRedeem,
     CrankVaults,
@@ -176,7 +176,7 @@ def test_management_fee_accrues_exactly_with_the_fraction_carried(venue: Venue) 
         at = start + YEAR_US * k * k // 1_000_000
         minted += sum(e.shares for e in only(venue(CrankVaults(at), dt_us=0), VaultFeeAccrued))
     # the depositors' shares x 2% x one year, in one division: the cranks lose nothing
-    assert minted == base * 20_000 * YEAR_US // FEE_DENOMINATOR == 18 * 10**6
+    assert minted == base * 20_000 * YEAR_SECONDS // FEE_DENOMINATOR == 18 * 10**6
     assert v.fee_remainder == 0 and v.depositors[leader].shares == 100 * 10**6 + minted
     assert venue.replayed_hash() == state_hash(venue.engine)
 
@@ -242,3 +242,19 @@ def test_a_vault_account_moves_capital_only_through_the_vault(venue: Venue) -> N
     assert only(venue(Withdraw(vacct, "USDC", USDC)), WithdrawalRejected)[0].reason == "VaultAccount"
     [rej] = only(venue(Transfer(leader, vacct, leader, "USDC", USDC)), TransferRejected)
     assert rej.reason == "VaultAccount"
+
+
+def test_a_deposit_of_other_collateral_buys_tokens_at_its_index(venue: Venue) -> None:
+    venue(SetIndexPrice("SOL_USDC", 15_000))  # SOL at 150.00: the vault values SOL at its index
+    vid, _, _ = make_vault(venue, 1_000 * USDC, leader_min_ppm=0)
+    alice = venue.account(SOL=2 * SOL)
+    [m] = only(venue(VaultDeposit(alice, vid, "SOL", 2 * SOL)), VaultMinted)
+    # 2 SOL x 150 = 300 USDC of value: 300 tokens at NAV 1, and the NAV holds the SOL at its index
+    assert (m.asset, m.amount, m.value, m.shares) == ("SOL", 2 * SOL, 300 * USDC, 300 * 10**6)
+    v = venue.engine.vaults.vaults[vid]
+    assert nav(venue.engine, v) == 1_300 * USDC
+    venue(SetIndexPrice("SOL_USDC", 16_000))  # +20 USDC, all of it alice's SOL's, shared pro rata
+    assert nav(venue.engine, v) == 1_320 * USDC
+    [r] = only(venue(VaultRedeem(alice, vid)), VaultRedeemed)
+    assert r.amount == 300 * 10**6 * 1_320 * USDC // (1_300 * 10**6)  # paid in USDC at NAV
+    assert venue.replayed_hash() == state_hash(venue.engine)
