@@ -69,7 +69,7 @@ def test_the_console_resolves_an_alert_and_halts_a_market(web: Web, server: Serv
     page.fill("#op-secret", OPERATOR[1])
     page.click("#op-signin button[type='submit']")
     expect(page.locator("#op-msg")).to_have_text("Signed in with the operator key")
-    expect(page.locator("#op-markets tbody tr")).to_have_count(6)
+    expect(page.locator("#op-markets tbody tr")).to_have_count(8)  # the demo pre-market and its unlisted spot too
     expect(page.locator("#op-markets tr[data-symbol='SOL_USDC']")).to_have_attribute("data-status", "Open")
     expect(page.locator("#op-alerts tbody tr")).to_have_count(0)  # the makers' normal activity raises nothing
 

@@ -24,7 +24,9 @@ def test_trade_the_demo_pre_market_from_a_subaccount_to_its_settlement(web: Web,
     badge = page.locator("#premarket-badge")
     expect(badge).to_have_text("Pre-market · Trading · 2x isolated")
     assert "time-weighted average" in (badge.get_attribute("title") or "")
-    expect(page.locator("#stat-mark")).to_be_visible()  # a perp to the page: mark shown
+    expect(page.locator("#stat-mark")).to_be_visible()  # a perp to the page: mark shown ...
+    for no_such in ("#stat-index", "#stat-funding", "#stat-countdown"):  # ... but no index, no funding
+        expect(page.locator(no_such)).to_be_hidden()
     wait_for_depth(web.url, "RUCK_USDC_PERP", "asks", "100", timeout=30)  # the makers' light quoting
     web.shot("60-premarket-badge")
 

@@ -204,6 +204,8 @@ function renderPreMarket() {
   const m = market();
   const pre = m && m.preMarket;
   badge.hidden = !pre;
+  // no index and no funding on a pre-market: its mark is its own book's
+  for (const id of ['#stat-index', '#stat-funding', '#stat-countdown']) $(id).closest('.stat').hidden = !isPerp(m) || Boolean(pre);
   if (!pre) return;
   const settled = pre.settlementPrice ? ` at ${pre.settlementPrice}` : '';
   badge.textContent = `Pre-market · ${pre.status}${settled} · ${pre.maxLeverage}x isolated`;
