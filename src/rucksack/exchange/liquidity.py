@@ -185,7 +185,9 @@ class Quoter:
             return []
         out: list[Command] = []
         for m in queries.markets(engine):
-            if m.spec.trading and m.spec.market_type in ("SPOT", "PERP") and m.index_price:
+            # a pre-market trades only from an isolated subaccount (core.premarket): not the vault's
+            premarket = queries.premarket(engine, m.spec.symbol) is not None
+            if m.spec.trading and m.spec.market_type in ("SPOT", "PERP") and m.index_price and not premarket:
                 self._observe(m)
                 out.extend(self._quote(engine, vault, m, nav))
         return out
