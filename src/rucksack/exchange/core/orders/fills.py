@@ -5,6 +5,8 @@ proceeds then repay a borrow of the received asset and/or are lent (autoRepay, a
 Perps: positions move at the fill price, fees (and a liquidation order's penalty, to the
 liquidity fund) are charged to unsettled settlement-asset balances, and resting reduce-only
 orders are trimmed to what the positions left them.
+Every fill's notional (USDC-quoted markets) counts towards both owners' fee-tier volume
+(``tiers.volume.count_trade``; docs/api.md "Fee tiers").
 """
 
 from __future__ import annotations

@@ -19,7 +19,8 @@ class RecomputeFeeTiers(msgspec.Struct, frozen=True, tag=True, array_like=True, 
 
 class GrantNftVip(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
     """``account`` proved that ``address`` holds token ``token_id`` of the designated collection
-    (signature and ``ownerOf`` checked outside the core): its owner gets the spec's NFT VIP level."""
+    (signature and ``ownerOf`` checked outside the core): its owner gets the spec's NFT VIP level.
+    One token earns one owner the perk: another owner's proof of the same token lapses."""
 
     account: int
     address: str

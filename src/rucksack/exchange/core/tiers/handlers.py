@@ -99,6 +99,9 @@ def grant_nft(s: ExchangeState, c: GrantNftVip) -> None:
         s.events.append(NftVipRejected(c.account, Reason.UNKNOWN_ACCOUNT))
         return
     holding = NftHolding(c.address, c.token_id)
+    for other in sorted(s.tiers.nft):  # one token earns one owner the perk: the latest proof wins
+        if other != owner and s.tiers.nft[other].token_id == c.token_id:
+            _lapse(s, other)
     s.tiers.nft[owner] = holding
     s.events.append(NftVipGranted(owner, c.address, c.token_id, min(s.spec.nft_vip_level, len(s.fee_tiers) - 1)))
     apply_owner(s, owner)
@@ -108,8 +111,12 @@ def lapse_nft(s: ExchangeState, c: LapseNftVip) -> None:
     owner = s.owner(c.account)
     if owner < 0 or s.tiers.nft.get(owner) != NftHolding(c.address, c.token_id):
         return  # a stale lapse: the proof was replaced or already lapsed
-    del s.tiers.nft[owner]
-    s.events.append(NftVipLapsed(owner, c.address, c.token_id))
+    _lapse(s, owner)
+
+
+def _lapse(s: ExchangeState, owner: int) -> None:
+    holding = s.tiers.nft.pop(owner)
+    s.events.append(NftVipLapsed(owner, holding.address, holding.token_id))
     apply_owner(s, owner)
 
 

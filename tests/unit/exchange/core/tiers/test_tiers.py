@@ -161,6 +161,12 @@ def test_nft_perk_is_granted_and_lapses_only_for_the_proof_in_force() -> None:
     assert events[0] == NftVipLapsed(alice, address, 7)
     assert v.tier(alice) == 0
     assert v(GrantNftVip(999_999, address, 7))[0].reason == "UnknownAccount"  # type: ignore[union-attr]
+    # one token, one owner: the token moved to bob's address and bob proved it; alice's perk lapses
+    bob = v.account()
+    v(GrantNftVip(alice, address, 9))
+    events = v(GrantNftVip(bob, "0x" + "ef" * 20, 9))
+    assert events[0] == NftVipLapsed(alice, address, 9)
+    assert (v.tier(alice), v.tier(bob)) == (0, 1)
 
 
 def test_snapshot_and_replay_cover_the_tier_state() -> None:
