@@ -654,13 +654,15 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def _add_other_commands(sub: Any) -> None:
-    """``devnet``, ``reserves`` and ``wallet``, whose modules (and what they load) live elsewhere."""
+    """``devnet``, ``lab``, ``reserves`` and ``wallet``, whose modules (and what they load) live elsewhere."""
     from rucksack.chains.devnet.cli import add_parser as add_devnet_parser
+    from rucksack.lab.cli import add_parser as add_lab_parser
     from rucksack.reserves.cli import DataDirHooks
     from rucksack.reserves.cli import register as register_reserves
     from rucksack.wallet.cli import add_parser as add_wallet_parser
 
     add_devnet_parser(sub)
+    add_lab_parser(sub)
     register_reserves(sub, DataDirHooks(_reserves_liabilities, _reserves_key_path, _reserves_proof))
     add_wallet_parser(sub)
 

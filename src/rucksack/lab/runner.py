@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from rucksack.exchange.core import queries
@@ -53,10 +54,18 @@ class RunResult:
     lendable: list[str]
 
 
-def run(s: Scenario, progress: Callable[[int], object] | None = None) -> RunResult:
-    """Run ``s`` to the end of its path; ``progress(n)`` is told of every ``n`` steps done."""
+def run(s: Scenario, progress: Callable[[int], object] | None = None, journal: Path | None = None) -> RunResult:
+    """Run ``s`` to the end of its path; ``progress(n)`` is told of every ``n`` steps done.
+    With ``journal``, every command is also journaled into that new data directory."""
     spec, text = exchange_spec(s)
-    venue = Venue.fresh(spec, s.clock.start_us)
+    venue = Venue.fresh(spec, s.clock.start_us) if journal is None else Venue.journaled(journal, text, s.clock.start_us)
+    try:
+        return _run(s, venue, text, progress)
+    finally:
+        venue.close()
+
+
+def _run(s: Scenario, venue: Venue, text: str, progress: Callable[[int], object] | None) -> RunResult:
     perps = sorted(s.population.markets)
     ticks = {m: Decimal(queries.market(venue.engine, m).spec.tick_size) for m in perps if _is_market(venue, m)}
     path = paths.generate(s.path, perps, ticks, s.scenario.seed, s.base_dir)

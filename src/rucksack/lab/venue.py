@@ -5,19 +5,23 @@ builds an engine and hands it to the sequencer and the invariant checks. Every o
 changes state only by :meth:`Venue.submit` (a journaled-shape command through
 ``Sequencer.submit``: seq, time never going backwards, ``Engine.apply``) and reads it only through
 ``core.queries``. No journal is written (the lab keeps no durable state; ``--journal`` aside, a
-run is repeated from its scenario and seed), so nothing here does I/O.
+run is repeated from its scenario and seed) unless asked for one (:meth:`Venue.journaled`).
 
 Time is the scenario's: :attr:`Venue.now_us` is the clock the sequencer stamps commands with.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from rucksack.exchange.core import queries
 from rucksack.exchange.core.commands import Command, Stamped
 from rucksack.exchange.core.engine import Engine
 from rucksack.exchange.core.events import Event
 from rucksack.exchange.core.invariants import check_invariants
 from rucksack.exchange.core.markets import ExchangeSpec
-from rucksack.exchange.core.state import restore, state_hash, take_snapshot
+from rucksack.exchange.core.state import Snapshot, restore, state_hash, take_snapshot
+from rucksack.exchange.sequencer.datadir import Exchange, init_data_dir
 from rucksack.exchange.sequencer.sequencer import Sequencer
 
 
@@ -30,10 +34,38 @@ class Venue:
         self.engine = engine
         self.now_us = start_us
         self.sequencer = Sequencer(engine, None, self._clock)
+        self.exchange: Exchange | None = None
 
     @classmethod
     def fresh(cls, spec: ExchangeSpec, start_us: int) -> Venue:
         return cls(Engine(spec), start_us)
+
+    @classmethod
+    def from_snapshot(cls, spec: ExchangeSpec, snapshot: Snapshot | None) -> Venue:
+        """A venue in the state of ``snapshot`` (None: the empty exchange) under ``spec``."""
+        engine = Engine(spec) if snapshot is None else restore(spec, snapshot)
+        return cls(engine, queries.last_ts_us(engine))
+
+    @classmethod
+    def journaled(cls, path: Path, config_text: str, start_us: int) -> Venue:
+        """A venue writing its commands to a new data directory's journal (``rucksack lab run
+        --journal``): real history a what-if can replay, or ``rucksack serve`` can open."""
+        init_data_dir(path, config_text)
+        venue = cls.__new__(cls)
+        venue.now_us = start_us
+        venue.exchange = Exchange(path, venue._clock, fsync=False, snapshot_every=0)
+        if queries.last_seq(venue.exchange.engine):
+            venue.exchange.close()
+            raise ValueError(f"{path} already holds a journal; use an empty directory")
+        venue.engine = venue.exchange.engine
+        venue.sequencer = venue.exchange.sequencer
+        return venue
+
+    def close(self) -> None:
+        """Flush and release the journal, when there is one."""
+        if self.exchange is not None:
+            self.exchange.close()
+            self.exchange = None
 
     def _clock(self) -> int:
         return self.now_us
