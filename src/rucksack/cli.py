@@ -648,7 +648,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     jour.add_argument("--no-fsync", action="store_true", help="skip fdatasync (CPU cost only)")
     jour.set_defaults(func=cmd_bench)
 
-    if command not in OWN_COMMANDS:
+    if command == "lab":  # the risk lab alone: a run must not load the wallet's stack (nor the core early)
+        from rucksack.lab.cli import add_parser as add_lab_parser
+
+        add_lab_parser(sub)
+    elif command not in OWN_COMMANDS:
         _add_other_commands(sub)
     return parser
 

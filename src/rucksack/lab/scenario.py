@@ -173,8 +173,8 @@ def check(s: Scenario) -> None:
         raise ScenarioError('path.kind = "csv" needs path.csv')
     if not -0.95 <= p.move <= 5 or not 0 <= p.recover <= 1 or not 0 <= p.correlation <= 1:
         raise ScenarioError("path.move within [-0.95, 5], path.recover and path.correlation within [0, 1]")
-    if m.levels < 1 or m.levels > 25:
-        raise ScenarioError("makers.levels must be within 1..25 (one batch of 50 orders per market)")
+    if not 0 <= m.levels <= 25:
+        raise ScenarioError("makers.levels must be within 0..25 (one batch of 50 orders per market; 0: no quotes)")
 
 
 def _named(entries: list[dict[str, Any]], symbol: str, what: str) -> dict[str, Any]:
