@@ -105,7 +105,9 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     bar = progress_bar("what-if", unit="cmd")
     try:
         changes = _pairs(args.set)
-        comparison = whatif.what_if(Path(args.data_dir), changes, Path(args.out), args.from_seq, args.to_seq, bar.update)
+        comparison = whatif.what_if(
+            Path(args.data_dir), changes, Path(args.out), args.from_seq, args.to_seq, bar.update
+        )
     finally:
         bar.close()
     print(json.dumps({**comparison, "out": args.out}))
@@ -150,4 +152,6 @@ def add_parser(sub: Any) -> None:
     wi.add_argument("--out", required=True)
     wi.set_defaults(func=_guard(cmd_whatif))
     for p in (run, sw, wi):
-        p.add_argument("--native", default=None, metavar="DIR", help="the compiled core's build (default: build/native)")
+        p.add_argument(
+            "--native", default=None, metavar="DIR", help="the compiled core's build (default: build/native)"
+        )

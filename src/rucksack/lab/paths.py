@@ -48,7 +48,9 @@ def driver(p: PricePath) -> list[float]:
     return out
 
 
-def generate(p: PricePath, markets: list[str], ticks: dict[str, Decimal], seed: int, base_dir: str) -> dict[str, list[int]]:
+def generate(
+    p: PricePath, markets: list[str], ticks: dict[str, Decimal], seed: int, base_dir: str
+) -> dict[str, list[int]]:
     """Index ticks per market for steps 0..steps (CSV: as many steps as the file has rows)."""
     if p.kind == "csv":
         return _from_csv(Path(base_dir) / p.csv, markets, ticks)

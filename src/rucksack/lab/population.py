@@ -139,7 +139,11 @@ def _create_accounts(venue: Venue, cast: Cast) -> None:
     """Open every account with ``CreateAccount`` (ids are the engine's, in order: checked)."""
     everyone = [*cast.makers, *cast.backstop, cast.lender, *cast.traders]
     for expected in everyone:
-        created = [ev.account for ev in venue.submit(CreateAccount(label="lab", auto_lend=False)) if isinstance(ev, AccountCreated)]
+        created = [
+            ev.account
+            for ev in venue.submit(CreateAccount(label="lab", auto_lend=False))
+            if isinstance(ev, AccountCreated)
+        ]
         if created != [expected]:
             raise ScenarioError(f"the exchange already has accounts: expected to create {expected}, got {created}")
 
@@ -207,4 +211,3 @@ def _take(venue: Venue, cast: Cast, order: PlaceOrder) -> None:
         cast.opened[order.account] = (order.market, filled if order.side == "Bid" else -filled)
     else:
         cast.rejected_opens += 1
-

@@ -56,7 +56,9 @@ class Recorder:
     start_us: int
     liquidating: set[int] = field(default_factory=set)
     ever_liquidated: set[int] = field(default_factory=set)
-    bad_debt: dict[str, int] = field(default_factory=lambda: dict.fromkeys(("deficit", "covered", "socialized", "residual"), 0))
+    bad_debt: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(("deficit", "covered", "socialized", "residual"), 0)
+    )
     debt_by_account: dict[int, int] = field(default_factory=dict)
     totals: StepCounts = field(default_factory=StepCounts)
     step: StepCounts = field(default_factory=StepCounts)
@@ -71,7 +73,8 @@ class Recorder:
         self.tick = {m: Decimal(queries.market(engine, m).spec.tick_size) for m in self.markets}
         self.lot_tick = {m.symbol: m.lot_tick_atoms for m in queries.markets(engine)}
         self.lendable = [
-            (a.symbol, i) for i, (a, p) in enumerate(zip(queries.spec(engine).assets, queries.pools(engine), strict=True))
+            (a.symbol, i)
+            for i, (a, p) in enumerate(zip(queries.spec(engine).assets, queries.pools(engine), strict=True))
             if p is not None
         ]
 
@@ -128,7 +131,9 @@ class Recorder:
             ms = queries.market(engine, m)
             row[f"{m}.index"] = str(ms.index_price * self.tick[m])
             row[f"{m}.mark"] = str(ms.mark * self.tick[m])
-            row[f"{m}.open_interest"] = str(Decimal(ms.open_interest * ms.lot_atoms).scaleb(-self._base_decimals(ms.base)))
+            row[f"{m}.open_interest"] = str(
+                Decimal(ms.open_interest * ms.lot_atoms).scaleb(-self._base_decimals(ms.base))
+            )
         for symbol, i in self.lendable:
             pool = queries.pools(engine)[i]
             util = pool.utilization() if pool is not None else 0

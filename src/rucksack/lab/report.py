@@ -71,22 +71,40 @@ def _minutes(rows: list[dict[str, Any]]) -> tuple[list[int], dict[str, list[int]
     return minutes, fills, notional
 
 
-def figures(rows: list[dict[str, Any]], markets: list[str], lendable: list[str], other: list[dict[str, Any]] | None = None) -> list[tuple[str, Any]]:
+def figures(
+    rows: list[dict[str, Any]], markets: list[str], lendable: list[str], other: list[dict[str, Any]] | None = None
+) -> list[tuple[str, Any]]:
     """(title, figure) for every chart; ``other`` (a what-if's actual history) is drawn dashed."""
     t = [r["seconds"] for r in rows]
     out: list[tuple[str, Any]] = []
     price = make_subplots(rows=len(markets), cols=1, shared_xaxes=True, subplot_titles=markets, vertical_spacing=0.08)
     for i, m in enumerate(markets, 1):
-        price.add_trace(go.Scatter(x=t, y=[float(r[f"{m}.index"]) for r in rows], name=f"{m} index", line={"color": "#264653"}), row=i, col=1)
-        price.add_trace(go.Scatter(x=t, y=[float(r[f"{m}.mark"]) for r in rows], name=f"{m} mark", line={"color": "#e76f51", "dash": "dot"}), row=i, col=1)
+        price.add_trace(
+            go.Scatter(x=t, y=[float(r[f"{m}.index"]) for r in rows], name=f"{m} index", line={"color": "#264653"}),
+            row=i,
+            col=1,
+        )
+        price.add_trace(
+            go.Scatter(
+                x=t, y=[float(r[f"{m}.mark"]) for r in rows], name=f"{m} mark", line={"color": "#e76f51", "dash": "dot"}
+            ),
+            row=i,
+            col=1,
+        )
     price.update_layout(height=260 * len(markets), xaxis_title="seconds")
     out.append(("Mark vs index", price))
 
     minutes, fills, notional = _minutes(rows)
-    liq = make_subplots(rows=2, cols=1, shared_xaxes=True, subplot_titles=["fills per minute", "notional per minute (USDC)"])
+    liq = make_subplots(
+        rows=2, cols=1, shared_xaxes=True, subplot_titles=["fills per minute", "notional per minute (USDC)"]
+    )
     for s in STAGES:
         liq.add_trace(go.Bar(x=minutes, y=fills[s], name=s, marker_color=COLORS[s], legendgroup=s), row=1, col=1)
-        liq.add_trace(go.Bar(x=minutes, y=notional[s], name=s, marker_color=COLORS[s], legendgroup=s, showlegend=False), row=2, col=1)
+        liq.add_trace(
+            go.Bar(x=minutes, y=notional[s], name=s, marker_color=COLORS[s], legendgroup=s, showlegend=False),
+            row=2,
+            col=1,
+        )
     liq.update_layout(barmode="stack", height=520, xaxis2_title="minute")
     out.append(("Liquidations per minute by stage", liq))
 
@@ -96,8 +114,19 @@ def figures(rows: list[dict[str, Any]], markets: list[str], lendable: list[str],
     fund.add_trace(go.Scatter(x=t, y=[float(r["socialized_usdc"]) for r in rows], name="socialized (cumulative)"))
     if other:
         ot = [r["seconds"] for r in other]
-        fund.add_trace(go.Scatter(x=ot, y=[float(r["fund_usdc"]) for r in other], name="insurance fund (as happened)", line={"dash": "dash"}))
-        fund.add_trace(go.Scatter(x=ot, y=[float(r["bad_debt_usdc"]) for r in other], name="bad debt (as happened)", line={"dash": "dash"}))
+        fund.add_trace(
+            go.Scatter(
+                x=ot,
+                y=[float(r["fund_usdc"]) for r in other],
+                name="insurance fund (as happened)",
+                line={"dash": "dash"},
+            )
+        )
+        fund.add_trace(
+            go.Scatter(
+                x=ot, y=[float(r["bad_debt_usdc"]) for r in other], name="bad debt (as happened)", line={"dash": "dash"}
+            )
+        )
     fund.update_layout(height=380, xaxis_title="seconds", yaxis_title="USDC")
     out.append(("Insurance fund and bad debt", fund))
 
@@ -137,9 +166,12 @@ def _flat(summary: dict[str, Any], prefix: str = "") -> list[dict[str, Any]]:
     return out
 
 
-STYLE = """body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#1d3557}
-table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0 1.5rem}td,th{border:1px solid #ccd;padding:.25rem .5rem;text-align:right}
-th{background:#f1f3f8}h2{margin-top:2rem;border-bottom:1px solid #ccd}.lead{color:#555}"""
+STYLE = (
+    "body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#1d3557}"
+    "table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0 1.5rem}"
+    "td,th{border:1px solid #ccd;padding:.25rem .5rem;text-align:right}"
+    "th{background:#f1f3f8}h2{margin-top:2rem;border-bottom:1px solid #ccd}.lead{color:#555}"
+)
 
 
 def page(title: str, lead: str, sections: list[tuple[str, str]], script: str) -> str:

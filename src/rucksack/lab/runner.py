@@ -34,6 +34,7 @@ from rucksack.exchange.core.commands import (
     PlaceOrders,
     SettlePnl,
 )
+from rucksack.exchange.core.enums import Side
 from rucksack.lab import paths
 from rucksack.lab.population import HOUR_US, Cast, populate, set_index, usd_atoms
 from rucksack.lab.recorder import STAGES, Recorder, equities, fmt_atoms
@@ -41,6 +42,7 @@ from rucksack.lab.scenario import Scenario, exchange_spec
 from rucksack.lab.venue import Venue
 
 WORST = 20  # accounts listed in the report
+LADDER: tuple[tuple[Side, int], ...] = (("Bid", -1), ("Ask", 1))
 
 
 @dataclass
@@ -115,11 +117,13 @@ def _quote(s: Scenario, venue: Venue, cast: Cast, perp: str, index: int) -> None
         orders = []
         for level in range(s.makers.levels):
             bps = s.makers.spread_bps + level * s.makers.step_bps
-            for side, sign in (("Bid", -1), ("Ask", 1)):
+            for side, sign in LADDER:
                 price = max(1, round(index * (1 + sign * bps / 10_000)))
                 lots = per_level // (price * m.lot_tick_atoms)
                 if lots >= m.min_lots:
-                    orders.append(PlaceOrder(maker, perp, side, "Limit", lots=min(lots, m.max_lots), price=price, post_only=True))  # type: ignore[arg-type]
+                    orders.append(
+                        PlaceOrder(maker, perp, side, "Limit", lots=min(lots, m.max_lots), price=price, post_only=True)
+                    )
         if orders:
             venue.submit(PlaceOrders(orders))
 

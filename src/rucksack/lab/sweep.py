@@ -27,16 +27,16 @@ import plotly.graph_objects as go  # type: ignore[import-untyped]
 from rucksack.lab import report, runner, scenario
 from rucksack.progress import progress_bar
 
-FIGURES = (
-    ("liquidated_accounts", lambda s: s["liquidated_accounts"]),
-    ("book_fills", lambda s: s["liquidation_fills"]["book"]),
-    ("backstop_fills", lambda s: s["liquidation_fills"]["backstop"]),
-    ("adl_fills", lambda s: s["liquidation_fills"]["adl"]),
-    ("bad_debt_usdc", lambda s: s["bad_debt_usdc"]["deficit"]),
-    ("socialized_usdc", lambda s: s["bad_debt_usdc"]["socialized"]),
-    ("residual_usdc", lambda s: s["bad_debt_usdc"]["residual"]),
-    ("fund_end_usdc", lambda s: s["insurance_fund_usdc"]["end"]),
-    ("fund_min_usdc", lambda s: s["insurance_fund_usdc"]["min"]),
+FIGURES: tuple[tuple[str, str, str], ...] = (  # sweep column, summary key, sub-key ("": the value itself)
+    ("liquidated_accounts", "liquidated_accounts", ""),
+    ("book_fills", "liquidation_fills", "book"),
+    ("backstop_fills", "liquidation_fills", "backstop"),
+    ("adl_fills", "liquidation_fills", "adl"),
+    ("bad_debt_usdc", "bad_debt_usdc", "deficit"),
+    ("socialized_usdc", "bad_debt_usdc", "socialized"),
+    ("residual_usdc", "bad_debt_usdc", "residual"),
+    ("fund_end_usdc", "insurance_fund_usdc", "end"),
+    ("fund_min_usdc", "insurance_fund_usdc", "min"),
 )
 
 
@@ -82,7 +82,8 @@ def run_point(args: tuple[Path, dict[str, str], dict[str, str], Path, int]) -> d
 
 
 def row_of(point: dict[str, str], summary: dict[str, Any], directory: Path) -> dict[str, Any]:
-    return {**point, **{name: get(summary) for name, get in FIGURES}, "run": str(directory)}
+    figures = {name: summary[key][sub] if sub else summary[key] for name, key, sub in FIGURES}
+    return {**point, **figures, "run": str(directory)}
 
 
 def sweep(
@@ -112,7 +113,9 @@ def sweep(
     finally:
         bar.close()
     keys = [k for k, _ in params]
-    report.write_json(out / "sweep.json", {"scenario": base.scenario.name, "seed": base.scenario.seed, "params": keys, "runs": rows})
+    report.write_json(
+        out / "sweep.json", {"scenario": base.scenario.name, "seed": base.scenario.seed, "params": keys, "runs": rows}
+    )
     report.write_csv(out / "sweep.csv", rows)
     _write_html(out, base, keys, rows)
     return rows
@@ -151,6 +154,8 @@ def _figures(keys: list[str], rows: list[dict[str, Any]]) -> list[tuple[str, Any
     for name in names:
         z = [[next(_num(r[name]) for r in rows if r[keys[0]] == x and r[keys[1]] == y) for x in xs] for y in ys]
         fig = go.Figure(go.Heatmap(x=xs, y=ys, z=z, colorscale="YlOrRd", texttemplate="%{z}"))
-        fig.update_layout(height=380, xaxis_title=keys[0], yaxis_title=keys[1], xaxis_type="category", yaxis_type="category")
+        fig.update_layout(
+            height=380, xaxis_title=keys[0], yaxis_title=keys[1], xaxis_type="category", yaxis_type="category"
+        )
         out.append((name, fig))
     return out

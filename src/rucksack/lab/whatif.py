@@ -83,7 +83,9 @@ def what_if(
         base.now_us = entry.ts_us
         base.follow(entry)
     if queries.last_seq(base.engine) != from_seq:
-        raise ScenarioError(f"the journal of {data_dir} ends at {queries.last_seq(base.engine)}, before --from {from_seq}")
+        raise ScenarioError(
+            f"the journal of {data_dir} ends at {queries.last_seq(base.engine)}, before --from {from_seq}"
+        )
     if pending is not None and not from_seq:
         base.now_us = pending.ts_us  # the journal's start: time 0 of the series
     markets = [m.symbol for m in queries.markets(base.engine) if m.is_perp]
@@ -133,7 +135,14 @@ def _summary(side: Side) -> dict[str, Any]:
 
 
 def _write(
-    out: Path, data_dir: Path, sides: list[Side], markets: list[str], text: str, new_text: str, changes: dict[str, str], from_seq: int
+    out: Path,
+    data_dir: Path,
+    sides: list[Side],
+    markets: list[str],
+    text: str,
+    new_text: str,
+    changes: dict[str, str],
+    from_seq: int,
 ) -> dict[str, Any]:
     actual, changed = (_summary(s) for s in sides)
     a, b = sides[0].recorder, sides[1].recorder
@@ -148,7 +157,9 @@ def _write(
         "difference": {
             "liquidated_accounts": changed["liquidated_accounts"] - actual["liquidated_accounts"],
             "bad_debt_usdc": fmt_atoms(b.bad_debt["deficit"] - a.bad_debt["deficit"], d),
-            "fund_end_usdc": str(Decimal(changed["insurance_fund_usdc"]["end"]) - Decimal(actual["insurance_fund_usdc"]["end"])),
+            "fund_end_usdc": str(
+                Decimal(changed["insurance_fund_usdc"]["end"]) - Decimal(actual["insurance_fund_usdc"]["end"])
+            ),
         },
         "liquidated_only_as_happened": sorted(a.ever_liquidated - b.ever_liquidated),
         "liquidated_only_in_what_if": sorted(b.ever_liquidated - a.ever_liquidated),
@@ -156,7 +167,11 @@ def _write(
     lendable = [sym for sym, _ in a.lendable]
     out.mkdir(parents=True, exist_ok=True)
     report.write_json(out / "comparison.json", comparison)
-    lead = "What if " + ", ".join(f"{k} = {v}" for k, v in changes.items()) + f": journal of {data_dir} after seq {from_seq}"
+    lead = (
+        "What if "
+        + ", ".join(f"{k} = {v}" for k, v in changes.items())
+        + f": journal of {data_dir} after seq {from_seq}"
+    )
     report.write_run(out / "as-happened", actual, a.rows, [], markets, lendable, text, title="As happened", lead=lead)
     report.write_run(out, changed, b.rows, [], markets, lendable, new_text, title="What if", lead=lead, other=a.rows)
     return comparison

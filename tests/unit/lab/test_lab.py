@@ -47,7 +47,15 @@ def small(**over: Any) -> scenario.Scenario:
             "leverage": {"dist": "uniform", "min": 5, "max": 20},
         },
         "makers": {"levels": 5},
-        "path": {"kind": "flash", "steps": 50, "at": 10, "duration": 8, "move": -0.2, "recover": 0.5, "recover_steps": 20},
+        "path": {
+            "kind": "flash",
+            "steps": 50,
+            "at": 10,
+            "duration": 8,
+            "move": -0.2,
+            "recover": 0.5,
+            "recover_steps": 20,
+        },
         "exchange": {"market_defaults": {"price_band": ["2", "0.5"]}},
     }
     return scenario.from_dict(raw, over)
@@ -99,12 +107,18 @@ def test_a_sweeps_summary_agrees_with_its_runs(tmp_path: Path) -> None:
     path = tmp_path / "s.toml"
     path.write_text((EXAMPLES / "gap30.toml").read_text())
     fixed = {"population.accounts": "120", "path.steps": "40", "path.at": "10", "makers.levels": "3"}
-    rows = sweep.sweep(path, [sweep.parse_param("exchange.risk.liquidation_fee=0.005,0.02")], tmp_path / "out", jobs=2, fixed=fixed)
+    rows = sweep.sweep(
+        path, [sweep.parse_param("exchange.risk.liquidation_fee=0.005,0.02")], tmp_path / "out", jobs=2, fixed=fixed
+    )
     assert [r["exchange.risk.liquidation_fee"] for r in rows] == ["0.005", "0.02"]
     for row in rows:
         own = json.loads((tmp_path / "out" / row["run"] / "summary.json").read_text())
-        assert row == sweep.row_of({"exchange.risk.liquidation_fee": row["exchange.risk.liquidation_fee"]}, own, Path(row["run"]))
-        direct = runner.run(scenario.load(path, {**fixed, "exchange.risk.liquidation_fee": row["exchange.risk.liquidation_fee"]}))
+        assert row == sweep.row_of(
+            {"exchange.risk.liquidation_fee": row["exchange.risk.liquidation_fee"]}, own, Path(row["run"])
+        )
+        direct = runner.run(
+            scenario.load(path, {**fixed, "exchange.risk.liquidation_fee": row["exchange.risk.liquidation_fee"]})
+        )
         assert direct.summary == own  # a worker process ran exactly what a run in this process runs
     saved = json.loads((tmp_path / "out" / "sweep.json").read_text())
     assert saved["runs"] == rows
