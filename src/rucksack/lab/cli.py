@@ -27,7 +27,7 @@ EXAMPLES = CHECKOUT / "examples" / "lab"
 def scenario_path(name: str) -> Path:
     """A scenario file, or a shipped example by name."""
     path = Path(name)
-    if path.exists() or path.suffix:
+    if path.is_file() or path.suffix:
         return path
     example = EXAMPLES / f"{name}.toml"
     return example if example.exists() else path

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from rucksack.exchange.core import queries
 from rucksack.exchange.core.events import (
@@ -27,6 +27,7 @@ from rucksack.exchange.core.events import (
     Event,
     LiquidationEnded,
     LiquidationStarted,
+    LossSocialized,
     PositionTransferred,
     TradeExecuted,
 )
@@ -79,26 +80,33 @@ class Recorder:
         ]
 
     def observe(self, events: list[Event]) -> None:
-        for ev in events:
-            if isinstance(ev, TradeExecuted):
-                if ev.taker_account in self.liquidating:
-                    self._count("book", ev.lots * ev.price * self.lot_tick[ev.market])
-            elif isinstance(ev, PositionTransferred):
-                stage = "backstop" if ev.kind == "Backstop" else "adl"
-                self._count(stage, abs(ev.lots) * ev.price * self.lot_tick[ev.market])
-            elif isinstance(ev, LiquidationStarted):
-                self.liquidating.add(ev.account)
-                self.ever_liquidated.add(ev.account)
+        for ev in events:  # by exact type: a cascade's thousands of LossSocialized pass at one compare each
+            kind = type(ev)
+            if kind is LossSocialized:
+                continue
+            if kind is TradeExecuted:
+                trade = cast(TradeExecuted, ev)
+                if trade.taker_account in self.liquidating:
+                    self._count("book", trade.lots * trade.price * self.lot_tick[trade.market])
+            elif kind is PositionTransferred:
+                moved = cast(PositionTransferred, ev)
+                stage = "backstop" if moved.kind == "Backstop" else "adl"
+                self._count(stage, abs(moved.lots) * moved.price * self.lot_tick[moved.market])
+            elif kind is LiquidationStarted:
+                started = cast(LiquidationStarted, ev)
+                self.liquidating.add(started.account)
+                self.ever_liquidated.add(started.account)
                 self.step.started += 1
                 self.totals.started += 1
-            elif isinstance(ev, LiquidationEnded):
-                self.liquidating.discard(ev.account)
+            elif kind is LiquidationEnded:
+                self.liquidating.discard(cast(LiquidationEnded, ev).account)
                 self.step.ended += 1
                 self.totals.ended += 1
-            elif isinstance(ev, BadDebt):
+            elif kind is BadDebt:
+                debt = cast(BadDebt, ev)
                 for key in self.bad_debt:
-                    self.bad_debt[key] += getattr(ev, key)
-                self.debt_by_account[ev.account] = self.debt_by_account.get(ev.account, 0) + ev.deficit
+                    self.bad_debt[key] += getattr(debt, key)
+                self.debt_by_account[debt.account] = self.debt_by_account.get(debt.account, 0) + debt.deficit
 
     def _count(self, stage: str, notional: int) -> None:
         for c in (self.step, self.totals):
