@@ -91,7 +91,8 @@ def figures(
             row=i,
             col=1,
         )
-    price.update_layout(height=260 * len(markets), xaxis_title="seconds")
+    price.update_layout(height=260 * len(markets))
+    price.update_xaxes(title_text="seconds", row=len(markets), col=1)
     out.append(("Mark vs index", price))
 
     minutes, fills, notional = _minutes(rows)
@@ -153,7 +154,7 @@ def table(rows: list[dict[str, Any]], raw: tuple[str, ...] = ()) -> str:
         "<tr>" + "".join(f"<td>{v if k in raw else html.escape(str(v))}</td>" for k, v in r.items()) + "</tr>"
         for r in rows
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f"<div class='wide'><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
 
 
 def _flat(summary: dict[str, Any], prefix: str = "") -> list[dict[str, Any]]:
@@ -170,7 +171,7 @@ STYLE = (
     "body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#1d3557}"
     "table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0 1.5rem}"
     "td,th{border:1px solid #ccd;padding:.25rem .5rem;text-align:right}"
-    "th{background:#f1f3f8}h2{margin-top:2rem;border-bottom:1px solid #ccd}.lead{color:#555}"
+    "th{background:#f1f3f8}h2{margin-top:2rem;border-bottom:1px solid #ccd}.lead{color:#555}.wide{overflow-x:auto}"
 )
 
 
