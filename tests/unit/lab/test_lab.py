@@ -161,3 +161,19 @@ def test_the_command_line_runs_a_shipped_example_by_name(tmp_path: Path, capsys:
     assert Decimal(line["insurance_fund_usdc"]["start"]) == 2_000_000
     assert (tmp_path / "report.html").read_text().count("chart-") >= 5
     assert main(["lab", "run", str(tmp_path / "missing.toml"), "--out", str(tmp_path)]) == 2
+
+
+def test_parsing_a_lab_command_loads_neither_the_core_nor_the_wallet() -> None:
+    """The core must still be choosable (--native) when the command runs: parsing imports nothing."""
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys\n"
+        "from rucksack.cli import build_parser\n"
+        "build_parser('lab').parse_args(['lab', 'run', 'gap30', '--out', 'x'])\n"
+        "heavy = ('rucksack.exchange.core', 'rucksack.wallet')\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith(heavy))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == []
