@@ -134,8 +134,20 @@ def test_a_what_if_replays_the_journal_exactly_and_under_new_parameters(tmp_path
     assert cmp["what_if"]["state_hash"] != happened.summary["state_hash"]
     assert cmp["what_if"]["liquidated_accounts"] >= cmp["as_happened"]["liquidated_accounts"]
     assert (tmp_path / "wi" / "report.html").exists() and (tmp_path / "wi" / "as-happened" / "report.html").exists()
+    later = whatif.what_if(tmp_path / "data", {"risk.liquidation_fee": "0.03"}, tmp_path / "wi2", from_seq=400)
+    assert later["from_seq"] == 400 and later["as_happened"]["state_hash"] == happened.summary["state_hash"]
     with pytest.raises(ScenarioError):
         whatif.what_if(tmp_path / "data", {"markets.NOPE_PERP.mmf_base": "0.08"}, tmp_path / "x")
+
+
+def test_a_csv_path_is_read_in_ticks(tmp_path: Path) -> None:
+    from rucksack.lab.paths import generate
+
+    (tmp_path / "p.csv").write_text("step,SOL_USDC_PERP\n0,150\n1,149.995\n2,120.5\n")
+    p = scenario.from_dict({"path": {"kind": "csv", "csv": "p.csv"}}).path
+    assert generate(p, ["SOL_USDC_PERP"], {"SOL_USDC_PERP": Decimal("0.01")}, 1, str(tmp_path)) == {
+        "SOL_USDC_PERP": [15000, 15000, 12050]  # half a tick rounds to even
+    }
 
 
 def test_paths_and_bad_scenarios() -> None:
