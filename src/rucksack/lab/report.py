@@ -7,7 +7,8 @@
     config.toml   the exchange configuration the run used (servable: ``rucksack serve``)
 
 Charts: mark vs index per market, liquidations per minute by stage (fills and notional),
-insurance fund and cumulative bad debt, open interest per market, lending-pool utilization.
+insurance fund and cumulative bad debt, open interest per market (its notional at the index;
+the CSV has base units), lending-pool utilization.
 Everything written is a function of the run alone (fixed chart ids, sorted keys), so two runs
 of one scenario write identical files.
 """
@@ -133,8 +134,9 @@ def figures(
 
     oi = go.Figure()
     for m in markets:
-        oi.add_trace(go.Scatter(x=t, y=[float(r[f"{m}.open_interest"]) for r in rows], name=m))
-    oi.update_layout(height=340, xaxis_title="seconds", yaxis_title="base units (long lots)")
+        notional = [float(r[f"{m}.open_interest"]) * float(r[f"{m}.index"]) for r in rows]
+        oi.add_trace(go.Scatter(x=t, y=notional, name=m))
+    oi.update_layout(height=340, xaxis_title="seconds", yaxis_title="long side at the index (USDC)")
     out.append(("Open interest", oi))
 
     util = go.Figure()
