@@ -134,8 +134,8 @@ def figures(
 
     oi = go.Figure()
     for m in markets:
-        notional = [float(r[f"{m}.open_interest"]) * float(r[f"{m}.index"]) for r in rows]
-        oi.add_trace(go.Scatter(x=t, y=notional, name=m))
+        long_side = [float(r[f"{m}.open_interest"]) * float(r[f"{m}.index"]) for r in rows]
+        oi.add_trace(go.Scatter(x=t, y=long_side, name=m))
     oi.update_layout(height=340, xaxis_title="seconds", yaxis_title="long side at the index (USDC)")
     out.append(("Open interest", oi))
 
