@@ -19,7 +19,7 @@ DEVNET_PORT ?= 8899
 # make run's API and web port (export RUCKSACK_URL=http://127.0.0.1:<PORT> for the CLI when it is moved)
 PORT   ?= 8000
 
-.PHONY: setup run test test-pure test-native check native bench clean chromium postgresql nats-server cluster chaos
+.PHONY: setup run test test-pure test-native check native bench lab clean chromium postgresql nats-server cluster chaos
 
 setup: $(STAMP) $(BPX)/.installed chromium postgresql nats-server $(ZK_NODE)/.installed
 
@@ -126,6 +126,11 @@ test-native: native
 
 bench: native
 	PYTHONPATH=$(NATIVE) bash bench/run.sh
+
+# the risk lab's two example scenarios on the compiled core, a report each in $(LAB_OUT)/ (docs/lab.md)
+LAB_OUT ?= lab-out
+lab: native
+	$(PY) -m rucksack lab run gap30 flash-crash --native $(NATIVE) --out $(LAB_OUT)
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

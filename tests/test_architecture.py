@@ -142,6 +142,14 @@ def test_api_and_reserves_export_read_the_engine_only_through_queries() -> None:
     assert not problems, "\n".join(problems)
 
 
+def test_the_risk_lab_reads_the_engine_only_through_queries() -> None:
+    """rucksack.lab (issue 24): only its composition root (venue.py) holds the engine itself."""
+    clients = [p for p in (SRC / "lab").rglob("*.py") if p.name != "venue.py"]
+    assert len(clients) > 5, "the lab moved: point this test at it"
+    problems = [p for path in clients for p in read_view_violations(path)]
+    assert not problems, "\n".join(problems)
+
+
 def test_the_read_view_check_catches_what_it_forbids(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text(

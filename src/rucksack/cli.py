@@ -779,19 +779,25 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     from rucksack.exchange.vault_cli import add_parser as add_vault_parser
 
     add_vault_parser(sub)  # rucksack vault ... (docs/vaults.md)
-    if command not in OWN_COMMANDS:
+    if command == "lab":  # the risk lab alone: a run must not load the wallet's stack (nor the core early)
+        from rucksack.lab.cli import add_parser as add_lab_parser
+
+        add_lab_parser(sub)
+    elif command not in OWN_COMMANDS:
         _add_other_commands(sub)
     return parser
 
 
 def _add_other_commands(sub: Any) -> None:
-    """``devnet``, ``reserves`` and ``wallet``, whose modules (and what they load) live elsewhere."""
+    """``devnet``, ``lab``, ``reserves`` and ``wallet``, whose modules (and what they load) live elsewhere."""
     from rucksack.chains.devnet.cli import add_parser as add_devnet_parser
+    from rucksack.lab.cli import add_parser as add_lab_parser
     from rucksack.reserves.cli import DataDirHooks
     from rucksack.reserves.cli import register as register_reserves
     from rucksack.wallet.cli import add_parser as add_wallet_parser
 
     add_devnet_parser(sub)
+    add_lab_parser(sub)
     register_reserves(sub, DataDirHooks(_reserves_liabilities, _reserves_key_path, _reserves_proof))
     add_wallet_parser(sub)
 

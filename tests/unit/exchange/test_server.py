@@ -48,6 +48,7 @@ def test_the_full_command_line_still_offers_every_command() -> None:
             "cluster",
             "devnet",
             "gateway",
+            "lab",
             "operator",
             "replay",
             "reserves",
