@@ -7,6 +7,9 @@ runs on explicit times in tests/unit/exchange/core/growth and tests/unit/exchang
 from __future__ import annotations
 
 import base64
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -106,6 +109,21 @@ def test_referral_signup_dashboard_and_refusals(venue: tuple[Server, Signed]) ->
     ) in seen
     dash = ok(referrer.request("GET", "/api/v1/referral", "referralQuery"))
     assert dash["rate"] == "0.35" and dash["approvedRate"]
+
+    # the command line's sign-up takes a code too (rucksack sandbox account --referral-code)
+    cli = [sys.executable, "-m", "rucksack", "sandbox", "account", "--url", server.url]
+    cli += ["--data-dir", str(server.data_dir), "--referral-code", "alpha1"]
+    out = subprocess.run(cli, capture_output=True, text=True, timeout=60, check=True)
+    third = json.loads(out.stdout)["accountId"]
+    # and the production sign-up, an operator's (an unknown code refused there too)
+    public = base64.b64encode(bytes(nacl.signing.SigningKey.generate().verify_key)).decode()
+    body = {"publicKey": public, "referralCode": "ZZZZ99"}
+    assert op.request("POST", "/api/v1/operator/accounts", "operatorAccountCreate", body).status_code == 400
+    fourth = ok(
+        op.request("POST", "/api/v1/operator/accounts", "operatorAccountCreate", {**body, "referralCode": "ALPHA1"})
+    )
+    dash = ok(referrer.request("GET", "/api/v1/referral", "referralQuery"))
+    assert [r["accountId"] for r in dash["referred"]] == [referred.creds.account, third, fourth["accountId"]]
 
 
 def test_points_endpoints_and_links(venue: tuple[Server, Signed]) -> None:

@@ -88,9 +88,9 @@ def history(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[Server, dict[str, int], dict[str, tuple[str, str]]]]:
     data_dir = tmp_path_factory.mktemp("web-points") / "d"
-    keys = {"alice": new_key()}
+    keys = {"alice": new_key(), "operator": new_key()}
     accounts = last_week(data_dir, keys)
-    srv = start_server(data_dir, "--no-makers", "--feed", "manual")
+    srv = start_server(data_dir, "--no-makers", "--feed", "manual", "--operator-key", keys["operator"][0])
     yield srv, accounts, keys
     srv.stop()
 
@@ -163,3 +163,30 @@ def test_signup_with_a_referral_link(
     alice = Signed(web.url, Creds(keys["alice"][0], keys["alice"][1], accounts["alice"]))
     dash = alice.request("GET", "/api/v1/referral", "referralQuery").json()
     assert len(dash["referred"]) == 2  # bob and the browser's account
+
+
+def test_the_console_sets_an_affiliate_rate_and_links_owners(
+    web: Web, history: tuple[Server, dict[str, int], dict[str, tuple[str, str]]]
+) -> None:
+    _, accounts, keys = history
+    page = web.page
+    page.goto(web.url + "/#console")
+    page.wait_for_selector("body[data-ready='1']")
+    page.fill("#op-key", keys["operator"][0])
+    page.fill("#op-secret", keys["operator"][1])
+    page.click("#op-signin button[type='submit']")
+    expect(page.locator("#op-msg")).to_have_text("Signed in with the operator key")
+    page.fill("#op-rate-account", str(accounts["alice"]))
+    page.fill("#op-rate-value", "0.25")
+    page.click("#op-rate-form button[type='submit']")
+    expect(page.locator("#op-growth-msg")).to_have_text(
+        f"account {accounts['alice']} earns 0.25 of its referred accounts' fees"
+    )
+    page.fill("#op-link-accounts", f"{accounts['bob']}, {accounts['maker']}")
+    page.fill("#op-link-reason", "one device")
+    page.click("#op-link-form button[type='submit']")
+    expect(page.locator("#op-growth-msg")).to_have_text(f"linked as one owner: {accounts['bob']}, {accounts['maker']}")
+    page.click("#op-refresh")  # the panels reload every 5 s; now at once
+    expect(page.locator("#op-audit tbody")).to_contain_text("operatorPointsLink")
+    alice = Signed(web.url, Creds(keys["alice"][0], keys["alice"][1], accounts["alice"]))
+    assert alice.request("GET", "/api/v1/referral", "referralQuery").json()["rate"] == "0.25"

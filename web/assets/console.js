@@ -387,11 +387,43 @@ export async function loadConsole() {
   }, 5000);
 }
 
+// -- points and affiliates (docs/points.md): an approved rate, accounts linked as one owner
+
+async function setAffiliateRate(event) {
+  event.preventDefault();
+  const rate = $('#op-rate-value').value.trim();
+  try {
+    const done = await op.signed('POST', '/api/v1/operator/affiliate/rate', 'operatorAffiliateRateSet', {
+      accountId: Number($('#op-rate-account').value),
+      rate: rate || null,
+    });
+    say('#op-growth-msg', `account ${done.accountId} earns ${done.rate} of its referred accounts' fees`, 'ok');
+  } catch (err) {
+    say('#op-growth-msg', refusalText(err));
+  }
+}
+
+async function linkAccounts(event) {
+  event.preventDefault();
+  const ids = $('#op-link-accounts').value.split(/[\s,]+/).filter(Boolean).join(','); // signed as one string
+  try {
+    const done = await op.signed('POST', '/api/v1/operator/points/link', 'operatorPointsLink', {
+      accountIds: ids,
+      reason: $('#op-link-reason').value.trim(),
+    });
+    say('#op-growth-msg', `linked as one owner: ${done.owners.join(', ')}`, 'ok');
+  } catch (err) {
+    say('#op-growth-msg', refusalText(err));
+  }
+}
+
 export function wireConsole() {
   $('#op-signin').addEventListener('submit', signIn);
   $('#op-resolve').addEventListener('submit', resolveAlert);
   $('#op-alert-filter').addEventListener('change', () => panel('alerts', '#op-alerts-msg', loadAlerts));
   $('#op-identity-form').addEventListener('submit', setIdentity);
   $('#op-tier-form').addEventListener('submit', setTier);
+  $('#op-rate-form').addEventListener('submit', setAffiliateRate);
+  $('#op-link-form').addEventListener('submit', linkAccounts);
   $('#op-refresh').addEventListener('click', loadConsole);
 }

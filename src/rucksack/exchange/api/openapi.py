@@ -539,6 +539,7 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
                 "label": {"type": "string"},
                 "region": {"type": "string"},
                 "level": {"type": "string"},
+                "referralCode": {"type": "string", "description": "tied to the code's account for good"},
             },
         },
         [400, 401, 403],

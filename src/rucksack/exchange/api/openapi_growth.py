@@ -61,10 +61,15 @@ GROWTH_OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[s
             "required": ["accountIds"],
             "properties": {
                 "accountIds": {
-                    "type": "array",
-                    "items": {"type": "string", "pattern": "^[0-9]{1,18}$"},
-                    "minItems": 2,
-                    "maxItems": 1000,
+                    "anyOf": [
+                        {
+                            "type": "array",
+                            "items": {"type": "string", "pattern": "^[0-9]{1,18}$"},
+                            "minItems": 2,
+                            "maxItems": 1000,
+                        },
+                        {"type": "string", "pattern": "^[0-9]{1,18}(,[0-9]{1,18})+$"},
+                    ]
                 },
                 "reason": {"type": "string", "maxLength": 200},
             },

@@ -4,8 +4,9 @@
 table: each command goes to the one function that handles it, in the module named for what it
 does (``orders.placement``, ``orders.cancel``, ``capital``, ``accounts``, ``lending.commands``,
 ``prices``, ``perps.settlement``, ``perps.funding``, ``liquidation.sweep``, ``rfq``,
-``strategies``, ``vaults``). After every command, pending trigger orders and take-profit/stop-loss parents
-are checked (``orders.triggers``).
+``strategies``, ``vaults``, ``growth``). After every command, pending trigger orders and
+take-profit/stop-loss parents are checked (``orders.triggers``), and a command that traded hands its
+trades to ``growth.observe`` (points volume, referral rebates) while a season or a referral exists.
 
 An expected failure is a rejection event, never an exception; a rejected command changes
 nothing. An exception escaping ``apply`` is a bug and the sequencer stops on it.

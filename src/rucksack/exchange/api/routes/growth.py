@@ -230,6 +230,8 @@ async def set_rate(service: ExchangeService, body: Any) -> Any:
 
 async def link(service: ExchangeService, body: Any) -> Any:
     ids = body.get("accountIds")
+    if isinstance(ids, str):  # "1000,1001": how the web console sends it (one signed string)
+        ids = ids.split(",")
     if not isinstance(ids, list) or not ids:
         raise bad_request("accountIds must be a list of account ids")
     reason = body.get("reason", "")

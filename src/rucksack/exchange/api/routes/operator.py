@@ -64,8 +64,10 @@ async def create_account(service: ExchangeService, body: Any) -> Any:
     """An account bound to the customer's public key, with nothing in it (deposits come on chain)."""
     if not isinstance(body, dict):
         raise bad_request("body must be a JSON object")
-    if set(body) - {"publicKey", "label", "region", "level"}:
-        raise bad_request("only publicKey, label, region and level may be given: the operator grants no funds")
+    if set(body) - {"publicKey", "label", "region", "level", "referralCode"}:
+        raise bad_request(
+            "only publicKey, label, region, level and referralCode may be given: the operator grants no funds"
+        )
     if body.get("region") and not body.get("level"):
         body = {**body, "level": "none"}  # verified later, after review (POST /api/v1/operator/identity)
     return await sandbox_create_account(service, {**body, "fund": {}})
