@@ -117,12 +117,16 @@ def test_a_strategy_crank_carrying_the_clock_once_a_slice_is_due(tmp_path: Path)
 
 
 def test_the_day_boundary_is_journaled_once_a_day_and_follows_a_clock_advance(tmp_path: Path) -> None:
+    from rucksack.exchange.core.growth.commands import SamplePoints
     from rucksack.exchange.core.tiers.commands import RecomputeFeeTiers
     from rucksack.exchange.scheduler import DAY_US, day_ticks, due_now
 
     wall = [20_000 * DAY_US + 23 * HOUR_US]  # 23:00 UTC on day 20_000
     service = Recording(tmp_path / "d", sandbox=True, clock=lambda: wall[0])
     service.sent = []
+
+    def tiers() -> list[Any]:
+        return [c for c in service.sent if isinstance(c, RecomputeFeeTiers)]
 
     async def scenario() -> None:
         service.start()
@@ -131,12 +135,16 @@ def test_the_day_boundary_is_journaled_once_a_day_and_follows_a_clock_advance(tm
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        assert service.sent == [RecomputeFeeTiers(20_000)]  # many passes, one day: once
+        assert tiers() == [RecomputeFeeTiers(20_000)]  # many passes, one day: once
+        # the same tick journals the points schedule (growth_due): each hour's sample once
+        samples = [c for c in service.sent if isinstance(c, SamplePoints)]
+        assert len(samples) == len(set(samples)) == 1
         service.clock.advance(HOUR_US)  # the sandbox clock: 00:00 UTC of the next day
-        assert len(await due_now(service)) == 1  # FeeTiersRecomputed (no account to move)
-        assert await due_now(service) == []
+        await due_now(service)
+        assert tiers() == [RecomputeFeeTiers(20_000), RecomputeFeeTiers(20_001)]
+        sent = len(service.sent)
+        assert await due_now(service) == [] and len(service.sent) == sent  # nothing due twice
 
     asyncio.run(scenario())
-    assert service.sent[1:] == [RecomputeFeeTiers(20_001)]
     assert service.engine.last_ts_us >= 20_001 * DAY_US  # the journal stamps the advanced time
     service.close()
