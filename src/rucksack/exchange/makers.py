@@ -50,7 +50,16 @@ from rucksack.exchange.feeds import PriceFeed
 from rucksack.exchange.feeds.index import HEADLINE, START_PRICE
 from rucksack.exchange.indicative import indicative_price
 
-__all__ = ["Venue", "ensure_accounts", "fund_atoms", "margin_setup", "quoted_markets", "rfq_quote", "run_makers", "run_rfq_makers"]
+__all__ = [
+    "Venue",
+    "ensure_accounts",
+    "fund_atoms",
+    "margin_setup",
+    "quoted_markets",
+    "rfq_quote",
+    "run_makers",
+    "run_rfq_makers",
+]
 
 log = logging.getLogger("rucksack.makers")
 FUND_UNITS = {"USDC": 50_000_000, "SOL": 200_000, "BTC": 1_000, "ETH": 20_000}

@@ -35,11 +35,11 @@ from rucksack.exchange.store.lending import schema as lending_schema
 from rucksack.exchange.store.projector import Loaded, Projector
 from rucksack.exchange.store.sql import (
     LIQUIDATING,
-    UNSETTLED_SOURCES,
     MAX_IDS,
     OPEN_ORDERS,
     OPEN_POSITIONS,
     READ_LAST_SEQ,
+    UNSETTLED_SOURCES,
     WRITE_LAST_SEQ,
     ProjectingState,
     SqlReadModels,

@@ -25,7 +25,7 @@ def test_a_full_settlement_pays_every_source_exactly() -> None:
 def test_partial_settlements_sum_exactly_and_stay_within_an_atom() -> None:
     rng = random.Random(18)
     for _ in range(2000):
-        pending = {s: rng.randint(-10**6, 10**6) for s in rng.sample(SOURCES, rng.randint(1, len(SOURCES)))}
+        pending = {s: rng.randint(-(10**6), 10**6) for s in rng.sample(SOURCES, rng.randint(1, len(SOURCES)))}
         total = sum(pending.values())
         if not total:
             continue

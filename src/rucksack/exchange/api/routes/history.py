@@ -14,6 +14,7 @@ from rucksack.exchange.core import queries
 from rucksack.exchange.service import ExchangeService
 from rucksack.exchange.store.settlement_sources import FILTERS
 
+
 def _money(service: ExchangeService, atoms: int) -> str:
     return format_atoms(atoms, service.wire.assets[service.spec.settlement_asset].decimals)
 
