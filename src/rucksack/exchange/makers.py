@@ -7,12 +7,13 @@ account ids are kept in ``DATA/demo.json`` so a restart reuses them; their holdi
 are idempotent sandbox deposits (one transaction id per account and asset), so an asset added to
 the configuration is funded at the next start.
 
-Cost: the headline markets (``feeds.index.HEADLINE`` bases: SOL, BTC, ETH, spot and perp) get an ``LEVELS``-deep
-ladder every period; the long tail a ``TAIL_LEVELS``-deep one, ``TAIL_PER_ROUND`` markets a period
-in turn (each refreshed every few seconds), with fewer taker orders, so 37 markets cost about what
-6 did (the server's CPU, measured over a minute, is in docs/markets.md). The quoters lend part of
-their USDC (so settlement and spot margin can borrow), and the last quoter is registered as a
-backstop liquidity provider.
+Cost: the headline markets (``feeds.index.HEADLINE`` bases: SOL, BTC, ETH, spot and perp) get
+an ``LEVELS``-deep ladder every period; the long tail a ``TAIL_LEVELS``-deep one,
+``TAIL_PER_ROUND`` markets a period in turn (each refreshed every few seconds), with fewer taker
+orders (but one at the first refresh of a book that has never traded, so every market has a last
+price within one round), so 37 markets cost about what 6 did (the server's CPU, measured over a
+minute, is in docs/markets.md). The quoters lend part of their USDC (so settlement and spot
+margin can borrow), and the last quoter is registered as a backstop liquidity provider.
 
 RFQ makers (``run_rfq_makers``): the quoters answer every open RFQ from another account with a
 two-sided quote -- tokenized equities at the indicative price (``indicative``: their reference
@@ -214,7 +215,8 @@ async def _quote_books(
                     orders.append(PlaceOrder(maker, symbol, "Ask", "Limit", lots=lots, price=mid + offset))
                 await service.submit(CancelAllOrders(maker, symbol))
                 await service.submit(PlaceOrders(orders))
-            if rng.random() < (0.7 if headline else TAIL_TAKER):
+            untraded = not queries.market(service.engine, symbol).last_price  # a new book gets a trade at once
+            if untraded or rng.random() < (0.7 if headline else TAIL_TAKER):
                 side: Side = "Bid" if rng.random() < 0.5 else "Ask"
                 await service.submit(
                     PlaceOrder(taker, symbol, side, "Market", lots=base_lots * rng.randint(1, 5), tif="IOC")
