@@ -181,3 +181,28 @@ def test_the_travel_rule_form_asks_for_both_parties(web: Web, server: Server, de
         "beneficiaryName": "Ada Lovelace",
         "walletType": "selfHosted",
     }
+
+
+def test_the_exchanges_travel_rule_refusal_opens_the_form(web: Web, server: Server, devnet: Devnet) -> None:
+    """The global entity asks from $953.03. With no trade on the book the page cannot value the
+    withdrawal, so it sends without the details; the exchange (valuing at the index) refuses, and the
+    panel opens the Travel Rule box with that refusal. Filled in, the same withdrawal goes through."""
+    page = start_trading(web)
+    page.click("#nav [data-page='account']")
+    expect(page.locator("#cp-entity")).to_contain_text("Backpack Exchange, Dubai")
+    page.select_option("#withdraw-asset", "SOL")
+    page.fill("#withdraw-address", str(Keypair().pubkey()))
+    page.fill("#withdraw-qty", "10")  # 10 x 150 = $1,500
+    expect(page.locator("#travel-rule")).to_be_hidden()
+    web.console.expect("Failed to load resource.*400")
+    page.click("#withdraw-submit")
+    expect(page.locator("#withdraw-msg")).to_contain_text("The exchange needs the Travel Rule details")
+    expect(page.locator("#travel-rule")).to_be_visible()
+    expect(page.locator("#travel-rule-why")).to_contain_text("953.03 USD or more")
+    page.fill("#tr-originator-name", "Grace Hopper")
+    page.fill("#tr-originator-address", "1 Sheikh Zayed Rd, Dubai, AE")
+    page.fill("#tr-beneficiary-name", "Grace Hopper")
+    page.fill("#tr-beneficiary-vasp", "Example Exchange")
+    page.click("#withdraw-submit")
+    expect(page.locator("#withdraw-msg")).to_contain_text(re.compile(r"Withdrawal \d+: 10 SOL"))
+    expect(page.locator("#travel-rule")).to_be_hidden()  # the next withdrawal starts from the estimate again
