@@ -26,6 +26,9 @@ Invariants:
   at start-up); a ``SettlePnl``'s (the command with
   ``PnlSettled``) is a collateral conversion; each ``PositionTransferred`` adds one row per party
   under a trade id counted from ``fill_types.TRANSFER_TRADE_IDS`` (continuing the database's largest).
+- A ``PnlSettled`` becomes one settlement row per source (``store.settlement_sources``: perp fees,
+  funding, realized PnL, ...), exact integers summing to what it moved; what is not settled yet
+  stays pending per account and source (table ``unsettled_sources``, reloaded at start-up).
 - Amounts are exact integers (atoms, ticks, lots; funding rates in WAD). Funding shares round as
   the engine does: payers' amounts up, receivers' down.
 - Index and mark prices are kept as one-minute candles per market (``price_candles``, what klines
