@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 
 import ccxt
@@ -91,15 +92,32 @@ def methods_done(output: str) -> set[str]:
     return {line.split()[-1] for line in output.splitlines() if "TESTING DONE" in line}
 
 
+# the markets whose order stream the suite may watch: it picks the busiest by 24 h volume, which the
+# demo makers make the SOL, BTC and ETH books (docs/markets.md); (symbol, bid quantity)
+WATCHED = (
+    ("SOL_USDC", "0.1"),
+    ("ETH_USDC", "0.01"),
+    ("BTC_USDC", "0.001"),
+    ("SOL_USDC_PERP", "0.1"),
+    ("ETH_USDC_PERP", "0.01"),
+    ("BTC_USDC_PERP", "0.001"),
+)
+
+
 class Activity:
     """The account's own trading while the private streams are watched: a resting bid placed and
-    cancelled every second, and a small spot and perp trade every few seconds."""
+    cancelled every second on each market the suite may pick for ``watchOrders``, and a small spot
+    and perp trade every few seconds."""
 
     def __init__(self, server: Server, creds: Creds) -> None:
         self.client = Signed(server.url, creds)
         self.server = server
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
+        ticks = {
+            m["symbol"]: m["filters"]["price"]["tickSize"] for m in httpx.get(server.url + "/api/v1/markets").json()
+        }
+        self.ticks = {symbol: Decimal(ticks[symbol]) for symbol, _ in WATCHED}
 
     def __enter__(self) -> Activity:
         self.thread.start()
@@ -112,16 +130,24 @@ class Activity:
     def _order(self, **params: str) -> httpx.Response:
         return self.client.request("POST", "/api/v1/order", "orderExecute", params)
 
+    def _rest_and_cancel(self, symbol: str, quantity: str) -> None:
+        """A bid 3% under the best, cancelled at once: an order update on ``symbol``'s stream."""
+        [bid] = httpx.get(self.server.url + "/api/v1/depth", params={"symbol": symbol}).json()["bids"][-1:] or [None]
+        if bid is None:
+            return
+        tick = self.ticks[symbol]
+        price = (Decimal(bid[0]) * Decimal("0.97") / tick).to_integral_value(ROUND_DOWN) * tick
+        placed = self._order(symbol=symbol, side="Bid", orderType="Limit", quantity=quantity, price=str(price))
+        if placed.status_code == 200:
+            cancel = {"symbol": symbol, "orderId": placed.json()["id"]}
+            self.client.request("DELETE", "/api/v1/order", "orderCancel", cancel)
+
     def _run(self) -> None:
         i = 0
         while not self.stop.wait(1.0):
             i += 1
-            [bid] = httpx.get(self.server.url + "/api/v1/depth", params={"symbol": "SOL_USDC"}).json()["bids"][-1:]
-            price = f"{float(bid[0]) * 0.97:.2f}"
-            placed = self._order(symbol="SOL_USDC", side="Bid", orderType="Limit", quantity="0.1", price=price)
-            if placed.status_code == 200:
-                cancel = {"symbol": "SOL_USDC", "orderId": placed.json()["id"]}
-                self.client.request("DELETE", "/api/v1/order", "orderCancel", cancel)
+            for symbol, quantity in WATCHED:
+                self._rest_and_cancel(symbol, quantity)
             if i % 3 == 0:
                 side = "Bid" if i % 6 == 0 else "Ask"
                 self._order(symbol="SOL_USDC", side=side, orderType="Market", quantity="0.05")

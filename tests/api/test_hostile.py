@@ -96,7 +96,7 @@ def test_another_accounts_order_is_invisible(alice: Signed, bob: Signed) -> None
 @pytest.mark.parametrize(
     ("payload", "status", "code"),
     [
-        ({**order(), "symbol": "DOGE_USDC"}, 400, "INVALID_MARKET"),
+        ({**order(), "symbol": "NOPE_USDC"}, 400, "INVALID_MARKET"),  # no such market (DOGE_USDC is listed)
         (order(price="-1"), 400, "INVALID_PRICE"),
         (order(price="0"), 400, "INVALID_PRICE"),
         (order(price="100.001"), 400, "INVALID_PRICE"),

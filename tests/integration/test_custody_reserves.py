@@ -61,7 +61,9 @@ def test_assets_list_tokens_per_connected_chain(world: World) -> None:
     eth = {t["blockchain"]: t for t in assets["ETH"]["tokens"]}
     assert {b for b, t in eth.items() if t["depositEnabled"]} == {"Base", "Ethereum"}
     assert eth["Base"]["minimumWithdrawal"] == "0.001"
-    assert assets["BTC"]["tokens"] == []  # no chain of the registry carries it
+    assert assets["BTC"]["tokens"] == [] and assets["DOGE"]["tokens"] == []  # no chain of the registry carries them
+    [pol] = assets["POL"]["tokens"]  # Polygon's native coin, listed; off where the server is not connected
+    assert (pol["blockchain"], pol["contractAddress"], pol["depositEnabled"]) == ("Polygon", None, False)
 
 
 def test_withdrawal_below_the_minimum_is_refused(world: World) -> None:

@@ -8,7 +8,9 @@ chain and listed in the history with its transaction."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
+import sqlite3
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -133,3 +135,74 @@ def test_deposit_address_and_a_withdrawal_from_the_page(web: Web, server: Server
     held = Decimal(api.get("SOL", {}).get("available", "0"))  # what auto-lend lent counts as available
     assert held == Decimal("499.5"), api
     web.shot("32-account-withdrawal")
+
+
+def test_the_travel_rule_form_asks_for_both_parties(web: Web, server: Server, devnet: Devnet) -> None:
+    """A resident of Germany is served by the EU entity, whose Travel Rule has no minimum: the
+    withdraw panel asks for the originator and the beneficiary, refuses to send without them, and
+    sends them as ``recipientInformation`` (kept with the custody row); a hosted destination needs
+    the beneficiary's exchange too."""
+    page = web.page
+    page.goto(web.url + "/")
+    page.wait_for_selector("body[data-ready='1']")
+    page.select_option("#signup-region", "DE")
+    page.click("#start-trading")
+    expect(page.locator("body")).to_have_class(re.compile("signed-in"))
+    page.click("#nav [data-page='account']")
+    expect(page.locator("#cp-entity")).to_contain_text("Backpack EU")
+
+    page.select_option("#withdraw-asset", "SOL")
+    page.fill("#withdraw-address", str(Keypair().pubkey()))
+    page.fill("#withdraw-qty", "0.25")
+    form = page.locator("#travel-rule")
+    expect(form).to_be_visible()
+    expect(page.locator("#travel-rule-why")).to_contain_text("Backpack EU")
+    expect(page.locator("#travel-rule-why")).to_contain_text("every withdrawal")
+    page.click("#withdraw-submit")  # refused in the page: no request
+    expect(page.locator("#withdraw-msg")).to_have_text("Enter your full name and address (the Travel Rule).")
+
+    page.fill("#tr-originator-name", "Grace Hopper")
+    page.fill("#tr-originator-address", "Unter den Linden 1, 10117 Berlin, DE")
+    page.fill("#tr-beneficiary-name", "Ada Lovelace")
+    page.click("#withdraw-submit")  # hosted (the default) needs the exchange's name
+    expect(page.locator("#withdraw-msg")).to_contain_text("Name the beneficiary's exchange")
+    page.select_option("#tr-wallet-type", "selfHosted")
+    expect(page.locator("#tr-beneficiary-vasp")).to_be_hidden()
+    web.shot("33-account-travel-rule")
+    page.click("#withdraw-submit")
+    expect(page.locator("#withdraw-msg")).to_contain_text(re.compile(r"Withdrawal (\d+): 0\.25 SOL"))
+    wid = int(re.search(r"Withdrawal (\d+)", page.locator("#withdraw-msg").inner_text()).group(1))  # type: ignore[union-attr]
+
+    with sqlite3.connect(server.data_dir / "custody.sqlite") as db:
+        (recipient,) = db.execute("SELECT recipient FROM withdrawals WHERE id = ?", (wid,)).fetchone()
+    assert json.loads(recipient) == {
+        "originatorName": "Grace Hopper",
+        "originatorAddress": "Unter den Linden 1, 10117 Berlin, DE",
+        "beneficiaryName": "Ada Lovelace",
+        "walletType": "selfHosted",
+    }
+
+
+def test_the_exchanges_travel_rule_refusal_opens_the_form(web: Web, server: Server, devnet: Devnet) -> None:
+    """The global entity asks from $953.03. With no trade on the book the page cannot value the
+    withdrawal, so it sends without the details; the exchange (valuing at the index) refuses, and the
+    panel opens the Travel Rule box with that refusal. Filled in, the same withdrawal goes through."""
+    page = start_trading(web)
+    page.click("#nav [data-page='account']")
+    expect(page.locator("#cp-entity")).to_contain_text("Backpack Exchange, Dubai")
+    page.select_option("#withdraw-asset", "SOL")
+    page.fill("#withdraw-address", str(Keypair().pubkey()))
+    page.fill("#withdraw-qty", "10")  # 10 x 150 = $1,500
+    expect(page.locator("#travel-rule")).to_be_hidden()
+    web.console.expect("Failed to load resource.*400")
+    page.click("#withdraw-submit")
+    expect(page.locator("#withdraw-msg")).to_contain_text("The exchange needs the Travel Rule details")
+    expect(page.locator("#travel-rule")).to_be_visible()
+    expect(page.locator("#travel-rule-why")).to_contain_text("953.03 USD or more")
+    page.fill("#tr-originator-name", "Grace Hopper")
+    page.fill("#tr-originator-address", "1 Sheikh Zayed Rd, Dubai, AE")
+    page.fill("#tr-beneficiary-name", "Grace Hopper")
+    page.fill("#tr-beneficiary-vasp", "Example Exchange")
+    page.click("#withdraw-submit")
+    expect(page.locator("#withdraw-msg")).to_contain_text(re.compile(r"Withdrawal \d+: 10 SOL"))
+    expect(page.locator("#travel-rule")).to_be_hidden()  # the next withdrawal starts from the estimate again

@@ -299,7 +299,7 @@ def test_tp_sl_limit_prices_trigger_by_and_margin_histories(web: Web, server: Se
     web.shot("26-trade-funding-history")
 
     page.click("#order-tabs [data-tab='settlement']")
-    settled = page.locator("#settlement-history tbody tr[data-source='RealizePnl']")
+    settled = page.locator("#settlement-history tbody tr[data-source='FundingPayment']")  # eleven hours of it
     expect(settled.first).to_contain_text("USDC")
 
     page.click("#order-tabs [data-tab='position-history']")

@@ -46,6 +46,7 @@ const state = {
   assets: null, // GET /api/v1/assets: each asset's `tokens` (blockchains, deposit/withdraw flags)
   depositFor: null, // the key the shown deposit address was read with (the acting wallet's)
   shownLeverage: null, // the leverage limit last written into the leverage form (so typing is not overwritten)
+  travelRule: null, // the owner's entity's Travel Rule threshold (USD string or 'unlimited'; compliance profile)
 };
 
 // ------------------------------------------------------------------ small helpers
@@ -1226,6 +1227,8 @@ async function refreshCompliance() {
     $('#cp-level').textContent = p.level;
     $('#cp-leverage').textContent = `${p.maxLeverage}×`;
     $('#cp-withdrawals').textContent = `${p.limits.withdrawnToday} / ${p.limits.withdrawalPerDay}`;
+    state.travelRule = { threshold: p.limits.travelRuleThreshold, entity: p.entity.name };
+    updateTravelRule();
     const rows = p.products.map((x) =>
       el(
         'tr',
@@ -1653,6 +1656,65 @@ async function refreshWithdrawLimit() {
   }
 }
 
+// ---- the Travel Rule (docs/compliance.md): the owner's entity needs the originator and the
+// beneficiary for a chain withdrawal worth at least its threshold (USD at the index, the server's
+// check); the page estimates the value at the last price and asks before sending, and a refusal
+// that names the Travel Rule opens the form too (the estimate is only an estimate).
+
+/** The withdrawal's USD value at the asset's last USDC price, or null when the page has no price. */
+function withdrawValue() {
+  const symbol = $('#withdraw-asset').value;
+  const qty = Number($('#withdraw-qty').value);
+  if (!symbol || !(qty > 0)) return null;
+  if (symbol === 'USDC') return qty;
+  const t = state.tickers[`${symbol}_USDC`];
+  return t && Number(t.lastPrice) > 0 ? qty * Number(t.lastPrice) : null;
+}
+
+/** Show the Travel Rule fields when this withdrawal needs them (or `force`: the exchange said so). */
+function updateTravelRule(force = false) {
+  const box = $('#travel-rule');
+  const rule = state.travelRule;
+  let needed = force || box.dataset.forced === '1';
+  if (!needed && rule && rule.threshold !== 'unlimited') {
+    const threshold = Number(rule.threshold);
+    const value = withdrawValue();
+    needed = threshold === 0 || (value !== null && value >= threshold);
+  }
+  if (force) box.dataset.forced = '1';
+  box.hidden = !needed;
+  if (needed && rule) {
+    $('#travel-rule-why').textContent =
+      rule.threshold === 'unlimited' || Number(rule.threshold) === 0
+        ? `${rule.entity} must send the originator and the beneficiary of every withdrawal with it (the Travel Rule).`
+        : `${rule.entity} must send the originator and the beneficiary of a withdrawal worth ${rule.threshold} USD or more with it (the Travel Rule).`;
+  }
+  $('#tr-vasp-label').hidden = $('#tr-wallet-type').value !== 'hosted';
+}
+
+/** The form's Travel Rule details as Backpack's `recipientInformation` (JSON text, as the sdk sends
+ * it), or a message naming what is missing. */
+function travelRuleInfo() {
+  const v = (id) => $(id).value.trim();
+  const info = {
+    originatorName: v('#tr-originator-name'),
+    originatorAddress: v('#tr-originator-address'),
+    beneficiaryName: v('#tr-beneficiary-name'),
+    walletType: $('#tr-wallet-type').value,
+  };
+  if (info.walletType === 'hosted') info.beneficiaryVasp = v('#tr-beneficiary-vasp');
+  if (!info.originatorName || !info.originatorAddress) return { missing: 'Enter your full name and address (the Travel Rule).' };
+  if (!info.beneficiaryName) return { missing: "Enter the beneficiary's full name (the Travel Rule)." };
+  if (info.walletType === 'hosted' && !info.beneficiaryVasp) {
+    return { missing: "Name the beneficiary's exchange, or choose a self-hosted wallet (the Travel Rule)." };
+  }
+  return { text: JSON.stringify(info) };
+}
+
+function isTravelRuleRefusal(err) {
+  return err instanceof ApiError && err.code === 'INVALID_CLIENT_REQUEST' && /Travel Rule/.test(err.apiMessage || '');
+}
+
 async function submitWithdraw(event) {
   event.preventDefault();
   showMsg('#withdraw-msg', '');
@@ -1667,12 +1729,24 @@ async function submitWithdraw(event) {
   if (!/^\d+(\.\d+)?$/.test(params.quantity) || !(Number(params.quantity) > 0)) {
     return showMsg('#withdraw-msg', 'Enter a positive quantity, e.g. 12.5.');
   }
+  updateTravelRule();
+  if (!$('#travel-rule').hidden) {
+    const tr = travelRuleInfo();
+    if (tr.missing) return showMsg('#withdraw-msg', tr.missing);
+    params.recipientInformation = tr.text;
+  }
   $('#withdraw-submit').disabled = true;
   try {
     const w = await trader.signed('POST', '/wapi/v1/capital/withdrawals', 'withdraw', params);
     showMsg('#withdraw-msg', `Withdrawal ${w.id}: ${w.quantity} ${w.symbol} to ${w.toAddress} on ${w.blockchain}: ${w.status}`, 'ok');
     $('#withdraw-qty').value = '';
+    delete $('#travel-rule').dataset.forced;
+    updateTravelRule();
   } catch (err) {
+    if (isTravelRuleRefusal(err)) {
+      updateTravelRule(true);
+      return showMsg('#withdraw-msg', `The exchange needs the Travel Rule details for this withdrawal: fill them in below and send again. (${errorText(err)})`);
+    }
     showMsg('#withdraw-msg', custodyErrorText(err, 'Withdrawals'));
   } finally {
     $('#withdraw-submit').disabled = false;
@@ -2210,9 +2284,12 @@ function wire() {
   });
   $('#deposit-chain').addEventListener('change', loadDepositAddress);
   $('#deposit-copy').addEventListener('click', copyDepositAddress);
+  $('#withdraw-qty').addEventListener('input', () => updateTravelRule());
+  $('#tr-wallet-type').addEventListener('change', () => updateTravelRule());
   $('#withdraw-asset').addEventListener('change', () => {
     fillCapitalChains('withdraw');
     refreshWithdrawLimit();
+    updateTravelRule();
   });
   $('#withdraw-chain').addEventListener('change', () => fillCapitalChains('withdraw'));
   $('#withdraw-max').addEventListener('click', () => {

@@ -3,9 +3,17 @@
 They are ordinary accounts trading through the sequencer (``ExchangeService.submit``), quoting a
 ladder of limit orders around the price feed on every spot and perp market and sending small
 market orders, so everything they do is journaled, replayable and visible through the API. Their
-account ids are kept in ``DATA/demo.json`` so a restart reuses them. The quoters lend part of
-their USDC (so settlement and spot margin can borrow), and the last quoter is registered as a
-backstop liquidity provider.
+account ids are kept in ``DATA/demo.json`` so a restart reuses them; their holdings of every asset
+are idempotent sandbox deposits (one transaction id per account and asset), so an asset added to
+the configuration is funded at the next start.
+
+Cost: the headline markets (``feeds.index.HEADLINE`` bases: SOL, BTC, ETH, spot and perp) get
+an ``LEVELS``-deep ladder every period; the long tail a ``TAIL_LEVELS``-deep one,
+``TAIL_PER_ROUND`` markets a period in turn (each refreshed every few seconds), with fewer taker
+orders (but one at the first refresh of a book that has never traded, so every market has a last
+price within one round), so 37 markets cost about what 6 did (the server's CPU, measured over a
+minute, is in docs/markets.md). The quoters lend part of their USDC (so settlement and spot
+margin can borrow), and the last quoter is registered as a backstop liquidity provider.
 
 RFQ makers (``run_rfq_makers``): the quoters answer every open RFQ from another account with a
 two-sided quote -- tokenized equities at the indicative price (``indicative``: their reference
@@ -19,6 +27,7 @@ import asyncio
 import json
 import logging
 import random
+from decimal import Decimal
 from pathlib import Path
 from typing import Protocol
 
@@ -40,16 +49,30 @@ from rucksack.exchange.core.events import AccountCreated, Event
 from rucksack.exchange.core.markets import ExchangeSpec, MarketSpec
 from rucksack.exchange.core.rfq.commands import SubmitQuote
 from rucksack.exchange.feeds import PriceFeed
+from rucksack.exchange.feeds.index import HEADLINE, START_PRICE
 from rucksack.exchange.indicative import indicative_price
 
-__all__ = ["Venue", "ensure_accounts", "margin_setup", "quoted_markets", "rfq_quote", "run_makers", "run_rfq_makers"]
+__all__ = [
+    "Venue",
+    "ensure_accounts",
+    "fund_atoms",
+    "margin_setup",
+    "quoted_markets",
+    "rfq_quote",
+    "run_makers",
+    "run_rfq_makers",
+]
 
 log = logging.getLogger("rucksack.makers")
 FUND_UNITS = {"USDC": 50_000_000, "SOL": 200_000, "BTC": 1_000, "ETH": 20_000, "RUCK": 1_000_000}
+FUND_USD = 5_000_000  # every other asset: about this much at its start price (feeds.index.START_PRICE)
 PREMARKET_USDC = 100_000  # USDC each pre-market quoter's isolated subaccount gets from its maker
 PREMARKET_LEVELS = 3  # light quoting: a few small levels each side
 PREMARKET_PERIOD = 2.0  # seconds between requotes
 LEVELS = 8
+TAIL_LEVELS = 3
+TAIL_PER_ROUND = 2
+TAIL_TAKER = 0.3  # chance of a taker order after a long-tail market's refresh (headline: 0.7)
 # one ladder step is worth about this much quote (USDC) per random unit (1..20 units a level), so
 # a newcomer's market order of a few SOL fills inside the impact band even while one of the two
 # quoters is between its cancel and its new ladder
@@ -79,21 +102,42 @@ async def ensure_accounts(service: Venue, count: int) -> list[int]:
     if path.exists():
         accounts: list[int] = json.loads(path.read_text(encoding="utf-8"))["accounts"]
         if len(accounts) >= count:
+            await fund(service, accounts[:count])
             return accounts[:count]
     accounts = []
     for i in range(count):
         # the makers quote from an idle wallet (their fills would otherwise redeem and re-lend at
         # every trade); what they supply to the pools is lent once, by ``margin_setup``
         events = await service.submit(CreateAccount(f"demo-{i}", auto_lend=False))
-        account = next(e.account for e in events if isinstance(e, AccountCreated))
-        for asset, units in FUND_UNITS.items():
-            if asset not in {a.symbol for a in service.spec.assets}:
-                continue
-            decimals = service.spec.assets[service.spec.asset_index(asset)].decimals
-            await service.submit(Deposit(account, asset, units * 10**decimals, f"sandbox:demo:{account}:{asset}"))
-        accounts.append(account)
+FUND_UNITS = {"USDC": 50_000_000, "SOL": 200_000, "BTC": 1_000, "ETH": 20_000, "RUCK": 1_000_000}
+FUND_USD = 5_000_000  # every other asset: about this much at its start price (feeds.index.START_PRICE)
+PREMARKET_USDC = 100_000  # USDC each pre-market quoter's isolated subaccount gets from its maker
+PREMARKET_LEVELS = 3  # light quoting: a few small levels each side
+PREMARKET_PERIOD = 2.0  # seconds between requotes
     path.write_text(json.dumps({"accounts": accounts}), encoding="utf-8")
     return accounts
+
+
+def fund_atoms(spec: ExchangeSpec) -> dict[str, int]:
+    """What each demo account holds of every asset with a price (``FUND_UNITS``, else about
+    ``FUND_USD`` at its start price, rounded down to whole atoms)."""
+    out = {}
+    for asset in spec.assets:
+        one = 10**asset.decimals
+        if asset.symbol in FUND_UNITS:
+            out[asset.symbol] = FUND_UNITS[asset.symbol] * one
+        elif f"{asset.symbol}_{spec.settlement_asset}" in START_PRICE:
+            price = Decimal(START_PRICE[f"{asset.symbol}_{spec.settlement_asset}"])
+            out[asset.symbol] = int(FUND_USD * one / price)
+    return out
+
+
+async def fund(service: Venue, accounts: list[int]) -> None:
+    """Deposit ``fund_atoms`` into each account, once: the transaction id names the account and
+    the asset, so the engine refuses a repeat (DUPLICATE_DEPOSIT) and a restart changes nothing."""
+    for account in accounts:
+        for asset, atoms in fund_atoms(service.spec).items():
+            await service.submit(Deposit(account, asset, atoms, f"sandbox:demo:{account}:{asset}"))
 
 
 def quoted_markets(service: Venue, feed: PriceFeed) -> list[tuple[str, int]]:
@@ -158,23 +202,31 @@ async def _quote_books(
     taker: int,
     period: float,
 ) -> None:
+    turn = 0
     while True:
-        for symbol, mid in quoted_markets(service, feed):
+        priced = quoted_markets(service, feed)
+        head = [(s, mid) for s, mid in priced if markets[s].base in HEADLINE]
+        tail = [(s, mid) for s, mid in priced if markets[s].base not in HEADLINE]
+        due = tail[turn : turn + TAIL_PER_ROUND] if tail else []
+        turn = turn + TAIL_PER_ROUND if turn + TAIL_PER_ROUND < len(tail) else 0
+        for symbol, mid in head + due:
             market = markets[symbol]
+            headline = market.base in HEADLINE
             scale = max(1, market.min_lots)
             quote_one = 10 ** decimals[market.quote]
             step_atoms = max(market.min_notional_atoms, STEP_NOTIONAL * quote_one)
             base_lots = max(scale, step_atoms // max(1, mid * market.lot_tick_atoms) + 1)
             for i, maker in enumerate(quoting):
                 orders = []
-                for level in range(1, LEVELS + 1):
+                for level in range(1, (LEVELS if headline else TAIL_LEVELS) + 1):
                     offset = level * max(1, mid // 4000) + i
                     lots = base_lots * rng.randint(1, 20)
                     orders.append(PlaceOrder(maker, symbol, "Bid", "Limit", lots=lots, price=max(1, mid - offset)))
                     orders.append(PlaceOrder(maker, symbol, "Ask", "Limit", lots=lots, price=mid + offset))
                 await service.submit(CancelAllOrders(maker, symbol))
                 await service.submit(PlaceOrders(orders))
-            if rng.random() < 0.7:
+            untraded = not queries.market(service.engine, symbol).last_price  # a new book gets a trade at once
+            if untraded or rng.random() < (0.7 if headline else TAIL_TAKER):
                 side: Side = "Bid" if rng.random() < 0.5 else "Ask"
                 await service.submit(
                     PlaceOrder(taker, symbol, side, "Market", lots=base_lots * rng.randint(1, 5), tif="IOC")

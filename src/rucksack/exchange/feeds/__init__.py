@@ -20,8 +20,11 @@ class PriceFeed:
 
     ``symbols``: the markets whose price it sets (default: those of ``start``). A production feed
     starts with no prices (``start`` empty): until its source gives one, a market has none, rather
-    than a made-up starting price.
+    than a made-up starting price. ``slow``: symbols the random walk moves only every
+    ``SLOW_EVERY``-th step (the sandbox's long tail: fewer index commands to journal).
     """
+
+    SLOW_EVERY = 5
 
     def __init__(
         self,
@@ -30,6 +33,7 @@ class PriceFeed:
         ticks: dict[str, tuple[int, int]],
         seed: int = 7,
         symbols: set[str] | None = None,
+        slow: set[str] | None = None,
     ) -> None:
         """``ticks`` maps each symbol to (decimal places of its tick size, tick size in those units)."""
         self.kind = kind
@@ -37,6 +41,8 @@ class PriceFeed:
         self.symbols = set(start) if symbols is None else symbols
         self.ticks = ticks
         self.rng = random.Random(seed)
+        self.slow = slow or set()
+        self.steps = 0
         self.rows: list[tuple[str, int]] = []
         self.row = 0
         if kind.startswith("csv:"):
@@ -67,7 +73,10 @@ class PriceFeed:
 
     def step(self) -> dict[str, int]:
         if self.kind == "sim":
+            self.steps += 1
             for symbol, price in self.prices.items():
+                if symbol in self.slow and self.steps % self.SLOW_EVERY:
+                    continue
                 move = max(1, price // 5000)  # about 2 bp per step
                 self.prices[symbol] = max(1, price + self.rng.choice((-2, -1, 0, 0, 1, 2)) * move)
         elif self.rows:

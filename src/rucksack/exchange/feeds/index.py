@@ -18,8 +18,36 @@ from rucksack.exchange.core.markets import ExchangeSpec, MarketSpec
 from rucksack.exchange.core.numeric import decimal_places, parse_decimal
 from rucksack.exchange.feeds import PriceFeed
 
+# the sandbox's headline bases: every other market's simulated price moves every few steps, and
+# the demo makers (``makers``) quote it less deeply and less often
+HEADLINE = frozenset({"SOL", "BTC", "ETH"})
+
 # where the simulated feed starts on a market that has never traded (decimal prices)
-START_PRICE = {"SOL_USDC": "150", "BTC_USDC": "60000", "ETH_USDC": "3000", "RUCK_USDC": "1"}
+START_PRICE = {
+    "SOL_USDC": "150",
+    "BTC_USDC": "60000",
+    "ETH_USDC": "3000",
+    "USDT_USDC": "1",
+    "POL_USDC": "0.25",
+    "JUP_USDC": "0.5",
+    "WIF_USDC": "0.9",
+    "PYTH_USDC": "0.15",
+    "JTO_USDC": "2",
+    "W_USDC": "0.1",
+    "HNT_USDC": "3",
+    "RENDER_USDC": "4",
+    "DOGE_USDC": "0.2",
+    "XRP_USDC": "2.3",
+    "SUI_USDC": "3.5",
+    "AVAX_USDC": "25",
+    "LINK_USDC": "15",
+    "HYPE_USDC": "35",
+    "BNB_USDC": "650",
+    "LTC_USDC": "90",
+    "ADA_USDC": "0.7",
+    "TRUMP_USDC": "9",
+    "RUCK_USDC": "1",  # the pre-market demo token, once listed (core.premarket)
+}
 
 
 class IndexTarget(Protocol):
@@ -57,7 +85,9 @@ def make_feed(exchange: IndexTarget, kind: str, seed: int, *, start: bool = True
     ``start`` (production) it publishes only prices its source gave, never a starting guess."""
     ticks = {m.symbol: tick_grid(m) for m in exchange.spec.markets}
     first = start_prices(exchange)
-    return PriceFeed(kind, first if start else {}, ticks, seed, symbols=set(first))
+    bases = {m.symbol: m.base for m in exchange.spec.markets}
+    slow = {s for s in first if bases[s] not in HEADLINE}
+    return PriceFeed(kind, first if start else {}, ticks, seed, symbols=set(first), slow=slow)
 
 
 def index_targets(exchange: IndexTarget, feed: PriceFeed) -> dict[str, list[tuple[str, int, int]]]:

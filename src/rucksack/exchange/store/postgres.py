@@ -53,6 +53,7 @@ from rucksack.exchange.store.sql import (
     OPEN_ORDERS,
     OPEN_POSITIONS,
     READ_LAST_SEQ,
+    UNSETTLED_SOURCES,
     WRITE_LAST_SEQ,
     ProjectingState,
     SqlReadModels,
@@ -61,12 +62,12 @@ from rucksack.exchange.store.sql import (
     numbered,
 )
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 SCHEMA_LOCK = 0x7275636B  # pg_advisory_xact_lock key for schema creation ("ruck")
 SHADOW_TRIM = 64  # a follower checks which of its batches the writer has written every this many
 TABLES = (
     "meta, orders, fills, trades, capital, accounts, funding_rates, funding, settlements, positions, price_candles,"
-    " borrow_lend, interest, dust, bl_positions, pool_rates, liquidating"
+    " borrow_lend, interest, dust, bl_positions, pool_rates, liquidating, unsettled_sources"
 )
 
 SCHEMA = """
@@ -116,7 +117,10 @@ CREATE TABLE funding (
 CREATE INDEX funding_by_account ON funding (account, id);
 CREATE TABLE settlements (
     id BIGINT PRIMARY KEY, account BIGINT NOT NULL, quantity NUMERIC NOT NULL,
-    realized NUMERIC NOT NULL, ts_us BIGINT NOT NULL
+    realized NUMERIC NOT NULL, ts_us BIGINT NOT NULL, source TEXT NOT NULL
+);
+CREATE TABLE unsettled_sources (
+    account BIGINT NOT NULL, source TEXT NOT NULL, amount NUMERIC NOT NULL, PRIMARY KEY (account, source)
 );
 CREATE INDEX settlements_by_account ON settlements (account, id);
 CREATE TABLE positions (
@@ -254,7 +258,8 @@ class PostgresStore(ProjectingState, PostgresReadModels):
             max_ids = plain(await con.fetchrow(MAX_IDS))
             lending = [plain(r) for r in await con.fetch(OPEN_BL_POSITIONS)]
             liquidating = [int(r["account"]) for r in await con.fetch(LIQUIDATING)]
-        return Loaded(last_seq, orders, positions, max_ids, lending, liquidating)
+            unsettled = [plain(r) for r in await con.fetch(UNSETTLED_SOURCES)]
+        return Loaded(last_seq, orders, positions, max_ids, lending, liquidating, unsettled)
 
     async def _write(self, batch: Batch) -> None:
         con = self._writer

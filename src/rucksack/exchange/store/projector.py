@@ -26,6 +26,9 @@ Invariants:
   at start-up); a ``SettlePnl``'s (the command with
   ``PnlSettled``) is a collateral conversion; each ``PositionTransferred`` adds one row per party
   under a trade id counted from ``fill_types.TRANSFER_TRADE_IDS`` (continuing the database's largest).
+- A ``PnlSettled`` becomes one settlement row per source (``store.settlement_sources``: perp fees,
+  funding, realized PnL, ...), exact integers summing to what it moved; what is not settled yet
+  stays pending per account and source (table ``unsettled_sources``, reloaded at start-up).
 - Amounts are exact integers (atoms, ticks, lots; funding rates in WAD). Funding shares round as
   the engine does: payers' amounts up, receivers' down.
 - Index and mark prices are kept as one-minute candles per market (``price_candles``, what klines
@@ -45,6 +48,7 @@ from rucksack.exchange.core.commands import PlaceOrder
 from rucksack.exchange.core.enums import OrderStatus
 from rucksack.exchange.core.events import (
     AccountCreated,
+    BadDebt,
     BorrowLendExecuted,
     Deposited,
     DustConverted,
@@ -55,6 +59,7 @@ from rucksack.exchange.core.events import (
     InterestPaid,
     LiquidationEnded,
     LiquidationStarted,
+    LossSocialized,
     OrderAccepted,
     OrderClosed,
     OrderModified,
@@ -69,6 +74,7 @@ from rucksack.exchange.core.numeric import WAD, ceil_div
 from rucksack.exchange.core.perps.position import Position
 from rucksack.exchange.core.premarket.events import PreMarketPositionSettled
 from rucksack.exchange.store import lending
+from rucksack.exchange.store import settlement_sources as sources
 from rucksack.exchange.store.fill_types import (
     BOOK_LIQUIDATION,
     COLLATERAL_CONVERSION,
@@ -136,7 +142,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "capital": ("id", "seq", "account", "kind", "asset", "amount", "ref", "ts_us"),
     "accounts": ("id", "parent", "label", "created_us"),
     "funding": ("id", "account", "market", "hour", "rate_wad", "quantity"),
-    "settlements": ("id", "account", "quantity", "realized", "ts_us"),
+    "settlements": ("id", "account", "quantity", "realized", "ts_us", "source"),
     **lending.TABLES,
 }
 FUNDING_RATE_COLUMNS = ("market", "hour", "rate_wad", "mark")
@@ -147,7 +153,12 @@ COUNTED = ("capital", "funding", "settlements", "positions", *lending.COUNTED)
 # tables written by upsert from ``Batch.upserts``: (columns, conflict key, columns an update changes)
 # the accounts in liquidation (``active`` 1), so a restarted writer still knows whose taker fills are the engine's
 LIQUIDATING_COLUMNS = ("account", "active")
-UPSERTS = {**lending.UPSERTS, "liquidating": (LIQUIDATING_COLUMNS, "account", ("active",))}
+UPSERTS = {
+    **lending.UPSERTS,
+    "liquidating": (LIQUIDATING_COLUMNS, "account", ("active",)),
+    # what each account's unsettled balance is made of, by settlement source (store.settlement_sources)
+    "unsettled_sources": (sources.COLUMNS, "account, source", ("amount",)),
+}
 
 
 def placed_row(order: PlaceOrder) -> tuple[Any, ...]:
@@ -300,6 +311,7 @@ class Loaded:
     max_ids: dict[str, int]  # table in COUNTED (and TRANSFER_COUNTER) -> its largest id (0 when empty)
     open_lending: list[dict[str, Any]] = field(default_factory=list)  # bl_positions rows with state 'Open'
     liquidating: list[int] = field(default_factory=list)  # accounts in liquidation
+    unsettled_sources: list[dict[str, Any]] = field(default_factory=list)  # rows of that table
 
 
 class Projector:
@@ -313,6 +325,9 @@ class Projector:
         self.last_seq = loaded.last_seq
         self.next_id = {t: loaded.max_ids.get(t, 0) + 1 for t in (*COUNTED, TRANSFER_COUNTER)}
         self.liquidating: set[int] = set(loaded.liquidating)
+        self.settle_sources = sources.Attribution(
+            loaded.unsettled_sources, spec.fee_account, spec.risk.liquidity_fund_account
+        )
         self.open_orders: dict[int, OrderRow] = {}
         for r in loaded.open_orders:
             row = OrderRow(r["id"], tuple(r[c] for c in PLACED_FIELDS), r["created_us"], r["status"])
@@ -347,6 +362,7 @@ class Projector:
             return None
         b.orders = {i: o.values() for i, o in self._orders.items()}
         b.positions = {i: p.values() for i, p in self._positions.items()}
+        b.upserts["unsettled_sources"].update({(a, s): (a, s, v) for a, s, v in self.settle_sources.take()})
         self._batch = Batch(b.last_seq, b.last_seq)
         self._orders, self._positions = {}, {}
         return b
@@ -379,6 +395,9 @@ class Projector:
                 self._project_trade(ev, settling)
                 if ev.market in self.perps:
                     self._project_perp_fill(ev)
+                    self.settle_sources.fees(
+                        ev.taker_account, ev.maker_account, ev.taker_fee, ev.maker_fee, ev.liquidation_fee
+                    )
             elif isinstance(ev, OrderClosed):
                 self._close(ev, ts_us)
             elif isinstance(ev, OrderModified):
@@ -396,8 +415,18 @@ class Projector:
             elif isinstance(ev, FundingPaid):
                 self._project_funding(ev)
             elif isinstance(ev, PnlSettled):
-                if ev.paid or ev.realized:
-                    rows["settlements"].append((self._new_id("settlements"), ev.account, ev.paid, ev.realized, ts_us))
+                realized = ev.realized  # kept on the settlement's first row
+                for source, amount in self.settle_sources.settle(ev.account, ev.realized, ev.paid, ev.unsettled):
+                    rows["settlements"].append(
+                        (self._new_id("settlements"), ev.account, amount, realized, ts_us, source)
+                    )
+                    realized = 0
+            elif isinstance(ev, LossSocialized):
+                self.settle_sources.add(ev.counterparty, sources.LIABILITY_TRANSFER, -ev.amount)
+                self.settle_sources.add(ev.account, sources.LIABILITY_TRANSFER, ev.amount)
+            elif isinstance(ev, BadDebt):
+                self.settle_sources.add(self.settle_sources.fund_account, sources.LIABILITY_TRANSFER, -ev.covered)
+                self.settle_sources.add(ev.account, sources.LIABILITY_TRANSFER, ev.covered)
             elif isinstance(ev, PositionTransferred):
                 self._project_transfer(ev, ts_us)
             elif isinstance(ev, LiquidationStarted):
@@ -564,5 +593,8 @@ class Projector:
             amount = ev.rate_wad * row.pos.lots * unit
             quantity = -ceil_div(amount, WAD) if amount > 0 else -amount // WAD
             row.funding += quantity
+            self.settle_sources.add(account, sources.FUNDING, quantity)
             funding.append((self._new_id("funding"), account, market, ev.hour, ev.rate_wad, quantity))
             self._positions[row.id] = row
+        # the payers' rounding surplus goes to the liquidity fund (core.perps.funding)
+        self.settle_sources.add(self.settle_sources.fund_account, sources.FUNDING, ev.paid - ev.received)

@@ -97,7 +97,13 @@ class ReadModels(LendingQueries, Protocol):
     ) -> list[dict[str, Any]]: ...
 
     async def settlements(
-        self, account: int, *, limit: int = 100, offset: int = 0, ascending: bool = False
+        self,
+        account: int,
+        *,
+        sources: tuple[str, ...] | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        ascending: bool = False,
     ) -> list[dict[str, Any]]: ...
 
     async def position_history(

@@ -84,6 +84,7 @@ WRITE_LAST_SEQ = "UPDATE meta SET value = ? WHERE key = 'last_seq'"
 OPEN_ORDERS = f"SELECT * FROM orders WHERE status IN ({', '.join(repr(s) for s in OPEN_STATUSES)})"
 OPEN_POSITIONS = "SELECT * FROM positions WHERE state = 'Open'"
 LIQUIDATING = "SELECT account FROM liquidating WHERE active = 1"
+UNSETTLED_SOURCES = "SELECT account, source, amount FROM unsettled_sources WHERE amount <> 0"
 MAX_IDS = (
     "SELECT "
     + ", ".join(f"(SELECT COALESCE(MAX(id), 0) FROM {t}) AS {t}" for t in COUNTED)
@@ -355,10 +356,21 @@ class SqlReadModels(LendingReadModels):
         return await self._fetch(sql, [*args, limit, offset])
 
     async def settlements(
-        self, account: int, *, limit: int = 100, offset: int = 0, ascending: bool = False
+        self,
+        account: int,
+        *,
+        sources: tuple[str, ...] | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        ascending: bool = False,
     ) -> list[dict[str, Any]]:
-        sql = f"SELECT * FROM settlements WHERE account = ? ORDER BY id {_page(ascending)} LIMIT ? OFFSET ?"
-        return await self._fetch(sql, [account, limit, offset])
+        sql = "SELECT * FROM settlements WHERE account = ? AND quantity <> 0"
+        args: list[Any] = [account]
+        if sources is not None:
+            sql += f" AND source IN ({', '.join('?' for _ in sources)})"
+            args.extend(sources)
+        sql += f" ORDER BY id {_page(ascending)} LIMIT ? OFFSET ?"
+        return await self._fetch(sql, [*args, limit, offset])
 
     async def position_history(
         self,

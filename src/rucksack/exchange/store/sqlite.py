@@ -39,6 +39,7 @@ from rucksack.exchange.store.sql import (
     OPEN_ORDERS,
     OPEN_POSITIONS,
     READ_LAST_SEQ,
+    UNSETTLED_SOURCES,
     WRITE_LAST_SEQ,
     ProjectingState,
     SqlReadModels,
@@ -48,7 +49,7 @@ from rucksack.exchange.store.sql import (
     wide_sum,
 )
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -94,7 +95,10 @@ CREATE TABLE funding (
 CREATE INDEX funding_by_account ON funding (account, id);
 CREATE TABLE settlements (
     id INTEGER PRIMARY KEY AUTOINCREMENT, account INTEGER NOT NULL, quantity INTEGER NOT NULL,
-    realized INTEGER NOT NULL, ts_us INTEGER NOT NULL
+    realized INTEGER NOT NULL, ts_us INTEGER NOT NULL, source TEXT NOT NULL
+);
+CREATE TABLE unsettled_sources (
+    account INTEGER NOT NULL, source TEXT NOT NULL, amount INTEGER NOT NULL, PRIMARY KEY (account, source)
 );
 CREATE INDEX settlements_by_account ON settlements (account, id);
 CREATE TABLE positions (
@@ -166,6 +170,7 @@ class SqliteStore(ProjectingState, SqliteReadModels):
                 max_ids,
                 self._rows(OPEN_BL_POSITIONS, []),
                 [r["account"] for r in self._rows(LIQUIDATING, [])],
+                self._rows(UNSETTLED_SOURCES, []),
             ),
         )
         self._visible = last_seq

@@ -16,7 +16,7 @@ def test_deposit_is_idempotent_by_tx_id(driver: Driver) -> None:
 
 
 def test_deposit_rejections(driver: Driver) -> None:
-    assert driver(Deposit(1000, "DOGE", 5, "a"))[0].reason == "UnknownAsset"  # type: ignore[union-attr]
+    assert driver(Deposit(1000, "NOPE", 5, "a"))[0].reason == "UnknownAsset"  # type: ignore[union-attr]
     assert driver(Deposit(1000, "USDC", 0, "b"))[0].reason == "InvalidAmount"  # type: ignore[union-attr]
     assert driver(Deposit(1000, "USDC", -5, "c"))[0].reason == "InvalidAmount"  # type: ignore[union-attr]
     # a rejected deposit does not burn its tx id

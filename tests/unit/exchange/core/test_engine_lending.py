@@ -49,7 +49,7 @@ def test_rejections_change_nothing() -> None:
     cases = [
         (BorrowLend(A, "USDC", "Lend", 1_001 * USDC), "InsufficientFunds"),
         (BorrowLend(A, "USDC", "Lend", 0), "InvalidAmount"),
-        (BorrowLend(A, "DOGE", "Lend", 1), "UnknownAsset"),
+        (BorrowLend(A, "NOPE", "Lend", 1), "UnknownAsset"),
         (BorrowLend(A, "USDC", "Borrow", 5 * USDC), "PoolEmpty"),  # nothing lent yet
         (BorrowLend(4242, "USDC", "Lend", 1), "InsufficientFunds"),
     ]

@@ -372,7 +372,8 @@ def _recipient(params: Any) -> str:
     """Backpack's ``recipientInformation`` (Travel Rule beneficiary details) as canonical JSON
     text, "" when absent. An object (``withdrawal_address_id``, ``withdrawal_purpose``,
     ``sanctions_representation``; Rucksack also reads ``beneficiaryName``, ``beneficiaryVasp``,
-    ``walletType``) or a string (what the sdk sends)."""
+    ``walletType``, and the web form adds ``originatorName``, ``originatorAddress``) or a string
+    (what the sdk and the web page send)."""
     import json
 
     info = params.get("recipientInformation")

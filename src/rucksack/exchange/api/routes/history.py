@@ -12,17 +12,7 @@ from rucksack.exchange.api.routes.subaccounts import subaccount_id, target_accou
 from rucksack.exchange.api.wire import format_atoms, iso_ms
 from rucksack.exchange.core import queries
 from rucksack.exchange.service import ExchangeService
-
-SETTLEMENT_FILTERS = (
-    "BackstopLiquidation",
-    "CulledBorrowInterest",
-    "CulledRealizePnl",
-    "CulledRealizePnlBookUtilization",
-    "FundingPayment",
-    "RealizePnl",
-    "TradingFees",
-    "TradingFeesSystem",
-)
+from rucksack.exchange.store.settlement_sources import FILTERS
 
 
 def _money(service: ExchangeService, atoms: int) -> str:
@@ -53,28 +43,27 @@ async def funding_history(service: ExchangeService, account: int, params: Any) -
 
 
 async def settlement_history(service: ExchangeService, account: int, params: Any) -> Any:
-    """Settlements of unsettled USDC against the wallet (``PnlSettled``): realized PnL, fees and
-    funding settle together every tick, so every row has the source ``RealizePnl``."""
+    """Settlements of unsettled USDC against the wallet, one row per source (``store.
+    settlement_sources``: trading fees, funding, realized PnL, ...; a settlement's rows sum to the
+    amount it moved). ``source`` is Backpack's SettlementSourceFilter."""
     account = target_account(service, account, params)
     source = params.get("source")
-    if source is not None and source not in SETTLEMENT_FILTERS:
-        raise bad_request("unknown settlement source")
+    if source is not None and source not in FILTERS:
+        raise bad_request(f"source must be one of {', '.join(FILTERS)}")
     limit, offset, ascending = page_params(params)
-    if source not in (None, "RealizePnl"):
-        return []
-    rows = await service.store.settlements(account, limit=limit, offset=offset, ascending=ascending)
+    wanted = FILTERS[source] if source is not None else None
+    rows = await service.store.settlements(account, sources=wanted, limit=limit, offset=offset, ascending=ascending)
     sub = subaccount_id(service, account)
     uid = user_id(service, account)
     return [
         {
             "quantity": _money(service, r["quantity"]),
-            "source": "RealizePnl",
+            "source": r["source"],
             "subaccountId": sub,
             "timestamp": iso_ms(r["ts_us"]),
             "userId": uid,
         }
         for r in rows
-        if r["quantity"]
     ]
 
 
