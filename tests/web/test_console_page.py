@@ -72,7 +72,7 @@ def test_the_console_resolves_an_alert_and_halts_a_market(web: Web, server: Serv
     page.click("#op-signin button[type='submit']")
     expect(page.locator("#op-msg")).to_have_text("Signed in with the operator key")
     listed = httpx.get(server.url + "/api/v1/markets").json()
-    expect(page.locator("#op-markets tbody tr")).to_have_count(len(listed) + 1)  # every book market and the pre-market's unlisted spot
+    expect(page.locator("#op-markets tbody tr")).to_have_count(len(listed) + 1)  # and the pre-market's unlisted spot
     expect(page.locator("#op-markets tr[data-symbol='SOL_USDC']")).to_have_attribute("data-status", "Open")
     expect(page.locator("#op-alerts tbody tr")).to_have_count(0)  # the makers' normal activity raises nothing
 

@@ -109,11 +109,8 @@ async def ensure_accounts(service: Venue, count: int) -> list[int]:
         # the makers quote from an idle wallet (their fills would otherwise redeem and re-lend at
         # every trade); what they supply to the pools is lent once, by ``margin_setup``
         events = await service.submit(CreateAccount(f"demo-{i}", auto_lend=False))
-FUND_UNITS = {"USDC": 50_000_000, "SOL": 200_000, "BTC": 1_000, "ETH": 20_000, "RUCK": 1_000_000}
-FUND_USD = 5_000_000  # every other asset: about this much at its start price (feeds.index.START_PRICE)
-PREMARKET_USDC = 100_000  # USDC each pre-market quoter's isolated subaccount gets from its maker
-PREMARKET_LEVELS = 3  # light quoting: a few small levels each side
-PREMARKET_PERIOD = 2.0  # seconds between requotes
+        accounts.append(next(e.account for e in events if isinstance(e, AccountCreated)))
+    await fund(service, accounts)
     path.write_text(json.dumps({"accounts": accounts}), encoding="utf-8")
     return accounts
 
