@@ -6,11 +6,13 @@ Each line is ``{"ts", "level", "logger", "msg"}`` plus the context fields a call
 
 Secrets never: keys, tokens, signatures, seeds and passwords are not logged by any caller (the
 rule), and the formatter enforces it twice over: only the named context fields are written (none
-of them a secret), and in the message, context values and traceback every long base64/hex run -- 40 or more
-characters from ``A-Za-z0-9+/=_-`` not starting with ``/`` and holding at least 6 digits, the
-shape of an ED25519 key or signature, an admin token or a seed, and not of a path -- is replaced
-by ``[redacted]``. (Public keys look the same and are redacted too: an account id is what a log
-line names.)
+of them a secret), and in the message, context values and traceback every long run -- 40 or more
+characters from ``A-Za-z0-9+/=_-`` -- is replaced by ``[redacted]`` unless it is shaped like a path
+(starts with ``/`` and holds no ``+`` or ``=``: base64 of a 32- or 64-byte key or signature always
+ends in ``=``) or like a lower-case identifier (no capital letter and fewer than 6 digits). So a
+base64 or base58 key, signature, token or seed (mixed case) and a hex one (many digits) never
+pass, whatever characters it happens to start with. (Public keys look the same and are redacted
+too: an account id is what a log line names.)
 """
 
 from __future__ import annotations
@@ -35,9 +37,9 @@ def scrub(text: str) -> str:
 
 def _redact(match: re.Match[str]) -> str:
     run = match.group(0)
-    if run.startswith("/") or sum(c.isdigit() for c in run) < 6:
-        return run
-    return REDACTED
+    path = run.startswith("/") and "+" not in run and "=" not in run
+    identifier = run == run.lower() and sum(c.isdigit() for c in run) < 6
+    return run if path or identifier else REDACTED
 
 
 class JsonFormatter(logging.Formatter):

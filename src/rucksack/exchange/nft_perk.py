@@ -27,11 +27,7 @@ import secrets
 from dataclasses import dataclass, field
 
 import httpx
-from eth_account import Account
-from eth_account.messages import encode_defunct
-from eth_utils.address import is_address, to_checksum_address
 
-from rucksack.chains.evm import erc721
 from rucksack.exchange.core import queries
 from rucksack.exchange.core.tiers.commands import GrantNftVip, LapseNftVip
 from rucksack.exchange.custody.rpc import JsonRpc, RpcError
@@ -87,6 +83,8 @@ class NftPerk:
     async def owner_of(self, token_id: int) -> str | None:
         """The token's holder on the chain; None when the token does not exist (the call reverts).
         A transport failure raises (``httpx.HTTPError``): the caller decides nothing on it."""
+        from rucksack.chains.evm import erc721  # the eth stack loads on first use, after pin_recursion_limit
+
         rpc = JsonRpc(self.rpc_url)
         try:
             call = {"to": self.collection, "data": "0x" + erc721.owner_of_data(token_id).hex()}
@@ -104,6 +102,9 @@ class NftPerk:
         address = checksum(address)
         self.check_challenge(account, address, message, exchange.clock() // 1000)
         try:
+            from eth_account import Account
+            from eth_account.messages import encode_defunct
+
             signer = Account.recover_message(encode_defunct(text=message), signature=signature)
         except Exception as exc:  # a malformed signature: eth-account raises several kinds
             raise ProofRefused("the signature is not a valid EIP-191 signature") from exc
@@ -119,6 +120,8 @@ class NftPerk:
 
 
 def checksum(address: str) -> str:
+    from eth_utils.address import is_address, to_checksum_address
+
     if not isinstance(address, str) or not is_address(address):
         raise ProofRefused("address must be a 0x EVM address")
     return to_checksum_address(address)

@@ -58,6 +58,12 @@ def ensure_plotly_file(directory: Path) -> None:
         target.write_text(get_plotlyjs(), encoding="utf-8")
 
 
+def _spacing(rows: int) -> float:
+    """The gap between stacked charts, as a fraction of the figure (260 px a chart): about 40 px,
+    at most 0.08, and always below plotly's bound of 1 / (rows - 1)."""
+    return min(0.08, 40 / (260 * rows))
+
+
 def _minutes(rows: list[dict[str, Any]]) -> tuple[list[int], dict[str, list[int]], dict[str, list[float]]]:
     """Per minute of scenario time: liquidation fills and notional by stage."""
     last = rows[-1]["seconds"] // 60 if rows else 0
@@ -78,7 +84,10 @@ def figures(
     """(title, figure) for every chart; ``other`` (a what-if's actual history) is drawn dashed."""
     t = [r["seconds"] for r in rows]
     out: list[tuple[str, Any]] = []
-    price = make_subplots(rows=len(markets), cols=1, shared_xaxes=True, subplot_titles=markets, vertical_spacing=0.08)
+    spacing = _spacing(len(markets))
+    price = make_subplots(
+        rows=len(markets), cols=1, shared_xaxes=True, subplot_titles=markets, vertical_spacing=spacing
+    )
     for i, m in enumerate(markets, 1):
         price.add_trace(
             go.Scatter(x=t, y=[float(r[f"{m}.index"]) for r in rows], name=f"{m} index", line={"color": "#264653"}),

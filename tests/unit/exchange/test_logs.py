@@ -42,3 +42,17 @@ def test_json_lines_carry_context_and_redact_secret_shaped_runs() -> None:
     assert first["msg"] == "order from /work/data/journal-000000000001-000000000002.log signed [redacted]"
     assert "signature" not in first and second["seq"] == 43 and "bad token [redacted]" in second["exc"]
     assert signature not in stream.getvalue() and token not in stream.getvalue()
+
+
+def test_secret_shaped_runs_are_redacted_whatever_they_start_with() -> None:
+    from rucksack.exchange.logs import scrub
+
+    slash_signature = "/" + base64.b64encode(bytes(range(64))).decode()[1:]  # base64 may begin with "/"
+    few_digits_key = "GsbwXfJraMomNxBcjYLcG3mxkBUiyWXAB32fGbSMQRdW"  # base58, 3 digits
+    assert scrub(f"signed {slash_signature}") == "signed [redacted]"
+    assert scrub(f"key {few_digits_key}") == "key [redacted]"
+    kept = "/tmp/pytest-of-root/pytest-388/popen-gw1/test_the_running_server_keeps_0/custody"
+    assert scrub(kept) == kept  # a path
+    assert scrub("rucksack_exchange_core_liquidation_sweep_haircut_charges") == (
+        "rucksack_exchange_core_liquidation_sweep_haircut_charges"  # an identifier
+    )

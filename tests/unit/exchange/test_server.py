@@ -43,6 +43,7 @@ def test_the_full_command_line_still_offers_every_command() -> None:
     )
     assert result == {
         "commands": [
+            "audit",
             "bench",
             "chaos",
             "cluster",
@@ -56,6 +57,7 @@ def test_the_full_command_line_still_offers_every_command() -> None:
             "serve",
             "surveil",
             "vault",
+            "verify-exchange",
             "wallet",
         ]
     }
