@@ -12,10 +12,6 @@ Only the standard ABI is relied on, so the same code talks to any real ERC-20 (U
 
 from __future__ import annotations
 
-import hashlib
-import json
-from functools import cache
-from importlib import resources
 from typing import Any
 
 from eth_abi.abi import decode, encode
@@ -23,14 +19,14 @@ from eth_utils.abi import function_signature_to_4byte_selector
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
+from rucksack.chains.evm.contracts_shipped import ShippedContract
+
 TRANSFER_SELECTOR = function_signature_to_4byte_selector("transfer(address,uint256)")
 BALANCE_OF_SELECTOR = function_signature_to_4byte_selector("balanceOf(address)")
 MINT_SELECTOR = function_signature_to_4byte_selector("mint(address,uint256)")
 TRANSFER_TOPIC = keccak(text="Transfer(address,address,uint256)")
 
-_CONTRACTS = resources.files("rucksack.chains.evm") / "contracts"
-SOURCE_NAME = "UsdcLike.vy"
-ARTIFACT_NAME = "usdc_like.json"
+CONTRACT = ShippedContract("UsdcLike.vy", "usdc_like.json")
 
 
 def transfer_data(recipient: str, amount: int) -> bytes:
@@ -62,40 +58,24 @@ def decode_transfer_log(topics: list[bytes], data: bytes) -> tuple[str, str, int
     return sender, recipient, int.from_bytes(data, "big")
 
 
-@cache
 def artifact() -> dict[str, Any]:
     """The shipped devnet token artifact: ``abi``, ``bytecode`` (hex), ``compiler``, ``source_sha256``."""
-    loaded: dict[str, Any] = json.loads((_CONTRACTS / ARTIFACT_NAME).read_text(encoding="utf-8"))
-    return loaded
+    return CONTRACT.artifact()
 
 
 def deploy_data(initial_supply: int) -> bytes:
     """Creation code + constructor argument for the devnet token."""
-    return bytes.fromhex(artifact()["bytecode"].removeprefix("0x")) + encode(["uint256"], [initial_supply])
+    return CONTRACT.bytecode() + encode(["uint256"], [initial_supply])
 
 
 def source_sha256() -> str:
-    return hashlib.sha256((_CONTRACTS / SOURCE_NAME).read_bytes()).hexdigest()
+    return CONTRACT.source_sha256()
 
 
 def compile_artifact() -> dict[str, Any]:
     """Compile ``UsdcLike.vy`` with the installed vyper (dev dependency) into the artifact's shape."""
-    import vyper  # dev-only: imported here so run time never needs a compiler
-
-    source = (_CONTRACTS / SOURCE_NAME).read_text(encoding="utf-8")
-    out = vyper.compile_code(source, output_formats=["abi", "bytecode"])
-    return {
-        "contract": SOURCE_NAME,
-        "compiler": f"vyper {vyper.__version__}",
-        "source_sha256": source_sha256(),
-        "abi": out["abi"],
-        "bytecode": out["bytecode"],
-    }
+    return CONTRACT.compile_artifact()
 
 
 if __name__ == "__main__":  # regenerate the artifact beside the source
-    from pathlib import Path
-
-    path = Path(str(_CONTRACTS / ARTIFACT_NAME))
-    path.write_text(json.dumps(compile_artifact(), indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {path}")
+    print(f"wrote {CONTRACT.regenerate()}")

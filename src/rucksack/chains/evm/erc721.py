@@ -13,23 +13,19 @@ any ERC-721 collection the operator designates.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from functools import cache
-from importlib import resources
 from typing import Any
 
 from eth_abi.abi import decode, encode
 from eth_utils.abi import function_signature_to_4byte_selector
 from eth_utils.address import to_checksum_address
 
+from rucksack.chains.evm.contracts_shipped import ShippedContract
+
 OWNER_OF_SELECTOR = function_signature_to_4byte_selector("ownerOf(uint256)")
 TRANSFER_FROM_SELECTOR = function_signature_to_4byte_selector("transferFrom(address,address,uint256)")
 SUPPLY = 10  # the devnet collection's tokens: ids 1..SUPPLY
 
-_CONTRACTS = resources.files("rucksack.chains.evm") / "contracts"
-SOURCE_NAME = "RucksackLads.vy"
-ARTIFACT_NAME = "rucksack_lads.json"
+CONTRACT = ShippedContract("RucksackLads.vy", "rucksack_lads.json")
 
 
 def owner_of_data(token_id: int) -> bytes:
@@ -46,40 +42,24 @@ def transfer_from_data(sender: str, receiver: str, token_id: int) -> bytes:
     return TRANSFER_FROM_SELECTOR + encode(["address", "address", "uint256"], [sender, receiver, token_id])
 
 
-@cache
 def artifact() -> dict[str, Any]:
     """The shipped devnet collection artifact: ``abi``, ``bytecode`` (hex), ``compiler``, ``source_sha256``."""
-    loaded: dict[str, Any] = json.loads((_CONTRACTS / ARTIFACT_NAME).read_text(encoding="utf-8"))
-    return loaded
+    return CONTRACT.artifact()
 
 
 def deploy_data() -> bytes:
     """Creation code of the devnet collection (no constructor arguments)."""
-    return bytes.fromhex(artifact()["bytecode"].removeprefix("0x"))
+    return CONTRACT.bytecode()
 
 
 def source_sha256() -> str:
-    return hashlib.sha256((_CONTRACTS / SOURCE_NAME).read_bytes()).hexdigest()
+    return CONTRACT.source_sha256()
 
 
 def compile_artifact() -> dict[str, Any]:
     """Compile ``RucksackLads.vy`` with the installed vyper (dev dependency) into the artifact's shape."""
-    import vyper  # dev-only: imported here so run time never needs a compiler
-
-    source = (_CONTRACTS / SOURCE_NAME).read_text(encoding="utf-8")
-    out = vyper.compile_code(source, output_formats=["abi", "bytecode"])
-    return {
-        "contract": SOURCE_NAME,
-        "compiler": f"vyper {vyper.__version__}",
-        "source_sha256": source_sha256(),
-        "abi": out["abi"],
-        "bytecode": out["bytecode"],
-    }
+    return CONTRACT.compile_artifact()
 
 
 if __name__ == "__main__":  # regenerate the artifact beside the source
-    from pathlib import Path
-
-    path = Path(str(_CONTRACTS / ARTIFACT_NAME))
-    path.write_text(json.dumps(compile_artifact(), indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {path}")
+    print(f"wrote {CONTRACT.regenerate()}")
