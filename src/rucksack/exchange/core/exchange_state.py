@@ -98,6 +98,9 @@ class ExchangeState:
         # accounts of halted vaults (derived from ``vaults``, rebuilt at restore): a native set
         # so the order path's check costs nothing while it is empty
         self.halted_vaults: set[int] = set()
+        # accounts of exchange-run (protocol) vaults (derived from ``vaults``, rebuilt at restore):
+        # they earn no fee-tier volume, no points and pay their referrer nothing (vaults-growth.md §4)
+        self.programme_excluded: set[int] = set()
         # pre-market perps (core.premarket): phases and listing averages; their first marks and
         # their spot markets' "not listed yet" status are set by premarket.book.start
         self.premarkets = PreMarketBook([m.symbol for m in spec.markets if m.premarket is not None])

@@ -136,6 +136,7 @@ def check_invariants(engine: Engine) -> list[str]:
     problems.extend(tier_book.check(engine.tiers, len(engine.fee_tiers), engine.ledger.accounts.values()))
     problems.extend(vault_book.check(engine.vaults))
     problems.extend(vault_book.check_halted(engine.vaults, engine.halted_vaults))
+    problems.extend(vault_book.check_excluded(engine.vaults, engine.programme_excluded))
     problems.extend(premarket_book.check(engine.premarkets))
     return problems
 

@@ -449,6 +449,7 @@ def restore(spec: ExchangeSpec, snapshot: Snapshot) -> Engine:
     if snapshot.vaults is not None:
         engine.vaults = VaultBook.from_record(snapshot.vaults)
         engine.halted_vaults = {v.account for v in engine.vaults.vaults.values() if v.halted}
+        engine.programme_excluded = {v.account for v in engine.vaults.vaults.values() if v.protocol}
     if snapshot.premarkets is not None:
         engine.premarkets.load(snapshot.premarkets)
     for prec in snapshot.pools:

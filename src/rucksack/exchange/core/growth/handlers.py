@@ -57,6 +57,11 @@ def _trade(s: ExchangeState, e: TradeExecuted) -> None:
     if m.quote != s.settle_asset:  # only markets quoted in USDC earn points and rebates (docs/points.md)
         return
     taker, maker = s.owner(e.taker_account), s.owner(e.maker_account)
+    if s.programme_excluded:  # an exchange-run vault's side earns nothing and pays no rebate
+        if e.taker_account in s.programme_excluded:
+            taker = -1
+        if e.maker_account in s.programme_excluded:
+            maker = -1
     book = s.growth
     wash = book.root(taker) == book.root(maker) if book.link_root else taker == maker
     volume = 0 if wash else e.lots * e.price * m.lot_tick_atoms

@@ -98,7 +98,7 @@ def settle_spot(
             ts_box=ts_box,
         )
         if tiers is not None:
-            count_trade(tiers, taker_acct, maker_acct, ts_box, quote_atoms, False)
+            count_trade(tiers, taker_acct, maker_acct, ts_box, quote_atoms, False, s.programme_excluded)
         if maker.auto_repay or maker_acct.auto_lend:
             lenders.append(maker)
     # spot margin and auto-lend: proceeds repay a borrow of the received asset, then are lent
@@ -174,7 +174,7 @@ def settle_perp(
             ts_box=ts_box,
             liquidation_fee=penalty,
         )
-        count_trade(s.tiers, taker_acct, maker_acct, ts_box, notional, True)  # fee-tier volume
+        count_trade(s.tiers, taker_acct, maker_acct, ts_box, notional, True, s.programme_excluded)  # fee-tier volume
         if closed and maker.reduce_only:
             maker_pos.reduce_only.remove(maker.id)
         if maker_pos.reduce_only:

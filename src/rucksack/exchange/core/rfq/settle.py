@@ -92,7 +92,7 @@ def settle(
         seller_fee=seller_fee,
     )
     if quote == s.settle_asset:  # fee-tier volume, as a book trade's (core.tiers)
-        count_trade(s.tiers, buyer.acct, seller.acct, s.last_ts_us, quote_atoms, False)
+        count_trade(s.tiers, buyer.acct, seller.acct, s.last_ts_us, quote_atoms, False, s.programme_excluded)
     for leg in (buyer, seller):
         after_proceeds(s, leg.acct, leg.got, leg.auto.borrow_repay or leg.acct.auto_repay_borrows)
         if leg.auto.lend and not leg.acct.auto_lend:  # this RFQ's autoLend: lend the proceeds

@@ -18,14 +18,19 @@ if TYPE_CHECKING:
 DAY_US: Final = 86_400_000_000
 
 
-def count_trade(book: TierBook, taker: Account, maker: Account, ts_us: int, atoms: int, futures: bool) -> None:
+def count_trade(
+    book: TierBook, taker: Account, maker: Account, ts_us: int, atoms: int, futures: bool, excluded: set[int]
+) -> None:
     """A fill of ``atoms`` notional at ``ts_us`` counts for both sides, unless one owner holds both
-    (a tier cannot be bought with trades between one's own accounts)."""
+    (a tier cannot be bought with trades between one's own accounts); a side in ``excluded`` (an
+    exchange-run vault's account) counts for nothing."""
     if (taker.parent or taker.account) == (maker.parent or maker.account):
         return
     day = ts_us // DAY_US
-    count_side(book, taker, day, atoms, futures)
-    count_side(book, maker, day, atoms, futures)
+    if taker.account not in excluded:
+        count_side(book, taker, day, atoms, futures)
+    if maker.account not in excluded:
+        count_side(book, maker, day, atoms, futures)
 
 
 def count_side(book: TierBook, acct: Account, day: int, atoms: int, futures: bool) -> None:

@@ -137,6 +137,13 @@ def check(book: VaultBook) -> list[str]:
     return problems
 
 
+def check_excluded(book: VaultBook, excluded: set[int]) -> list[str]:
+    """The engine's ``programme_excluded`` index names exactly the protocol vaults' accounts."""
+    if excluded != {v.account for v in book.vaults.values() if v.protocol}:
+        return ["vaults: the programme-excluded index differs from the protocol vaults"]
+    return []
+
+
 def check_halted(book: VaultBook, halted_accounts: set[int]) -> list[str]:
     """The engine's ``halted_vaults`` index names exactly the halted vaults' accounts."""
     if halted_accounts != {v.account for v in book.vaults.values() if v.halted}:

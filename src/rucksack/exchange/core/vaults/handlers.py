@@ -187,6 +187,8 @@ def create(s: ExchangeState, c: CreateVault, ts_us: int) -> None:
     book.next_id += 1
     book.vaults[v.id] = v
     book.by_account[v.account] = v.id
+    if protocol:
+        s.programme_excluded.add(v.account)
     s.events.append(VaultCreated(v.id, v.account, v.leader, v.name))
     _mint(s, v, c.leader, s.settle_asset, c.amount, ts_us)
 

@@ -258,3 +258,19 @@ def test_a_deposit_of_other_collateral_buys_tokens_at_its_index(venue: Venue) ->
     [r] = only(venue(VaultRedeem(alice, vid)), VaultRedeemed)
     assert r.amount == 300 * 10**6 * 1_320 * USDC // (1_300 * 10**6)  # paid in USDC at NAV
     assert venue.replayed_hash() == state_hash(venue.engine)
+
+
+def test_an_exchange_run_vault_earns_no_tier_volume_points_or_rebates(venue: Venue) -> None:
+    # vaults-growth.md §4: the protocol vault's account is outside VIP tiers, points and referrals
+    vid, vacct, leader = make_vault(venue, 10_000 * USDC, protocol=True)
+    assert venue.engine.programme_excluded == {vacct}
+    maker = venue.account(USDC=100_000 * USDC)
+    venue(PlaceOrder(maker, PERP, "Ask", "Limit", lots=1_000, price=15_000))
+    venue(PlaceOrder(vacct, PERP, "Bid", "Market", lots=1_000))
+    accounts = venue.engine.ledger.accounts
+    assert accounts[vacct].vol_futures == 0 and accounts[maker].vol_futures == 1_500 * USDC
+    week = venue.engine.growth.week_volume
+    assert leader not in week and vacct not in week and week[maker] == 1_500 * USDC
+    restored = restore(venue.spec, decode_snapshot(encode_snapshot(take_snapshot(venue.engine))))
+    assert restored.programme_excluded == {vacct}  # derived again from the vault book
+    assert venue.replayed_hash() == state_hash(venue.engine)
