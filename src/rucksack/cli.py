@@ -568,7 +568,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         help="the daily reserves snapshot also proves its zero-knowledge tier, in the background (docs/reserves.md)",
     )
     serve.add_argument(
-        "--reserves-zk-workers", type=int, default=1, help="prover processes for the zk tier (default 1: a core stays free)"
+        "--reserves-zk-workers",
+        type=int,
+        default=1,
+        help="prover processes for the zk tier (default 1: a core stays free)",
     )
     serve.add_argument("--confirmations", type=int, default=1, help="blocks/slots before a deposit is credited")
     serve.add_argument("--chain-poll", type=float, default=1.0, help="seconds between chain polls")

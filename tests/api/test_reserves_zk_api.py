@@ -31,7 +31,10 @@ pytestmark = pytest.mark.slow
 def snapshot_zk(server: Server) -> dict[str, Any]:
     token = admin_token_path(server.data_dir).read_text().strip()
     r = httpx.post(
-        server.url + "/api/v1/sandbox/reserves/snapshot", json={"zk": True}, headers={"X-Admin-Token": token}, timeout=60
+        server.url + "/api/v1/sandbox/reserves/snapshot",
+        json={"zk": True},
+        headers={"X-Admin-Token": token},
+        timeout=60,
     )
     assert r.status_code == 200, r.text
     result: dict[str, Any] = r.json()
@@ -106,6 +109,13 @@ def test_wallet_verifies_the_served_zk_tier_and_refuses_tampering(server: Server
         assert not bad["ok"] and bad["report"]["zk_verified"] is False, bad["text"]
 
 
-def test_a_second_zk_request_for_the_same_snapshot_reuses_it(server: Server) -> None:
-    started = snapshot_zk(server)
-    assert started.get("existing") and started["zkStatus"] == "done"
+def test_a_plain_snapshot_has_no_zk_tier_and_a_bad_flag_is_refused(server: Server) -> None:
+    token = admin_token_path(server.data_dir).read_text().strip()
+    url, headers = server.url + "/api/v1/sandbox/reserves/snapshot", {"X-Admin-Token": token}
+    plain = httpx.post(url, json={}, headers=headers, timeout=60)
+    assert plain.status_code == 200, plain.text
+    assert "zkStatus" not in plain.json()
+    doc = httpx.get(server.url + "/api/v1/reserves/snapshot", timeout=30).json()
+    assert doc["seq"] == plain.json()["seq"] and doc["zk"] is None and doc["zkStatus"] == "none"
+    bad = httpx.post(url, json={"zk": "maybe"}, headers=headers, timeout=60)
+    assert bad.status_code == 400 and bad.json()["code"] == "INVALID_CLIENT_REQUEST", bad.text
