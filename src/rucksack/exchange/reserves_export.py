@@ -556,10 +556,13 @@ def prove_zk(snapshot_dir: Path, key_path: Path, *, workers: int = 1, prover: st
 
 def start_zk(snapshot_dir: Path, key_path: Path, workers: int = 1) -> str:
     """Start proving tier (b) of ``snapshot_dir`` in the background unless done or running; the
-    status (:func:`zk_status`) after. Call from the event loop."""
+    status (:func:`zk_status`) after, or ``busy`` when another snapshot's tier (b) is being proved
+    (one at a time: the prover must never crowd out the sequencer). Call from the event loop."""
     status = zk_status(snapshot_dir)
     if status in ("done", "proving"):
         return status
+    if any(not task.done() for task in _proving.values()):
+        return "busy"
 
     async def run() -> None:
         try:
