@@ -242,6 +242,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             link=args.link,
             nft_vip=args.nft_vip,
             nft_check_every=args.nft_check_every,
+            reserves_zk=args.reserves_zk,
+            reserves_zk_workers=args.reserves_zk_workers,
         )
     except DataDirLocked as exc:  # a second writer: refused at once, naming the holder
         sys.stderr.write(f"rucksack serve: {exc}\n")
@@ -370,7 +372,8 @@ def cmd_sandbox_premarket_list(args: argparse.Namespace) -> int:
 def cmd_sandbox_reserves(args: argparse.Namespace) -> int:
     """Publish a proof-of-reserves snapshot now (the server also takes one at start and daily), so
     an account opened since the last one can fetch and verify its inclusion proof."""
-    _print(_admin_post(args.url, args.data_dir, "/api/v1/sandbox/reserves/snapshot", {}))
+    body = {"zk": True} if args.zk else {}
+    _print(_admin_post(args.url, args.data_dir, "/api/v1/sandbox/reserves/snapshot", body))
     return 0
 
 
@@ -421,6 +424,8 @@ def cmd_operator(args: argparse.Namespace) -> int:
         body = {"publicKey": args.public_key, "label": args.label}
     elif args.what == "backstop":
         body = {"accountId": args.account, "enabled": not args.disable}
+    elif args.what == "reserves-snapshot" and args.zk:
+        body = {"zk": True}
     elif args.what == "premarket-list":
         body = {"symbol": args.symbol, "windowSeconds": args.window_seconds}
     elif args.what == "market":
@@ -557,6 +562,17 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     serve.add_argument(
         "--nft-check-every", type=float, default=60.0, help="seconds between re-checks of NFT VIP holders on chain"
     )
+    serve.add_argument(
+        "--reserves-zk",
+        action="store_true",
+        help="the daily reserves snapshot also proves its zero-knowledge tier, in the background (docs/reserves.md)",
+    )
+    serve.add_argument(
+        "--reserves-zk-workers",
+        type=int,
+        default=1,
+        help="prover processes for the zk tier (default 1: a core stays free)",
+    )
     serve.add_argument("--confirmations", type=int, default=1, help="blocks/slots before a deposit is credited")
     serve.add_argument("--chain-poll", type=float, default=1.0, help="seconds between chain polls")
     serve.add_argument("--sweep-every", type=int, default=10, help="chain polls between deposit sweeps (0: never)")
@@ -664,6 +680,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     snap = ssub.add_parser("reserves-snapshot", help="publish a proof-of-reserves snapshot now")
     snap.add_argument("--url", default=DEFAULT_EXCHANGE, help=EXCHANGE_HELP)
     snap.add_argument("--data-dir")
+    snap.add_argument("--zk", action="store_true", help="also prove the zero-knowledge tier (in the background)")
     snap.set_defaults(func=cmd_sandbox_reserves)
 
     op = sub.add_parser("operator", help="operator actions signed with the operator key (docs/api.md)")
@@ -698,6 +715,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         elif name == "backstop":
             action.add_argument("--account", type=int, required=True)
             action.add_argument("--disable", action="store_true")
+        elif name == "reserves-snapshot":
+            action.add_argument("--zk", action="store_true", help="also prove the zero-knowledge tier (background)")
         elif name == "premarket-list":
             action.add_argument("--symbol", required=True)
             action.add_argument("--window-seconds", type=int, default=0, help="0: the configured window")

@@ -466,13 +466,17 @@ def sandbox_grants(service: Books, seq: int) -> dict[str, int]:
     return service.store.deposit_totals("sandbox:", seq)
 
 
-async def publish_now(service: Books) -> dict[str, Any]:
+async def publish_now(service: Books, *, zk: bool = False, zk_workers: int = 1) -> dict[str, Any]:
     """Take a tier (a) snapshot now (the cut in the loop, the tree and files in a worker thread);
-    with chain custody, reserves are read from the chains right after the cut."""
+    with chain custody, reserves are read from the chains right after the cut. ``zk``: also start
+    proving its tier (b) in the background (:func:`start_zk`); ``zkStatus`` in the summary."""
     await service.cut_ready()  # a checkpoint being sealed first, so this one can be cut at the same seq
     liab, out = take_snapshot(service)
     if (out / "snapshot.json").is_file():
-        return {"seq": liab.snapshot.seq, "dir": str(out), "existing": True}
+        found: dict[str, Any] = {"seq": liab.snapshot.seq, "dir": str(out), "existing": True}
+        if zk:
+            found["zkStatus"] = start_zk(out, signing_key_path(service.data_dir), zk_workers)
+        return found
     # the checkpoint at the same seq (no await since the cut): its record will carry the tree's root
     cut = service.cut_checkpoint()
     onchain = await onchain_reserves(service, liab.snapshot.seq)
@@ -484,12 +488,98 @@ async def publish_now(service: Books) -> dict[str, Any]:
         log.warning("reserves snapshot at seq %s has no checkpoint: this node cannot cut one now", liab.snapshot.seq)
     else:
         summary["checkpoint"] = await service.checkpoint_now(cut, liabilities_root=summary["root"])
+    if zk:
+        summary["zkStatus"] = start_zk(out, signing_key_path(service.data_dir), zk_workers)
     return summary
 
 
-async def daily_snapshots(service: Books, period: float = 60.0) -> None:
+# ------------------------------------------------------------------ tier (b) beside a published snapshot
+#
+# The zero-knowledge tier of a snapshot the server published is proved *after* tier (a), from what
+# tier (a) kept (private/liabilities.json and private/snapshot-secret.hex) and its snapshot id, so
+# tier (a) is served at once and tier (b) joins it when proved. The proving runs in a worker thread
+# that drives the prover's worker processes (rucksack.reserves.zk.engines): never in the event loop.
+# Proved batches are kept in private/zk-work until the end, so a proving cut short (a crash, a
+# restart) resumes where it stopped the next time it is started for that snapshot (the daily job
+# does at start-up). zk-proofs/ is written before zk.json, which is renamed into place last: a
+# served zk.json always has every account's zk inclusion proof beside it.
+
+_proving: dict[Path, asyncio.Task[None]] = {}  # snapshot dir -> its running tier (b) proving
+
+
+def zk_status(snapshot_dir: Path) -> str:
+    """``done`` (zk.json published), ``proving`` (running now), ``interrupted`` (batches kept from
+    a proving cut short: resumes when started again) or ``none``."""
+    if (snapshot_dir / "zk.json").is_file():
+        return "done"
+    task = _proving.get(snapshot_dir)
+    if task is not None and not task.done():
+        return "proving"
+    return "interrupted" if (snapshot_dir / "private" / "zk-work").is_dir() else "none"
+
+
+def prove_zk(snapshot_dir: Path, key_path: Path, *, workers: int = 1, prover: str = "auto") -> dict[str, Any]:
+    """Prove tier (b) of the published snapshot in ``snapshot_dir`` (blocking; resumable from
+    ``private/zk-work``), write ``zk-proofs/`` then ``zk.json``; progress goes to the log."""
+    import json
+
+    from rucksack.reserves.build import load_signing_key
+    from rucksack.reserves.zk.prover import build_zk, write_zk
+
+    snap = load_snapshot(snapshot_dir / "private" / "liabilities.json")
+    secret = bytes.fromhex((snapshot_dir / "private" / "snapshot-secret.hex").read_text().strip())
+    snapshot_id = bytes.fromhex(json.loads((snapshot_dir / "snapshot.json").read_bytes())["snapshot_id"])
+    work = snapshot_dir / "private" / "zk-work"
+    started = time.perf_counter()
+    log.info("reserves zk tier for seq %s: proving %d accounts", snap.seq, len(snap.rows))
+    pub = build_zk(
+        snap,
+        secret,
+        load_signing_key(key_path),
+        snapshot_id,
+        progress=lambda line: log.info("reserves zk seq %s: %s", snap.seq, line),
+        prover=prover,
+        workers=workers,
+        work_dir=work,
+    )
+    staging = snapshot_dir / f".zk.tmp-{secrets.token_hex(4)}"
+    written = write_zk(pub, staging)
+    shutil.rmtree(snapshot_dir / "zk-proofs", ignore_errors=True)
+    os.replace(written["zk_proofs"], snapshot_dir / "zk-proofs")
+    os.replace(written["zk"], snapshot_dir / "zk.json")  # last: served only with every proof beside it
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.rmtree(work, ignore_errors=True)
+    elapsed = time.perf_counter() - started
+    log.info("reserves zk tier for seq %s proved in %.2f s: %s", snap.seq, elapsed, pub.timings)
+    return {"seq": snap.seq, "zk": str(snapshot_dir / "zk.json"), "seconds": round(elapsed, 2)}
+
+
+def start_zk(snapshot_dir: Path, key_path: Path, workers: int = 1) -> str:
+    """Start proving tier (b) of ``snapshot_dir`` in the background unless done or running; the
+    status (:func:`zk_status`) after, or ``busy`` when another snapshot's tier (b) is being proved
+    (one at a time: the prover must never crowd out the sequencer). Call from the event loop."""
+    status = zk_status(snapshot_dir)
+    if status in ("done", "proving"):
+        return status
+    if any(not task.done() for task in _proving.values()):
+        return "busy"
+
+    async def run() -> None:
+        try:
+            await asyncio.to_thread(prove_zk, snapshot_dir, key_path, workers=workers)
+        except Exception:  # a failed proof must never stop the exchange; the kept batches resume it
+            log.exception("reserves zk tier for %s failed", snapshot_dir.name)
+
+    _proving[snapshot_dir] = asyncio.get_running_loop().create_task(run())
+    return "proving"
+
+
+async def daily_snapshots(service: Books, period: float = 60.0, *, zk: bool = False, zk_workers: int = 1) -> None:
     """One tier (a) snapshot at start-up when none exists, then one per UTC day (checked every
-    ``period`` seconds). The zero-knowledge tier runs only on demand (``rucksack reserves snapshot --zk``)."""
+    ``period`` seconds). With ``zk`` (``rucksack serve --reserves-zk``) each also gets its tier (b),
+    proved in the background; at start-up the newest snapshot's unfinished tier (b) is resumed."""
+    if zk and (newest := latest_dir(service.data_dir)) is not None:
+        start_zk(newest, signing_key_path(service.data_dir), zk_workers)
     while True:
         latest = latest_dir(service.data_dir)
         day = service.clock() // DAY_US
@@ -501,7 +591,7 @@ async def daily_snapshots(service: Books, period: float = 60.0) -> None:
                 last_day = -1
         if latest is None or last_day < day:
             try:
-                await publish_now(service)
+                await publish_now(service, zk=zk, zk_workers=zk_workers)
             except Exception:  # a failed snapshot must never stop the exchange
                 log.exception("reserves snapshot failed")
         await asyncio.sleep(period)
@@ -517,8 +607,11 @@ __all__ = [
     "liabilities",
     "liabilities_from_data_dir",
     "next_daily_us",
+    "prove_zk",
     "publish",
     "publish_now",
     "reissue_proof",
     "snapshot_dirs",
+    "start_zk",
+    "zk_status",
 ]

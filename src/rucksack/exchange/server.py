@@ -180,6 +180,8 @@ def serve(
     link: str | None = None,
     nft_vip: str | None = None,
     nft_check_every: float = 60.0,
+    reserves_zk: bool = False,
+    reserves_zk_workers: int = 1,
 ) -> int:
     """Run the exchange until stopped. Production (``sandbox=False``): no makers, no sandbox paths
     or admin token, no grants, the index from ``production_feed`` (docs/api.md "Production mode")."""
@@ -269,7 +271,8 @@ def serve(
     live = service.surveillance
     if live is not None:  # surveillance's flagged trades earn no points (journaled FlagTrades)
         background.append(lambda: flag_ticks(live.monitor, lambda: service.engine, service.submit))
-    background.append(lambda: daily_snapshots(service))  # proof of reserves, tier (a)
+    # proof of reserves: tier (a) daily; tier (b) too with --reserves-zk (proved in the background)
+    background.append(lambda: daily_snapshots(service, zk=reserves_zk, zk_workers=reserves_zk_workers))
     background.append(service.hourly_checkpoints)  # the public chain of commitments (exchange.checkpoints)
     feed_ = service.feed
     if feed_ is not None:

@@ -377,7 +377,7 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
         [400, 404],
     ),
     ("GET", "/api/v1/reserves/snapshot"): (
-        "Rucksack extension: the latest proof-of-reserves snapshot (snapshot.json, reserves.json)",
+        "Rucksack extension: the latest proof-of-reserves snapshot (snapshot.json, reserves.json, zk.json, zkStatus)",
         [],
         None,
         [404],
@@ -405,10 +405,10 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
         [400, 404],
     ),
     ("POST", "/api/v1/sandbox/reserves/snapshot"): (
-        "Sandbox: publish a proof-of-reserves snapshot now (X-Admin-Token)",
+        "Sandbox: publish a proof-of-reserves snapshot now; zk: prove its zk tier in the background (X-Admin-Token)",
         [],
-        {"type": "object"},
-        [403],
+        {"type": "object", "properties": {"zk": {"type": "boolean", "description": "also prove the zk tier"}}},
+        [400, 403],
     ),
     ("POST", "/api/v1/sandbox/premarket/list"): (
         "Sandbox: list a pre-market's token now; positions settle at its spot TWAP over the window (X-Admin-Token)",
@@ -565,10 +565,10 @@ OPERATIONS: dict[tuple[str, str], tuple[str, list[dict[str, Any]], dict[str, Any
         [400, 401, 403],
     ),
     ("POST", "/api/v1/operator/reserves/snapshot"): (
-        "Operator: publish a proof-of-reserves snapshot now (instruction operatorReservesSnapshot)",
+        "Operator: publish a proof-of-reserves snapshot now; zk: prove its zk tier too (operatorReservesSnapshot)",
         [],
-        None,
-        [401, 403],
+        {"type": "object", "properties": {"zk": {"type": "boolean", "description": "also prove the zk tier"}}},
+        [400, 401, 403],
     ),
     # the operator console (routes/console.py; docs/api.md "Operator console", docs/surveillance.md)
     ("GET", "/api/v1/operator/markets"): (

@@ -26,6 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 from rucksack.exchange.api.errors import ApiError, bad_request
+from rucksack.exchange.api.routes.reserves import wants_zk
 from rucksack.exchange.api.routes.sandbox import sandbox_create_account
 from rucksack.exchange.api.routes.sandbox_margin import sandbox_backstop
 from rucksack.exchange.core.commands import SetIndexPrice
@@ -78,4 +79,4 @@ async def backstop(service: ExchangeService, body: Any) -> Any:
 
 
 async def reserves_snapshot(service: ExchangeService, body: Any) -> Any:
-    return await publish_now(service)
+    return await publish_now(service, zk=wants_zk(body))

@@ -12,7 +12,9 @@
 - ``GET /api/v1/chain`` (public) and ``GET /api/v1/chain/proofs`` (private, instruction
   ``chainProofQuery``): the public chain of commitments and the caller's own inclusion proofs
   (exchange.checkpoints, docs/reserves.md).
-- ``POST /api/v1/sandbox/reserves/snapshot`` (sandbox, admin token): publish a tier (a) snapshot now.
+- ``POST /api/v1/sandbox/reserves/snapshot`` (sandbox, admin token): publish a tier (a) snapshot now;
+  with ``{"zk": true}`` also prove its tier (b) in the background (``zkStatus``: ``proving`` until
+  ``zk.json`` is served, then ``done``; reserves_export.start_zk). The operator route takes the same.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from rucksack.exchange.api.errors import ApiError
 from rucksack.exchange.api.routes.common import uint_param
 from rucksack.exchange.api.routes.subaccounts import target_account
 from rucksack.exchange.checkpoints import newest_seq, own_proofs, read_records, record_at
-from rucksack.exchange.reserves_export import EXCHANGE_ACCOUNTS, latest_dir, next_daily_us, publish_now
+from rucksack.exchange.reserves_export import EXCHANGE_ACCOUNTS, latest_dir, next_daily_us, publish_now, zk_status
 from rucksack.exchange.service import ExchangeService
 
 
@@ -53,6 +55,7 @@ async def reserves_snapshot(service: ExchangeService, params: dict[str, str]) ->
         "reserves": _read(found / "reserves.json") if (found / "reserves.json").is_file() else None,
         "exchangeAccounts": _read(extra) if extra.is_file() else None,
         "zk": _read(zk) if zk.is_file() else None,
+        "zkStatus": zk_status(found),
         "checkpoint": _checkpoint_at(service, int(found.name)),
     }
 
@@ -91,8 +94,18 @@ async def reserves_proof(service: ExchangeService, account: int, params: Any) ->
     }
 
 
+def wants_zk(body: Any) -> bool:
+    """The snapshot routes' ``zk`` field: also prove the zero-knowledge tier (in the background)."""
+    flag = body.get("zk", False) if isinstance(body, dict) else False
+    if flag in (True, "true"):
+        return True
+    if flag in (False, "false", None):
+        return False
+    raise ApiError(400, "INVALID_CLIENT_REQUEST", "zk must be true or false")
+
+
 async def sandbox_reserves_snapshot(service: ExchangeService, body: Any) -> Any:
-    return await publish_now(service)
+    return await publish_now(service, zk=wants_zk(body))
 
 
 def _utc(ts_us: int) -> str:
