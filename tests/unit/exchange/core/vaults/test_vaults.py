@@ -262,7 +262,7 @@ def test_a_deposit_of_other_collateral_buys_tokens_at_its_index(venue: Venue) ->
 
 def test_an_exchange_run_vault_earns_no_tier_volume_points_or_rebates(venue: Venue) -> None:
     # vaults-growth.md §4: the protocol vault's account is outside VIP tiers, points and referrals
-    vid, vacct, leader = make_vault(venue, 10_000 * USDC, protocol=True)
+    _, vacct, leader = make_vault(venue, 10_000 * USDC, protocol=True)
     assert venue.engine.programme_excluded == {vacct}
     maker = venue.account(USDC=100_000 * USDC)
     venue(PlaceOrder(maker, PERP, "Ask", "Limit", lots=1_000, price=15_000))
