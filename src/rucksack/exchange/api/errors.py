@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from rucksack.exchange.core.enums import Reason
 
 
@@ -153,6 +155,9 @@ REASONS: dict[str, tuple[int, str, str]] = {
 }
 
 
-def from_reason(reason: str) -> ApiError:
-    status, code, message = REASONS.get(reason, (400, "INVALID_CLIENT_REQUEST", reason))
+def from_reason(reason: str, own: Mapping[str, tuple[int, str, str]] | None = None) -> ApiError:
+    """The Backpack-style error for a core rejection reason: a feature's ``own`` table first (RFQ,
+    strategies, vaults, growth), then ``REASONS``; an unknown reason is a 400 naming it."""
+    known = own.get(reason) if own is not None else None
+    status, code, message = known or REASONS.get(reason, (400, "INVALID_CLIENT_REQUEST", reason))
     return ApiError(status, code, message)

@@ -50,8 +50,7 @@ GROWTH_REASONS: dict[str, tuple[int, str, str]] = {
 
 
 def growth_error(reason: str) -> ApiError:
-    known = GROWTH_REASONS.get(reason)
-    return ApiError(*known) if known is not None else from_reason(reason)
+    return from_reason(reason, GROWTH_REASONS)
 
 
 def _usdc(service: ExchangeService, atoms: int) -> str:

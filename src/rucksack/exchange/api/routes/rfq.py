@@ -43,8 +43,7 @@ MODES = ("AwaitAccept", "Immediate")
 
 
 def rfq_error(reason: str) -> ApiError:
-    known = RFQ_REASONS.get(reason)
-    return ApiError(*known) if known is not None else from_reason(reason)
+    return from_reason(reason, RFQ_REASONS)
 
 
 def market_wire(service: ExchangeService, symbol: Any) -> MarketWire:

@@ -52,8 +52,7 @@ STRATEGY_REASONS: dict[str, tuple[int, str, str]] = {
 
 
 def strategy_error(reason: str) -> ApiError:
-    known = STRATEGY_REASONS.get(reason)
-    return ApiError(*known) if known is not None else from_reason(reason)
+    return from_reason(reason, STRATEGY_REASONS)
 
 
 def parse_strategy_id(value: Any) -> int:

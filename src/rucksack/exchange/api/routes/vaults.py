@@ -62,8 +62,7 @@ VAULT_REASONS: dict[str, tuple[int, str, str]] = {
 
 
 def vault_error(reason: str) -> ApiError:
-    known = VAULT_REASONS.get(reason)
-    return ApiError(*known) if known is not None else from_reason(reason)
+    return from_reason(reason, VAULT_REASONS)
 
 
 async def _submit(service: ExchangeService, command: Command) -> list[Event]:
